@@ -1,0 +1,18 @@
+#pragma once
+// Small helpers over OpenSSL used everywhere: digests, encodings, randomness.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace kuzet::core {
+
+std::string sha256_hex(std::string_view data);
+std::vector<uint8_t> sha256_raw(std::string_view data);
+std::string to_hex(const uint8_t* data, size_t len);
+std::string base64_encode(std::string_view data);
+std::optional<std::string> base64_decode(std::string_view text);  // nullopt when malformed
+std::string random_hex(size_t bytes);  // from a CSPRNG
+
+}  // namespace kuzet::core

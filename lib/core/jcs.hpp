@@ -1,0 +1,12 @@
+#pragma once
+// RFC 8785 JSON Canonicalization Scheme: what every signature in Kuzet is computed over.
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+
+namespace kuzet::core {
+
+// Keys sorted by UTF-16 code units, no whitespace, ECMAScript number form, minimal string escapes.
+// Throws std::invalid_argument for values JCS cannot represent (NaN, infinity, invalid UTF-8).
+std::string canonicalize(const nlohmann::json& value);
+
+}  // namespace kuzet::core

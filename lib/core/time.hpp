@@ -1,0 +1,30 @@
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace kuzet::core {
+
+using SystemTime = std::chrono::system_clock::time_point;
+
+// RFC 3339 UTC with milliseconds, e.g. "2022-01-05T10:30:00.123Z".
+std::string format_rfc3339(SystemTime t);
+std::string now_rfc3339();
+// Parses "YYYY-MM-DDTHH:MM:SS[.fff](Z|+HH:MM)". nullopt when malformed.
+std::optional<SystemTime> parse_rfc3339(const std::string& text);
+// Milliseconds since the Unix epoch.
+int64_t to_unix_ms(SystemTime t);
+
+// Monotonic stopwatch for step timings.
+class Stopwatch {
+ public:
+  Stopwatch() : start_(std::chrono::steady_clock::now()) {}
+  double elapsed_ms() const {
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start_).count();
+  }
+ private:
+  std::chrono::steady_clock::time_point start_;
+};
+
+}  // namespace kuzet::core

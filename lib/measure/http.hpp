@@ -1,0 +1,38 @@
+#pragma once
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "measure/observations.hpp"
+
+namespace kuzet::measure {
+
+enum class SniMode {
+  normal,  // SNI = the URL's host
+  none,    // no SNI at all (request sent to the IP literal, Host header kept)
+};
+
+struct HttpOptions {
+  int timeout_ms = 10000;          // whole exchange per request (connect + TLS + transfer)
+  size_t body_cap = 512 * 1024;    // bytes kept and hashed; the transfer stops there
+  int max_redirects = 10;
+  std::string ca_bundle;           // "" = system default
+  bool verify_peer = true;         // false for neutral-SNI throughput checks
+  SniMode sni_mode = SniMode::normal;
+  std::string user_agent = "Mozilla/5.0 (X11; Linux x86_64) kuzet-probe/0.1";
+  size_t max_samples = 64;         // throughput samples kept per request
+  size_t body_prefix_bytes = 2048;
+};
+
+// Resolves a host met in a redirect to its addresses (libcurl never resolves by itself).
+using HostResolver = std::function<std::vector<std::string>(const std::string& host)>;
+
+// GET url on `address` with libcurl, following redirects by hand so that every hop is recorded and every
+// new host goes through `resolve_host`. Network failures are data.
+HttpObservation http_get(const std::string& url, const std::string& address, const HttpOptions& options,
+                         const HostResolver& resolve_host);
+
+// Pure helpers, exposed for tests and fuzzing.
+std::string extract_title(const std::string& body);
+
+}  // namespace kuzet::measure

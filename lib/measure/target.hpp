@@ -1,0 +1,26 @@
+#pragma once
+#include <string>
+
+#include "measure/dns.hpp"
+#include "measure/http.hpp"
+#include "measure/observations.hpp"
+#include "measure/tls.hpp"
+
+namespace kuzet::measure {
+
+struct MeasureOptions {
+  DnsOptions dns;
+  int tcp_timeout_ms = 10000;
+  TlsOptions tls;
+  HttpOptions http;
+  size_t max_addresses = 4;  // TCP/TLS are tried on at most this many resolved addresses
+};
+
+// DNS -> TCP (each address) -> TLS (each connected address, https) -> HTTP GET (first address that worked,
+// or the first address when none did). Blocking; call from a worker thread.
+TargetObservations measure_target(const std::string& url, const MeasureOptions& options);
+
+// Fetches the same URL from the same address again with no SNI (throttling confirmation).
+HttpObservation measure_neutral_sni(const TargetObservations& target, const MeasureOptions& options);
+
+}  // namespace kuzet::measure

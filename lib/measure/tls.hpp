@@ -1,0 +1,41 @@
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "measure/observations.hpp"
+
+typedef struct x509_store_st X509_STORE;
+
+namespace kuzet::measure {
+
+// A trust store loaded once per run and shared (read-only) by all threads.
+class TrustStore {
+ public:
+  // ca_bundle "" = the system's default public web PKI. Throws std::runtime_error when the file is
+  // missing or holds no certificate (a startup error, not a measurement failure).
+  static std::shared_ptr<const TrustStore> load(const std::string& ca_bundle);
+  ~TrustStore();
+  X509_STORE* store() const { return store_; }
+  const std::string& source() const { return source_; }
+ private:
+  TrustStore() = default;
+  X509_STORE* store_ = nullptr;
+  std::string source_;
+};
+
+struct TlsOptions {
+  std::shared_ptr<const TrustStore> trust;  // required
+  int timeout_ms = 10000;
+  std::vector<std::string> alpn{"http/1.1"};
+};
+
+// TLS handshake over an already connected socket (see tcp_connect). Sends `sni` unless empty, records the
+// peer chain, then verifies it against options.trust for `verify_host`. Network failures are data.
+TlsHandshake tls_handshake(int fd, const std::string& address, uint16_t port, const std::string& sni,
+                           const std::string& verify_host, const TlsOptions& options);
+
+// Describes a DER certificate (fingerprints, names, validity). Used by tls_handshake and by tests.
+CertificateInfo describe_certificate_der(const std::string& der);
+
+}  // namespace kuzet::measure

@@ -1,0 +1,21 @@
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace kuzet::measure {
+
+struct Url {
+  std::string scheme;  // "http" or "https", lower-case
+  std::string host;    // lower-case; IPv6 literals without brackets
+  uint16_t port = 0;   // explicit or the scheme's default
+  std::string path;    // path and query, at least "/"
+};
+
+// Parses an absolute http(s) URL with libcurl's URL API. nullopt (and *error set) when invalid.
+std::optional<Url> parse_url(const std::string& text, std::string* error = nullptr);
+// Resolves a Location header against the URL it came from. nullopt when it is not http(s).
+std::optional<std::string> resolve_redirect(const std::string& base, const std::string& location);
+bool is_ip_literal(const std::string& host);
+
+}  // namespace kuzet::measure

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs everything Kuzet needs to build, run and test, from Debian 12 packages only. Idempotent.
+# Usage: scripts/install-deps.sh [--test]   (--test adds what the test suite needs: nftables, ...)
+set -euo pipefail
+packages=(build-essential cmake pkg-config ccache git ca-certificates openssl curl
+  libcurl4-openssl-dev libc-ares-dev libssl-dev libpcap-dev libyaml-cpp-dev nlohmann-json3-dev doctest-dev
+  libsqlite3-dev libpq-dev libmaxminddb-dev libcpp-httplib-dev)
+if [[ "${1:-}" == "--test" ]]; then
+  packages+=(iproute2 nftables python3 procps psmisc)
+fi
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO=sudo
+  echo "installing: ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
