@@ -24,8 +24,9 @@ struct HttpOptions {
   size_t body_prefix_bytes = 2048;
 };
 
-// Resolves a host met in a redirect to its addresses (libcurl never resolves by itself).
-using HostResolver = std::function<std::vector<std::string>(const std::string& host)>;
+// Resolves a host met in a redirect (libcurl never resolves by itself). A hop whose host does not resolve
+// records the DNS failure as its own failure.
+using HostResolver = std::function<DnsObservation(const std::string& host)>;
 
 // GET url on `address` with libcurl, following redirects by hand so that every hop is recorded and every
 // new host goes through `resolve_host`. Network failures are data.

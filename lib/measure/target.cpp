@@ -52,7 +52,7 @@ TargetObservations measure_target(const std::string& url, const MeasureOptions& 
   const bool any_worked = !http_address.empty();
   if (!any_worked) http_address = addresses.front();
   if (any_worked) {
-    HostResolver resolver = [&options](const std::string& host) { return resolve(host, options.dns).addresses; };
+    HostResolver resolver = [&options](const std::string& host) { return resolve(host, options.dns); };
     obs.http = http_get(url, http_address, options.http, resolver);
   }
   obs.duration_ms = sw.elapsed_ms();
@@ -79,7 +79,7 @@ HttpObservation measure_neutral_sni(const TargetObservations& target, const Meas
     none.failure = core::failure::http_error;
     return none;
   }
-  return http_get(url, address, http, [](const std::string&) { return std::vector<std::string>{}; });
+  return http_get(url, address, http, [](const std::string& host) { DnsObservation none; none.hostname = host; none.failure = "dns.error"; return none; });
 }
 
 }  // namespace kuzet::measure
