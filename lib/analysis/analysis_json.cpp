@@ -3,6 +3,24 @@
 #include <nlohmann/json.hpp>
 
 namespace kuzet::analysis {
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Evidence, key, value)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Verdict, verdict, method, explanation, evidence)
+
+void to_json(nlohmann::json& j, const Evidence& v) { j = nlohmann::json{{"key", v.key}, {"value", v.value}}; }
+
+void from_json(const nlohmann::json& j, Evidence& v) {
+  v.key = j.value("key", "");
+  v.value = j.value("value", "");
+}
+
+void to_json(nlohmann::json& j, const Verdict& v) {
+  j = nlohmann::json{
+      {"verdict", v.verdict}, {"method", v.method}, {"explanation", v.explanation}, {"evidence", v.evidence}};
+}
+
+void from_json(const nlohmann::json& j, Verdict& v) {
+  v.verdict = j.value("verdict", "inconclusive");
+  v.method = j.value("method", "");
+  v.explanation = j.value("explanation", "");
+  v.evidence = j.value("evidence", std::vector<Evidence>{});
+}
+
 }  // namespace kuzet::analysis

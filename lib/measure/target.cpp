@@ -1,5 +1,7 @@
 #include "measure/target.hpp"
 
+#include <algorithm>
+
 #include "core/failure.hpp"
 #include "core/time.hpp"
 #include "measure/tcp.hpp"
@@ -7,12 +9,11 @@
 
 namespace kuzet::measure {
 
-TargetObservations measure_target(const std::string& url, const MeasureOptions& options) {
+TargetObservations begin_target(const std::string& url, const MeasureOptions& options) {
   core::Stopwatch sw;
   TargetObservations obs;
   obs.url = url;
-  std::string error;
-  auto parsed = parse_url(url, &error);
+  auto parsed = parse_url(url);
   if (!parsed) {
     // Specs are validated before a run; this only guards direct callers.
     obs.dns.failure = core::failure::dns_error;
@@ -21,20 +22,22 @@ TargetObservations measure_target(const std::string& url, const MeasureOptions& 
   obs.scheme = parsed->scheme;
   obs.host = parsed->host;
   obs.port = parsed->port;
-
   obs.dns = resolve(parsed->host, options.dns);
-  const auto& addresses = obs.dns.addresses;
-  if (addresses.empty()) {
-    obs.duration_ms = sw.elapsed_ms();
-    return obs;
-  }
+  obs.duration_ms = sw.elapsed_ms();
+  return obs;
+}
 
-  const bool https = parsed->scheme == "https";
+void finish_target(TargetObservations& obs, const MeasureOptions& options) {
+  core::Stopwatch sw;
+  const auto& addresses = obs.dns.addresses;
+  if (addresses.empty() || obs.host.empty()) return;
+
+  const bool https = obs.scheme == "https";
   std::string http_address;  // the first address whose connection (and handshake) worked
   const size_t n = std::min(addresses.size(), options.max_addresses);
   for (size_t i = 0; i < n; ++i) {
     Socket sock;
-    auto tcp = tcp_connect(addresses[i], parsed->port, options.tcp_timeout_ms, &sock);
+    auto tcp = tcp_connect(addresses[i], obs.port, options.tcp_timeout_ms, &sock);
     const bool connected = tcp.failure.empty();
     obs.tcp.push_back(std::move(tcp));
     if (!connected) continue;
@@ -42,20 +45,22 @@ TargetObservations measure_target(const std::string& url, const MeasureOptions& 
       if (http_address.empty()) http_address = addresses[i];
       continue;
     }
-    auto tls = tls_handshake(sock.fd(), addresses[i], parsed->port, parsed->host, parsed->host, options.tls);
+    auto tls = tls_handshake(sock.fd(), addresses[i], obs.port, obs.host, obs.host, options.tls);
     if (tls.failure.empty() && http_address.empty()) http_address = addresses[i];
     obs.tls.push_back(std::move(tls));
   }
 
-  // HTTP runs on the first address that worked; when none did, on the first address so the HTTP layer's
-  // own failure is on record too (it repeats the lower failure, which analysis reads first).
-  const bool any_worked = !http_address.empty();
-  if (!any_worked) http_address = addresses.front();
-  if (any_worked) {
+  // HTTP only where a connection (and handshake) worked: otherwise the lower layer already says why.
+  if (!http_address.empty()) {
     HostResolver resolver = [&options](const std::string& host) { return resolve(host, options.dns); };
-    obs.http = http_get(url, http_address, options.http, resolver);
+    obs.http = http_get(obs.url, http_address, options.http, resolver);
   }
-  obs.duration_ms = sw.elapsed_ms();
+  obs.duration_ms += sw.elapsed_ms();
+}
+
+TargetObservations measure_target(const std::string& url, const MeasureOptions& options) {
+  auto obs = begin_target(url, options);
+  finish_target(obs, options);
   return obs;
 }
 

@@ -16,9 +16,14 @@ struct MeasureOptions {
   size_t max_addresses = 4;  // TCP/TLS are tried on at most this many resolved addresses
 };
 
-// DNS -> TCP (each address) -> TLS (each connected address, https) -> HTTP GET (first address that worked,
-// or the first address when none did). Blocking; call from a worker thread.
+// DNS -> TCP (each address) -> TLS (each connected address, https) -> HTTP GET on the first address that
+// worked. Blocking; call from a worker thread. Equivalent to begin_target + finish_target.
 TargetObservations measure_target(const std::string& url, const MeasureOptions& options);
+
+// The two halves, so a runner can learn every target's addresses (for one batched control request)
+// before connecting. begin_target parses the URL and resolves; finish_target does TCP, TLS and HTTP.
+TargetObservations begin_target(const std::string& url, const MeasureOptions& options);
+void finish_target(TargetObservations& target, const MeasureOptions& options);
 
 // Fetches the same URL from the same address again with no SNI (throttling confirmation).
 HttpObservation measure_neutral_sni(const TargetObservations& target, const MeasureOptions& options);

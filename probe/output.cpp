@@ -1,0 +1,102 @@
+#include "probe/output.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <iomanip>
+#include <map>
+
+namespace kuzet::probe {
+
+OutputFile::~OutputFile() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+bool OutputFile::open(const std::string& path, std::string* error) {
+  fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd_ < 0 && error) *error = std::strerror(errno);
+  return fd_ >= 0;
+}
+
+bool OutputFile::append_records(const std::vector<MeasurementRecord>& records, std::string* error) {
+  std::string buf;
+  for (const auto& r : records) {
+    // Hostile servers can put invalid UTF-8 in headers; replace rather than fail the whole run.
+    buf += nlohmann::json(r).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    buf += '\n';
+  }
+  size_t off = 0;
+  while (off < buf.size()) {
+    ssize_t n = ::write(fd_, buf.data() + off, buf.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (error) *error = std::strerror(errno);
+      return false;
+    }
+    off += static_cast<size_t>(n);
+  }
+  if (::fsync(fd_) != 0) {
+    if (error) *error = std::strerror(errno);
+    return false;
+  }
+  return true;
+}
+
+void print_progress(const Progress& p) {
+  if (p.record) {
+    const auto& r = *p.record;
+    std::string where = "ok";
+    const auto& o = r.observations;
+    if (!o.dns.failure.empty()) where = o.dns.failure;
+    else if (o.http && !o.http->failure.empty()) where = o.http->failure;
+    else if (!o.http) {
+      for (const auto& t : o.tls) if (!t.failure.empty()) { where = t.failure; break; }
+      if (where == "ok") for (const auto& t : o.tcp) if (!t.failure.empty()) { where = t.failure; break; }
+    }
+    std::fprintf(stderr, "[%2zu/%zu] %-32s %-22s %6.1fs\n", p.done, p.total, r.target.c_str(), where.c_str(),
+                 r.runtime_ms / 1000.0);
+  } else if (p.phase == "dns") {
+    std::fprintf(stderr, "measuring %zu targets...\n", p.total);
+  } else if (p.phase == "control") {
+    std::fprintf(stderr, "waiting for the collector's control measurements...\n");
+  } else if (p.phase == "throttling") {
+    std::fprintf(stderr, "confirming slow targets with a neutral SNI...\n");
+  }
+}
+
+void print_table(std::ostream& out, const RunResult& result) {
+  size_t w_target = 6, w_cat = 8, w_verdict = 7, w_method = 6;
+  for (const auto& r : result.records) {
+    w_target = std::max(w_target, r.target.size());
+    w_cat = std::max(w_cat, r.category.size());
+    w_verdict = std::max(w_verdict, r.verdict.verdict.size());
+    w_method = std::max(w_method, r.verdict.method.size());
+  }
+  auto row = [&](const std::string& a, const std::string& b, const std::string& c, const std::string& d,
+                 const std::string& e) {
+    out << std::left << std::setw(static_cast<int>(w_target) + 2) << a << std::setw(static_cast<int>(w_cat) + 2)
+        << b << std::setw(static_cast<int>(w_verdict) + 2) << c << std::setw(static_cast<int>(w_method) + 2) << d
+        << e << '\n';
+  };
+  row("TARGET", "CATEGORY", "VERDICT", "METHOD", "TIME");
+  std::map<std::string, int> counts;
+  for (const auto& r : result.records) {
+    char t[32];
+    std::snprintf(t, sizeof t, "%.1fs", r.runtime_ms / 1000.0);
+    row(r.target, r.category, r.verdict.verdict, r.verdict.method.empty() ? "-" : r.verdict.method, t);
+    ++counts[r.verdict.verdict];
+  }
+  out << "\n" << result.records.size() << " targets in " << std::fixed << std::setprecision(1)
+      << result.duration_ms / 1000.0 << "s:";
+  for (const auto& [verdict, n] : counts) out << " " << n << " " << verdict;
+  out << "\nnetwork: " << (result.network.asn ? "AS" + std::to_string(result.network.asn) : std::string("unknown ASN"))
+      << (result.network.cc.empty() ? "" : " (" + result.network.cc + ")")
+      << ", control: " << (result.control_obtained ? "yes" : "none") << "\n";
+}
+
+}  // namespace kuzet::probe

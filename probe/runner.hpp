@@ -1,0 +1,70 @@
+#pragma once
+// One probe run: measure every target concurrently, get control from the collector, judge, record.
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "analysis/analysis.hpp"
+#include "measure/target.hpp"
+#include "probe/record.hpp"
+#include "spec/spec.hpp"
+
+namespace kuzet::probe {
+
+struct ControlTarget {
+  std::string url;
+  std::vector<std::string> probe_addresses;
+};
+
+// What a run needs from a collector. Production: CollectorLinkHttp (collector_link.hpp); tests: fakes.
+class CollectorLink {
+ public:
+  virtual ~CollectorLink() = default;
+  // The probe's network as the collector sees it; nullopt when the collector cannot be reached.
+  virtual std::optional<NetworkIdentity> whoami() = 0;
+  // Control measurements for targets, same order; nullopt when the request failed as a whole.
+  virtual std::optional<std::vector<measure::ControlObservations>> control(const std::vector<ControlTarget>& targets,
+                                                                           int deadline_ms) = 0;
+};
+
+struct RunTarget {
+  spec::Target target;
+  std::string spec_source;  // file it came from, "" for --target
+};
+
+struct Progress {
+  size_t done = 0;
+  size_t total = 0;
+  const MeasurementRecord* record = nullptr;  // set when a target finished its local measurement
+  std::string phase;                          // "dns", "connect", "control", "throttling", "done"
+};
+
+struct RunOptions {
+  std::vector<RunTarget> targets;
+  analysis::Knowledge knowledge;
+  measure::MeasureOptions measure;
+  size_t concurrency = 16;
+  int control_deadline_ms = 20000;
+  std::optional<NetworkIdentity> network_override;  // from config; wins over whoami
+  std::shared_ptr<CollectorLink> collector;          // null: no collector configured
+  std::function<void(const Progress&)> on_progress;  // called from worker threads, serialised
+};
+
+struct RunResult {
+  std::string run_id;
+  std::string started_at;
+  double duration_ms = 0;
+  NetworkIdentity network;
+  bool collector_reachable = false;
+  bool control_obtained = false;
+  std::vector<MeasurementRecord> records;  // one per target, in target order
+};
+
+RunResult run_probe(const RunOptions& options);
+
+// Runs fn(i) for i in [0, n) on at most `concurrency` threads.
+void parallel_for(size_t n, size_t concurrency, const std::function<void(size_t)>& fn);
+
+}  // namespace kuzet::probe
