@@ -1,0 +1,204 @@
+#include "core/jcs.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <stdexcept>
+#include <utility>
+#include <vector>
+
+namespace kuzet::core {
+namespace {
+
+// Decodes strict UTF-8 (no overlongs, no surrogates, ≤ U+10FFFF) into code points.
+std::vector<char32_t> decode_utf8(const std::string& text) {
+  std::vector<char32_t> out;
+  out.reserve(text.size());
+  size_t i = 0;
+  while (i < text.size()) {
+    const auto lead = static_cast<unsigned char>(text[i]);
+    size_t length = 0;
+    char32_t cp = 0;
+    char32_t minimum = 0;
+    if (lead < 0x80) {
+      length = 1, cp = lead, minimum = 0;
+    } else if ((lead & 0xE0) == 0xC0) {
+      length = 2, cp = lead & 0x1F, minimum = 0x80;
+    } else if ((lead & 0xF0) == 0xE0) {
+      length = 3, cp = lead & 0x0F, minimum = 0x800;
+    } else if ((lead & 0xF8) == 0xF0) {
+      length = 4, cp = lead & 0x07, minimum = 0x10000;
+    } else {
+      throw std::invalid_argument("jcs: invalid UTF-8 lead byte");
+    }
+    if (i + length > text.size()) throw std::invalid_argument("jcs: truncated UTF-8 sequence");
+    for (size_t k = 1; k < length; ++k) {
+      const auto next = static_cast<unsigned char>(text[i + k]);
+      if ((next & 0xC0) != 0x80) throw std::invalid_argument("jcs: invalid UTF-8 continuation byte");
+      cp = (cp << 6) | (next & 0x3F);
+    }
+    if (cp < minimum) throw std::invalid_argument("jcs: overlong UTF-8 sequence");
+    if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) throw std::invalid_argument("jcs: invalid code point");
+    out.push_back(cp);
+    i += length;
+  }
+  return out;
+}
+
+// RFC 8785 §3.2.3: property names are compared as arrays of UTF-16 code units.
+std::u16string to_utf16(const std::string& text) {
+  std::u16string out;
+  for (char32_t cp : decode_utf8(text)) {
+    if (cp >= 0x10000) {
+      cp -= 0x10000;
+      out.push_back(static_cast<char16_t>(0xD800 + (cp >> 10)));
+      out.push_back(static_cast<char16_t>(0xDC00 + (cp & 0x3FF)));
+    } else {
+      out.push_back(static_cast<char16_t>(cp));
+    }
+  }
+  return out;
+}
+
+void write_string(const std::string& text, std::string& out) {
+  decode_utf8(text);  // validation only: valid UTF-8 is copied through unchanged
+  static const char* hex = "0123456789abcdef";
+  out.push_back('"');
+  for (char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (byte < 0x20) {
+          out += "\\u00";
+          out.push_back(hex[byte >> 4]);
+          out.push_back(hex[byte & 0xF]);
+        } else {
+          out.push_back(c);
+        }
+    }
+  }
+  out.push_back('"');
+}
+
+// ECMAScript Number.prototype.toString (ECMA-262 §7.1.12.1) from the shortest round-trip digits.
+void write_double(double value, std::string& out) {
+  if (!std::isfinite(value)) throw std::invalid_argument("jcs: NaN and infinity are not representable");
+  if (value == 0) {  // also -0
+    out.push_back('0');
+    return;
+  }
+  if (value < 0) {
+    out.push_back('-');
+    value = -value;
+  }
+  char buffer[64];
+  const auto result = std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::scientific);
+  if (result.ec != std::errc()) throw std::logic_error("jcs: to_chars failed");
+  const std::string_view sci(buffer, static_cast<size_t>(result.ptr - buffer));  // "d[.ddd]e±xx"
+  const size_t e_pos = sci.find('e');
+  std::string digits;
+  for (char c : sci.substr(0, e_pos))
+    if (c != '.') digits.push_back(c);
+  int exponent = 0;
+  const auto exp_text = sci.substr(e_pos + 1);
+  const char* exp_begin = exp_text.data() + (exp_text.front() == '+' ? 1 : 0);
+  std::from_chars(exp_begin, exp_text.data() + exp_text.size(), exponent);
+  // value = 0.digits × 10^n in ECMA-262's terms.
+  const int k = static_cast<int>(digits.size());
+  const int n = exponent + 1;
+  if (k <= n && n <= 21) {
+    out += digits;
+    out.append(static_cast<size_t>(n - k), '0');
+  } else if (0 < n && n <= 21) {
+    out.append(digits, 0, static_cast<size_t>(n));
+    out.push_back('.');
+    out.append(digits, static_cast<size_t>(n));
+  } else if (-6 < n && n <= 0) {
+    out += "0.";
+    out.append(static_cast<size_t>(-n), '0');
+    out += digits;
+  } else {
+    out.push_back(digits[0]);
+    if (k > 1) {
+      out.push_back('.');
+      out.append(digits, 1);
+    }
+    out.push_back('e');
+    out.push_back(n - 1 >= 0 ? '+' : '-');
+    out += std::to_string(std::abs(n - 1));
+  }
+}
+
+// Deeper documents are refused rather than risking the stack on hostile input.
+constexpr int max_depth = 512;
+
+void write_value(const nlohmann::json& value, std::string& out, int depth) {
+  if (depth > max_depth) throw std::invalid_argument("jcs: nesting deeper than 512 levels");
+  using value_t = nlohmann::json::value_t;
+  switch (value.type()) {
+    case value_t::null: out += "null"; return;
+    case value_t::boolean: out += value.get<bool>() ? "true" : "false"; return;
+    case value_t::number_integer: out += std::to_string(value.get<int64_t>()); return;
+    case value_t::number_unsigned: out += std::to_string(value.get<uint64_t>()); return;
+    case value_t::number_float: write_double(value.get<double>(), out); return;
+    case value_t::string: write_string(value.get_ref<const std::string&>(), out); return;
+    case value_t::array: {
+      out.push_back('[');
+      bool first = true;
+      for (const auto& item : value) {
+        if (!first) out.push_back(',');
+        first = false;
+        write_value(item, out, depth + 1);
+      }
+      out.push_back(']');
+      return;
+    }
+    case value_t::object: {
+      struct Member {
+        std::u16string sort_key;
+        const std::string* name;
+        const nlohmann::json* value;
+      };
+      std::vector<Member> members;
+      members.reserve(value.size());
+      for (const auto& [name, member] : value.get_ref<const nlohmann::json::object_t&>())
+        members.push_back({to_utf16(name), &name, &member});
+      std::sort(members.begin(), members.end(),
+                [](const Member& a, const Member& b) { return a.sort_key < b.sort_key; });
+      out.push_back('{');
+      bool first = true;
+      for (const auto& member : members) {
+        if (!first) out.push_back(',');
+        first = false;
+        write_string(*member.name, out);
+        out.push_back(':');
+        write_value(*member.value, out, depth + 1);
+      }
+      out.push_back('}');
+      return;
+    }
+    case value_t::binary: throw std::invalid_argument("jcs: binary values are not JSON");
+    case value_t::discarded: throw std::invalid_argument("jcs: discarded value");
+  }
+  throw std::invalid_argument("jcs: unknown value type");
+}
+
+}  // namespace
+
+std::string canonicalize(const nlohmann::json& value) {
+  std::string out;
+  write_value(value, out, 0);
+  return out;
+}
+
+}  // namespace kuzet::core

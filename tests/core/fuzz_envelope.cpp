@@ -1,0 +1,16 @@
+// Hostile upload items: verify_envelope must answer, never throw or crash.
+#include "core/signing.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const auto value = nlohmann::json::parse(data, data + size, nullptr, false);
+  if (value.is_discarded()) return 0;
+  const std::string verdict = kuzet::core::verify_envelope(value);  // noexcept in practice: a throw aborts
+  if (verdict != "" && verdict != "malformed" && verdict != "bad_signature") std::abort();
+  return 0;
+}
