@@ -1,0 +1,286 @@
+#include "tests/dns/fake_dns_server.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <stdexcept>
+
+namespace kuzet::tests {
+
+namespace {
+
+constexpr uint16_t kTypeA = 1;
+constexpr uint16_t kTypeCname = 5;
+constexpr uint16_t kTypeAaaa = 28;
+
+void put16(std::vector<uint8_t>& out, uint16_t v) {
+  out.push_back(static_cast<uint8_t>(v >> 8));
+  out.push_back(static_cast<uint8_t>(v));
+}
+void put32(std::vector<uint8_t>& out, uint32_t v) {
+  put16(out, static_cast<uint16_t>(v >> 16));
+  put16(out, static_cast<uint16_t>(v));
+}
+
+void put_name(std::vector<uint8_t>& out, const std::string& name) {
+  size_t start = 0;
+  while (start < name.size()) {
+    size_t dot = name.find('.', start);
+    if (dot == std::string::npos) dot = name.size();
+    const size_t len = dot - start;
+    if (len > 0) {
+      out.push_back(static_cast<uint8_t>(len));
+      out.insert(out.end(), name.begin() + static_cast<long>(start), name.begin() + static_cast<long>(dot));
+    }
+    start = dot + 1;
+  }
+  out.push_back(0);
+}
+
+std::string normalize(std::string name) {
+  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (!name.empty() && name.back() == '.') name.pop_back();
+  return name;
+}
+
+struct Question {
+  uint16_t id = 0;
+  uint16_t flags = 0;
+  std::string name;
+  uint16_t type = 0;
+  size_t end = 0;  // offset just after the question section's first entry
+};
+
+// Parses the first question of an uncompressed query; nullopt for anything else.
+std::optional<Question> parse_question(const std::vector<uint8_t>& q) {
+  if (q.size() < 12 || ((q[4] << 8) | q[5]) < 1) return std::nullopt;
+  Question out;
+  out.id = static_cast<uint16_t>((q[0] << 8) | q[1]);
+  out.flags = static_cast<uint16_t>((q[2] << 8) | q[3]);
+  size_t at = 12;
+  while (true) {
+    if (at >= q.size()) return std::nullopt;
+    const uint8_t len = q[at++];
+    if (len == 0) break;
+    if (len > 63 || at + len > q.size()) return std::nullopt;
+    if (!out.name.empty()) out.name += '.';
+    out.name.append(q.begin() + static_cast<long>(at), q.begin() + static_cast<long>(at + len));
+    at += len;
+  }
+  if (at + 4 > q.size()) return std::nullopt;
+  out.type = static_cast<uint16_t>((q[at] << 8) | q[at + 1]);
+  out.end = at + 4;
+  return out;
+}
+
+std::vector<uint8_t> header(const Question& question, int rcode, uint16_t answers) {
+  std::vector<uint8_t> out;
+  put16(out, question.id);
+  // QR, opcode 0, RD copied from the query, RA, rcode.
+  put16(out, static_cast<uint16_t>(0x8000 | (question.flags & 0x0100) | 0x0080 | (rcode & 0x0F)));
+  put16(out, 1);
+  put16(out, answers);
+  put16(out, 0);
+  put16(out, 0);
+  return out;
+}
+
+void put_address_records(std::vector<uint8_t>& out, uint16_t owner_pointer, uint16_t type,
+                         const std::vector<std::string>& addresses, uint32_t ttl) {
+  for (const std::string& text : addresses) {
+    unsigned char bytes[16];
+    const int family = type == kTypeA ? AF_INET : AF_INET6;
+    if (inet_pton(family, text.c_str(), bytes) != 1) throw std::invalid_argument("bad fake address " + text);
+    put16(out, static_cast<uint16_t>(0xC000 | owner_pointer));
+    put16(out, type);
+    put16(out, 1);
+    put32(out, ttl);
+    const uint16_t size = type == kTypeA ? 4 : 16;
+    put16(out, size);
+    out.insert(out.end(), bytes, bytes + size);
+  }
+}
+
+}  // namespace
+
+std::vector<uint8_t> encode_dns_query(uint16_t id, const std::string& name, uint16_t type) {
+  std::vector<uint8_t> out;
+  put16(out, id);
+  put16(out, 0x0100);  // RD
+  put16(out, 1);
+  put16(out, 0);
+  put16(out, 0);
+  put16(out, 0);
+  put_name(out, name);
+  put16(out, type);
+  put16(out, 1);
+  return out;
+}
+
+std::vector<uint8_t> fake_dns_reply(const std::vector<uint8_t>& query, const FakeDnsConfig& config) {
+  auto question = parse_question(query);
+  if (!question) return {};
+  const FakeDnsMode mode =
+      (question->type == kTypeAaaa && config.aaaa_mode) ? *config.aaaa_mode : config.mode;
+  const std::vector<uint8_t> question_bytes(query.begin() + 12, query.begin() + static_cast<long>(question->end));
+  auto with_question = [&](std::vector<uint8_t> out) {
+    out.insert(out.end(), question_bytes.begin(), question_bytes.end());
+    return out;
+  };
+  switch (mode) {
+    case FakeDnsMode::silent:
+      return {};
+    case FakeDnsMode::garbage:
+      return {'n', 'o', 't', ' ', 'd', 'n', 's', 0xff, 0x00, 0x13, 0x37};
+    case FakeDnsMode::nxdomain:
+      return with_question(header(*question, 3, 0));
+    case FakeDnsMode::servfail:
+      return with_question(header(*question, 2, 0));
+    case FakeDnsMode::refused:
+      return with_question(header(*question, 5, 0));
+    case FakeDnsMode::no_answer:
+      return with_question(header(*question, 0, 0));
+    case FakeDnsMode::malformed: {
+      auto out = with_question(header(*question, 0, 1));
+      put16(out, 0xC00C);
+      put16(out, question->type);
+      put16(out, 1);
+      put32(out, config.ttl);
+      put16(out, 16);
+      out.push_back(10);  // 1 of the 16 promised bytes
+      return out;
+    }
+    case FakeDnsMode::answer:
+      break;
+  }
+  const std::vector<std::string>* addresses =
+      question->type == kTypeA ? &config.a : question->type == kTypeAaaa ? &config.aaaa : nullptr;
+  const size_t address_count = addresses ? addresses->size() : 0;
+  const bool has_cname = !config.cname.empty();
+  auto out = with_question(header(*question, 0, static_cast<uint16_t>(address_count + (has_cname ? 1 : 0))));
+  uint16_t owner = 12;  // the question's name
+  if (has_cname) {
+    put16(out, 0xC00C);
+    put16(out, kTypeCname);
+    put16(out, 1);
+    put32(out, config.ttl);
+    std::vector<uint8_t> target;
+    put_name(target, config.cname);
+    put16(out, static_cast<uint16_t>(target.size()));
+    owner = static_cast<uint16_t>(out.size());
+    out.insert(out.end(), target.begin(), target.end());
+  }
+  if (addresses) put_address_records(out, owner, question->type, *addresses, config.ttl);
+  return out;
+}
+
+FakeDnsServer::FakeDnsServer(FakeDnsConfig default_config) : default_config_(std::move(default_config)) {
+  socket_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (socket_ < 0) throw std::runtime_error("fake dns: socket failed");
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof addr;
+  if (::bind(socket_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::getsockname(socket_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    ::close(socket_);
+    throw std::runtime_error("fake dns: bind failed");
+  }
+  port_ = ntohs(addr.sin_port);
+  wake_ = ::eventfd(0, EFD_CLOEXEC);
+  if (wake_ < 0) {
+    ::close(socket_);
+    throw std::runtime_error("fake dns: eventfd failed");
+  }
+  thread_ = std::thread([this] { serve(); });
+}
+
+FakeDnsServer::~FakeDnsServer() {
+  uint64_t one = 1;
+  [[maybe_unused]] auto written = ::write(wake_, &one, sizeof one);
+  thread_.join();
+  ::close(wake_);
+  ::close(socket_);
+}
+
+std::string FakeDnsServer::address() const { return "127.0.0.1:" + std::to_string(port_); }
+
+void FakeDnsServer::set(const std::string& name, FakeDnsConfig config) {
+  std::lock_guard lock(mutex_);
+  by_name_[normalize(name)] = std::move(config);
+}
+
+void FakeDnsServer::set_default(FakeDnsConfig config) {
+  std::lock_guard lock(mutex_);
+  default_config_ = std::move(config);
+}
+
+std::vector<std::string> FakeDnsServer::names_seen() const {
+  std::lock_guard lock(mutex_);
+  return names_seen_;
+}
+
+FakeDnsConfig FakeDnsServer::config_for(const std::string& name) const {
+  std::lock_guard lock(mutex_);
+  auto it = by_name_.find(name);
+  return it != by_name_.end() ? it->second : default_config_;
+}
+
+void FakeDnsServer::serve() {
+  std::vector<uint8_t> buffer(65536);
+  while (true) {
+    pollfd fds[2] = {{socket_, POLLIN, 0}, {wake_, POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0) continue;
+    if (fds[1].revents) return;
+    if (!(fds[0].revents & POLLIN)) continue;
+    sockaddr_storage peer{};
+    socklen_t peer_len = sizeof peer;
+    const ssize_t n = ::recvfrom(socket_, buffer.data(), buffer.size(), 0, reinterpret_cast<sockaddr*>(&peer), &peer_len);
+    if (n <= 0) continue;
+    std::vector<uint8_t> query(buffer.begin(), buffer.begin() + n);
+    auto question = parse_question(query);
+    if (!question) continue;
+    const std::string name = normalize(question->name);
+    {
+      std::lock_guard lock(mutex_);
+      names_seen_.push_back(name);
+    }
+    queries_received_.fetch_add(1);
+    const FakeDnsConfig config = config_for(name);
+    try {
+      reply_to(query, peer, peer_len, config);
+    } catch (const std::exception&) {
+      // A bad address in a test's config: the query goes unanswered (the test will show a timeout).
+    }
+  }
+}
+
+void FakeDnsServer::reply_to(const std::vector<uint8_t>& query, const sockaddr_storage& peer, socklen_t peer_len,
+                             const FakeDnsConfig& config) {
+  auto send = [&](const std::vector<uint8_t>& reply) {
+    ::sendto(socket_, reply.data(), reply.size(), 0, reinterpret_cast<const sockaddr*>(&peer), peer_len);
+  };
+  if (config.wrong_id_first) {
+    FakeDnsConfig forged = config;
+    forged.mode = FakeDnsMode::answer;
+    forged.aaaa_mode.reset();
+    forged.cname.clear();
+    forged.a = {"203.0.113.66"};
+    forged.aaaa = {"2001:db8::66"};
+    auto reply = fake_dns_reply(query, forged);
+    if (!reply.empty()) {
+      reply[0] ^= 0x5a;  // another ID
+      send(reply);
+    }
+  }
+  auto reply = fake_dns_reply(query, config);
+  if (!reply.empty()) send(reply);
+}
+
+}  // namespace kuzet::tests
