@@ -36,7 +36,8 @@ struct Spec {
   std::vector<BlockpageFingerprint> blockpages;
 };
 
-// A broken spec: the message names the file, the line and the problem ("kz.yaml:12: ...").
+// A broken spec: the message names the file, the line and the problem ("kz.yaml:12: ...");
+// an unreadable file: "FILE: cannot read: reason".
 class SpecError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
@@ -45,7 +46,14 @@ class SpecError : public std::runtime_error {
 Spec load_spec_file(const std::string& path);                                  // throws SpecError
 Spec parse_spec(const std::string& yaml_text, const std::string& source_name);  // throws SpecError
 
-// Merges specs of one run: targets deduplicated by URL (first wins), knowledge concatenated.
+// Merges specs of one run: targets deduplicated by URL (first wins), blockpages concatenated,
+// interception roots deduplicated by sha256 (first wins).
 Spec merge_specs(const std::vector<Spec>& specs);
+
+// The categories a target may have (docs: tests-spec/README.md).
+const std::vector<std::string>& known_categories();
+bool is_known_category(const std::string& category);
+// Identity of a target URL for deduplication: scheme://host:port/path?query, host lower-cased.
+std::string url_key(const std::string& url);
 
 }  // namespace kuzet::spec

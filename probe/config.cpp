@@ -1,0 +1,277 @@
+#include "probe/config.hpp"
+
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "measure/url.hpp"
+#include "spec/yaml_fields.hpp"
+
+namespace kuzet::probe {
+
+namespace {
+
+using spec::YamlProblem;
+using spec::line_of;
+using spec::line_of_value;
+
+// "123" + unit -> (123, "unit"); throws when there are no leading digits or too many.
+std::pair<uint64_t, std::string> split_number(const std::string& text, const std::string& forms) {
+  size_t i = 0;
+  uint64_t value = 0;
+  while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+    if (i >= 12) throw std::invalid_argument("number too large in '" + text + "'");
+    value = value * 10 + static_cast<uint64_t>(text[i] - '0');
+    ++i;
+  }
+  if (i == 0) throw std::invalid_argument("'" + text + "' is not " + forms);
+  std::string unit = text.substr(i);
+  if (!unit.empty() && unit.front() == ' ') unit.erase(0, 1);  // "64 MiB"
+  return {value, unit};
+}
+
+const char* kDurationForms = "a duration (90, 45s, 30m, 1h, 1d or 500ms; a bare number is seconds)";
+const char* kSizeForms = "a size (bytes, or 512KiB, 64MiB, 1GiB, 100KB, 10MB, 1GB)";
+
+// Value of a duration field in milliseconds, checked against [min_ms, max_ms].
+int64_t duration_field(const YAML::Node& map, const char* key, int64_t min_ms, int64_t max_ms, int64_t fallback) {
+  auto text = spec::optional_string(map, key);
+  if (!text) return fallback;
+  int64_t ms = 0;
+  try {
+    ms = parse_duration_ms(*text);
+  } catch (const std::invalid_argument& e) {
+    throw YamlProblem(line_of_value(map, key), "'" + std::string(key) + "': " + e.what());
+  }
+  if (ms < min_ms || ms > max_ms)
+    throw YamlProblem(line_of_value(map, key), "'" + std::string(key) + "' must be between " +
+                                                   std::to_string(min_ms) + " ms and " + std::to_string(max_ms) +
+                                                   " ms, got '" + *text + "'");
+  return ms;
+}
+
+int64_t seconds_field(const YAML::Node& map, const char* key, int64_t min_s, int64_t max_s, int64_t fallback) {
+  int64_t ms = duration_field(map, key, min_s * 1000, max_s * 1000, fallback * 1000);
+  if (ms % 1000 != 0)
+    throw YamlProblem(line_of_value(map, key), "'" + std::string(key) + "' must be whole seconds");
+  return ms / 1000;
+}
+
+int int_field(const YAML::Node& map, const char* key, int min, int max, int fallback) {
+  auto value = spec::optional_unsigned(map, key);
+  if (!value) return fallback;
+  if (*value < static_cast<uint64_t>(min) || *value > static_cast<uint64_t>(max))
+    throw YamlProblem(line_of_value(map, key), "'" + std::string(key) + "' must be between " + std::to_string(min) +
+                                                   " and " + std::to_string(max) + ", got " +
+                                                   std::to_string(*value));
+  return static_cast<int>(*value);
+}
+
+std::vector<std::pair<std::string, int>> string_list(const YAML::Node& map, const char* key) {
+  std::vector<std::pair<std::string, int>> out;
+  for (const auto& item : spec::optional_sequence(map, key)) {
+    if (!item.IsScalar() || item.Scalar().empty())
+      throw YamlProblem(line_of(item), "each entry of '" + std::string(key) + "' must be a non-empty string");
+    out.emplace_back(item.Scalar(), line_of(item));
+  }
+  return out;
+}
+
+std::string resolve_path(const std::filesystem::path& base_dir, const std::string& path) {
+  std::filesystem::path p(path);
+  if (p.is_absolute() || base_dir.empty()) return p.lexically_normal().string();
+  return (base_dir / p).lexically_normal().string();
+}
+
+bool valid_resolver(const std::string& text) {
+  if (measure::is_ip_literal(text)) return true;
+  std::string host, port;
+  if (!text.empty() && text.front() == '[') {
+    auto close = text.find(']');
+    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') return false;
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+  } else {
+    auto colon = text.rfind(':');
+    if (colon == std::string::npos) return false;
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+  }
+  if (!measure::is_ip_literal(host) || port.empty() || port.size() > 5) return false;
+  for (char c : port)
+    if (c < '0' || c > '9') return false;
+  int p = std::stoi(port);
+  return p >= 1 && p <= 65535;
+}
+
+// scheme://host:port with a proxy scheme libcurl understands.
+bool valid_proxy(const std::string& text) {
+  static const char* schemes[] = {"socks5h://", "socks5://", "socks4a://", "socks4://", "http://", "https://"};
+  for (const char* scheme : schemes) {
+    if (text.rfind(scheme, 0) != 0) continue;
+    std::string rest = text.substr(std::strlen(scheme));
+    if (!rest.empty() && rest.back() == '/') rest.pop_back();
+    auto colon = rest.rfind(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 >= rest.size()) return false;
+    for (size_t i = colon + 1; i < rest.size(); ++i)
+      if (rest[i] < '0' || rest[i] > '9') return false;
+    return rest.size() - colon - 1 <= 5 && std::stoi(rest.substr(colon + 1)) >= 1 &&
+           std::stoi(rest.substr(colon + 1)) <= 65535;
+  }
+  return false;
+}
+
+ProbeConfig parse_document(const std::string& text, const std::string& source) {
+  ProbeConfig config;
+  config.source = source;
+  const YAML::Node root = spec::load_yaml_document(text);
+  if (!root.IsDefined() || root.IsNull()) return config;  // an empty file means all defaults
+  spec::check_mapping(root,
+                      {"collectors", "specs", "resolver", "ca_bundle", "data_dir", "network", "schedule", "upload",
+                       "limits", "timeouts"},
+                      "probe config");
+  const std::filesystem::path base_dir = std::filesystem::path(source).parent_path();
+
+  for (const auto& [url, line] : string_list(root, "collectors")) {
+    std::string why;
+    if (!measure::parse_url(url, &why))
+      throw YamlProblem(line, "collector is not an absolute http(s) URL: '" + url + "' (" + why + ")");
+    config.collectors.push_back(url);
+  }
+  for (const auto& [path, line] : string_list(root, "specs")) config.specs.push_back(resolve_path(base_dir, path));
+
+  if (auto resolver = spec::optional_string(root, "resolver"); resolver && !resolver->empty()) {
+    if (!valid_resolver(*resolver))
+      throw YamlProblem(line_of_value(root, "resolver"),
+                        "'resolver' must be an IP address, IP:port or [IPv6]:port, got '" + *resolver + "'");
+    config.resolver = *resolver;
+  }
+  if (auto ca = spec::optional_string(root, "ca_bundle"); ca && !ca->empty())
+    config.ca_bundle = resolve_path(base_dir, *ca);
+  if (root["data_dir"].IsDefined())
+    config.data_dir = resolve_path(base_dir, spec::required_string(root, "data_dir", "probe config"));
+
+  if (const YAML::Node network = root["network"]; network.IsDefined()) {
+    spec::check_mapping(network, {"cc", "asn"}, "network");
+    if (auto cc = spec::optional_string(network, "cc")) {
+      if (cc->size() != 2 || !std::isupper(static_cast<unsigned char>((*cc)[0])) ||
+          !std::isupper(static_cast<unsigned char>((*cc)[1])))
+        throw YamlProblem(line_of_value(network, "cc"),
+                          "'cc' must be two upper-case letters (ISO 3166, e.g. KZ), got '" + *cc + "'");
+      config.network.cc = *cc;
+    }
+    if (auto asn = spec::optional_unsigned(network, "asn")) {
+      if (*asn == 0 || *asn > 4294967295ull)
+        throw YamlProblem(line_of_value(network, "asn"), "'asn' must be between 1 and 4294967295");
+      config.network.asn = static_cast<uint32_t>(*asn);
+    }
+  }
+
+  if (const YAML::Node schedule = root["schedule"]; schedule.IsDefined()) {
+    spec::check_mapping(schedule, {"interval", "jitter", "shutdown_interval"}, "schedule");
+    constexpr int64_t kWeek = 7 * 24 * 3600;
+    auto& s = config.schedule;
+    s.interval_s = seconds_field(schedule, "interval", 1, kWeek, s.interval_s);
+    s.jitter_s = seconds_field(schedule, "jitter", 0, kWeek, s.jitter_s);
+    s.shutdown_interval_s = seconds_field(schedule, "shutdown_interval", 1, kWeek, s.shutdown_interval_s);
+    if (s.jitter_s > s.interval_s)
+      throw YamlProblem(line_of_value(schedule, "jitter"), "'jitter' must not exceed 'interval'");
+  }
+
+  if (const YAML::Node upload = root["upload"]; upload.IsDefined()) {
+    spec::check_mapping(upload, {"proxy", "batch_size"}, "upload");
+    if (auto proxy = spec::optional_string(upload, "proxy"); proxy && !proxy->empty()) {
+      if (!valid_proxy(*proxy))
+        throw YamlProblem(line_of_value(upload, "proxy"),
+                          "'proxy' must look like socks5h://HOST:PORT (schemes: socks5h, socks5, socks4a, socks4, "
+                          "http, https), got '" + *proxy + "'");
+      config.upload.proxy = *proxy;
+    }
+    config.upload.batch_size = int_field(upload, "batch_size", 1, 10000, config.upload.batch_size);
+  }
+
+  if (const YAML::Node limits = root["limits"]; limits.IsDefined()) {
+    spec::check_mapping(limits, {"concurrency", "queue_max_bytes", "max_addresses"}, "limits");
+    config.limits.concurrency = int_field(limits, "concurrency", 1, 1024, config.limits.concurrency);
+    config.limits.max_addresses = int_field(limits, "max_addresses", 1, 64, config.limits.max_addresses);
+    if (auto text = spec::optional_string(limits, "queue_max_bytes")) {
+      uint64_t bytes = 0;
+      try {
+        bytes = parse_size_bytes(*text);
+      } catch (const std::invalid_argument& e) {
+        throw YamlProblem(line_of_value(limits, "queue_max_bytes"), std::string("'queue_max_bytes': ") + e.what());
+      }
+      if (bytes < 64 * 1024)
+        throw YamlProblem(line_of_value(limits, "queue_max_bytes"),
+                          "'queue_max_bytes' must be at least 64KiB, got '" + *text + "'");
+      config.limits.queue_max_bytes = bytes;
+    }
+  }
+
+  if (const YAML::Node timeouts = root["timeouts"]; timeouts.IsDefined()) {
+    spec::check_mapping(timeouts, {"dns", "tcp", "tls", "http"}, "timeouts");
+    constexpr int64_t kMaxMs = 10 * 60 * 1000;
+    auto& t = config.timeouts;
+    t.dns_ms = static_cast<int>(duration_field(timeouts, "dns", 1, kMaxMs, t.dns_ms));
+    t.tcp_ms = static_cast<int>(duration_field(timeouts, "tcp", 1, kMaxMs, t.tcp_ms));
+    t.tls_ms = static_cast<int>(duration_field(timeouts, "tls", 1, kMaxMs, t.tls_ms));
+    t.http_ms = static_cast<int>(duration_field(timeouts, "http", 1, kMaxMs, t.http_ms));
+  }
+  return config;
+}
+
+}  // namespace
+
+int64_t parse_duration_ms(const std::string& text) {
+  auto [value, unit] = split_number(text, kDurationForms);
+  uint64_t factor = 0;
+  if (unit.empty() || unit == "s") factor = 1000;
+  else if (unit == "ms") factor = 1;
+  else if (unit == "m") factor = 60 * 1000;
+  else if (unit == "h") factor = 3600 * 1000;
+  else if (unit == "d") factor = 24 * 3600 * 1000;
+  else throw std::invalid_argument("'" + text + "' is not " + kDurationForms);
+  if (value > static_cast<uint64_t>(INT64_MAX) / factor) throw std::invalid_argument("duration too large: '" + text + "'");
+  return static_cast<int64_t>(value * factor);
+}
+
+uint64_t parse_size_bytes(const std::string& text) {
+  auto [value, unit] = split_number(text, kSizeForms);
+  uint64_t factor = 0;
+  if (unit.empty() || unit == "B") factor = 1;
+  else if (unit == "KiB") factor = 1ull << 10;
+  else if (unit == "MiB") factor = 1ull << 20;
+  else if (unit == "GiB") factor = 1ull << 30;
+  else if (unit == "KB" || unit == "kB") factor = 1000;
+  else if (unit == "MB") factor = 1000 * 1000;
+  else if (unit == "GB") factor = 1000 * 1000 * 1000;
+  else throw std::invalid_argument("'" + text + "' is not " + kSizeForms);
+  if (value > UINT64_MAX / factor) throw std::invalid_argument("size too large: '" + text + "'");
+  return value * factor;
+}
+
+ProbeConfig parse_probe_config(const std::string& yaml, const std::string& source_name) {
+  try {
+    return parse_document(yaml, source_name);
+  } catch (const YamlProblem& p) {
+    throw ConfigError(source_name + ":" + std::to_string(p.line()) + ": " + p.what());
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(source_name + ":" + std::to_string(line_of(e.mark)) + ": " + e.msg);
+  }
+}
+
+ProbeConfig load_probe_config(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw ConfigError(path + ": cannot read: is a directory");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError(path + ": cannot read: " + std::strerror(errno));
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) throw ConfigError(path + ": cannot read: " + std::strerror(errno));
+  return parse_probe_config(text.str(), path);
+}
+
+}  // namespace kuzet::probe

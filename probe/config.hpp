@@ -1,0 +1,74 @@
+#pragma once
+// The probe's configuration file (/etc/kuzet/probe.yaml; documented example: docs/probe-config.example.yaml).
+// Every key is optional; unknown keys are errors so typos do not silently fall back to defaults.
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace kuzet::probe {
+
+inline constexpr const char* kDefaultConfigPath = "/etc/kuzet/probe.yaml";
+
+// Manual override of the network identity (normally looked up): empty cc / asn 0 mean "not overridden".
+struct NetworkOverride {
+  std::string cc;    // ISO 3166 alpha-2, upper-case ("KZ")
+  uint32_t asn = 0;  // e.g. 9198 (Kazakhtelecom)
+};
+
+struct ScheduleConfig {
+  int64_t interval_s = 3600;          // between full runs
+  int64_t jitter_s = 300;             // random extra delay, so probes do not run in lockstep
+  int64_t shutdown_interval_s = 900;  // between runs while a shutdown is suspected
+};
+
+struct UploadConfig {
+  std::string proxy;  // e.g. "socks5h://127.0.0.1:9050" (Tor); empty = direct
+  int batch_size = 200;  // results per upload request
+};
+
+struct LimitsConfig {
+  int concurrency = 16;                                // measurements in flight
+  uint64_t queue_max_bytes = 64ull * 1024 * 1024;      // unsent results kept on disk
+  int max_addresses = 4;                               // addresses tried per host name
+};
+
+// Defaults follow OONI Web Connectivity (field notes): DNS 4 s, TCP/TLS/HTTP 10 s.
+struct TimeoutsConfig {
+  int dns_ms = 4000;
+  int tcp_ms = 10000;
+  int tls_ms = 10000;
+  int http_ms = 10000;
+};
+
+struct ProbeConfig {
+  std::string source;                   // path of the file it came from
+  std::vector<std::string> collectors;  // absolute http(s) URLs, in order of preference
+  std::vector<std::string> specs;       // spec files; relative paths resolved against the config's directory
+  std::string resolver;                 // DNS server "IP" or "IP:port" / "[IPv6]:port"; empty = system resolver
+  std::string ca_bundle;                // PEM trust store; empty = system default
+  std::string data_dir = "/var/lib/kuzet";
+  NetworkOverride network;
+  ScheduleConfig schedule;
+  UploadConfig upload;
+  LimitsConfig limits;
+  TimeoutsConfig timeouts;
+};
+
+// A broken config: "FILE:LINE: problem"; an unreadable file: "FILE: cannot read: reason".
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+ProbeConfig load_probe_config(const std::string& path);                                    // throws ConfigError
+ProbeConfig parse_probe_config(const std::string& yaml, const std::string& source_name);  // throws ConfigError
+
+// Value parsers, also used for command-line overrides. nullopt-free: they throw std::invalid_argument
+// with a message naming the accepted forms.
+// "90" (seconds), "45s", "30m", "1h", "1d", "500ms" -> milliseconds.
+int64_t parse_duration_ms(const std::string& text);
+// "1048576" (bytes), "512KiB", "64MiB", "1GiB", "10MB", "100KB", "1GB", "200B" -> bytes.
+uint64_t parse_size_bytes(const std::string& text);
+
+}  // namespace kuzet::probe
