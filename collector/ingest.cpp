@@ -1,0 +1,189 @@
+#include "collector/ingest.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
+#include "collector/upload.hpp"
+
+namespace kuzet::collector {
+
+namespace {
+
+int status_for_reason(std::string_view r) {
+  if (r == reason::unknown_key) return 401;
+  if (r == reason::conflict) return 409;
+  if (r == reason::future_timestamp) return 422;
+  return 400;  // malformed, bad_signature
+}
+
+const char* status_name(ItemStatus s) {
+  switch (s) {
+    case ItemStatus::stored: return "stored";
+    case ItemStatus::duplicate: return "duplicate";
+    case ItemStatus::rejected: return "rejected";
+  }
+  return "rejected";
+}
+
+// Same measurement content under the same key, even if the bytes differ (whitespace, key order).
+bool same_content(const std::string& stored_envelope, const std::string& new_envelope) {
+  auto a = nlohmann::json::parse(stored_envelope, nullptr, false);
+  auto b = nlohmann::json::parse(new_envelope, nullptr, false);
+  if (a.is_discarded() || b.is_discarded()) return false;
+  return a.value("public_key", "") == b.value("public_key", "") && a.contains("measurement") &&
+         b.contains("measurement") && a["measurement"] == b["measurement"];
+}
+
+}  // namespace
+
+std::string upload_answer_json(const UploadOutcome& outcome) {
+  nlohmann::json results = nlohmann::json::array();
+  size_t counts[3] = {0, 0, 0};
+  for (const auto& item : outcome.items) {
+    nlohmann::json j{{"measurement_uid", item.measurement_uid},
+                     {"status", status_name(item.status)},
+                     {"reason", item.status == ItemStatus::rejected ? item.reason : ""}};
+    results.push_back(std::move(j));
+    counts[static_cast<int>(item.status)]++;
+  }
+  nlohmann::json body{{"results", std::move(results)},
+                      {"stored", counts[0]},
+                      {"duplicate", counts[1]},
+                      {"rejected", counts[2]}};
+  if (!outcome.error.empty()) {
+    body["error"] = outcome.error;
+    body["detail"] = outcome.detail;
+  }
+  return body.dump();
+}
+
+Ingestor::Ingestor(Store& store, Metrics& metrics, IngestOptions options)
+    : store_(store), metrics_(metrics), options_(options) {
+  if (options_.workers == 0) options_.workers = std::max(1u, std::thread::hardware_concurrency());
+}
+
+IngestTimings Ingestor::timings() const {
+  return {parse_us_.load() / 1000.0, verify_us_.load() / 1000.0, store_us_.load() / 1000.0};
+}
+
+UploadOutcome Ingestor::ingest_body(std::string_view body) {
+  auto t0 = std::chrono::steady_clock::now();
+  auto split = split_upload_body(body, options_.max_items);
+  parse_us_ += std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count();
+  if (!split.error.empty()) {
+    UploadOutcome out;
+    out.http_status = split.error == reason::too_large ? 413 : 400;
+    out.error = split.error;
+    out.detail = split.detail;
+    return out;
+  }
+  return ingest(split.envelopes, true);
+}
+
+UploadOutcome Ingestor::ingest_envelopes(const std::vector<std::string_view>& envelopes) {
+  return ingest(envelopes, false);
+}
+
+UploadOutcome Ingestor::ingest(const std::vector<std::string_view>& envelopes, bool whole_body) {
+  CheckOptions check;
+  check.now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::system_clock::now().time_since_epoch()).count();
+  check.max_future_ms = options_.max_future_ms;
+  check.key_known = [this](const std::string& key_id) { return store_.find_key(key_id).has_value(); };
+
+  // Parse and verify in parallel: Ed25519 verification and JSON parsing are most of the cost.
+  std::vector<CheckedEnvelope> checked(envelopes.size());
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t i = next++; i < envelopes.size(); i = next++) checked[i] = check_envelope(envelopes[i], check);
+  };
+  size_t threads = std::min<size_t>(options_.workers, (envelopes.size() + 15) / 16);
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < threads; ++t) pool.emplace_back(work);
+  work();
+  for (auto& t : pool) t.join();
+
+  UploadOutcome out;
+  double parse_ms = 0, verify_ms = 0;
+  for (const auto& c : checked) {
+    parse_ms += c.parse_ms;
+    verify_ms += c.verify_ms;
+  }
+  parse_us_ += static_cast<uint64_t>(parse_ms * 1000);
+  verify_us_ += static_cast<uint64_t>(verify_ms * 1000);
+
+  if (whole_body) {
+    for (const auto& c : checked) {
+      if (c.not_json) {
+        out.http_status = 400;
+        out.error = reason::malformed;
+        out.detail = "an element of measurements is not valid JSON";
+        return out;
+      }
+    }
+  }
+
+  std::vector<NewMeasurement> rows;
+  std::vector<size_t> row_item;  // index in `checked` of each row
+  for (size_t i = 0; i < checked.size(); ++i) {
+    if (!checked[i].reason.empty()) continue;
+    rows.push_back(std::move(checked[i].row));
+    row_item.push_back(i);
+  }
+  out.items.resize(checked.size());
+  for (size_t i = 0; i < checked.size(); ++i) {
+    out.items[i].measurement_uid = checked[i].row.uid;
+    out.items[i].reason = checked[i].reason;
+  }
+
+  if (!rows.empty()) {
+    auto t0 = std::chrono::steady_clock::now();
+    auto results = store_.insert_batch(rows);  // throws on storage failure: nothing acknowledged
+    store_us_ += std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count();
+    for (size_t r = 0; r < rows.size(); ++r) {
+      auto& item = out.items[row_item[r]];
+      item.measurement_uid = rows[r].uid;
+      if (results[r].inserted) {
+        item.status = ItemStatus::stored;
+      } else if (results[r].existing_hash == rows[r].content_hash ||
+                 same_content(results[r].existing_envelope, rows[r].envelope)) {
+        item.status = ItemStatus::duplicate;
+      } else {
+        item.reason = reason::conflict;
+      }
+    }
+  }
+
+  std::string first_reason;
+  size_t rejected = 0;
+  for (auto& item : out.items) {
+    if (item.reason.empty()) {
+      if (item.status == ItemStatus::stored) {
+        metrics_.stored++;
+        metrics_.measurements_total++;
+      } else {
+        metrics_.duplicate++;
+      }
+      continue;
+    }
+    item.status = ItemStatus::rejected;
+    metrics_.reject(rejection_from_reason(item.reason));
+    if (first_reason.empty()) first_reason = item.reason;
+    ++rejected;
+  }
+  if (rejected == 0) {
+    out.http_status = 200;
+  } else if (rejected < out.items.size()) {
+    out.http_status = 207;
+  } else {
+    out.http_status = status_for_reason(first_reason);
+    out.error = first_reason;
+    out.detail = "every measurement was rejected";
+  }
+  return out;
+}
+
+}  // namespace kuzet::collector

@@ -1,0 +1,67 @@
+#pragma once
+// The upload path shared by POST /api/v1/measurements, `kuzet-collector import` and the benchmark:
+// split the body, check every envelope (in parallel), write the good ones in one transaction.
+#include <nlohmann/json_fwd.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "collector/metrics.hpp"
+#include "collector/store.hpp"
+
+namespace kuzet::collector {
+
+enum class ItemStatus { stored, duplicate, rejected };
+
+struct ItemOutcome {
+  std::string measurement_uid;  // "" when the envelope named none
+  ItemStatus status = ItemStatus::rejected;
+  std::string reason;  // set when rejected
+};
+
+struct UploadOutcome {
+  int http_status = 200;
+  std::string error;  // whole-answer reason when http_status is not 200/207
+  std::string detail;
+  std::vector<ItemOutcome> items;
+};
+
+// Answer body of docs/protocol.md: {"results": [...], "stored": n, "duplicate": n, "rejected": n}
+// plus "error"/"detail" when the status is an error.
+std::string upload_answer_json(const UploadOutcome& outcome);
+
+struct IngestOptions {
+  size_t max_items = 1000;
+  int64_t max_future_ms = 10 * 60 * 1000;
+  unsigned workers = 0;  // threads that parse and verify one batch; 0 = hardware concurrency
+};
+
+// Cumulative time spent per phase, summed over threads (ms). For the benchmark and /metrics.
+struct IngestTimings {
+  double parse_ms = 0, verify_ms = 0, store_ms = 0;
+};
+
+class Ingestor {
+ public:
+  Ingestor(Store& store, Metrics& metrics, IngestOptions options);
+
+  // A whole upload body. The outcome is final: stored items are committed before this returns.
+  UploadOutcome ingest_body(std::string_view body);
+  // Envelopes one by one (import of JSON Lines); a line that is not JSON is a malformed item.
+  UploadOutcome ingest_envelopes(const std::vector<std::string_view>& envelopes);
+
+  IngestTimings timings() const;
+
+ private:
+  UploadOutcome ingest(const std::vector<std::string_view>& envelopes, bool whole_body);
+
+  Store& store_;
+  Metrics& metrics_;
+  IngestOptions options_;
+  std::atomic<uint64_t> parse_us_{0}, verify_us_{0}, store_us_{0};
+};
+
+}  // namespace kuzet::collector

@@ -1,0 +1,120 @@
+// kuzet-collector: serve the probe API, or import JSON Lines of signed measurements.
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <pthread.h>
+#include <string>
+#include <thread>
+
+#include "collector/asn_db.hpp"
+#include "collector/ingest.hpp"
+#include "collector/options.hpp"
+#include "collector/server.hpp"
+#include "collector/store.hpp"
+
+using namespace kuzet::collector;
+
+namespace {
+
+int serve(const ServeOptions& options) {
+  // Block the stop signals in every thread; one thread waits for them and stops the server cleanly.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  std::unique_ptr<Store> store;
+  std::unique_ptr<AsnDatabase> asn;
+  std::unique_ptr<Server> server;
+  uint16_t port = 0;
+  try {
+    store = open_sqlite_store(options.db_path);
+    asn = options.asn_db.empty() ? std::make_unique<EmptyAsnDatabase>() : load_asn_database(options.asn_db);
+    server = std::make_unique<Server>(*store, *asn, options);
+    port = server->bind();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "kuzet-collector: %s\n", e.what());
+    return 2;
+  }
+  std::printf("kuzet-collector listening on %s:%u (db %s, schema v%d)\n", options.listen_host.c_str(), port,
+              options.db_path.c_str(), store->schema_version());
+  std::fflush(stdout);
+
+  std::thread waiter([&] {
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    server->stop();
+  });
+  waiter.detach();  // it ends with the process if the server stops another way
+  server->run();
+  return 0;
+}
+
+int import(const ImportOptions& options) {
+  std::ifstream in(options.file, std::ios::binary);
+  if (!in) {
+    std::fprintf(stderr, "kuzet-collector: cannot read %s\n", options.file.c_str());
+    return 2;
+  }
+  std::unique_ptr<Store> store;
+  try {
+    store = open_sqlite_store(options.db_path);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "kuzet-collector: %s\n", e.what());
+    return 2;
+  }
+  Metrics metrics;
+  Ingestor ingestor(*store, metrics, IngestOptions{});
+  std::map<std::string, size_t> reasons;
+  size_t stored = 0, duplicate = 0, rejected = 0;
+  std::vector<std::string> lines;
+  auto flush = [&] {
+    std::vector<std::string_view> views(lines.begin(), lines.end());
+    auto outcome = ingestor.ingest_envelopes(views);
+    for (const auto& item : outcome.items) {
+      if (item.status == ItemStatus::stored) ++stored;
+      else if (item.status == ItemStatus::duplicate) ++duplicate;
+      else {
+        ++rejected;
+        ++reasons[item.reason];
+      }
+    }
+    lines.clear();
+  };
+  std::string line;
+  try {
+    while (std::getline(in, line)) {
+      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+      lines.push_back(line);
+      if (lines.size() == 500) flush();
+    }
+    if (!lines.empty()) flush();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "kuzet-collector: storage failure: %s\n", e.what());
+    return 1;
+  }
+  std::printf("stored %zu, duplicate %zu, rejected %zu\n", stored, duplicate, rejected);
+  for (const auto& [reason, count] : reasons) std::printf("  rejected %s: %zu\n", reason.c_str(), count);
+  return rejected == 0 ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CommandLine cl;
+  try {
+    cl = parse_command_line(argc, argv);
+  } catch (const UsageError& e) {
+    std::fprintf(stderr, "kuzet-collector: %s\n%s", e.what(), usage_text());
+    return 2;
+  }
+  switch (cl.command) {
+    case Command::serve: return serve(cl.serve);
+    case Command::import: return import(cl.import);
+    case Command::help: std::printf("%s", usage_text()); return 0;
+  }
+  return 2;
+}

@@ -1,0 +1,105 @@
+#include "collector/options.hpp"
+
+#include <charconv>
+
+#include "measure/dns.hpp"
+
+namespace kuzet::collector {
+
+const char* usage_text() {
+  return "usage:\n"
+         "  kuzet-collector serve --listen ADDR:PORT --db FILE [--resolver IP[:PORT]] [--ca-bundle FILE]\n"
+         "                        [--asn-db FILE] [--allow-private-targets] [--control-concurrency N]\n"
+         "  kuzet-collector import --db FILE FILE.jsonl\n";
+}
+
+namespace {
+
+uint64_t parse_number(const std::string& option, const std::string& text, uint64_t min, uint64_t max) {
+  uint64_t value = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || p != text.data() + text.size() || value < min || value > max)
+    throw UsageError(option + " must be a number from " + std::to_string(min) + " to " + std::to_string(max));
+  return value;
+}
+
+}  // namespace
+
+void parse_listen(const std::string& text, std::string* host, uint16_t* port) {
+  size_t colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0) throw UsageError("--listen must be ADDR:PORT");
+  std::string h = text.substr(0, colon);
+  if (h.front() == '[') {
+    if (h.back() != ']') throw UsageError("--listen: bad IPv6 address");
+    h = h.substr(1, h.size() - 2);
+  }
+  if (h.empty()) throw UsageError("--listen must be ADDR:PORT");
+  *host = h;
+  *port = static_cast<uint16_t>(parse_number("--listen port", text.substr(colon + 1), 0, 65535));
+}
+
+CommandLine parse_command_line(int argc, const char* const* argv) {
+  CommandLine cl;
+  if (argc < 2) throw UsageError("a command is required");
+  const std::string command = argv[1];
+  int i = 2;
+  auto value = [&](const std::string& option) -> std::string {
+    if (i + 1 >= argc) throw UsageError(option + " needs a value");
+    return argv[++i];
+  };
+  if (command == "-h" || command == "--help" || command == "help") {
+    cl.command = Command::help;
+    return cl;
+  }
+  if (command == "serve") {
+    cl.command = Command::serve;
+    auto& s = cl.serve;
+    bool listen_given = false;
+    for (; i < argc; ++i) {
+      const std::string arg = argv[i];
+      if (arg == "--listen") {
+        parse_listen(value(arg), &s.listen_host, &s.port);
+        listen_given = true;
+      } else if (arg == "--db") {
+        s.db_path = value(arg);
+      } else if (arg == "--resolver") {
+        s.resolver = value(arg);
+        if (!measure::is_valid_resolver(s.resolver)) throw UsageError("--resolver must be IP or IP:PORT");
+      } else if (arg == "--ca-bundle") {
+        s.ca_bundle = value(arg);
+      } else if (arg == "--asn-db") {
+        s.asn_db = value(arg);
+      } else if (arg == "--allow-private-targets") {
+        s.allow_private_targets = true;
+      } else if (arg == "--control-concurrency") {
+        s.control_concurrency = parse_number(arg, value(arg), 1, 256);
+      } else {
+        throw UsageError("unknown option " + arg);
+      }
+    }
+    if (!listen_given) throw UsageError("--listen is required");
+    if (s.db_path.empty()) throw UsageError("--db is required");
+    return cl;
+  }
+  if (command == "import") {
+    cl.command = Command::import;
+    for (; i < argc; ++i) {
+      const std::string arg = argv[i];
+      if (arg == "--db") {
+        cl.import.db_path = value(arg);
+      } else if (!arg.empty() && arg[0] == '-') {
+        throw UsageError("unknown option " + arg);
+      } else if (cl.import.file.empty()) {
+        cl.import.file = arg;
+      } else {
+        throw UsageError("import takes one file");
+      }
+    }
+    if (cl.import.db_path.empty()) throw UsageError("--db is required");
+    if (cl.import.file.empty()) throw UsageError("import needs a JSON Lines file");
+    return cl;
+  }
+  throw UsageError("unknown command " + command);
+}
+
+}  // namespace kuzet::collector

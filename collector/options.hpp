@@ -1,0 +1,47 @@
+#pragma once
+// Command line of kuzet-collector. Typed options; parse errors throw UsageError (exit status 2).
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+namespace kuzet::collector {
+
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct ServeOptions {
+  std::string listen_host = "127.0.0.1";
+  uint16_t port = 0;  // 0 = any free port (printed at startup)
+  std::string db_path;
+  std::string resolver;   // for control measurements; "" = system
+  std::string ca_bundle;  // trust store for control TLS; "" = system
+  std::string asn_db;     // iptoasn TSV or GeoLite2-ASN .mmdb; "" = every address unknown
+  bool allow_private_targets = false;
+  size_t control_concurrency = 8;
+  // Control requests block a thread for up to their deadline, so the pool is larger than the core count.
+  size_t http_threads = 16;
+  size_t max_body_bytes = 16 * 1024 * 1024;
+  double control_requests_per_minute = 10;
+};
+
+struct ImportOptions {
+  std::string db_path;
+  std::string file;  // JSON Lines of envelopes
+};
+
+enum class Command { serve, import, help };
+
+struct CommandLine {
+  Command command = Command::help;
+  ServeOptions serve;
+  ImportOptions import;
+};
+
+CommandLine parse_command_line(int argc, const char* const* argv);
+const char* usage_text();
+
+// "HOST:PORT" or "[IPv6]:PORT". Throws UsageError.
+void parse_listen(const std::string& text, std::string* host, uint16_t* port);
+
+}  // namespace kuzet::collector

@@ -1,0 +1,232 @@
+#include "collector/server.hpp"
+
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include <charconv>
+#include <chrono>
+#include <stdexcept>
+#include <thread>
+
+#include "collector/control.hpp"
+#include "core/crypto.hpp"
+#include "core/jcs.hpp"
+#include "core/signing.hpp"
+#include "core/time.hpp"
+
+namespace kuzet::collector {
+
+namespace {
+
+constexpr const char* kJson = "application/json";
+constexpr size_t kDefaultPage = 100;
+constexpr size_t kMaxPage = 1000;
+
+void send_error(httplib::Response& res, int status, std::string_view error, const std::string& detail) {
+  res.status = status;
+  res.set_content(nlohmann::json{{"error", error}, {"detail", detail}}.dump(), kJson);
+}
+
+std::optional<int64_t> parse_int(const std::string& text) {
+  int64_t v = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || p != text.data() + text.size()) return std::nullopt;
+  return v;
+}
+
+// The cursor is "<started_at ms>:<uid>" of the last row of the previous page; opaque to clients.
+std::string make_cursor(const ListPosition& p) { return std::to_string(p.started_at_ms) + ":" + p.uid; }
+std::optional<ListPosition> parse_cursor(const std::string& text) {
+  size_t colon = text.find(':');
+  if (colon == std::string::npos) return std::nullopt;
+  auto ms = parse_int(text.substr(0, colon));
+  if (!ms || colon + 1 == text.size()) return std::nullopt;
+  return ListPosition{*ms, text.substr(colon + 1)};
+}
+
+}  // namespace
+
+struct Server::Impl {
+  Impl(Store& s, const AsnDatabase& a, const ServeOptions& o)
+      : store(s), asn(a), options(o), ingestor(s, metrics, IngestOptions{}),
+        control(s, a, metrics, ControlOptions{o.resolver, o.ca_bundle, o.allow_private_targets, o.control_concurrency,
+                                              100, 60000, o.control_requests_per_minute}) {
+    metrics.measurements_total = store.measurement_count();
+  }
+
+  Store& store;
+  const AsnDatabase& asn;
+  ServeOptions options;
+  Metrics metrics;
+  Ingestor ingestor;
+  ControlService control;
+  httplib::Server http;
+
+  // Times the handler, turns escaped exceptions (storage failures, bugs) into a JSON 500.
+  httplib::Server::Handler timed(Route route, std::function<void(const httplib::Request&, httplib::Response&)> fn) {
+    return [this, route, fn = std::move(fn)](const httplib::Request& req, httplib::Response& res) {
+      core::Stopwatch sw;
+      try {
+        fn(req, res);
+      } catch (const std::exception& e) {
+        send_error(res, 500, "internal", e.what());
+      }
+      metrics.latency[static_cast<size_t>(route)].observe(sw.elapsed_ms() / 1000.0);
+    };
+  }
+
+  void whoami(const httplib::Request& req, httplib::Response& res) {
+    auto info = asn.lookup(req.remote_addr);
+    res.set_content(nlohmann::json{{"cc", info.cc}, {"asn", info.asn}, {"as_name", info.as_name}}.dump(), kJson);
+  }
+
+  void register_key(const httplib::Request& req, httplib::Response& res) {
+    auto j = nlohmann::json::parse(req.body, nullptr, false);
+    if (j.is_discarded() || !j.is_object() || !j.contains("public_key") || !j["public_key"].is_string() ||
+        !j.contains("registered_at") || !j["registered_at"].is_string() || !j.contains("signature") ||
+        !j["signature"].is_string())
+      return send_error(res, 400, "malformed", "expected {public_key, registered_at, signature}");
+    const auto& pk_b64 = j["public_key"].get_ref<const std::string&>();
+    auto pk = core::base64_decode(pk_b64);
+    if (!pk || pk->size() != 32) return send_error(res, 400, "malformed", "public_key is not a base64 Ed25519 key");
+    if (!core::parse_rfc3339(j["registered_at"].get<std::string>()))
+      return send_error(res, 400, "malformed", "registered_at is not an RFC 3339 time");
+    auto sig = core::base64_decode(j["signature"].get<std::string>());
+    nlohmann::json signed_part{{"public_key", pk_b64}, {"registered_at", j["registered_at"]}};
+    if (!sig || !core::ed25519_verify(*pk, core::canonicalize(signed_part), *sig))
+      return send_error(res, 400, "bad_signature", "signature does not verify over {public_key, registered_at}");
+    ProbeKey key{core::key_id(*pk), pk_b64, core::to_unix_ms(std::chrono::system_clock::now())};
+    bool added = store.register_key(key);
+    res.set_content(nlohmann::json{{"key_id", key.key_id}, {"status", added ? "registered" : "known"}}.dump(), kJson);
+  }
+
+  void upload(const httplib::Request& req, httplib::Response& res) {
+    auto outcome = ingestor.ingest_body(req.body);
+    res.status = outcome.http_status;
+    res.set_content(upload_answer_json(outcome), kJson);
+  }
+
+  void get_measurement(const httplib::Request& req, httplib::Response& res) {
+    const std::string uid = req.matches[1];
+    auto envelope = store.envelope(uid);
+    if (!envelope) return send_error(res, 404, "not_found", "no measurement " + uid);
+    res.set_content(*envelope, kJson);
+  }
+
+  void list_measurements(const httplib::Request& req, httplib::Response& res) {
+    ListQuery q;
+    q.filter.limit = kDefaultPage;
+    auto param = [&](const char* name) { return req.has_param(name) ? req.get_param_value(name) : std::string(); };
+    q.filter.cc = param("cc");
+    q.filter.target = param("target");
+    if (auto a = param("asn"); !a.empty()) {
+      auto v = parse_int(a);
+      if (!v || *v < 0 || *v > UINT32_MAX) return send_error(res, 400, "malformed", "asn must be a number");
+      q.filter.asn = static_cast<uint32_t>(*v);
+    }
+    for (auto [name, field] : {std::pair{"from", &q.filter.from_ms}, std::pair{"until", &q.filter.until_ms}}) {
+      if (auto t = param(name); !t.empty()) {
+        auto parsed = core::parse_rfc3339(t);
+        if (!parsed) return send_error(res, 400, "malformed", std::string(name) + " must be an RFC 3339 time");
+        *field = core::to_unix_ms(*parsed);
+      }
+    }
+    if (auto l = param("limit"); !l.empty()) {
+      auto v = parse_int(l);
+      if (!v || *v < 1 || *v > static_cast<int64_t>(kMaxPage))
+        return send_error(res, 400, "malformed", "limit must be 1.." + std::to_string(kMaxPage));
+      q.filter.limit = static_cast<size_t>(*v);
+    }
+    if (auto c = param("cursor"); !c.empty()) {
+      q.after = parse_cursor(c);
+      if (!q.after) return send_error(res, 400, "malformed", "bad cursor");
+    }
+    const size_t page = q.filter.limit;
+    q.filter.limit = page + 1;  // one more tells whether a next page exists
+    auto rows = store.list(q);
+    std::string next;
+    if (rows.size() > page) {
+      rows.resize(page);
+      next = make_cursor(rows.back().position);
+    }
+    // Envelopes are pasted in as stored: byte-identical to what the probes uploaded.
+    std::string body = "{\"measurements\":[";
+    for (size_t i = 0; i < rows.size(); ++i) {
+      if (i) body += ',';
+      body += rows[i].envelope;
+    }
+    body += "],\"next_cursor\":" + nlohmann::json(next).dump() + "}";
+    res.set_content(body, kJson);
+  }
+
+  void control_request(const httplib::Request& req, httplib::Response& res) {
+    auto answer = control.handle(req.body, req.get_header_value("X-Kuzet-Key"),
+                                 req.get_header_value("X-Kuzet-Signature"));
+    res.status = answer.http_status;
+    res.set_content(answer.body, kJson);
+  }
+
+  void routes() {
+    using namespace std::placeholders;
+    http.Get("/api/v1/whoami", timed(Route::whoami, std::bind(&Impl::whoami, this, _1, _2)));
+    http.Post("/api/v1/probes/register", timed(Route::register_key, std::bind(&Impl::register_key, this, _1, _2)));
+    http.Post("/api/v1/measurements", timed(Route::upload, std::bind(&Impl::upload, this, _1, _2)));
+    http.Get(R"(/api/v1/measurements/([A-Za-z0-9_.:\-]+))",
+             timed(Route::get_measurement, std::bind(&Impl::get_measurement, this, _1, _2)));
+    http.Get("/api/v1/measurements",
+             timed(Route::list_measurements, std::bind(&Impl::list_measurements, this, _1, _2)));
+    http.Post("/api/v1/control", timed(Route::control, std::bind(&Impl::control_request, this, _1, _2)));
+    http.Get("/healthz", timed(Route::healthz, [](const httplib::Request&, httplib::Response& res) {
+               res.set_content(R"({"status":"ok"})", kJson);
+             }));
+    http.Get("/metrics", timed(Route::metrics, [this](const httplib::Request&, httplib::Response& res) {
+               res.set_content(metrics.render(), "text/plain; version=0.0.4");
+             }));
+    // Errors httplib produces itself (unknown path, body over the limit) get the protocol's JSON shape.
+    http.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+      if (!res.body.empty()) return;
+      if (res.status == 413) send_error(res, 413, "too_large", "request body over the limit");
+      else if (res.status == 404) send_error(res, 404, "not_found", "no such endpoint");
+      else send_error(res, res.status, "error", "HTTP " + std::to_string(res.status));
+    });
+  }
+};
+
+Server::Server(Store& store, const AsnDatabase& asn, const ServeOptions& options)
+    : impl_(std::make_unique<Impl>(store, asn, options)) {
+  const size_t threads = std::max<size_t>(2, options.http_threads);
+  impl_->http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  impl_->http.set_payload_max_length(options.max_body_bytes);
+  impl_->http.set_keep_alive_max_count(1000);
+  impl_->http.set_read_timeout(30, 0);
+  impl_->http.set_write_timeout(30, 0);
+  impl_->routes();
+}
+
+Server::~Server() { stop(); }
+
+uint16_t Server::bind() {
+  auto& o = impl_->options;
+  if (o.port == 0) {
+    int port = impl_->http.bind_to_any_port(o.listen_host);
+    if (port <= 0) throw std::runtime_error("cannot listen on " + o.listen_host);
+    return static_cast<uint16_t>(port);
+  }
+  if (!impl_->http.bind_to_port(o.listen_host, o.port))
+    throw std::runtime_error("cannot listen on " + o.listen_host + ":" + std::to_string(o.port));
+  return o.port;
+}
+
+void Server::run() { impl_->http.listen_after_bind(); }
+
+void Server::stop() {
+  if (impl_) impl_->http.stop();
+}
+
+void Server::wait_until_running() {
+  while (!impl_->http.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+}
+
+Metrics& Server::metrics() { return impl_->metrics; }
+
+}  // namespace kuzet::collector

@@ -1,0 +1,37 @@
+#pragma once
+// The collector's HTTP API (docs/protocol.md) over cpp-httplib.
+#include <memory>
+#include <string>
+
+#include "collector/asn_db.hpp"
+#include "collector/ingest.hpp"
+#include "collector/metrics.hpp"
+#include "collector/options.hpp"
+#include "collector/store.hpp"
+
+namespace kuzet::collector {
+
+class Server {
+ public:
+  // Throws std::runtime_error on startup errors (bad --ca-bundle).
+  Server(Store& store, const AsnDatabase& asn, const ServeOptions& options);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds options.listen_host:options.port (0 = any free port); returns the port. Throws on failure.
+  uint16_t bind();
+  // Serves until stop(). Call after bind().
+  void run();
+  void stop();
+  // Blocks until the listener accepts connections (for tests that run() on another thread).
+  void wait_until_running();
+
+  Metrics& metrics();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace kuzet::collector

@@ -1,0 +1,114 @@
+#pragma once
+// Durable storage of probe keys and signed measurements. Abstract so a PostgreSQL store can follow;
+// today's implementation is SQLite (open_sqlite_store). All methods are thread-safe.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace kuzet::collector {
+
+struct ProbeKey {
+  std::string key_id;      // core::key_id(public key)
+  std::string public_key;  // base64, as registered
+  int64_t first_seen_ms = 0;
+};
+
+// One verified measurement ready to be written. The envelope is the exact bytes the probe uploaded.
+struct NewMeasurement {
+  std::string uid;
+  std::string envelope;
+  std::string content_hash;  // SHA-256 hex of `envelope`
+  std::string key_id;
+  int64_t started_at_ms = 0;
+  int64_t received_at_ms = 0;
+  std::string cc;
+  uint32_t asn = 0;
+  std::string target;
+  std::string category;
+  std::string verdict;
+  std::string method;
+};
+
+// What insert_batch did with one row. When the uid already existed nothing was written, and the stored
+// hash and envelope are returned so the caller can tell a duplicate from a conflict.
+struct InsertResult {
+  bool inserted = false;
+  std::string existing_hash;
+  std::string existing_envelope;
+};
+
+// Read interface for timelines and analysis. Every filter is optional ("" / nullopt = any).
+// Time bounds are on started_at, in ms since the epoch: from_ms inclusive, until_ms exclusive.
+struct SummaryQuery {
+  std::string cc;
+  std::optional<uint32_t> asn;
+  std::string target;
+  std::optional<int64_t> from_ms;
+  std::optional<int64_t> until_ms;
+  size_t limit = 0;  // 0 = no limit
+};
+
+// A measurement without its envelope: what a timeline needs, cheap to read in bulk.
+struct MeasurementSummary {
+  std::string uid;
+  std::string key_id;
+  int64_t started_at_ms = 0;
+  int64_t received_at_ms = 0;
+  std::string cc;
+  uint32_t asn = 0;
+  std::string target;
+  std::string category;
+  std::string verdict;
+  std::string method;
+};
+
+// Listing for GET /api/v1/measurements: ordered by (started_at, uid); `after` is the position of the last
+// row of the previous page (the cursor).
+struct ListPosition {
+  int64_t started_at_ms = 0;
+  std::string uid;
+};
+struct ListQuery {
+  SummaryQuery filter;  // filter.limit is the page size
+  std::optional<ListPosition> after;
+};
+struct ListedMeasurement {
+  ListPosition position;
+  std::string envelope;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Adds the key if unknown. Returns true when it was new, false when it was already registered.
+  virtual bool register_key(const ProbeKey& key) = 0;
+  virtual std::optional<ProbeKey> find_key(const std::string& key_id) = 0;
+
+  // Writes the rows in ONE transaction and returns only after COMMIT is durable; results in input order.
+  // A uid seen earlier in the same batch counts as existing. Throws std::runtime_error on storage failure
+  // (then nothing of the batch was written).
+  virtual std::vector<InsertResult> insert_batch(const std::vector<NewMeasurement>& rows) = 0;
+
+  virtual std::optional<std::string> envelope(const std::string& uid) = 0;
+  virtual std::vector<ListedMeasurement> list(const ListQuery& query) = 0;
+
+  // For the timeline: summaries matching the query, ordered by (started_at, uid).
+  virtual std::vector<MeasurementSummary> summaries(const SummaryQuery& query) = 0;
+
+  virtual uint64_t measurement_count() = 0;
+  virtual int schema_version() = 0;
+};
+
+// Opens (creating if needed) an SQLite database in WAL mode with synchronous=FULL and applies pending
+// schema migrations. Throws std::runtime_error when the file cannot be opened or migrated.
+std::unique_ptr<Store> open_sqlite_store(const std::string& path);
+// Same, migrating only up to target_version (tests of migrations).
+std::unique_ptr<Store> open_sqlite_store(const std::string& path, int target_version);
+
+// The schema version this build migrates to.
+int latest_schema_version();
+
+}  // namespace kuzet::collector

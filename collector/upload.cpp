@@ -1,0 +1,268 @@
+#include "collector/upload.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+
+#include "core/crypto.hpp"
+#include "core/signing.hpp"
+#include "core/time.hpp"
+
+namespace kuzet::collector {
+
+namespace {
+
+// Deep enough for any real measurement; shallow enough that no recursive code downstream (nlohmann's
+// dump, our checks) can exhaust the stack on hostile input.
+constexpr size_t kMaxDepth = 64;
+
+bool is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+// Minimal scanner that finds where values begin and end. It does not validate scalars: every span it
+// returns is then parsed by nlohmann, which does.
+class Scanner {
+ public:
+  explicit Scanner(std::string_view text) : s_(text) {}
+  void skip_ws() {
+    while (pos_ < s_.size() && is_ws(s_[pos_])) ++pos_;
+  }
+  bool at_end() const { return pos_ >= s_.size(); }
+  char peek() const { return pos_ < s_.size() ? s_[pos_] : '\0'; }
+  bool eat(char c) {
+    skip_ws();
+    if (peek() != c) return false;
+    ++pos_;
+    return true;
+  }
+  size_t pos() const { return pos_; }
+
+  // Skips a string starting at '"'. false when unterminated.
+  bool skip_string() {
+    if (peek() != '"') return false;
+    ++pos_;
+    while (pos_ < s_.size()) {
+      char c = s_[pos_++];
+      if (c == '\\') {
+        ++pos_;
+      } else if (c == '"') {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // Skips one value; returns its span, or an empty view (with error set) when broken.
+  std::string_view skip_value(std::string* error) {
+    skip_ws();
+    size_t start = pos_;
+    char c = peek();
+    if (c == '"') {
+      if (!skip_string()) return fail(error, "unterminated string");
+    } else if (c == '{' || c == '[') {
+      std::string stack;
+      while (pos_ < s_.size()) {
+        char d = s_[pos_];
+        if (d == '"') {
+          if (!skip_string()) return fail(error, "unterminated string");
+          continue;
+        }
+        ++pos_;
+        if (d == '{' || d == '[') {
+          stack.push_back(d);
+          if (stack.size() > kMaxDepth) return fail(error, "nested too deeply");
+        } else if (d == '}' || d == ']') {
+          if (stack.empty() || (d == '}') != (stack.back() == '{')) return fail(error, "unbalanced brackets");
+          stack.pop_back();
+          if (stack.empty()) break;
+        }
+      }
+      if (!stack.empty()) return fail(error, "unterminated object or array");
+    } else {
+      while (pos_ < s_.size() && !is_ws(s_[pos_]) && s_[pos_] != ',' && s_[pos_] != ']' && s_[pos_] != '}') ++pos_;
+      if (pos_ == start) return fail(error, "value expected");
+    }
+    return s_.substr(start, pos_ - start);
+  }
+
+ private:
+  std::string_view fail(std::string* error, const char* what) {
+    *error = std::string(what) + " at byte " + std::to_string(pos_);
+    return {};
+  }
+  std::string_view s_;
+  size_t pos_ = 0;
+};
+
+UploadBody malformed(std::string detail) {
+  UploadBody b;
+  b.error = reason::malformed;
+  b.detail = std::move(detail);
+  return b;
+}
+
+double ms_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
+}
+
+const nlohmann::json* string_field(const nlohmann::json& obj, const char* name, bool required, std::string* error) {
+  auto it = obj.find(name);
+  if (it == obj.end() || it->is_null()) {
+    if (required) *error = std::string("missing ") + name;
+    return nullptr;
+  }
+  if (!it->is_string()) {
+    *error = std::string(name) + " is not a string";
+    return nullptr;
+  }
+  return &*it;
+}
+
+bool valid_uid(const std::string& uid) {
+  if (uid.empty() || uid.size() > 128) return false;
+  for (char c : uid) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+              c == '.' || c == ':';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+UploadBody split_upload_body(std::string_view body, size_t max_items) {
+  Scanner sc(body);
+  if (!sc.eat('{')) return malformed("body is not a JSON object");
+  UploadBody out;
+  bool seen = false;
+  std::string error;
+  if (!sc.eat('}')) {
+    while (true) {
+      sc.skip_ws();
+      auto key_span = sc.skip_value(&error);
+      if (key_span.empty() || key_span[0] != '"') return malformed(error.empty() ? "object key expected" : error);
+      std::string key;
+      try {
+        key = nlohmann::json::parse(key_span).get<std::string>();
+      } catch (const std::exception&) {
+        return malformed("bad object key");
+      }
+      if (!sc.eat(':')) return malformed("':' expected");
+      sc.skip_ws();
+      if (key == "measurements") {
+        if (seen) return malformed("duplicate measurements key");
+        seen = true;
+        if (!sc.eat('[')) return malformed("measurements is not an array");
+        if (!sc.eat(']')) {
+          while (true) {
+            auto item = sc.skip_value(&error);
+            if (item.empty()) return malformed(error);
+            if (out.envelopes.size() >= max_items) {
+              UploadBody b;
+              b.error = reason::too_large;
+              b.detail = "more than " + std::to_string(max_items) + " measurements";
+              return b;
+            }
+            out.envelopes.push_back(item);
+            if (sc.eat(',')) continue;
+            if (sc.eat(']')) break;
+            return malformed("',' or ']' expected in measurements");
+          }
+        }
+      } else {
+        auto value = sc.skip_value(&error);
+        if (value.empty() || !nlohmann::json::accept(value)) return malformed("bad value for key " + key);
+      }
+      if (sc.eat(',')) continue;
+      if (sc.eat('}')) break;
+      return malformed("',' or '}' expected");
+    }
+  }
+  sc.skip_ws();
+  if (!sc.at_end()) return malformed("trailing bytes after the JSON object");
+  if (!seen) return malformed("no measurements array");
+  return out;
+}
+
+CheckedEnvelope check_envelope_json(std::string_view raw, const nlohmann::json& env, const CheckOptions& options) {
+  CheckedEnvelope out;
+  auto t0 = std::chrono::steady_clock::now();
+  auto& row = out.row;
+  std::string error;
+  auto reject = [&](std::string_view why) -> CheckedEnvelope& {
+    out.reason = why;
+    out.parse_ms += ms_since(t0);
+    return out;
+  };
+  if (!env.is_object()) return reject(reason::malformed);
+  auto m_it = env.find("measurement");
+  if (m_it == env.end() || !m_it->is_object()) return reject(reason::malformed);
+  const auto& m = *m_it;
+  if (auto uid = string_field(m, "measurement_uid", true, &error)) row.uid = uid->get<std::string>();
+  if (!error.empty() || !valid_uid(row.uid)) return reject(reason::malformed);
+  auto pk = string_field(env, "public_key", true, &error);
+  if (!pk || !string_field(env, "signature", true, &error)) return reject(reason::malformed);
+  auto pk_raw = core::base64_decode(pk->get_ref<const std::string&>());
+  if (!pk_raw || pk_raw->size() != 32) return reject(reason::malformed);
+  row.key_id = core::key_id(*pk_raw);
+
+  auto started = string_field(m, "started_at", true, &error);
+  if (!started) return reject(reason::malformed);
+  auto started_at = core::parse_rfc3339(started->get<std::string>());
+  if (!started_at) return reject(reason::malformed);
+  row.started_at_ms = core::to_unix_ms(*started_at);
+  for (auto [name, field] : {std::pair{"target", &row.target}, std::pair{"category", &row.category},
+                             std::pair{"verdict", &row.verdict}, std::pair{"method", &row.method}}) {
+    if (auto v = string_field(m, name, false, &error)) *field = v->get<std::string>();
+    if (!error.empty()) return reject(reason::malformed);
+  }
+  if (auto net = m.find("network"); net != m.end() && !net->is_null()) {
+    if (!net->is_object()) return reject(reason::malformed);
+    if (auto cc = string_field(*net, "cc", false, &error)) row.cc = cc->get<std::string>();
+    if (!error.empty()) return reject(reason::malformed);
+    if (auto asn = net->find("asn"); asn != net->end() && !asn->is_null()) {
+      if (!asn->is_number_unsigned() || asn->get<uint64_t>() > UINT32_MAX) return reject(reason::malformed);
+      row.asn = asn->get<uint32_t>();
+    }
+  }
+  row.envelope.assign(raw.data(), raw.size());
+  row.content_hash = core::sha256_hex(raw);
+  row.received_at_ms = options.now_ms;
+  out.parse_ms += ms_since(t0);
+
+  if (options.key_known && !options.key_known(row.key_id)) {
+    out.reason = reason::unknown_key;
+    return out;
+  }
+  if (row.started_at_ms > options.now_ms + options.max_future_ms) {
+    out.reason = reason::future_timestamp;
+    return out;
+  }
+  auto t1 = std::chrono::steady_clock::now();
+  try {
+    out.reason = core::verify_envelope(env);
+  } catch (const std::exception&) {
+    out.reason = reason::malformed;  // e.g. a value JCS cannot represent
+  }
+  out.verify_ms = ms_since(t1);
+  return out;
+}
+
+CheckedEnvelope check_envelope(std::string_view raw, const CheckOptions& options) {
+  auto t0 = std::chrono::steady_clock::now();
+  nlohmann::json env;
+  try {
+    env = nlohmann::json::parse(raw);
+  } catch (const std::exception&) {
+    CheckedEnvelope out;
+    out.reason = reason::malformed;
+    out.not_json = true;
+    out.parse_ms = ms_since(t0);
+    return out;
+  }
+  double parse_ms = ms_since(t0);
+  CheckedEnvelope out = check_envelope_json(raw, env, options);
+  out.parse_ms += parse_ms;
+  return out;
+}
+
+}  // namespace kuzet::collector

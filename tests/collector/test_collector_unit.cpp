@@ -1,0 +1,320 @@
+// Unit tests of the collector's pure parts and its store: no network.
+#include <doctest/doctest.h>
+#include <sqlite3.h>
+
+#include "collector/address.hpp"
+#include "collector/asn_db.hpp"
+#include "collector/ingest.hpp"
+#include "collector/options.hpp"
+#include "collector/store.hpp"
+#include "collector/upload.hpp"
+#include "tests/collector/helpers.hpp"
+
+using namespace kuzet;
+using namespace kuzet::collector;
+using namespace kuzet::collector::testing;
+
+TEST_CASE("is_bogon: private, special and public addresses") {
+  for (const char* ip : {"10.1.2.3", "127.0.0.1", "172.16.0.1", "172.31.255.255", "192.168.1.1", "100.64.0.1",
+                         "100.127.255.255", "169.254.1.1", "0.0.0.0", "224.0.0.1", "240.0.0.1", "255.255.255.255",
+                         "192.0.2.1", "198.51.100.7", "203.0.113.9", "198.18.0.1", "::", "::1", "fc00::1", "fd12::1",
+                         "fe80::1", "ff02::1", "::ffff:10.0.0.1", "::ffff:127.0.0.1", "2001:db8::1", "64:ff9b::a00:1",
+                         "2002:a00:1::1", "3fff::1"})
+    CHECK_MESSAGE(is_bogon(std::string(ip)), ip);
+  for (const char* ip : {"8.8.8.8", "93.184.216.34", "172.32.0.1", "100.128.0.1", "2a00:1450:4001::1",
+                         "::ffff:8.8.8.8", "2001:4860::8888", "64:ff9b::808:808"})
+    CHECK_MESSAGE(!is_bogon(std::string(ip)), ip);
+  CHECK_FALSE(is_bogon(std::string("example.org")));
+  CHECK_FALSE(is_bogon(std::string("")));
+}
+
+TEST_CASE("iptoasn TSV: IPv4 and IPv6 ranges, unknown gives asn 0") {
+  auto db = TsvAsnDatabase::parse(
+      "1.0.0.0\t1.0.0.255\t13335\tUS\tCLOUDFLARENET\n"
+      "2.60.0.0\t2.63.255.255\t9198\tKZ\tKAZTELECOM-AS\n"
+      "5.0.0.0\t5.0.0.255\t0\tNone\tNot routed\n"
+      "2a00:1450::\t2a00:1450:ffff:ffff:ffff:ffff:ffff:ffff\t15169\tUS\tGOOGLE\n");
+  CHECK(db->size() == 3);
+  auto kz = db->lookup("2.61.1.1");
+  CHECK(kz.asn == 9198);
+  CHECK(kz.cc == "KZ");
+  CHECK(kz.as_name == "KAZTELECOM-AS");
+  CHECK(db->lookup("2.60.0.0").asn == 9198);
+  CHECK(db->lookup("2.63.255.255").asn == 9198);
+  CHECK(db->lookup("2.64.0.0").asn == 0);
+  CHECK(db->lookup("5.0.0.1").asn == 0);  // "Not routed"
+  CHECK(db->lookup("0.1.1.1").asn == 0);
+  CHECK(db->lookup("::ffff:1.0.0.9").asn == 13335);
+  CHECK(db->lookup("2a00:1450:4001::5").asn == 15169);
+  CHECK(db->lookup("2a01::1").asn == 0);
+  CHECK(db->lookup("not an ip").asn == 0);
+  CHECK_THROWS(TsvAsnDatabase::parse("1.0.0.0\tbogus\t1\tUS\tX\n"));
+  CHECK_THROWS(TsvAsnDatabase::parse("1.0.0.9\t1.0.0.1\t1\tUS\tX\n"));
+  CHECK_THROWS(load_asn_database("/nonexistent/asn.tsv"));
+  CHECK_THROWS(load_asn_database("/nonexistent/asn.mmdb"));
+}
+
+namespace {
+NewMeasurement row(const std::string& uid, int64_t started, const std::string& cc = "KZ", uint32_t asn = 9198,
+                   const std::string& target = "a.example") {
+  NewMeasurement m;
+  m.uid = uid;
+  m.envelope = "{\"uid\":\"" + uid + "\"}";
+  m.content_hash = core::sha256_hex(m.envelope);
+  m.key_id = "k1";
+  m.started_at_ms = started;
+  m.received_at_ms = started + 5;
+  m.cc = cc;
+  m.asn = asn;
+  m.target = target;
+  m.category = "news";
+  m.verdict = "ok";
+  return m;
+}
+}  // namespace
+
+TEST_CASE("store: migrations from an old schema and reopening keep data") {
+  TempDir dir;
+  const auto db = dir.file("c.db");
+  {
+    auto v1 = open_sqlite_store(db, 1);
+    CHECK(v1->schema_version() == 1);
+    CHECK(v1->insert_batch({row("u1", 1000)})[0].inserted);
+  }
+  {
+    auto latest = open_sqlite_store(db);
+    CHECK(latest->schema_version() == latest_schema_version());
+    CHECK(latest_schema_version() >= 2);
+    CHECK(latest->envelope("u1").has_value());
+  }
+  // The migrations ran once each, and the WAL/synchronous settings hold on every connection.
+  sqlite3* raw = nullptr;
+  REQUIRE(sqlite3_open(db.c_str(), &raw) == SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  REQUIRE(sqlite3_prepare_v2(raw, "SELECT COUNT(*), COUNT(DISTINCT version) FROM schema_version", -1, &st, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+  CHECK(sqlite3_column_int(st, 0) == latest_schema_version());
+  CHECK(sqlite3_column_int(st, 1) == latest_schema_version());
+  sqlite3_finalize(st);
+  REQUIRE(sqlite3_prepare_v2(raw, "PRAGMA journal_mode", -1, &st, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+  CHECK(std::string(reinterpret_cast<const char*>(sqlite3_column_text(st, 0))) == "wal");
+  sqlite3_finalize(st);
+  sqlite3_close(raw);
+  CHECK_THROWS(open_sqlite_store(dir.file("missing-dir/x/c.db")));
+}
+
+TEST_CASE("store: idempotent inserts, keys, summaries and list paging") {
+  TempDir dir;
+  auto store = open_sqlite_store(dir.file("c.db"));
+  CHECK(store->register_key({"k1", "pk1", 1}));
+  CHECK_FALSE(store->register_key({"k1", "pk1", 2}));
+  REQUIRE(store->find_key("k1"));
+  CHECK(store->find_key("k1")->first_seen_ms == 1);
+  CHECK_FALSE(store->find_key("k2"));
+
+  auto r = store->insert_batch({row("u2", 2000), row("u1", 1000), row("u1", 1000), row("u3", 3000, "KZ", 48503),
+                                row("u4", 2000, "RU", 12389, "b.example")});
+  REQUIRE(r.size() == 5);
+  CHECK(r[0].inserted);
+  CHECK(r[1].inserted);
+  CHECK_FALSE(r[2].inserted);  // same uid earlier in the same batch
+  CHECK(r[2].existing_hash == core::sha256_hex("{\"uid\":\"u1\"}"));
+  CHECK(r[3].inserted);
+  auto again = store->insert_batch({row("u1", 1000)});
+  CHECK_FALSE(again[0].inserted);
+  CHECK(again[0].existing_envelope == "{\"uid\":\"u1\"}");
+  CHECK(store->measurement_count() == 4);
+
+  auto all = store->summaries({});
+  REQUIRE(all.size() == 4);
+  CHECK(all[0].uid == "u1");
+  CHECK(all[1].uid == "u2");  // (2000, "u2") before (2000, "u4")
+  CHECK(all[2].uid == "u4");
+  CHECK(all[3].uid == "u3");
+  CHECK(all[0].received_at_ms == 1005);
+  CHECK(all[0].key_id == "k1");
+  CHECK(all[0].category == "news");
+
+  SummaryQuery kz;
+  kz.cc = "KZ";
+  kz.asn = 9198;
+  CHECK(store->summaries(kz).size() == 2);
+  SummaryQuery range;
+  range.from_ms = 2000;
+  range.until_ms = 3000;
+  CHECK(store->summaries(range).size() == 2);
+  SummaryQuery target;
+  target.target = "b.example";
+  REQUIRE(store->summaries(target).size() == 1);
+  CHECK(store->summaries(target)[0].asn == 12389);
+
+  ListQuery page;
+  page.filter.limit = 2;
+  auto p1 = store->list(page);
+  REQUIRE(p1.size() == 2);
+  page.after = p1.back().position;
+  auto p2 = store->list(page);
+  REQUIRE(p2.size() == 2);
+  CHECK(p2[0].position.uid == "u4");
+  CHECK(p2[1].position.uid == "u3");
+  page.after = p2.back().position;
+  CHECK(store->list(page).empty());
+}
+
+TEST_CASE("split_upload_body: exact envelope bytes, malformed and oversized bodies") {
+  auto ok = split_upload_body(R"( {"x": [1,{"a":"]"}], "measurements" : [ {"a": "b\"}"} , {"c":[1,2]} ] } )", 10);
+  REQUIRE(ok.error.empty());
+  REQUIRE(ok.envelopes.size() == 2);
+  CHECK(ok.envelopes[0] == R"({"a": "b\"}"})");
+  CHECK(ok.envelopes[1] == R"({"c":[1,2]})");
+  CHECK(split_upload_body(R"({"measurements":[]})", 10).envelopes.empty());
+  CHECK(split_upload_body(R"({"measurements":[]})", 10).error.empty());
+  for (const char* bad : {"", "[]", "{", "not json", R"({"measurements":{}})", R"({"other":1})",
+                          R"({"measurements":[1,]})", R"({"measurements":[{"a":1}]} trailing)",
+                          R"({"measurements":[{"a":1]})", R"({"measurements":[], "measurements":[]})",
+                          R"({"x": tru, "measurements":[]})", R"({"measurements":[{"a":"unterminated}]})"})
+    CHECK_MESSAGE(split_upload_body(bad, 10).error == "malformed", bad);
+  std::string deep = R"({"measurements":[)" + std::string(10000, '[') + std::string(10000, ']') + "]}";
+  CHECK(split_upload_body(deep, 10).error == "malformed");
+  auto big = split_upload_body(R"({"measurements":[{},{},{}]})", 2);
+  CHECK(big.error == "too_large");
+}
+
+TEST_CASE("check_envelope: each rejection reason") {
+  auto key = core::generate_ed25519();
+  auto other = core::generate_ed25519();
+  const std::string kid = core::key_id(key.public_key);
+  CheckOptions opt;
+  opt.now_ms = core::to_unix_ms(std::chrono::system_clock::now());
+  opt.key_known = [&](const std::string& id) { return id == kid; };
+
+  MeasurementSpec spec;
+  spec.uid = "20220105T103000Z_0123456789abcdef";
+  auto good = signed_envelope(spec, key);
+  auto c = check_envelope(good, opt);
+  CHECK(c.reason == "");
+  CHECK(c.row.uid == spec.uid);
+  CHECK(c.row.envelope == good);
+  CHECK(c.row.cc == "KZ");
+  CHECK(c.row.asn == 9198);
+  CHECK(c.row.target == "www.example.org");
+  CHECK(c.row.verdict == "blocked");
+  CHECK(c.row.method == "tls.timeout");
+  CHECK(c.row.key_id == kid);
+  CHECK(c.row.started_at_ms == core::to_unix_ms(*core::parse_rfc3339(spec.started_at)));
+
+  CHECK(check_envelope(signed_envelope(spec, other), opt).reason == "unknown_key");
+
+  auto altered = nlohmann::json::parse(good);
+  altered["measurement"]["verdict"] = "ok";
+  CHECK(check_envelope(altered.dump(), opt).reason == "bad_signature");
+
+  auto forged = nlohmann::json::parse(good);
+  forged["signature"] = core::base64_encode(std::string(64, 'x'));
+  CHECK(check_envelope(forged.dump(), opt).reason == "bad_signature");
+
+  MeasurementSpec future = spec;
+  future.started_at = now_plus(std::chrono::minutes(11));
+  CHECK(check_envelope(signed_envelope(future, key), opt).reason == "future_timestamp");
+  future.started_at = now_plus(std::chrono::minutes(9));
+  CHECK(check_envelope(signed_envelope(future, key), opt).reason == "");
+
+  MeasurementSpec bad_uid = spec;
+  bad_uid.uid = "has spaces/slash";
+  CHECK(check_envelope(signed_envelope(bad_uid, key), opt).reason == "malformed");
+  MeasurementSpec bad_time = spec;
+  bad_time.started_at = "yesterday";
+  CHECK(check_envelope(signed_envelope(bad_time, key), opt).reason == "malformed");
+
+  auto no_key = nlohmann::json::parse(good);
+  no_key.erase("public_key");
+  CHECK(check_envelope(no_key.dump(), opt).reason == "malformed");
+  auto asn_text = nlohmann::json::parse(good);
+  asn_text["measurement"]["network"]["asn"] = "9198";
+  CHECK(check_envelope(asn_text.dump(), opt).reason == "malformed");
+  CHECK(check_envelope("[1,2]", opt).reason == "malformed");
+  auto not_json = check_envelope("{nope", opt);
+  CHECK(not_json.reason == "malformed");
+  CHECK(not_json.not_json);
+}
+
+TEST_CASE("ingest: statuses, duplicates by content, conflicts, answer JSON") {
+  TempDir dir;
+  auto store = open_sqlite_store(dir.file("c.db"));
+  Metrics metrics;
+  Ingestor ingestor(*store, metrics, IngestOptions{});
+  auto key = core::generate_ed25519();
+  store->register_key({core::key_id(key.public_key), core::base64_encode(key.public_key), 0});
+
+  std::vector<std::string> envs;
+  for (int i = 0; i < 40; ++i) {
+    MeasurementSpec s;
+    s.uid = "u" + std::to_string(i);
+    envs.push_back(signed_envelope(s, key));
+  }
+  auto first = ingestor.ingest_body(upload_body(envs));
+  CHECK(first.http_status == 200);
+  REQUIRE(first.items.size() == 40);
+  for (const auto& item : first.items) CHECK(item.status == ItemStatus::stored);
+  CHECK(metrics.stored == 40);
+
+  // The same measurement re-serialized with other whitespace is still a duplicate.
+  auto pretty = nlohmann::json::parse(envs[0]).dump(2);
+  auto again = ingestor.ingest_body(upload_body({envs[1], pretty}));
+  CHECK(again.http_status == 200);
+  CHECK(again.items[0].status == ItemStatus::duplicate);
+  CHECK(again.items[1].status == ItemStatus::duplicate);
+  CHECK(store->envelope("u0") == envs[0]);
+
+  MeasurementSpec changed;
+  changed.uid = "u0";
+  changed.verdict = "ok";
+  auto conflict = ingestor.ingest_body(upload_body({signed_envelope(changed, key)}));
+  CHECK(conflict.http_status == 409);
+  CHECK(conflict.error == "conflict");
+  CHECK(conflict.items[0].reason == "conflict");
+
+  MeasurementSpec fresh;
+  fresh.uid = "new";
+  auto mixed = ingestor.ingest_body(upload_body({signed_envelope(fresh, key), signed_envelope(changed, key), "{}"}));
+  CHECK(mixed.http_status == 207);
+  CHECK(mixed.items[0].status == ItemStatus::stored);
+  CHECK(mixed.items[1].status == ItemStatus::rejected);
+  CHECK(mixed.items[2].reason == "malformed");
+  auto answer = nlohmann::json::parse(upload_answer_json(mixed));
+  CHECK(answer["results"].size() == 3);
+  CHECK(answer["results"][0]["measurement_uid"] == "new");
+  CHECK(answer["results"][0]["status"] == "stored");
+  CHECK(answer["results"][1]["reason"] == "conflict");
+  CHECK(answer["stored"] == 1);
+  CHECK(answer["rejected"] == 2);
+  CHECK(metrics.rejected_count(Rejection::conflict) == 2);
+  CHECK(metrics.rejected_count(Rejection::malformed) == 1);
+
+  CHECK(ingestor.ingest_body("{\"measurements\": [{\"a\": tru}]}").http_status == 400);
+  CHECK(store->measurement_count() == 41);
+}
+
+TEST_CASE("command line: typed options and usage errors") {
+  const char* serve[] = {"kuzet-collector", "serve", "--listen", "127.0.0.1:8080", "--db", "x.db",
+                         "--allow-private-targets", "--control-concurrency", "4", "--resolver", "127.0.0.1:5353"};
+  auto cl = parse_command_line(11, serve);
+  CHECK(cl.command == Command::serve);
+  CHECK(cl.serve.listen_host == "127.0.0.1");
+  CHECK(cl.serve.port == 8080);
+  CHECK(cl.serve.allow_private_targets);
+  CHECK(cl.serve.control_concurrency == 4);
+  const char* v6[] = {"kuzet-collector", "serve", "--listen", "[::1]:0", "--db", "x.db"};
+  CHECK(parse_command_line(6, v6).serve.listen_host == "::1");
+  const char* no_db[] = {"kuzet-collector", "serve", "--listen", "127.0.0.1:1"};
+  CHECK_THROWS_AS(parse_command_line(4, no_db), UsageError);
+  const char* bad_port[] = {"kuzet-collector", "serve", "--listen", "127.0.0.1:99999", "--db", "x"};
+  CHECK_THROWS_AS(parse_command_line(6, bad_port), UsageError);
+  const char* bad_opt[] = {"kuzet-collector", "serve", "--bogus"};
+  CHECK_THROWS_AS(parse_command_line(3, bad_opt), UsageError);
+  const char* imp[] = {"kuzet-collector", "import", "--db", "x.db", "in.jsonl"};
+  auto ic = parse_command_line(5, imp);
+  CHECK(ic.command == Command::import);
+  CHECK(ic.import.file == "in.jsonl");
+}
