@@ -1,27 +1,526 @@
-// PROVISIONAL classification until the verdict engine lands (issue 5): the first failing layer, no control.
+// The verdict engine: observations + control + knowledge -> verdict. Decision table: docs/verdicts.md.
+// Order of the walk: run-level offline, then per target the strong local evidence, then layer by layer
+// (DNS, TCP, TLS, certificate, HTTP, page, throughput) comparing with the control at each layer.
 #include "analysis/analysis.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+#include <set>
+
+#include "analysis/rules.hpp"
+
 namespace kuzet::analysis {
-std::vector<Verdict> analyze_run(const std::vector<TargetInput>& targets, const RunFacts&, const Knowledge&) {
-  std::vector<Verdict> out;
-  for (const auto& t : targets) {
-    Verdict v;
-    const auto& o = t.observations;
-    std::string first;
-    if (!o.dns.failure.empty()) first = o.dns.failure;
-    else {
-      bool tcp_ok = false; for (auto& c : o.tcp) if (c.failure.empty()) tcp_ok = true;
-      if (!tcp_ok && !o.tcp.empty()) first = o.tcp.front().failure;
-      else if (o.scheme == "https") {
-        bool tls_ok = false; for (auto& h : o.tls) if (h.failure.empty()) tls_ok = true;
-        if (!tls_ok && !o.tls.empty()) first = o.tls.front().failure;
-      }
-      if (first.empty() && o.http && !o.http->failure.empty()) first = o.http->failure;
-    }
-    if (first.empty()) { v.verdict = "ok"; v.explanation = "every step succeeded (provisional, no control)"; }
-    else { v.verdict = "inconclusive"; v.method = first; v.explanation = "failed at " + first + " (provisional, no control)"; }
-    out.push_back(v);
+namespace {
+
+using measure::HttpRequest;
+using measure::TargetObservations;
+using measure::TlsHandshake;
+
+enum class Layer { none = 0, dns, tcp, tls, http };
+
+// What one vantage point saw, reduced layer by layer.
+struct View {
+  bool https = false;
+  bool resolved = false;
+  bool connected = false;
+  bool handshake = false;                // https: a TLS handshake completed; http: same as connected
+  const TlsHandshake* tls = nullptr;     // the completed handshake HTTP used (or the first completed)
+  bool verified = false;                 // that handshake's chain verified for the host
+  const HttpRequest* response = nullptr;  // final response of the redirect chain
+  bool body_flowing = false;  // the response timed out while its body was still arriving (slow, not cut)
+  Layer failed_at = Layer::none;  // first failing layer; none when a usable response arrived
+  std::string failure;            // raw failure string at failed_at
+  size_t failed_hop = 0;          // http: index of the failing request
+};
+
+std::string first_nonempty(std::initializer_list<std::string> values, std::string fallback) {
+  for (const auto& v : values)
+    if (!v.empty()) return v;
+  return fallback;
+}
+
+View view_of(const TargetObservations& o) {
+  View v;
+  v.https = o.scheme == "https";
+  v.resolved = !o.dns.addresses.empty();
+  if (!v.resolved) {
+    std::string from_queries;
+    for (const auto& q : o.dns.queries)
+      if (from_queries.empty() && !q.failure.empty()) from_queries = q.failure;
+    v.failed_at = Layer::dns;
+    v.failure = first_nonempty({o.dns.failure, from_queries}, "dns.no_answer");
+    return v;
   }
+  for (const auto& c : o.tcp)
+    if (c.failure.empty()) v.connected = true;
+  if (!v.connected) {
+    v.failed_at = Layer::tcp;
+    v.failure = o.tcp.empty() ? "tcp.error" : o.tcp.front().failure;
+    return v;
+  }
+  const HttpRequest* first_request = o.http && !o.http->requests.empty() ? &o.http->requests.front() : nullptr;
+  if (v.https) {
+    for (const auto& h : o.tls) {
+      if (!h.failure.empty()) continue;
+      if (!v.tls || (first_request && h.address == first_request->address && v.tls->address != h.address)) v.tls = &h;
+    }
+    v.handshake = v.tls != nullptr;
+    if (!v.handshake) {
+      v.failed_at = Layer::tls;
+      v.failure = o.tls.empty() ? "tls.error" : o.tls.front().failure;
+      return v;
+    }
+    v.verified = v.tls->verify_failure.empty();
+  } else {
+    v.handshake = true;
+  }
+  if (!o.http) {
+    v.failed_at = Layer::http;  // not measured
+    return v;
+  }
+  v.response = final_response(*o.http);
+  if (v.response && !o.http->failure.empty()) {
+    const bool timed_out = o.http->failure.size() > 8 &&
+                           o.http->failure.compare(o.http->failure.size() - 8, 8, ".timeout") == 0;
+    v.body_flowing = timed_out && v.response->body_length >= kMinThroughputBytes;
+  }
+  if (v.response && (o.http->failure.empty() || v.body_flowing)) return v;
+  v.failed_at = Layer::http;
+  v.failure = first_nonempty({o.http->failure}, "http.error");
+  v.failed_hop = o.http->requests.empty() ? 0 : o.http->requests.size() - 1;
+  return v;
+}
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& s : items) out += (out.empty() ? "" : ",") + s;
   return out;
 }
-std::vector<size_t> throttling_suspects(const std::vector<TargetInput>&) { return {}; }
+
+std::string lower_trimmed(std::string_view text) {
+  size_t b = 0, e = text.size();
+  while (b < e && std::isspace(static_cast<unsigned char>(text[b]))) ++b;
+  while (e > b && std::isspace(static_cast<unsigned char>(text[e - 1]))) --e;
+  std::string out(text.substr(b, e - b));
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool is_2xx(int status) { return status >= 200 && status < 300; }
+
+std::string fmt_bps(double bps) {
+  char buf[32];
+  if (bps >= 1e6) snprintf(buf, sizeof buf, "%.1f Mbit/s", bps / 1e6);
+  else snprintf(buf, sizeof buf, "%.0f kbit/s", bps / 1e3);
+  return buf;
+}
+
+std::string num(double value) {
+  char buf[32];
+  snprintf(buf, sizeof buf, "%.0f", value);
+  return buf;
+}
+
+// Per-target throughput facts, computed over the whole run (the baseline needs every target).
+struct ThroughputCheck {
+  bool judged = false;   // the target had a response body big enough and at least one other target to compare
+  bool suspect = false;  // <= 1/10 of the baseline and of the control
+  double local_bps = 0, baseline_bps = 0, control_bps = 0;
+  size_t baseline_targets = 0;
+};
+
+// Looks uncensored and carried enough bytes for its rate to mean something.
+bool usable_for_baseline(const TargetInput& t) {
+  const View v = view_of(t.observations);
+  if (v.failed_at != Layer::none || !v.response || !t.observations.http) return false;
+  if (v.https && !v.verified) return false;
+  if (!is_2xx(v.response->status) || v.response->body_length < kMinThroughputBytes) return false;
+  return effective_throughput_bps(*t.observations.http) > 0;
+}
+
+std::vector<ThroughputCheck> check_throughput(const std::vector<TargetInput>& targets) {
+  std::vector<ThroughputCheck> checks(targets.size());
+  std::vector<bool> usable(targets.size());
+  for (size_t i = 0; i < targets.size(); ++i) usable[i] = usable_for_baseline(targets[i]);
+  for (size_t i = 0; i < targets.size(); ++i) {
+    const auto& o = targets[i].observations;
+    const View v = view_of(o);
+    if (v.failed_at != Layer::none || !v.response || v.response->body_length < kMinThroughputBytes) continue;
+    auto& c = checks[i];
+    c.local_bps = effective_throughput_bps(*o.http);
+    if (c.local_bps <= 0) continue;
+    // The baseline is the other targets of the same run: same link, same time.
+    std::vector<double> others;
+    for (size_t j = 0; j < targets.size(); ++j)
+      if (j != i && usable[j]) others.push_back(effective_throughput_bps(*targets[j].observations.http));
+    auto base = median(others);
+    if (!base) continue;
+    c.judged = true;
+    c.baseline_bps = *base;
+    c.baseline_targets = others.size();
+    const auto& control = targets[i].control;
+    if (control && control->failure.empty() && control->target.http) {
+      const View cv = view_of(control->target);
+      if (cv.failed_at == Layer::none && cv.response && cv.response->body_length >= kMinThroughputBytes)
+        c.control_bps = effective_throughput_bps(*control->target.http);
+    }
+    c.suspect = c.local_bps * kThrottleFactor <= c.baseline_bps &&
+                (c.control_bps <= 0 || c.local_bps * kThrottleFactor <= c.control_bps);
+  }
+  return checks;
+}
+
+// Builds one target's verdict; the walk returns at the first decision.
+class TargetJudge {
+ public:
+  TargetJudge(const TargetInput& input, const Knowledge& knowledge, const ThroughputCheck& throughput)
+      : in_(input), o_(input.observations), knowledge_(knowledge), throughput_(throughput) {}
+
+  Verdict run() {
+    local_ = view_of(o_);
+    const auto& c = in_.control;
+    if (c) {
+      for (const auto& info : c->addresses) address_info_[info.address] = info;
+      if (c->failure.empty()) control_ = view_of(c->target);
+    }
+    add("control", control_ ? "measured" : c ? "unavailable: " + first_nonempty({c->failure}, "?") : "absent");
+    if (auto v = judge_dns()) return *v;
+    if (auto v = judge_known_interception()) return *v;
+    if (auto v = judge_connection()) return *v;
+    if (auto v = judge_certificate()) return *v;
+    if (auto v = judge_http_failure()) return *v;
+    if (auto v = judge_page()) return *v;
+    return judge_throughput();
+  }
+
+ private:
+  Verdict make(std::string verdict, std::string method, std::string explanation) {
+    Verdict v;
+    v.verdict = std::move(verdict);
+    v.method = std::move(method);
+    v.explanation = std::move(explanation);
+    v.evidence = evidence_;
+    return v;
+  }
+  void add(std::string key, std::string value) { evidence_.push_back({std::move(key), std::move(value)}); }
+
+  bool bogon(const std::string& address) const {
+    auto it = address_info_.find(address);
+    return (it != address_info_.end() && it->second.bogon) || is_bogon_address(address);
+  }
+  uint32_t asn(const std::string& address) const {
+    auto it = address_info_.find(address);
+    return it == address_info_.end() ? 0 : it->second.asn;
+  }
+  const TargetObservations& control_target() const { return in_.control->target; }
+
+  // A layer failed here. Compare with how far the control got.
+  Verdict failed_layer(Layer layer, const std::string& method, const std::string& what) {
+    add("failure", local_.failure);
+    if (!control_) return make("inconclusive", "", what + ", and there is no control measurement to tell censorship from a broken site.");
+    if (control_->failed_at != Layer::none && control_->failed_at <= layer) {
+      add("control.failure", control_->failure);
+      return make("down", method, what + ", and the control failed too (" + control_->failure + "): the site is down or broken, not blocked.");
+    }
+    if (dns_inconsistent_ && !local_.verified && layer != Layer::dns)
+      return make("blocked", "dns.hijack", "The local DNS answers share no address or network with the control's, and going there failed (" + local_.failure + ") while the control got through: the resolver points the name elsewhere.");
+    return make("blocked", method, what + " while the control got past this step: the network interferes here.");
+  }
+
+  std::optional<Verdict> judge_dns() {
+    const auto& local_addresses = o_.dns.addresses;
+    add("dns.local", join(local_addresses));
+    if (control_) add("dns.control", join(control_target().dns.addresses));
+    if (!local_.resolved) {
+      const std::string method = dns_method(local_.failure);
+      add("failure", local_.failure);
+      const std::string what = "The local resolver gave no address for " + o_.dns.hostname + " (" + local_.failure + ")";
+      if (!control_) return make("inconclusive", "", what + ", and there is no control measurement to compare with.");
+      if (!control_->resolved) {
+        add("control.failure", control_->failure);
+        return make("down", method, what + " and the control's resolver did not resolve it either (" + control_->failure + "): the name is broken or gone everywhere, not censored.");
+      }
+      return make("blocked", method, what + " while the control resolved it" + (method == "dns.nxdomain" ? ": the local resolver denies the name." : ": queries for this name go unanswered here."));
+    }
+
+    std::vector<std::string> local_bogons;
+    for (const auto& a : local_addresses)
+      if (bogon(a)) local_bogons.push_back(a);
+    bool control_bogon = false;
+    if (control_)
+      for (const auto& a : control_target().dns.addresses) control_bogon = control_bogon || bogon(a);
+    if (!local_bogons.empty() && !control_bogon) {
+      add("dns.bogons", join(local_bogons));
+      return make("blocked", "dns.bogon", "The local resolver answered " + join(local_bogons) + ", a private or reserved address no public site uses, so the name is made unreachable on purpose.");
+    }
+
+    for (const auto& fp : knowledge_.blockpages) {
+      if (fp.address.empty()) continue;
+      if (std::find(local_addresses.begin(), local_addresses.end(), fp.address) != local_addresses.end()) {
+        add("dns.blockpage_address", fp.address);
+        add("blockpage", fp.name);
+        return make("blocked", "dns.hijack", "The local resolver answered " + fp.address + ", the address of a known blockpage server (" + fp.name + ").");
+      }
+    }
+
+    // Consistency with the control: same address, same network (CDNs answer by region), or the control itself
+    // reached one of our addresses with a certificate that verifies for the host.
+    if (control_ && control_->resolved) {
+      const auto& ctl = control_target();
+      std::set<std::string> ctl_ips(ctl.dns.addresses.begin(), ctl.dns.addresses.end());
+      std::set<uint32_t> ctl_asns;
+      for (const auto& a : ctl.dns.addresses)
+        if (asn(a) != 0) ctl_asns.insert(asn(a));
+      std::string how;
+      for (const auto& a : local_addresses) {
+        if (ctl_ips.count(a) && how.empty()) how = "ip";
+      }
+      for (const auto& a : local_addresses)
+        if (how.empty() && asn(a) != 0 && ctl_asns.count(asn(a))) how = "asn " + std::to_string(asn(a));
+      for (const auto& h : ctl.tls)
+        if (how.empty() && h.failure.empty() && h.verify_failure.empty() &&
+            std::find(local_addresses.begin(), local_addresses.end(), h.address) != local_addresses.end())
+          how = "control verified TLS at " + h.address;
+      dns_inconsistent_ = how.empty();
+      add("dns.consistency", how.empty() ? "none" : how);
+    } else {
+      add("dns.consistency", "unknown");
+    }
+    return std::nullopt;
+  }
+
+  std::optional<Verdict> judge_known_interception() {
+    if (knowledge_.interception_roots.empty()) return std::nullopt;
+    std::set<std::string> control_certs;
+    if (control_)
+      for (const auto& h : control_target().tls)
+        for (const auto& cert : h.chain) control_certs.insert(cert.sha256);
+    for (const auto& h : o_.tls) {
+      if (!h.failure.empty()) continue;
+      const std::string root = known_root_in_chain(h.chain, knowledge_.interception_roots);
+      if (root.empty()) continue;
+      bool control_sees_it = false;
+      for (const auto& cert : h.chain)
+        if (control_certs.count(cert.sha256) && !known_root_in_chain({cert}, knowledge_.interception_roots).empty())
+          control_sees_it = true;
+      if (control_sees_it) continue;
+      add("tls.known_root", root);
+      add("tls.verify", first_nonempty({h.verify_failure}, "verified"));
+      if (!h.chain.empty()) add("tls.local_issuer", h.chain.front().issuer);
+      return make("intercepted", "tls.mitm", "The certificate chain presented at " + h.address + " contains the known interception root \"" + root + "\"" + (h.verify_failure.empty() ? " (trusted on this machine, so a browser would not warn)" : "") + ": the TLS connection is decrypted on the path.");
+    }
+    return std::nullopt;
+  }
+
+  std::optional<Verdict> judge_connection() {
+    if (local_.failed_at == Layer::tcp) {
+      const std::string method = tcp_method(local_.failure);
+      return failed_layer(Layer::tcp, method, "TCP connections to every address failed (" + local_.failure + ")");
+    }
+    if (local_.failed_at == Layer::tls) {
+      const std::string method = tls_method(local_.failure);
+      return failed_layer(Layer::tls, method, "The TLS handshake failed on every address (" + local_.failure + ")");
+    }
+    return std::nullopt;
+  }
+
+  std::optional<Verdict> judge_certificate() {
+    if (!local_.https || !local_.tls || local_.verified) {
+      if (local_.verified && control_ && control_->tls && !local_.tls->chain.empty() &&
+          !control_->tls->chain.empty() && local_.tls->chain.front().sha256 != control_->tls->chain.front().sha256)
+        add("tls.note", "leaf differs from the control's but verifies publicly (rotation or CDN)");
+      return std::nullopt;
+    }
+    const auto& h = *local_.tls;
+    const std::string& vf = h.verify_failure;
+    add("tls.verify", vf);
+    if (!h.chain.empty()) add("tls.local_leaf", h.chain.front().sha256), add("tls.local_issuer", h.chain.front().issuer);
+    const std::string what = "The certificate presented at " + h.address + " does not verify for " + o_.host + " (" + vf + ")";
+    if (!control_ || !control_->handshake || !control_->tls)
+      return make("inconclusive", "", what + ", and there is no control certificate to compare it with.");
+    const auto& ch = *control_->tls;
+    if (!ch.chain.empty()) add("tls.control_leaf", ch.chain.front().sha256), add("tls.control_issuer", ch.chain.front().issuer);
+    bool same_leaf = false;
+    for (const auto& ct : control_target().tls)
+      if (!ct.chain.empty() && !h.chain.empty() && ct.chain.front().sha256 == h.chain.front().sha256) same_leaf = true;
+    if (!control_->verified)
+      return make("inconclusive", "", what + ", and the control's does not verify either: the site's own certificate is broken.");
+    if (same_leaf)
+      return make("inconclusive", "", what + ", yet the same certificate verifies at the control: a local trust-store or clock problem, not the network.");
+    if (dns_inconsistent_)
+      return make("blocked", "dns.hijack", "The local DNS answers share no address or network with the control's, and the server there presents a certificate that is not the site's (" + vf + "): the resolver points the name elsewhere.");
+    if (vf == "tls.expired")
+      return make("inconclusive", "", what + " while the control gets a valid one: an outdated server or a wrong clock here, not proof of interception.");
+    return make("intercepted", "tls.mitm", what + " and differs from the control's verified certificate: something on the path answers the TLS handshake for the site.");
+  }
+
+  std::optional<Verdict> judge_http_failure() {
+    if (local_.failed_at != Layer::http) return std::nullopt;
+    if (!o_.http) return make("inconclusive", "", "The connection worked but no HTTP request was made, so the page could not be judged.");
+    std::string hop_host = o_.host;
+    if (local_.failed_hop < o_.http->requests.size()) hop_host = url_host(o_.http->requests[local_.failed_hop].url);
+    const bool own_host = hop_host.empty() || hop_host == url_host(o_.url) || hop_host == o_.host;
+    const std::string method = own_host ? http_method(local_.failure) : method_for_failure(local_.failure);
+    add("http.failed_host", hop_host);
+    if (method.empty()) {
+      add("failure", local_.failure);
+      if (control_ && control_->failed_at == Layer::http && control_->failure == local_.failure)
+        return make("down", "", "The HTTP exchange failed with " + local_.failure + " here and at the control: the site is broken.");
+      return make("inconclusive", "", "The HTTP exchange failed with " + local_.failure + ", which does not point at the network.");
+    }
+    if (!own_host)  // a redirect led to another host whose own DNS/TCP/TLS step failed; the control followed the same chain
+      return failed_layer(Layer::http, method, "Following the redirect to " + hop_host + " failed (" + local_.failure + ")");
+    return failed_layer(Layer::http, method, "The HTTP exchange failed (" + local_.failure + ")");
+  }
+
+  std::optional<Verdict> judge_page() {
+    const HttpRequest& r = *local_.response;
+    add("http.status", std::to_string(r.status));
+    add("http.body_length", std::to_string(r.body_length));
+    add("http.title", r.title);
+    const bool hijack_possible = dns_inconsistent_ && !local_.verified;
+    const HttpRequest* cr = control_ ? control_->response : nullptr;
+    if (cr) {
+      add("http.control_status", std::to_string(cr->status));
+      add("http.control_body_length", std::to_string(cr->body_length));
+      add("http.control_title", cr->title);
+    }
+    // Known fingerprints on any hop (a blockpage may redirect onwards), unless the control got the same.
+    for (const auto& fp : knowledge_.blockpages) {
+      bool local_match = false, control_match = false;
+      for (const auto& hop : o_.http->requests)
+        if (hop.status > 0 && fingerprint_matches(fp, hop)) local_match = true;
+      if (control_ && control_target().http)
+        for (const auto& hop : control_target().http->requests)
+          if (hop.status > 0 && fingerprint_matches(fp, hop)) control_match = true;
+      if (local_match && !control_match) {
+        add("blockpage", fp.name);
+        if (hijack_possible)
+          return make("blocked", "dns.hijack", "The local DNS answers differ from the control's and lead to the known blockpage \"" + fp.name + "\".");
+        return make("blocked", "http.blockpage", "The response matches the known blockpage \"" + fp.name + "\".");
+      }
+    }
+    if (!cr) {
+      // Local evidence only: a publicly verified TLS connection proves the page came from the site.
+      if (local_.verified && r.status < 400) {
+        add("http.note", "no control page; judged by the verified TLS connection");
+        return std::nullopt;
+      }
+      const std::string why = !control_ ? "there is no control page" : "the control got no page (" + control_->failure + ")";
+      return make("inconclusive", "", "A page arrived (HTTP " + std::to_string(r.status) + ") but " + why + " to tell it from a blockpage" + (local_.https ? "." : " on this unencrypted connection."));
+    }
+    // http-diff against the control.
+    std::vector<std::string> signals;
+    if (r.status != cr->status && !(is_2xx(r.status) && is_2xx(cr->status)) && !is_2xx(r.status))
+      signals.push_back("status " + std::to_string(r.status) + " vs " + std::to_string(cr->status));
+    const bool title_differs = lower_trimmed(r.title) != lower_trimmed(cr->title);
+    const bool short_body = cr->body_length >= kMinControlBodyForDiff && !r.body_truncated &&
+                            static_cast<double>(r.body_length) < kBodyLengthRatio * static_cast<double>(cr->body_length);
+    if (short_body && title_differs)
+      signals.push_back("body " + std::to_string(r.body_length) + " < 0.7 x " + std::to_string(cr->body_length) + " bytes with another title");
+    const std::string local_site = site_of_host(url_host(o_.http->final_url));
+    const std::string control_site = site_of_host(url_host(control_target().http->final_url));
+    // Over verified TLS a redirect comes from the site itself (geo-redirects are common): only plain HTTP counts.
+    if (!local_.https && local_site != control_site && title_differs)
+      signals.push_back("redirected to " + local_site + " instead of " + control_site);
+    if (!signals.empty()) {
+      add("http.diff", join(signals));
+      if (hijack_possible)
+        return make("blocked", "dns.hijack", "The local DNS answers share no address or network with the control's and the page served there differs (" + signals.front() + ").");
+      return make("blocked", "http.blockpage", "The page differs from the control's (" + signals.front() + "): a blockpage was served instead of the site.");
+    }
+    return std::nullopt;
+  }
+
+  Verdict judge_throughput() {
+    const auto& t = throughput_;
+    if (t.judged) {
+      add("throughput.local_bps", num(t.local_bps));
+      add("throughput.baseline_bps", num(t.baseline_bps));
+      add("throughput.baseline_targets", std::to_string(t.baseline_targets));
+      if (t.control_bps > 0) add("throughput.control_bps", num(t.control_bps));
+    }
+    const std::string reached = local_.body_flowing ? "The page arrived but its body was still coming when the timeout hit" : "Every step succeeded";
+    if (!t.suspect) {
+      if (local_.body_flowing) return make("ok", "", reached + ", at the same pace as the other sites: a slow link, not blocking.");
+      if (dns_inconsistent_)
+        return make("ok", "", "Every step succeeded; the DNS answers differ from the control's but the site proved itself with a verified certificate (CDN or regional DNS).");
+      if (!control_ || !control_->response)
+        return make("ok", "", "Every step succeeded and the site proved itself with a publicly verified certificate (no control page to compare with).");
+      return make("ok", "", "Every step succeeded and the page matches the control's (HTTP " + std::to_string(local_.response->status) + ").");
+    }
+    const auto& neutral = o_.neutral_sni_http;
+    double neutral_bps = 0;
+    if (neutral) {
+      const auto* nr = final_response(*neutral);
+      if (nr && nr->body_length >= kMinThroughputBytes) neutral_bps = effective_throughput_bps(*neutral);
+      add("throughput.neutral_sni_bps", num(neutral_bps));
+    }
+    const bool confirmed = neutral_bps > 0 && neutral_bps >= kNeutralSpeedup * t.local_bps &&
+                           neutral_bps * kThrottleFactor > t.baseline_bps;
+    if (confirmed)
+      return make("throttled", "throughput", "The page downloads at " + fmt_bps(t.local_bps) + ", at most a tenth of the other sites (" + fmt_bps(t.baseline_bps) + "), while the same object from the same address without the site's SNI comes at " + fmt_bps(neutral_bps) + ": the name is throttled.");
+    if (!neutral)
+      return make("ok", "", "The page loads, slowly (" + fmt_bps(t.local_bps) + " against " + fmt_bps(t.baseline_bps) + " for the other sites), but no neutral-SNI fetch was made to tell throttling from a slow server.");
+    return make("ok", "", "The page loads slowly (" + fmt_bps(t.local_bps) + "), but as slowly without the site's SNI (" + fmt_bps(neutral_bps) + "): the server or route is slow, not throttled by name.");
+  }
+
+  const TargetInput& in_;
+  const TargetObservations& o_;
+  const Knowledge& knowledge_;
+  const ThroughputCheck& throughput_;
+  View local_;
+  std::optional<View> control_;  // set only when the control measured
+  std::map<std::string, measure::AddressInfo> address_info_;
+  bool dns_inconsistent_ = false;
+  std::vector<Evidence> evidence_;
+};
+
+// Nothing reached: every target (connectivity anchors included) failed before any server spoke TLS/HTTP.
+bool reached_nothing(const std::vector<TargetInput>& targets) {
+  if (targets.empty()) return false;
+  for (const auto& t : targets) {
+    const View v = view_of(t.observations);
+    if (v.failed_at == Layer::none || v.failed_at == Layer::http) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::vector<Verdict> analyze_run(const std::vector<TargetInput>& targets, const RunFacts& facts,
+                                 const Knowledge& knowledge) {
+  std::vector<Verdict> verdicts;
+  verdicts.reserve(targets.size());
+  if (!facts.collector_reachable && reached_nothing(targets)) {
+    size_t anchors = 0;
+    for (const auto& t : targets) anchors += t.category == "control" ? 1 : 0;
+    for (const auto& t : targets) {
+      const View v = view_of(t.observations);
+      Verdict verdict;
+      verdict.verdict = "offline";
+      verdict.explanation = "Nothing answered from this network during the run (no site, no connectivity anchor, not the collector): a shutdown or lost connectivity, not blocking of this site.";
+      verdict.evidence = {{"failure", v.failure},
+                          {"targets_failed", std::to_string(targets.size())},
+                          {"anchors_failed", std::to_string(anchors)},
+                          {"collector_reachable", "false"}};
+      verdicts.push_back(std::move(verdict));
+    }
+    return verdicts;
+  }
+  const auto throughput = check_throughput(targets);
+  for (size_t i = 0; i < targets.size(); ++i)
+    verdicts.push_back(TargetJudge(targets[i], knowledge, throughput[i]).run());
+  return verdicts;
+}
+
+std::vector<size_t> throttling_suspects(const std::vector<TargetInput>& targets) {
+  std::vector<size_t> out;
+  const auto checks = check_throughput(targets);
+  for (size_t i = 0; i < checks.size(); ++i)
+    if (checks[i].suspect) out.push_back(i);
+  return out;
+}
+
 }  // namespace kuzet::analysis

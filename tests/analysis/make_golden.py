@@ -1,0 +1,744 @@
+#!/usr/bin/env python3
+"""Writes tests/analysis/golden/*.json: one run per file, observations as the steps record them.
+
+Each case tells a story (description) and states the verdicts a careful human expects from that story.
+The expected verdicts are written here by hand; they are never copied from the engine's output.
+Run: python3 tests/analysis/make_golden.py   (rewrites the golden directory; commit the JSON).
+Addresses are public-looking but invented; nothing here is ever contacted.
+"""
+import base64
+import copy
+import hashlib
+import json
+import os
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OUT = os.path.join(HERE, "golden")
+
+QAZNET_SHA = "00309c736dd661da6f1eb24173aa849944c168a43a15bffd192eecfdb6f8dbd2"
+QAZNET_SPKI = "tbqN1/iVZMKInT1kU8hJmMd4JJGbZOoINapimGWRvlA="
+ISCA_2024_SHA = "89107c8e50e029b7b5f4ff0ccd2956bcc9d0c8ba2bfb6a58374ed63a6b034a30"
+
+KNOWLEDGE = {
+    "interception_roots": [
+        {"name": "Qaznet Trust Network", "sha256": QAZNET_SHA, "spki_sha256": QAZNET_SPKI},
+        {"name": "ISCA 2024", "sha256": ISCA_2024_SHA, "spki_sha256": ""},
+    ],
+    "blockpages": [
+        {"name": "kz-ministry-notice", "body_contains": "Доступ к данному ресурсу ограничен",
+         "title_contains": "", "header_name": "", "header_contains": "", "address": ""},
+        {"name": "isp-block-server", "body_contains": "", "title_contains": "", "header_name": "",
+         "header_contains": "", "address": "92.46.53.17"},
+        {"name": "fortiguard", "body_contains": "", "title_contains": "", "header_name": "X-Blocked-By",
+         "header_contains": "FortiGuard", "address": ""},
+    ],
+}
+
+
+def sha(text):
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def spki(text):
+    return base64.b64encode(hashlib.sha256(("spki" + text).encode()).digest()).decode()
+
+
+# ---------------------------------------------------------------- observation builders
+
+
+def dns(host, addresses=(), failure="", rcode=None, resolver="system", ms=23.0):
+    """A and AAAA queries as the c-ares step records them."""
+    v4 = [a for a in addresses if ":" not in a]
+    v6 = [a for a in addresses if ":" in a]
+    if rcode is None:
+        rcode = {"": "NOERROR", "dns.nxdomain": "NXDOMAIN", "dns.servfail": "SERVFAIL",
+                 "dns.refused": "REFUSED", "dns.no_answer": "NOERROR"}.get(failure, "")
+    def query(qtype, addrs):
+        q_failure = "" if addrs else (failure or "dns.no_answer")
+        return {"query_type": qtype, "rcode": rcode,
+                "answers": [{"type": qtype, "value": a, "ttl": 300} for a in addrs],
+                "failure": q_failure, "duration_ms": ms}
+    return {"hostname": host, "resolver": resolver, "queries": [query("A", v4), query("AAAA", v6)],
+            "addresses": list(addresses), "failure": "" if addresses else failure, "duration_ms": ms}
+
+
+def tcp(address, failure="", port=443, ms=None):
+    if ms is None:
+        ms = {"": 41.0, "tcp.timeout": 10000.0, "tcp.unreachable": 3.0}.get(failure, 39.0)
+    return {"address": address, "port": port, "failure": failure, "duration_ms": ms}
+
+
+def cert(subject_cn, issuer_cn, names=(), key="EC", bits=256, seed="", self_signed=False,
+         sha256=None, spki_sha256=None, org_issuer="C=US, O=Let's Encrypt"):
+    ident = subject_cn + "|" + issuer_cn + "|" + seed
+    return {"sha256": sha256 or sha(ident), "spki_sha256": spki_sha256 or spki(ident),
+            "subject": "CN=" + subject_cn, "issuer": (org_issuer + ", CN=" + issuer_cn),
+            "serial": sha(ident + "serial")[:32], "not_before": "2026-10-01T00:00:00Z",
+            "not_after": "2026-12-30T00:00:00Z", "dns_names": list(names), "key_type": key,
+            "key_bits": bits, "self_signed": self_signed}
+
+
+def public_chain(host, seed="", ca="R11"):
+    return [cert(host, ca, [host, "*." + host.removeprefix("www.")], seed=seed),
+            cert(ca, "ISRG Root X1", key="RSA", bits=2048, org_issuer="C=US, O=Internet Security Research Group")]
+
+
+def tls(address, host, chain=None, failure="", verify="", port=443, ms=None, alert=""):
+    ok = failure == ""
+    if ms is None:
+        ms = {"": 96.0, "tls.timeout": 10000.0}.get(failure, 51.0)
+    return {"address": address, "port": port, "sni": host, "failure": failure, "alert": alert,
+            "version": "TLSv1.3" if ok else "", "cipher": "TLS_AES_128_GCM_SHA256" if ok else "",
+            "alpn": "http/1.1" if ok else "", "chain": (chain if chain is not None else public_chain(host)) if ok else [],
+            "verify_failure": verify if ok else "",
+            "verify_error": {"": "", "tls.unknown_authority": "unable to get local issuer certificate",
+                             "tls.hostname_mismatch": "hostname mismatch",
+                             "tls.expired": "certificate has expired"}.get(verify, verify) if ok else "",
+            "duration_ms": ms}
+
+
+def samples(body, bps, first_byte_ms):
+    """Cumulative body bytes over time at a steady rate (the step keeps at most 64 samples)."""
+    if body == 0:
+        return []
+    seconds = body * 8.0 / bps
+    n = max(2, min(16, body // 16384))
+    return [{"t_ms": round(first_byte_ms + seconds * 1000.0 * i / (n - 1), 1), "bytes": int(body * i / (n - 1))}
+            for i in range(n)]
+
+
+def request(url, address, status=200, title="", body=60000, prefix=None, headers=None, failure="",
+            location="", bps=40e6, truncated=False, first_byte_ms=180.0):
+    hdrs = headers if headers is not None else [{"name": "Content-Type", "value": "text/html; charset=utf-8"}]
+    if location:
+        hdrs = hdrs + [{"name": "Location", "value": location}]
+    if prefix is None:
+        prefix = "<!DOCTYPE html><html><head><title>" + title + "</title>" if status else ""
+    s = samples(body, bps, first_byte_ms) if status else []
+    total = (s[-1]["t_ms"] if s else first_byte_ms) + 5.0
+    if failure.endswith("timeout"):
+        total = 10000.0
+    return {"url": url, "address": address, "failure": failure, "status": status, "headers": hdrs if status else [],
+            "location": location, "title": title, "body_length": body if status else 0,
+            "body_truncated": truncated, "body_sha256": sha(url + title + str(body)) if status else "",
+            "body_prefix": prefix, "connect_ms": 40.0, "tls_ms": 95.0 if url.startswith("https") else 0.0,
+            "first_byte_ms": first_byte_ms if status else 0.0, "total_ms": total, "samples": s}
+
+
+def http(url, requests, failure=None, sni=None):
+    if failure is None:
+        failure = requests[-1]["failure"] if requests else "http.error"
+    last = requests[-1] if requests else None
+    bps = 0.0
+    if last and len(last["samples"]) >= 2:
+        s = last["samples"]
+        bps = round((s[-1]["bytes"] - s[0]["bytes"]) * 8.0 / ((s[-1]["t_ms"] - s[0]["t_ms"]) / 1000.0))
+    host = url.split("/")[2]
+    return {"url": url, "sni": sni if sni is not None else (host if url.startswith("https") else ""),
+            "requests": requests, "failure": failure, "final_url": last["url"] if last else url,
+            "duration_ms": sum(r["total_ms"] for r in requests), "throughput_bps": bps}
+
+
+def target(url, dns_obs, tcp_list=(), tls_list=(), http_obs=None, neutral=None):
+    scheme, rest = url.split("://")
+    host = rest.split("/")[0]
+    return {"url": url, "scheme": scheme, "host": host, "port": 443 if scheme == "https" else 80,
+            "dns": dns_obs, "tcp": list(tcp_list), "tls": list(tls_list), "http": http_obs,
+            "neutral_sni_http": neutral, "duration_ms": 420.0}
+
+
+def control(target_obs, addresses, failure=""):
+    return {"vantage": "collector", "failure": failure, "target": target_obs, "addresses": addresses}
+
+
+def info(address, asn, as_name, cc="", bogon=False):
+    return {"address": address, "asn": asn, "as_name": as_name, "cc": cc, "bogon": bogon}
+
+
+def good(url, ip, title="Home", body=60000, bps=40e6, chain=None, extra_ips=()):
+    """A target that worked: DNS, TCP, TLS (https) and a 200 page."""
+    host = url.split("/")[2]
+    https = url.startswith("https")
+    port = 443 if https else 80
+    addrs = [ip, *extra_ips]
+    return target(url, dns(host, addrs), [tcp(a, port=port) for a in addrs],
+                  [tls(a, host, chain) for a in addrs] if https else [],
+                  http(url, [request(url, ip, 200, title, body, bps=bps)]))
+
+
+KZT = (9198, "JSC Kazakhtelecom", "KZ")
+
+
+def entry(category, obs, ctl):
+    return {"category": category, "observations": obs, "control": ctl}
+
+
+def anchor(ok=True, reachable_bps=40e6):
+    """The run's connectivity anchor (category "control"), measured like any target."""
+    url = "https://www.wikipedia.org/"
+    ip = "185.15.59.224"
+    obs = good(url, ip, "Wikipedia", 80000, reachable_bps)
+    ctl = control(good(url, ip, "Wikipedia", 80000, 300e6), [info(ip, 14907, "WIKIMEDIA", "NL")])
+    return entry("control", obs, ctl)
+
+
+CASES = {}
+
+
+def case(name, description, targets, expected, facts=None, knowledge=None):
+    assert len(targets) == len(expected), name
+    doc = {"description": description, "targets": targets,
+           "facts": facts if facts is not None else {"collector_reachable": True}}
+    if knowledge is not None:
+        doc["knowledge"] = knowledge
+    doc["expected"] = [{"verdict": v, "method": m} for v, m in expected]
+    CASES[name] = doc
+
+
+# ---------------------------------------------------------------- cases: OK and false-positive traps
+
+u = "https://www.gov.kz/"
+case("ok_everything_matches",
+     "egov portal: same address, same certificate, same page as the control.",
+     [entry("egov", good(u, "89.218.5.70", "eGov", 120000), control(good(u, "89.218.5.70", "eGov", 120000, 200e6), [info("89.218.5.70", *KZT)]))],
+     [("ok", "")])
+
+u = "https://www.cloudflare-cdn-site.com/"
+loc = good(u, "104.18.32.7", "News", 90000)
+ctl = good(u, "104.18.33.9", "News", 90000, 200e6)
+case("trap_cdn_same_asn_different_ips",
+     "A CDN answers each region with other addresses of the same network (AS13335); everything else works.",
+     [entry("news", loc, control(ctl, [info("104.18.32.7", 13335, "CLOUDFLARENET", "US"),
+                                       info("104.18.33.9", 13335, "CLOUDFLARENET", "US")]))],
+     [("ok", "")])
+
+u = "https://www.youtube.com/"
+loc = good(u, "95.59.171.14", "YouTube", 300000)  # a cache node inside the local ISP
+ctl = good(u, "142.250.185.78", "YouTube", 300000, 300e6)
+case("trap_cdn_other_asn_verified_tls",
+     "Geo-DNS sends the probe to a cache node inside its own ISP (other ASN than the control's answer), "
+     "which presents a publicly verified certificate for the host: a CDN, not a hijack.",
+     [entry("video", loc, control(ctl, [info("95.59.171.14", *KZT), info("142.250.185.78", 15169, "GOOGLE", "US")]))],
+     [("ok", "")])
+
+u = "https://www.challenge-protected.org/"
+chal = dict(status=403, title="Just a moment...", body=7200,
+            headers=[{"name": "Server", "value": "cloudflare"}, {"name": "Cf-Mitigated", "value": "challenge"}])
+loc = good(u, "172.67.10.20", "Just a moment...")
+loc["http"] = http(u, [request(u, "172.67.10.20", **chal)], failure="")
+ctl = good(u, "172.67.10.20", "Just a moment...")
+ctl["http"] = http(u, [request(u, "172.67.10.20", **chal)], failure="")
+case("trap_challenge_page_seen_by_both",
+     "A CAPTCHA/challenge (403, same title) is served to the probe and to the control alike: not a blockpage.",
+     [entry("news", loc, control(ctl, [info("172.67.10.20", 13335, "CLOUDFLARENET", "US")]))],
+     [("ok", "")])
+
+u = "https://mail.example-webmail.kz/"
+loc = good(u, "185.22.66.10", "Webmail", 40000, chain=public_chain("mail.example-webmail.kz", seed="new", ca="R10"))
+ctl = good(u, "185.22.66.10", "Webmail", 40000, 200e6, chain=public_chain("mail.example-webmail.kz", seed="old", ca="R11"))
+case("trap_cert_rotation",
+     "The server rotated its certificate between the two measurements (other leaf, other intermediate); "
+     "both chains verify publicly and no known interception root is involved.",
+     [entry("email", loc, control(ctl, [info("185.22.66.10", 21299, "Kar-Tel LLC", "KZ")]))],
+     [("ok", "")])
+
+# ---------------------------------------------------------------- DNS
+
+u = "https://www.azattyq.org/"
+ctl = good(u, "104.18.20.40", "Азаттық", 150000, 200e6)
+loc = target(u, dns("www.azattyq.org", [], "dns.nxdomain"))
+case("dns_nxdomain_blocked",
+     "The ISP resolver answers NXDOMAIN for a news site the control resolves and loads.",
+     [entry("news", loc, control(ctl, [info("104.18.20.40", 13335, "CLOUDFLARENET", "US")]))],
+     [("blocked", "dns.nxdomain")])
+
+u = "https://expired-domain-kuzet-test.kz/"
+loc = target(u, dns("expired-domain-kuzet-test.kz", [], "dns.nxdomain"))
+ctl = target(u, dns("expired-domain-kuzet-test.kz", [], "dns.nxdomain", resolver="1.1.1.1:53"))
+case("trap_nxdomain_everywhere",
+     "A domain that no longer exists: NXDOMAIN locally and at the control. Not censorship.",
+     [entry("petition", loc, control(ctl, []))],
+     [("down", "dns.nxdomain")])
+
+u = "https://www.currenttime.tv/"
+loc = target(u, dns("www.currenttime.tv", [], "dns.timeout", rcode="", ms=4000.0))
+ctl = good(u, "23.48.200.15", "Настоящее Время", 120000, 200e6)
+case("dns_timeout_blocked",
+     "Queries for one name get no reply (dropped by DPI) while other names resolve and the control resolves this one.",
+     [entry("news", loc, control(ctl, [info("23.48.200.15", 20940, "Akamai", "EU")])), anchor()],
+     [("blocked", "dns.timeout"), ("ok", "")])
+
+u = "https://telegram.org/"
+loc = target(u, dns("telegram.org", [], "dns.servfail"))
+ctl = good(u, "149.154.167.99", "Telegram", 30000, 200e6)
+case("dns_servfail_blocked",
+     "SERVFAIL locally (resolution denied upstream) while the control resolves: mapped to dns.timeout "
+     "(no usable reply), per docs/verdicts.md.",
+     [entry("messaging", loc, control(ctl, [info("149.154.167.99", 62041, "Telegram Messenger Inc", "GB")]))],
+     [("blocked", "dns.timeout")])
+
+u = "https://www.instagram.com/"
+loc = target(u, dns("www.instagram.com", ["10.10.34.35"]), [tcp("10.10.34.35", "tcp.timeout")])
+ctl = good(u, "157.240.205.174", "Instagram", 100000, 200e6)
+case("dns_bogon_private_answer",
+     "The resolver answers a private 10.x address (flagged bogon by the collector's database); "
+     "the connection to it times out.",
+     [entry("social", loc, control(ctl, [info("10.10.34.35", 0, "", "", True), info("157.240.205.174", 32934, "FACEBOOK", "US")]))],
+     [("blocked", "dns.bogon")])
+
+u = "http://www.petition-site.org/"
+loc = target(u, dns("www.petition-site.org", ["127.0.0.1"]), [tcp("127.0.0.1", "tcp.refused", port=80)])
+case("dns_bogon_loopback_without_control",
+     "The resolver answers 127.0.0.1 and the collector could not give a control (no address info at all): "
+     "the engine's own range check recognises loopback, which is decisive on its own.",
+     [entry("petition", loc, control(target(u, dns("www.petition-site.org")), [], "control.unavailable"))],
+     [("blocked", "dns.bogon")])
+
+u = "https://www.lab-intranet.example.kz/"
+loc = target(u, dns("www.lab-intranet.example.kz", ["192.168.10.5"]), [tcp("192.168.10.5", "tcp.timeout")])
+ctl = target(u, dns("www.lab-intranet.example.kz", ["192.168.10.5"]), [tcp("192.168.10.5", "tcp.timeout")])
+case("trap_bogon_everywhere",
+     "A name whose public DNS record really is a private address: the control gets the same bogon and cannot "
+     "connect either. A misconfigured site, not censorship.",
+     [entry("other", loc, control(ctl, [info("192.168.10.5", 0, "", "", True)]))],
+     [("down", "tcp.timeout")])
+
+u = "http://www.banned-forum.net/"
+bp = request(u, "92.46.53.17", 200, "Доступ ограничен", 1800, prefix="<html><head><title>Доступ ограничен</title>")
+loc = target(u, dns("www.banned-forum.net", ["92.46.53.17"]), [tcp("92.46.53.17", port=80)], [], http(u, [bp]))
+ctl = good(u, "198.54.117.200", "Banned forum", 50000, 100e6)
+case("dns_hijack_known_blockpage_address",
+     "The resolver answers the address of the ISP's known blockpage server (listed in the spec).",
+     [entry("social", loc, control(ctl, [info("92.46.53.17", *KZT), info("198.54.117.200", 22612, "NAMECHEAP-NET", "US")]))],
+     [("blocked", "dns.hijack")], knowledge=KNOWLEDGE)
+
+u = "https://www.opposition-party.org/"
+fake_chain = [cert("block.isp.kz", "R11", ["block.isp.kz"], seed="isp")]
+loc = target(u, dns("www.opposition-party.org", ["212.154.220.1"]), [tcp("212.154.220.1")],
+             [tls("212.154.220.1", "www.opposition-party.org", fake_chain, verify="tls.hostname_mismatch")],
+             http(u, [request(u, "212.154.220.1", 0, failure="tls.hostname_mismatch")]))
+ctl = good(u, "51.15.100.9", "Opposition", 80000, 200e6)
+case("dns_hijack_unverified_tls",
+     "The resolver points the name at an unknown server in the ISP's network (no shared IP or ASN with the control) "
+     "whose certificate is for another name.",
+     [entry("petition", loc, control(ctl, [info("212.154.220.1", 9198, "JSC Kazakhtelecom", "KZ"), info("51.15.100.9", 12876, "Scaleway", "FR")]))],
+     [("blocked", "dns.hijack")])
+
+u = "https://www.signal.org/"
+loc = target(u, dns("www.signal.org", ["37.99.10.1"]), [tcp("37.99.10.1", "tcp.timeout")])
+ctl = good(u, "13.32.99.100", "Signal", 60000, 200e6)
+case("dns_hijack_dead_address",
+     "The resolver answers a public address of another network that accepts no connections, while the control's "
+     "answer connects.",
+     [entry("messaging", loc, control(ctl, [info("37.99.10.1", 29355, "Kcell JSC", "KZ"), info("13.32.99.100", 16509, "AMAZON-02", "US")]))],
+     [("blocked", "dns.hijack")])
+
+u = "http://www.rferl-mirror.info/"
+inj = request(u, "88.204.130.2", 200, "Warning", 900, prefix="<html><head><title>Warning</title></head><body>This site is not available")
+loc = target(u, dns("www.rferl-mirror.info", ["88.204.130.2"]), [tcp("88.204.130.2", port=80)], [], http(u, [inj]))
+ctl = good(u, "45.60.11.2", "RFE/RL mirror", 70000, 100e6)
+case("dns_hijack_plain_http_page_differs",
+     "Plain HTTP: the resolver's answer shares nothing with the control's and the page served there is a short "
+     "warning with another title (no known fingerprint).",
+     [entry("news", loc, control(ctl, [info("88.204.130.2", 50482, "Beeline KZ", "KZ"), info("45.60.11.2", 19551, "INCAPSULA", "US")]))],
+     [("blocked", "dns.hijack")])
+
+u = "http://www.regional-news.kz/"
+loc = good(u, "2.135.10.10", "Regional News", 52000)
+ctl = good(u, "95.56.10.10", "Regional News", 53000, 100e6)
+case("trap_geo_dns_plain_http_same_page",
+     "Plain HTTP, unknown ASNs, different answers, but the same page as the control: regional DNS, fine.",
+     [entry("news", loc, control(ctl, [info("2.135.10.10", 0, ""), info("95.56.10.10", 0, "")]))],
+     [("ok", "")])
+
+u = "https://news.example-media.kz/"
+ctl = good(u, "185.98.5.149", "Media", 70000, 200e6)
+ctl["tls"].append(tls("185.98.5.150", "news.example-media.kz"))
+ctl["tcp"].append(tcp("185.98.5.150"))
+loc = good(u, "185.98.5.150", "Media", 70000)
+case("trap_control_verified_probe_address",
+     "Different IPs with unknown ASNs, but the control connected to the probe's address itself and got a verified "
+     "certificate for the host (OONI-style cross check): the local answer is genuine.",
+     [entry("news", loc, control(ctl, []))],
+     [("ok", "")])
+
+# ---------------------------------------------------------------- TCP
+
+def tcp_case(name, failure, method, story):
+    u = "https://www.blocked-by-ip.com/"
+    loc = target(u, dns("www.blocked-by-ip.com", ["34.117.59.81"]), [tcp("34.117.59.81", failure)])
+    ctl = good(u, "34.117.59.81", "Blocked by IP", 40000, 200e6)
+    case(name, story, [entry("social", loc, control(ctl, [info("34.117.59.81", 396982, "GOOGLE-CLOUD", "US")])), anchor()],
+         [("blocked", method), ("ok", "")])
+
+tcp_case("tcp_timeout_blocked", "tcp.timeout", "tcp.timeout", "SYNs to the site's address go unanswered (IP blackholed) while the control connects to the same address.")
+tcp_case("tcp_reset_blocked", "tcp.reset", "tcp.reset", "Connections to the site's address are reset by a middlebox while the control connects.")
+tcp_case("tcp_refused_blocked", "tcp.refused", "tcp.refused", "An RST answers the SYN (injected) while the control connects to the same address.")
+tcp_case("tcp_unreachable_blocked", "tcp.unreachable", "tcp.timeout", "An ICMP unreachable (null route) comes back for the address; mapped to tcp.timeout: the packets do not get through.")
+
+u = "https://www.dead-site.kz/"
+loc = target(u, dns("www.dead-site.kz", ["185.4.180.20"]), [tcp("185.4.180.20", "tcp.timeout")])
+ctl = target(u, dns("www.dead-site.kz", ["185.4.180.20"]), [tcp("185.4.180.20", "tcp.timeout")])
+case("trap_site_down_everywhere",
+     "The server does not answer anyone: TCP times out locally and at the control.",
+     [entry("news", loc, control(ctl, [info("185.4.180.20", 48716, "PS Internet Company", "KZ")])), anchor()],
+     [("down", "tcp.timeout"), ("ok", "")])
+
+# ---------------------------------------------------------------- TLS
+
+def tls_case(name, failure, method, story, alert=""):
+    u = "https://www.azattyq.org/"
+    ip = "104.18.20.40"
+    loc = target(u, dns("www.azattyq.org", [ip]), [tcp(ip)], [tls(ip, "www.azattyq.org", failure=failure, alert=alert)])
+    ctl = good(u, ip, "Азаттық", 150000, 200e6)
+    case(name, story, [entry("news", loc, control(ctl, [info(ip, 13335, "CLOUDFLARENET", "US")])), anchor()],
+         [("blocked", method), ("ok", "")])
+
+tls_case("tls_timeout_blocked", "tls.timeout", "tls.timeout", "The usual Kazakh technique: the TLS handshake stalls after the ClientHello carrying the SNI.")
+tls_case("tls_reset_blocked", "tls.reset", "tls.reset", "An RST arrives right after the ClientHello.")
+tls_case("tls_eof_blocked", "tls.eof", "tls.eof", "The connection is closed (FIN) right after the ClientHello.")
+tls_case("tls_alert_blocked", "tls.alert", "tls.reset", "An injected fatal alert ends the handshake; mapped to tls.reset (an abrupt, active end).", alert="handshake failure")
+
+u = "https://broken-tls.example.org/"
+ip = "5.9.10.11"
+loc = target(u, dns("broken-tls.example.org", [ip]), [tcp(ip)], [tls(ip, "broken-tls.example.org", failure="tls.timeout")])
+ctl = target(u, dns("broken-tls.example.org", [ip]), [tcp(ip)], [tls(ip, "broken-tls.example.org", failure="tls.timeout")])
+case("trap_tls_fails_everywhere",
+     "A server whose TLS stack hangs for everyone: the control times out in the handshake too.",
+     [entry("other", loc, control(ctl, [info(ip, 24940, "Hetzner", "DE")]))],
+     [("down", "tls.timeout")])
+
+# ---------------------------------------------------------------- interception
+
+u = "https://www.facebook.com/"
+ip = "157.240.205.35"
+forged = [cert("*.facebook.com", "Security Certificate", ["*.facebook.com", "facebook.com"], key="RSA", bits=2048, seed="forged",
+               org_issuer="C=KZ"),
+          cert("Security Certificate", "Security Certificate Authority", key="RSA", bits=2048, seed="kz-mid", org_issuer="C=KZ")]
+real = public_chain("www.facebook.com", ca="DigiCert Global G2 TLS RSA SHA256 2020 CA1")
+loc = target(u, dns("www.facebook.com", [ip]), [tcp(ip)], [tls(ip, "www.facebook.com", forged, verify="tls.unknown_authority")],
+             http(u, [request(u, ip, 0, failure="tls.unknown_authority")]))
+ctl = good(u, ip, "Facebook", 90000, 200e6, chain=real)
+case("mitm_unknown_authority",
+     "The chain presented here is issued by an unknown C=KZ authority and differs from the control's verified chain "
+     "(no known root in the presented chain).",
+     [entry("social", loc, control(ctl, [info(ip, 32934, "FACEBOOK", "US")]))],
+     [("intercepted", "tls.mitm")], knowledge=KNOWLEDGE)
+
+u = "https://www.instagram.com/"
+ip = "157.240.205.174"
+qaznet = cert("Qaznet Trust Network", "Qaznet Trust Network", key="RSA", bits=4096, sha256=QAZNET_SHA, spki_sha256=QAZNET_SPKI,
+              org_issuer="C=KZ", self_signed=True)
+forged = [cert("*.instagram.com", "Security Certificate", ["*.instagram.com"], key="RSA", bits=2048, seed="forged", org_issuer="C=KZ"),
+          cert("Security Certificate", "Qaznet Trust Network", key="RSA", bits=2048, seed="mid", org_issuer="C=KZ"), qaznet]
+loc = good(u, ip, "Instagram", 100000, chain=forged)  # verified: the user installed the root
+ctl = good(u, ip, "Instagram", 100000, 200e6, chain=public_chain("www.instagram.com", ca="DigiCert SHA2 High Assurance Server CA"))
+case("mitm_user_installed_root",
+     "The user installed the Qaznet root as told by SMS: the forged chain verifies locally, but it carries the "
+     "known interception root and differs from the control's.",
+     [entry("social", loc, control(ctl, [info(ip, 32934, "FACEBOOK", "US")]))],
+     [("intercepted", "tls.mitm")], knowledge=KNOWLEDGE)
+
+u = "https://vk.com/"
+ip = "87.240.132.72"
+isca = cert("Information Security Certification Authority", "Information Security Certification Authority", key="RSA",
+            bits=4096, sha256=ISCA_2024_SHA, org_issuer="C=KZ", self_signed=True)
+forged = [cert("vk.com", "ISCA Intermediate", ["vk.com", "*.vk.com"], key="RSA", bits=2048, seed="f", org_issuer="C=KZ"), isca]
+loc = target(u, dns("vk.com", [ip]), [tcp(ip)], [tls(ip, "vk.com", forged, verify="tls.unknown_authority")],
+             http(u, [request(u, ip, 0, failure="tls.unknown_authority")]))
+case("mitm_known_root_without_control",
+     "No control (collector unreachable for the control request), but the presented chain contains a known ISCA root: "
+     "decisive local evidence.",
+     [entry("social", loc, None), anchor()],
+     [("intercepted", "tls.mitm"), ("ok", "")], knowledge=KNOWLEDGE)
+
+u = "https://mail.ru/"
+ip = "217.69.139.200"
+spki_only = cert("Qaznet Trust Network (reissued)", "Qaznet Trust Network", key="RSA", bits=4096, seed="re", spki_sha256=QAZNET_SPKI, org_issuer="C=KZ")
+forged = [cert("mail.ru", "Security Certificate", ["mail.ru"], key="RSA", bits=2048, seed="f2", org_issuer="C=KZ"), spki_only]
+loc = target(u, dns("mail.ru", [ip]), [tcp(ip)], [tls(ip, "mail.ru", forged, verify="tls.unknown_authority")],
+             http(u, [request(u, ip, 0, failure="tls.unknown_authority")]))
+ctl = good(u, ip, "Mail.ru", 200000, 200e6, chain=public_chain("mail.ru", ca="GlobalSign RSA OV SSL CA 2018"))
+case("mitm_known_root_by_spki",
+     "A re-issued interception root (new certificate, same key): matched by its SPKI hash.",
+     [entry("email", loc, control(ctl, [info(ip, 47764, "VK-AS", "RU")]))],
+     [("intercepted", "tls.mitm")], knowledge=KNOWLEDGE)
+
+u = "https://www.google.com/"
+ip = "142.250.74.36"
+chain = public_chain("www.google.com", ca="WR2")
+loc = target(u, dns("www.google.com", [ip]), [tcp(ip)], [tls(ip, "www.google.com", chain, verify="tls.expired")],
+             http(u, [request(u, ip, 0, failure="tls.expired")]))
+ctl = good(u, ip, "Google", 60000, 200e6, chain=chain)
+case("trap_expired_same_certificate_clock",
+     "The very certificate the control verifies is 'expired' here: the probe's clock is wrong. Not interception.",
+     [entry("search", loc, control(ctl, [info(ip, 15169, "GOOGLE", "US")]))],
+     [("inconclusive", "")])
+
+u = "https://self-signed.activist-wiki.org/"
+ip = "91.198.174.10"
+own = [cert("self-signed.activist-wiki.org", "self-signed.activist-wiki.org", ["self-signed.activist-wiki.org"], self_signed=True, org_issuer="O=Activists")]
+def self_signed_target():
+    return target(u, dns("self-signed.activist-wiki.org", [ip]), [tcp(ip)],
+                  [tls(ip, "self-signed.activist-wiki.org", own, verify="tls.unknown_authority")],
+                  http(u, [request(u, ip, 0, failure="tls.unknown_authority")]))
+case("trap_self_signed_everywhere",
+     "The site uses a self-signed certificate: the control sees the same certificate, which does not verify "
+     "there either. Nothing on this network's path is implicated; no blocking verdict.",
+     [entry("other", self_signed_target(), control(self_signed_target(), [info(ip, 14907, "WIKIMEDIA", "NL")]))],
+     [("inconclusive", "")])
+
+# ---------------------------------------------------------------- HTTP failures
+
+def http_fail_case(name, failure, method, story):
+    u = "http://www.tengrinews-mirror.kz/"
+    ip = "185.146.1.1"
+    loc = target(u, dns("www.tengrinews-mirror.kz", [ip]), [tcp(ip, port=80)], [],
+                 http(u, [request(u, ip, 0, failure=failure)]))
+    ctl = good(u, ip, "Tengri mirror", 90000, 100e6)
+    case(name, story, [entry("news", loc, control(ctl, [info(ip, 35104, "2DAY TELECOM", "KZ")])), anchor()],
+         [("blocked", method), ("ok", "")])
+
+http_fail_case("http_reset_blocked", "http.reset", "http.reset", "Plain HTTP: the GET with the Host header triggers an RST.")
+http_fail_case("http_timeout_blocked", "http.timeout", "http.timeout", "Plain HTTP: the GET is answered by silence (dropped after the Host header).")
+http_fail_case("http_eof_blocked", "http.eof", "http.eof", "Plain HTTP: the connection is closed without a response after the GET.")
+
+u = "https://www.tiktok.com/"
+ip = "23.53.40.10"
+loc = good(u, ip, "TikTok")
+loc["http"] = http(u, [request(u, ip, 0, failure="http.reset")])
+ctl = good(u, ip, "TikTok", 60000, 200e6)
+case("http_reset_after_verified_tls",
+     "HTTPS: the handshake completes and verifies, then the exchange is reset: blocked at the HTTP layer.",
+     [entry("social", loc, control(ctl, [info(ip, 20940, "Akamai", "EU")]))],
+     [("blocked", "http.reset")])
+
+u = "http://example-shop.kz/"
+ip = "185.111.20.20"
+loc = target(u, dns("example-shop.kz", [ip]), [tcp(ip, port=80)], [],
+             http(u, [request(u, ip, 301, "", 0, location="http://www.example-shop.kz/", prefix=""),
+                      {**request("http://www.example-shop.kz/", "", 0, failure="dns.nxdomain"), "address": ""}]))
+ctl = target(u, dns("example-shop.kz", [ip]), [tcp(ip, port=80)], [],
+             http(u, [request(u, ip, 301, "", 0, location="http://www.example-shop.kz/", prefix=""),
+                      request("http://www.example-shop.kz/", ip, 200, "Shop", 40000)]))
+case("redirect_hop_dns_blocked",
+     "The site redirects to its www host, whose name the local resolver denies (NXDOMAIN) while the control follows "
+     "the redirect to the page.",
+     [entry("other", loc, control(ctl, [info(ip, 48716, "PS Internet Company", "KZ")]))],
+     [("blocked", "dns.nxdomain")])
+
+# ---------------------------------------------------------------- blockpages
+
+u = "http://www.adult-site.com/"
+ip = "104.20.5.5"
+loc = target(u, dns("www.adult-site.com", [ip]), [tcp(ip, port=80)], [],
+             http(u, [request(u, ip, 403, "Forbidden", 9000)]))
+ctl = good(u, ip, "Adult site", 8000, 100e6)
+case("http_blockpage_status",
+     "Plain HTTP, same address as the control: an in-path box answers 403 where the control gets 200.",
+     [entry("other", loc, control(ctl, [info(ip, 13335, "CLOUDFLARENET", "US")]))],
+     [("blocked", "http.blockpage")])
+
+u = "http://www.kazakh-opposition-blog.net/"
+ip = "192.99.40.40"
+loc = target(u, dns("www.kazakh-opposition-blog.net", [ip]), [tcp(ip, port=80)], [],
+             http(u, [request(u, ip, 200, "Информация", 1500, prefix="<html><head><title>Информация</title></head><body>Ресурс заблокирован")]))
+ctl = good(u, ip, "Opposition blog", 45000, 100e6)
+case("http_blockpage_length_title",
+     "Plain HTTP, same address: a 200 page much shorter than the control's, with another title (unknown fingerprint).",
+     [entry("petition", loc, control(ctl, [info(ip, 16276, "OVH", "FR")]))],
+     [("blocked", "http.blockpage")])
+
+u = "http://www.gambling-site.com/"
+ip = "104.26.1.1"
+notice = request(u, ip, 200, "Уведомление", 2300,
+                 prefix="<html><head><title>Уведомление</title></head><body><p>Доступ к данному ресурсу ограничен на основании решения")
+loc = target(u, dns("www.gambling-site.com", [ip]), [tcp(ip, port=80)], [], http(u, [notice]))
+case("http_blockpage_fingerprint_without_control",
+     "No control at all, but the page matches the ministry's known blockpage text from the spec.",
+     [entry("other", loc, None)],
+     [("blocked", "http.blockpage")], knowledge=KNOWLEDGE)
+
+u = "http://www.vpn-provider.com/"
+ip = "104.21.9.9"
+forti = request(u, ip, 200, "Web Filter Violation", 4200, headers=[{"name": "X-Blocked-By", "value": "FortiGuard Web Filtering"}])
+loc = target(u, dns("www.vpn-provider.com", [ip]), [tcp(ip, port=80)], [], http(u, [forti]))
+ctl = good(u, ip, "VPN provider", 5000, 100e6)
+case("http_blockpage_header_fingerprint",
+     "A corporate/ISP filter marks its page with a header listed in the spec.",
+     [entry("circumvention", loc, control(ctl, [info(ip, 13335, "CLOUDFLARENET", "US")]))],
+     [("blocked", "http.blockpage")], knowledge=KNOWLEDGE)
+
+u = "http://www.lgbt-support.org/"
+ip = "151.101.1.1"
+loc = target(u, dns("www.lgbt-support.org", [ip]), [tcp(ip, port=80)], [],
+             http(u, [request(u, ip, 302, "", 0, location="http://warning.isp-filter.kz/?site=lgbt-support.org", prefix=""),
+                      request("http://warning.isp-filter.kz/?site=lgbt-support.org", "82.200.1.2", 200, "Сайт недоступен", 30000)]))
+ctl = good(u, ip, "LGBT Support", 32000, 100e6)
+case("http_blockpage_redirect_elsewhere",
+     "Plain HTTP: an injected 302 sends the browser to a filter's domain whose page is about as long as the real one "
+     "but carries another title.",
+     [entry("lgbt", loc, control(ctl, [info(ip, 54113, "FASTLY", "US")]))],
+     [("blocked", "http.blockpage")])
+
+u = "http://google.com/"
+ip = "142.250.74.46"
+hops = [request(u, ip, 301, "", 0, location="http://www.google.com/", prefix=""),
+        request("http://www.google.com/", ip, 302, "", 0, location="http://www.google.kz/", prefix=""),
+        request("http://www.google.kz/", "142.250.74.3", 200, "Google", 18000)]
+loc = target(u, dns("google.com", [ip]), [tcp(ip, port=80)], [], http(u, hops))
+chops = [request(u, ip, 301, "", 0, location="http://www.google.com/", prefix=""),
+         request("http://www.google.com/", ip, 200, "Google", 20000)]
+ctl = target(u, dns("google.com", [ip]), [tcp(ip, port=80)], [], http(u, chops))
+case("trap_geo_redirect_same_title",
+     "The site redirects Kazakh visitors to its .kz domain: another final domain than the control's, but the same "
+     "title and a comparable page. A geo-redirect, not a blockpage.",
+     [entry("search", loc, control(ctl, [info(ip, 15169, "GOOGLE", "US")]))],
+     [("ok", "")])
+
+# ---------------------------------------------------------------- no control
+
+u = "https://www.hrw.org/"
+ip = "104.18.7.7"
+loc = target(u, dns("www.hrw.org", [ip]), [tcp(ip, "tcp.timeout")])
+u2 = "http://www.plain-news.kz/"
+loc2 = good(u2, "185.47.1.1", "Plain news", 30000)
+u3 = "https://www.example-ngo.org/"
+loc3 = target(u3, dns("www.example-ngo.org", ["104.21.3.3"]), [tcp("104.21.3.3")], [tls("104.21.3.3", "www.example-ngo.org", failure="tls.timeout")])
+case("no_control_inconclusive",
+     "The collector answered whoami but its control request failed: a TCP timeout, a plain-HTTP page and a TLS "
+     "timeout cannot be told apart from broken sites or an unknown blockpage without a control.",
+     [entry("news", loc, None),
+      entry("news", loc2, control(target(u2, dns("www.plain-news.kz")), [], "control.timeout")),
+      entry("petition", loc3, control(target(u3, dns("www.example-ngo.org")), [], "control.unavailable")),
+      anchor()],
+     [("inconclusive", ""), ("inconclusive", ""), ("inconclusive", ""), ("ok", "")])
+
+# ---------------------------------------------------------------- throttling
+
+def fleet(bps_list, body=400 * 1024):
+    sites = [("https://www.kaspi.kz/big.js", "194.187.247.10", 57800), ("https://www.wikipedia.org/big.png", "185.15.59.224", 14907),
+             ("https://www.gov.kz/big.pdf", "89.218.5.70", 9198), ("https://www.mail.kz/app.js", "195.210.46.20", 9198)]
+    out = []
+    for (url, ip, asn), bps in zip(sites, bps_list):
+        obs = good(url, ip, "", body, bps)
+        ctl = good(url, ip, "", body, 300e6)
+        out.append(entry("control" if "wikipedia" in url else "other", obs, control(ctl, [info(ip, asn, "", "")])))
+    return out
+
+
+def throttled_twitter(bps, neutral_bps, body=400 * 1024, timeout_at=None):
+    u = "https://abs.twimg.com/responsive-web/client-web/main.js"
+    ip = "152.199.21.141"
+    obs = good(u, ip, "", body, bps)
+    if timeout_at is not None:  # the policed transfer hits the 10 s limit with part of the body
+        got = int(bps / 8 * timeout_at)
+        obs["http"] = http(u, [request(u, ip, 200, "", got, failure="http.timeout", bps=bps, headers=[{"name": "Content-Type", "value": "application/javascript"}], prefix="(function(){")])
+    if neutral_bps is not None:
+        obs["neutral_sni_http"] = http(u, [request(u, ip, 200, "", body, bps=neutral_bps, prefix="(function(){")], sni="")
+    ctl = good(u, ip, "", body, 250e6)
+    return entry("social", obs, control(ctl, [info(ip, 15133, "EDGECAST", "US")]))
+
+
+case("throttled_sni_policed",
+     "Twitter's static host is policed to ~140 kbit/s; the 10 s HTTP limit cuts the transfer with ~170 KiB "
+     "received. The other targets run at 20-40 Mbit/s, the control at 250 Mbit/s, and the same object from the "
+     "same address without SNI comes at 25 Mbit/s.",
+     fleet([30e6, 40e6, 20e6, 35e6]) + [throttled_twitter(140e3, 25e6, timeout_at=9.8)],
+     [("ok", "")] * 4 + [("throttled", "throughput")])
+
+case("throttled_complete_transfer",
+     "A throttled object small enough to complete: 300 kbit/s against a 30 Mbit/s baseline, neutral SNI fast.",
+     fleet([30e6, 40e6, 20e6]) + [throttled_twitter(300e3, 28e6, body=200 * 1024)],
+     [("ok", "")] * 3 + [("throttled", "throughput")])
+
+case("trap_slow_server_neutral_also_slow",
+     "One object is 100x slower than the rest, but fetching it without the SNI is just as slow: the server or "
+     "route is slow for everyone on this path, not throttled by name.",
+     fleet([30e6, 40e6, 20e6]) + [throttled_twitter(200e3, 210e3)],
+     [("ok", "")] * 3 + [("ok", "")])
+
+case("trap_uniformly_slow_link",
+     "A rural ADSL line: every target runs at ~300-400 kbit/s, so the baseline is slow too; nothing is 10x slower.",
+     fleet([400e3, 350e3, 380e3, 420e3]) + [throttled_twitter(300e3, None)],
+     [("ok", "")] * 5)
+
+case("trap_small_body_not_judged",
+     "A slow-looking but tiny response (12 KiB): too small to measure a rate, no throttling verdict.",
+     fleet([30e6, 40e6, 20e6]) + [throttled_twitter(100e3, 30e6, body=12 * 1024)],
+     [("ok", "")] * 4)
+
+# ---------------------------------------------------------------- offline
+
+def failing_run(with_controls):
+    rows = []
+    specs = [("https://www.wikipedia.org/", "185.15.59.224", "control", "dns.timeout"),
+             ("https://www.google.com/", "142.250.74.36", "control", "tcp.timeout"),
+             ("https://www.whatsapp.com/", "157.240.205.60", "messaging", "dns.timeout"),
+             ("https://telegram.org/", "149.154.167.99", "messaging", "tcp.timeout"),
+             ("https://www.gov.kz/", "89.218.5.70", "egov", "tls.timeout")]
+    for url, ip, cat, failure in specs:
+        host = url.split("/")[2]
+        if failure == "dns.timeout":
+            obs = target(url, dns(host, [], "dns.timeout", rcode="", ms=4000.0))
+        elif failure == "tcp.timeout":
+            obs = target(url, dns(host, [ip]), [tcp(ip, "tcp.timeout")])
+        else:
+            obs = target(url, dns(host, [ip]), [tcp(ip)], [tls(ip, host, failure="tls.timeout")])
+        ctl = control(good(url, ip, "Page", 50000, 200e6), [info(ip, 1, "")]) if with_controls else None
+        rows.append(entry(cat, obs, ctl))
+    return rows
+
+
+case("offline_shutdown",
+     "5 January 2022: nothing answers - the anchors, every site and the collector fail at DNS/TCP/TLS. One offline "
+     "verdict per target, not a list of blocked sites.",
+     failing_run(False), [("offline", "")] * 5, facts={"collector_reachable": False})
+
+case("trap_collector_reachable_sites_failing",
+     "The same failures, but the collector was reachable and gave controls: the network works, the sites are "
+     "blocked (first failing layer each).",
+     failing_run(True),
+     [("blocked", "dns.timeout"), ("blocked", "tcp.timeout"), ("blocked", "dns.timeout"), ("blocked", "tcp.timeout"),
+      ("blocked", "tls.timeout")])
+
+rows = failing_run(False)
+rows[0] = anchor()
+rows[0]["control"] = None
+case("trap_anchor_works_collector_unreachable",
+     "The collector is unreachable (maybe blocked itself) but an anchor loads over verified TLS: connectivity exists, "
+     "so no offline verdict; without controls the failures stay inconclusive.",
+     rows,
+     [("ok", ""), ("inconclusive", ""), ("inconclusive", ""), ("inconclusive", ""), ("inconclusive", "")],
+     facts={"collector_reachable": False})
+
+
+# ---------------------------------------------------------------- hostname mismatch on the real address
+
+u = "https://www.bbc.com/"
+ip = "151.101.128.81"
+other = [cert("filter.isp.kz", "R11", ["filter.isp.kz"], seed="filter")]
+loc = target(u, dns("www.bbc.com", [ip]), [tcp(ip)], [tls(ip, "www.bbc.com", other, verify="tls.hostname_mismatch")],
+             http(u, [request(u, ip, 0, failure="tls.hostname_mismatch")]))
+ctl = good(u, ip, "BBC", 200000, 200e6, chain=public_chain("www.bbc.com", ca="GlobalSign Atlas R3 DV TLS CA 2024 Q4"))
+case("mitm_impersonation_hostname_mismatch",
+     "Same DNS answer as the control, but the TLS handshake to that address is answered with a certificate for "
+     "another name (a transparent proxy's own): someone on the path answers for the site.",
+     [entry("news", loc, control(ctl, [info(ip, 54113, "FASTLY", "US")]))],
+     [("intercepted", "tls.mitm")])
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    for old in os.listdir(OUT):
+        if old.endswith(".json"):
+            os.remove(os.path.join(OUT, old))
+    for name, doc in sorted(CASES.items()):
+        with open(os.path.join(OUT, name + ".json"), "w", encoding="utf-8") as f:
+            json.dump(doc, f, ensure_ascii=False, indent=1)
+            f.write("\n")
+    print(f"{len(CASES)} golden cases written to {OUT}")
+
+
+if __name__ == "__main__":
+    main()
