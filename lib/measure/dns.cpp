@@ -12,7 +12,6 @@
 #include <chrono>
 #include <cstring>
 #include <mutex>
-#include <stdexcept>
 
 #include "core/failure.hpp"
 #include "core/time.hpp"
@@ -29,12 +28,13 @@ constexpr uint16_t kClassIn = 1;
 // budget T for one resolver; with several system resolvers the overall deadline cuts the rest.
 constexpr int kTries = 2;
 
-void init_library_once() {
+// c-ares wants one global init before any channel; it cannot fail on Linux short of running out of memory,
+// and if it does every resolve() reports dns.error rather than throwing in a worker thread.
+bool library_ready() {
   static std::once_flag once;
-  std::call_once(once, [] {
-    if (int status = ares_library_init(ARES_LIB_INIT_ALL); status != ARES_SUCCESS)
-      throw std::runtime_error(std::string("c-ares init failed: ") + ares_strerror(status));
-  });
+  static bool ready = false;
+  std::call_once(once, [] { ready = ares_library_init(ARES_LIB_INIT_ALL) == ARES_SUCCESS; });
+  return ready;
 }
 
 struct PendingQuery {
@@ -188,7 +188,7 @@ DnsObservation resolve(const std::string& hostname, const DnsOptions& options) {
   if (!options.resolver.empty() && !server) return finish(std::string(core::failure::dns_error));
   if (hostname.empty()) return finish(std::string(core::failure::dns_error));  // would query the root
 
-  init_library_once();
+  if (!library_ready()) return finish(std::string(core::failure::dns_error));
   PendingQuery a, aaaa;  // declared before the channel: its destruction may still call back into them
   Channel channel;
   if (channel.init(options.timeout_ms) != ARES_SUCCESS) return finish(std::string(core::failure::dns_error));

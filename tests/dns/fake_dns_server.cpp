@@ -78,11 +78,12 @@ std::optional<Question> parse_question(const std::vector<uint8_t>& q) {
   return out;
 }
 
-std::vector<uint8_t> header(const Question& question, int rcode, uint16_t answers) {
+std::vector<uint8_t> header(const Question& question, int rcode, uint16_t answers, bool truncated = false) {
   std::vector<uint8_t> out;
   put16(out, question.id);
-  // QR, opcode 0, RD copied from the query, RA, rcode.
-  put16(out, static_cast<uint16_t>(0x8000 | (question.flags & 0x0100) | 0x0080 | (rcode & 0x0F)));
+  // QR, opcode 0, TC, RD copied from the query, RA, rcode.
+  put16(out, static_cast<uint16_t>(0x8000 | (truncated ? 0x0200 : 0) | (question.flags & 0x0100) | 0x0080 |
+                                   (rcode & 0x0F)));
   put16(out, 1);
   put16(out, answers);
   put16(out, 0);
@@ -145,6 +146,8 @@ std::vector<uint8_t> fake_dns_reply(const std::vector<uint8_t>& query, const Fak
       return with_question(header(*question, 5, 0));
     case FakeDnsMode::no_answer:
       return with_question(header(*question, 0, 0));
+    case FakeDnsMode::truncated:
+      return with_question(header(*question, 0, 0, true));
     case FakeDnsMode::malformed: {
       auto out = with_question(header(*question, 0, 1));
       put16(out, 0xC00C);
@@ -179,20 +182,29 @@ std::vector<uint8_t> fake_dns_reply(const std::vector<uint8_t>& query, const Fak
   return out;
 }
 
-FakeDnsServer::FakeDnsServer(FakeDnsConfig default_config) : default_config_(std::move(default_config)) {
-  socket_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+FakeDnsServer::FakeDnsServer(FakeDnsConfig default_config, bool ipv6_loopback)
+    : ipv6_(ipv6_loopback), default_config_(std::move(default_config)) {
+  socket_ = ::socket(ipv6_ ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (socket_ < 0) throw std::runtime_error("fake dns: socket failed");
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof addr;
-  if (::bind(socket_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+  sockaddr_storage addr{};
+  socklen_t len = 0;
+  if (ipv6_) {
+    auto* v6 = reinterpret_cast<sockaddr_in6*>(&addr);
+    v6->sin6_family = AF_INET6;
+    v6->sin6_addr = in6addr_loopback;
+    len = sizeof(sockaddr_in6);
+  } else {
+    auto* v4 = reinterpret_cast<sockaddr_in*>(&addr);
+    v4->sin_family = AF_INET;
+    v4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    len = sizeof(sockaddr_in);
+  }
+  if (::bind(socket_, reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
       ::getsockname(socket_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
     ::close(socket_);
     throw std::runtime_error("fake dns: bind failed");
   }
-  port_ = ntohs(addr.sin_port);
+  port_ = ntohs(ipv6_ ? reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port : reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
   wake_ = ::eventfd(0, EFD_CLOEXEC);
   if (wake_ < 0) {
     ::close(socket_);
@@ -209,7 +221,9 @@ FakeDnsServer::~FakeDnsServer() {
   ::close(socket_);
 }
 
-std::string FakeDnsServer::address() const { return "127.0.0.1:" + std::to_string(port_); }
+std::string FakeDnsServer::address() const {
+  return (ipv6_ ? "[::1]:" : "127.0.0.1:") + std::to_string(port_);
+}
 
 void FakeDnsServer::set(const std::string& name, FakeDnsConfig config) {
   std::lock_guard lock(mutex_);

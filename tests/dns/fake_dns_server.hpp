@@ -27,6 +27,7 @@ enum class FakeDnsMode {
   silent,           // never replies
   garbage,          // replies with bytes that are not DNS (c-ares drops them: the query times out)
   malformed,        // right ID and question, answer section cut short (the client must see a bad reply)
+  truncated,        // NOERROR with the TC bit and no records: the client retries over TCP, which we refuse
 };
 
 struct FakeDnsConfig {
@@ -44,13 +45,14 @@ struct FakeDnsConfig {
 
 class FakeDnsServer {
  public:
-  explicit FakeDnsServer(FakeDnsConfig default_config = {});
+  // Listens on 127.0.0.1, or on ::1 when ipv6_loopback (throws std::runtime_error if ::1 is unusable).
+  explicit FakeDnsServer(FakeDnsConfig default_config = {}, bool ipv6_loopback = false);
   ~FakeDnsServer();
   FakeDnsServer(const FakeDnsServer&) = delete;
   FakeDnsServer& operator=(const FakeDnsServer&) = delete;
 
   uint16_t port() const { return port_; }
-  std::string address() const;  // "127.0.0.1:<port>", usable as DnsOptions::resolver
+  std::string address() const;  // "127.0.0.1:<port>" or "[::1]:<port>", usable as DnsOptions::resolver
 
   // Configures one name (case-insensitive, trailing dot ignored). Safe while the server runs.
   void set(const std::string& name, FakeDnsConfig config);
@@ -68,6 +70,7 @@ class FakeDnsServer {
   int socket_ = -1;
   int wake_ = -1;  // eventfd that stops the thread
   uint16_t port_ = 0;
+  bool ipv6_ = false;
   mutable std::mutex mutex_;
   FakeDnsConfig default_config_;
   std::map<std::string, FakeDnsConfig> by_name_;

@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <memory>
+#include <stdexcept>
 #include <thread>
 
 #include "core/failure.hpp"
@@ -323,4 +325,33 @@ TEST_CASE("16 threads resolve concurrently, each with its own channel") {
   }
   for (auto& t : threads) t.join();
   CHECK(correct.load() == 80);
+}
+
+TEST_CASE("an IPv6 resolver in brackets is used") {
+  std::unique_ptr<FakeDnsServer> server;
+  try {
+    FakeDnsConfig config;
+    config.a = {"192.0.2.66"};
+    config.aaaa = {"2001:db8::66"};
+    server = std::make_unique<FakeDnsServer>(config, true);
+  } catch (const std::runtime_error&) {
+    MESSAGE("::1 is not usable here: IPv6 resolver test skipped");
+    return;
+  }
+  auto obs = lookup(*server, "v6-resolver.example");
+  CHECK(obs.resolver == server->address());
+  CHECK(obs.resolver.rfind("[::1]:", 0) == 0);
+  CHECK(obs.failure == "");
+  CHECK(obs.addresses == std::vector<std::string>{"192.0.2.66", "2001:db8::66"});
+  CHECK(server->queries_received() == 2);
+}
+
+TEST_CASE("a truncated UDP reply whose TCP retry is refused is dns.error") {
+  // c-ares retries a TC reply over TCP on the same port; the fake server has no TCP listener, so the
+  // connection is refused. Documented: we do not take the empty truncated reply as an answer.
+  FakeDnsServer server(mode(FakeDnsMode::truncated));
+  auto obs = lookup(server, "big.example");
+  CHECK(obs.failure == core::failure::dns_error);
+  for (const auto& q : obs.queries) CHECK(q.failure == core::failure::dns_error);
+  CHECK(obs.duration_ms < kGenerousTimeoutMs);
 }
