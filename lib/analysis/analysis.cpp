@@ -273,15 +273,22 @@ class TargetJudge {
       for (const auto& a : ctl.dns.addresses)
         if (asn(a) != 0) ctl_asns.insert(asn(a));
       std::string how;
-      for (const auto& a : local_addresses) {
+      for (const auto& a : local_addresses)
         if (ctl_ips.count(a) && how.empty()) how = "ip";
-      }
+      // Without any network data for our answers a CDN cannot be ruled out: say "unknown", claim no hijack.
+      // (An address the collector looked up and found unannounced has an entry with asn 0: that counts.)
+      bool any_local_info = false;
+      for (const auto& a : local_addresses) any_local_info = any_local_info || address_info_.count(a) > 0;
       for (const auto& a : local_addresses)
         if (how.empty() && asn(a) != 0 && ctl_asns.count(asn(a))) how = "asn " + std::to_string(asn(a));
       for (const auto& h : ctl.tls)
         if (how.empty() && h.failure.empty() && h.verify_failure.empty() &&
             std::find(local_addresses.begin(), local_addresses.end(), h.address) != local_addresses.end())
           how = "control verified TLS at " + h.address;
+      if (how.empty() && !any_local_info) {
+        add("dns.consistency", "unknown (no network data for the local answers)");
+        return std::nullopt;
+      }
       dns_inconsistent_ = how.empty();
       add("dns.consistency", how.empty() ? "none" : how);
     } else {
@@ -360,8 +367,13 @@ class TargetJudge {
     if (!o_.http) return make("inconclusive", "", "The connection worked but no HTTP request was made, so the page could not be judged.");
     std::string hop_host = o_.host;
     if (local_.failed_hop < o_.http->requests.size()) hop_host = url_host(o_.http->requests[local_.failed_hop].url);
-    const bool own_host = hop_host.empty() || hop_host == url_host(o_.url) || hop_host == o_.host;
-    const std::string method = own_host ? http_method(local_.failure) : method_for_failure(local_.failure);
+    // The first request runs where our own TCP/TLS steps already succeeded: a TCP/TLS failure there happened
+    // during the exchange. A later hop (redirect, maybe to https or another host) needed its own resolution,
+    // connection and handshake, so its failure belongs to that layer.
+    const bool first_hop = local_.failed_hop == 0;
+    std::string method = first_hop ? http_method(local_.failure) : method_for_failure(local_.failure);
+    if (method.empty() && !first_hop) method = http_method(local_.failure);
+    add("http.failed_hop", std::to_string(local_.failed_hop));
     add("http.failed_host", hop_host);
     if (method.empty()) {
       add("failure", local_.failure);
@@ -369,8 +381,8 @@ class TargetJudge {
         return make("down", "", "The HTTP exchange failed with " + local_.failure + " here and at the control: the site is broken.");
       return make("inconclusive", "", "The HTTP exchange failed with " + local_.failure + ", which does not point at the network.");
     }
-    if (!own_host)  // a redirect led to another host whose own DNS/TCP/TLS step failed; the control followed the same chain
-      return failed_layer(Layer::http, method, "Following the redirect to " + hop_host + " failed (" + local_.failure + ")");
+    if (!first_hop)  // the control followed the same chain: failed_layer compares with how far it got
+      return failed_layer(Layer::http, method, "Following the redirect to " + o_.http->requests[local_.failed_hop].url + " failed (" + local_.failure + ")");
     return failed_layer(Layer::http, method, "The HTTP exchange failed (" + local_.failure + ")");
   }
 
@@ -443,9 +455,14 @@ class TargetJudge {
     }
     const std::string reached = local_.body_flowing ? "The page arrived but its body was still coming when the timeout hit" : "Every step succeeded";
     if (!t.suspect) {
-      if (local_.body_flowing) return make("ok", "", reached + ", at the same pace as the other sites: a slow link, not blocking.");
-      if (dns_inconsistent_)
+      if (local_.body_flowing && t.judged)
+        return make("ok", "", reached + ", at the pace of the other sites: a slow link, not blocking.");
+      if (local_.body_flowing)
+        return make("ok", "", reached + "; with no other site to compare its rate with, it counts as reachable, not throttled.");
+      if (dns_inconsistent_ && local_.verified)
         return make("ok", "", "Every step succeeded; the DNS answers differ from the control's but the site proved itself with a verified certificate (CDN or regional DNS).");
+      if (dns_inconsistent_)
+        return make("ok", "", "Every step succeeded; the DNS answers differ from the control's but the page served there matches the control's (regional DNS).");
       if (!control_ || !control_->response)
         return make("ok", "", "Every step succeeded and the site proved itself with a publicly verified certificate (no control page to compare with).");
       return make("ok", "", "Every step succeeded and the page matches the control's (HTTP " + std::to_string(local_.response->status) + ").");

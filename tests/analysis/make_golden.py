@@ -728,6 +728,87 @@ case("mitm_impersonation_hostname_mismatch",
      [("intercepted", "tls.mitm")])
 
 
+# ---------------------------------------------------------------- more layer attribution and traps
+
+u = "http://www.azattyq.org/"
+ip = "104.18.20.40"
+hops = [request(u, ip, 301, "", 0, location="https://www.azattyq.org/", prefix=""),
+        request("https://www.azattyq.org/", ip, 0, failure="tls.timeout")]
+loc = target(u, dns("www.azattyq.org", [ip]), [tcp(ip, port=80)], [], http(u, hops))
+chops = [request(u, ip, 301, "", 0, location="https://www.azattyq.org/", prefix=""),
+         request("https://www.azattyq.org/", ip, 200, "Азаттық", 150000)]
+ctl = target(u, dns("www.azattyq.org", [ip]), [tcp(ip, port=80)], [], http(u, chops))
+case("redirect_to_https_tls_blocked",
+     "A plain-HTTP URL redirects to HTTPS on the same host; the handshake of that second hop stalls after the "
+     "ClientHello (SNI filtering) while the control completes it: blocked at TLS, not at HTTP.",
+     [entry("news", loc, control(ctl, [info(ip, 13335, "CLOUDFLARENET", "US")]))],
+     [("blocked", "tls.timeout")])
+
+u = "https://www.rferl.org/"
+loc = target(u, dns("www.rferl.org", ["2.16.100.10"]), [tcp("2.16.100.10")], [tls("2.16.100.10", "www.rferl.org", failure="tls.timeout")])
+ctl = good(u, "23.212.250.10", "RFE/RL", 120000, 200e6)
+case("dns_differs_without_network_data",
+     "The answers differ by IP, and the collector had no network data for the probe's address (older collector): a "
+     "CDN cannot be ruled out, so the engine does not claim a DNS hijack and reports the handshake failure itself.",
+     [entry("news", loc, control(ctl, [info("23.212.250.10", 20940, "Akamai", "EU")]))],
+     [("blocked", "tls.timeout")])
+
+u = "https://www.whatsapp.com/"
+loc = target(u, dns("www.whatsapp.com", ["31.13.72.1"]), [tcp("31.13.72.1", "tcp.timeout")])
+ctl = good(u, "157.240.205.60", "WhatsApp", 80000, 200e6)
+case("dns_hijack_unannounced_address",
+     "The local answer lies in space the collector's database says nobody announces (asn 0), shares nothing with "
+     "the control's answer and does not connect.",
+     [entry("messaging", loc, control(ctl, [info("31.13.72.1", 0, ""), info("157.240.205.60", 32934, "FACEBOOK", "US")]))],
+     [("blocked", "dns.hijack")])
+
+def slow_everything(n_bps):
+    rows = []
+    for url, ip in [("https://www.kaspi.kz/big.js", "194.187.247.10"), ("https://www.gov.kz/big.pdf", "89.218.5.70"),
+                    ("https://www.mail.kz/app.js", "195.210.46.20")]:
+        obs = good(url, ip, "", 512 * 1024, n_bps)
+        got = int(n_bps / 8 * 9.8)
+        obs["http"] = http(url, [request(url, ip, 200, "", got, failure="http.timeout", bps=n_bps, prefix="")])
+        rows.append(entry("other", obs, control(good(url, ip, "", 512 * 1024, 300e6), [info(ip, 9198, "")])))
+    return rows
+
+case("trap_slow_link_transfers_time_out",
+     "A 200 kbit/s mobile link: every large object times out at 10 s with ~240 KiB received; the control completes "
+     "them all. The bodies were flowing at the link's pace: slow, not blocked, not throttled.",
+     slow_everything(200e3), [("ok", "")] * 3)
+
+u = "https://www.tengrinews.kz/"
+ip = "185.98.7.7"
+loc = good(u, ip, "Tengrinews", 90000)
+ctl = target(u, dns("www.tengrinews.kz", [ip]), [tcp(ip, "tcp.timeout")])
+case("control_fails_local_works",
+     "The control cannot reach the site (its vantage is blocked by the site's firewall) but the probe loads it over a "
+     "publicly verified connection: reachable here.",
+     [entry("news", loc, control(ctl, [info(ip, 48716, "PS Internet Company", "KZ")]))],
+     [("ok", "")])
+
+u = "https://www.ktk-news.kz/"
+ip = "185.100.65.5"
+loc = target(u, dns("www.ktk-news.kz", [], "dns.nxdomain"))
+ctl = target(u, dns("www.ktk-news.kz", [ip]), [tcp(ip, "tcp.timeout")])
+case("dns_nxdomain_while_server_down",
+     "The resolver denies a name that exists (the control resolves it) even though the server happens to be down: "
+     "the NXDOMAIN itself is the interference.",
+     [entry("news", loc, control(ctl, [info(ip, 48716, "PS Internet Company", "KZ")]))],
+     [("blocked", "dns.nxdomain")])
+
+u = "https://www.streaming-service.com/"
+ip = "52.1.2.3"
+loc = good(u, ip, "Unavailable For Legal Reasons")
+loc["http"] = http(u, [request(u, ip, 451, "Unavailable For Legal Reasons", 1200)])
+ctl = good(u, ip, "Streaming", 150000, 200e6)
+case("https_verified_status_differs",
+     "Over a publicly verified connection the site's own server answers 451 to this network and 200 to the control: "
+     "the page differs (server-side geoblocking is still blocking as a user sees it; the evidence shows the TLS was verified).",
+     [entry("other", loc, control(ctl, [info(ip, 16509, "AMAZON-AES", "US")]))],
+     [("blocked", "http.blockpage")])
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     for old in os.listdir(OUT):
