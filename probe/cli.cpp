@@ -14,6 +14,8 @@
 
 #include "measure/dns.hpp"
 #include "measure/url.hpp"
+#include "probe/collector_link.hpp"
+#include "probe/config.hpp"
 #include "probe/output.hpp"
 #include "probe/runner.hpp"
 #include "spec/spec.hpp"
@@ -30,7 +32,7 @@ struct UsageError : std::runtime_error {
 constexpr const char* kUsage =
     "usage: kuzet-probe run [--spec FILE]... [--target URL]... [--resolver IP[:PORT]] [--ca-bundle FILE]\n"
     "                       [--out FILE] [--collector URL] [--no-upload] [--config FILE]\n"
-    "                       [--concurrency N] [--quiet]\n"
+    "                       [--data-dir DIR] [--concurrency N] [--quiet]\n"
     "       kuzet-probe --help | --version\n";
 
 struct RunCommand {
@@ -42,9 +44,29 @@ struct RunCommand {
   std::string collector;
   bool no_upload = false;
   std::string config;
+  std::string data_dir;
   size_t concurrency = 16;
+  bool concurrency_set = false;
   bool quiet = false;
 };
+
+// Step options from the effective configuration. Throws UsageError for an unusable trust store.
+measure::MeasureOptions measure_options(const ProbeConfig& config) {
+  measure::MeasureOptions m;
+  m.dns.resolver = config.resolver;
+  m.dns.timeout_ms = config.timeouts.dns_ms;
+  m.tcp_timeout_ms = config.timeouts.tcp_ms;
+  m.tls.timeout_ms = config.timeouts.tls_ms;
+  m.http.timeout_ms = config.timeouts.http_ms;
+  m.http.ca_bundle = config.ca_bundle;
+  m.max_addresses = static_cast<size_t>(config.limits.max_addresses);
+  try {
+    m.tls.trust = measure::TrustStore::load(config.ca_bundle);
+  } catch (const std::exception& e) {
+    throw UsageError(std::string("CA bundle: ") + e.what());
+  }
+  return m;
+}
 
 RunCommand parse_run(int argc, char** argv) {
   RunCommand cmd;
@@ -62,6 +84,7 @@ RunCommand parse_run(int argc, char** argv) {
     else if (arg == "--collector") cmd.collector = value();
     else if (arg == "--no-upload") cmd.no_upload = true;
     else if (arg == "--config") cmd.config = value();
+    else if (arg == "--data-dir") cmd.data_dir = value();
     else if (arg == "--quiet") cmd.quiet = true;
     else if (arg == "--concurrency") {
       const std::string v = value();
@@ -69,6 +92,7 @@ RunCommand parse_run(int argc, char** argv) {
       unsigned long n = std::strtoul(v.c_str(), &end, 10);
       if (v.empty() || *end != '\0' || n < 1 || n > 256) throw UsageError("--concurrency takes 1..256");
       cmd.concurrency = n;
+      cmd.concurrency_set = true;
     } else throw UsageError("unknown option '" + arg + "'");
   }
   if (!cmd.resolver.empty() && !measure::is_valid_resolver(cmd.resolver))
@@ -82,10 +106,49 @@ RunCommand parse_run(int argc, char** argv) {
   return cmd;
 }
 
+// Uploads the run; on failure the results stay on disk (--out, or a file in the data dir) and we say where.
+int upload_results(const CollectorClient& client, const Identity& identity, const RunResult& result,
+                   const std::string& out_path, const std::string& data_dir) {
+  auto summary = upload_records(client, identity, result.records);
+  std::fprintf(stderr, "upload to %s: %zu stored, %zu duplicate, %zu rejected, %zu not sent%s%s\n",
+               client.base_url().c_str(), summary.stored, summary.duplicates, summary.rejected, summary.failed,
+               summary.failure.empty() ? "" : " — ", summary.failure.c_str());
+  for (const auto& item : summary.items)
+    if (item.status == "rejected")
+      std::fprintf(stderr, "  rejected %s: %s\n", item.measurement_uid.c_str(), item.reason.c_str());
+  if (summary.failed == 0 && summary.rejected == 0) return 0;
+  std::string kept = out_path;
+  if (kept.empty()) {
+    kept = data_dir + "/unsent-" + result.run_id + ".jsonl";
+    OutputFile fallback;
+    std::string why;
+    if (!fallback.open(kept, &why) || !fallback.append_records(result.records, &why)) {
+      std::fprintf(stderr, "kuzet-probe: could not keep the results in %s: %s\n", kept.c_str(), why.c_str());
+      return 1;
+    }
+  }
+  std::fprintf(stderr, "results are kept in %s\n", kept.c_str());
+  return 0;
+}
+
+// The config file gives defaults; command-line flags win.
+ProbeConfig effective_config(const RunCommand& cmd) {
+  ProbeConfig config;
+  if (!cmd.config.empty()) config = load_probe_config(cmd.config);  // throws ConfigError
+  if (!cmd.specs.empty() || !cmd.targets.empty()) config.specs = cmd.specs;
+  if (!cmd.resolver.empty()) config.resolver = cmd.resolver;
+  if (!cmd.ca_bundle.empty()) config.ca_bundle = cmd.ca_bundle;
+  if (!cmd.collector.empty()) config.collectors = {cmd.collector};
+  if (!cmd.data_dir.empty()) config.data_dir = cmd.data_dir;
+  if (cmd.concurrency_set) config.limits.concurrency = static_cast<int>(cmd.concurrency);
+  return config;
+}
+
 int run_command(const RunCommand& cmd) {
+  const ProbeConfig config = effective_config(cmd);
   RunOptions options;
   std::vector<spec::Spec> specs;
-  for (const auto& path : cmd.specs) specs.push_back(spec::load_spec_file(path));  // throws SpecError
+  for (const auto& path : config.specs) specs.push_back(spec::load_spec_file(path));  // throws SpecError
   for (const auto& s : specs)
     for (const auto& t : s.targets) options.targets.push_back({t, s.source});
   for (const auto& url : cmd.targets) options.targets.push_back({spec::Target{url, "other", "", ""}, ""});
@@ -94,15 +157,33 @@ int run_command(const RunCommand& cmd) {
   options.knowledge.interception_roots = merged.interception_roots;
   options.knowledge.blockpages = merged.blockpages;
 
-  options.concurrency = cmd.concurrency;
-  options.measure.dns.resolver = cmd.resolver;
-  try {
-    options.measure.tls.trust = measure::TrustStore::load(cmd.ca_bundle);
-  } catch (const std::exception& e) {
-    throw UsageError(std::string("--ca-bundle: ") + e.what());
+  options.concurrency = static_cast<size_t>(config.limits.concurrency);
+  options.measure = measure_options(config);
+  if (!config.network.cc.empty() || config.network.asn != 0) {
+    NetworkIdentity manual;
+    manual.cc = config.network.cc;
+    manual.asn = config.network.asn;
+    manual.source = "config";
+    options.network_override = manual;
   }
-  options.measure.http.ca_bundle = cmd.ca_bundle;
   if (!cmd.quiet) options.on_progress = print_progress;
+
+  // A collector gives control measurements and the network identity, and receives the results.
+  std::optional<Identity> identity;
+  std::optional<CollectorClient> client;
+  if (!config.collectors.empty()) {
+    try {
+      identity = Identity::load_or_create(config.data_dir);
+    } catch (const std::exception& e) {
+      throw UsageError(std::string("identity in ") + config.data_dir + ": " + e.what() +
+                       " (use --data-dir DIR or data_dir: in the config)");
+    }
+    CollectorClientOptions client_options;
+    client_options.proxy = config.upload.proxy;
+    client_options.batch_size = static_cast<size_t>(config.upload.batch_size);
+    client.emplace(config.collectors.front(), client_options);
+    options.collector = std::make_shared<HttpCollectorLink>(*client, *identity, options.network_override);
+  }
 
   // Open --out before measuring, so a bad path fails in a second, not after the run.
   OutputFile out;
@@ -122,10 +203,7 @@ int run_command(const RunCommand& cmd) {
     }
   }
   print_table(std::cout, result);
-  if (!cmd.collector.empty() && !cmd.no_upload) {
-    std::fprintf(stderr, "kuzet-probe: upload to %s is not implemented yet; results are in %s\n",
-                 cmd.collector.c_str(), cmd.out.empty() ? "(no --out file)" : cmd.out.c_str());
-  }
+  if (client && !cmd.no_upload) return upload_results(*client, *identity, result, cmd.out, config.data_dir);
   return 0;
 }
 
@@ -152,6 +230,9 @@ int main_cli(int argc, char** argv) {
     std::fprintf(stderr, "kuzet-probe: %s\n%s", e.what(), kUsage);
     return 2;
   } catch (const spec::SpecError& e) {
+    std::fprintf(stderr, "kuzet-probe: %s\n", e.what());
+    return 2;
+  } catch (const ConfigError& e) {
     std::fprintf(stderr, "kuzet-probe: %s\n", e.what());
     return 2;
   }

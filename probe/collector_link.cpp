@@ -1,0 +1,109 @@
+#include "probe/collector_link.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <set>
+
+#include "core/signing.hpp"
+#include "measure/observations_json.hpp"
+
+namespace kuzet::probe {
+
+HttpCollectorLink::HttpCollectorLink(CollectorClient client, Identity identity,
+                                     std::optional<NetworkIdentity> network_override)
+    : client_(std::move(client)), identity_(std::move(identity)), override_(std::move(network_override)) {}
+
+std::optional<NetworkIdentity> HttpCollectorLink::whoami() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!asked_) {
+    asked_ = true;
+    auto who = client_.whoami();
+    if (who.ok) {
+      NetworkIdentity n;
+      n.cc = who.cc;
+      n.asn = who.asn;
+      n.as_name = who.as_name;
+      n.source = "collector";
+      whoami_ = n;
+    } else {
+      last_failure_ = who.failure;
+    }
+  }
+  return whoami_;
+}
+
+NetworkIdentity HttpCollectorLink::network() {
+  if (override_) return *override_;
+  return whoami().value_or(NetworkIdentity{});
+}
+
+std::optional<std::vector<measure::ControlObservations>> HttpCollectorLink::control(
+    const std::vector<ControlTarget>& targets, int deadline_ms) {
+  const auto net = network();
+  const auto key = identity_.for_network(net.cc, net.asn);
+  auto reg = client_.register_key(key);
+  if (!reg.ok) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    last_failure_ = reg.failure;
+    return std::nullopt;
+  }
+  nlohmann::json request{{"deadline_ms", deadline_ms}, {"targets", nlohmann::json::array()}};
+  for (const auto& t : targets)
+    request["targets"].push_back({{"url", t.url}, {"probe_addresses", t.probe_addresses}});
+  auto answer = client_.control(request, key);
+  if (!answer.ok) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    last_failure_ = answer.failure;
+    return std::nullopt;
+  }
+  // The collector is not trusted: a reply of the wrong shape is no control at all.
+  try {
+    const auto& results = answer.response.at("results");
+    if (!results.is_array() || results.size() != targets.size()) return std::nullopt;
+    std::vector<measure::ControlObservations> out;
+    out.reserve(results.size());
+    for (const auto& r : results) out.push_back(r.get<measure::ControlObservations>());
+    return out;
+  } catch (const nlohmann::json::exception&) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    last_failure_ = std::string(upload_failure::malformed_reply);
+    return std::nullopt;
+  }
+}
+
+nlohmann::json sign_record(const MeasurementRecord& record, const Identity& identity) {
+  nlohmann::json m = record;
+  // Canonical JSON needs valid UTF-8; hostile servers can send anything, so normalise first.
+  m = nlohmann::json::parse(m.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  return core::sign_envelope(m, identity.for_network(record.network.cc, record.network.asn));
+}
+
+UploadSummary upload_records(const CollectorClient& client, const Identity& identity,
+                             const std::vector<MeasurementRecord>& records) {
+  UploadSummary summary;
+  std::set<std::pair<std::string, uint32_t>> networks;
+  for (const auto& r : records) networks.insert({r.network.cc, r.network.asn});
+  for (const auto& [cc, asn] : networks) {
+    auto reg = client.register_key(identity.for_network(cc, asn));
+    if (!reg.ok) {
+      summary.failure = reg.failure.empty() ? "upload.register_" + reg.error : reg.failure;
+      summary.failed = records.size();
+      return summary;
+    }
+  }
+  std::vector<nlohmann::json> envelopes;
+  envelopes.reserve(records.size());
+  for (const auto& r : records) envelopes.push_back(sign_record(r, identity));
+  auto result = client.upload(envelopes);
+  summary.failure = result.failure;
+  for (const auto& item : result.items) {
+    if (item.status == "stored") ++summary.stored;
+    else if (item.status == "duplicate") ++summary.duplicates;
+    else if (item.status == "rejected") ++summary.rejected;
+    else ++summary.failed;
+  }
+  summary.items = std::move(result.items);
+  return summary;
+}
+
+}  // namespace kuzet::probe

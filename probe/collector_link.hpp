@@ -1,0 +1,54 @@
+#pragma once
+// The runner's view of a real collector (CollectorLink over CollectorClient), and signing + upload of a
+// run's records.
+#include <nlohmann/json_fwd.hpp>
+
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "probe/collector_client.hpp"
+#include "probe/identity.hpp"
+#include "probe/record.hpp"
+#include "probe/runner.hpp"
+
+namespace kuzet::probe {
+
+class HttpCollectorLink : public CollectorLink {
+ public:
+  HttpCollectorLink(CollectorClient client, Identity identity, std::optional<NetworkIdentity> network_override);
+
+  // Asked once; later calls return the first answer.
+  std::optional<NetworkIdentity> whoami() override;
+  // Registers this network's key (idempotent), then asks for control of all targets in one request.
+  std::optional<std::vector<measure::ControlObservations>> control(const std::vector<ControlTarget>& targets,
+                                                                   int deadline_ms) override;
+
+  const std::string& last_failure() const { return last_failure_; }
+
+ private:
+  NetworkIdentity network();
+  CollectorClient client_;
+  Identity identity_;
+  std::optional<NetworkIdentity> override_;
+  std::mutex mutex_;
+  bool asked_ = false;
+  std::optional<NetworkIdentity> whoami_;
+  std::string last_failure_;
+};
+
+// The envelope for a record, signed with the key of the record's network.
+nlohmann::json sign_record(const MeasurementRecord& record, const Identity& identity);
+
+struct UploadSummary {
+  size_t stored = 0, duplicates = 0, rejected = 0, failed = 0;
+  std::string failure;  // link failure, "" when every item was judged
+  std::vector<UploadItemResult> items;
+};
+
+// Registers the keys involved and uploads every record; nothing is retried here (the daemon's queue does that).
+UploadSummary upload_records(const CollectorClient& client, const Identity& identity,
+                             const std::vector<MeasurementRecord>& records);
+
+}  // namespace kuzet::probe
