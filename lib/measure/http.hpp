@@ -1,6 +1,7 @@
 #pragma once
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "measure/observations.hpp"
@@ -30,10 +31,16 @@ using HostResolver = std::function<DnsObservation(const std::string& host)>;
 
 // GET url on `address` with libcurl, following redirects by hand so that every hop is recorded and every
 // new host goes through `resolve_host`. Network failures are data.
+// Hop timings are libcurl's, cumulative from the start of that request: connect_ms = TCP connected,
+// tls_ms = TLS handshake done (0 for plain HTTP), first_byte_ms = first response byte, total_ms = end.
+// A body stopped at body_cap is marked body_truncated and is not a failure.
 HttpObservation http_get(const std::string& url, const std::string& address, const HttpOptions& options,
                          const HostResolver& resolve_host);
 
 // Pure helpers, exposed for tests and fuzzing.
+// The <title> text: entities decoded, white space collapsed, valid UTF-8, at most 256 code points.
 std::string extract_title(const std::string& body);
+// Replaces each byte that is not part of a valid UTF-8 sequence with U+FFFD (JSON needs valid UTF-8).
+std::string sanitize_utf8(std::string_view text);
 
 }  // namespace kuzet::measure
