@@ -1,0 +1,136 @@
+// Ingest throughput of the collector: N signed measurements (~3 KB each) in batches, through the same
+// code path as POST /api/v1/measurements (split, parse, verify, store + COMMIT), then over HTTP on
+// loopback. Prints measurements/s, batch latency p50/p99 and where the time goes. Not a test.
+//   bench_collector_ingest [N] [BATCH]
+#include <httplib.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <thread>
+
+#include "collector/ingest.hpp"
+#include "collector/server.hpp"
+#include "tests/collector/helpers.hpp"
+
+using namespace kuzet;
+using namespace kuzet::collector;
+using namespace kuzet::collector::testing;
+
+namespace {
+
+double now_ms() {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+void report(const char* name, size_t n, double total_ms, std::vector<double> latencies) {
+  std::sort(latencies.begin(), latencies.end());
+  auto pct = [&](double p) { return latencies[std::min(latencies.size() - 1, size_t(p * latencies.size()))]; };
+  std::printf("%-34s %8.0f measurements/s   batch p50 %7.1f ms   p99 %7.1f ms   (%zu in %.0f ms)\n", name,
+              n / (total_ms / 1000.0), pct(0.50), pct(0.99), n, total_ms);
+}
+
+void direct(const char* name, const std::vector<std::string>& bodies, size_t n, const core::KeyPair& key,
+            unsigned workers) {
+  TempDir dir;
+  auto store = open_sqlite_store(dir.file("bench.db"));
+  store->register_key({core::key_id(key.public_key), core::base64_encode(key.public_key), 0});
+  Metrics metrics;
+  IngestOptions options;
+  options.workers = workers;
+  Ingestor ingestor(*store, metrics, options);
+  std::vector<double> latencies;
+  double start = now_ms();
+  for (const auto& body : bodies) {
+    double t = now_ms();
+    auto outcome = ingestor.ingest_body(body);
+    latencies.push_back(now_ms() - t);
+    if (outcome.http_status != 200) {
+      std::fprintf(stderr, "unexpected status %d\n", outcome.http_status);
+      std::exit(1);
+    }
+  }
+  double total = now_ms() - start;
+  report(name, n, total, latencies);
+  auto t = ingestor.timings();
+  std::printf("    time per measurement (summed over threads): parse+checks %.1f us, verify %.1f us, "
+              "store+commit %.1f us (wall)\n",
+              t.parse_ms * 1000 / n, t.verify_ms * 1000 / n, t.store_ms * 1000 / n);
+}
+
+void over_http(const char* name, const std::vector<std::string>& bodies, size_t n, const core::KeyPair& key,
+               int clients) {
+  TempDir dir;
+  auto store = open_sqlite_store(dir.file("bench.db"));
+  store->register_key({core::key_id(key.public_key), core::base64_encode(key.public_key), 0});
+  EmptyAsnDatabase asn;
+  ServeOptions options;
+  options.listen_host = "127.0.0.1";
+  Server server(*store, asn, options);
+  const uint16_t port = server.bind();
+  std::thread thread([&] { server.run(); });
+  server.wait_until_running();
+
+  std::vector<std::vector<double>> latencies(clients);
+  std::atomic<size_t> next{0};
+  double start = now_ms();
+  std::vector<std::thread> pool;
+  for (int c = 0; c < clients; ++c) {
+    pool.emplace_back([&, c] {
+      httplib::Client client("127.0.0.1", port);
+      client.set_read_timeout(120, 0);
+      client.set_keep_alive(true);
+      for (size_t i = next++; i < bodies.size(); i = next++) {
+        double t = now_ms();
+        auto r = client.Post("/api/v1/measurements", bodies[i], "application/json");
+        latencies[c].push_back(now_ms() - t);
+        if (!r || r->status != 200) {
+          std::fprintf(stderr, "upload failed: %d\n", r ? r->status : -1);
+          std::exit(1);
+        }
+      }
+    });
+  }
+  for (auto& t : pool) t.join();
+  double total = now_ms() - start;
+  std::vector<double> all;
+  for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
+  report(name, n, total, all);
+  server.stop();
+  thread.join();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const size_t n = argc > 1 ? std::strtoul(argv[1], nullptr, 10) : 20000;
+  const size_t batch = argc > 2 ? std::strtoul(argv[2], nullptr, 10) : 500;
+  auto key = core::generate_ed25519();
+
+  std::printf("generating %zu signed measurements...\n", n);
+  std::vector<std::string> envelopes;
+  size_t bytes = 0;
+  for (size_t i = 0; i < n; ++i) {
+    MeasurementSpec s;
+    s.uid = "20220105T103000Z_" + std::to_string(1000000000000000 + i);
+    s.started_at = core::format_rfc3339(core::SystemTime(std::chrono::milliseconds(1641378600000 + i * 1000)));
+    s.target = "site" + std::to_string(i % 200) + ".example.org";
+    s.asn = i % 3 ? 9198 : 48503;
+    s.padding = 1200;
+    envelopes.push_back(signed_envelope(s, key));
+    bytes += envelopes.back().size();
+  }
+  std::vector<std::string> bodies;
+  for (size_t i = 0; i < n; i += batch) {
+    std::vector<std::string> part(envelopes.begin() + i, envelopes.begin() + std::min(n, i + batch));
+    bodies.push_back(upload_body(part));
+  }
+  std::printf("%zu measurements, %.0f bytes each on average, batches of %zu, %u hardware threads\n\n", n,
+              double(bytes) / n, batch, std::thread::hardware_concurrency());
+
+  direct("ingest path, 1 verify thread", bodies, n, key, 1);
+  direct("ingest path, 2 verify threads", bodies, n, key, 2);
+  over_http("HTTP loopback, 1 client", bodies, n, key, 1);
+  over_http("HTTP loopback, 2 clients", bodies, n, key, 2);
+  return 0;
+}

@@ -1,0 +1,47 @@
+#pragma once
+// Runs a collector Server in-process on 127.0.0.1, port 0, for loopback tests.
+#include <httplib.h>
+
+#include <memory>
+#include <thread>
+
+#include "collector/asn_db.hpp"
+#include "collector/server.hpp"
+#include "collector/store.hpp"
+#include "tests/collector/helpers.hpp"
+
+namespace kuzet::collector::testing {
+
+struct RunningCollector {
+  TempDir dir;
+  std::unique_ptr<Store> store;
+  std::unique_ptr<AsnDatabase> asn;
+  std::unique_ptr<Server> server;
+  std::thread thread;
+  uint16_t port = 0;
+
+  explicit RunningCollector(ServeOptions options = {}, std::unique_ptr<AsnDatabase> asn_db = nullptr) {
+    options.listen_host = "127.0.0.1";
+    options.port = 0;
+    options.db_path = dir.file("collector.db");
+    store = open_sqlite_store(options.db_path);
+    asn = asn_db ? std::move(asn_db) : std::make_unique<EmptyAsnDatabase>();
+    server = std::make_unique<Server>(*store, *asn, options);
+    port = server->bind();
+    thread = std::thread([this] { server->run(); });
+    server->wait_until_running();
+  }
+  ~RunningCollector() {
+    server->stop();
+    thread.join();
+  }
+  httplib::Client client() const {
+    httplib::Client c("127.0.0.1", port);
+    c.set_read_timeout(60, 0);
+    c.set_write_timeout(60, 0);
+    c.set_connection_timeout(10, 0);
+    return c;
+  }
+};
+
+}  // namespace kuzet::collector::testing

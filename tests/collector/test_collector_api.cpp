@@ -1,0 +1,257 @@
+// The HTTP API of docs/protocol.md over loopback, against an in-process collector.
+#include <doctest/doctest.h>
+
+#include "tests/collector/server_fixture.hpp"
+
+using namespace kuzet;
+using namespace kuzet::collector;
+using namespace kuzet::collector::testing;
+using nlohmann::json;
+
+namespace {
+
+json body_of(const httplib::Result& r) {
+  REQUIRE(r);
+  return json::parse(r->body);
+}
+
+core::KeyPair registered_key(httplib::Client& c) {
+  auto key = core::generate_ed25519();
+  auto r = c.Post("/api/v1/probes/register", register_body(key), "application/json");
+  REQUIRE(r);
+  REQUIRE(r->status == 200);
+  return key;
+}
+
+std::string uid(int i) { return "20220105T103000Z_" + std::to_string(1000000000000000 + i); }
+
+}  // namespace
+
+TEST_CASE("healthz, whoami and register") {
+  auto asn = TsvAsnDatabase::parse("127.0.0.0\t127.255.255.255\t64500\tZZ\tLOOPBACK-TEST-AS\n");
+  RunningCollector collector({}, std::move(asn));
+  auto c = collector.client();
+
+  auto health = c.Get("/healthz");
+  REQUIRE(health);
+  CHECK(health->status == 200);
+  CHECK(body_of(health)["status"] == "ok");
+
+  auto who = body_of(c.Get("/api/v1/whoami"));
+  CHECK(who["asn"] == 64500);
+  CHECK(who["cc"] == "ZZ");
+  CHECK(who["as_name"] == "LOOPBACK-TEST-AS");
+  CHECK_FALSE(who.contains("address"));
+
+  auto key = core::generate_ed25519();
+  auto first = c.Post("/api/v1/probes/register", register_body(key), "application/json");
+  REQUIRE(first);
+  CHECK(first->status == 200);
+  CHECK(body_of(first)["status"] == "registered");
+  CHECK(body_of(first)["key_id"] == core::key_id(key.public_key));
+  auto second = c.Post("/api/v1/probes/register", register_body(key), "application/json");
+  CHECK(body_of(second)["status"] == "known");
+
+  auto forged = json::parse(register_body(key));
+  forged["public_key"] = core::base64_encode(core::generate_ed25519().public_key);
+  auto bad = c.Post("/api/v1/probes/register", forged.dump(), "application/json");
+  REQUIRE(bad);
+  CHECK(bad->status == 400);
+  CHECK(body_of(bad)["error"] == "bad_signature");
+  auto junk = c.Post("/api/v1/probes/register", "{]", "application/json");
+  REQUIRE(junk);
+  CHECK(junk->status == 400);
+  CHECK(body_of(junk)["error"] == "malformed");
+}
+
+TEST_CASE("upload: stored, duplicate, conflict and every rejection with its status") {
+  RunningCollector collector;
+  auto c = collector.client();
+  auto key = registered_key(c);
+  auto post = [&](const std::string& body) {
+    auto r = c.Post("/api/v1/measurements", body, "application/json");
+    REQUIRE(r);
+    return r;
+  };
+
+  std::vector<std::string> envs;
+  for (int i = 0; i < 3; ++i) {
+    MeasurementSpec s;
+    s.uid = uid(i);
+    envs.push_back(signed_envelope(s, key));
+  }
+  auto stored = post(upload_body(envs));
+  CHECK(stored->status == 200);
+  auto answer = json::parse(stored->body);
+  REQUIRE(answer["results"].size() == 3);
+  for (int i = 0; i < 3; ++i) {
+    CHECK(answer["results"][i]["measurement_uid"] == uid(i));
+    CHECK(answer["results"][i]["status"] == "stored");
+    CHECK(answer["results"][i]["reason"] == "");
+  }
+
+  auto dup = post(upload_body({envs[0]}));
+  CHECK(dup->status == 200);
+  CHECK(json::parse(dup->body)["results"][0]["status"] == "duplicate");
+
+  MeasurementSpec changed;
+  changed.uid = uid(0);
+  changed.verdict = "ok";
+  auto conflict = post(upload_body({signed_envelope(changed, key)}));
+  CHECK(conflict->status == 409);
+  CHECK(json::parse(conflict->body)["error"] == "conflict");
+  CHECK(json::parse(conflict->body)["results"][0]["reason"] == "conflict");
+
+  MeasurementSpec fresh;
+  fresh.uid = uid(10);
+  auto unknown = post(upload_body({signed_envelope(fresh, core::generate_ed25519())}));
+  CHECK(unknown->status == 401);
+  CHECK(json::parse(unknown->body)["error"] == "unknown_key");
+
+  auto altered = json::parse(signed_envelope(fresh, key));
+  altered["measurement"]["target"] = "other.example";
+  auto altered_r = post(upload_body({altered.dump()}));
+  CHECK(altered_r->status == 400);
+  CHECK(json::parse(altered_r->body)["results"][0]["reason"] == "bad_signature");
+
+  auto bad_sig = json::parse(signed_envelope(fresh, key));
+  bad_sig["signature"] = core::base64_encode(core::ed25519_sign(key, "something else"));
+  auto bad_sig_r = post(upload_body({bad_sig.dump()}));
+  CHECK(bad_sig_r->status == 400);
+  CHECK(json::parse(bad_sig_r->body)["error"] == "bad_signature");
+
+  MeasurementSpec future = fresh;
+  future.started_at = now_plus(std::chrono::hours(1));
+  auto future_r = post(upload_body({signed_envelope(future, key)}));
+  CHECK(future_r->status == 422);
+  CHECK(json::parse(future_r->body)["error"] == "future_timestamp");
+
+  auto not_json = post("{\"measurements\": [");
+  CHECK(not_json->status == 400);
+  CHECK(json::parse(not_json->body)["error"] == "malformed");
+  auto no_array = post("{\"items\": []}");
+  CHECK(no_array->status == 400);
+  CHECK(json::parse(no_array->body)["error"] == "malformed");
+
+  auto mixed = post(upload_body({signed_envelope(fresh, key), altered.dump()}));
+  CHECK(mixed->status == 207);
+  auto mixed_answer = json::parse(mixed->body);
+  CHECK(mixed_answer["results"][0]["status"] == "stored");
+  CHECK(mixed_answer["results"][1]["status"] == "rejected");
+  CHECK(mixed_answer["results"][1]["reason"] == "bad_signature");
+
+  std::string huge = "{\"measurements\": [\"" + std::string(16 * 1024 * 1024 + 10, 'a') + "\"]}";
+  auto too_large = post(huge);
+  CHECK(too_large->status == 413);
+  CHECK(json::parse(too_large->body)["error"] == "too_large");
+
+  std::vector<std::string> many(1001, "{}");
+  auto too_many = post(upload_body(many));
+  CHECK(too_many->status == 413);
+
+  CHECK(collector.store->measurement_count() == 4);
+}
+
+TEST_CASE("GET one measurement: byte-identical and verifiable; 404 otherwise") {
+  RunningCollector collector;
+  auto c = collector.client();
+  auto key = registered_key(c);
+  MeasurementSpec s;
+  s.uid = uid(1);
+  // Pretty-printed on purpose: the collector must keep the bytes, not a re-serialization.
+  auto envelope = json::parse(signed_envelope(s, key)).dump(1);
+  auto up = c.Post("/api/v1/measurements", upload_body({envelope}), "application/json");
+  REQUIRE(up);
+  REQUIRE(up->status == 200);
+
+  auto got = c.Get("/api/v1/measurements/" + s.uid);
+  REQUIRE(got);
+  CHECK(got->status == 200);
+  CHECK(got->body == envelope);
+  CHECK(core::verify_envelope(json::parse(got->body)) == "");
+
+  auto missing = c.Get("/api/v1/measurements/nope");
+  REQUIRE(missing);
+  CHECK(missing->status == 404);
+  CHECK(json::parse(missing->body)["error"] == "not_found");
+}
+
+TEST_CASE("list: filters and cursor paging") {
+  RunningCollector collector;
+  auto c = collector.client();
+  auto key = registered_key(c);
+  std::vector<std::string> envs;
+  for (int i = 0; i < 25; ++i) {
+    MeasurementSpec s;
+    s.uid = uid(i);
+    s.started_at = core::format_rfc3339(core::SystemTime(std::chrono::seconds(1641378600 + i * 60)));
+    s.asn = i % 2 ? 9198 : 48503;
+    s.target = i % 5 ? "a.example" : "b.example";
+    envs.push_back(signed_envelope(s, key));
+  }
+  auto up = c.Post("/api/v1/measurements", upload_body(envs), "application/json");
+  REQUIRE(up);
+  REQUIRE(up->status == 200);
+
+  std::vector<std::string> seen;
+  std::string cursor;
+  int pages = 0;
+  do {
+    auto r = c.Get("/api/v1/measurements?cc=KZ&asn=9198&limit=5" + (cursor.empty() ? "" : "&cursor=" + cursor));
+    REQUIRE(r);
+    REQUIRE(r->status == 200);
+    auto page = json::parse(r->body);
+    for (const auto& env : page["measurements"]) {
+      CHECK(env["measurement"]["network"]["asn"] == 9198);
+      CHECK(core::verify_envelope(env) == "");
+      seen.push_back(env["measurement"]["measurement_uid"]);
+    }
+    cursor = page["next_cursor"];
+    ++pages;
+  } while (!cursor.empty() && pages < 10);
+  CHECK(seen.size() == 12);
+  CHECK(pages == 3);
+  CHECK(std::is_sorted(seen.begin(), seen.end()));
+  CHECK(std::adjacent_find(seen.begin(), seen.end()) == seen.end());
+
+  auto by_target = json::parse(c.Get("/api/v1/measurements?target=b.example")->body);
+  CHECK(by_target["measurements"].size() == 5);
+  CHECK(by_target["next_cursor"] == "");
+  auto by_time = json::parse(
+      c.Get("/api/v1/measurements?from=2022-01-05T10:35:00Z&until=2022-01-05T10:40:00Z")->body);
+  CHECK(by_time["measurements"].size() == 5);
+  auto none = json::parse(c.Get("/api/v1/measurements?cc=RU")->body);
+  CHECK(none["measurements"].empty());
+
+  for (const char* bad : {"?asn=x", "?limit=0", "?limit=5000", "?from=yesterday", "?cursor=garbage"}) {
+    auto r = c.Get(std::string("/api/v1/measurements") + bad);
+    REQUIRE(r);
+    CHECK_MESSAGE(r->status == 400, bad);
+  }
+}
+
+TEST_CASE("metrics: counters by outcome and reason, latencies, total") {
+  RunningCollector collector;
+  auto c = collector.client();
+  auto key = registered_key(c);
+  MeasurementSpec a, b;
+  a.uid = uid(1);
+  b.uid = uid(2);
+  c.Post("/api/v1/measurements", upload_body({signed_envelope(a, key), signed_envelope(b, key)}), "application/json");
+  c.Post("/api/v1/measurements", upload_body({signed_envelope(a, key)}), "application/json");
+  MeasurementSpec stranger;
+  stranger.uid = uid(3);
+  c.Post("/api/v1/measurements", upload_body({signed_envelope(stranger, core::generate_ed25519())}), "application/json");
+
+  auto r = c.Get("/metrics");
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  const auto& text = r->body;
+  CHECK(text.find("kuzet_measurements_stored_total 2\n") != std::string::npos);
+  CHECK(text.find("kuzet_measurements_duplicate_total 1\n") != std::string::npos);
+  CHECK(text.find("kuzet_measurements_rejected_total{reason=\"unknown_key\"} 1\n") != std::string::npos);
+  CHECK(text.find("kuzet_measurements_rejected_total{reason=\"bad_signature\"} 0\n") != std::string::npos);
+  CHECK(text.find("kuzet_measurements 2\n") != std::string::npos);
+  CHECK(text.find("kuzet_http_request_duration_seconds_count{endpoint=\"upload\"} 3\n") != std::string::npos);
+  CHECK(text.find("kuzet_http_request_duration_seconds_bucket{endpoint=\"upload\",le=\"+Inf\"} 3\n") != std::string::npos);
+}
