@@ -1,6 +1,9 @@
 // Unit tests of the pure DNS parts: reply bytes -> DnsQuery, resolver strings.
 #include <doctest/doctest.h>
 
+#include <fstream>
+#include <iterator>
+
 #include "core/failure.hpp"
 #include "measure/dns.hpp"
 #include "measure/dns_parse.hpp"
@@ -196,4 +199,39 @@ TEST_CASE("parse: compression pointer loop in a CNAME is rejected, not followed"
   reply[rdata + 1] = static_cast<uint8_t>(rdata);  // points at itself
   auto q = parse(reply, "A");
   for (const auto& answer : q.answers) CHECK(answer.type != "CNAME");
+}
+
+TEST_CASE("parse: the committed seed replies (compression into rdata, EDNS OPT, SOA authority)") {
+  auto seed = [](const std::string& file, const std::string& type) {
+    std::ifstream in(std::string(KUZET_DNS_CORPUS) + "/" + file, std::ios::binary);
+    REQUIRE(in);
+    std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return parse(bytes, type);
+  };
+  auto chain = seed("cname_chain", "A");
+  CHECK(chain.failure == "");
+  REQUIRE(chain.answers.size() == 2);
+  CHECK(chain.answers[0].type == "CNAME");
+  CHECK(chain.answers[0].value == "star-mini.c10r.facebook.com");
+  CHECK(chain.answers[0].ttl == 1800);
+  CHECK(chain.answers[1].value == "157.240.1.35");
+  CHECK(chain.answers[1].ttl == 60);
+
+  auto edns = seed("a_single_edns", "A");
+  REQUIRE(edns.answers.size() == 1);
+  CHECK(edns.answers[0].value == "93.184.215.14");
+  CHECK(edns.answers[0].ttl == 3600);
+
+  CHECK(seed("aaaa_single", "AAAA").answers.at(0).value == "2606:2800:21f:cb07:6820:80da:af6b:8b2c");
+  CHECK(seed("a_round_robin", "A").answers.size() == 4);
+  CHECK(seed("nxdomain_soa", "A").failure == core::failure::dns_nxdomain);
+  CHECK(seed("nodata_soa", "AAAA").failure == core::failure::dns_no_answer);
+  CHECK(seed("servfail", "A").failure == core::failure::dns_servfail);
+  CHECK(seed("refused", "A").failure == core::failure::dns_refused);
+  CHECK(seed("notimp", "A").rcode == "NOTIMP");
+  CHECK(seed("truncated_tc", "A").failure == core::failure::dns_no_answer);
+  auto bogon = seed("injected_bogon", "A");
+  REQUIRE(bogon.answers.size() == 1);
+  CHECK(bogon.answers[0].value == "10.10.34.35");
+  CHECK(bogon.answers[0].ttl == 0);
 }
