@@ -61,10 +61,14 @@ View view_of(const TargetObservations& o) {
   }
   const HttpRequest* first_request = o.http && !o.http->requests.empty() ? &o.http->requests.front() : nullptr;
   if (v.https) {
-    for (const auto& h : o.tls) {
-      if (!h.failure.empty()) continue;
-      if (!v.tls || (first_request && h.address == first_request->address && v.tls->address != h.address)) v.tls = &h;
-    }
+    // The handshake that matters: the one on the address HTTP used, else a verified one, else any completed.
+    // (A control's list may also hold handshakes with the probe's addresses, which need not be the site.)
+    auto rank = [&](const TlsHandshake& h) {
+      if (first_request && h.address == first_request->address) return 2;
+      return h.verify_failure.empty() ? 1 : 0;
+    };
+    for (const auto& h : o.tls)
+      if (h.failure.empty() && (!v.tls || rank(h) > rank(*v.tls))) v.tls = &h;
     v.handshake = v.tls != nullptr;
     if (!v.handshake) {
       v.failed_at = Layer::tls;
@@ -348,9 +352,11 @@ class TargetJudge {
       return make("inconclusive", "", what + ", and there is no control certificate to compare it with.");
     const auto& ch = *control_->tls;
     if (!ch.chain.empty()) add("tls.control_leaf", ch.chain.front().sha256), add("tls.control_issuer", ch.chain.front().issuer);
-    bool same_leaf = false;
+    bool same_leaf = false;  // the very certificate verified at the control
     for (const auto& ct : control_target().tls)
-      if (!ct.chain.empty() && !h.chain.empty() && ct.chain.front().sha256 == h.chain.front().sha256) same_leaf = true;
+      if (ct.failure.empty() && ct.verify_failure.empty() && !ct.chain.empty() && !h.chain.empty() &&
+          ct.chain.front().sha256 == h.chain.front().sha256)
+        same_leaf = true;
     if (!control_->verified)
       return make("inconclusive", "", what + ", and the control's does not verify either: the site's own certificate is broken.");
     if (same_leaf)

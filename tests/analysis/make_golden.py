@@ -809,6 +809,23 @@ case("https_verified_status_differs",
      [("blocked", "http.blockpage")])
 
 
+u = "https://www.opposition-party.org/"
+fake_chain = [cert("block.isp.kz", "R11", ["block.isp.kz"], seed="isp")]
+loc = target(u, dns("www.opposition-party.org", ["212.154.220.1"]), [tcp("212.154.220.1")],
+             [tls("212.154.220.1", "www.opposition-party.org", fake_chain, verify="tls.hostname_mismatch")],
+             http(u, [request(u, "212.154.220.1", 0, failure="tls.hostname_mismatch")]))
+ctl = good(u, "51.15.100.9", "Opposition", 80000, 200e6)
+# The collector also tried the probe's address (listed first): the same foreign certificate, unverified there too.
+ctl["tcp"].insert(0, tcp("212.154.220.1"))
+ctl["tls"].insert(0, tls("212.154.220.1", "www.opposition-party.org", fake_chain, verify="tls.hostname_mismatch"))
+case("dns_hijack_control_checked_probe_address",
+     "As dns_hijack_unverified_tls, but the control also handshook with the probe's address and saw the same wrong "
+     "certificate there: that confirms the answer is not the site; the control's own verified handshake is the one "
+     "to compare with.",
+     [entry("petition", loc, control(ctl, [info("212.154.220.1", 9198, "JSC Kazakhtelecom", "KZ"), info("51.15.100.9", 12876, "Scaleway", "FR")]))],
+     [("blocked", "dns.hijack")])
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     for old in os.listdir(OUT):

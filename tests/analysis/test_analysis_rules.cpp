@@ -208,3 +208,25 @@ TEST_CASE("throttling suspects need a baseline, a big body and a 10x gap") {
   run[3].control->target.http->throughput_bps = 100e6;
   CHECK(throttling_suspects(run) == std::vector<size_t>{3});
 }
+
+TEST_CASE("degenerate inputs give inconclusive verdicts, never a crash") {
+  CHECK(analyze_run({}, {}, {}).empty());
+  std::vector<TargetInput> run(3);
+  run[1].observations.scheme = "https";
+  run[1].observations.dns.addresses = {"not an address"};
+  run[2].observations.dns.addresses = {"93.184.216.34"};
+  run[2].observations.http.emplace();  // an HTTP observation without requests
+  run[2].observations.tcp.push_back({"93.184.216.34", 80, "", 1});
+  run[2].control.emplace();
+  run[2].control->target.dns.addresses = {"93.184.216.34"};
+  RunFacts facts;
+  facts.collector_reachable = true;
+  const auto verdicts = analyze_run(run, facts, {});
+  REQUIRE(verdicts.size() == 3);
+  for (const auto& v : verdicts) {
+    CAPTURE(v.explanation);
+    CHECK(v.verdict != "ok");
+    CHECK_FALSE(v.explanation.empty());
+  }
+  CHECK(verdicts[0].verdict == "inconclusive");
+}
