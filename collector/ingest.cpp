@@ -6,11 +6,19 @@
 #include <chrono>
 #include <thread>
 
+#include <time.h>
+
 #include "collector/upload.hpp"
 
 namespace kuzet::collector {
 
 namespace {
+
+uint64_t thread_cpu_us() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000 + static_cast<uint64_t>(ts.tv_nsec) / 1000;
+}
 
 int status_for_reason(std::string_view r) {
   if (r == reason::unknown_key) return 401;
@@ -49,10 +57,11 @@ std::string upload_answer_json(const UploadOutcome& outcome) {
     results.push_back(std::move(j));
     counts[static_cast<int>(item.status)]++;
   }
-  nlohmann::json body{{"results", std::move(results)},
-                      {"stored", counts[0]},
-                      {"duplicate", counts[1]},
-                      {"rejected", counts[2]}};
+  nlohmann::json body = nlohmann::json::object();
+  // A body rejected as a whole judged no item: no results list (docs/protocol.md).
+  if (outcome.error.empty() || !outcome.items.empty()) {
+    body = {{"results", std::move(results)}, {"stored", counts[0]}, {"duplicate", counts[1]}, {"rejected", counts[2]}};
+  }
   if (!outcome.error.empty()) {
     body["error"] = outcome.error;
     body["detail"] = outcome.detail;
@@ -66,13 +75,14 @@ Ingestor::Ingestor(Store& store, Metrics& metrics, IngestOptions options)
 }
 
 IngestTimings Ingestor::timings() const {
-  return {parse_us_.load() / 1000.0, verify_us_.load() / 1000.0, store_us_.load() / 1000.0};
+  return {parse_us_.load() / 1000.0, verify_us_.load() / 1000.0, store_us_.load() / 1000.0,
+          store_cpu_us_.load() / 1000.0};
 }
 
 UploadOutcome Ingestor::ingest_body(std::string_view body) {
-  auto t0 = std::chrono::steady_clock::now();
+  const uint64_t t0 = thread_cpu_us();
   auto split = split_upload_body(body, options_.max_items);
-  parse_us_ += std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count();
+  parse_us_ += thread_cpu_us() - t0;
   if (!split.error.empty()) {
     UploadOutcome out;
     out.http_status = split.error == reason::too_large ? 413 : 400;
@@ -141,8 +151,10 @@ UploadOutcome Ingestor::ingest(const std::vector<std::string_view>& envelopes, b
 
   if (!rows.empty()) {
     auto t0 = std::chrono::steady_clock::now();
+    const uint64_t cpu0 = thread_cpu_us();
     auto results = store_.insert_batch(rows);  // throws on storage failure: nothing acknowledged
     store_us_ += std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count();
+    store_cpu_us_ += thread_cpu_us() - cpu0;
     for (size_t r = 0; r < rows.size(); ++r) {
       auto& item = out.items[row_item[r]];
       item.measurement_uid = rows[r].uid;

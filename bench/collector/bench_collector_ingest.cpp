@@ -4,6 +4,8 @@
 //   bench_collector_ingest [N] [BATCH]
 #include <httplib.h>
 
+#include <time.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -18,6 +20,12 @@ using namespace kuzet::collector;
 using namespace kuzet::collector::testing;
 
 namespace {
+
+double process_cpu_ms() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
 
 double now_ms() {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -41,6 +49,7 @@ void direct(const char* name, const std::vector<std::string>& bodies, size_t n, 
   Ingestor ingestor(*store, metrics, options);
   std::vector<double> latencies;
   double start = now_ms();
+  double cpu_start = process_cpu_ms();
   for (const auto& body : bodies) {
     double t = now_ms();
     auto outcome = ingestor.ingest_body(body);
@@ -51,11 +60,17 @@ void direct(const char* name, const std::vector<std::string>& bodies, size_t n, 
     }
   }
   double total = now_ms() - start;
+  double cpu = process_cpu_ms() - cpu_start;
   report(name, n, total, latencies);
   auto t = ingestor.timings();
-  std::printf("    time per measurement (summed over threads): parse+checks %.1f us, verify %.1f us, "
-              "store+commit %.1f us (wall)\n",
-              t.parse_ms * 1000 / n, t.verify_ms * 1000 / n, t.store_ms * 1000 / n);
+  const double parse_us = t.parse_ms * 1000 / n, verify_us = t.verify_ms * 1000 / n;
+  const double store_cpu_us = t.store_cpu_ms * 1000 / n, store_wall_us = t.store_ms * 1000 / n;
+  std::printf("    per measurement: parse+checks %.1f us CPU, verify %.1f us CPU, store+commit %.1f us CPU "
+              "(%.1f us wall); process CPU %.1f us\n",
+              parse_us, verify_us, store_cpu_us, store_wall_us, cpu * 1000 / n);
+  // What 2 idle cores could do: parse and verify split over both, the transaction serial.
+  std::printf("    CPU-bound estimate on 2 idle cores: %.0f measurements/s\n",
+              1e6 / ((parse_us + verify_us) / 2 + store_cpu_us));
 }
 
 void over_http(const char* name, const std::vector<std::string>& bodies, size_t n, const core::KeyPair& key,
@@ -74,6 +89,7 @@ void over_http(const char* name, const std::vector<std::string>& bodies, size_t 
   std::vector<std::vector<double>> latencies(clients);
   std::atomic<size_t> next{0};
   double start = now_ms();
+  double cpu_start = process_cpu_ms();
   std::vector<std::thread> pool;
   for (int c = 0; c < clients; ++c) {
     pool.emplace_back([&, c] {
@@ -93,9 +109,11 @@ void over_http(const char* name, const std::vector<std::string>& bodies, size_t 
   }
   for (auto& t : pool) t.join();
   double total = now_ms() - start;
+  double cpu = process_cpu_ms() - cpu_start;
   std::vector<double> all;
   for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
   report(name, n, total, all);
+  std::printf("    process CPU (server and client) %.1f us per measurement\n", cpu * 1000 / n);
   server.stop();
   thread.join();
 }
@@ -127,6 +145,26 @@ int main(int argc, char** argv) {
   }
   std::printf("%zu measurements, %.0f bytes each on average, batches of %zu, %u hardware threads\n\n", n,
               double(bytes) / n, batch, std::thread::hardware_concurrency());
+
+  {
+    // Inside "verify": canonical JSON of the measurement vs the Ed25519 check itself.
+    const size_t m = std::min<size_t>(n, 2000);
+    std::vector<nlohmann::json> parsed;
+    for (size_t i = 0; i < m; ++i) parsed.push_back(nlohmann::json::parse(envelopes[i]));
+    double c0 = process_cpu_ms();
+    std::vector<std::string> canonical;
+    for (const auto& e : parsed) canonical.push_back(core::canonicalize(e["measurement"]));
+    double c1 = process_cpu_ms();
+    size_t good = 0;
+    for (size_t i = 0; i < m; ++i)
+      good += core::ed25519_verify(key.public_key, canonical[i],
+                                   *core::base64_decode(parsed[i]["signature"].get<std::string>()));
+    double c2 = process_cpu_ms();
+    for (size_t i = 0; i < m; ++i) (void)nlohmann::json::parse(envelopes[i]);
+    double c3 = process_cpu_ms();
+    std::printf("single-thread CPU per measurement: JSON parse %.1f us, JCS %.1f us, Ed25519 verify %.1f us (%zu/%zu good)\n\n",
+                (c3 - c2) * 1000 / m, (c1 - c0) * 1000 / m, (c2 - c1) * 1000 / m, good, m);
+  }
 
   direct("ingest path, 1 verify thread", bodies, n, key, 1);
   direct("ingest path, 2 verify threads", bodies, n, key, 2);

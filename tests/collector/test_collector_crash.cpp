@@ -1,6 +1,7 @@
 // Crash safety of the real binary: a client uploads batches in a loop, the collector is killed with
 // SIGKILL mid-stream, restarted on the same database, and every measurement whose batch was acknowledged
 // must be there, byte-identical, with a verifying signature. Repeated over several kill cycles.
+// Also `kuzet-collector import`, which needs the real binary too.
 #include <doctest/doctest.h>
 #include <httplib.h>
 #include <signal.h>
@@ -9,9 +10,11 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <fstream>
 #include <mutex>
 #include <thread>
 
+#include "collector/store.hpp"
 #include "tests/collector/helpers.hpp"
 
 using namespace kuzet;
@@ -146,4 +149,48 @@ TEST_CASE("acknowledged batches survive kill -9") {
   int status = 0;
   waitpid(child.pid, &status, 0);
   CHECK(WIFEXITED(status));
+}
+
+TEST_CASE("import: a JSON Lines file through the upload checks, with counts") {
+  const char* binary = std::getenv("KUZET_COLLECTOR_BIN");
+  REQUIRE(binary);
+  TempDir dir;
+  const std::string db = dir.file("import.db");
+  auto key = core::generate_ed25519();
+  {
+    auto store = kuzet::collector::open_sqlite_store(db);
+    store->register_key({core::key_id(key.public_key), core::base64_encode(key.public_key), 0});
+  }
+  std::string lines;
+  for (int i = 0; i < 3; ++i) {
+    MeasurementSpec s;
+    s.uid = uid(100 + i);
+    lines += signed_envelope(s, key) + "\n";
+  }
+  MeasurementSpec stranger;
+  stranger.uid = uid(200);
+  lines += signed_envelope(stranger, core::generate_ed25519()) + "\n";
+  lines += "{not json\n\n";
+  {
+    std::ofstream out(dir.file("in.jsonl"));
+    out << lines;
+  }
+  auto run = [&] {
+    std::string command = std::string(binary) + " import --db " + db + " " + dir.file("in.jsonl") + " > " +
+                          dir.file("out.txt");
+    int status = std::system(command.c_str());
+    std::ifstream in(dir.file("out.txt"));
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return std::pair{WEXITSTATUS(status), text};
+  };
+  auto [status, text] = run();
+  CHECK(status == 1);
+  CHECK(text.find("stored 3, duplicate 0, rejected 2") != std::string::npos);
+  CHECK(text.find("rejected unknown_key: 1") != std::string::npos);
+  CHECK(text.find("rejected malformed: 1") != std::string::npos);
+  auto [status2, text2] = run();
+  CHECK(text2.find("stored 0, duplicate 3, rejected 2") != std::string::npos);
+  auto store = kuzet::collector::open_sqlite_store(db);
+  CHECK(store->measurement_count() == 3);
+  CHECK(store->envelope(uid(101)).has_value());
 }
