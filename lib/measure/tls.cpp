@@ -243,9 +243,13 @@ void on_info(const SSL* ssl, int where, int ret) {
   // SSL_CB_READ_ALERT and SSL_CB_WRITE_ALERT share the SSL_CB_ALERT bit: test both bits.
   if ((where & SSL_CB_READ_ALERT) != SSL_CB_READ_ALERT) return;
   auto* seen = static_cast<AlertSeen*>(SSL_get_app_data(ssl));
+  const int level = (ret >> 8) & 0xff;
+  const int description = ret & 0xff;
+  // Warning alerts (say, TLS 1.2 unrecognized_name) do not stop a handshake; close_notify ends it as a FIN.
   if (!seen || seen->description >= 0) return;
-  seen->level = (ret >> 8) & 0xff;
-  seen->description = ret & 0xff;
+  if (level != SSL3_AL_FATAL && description != SSL_AD_CLOSE_NOTIFY) return;
+  seen->level = level;
+  seen->description = description;
 }
 
 // A write to a reset socket raises SIGPIPE; keep it from killing the process without touching the
@@ -304,12 +308,22 @@ std::string classify_handshake_error(SSL* ssl, int ssl_error, int ret, int saved
   }
   int sys_errno = 0;
   bool unexpected_eof = false;
+  int queued_alert = -1;
   while (unsigned long e = ERR_get_error()) {
-    if (ERR_GET_LIB(e) == ERR_LIB_SYS) {
+    const int reason = ERR_GET_REASON(e);
+    if (ERR_GET_LIB(e) == ERR_LIB_SSL && reason >= SSL_AD_REASON_OFFSET && reason < SSL_AD_REASON_OFFSET + 256) {
+      // "sslv3/tlsv1 alert ...": an alert received that the info callback did not take as fatal (TLS 1.3
+      // treats every alert as fatal whatever its level).
+      queued_alert = reason - SSL_AD_REASON_OFFSET;
+    } else if (ERR_GET_LIB(e) == ERR_LIB_SYS) {
       sys_errno = ERR_GET_REASON(e);
     } else if (ERR_GET_LIB(e) == ERR_LIB_SSL && ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
       unexpected_eof = true;
     }
+  }
+  if (queued_alert >= 0 && queued_alert != SSL_AD_CLOSE_NOTIFY) {
+    alert_text = SSL_alert_desc_string_long(queued_alert);
+    return std::string(core::failure::tls_alert);
   }
   if (sys_errno == 0 && ssl_error == SSL_ERROR_SYSCALL) sys_errno = saved_errno;
   if (sys_errno == 0) {
