@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "measure/dns.hpp"
 #include "measure/url.hpp"
 #include "spec/yaml_fields.hpp"
 
@@ -86,27 +87,6 @@ std::string resolve_path(const std::filesystem::path& base_dir, const std::strin
   return (base_dir / p).lexically_normal().string();
 }
 
-bool valid_resolver(const std::string& text) {
-  if (measure::is_ip_literal(text)) return true;
-  std::string host, port;
-  if (!text.empty() && text.front() == '[') {
-    auto close = text.find(']');
-    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') return false;
-    host = text.substr(1, close - 1);
-    port = text.substr(close + 2);
-  } else {
-    auto colon = text.rfind(':');
-    if (colon == std::string::npos) return false;
-    host = text.substr(0, colon);
-    port = text.substr(colon + 1);
-  }
-  if (!measure::is_ip_literal(host) || port.empty() || port.size() > 5) return false;
-  for (char c : port)
-    if (c < '0' || c > '9') return false;
-  int p = std::stoi(port);
-  return p >= 1 && p <= 65535;
-}
-
 // scheme://host:port with a proxy scheme libcurl understands.
 bool valid_proxy(const std::string& text) {
   static const char* schemes[] = {"socks5h://", "socks5://", "socks4a://", "socks4://", "http://", "https://"};
@@ -144,7 +124,7 @@ ProbeConfig parse_document(const std::string& text, const std::string& source) {
   for (const auto& [path, line] : string_list(root, "specs")) config.specs.push_back(resolve_path(base_dir, path));
 
   if (auto resolver = spec::optional_string(root, "resolver"); resolver && !resolver->empty()) {
-    if (!valid_resolver(*resolver))
+    if (!measure::is_valid_resolver(*resolver))  // exactly what the DNS step accepts
       throw YamlProblem(line_of_value(root, "resolver"),
                         "'resolver' must be an IP address, IP:port or [IPv6]:port, got '" + *resolver + "'");
     config.resolver = *resolver;
@@ -195,7 +175,7 @@ ProbeConfig parse_document(const std::string& text, const std::string& source) {
 
   if (const YAML::Node limits = root["limits"]; limits.IsDefined()) {
     spec::check_mapping(limits, {"concurrency", "queue_max_bytes", "max_addresses"}, "limits");
-    config.limits.concurrency = int_field(limits, "concurrency", 1, 1024, config.limits.concurrency);
+    config.limits.concurrency = int_field(limits, "concurrency", 1, 256, config.limits.concurrency);
     config.limits.max_addresses = int_field(limits, "max_addresses", 1, 64, config.limits.max_addresses);
     if (auto text = spec::optional_string(limits, "queue_max_bytes")) {
       uint64_t bytes = 0;
@@ -234,7 +214,8 @@ int64_t parse_duration_ms(const std::string& text) {
   else if (unit == "h") factor = 3600 * 1000;
   else if (unit == "d") factor = 24 * 3600 * 1000;
   else throw std::invalid_argument("'" + text + "' is not " + kDurationForms);
-  if (value > static_cast<uint64_t>(INT64_MAX) / factor) throw std::invalid_argument("duration too large: '" + text + "'");
+  if (value > static_cast<uint64_t>(INT64_MAX) / factor)
+    throw std::invalid_argument("duration too large: '" + text + "'");
   return static_cast<int64_t>(value * factor);
 }
 

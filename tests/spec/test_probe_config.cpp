@@ -176,10 +176,11 @@ TEST_CASE("config errors name the file, the line and the problem") {
   CHECK(error_of("upload:\n  batch_size: 0\n") == f + ":2: 'batch_size' must be between 1 and 10000, got 0");
   CHECK(error_of("limits:\n  concurrency: -1\n") ==
         f + ":2: 'concurrency' must be a non-negative integer, got '-1'");
-  CHECK(error_of("limits:\n  concurrency: 2000\n") == f + ":2: 'concurrency' must be between 1 and 1024, got 2000");
+  CHECK(error_of("limits:\n  concurrency: 2000\n") == f + ":2: 'concurrency' must be between 1 and 256, got 2000");
   CHECK(error_of("limits:\n  queue_max_bytes: 10 XB\n") ==
         f + ":2: 'queue_max_bytes': '10 XB' is not a size (bytes, or 512KiB, 64MiB, 1GiB, 100KB, 10MB, 1GB)");
-  CHECK(error_of("limits:\n  queue_max_bytes: 1KiB\n") == f + ":2: 'queue_max_bytes' must be at least 64KiB, got '1KiB'");
+  CHECK(error_of("limits:\n  queue_max_bytes: 1KiB\n") ==
+        f + ":2: 'queue_max_bytes' must be at least 64KiB, got '1KiB'");
   CHECK(error_of("timeouts:\n  dns: 4s\n  tls: 0\n") == f + ":3: 'tls' must be between 1 ms and 600000 ms, got '0'");
   CHECK(error_of("timeouts:\n  http: 11m\n") == f + ":2: 'http' must be between 1 ms and 600000 ms, got '11m'");
   CHECK(error_of("data_dir:\n") == f + ":1: 'data_dir' has no value");
