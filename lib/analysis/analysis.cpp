@@ -251,9 +251,13 @@ class TargetJudge {
     std::vector<std::string> local_bogons;
     for (const auto& a : local_addresses)
       if (bogon(a)) local_bogons.push_back(a);
+    // The control's DNS answer counts even when the control then refused to go on: a collector does not
+    // connect to private addresses ("control.private_address"), which itself says its answer was a bogon.
     bool control_bogon = false;
-    if (control_)
-      for (const auto& a : control_target().dns.addresses) control_bogon = control_bogon || bogon(a);
+    if (in_.control) {
+      for (const auto& a : in_.control->target.dns.addresses) control_bogon = control_bogon || bogon(a);
+      control_bogon = control_bogon || in_.control->failure == "control.private_address";
+    }
     if (!local_bogons.empty() && !control_bogon) {
       add("dns.bogons", join(local_bogons));
       return make("blocked", "dns.bogon", "The local resolver answered " + join(local_bogons) + ", a private or reserved address no public site uses, so the name is made unreachable on purpose.");
@@ -295,31 +299,78 @@ class TargetJudge {
       }
       dns_inconsistent_ = how.empty();
       add("dns.consistency", how.empty() ? "none" : how);
+      if (auto v = judge_injection(ctl_ips, ctl_asns)) return v;
     } else {
       add("dns.consistency", "unknown");
     }
     return std::nullopt;
   }
 
+  // On-path injection races the real reply with a forged one; a resolver that keeps listening after the
+  // first reply ("Hold-On") records both. Two different replies to one query, or one answer set mixing the
+  // control's network with a foreign address that does not work, cannot come from one honest resolver.
+  std::optional<Verdict> judge_injection(const std::set<std::string>& ctl_ips, const std::set<uint32_t>& ctl_asns) {
+    auto consistent = [&](const std::string& a) { return ctl_ips.count(a) > 0 || (asn(a) != 0 && ctl_asns.count(asn(a)) > 0); };
+    auto foreign = [&](const std::string& a) { return !consistent(a) && address_info_.count(a) > 0; };
+    // 1. Several replies recorded for one query type, with different address sets.
+    std::map<std::string, std::set<std::set<std::string>>> replies;
+    for (const auto& q : o_.dns.queries) {
+      std::set<std::string> set;
+      for (const auto& a : q.answers)
+        if (a.type == "A" || a.type == "AAAA") set.insert(a.value);
+      if (!set.empty()) replies[q.query_type].insert(set);
+    }
+    for (const auto& [type, sets] : replies) {
+      if (sets.size() < 2) continue;
+      std::vector<std::string> forged;
+      for (const auto& set : sets)
+        for (const auto& a : set)
+          if (foreign(a)) forged.push_back(a);
+      if (forged.empty()) continue;
+      add("dns.injected", join(forged));
+      return make("blocked", "dns.injection", "Two different replies arrived for one " + type + " query, one of them (" + join(forged) + ") foreign to the site's network: an on-path injector races the real answer.");
+    }
+    // 2. One answer set mixing the control's network with foreign addresses that do not work here.
+    std::vector<std::string> good, forged;
+    for (const auto& a : o_.dns.addresses) (consistent(a) ? good : forged).push_back(a);
+    if (good.empty() || forged.empty()) return std::nullopt;
+    for (const auto& a : forged) {
+      if (!foreign(a)) return std::nullopt;
+      for (const auto& c : o_.tcp)
+        if (c.address == a && c.failure.empty() && (!local_.https)) return std::nullopt;
+      for (const auto& h : o_.tls)
+        if (h.address == a && h.failure.empty() && h.verify_failure.empty()) return std::nullopt;
+      bool tried = false;
+      for (const auto& c : o_.tcp) tried = tried || c.address == a;
+      if (!tried) return std::nullopt;  // never tested: could be a CDN address we did not get to
+    }
+    add("dns.injected", join(forged));
+    return make("blocked", "dns.injection", "The answers mix the site's addresses with " + join(forged) + ", foreign to its network and not working here: an on-path injector races the real answer.");
+  }
+
   std::optional<Verdict> judge_known_interception() {
-    if (knowledge_.interception_roots.empty()) return std::nullopt;
-    std::set<std::string> control_certs;
+    const auto& roots = knowledge_.interception_roots;
+    if (roots.empty()) return std::nullopt;
+    // What the control was shown: a root it sees too is the site's own business (or a lab), not interception.
+    std::vector<measure::CertificateInfo> control_certs;
     if (control_)
-      for (const auto& h : control_target().tls)
-        for (const auto& cert : h.chain) control_certs.insert(cert.sha256);
+      for (const auto& h : control_target().tls) control_certs.insert(control_certs.end(), h.chain.begin(), h.chain.end());
     for (const auto& h : o_.tls) {
       if (!h.failure.empty()) continue;
-      const std::string root = known_root_in_chain(h.chain, knowledge_.interception_roots);
+      std::string root = known_root_in_chain(h.chain, roots);
+      std::string how = "certificate or key hash";
+      if (!root.empty() && !known_root_in_chain(control_certs, roots).empty()) root.clear();
+      if (root.empty()) {
+        root = known_root_named_in_chain(h.chain, roots);
+        how = "issuer name";
+        if (!root.empty() && !known_root_named_in_chain(control_certs, roots).empty()) root.clear();
+      }
       if (root.empty()) continue;
-      bool control_sees_it = false;
-      for (const auto& cert : h.chain)
-        if (control_certs.count(cert.sha256) && !known_root_in_chain({cert}, knowledge_.interception_roots).empty())
-          control_sees_it = true;
-      if (control_sees_it) continue;
       add("tls.known_root", root);
+      add("tls.known_root_matched_by", how);
       add("tls.verify", first_nonempty({h.verify_failure}, "verified"));
       if (!h.chain.empty()) add("tls.local_issuer", h.chain.front().issuer);
-      return make("intercepted", "tls.mitm", "The certificate chain presented at " + h.address + " contains the known interception root \"" + root + "\"" + (h.verify_failure.empty() ? " (trusted on this machine, so a browser would not warn)" : "") + ": the TLS connection is decrypted on the path.");
+      return make("intercepted", "tls.mitm", "The certificate chain presented at " + h.address + " comes from the known interception root \"" + root + "\"" + (h.verify_failure.empty() ? " (trusted on this machine, so a browser would not warn)" : "") + ": the TLS connection is decrypted on the path.");
     }
     return std::nullopt;
   }

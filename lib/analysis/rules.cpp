@@ -182,6 +182,46 @@ std::string known_root_in_chain(const std::vector<measure::CertificateInfo>& cha
   return "";
 }
 
+std::string common_name(std::string_view dn) {
+  // Attributes are separated by "," (RFC 2253) or "/" (OpenSSL's old form); values may hold escaped commas.
+  size_t pos = 0;
+  while (pos < dn.size()) {
+    while (pos < dn.size() && (dn[pos] == ' ' || dn[pos] == ',' || dn[pos] == '/' || dn[pos] == '+')) ++pos;
+    size_t end = pos;
+    while (end < dn.size() && dn[end] != ',' && dn[end] != '/' && dn[end] != '+') {
+      if (dn[end] == '\\' && end + 1 < dn.size()) ++end;
+      ++end;
+    }
+    const std::string_view attribute = dn.substr(pos, end - pos);
+    if (lower(attribute.substr(0, 3)) == "cn=") {
+      std::string value;
+      for (size_t i = 3; i < attribute.size(); ++i) {
+        if (attribute[i] == '\\' && i + 1 < attribute.size()) ++i;
+        value += attribute[i];
+      }
+      while (!value.empty() && value.back() == ' ') value.pop_back();
+      return value;
+    }
+    pos = end;
+  }
+  return "";
+}
+
+std::string known_root_named_in_chain(const std::vector<measure::CertificateInfo>& chain,
+                                      const std::vector<spec::InterceptionRoot>& roots) {
+  for (const auto& root : roots) {
+    std::string name = root.name;
+    if (auto paren = name.find(" ("); paren != std::string::npos && !name.empty() && name.back() == ')')
+      name.resize(paren);
+    while (!name.empty() && name.back() == ' ') name.pop_back();
+    if (name.size() < 4) continue;  // too short to mean anything
+    for (const auto& cert : chain)
+      for (const auto* dn : {&cert.issuer, &cert.subject})
+        if (lower(common_name(*dn)) == lower(name)) return root.name;
+  }
+  return "";
+}
+
 const measure::HttpRequest* final_response(const measure::HttpObservation& http) {
   if (http.requests.empty() || http.requests.back().status <= 0) return nullptr;
   return &http.requests.back();

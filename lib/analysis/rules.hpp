@@ -61,6 +61,17 @@ bool fingerprint_matches(const spec::BlockpageFingerprint& fingerprint, const me
 std::string known_root_in_chain(const std::vector<measure::CertificateInfo>& chain,
                                 const std::vector<spec::InterceptionRoot>& roots);
 
+// Did a presented certificate name a known interception root as its issuer (or subject)? Middleboxes send
+// leaf + intermediate without the root, so a root installed by the user leaves no fingerprint to match; its
+// name still stands in the intermediate's issuer. The spec's root name counts without a trailing
+// parenthesised note ("Qaznet Trust Network (2019)" -> CN "Qaznet Trust Network"), case-insensitive.
+// Returns the root's name, "" when none.
+std::string known_root_named_in_chain(const std::vector<measure::CertificateInfo>& chain,
+                                      const std::vector<spec::InterceptionRoot>& roots);
+
+// The CN of an RFC 2253 one-line name ("C=KZ, CN=Security Certificate" -> "Security Certificate").
+std::string common_name(std::string_view distinguished_name);
+
 // The last response of a redirect chain (a request with a status), nullptr when none arrived.
 const measure::HttpRequest* final_response(const measure::HttpObservation& http);
 

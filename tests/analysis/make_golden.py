@@ -826,6 +826,67 @@ case("dns_hijack_control_checked_probe_address",
      [("blocked", "dns.hijack")])
 
 
+# ---------------------------------------------------------------- injection, unpresented roots, collector refusals
+
+u = "https://web.telegram.org/"
+real_ip, forged_ip = "149.154.167.99", "31.13.72.9"
+d = dns("web.telegram.org", [forged_ip, real_ip])
+d["queries"][0]["answers"] = [{"type": "A", "value": forged_ip, "ttl": 60}, {"type": "A", "value": real_ip, "ttl": 300}]
+loc = target(u, d, [tcp(forged_ip, "tcp.timeout"), tcp(real_ip)], [tls(real_ip, "web.telegram.org")],
+             http(u, [request(u, real_ip, 200, "Telegram Web", 70000)]))
+ctl = good(u, real_ip, "Telegram Web", 70000, 200e6)
+case("dns_injection_mixed_answers",
+     "An on-path injector races the real reply; the resolver kept listening and recorded both answers. The forged "
+     "address lies outside the site's network and does not connect; the real one works.",
+     [entry("messaging", loc, control(ctl, [info(real_ip, 62041, "TELEGRAM", "GB"), info(forged_ip, 0, "")]))],
+     [("blocked", "dns.injection")])
+
+d = dns("web.telegram.org", [forged_ip, real_ip])
+first = {"query_type": "A", "rcode": "NOERROR", "answers": [{"type": "A", "value": forged_ip, "ttl": 60}], "failure": "", "duration_ms": 4.1}
+second = {"query_type": "A", "rcode": "NOERROR", "answers": [{"type": "A", "value": real_ip, "ttl": 300}], "failure": "", "duration_ms": 305.0}
+d["queries"] = [first, second, d["queries"][1]]
+loc = target(u, d, [tcp(forged_ip, "tcp.timeout"), tcp(real_ip)], [tls(real_ip, "web.telegram.org")],
+             http(u, [request(u, real_ip, 200, "Telegram Web", 70000)]))
+case("dns_injection_two_replies",
+     "The same race, recorded as two replies to the A query: 4 ms (forged, foreign network) and 305 ms (real).",
+     [entry("messaging", loc, control(ctl, [info(real_ip, 62041, "TELEGRAM", "GB"), info(forged_ip, 0, "")]))],
+     [("blocked", "dns.injection")])
+
+u = "https://www.multi-cdn-shop.com/"
+a1, a2 = "104.18.40.1", "13.224.10.2"
+loc = target(u, dns("www.multi-cdn-shop.com", [a1, a2]), [tcp(a1), tcp(a2)],
+             [tls(a1, "www.multi-cdn-shop.com"), tls(a2, "www.multi-cdn-shop.com", public_chain("www.multi-cdn-shop.com", seed="cf"))],
+             http(u, [request(u, a1, 200, "Shop", 80000)]))
+ctl = good(u, a1, "Shop", 80000, 200e6)
+case("trap_multi_cdn_mixed_answers",
+     "A multi-CDN answer: one address shared with the control, one in another provider's network. The other one "
+     "also completes a verified handshake for the host, so it is no forgery.",
+     [entry("other", loc, control(ctl, [info(a1, 13335, "CLOUDFLARENET", "US"), info(a2, 16509, "AMAZON-02", "US")]))],
+     [("ok", "")])
+
+u = "https://www.facebook.com/"
+ip = "157.240.1.35"
+forged = [cert("www.facebook.com", "Security Certificate", ["www.facebook.com", "facebook.com"], key="RSA", bits=2048, seed="f3", org_issuer="C=KZ"),
+          cert("Security Certificate", "Qaznet Trust Network", key="RSA", bits=2048, seed="sec", org_issuer="C=KZ")]
+loc = good(u, ip, "Facebook — log in or sign up", 90000, chain=forged)  # verifies: the root is installed
+ctl = good(u, ip, "Facebook — log in or sign up", 90000, 200e6, chain=public_chain("www.facebook.com", ca="Lab Web Issuing CA R3"))
+case("mitm_installed_root_not_presented",
+     "The middlebox sends the forged leaf and the 'Security Certificate' intermediate, not the root, and the user "
+     "installed the root: the chain verifies locally and no presented certificate has a known hash. The "
+     "intermediate's issuer still names the known root (spec name without its note).",
+     [entry("social", loc, control(ctl, [info(ip, 32934, "FACEBOOK", "US")]))],
+     [("intercepted", "tls.mitm")], knowledge={"interception_roots": [{"name": "Qaznet Trust Network (2019)", "sha256": QAZNET_SHA, "spki_sha256": QAZNET_SPKI}], "blockpages": []})
+
+u = "https://intranet.corp-portal.kz/"
+loc = target(u, dns("intranet.corp-portal.kz", ["10.20.0.5"]), [tcp("10.20.0.5", "tcp.timeout")])
+ctl = target(u, dns("intranet.corp-portal.kz", ["10.20.0.5"]))
+case("trap_bogon_everywhere_collector_refuses",
+     "A public name whose record is private everywhere; the collector resolves it to the same bogon and, as it "
+     "must, refuses to connect (control.private_address). The bogon is the site's own: no verdict of blocking.",
+     [entry("other", loc, control(ctl, [info("10.20.0.5", 0, "", "", True)], "control.private_address"))],
+     [("inconclusive", "")])
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     for old in os.listdir(OUT):

@@ -230,3 +230,30 @@ TEST_CASE("degenerate inputs give inconclusive verdicts, never a crash") {
   }
   CHECK(verdicts[0].verdict == "inconclusive");
 }
+
+TEST_CASE("common name of a distinguished name") {
+  CHECK(common_name("C=KZ, CN=Security Certificate") == "Security Certificate");
+  CHECK(common_name("CN=www.example.com,O=Example\\, Inc.,C=US") == "www.example.com");
+  CHECK(common_name("O=Example\\, Inc., CN=Example CA") == "Example CA");
+  CHECK(common_name("/C=KZ/CN=Qaznet Trust Network") == "Qaznet Trust Network");
+  CHECK(common_name("C=US, O=No Common Name") == "");
+  CHECK(common_name("") == "");
+}
+
+TEST_CASE("known interception roots by the issuer name of a presented certificate") {
+  const std::vector<kuzet::spec::InterceptionRoot> roots{{"Qaznet Trust Network (2019)", "00", ""}, {"ISCA", "11", ""}};
+  kuzet::measure::CertificateInfo leaf, intermediate, public_leaf;
+  leaf.subject = "CN=www.facebook.com";
+  leaf.issuer = "C=KZ, CN=Security Certificate";
+  intermediate.subject = "C=KZ, CN=Security Certificate";
+  intermediate.issuer = "C=KZ, CN=qaznet trust network";
+  public_leaf.subject = "CN=www.qaznet-trust-network-fan-club.org";
+  public_leaf.issuer = "C=US, O=Let's Encrypt, CN=R11";
+  CHECK(known_root_named_in_chain({leaf, intermediate}, roots) == "Qaznet Trust Network (2019)");
+  CHECK(known_root_named_in_chain({leaf}, roots) == "");
+  CHECK(known_root_named_in_chain({public_leaf}, roots) == "");  // whole CN only, not a substring
+  kuzet::measure::CertificateInfo short_name;
+  short_name.issuer = "CN=ISCA";
+  CHECK(known_root_named_in_chain({short_name}, roots) == "ISCA");
+  CHECK(known_root_named_in_chain({short_name}, {{"ISC", "", ""}}) == "");  // names under 4 characters never match
+}
