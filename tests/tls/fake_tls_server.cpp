@@ -115,6 +115,14 @@ int on_client_hello(SSL* ssl, int*, void*) {
     conn->state->seen.push_back(std::move(hello));
     conn->state->changed.notify_all();
   }
+  const int delay = conn->state->options.hello_delay_ms;
+  if (delay > 0 && conn->state->options.behaviour == ServerBehaviour::serve) {
+    // Sleep in slices so that stopping the server is not held up.
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(delay);
+    while (!conn->state->stopping && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
   return conn->state->options.behaviour == ServerBehaviour::serve ? SSL_CLIENT_HELLO_SUCCESS
                                                                   : SSL_CLIENT_HELLO_RETRY;
 }
@@ -301,10 +309,14 @@ FakeTlsServer::FakeTlsServer(FakeTlsServerOptions options) : state_(std::make_sh
   if (::pipe2(s.stop_pipe, O_CLOEXEC) != 0) fail("pipe");
   s.listen_fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (s.listen_fd < 0) fail("socket");
+  const int one = 1;
+  ::setsockopt(s.listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
+  if (::inet_pton(AF_INET, s.options.bind_address.c_str(), &addr.sin_addr) != 1) {
+    throw std::runtime_error("fake TLS server: bad bind address " + s.options.bind_address);
+  }
+  addr.sin_port = htons(s.options.port);
   socklen_t len = sizeof addr;
   if (::bind(s.listen_fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(s.listen_fd, 64) != 0 ||
       ::getsockname(s.listen_fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
@@ -332,6 +344,8 @@ FakeTlsServer::~FakeTlsServer() {
 }
 
 uint16_t FakeTlsServer::port() const { return state_->port; }
+
+std::string FakeTlsServer::address() const { return state_->options.bind_address; }
 
 size_t FakeTlsServer::connections() const {
   std::lock_guard lock(state_->mutex);

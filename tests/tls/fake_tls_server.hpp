@@ -4,7 +4,10 @@
 // misbehaves right after reading the ClientHello the way censors do (RST, silence, FIN, fatal alert).
 //
 //   auto root = make_root("Test Root");
-//   FakeTlsServer server({.chain = {make_leaf(root, {"example.kz"}), root}, .http_body = "hello"});
+//   FakeTlsServerOptions options;
+//   options.chain = {make_leaf(root, {"example.kz"}), root};
+//   options.http_body = "hello";
+//   FakeTlsServer server(options);
 //   ... connect to server.address():server.port() ...
 //   server.wait_for_hellos(1, 5000); server.seen()[0].sni == "example.kz"
 //
@@ -29,11 +32,14 @@ enum class ServerBehaviour {
 
 struct FakeTlsServerOptions {
   ServerBehaviour behaviour = ServerBehaviour::serve;
+  std::string bind_address = "127.0.0.1";  // any 127.0.0.0/8 address
+  uint16_t port = 0;                       // 0 = pick a free one (read it back with port())
   std::vector<Issued> chain;  // leaf first, sent as is (include the root to send it); the leaf's key signs
   std::vector<std::string> alpn{"http/1.1"};  // accepted protocols in preference order; empty = no ALPN
   int min_version = 0;  // e.g. TLS1_2_VERSION from <openssl/tls1.h>; 0 = OpenSSL's default
   int max_version = 0;  // e.g. TLS1_2_VERSION to keep the client off TLS 1.3; 0 = highest
   uint8_t alert = 40;   // alert_after_hello: 40 handshake_failure, 112 unrecognized_name, ...
+  int hello_delay_ms = 0;  // serve: wait this long after the ClientHello before answering (slow handshakes)
   // serve: read one request head and answer "200 OK" with this body, Content-Length and Connection: close.
   std::optional<std::string> http_body;
   std::string http_extra_headers;  // raw "Name: value\r\n" lines added to that response
@@ -55,7 +61,7 @@ class FakeTlsServer {
   FakeTlsServer(const FakeTlsServer&) = delete;
   FakeTlsServer& operator=(const FakeTlsServer&) = delete;
 
-  std::string address() const { return "127.0.0.1"; }
+  std::string address() const;
   uint16_t port() const;
   size_t connections() const;  // accepted so far
 

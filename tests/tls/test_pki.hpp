@@ -6,7 +6,7 @@
 //   auto root = test_tls::make_root("Kuzet Test Public Root");
 //   auto leaf = test_tls::make_leaf(root, {"example.kz"});
 //   test_tls::write_bundle(dir / "ca.pem", {root});          // trust store for measure::TrustStore::load
-//   FakeTlsServer server({.chain = {leaf, root}});           // see fake_tls_server.hpp
+//   options.chain = {leaf, root}; FakeTlsServer server(options);  // see fake_tls_server.hpp
 //
 // Errors (bad subject syntax, OpenSSL failure, unwritable path) throw std::runtime_error: tests are bugs then.
 #include <chrono>

@@ -390,3 +390,30 @@ TEST_CASE("the fake server answers one HTTP/1.1 request after the handshake") {
   REQUIRE(server.wait_for_hellos(1, 10000));
   CHECK(server.seen()[0].http_request == request);
 }
+
+TEST_CASE("fake server options for other tests: another loopback address, a slow ServerHello") {
+  SUBCASE("bind to 127.0.0.2 and a fixed port taken from a first server") {
+    test_tls::FakeTlsServer first(serving({pki().leaf, pki().intermediate}));
+    auto options = serving({pki().leaf, pki().intermediate});
+    options.bind_address = "127.0.0.2";
+    options.port = first.port();  // same port, other address: what multi-address DNS tests need
+    test_tls::FakeTlsServer second(options);
+    CHECK(second.address() == "127.0.0.2");
+    CHECK(second.port() == first.port());
+    auto tls = handshake(second, "example.kz", "example.kz");
+    CHECK(tls.failure == "");
+    CHECK(tls.address == "127.0.0.2");
+    CHECK(second.connections() == 1);
+    CHECK(first.connections() == 0);
+  }
+  SUBCASE("hello_delay_ms delays the handshake; a shorter deadline turns it into tls.timeout") {
+    auto options = serving({pki().leaf, pki().intermediate});
+    options.hello_delay_ms = 400;
+    test_tls::FakeTlsServer server(options);
+    auto slow = handshake(server, "example.kz", "example.kz");
+    CHECK(slow.failure == "");
+    CHECK(slow.duration_ms >= 400);
+    auto cut = handshake(server, "example.kz", "example.kz", pki().trust, 100);
+    CHECK(cut.failure == failure::tls_timeout);
+  }
+}
