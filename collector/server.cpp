@@ -229,4 +229,6 @@ void Server::wait_until_running() {
 
 Metrics& Server::metrics() { return impl_->metrics; }
 
+httplib::Server& Server::http_server() { return impl_->http; }
+
 }  // namespace kuzet::collector

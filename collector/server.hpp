@@ -9,6 +9,10 @@
 #include "collector/options.hpp"
 #include "collector/store.hpp"
 
+namespace httplib {
+class Server;
+}
+
 namespace kuzet::collector {
 
 class Server {
@@ -28,6 +32,9 @@ class Server {
   void wait_until_running();
 
   Metrics& metrics();
+  // The underlying cpp-httplib server, for other units to add their routes before run()
+  // (e.g. timeline::register_timeline_routes).
+  httplib::Server& http_server();
 
  private:
   struct Impl;

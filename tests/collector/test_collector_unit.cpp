@@ -54,6 +54,24 @@ TEST_CASE("iptoasn TSV: IPv4 and IPv6 ranges, unknown gives asn 0") {
   CHECK_THROWS(load_asn_database("/nonexistent/asn.mmdb"));
 }
 
+TEST_CASE("MaxMind DB (.mmdb): GeoLite2-ASN fields, IPv4 and IPv6, country when present") {
+  // tests/collector/data/test-asn.mmdb is written by make_test_mmdb.py in the same directory.
+  auto db = load_asn_database(KUZET_COLLECTOR_TEST_DATA "/test-asn.mmdb");
+  auto kz = db->lookup("2.61.1.1");
+  CHECK(kz.asn == 9198);
+  CHECK(kz.as_name == "JSC Kazakhtelecom");
+  CHECK(kz.cc == "");
+  CHECK(db->lookup("2.63.255.255").asn == 9198);
+  CHECK(db->lookup("2.64.0.0").asn == 0);
+  auto tele2 = db->lookup("5.34.200.1");
+  CHECK(tele2.asn == 48503);
+  CHECK(tele2.cc == "KZ");
+  CHECK(db->lookup("2a00:1450:4001::1").asn == 15169);
+  CHECK(db->lookup("2a01::1").asn == 0);
+  CHECK(db->lookup("8.8.8.8").asn == 0);
+  CHECK(db->lookup("garbage").asn == 0);
+}
+
 namespace {
 NewMeasurement row(const std::string& uid, int64_t started, const std::string& cc = "KZ", uint32_t asn = 9198,
                    const std::string& target = "a.example") {
