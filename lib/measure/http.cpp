@@ -54,6 +54,7 @@ namespace failure = core::failure;
 constexpr size_t kTitleScanBytes = 64 * 1024;  // the title is looked for in the first bytes only
 constexpr size_t kMaxHeaders = 100;            // hostile servers may send endless headers
 constexpr size_t kMaxHeaderValue = 8 * 1024;
+constexpr size_t kMaxHeaderBytes = 64 * 1024;  // per response, names and values
 constexpr size_t kMaxTitleChars = 256;
 constexpr std::string_view kReplacementChar = "\xEF\xBF\xBD";  // U+FFFD
 
@@ -258,6 +259,7 @@ struct Transfer {
   Sha256 sha;
   SampleRecorder samples;
   std::string head;  // first kTitleScanBytes of the body
+  size_t header_bytes = 0;
   bool body_started = false;
   bool stopped_at_cap = false;
   bool tcp_established = false;  // seen when libcurl closes the socket (libcurl 7.88 reports no connect
@@ -283,15 +285,18 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
   while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
   if (line.substr(0, 5) == "HTTP/") {
     t.hop.headers.clear();  // a new response (after 1xx): keep only the final one's headers
+    t.header_bytes = 0;
     return total;
   }
   if (line.empty() || t.body_started) return total;  // end of headers; trailers are ignored
+  if (t.header_bytes >= kMaxHeaderBytes) return total;
   auto& headers = t.hop.headers;
   if (line.front() == ' ' || line.front() == '\t') {  // obsolete line folding
     if (!headers.empty() && headers.back().value.size() < kMaxHeaderValue) {
       auto& value = headers.back().value;
-      value += ' ';
-      value += trim(line).substr(0, kMaxHeaderValue - value.size());
+      const size_t before = value.size();
+      value = sanitize_utf8(value + " " + std::string(trim(line).substr(0, kMaxHeaderValue - before - 1)));
+      t.header_bytes += value.size() - before;
     }
     return total;
   }
@@ -301,6 +306,7 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
   HttpHeader h;
   h.name = sanitize_utf8(trim(line.substr(0, std::min(colon, kMaxHeaderValue))));
   h.value = sanitize_utf8(trim(line.substr(colon + 1)).substr(0, kMaxHeaderValue));
+  t.header_bytes += h.name.size() + h.value.size();
   headers.push_back(std::move(h));
   return total;
 }
