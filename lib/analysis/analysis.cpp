@@ -435,7 +435,7 @@ class TargetJudge {
     if (method.empty()) {
       add("failure", local_.failure);
       if (control_ && control_->failed_at == Layer::http && control_->failure == local_.failure)
-        return make("down", "", "The HTTP exchange failed with " + local_.failure + " here and at the control: the site is broken.");
+        return make("inconclusive", "", "The HTTP exchange failed with " + local_.failure + " here and at the control: the site itself is broken, nothing points at the network.");
       return make("inconclusive", "", "The HTTP exchange failed with " + local_.failure + ", which does not point at the network.");
     }
     if (!first_hop)  // the control followed the same chain: failed_layer compares with how far it got
@@ -484,7 +484,8 @@ class TargetJudge {
     if (r.status != cr->status && !(is_2xx(r.status) && is_2xx(cr->status)) && !is_2xx(r.status))
       signals.push_back("status " + std::to_string(r.status) + " vs " + std::to_string(cr->status));
     const bool title_differs = lower_trimmed(r.title) != lower_trimmed(cr->title);
-    const bool short_body = cr->body_length >= kMinControlBodyForDiff && !r.body_truncated &&
+    // A body cut by the timeout while still flowing is incomplete by definition: its length says nothing.
+    const bool short_body = cr->body_length >= kMinControlBodyForDiff && !r.body_truncated && !local_.body_flowing &&
                             static_cast<double>(r.body_length) < kBodyLengthRatio * static_cast<double>(cr->body_length);
     if (short_body && title_differs)
       signals.push_back("body " + std::to_string(r.body_length) + " < 0.7 x " + std::to_string(cr->body_length) + " bytes with another title");

@@ -887,6 +887,28 @@ case("trap_bogon_everywhere_collector_refuses",
      [("inconclusive", "")])
 
 
+u = "http://loop.example-blog.kz/"
+ip = "185.22.67.7"
+def looping():
+    hops = [request(u, ip, 302, "", 0, location="http://loop.example-blog.kz/a", prefix=""),
+            request("http://loop.example-blog.kz/a", ip, 302, "", 0, location="http://loop.example-blog.kz/", prefix="")]
+    return target(u, dns("loop.example-blog.kz", [ip]), [tcp(ip, port=80)], [], http(u, hops, failure="http.redirect_loop"))
+case("trap_redirect_loop_everywhere",
+     "A misconfigured site redirects in a loop, for the control too: nothing points at the network.",
+     [entry("other", looping(), control(looping(), [info(ip, 21299, "Kar-Tel LLC", "KZ")]))],
+     [("inconclusive", "")])
+
+u = "http://www.forum-kz.net/"
+ip = "178.88.10.10"
+loc = target(u, dns("www.forum-kz.net", [ip]), [tcp(ip, port=80)], [], http(u, [request(u, ip, 0, failure="http.error")]))
+ctl = good(u, ip, "Forum", 40000, 100e6)
+case("http_malformed_injection",
+     "Plain HTTP: a DPI box answers the GET with bytes that are no valid HTTP response, then closes; mapped to "
+     "http.eof (no valid response before the end).",
+     [entry("social", loc, control(ctl, [info(ip, 9198, "JSC Kazakhtelecom", "KZ")]))],
+     [("blocked", "http.eof")])
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     for old in os.listdir(OUT):
