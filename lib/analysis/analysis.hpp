@@ -10,7 +10,8 @@
 namespace kuzet::analysis {
 
 // verdict: ok | blocked | intercepted | throttled | down | offline | inconclusive
-// method:  the failing layer (dns.nxdomain, tcp.reset, tls.mitm, throughput, ...) or "" for ok/inconclusive
+// method:  the failing layer (dns.nxdomain, tcp.reset, tls.mitm, throughput, ...) or "" for ok/offline/inconclusive.
+// The closed method list, the decision table and the reasons: docs/verdicts.md. Helpers: analysis/rules.hpp.
 struct Evidence {
   std::string key;
   std::string value;
