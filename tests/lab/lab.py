@@ -669,6 +669,9 @@ def main():
     except LabError as e:
         print(f"lab: FAIL: {e}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt as e:
+        print(f"lab: interrupted ({e}); cleaned up", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":
