@@ -614,11 +614,14 @@ def cmd_up(args):
         raise
     n = lab.ns
     net = world["network"]
+    collector = (f" \\\n             --collector http://{net['collector']}:{net['collector_port']}"
+                 if args.collector_bin else "")
     print(f"""lab '{sc['name']}' is up (prefix {args.prefix}); run dir {lab.run_dir}
   probe:   ip netns exec {n['probe']} {args.probe or 'kuzet-probe'} run --spec {spec} --config {config} \\
              --resolver {net['resolver']} --ca-bundle {lab.pki}/{sc.get('ca_bundle', 'public-root.pem')} \\
-             --out {lab.run_dir}/out.jsonl --no-upload
-  curl:    ip netns exec {n['probe']} curl -v --cacert {lab.pki}/public-root.pem https://www.wikipedia.org/
+             --out {lab.run_dir}/out.jsonl --no-upload{collector}
+  curl:    ip netns exec {n['probe']} curl -v --cacert {lab.pki}/public-root.pem \\
+             --resolve www.facebook.com:443:157.240.1.35 https://www.facebook.com/
   dig:     ip netns exec {n['probe']} dig @{net['resolver']} www.facebook.com
   censor:  ip netns exec {n['censor']} nft list ruleset ;  logs in {lab.run_dir}/*.log
   remove:  {PY} {os.path.abspath(__file__)} down {args.prefix}""")
