@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 #include <iostream>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -149,9 +150,13 @@ int run_command(const RunCommand& cmd) {
   RunOptions options;
   std::vector<spec::Spec> specs;
   for (const auto& path : config.specs) specs.push_back(spec::load_spec_file(path));  // throws SpecError
+  // A URL listed by several specs (or again with --target) is measured once, credited to its first spec.
+  std::set<std::string> seen;
   for (const auto& s : specs)
-    for (const auto& t : s.targets) options.targets.push_back({t, s.source});
-  for (const auto& url : cmd.targets) options.targets.push_back({spec::Target{url, "other", "", ""}, ""});
+    for (const auto& t : s.targets)
+      if (seen.insert(spec::url_key(t.url)).second) options.targets.push_back({t, s.source});
+  for (const auto& url : cmd.targets)
+    if (seen.insert(spec::url_key(url)).second) options.targets.push_back({spec::Target{url, "other", "", ""}, ""});
   if (options.targets.empty()) throw UsageError("nothing to measure: give --spec FILE or --target URL");
   const auto merged = spec::merge_specs(specs);
   options.knowledge.interception_roots = merged.interception_roots;
