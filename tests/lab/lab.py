@@ -142,6 +142,7 @@ def build_state(sc, world, pki, run_dir, prefix):
     zone = {s["name"]: [s["address"]] for s in world["sites"]}
     zone[BLOCKPAGE_NAME] = [net["blockpage"]]
     zone["collector.kuzet.example"] = [net["collector"]]
+    regional = {s["name"]: [s["probe_region_address"]] for s in world["sites"] if s.get("probe_region_address")}
     for rule in censor.get("dns", []):
         if rule["action"] == "hijack":
             rule.setdefault("address", net["blockpage"])
@@ -153,7 +154,7 @@ def build_state(sc, world, pki, run_dir, prefix):
         "world": world, "pki": pki, "run_dir": run_dir, "prefix": prefix,
         "blockpage_name": BLOCKPAGE_NAME, "blockpage_html": blockpage_html,
         "censor_probe_iface": "c0",
-        "dns": {"zone": zone, "delay_ms": sc.get("dns_server_delay_ms", 0)},
+        "dns": {"zone": zone, "probe_region_zone": regional, "delay_ms": sc.get("dns_server_delay_ms", 0)},
         "censor": censor,
     }
 
@@ -200,6 +201,7 @@ class Lab:
         sh("sysctl", "-qw", "net.ipv4.ip_forward=1", ns=C)
         # Every server address of the internet lives on the net namespace's one interface.
         addresses = {s["address"] for s in self.world["sites"]}
+        addresses |= {s["probe_region_address"] for s in self.world["sites"] if s.get("probe_region_address")}
         addresses |= {net["resolver"], net["blockpage"], net["collector"]}
         for a in sorted(addresses):
             sh("ip", "addr", "add", f"{a}/32", "dev", "n0", ns=N)

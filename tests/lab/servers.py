@@ -6,6 +6,7 @@ ISP's blockpage server). Runs inside the "net" namespace; reads the run's state.
   servers.py web STATE.json     sites on :80 and :443 of their own address, the blockpage server
 """
 import http.server
+import ipaddress
 import json
 import socket
 import socketserver
@@ -52,6 +53,8 @@ def run_dns(state):
     from dnslib.server import BaseResolver, DNSLogger, DNSServer
 
     zone = {name.lower().rstrip("."): addrs for name, addrs in state["dns"]["zone"].items()}
+    regional = {name.lower(): addrs for name, addrs in state["dns"].get("probe_region_zone", {}).items()}
+    probe_network = ipaddress.ip_interface(state["world"]["network"]["probe"]).network
     delay = state["dns"].get("delay_ms", 0) / 1000.0
 
     class Authoritative(BaseResolver):
@@ -62,7 +65,9 @@ def run_dns(state):
             if qname not in zone:
                 reply.header.rcode = RCODE.NXDOMAIN
             else:
-                for addr in zone[qname]:
+                client = ipaddress.ip_address(handler.client_address[0])
+                addrs = regional[qname] if qname in regional and client in probe_network else zone[qname]
+                for addr in addrs:
                     if request.q.qtype == QTYPE.A and ":" not in addr:
                         reply.add_answer(RR(request.q.qname, QTYPE.A, rdata=A(addr), ttl=300))
                     elif request.q.qtype == QTYPE.AAAA and ":" in addr:
@@ -161,7 +166,8 @@ def run_web(state):
     pki = state["pki"]
     world = state["world"]
     listeners = []
-    sites = [(Site(s["name"], s["kind"], s.get("title", "")), s["address"]) for s in world["sites"]]
+    sites = [(Site(s["name"], s["kind"], s.get("title", "")), a) for s in world["sites"]
+             for a in [s["address"]] + ([s["probe_region_address"]] if s.get("probe_region_address") else [])]
     sites.append((Site(state["blockpage_name"], "blockpage", BLOCKPAGE_TITLE), world["network"]["blockpage"]))
     for site, address in sites:
         if site.kind == "down":
