@@ -7,7 +7,7 @@
                                   answer with a forged one (the query itself still goes through)
   censor.py proxy STATE.json      transparent DPI proxy (nft redirect, SO_ORIGINAL_DST) on :15443 (TLS) and
                                   :15080 (HTTP): acts on the ClientHello's SNI or the Host header
-                                  (reset, silence, intercept with the forged chain, throttle, blockpage),
+                                  (reset, silence, intercept with the forged chain, throttle, blockpage, redirect),
                                   forwards everything else untouched
 """
 import json
@@ -338,6 +338,13 @@ class Proxy:
         log(f"proxy: http {dst[0]}:{dst[1]} host={host or '-'} -> {action}")
         if action == "reset":
             return reset(conn)
+        if action == "redirect":
+            # 302 to the ISP's blockpage server, by name (the client resolves it through the lab DNS)
+            location = f"http://{self.state['blockpage_name']}/?blocked={host}"
+            conn.sendall(b"HTTP/1.1 302 Found\r\nLocation: " + location.encode() +
+                         b"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            conn.close()
+            return
         if action == "blockpage":
             body = self.blockpage_html
             conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nConnection: close\r\n"
