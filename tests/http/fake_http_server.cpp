@@ -298,7 +298,7 @@ FakeHttpServer::~FakeHttpServer() {
     std::lock_guard lock(mutex_);
     for (int fd : open_fds_) ::shutdown(fd, SHUT_RDWR);  // wakes handlers blocked in reads or handshakes
   }
-  for (auto& worker : workers_) worker.join();
+  for (auto& worker : workers_) worker.thread.join();
   ::close(listen_fd_);
   SSL_CTX_free(ctx_);
 }
@@ -352,7 +352,17 @@ void FakeHttpServer::accept_loop() {
       open_fds_.insert(fd);
     }
     ++connections_;
-    workers_.emplace_back([this, fd] { serve(fd); });
+    std::erase_if(workers_, [](Worker& w) {
+      if (!w.done->load()) return false;
+      w.thread.join();
+      return true;
+    });
+    auto done = std::make_shared<std::atomic<bool>>(false);
+    workers_.push_back(Worker{std::thread([this, fd, done] {
+                                serve(fd);
+                                *done = true;
+                              }),
+                              done});
   }
 }
 

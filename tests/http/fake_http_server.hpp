@@ -138,7 +138,11 @@ class FakeHttpServer {
   FakeRawHandler raw_handler_;
   std::vector<FakeRequest> requests_;
   std::set<int> open_fds_;  // shut down on stop so blocked reads return
-  std::vector<std::thread> workers_;
+  struct Worker {
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> done;
+  };
+  std::vector<Worker> workers_;  // finished ones are joined by the accept loop (long benchmark runs)
   std::thread acceptor_;
 };
 

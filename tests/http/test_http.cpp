@@ -647,7 +647,7 @@ TEST_CASE("neutral SNI: no SNI sent, Host header keeps the real name") {
   CHECK(seen[0].header("Host") == "secure.test:" + std::to_string(server.port()));
 }
 
-TEST_CASE("TLS handshake misbehaviour -> tls.timeout / tls.reset / tls.eof") {
+TEST_CASE("TLS handshake misbehaviour -> tls.timeout / tls.reset / tls.eof / tls.alert / tls.error") {
   FakeHttpServer server;  // plain TCP; the raw handler plays the censor after the ClientHello
   TestResolver resolver;
   auto options = quick_options();
@@ -679,6 +679,15 @@ TEST_CASE("TLS handshake misbehaviour -> tls.timeout / tls.reset / tls.eof") {
     });
     const auto obs = http_get(target, "127.0.0.1", options, resolver.callback());
     CHECK(obs.failure == failure::tls_eof);
+  }
+  SUBCASE("fatal alert after the ClientHello") {
+    server.set_raw_handler([](FakeConnection& c) {
+      c.read_some(10000);
+      c.send(std::string_view("\x15\x03\x03\x00\x02\x02\x28", 7));  // alert: fatal, handshake_failure
+      c.close();
+    });
+    const auto obs = http_get(target, "127.0.0.1", options, resolver.callback());
+    CHECK(obs.failure == failure::tls_alert);
   }
   SUBCASE("not TLS at all") {
     server.set_raw_handler([](FakeConnection& c) {
