@@ -1,0 +1,323 @@
+#include "collector/timeline/api.hpp"
+
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include <charconv>
+#include <chrono>
+#include <ctime>
+#include <stdexcept>
+
+#include "collector/timeline/web_assets.hpp"
+#include "core/time.hpp"
+
+namespace kuzet::timeline {
+
+std::string format_utc(int64_t ms) {
+  std::time_t t = static_cast<std::time_t>(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+namespace {
+
+constexpr const char* kJson = "application/json";
+
+std::string api_query_string(const SeriesKey& key, int64_t from_ms, std::optional<int64_t> until_ms) {
+  std::string q = "cc=" + key.cc + "&asn=" + std::to_string(key.asn);
+  if (key.target != kNetworkTarget) q += "&target=" + key.target;
+  q += "&from=" + format_utc(from_ms);
+  if (until_ms) q += "&until=" + format_utc(*until_ms);
+  return q;
+}
+
+// The dominant state of a bin, for charts and CSV readers: "no_data" when silent.
+std::string bin_state(const Bin& b) {
+  if (b.probes == 0) return "no_data";
+  std::string best;
+  int most = -1;
+  for (const auto& c : b.counts) {
+    int n = b.probes_with(c.verdict);
+    if (n > most) most = n, best = c.verdict;
+  }
+  return best;
+}
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string fixed(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.4f", v);
+  return buf;
+}
+
+}  // namespace
+
+nlohmann::json series_to_json(const Series& s) {
+  nlohmann::json bins = nlohmann::json::array();
+  for (const auto& b : s.bins) {
+    nlohmann::json counts = nlohmann::json::array();
+    for (const auto& c : b.counts)
+      counts.push_back({{"verdict", c.verdict},
+                        {"method", c.method},
+                        {"probes", c.probes},
+                        {"share", static_cast<double>(c.probes) / b.probes}});
+    bins.push_back({{"start", format_utc(b.start_ms)}, {"probes", b.probes}, {"state", bin_state(b)},
+                    {"counts", std::move(counts)}});
+  }
+  const bool network = s.key.target == kNetworkTarget;
+  return {{"cc", s.key.cc},
+          {"asn", s.key.asn},
+          {"target", s.key.target},
+          {"kind", network ? "network" : "target"},
+          {"category", s.category},
+          {"bin_seconds", s.bin_ms / 1000},
+          {"bins", std::move(bins)}};
+}
+
+nlohmann::json incident_to_json(const Incident& i) {
+  const int64_t until = i.end_ms.value_or(i.start_ms) + 1;  // measurement listing: until is exclusive
+  return {{"id", i.id},
+          {"kind", i.kind},
+          {"cc", i.key.cc},
+          {"asn", i.key.asn},
+          {"target", i.key.target},
+          {"category", i.category},
+          {"start", format_utc(i.start_ms)},
+          {"end", i.end_ms ? nlohmann::json(format_utc(*i.end_ms)) : nlohmann::json(nullptr)},
+          {"ongoing", !i.end_ms.has_value()},
+          {"confidence", std::round(i.confidence * 1000) / 1000},
+          {"probes", i.probes},
+          {"bins", i.bins},
+          {"severity", std::round(i.severity * 10) / 10},
+          {"permalink", "/api/v1/incidents/" + i.id},
+          {"measurements", "/api/v1/measurements?" +
+                               api_query_string(i.key, i.start_ms, i.end_ms ? std::optional(until) : std::nullopt)}};
+}
+
+std::string timeline_csv(const std::vector<Series>& series) {
+  std::string out = "cc,asn,target,category,bin_start,bin_seconds,probes,state,verdict,method,verdict_probes,share\n";
+  for (const auto& s : series) {
+    const std::string head = csv_field(s.key.cc) + "," + std::to_string(s.key.asn) + "," + csv_field(s.key.target) +
+                             "," + csv_field(s.category) + ",";
+    for (const auto& b : s.bins) {
+      const std::string bin = format_utc(b.start_ms) + "," + std::to_string(s.bin_ms / 1000) + "," +
+                              std::to_string(b.probes) + "," + bin_state(b) + ",";
+      if (b.counts.empty()) out += head + bin + ",,0,0\n";
+      for (const auto& c : b.counts)
+        out += head + bin + csv_field(c.verdict) + "," + csv_field(c.method) + "," + std::to_string(c.probes) + "," +
+               fixed(static_cast<double>(c.probes) / b.probes) + "\n";
+    }
+  }
+  return out;
+}
+
+std::string incidents_csv(const std::vector<Incident>& incidents) {
+  std::string out = "id,kind,cc,asn,target,category,start,end,confidence,probes,bins,severity,measurements\n";
+  for (const auto& i : incidents) {
+    auto j = incident_to_json(i);
+    out += csv_field(i.id) + "," + i.kind + "," + csv_field(i.key.cc) + "," + std::to_string(i.key.asn) + "," +
+           csv_field(i.key.target) + "," + csv_field(i.category) + "," + format_utc(i.start_ms) + "," +
+           (i.end_ms ? format_utc(*i.end_ms) : std::string()) + "," + fixed(i.confidence) + "," +
+           std::to_string(i.probes) + "," + std::to_string(i.bins) + "," + fixed(i.severity) + "," +
+           csv_field(j["measurements"].get<std::string>()) + "\n";
+  }
+  return out;
+}
+
+namespace {
+
+void send_error(httplib::Response& res, int status, const std::string& error, const std::string& detail) {
+  res.status = status;
+  res.set_content(nlohmann::json{{"error", error}, {"detail", detail}}.dump(), kJson);
+}
+
+// "600" (seconds), "10m", "1h", "1d".
+std::optional<int64_t> parse_bin(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  int64_t unit = 1000;
+  std::string digits = text;
+  switch (text.back()) {
+    case 's': unit = 1000; digits.pop_back(); break;
+    case 'm': unit = kMinuteMs; digits.pop_back(); break;
+    case 'h': unit = 60 * kMinuteMs; digits.pop_back(); break;
+    case 'd': unit = 24 * 60 * kMinuteMs; digits.pop_back(); break;
+    default: break;
+  }
+  int64_t v = 0;
+  auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
+  if (ec != std::errc() || p != digits.data() + digits.size() || v <= 0 || v > 366LL * 24 * 3600) return std::nullopt;
+  return v * unit;
+}
+
+struct ParsedQuery {
+  TimelineQuery query;
+  bool csv = false;
+  std::string error;  // "" = good
+};
+
+ParsedQuery parse_query(const httplib::Request& req, const TimelineIndex& index, const ApiOptions& o, int64_t now) {
+  ParsedQuery pq;
+  auto& q = pq.query;
+  auto param = [&](const char* name) { return req.has_param(name) ? req.get_param_value(name) : std::string(); };
+  q.cc = param("cc");
+  q.target = param("target");
+  q.category = param("category");
+  if (auto a = param("asn"); !a.empty()) {
+    uint32_t v = 0;
+    auto [p, ec] = std::from_chars(a.data(), a.data() + a.size(), v);
+    if (ec != std::errc() || p != a.data() + a.size()) return pq.error = "asn must be a number", pq;
+    q.asn = v;
+  }
+  q.until_ms = now;
+  if (auto u = param("until"); !u.empty()) {
+    auto t = core::parse_rfc3339(u);
+    if (!t) return pq.error = "until must be an ISO 8601 UTC time like 2022-01-05T11:00:00Z", pq;
+    q.until_ms = core::to_unix_ms(*t);
+  }
+  q.from_ms = q.until_ms - o.default_period_ms;
+  if (auto f = param("from"); !f.empty()) {
+    auto t = core::parse_rfc3339(f);
+    if (!t) return pq.error = "from must be an ISO 8601 UTC time like 2022-01-04T00:00:00Z", pq;
+    q.from_ms = core::to_unix_ms(*t);
+  }
+  if (q.until_ms <= q.from_ms) return pq.error = "until must be after from", pq;
+  q.bin_ms = index.base_bin_ms();
+  if (auto b = param("bin"); !b.empty()) {
+    auto v = parse_bin(b);
+    if (!v || *v % index.base_bin_ms() != 0)
+      return pq.error = "bin must be a multiple of " + std::to_string(index.base_bin_ms() / 1000) + " seconds", pq;
+    q.bin_ms = *v;
+  }
+  if ((q.until_ms - q.from_ms) / q.bin_ms > static_cast<int64_t>(o.max_bins))
+    return pq.error = "too many bins: use a shorter period or a larger bin", pq;
+  auto format = param("format");
+  if (format == "csv") pq.csv = true;
+  else if (!format.empty() && format != "json") return pq.error = "format must be json or csv", pq;
+  return pq;
+}
+
+}  // namespace
+
+void register_timeline_routes(httplib::Server& server, TimelineIndex& index, ApiOptions options) {
+  if (!options.now_ms)
+    options.now_ms = [] { return core::to_unix_ms(std::chrono::system_clock::now()); };
+  // Handlers turn escaped exceptions (storage failures, bugs) into a JSON 500, like the collector's own.
+  auto guarded = [](auto fn) {
+    return [fn](const httplib::Request& req, httplib::Response& res) {
+      try {
+        fn(req, res);
+      } catch (const std::exception& e) {
+        send_error(res, 500, "internal", e.what());
+      }
+    };
+  };
+
+  server.Get("/api/v1/series", guarded([&index](const httplib::Request& req, httplib::Response& res) {
+               TimelineQuery q;
+               if (req.has_param("cc")) q.cc = req.get_param_value("cc");
+               nlohmann::json list = nlohmann::json::array();
+               for (const auto& s : index.series_list(q))
+                 list.push_back({{"cc", s.key.cc},
+                                 {"asn", s.key.asn},
+                                 {"target", s.key.target},
+                                 {"category", s.category},
+                                 {"first", format_utc(s.first_bin_ms)},
+                                 {"last", format_utc(s.last_bin_ms + index.base_bin_ms())}});
+               res.set_content(nlohmann::json{{"bin_seconds", index.base_bin_ms() / 1000}, {"series", list}}.dump(),
+                               kJson);
+             }));
+
+  server.Get("/api/v1/timeline", guarded([&index, options](const httplib::Request& req, httplib::Response& res) {
+               auto pq = parse_query(req, index, options, options.now_ms());
+               if (!pq.error.empty()) return send_error(res, 400, "malformed", pq.error);
+               auto list = index.series_list(pq.query);
+               if (list.size() > options.max_series)
+                 return send_error(res, 400, "too_many_series", "narrow the query with cc, asn, target or category");
+               std::vector<Series> series;
+               for (const auto& info : list) {
+                 series.push_back(index.series(info.key, pq.query.from_ms, pq.query.until_ms, pq.query.bin_ms));
+                 series.back().category = info.category;
+               }
+               if (pq.csv) {
+                 res.set_header("Content-Disposition", "attachment; filename=\"kuzet-timeline.csv\"");
+                 return res.set_content(timeline_csv(series), "text/csv; charset=utf-8");
+               }
+               nlohmann::json out{{"from", format_utc(bin_floor(pq.query.from_ms, pq.query.bin_ms))},
+                                  {"until", format_utc(bin_ceil(pq.query.until_ms, pq.query.bin_ms))},
+                                  {"bin_seconds", pq.query.bin_ms / 1000},
+                                  {"series", nlohmann::json::array()}};
+               for (const auto& s : series) out["series"].push_back(series_to_json(s));
+               res.set_content(out.dump(), kJson);
+             }));
+
+  server.Get("/api/v1/incidents", guarded([&index, options](const httplib::Request& req, httplib::Response& res) {
+               const int64_t now = options.now_ms();
+               auto pq = parse_query(req, index, options, now);
+               if (!pq.error.empty()) return send_error(res, 400, "malformed", pq.error);
+               if (auto k = req.has_param("kind") ? req.get_param_value("kind") : ""; !k.empty() &&
+                   k != "blocked" && k != "intercepted" && k != "throttled" && k != "shutdown")
+                 return send_error(res, 400, "malformed", "kind must be blocked, intercepted, throttled or shutdown");
+               pq.query.until_ms = std::min(pq.query.until_ms, now);  // the future has no data yet
+               std::vector<Incident> found;
+               if (pq.query.until_ms > pq.query.from_ms) found = index.incidents(pq.query, options.incidents);
+               if (req.has_param("kind")) {
+                 const auto kind = req.get_param_value("kind");
+                 std::erase_if(found, [&](const Incident& i) { return i.kind != kind; });
+               }
+               if (pq.csv) {
+                 res.set_header("Content-Disposition", "attachment; filename=\"kuzet-incidents.csv\"");
+                 return res.set_content(incidents_csv(found), "text/csv; charset=utf-8");
+               }
+               nlohmann::json out{{"from", format_utc(pq.query.from_ms)},
+                                  {"until", format_utc(pq.query.until_ms)},
+                                  {"incidents", nlohmann::json::array()}};
+               for (const auto& i : found) out["incidents"].push_back(incident_to_json(i));
+               res.set_content(out.dump(), kJson);
+             }));
+
+  server.Get(R"(/api/v1/incidents/([A-Za-z0-9_.:\-]+))",
+             guarded([&index, options](const httplib::Request& req, httplib::Response& res) {
+               const std::string id = req.matches[1];
+               auto ref = parse_incident_id(id);
+               if (!ref) return send_error(res, 404, "not_found", "no incident " + id);
+               TimelineQuery q;
+               q.cc = ref->key.cc;
+               q.asn = ref->key.asn;
+               q.target = ref->key.target;
+               q.from_ms = ref->start_ms;
+               q.until_ms = std::min(ref->start_ms + index.base_bin_ms(), options.now_ms());
+               if (q.until_ms <= q.from_ms) return send_error(res, 404, "not_found", "no incident " + id);
+               // Late uploads can move a start by a bin or two: then the incident covering that moment answers.
+               const Incident* best = nullptr;
+               auto found = index.incidents(q, options.incidents);
+               for (const auto& i : found) {
+                 if (i.kind != ref->kind || !(i.key == ref->key)) continue;
+                 if (i.id == id || !best) best = &i;
+               }
+               if (!best) return send_error(res, 404, "not_found", "no incident " + id);
+               auto j = incident_to_json(*best);
+               if (best->id != id) j["requested_id"] = id;
+               res.set_content(j.dump(), kJson);
+             }));
+
+  for (size_t i = 0; i < kWebAssetCount; ++i) {
+    const WebAsset& a = kWebAssets[i];
+    server.Get(a.path, [a](const httplib::Request&, httplib::Response& res) {
+      res.set_content(reinterpret_cast<const char*>(a.data), a.size, a.content_type);
+    });
+  }
+}
+
+}  // namespace kuzet::timeline

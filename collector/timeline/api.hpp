@@ -1,0 +1,45 @@
+#pragma once
+// The timeline HTTP API and the dashboard, on the collector's cpp-httplib server:
+//   GET /api/v1/series      which (cc, asn, target) series exist, with their first and last bin
+//   GET /api/v1/timeline    ?cc=&asn=&target=&category=&from=&until=&bin=&format=json|csv
+//   GET /api/v1/incidents   same filters (bin ignored: incidents are found on base bins)
+//   GET /api/v1/incidents/{id}  one incident by its permanent id
+//   GET /                   the dashboard (static files embedded in the binary)
+// Times are UTC ISO 8601 ("2022-01-05T11:00:00Z").
+#include <nlohmann/json_fwd.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "collector/timeline/incidents.hpp"
+#include "collector/timeline/index.hpp"
+
+namespace httplib {
+class Server;
+}
+
+namespace kuzet::timeline {
+
+std::string format_utc(int64_t ms);  // "2022-01-05T11:00:00Z"
+
+nlohmann::json series_to_json(const Series& s);
+nlohmann::json incident_to_json(const Incident& i);
+std::string timeline_csv(const std::vector<Series>& series);
+std::string incidents_csv(const std::vector<Incident>& incidents);
+
+struct ApiOptions {
+  IncidentOptions incidents;
+  size_t max_series = 200;
+  size_t max_bins = 20000;  // per series
+  int64_t default_period_ms = 7 * 24 * 60 * kMinuteMs;
+  // The clock, for the default `until` and to keep the future (no data yet) out of shutdown detection.
+  std::function<int64_t()> now_ms;  // empty = system clock
+};
+
+// Adds the routes above. `index` must outlive the server.
+void register_timeline_routes(httplib::Server& server, TimelineIndex& index, ApiOptions options = {});
+
+}  // namespace kuzet::timeline

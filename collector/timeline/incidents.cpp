@@ -1,0 +1,203 @@
+#include "collector/timeline/incidents.hpp"
+
+#include <algorithm>
+#include <deque>
+
+#include <ctime>
+
+namespace kuzet::timeline {
+
+std::string incident_id(const SeriesKey& key, const std::string& kind, int64_t start_ms) {
+  std::time_t t = static_cast<std::time_t>(start_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char when[32];
+  std::strftime(when, sizeof when, "%Y%m%dT%H%MZ", &tm);
+  std::string id = key.cc + "." + std::to_string(key.asn) + "." + kind + "." + when;
+  if (key.target != kNetworkTarget) id += "." + key.target;
+  return id;
+}
+
+std::optional<IncidentRef> parse_incident_id(const std::string& id) {
+  std::vector<std::string> parts;
+  size_t pos = 0;
+  for (int i = 0; i < 4; ++i) {
+    size_t dot = id.find('.', pos);
+    if (dot == std::string::npos) {
+      if (i < 3) return std::nullopt;
+      parts.push_back(id.substr(pos));
+      pos = std::string::npos;
+      break;
+    }
+    parts.push_back(id.substr(pos, dot - pos));
+    pos = dot + 1;
+  }
+  IncidentRef ref;
+  ref.key.cc = parts[0];
+  if (ref.key.cc.empty() || parts[1].empty() || parts[1].size() > 10 ||
+      parts[1].find_first_not_of("0123456789") != std::string::npos)
+    return std::nullopt;
+  uint64_t asn = std::stoull(parts[1]);
+  if (asn > UINT32_MAX) return std::nullopt;
+  ref.key.asn = static_cast<uint32_t>(asn);
+  ref.kind = parts[2];
+  if (ref.kind != "blocked" && ref.kind != "intercepted" && ref.kind != "throttled" && ref.kind != "shutdown")
+    return std::nullopt;
+  std::tm tm{};
+  const std::string& when = parts[3];
+  if (when.size() != 14 || when[8] != 'T' || when[13] != 'Z') return std::nullopt;
+  const char* end = strptime(when.c_str(), "%Y%m%dT%H%MZ", &tm);
+  if (!end || *end != '\0') return std::nullopt;
+  ref.start_ms = static_cast<int64_t>(timegm(&tm)) * 1000;
+  if (pos == std::string::npos) {
+    if (ref.kind != "shutdown") return std::nullopt;
+    ref.key.target = kNetworkTarget;
+  } else {
+    ref.key.target = id.substr(pos);
+    if (ref.kind == "shutdown" || ref.key.target.empty()) return std::nullopt;
+  }
+  return ref;
+}
+
+namespace {
+
+enum class BinState { unknown, in_state, outside };
+
+// Walks bins, opening on in_state and closing after close_after consecutive outside bins.
+struct Run {
+  size_t first = 0, last = 0;  // bins in the state: first and last
+  int bins = 0;
+  int evidence = 0;       // sum of probes in the state
+  int peak_probes = 0;
+  double share_sum = 0;   // sum over in-state bins of the state's share (or drop)
+  bool open_at_end = false;
+};
+
+template <class Classify>
+std::vector<Run> find_runs(const Series& s, int close_after, Classify classify) {
+  std::vector<Run> runs;
+  std::optional<Run> open;
+  int outside = 0;
+  for (size_t i = 0; i < s.bins.size(); ++i) {
+    int probes = 0;
+    double share = 0;
+    BinState st = classify(i, &probes, &share);
+    if (st == BinState::in_state) {
+      if (!open) open = Run{i, i};
+      open->last = i;
+      ++open->bins;
+      open->evidence += probes;
+      open->peak_probes = std::max(open->peak_probes, probes);
+      open->share_sum += share;
+      outside = 0;
+    } else if (st == BinState::outside && open && ++outside >= close_after) {
+      runs.push_back(*open);
+      open.reset();
+      outside = 0;
+    }
+  }
+  if (open) {
+    open->open_at_end = true;
+    runs.push_back(*open);
+  }
+  return runs;
+}
+
+Incident make_incident(const Series& s, const std::string& kind, const Run& r, bool still_open,
+                       const IncidentOptions& o) {
+  Incident inc;
+  inc.kind = kind;
+  inc.key = s.key;
+  inc.category = s.category;
+  inc.start_ms = s.bins[r.first].start_ms;
+  const int64_t last_end = s.bins[r.last].start_ms + s.bin_ms;
+  const int64_t data_end = s.bins.back().start_ms + s.bin_ms;
+  if (!still_open || data_end - last_end > o.stale_after_ms) inc.end_ms = last_end;
+  inc.bins = r.bins;
+  inc.probes = r.peak_probes;
+  inc.id = incident_id(s.key, kind, inc.start_ms);
+  return inc;
+}
+
+}  // namespace
+
+std::vector<Incident> target_incidents(const Series& s, const IncidentOptions& o) {
+  std::vector<Incident> out;
+  if (s.bins.empty()) return out;
+  for (const char* kind : {"blocked", "intercepted", "throttled"}) {
+    auto runs = find_runs(s, o.close_after_bins, [&](size_t i, int* probes, double* share) {
+      const Bin& b = s.bins[i];
+      int informative = 0;
+      for (const char* v : {"ok", "blocked", "intercepted", "throttled"}) informative += b.probes_with(v);
+      if (informative == 0) return BinState::unknown;
+      *probes = b.probes_with(kind);
+      *share = static_cast<double>(*probes) / informative;
+      return *share >= o.state_share ? BinState::in_state : BinState::outside;
+    });
+    for (size_t k = 0; k < runs.size(); ++k) {
+      const Run& r = runs[k];
+      if (r.evidence < o.min_evidence) continue;
+      Incident inc = make_incident(s, kind, r, r.open_at_end, o);
+      // Confidence: how unanimous the probes were, discounted when few probes saw it.
+      double unanimity = r.share_sum / r.bins;
+      double support = std::min(1.0, r.evidence / 10.0);
+      inc.confidence = unanimity * (0.5 + 0.5 * support);
+      out.push_back(std::move(inc));
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const Incident& a, const Incident& b) {
+    return std::tie(a.start_ms, a.kind) < std::tie(b.start_ms, b.kind);
+  });
+  return out;
+}
+
+std::vector<Incident> shutdown_incidents(const Series& s, const IncidentOptions& o) {
+  std::vector<Incident> out;
+  if (s.bins.empty()) return out;
+  // Sliding window of online counts of normal bins: a histogram gives the median cheaply.
+  std::deque<std::pair<int64_t, int>> window;  // (bin start, online)
+  std::vector<int> histogram;
+  int64_t history_start = s.bins.front().start_ms;
+  std::vector<double> baseline_at(s.bins.size(), 0);
+  auto median = [&]() -> double {
+    size_t n = window.size(), seen = 0;
+    for (size_t v = 0; v < histogram.size(); ++v) {
+      seen += static_cast<size_t>(histogram[v]);
+      if (seen * 2 >= n) return static_cast<double>(v);
+    }
+    return 0;
+  };
+  auto runs = find_runs(s, o.close_after_bins, [&](size_t i, int* probes, double* share) {
+    const Bin& b = s.bins[i];
+    const int online = b.probes - b.probes_with("offline");
+    while (!window.empty() && window.front().first < b.start_ms - o.baseline_window_ms) {
+      --histogram[static_cast<size_t>(window.front().second)];
+      window.pop_front();
+    }
+    BinState st = BinState::unknown;
+    double base = window.empty() ? 0 : median();
+    if (b.start_ms - history_start >= o.min_baseline_ms && base >= o.min_baseline_probes) {
+      st = online < o.drop_fraction * base ? BinState::in_state : BinState::outside;
+      *probes = static_cast<int>(base);
+      *share = 1.0 - online / base;
+      baseline_at[i] = base;
+    }
+    if (st != BinState::in_state) {  // outage bins would drag the baseline down
+      window.emplace_back(b.start_ms, online);
+      if (histogram.size() <= static_cast<size_t>(online)) histogram.resize(static_cast<size_t>(online) + 1, 0);
+      ++histogram[static_cast<size_t>(online)];
+    }
+    return st;
+  });
+  for (const Run& r : runs) {
+    Incident inc = make_incident(s, "shutdown", r, r.open_at_end, o);
+    double mean_drop = r.share_sum / r.bins;
+    inc.severity = mean_drop * static_cast<double>(r.bins * s.bin_ms) / kMinuteMs;
+    // Confidence: depth of the drop, discounted for networks with a small baseline.
+    inc.confidence = mean_drop * std::min(1.0, 0.5 + r.peak_probes / 10.0);
+    out.push_back(std::move(inc));
+  }
+  return out;
+}
+
+}  // namespace kuzet::timeline

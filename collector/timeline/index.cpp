@@ -1,0 +1,268 @@
+#include "collector/timeline/index.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace kuzet::timeline {
+
+namespace {
+
+[[noreturn]] void fail(sqlite3* db, const std::string& what) {
+  throw std::runtime_error("timeline index: " + what + ": " + (db ? sqlite3_errmsg(db) : "out of memory"));
+}
+
+void exec(sqlite3* db, const std::string& sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string message = err ? err : "unknown error";
+    sqlite3_free(err);
+    throw std::runtime_error("timeline index: " + message);
+  }
+}
+
+class Statement {
+ public:
+  Statement(sqlite3* db, const std::string& sql) : db_(db) {
+    if (sqlite3_prepare_v2(db, sql.c_str(), static_cast<int>(sql.size()), &stmt_, nullptr) != SQLITE_OK)
+      fail(db, "prepare");
+  }
+  ~Statement() { sqlite3_finalize(stmt_); }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+  void bind(int i, const std::string& text) {
+    sqlite3_bind_text(stmt_, i, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+  }
+  void bind(int i, int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
+  bool step() {
+    int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    fail(db_, "step");
+  }
+  int64_t int_at(int c) { return sqlite3_column_int64(stmt_, c); }
+  std::string text_at(int c) {
+    auto p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, c));
+    return p ? std::string(p, static_cast<size_t>(sqlite3_column_bytes(stmt_, c))) : std::string();
+  }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+// The per-probe upsert: a probe's row in a bin keeps its latest measurement by (started_at, uid).
+std::string probe_bin_upsert(const std::string& values) {
+  return "INSERT INTO timeline_probe_bins(cc, asn, target, bin, key_id, started_at, uid, verdict, method) " + values +
+         " ON CONFLICT(cc, asn, target, bin, key_id) DO UPDATE SET started_at = excluded.started_at,"
+         " uid = excluded.uid, verdict = excluded.verdict, method = excluded.method"
+         " WHERE (excluded.started_at, excluded.uid) > (timeline_probe_bins.started_at, timeline_probe_bins.uid);";
+}
+
+std::string series_upsert(const std::string& values) {
+  return "INSERT INTO timeline_series(cc, asn, target, category, first_bin, last_bin) " + values +
+         " ON CONFLICT(cc, asn, target) DO UPDATE SET category = max(category, excluded.category),"
+         " first_bin = min(first_bin, excluded.first_bin), last_bin = max(last_bin, excluded.last_bin)"
+         " WHERE excluded.category > category OR excluded.first_bin < first_bin OR excluded.last_bin > last_bin;";
+}
+
+std::string schema_sql(int64_t bin) {
+  const std::string b = std::to_string(bin);
+  const std::string bin_of = "((NEW.started_at / " + b + ") * " + b + ")";
+  const std::string net_verdict = "CASE NEW.verdict WHEN 'offline' THEN 'offline' ELSE 'online' END";
+  std::string s = R"sql(
+CREATE TABLE timeline_meta (base_bin_ms INTEGER NOT NULL);
+CREATE TABLE timeline_probe_bins (
+  cc TEXT NOT NULL, asn INTEGER NOT NULL, target TEXT NOT NULL, bin INTEGER NOT NULL, key_id TEXT NOT NULL,
+  started_at INTEGER NOT NULL, uid TEXT NOT NULL, verdict TEXT NOT NULL, method TEXT NOT NULL,
+  PRIMARY KEY (cc, asn, target, bin, key_id)) WITHOUT ROWID;
+CREATE TABLE timeline_bins (
+  cc TEXT NOT NULL, asn INTEGER NOT NULL, target TEXT NOT NULL, bin INTEGER NOT NULL,
+  verdict TEXT NOT NULL, method TEXT NOT NULL, probes INTEGER NOT NULL,
+  PRIMARY KEY (cc, asn, target, bin, verdict, method)) WITHOUT ROWID;
+CREATE TABLE timeline_series (
+  cc TEXT NOT NULL, asn INTEGER NOT NULL, target TEXT NOT NULL, category TEXT NOT NULL,
+  first_bin INTEGER NOT NULL, last_bin INTEGER NOT NULL,
+  PRIMARY KEY (cc, asn, target)) WITHOUT ROWID;
+CREATE TRIGGER timeline_probe_bin_added AFTER INSERT ON timeline_probe_bins BEGIN
+  INSERT INTO timeline_bins VALUES (NEW.cc, NEW.asn, NEW.target, NEW.bin, NEW.verdict, NEW.method, 1)
+    ON CONFLICT(cc, asn, target, bin, verdict, method) DO UPDATE SET probes = probes + 1;
+END;
+CREATE TRIGGER timeline_probe_bin_changed AFTER UPDATE ON timeline_probe_bins
+  WHEN OLD.verdict != NEW.verdict OR OLD.method != NEW.method BEGIN
+  UPDATE timeline_bins SET probes = probes - 1 WHERE cc = OLD.cc AND asn = OLD.asn AND target = OLD.target
+    AND bin = OLD.bin AND verdict = OLD.verdict AND method = OLD.method;
+  DELETE FROM timeline_bins WHERE cc = OLD.cc AND asn = OLD.asn AND target = OLD.target
+    AND bin = OLD.bin AND verdict = OLD.verdict AND method = OLD.method AND probes <= 0;
+  INSERT INTO timeline_bins VALUES (NEW.cc, NEW.asn, NEW.target, NEW.bin, NEW.verdict, NEW.method, 1)
+    ON CONFLICT(cc, asn, target, bin, verdict, method) DO UPDATE SET probes = probes + 1;
+END;
+CREATE TRIGGER timeline_measurement_added AFTER INSERT ON measurements BEGIN
+)sql";
+  s += probe_bin_upsert("VALUES (NEW.cc, NEW.asn, NEW.target, " + bin_of +
+                        ", NEW.key_id, NEW.started_at, NEW.uid, NEW.verdict, NEW.method)");
+  s += probe_bin_upsert("VALUES (NEW.cc, NEW.asn, '*', " + bin_of + ", NEW.key_id, NEW.started_at, NEW.uid, " +
+                        net_verdict + ", '')");
+  s += series_upsert("VALUES (NEW.cc, NEW.asn, NEW.target, NEW.category, " + bin_of + ", " + bin_of + ")");
+  s += series_upsert("VALUES (NEW.cc, NEW.asn, '*', '', " + bin_of + ", " + bin_of + ")");
+  s += "END;\n";
+  s += "INSERT INTO timeline_meta VALUES (" + b + ");\n";
+  // Fill from what is already stored. "WHERE true" settles the parser's INSERT ... SELECT ... ON ambiguity.
+  const std::string m_bin = "((started_at / " + b + ") * " + b + ")";
+  s += probe_bin_upsert("SELECT cc, asn, target, " + m_bin +
+                        ", key_id, started_at, uid, verdict, method FROM measurements WHERE true");
+  s += probe_bin_upsert("SELECT cc, asn, '*', " + m_bin +
+                        ", key_id, started_at, uid, CASE verdict WHEN 'offline' THEN 'offline' ELSE 'online' END,"
+                        " '' FROM measurements WHERE true");
+  s += series_upsert("SELECT cc, asn, target, max(category), min(" + m_bin + "), max(" + m_bin +
+                     ") FROM measurements WHERE true GROUP BY cc, asn, target");
+  s += series_upsert("SELECT cc, asn, '*', '', min(" + m_bin + "), max(" + m_bin +
+                     ") FROM measurements WHERE true GROUP BY cc, asn");
+  return s;
+}
+
+const char* kDropSql = R"sql(
+DROP TRIGGER IF EXISTS timeline_measurement_added;
+DROP TRIGGER IF EXISTS timeline_probe_bin_added;
+DROP TRIGGER IF EXISTS timeline_probe_bin_changed;
+DROP TABLE IF EXISTS timeline_meta;
+DROP TABLE IF EXISTS timeline_probe_bins;
+DROP TABLE IF EXISTS timeline_bins;
+DROP TABLE IF EXISTS timeline_series;
+)sql";
+
+}  // namespace
+
+TimelineIndex::TimelineIndex(const std::string& db_path, int64_t base_bin_ms) : base_bin_ms_(base_bin_ms) {
+  if (base_bin_ms <= 0 || base_bin_ms % kMinuteMs != 0)
+    throw std::runtime_error("timeline bin must be a positive number of whole minutes");
+  if (sqlite3_open_v2(db_path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, nullptr) != SQLITE_OK) {
+    std::string message = db_ ? sqlite3_errmsg(db_) : "out of memory";
+    sqlite3_close(db_);
+    throw std::runtime_error("timeline index: cannot open " + db_path + ": " + message);
+  }
+  sqlite3_busy_timeout(db_, 60000);
+  try {
+    exec(db_, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;");
+    exec(db_, "BEGIN IMMEDIATE");
+    try {
+      Statement has_meta(db_, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'timeline_meta'");
+      has_meta.step();
+      int64_t stored_bin = 0;
+      if (has_meta.int_at(0) > 0) {
+        Statement meta(db_, "SELECT base_bin_ms FROM timeline_meta");
+        if (meta.step()) stored_bin = meta.int_at(0);
+      }
+      if (stored_bin != base_bin_ms) {
+        exec(db_, kDropSql);
+        exec(db_, schema_sql(base_bin_ms));
+      }
+      exec(db_, "COMMIT");
+    } catch (...) {
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+      throw;
+    }
+  } catch (...) {
+    sqlite3_close(db_);
+    throw;
+  }
+}
+
+TimelineIndex::~TimelineIndex() { sqlite3_close(db_); }
+
+std::vector<SeriesInfo> TimelineIndex::series_list(const TimelineQuery& query) {
+  std::lock_guard lock(mutex_);
+  return series_list_locked(query);
+}
+
+std::vector<SeriesInfo> TimelineIndex::series_list_locked(const TimelineQuery& q) {
+  std::string sql = "SELECT cc, asn, target, category, first_bin, last_bin FROM timeline_series WHERE 1";
+  if (!q.cc.empty()) sql += " AND cc = ?1";
+  if (q.asn) sql += " AND asn = ?2";
+  if (!q.target.empty()) sql += " AND target = ?3";
+  if (!q.category.empty()) sql += " AND (category = ?4 OR target = '*')";
+  sql += " ORDER BY cc, asn, target";
+  Statement st(db_, sql);
+  if (!q.cc.empty()) st.bind(1, q.cc);
+  if (q.asn) st.bind(2, static_cast<int64_t>(*q.asn));
+  if (!q.target.empty()) st.bind(3, q.target);
+  if (!q.category.empty()) st.bind(4, q.category);
+  std::vector<SeriesInfo> out;
+  while (st.step())
+    out.push_back({{st.text_at(0), static_cast<uint32_t>(st.int_at(1)), st.text_at(2)}, st.text_at(3), st.int_at(4),
+                   st.int_at(5)});
+  return out;
+}
+
+Series TimelineIndex::series(const SeriesKey& key, int64_t from_ms, int64_t until_ms, int64_t bin_ms) {
+  std::lock_guard lock(mutex_);
+  return series_locked(key, from_ms, until_ms, bin_ms);
+}
+
+Series TimelineIndex::series_locked(const SeriesKey& key, int64_t from_ms, int64_t until_ms, int64_t bin_ms) {
+  if (bin_ms <= 0 || bin_ms % base_bin_ms_ != 0)
+    throw std::invalid_argument("bin must be a multiple of " + std::to_string(base_bin_ms_ / kMinuteMs) + " minutes");
+  const int64_t first = bin_floor(from_ms, bin_ms);
+  const int64_t end = bin_ceil(until_ms, bin_ms);
+  if (bin_ms != base_bin_ms_) {
+    // Coarser bins: the engine over each probe's latest per base bin.
+    Statement st(db_,
+                 "SELECT key_id, started_at, uid, verdict, method FROM timeline_probe_bins"
+                 " WHERE cc = ? AND asn = ? AND target = ? AND bin >= ? AND bin < ?");
+    st.bind(1, key.cc);
+    st.bind(2, static_cast<int64_t>(key.asn));
+    st.bind(3, key.target);
+    st.bind(4, first);
+    st.bind(5, end);
+    std::vector<Observation> obs;
+    while (st.step()) obs.push_back({st.text_at(0), st.int_at(1), st.text_at(2), st.text_at(3), st.text_at(4)});
+    return build_series(key, std::move(obs), first, end, bin_ms);
+  }
+  Series s{key, "", bin_ms, {}};
+  if (end <= first) return s;
+  s.bins.resize(static_cast<size_t>((end - first) / bin_ms));
+  for (size_t i = 0; i < s.bins.size(); ++i) s.bins[i].start_ms = first + static_cast<int64_t>(i) * bin_ms;
+  Statement st(db_,
+               "SELECT bin, verdict, method, probes FROM timeline_bins"
+               " WHERE cc = ? AND asn = ? AND target = ? AND bin >= ? AND bin < ? ORDER BY bin, verdict, method");
+  st.bind(1, key.cc);
+  st.bind(2, static_cast<int64_t>(key.asn));
+  st.bind(3, key.target);
+  st.bind(4, first);
+  st.bind(5, end);
+  while (st.step()) {
+    const int probes = static_cast<int>(st.int_at(3));
+    if (probes <= 0) continue;
+    Bin& bin = s.bins[static_cast<size_t>((st.int_at(0) - first) / bin_ms)];
+    bin.counts.push_back({st.text_at(1), st.text_at(2), probes});
+    bin.probes += probes;
+  }
+  return s;
+}
+
+std::vector<Incident> TimelineIndex::incidents(const TimelineQuery& query, const IncidentOptions& options) {
+  std::lock_guard lock(mutex_);
+  std::vector<Incident> out;
+  // Network series end where the collector's data ends: bins nobody could have reported yet are not silence.
+  Statement last(db_, "SELECT max(last_bin) FROM timeline_series");
+  last.step();
+  const int64_t data_end = last.int_at(0) + base_bin_ms_;
+  for (const auto& info : series_list_locked(query)) {
+    // Only the part of the series that has data (plus the baseline lookback) is read.
+    const int64_t from = std::max(query.from_ms, info.first_bin_ms) - options.baseline_window_ms;
+    const int64_t until = info.key.target == kNetworkTarget ? std::min(query.until_ms, data_end) : query.until_ms;
+    if (query.until_ms <= info.first_bin_ms || until <= from) continue;
+    Series s = series_locked(info.key, std::max(from, info.first_bin_ms), until, base_bin_ms_);
+    s.category = info.category;
+    auto found = info.key.target == kNetworkTarget ? shutdown_incidents(s, options) : target_incidents(s, options);
+    for (auto& inc : found) {
+      const int64_t inc_end = inc.end_ms.value_or(INT64_MAX);
+      if (inc_end > query.from_ms && inc.start_ms < query.until_ms) out.push_back(std::move(inc));
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const Incident& a, const Incident& b) {
+    return std::tie(a.start_ms, a.key, a.kind) < std::tie(b.start_ms, b.key, b.kind);
+  });
+  return out;
+}
+
+}  // namespace kuzet::timeline

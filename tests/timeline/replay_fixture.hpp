@@ -1,0 +1,51 @@
+#pragma once
+// A replayed January 2022 dataset in a fresh collector database, ingested through the normal checks.
+#include <filesystem>
+#include <string>
+
+#include "collector/ingest.hpp"
+#include "collector/metrics.hpp"
+#include "collector/store.hpp"
+#include "collector/timeline/index.hpp"
+#include "collector/timeline/replay.hpp"
+#include "core/crypto.hpp"
+
+namespace kuzet::timeline::testing {
+
+// The smaller configuration of the generator that tests use: 40 probes over 10 days from 2 Jan.
+inline ReplayConfig test_config() {
+  ReplayConfig c;
+  c.probes = 40;
+  c.start_ms = 1641081600000;  // 2022-01-02T00:00:00Z
+  c.days = 10;
+  return c;
+}
+
+struct TempDir {
+  std::filesystem::path path;
+  TempDir() {
+    path = std::filesystem::temp_directory_path() / ("kuzet-timeline-" + core::random_hex(6));
+    std::filesystem::create_directories(path);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+};
+
+// Registers the keys and ingests envelopes [begin, end) of the replay, in arrival order. Returns stored count.
+inline size_t ingest(collector::Store& store, const Replay& replay, size_t begin, size_t end) {
+  for (const auto& k : replay.keys) store.register_key({k.key_id, k.public_key, 0});
+  collector::Metrics metrics;
+  collector::Ingestor ingestor(store, metrics, collector::IngestOptions{});
+  size_t stored = 0;
+  for (size_t i = begin; i < end; i += 1000) {
+    std::vector<std::string_view> batch;
+    for (size_t j = i; j < std::min(end, i + 1000); ++j) batch.push_back(replay.envelopes[j]);
+    for (const auto& item : ingestor.ingest_envelopes(batch).items)
+      if (item.status == collector::ItemStatus::stored) ++stored;
+  }
+  return stored;
+}
+
+}  // namespace kuzet::timeline::testing
