@@ -136,17 +136,15 @@ UploadOutcome Ingestor::ingest(const std::vector<std::string_view>& envelopes, b
     }
   }
 
+  out.items.resize(checked.size());
   std::vector<NewMeasurement> rows;
   std::vector<size_t> row_item;  // index in `checked` of each row
   for (size_t i = 0; i < checked.size(); ++i) {
+    out.items[i].measurement_uid = checked[i].row.uid;
+    out.items[i].reason = checked[i].reason;
     if (!checked[i].reason.empty()) continue;
     rows.push_back(std::move(checked[i].row));
     row_item.push_back(i);
-  }
-  out.items.resize(checked.size());
-  for (size_t i = 0; i < checked.size(); ++i) {
-    out.items[i].measurement_uid = checked[i].row.uid;
-    out.items[i].reason = checked[i].reason;
   }
 
   if (!rows.empty()) {
@@ -157,7 +155,6 @@ UploadOutcome Ingestor::ingest(const std::vector<std::string_view>& envelopes, b
     store_cpu_us_ += thread_cpu_us() - cpu0;
     for (size_t r = 0; r < rows.size(); ++r) {
       auto& item = out.items[row_item[r]];
-      item.measurement_uid = rows[r].uid;
       if (results[r].inserted) {
         item.status = ItemStatus::stored;
       } else if (results[r].existing_hash == rows[r].content_hash ||

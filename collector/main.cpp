@@ -9,6 +9,7 @@
 
 #include "collector/asn_db.hpp"
 #include "collector/ingest.hpp"
+#include "collector/key_statement.hpp"
 #include "collector/options.hpp"
 #include "collector/server.hpp"
 #include "collector/store.hpp"
@@ -69,7 +70,7 @@ int import(const ImportOptions& options) {
   Metrics metrics;
   Ingestor ingestor(*store, metrics, IngestOptions{});
   std::map<std::string, size_t> reasons;
-  size_t stored = 0, duplicate = 0, rejected = 0;
+  size_t stored = 0, duplicate = 0, rejected = 0, keys = 0;
   std::vector<std::string> lines;
   auto flush = [&] {
     std::vector<std::string_view> views(lines.begin(), lines.end());
@@ -88,6 +89,22 @@ int import(const ImportOptions& options) {
   try {
     while (std::getline(in, line)) {
       if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+      // A bundle from `kuzet-probe export` starts with the probe's key statements: checked like a
+      // registration, so a collector that never saw the probe can verify the envelopes after them.
+      if (line.find("\"registered_at\"") != std::string::npos && line.find("\"measurement\"") == std::string::npos) {
+        auto j = nlohmann::json::parse(line, nullptr, false);
+        if (looks_like_key_statement(j)) {
+          ProbeKey key;
+          if (auto why = check_key_statement(j, &key); !why.empty()) {
+            ++rejected;
+            ++reasons["key_" + why];
+          } else {
+            ++keys;
+            store->register_key(key);
+          }
+          continue;
+        }
+      }
       lines.push_back(line);
       if (lines.size() == 500) flush();
     }
@@ -96,6 +113,7 @@ int import(const ImportOptions& options) {
     std::fprintf(stderr, "kuzet-collector: storage failure: %s\n", e.what());
     return 1;
   }
+  if (keys > 0) std::printf("keys %zu (registered or known)\n", keys);
   std::printf("stored %zu, duplicate %zu, rejected %zu\n", stored, duplicate, rejected);
   for (const auto& [reason, count] : reasons) std::printf("  rejected %s: %zu\n", reason.c_str(), count);
   return rejected == 0 ? 0 : 1;

@@ -194,3 +194,27 @@ TEST_CASE("import: a JSON Lines file through the upload checks, with counts") {
   CHECK(store->measurement_count() == 3);
   CHECK(store->envelope(uid(101)).has_value());
 }
+
+TEST_CASE("usage and startup errors exit with status 2") {
+  const char* binary = std::getenv("KUZET_COLLECTOR_BIN");
+  REQUIRE(binary);
+  TempDir dir;
+  auto status_of = [&](const std::string& args) {
+    int status = std::system((std::string(binary) + " " + args + " > /dev/null 2>&1").c_str());
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  };
+  const std::string db = " --db " + dir.file("x.db");
+  CHECK(status_of("") == 2);
+  CHECK(status_of("frobnicate") == 2);
+  CHECK(status_of("serve" + db) == 2);                              // no --listen
+  CHECK(status_of("serve --listen nowhere" + db) == 2);
+  CHECK(status_of("serve --listen 127.0.0.1:0") == 2);               // no --db
+  CHECK(status_of("serve --listen 127.0.0.1:0 --db /nonexistent/dir/x.db") == 2);
+  CHECK(status_of("serve --listen 127.0.0.1:0 --asn-db /nonexistent.tsv" + db) == 2);
+  CHECK(status_of("serve --listen 127.0.0.1:0 --ca-bundle /nonexistent.pem" + db) == 2);
+  CHECK(status_of("serve --listen 127.0.0.1:0 --resolver not-an-ip" + db) == 2);
+  CHECK(status_of("serve --listen 127.0.0.1:0 --control-concurrency 0" + db) == 2);
+  CHECK(status_of("import" + db) == 2);
+  CHECK(status_of("import" + db + " /nonexistent.jsonl") == 2);
+  CHECK(status_of("--help") == 0);
+}
