@@ -145,12 +145,14 @@ TimelineIndex::TimelineIndex(const std::string& db_path, int64_t base_bin_ms) : 
     exec(db_, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;");
     exec(db_, "BEGIN IMMEDIATE");
     try {
-      Statement has_meta(db_, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'timeline_meta'");
-      has_meta.step();
       int64_t stored_bin = 0;
-      if (has_meta.int_at(0) > 0) {
-        Statement meta(db_, "SELECT base_bin_ms FROM timeline_meta");
-        if (meta.step()) stored_bin = meta.int_at(0);
+      {  // statements finished before any DROP (an active read locks the table)
+        Statement has_meta(db_, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'timeline_meta'");
+        has_meta.step();
+        if (has_meta.int_at(0) > 0) {
+          Statement meta(db_, "SELECT base_bin_ms FROM timeline_meta");
+          if (meta.step()) stored_bin = meta.int_at(0);
+        }
       }
       if (stored_bin != base_bin_ms) {
         exec(db_, kDropSql);

@@ -1,0 +1,230 @@
+// The pure engine and incidents on hand-made inputs; the index against the engine over raw rows.
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <random>
+
+#include "collector/timeline/api.hpp"
+#include "collector/timeline/incidents.hpp"
+#include "collector/timeline/timeline.hpp"
+#include "tests/timeline/replay_fixture.hpp"
+
+using namespace kuzet;
+using namespace kuzet::timeline;
+
+namespace {
+
+constexpr int64_t kT0 = 1641081600000;  // 2022-01-02T00:00:00Z
+constexpr int64_t kBin = kDefaultBinMs;
+
+Observation obs(const std::string& probe, int64_t t, const std::string& verdict, const std::string& method = "") {
+  return {probe, t, "u" + std::to_string(t) + probe, verdict, method};
+}
+
+// A target series where `probes` probes report every bin; verdict chosen per bin by `f`.
+Series make_series(int bins, int probes, const std::function<std::string(int bin, int probe)>& f) {
+  std::vector<Observation> all;
+  for (int b = 0; b < bins; ++b)
+    for (int p = 0; p < probes; ++p) {
+      auto v = f(b, p);
+      if (!v.empty()) all.push_back(obs("p" + std::to_string(p), kT0 + b * kBin + 1000 * p, v, v == "blocked" ? "dns.nxdomain" : ""));
+    }
+  return build_series({"KZ", 9198, "example.org"}, all, kT0, kT0 + bins * kBin, kBin);
+}
+
+Series summaries_series(collector::Store& store, const SeriesKey& key, int64_t from, int64_t until, int64_t bin) {
+  collector::SummaryQuery q;
+  q.cc = key.cc;
+  q.asn = key.asn;
+  if (key.target != kNetworkTarget) q.target = key.target;
+  std::vector<Observation> all;
+  for (const auto& s : store.summaries(q)) {
+    Observation o{s.key_id, s.started_at_ms, s.uid, s.verdict, s.method};
+    all.push_back(key.target == kNetworkTarget ? network_observation(o) : o);
+  }
+  return build_series(key, all, from, until, bin);
+}
+
+}  // namespace
+
+TEST_CASE("bins: a probe counts once, with its latest measurement in the bin") {
+  std::vector<Observation> in{obs("a", kT0 + 1000, "blocked", "dns.nxdomain"), obs("a", kT0 + 5000, "ok"),
+                              obs("b", kT0 + 2000, "blocked", "tls.timeout"), obs("b", kT0 + kBin + 1, "ok")};
+  auto s = build_series({"KZ", 1, "x"}, in, kT0, kT0 + 3 * kBin, kBin);
+  REQUIRE(s.bins.size() == 3);
+  CHECK(s.bins[0].probes == 2);
+  CHECK(s.bins[0].counts == std::vector<VerdictCount>{{"blocked", "tls.timeout", 1}, {"ok", "", 1}});
+  CHECK(s.bins[1].probes == 1);
+  CHECK(s.bins[2].probes == 0);  // silence is a bin with no probes
+  CHECK(s.bins[2].start_ms == kT0 + 2 * kBin);
+}
+
+TEST_CASE("bins: the same measurements in any order give the same series") {
+  std::vector<Observation> in;
+  std::mt19937 rng(7);
+  for (int i = 0; i < 500; ++i)
+    in.push_back(obs("p" + std::to_string(rng() % 9), kT0 + static_cast<int64_t>(rng() % (6 * kBin)),
+                     rng() % 3 ? "ok" : "blocked"));
+  in.push_back(obs("p1", kT0 + 10, "ok"));
+  in.push_back({"p1", kT0 + 10, "u0", "blocked", ""});  // same time: the uid decides
+  auto reference = build_series({"KZ", 1, "x"}, in, kT0, kT0 + 6 * kBin, kBin);
+  for (int round = 0; round < 5; ++round) {
+    std::shuffle(in.begin(), in.end(), rng);
+    CHECK(build_series({"KZ", 1, "x"}, in, kT0, kT0 + 6 * kBin, kBin) == reference);
+  }
+}
+
+TEST_CASE("bins: boundaries are multiples of the bin since the epoch") {
+  CHECK(bin_floor(kT0 + 599999, kBin) == kT0);
+  CHECK(bin_ceil(kT0 + 1, kBin) == kT0 + kBin);
+  CHECK(bin_ceil(kT0, kBin) == kT0);
+  CHECK(bin_floor(-1, kBin) == -kBin);
+  auto s = build_series({"KZ", 1, "x"}, {}, kT0 + 5, kT0 + kBin + 5, kBin);
+  CHECK(s.bins.size() == 2);
+}
+
+TEST_CASE("target incidents: open on the majority state, survive silence and one noisy bin") {
+  // Bins 10..29 blocked, bin 15 one probe says ok (noise), bins 18..21 silent, then ok.
+  auto s = make_series(60, 3, [](int b, int p) -> std::string {
+    if (b >= 18 && b < 22) return "";
+    if (b >= 10 && b < 30) return (b == 15 && p == 0) ? "ok" : "blocked";
+    return "ok";
+  });
+  auto found = target_incidents(s, IncidentOptions{});
+  REQUIRE(found.size() == 1);
+  CHECK(found[0].kind == "blocked");
+  CHECK(found[0].start_ms == kT0 + 10 * kBin);
+  REQUIRE(found[0].end_ms);
+  CHECK(*found[0].end_ms == kT0 + 30 * kBin);
+  CHECK(found[0].probes == 3);
+  CHECK(found[0].confidence > 0.8);
+  CHECK(found[0].id == "KZ.9198.blocked.20220102T0140Z.example.org");
+}
+
+TEST_CASE("target incidents: one stray blocked result is noise; a block still going on is ongoing") {
+  auto stray = make_series(40, 3, [](int b, int p) { return b == 7 && p == 1 ? "blocked" : "ok"; });
+  CHECK(target_incidents(stray, IncidentOptions{}).empty());
+  auto ongoing = make_series(40, 2, [](int b, int) { return b >= 30 ? "intercepted" : "ok"; });
+  auto found = target_incidents(ongoing, IncidentOptions{});
+  REQUIRE(found.size() == 1);
+  CHECK(found[0].kind == "intercepted");
+  CHECK_FALSE(found[0].end_ms.has_value());
+  // Two clear bins close it: the end is the end of the last bin in the state.
+  auto closed = make_series(40, 2, [](int b, int) { return b >= 30 && b < 37 ? "throttled" : "ok"; });
+  found = target_incidents(closed, IncidentOptions{});
+  REQUIRE(found.size() == 1);
+  CHECK(*found[0].end_ms == kT0 + 37 * kBin);
+}
+
+TEST_CASE("shutdowns: online probes below half the baseline median, silence included") {
+  IncidentOptions o;
+  o.min_baseline_ms = 6 * kBin;
+  const SeriesKey net{"KZ", 9198, kNetworkTarget};
+  std::vector<Observation> all;
+  for (int b = 0; b < 100; ++b)
+    for (int p = 0; p < 6; ++p) {
+      const bool cut = b >= 40 && b < 70;
+      if (cut && p < 3) continue;  // half the probes fall silent
+      all.push_back(network_observation(obs("p" + std::to_string(p), kT0 + b * kBin + p, cut ? "offline" : "ok")));
+    }
+  auto s = build_series(net, all, kT0, kT0 + 100 * kBin, kBin);
+  auto found = shutdown_incidents(s, o);
+  REQUIRE(found.size() == 1);
+  CHECK(found[0].kind == "shutdown");
+  CHECK(found[0].start_ms == kT0 + 40 * kBin);
+  CHECK(*found[0].end_ms == kT0 + 70 * kBin);
+  CHECK(found[0].probes == 6);
+  CHECK(found[0].severity == doctest::Approx(300.0));
+  CHECK(found[0].id == "KZ.9198.shutdown.20220102T0640Z");
+  // Without enough history nothing is judged: the shutdown is seen from the first bin with history.
+  o.min_baseline_ms = 50 * kBin;
+  found = shutdown_incidents(s, o);
+  REQUIRE(found.size() == 1);
+  CHECK(found[0].start_ms == kT0 + 50 * kBin);
+  o.min_baseline_ms = 80 * kBin;
+  CHECK(shutdown_incidents(s, o).empty());
+}
+
+TEST_CASE("incident ids parse back; anything else is refused") {
+  auto ref = parse_incident_id("KZ.9198.blocked.20220104T1430Z.web.whatsapp.com");
+  REQUIRE(ref);
+  CHECK(ref->key == SeriesKey{"KZ", 9198, "web.whatsapp.com"});
+  CHECK(ref->kind == "blocked");
+  CHECK(ref->start_ms == 1641306600000);
+  auto net = parse_incident_id("KZ.9198.shutdown.20220105T1100Z");
+  REQUIRE(net);
+  CHECK(net->key.target == kNetworkTarget);
+  for (const char* bad : {"", "KZ", "KZ.9198.blocked.20220104T1430Z", "KZ.x.blocked.20220104T1430Z.a",
+                          "KZ.9198.eaten.20220104T1430Z.a", "KZ.9198.blocked.2022-01-04.a",
+                          "KZ.99999999999.blocked.20220104T1430Z.a", "KZ.9198.shutdown.20220105T1100Z.a",
+                          "KZ.9198.blocked.20221399T9999Z.a"})
+    CHECK_MESSAGE(!parse_incident_id(bad), bad);
+}
+
+TEST_CASE("CSV: one row per bin and state, no-data rows, quoted fields") {
+  auto s = build_series({"KZ", 9198, "a,b"}, {obs("p", kT0 + 1, "blocked", "dns.nxdomain")}, kT0, kT0 + 2 * kBin, kBin);
+  s.category = "news";
+  auto csv = timeline_csv({s});
+  CHECK(csv ==
+        "cc,asn,target,category,bin_start,bin_seconds,probes,state,verdict,method,verdict_probes,share\n"
+        "KZ,9198,\"a,b\",news,2022-01-02T00:00:00Z,600,1,blocked,blocked,dns.nxdomain,1,1.0000\n"
+        "KZ,9198,\"a,b\",news,2022-01-02T00:10:00Z,600,0,no_data,,,0,0\n");
+  auto j = series_to_json(s);
+  CHECK(j["bins"][1]["state"] == "no_data");
+  CHECK(j["bins"][0]["counts"][0]["share"] == 1.0);
+}
+
+TEST_CASE("index: maintained on ingest equals the engine over raw rows, in any arrival order, with late uploads") {
+  testing::TempDir dir;
+  auto config = testing::test_config();
+  config.probes = 10;
+  config.days = 6;  // 2..8 Jan: covers the blocking and the shutdown
+  const Replay replay = generate_replay(config);
+  const int64_t from = config.start_ms, until = config.start_ms + config.days * 86400000LL;
+
+  // A: index first, then ingest in arrival order (late uploads arrive late). Half first, then the rest.
+  const auto db_a = (dir.path / "a.db").string();
+  auto store_a = collector::open_sqlite_store(db_a);
+  TimelineIndex index_a(db_a);
+  const size_t half = replay.envelopes.size() / 2;
+  testing::ingest(*store_a, replay, 0, half);
+  const SeriesKey whatsapp{"KZ", 9198, "web.whatsapp.com"}, net{"KZ", 9198, kNetworkTarget};
+  auto partial = index_a.series(net, from, until, kBin);
+  testing::ingest(*store_a, replay, half, replay.envelopes.size());
+  testing::ingest(*store_a, replay, 0, replay.envelopes.size());  // duplicates change nothing
+  CHECK_FALSE(index_a.series(net, from, until, kBin) == partial);  // the late half landed in old bins
+
+  // B: ingest in reverse order with no index, then build the index from what is stored.
+  const auto db_b = (dir.path / "b.db").string();
+  auto store_b = collector::open_sqlite_store(db_b);
+  Replay reversed = replay;
+  std::reverse(reversed.envelopes.begin(), reversed.envelopes.end());
+  testing::ingest(*store_b, reversed, 0, reversed.envelopes.size());
+  TimelineIndex index_b(db_b);
+
+  for (const auto& key : {whatsapp, net, SeriesKey{"KZ", 48716, "www.gov.kz"}}) {
+    CAPTURE(key.target);
+    for (int64_t bin : {kBin, 6 * kBin, 144 * kBin}) {
+      CAPTURE(bin);
+      auto reference = summaries_series(*store_a, key, from, until, bin);
+      CHECK(reference.bins.size() == static_cast<size_t>((until - from) / bin));
+      CHECK(index_a.series(key, from, until, bin) == reference);
+      CHECK(index_b.series(key, from, until, bin) == reference);
+    }
+  }
+  TimelineQuery q;
+  q.cc = "KZ";
+  q.from_ms = from;
+  q.until_ms = until;
+  auto incidents_a = index_a.incidents(q, IncidentOptions{});
+  CHECK(incidents_a == index_b.incidents(q, IncidentOptions{}));
+  CHECK(incidents_a.size() >= 5);
+  CHECK_THROWS_AS(index_a.series(net, from, until, 7 * kMinuteMs), std::invalid_argument);
+
+  // Reopening with another base bin rebuilds the aggregates from the stored measurements.
+  TimelineIndex hourly(db_b, 60 * kMinuteMs);
+  CHECK(hourly.series(whatsapp, from, until, 60 * kMinuteMs) ==
+        summaries_series(*store_a, whatsapp, from, until, 60 * kMinuteMs));
+}
