@@ -324,7 +324,8 @@ class Lab:
                            {"name": "Kazakhtelecom blockpage server (lab)",
                             "address": self.world["network"]["blockpage"]}],
         }
-        t = {"dns": "2s", "tcp": "3s", "tls": "3s", "http": "5s"}
+        # Short enough for a quick lab, long enough for Python servers on a loaded 2-core machine.
+        t = {"dns": "3s", "tcp": "4s", "tls": "4s", "http": "10s"}
         t.update(self.sc.get("probe_timeouts", {}))
         config = {"timeouts": t}
         spec_path = os.path.join(self.run_dir, "spec.yaml")
@@ -573,9 +574,14 @@ def run_one(path, world, args, mode):
         records, took = lab.run_probe(args.probe, use_collector)
         print(f"   probe took {took:.1f}s; assertions: {mode}")
         failures = compare(sc, records, mode)
-        if failures and args.keep:
+        if failures:
+            lab.keep = True  # logs, spec, config and the probe's output, for a post-mortem
             print(f"   run dir kept: {lab.run_dir}")
         return failures
+    except LabError:
+        lab.keep = True
+        print(f"   run dir kept: {lab.run_dir}")
+        raise
     finally:
         lab.teardown()
         print(f"   scenario time {time.monotonic() - t0:.1f}s")
