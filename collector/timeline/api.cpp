@@ -297,14 +297,17 @@ void register_timeline_routes(httplib::Server& server, TimelineIndex& index, Api
                q.asn = ref->key.asn;
                q.target = ref->key.target;
                q.from_ms = ref->start_ms;
-               q.until_ms = std::min(ref->start_ms + index.base_bin_ms(), options.now_ms());
+               // Up to 60 days on: enough to see how it ended; a longer incident shows as still going on.
+               q.until_ms = std::min(ref->start_ms + 60 * 24 * 60 * kMinuteMs, options.now_ms());
                if (q.until_ms <= q.from_ms) return send_error(res, 404, "not_found", "no incident " + id);
                // Late uploads can move a start by a bin or two: then the incident covering that moment answers.
                const Incident* best = nullptr;
                auto found = index.incidents(q, options.incidents);
                for (const auto& i : found) {
                  if (i.kind != ref->kind || !(i.key == ref->key)) continue;
-                 if (i.id == id || !best) best = &i;
+                 if (i.id == id) best = &i;
+                 else if (!best && i.start_ms <= ref->start_ms && i.end_ms.value_or(INT64_MAX) > ref->start_ms)
+                   best = &i;
                }
                if (!best) return send_error(res, 404, "not_found", "no incident " + id);
                auto j = incident_to_json(*best);

@@ -13,6 +13,7 @@
 #include "collector/timeline/api.hpp"
 #include "collector/timeline/index.hpp"
 #include "collector/timeline/replay.hpp"
+#include "core/time.hpp"
 
 using namespace kuzet;
 
@@ -20,7 +21,7 @@ namespace {
 
 const char* kUsage =
     "usage: kuzet-replay-gen [--db FILE] [--jsonl FILE] [--keys FILE] [--truth FILE]\n"
-    "                        [--probes N] [--days N] [--targets N] [--round-minutes N] [--seed N]\n"
+    "                        [--start TIME] [--probes N] [--days N] [--targets N] [--round-minutes N] [--seed N]\n"
     "  --db FILE      register the probe keys and ingest every envelope (arrival order) into this\n"
     "                 collector database, with its timeline index\n"
     "  --jsonl FILE   envelopes as JSON Lines, in arrival order (kuzet-collector import needs the keys\n"
@@ -68,6 +69,14 @@ int main(int argc, char** argv) {
     else if (a == "--targets") config.targets = static_cast<int>(number());
     else if (a == "--round-minutes") config.round_ms = number() * timeline::kMinuteMs;
     else if (a == "--seed") config.seed = static_cast<uint64_t>(number());
+    else if (a == "--start") {
+      auto t = core::parse_rfc3339(value());
+      if (!t) {
+        std::fprintf(stderr, "kuzet-replay-gen: --start needs an RFC 3339 time\n");
+        return 2;
+      }
+      config.start_ms = core::to_unix_ms(*t);
+    }
     else if (a == "--help" || a == "-h") {
       std::printf("%s", kUsage);
       return 0;

@@ -1,0 +1,179 @@
+// The timeline HTTP API on a loopback server over a replayed database: JSON, CSV, permanent incident
+// links, the dashboard's files, bad queries, and late uploads changing the answer.
+#include <doctest/doctest.h>
+#include <httplib.h>
+
+#include <nlohmann/json.hpp>
+
+#include <thread>
+
+#include "collector/timeline/api.hpp"
+#include "tests/timeline/replay_fixture.hpp"
+
+using namespace kuzet;
+using namespace kuzet::timeline;
+
+namespace {
+
+struct ApiServer {
+  httplib::Server http;
+  std::thread thread;
+  int port = 0;
+  ApiServer(TimelineIndex& index, ApiOptions options) {
+    register_timeline_routes(http, index, std::move(options));
+    port = http.bind_to_any_port("127.0.0.1");
+    REQUIRE(port > 0);
+    thread = std::thread([this] { http.listen_after_bind(); });
+    while (!http.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  ~ApiServer() {
+    http.stop();
+    thread.join();
+  }
+  httplib::Result get(const std::string& path) {
+    httplib::Client c("127.0.0.1", port);
+    c.set_read_timeout(60, 0);
+    return c.Get(path);
+  }
+};
+
+int64_t lines(const std::string& text) { return std::count(text.begin(), text.end(), '\n'); }
+
+}  // namespace
+
+TEST_CASE("timeline API over a replayed dataset") {
+  testing::TempDir dir;
+  const auto db = (dir.path / "collector.db").string();
+  auto config = testing::test_config();
+  config.probes = 10;
+  config.days = 6;  // 2..8 Jan
+  const Replay replay = generate_replay(config);
+  auto store = collector::open_sqlite_store(db);
+  TimelineIndex index(db);
+  // Everything that arrived before 6 Jan 12:00, then (below) the uploads that came late.
+  const int64_t cut = 1641470400000;
+  size_t arrived = 0;
+  while (arrived < replay.received_at_ms.size() && replay.received_at_ms[arrived] < cut) ++arrived;
+  testing::ingest(*store, replay, 0, arrived);
+
+  ApiOptions options;
+  options.now_ms = [] { return 1641945600000; };  // 2022-01-12: the replay is in the past
+  ApiServer server(index, options);
+  const std::string period = "&from=2022-01-02T00:00:00Z&until=2022-01-08T00:00:00Z";
+
+  auto early = server.get("/api/v1/incidents?cc=KZ&asn=9198" + period);
+  REQUIRE(early);
+  REQUIRE(early->status == 200);
+  testing::ingest(*store, replay, arrived, replay.envelopes.size());
+
+  {  // "series list"
+    auto r = server.get("/api/v1/series?cc=KZ");
+    REQUIRE(r);
+    auto j = nlohmann::json::parse(r->body);
+    CHECK(j["bin_seconds"] == 600);
+    CHECK(j["series"].size() == 5 * 6);  // 5 networks x (5 targets + connectivity)
+    CHECK(j["series"][0]["cc"] == "KZ");
+    CHECK(j["series"][0]["first"] == "2022-01-02T00:00:00Z");
+  }
+
+  {  // "timeline JSON and CSV"
+    auto r = server.get("/api/v1/timeline?cc=KZ&asn=9198&target=web.whatsapp.com&bin=1h" + period);
+    REQUIRE(r);
+    REQUIRE(r->status == 200);
+    CHECK(r->get_header_value("Content-Type") == "application/json");
+    auto j = nlohmann::json::parse(r->body);
+    REQUIRE(j["series"].size() == 1);
+    const auto& bins = j["series"][0]["bins"];
+    REQUIRE(bins.size() == 6 * 24);
+    CHECK(bins[0]["start"] == "2022-01-02T00:00:00Z");
+    CHECK(bins[0]["state"] == "ok");
+    CHECK(bins[2 * 24 + 16]["start"] == "2022-01-04T16:00:00Z");
+    CHECK(bins[2 * 24 + 16]["state"] == "blocked");
+    CHECK(bins[2 * 24 + 16]["counts"][0]["method"] == "tls.timeout");
+    auto csv = server.get("/api/v1/timeline?cc=KZ&asn=9198&target=web.whatsapp.com&bin=1h&format=csv" + period);
+    REQUIRE(csv);
+    CHECK(csv->get_header_value("Content-Type") == "text/csv; charset=utf-8");
+    CHECK(csv->body.rfind("cc,asn,target,category,bin_start,", 0) == 0);
+    CHECK(lines(csv->body) >= 1 + 6 * 24);
+    CHECK(csv->body.find("KZ,9198,web.whatsapp.com,messaging,2022-01-04T16:00:00Z,3600,") != std::string::npos);
+    // Network series by target=*.
+    auto net = server.get("/api/v1/timeline?cc=KZ&asn=9198&target=*&bin=1d" + period);
+    REQUIRE(net);
+    auto nj = nlohmann::json::parse(net->body);
+    REQUIRE(nj["series"].size() == 1);
+    CHECK(nj["series"][0]["kind"] == "network");
+    CHECK(nj["series"][0]["bins"].size() == 6);
+  }
+
+  {  // "incidents: JSON, CSV, permanent links; late uploads changed them"
+    auto r = server.get("/api/v1/incidents?cc=KZ&asn=9198" + period);
+    REQUIRE(r);
+    auto j = nlohmann::json::parse(r->body);
+    std::set<std::string> ids;
+    for (const auto& i : j["incidents"]) ids.insert(i["id"].get<std::string>());
+    // Two probes per network measure each target every 40 minutes: blocking is seen within a few bins.
+    std::string whatsapp_id;
+    for (const auto& i : j["incidents"])
+      if (i["kind"] == "blocked" && i["target"] == "web.whatsapp.com") whatsapp_id = i["id"];
+    REQUIRE(whatsapp_id.rfind("KZ.9198.blocked.20220104T14", 0) == 0);
+    for (const char* target : {"signal.org", "web.telegram.org"})
+      CHECK(std::count_if(j["incidents"].begin(), j["incidents"].end(),
+                          [&](const nlohmann::json& i) { return i["target"] == target && i["kind"] == "blocked"; }) == 1);
+    CHECK(ids.count("KZ.9198.shutdown.20220105T1030Z"));
+    CHECK(ids.count("KZ.9198.shutdown.20220106T0900Z"));
+    CHECK(r->body != early->body);  // the results uploaded after the shutdown changed the answer
+    for (const auto& i : j["incidents"]) {
+      if (i["id"] != "KZ.9198.shutdown.20220105T1030Z") continue;
+      CHECK(i["start"] == "2022-01-05T10:30:00Z");
+      CHECK(i["end"] == "2022-01-06T06:00:00Z");
+      CHECK(i["ongoing"] == false);
+      CHECK(i["permalink"] == "/api/v1/incidents/KZ.9198.shutdown.20220105T1030Z");
+      CHECK(i["measurements"] ==
+            "/api/v1/measurements?cc=KZ&asn=9198&from=2022-01-05T10:30:00Z&until=2022-01-06T06:00:00Z");
+    }
+    auto csv = server.get("/api/v1/incidents?cc=KZ&asn=9198&format=csv" + period);
+    REQUIRE(csv);
+    CHECK(lines(csv->body) == 1 + static_cast<int64_t>(j["incidents"].size()));
+    CHECK(csv->body.find("KZ.9198.shutdown.20220105T1030Z,shutdown,KZ,9198,*,,2022-01-05T10:30:00Z,"
+                         "2022-01-06T06:00:00Z,") != std::string::npos);
+    auto one = server.get("/api/v1/incidents/" + whatsapp_id);
+    REQUIRE(one);
+    REQUIRE(one->status == 200);
+    auto oj = nlohmann::json::parse(one->body);
+    CHECK(oj["id"] == whatsapp_id);
+    CHECK(oj["end"].is_string());
+    auto kind = server.get("/api/v1/incidents?cc=KZ&kind=shutdown" + period);
+    REQUIRE(kind);
+    for (const auto& i : nlohmann::json::parse(kind->body)["incidents"]) CHECK(i["kind"] == "shutdown");
+  }
+
+  {  // "bad queries and unknown incidents"
+    for (const char* q : {"/api/v1/timeline?asn=x", "/api/v1/timeline?from=yesterday",
+                          "/api/v1/timeline?bin=7m", "/api/v1/timeline?format=xml",
+                          "/api/v1/timeline?from=2022-01-03T00:00:00Z&until=2022-01-02T00:00:00Z",
+                          "/api/v1/timeline?from=2000-01-01T00:00:00Z&until=2022-01-02T00:00:00Z",
+                          "/api/v1/incidents?kind=eaten"}) {
+      auto r = server.get(q);
+      REQUIRE(r);
+      CHECK_MESSAGE(r->status == 400, q);
+      CHECK(nlohmann::json::parse(r->body)["error"] == "malformed");
+    }
+    for (const char* q : {"/api/v1/incidents/nonsense", "/api/v1/incidents/KZ.9198.shutdown.20220102T0000Z",
+                          "/api/v1/incidents/KZ.9198.blocked.20220104T1430Z.www.gov.kz"}) {
+      auto r = server.get(q);
+      REQUIRE(r);
+      CHECK_MESSAGE(r->status == 404, q);
+    }
+  }
+
+  {  // "dashboard files"
+    auto page = server.get("/");
+    REQUIRE(page);
+    CHECK(page->status == 200);
+    CHECK(page->get_header_value("Content-Type") == "text/html; charset=utf-8");
+    CHECK(page->body.find("<script src=\"/app.js\">") != std::string::npos);
+    auto js = server.get("/app.js");
+    REQUIRE(js);
+    CHECK(js->body.find("/api/v1/incidents") != std::string::npos);
+  }
+}
