@@ -17,6 +17,7 @@ Assertions: env KUZET_LAB_ASSERT=observations (default) checks each target's exp
 =verdicts checks expect: {verdict, method}; =both checks both.
 """
 import argparse
+import ipaddress
 import json
 import os
 import re
@@ -194,9 +195,7 @@ class Lab:
             sh("ip", "link", "set", dev, "up", ns=ns)
         sh("ip", "route", "add", "default", "via", net["censor_probe_side"], ns=P)
         sh("ip", "route", "add", "default", "via", net["internet_gateway"].split("/")[0], ns=C)
-        probe_net = subprocess.run(["/usr/bin/python3", "-c",
-                                    f"import ipaddress;print(ipaddress.ip_interface('{net['probe']}').network)"],
-                                   capture_output=True, text=True).stdout.strip()
+        probe_net = str(ipaddress.ip_interface(net["probe"]).network)
         sh("ip", "route", "add", probe_net, "via", net["censor_internet_side"].split("/")[0], ns=N)
         sh("sysctl", "-qw", "net.ipv4.ip_forward=1", ns=C)
         # Every server address of the internet lives on the net namespace's one interface.

@@ -8,7 +8,6 @@ ISP's blockpage server). Runs inside the "net" namespace; reads the run's state.
 import http.server
 import ipaddress
 import json
-import socket
 import socketserver
 import ssl
 import sys
