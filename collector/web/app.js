@@ -65,11 +65,14 @@ function svgEl(name, attrs) {
 }
 
 // A stacked bar per bin: shares of probes per state; incidents as shaded bands with their kind.
-function drawChart(container, series, incidents, fromIso, untilIso) {
+// mode 'share': bar height = share of probes; 'count': bar height = number of probes (shows silence).
+function drawChart(container, series, incidents, fromIso, untilIso, mode) {
   container.innerHTML = '';
-  const W = 1200, H = 220, L = 40, R = 10, T = 22, B = 28;
+  const W = 1200, H = 240, L = 40, R = 10, T = 42, B = 28;
   const t0 = Date.parse(fromIso), t1 = Date.parse(untilIso);
   const x = (t) => L + (W - L - R) * (t - t0) / (t1 - t0);
+  const maxProbes = series ? Math.max(1, ...series.bins.map((b) => b.probes)) : 1;
+  const scale = mode === 'count' ? (n, bin) => n * bin.probes / maxProbes : (n) => n;
   const y = (share) => T + (H - T - B) * (1 - share);
   const svg = svgEl('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'data-bins': series ? series.bins.length : 0 });
   svg.appendChild(svgEl('rect', { x: L, y: T, width: W - L - R, height: H - T - B, fill: '#fafafa' }));
@@ -85,13 +88,15 @@ function drawChart(container, series, incidents, fromIso, untilIso) {
       }
       const totals = {};
       for (const c of bin.counts) totals[c.verdict] = (totals[c.verdict] || 0) + c.share;
+      for (const k of Object.keys(totals)) totals[k] = scale(totals[k], bin);
       let acc = 0;
       for (const v of ORDER.concat(Object.keys(totals).filter((k) => !ORDER.includes(k)))) {
         if (!totals[v]) continue;
         const r = svgEl('rect', { class: 'bin ' + v, x: bx, y: y(acc + totals[v]), width: bw,
                                   height: y(acc) - y(acc + totals[v]), fill: COLORS[v] || '#17becf' });
         const title = svgEl('title');
-        title.textContent = `${fmt(bin.start)}: ${v} ${(totals[v] * 100).toFixed(0)}% of ${bin.probes} probes`;
+        title.textContent = `${fmt(bin.start)}: ${bin.probes} probes, ${bin.counts.filter((c) => c.verdict === v)
+          .reduce((n, c) => n + c.probes, 0)} ${v}`;
         r.appendChild(title);
         svg.appendChild(r);
         acc += totals[v];
@@ -102,14 +107,15 @@ function drawChart(container, series, incidents, fromIso, untilIso) {
     const s = Math.max(t0, Date.parse(inc.start));
     const e = Math.min(t1, inc.end ? Date.parse(inc.end) : t1);
     if (e <= s) continue;
-    const band = svgEl('rect', { class: 'incident', 'data-id': inc.id, x: x(s), y: 2, width: Math.max(1, x(e) - x(s)),
+    const lane = inc.kind === 'shutdown' ? 22 : 2;  // network incidents on their own lane
+    const band = svgEl('rect', { class: 'incident', 'data-id': inc.id, x: x(s), y: lane, width: Math.max(1, x(e) - x(s)),
                                  height: 16, fill: COLORS[inc.kind] || '#000', opacity: 0.85 });
     const title = svgEl('title');
     title.textContent = `${inc.kind} ${fmt(inc.start)} – ${fmt(inc.end)}`;
     band.appendChild(title);
     svg.appendChild(band);
     if (x(e) - x(s) > 60) {
-      const label = svgEl('text', { x: x(s) + 3, y: 14, 'font-size': 11, fill: '#fff' });
+      const label = svgEl('text', { x: x(s) + 3, y: lane + 12, 'font-size': 11, fill: '#fff' });
       label.textContent = inc.kind === 'shutdown' ? 'shutdown' : inc.kind;
       svg.appendChild(label);
     }
@@ -117,12 +123,12 @@ function drawChart(container, series, incidents, fromIso, untilIso) {
   // Axes: share on the left, one tick per day (UTC).
   for (const share of [0, 0.5, 1]) {
     const t = svgEl('text', { x: 4, y: y(share) + 4, 'font-size': 11, fill: '#555' });
-    t.textContent = `${share * 100}%`;
+    t.textContent = mode === 'count' ? String(Math.round(share * maxProbes)) : `${share * 100}%`;
     svg.appendChild(t);
   }
   const day = 86400e3;
   const step = (t1 - t0) / day > 20 ? 7 * day : day;
-  for (let t = Math.ceil(t0 / day) * day; t <= t1; t += step) {
+  for (let t = Math.ceil(t0 / day) * day; t <= t1 - step / 3; t += step) {
     svg.appendChild(svgEl('line', { x1: x(t), x2: x(t), y1: T, y2: H - B + 4, stroke: '#bbb', 'stroke-width': 0.5 }));
     const label = svgEl('text', { x: x(t) + 2, y: H - 8, 'font-size': 11, fill: '#555' });
     label.textContent = new Date(t).toISOString().slice(5, 10);
@@ -178,9 +184,10 @@ async function show() {
   const shutdowns = inc.incidents.filter((i) => i.kind === 'shutdown');
   $('chart-title').textContent = target === '*' ? 'Timeline (choose a target)' :
     `${target} on AS${asn} (${cc}), ${bin} bins`;
-  drawChart($('chart'), targetSeries, inc.incidents.filter((i) => i.target === target).concat(shutdowns), from, until);
-  $('network-title').textContent = `Network connectivity of AS${asn}: probes online vs offline or silent`;
-  drawChart($('network-chart'), netSeries, shutdowns, from, until);
+  drawChart($('chart'), targetSeries, inc.incidents.filter((i) => i.target === target).concat(shutdowns), from, until,
+            'share');
+  $('network-title').textContent = `Network connectivity of AS${asn}: probes reporting per bin (online, offline)`;
+  drawChart($('network-chart'), netSeries, shutdowns, from, until, 'count');
   listIncidents(inc.incidents);
   $('csv-timeline').href = `/api/v1/timeline?${base}${target === '*' ? '' : targetQuery}&bin=${bin}&format=csv`;
   $('csv-incidents').href = `/api/v1/incidents?${base}&format=csv`;
