@@ -6,7 +6,8 @@ packages=(build-essential cmake pkg-config ccache git ca-certificates openssl cu
   libcurl4-openssl-dev libc-ares-dev libssl-dev libpcap-dev libyaml-cpp-dev nlohmann-json3-dev doctest-dev
   libsqlite3-dev libpq-dev libmaxminddb-dev libcpp-httplib-dev)
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(iproute2 nftables python3 procps psmisc python3-yaml python3-dnslib python3-cryptography)
+  packages+=(iproute2 nftables python3 procps psmisc python3-yaml python3-dnslib python3-cryptography
+    chromium fonts-dejavu-core)  # chromium: the dashboard test (tests/timeline)
 fi
 missing=()
 for p in "${packages[@]}"; do
