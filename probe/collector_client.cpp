@@ -274,14 +274,26 @@ UploadResult CollectorClient::upload(const std::vector<nlohmann::json>& envelope
     result.items[i].measurement_uid = uid_of(envelopes[i]);
     try {
       texts[i] = envelopes[i].dump();
-      sendable.push_back(i);
     } catch (const json::exception&) {  // invalid UTF-8: no collector could accept it
       result.items[i].status = "rejected";
       result.items[i].reason = "malformed";
+      continue;
     }
+    if (texts[i].size() > options_.max_batch_bytes) {  // would block the queue forever with 413s
+      result.items[i].status = "rejected";
+      result.items[i].reason = "too_large";
+      texts[i].clear();
+      continue;
+    }
+    sendable.push_back(i);
   }
-  for (size_t first = 0; first < sendable.size(); first += options_.batch_size) {
-    const size_t last = std::min(sendable.size(), first + options_.batch_size);
+  for (size_t first = 0, last = 0; first < sendable.size(); first = last) {
+    // Up to batch_size envelopes and max_batch_bytes of them (always at least one).
+    size_t bytes = texts[sendable[first]].size();
+    last = first + 1;
+    while (last < sendable.size() && last - first < options_.batch_size &&
+           bytes + texts[sendable[last]].size() + 1 <= options_.max_batch_bytes)
+      bytes += texts[sendable[last++]].size() + 1;
     std::string body = "{\"measurements\":[";
     std::vector<std::string> uids;
     for (size_t k = first; k < last; ++k) {

@@ -27,6 +27,9 @@ struct CollectorClientOptions {
   std::string proxy;                 // e.g. "socks5h://127.0.0.1:9050"; "" = direct
   std::string ca_bundle;             // PEM file for https; "" = system store
   size_t batch_size = 200;           // envelopes per POST (the collector takes ≤ 1000)
+  // Bytes of envelopes per POST (the collector takes ≤ 16 MiB). A single larger envelope is rejected
+  // locally ("too_large") rather than sent to be refused again on every attempt.
+  size_t max_batch_bytes = 8 << 20;
   size_t max_response_bytes = 8 << 20;  // a hostile collector cannot make the probe buffer more
 };
 
@@ -51,7 +54,8 @@ struct RegisterResult {
 
 struct UploadItemResult {
   std::string measurement_uid;  // "" when the envelope names none
-  // "stored" | "duplicate" | "rejected" (the collector judged it: reason says why) |
+  // "stored" | "duplicate" | "rejected" (the collector judged it, or it could never be sent: reason
+  // "malformed" for invalid UTF-8, "too_large" over max_batch_bytes) |
   // "failed" (not judged: reason is the link failure; keep it and retry later).
   std::string status;
   std::string reason;

@@ -151,6 +151,32 @@ TEST_CASE("upload round trip in batches, then duplicates") {
   CHECK(logged["items"][1]["status"] == "duplicate");
 }
 
+TEST_CASE("batches are also bounded in bytes; an envelope over the bound is rejected locally") {
+  FakeCollector fake;
+  auto options = generous();
+  const auto key = core::generate_ed25519();
+  REQUIRE(CollectorClient(fake.url(), options).register_key(key).ok);
+  auto items = envelopes(key, 10);
+  const size_t one = items[0].dump().size();
+  options.max_batch_bytes = 3 * one + 10;  // three per POST, whatever batch_size says
+  options.batch_size = 200;
+  auto huge = core::sign_envelope(measurement("huge"), key);
+  huge["measurement"]["padding"] = std::string(4 * one, 'p');
+  huge = core::sign_envelope(huge["measurement"], key);
+  items.insert(items.begin() + 4, huge);
+  const auto result = CollectorClient(fake.url(), options).upload(items);
+  CHECK(result.failure == "");
+  CHECK(result.batches_sent == 4);  // 10 small ones, 3 per POST
+  CHECK(fake.largest_batch == 3);
+  REQUIRE(result.items.size() == 11);
+  CHECK(result.items[4].measurement_uid == "huge");
+  CHECK(result.items[4].status == "rejected");
+  CHECK(result.items[4].reason == "too_large");
+  for (size_t i = 0; i < 11; ++i)
+    if (i != 4) CHECK(result.items[i].status == "stored");
+  CHECK(fake.stored.count("huge") == 0);
+}
+
 TEST_CASE("rejections are mapped per item: 207, 401, 409, continuing after a judged batch") {
   FakeCollector fake;
   auto options = generous();
