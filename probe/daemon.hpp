@@ -1,0 +1,23 @@
+#pragma once
+// `kuzet-probe daemon`: runs the configured specs on a schedule, queues every result durably
+// (probe/queue.hpp) before any upload, and uploads in batches with exponential backoff. See docs/daemon.md.
+#include <cstdint>
+#include <string>
+
+namespace kuzet::probe {
+
+struct DaemonOptions {
+  std::string config_path;
+  double retry_initial_s = 30;  // first wait after a failed upload; doubles up to retry_max_s, with jitter
+  double retry_max_s = 3600;
+  uint64_t max_runs = 0;        // stop after this many runs and one upload attempt (tests, benchmark); 0 = never
+};
+
+// Blocks until SIGTERM/SIGINT (or max_runs). SIGHUP reloads the config. Returns the exit code; startup
+// errors (config, spec, data directory) are printed and give 2.
+int run_daemon(const DaemonOptions& options);
+
+// `kuzet-probe daemon [--config FILE] [--retry-initial DUR] [--retry-max DUR] [--runs N]`
+int daemon_command(int argc, char** argv);
+
+}  // namespace kuzet::probe

@@ -1,0 +1,116 @@
+#include "probe/export.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <map>
+
+#include "core/crypto.hpp"
+#include "core/jcs.hpp"
+#include "core/signing.hpp"
+#include "probe/config.hpp"
+#include "probe/queue.hpp"
+
+namespace kuzet::probe {
+
+ExportResult export_bundle(const ExportOptions& options, const Identity& identity) {
+  ExportResult result;
+  std::string envelopes;
+  std::map<std::pair<std::string, uint32_t>, bool> networks;
+  scan_queue(options.queue_dir, [&](const std::string& payload) {
+    const auto env = nlohmann::json::parse(payload, nullptr, false);
+    if (!env.is_object() || !env.contains("measurement") || !env["measurement"].is_object()) {
+      ++result.skipped;
+      return;
+    }
+    const auto& m = env["measurement"];
+    const auto started = m.contains("started_at") && m["started_at"].is_string()
+                             ? core::parse_rfc3339(m["started_at"].get<std::string>())
+                             : std::nullopt;
+    if (!started || (options.since && *started < *options.since) || (options.until && *started >= *options.until)) {
+      ++result.skipped;
+      return;
+    }
+    std::string cc;
+    uint32_t asn = 0;
+    if (m.contains("network") && m["network"].is_object()) {
+      const auto& n = m["network"];
+      if (n.contains("cc") && n["cc"].is_string()) cc = n["cc"].get<std::string>();
+      if (n.contains("asn") && n["asn"].is_number_unsigned()) asn = n["asn"].get<uint32_t>();
+    }
+    networks[{cc, asn}] = true;
+    envelopes += payload;
+    envelopes += '\n';
+    ++result.exported;
+  });
+  // Key statements first, so a collector that never saw this probe can check the envelopes after them.
+  std::string bundle;
+  for (const auto& [network, used] : networks) {
+    const auto key = identity.for_network(network.first, network.second);
+    nlohmann::json statement{{"public_key", core::base64_encode(key.public_key)}, {"registered_at", core::now_rfc3339()}};
+    statement["signature"] = core::base64_encode(core::ed25519_sign(key, core::canonicalize(statement)));
+    bundle += statement.dump() + "\n";
+    ++result.keys;
+  }
+  bundle += envelopes;
+  result.error = write_file_atomically(options.out_path, bundle);
+  return result;
+}
+
+int export_command(int argc, char** argv) {
+  const char* usage = "usage: kuzet-probe export [--config FILE] [--since TIME] [--until TIME] FILE\n"
+                      "       TIME is RFC 3339, e.g. 2026-11-23T10:00:00Z\n";
+  std::string config_path = kDefaultConfigPath;
+  ExportOptions options;
+  for (int i = 0; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--config" || arg == "--since" || arg == "--until") {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "kuzet-probe: export: %s needs a value\n%s", arg.c_str(), usage);
+        return 2;
+      }
+      const std::string value = argv[++i];
+      if (arg == "--config") {
+        config_path = value;
+        continue;
+      }
+      auto t = core::parse_rfc3339(value);
+      if (!t) {
+        std::fprintf(stderr, "kuzet-probe: export: %s '%s' is not an RFC 3339 time\n%s", arg.c_str(), value.c_str(), usage);
+        return 2;
+      }
+      (arg == "--since" ? options.since : options.until) = t;
+    } else if (!arg.empty() && arg[0] == '-') {
+      std::fprintf(stderr, "kuzet-probe: export: unknown option '%s'\n%s", arg.c_str(), usage);
+      return 2;
+    } else if (options.out_path.empty()) {
+      options.out_path = arg;
+    } else {
+      std::fprintf(stderr, "kuzet-probe: export: one output FILE only\n%s", usage);
+      return 2;
+    }
+  }
+  if (options.out_path.empty()) {
+    std::fprintf(stderr, "kuzet-probe: export: the output FILE is missing\n%s", usage);
+    return 2;
+  }
+  try {
+    const ProbeConfig config = load_probe_config(config_path);
+    options.queue_dir = config.data_dir + "/queue";
+    const Identity identity = Identity::load_or_create(config.data_dir);
+    const auto result = export_bundle(options, identity);
+    if (!result.error.empty()) {
+      std::fprintf(stderr, "kuzet-probe: export: %s\n", result.error.c_str());
+      return 1;
+    }
+    std::printf("exported %llu results (%llu keys) to %s; %llu queued results outside the range\n",
+                static_cast<unsigned long long>(result.exported), static_cast<unsigned long long>(result.keys),
+                options.out_path.c_str(), static_cast<unsigned long long>(result.skipped));
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "kuzet-probe: export: %s\n", e.what());
+    return 2;
+  }
+}
+
+}  // namespace kuzet::probe

@@ -1,0 +1,52 @@
+#include "probe/run_setup.hpp"
+
+#include <set>
+#include <stdexcept>
+
+#include "spec/spec.hpp"
+
+namespace kuzet::probe {
+
+measure::MeasureOptions measure_options_from(const ProbeConfig& config) {
+  measure::MeasureOptions m;
+  m.dns.resolver = config.resolver;
+  m.dns.timeout_ms = config.timeouts.dns_ms;
+  m.tcp_timeout_ms = config.timeouts.tcp_ms;
+  m.tls.timeout_ms = config.timeouts.tls_ms;
+  m.http.timeout_ms = config.timeouts.http_ms;
+  m.http.ca_bundle = config.ca_bundle;
+  m.max_addresses = static_cast<size_t>(config.limits.max_addresses);
+  try {
+    m.tls.trust = measure::TrustStore::load(config.ca_bundle);
+  } catch (const std::exception& e) {
+    throw std::invalid_argument(std::string("CA bundle: ") + e.what());
+  }
+  return m;
+}
+
+RunOptions run_options_from(const ProbeConfig& config, const std::vector<std::string>& extra_targets) {
+  RunOptions options;
+  std::vector<spec::Spec> specs;
+  for (const auto& path : config.specs) specs.push_back(spec::load_spec_file(path));  // throws SpecError
+  std::set<std::string> seen;
+  for (const auto& s : specs)
+    for (const auto& t : s.targets)
+      if (seen.insert(spec::url_key(t.url)).second) options.targets.push_back({t, s.source});
+  for (const auto& url : extra_targets)
+    if (seen.insert(spec::url_key(url)).second) options.targets.push_back({spec::Target{url, "other", "", ""}, ""});
+  const auto merged = spec::merge_specs(specs);
+  options.knowledge.interception_roots = merged.interception_roots;
+  options.knowledge.blockpages = merged.blockpages;
+  options.concurrency = static_cast<size_t>(config.limits.concurrency);
+  options.measure = measure_options_from(config);
+  if (!config.network.cc.empty() || config.network.asn != 0) {
+    NetworkIdentity manual;
+    manual.cc = config.network.cc;
+    manual.asn = config.network.asn;
+    manual.source = "config";
+    options.network_override = manual;
+  }
+  return options;
+}
+
+}  // namespace kuzet::probe

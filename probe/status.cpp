@@ -1,0 +1,182 @@
+#include "probe/status.hpp"
+
+#include <signal.h>
+
+#include <nlohmann/json.hpp>
+
+#include <cerrno>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "probe/config.hpp"
+#include "probe/queue.hpp"
+
+namespace kuzet::probe {
+
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RunSummary, run_id, started_at, finished_at, targets, queued,
+                                                refused_full, verdicts, cc, asn, collector_reachable, all_offline)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(UploadAttempt, at, collector, sent, stored, duplicate, rejected,
+                                                failure)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(QueueStatus, records, bytes, max_bytes, segments, corrupt_lines,
+                                                refused_full, full_since, policy)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(NetworkKey, cc, asn, key_id, last_seen)
+
+void to_json(nlohmann::json& j, const DaemonStatus& v) {
+  j = {{"pid", v.pid},
+       {"running", v.running},
+       {"started_at", v.started_at},
+       {"updated_at", v.updated_at},
+       {"config", v.config},
+       {"mode", v.mode},
+       {"runs", v.runs},
+       {"last_run", v.last_run ? nlohmann::json(*v.last_run) : nlohmann::json()},
+       {"next_run_at", v.next_run_at},
+       {"last_upload", v.last_upload ? nlohmann::json(*v.last_upload) : nlohmann::json()},
+       {"last_upload_ok_at", v.last_upload_ok_at},
+       {"upload_failures_in_row", v.upload_failures_in_row},
+       {"next_upload_at", v.next_upload_at},
+       {"queue", v.queue},
+       {"networks", v.networks}};
+}
+
+void from_json(const nlohmann::json& j, DaemonStatus& v) {
+  v = DaemonStatus{};
+  v.pid = j.value("pid", int64_t{0});
+  v.running = j.value("running", false);
+  v.started_at = j.value("started_at", "");
+  v.updated_at = j.value("updated_at", "");
+  v.config = j.value("config", "");
+  v.mode = j.value("mode", "normal");
+  v.runs = j.value("runs", uint64_t{0});
+  if (j.contains("last_run") && j["last_run"].is_object()) v.last_run = j["last_run"].get<RunSummary>();
+  v.next_run_at = j.value("next_run_at", "");
+  if (j.contains("last_upload") && j["last_upload"].is_object()) v.last_upload = j["last_upload"].get<UploadAttempt>();
+  v.last_upload_ok_at = j.value("last_upload_ok_at", "");
+  v.upload_failures_in_row = j.value("upload_failures_in_row", uint64_t{0});
+  v.next_upload_at = j.value("next_upload_at", "");
+  if (j.contains("queue")) v.queue = j["queue"].get<QueueStatus>();
+  if (j.contains("networks")) v.networks = j["networks"].get<std::vector<NetworkKey>>();
+}
+
+std::string status_path(const std::string& data_dir) { return data_dir + "/status.json"; }
+
+std::string write_status(const std::string& data_dir, const DaemonStatus& status) {
+  return write_file_atomically(status_path(data_dir), nlohmann::json(status).dump(2) + "\n", false);
+}
+
+std::optional<DaemonStatus> read_status(const std::string& data_dir, std::string* error) {
+  std::ifstream in(status_path(data_dir));
+  if (!in) {
+    *error = "no " + status_path(data_dir) + " (the daemon has not run with this data directory)";
+    return std::nullopt;
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  try {
+    return nlohmann::json::parse(text.str()).get<DaemonStatus>();
+  } catch (const nlohmann::json::exception& e) {
+    *error = status_path(data_dir) + ": " + e.what();
+    return std::nullopt;
+  }
+}
+
+namespace {
+
+std::string or_dash(const std::string& s) { return s.empty() ? "-" : s; }
+
+std::string human_bytes(uint64_t b) {
+  char text[32];
+  if (b >= (1u << 20)) std::snprintf(text, sizeof text, "%.1f MiB", b / 1048576.0);
+  else if (b >= 1024) std::snprintf(text, sizeof text, "%.1f KiB", b / 1024.0);
+  else std::snprintf(text, sizeof text, "%llu B", static_cast<unsigned long long>(b));
+  return text;
+}
+
+}  // namespace
+
+int status_command(int argc, char** argv) {
+  std::string config_path = kDefaultConfigPath, data_dir;
+  bool as_json = false;
+  for (int i = 0; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if ((arg == "--config" || arg == "--data-dir") && i + 1 < argc) {
+      (arg == "--config" ? config_path : data_dir) = argv[++i];
+    } else if (arg == "--json") {
+      as_json = true;
+    } else {
+      std::fprintf(stderr, "kuzet-probe: status: unknown option '%s'\n"
+                           "usage: kuzet-probe status [--config FILE] [--data-dir DIR] [--json]\n", arg.c_str());
+      return 2;
+    }
+  }
+  if (data_dir.empty()) {
+    try {
+      data_dir = load_probe_config(config_path).data_dir;
+    } catch (const ConfigError& e) {
+      std::fprintf(stderr, "kuzet-probe: %s\n", e.what());
+      return 2;
+    }
+  }
+  std::string error;
+  auto status = read_status(data_dir, &error);
+  if (!status) {
+    std::fprintf(stderr, "kuzet-probe: %s\n", error.c_str());
+    return 1;
+  }
+  // The file says what the daemon last wrote; the process table says whether it is still there.
+  const bool alive = status->running && status->pid > 0 && (::kill(static_cast<pid_t>(status->pid), 0) == 0 || errno == EPERM);
+  // Count the queue now, so the figure is right even when the daemon is stopped.
+  uint64_t live_records = 0;
+  scan_queue(data_dir + "/queue", [&](const std::string&) { ++live_records; });
+  if (as_json) {
+    nlohmann::json j = *status;
+    j["alive"] = alive;
+    j["queue"]["records_now"] = live_records;
+    std::printf("%s\n", j.dump(2).c_str());
+    return 0;
+  }
+  std::printf("daemon:       %s (pid %lld, since %s, %llu runs)\n",
+              alive ? "running" : (status->running ? "not running (stopped without cleaning up)" : "stopped"),
+              static_cast<long long>(status->pid), or_dash(status->started_at).c_str(),
+              static_cast<unsigned long long>(status->runs));
+  std::printf("mode:         %s\n", status->mode == "shutdown" ? "shutdown suspected (measuring at the shutdown pace)"
+                                                               : "normal");
+  if (status->last_run) {
+    const auto& r = *status->last_run;
+    std::string verdicts;
+    for (const auto& [v, n] : r.verdicts) verdicts += (verdicts.empty() ? "" : ", ") + std::to_string(n) + " " + v;
+    std::printf("last run:     %s, %llu targets (%s), network %s AS%u, collector %s\n", r.started_at.c_str(),
+                static_cast<unsigned long long>(r.targets), verdicts.c_str(), or_dash(r.cc).c_str(), r.asn,
+                r.collector_reachable ? "reachable" : "unreachable");
+  } else {
+    std::printf("last run:     -\n");
+  }
+  std::printf("next run:     %s\n", alive ? or_dash(status->next_run_at).c_str() : "- (daemon not running)");
+  std::printf("queue:        %llu results waiting (%s of %s on disk)%s\n",
+              static_cast<unsigned long long>(live_records), human_bytes(status->queue.bytes).c_str(),
+              human_bytes(status->queue.max_bytes).c_str(),
+              status->queue.full_since.empty() ? "" : ", FULL: new results refused");
+  if (!status->queue.full_since.empty() || status->queue.refused_full > 0)
+    std::printf("              full since %s, %llu results refused (%s)\n", or_dash(status->queue.full_since).c_str(),
+                static_cast<unsigned long long>(status->queue.refused_full), status->queue.policy.c_str());
+  if (status->last_upload) {
+    const auto& u = *status->last_upload;
+    std::printf("last upload:  %s to %s: %llu sent, %llu stored, %llu duplicate, %llu rejected%s%s\n", u.at.c_str(),
+                u.collector.c_str(), static_cast<unsigned long long>(u.sent), static_cast<unsigned long long>(u.stored),
+                static_cast<unsigned long long>(u.duplicate), static_cast<unsigned long long>(u.rejected),
+                u.failure.empty() ? "" : ", failed: ", u.failure.c_str());
+  } else {
+    std::printf("last upload:  -\n");
+  }
+  std::printf("last success: %s\n", or_dash(status->last_upload_ok_at).c_str());
+  if (status->upload_failures_in_row > 0)
+    std::printf("next upload:  %s (after %llu failed attempts)\n", or_dash(status->next_upload_at).c_str(),
+                static_cast<unsigned long long>(status->upload_failures_in_row));
+  for (const auto& n : status->networks)
+    std::printf("key:          network %s AS%u: %s (last used %s)\n", or_dash(n.cc).c_str(), n.asn, n.key_id.c_str(),
+                n.last_seen.c_str());
+  return 0;
+}
+
+}  // namespace kuzet::probe
