@@ -17,6 +17,9 @@
 #include "measure/url.hpp"
 #include "probe/collector_link.hpp"
 #include "probe/config.hpp"
+#include "probe/daemon.hpp"
+#include "probe/export.hpp"
+#include "probe/status.hpp"
 #include "probe/output.hpp"
 #include "probe/runner.hpp"
 #include "spec/spec.hpp"
@@ -34,6 +37,9 @@ constexpr const char* kUsage =
     "usage: kuzet-probe run [--spec FILE]... [--target URL]... [--resolver IP[:PORT]] [--ca-bundle FILE]\n"
     "                       [--out FILE] [--collector URL] [--no-upload] [--config FILE]\n"
     "                       [--data-dir DIR] [--concurrency N] [--quiet]\n"
+    "       kuzet-probe daemon [--config FILE]      (scheduled runs, durable queue, uploads)\n"
+    "       kuzet-probe status [--config FILE] [--json]\n"
+    "       kuzet-probe export [--config FILE] [--since TIME] [--until TIME] FILE\n"
     "       kuzet-probe --help | --version\n";
 
 struct RunCommand {
@@ -230,6 +236,9 @@ int main_cli(int argc, char** argv) {
   }
   try {
     if (sub == "run") return run_command(parse_run(argc - 2, argv + 2));
+    if (sub == "daemon") return daemon_command(argc - 2, argv + 2);
+    if (sub == "status") return status_command(argc - 2, argv + 2);
+    if (sub == "export") return export_command(argc - 2, argv + 2);
     throw UsageError("unknown command '" + sub + "'");
   } catch (const UsageError& e) {
     std::fprintf(stderr, "kuzet-probe: %s\n%s", e.what(), kUsage);
