@@ -1,4 +1,5 @@
 // The DNS step: A and AAAA with c-ares on a private channel, raw replies classified by dns_parse.cpp.
+// c-ares opens its sockets through SocketTap, which keeps listening for late replies ("Hold-On").
 #include "measure/dns.hpp"
 
 #include <arpa/inet.h>
@@ -6,11 +7,16 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <mutex>
+#include <optional>
+#include <vector>
 
 #include "core/failure.hpp"
 #include "core/time.hpp"
@@ -36,11 +42,199 @@ bool library_ready() {
   return ready;
 }
 
+struct PendingQuery;
+
+// "Hold-On": a UDP reply to a query that already completed is recorded when it arrives within the hold
+// window, comes from the server that gave the first reply, carries the same ID and question, and says
+// something different from the replies recorded so far.
+struct HoldWindow {
+  bool active = false;
+  DnsReplyQuestion question;  // of the first reply (c-ares checked it against the query it sent)
+  std::string server;         // "ip:port" the first reply came from
+  std::chrono::steady_clock::time_point until;
+};
+
+// A flood of distinct forgeries cannot grow the observation without bound.
+constexpr size_t kMaxLateReplies = 4;
+
+// Owns the sockets c-ares opens (ares_set_socket_functions), so that datagrams arriving after their query
+// completed are seen: while c-ares runs it reads through receive() here, and a UDP socket it closes stays
+// open (until resolve() returns) for the hold window to read. Sockets are per resolve(): no shared state.
+class SocketTap {
+ public:
+  SocketTap(std::vector<PendingQuery*> queries, int hold_on_ms, std::chrono::steady_clock::time_point deadline)
+      : queries_(std::move(queries)), hold_on_(std::max(hold_on_ms, 0)), deadline_(deadline) {}
+  ~SocketTap() {
+    for (int fd : held_) ::close(fd);
+  }
+  SocketTap(const SocketTap&) = delete;
+  SocketTap& operator=(const SocketTap&) = delete;
+
+  static const ares_socket_functions functions;
+
+  // Called from on_reply with the reply c-ares accepted, i.e. the datagram receive() just read.
+  void start_hold(PendingQuery& query, const unsigned char* reply, int length);
+  // The end of the last open hold window, if one is still open.
+  std::optional<std::chrono::steady_clock::time_point> hold_end() const;
+  const std::vector<int>& held_sockets() const { return held_; }
+  // Reads every waiting datagram on a held socket.
+  void drain(int fd);
+
+ private:
+  ares_socket_t open(int domain, int type, int protocol);
+  int close(ares_socket_t fd);
+  ssize_t receive(ares_socket_t fd, void* data, size_t length, int flags, sockaddr* from, socklen_t* from_length);
+  void note_datagram(const uint8_t* data, size_t length, const std::string& server);
+  bool is_udp(int fd) const { return std::find(udp_.begin(), udp_.end(), fd) != udp_.end(); }
+
+  std::vector<PendingQuery*> queries_;
+  int hold_on_;
+  std::chrono::steady_clock::time_point deadline_;
+  std::vector<int> udp_;   // UDP sockets open for c-ares
+  std::vector<int> held_;  // UDP sockets c-ares closed, kept for the hold window
+  // The last datagram c-ares read: on_reply runs right after it, for the reply it accepted.
+  bool last_valid_ = false;
+  uint16_t last_id_ = 0;
+  std::string last_server_;
+};
+
 struct PendingQuery {
   DnsQuery query;
   core::Stopwatch started;
   bool done = false;
+  SocketTap* tap = nullptr;
+  HoldWindow hold;
+  std::vector<DnsQuery> late;  // later replies that differ from query and each other, in arrival order
 };
+
+std::string address_text(const sockaddr* address) {
+  char text[INET6_ADDRSTRLEN] = "";
+  if (address->sa_family == AF_INET) {
+    const auto* v4 = reinterpret_cast<const sockaddr_in*>(address);
+    inet_ntop(AF_INET, &v4->sin_addr, text, sizeof text);
+    return std::string(text) + ":" + std::to_string(ntohs(v4->sin_port));
+  }
+  if (address->sa_family == AF_INET6) {
+    const auto* v6 = reinterpret_cast<const sockaddr_in6*>(address);
+    inet_ntop(AF_INET6, &v6->sin6_addr, text, sizeof text);
+    return "[" + std::string(text) + "]:" + std::to_string(ntohs(v6->sin6_port));
+  }
+  return "";
+}
+
+const ares_socket_functions SocketTap::functions = {
+    [](int domain, int type, int protocol, void* tap) -> ares_socket_t {
+      return static_cast<SocketTap*>(tap)->open(domain, type, protocol);
+    },
+    [](ares_socket_t fd, void* tap) { return static_cast<SocketTap*>(tap)->close(fd); },
+    [](ares_socket_t fd, const sockaddr* address, ares_socklen_t length, void*) {
+      return ::connect(fd, address, length);
+    },
+    [](ares_socket_t fd, void* data, size_t length, int flags, sockaddr* from, ares_socklen_t* from_length,
+       void* tap) -> ares_ssize_t {
+      return static_cast<SocketTap*>(tap)->receive(fd, data, length, flags, from, from_length);
+    },
+    [](ares_socket_t fd, const iovec* parts, int count, void*) -> ares_ssize_t {
+      msghdr message{};
+      message.msg_iov = const_cast<iovec*>(parts);
+      message.msg_iovlen = static_cast<size_t>(count);
+      return ::sendmsg(fd, &message, MSG_NOSIGNAL);  // a TCP peer that went away must not SIGPIPE the probe
+    },
+};
+
+ares_socket_t SocketTap::open(int domain, int type, int protocol) {
+  // With its socket functions replaced, c-ares 1.18 does not make the socket non-blocking itself.
+  const int fd = ::socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
+  if (fd >= 0 && (type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) == SOCK_DGRAM) udp_.push_back(fd);
+  return fd < 0 ? ARES_SOCKET_BAD : fd;
+}
+
+int SocketTap::close(ares_socket_t fd) {
+  if (is_udp(fd)) {
+    udp_.erase(std::find(udp_.begin(), udp_.end(), fd));
+    if (hold_on_ > 0) {
+      held_.push_back(fd);  // c-ares is done with it; late replies may still arrive
+      return 0;
+    }
+  }
+  return ::close(fd);
+}
+
+ssize_t SocketTap::receive(ares_socket_t fd, void* data, size_t length, int flags, sockaddr* from,
+                           socklen_t* from_length) {
+  const ssize_t count = ::recvfrom(fd, data, length, flags, from, from_length);
+  last_valid_ = false;
+  if (count <= 0 || !is_udp(fd)) return count;  // errno is c-ares's to read
+  sockaddr_storage peer{};
+  socklen_t peer_length = sizeof peer;
+  if (from != nullptr) {
+    std::memcpy(&peer, from, std::min<size_t>(*from_length, sizeof peer));
+  } else if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_length) != 0) {
+    return count;
+  }
+  const auto* bytes = static_cast<const uint8_t*>(data);
+  last_valid_ = count >= 2;
+  last_id_ = last_valid_ ? static_cast<uint16_t>((bytes[0] << 8) | bytes[1]) : 0;
+  last_server_ = address_text(reinterpret_cast<const sockaddr*>(&peer));
+  note_datagram(bytes, static_cast<size_t>(count), last_server_);
+  return count;
+}
+
+void SocketTap::start_hold(PendingQuery& query, const unsigned char* reply, int length) {
+  if (hold_on_ <= 0 || !last_valid_ || last_server_.empty()) return;  // disabled, or the reply came by TCP
+  auto question = dns_reply_question(reply, static_cast<size_t>(length));
+  if (!question || question->id != last_id_) return;
+  query.hold.active = true;
+  query.hold.question = std::move(*question);
+  query.hold.server = last_server_;
+  query.hold.until = std::min(std::chrono::steady_clock::now() + std::chrono::milliseconds(hold_on_), deadline_);
+}
+
+std::optional<std::chrono::steady_clock::time_point> SocketTap::hold_end() const {
+  std::optional<std::chrono::steady_clock::time_point> end;
+  const auto now = std::chrono::steady_clock::now();
+  for (const PendingQuery* q : queries_) {
+    if (q->hold.active && q->hold.until > now && (!end || q->hold.until > *end)) end = q->hold.until;
+  }
+  return end;
+}
+
+void SocketTap::note_datagram(const uint8_t* data, size_t length, const std::string& server) {
+  auto question = dns_reply_question(data, length);
+  if (!question) return;
+  const auto now = std::chrono::steady_clock::now();
+  for (PendingQuery* q : queries_) {
+    if (!q->hold.active || now > q->hold.until || q->hold.server != server || !(q->hold.question == *question))
+      continue;
+    DnsQuery late;
+    late.query_type = q->query.query_type;
+    parse_dns_reply(data, length, late);
+    late.duration_ms = q->started.elapsed_ms();
+    if (same_dns_reply(late, q->query)) return;
+    for (const DnsQuery& seen : q->late)
+      if (same_dns_reply(late, seen)) return;
+    if (q->late.size() < kMaxLateReplies) q->late.push_back(std::move(late));
+    return;
+  }
+}
+
+void SocketTap::drain(int fd) {
+  std::vector<uint8_t> buffer(65536);
+  for (int i = 0; i < 64; ++i) {  // bounded: a flood cannot starve the loop
+    sockaddr_storage peer{};
+    socklen_t peer_length = sizeof peer;
+    const ssize_t count = ::recvfrom(fd, buffer.data(), buffer.size(), MSG_DONTWAIT,
+                                     reinterpret_cast<sockaddr*>(&peer), &peer_length);
+    if (count < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
+      // e.g. ICMP port unreachable: nothing more will come on it
+      ::close(fd);
+      held_.erase(std::find(held_.begin(), held_.end(), fd));
+      return;
+    }
+    note_datagram(buffer.data(), static_cast<size_t>(count), address_text(reinterpret_cast<const sockaddr*>(&peer)));
+  }
+}
 
 // The reply (abuf) is handed to us whatever the rcode, thanks to ARES_FLAG_NOCHECKRESP; without a reply
 // the status says why.
@@ -51,6 +245,7 @@ void on_reply(void* arg, int status, int /*timeouts*/, unsigned char* reply, int
   pending->query.duration_ms = pending->started.elapsed_ms();
   if (reply != nullptr && length > 0) {
     parse_dns_reply(reply, static_cast<size_t>(length), pending->query);
+    if (pending->tap) pending->tap->start_hold(*pending, reply, length);
     return;
   }
   pending->query.rcode.clear();
@@ -74,7 +269,7 @@ class Channel {
     if (channel_) ares_destroy(channel_);
   }
   // Returns the c-ares status.
-  int init(int timeout_ms) {
+  int init(int timeout_ms, SocketTap& tap) {
     ares_options options{};
     options.flags = ARES_FLAG_NOCHECKRESP;  // report SERVFAIL/REFUSED instead of retrying them away
     options.timeout = std::max(timeout_ms / 3, 1);  // T/3 then 2T/3 (kTries = 2); ms with ARES_OPT_TIMEOUTMS
@@ -82,7 +277,9 @@ class Channel {
     options.ndots = 1;
     options.ndomains = 0;  // no search list: the name is queried as given
     const int mask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_NDOTS | ARES_OPT_DOMAINS;
-    return ares_init_options(&channel_, &options, mask);
+    const int status = ares_init_options(&channel_, &options, mask);
+    if (status == ARES_SUCCESS) ares_set_socket_functions(channel_, &SocketTap::functions, &tap);
+    return status;
   }
   int use_server(const ResolverAddress& server) {
     ares_addr_port_node node{};
@@ -101,42 +298,58 @@ class Channel {
   ares_channel channel_ = nullptr;
 };
 
-// Drives the channel until every query has called back or the deadline passes.
-void run_until(ares_channel channel, const std::vector<PendingQuery*>& queries,
+// Drives the channel until every query has called back and every hold window has closed, or the
+// deadline passes.
+void run_until(ares_channel channel, const std::vector<PendingQuery*>& queries, SocketTap& tap,
                std::chrono::steady_clock::time_point deadline) {
   auto all_done = [&] {
     return std::all_of(queries.begin(), queries.end(), [](const PendingQuery* q) { return q->done; });
   };
-  while (!all_done()) {
-    auto remaining = std::chrono::duration_cast<std::chrono::microseconds>(deadline - std::chrono::steady_clock::now());
-    if (remaining.count() <= 0) break;
-    ares_socket_t sockets[ARES_GETSOCK_MAXNUM];
-    const int bits = ares_getsock(channel, sockets, ARES_GETSOCK_MAXNUM);
-    pollfd fds[ARES_GETSOCK_MAXNUM];
-    nfds_t count = 0;
-    for (int i = 0; i < ARES_GETSOCK_MAXNUM; ++i) {
-      short events = 0;
-      if (ARES_GETSOCK_READABLE(bits, i)) events |= POLLIN;
-      if (ARES_GETSOCK_WRITABLE(bits, i)) events |= POLLOUT;
-      if (events == 0) continue;
-      fds[count++] = pollfd{sockets[i], events, 0};
+  while (true) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) break;
+    const bool resolving = !all_done();
+    auto wake_at = deadline;
+    if (!resolving) {
+      auto hold_end = tap.hold_end();
+      if (!hold_end) break;
+      wake_at = *hold_end;
     }
+    std::vector<pollfd> fds;
+    if (resolving) {
+      ares_socket_t sockets[ARES_GETSOCK_MAXNUM];
+      const int bits = ares_getsock(channel, sockets, ARES_GETSOCK_MAXNUM);
+      for (int i = 0; i < ARES_GETSOCK_MAXNUM; ++i) {
+        short events = 0;
+        if (ARES_GETSOCK_READABLE(bits, i)) events |= POLLIN;
+        if (ARES_GETSOCK_WRITABLE(bits, i)) events |= POLLOUT;
+        if (events != 0) fds.push_back(pollfd{sockets[i], events, 0});
+      }
+    }
+    const size_t cares_count = fds.size();
+    for (int fd : tap.held_sockets()) fds.push_back(pollfd{fd, POLLIN, 0});
+
+    auto remaining = std::chrono::duration_cast<std::chrono::microseconds>(wake_at - now);
     timeval limit{static_cast<time_t>(remaining.count() / 1000000),
                   static_cast<suseconds_t>(remaining.count() % 1000000)};
-    timeval wait{};
-    ares_timeout(channel, &limit, &wait);
+    timeval wait = limit;
+    if (resolving) ares_timeout(channel, &limit, &wait);
     const int wait_ms = static_cast<int>(wait.tv_sec * 1000 + (wait.tv_usec + 999) / 1000);
-    const int ready = poll(fds, count, wait_ms);
+    const int ready = poll(fds.data(), fds.size(), wait_ms);
     if (ready < 0) {
       if (errno == EINTR) continue;
-      break;  // cannot wait: the queries end as timeouts below
+      break;  // cannot wait: unfinished queries end as timeouts below
     }
     if (ready == 0) {
-      ares_process_fd(channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);  // lets c-ares handle its timeouts
+      if (resolving) ares_process_fd(channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);  // c-ares's timeouts
       continue;
     }
-    for (nfds_t i = 0; i < count; ++i) {
+    for (size_t i = 0; i < fds.size(); ++i) {
       if (fds[i].revents == 0) continue;
+      if (i >= cares_count) {
+        tap.drain(fds[i].fd);
+        continue;
+      }
       const bool readable = fds[i].revents & (POLLIN | POLLERR | POLLHUP);
       const bool writable = fds[i].revents & POLLOUT;
       ares_process_fd(channel, readable ? fds[i].fd : ARES_SOCKET_BAD, writable ? fds[i].fd : ARES_SOCKET_BAD);
@@ -188,21 +401,26 @@ DnsObservation resolve(const std::string& hostname, const DnsOptions& options) {
   if (hostname.empty()) return finish(std::string(core::failure::dns_error));  // would query the root
 
   if (!library_ready()) return finish(std::string(core::failure::dns_error));
-  PendingQuery a, aaaa;  // declared before the channel: its destruction may still call back into them
+  // Declared before the channel: its destruction may still call back into them.
+  PendingQuery a, aaaa;
+  std::vector<PendingQuery*> pending{&a};
+  if (options.query_aaaa) pending.push_back(&aaaa);
+  SocketTap tap(pending, options.hold_on_ms, deadline);
   Channel channel;
-  if (channel.init(options.timeout_ms) != ARES_SUCCESS) return finish(std::string(core::failure::dns_error));
+  if (channel.init(options.timeout_ms, tap) != ARES_SUCCESS) return finish(std::string(core::failure::dns_error));
   if (server && channel.use_server(*server) != ARES_SUCCESS) return finish(std::string(core::failure::dns_error));
 
   a.query.query_type = "A";
   aaaa.query.query_type = "AAAA";
-  std::vector<PendingQuery*> pending{&a};
-  if (options.query_aaaa) pending.push_back(&aaaa);
   for (PendingQuery* q : pending) {
+    q->tap = &tap;
     q->started = core::Stopwatch();
     ares_query(channel.get(), hostname.c_str(), kClassIn, q == &a ? kTypeA : kTypeAaaa, on_reply, q);
   }
-  run_until(channel.get(), pending, deadline);
+  run_until(channel.get(), pending, tap, deadline);
 
+  // addresses (and the overall failure) come from the first replies only: the probe goes on to connect to
+  // what an ordinary resolver would have returned. Late replies are evidence, recorded after them.
   for (PendingQuery* q : pending) {
     obs.queries.push_back(q->query);
     for (const DnsAnswer& answer : q->query.answers) {
@@ -211,6 +429,7 @@ DnsObservation resolve(const std::string& hostname, const DnsOptions& options) {
         obs.addresses.push_back(answer.value);
     }
   }
+  for (PendingQuery* q : pending) obs.queries.insert(obs.queries.end(), q->late.begin(), q->late.end());
   if (!obs.addresses.empty()) return finish("");
   std::string failure = a.query.failure;
   if (options.query_aaaa && failure == core::failure::dns_timeout && is_definite(aaaa.query.failure))

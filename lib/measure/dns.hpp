@@ -9,10 +9,18 @@ struct DnsOptions {
   std::string resolver;  // "" = the system's resolv.conf; else "IP", "IP:PORT" or "[IPv6]:PORT"
   int timeout_ms = 4000;
   bool query_aaaa = true;
+  // "Hold-On": after the first UDP reply to a query, keep listening this long (never past timeout_ms) for
+  // further replies with the same ID and question from the same server. An on-path injector races the
+  // real answer, so a different late reply is recorded as an extra DnsQuery of the same query_type.
+  // 0 disables. A resolve() that gets replies takes up to this much longer.
+  int hold_on_ms = 400;
 };
 
 // Resolves A (and AAAA) for hostname with c-ares. Never throws for network failures: they are data.
 // An IP literal resolves to itself without a query.
+// queries: the first reply (or failure) of each query type, A then AAAA; then each later reply that
+// differs from those already recorded for its type (see hold_on_ms), in arrival order. addresses and the
+// overall failure come from the first replies only: what an ordinary resolver would have used.
 DnsObservation resolve(const std::string& hostname, const DnsOptions& options);
 
 // Validates "IP", "IP:PORT", "[IPv6]:PORT"; used by the CLI to reject bad --resolver values early.

@@ -4,7 +4,11 @@
 #include <ares.h>
 #include <sys/socket.h>
 
+#include <algorithm>
+#include <cctype>
 #include <climits>
+#include <utility>
+#include <vector>
 
 #include "core/failure.hpp"
 
@@ -166,6 +170,32 @@ void parse_dns_reply(const uint8_t* reply, size_t length, DnsQuery& query) {
   } else {
     query.failure.clear();
   }
+}
+
+std::optional<DnsReplyQuestion> dns_reply_question(const uint8_t* reply, size_t length) {
+  if (reply == nullptr || length < kHeaderSize || length > 65535) return std::nullopt;
+  if ((reply[2] & 0x80) == 0 || read_u16(reply + 4) != 1) return std::nullopt;  // QR, one question
+  DnsReplyQuestion out;
+  out.id = read_u16(reply);
+  const long name_length = expand_name(reply, length, kHeaderSize, &out.name);
+  if (name_length < 0 || length - kHeaderSize < static_cast<size_t>(name_length) + 4) return std::nullopt;
+  for (char& c : out.name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (!out.name.empty() && out.name.back() == '.') out.name.pop_back();
+  const uint8_t* fixed = reply + kHeaderSize + name_length;
+  out.type = read_u16(fixed);
+  out.dns_class = read_u16(fixed + 2);
+  return out;
+}
+
+bool same_dns_reply(const DnsQuery& a, const DnsQuery& b) {
+  if (a.rcode != b.rcode || a.failure != b.failure) return false;
+  auto records = [](const DnsQuery& q) {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const DnsAnswer& answer : q.answers) out.emplace_back(answer.type, answer.value);
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  return records(a) == records(b);
 }
 
 std::optional<ResolverAddress> parse_resolver(const std::string& text) {

@@ -19,6 +19,23 @@ std::string dns_rcode_name(int rcode);
 // that c-ares accepts for the question's name (following its CNAME chain), with their TTLs.
 void parse_dns_reply(const uint8_t* reply, size_t length, DnsQuery& query);
 
+// The header ID and first question of a reply, for matching a late reply to the query it answers.
+struct DnsReplyQuestion {
+  uint16_t id = 0;
+  std::string name;  // lower-case, no trailing dot
+  uint16_t type = 0;
+  uint16_t dns_class = 0;
+  bool operator==(const DnsReplyQuestion&) const = default;
+};
+
+// nullopt unless the bytes are a response (QR set) with exactly one well-formed question. Hostile input.
+std::optional<DnsReplyQuestion> dns_reply_question(const uint8_t* reply, size_t length);
+
+// True when two parsed replies say the same thing: rcode, failure and the same answers (type, value) in
+// any order. TTLs and order are ignored: a caching resolver's replies to a retried query (same ID) may
+// differ in both.
+bool same_dns_reply(const DnsQuery& a, const DnsQuery& b);
+
 struct ResolverAddress {
   std::string ip;  // canonical text form (inet_ntop), no brackets
   int family = 0;  // AF_INET or AF_INET6
