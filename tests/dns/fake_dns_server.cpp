@@ -7,7 +7,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <stdexcept>
 
 namespace kuzet::tests {
@@ -247,16 +249,38 @@ FakeDnsConfig FakeDnsServer::config_for(const std::string& name) const {
 }
 
 void FakeDnsServer::serve() {
+  struct Scheduled {
+    std::chrono::steady_clock::time_point due;
+    std::vector<uint8_t> bytes;
+    sockaddr_storage peer;
+    socklen_t peer_len;
+  };
+  std::vector<Scheduled> scheduled;  // delayed datagrams, in scheduling order
   std::vector<uint8_t> buffer(65536);
   while (true) {
+    // Send what is due, then wait for a query, the next due datagram or the stop signal.
+    const auto now = std::chrono::steady_clock::now();
+    int wait_ms = -1;
+    for (auto it = scheduled.begin(); it != scheduled.end();) {
+      if (it->due <= now) {
+        ::sendto(socket_, it->bytes.data(), it->bytes.size(), 0, reinterpret_cast<const sockaddr*>(&it->peer),
+                 it->peer_len);
+        it = scheduled.erase(it);
+        continue;
+      }
+      const auto left = std::chrono::ceil<std::chrono::milliseconds>(it->due - now).count();
+      if (wait_ms < 0 || left < wait_ms) wait_ms = static_cast<int>(left);
+      ++it;
+    }
     pollfd fds[2] = {{socket_, POLLIN, 0}, {wake_, POLLIN, 0}};
-    if (::poll(fds, 2, -1) < 0) continue;
+    if (::poll(fds, 2, wait_ms) < 0) continue;
     if (fds[1].revents) return;
     if (!(fds[0].revents & POLLIN)) continue;
     sockaddr_storage peer{};
     socklen_t peer_len = sizeof peer;
     const ssize_t n = ::recvfrom(socket_, buffer.data(), buffer.size(), 0, reinterpret_cast<sockaddr*>(&peer), &peer_len);
     if (n <= 0) continue;
+    const auto arrived = std::chrono::steady_clock::now();
     std::vector<uint8_t> query(buffer.begin(), buffer.begin() + n);
     auto question = parse_question(query);
     if (!question) continue;
@@ -268,33 +292,68 @@ void FakeDnsServer::serve() {
     queries_received_.fetch_add(1);
     const FakeDnsConfig config = config_for(name);
     try {
-      reply_to(query, peer, peer_len, config);
+      for (auto& datagram : fake_dns_datagrams(query, config)) {
+        if (datagram.delay_ms <= 0) {
+          ::sendto(socket_, datagram.bytes.data(), datagram.bytes.size(), 0, reinterpret_cast<const sockaddr*>(&peer),
+                   peer_len);
+        } else {
+          scheduled.push_back({arrived + std::chrono::milliseconds(datagram.delay_ms), std::move(datagram.bytes), peer,
+                               peer_len});
+        }
+      }
     } catch (const std::exception&) {
       // A bad address in a test's config: the query goes unanswered (the test will show a timeout).
     }
   }
 }
 
-void FakeDnsServer::reply_to(const std::vector<uint8_t>& query, const sockaddr_storage& peer, socklen_t peer_len,
-                             const FakeDnsConfig& config) {
-  auto send = [&](const std::vector<uint8_t>& reply) {
-    ::sendto(socket_, reply.data(), reply.size(), 0, reinterpret_cast<const sockaddr*>(&peer), peer_len);
-  };
-  if (config.wrong_id_first) {
+std::vector<FakeDnsDatagram> fake_dns_datagrams(const std::vector<uint8_t>& query, const FakeDnsConfig& config) {
+  std::vector<FakeDnsDatagram> out;
+  auto question = parse_question(query);
+  if (!question) return out;
+  auto forged_config = [&](std::vector<std::string> a, std::vector<std::string> aaaa) {
     FakeDnsConfig forged = config;
     forged.mode = FakeDnsMode::answer;
     forged.aaaa_mode.reset();
     forged.cname.clear();
-    forged.a = {"203.0.113.66"};
-    forged.aaaa = {"2001:db8::66"};
-    auto reply = fake_dns_reply(query, forged);
+    forged.a = std::move(a);
+    forged.aaaa = std::move(aaaa);
+    return forged;
+  };
+  if (config.wrong_id_first) {
+    auto reply = fake_dns_reply(query, forged_config({"203.0.113.66"}, {"2001:db8::66"}));
     if (!reply.empty()) {
       reply[0] ^= 0x5a;  // another ID
-      send(reply);
+      out.push_back({0, std::move(reply)});
     }
   }
-  auto reply = fake_dns_reply(query, config);
-  if (!reply.empty()) send(reply);
+  const std::vector<std::string>& injected = question->type == kTypeAaaa ? config.injected_aaaa : config.injected_a;
+  const bool injecting = (question->type == kTypeA || question->type == kTypeAaaa) && !injected.empty();
+  int real_delay = 0;
+  if (injecting) {
+    auto forged = fake_dns_reply(query, forged_config(config.injected_a, config.injected_aaaa));
+    if (config.injected_wrong_id && !forged.empty()) forged[0] ^= 0x5a;
+    if (config.injected_after_real) {
+      out.push_back({0, fake_dns_reply(query, config)});
+      out.push_back({config.injection_gap_ms, std::move(forged)});
+      real_delay = -1;  // already queued
+    } else {
+      out.push_back({0, std::move(forged)});
+      real_delay = config.injection_gap_ms;
+    }
+  }
+  if (real_delay >= 0) out.push_back({real_delay, fake_dns_reply(query, config)});
+  if (config.duplicate_real) {
+    const int at = injecting && !config.injected_after_real ? config.injection_gap_ms : 0;
+    out.push_back({at, fake_dns_reply(query, config)});
+    FakeDnsConfig retransmitted = config;
+    retransmitted.ttl = config.ttl > 0 ? config.ttl - 1 : 0;
+    std::reverse(retransmitted.a.begin(), retransmitted.a.end());
+    std::reverse(retransmitted.aaaa.begin(), retransmitted.aaaa.end());
+    out.push_back({at, fake_dns_reply(query, retransmitted)});
+  }
+  std::erase_if(out, [](const FakeDnsDatagram& d) { return d.bytes.empty(); });
+  return out;
 }
 
 }  // namespace kuzet::tests

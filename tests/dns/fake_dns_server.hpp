@@ -41,6 +41,23 @@ struct FakeDnsConfig {
   // Sends a forged reply (wrong ID, address 203.0.113.66) before the real one, as an off-path spoofer
   // would; a correct client ignores it.
   bool wrong_id_first = false;
+  // On-path injection: a forged reply with the right ID and question answering injected_a (A queries) or
+  // injected_aaaa (AAAA queries) goes out at once and the real reply injection_gap_ms later. An empty
+  // list: no injection for that type (the real reply goes out at once).
+  std::vector<std::string> injected_a;
+  std::vector<std::string> injected_aaaa;
+  int injection_gap_ms = 100;
+  bool injected_after_real = false;  // the real reply first, the forged one injection_gap_ms later
+  bool injected_wrong_id = false;    // the forged reply carries another ID (an off-path guesser)
+  // Right after the real reply, two more copies of it: one byte-identical, one with the TTL lowered by 1
+  // and the addresses in reverse order (what a caching resolver answers to a retransmission).
+  bool duplicate_real = false;
+};
+
+// One datagram the server sends for a query, delay_ms after the query arrived.
+struct FakeDnsDatagram {
+  int delay_ms = 0;
+  std::vector<uint8_t> bytes;
 };
 
 class FakeDnsServer {
@@ -63,8 +80,7 @@ class FakeDnsServer {
 
  private:
   void serve();
-  void reply_to(const std::vector<uint8_t>& query, const sockaddr_storage& peer, socklen_t peer_len,
-                const FakeDnsConfig& config);
+
   FakeDnsConfig config_for(const std::string& name) const;
 
   int socket_ = -1;
@@ -78,6 +94,10 @@ class FakeDnsServer {
   std::atomic<int> queries_received_{0};
   std::thread thread_;
 };
+
+// Every datagram the server sends for `query` under config, in sending order (wrong-ID forgery,
+// injection, the real reply and its duplicates); empty when it sends nothing.
+std::vector<FakeDnsDatagram> fake_dns_datagrams(const std::vector<uint8_t>& query, const FakeDnsConfig& config);
 
 // Builds the reply the server would send to `query` (exposed for seed corpora and parser tests);
 // empty when the query cannot be parsed or the mode sends nothing.

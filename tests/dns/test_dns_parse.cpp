@@ -235,3 +235,45 @@ TEST_CASE("parse: the committed seed replies (compression into rdata, EDNS OPT, 
   CHECK(bogon.answers[0].value == "10.10.34.35");
   CHECK(bogon.answers[0].ttl == 0);
 }
+
+TEST_CASE("reply question: ID, lower-cased name, type and class; queries and broken bytes are refused") {
+  FakeDnsConfig config;
+  auto reply = reply_for("WWW.Example.ORG", 28, config);
+  auto question = measure::dns_reply_question(reply.data(), reply.size());
+  REQUIRE(question);
+  CHECK(question->id == 0x1234);
+  CHECK(question->name == "www.example.org");
+  CHECK(question->type == 28);
+  CHECK(question->dns_class == 1);
+
+  auto query = tests::encode_dns_query(0x1234, "www.example.org", 28);
+  CHECK_FALSE(measure::dns_reply_question(query.data(), query.size()));  // QR clear: not a reply
+  CHECK_FALSE(measure::dns_reply_question(nullptr, 0));
+  for (size_t cut = 0; cut < reply.size(); ++cut) {
+    // Every prefix that ends inside the question is refused; longer ones still name the question.
+    auto partial = measure::dns_reply_question(reply.data(), cut);
+    if (cut < 12 + 17 + 4) CHECK_FALSE(partial);
+    else CHECK(partial == question);
+  }
+  auto two_questions = reply;
+  two_questions[5] = 2;
+  CHECK_FALSE(measure::dns_reply_question(two_questions.data(), two_questions.size()));
+}
+
+TEST_CASE("same reply: TTL and order do not matter, rcode and addresses do") {
+  FakeDnsConfig config;
+  config.a = {"192.0.2.1", "192.0.2.2"};
+  auto first = parse(reply_for("example.org", 1, config), "A");
+  config.ttl = 299;
+  config.a = {"192.0.2.2", "192.0.2.1"};
+  CHECK(measure::same_dns_reply(first, parse(reply_for("example.org", 1, config), "A")));
+  config.a = {"192.0.2.2", "203.0.113.66"};
+  CHECK_FALSE(measure::same_dns_reply(first, parse(reply_for("example.org", 1, config), "A")));
+  config.a = {"192.0.2.2"};
+  CHECK_FALSE(measure::same_dns_reply(first, parse(reply_for("example.org", 1, config), "A")));
+  config.mode = FakeDnsMode::nxdomain;
+  auto nx = parse(reply_for("example.org", 1, config), "A");
+  config.mode = FakeDnsMode::servfail;
+  CHECK_FALSE(measure::same_dns_reply(nx, parse(reply_for("example.org", 1, config), "A")));
+  CHECK(measure::same_dns_reply(nx, nx));
+}

@@ -1,0 +1,200 @@
+// Loopback tests of "Hold-On" in the DNS step: after the first reply to a query the resolver keeps
+// listening, so an on-path injector's forged answer and the real one that follows are both recorded.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "core/failure.hpp"
+#include "measure/dns.hpp"
+#include "tests/dns/fake_dns_server.hpp"
+
+using namespace kuzet;
+using kuzet::tests::FakeDnsConfig;
+using kuzet::tests::FakeDnsMode;
+using kuzet::tests::FakeDnsServer;
+
+namespace {
+
+// Generous: the tests run on a loaded 2-core machine. Hold windows are long compared to the injection gap
+// for the same reason; only the capping test uses a short overall budget.
+constexpr int kGenerousTimeoutMs = 8000;
+constexpr int kGenerousHoldMs = 1500;
+
+measure::DnsObservation lookup(const FakeDnsServer& server, const std::string& name, int hold_on_ms,
+                               int timeout_ms = kGenerousTimeoutMs) {
+  measure::DnsOptions options;
+  options.resolver = server.address();
+  options.timeout_ms = timeout_ms;
+  options.hold_on_ms = hold_on_ms;
+  return measure::resolve(name, options);
+}
+
+std::vector<const measure::DnsQuery*> queries_of(const measure::DnsObservation& obs, const std::string& type) {
+  std::vector<const measure::DnsQuery*> out;
+  for (const auto& q : obs.queries)
+    if (q.query_type == type) out.push_back(&q);
+  return out;
+}
+
+std::vector<std::string> addresses_in(const measure::DnsQuery& q) {
+  std::vector<std::string> out;
+  for (const auto& a : q.answers)
+    if (a.type == "A" || a.type == "AAAA") out.push_back(a.value);
+  return out;
+}
+
+bool mentions(const measure::DnsObservation& obs, const std::string& address) {
+  if (std::find(obs.addresses.begin(), obs.addresses.end(), address) != obs.addresses.end()) return true;
+  for (const auto& q : obs.queries)
+    for (const auto& a : q.answers)
+      if (a.value == address) return true;
+  return false;
+}
+
+FakeDnsConfig injected_a(int gap_ms = 100) {
+  FakeDnsConfig config;
+  config.a = {"192.0.2.10"};
+  config.aaaa = {"2001:db8::10"};
+  config.injected_a = {"203.0.113.66"};
+  config.injection_gap_ms = gap_ms;
+  return config;
+}
+
+}  // namespace
+
+TEST_CASE("an injected A answer and the real one are both recorded; addresses come from the first") {
+  FakeDnsServer server(injected_a());
+  auto obs = lookup(server, "blocked.example", kGenerousHoldMs);
+  CHECK(obs.failure == "");
+  // The probe goes on with what an ordinary resolver would have taken: the forged first reply.
+  CHECK(obs.addresses == std::vector<std::string>{"203.0.113.66", "2001:db8::10"});
+  REQUIRE(obs.queries.size() == 3);
+  // First replies in type order, then the late one.
+  CHECK(obs.queries[0].query_type == "A");
+  CHECK(addresses_in(obs.queries[0]) == std::vector<std::string>{"203.0.113.66"});
+  CHECK(obs.queries[1].query_type == "AAAA");
+  CHECK(addresses_in(obs.queries[1]) == std::vector<std::string>{"2001:db8::10"});
+  const auto& late = obs.queries[2];
+  CHECK(late.query_type == "A");
+  CHECK(late.rcode == "NOERROR");
+  CHECK(late.failure == "");
+  CHECK(addresses_in(late) == std::vector<std::string>{"192.0.2.10"});
+  REQUIRE(late.answers.size() == 1);
+  CHECK(late.answers[0].ttl == 300);
+  // Time since the query was sent: the real reply left the server 100 ms after the forged one.
+  CHECK(late.duration_ms >= 95);
+  CHECK(late.duration_ms > obs.queries[0].duration_ms);
+  CHECK(server.queries_received() == 2);  // listening longer sends nothing more
+}
+
+TEST_CASE("hold_on_ms = 0 records only the first reply") {
+  FakeDnsServer server(injected_a());
+  auto obs = lookup(server, "blocked.example", 0);
+  CHECK(obs.failure == "");
+  REQUIRE(obs.queries.size() == 2);
+  CHECK(addresses_in(*queries_of(obs, "A").at(0)) == std::vector<std::string>{"203.0.113.66"});
+  CHECK(obs.addresses == std::vector<std::string>{"203.0.113.66", "2001:db8::10"});
+}
+
+TEST_CASE("an injected AAAA answer is recorded the same way") {
+  FakeDnsConfig config = injected_a();
+  config.injected_a.clear();
+  config.injected_aaaa = {"2001:db8::bad"};
+  FakeDnsServer server(config);
+  auto obs = lookup(server, "v6.example", kGenerousHoldMs);
+  CHECK(queries_of(obs, "A").size() == 1);
+  auto aaaa = queries_of(obs, "AAAA");
+  REQUIRE(aaaa.size() == 2);
+  CHECK(addresses_in(*aaaa[0]) == std::vector<std::string>{"2001:db8::bad"});
+  CHECK(addresses_in(*aaaa[1]) == std::vector<std::string>{"2001:db8::10"});
+  CHECK(obs.addresses == std::vector<std::string>{"192.0.2.10", "2001:db8::bad"});
+}
+
+TEST_CASE("duplicate replies are not recorded: byte-identical, or differing only in TTL and order") {
+  FakeDnsConfig config;
+  config.a = {"192.0.2.20", "192.0.2.21"};
+  config.aaaa = {"2001:db8::20"};
+  config.duplicate_real = true;
+  FakeDnsServer server(config);
+  auto obs = lookup(server, "dup.example", kGenerousHoldMs);
+  CHECK(obs.failure == "");
+  CHECK(obs.queries.size() == 2);
+  CHECK(obs.addresses == std::vector<std::string>{"192.0.2.20", "192.0.2.21", "2001:db8::20"});
+
+  // With an injection: forged, real, then the real one's duplicates: one late entry only.
+  FakeDnsConfig both = injected_a();
+  both.duplicate_real = true;
+  server.set("both.example", both);
+  auto injected = lookup(server, "both.example", kGenerousHoldMs);
+  auto a = queries_of(injected, "A");
+  REQUIRE(a.size() == 2);
+  CHECK(addresses_in(*a[0]) == std::vector<std::string>{"203.0.113.66"});
+  CHECK(addresses_in(*a[1]) == std::vector<std::string>{"192.0.2.10"});
+  CHECK(queries_of(injected, "AAAA").size() == 1);
+}
+
+TEST_CASE("a forged reply after the real one is recorded too (the window is symmetric)") {
+  FakeDnsConfig config = injected_a();
+  config.injected_after_real = true;
+  FakeDnsServer server(config);
+  auto obs = lookup(server, "late-forgery.example", kGenerousHoldMs);
+  auto a = queries_of(obs, "A");
+  REQUIRE(a.size() == 2);
+  CHECK(addresses_in(*a[0]) == std::vector<std::string>{"192.0.2.10"});
+  CHECK(addresses_in(*a[1]) == std::vector<std::string>{"203.0.113.66"});
+  CHECK(obs.addresses == std::vector<std::string>{"192.0.2.10", "2001:db8::10"});
+}
+
+TEST_CASE("wrong-ID forgeries are ignored, before or after the real reply") {
+  FakeDnsConfig first;
+  first.a = {"192.0.2.80"};
+  first.aaaa = {"2001:db8::80"};
+  first.wrong_id_first = true;
+  FakeDnsServer server(first);
+  auto obs = lookup(server, "spoofed.example", kGenerousHoldMs);
+  CHECK(obs.failure == "");
+  CHECK(obs.queries.size() == 2);
+  CHECK(obs.addresses == std::vector<std::string>{"192.0.2.80", "2001:db8::80"});
+  CHECK_FALSE(mentions(obs, "203.0.113.66"));
+
+  FakeDnsConfig after = injected_a();
+  after.injected_after_real = true;
+  after.injected_wrong_id = true;
+  server.set("spoofed-late.example", after);
+  auto late = lookup(server, "spoofed-late.example", kGenerousHoldMs);
+  CHECK(late.failure == "");
+  CHECK(late.queries.size() == 2);
+  CHECK_FALSE(mentions(late, "203.0.113.66"));
+}
+
+TEST_CASE("a reply after the hold window is not recorded") {
+  FakeDnsServer server(injected_a(1500));
+  auto obs = lookup(server, "slow-real.example", 100);
+  CHECK(obs.queries.size() == 2);
+  CHECK_FALSE(mentions(obs, "192.0.2.10"));
+  CHECK(obs.duration_ms < 1500);  // did not wait for the real reply (1.5 s after the forged one)
+}
+
+TEST_CASE("the hold window never runs past the overall timeout") {
+  FakeDnsServer server(injected_a(100));
+  // A long window (20 s) on a 1 s budget: the resolve ends at the budget, with the replies seen by then.
+  auto obs = lookup(server, "capped.example", 20000, 1000);
+  CHECK(obs.failure == "");
+  CHECK(obs.queries.size() == 3);
+  CHECK(obs.duration_ms >= 900);  // it did hold on...
+  CHECK(obs.duration_ms < 5000);  // ...but only up to the budget (slack for a loaded machine)
+}
+
+TEST_CASE("a silent resolver still times out within the budget with a hold window") {
+  FakeDnsServer server([] {
+    FakeDnsConfig config;
+    config.mode = FakeDnsMode::silent;
+    return config;
+  }());
+  auto obs = lookup(server, "silent.example", kGenerousHoldMs, 600);
+  CHECK(obs.failure == core::failure::dns_timeout);
+  CHECK(obs.queries.size() == 2);
+  CHECK(obs.duration_ms < 5000);
+}
