@@ -13,13 +13,50 @@
 
 namespace kuzet::timeline {
 
-std::string format_utc(int64_t ms) {
-  std::time_t t = static_cast<std::time_t>(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
+namespace {
+
+// Howard Hinnant's civil_from_days: gmtime without the C library's locking, for thousands of bins.
+void civil_from_days(int64_t z, int* y, unsigned* m, unsigned* d) {
+  z += 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const unsigned doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  *d = doy - (153 * mp + 2) / 5 + 1;
+  *m = mp < 10 ? mp + 3 : mp - 9;
+  *y = static_cast<int>(yoe + era * 400 + (*m <= 2));
+}
+
+void append_utc(std::string& out, int64_t ms) {
+  int64_t secs = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
+  int64_t days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
+  int64_t rem = secs - days * 86400;
+  int y;
+  unsigned m, d;
+  civil_from_days(days, &y, &m, &d);
   char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
+  int n = std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02dZ", y, m, d, static_cast<int>(rem / 3600),
+                        static_cast<int>(rem / 60 % 60), static_cast<int>(rem % 60));
+  out.append(buf, static_cast<size_t>(n));
+}
+
+// Shares have four decimals: enough for any probe count we meet, and short.
+double share_of(int part, int whole) { return std::round(10000.0 * part / whole) / 10000.0; }
+void append_share(std::string& out, double v) {
+  char buf[32];
+  int n = std::snprintf(buf, sizeof buf, "%.4f", v);
+  while (n > 1 && buf[n - 1] == '0') --n;
+  if (n > 1 && buf[n - 1] == '.') --n;
+  out.append(buf, static_cast<size_t>(n));
+}
+
+}  // namespace
+
+std::string format_utc(int64_t ms) {
+  std::string out;
+  append_utc(out, ms);
+  return out;
 }
 
 namespace {
@@ -72,7 +109,7 @@ nlohmann::json series_to_json(const Series& s) {
       counts.push_back({{"verdict", c.verdict},
                         {"method", c.method},
                         {"probes", c.probes},
-                        {"share", static_cast<double>(c.probes) / b.probes}});
+                        {"share", share_of(c.probes, b.probes)}});
     bins.push_back({{"start", format_utc(b.start_ms)}, {"probes", b.probes}, {"state", bin_state(b)},
                     {"counts", std::move(counts)}});
   }
@@ -84,6 +121,32 @@ nlohmann::json series_to_json(const Series& s) {
           {"category", s.category},
           {"bin_seconds", s.bin_ms / 1000},
           {"bins", std::move(bins)}};
+}
+
+void append_series_json(std::string& out, const Series& s) {
+  const bool network = s.key.target == kNetworkTarget;
+  out += "{\"cc\":" + nlohmann::json(s.key.cc).dump() + ",\"asn\":" + std::to_string(s.key.asn) +
+         ",\"target\":" + nlohmann::json(s.key.target).dump() + ",\"kind\":\"" + (network ? "network" : "target") +
+         "\",\"category\":" + nlohmann::json(s.category).dump() + ",\"bin_seconds\":" +
+         std::to_string(s.bin_ms / 1000) + ",\"bins\":[";
+  for (size_t i = 0; i < s.bins.size(); ++i) {
+    const Bin& b = s.bins[i];
+    if (i) out += ',';
+    out += "{\"start\":\"";
+    append_utc(out, b.start_ms);
+    out += "\",\"probes\":" + std::to_string(b.probes) + ",\"state\":" + nlohmann::json(bin_state(b)).dump() + ",\"counts\":[";
+    for (size_t k = 0; k < b.counts.size(); ++k) {
+      const auto& c = b.counts[k];
+      if (k) out += ',';
+      // Verdicts and methods come from signed uploads: escaped like any other string.
+      out += "{\"verdict\":" + nlohmann::json(c.verdict).dump() + ",\"method\":" + nlohmann::json(c.method).dump() +
+             ",\"probes\":" + std::to_string(c.probes) + ",\"share\":";
+      append_share(out, share_of(c.probes, b.probes));
+      out += '}';
+    }
+    out += "]}";
+  }
+  out += "]}";
 }
 
 nlohmann::json incident_to_json(const Incident& i) {
@@ -113,11 +176,11 @@ std::string timeline_csv(const std::vector<Series>& series) {
                              "," + csv_field(s.category) + ",";
     for (const auto& b : s.bins) {
       const std::string bin = format_utc(b.start_ms) + "," + std::to_string(s.bin_ms / 1000) + "," +
-                              std::to_string(b.probes) + "," + bin_state(b) + ",";
+                              std::to_string(b.probes) + "," + csv_field(bin_state(b)) + ",";
       if (b.counts.empty()) out += head + bin + ",,0,0\n";
       for (const auto& c : b.counts)
         out += head + bin + csv_field(c.verdict) + "," + csv_field(c.method) + "," + std::to_string(c.probes) + "," +
-               fixed(static_cast<double>(c.probes) / b.probes) + "\n";
+               fixed(share_of(c.probes, b.probes)) + "\n";
     }
   }
   return out;
@@ -254,12 +317,15 @@ void register_timeline_routes(httplib::Server& server, TimelineIndex& index, Api
                  res.set_header("Content-Disposition", "attachment; filename=\"kuzet-timeline.csv\"");
                  return res.set_content(timeline_csv(series), "text/csv; charset=utf-8");
                }
-               nlohmann::json out{{"from", format_utc(bin_floor(pq.query.from_ms, pq.query.bin_ms))},
-                                  {"until", format_utc(bin_ceil(pq.query.until_ms, pq.query.bin_ms))},
-                                  {"bin_seconds", pq.query.bin_ms / 1000},
-                                  {"series", nlohmann::json::array()}};
-               for (const auto& s : series) out["series"].push_back(series_to_json(s));
-               res.set_content(out.dump(), kJson);
+               std::string out = "{\"from\":\"" + format_utc(bin_floor(pq.query.from_ms, pq.query.bin_ms)) +
+                                 "\",\"until\":\"" + format_utc(bin_ceil(pq.query.until_ms, pq.query.bin_ms)) +
+                                 "\",\"bin_seconds\":" + std::to_string(pq.query.bin_ms / 1000) + ",\"series\":[";
+               for (size_t i = 0; i < series.size(); ++i) {
+                 if (i) out += ',';
+                 append_series_json(out, series[i]);
+               }
+               out += "]}";
+               res.set_content(out, kJson);
              }));
 
   server.Get("/api/v1/incidents", guarded([&index, options](const httplib::Request& req, httplib::Response& res) {

@@ -173,6 +173,16 @@ TEST_CASE("CSV: one row per bin and state, no-data rows, quoted fields") {
         "KZ,9198,\"a,b\",news,2022-01-02T00:10:00Z,600,0,no_data,,,0,0\n");
   auto j = series_to_json(s);
   CHECK(j["bins"][1]["state"] == "no_data");
+  // The API's fast writer gives the same JSON, hostile strings included.
+  std::vector<Observation> odd{obs("p", kT0 + 1, "ok"), obs("q", kT0 + 2, "bl\"ock\\ed\n", "m\u00e9thod"),
+                               obs("r", kT0 + 3, "ok")};
+  for (const auto& series : {s, build_series({"KZ", 1, "t\"x"}, odd, kT0, kT0 + 3 * kBin, kBin)}) {
+    std::string fast;
+    append_series_json(fast, series);
+    CHECK(nlohmann::json::parse(fast) == series_to_json(series));
+  }
+  CHECK(format_utc(951782400000) == "2000-02-29T00:00:00Z");
+  CHECK(format_utc(-1000) == "1969-12-31T23:59:59Z");
   CHECK(j["bins"][0]["counts"][0]["share"] == 1.0);
 }
 
