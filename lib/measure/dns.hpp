@@ -19,8 +19,9 @@ struct DnsOptions {
 // Resolves A (and AAAA) for hostname with c-ares. Never throws for network failures: they are data.
 // An IP literal resolves to itself without a query.
 // queries: the first reply (or failure) of each query type, A then AAAA; then each later reply that
-// differs from those already recorded for its type (see hold_on_ms), in arrival order. addresses and the
-// overall failure come from the first replies only: what an ordinary resolver would have used.
+// differs from those already recorded for its type (see hold_on_ms): A's, then AAAA's, each in arrival
+// order. addresses and the overall failure come from the first replies only: what an ordinary resolver
+// would have used, so the probe connects to those.
 DnsObservation resolve(const std::string& hostname, const DnsOptions& options);
 
 // Validates "IP", "IP:PORT", "[IPv6]:PORT"; used by the CLI to reject bad --resolver values early.
