@@ -3,6 +3,7 @@
 // placeholders because timelines never read them), then times timeline and incident queries (p50/p95)
 // and the store's insert cost with and without the timeline triggers. Prints figures; not a test.
 //   bench_timeline [--probes N] [--days N] [--targets N] [--round-minutes N] [--queries N] [--db FILE]
+//                  [--sample 0|1]   (--db FILE keeps the dataset and reuses it when it exists)
 #include <time.h>
 
 #include <nlohmann/json.hpp>
@@ -44,6 +45,7 @@ struct Config {
   int64_t round_ms = 35 * kMinuteMs;
   int queries = 200;
   std::string db;
+  bool sample = true;  // --sample 0 skips the with/without-triggers store comparison
 };
 
 uint64_t mix(uint64_t z) {
@@ -135,6 +137,7 @@ int main(int argc, char** argv) {
     else if (a == "--round-minutes") c.round_ms = v * kMinuteMs;
     else if (a == "--queries") c.queries = static_cast<int>(v);
     else if (a == "--db") c.db = argv[i + 1];
+    else if (a == "--sample") c.sample = v != 0;
     else return std::fprintf(stderr, "unknown option %s\n", a.c_str()), 2;
   }
   const auto dir = std::filesystem::temp_directory_path() / ("kuzet-bench-timeline-" + std::to_string(::getpid()));
@@ -146,7 +149,7 @@ int main(int argc, char** argv) {
 
   // 1. Store cost with and without the timeline triggers, on the same first 100,000 rows.
   const size_t sample = 100000;
-  {
+  if (c.sample) {
     auto plain = collector::open_sqlite_store((dir / "plain.db").string());
     auto without = fill(*plain, c, sample);
     auto indexed_store = collector::open_sqlite_store((dir / "indexed.db").string());

@@ -124,18 +124,31 @@ Incident make_incident(const Series& s, const std::string& kind, const Run& r, b
 std::vector<Incident> target_incidents(const Series& s, const IncidentOptions& o) {
   std::vector<Incident> out;
   if (s.bins.empty()) return out;
-  for (const char* kind : {"blocked", "intercepted", "throttled"}) {
+  // One pass over the bins: informative probes and probes per kind (a month is thousands of bins).
+  static const char* const kKinds[] = {"blocked", "intercepted", "throttled"};
+  std::vector<int> informative(s.bins.size(), 0);
+  std::vector<std::vector<int>> in_kind(3, std::vector<int>(s.bins.size(), 0));
+  bool seen[3] = {false, false, false};
+  for (size_t i = 0; i < s.bins.size(); ++i)
+    for (const auto& c : s.bins[i].counts) {
+      if (c.verdict == "ok") informative[i] += c.probes;
+      for (size_t k = 0; k < 3; ++k)
+        if (c.verdict == kKinds[k]) {
+          informative[i] += c.probes;
+          in_kind[k][i] += c.probes;
+          seen[k] = true;
+        }
+    }
+  for (size_t k = 0; k < 3; ++k) {
+    if (!seen[k]) continue;
+    const std::string kind = kKinds[k];
     auto runs = find_runs(s, o.close_after_bins, [&](size_t i, int* probes, double* share) {
-      const Bin& b = s.bins[i];
-      int informative = 0;
-      for (const char* v : {"ok", "blocked", "intercepted", "throttled"}) informative += b.probes_with(v);
-      if (informative == 0) return BinState::unknown;
-      *probes = b.probes_with(kind);
-      *share = static_cast<double>(*probes) / informative;
+      if (informative[i] == 0) return BinState::unknown;
+      *probes = in_kind[k][i];
+      *share = static_cast<double>(*probes) / informative[i];
       return *share >= o.state_share ? BinState::in_state : BinState::outside;
     });
-    for (size_t k = 0; k < runs.size(); ++k) {
-      const Run& r = runs[k];
+    for (const Run& r : runs) {
       if (r.evidence < o.min_evidence) continue;
       Incident inc = make_incident(s, kind, r, r.open_at_end, o);
       // Confidence: how unanimous the probes were, discounted when few probes saw it.
