@@ -331,7 +331,9 @@ std::vector<FakeDnsDatagram> fake_dns_datagrams(const std::vector<uint8_t>& quer
   const bool injecting = (question->type == kTypeA || question->type == kTypeAaaa) && !injected.empty();
   int real_delay = 0;
   if (injecting) {
-    auto forged = fake_dns_reply(query, forged_config(config.injected_a, config.injected_aaaa));
+    auto forged = fake_dns_reply(
+        config.injected_wrong_question ? encode_dns_query(question->id, "other.example", question->type) : query,
+        forged_config(config.injected_a, config.injected_aaaa));
     if (config.injected_wrong_id && !forged.empty()) forged[0] ^= 0x5a;
     if (config.injected_after_real) {
       out.push_back({0, fake_dns_reply(query, config)});

@@ -49,6 +49,7 @@ struct FakeDnsConfig {
   int injection_gap_ms = 100;
   bool injected_after_real = false;  // the real reply first, the forged one injection_gap_ms later
   bool injected_wrong_id = false;    // the forged reply carries another ID (an off-path guesser)
+  bool injected_wrong_question = false;  // right ID, but the question names "other.example"
   // Right after the real reply, two more copies of it: one byte-identical, one with the TTL lowered by 1
   // and the addresses in reverse order (what a caching resolver answers to a retransmission).
   bool duplicate_real = false;

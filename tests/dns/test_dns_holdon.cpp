@@ -169,6 +169,22 @@ TEST_CASE("wrong-ID forgeries are ignored, before or after the real reply") {
   CHECK_FALSE(mentions(late, "203.0.113.66"));
 }
 
+TEST_CASE("a late reply to another question is ignored, even with the right ID") {
+  FakeDnsConfig config = injected_a();
+  config.injected_after_real = true;
+  config.injected_wrong_question = true;
+  FakeDnsServer server(config);
+  auto obs = lookup(server, "asked.example", kGenerousHoldMs);
+  CHECK(obs.failure == "");
+  CHECK(obs.queries.size() == 2);
+  CHECK_FALSE(mentions(obs, "203.0.113.66"));
+
+  // The same forgery with the right question is recorded: the test above is not passing by accident.
+  config.injected_wrong_question = false;
+  server.set("asked.example", config);
+  CHECK(lookup(server, "asked.example", kGenerousHoldMs).queries.size() == 3);
+}
+
 TEST_CASE("a reply after the hold window is not recorded") {
   FakeDnsServer server(injected_a(3000));
   auto obs = lookup(server, "slow-real.example", 100);
