@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Builds the .deb, installs it on this machine, checks files/user/unit, runs the installed binary as
+# the unit does (as user kuzet; with systemctl when systemd is PID 1), then removes and purges it.
+# Needs root. Sends traffic to loopback only: the daemon runs with a loopback config.
+# Usage: packaging/test-deb.sh BUILD_DIR
+set -euo pipefail
+build=${1:?usage: packaging/test-deb.sh BUILD_DIR}
+[[ $(id -u) -eq 0 ]] || { echo "needs root (dpkg -i)"; exit 2; }
+src=$(cd "$(dirname "$0")/.." && pwd)
+pass() { echo "PASS: $*"; }
+fail() { echo "FAIL: $*"; exit 1; }
+
+cmake --build "$build" --target kuzet-probe -j2 >/dev/null
+(cd "$build" && cpack -G DEB >/dev/null)
+deb=$(ls -t "$build"/kuzet-probe_*.deb | head -1)
+[[ -f $deb ]] || fail "no .deb in $build"
+pass "built $(basename "$deb") ($(du -h "$deb" | cut -f1))"
+dpkg-deb --info "$deb" | sed -n '/Package:/,$p'
+dpkg-deb --contents "$deb" | awk '{print $1, $6}'
+info=$(dpkg-deb --info "$deb"); conffiles=$(dpkg-deb -I "$deb" conffiles)
+grep -q 'Depends:.*libcurl' <<<"$info" || fail "Depends lacks libcurl (shlibdeps)"
+grep -qx /etc/kuzet/probe.yaml <<<"$conffiles" || fail "probe.yaml is not a conffile"
+pass "package metadata (Depends from shlibdeps, conffiles)"
+
+dpkg -i "$deb"
+for f in /usr/bin/kuzet-probe /usr/lib/systemd/system/kuzet-probe.service /etc/kuzet/probe.yaml \
+         /usr/share/kuzet/specs/kz.yaml /usr/share/doc/kuzet-probe/daemon.md; do
+  [[ -e $f ]] || fail "missing $f"
+done
+pass "files installed"
+getent passwd kuzet >/dev/null || fail "user kuzet missing"
+[[ $(stat -c '%U %a' /var/lib/kuzet) == "kuzet 700" ]] || fail "/var/lib/kuzet not kuzet 0700"
+pass "user kuzet, /var/lib/kuzet kuzet 0700"
+if [[ -L /etc/systemd/system/multi-user.target.wants/kuzet-probe.service ]]; then pass "service enabled"; else fail "service not enabled"; fi
+if systemd-analyze verify /usr/lib/systemd/system/kuzet-probe.service; then pass "systemd-analyze verify"; else fail "systemd-analyze verify"; fi
+/usr/bin/kuzet-probe --version
+
+# A config like the default one, but with loopback targets only.
+tmp=$(mktemp -d); chmod 755 "$tmp"
+python3 -m http.server --bind 127.0.0.1 0 --directory "$tmp" >"$tmp/http.log" 2>&1 &
+web=$!
+trap 'kill $web 2>/dev/null || true' EXIT
+for _ in $(seq 50); do port=$(ss -ltnpH 2>/dev/null | awk -v p="pid=$web," '$0 ~ p {split($4,a,":"); print a[2]}'); [[ -n $port ]] && break; sleep 0.1; done
+[[ -n ${port:-} ]] || fail "loopback web server did not start"
+cat >"$tmp/spec.yaml" <<YAML
+targets:
+  - {url: "http://127.0.0.1:$port/", category: control}
+YAML
+cat >"$tmp/probe.yaml" <<YAML
+collectors: []
+specs: [$tmp/spec.yaml]
+data_dir: /var/lib/kuzet
+schedule: {interval: 1, jitter: 0, shutdown_interval: 1}
+YAML
+chmod 644 "$tmp"/*.yaml
+if [[ -d /run/systemd/system ]]; then
+  mkdir -p /run/systemd/system/kuzet-probe.service.d
+  printf '[Service]\nExecStart=\nExecStart=/usr/bin/kuzet-probe daemon --config %s/probe.yaml\nPrivateTmp=no\n' "$tmp" \
+    >/run/systemd/system/kuzet-probe.service.d/test.conf
+  systemctl daemon-reload && systemctl restart kuzet-probe
+  sleep 5
+  systemctl is-active kuzet-probe || fail "service not active"
+  kuzet-probe status --data-dir /var/lib/kuzet
+  systemctl stop kuzet-probe
+  rm -rf /run/systemd/system/kuzet-probe.service.d; systemctl daemon-reload
+  pass "service ran under systemd"
+else
+  echo "systemd is not PID 1 here ($(ps -p 1 -o comm=)): running the unit's ExecStart as user kuzet instead"
+  setpriv --reuid=kuzet --regid=kuzet --init-groups -- /usr/bin/kuzet-probe daemon --config "$tmp/probe.yaml" 2>"$tmp/daemon.log" &
+  daemon=$!
+  for _ in $(seq 120); do
+    runs=$(python3 -c 'import json;print(json.load(open("/var/lib/kuzet/status.json"))["runs"])' 2>/dev/null || echo 0)
+    [[ $runs -ge 2 ]] && break; sleep 0.5
+  done
+  [[ ${runs:-0} -ge 2 ]] || { cat "$tmp/daemon.log"; fail "daemon did not run twice"; }
+  kuzet-probe status --data-dir /var/lib/kuzet
+  [[ $(stat -c %U /var/lib/kuzet/identity.key) == kuzet ]] || fail "identity.key not owned by kuzet"
+  [[ $(stat -c %U /var/lib/kuzet/queue) == kuzet ]] || fail "queue not owned by kuzet"
+  kill -TERM $daemon; wait $daemon || fail "daemon exit status $?"
+  grep -q stopping "$tmp/daemon.log" || fail "no clean stop in the log"
+  pass "installed binary ran as kuzet: 2 runs, queue and keys in /var/lib/kuzet, clean SIGTERM"
+fi
+
+dpkg -r kuzet-probe
+[[ ! -e /usr/bin/kuzet-probe ]] || fail "binary left after dpkg -r"
+[[ -d /var/lib/kuzet ]] || fail "dpkg -r removed the evidence in /var/lib/kuzet"
+pass "dpkg -r removed the package, kept /var/lib/kuzet"
+dpkg -P kuzet-probe
+[[ ! -e /var/lib/kuzet ]] || fail "purge left /var/lib/kuzet"
+! getent passwd kuzet >/dev/null || fail "purge left user kuzet"
+[[ ! -e /etc/kuzet/probe.yaml ]] || fail "purge left the conffile"
+pass "dpkg -P removed state, user and conffile"
+rm -rf "$tmp"
