@@ -170,7 +170,8 @@ std::vector<ThroughputCheck> check_throughput(const std::vector<TargetInput>& ta
         c.control_bps = effective_throughput_bps(*control->target.http);
     }
     c.suspect = c.local_bps * kThrottleFactor <= c.baseline_bps &&
-                (c.control_bps <= 0 || c.local_bps * kThrottleFactor <= c.control_bps);
+                (c.control_bps <= 0 || c.local_bps * kThrottleFactor <= c.control_bps) &&
+                body_transfer_ms(*o.http) >= kMinSlowTransferMs;
   }
   return checks;
 }
@@ -309,6 +310,14 @@ class TargetJudge {
   // On-path injection races the real reply with a forged one; a resolver that keeps listening after the
   // first reply ("Hold-On") records both. Two different replies to one query, or one answer set mixing the
   // control's network with a foreign address that does not work, cannot come from one honest resolver.
+  // The method vocabulary is closed (issue 5): an injected answer is a hijack of the name, or a bogon when the
+  // forged address is one. "dns.injected" evidence says how it was seen.
+  static std::string injection_method(const std::vector<std::string>& forged) {
+    for (const auto& a : forged)
+      if (is_bogon_address(a)) return "dns.bogon";
+    return "dns.hijack";
+  }
+
   std::optional<Verdict> judge_injection(const std::set<std::string>& ctl_ips, const std::set<uint32_t>& ctl_asns) {
     auto consistent = [&](const std::string& a) { return ctl_ips.count(a) > 0 || (asn(a) != 0 && ctl_asns.count(asn(a)) > 0); };
     auto foreign = [&](const std::string& a) { return !consistent(a) && address_info_.count(a) > 0; };
@@ -328,7 +337,7 @@ class TargetJudge {
           if (foreign(a)) forged.push_back(a);
       if (forged.empty()) continue;
       add("dns.injected", join(forged));
-      return make("blocked", "dns.injection", "Two different replies arrived for one " + type + " query, one of them (" + join(forged) + ") foreign to the site's network: an on-path injector races the real answer.");
+      return make("blocked", injection_method(forged), "Two different replies arrived for one " + type + " query, one of them (" + join(forged) + ") foreign to the site's network: an on-path injector races the real answer.");
     }
     // 2. One answer set mixing the control's network with foreign addresses that do not work here.
     std::vector<std::string> good, forged;
@@ -345,7 +354,7 @@ class TargetJudge {
       if (!tried) return std::nullopt;  // never tested: could be a CDN address we did not get to
     }
     add("dns.injected", join(forged));
-    return make("blocked", "dns.injection", "The answers mix the site's addresses with " + join(forged) + ", foreign to its network and not working here: an on-path injector races the real answer.");
+    return make("blocked", injection_method(forged), "The answers mix the site's addresses with " + join(forged) + ", foreign to its network and not working here: an on-path injector races the real answer.");
   }
 
   std::optional<Verdict> judge_known_interception() {

@@ -92,6 +92,14 @@ std::optional<double> median(std::vector<double> values) {
   return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2.0;
 }
 
+double body_transfer_ms(const measure::HttpObservation& http) {
+  if (http.requests.empty()) return 0;
+  const auto& last = http.requests.back();
+  if (last.samples.size() >= 2) return last.samples.back().t_ms - last.samples.front().t_ms;
+  if (http.throughput_bps > 0) return static_cast<double>(last.body_length) * 8.0 / http.throughput_bps * 1000.0;
+  return 0;
+}
+
 double effective_throughput_bps(const measure::HttpObservation& http) {
   if (http.throughput_bps > 0) return http.throughput_bps;
   if (http.requests.empty()) return 0;

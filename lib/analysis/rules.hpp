@@ -13,6 +13,10 @@ namespace kuzet::analysis {
 
 // Bodies smaller than this cannot show a rate: TCP slow start and the first round trips dominate.
 inline constexpr uint64_t kMinThroughputBytes = 64 * 1024;
+// A slow rate is only believed when the body took at least this long to arrive. A policer holds a flow at a
+// fixed rate for the whole transfer (130-150 kbit/s in Russia 2021: 64 KiB take ~3.5 s); a transfer over in
+// milliseconds measures a stall or scheduling jitter, not a rate, and must not make a fast site "throttled".
+inline constexpr double kMinSlowTransferMs = 500;
 // "Extreme" throttling (OONI dd-007): at least this many times slower than the baseline and the control.
 inline constexpr double kThrottleFactor = 10.0;
 // The neutral-SNI fetch must be at least this many times faster than the target fetch to confirm.
@@ -31,6 +35,9 @@ bool is_bogon_address(std::string_view address);
 std::optional<double> median(std::vector<double> values);
 
 // Rate of the last response body: the step's throughput_bps, else computed from its samples; 0 when unknown.
+// How long the final response's body took to arrive: first to last sample, or, without samples, its length
+// over the recorded rate. In ms; 0 when unknown.
+double body_transfer_ms(const measure::HttpObservation& http);
 double effective_throughput_bps(const measure::HttpObservation& http);
 
 // Closed method vocabulary: a raw failure string of core/failure.hpp -> the method of its layer.

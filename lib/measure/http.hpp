@@ -1,10 +1,12 @@
 #pragma once
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "measure/observations.hpp"
+#include "measure/tls.hpp"
 
 namespace kuzet::measure {
 
@@ -17,7 +19,8 @@ struct HttpOptions {
   int timeout_ms = 10000;          // whole exchange per request (connect + TLS + transfer)
   size_t body_cap = 512 * 1024;    // bytes kept and hashed; the transfer stops there
   int max_redirects = 10;
-  std::string ca_bundle;           // "" = system default
+  std::string ca_bundle;           // "" = system default; ignored when `trust` is set
+  std::shared_ptr<const TrustStore> trust;  // the run's shared store (measure_target sets it from tls.trust)
   bool verify_peer = true;         // false for neutral-SNI throughput checks
   SniMode sni_mode = SniMode::normal;
   std::string user_agent = "Mozilla/5.0 (X11; Linux x86_64) kuzet-probe/0.1";

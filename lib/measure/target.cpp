@@ -9,6 +9,15 @@
 
 namespace kuzet::measure {
 
+namespace {
+// HTTP verifies against the same store as the TLS step, loaded once per run.
+HttpOptions http_options(const MeasureOptions& options) {
+  HttpOptions http = options.http;
+  if (!http.trust) http.trust = options.tls.trust;
+  return http;
+}
+}  // namespace
+
 TargetObservations begin_target(const std::string& url, const MeasureOptions& options) {
   core::Stopwatch sw;
   TargetObservations obs;
@@ -53,7 +62,7 @@ void finish_target(TargetObservations& obs, const MeasureOptions& options) {
   // HTTP only where a connection (and handshake) worked: otherwise the lower layer already says why.
   if (!http_address.empty()) {
     HostResolver resolver = [&options](const std::string& host) { return resolve(host, options.dns); };
-    obs.http = http_get(obs.url, http_address, options.http, resolver);
+    obs.http = http_get(obs.url, http_address, http_options(options), resolver);
   }
   obs.duration_ms += sw.elapsed_ms();
 }
@@ -65,7 +74,7 @@ TargetObservations measure_target(const std::string& url, const MeasureOptions& 
 }
 
 HttpObservation measure_neutral_sni(const TargetObservations& target, const MeasureOptions& options) {
-  HttpOptions http = options.http;
+  HttpOptions http = http_options(options);
   http.verify_peer = false;
   http.sni_mode = SniMode::none;
   http.max_redirects = 0;

@@ -668,6 +668,13 @@ case("trap_small_body_not_judged",
      fleet([30e6, 40e6, 20e6]) + [throttled_twitter(100e3, 30e6, body=12 * 1024)],
      [("ok", "")] * 4)
 
+case("trap_fast_link_short_stall",
+     "A fast lab-like link: pages of 116 KiB arrive in under a millisecond at ~1.4 Gbit/s; one arrives in 17 ms "
+     "(56 Mbit/s) because of a brief stall, and the neutral-SNI fetch is fast. 25x slower than the others, but "
+     "a transfer that short measures a stall, not a policer's rate: ok, not throttled.",
+     fleet([1.4e9, 1.5e9, 1.3e9, 1.45e9], body=116 * 1024) + [throttled_twitter(56e6, 1.4e9, body=116 * 1024)],
+     [("ok", "")] * 5)
+
 # ---------------------------------------------------------------- offline
 
 def failing_run(with_controls):
@@ -839,7 +846,7 @@ case("dns_injection_mixed_answers",
      "An on-path injector races the real reply; the resolver kept listening and recorded both answers. The forged "
      "address lies outside the site's network and does not connect; the real one works.",
      [entry("messaging", loc, control(ctl, [info(real_ip, 62041, "TELEGRAM", "GB"), info(forged_ip, 0, "")]))],
-     [("blocked", "dns.injection")])
+     [("blocked", "dns.hijack")])
 
 d = dns("web.telegram.org", [forged_ip, real_ip])
 first = {"query_type": "A", "rcode": "NOERROR", "answers": [{"type": "A", "value": forged_ip, "ttl": 60}], "failure": "", "duration_ms": 4.1}
@@ -850,7 +857,7 @@ loc = target(u, d, [tcp(forged_ip, "tcp.timeout"), tcp(real_ip)], [tls(real_ip, 
 case("dns_injection_two_replies",
      "The same race, recorded as two replies to the A query: 4 ms (forged, foreign network) and 305 ms (real).",
      [entry("messaging", loc, control(ctl, [info(real_ip, 62041, "TELEGRAM", "GB"), info(forged_ip, 0, "")]))],
-     [("blocked", "dns.injection")])
+     [("blocked", "dns.hijack")])
 
 u = "https://www.multi-cdn-shop.com/"
 a1, a2 = "104.18.40.1", "13.224.10.2"
