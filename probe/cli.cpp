@@ -193,7 +193,12 @@ int run_command(const RunCommand& cmd) {
     client_options.proxy = config.upload.proxy;
     client_options.batch_size = static_cast<size_t>(config.upload.batch_size);
     client.emplace(config.collectors.front(), client_options);
-    options.collector = std::make_shared<HttpCollectorLink>(*client, *identity, options.network_override);
+    const bool via_proxy = !config.upload.proxy.empty();
+    if (via_proxy && !options.network_override)
+      std::fprintf(stderr, "kuzet-probe: uploads go through a proxy, so the collector cannot tell our network; "
+                           "set network: {cc, asn} in the config to label results\n");
+    options.collector =
+        std::make_shared<HttpCollectorLink>(*client, *identity, options.network_override, !via_proxy);
   }
 
   // Open --out before measuring, so a bad path fails in a second, not after the run.

@@ -1,5 +1,7 @@
 #include "probe/collector_client.hpp"
 
+#include <algorithm>
+
 #include <curl/curl.h>
 
 #include <memory>
@@ -94,7 +96,8 @@ HttpReply perform(const std::string& url, const CollectorClientOptions& options,
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(options.timeout_ms));
-  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options.timeout_ms));
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+                   static_cast<long>(std::min(options.connect_timeout_ms, options.timeout_ms)));
   curl_easy_setopt(h, CURLOPT_USERAGENT, "kuzet-probe");
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error_buffer);
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_body);

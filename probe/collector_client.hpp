@@ -24,6 +24,8 @@ inline constexpr std::string_view malformed_reply = "upload.malformed_reply";  /
 
 struct CollectorClientOptions {
   int timeout_ms = 30000;            // per HTTP request, connection included
+  // A blocked collector (SYN blackholed) must not hold a run for the whole timeout: OONI's TCP timeout.
+  int connect_timeout_ms = 10000;
   std::string proxy;                 // e.g. "socks5h://127.0.0.1:9050"; "" = direct
   std::string ca_bundle;             // PEM file for https; "" = system store
   size_t batch_size = 200;           // envelopes per POST (the collector takes ≤ 1000)

@@ -10,12 +10,15 @@
 namespace kuzet::probe {
 
 HttpCollectorLink::HttpCollectorLink(CollectorClient client, Identity identity,
-                                     std::optional<NetworkIdentity> network_override)
-    : client_(std::move(client)), identity_(std::move(identity)), override_(std::move(network_override)) {}
+                                     std::optional<NetworkIdentity> network_override, bool ask_whoami)
+    : client_(std::move(client)),
+      identity_(std::move(identity)),
+      override_(std::move(network_override)),
+      ask_whoami_(ask_whoami) {}
 
 std::optional<NetworkIdentity> HttpCollectorLink::whoami() {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (!asked_) {
+  if (!asked_ && ask_whoami_) {
     asked_ = true;
     auto who = client_.whoami();
     if (who.ok) {

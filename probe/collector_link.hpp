@@ -17,7 +17,10 @@ namespace kuzet::probe {
 
 class HttpCollectorLink : public CollectorLink {
  public:
-  HttpCollectorLink(CollectorClient client, Identity identity, std::optional<NetworkIdentity> network_override);
+  // ask_whoami=false when uploads go through a proxy (Tor): the collector would see the exit's network,
+  // not ours, so the network is then only what the config says.
+  HttpCollectorLink(CollectorClient client, Identity identity, std::optional<NetworkIdentity> network_override,
+                    bool ask_whoami = true);
 
   // Asked once; later calls return the first answer.
   std::optional<NetworkIdentity> whoami() override;
@@ -32,6 +35,7 @@ class HttpCollectorLink : public CollectorLink {
   CollectorClient client_;
   Identity identity_;
   std::optional<NetworkIdentity> override_;
+  bool ask_whoami_ = true;
   std::mutex mutex_;
   bool asked_ = false;
   std::optional<NetworkIdentity> whoami_;
