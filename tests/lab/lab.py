@@ -13,7 +13,7 @@ Topology (namespace names are PREFIX-probe, PREFIX-censor, PREFIX-net; PREFIX = 
   probe (95.58.10.2) --p0/c0-- censor (router: nftables, tc, lying resolver, injector, DPI proxy)
                                  --c1/n0-- net ("the internet": DNS, one address per site, blockpage, collector)
 
-Assertions: env KUZET_LAB_ASSERT=observations (default) checks each target's expect_observation;
+Assertions: env KUZET_LAB_ASSERT=both (default) checks observations and verdicts; =observations checks only each target's expect_observation;
 =verdicts checks expect: {verdict, method}; =both checks both.
 """
 import argparse
@@ -587,7 +587,7 @@ def run_one(path, world, args, mode):
 
 
 def cmd_run(args):
-    mode = os.environ.get("KUZET_LAB_ASSERT", "observations")
+    mode = os.environ.get("KUZET_LAB_ASSERT", "both")
     if mode not in ("observations", "verdicts", "both"):
         raise LabError(f"KUZET_LAB_ASSERT must be observations, verdicts or both, not '{mode}'")
     preflight()
