@@ -28,8 +28,10 @@ struct DnsQuery {
 struct DnsObservation {
   std::string hostname;
   std::string resolver;                // "ip:port" or "system"
-  std::vector<DnsQuery> queries;       // one per query type
-  std::vector<std::string> addresses;  // A then AAAA, deduplicated, in answer order
+  // The first reply of each query type (A, then AAAA), then later replies that differ from it ("Hold-On":
+  // an on-path injector races the real answer, so one query can get two different replies).
+  std::vector<DnsQuery> queries;
+  std::vector<std::string> addresses;  // from the first replies: A then AAAA, deduplicated, in answer order
   std::string failure;                 // overall: "" when at least one address was resolved
   double duration_ms = 0;
 };
