@@ -2,6 +2,7 @@
 // Order of the walk: run-level offline, then per target the strong local evidence, then layer by layer
 // (DNS, TCP, TLS, certificate, HTTP, page, throughput) comparing with the control at each layer.
 #include "analysis/analysis.hpp"
+#include "measure/url.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -247,6 +248,12 @@ class TargetJudge {
         return make("down", method, what + " and the control's resolver did not resolve it either (" + control_->failure + "): the name is broken or gone everywhere, not censored.");
       }
       return make("blocked", method, what + " while the control resolved it" + (method == "dns.nxdomain" ? ": the local resolver denies the name." : ": queries for this name go unanswered here."));
+    }
+
+    // A URL that names an address was never looked up: nobody answered it, so there is no DNS to judge.
+    if (o_.dns.queries.empty() && measure::is_ip_literal(o_.host)) {
+      add("dns", "none: the URL names an address");
+      return std::nullopt;
     }
 
     std::vector<std::string> local_bogons;

@@ -257,3 +257,34 @@ TEST_CASE("known interception roots by the issuer name of a presented certificat
   CHECK(known_root_named_in_chain({short_name}, roots) == "ISCA");
   CHECK(known_root_named_in_chain({short_name}, {{"ISC", "", ""}}) == "");  // names under 4 characters never match
 }
+
+TEST_CASE("a URL naming an address has no DNS to judge: a private address there is not a bogon answer") {
+  TargetInput t;
+  t.category = "other";
+  auto& o = t.observations;
+  o.url = "http://127.0.0.1:8080/";
+  o.scheme = "http";
+  o.host = "127.0.0.1";
+  o.port = 8080;
+  o.dns.hostname = "127.0.0.1";
+  o.dns.addresses = {"127.0.0.1"};
+  o.tcp.push_back({"127.0.0.1", 8080, "", 1});
+  kuzet::measure::HttpObservation http;
+  http.url = o.url;
+  http.final_url = o.url;
+  http.requests.emplace_back();
+  http.requests.back().url = o.url;
+  http.requests.back().status = 200;
+  http.requests.back().body_length = 500;
+  o.http = http;
+  auto verdicts = analyze_run({t}, RunFacts{}, Knowledge{});
+  REQUIRE(verdicts.size() == 1);
+  CHECK(verdicts[0].method != "dns.bogon");
+  CHECK(verdicts[0].verdict != "blocked");
+  // The same address given by a resolver is a bogon answer.
+  t.observations.host = "news.example";
+  t.observations.dns.hostname = "news.example";
+  t.observations.dns.queries.push_back({"A", "NOERROR", {{"A", "127.0.0.1", 300}}, "", 5});
+  verdicts = analyze_run({t}, RunFacts{}, Knowledge{});
+  CHECK(verdicts[0].method == "dns.bogon");
+}
