@@ -3,7 +3,7 @@
 // HTTPS server (test PKI) serves each site a 200 KB body dripped at a per-site pace, so site i takes about
 // 10 * (20 + 5 i) ms and the last one is the slowest.
 //
-// Usage: bench_probe_run [RUNS]   (default 3; medians are printed)
+// Usage: bench_probe_run [RUNS] [CONCURRENCY]   (default 3 runs, the probe's default concurrency; medians)
 // Goals (issue 2): wall <= 1.5 x the slowest single target; peak RSS <= 16 MB.
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -65,6 +65,7 @@ double median(std::vector<double> v) {
 int main(int argc, char** argv) {
   using namespace kuzet;
   const int runs = argc > 1 ? std::max(1, std::atoi(argv[1])) : 3;
+  const std::string concurrency = argc > 2 ? argv[2] : "";
   constexpr int kTargets = 40;
 
   tests::FakeDnsConfig dns_config;
@@ -98,6 +99,7 @@ int main(int argc, char** argv) {
                                            "--quiet", "--out", (dir / "out.jsonl").string()};
   auto with = [&](std::vector<std::string> extra) {
     std::vector<std::string> args = common;
+    if (!concurrency.empty()) args.insert(args.end(), {"--concurrency", concurrency});
     args.insert(args.end(), extra.begin(), extra.end());
     return args;
   };
@@ -124,7 +126,8 @@ int main(int argc, char** argv) {
     ++lines;
     if (line.find("\"status\":200") != std::string::npos) ++ok200;
   }
-  std::printf("bench_probe_run: %d targets, %d runs (medians)\n", kTargets, runs);
+  std::printf("bench_probe_run: %d targets, %d runs (medians), concurrency %s\n", kTargets, runs,
+              concurrency.empty() ? "default" : concurrency.c_str());
   std::printf("  slowest single target : %.2f s wall, peak RSS %.1f MB\n", median(single_wall), median(single_rss));
   std::printf("  full 40-target run    : %.2f s wall, peak RSS %.1f MB\n", median(full_wall), median(full_rss));
   std::printf("  wall ratio            : %.2f x the slowest target (goal <= 1.5)\n",
