@@ -13,6 +13,8 @@
 #include "collector/options.hpp"
 #include "collector/server.hpp"
 #include "collector/store.hpp"
+#include "collector/timeline/api.hpp"
+#include "collector/timeline/index.hpp"
 
 using namespace kuzet::collector;
 
@@ -29,12 +31,17 @@ int serve(const ServeOptions& options) {
 
   std::unique_ptr<Store> store;
   std::unique_ptr<AsnDatabase> asn;
+  std::unique_ptr<kuzet::timeline::TimelineIndex> timelines;
   std::unique_ptr<Server> server;
   uint16_t port = 0;
   try {
     store = open_sqlite_store(options.db_path);
+    // After the store: the index's triggers sit on the measurements table the store creates.
+    timelines = std::make_unique<kuzet::timeline::TimelineIndex>(
+        options.db_path, int64_t{options.timeline_bin_minutes} * kuzet::timeline::kMinuteMs);
     asn = options.asn_db.empty() ? std::make_unique<EmptyAsnDatabase>() : load_asn_database(options.asn_db);
     server = std::make_unique<Server>(*store, *asn, options);
+    kuzet::timeline::register_timeline_routes(server->http_server(), *timelines);
     port = server->bind();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "kuzet-collector: %s\n", e.what());

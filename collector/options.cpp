@@ -10,6 +10,7 @@ const char* usage_text() {
   return "usage:\n"
          "  kuzet-collector serve --listen ADDR:PORT --db FILE [--resolver IP[:PORT]] [--ca-bundle FILE]\n"
          "                        [--asn-db FILE] [--allow-private-targets] [--control-concurrency N]\n"
+         "                        [--timeline-bin MINUTES]\n"
          "  kuzet-collector import --db FILE FILE.jsonl\n";
 }
 
@@ -73,6 +74,8 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
         s.allow_private_targets = true;
       } else if (arg == "--control-concurrency") {
         s.control_concurrency = parse_number(arg, value(arg), 1, 256);
+      } else if (arg == "--timeline-bin") {
+        s.timeline_bin_minutes = static_cast<uint32_t>(parse_number(arg, value(arg), 1, 24 * 60));
       } else {
         throw UsageError("unknown option " + arg);
       }

@@ -23,6 +23,7 @@ struct ServeOptions {
   size_t http_threads = 16;
   size_t max_body_bytes = 16 * 1024 * 1024;
   double control_requests_per_minute = 10;
+  uint32_t timeline_bin_minutes = 10;  // the timelines' base bin; coarser bins are multiples of it
 };
 
 struct ImportOptions {
