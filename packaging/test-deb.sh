@@ -5,7 +5,15 @@
 # Usage: packaging/test-deb.sh BUILD_DIR
 set -euo pipefail
 build=${1:?usage: packaging/test-deb.sh BUILD_DIR}
-[[ $(id -u) -eq 0 ]] || { echo "needs root (dpkg -i)"; exit 2; }
+# Exit 77 (ctest: skipped) where the test cannot or must not run.
+[[ $(id -u) -eq 0 ]] || { echo "needs root (dpkg -i): skipped"; exit 77; }
+for tool in cpack dpkg-deb dpkg-shlibdeps systemd-analyze; do
+  command -v $tool >/dev/null || { echo "$tool missing (scripts/install-deps.sh --test installs it): skipped"; exit 77; }
+done
+# Never replace (and then purge) a kuzet-probe someone installed for real on this machine.
+if dpkg-query -W -f='${Status}' kuzet-probe 2>/dev/null | grep -q "ok installed"; then
+  echo "kuzet-probe is installed on this machine; not touching it: skipped"; exit 77
+fi
 src=$(cd "$(dirname "$0")/.." && pwd)
 pass() { echo "PASS: $*"; }
 fail() { echo "FAIL: $*"; exit 1; }
