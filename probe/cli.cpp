@@ -21,6 +21,7 @@
 #include "probe/export.hpp"
 #include "probe/status.hpp"
 #include "probe/output.hpp"
+#include "probe/run_setup.hpp"
 #include "probe/runner.hpp"
 #include "spec/spec.hpp"
 
@@ -189,10 +190,7 @@ int run_command(const RunCommand& cmd) {
       throw UsageError(std::string("identity in ") + config.data_dir + ": " + e.what() +
                        " (use --data-dir DIR or data_dir: in the config)");
     }
-    CollectorClientOptions client_options;
-    client_options.proxy = config.upload.proxy;
-    client_options.batch_size = static_cast<size_t>(config.upload.batch_size);
-    client.emplace(config.collectors.front(), client_options);
+    client.emplace(config.collectors.front(), collector_client_options(config));
     const bool via_proxy = !config.upload.proxy.empty();
     if (via_proxy && !options.network_override)
       std::fprintf(stderr, "kuzet-probe: uploads go through a proxy, so the collector cannot tell our network; "

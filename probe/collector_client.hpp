@@ -24,7 +24,8 @@ inline constexpr std::string_view malformed_reply = "upload.malformed_reply";  /
 
 struct CollectorClientOptions {
   int timeout_ms = 30000;            // per HTTP request, connection included
-  // A blocked collector (SYN blackholed) must not hold a run for the whole timeout: OONI's TCP timeout.
+  // A blocked collector (SYN blackholed) must not hold a run for the whole timeout: the probe's TCP
+  // timeout (collector_client_options: timeouts.tcp, default OONI's 10 s).
   int connect_timeout_ms = 10000;
   std::string proxy;                 // e.g. "socks5h://127.0.0.1:9050"; "" = direct
   std::string ca_bundle;             // PEM file for https; "" = system store

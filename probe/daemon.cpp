@@ -163,12 +163,7 @@ class Daemon {
     }
   }
 
-  CollectorClientOptions client_options() const {
-    CollectorClientOptions o;
-    o.proxy = config_.upload.proxy;
-    o.batch_size = static_cast<size_t>(config_.upload.batch_size);
-    return o;
-  }
+  CollectorClientOptions client_options() const { return collector_client_options(config_); }
 
   void measure_once() {
     RunOptions options;

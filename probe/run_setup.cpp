@@ -24,6 +24,14 @@ measure::MeasureOptions measure_options_from(const ProbeConfig& config) {
   return m;
 }
 
+CollectorClientOptions collector_client_options(const ProbeConfig& config) {
+  CollectorClientOptions o;
+  o.proxy = config.upload.proxy;
+  o.batch_size = static_cast<size_t>(config.upload.batch_size);
+  o.connect_timeout_ms = config.timeouts.tcp_ms;
+  return o;
+}
+
 RunOptions run_options_from(const ProbeConfig& config, const std::vector<std::string>& extra_targets) {
   RunOptions options;
   std::vector<spec::Spec> specs;

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "probe/collector_client.hpp"
 #include "probe/config.hpp"
 #include "probe/runner.hpp"
 
@@ -15,5 +16,9 @@ measure::MeasureOptions measure_options_from(const ProbeConfig& config);
 // Targets of every spec (a URL listed twice is measured once, credited to its first spec), then
 // extra_targets; knowledge; concurrency; step options; the network override. No collector, no progress.
 RunOptions run_options_from(const ProbeConfig& config, const std::vector<std::string>& extra_targets = {});
+
+// How to talk to the collector: upload proxy and batch size; connecting to it is bounded by the configured
+// TCP timeout (timeouts.tcp), so a blackholed collector costs what a blackholed site costs.
+CollectorClientOptions collector_client_options(const ProbeConfig& config);
 
 }  // namespace kuzet::probe
