@@ -5,6 +5,9 @@
         one scenario after another: fresh topology, censor rules, servers, probe, comparison, teardown
   lab.py up SCENARIO.yaml [--work DIR] [--prefix NAME]
         builds one scenario's lab and leaves it running for a look inside (see docs/lab.md)
+  lab.py daemon-shutdown --probe BIN --collector-bin BIN [--work DIR] [--keep]
+        the probe daemon through a total shutdown and its end: every result measured during it arrives
+        at the collector with its original time
   lab.py down PREFIX        removes a lab left by `up` (or by a killed run): processes and namespaces
   lab.py list               labs (namespace prefixes) currently present
 
@@ -106,6 +109,11 @@ def default_ok_checks(url):
 def load_scenario(path, world):
     sc = load_yaml(path)
     sc.setdefault("name", os.path.splitext(os.path.basename(path))[0])
+    return prepare_scenario(sc, world, path)
+
+
+def prepare_scenario(sc, world, path):
+    """Adds the world's control sites and the default checks to a scenario (a file's, or one built in code)."""
     sc.setdefault("censor", {})
     targets = list(sc.get("targets", []))
     # Every scenario keeps the world's control sites: they must come out ok (the false-positive guard),
@@ -234,7 +242,8 @@ class Lab:
             addrs = ", ".join(sorted({site_address(self.world, n) for n in dpi_names}))
             nat.append(f"ip daddr {{ {addrs} }} tcp dport 443 counter redirect to :{TLS_PROXY_PORT}")
             nat.append(f"ip daddr {{ {addrs} }} tcp dport 80 counter redirect to :{HTTP_PROXY_PORT}")
-        lines = ["table ip kuzet_censor {",
+        # Declaring and deleting the table first makes `nft -f` replace the ruleset atomically (set_censor).
+        lines = ["table ip kuzet_censor", "delete table ip kuzet_censor", "table ip kuzet_censor {",
                  "  chain forward {", "    type filter hook forward priority 0; policy accept;"]
         lines += [f"    {r}" for r in fwd] + ["  }"]
         lines += ["  chain input {", "    type filter hook input priority 0; policy accept;"]
@@ -247,10 +256,7 @@ class Lab:
 
     def apply_censor(self):
         C = self.ns["censor"]
-        path = os.path.join(self.run_dir, "censor.nft")
-        with open(path, "w") as f:
-            f.write(self.censor_rules())
-        sh("nft", "-f", path, ns=C)
+        self.load_censor_rules()
         link = self.sc["censor"].get("link")
         if link:
             # A uniformly slow link (everything, both ways): not throttling, which is selective.
@@ -258,6 +264,17 @@ class Lab:
             for dev in ("c0", "c1"):
                 sh("tc", "qdisc", "add", "dev", dev, "root", "tbf", "rate", rate, "burst", "16kb",
                    "latency", "400ms", ns=C)
+
+    def load_censor_rules(self):
+        path = os.path.join(self.run_dir, "censor.nft")
+        with open(path, "w") as f:
+            f.write(self.censor_rules())
+        sh("nft", "-f", path, ns=self.ns["censor"])
+
+    def set_censor(self, **rules):
+        """Changes the censor's nftables rules while the lab runs (e.g. shutdown=True, then False)."""
+        self.sc["censor"].update(rules)
+        self.load_censor_rules()
 
     # --- processes
     def start(self, role, name, args, ready):
@@ -557,6 +574,306 @@ def compare(sc, records, mode):
     return failures
 
 
+# ------------------------------------------------------------------------------------------ the daemon
+
+# `lab.py daemon-shutdown`: the probe daemon through a total shutdown and its end (docs/lab.md).
+DAEMON_SHUTDOWN = {
+    "name": "daemon-shutdown-restore",
+    "description": "The daemon measures normally, keeps measuring through a total shutdown (nothing forwarded, "
+                   "collector included) at the shutdown pace, and delivers everything measured during it, "
+                   "with its original time, once the network is back.",
+    "targets": [{"url": "https://www.facebook.com/", "category": "social"},
+                {"url": "https://www.azattyq.org/", "category": "news"}],
+}
+DAEMON_INTERVAL_S = 12         # normal pace: longer than a shutdown run's upload attempt (see the pace check)
+DAEMON_SHUTDOWN_RUNS = 3       # runs measured during the shutdown before it is lifted
+
+
+def parse_time(text):
+    """RFC 3339 UTC as the probe writes it ("2026-11-23T10:00:01.000Z") -> seconds since the epoch."""
+    import datetime
+    return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+        tzinfo=datetime.timezone.utc).timestamp()
+
+
+def wait_until(predicate, timeout_s, step_s=0.25):
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(step_s)
+
+
+def brief_status(st):
+    if not st:
+        return "no status"
+    run, up = st.get("last_run") or {}, st.get("last_upload") or {}
+    return (f"runs {st['runs']}, mode {st['mode']}, queue {st['queue'].get('records_now')}, last run verdicts "
+            f"{run.get('verdicts')}, last upload failure {up.get('failure')!r}, last ok {st['last_upload_ok_at']!r}")
+
+
+def read_queue(data_dir):
+    """uid -> envelope of every result the daemon has queued and no collector has acknowledged yet,
+    read from the segment files after the cursor (docs/daemon.md, "Durable queue"). Lines whose CRC does
+    not match are returned under the key None (the test fails on them)."""
+    import zlib
+    qdir = os.path.join(data_dir, "queue")
+    cursor_seg, cursor_off = 0, 0
+    if os.path.exists(os.path.join(qdir, "cursor")):
+        cursor_seg, cursor_off = (int(x) for x in open(os.path.join(qdir, "cursor")).read().split())
+    out, bad = {}, []
+    for name in sorted(os.listdir(qdir) if os.path.isdir(qdir) else []):
+        m = re.fullmatch(r"seg-(\d{16})\.jsonl", name)
+        if not m or int(m.group(1)) < cursor_seg:
+            continue
+        with open(os.path.join(qdir, name), "rb") as f:
+            data = f.read()
+        if int(m.group(1)) == cursor_seg:
+            data = data[cursor_off:]
+        for line in data.split(b"\n")[:-1]:  # a last line without its newline is still being written
+            crc, _, payload = line.partition(b" ")
+            if f"{zlib.crc32(payload):08x}".encode() != crc.lower():
+                bad.append(line[:200])
+                continue
+            env = json.loads(payload)
+            out[env["measurement"]["measurement_uid"]] = env
+    if bad:
+        out[None] = bad
+    return out
+
+
+class DaemonCheck:
+    """The daemon-shutdown test's state: the lab, the daemon process, and the failures seen so far."""
+
+    def __init__(self, lab, probe_bin):
+        self.lab, self.probe_bin = lab, probe_bin
+        self.data_dir = os.path.join(lab.run_dir, "data")
+        self.failures = 0
+        self.daemon = None
+        net = lab.world["network"]
+        self.collector_url = f"http://{net['collector']}:{net['collector_port']}"
+
+    def fail(self, what, expected, seen):
+        self.failures += 1
+        print(f"  FAIL {what}\n         expected {expected}\n         saw      {seen}")
+
+    def check(self, ok, what, expected, seen):
+        if ok:
+            print(f"  ok   {what}: {json.dumps(seen, ensure_ascii=False)[:160]}")
+        else:
+            self.fail(what, expected, seen)
+        return ok
+
+    def write_config(self):
+        spec_path, _ = self.lab.write_probe_inputs()
+        net = self.lab.world["network"]
+        config = {
+            "collectors": [self.collector_url + "/"],
+            "specs": [spec_path],
+            "resolver": net["resolver"],
+            "ca_bundle": f"{self.lab.pki}/public-root.pem",
+            "data_dir": self.data_dir,
+            "schedule": {"interval": DAEMON_INTERVAL_S, "jitter": 0, "shutdown_interval": 1},
+            # Short enough that an offline run (DNS timeouts, collector unreachable) takes seconds.
+            "timeouts": {"dns": "2s", "tcp": "3s", "tls": "4s", "http": "10s"},
+        }
+        path = os.path.join(self.lab.run_dir, "daemon.yaml")
+        with open(path, "w") as f:
+            yaml.safe_dump(config, f, sort_keys=False)
+        return path
+
+    def start_daemon(self):
+        config = self.write_config()
+        self.daemon = self.lab.start("probe", "daemon", [self.probe_bin, "daemon", "--config", config,
+                                                         "--retry-initial", "1s", "--retry-max", "2s"],
+                                     "kuzet-probe: started")
+
+    def daemon_log(self):
+        return open(os.path.join(self.lab.run_dir, "daemon.log"), errors="replace").read()
+
+    def status(self):
+        """`kuzet-probe status --json` (None before the daemon wrote its first status)."""
+        r = subprocess.run([self.probe_bin, "status", "--data-dir", self.data_dir, "--json"],
+                           capture_output=True, text=True, timeout=30)
+        return json.loads(r.stdout) if r.returncode == 0 else None
+
+    def collector_measurements(self):
+        """uid -> envelope of everything the collector stores (GET /api/v1/measurements, every page)."""
+        code = ("import json,sys,urllib.request\n"
+                "out,cursor=[],''\n"
+                "while True:\n"
+                "    u=sys.argv[1]+'/api/v1/measurements?limit=100'+('&cursor='+cursor if cursor else '')\n"
+                "    page=json.load(urllib.request.urlopen(u,timeout=10))\n"
+                "    out+=page['measurements']; cursor=page.get('next_cursor','')\n"
+                "    if not cursor: break\n"
+                "json.dump(out,sys.stdout)\n")
+        r = sh(PY, "-c", code, self.collector_url, ns=self.lab.ns["net"], capture=True, check=False)
+        if not r:
+            return {}
+        return {e["measurement"]["measurement_uid"]: e for e in json.loads(r)}
+
+    def stop_daemon(self):
+        """SIGTERM: the daemon must exit 0 (docs/daemon.md, Signals)."""
+        os.kill(self.daemon.pid, signal.SIGTERM)  # `ip netns exec` execs: this pid is kuzet-probe itself
+        try:
+            code = self.daemon.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            code = "still running 60 s after SIGTERM"
+        self.lab.procs = [p for p in self.lab.procs if p[1] is not self.daemon]
+        self.check(code == 0, "SIGTERM: the daemon exits 0", "exit 0", f"exit {code}")
+
+
+def daemon_shutdown(lab, probe_bin):
+    """Returns the number of failures. Each phase waits for a bounded time, then checks what it expects."""
+    d = DaemonCheck(lab, probe_bin)
+    n_targets = len(lab.sc["targets"])
+    d.start_daemon()
+
+    # 1. Normal: the first run (jitter 0: at once) is measured, found ok and uploaded.
+    print("-- phase 1: normal network")
+    s = wait_until(lambda: (lambda st: st if st and st["runs"] >= 1 and st["queue"]["records_now"] == 0
+                            and st["last_upload_ok_at"] else None)(d.status()), 60)
+    if not d.check(bool(s), "first run measured and uploaded within 60 s",
+                   "runs >= 1, queue empty, an upload acknowledged", brief_status(s or d.status())):
+        return d.failures
+    run = s["last_run"]
+    d.check(s["mode"] == "normal" and run["verdicts"].get("ok") == n_targets and run["collector_reachable"],
+            f"first run: mode normal, {n_targets} verdicts ok, collector reachable",
+            f"normal, {{'ok': {n_targets}}}, True", f"{s['mode']}, {run['verdicts']}, {run['collector_reachable']}")
+    first = d.collector_measurements()
+    d.check(len(first) == n_targets and all(e["measurement"]["verdict"] == "ok" for e in first.values()),
+            "collector has the first run's results", f"{n_targets} measurements, verdict ok",
+            f"{len(first)}: {[e['measurement']['verdict'] for e in first.values()]}")
+    runs_before = s["runs"]
+
+    # 2. Total shutdown: the censor forwards nothing (collector included) and answers nothing.
+    print(f"-- phase 2: total shutdown at the censor; waiting for {DAEMON_SHUTDOWN_RUNS} runs")
+    shutdown_at = time.time()
+    lab.set_censor(shutdown=True)
+    seen_runs, queue_sizes = {}, []   # run_id -> last_run summary, as `status` showed it; queue lengths
+
+    def enough_runs():
+        st = d.status()
+        if st:
+            queue_sizes.append(st["queue"]["records_now"])
+            if st["last_run"] and st["last_run"]["run_id"] and st["runs"] > runs_before:
+                seen_runs[st["last_run"]["run_id"]] = st["last_run"]
+        return st if st and st["runs"] >= runs_before + DAEMON_SHUTDOWN_RUNS else None
+    s = wait_until(enough_runs, DAEMON_INTERVAL_S + DAEMON_SHUTDOWN_RUNS * 20)
+    if not d.check(bool(s), f"{DAEMON_SHUTDOWN_RUNS} runs during the shutdown (within "
+                   f"{time.time() - shutdown_at:.1f} s)", f"runs >= {runs_before + DAEMON_SHUTDOWN_RUNS}",
+                   brief_status(s or d.status())):
+        return d.failures
+    shutdown_runs = s["runs"] - runs_before
+    run = s["last_run"]
+    d.check(s["mode"] == "shutdown", "status mode during the shutdown", "shutdown", s["mode"])
+    d.check(run["all_offline"] and run["verdicts"] == {"offline": n_targets} and not run["collector_reachable"],
+            "last run during the shutdown: every target offline, collector unreachable",
+            f"{{'offline': {n_targets}}}, unreachable", f"{run['verdicts']}, reachable={run['collector_reachable']}")
+    upload = s["last_upload"] or {}
+    d.check(bool(upload.get("failure")) and s["upload_failures_in_row"] > 0,
+            "uploads fail during the shutdown", "a failure and upload_failures_in_row > 0",
+            f"failure={upload.get('failure')!r}, in a row {s['upload_failures_in_row']}")
+    sizes = [n for i, n in enumerate(queue_sizes) if i == 0 or n != queue_sizes[i - 1]]
+    d.check(all(b >= a for a, b in zip(sizes, sizes[1:])) and sizes[-1] > 0,
+            "the queue only grows during the shutdown", "non-decreasing, > 0", sizes)
+    said = [line for line in d.daemon_log().splitlines() if "shutdown suspected" in line]
+    d.check(bool(said), "daemon log says shutdown suspected", "a line 'shutdown suspected'",
+            said[0] if said else d.daemon_log()[-600:])
+    # The pace: after a run that found everything offline the next starts within shutdown_interval (plus
+    # the failed upload attempt in between), well before the normal interval would have let it.
+    ordered = sorted(seen_runs.values(), key=lambda r: r["started_at"])
+    gaps = [round(parse_time(b["started_at"]) - parse_time(a["finished_at"]), 1)
+            for a, b in zip(ordered, ordered[1:]) if a["all_offline"]]
+    d.check(gaps and all(g < DAEMON_INTERVAL_S - 2 for g in gaps),
+            "shutdown pace: next run starts soon after an all-offline run",
+            f"gaps < {DAEMON_INTERVAL_S - 2} s (normal interval {DAEMON_INTERVAL_S} s)", f"gaps {gaps} s")
+
+    # What the daemon holds: exactly the shutdown's results, measured inside the shutdown window, signed.
+    during = read_queue(d.data_dir)
+    restore_at = time.time()
+    lab.set_censor(shutdown=False)
+    print(f"-- phase 3: network restored after {restore_at - shutdown_at:.1f} s of shutdown "
+          f"({shutdown_runs} runs, {len(during)} results queued)")
+    d.check(None not in during, "queue lines pass their CRC", "no bad line", during.get(None))
+    during.pop(None, None)
+    d.check(len(during) == shutdown_runs * n_targets, "the queue holds every result of the shutdown runs",
+            f"{shutdown_runs} runs x {n_targets} = {shutdown_runs * n_targets}", len(during))
+    outside = {u: e["measurement"]["started_at"] for u, e in during.items()
+               if not shutdown_at <= parse_time(e["measurement"]["started_at"]) <= restore_at}
+    d.check(not outside, "queued results were measured during the shutdown",
+            "started_at inside the shutdown window", outside)
+    verdicts = sorted({e["measurement"]["verdict"] for e in during.values()})
+    d.check(verdicts == ["offline"], "queued results: verdict offline", ["offline"], verdicts)
+    d.check(len({e["measurement"]["run_id"] for e in during.values()}) == shutdown_runs,
+            "queued results come from each shutdown run", f"{shutdown_runs} run ids",
+            sorted({e["measurement"]["run_id"] for e in during.values()}))
+
+    # 3. Restored: everything measured during the shutdown arrives, as queued (so with its original time).
+    stored = {}
+
+    def all_arrived():
+        stored.update(d.collector_measurements())
+        return all(uid in stored for uid in during)
+    t0 = time.monotonic()
+    arrived = wait_until(all_arrived, 60, step_s=0.5)
+    missing = sorted(set(during) - set(stored))
+    d.check(arrived, f"every shutdown result at the collector (took {time.monotonic() - t0:.1f} s)",
+            f"{len(during)} of {len(during)} within 60 s", f"{len(during) - len(missing)}; missing {missing[:5]}")
+    for uid, env in during.items():
+        got = stored.get(uid)
+        if got is None:
+            continue
+        if got["measurement"]["started_at"] != env["measurement"]["started_at"]:
+            d.fail(f"{uid}: started_at at the collector", env["measurement"]["started_at"],
+                   got["measurement"]["started_at"])
+        elif got != env:
+            d.fail(f"{uid}: stored envelope identical to the queued one (signature included)",
+                   json.dumps(env)[:300], json.dumps(got)[:300])
+        elif not env.get("signature"):
+            d.fail(f"{uid}: envelope signed", "a signature", env.get("signature"))
+    print(f"  {'ok  ' if arrived else 'FAIL'} {len(during) - len(missing)} stored envelopes compared with the queue")
+    s = wait_until(lambda: (lambda st: st if st and st["mode"] == "normal" and st["queue"]["records_now"] == 0
+                            else None)(d.status()), 30)
+    st = s or d.status() or {}
+    d.check(bool(s), "after restoration: mode normal, queue empty", "normal, 0",
+            f"{st.get('mode')}, {st.get('queue', {}).get('records_now')}")
+    d.stop_daemon()
+    return d.failures
+
+
+def cmd_daemon_shutdown(args):
+    preflight()
+    remove_stale_labs()
+    args.probe, args.collector_bin = os.path.abspath(args.probe), os.path.abspath(args.collector_bin)
+    for binary in (args.probe, args.collector_bin):  # absolute: the lab's processes run in tests/lab
+        if not os.access(binary, os.X_OK):
+            raise LabError(f"binary {binary} is missing or not executable")
+    world = load_yaml(os.path.join(HERE, "world.yaml"))
+    sc = prepare_scenario(json.loads(json.dumps(DAEMON_SHUTDOWN)), world, "lab.py daemon-shutdown")
+    print(f"== {sc['name']}: {sc['description']}")
+    lab = Lab(sc, world, args.work, f"kz{os.getpid()}", keep=args.keep)
+    t0 = time.monotonic()
+    failures = 0
+    try:
+        lab.build()
+        lab.apply_censor()
+        lab.start_servers(args.collector_bin)
+        failures = daemon_shutdown(lab, args.probe)
+    except LabError as e:
+        print(f"  FAIL {e}")
+        failures += 1
+    finally:
+        if failures:
+            lab.keep = True
+            print(f"   run dir kept: {lab.run_dir}")
+        lab.teardown()
+        print(f"   time {time.monotonic() - t0:.1f}s")
+    print(f"== {'PASS' if failures == 0 else f'FAIL ({failures} failures)'}")
+    return 0 if failures == 0 else 1
+
+
 # ------------------------------------------------------------------------------------------ commands
 
 def run_one(path, world, args, mode):
@@ -664,6 +981,11 @@ def main():
     u.add_argument("--collector-bin", default="")
     u.add_argument("--work", default=os.path.join(tempfile.gettempdir(), "kuzet-lab"))
     u.add_argument("--prefix", default="kzlab")
+    ds = sub.add_parser("daemon-shutdown", help="the probe daemon through a total shutdown and its end")
+    ds.add_argument("--probe", required=True)
+    ds.add_argument("--collector-bin", required=True)
+    ds.add_argument("--work", default=os.path.join(tempfile.gettempdir(), "kuzet-lab"))
+    ds.add_argument("--keep", action="store_true", help="keep the run directory (logs, config, queue)")
     d = sub.add_parser("down")
     d.add_argument("prefix")
     sub.add_parser("list")
@@ -675,7 +997,8 @@ def main():
         raise KeyboardInterrupt(f"signal {signum}")
     signal.signal(signal.SIGTERM, on_signal)
     try:
-        return {"run": cmd_run, "up": cmd_up, "down": cmd_down, "list": cmd_list}[args.cmd](args)
+        return {"run": cmd_run, "up": cmd_up, "down": cmd_down, "list": cmd_list,
+                "daemon-shutdown": cmd_daemon_shutdown}[args.cmd](args)
     except LabError as e:
         print(f"lab: FAIL: {e}", file=sys.stderr)
         return 1
