@@ -20,7 +20,7 @@ class HttpCollectorLink : public CollectorLink {
   // ask_whoami=false when uploads go through a proxy (Tor): the collector would see the exit's network,
   // not ours, so the network is then only what the config says.
   HttpCollectorLink(CollectorClient client, Identity identity, std::optional<NetworkIdentity> network_override,
-                    bool ask_whoami = true);
+                    bool ask_whoami);
 
   // Asked once; later calls return the first answer.
   std::optional<NetworkIdentity> whoami() override;

@@ -175,7 +175,8 @@ class Daemon {
     }
     if (!config_.collectors.empty())
       options.collector = std::make_shared<HttpCollectorLink>(CollectorClient(config_.collectors.front(), client_options()),
-                                                              identity_, options.network_override);
+                                                              identity_, options.network_override,
+                                                              /*ask_whoami=*/config_.upload.proxy.empty());
     RunResult result = run_probe(options);
 
     // Into the queue before anything else: this is what makes the run's results survive anything after.
