@@ -19,6 +19,7 @@
 #include "probe/config.hpp"
 #include "probe/daemon.hpp"
 #include "probe/export.hpp"
+#include "probe/network_memory.hpp"
 #include "probe/status.hpp"
 #include "probe/output.hpp"
 #include "probe/run_setup.hpp"
@@ -197,6 +198,7 @@ int run_command(const RunCommand& cmd) {
                            "set network: {cc, asn} in the config to label results\n");
     options.collector =
         std::make_shared<HttpCollectorLink>(*client, *identity, options.network_override, !via_proxy);
+    if (!via_proxy) options.last_known_network = load_last_network(config.data_dir);
   }
 
   // Open --out before measuring, so a bad path fails in a second, not after the run.
@@ -207,6 +209,11 @@ int run_command(const RunCommand& cmd) {
   }
 
   RunResult result = run_probe(options);
+  if (result.network.source == "collector") {
+    if (auto error = save_last_network(config.data_dir, result.network); !error.empty())
+      std::fprintf(stderr, "kuzet-probe: cannot remember the network in %s: %s\n", config.data_dir.c_str(),
+                   error.c_str());
+  }
 
   if (out.is_open()) {
     std::string why;

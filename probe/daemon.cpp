@@ -25,6 +25,7 @@
 #include "probe/collector_link.hpp"
 #include "probe/config.hpp"
 #include "probe/identity.hpp"
+#include "probe/network_memory.hpp"
 #include "probe/queue.hpp"
 #include "probe/run_setup.hpp"
 #include "probe/status.hpp"
@@ -177,7 +178,13 @@ class Daemon {
       options.collector = std::make_shared<HttpCollectorLink>(CollectorClient(config_.collectors.front(), client_options()),
                                                               identity_, options.network_override,
                                                               /*ask_whoami=*/config_.upload.proxy.empty());
+    if (options.collector && config_.upload.proxy.empty())
+      options.last_known_network = load_last_network(config_.data_dir);
     RunResult result = run_probe(options);
+    if (result.network.source == "collector") {
+      if (auto error = save_last_network(config_.data_dir, result.network); !error.empty())
+        log("cannot remember the network: %s", error.c_str());
+    }
 
     // Into the queue before anything else: this is what makes the run's results survive anything after.
     std::vector<std::string> payloads;

@@ -22,6 +22,7 @@ std::string new_measurement_uid() {
 
 void to_json(nlohmann::json& j, const NetworkIdentity& v) {
   j = nlohmann::json{{"cc", v.cc}, {"asn", v.asn}, {"as_name", v.as_name}, {"source", v.source}};
+  if (!v.learned_at.empty()) j["learned_at"] = v.learned_at;
 }
 
 void from_json(const nlohmann::json& j, NetworkIdentity& v) {
@@ -29,6 +30,7 @@ void from_json(const nlohmann::json& j, NetworkIdentity& v) {
   v.asn = j.value("asn", uint32_t{0});
   v.as_name = j.value("as_name", "");
   v.source = j.value("source", "unknown");
+  v.learned_at = j.value("learned_at", "");
 }
 
 void to_json(nlohmann::json& j, const MeasurementRecord& v) {

@@ -20,7 +20,10 @@ struct NetworkIdentity {
   std::string cc;     // ISO 3166 alpha-2, "" when unknown
   uint32_t asn = 0;   // 0 when unknown
   std::string as_name;
-  std::string source = "unknown";  // "collector" (whoami), "config" (manual override), "unknown"
+  // "collector" (whoami), "config" (manual override), "last_known" (the collector was unreachable: the
+  // network it last reported, see network_memory.hpp), "unknown"
+  std::string source = "unknown";
+  std::string learned_at;  // RFC 3339, when the collector reported it; set for "last_known" only
 };
 
 struct MeasurementRecord {

@@ -78,12 +78,18 @@ RunResult run_probe(const RunOptions& options) {
     report("connect", &rec);
   });
 
+  bool network_answered = false;
   if (whoami.valid()) {
     auto who = whoami.get();
     if (who) {
       result.collector_reachable = true;
       result.network = *who;
+      network_answered = true;
     }
+  }
+  if (!network_answered && options.last_known_network) {
+    result.network = *options.last_known_network;
+    result.network.source = "last_known";
   }
   if (options.network_override) result.network = *options.network_override;
 

@@ -746,6 +746,9 @@ def daemon_shutdown(lab, probe_bin):
             "collector has the first run's results", f"{n_targets} measurements, verdict ok",
             f"{len(first)}: {[e['measurement']['verdict'] for e in first.values()]}")
     runs_before = s["runs"]
+    home = {(e["measurement"]["network"]["cc"], e["measurement"]["network"]["asn"]) for e in first.values()}
+    d.check(len(home) == 1 and next(iter(home))[1] != 0, "first run: one network, told by the collector",
+            "one (cc, asn) with asn != 0", sorted(home))
 
     # 2. Total shutdown: the censor forwards nothing (collector included) and answers nothing.
     print(f"-- phase 2: total shutdown at the censor; waiting for {DAEMON_SHUTDOWN_RUNS} runs")
@@ -806,6 +809,13 @@ def daemon_shutdown(lab, probe_bin):
             "started_at inside the shutdown window", outside)
     verdicts = sorted({e["measurement"]["verdict"] for e in during.values()})
     d.check(verdicts == ["offline"], "queued results: verdict offline", ["offline"], verdicts)
+    # Whoami cannot answer during a shutdown: the results carry the network last reported, marked so,
+    # otherwise they could not be counted on their network's timeline.
+    labels = sorted({(e["measurement"]["network"]["cc"], e["measurement"]["network"]["asn"],
+                      e["measurement"]["network"]["source"]) for e in during.values()})
+    d.check(labels == [(*next(iter(home)), "last_known")] if len(home) == 1 else False,
+            "queued results: labelled with the network of the first run, source last_known",
+            [(*h, "last_known") for h in sorted(home)], labels)
     d.check(len({e["measurement"]["run_id"] for e in during.values()}) == shutdown_runs,
             "queued results come from each shutdown run", f"{shutdown_runs} run ids",
             sorted({e["measurement"]["run_id"] for e in during.values()}))

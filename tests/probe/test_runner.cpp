@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "measure/observations_json.hpp"
+#include "probe/network_memory.hpp"
 #include "probe/output.hpp"
 #include "probe/record.hpp"
 #include "probe/runner.hpp"
@@ -62,6 +63,14 @@ class FakeCollector : public probe::CollectorLink {
     return out;
   }
 };
+
+probe::NetworkIdentity network(const std::string& cc, uint32_t asn, const std::string& source) {
+  probe::NetworkIdentity n;
+  n.cc = cc;
+  n.asn = asn;
+  n.source = source;
+  return n;
+}
 
 probe::RunOptions options_for(const std::vector<std::string>& urls) {
   probe::RunOptions o;
@@ -131,16 +140,71 @@ TEST_CASE("an unreachable collector leaves control empty; a configured network w
   auto collector = std::make_shared<FakeCollector>();
   collector->reachable = false;
   opts.collector = collector;
-  probe::NetworkIdentity manual;
-  manual.cc = "KZ";
-  manual.asn = 206026;
-  manual.source = "config";
-  opts.network_override = manual;
+  opts.network_override = network("KZ", 206026, "config");
   auto result = probe::run_probe(opts);
   CHECK_FALSE(result.collector_reachable);
   CHECK_FALSE(result.records[0].control.has_value());
   CHECK(result.records[0].network.asn == 206026);
   CHECK(result.records[0].network.source == "config");
+}
+
+TEST_CASE("during a shutdown results carry the last network the collector reported, marked last_known") {
+  auto opts = options_for({"http://127.0.0.1:" + std::to_string(closed_port()) + "/"});
+  auto collector = std::make_shared<FakeCollector>();
+  opts.collector = collector;
+  auto remembered = network("KZ", 21299, "collector");
+  remembered.learned_at = "2022-01-05T10:00:00.000Z";
+  opts.last_known_network = remembered;
+
+  SUBCASE("whoami answers: its answer wins over the memory") {
+    auto result = probe::run_probe(opts);
+    CHECK(result.records[0].network.asn == 9198);
+    CHECK(result.records[0].network.source == "collector");
+    CHECK(nlohmann::json(result.records[0].network).count("learned_at") == 0);
+  }
+  SUBCASE("whoami has no answer: the remembered network, with when it was learned") {
+    collector->reachable = false;
+    auto result = probe::run_probe(opts);
+    CHECK_FALSE(result.collector_reachable);
+    CHECK(result.records[0].network.cc == "KZ");
+    CHECK(result.records[0].network.asn == 21299);
+    CHECK(result.records[0].network.source == "last_known");
+    auto j = nlohmann::json(result.records[0]);
+    CHECK(j["network"]["learned_at"] == "2022-01-05T10:00:00.000Z");
+    CHECK(j.get<probe::MeasurementRecord>().network.learned_at == "2022-01-05T10:00:00.000Z");
+  }
+  SUBCASE("a configured network still wins") {
+    collector->reachable = false;
+    opts.network_override = network("KZ", 206026, "config");
+    auto result = probe::run_probe(opts);
+    CHECK(result.records[0].network.asn == 206026);
+    CHECK(result.records[0].network.source == "config");
+  }
+}
+
+TEST_CASE("the remembered network survives in the data directory; a broken file is no memory") {
+  const auto dir = std::filesystem::temp_directory_path() / ("kuzet-netmem-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  CHECK_FALSE(probe::load_last_network(dir.string()).has_value());
+  probe::NetworkIdentity seen;
+  seen.cc = "KZ";
+  seen.asn = 9198;
+  seen.as_name = "JSC Kazakhtelecom";
+  seen.source = "collector";
+  CHECK(probe::save_last_network(dir.string(), seen).empty());
+  auto back = probe::load_last_network(dir.string());
+  REQUIRE(back.has_value());
+  CHECK(back->cc == "KZ");
+  CHECK(back->asn == 9198);
+  CHECK(back->as_name == "JSC Kazakhtelecom");
+  CHECK_FALSE(back->learned_at.empty());
+  for (const char* broken : {"", "{", "[]", "{\"cc\":\"\",\"asn\":0,\"learned_at\":\"2022-01-05T10:00:00Z\"}",
+                             "{\"cc\":\"KZ\",\"asn\":9198}", "{\"cc\":5}"}) {
+    std::ofstream(dir / "network.json", std::ios::trunc) << broken;
+    CHECK_MESSAGE(!probe::load_last_network(dir.string()).has_value(), broken);
+  }
+  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("records round-trip through JSON with every contract field") {

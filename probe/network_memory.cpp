@@ -1,0 +1,41 @@
+#include "probe/network_memory.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <sstream>
+
+#include "core/time.hpp"
+#include "probe/queue.hpp"
+
+namespace kuzet::probe {
+
+namespace {
+std::string path_in(const std::string& data_dir) { return data_dir + "/network.json"; }
+}  // namespace
+
+std::optional<NetworkIdentity> load_last_network(const std::string& data_dir) {
+  std::ifstream in(path_in(data_dir));
+  if (!in) return std::nullopt;
+  std::stringstream text;
+  text << in.rdbuf();
+  auto j = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return std::nullopt;
+  try {
+    auto network = j.get<NetworkIdentity>();
+    if (network.cc.empty() && network.asn == 0) return std::nullopt;
+    if (network.learned_at.empty() || !core::parse_rfc3339(network.learned_at)) return std::nullopt;
+    return network;
+  } catch (const nlohmann::json::exception&) {
+    return std::nullopt;
+  }
+}
+
+std::string save_last_network(const std::string& data_dir, const NetworkIdentity& network) {
+  NetworkIdentity kept = network;
+  kept.source = "collector";
+  kept.learned_at = core::now_rfc3339();
+  return write_file_atomically(path_in(data_dir), nlohmann::json(kept).dump() + "\n", /*durable=*/false);
+}
+
+}  // namespace kuzet::probe
