@@ -62,6 +62,7 @@ class TimelineIndex {
  private:
   std::vector<SeriesInfo> series_list_locked(const TimelineQuery& query);
   Series series_locked(const SeriesKey& key, int64_t from_ms, int64_t until_ms, int64_t bin_ms);
+  void coarse_bins_locked(const SeriesKey& key, int64_t first, int64_t end, int64_t bin_ms, Series& s);
 
   int64_t base_bin_ms_;
   sqlite3* db_ = nullptr;
