@@ -9,10 +9,12 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <thread>
 
 #include "collector/ingest.hpp"
 #include "collector/server.hpp"
+#include "collector/timeline/index.hpp"
 #include "tests/collector/helpers.hpp"
 
 using namespace kuzet;
@@ -38,10 +40,13 @@ void report(const char* name, size_t n, double total_ms, std::vector<double> lat
               n / (total_ms / 1000.0), pct(0.50), pct(0.99), n, total_ms);
 }
 
+// with_timelines: the timeline index's triggers are in place, as in kuzet-collector serve.
 void direct(const char* name, const std::vector<std::string>& bodies, size_t n, const core::KeyPair& key,
-            unsigned workers) {
+            unsigned workers, bool with_timelines = false) {
   TempDir dir;
   auto store = open_sqlite_store(dir.file("bench.db"));
+  std::unique_ptr<timeline::TimelineIndex> timelines;
+  if (with_timelines) timelines = std::make_unique<timeline::TimelineIndex>(dir.file("bench.db"));
   store->register_key({core::key_id(key.public_key), core::base64_encode(key.public_key), 0});
   Metrics metrics;
   IngestOptions options;
@@ -169,6 +174,7 @@ int main(int argc, char** argv) {
 
   direct("ingest path, 1 verify thread", bodies, n, key, 1);
   direct("ingest path, 2 verify threads", bodies, n, key, 2);
+  direct("same, timelines maintained", bodies, n, key, 2, true);
   over_http("HTTP loopback, 1 client", bodies, n, key, 1);
   over_http("HTTP loopback, 2 clients", bodies, n, key, 2);
   return 0;

@@ -56,6 +56,15 @@ class Statement {
   sqlite3_stmt* stmt_ = nullptr;
 };
 
+// Binds "cc = ? AND asn = ? AND target = ? AND bin >= ? AND bin < ?" (parameters 1-5).
+void bind_series_range(Statement& st, const SeriesKey& key, int64_t first, int64_t end) {
+  st.bind(1, key.cc);
+  st.bind(2, static_cast<int64_t>(key.asn));
+  st.bind(3, key.target);
+  st.bind(4, first);
+  st.bind(5, end);
+}
+
 // The per-probe upsert: a probe's row in a bin keeps its latest measurement by (started_at, uid).
 std::string probe_bin_upsert(const std::string& values) {
   return "INSERT INTO timeline_probe_bins(cc, asn, target, bin, key_id, started_at, uid, verdict, method) " + values +
@@ -224,11 +233,7 @@ Series TimelineIndex::series_locked(const SeriesKey& key, int64_t from_ms, int64
   Statement st(db_,
                "SELECT bin, verdict, method, probes FROM timeline_bins"
                " WHERE cc = ? AND asn = ? AND target = ? AND bin >= ? AND bin < ? ORDER BY bin, verdict, method");
-  st.bind(1, key.cc);
-  st.bind(2, static_cast<int64_t>(key.asn));
-  st.bind(3, key.target);
-  st.bind(4, first);
-  st.bind(5, end);
+  bind_series_range(st, key, first, end);
   while (st.step()) {
     const int probes = static_cast<int>(st.int_at(3));
     if (probes <= 0) continue;
@@ -249,11 +254,7 @@ void TimelineIndex::coarse_bins_locked(const SeriesKey& key, int64_t first, int6
   Statement st(db_,
                "SELECT bin, key_id, verdict, method FROM timeline_probe_bins"
                " WHERE cc = ? AND asn = ? AND target = ? AND bin >= ? AND bin < ? ORDER BY bin, key_id");
-  st.bind(1, key.cc);
-  st.bind(2, static_cast<int64_t>(key.asn));
-  st.bind(3, key.target);
-  st.bind(4, first);
-  st.bind(5, end);
+  bind_series_range(st, key, first, end);
   struct State {
     std::string verdict, method;
   };
