@@ -219,6 +219,14 @@ def parse_host(data):
     return ""
 
 
+def close_all(socks):
+    for s in socks:
+        try:
+            s.close()
+        except OSError:
+            pass
+
+
 def splice(a, b, rate_bps_b_to_a=0):
     """Copies bytes both ways until either side closes. b->a is paced to rate_bps when it is set."""
     socks = [a, b]
@@ -249,11 +257,38 @@ def splice(a, b, rate_bps_b_to_a=0):
     except (OSError, ssl.SSLError):
         pass
     finally:
-        for s in socks:
-            try:
-                s.close()
-            except OSError:
-                pass
+        close_all(socks)
+
+
+def relay_tls(a, b):
+    """Relays between two TLS sockets in one thread until either side closes. One thread per SSL object:
+    OpenSSL must not read and write one connection from two threads at once (doing so here hung a relay
+    under load). Bytes already decrypted inside an SSL object do not make select() fire: pending() first."""
+    socks = [a, b]
+    for s in socks:
+        s.setblocking(False)
+    try:
+        while True:
+            ready = [s for s in socks if s.pending()]
+            if not ready:
+                ready, _, _ = select.select(socks, [], [], 300)
+                if not ready:
+                    return
+            for s in ready:
+                try:
+                    data = s.recv(65536)
+                except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError):
+                    continue  # a partial record, or a post-handshake message with no data
+                if not data:
+                    return
+                other = b if s is a else a
+                other.setblocking(True)
+                other.sendall(data)
+                other.setblocking(False)
+    except (OSError, ssl.SSLError):
+        pass
+    finally:
+        close_all(socks)
 
 
 class Proxy:
@@ -307,27 +342,7 @@ class Proxy:
             conn.close()
             up.close()
             return
-        client.settimeout(None)
-        server.settimeout(None)
-        # select() can miss bytes already decrypted inside an SSL object: relay with one thread per way.
-        def pump(src, dst_sock):
-            try:
-                while True:
-                    data = src.recv(65536)
-                    if not data:
-                        break
-                    dst_sock.sendall(data)
-            except (OSError, ssl.SSLError):
-                pass
-            for s in (src, dst_sock):
-                try:
-                    s.close()
-                except OSError:
-                    pass
-        t = threading.Thread(target=pump, args=(server, client), daemon=True)
-        t.start()
-        pump(client, server)
-        t.join(timeout=60)
+        relay_tls(client, server)
 
     def handle_http(self, conn):
         dst = original_dst(conn)
