@@ -1,6 +1,7 @@
 #include "collector/timeline/index.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <stdexcept>
 #include <unordered_map>
 
@@ -82,10 +83,8 @@ std::string series_upsert(const std::string& values) {
 
 std::string schema_sql(int64_t bin) {
   const std::string b = std::to_string(bin);
-  const std::string bin_of = "((NEW.started_at / " + b + ") * " + b + ")";
-  const std::string net_verdict = "CASE NEW.verdict WHEN 'offline' THEN 'offline' ELSE 'online' END";
   std::string s = R"sql(
-CREATE TABLE timeline_meta (base_bin_ms INTEGER NOT NULL);
+CREATE TABLE timeline_meta (base_bin_ms INTEGER NOT NULL, indexed_rowid INTEGER NOT NULL);
 CREATE TABLE timeline_probe_bins (
   cc TEXT NOT NULL, asn INTEGER NOT NULL, target TEXT NOT NULL, bin INTEGER NOT NULL, key_id TEXT NOT NULL,
   started_at INTEGER NOT NULL, uid TEXT NOT NULL, verdict TEXT NOT NULL, method TEXT NOT NULL,
@@ -111,27 +110,29 @@ CREATE TRIGGER timeline_probe_bin_changed AFTER UPDATE ON timeline_probe_bins
   INSERT INTO timeline_bins VALUES (NEW.cc, NEW.asn, NEW.target, NEW.bin, NEW.verdict, NEW.method, 1)
     ON CONFLICT(cc, asn, target, bin, verdict, method) DO UPDATE SET probes = probes + 1;
 END;
-CREATE TRIGGER timeline_measurement_added AFTER INSERT ON measurements BEGIN
 )sql";
-  s += probe_bin_upsert("VALUES (NEW.cc, NEW.asn, NEW.target, " + bin_of +
-                        ", NEW.key_id, NEW.started_at, NEW.uid, NEW.verdict, NEW.method)");
-  s += probe_bin_upsert("VALUES (NEW.cc, NEW.asn, '*', " + bin_of + ", NEW.key_id, NEW.started_at, NEW.uid, " +
-                        net_verdict + ", '')");
-  s += series_upsert("VALUES (NEW.cc, NEW.asn, NEW.target, NEW.category, " + bin_of + ", " + bin_of + ")");
-  s += series_upsert("VALUES (NEW.cc, NEW.asn, '*', '', " + bin_of + ", " + bin_of + ")");
-  s += "END;\n";
-  s += "INSERT INTO timeline_meta VALUES (" + b + ");\n";
-  // Fill from what is already stored. "WHERE true" settles the parser's INSERT ... SELECT ... ON ambiguity.
+  s += "INSERT INTO timeline_meta VALUES (" + b + ", 0);\n";
+  return s;
+}
+
+// Applies the measurements with rowid in (lo, hi] to the index: per-probe rows (whose triggers keep
+// timeline_bins), then the series' extents. Upserts keep each probe's latest per bin whatever the order,
+// so applying rows in batches gives what applying them one by one gives.
+// "WHERE true" settles the parser's INSERT ... SELECT ... ON ambiguity.
+std::string catch_up_sql(int64_t bin, int64_t lo, int64_t hi) {
+  const std::string b = std::to_string(bin);
   const std::string m_bin = "((started_at / " + b + ") * " + b + ")";
-  s += probe_bin_upsert("SELECT cc, asn, target, " + m_bin +
-                        ", key_id, started_at, uid, verdict, method FROM measurements WHERE true");
+  const std::string rows = " FROM measurements WHERE rowid > " + std::to_string(lo) + " AND rowid <= " +
+                           std::to_string(hi);
+  std::string s;
+  s += probe_bin_upsert("SELECT cc, asn, target, " + m_bin + ", key_id, started_at, uid, verdict, method" + rows);
   s += probe_bin_upsert("SELECT cc, asn, '*', " + m_bin +
                         ", key_id, started_at, uid, CASE verdict WHEN 'offline' THEN 'offline' ELSE 'online' END,"
-                        " '' FROM measurements WHERE true");
-  s += series_upsert("SELECT cc, asn, target, max(category), min(" + m_bin + "), max(" + m_bin +
-                     ") FROM measurements WHERE true GROUP BY cc, asn, target");
-  s += series_upsert("SELECT cc, asn, '*', '', min(" + m_bin + "), max(" + m_bin +
-                     ") FROM measurements WHERE true GROUP BY cc, asn");
+                        " ''" + rows);
+  s += series_upsert("SELECT cc, asn, target, max(category), min(" + m_bin + "), max(" + m_bin + ")" + rows +
+                     " GROUP BY cc, asn, target");
+  s += series_upsert("SELECT cc, asn, '*', '', min(" + m_bin + "), max(" + m_bin + ")" + rows + " GROUP BY cc, asn");
+  s += "UPDATE timeline_meta SET indexed_rowid = " + std::to_string(hi) + ";\n";
   return s;
 }
 
@@ -147,7 +148,9 @@ DROP TABLE IF EXISTS timeline_series;
 
 }  // namespace
 
-TimelineIndex::TimelineIndex(const std::string& db_path, int64_t base_bin_ms) : base_bin_ms_(base_bin_ms) {
+TimelineIndex::TimelineIndex(const std::string& db_path, int64_t base_bin_ms,
+                             std::chrono::milliseconds catch_up_interval)
+    : base_bin_ms_(base_bin_ms) {
   if (base_bin_ms <= 0 || base_bin_ms % kMinuteMs != 0)
     throw std::runtime_error("timeline bin must be a positive number of whole minutes");
   if (sqlite3_open_v2(db_path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
@@ -166,7 +169,11 @@ TimelineIndex::TimelineIndex(const std::string& db_path, int64_t base_bin_ms) : 
       {  // statements finished before any DROP (an active read locks the table)
         Statement has_meta(db_, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'timeline_meta'");
         has_meta.step();
-        if (has_meta.int_at(0) > 0) {
+        // An index from before the background indexer (no indexed_rowid; a trigger on measurements) is
+        // rebuilt like one with another bin.
+        Statement current(db_, "SELECT count(*) FROM pragma_table_info('timeline_meta') WHERE name = 'indexed_rowid'");
+        current.step();
+        if (has_meta.int_at(0) > 0 && current.int_at(0) > 0) {
           Statement meta(db_, "SELECT base_bin_ms FROM timeline_meta");
           if (meta.step()) stored_bin = meta.int_at(0);
         }
@@ -180,16 +187,82 @@ TimelineIndex::TimelineIndex(const std::string& db_path, int64_t base_bin_ms) : 
       sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
       throw;
     }
+    catch_up_locked();  // what is already stored (startup: errors throw)
   } catch (...) {
     sqlite3_close(db_);
     throw;
   }
+  if (catch_up_interval.count() > 0) indexer_ = std::thread([this, catch_up_interval] { run_indexer(catch_up_interval); });
 }
 
-TimelineIndex::~TimelineIndex() { sqlite3_close(db_); }
+TimelineIndex::~TimelineIndex() {
+  {
+    std::lock_guard lock(stop_mutex_);
+    stopping_ = true;
+  }
+  stop_cv_.notify_all();
+  if (indexer_.joinable()) indexer_.join();
+  sqlite3_close(db_);
+}
+
+void TimelineIndex::run_indexer(std::chrono::milliseconds interval) {
+  for (;;) {
+    {
+      std::unique_lock lock(stop_mutex_);
+      if (stop_cv_.wait_for(lock, interval, [this] { return stopping_; })) return;
+    }
+    std::lock_guard lock(mutex_);
+    try {
+      catch_up_locked();
+    } catch (const std::exception& e) {  // e.g. the database busy for a minute: try again next time
+      std::fprintf(stderr, "kuzet-collector: %s (timelines will catch up later)\n", e.what());
+    }
+  }
+}
+
+void TimelineIndex::catch_up() {
+  std::lock_guard lock(mutex_);
+  catch_up_locked();
+}
+
+void TimelineIndex::catch_up_locked() {
+  for (;;) {
+    exec(db_, "BEGIN IMMEDIATE");  // the one writer: every rowid up to max(rowid) is committed
+    try {
+      int64_t lo = 0, hi = 0;
+      {
+        Statement meta(db_, "SELECT base_bin_ms, indexed_rowid FROM timeline_meta");
+        if (!meta.step() || meta.int_at(0) != base_bin_ms_)
+          throw std::runtime_error("timeline index: the database's timelines were rebuilt with another bin "
+                                   "by another process; restart this one");
+        lo = meta.int_at(1);
+        Statement last(db_, "SELECT coalesce(max(rowid), 0) FROM measurements");
+        last.step();
+        hi = std::min(last.int_at(0), lo + kCatchUpBatchRows);
+      }
+      if (hi > lo) exec(db_, catch_up_sql(base_bin_ms_, lo, hi));
+      exec(db_, "COMMIT");
+      if (hi - lo < kCatchUpBatchRows) return;
+    } catch (...) {
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+      throw;
+    }
+  }
+}
+
+// Queries first apply what was stored since the last catch-up, so an answer includes every measurement
+// stored before it was asked; a failure there leaves the answer as of the last catch-up.
+void TimelineIndex::catch_up_before_query_locked() {
+  try {
+    catch_up_locked();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "kuzet-collector: %s (answering from the timelines as they are)\n", e.what());
+  }
+}
 
 std::vector<SeriesInfo> TimelineIndex::series_list(const TimelineQuery& query) {
   std::lock_guard lock(mutex_);
+  catch_up_before_query_locked();
   return series_list_locked(query);
 }
 
@@ -214,6 +287,7 @@ std::vector<SeriesInfo> TimelineIndex::series_list_locked(const TimelineQuery& q
 
 Series TimelineIndex::series(const SeriesKey& key, int64_t from_ms, int64_t until_ms, int64_t bin_ms) {
   std::lock_guard lock(mutex_);
+  catch_up_before_query_locked();
   return series_locked(key, from_ms, until_ms, bin_ms);
 }
 
@@ -292,6 +366,7 @@ void TimelineIndex::coarse_bins_locked(const SeriesKey& key, int64_t first, int6
 
 std::vector<Incident> TimelineIndex::incidents(const TimelineQuery& query, const IncidentOptions& options) {
   std::lock_guard lock(mutex_);
+  catch_up_before_query_locked();
   std::vector<Incident> out;
   // Network series end where the collector's data ends: bins nobody could have reported yet are not silence.
   Statement last(db_, "SELECT max(last_bin) FROM timeline_series");

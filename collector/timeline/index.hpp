@@ -1,19 +1,26 @@
 #pragma once
 // TimelineIndex: per-bin aggregates kept next to the collector's measurements, in the same SQLite file.
-// SQLite triggers on `measurements` maintain them inside the very transaction that stores a measurement,
-// so ingest needs no hook, a duplicate upload (ON CONFLICT DO NOTHING) changes nothing, and a result
-// uploaded days late simply lands in its bin. Two levels:
+// An indexer applies newly stored measurements (by rowid, past a watermark kept in timeline_meta) in
+// batches: in a background thread every catch_up_interval, and before every query, so an answer includes
+// every measurement stored before it was asked. Batches cost ~6x less than maintaining the index inside
+// each upload's transaction (docs/timelines.md), and uploads never wait for timelines. A duplicate upload
+// stores nothing and so changes nothing; a result uploaded days late lands in its bin. Two levels:
 //   timeline_probe_bins: per (cc, asn, target, base bin, probe) the probe's latest measurement there;
-//   timeline_bins:       per (cc, asn, target, base bin, verdict, method) how many probes are in that state.
-// Queries at the base bin read timeline_bins; coarser bins run the pure engine over timeline_probe_bins,
-// which gives exactly what the engine gives over the raw measurements (a probe's latest in a coarse bin is
-// the latest of its latest in each base bin). tests/timeline checks both equalities.
+//   timeline_bins:       per (cc, asn, target, base bin, verdict, method) how many probes are in that state
+//                        (kept from timeline_probe_bins by SQLite triggers).
+// Queries at the base bin read timeline_bins; coarser bins reduce timeline_probe_bins the way the pure
+// engine does, which gives exactly what the engine gives over the raw measurements (a probe's latest in a
+// coarse bin is the latest of its latest in each base bin). tests/timeline checks both equalities.
+// Assumes measurements are never deleted (rowids only grow): collector::Store has no delete.
 #include <sqlite3.h>
 
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "collector/timeline/incidents.hpp"
@@ -44,12 +51,18 @@ class TimelineIndex {
   // Opens its own connection to the collector's database file, creates the aggregate tables and triggers
   // when missing and fills them from the measurements already stored (once; rebuilt if base_bin_ms
   // changed). Throws std::runtime_error on storage errors (startup).
-  explicit TimelineIndex(const std::string& db_path, int64_t base_bin_ms = kDefaultBinMs);
+  // catch_up_interval 0: no background thread (queries and catch_up() still apply new measurements).
+  explicit TimelineIndex(const std::string& db_path, int64_t base_bin_ms = kDefaultBinMs,
+                         std::chrono::milliseconds catch_up_interval = std::chrono::seconds(1));
   ~TimelineIndex();
   TimelineIndex(const TimelineIndex&) = delete;
   TimelineIndex& operator=(const TimelineIndex&) = delete;
 
   int64_t base_bin_ms() const { return base_bin_ms_; }
+
+  // Applies every measurement stored so far (the background thread does this on its own). Throws
+  // std::runtime_error on storage errors.
+  void catch_up();
 
   // Series matching the filters (from/until/bin ignored), ordered by (cc, asn, target).
   std::vector<SeriesInfo> series_list(const TimelineQuery& query);
@@ -62,11 +75,20 @@ class TimelineIndex {
  private:
   std::vector<SeriesInfo> series_list_locked(const TimelineQuery& query);
   Series series_locked(const SeriesKey& key, int64_t from_ms, int64_t until_ms, int64_t bin_ms);
+  void catch_up_locked();
+  void catch_up_before_query_locked();
+  void run_indexer(std::chrono::milliseconds interval);
   void coarse_bins_locked(const SeriesKey& key, int64_t first, int64_t end, int64_t bin_ms, Series& s);
 
   int64_t base_bin_ms_;
   sqlite3* db_ = nullptr;
-  std::mutex mutex_;
+  std::mutex mutex_;  // the connection: queries and catch-ups
+
+  static constexpr int64_t kCatchUpBatchRows = 5000;  // one transaction: ~0.1 s of the writer lock
+  std::mutex stop_mutex_;
+  std::condition_variable stop_cv_;
+  bool stopping_ = false;
+  std::thread indexer_;
 };
 
 }  // namespace kuzet::timeline

@@ -114,7 +114,7 @@ int main(int argc, char** argv) {
   if (!db.empty()) {
     try {
       auto store = collector::open_sqlite_store(db);
-      timeline::TimelineIndex index(db);  // the triggers exist before the first insert
+      timeline::TimelineIndex index(db);  // indexes as measurements arrive, as kuzet-collector serve does
       for (const auto& k : replay.keys) store->register_key({k.key_id, k.public_key, config.start_ms});
       collector::Metrics metrics;
       collector::Ingestor ingestor(*store, metrics, collector::IngestOptions{});
