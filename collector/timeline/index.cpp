@@ -254,6 +254,11 @@ void TimelineIndex::catch_up_locked() {
 // stored before it was asked; a failure there leaves the answer as of the last catch-up.
 void TimelineIndex::catch_up_before_query_locked() {
   try {
+    {  // a read first: a query takes SQLite's writer lock only when there is something to apply
+      Statement behind(db_, "SELECT (SELECT indexed_rowid FROM timeline_meta) < "
+                            "(SELECT coalesce(max(rowid), 0) FROM measurements)");
+      if (behind.step() && behind.int_at(0) == 0) return;
+    }
     catch_up_locked();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "kuzet-collector: %s (answering from the timelines as they are)\n", e.what());
