@@ -230,7 +230,7 @@ int main(int argc, char** argv) {
   report("timeline, one target, 10-min bins (aggregate table)", fast);
   report("  same + JSON rendering", fast_json);
   report("timeline, network connectivity, 10-min bins", network);
-  report("timeline, one target, 1-hour bins (engine over probe bins)", hourly);
+  report("timeline, one target, 1-hour bins (coarse aggregates)", hourly);
   report("incidents, one target (with 7-day lookback)", inc_target);
   report("incidents, whole network (all targets + shutdowns)", inc_network);
   std::printf("(incidents found per target query: %.1f)\n", static_cast<double>(incidents_seen) / c.queries);

@@ -67,11 +67,46 @@ void bind_series_range(Statement& st, const SeriesKey& key, int64_t first, int64
 }
 
 // The per-probe upsert: a probe's row in a bin keeps its latest measurement by (started_at, uid).
-std::string probe_bin_upsert(const std::string& values) {
-  return "INSERT INTO timeline_probe_bins(cc, asn, target, bin, key_id, started_at, uid, verdict, method) " + values +
+std::string probe_bin_upsert(const std::string& level, const std::string& values) {
+  const std::string table = "timeline_probe_bins" + level;
+  return "INSERT INTO " + table + "(cc, asn, target, bin, key_id, started_at, uid, verdict, method) " + values +
          " ON CONFLICT(cc, asn, target, bin, key_id) DO UPDATE SET started_at = excluded.started_at,"
          " uid = excluded.uid, verdict = excluded.verdict, method = excluded.method"
-         " WHERE (excluded.started_at, excluded.uid) > (timeline_probe_bins.started_at, timeline_probe_bins.uid);";
+         " WHERE (excluded.started_at, excluded.uid) > (" + table + ".started_at, " + table + ".uid);";
+}
+
+// Table suffixes of the two levels: base bins, and coarse bins of kCoarseFactor base bins (1 hour by
+// default) so that month-long views read ~6x fewer rows.
+const std::string kBaseLevel = "", kCoarseLevel = "_coarse";
+
+// A level's tables: per (place, bin, probe) its latest measurement, and per (place, bin, state) how many
+// probes are in it, the latter kept by triggers on the former.
+std::string level_sql(const std::string& level) {
+  std::string s = R"sql(
+CREATE TABLE timeline_probe_binsLEVEL (
+  cc TEXT NOT NULL, asn INTEGER NOT NULL, target TEXT NOT NULL, bin INTEGER NOT NULL, key_id TEXT NOT NULL,
+  started_at INTEGER NOT NULL, uid TEXT NOT NULL, verdict TEXT NOT NULL, method TEXT NOT NULL,
+  PRIMARY KEY (cc, asn, target, bin, key_id)) WITHOUT ROWID;
+CREATE TABLE timeline_binsLEVEL (
+  cc TEXT NOT NULL, asn INTEGER NOT NULL, target TEXT NOT NULL, bin INTEGER NOT NULL,
+  verdict TEXT NOT NULL, method TEXT NOT NULL, probes INTEGER NOT NULL,
+  PRIMARY KEY (cc, asn, target, bin, verdict, method)) WITHOUT ROWID;
+CREATE TRIGGER timeline_probe_binLEVEL_added AFTER INSERT ON timeline_probe_binsLEVEL BEGIN
+  INSERT INTO timeline_binsLEVEL VALUES (NEW.cc, NEW.asn, NEW.target, NEW.bin, NEW.verdict, NEW.method, 1)
+    ON CONFLICT(cc, asn, target, bin, verdict, method) DO UPDATE SET probes = probes + 1;
+END;
+CREATE TRIGGER timeline_probe_binLEVEL_changed AFTER UPDATE ON timeline_probe_binsLEVEL
+  WHEN OLD.verdict != NEW.verdict OR OLD.method != NEW.method BEGIN
+  UPDATE timeline_binsLEVEL SET probes = probes - 1 WHERE cc = OLD.cc AND asn = OLD.asn AND target = OLD.target
+    AND bin = OLD.bin AND verdict = OLD.verdict AND method = OLD.method;
+  DELETE FROM timeline_binsLEVEL WHERE cc = OLD.cc AND asn = OLD.asn AND target = OLD.target
+    AND bin = OLD.bin AND verdict = OLD.verdict AND method = OLD.method AND probes <= 0;
+  INSERT INTO timeline_binsLEVEL VALUES (NEW.cc, NEW.asn, NEW.target, NEW.bin, NEW.verdict, NEW.method, 1)
+    ON CONFLICT(cc, asn, target, bin, verdict, method) DO UPDATE SET probes = probes + 1;
+END;
+)sql";
+  for (size_t at; (at = s.find("LEVEL")) != std::string::npos;) s.replace(at, 5, level);
+  return s;
 }
 
 std::string series_upsert(const std::string& values) {
@@ -82,36 +117,15 @@ std::string series_upsert(const std::string& values) {
 }
 
 std::string schema_sql(int64_t bin) {
-  const std::string b = std::to_string(bin);
   std::string s = R"sql(
 CREATE TABLE timeline_meta (base_bin_ms INTEGER NOT NULL, indexed_rowid INTEGER NOT NULL);
-CREATE TABLE timeline_probe_bins (
-  cc TEXT NOT NULL, asn INTEGER NOT NULL, target TEXT NOT NULL, bin INTEGER NOT NULL, key_id TEXT NOT NULL,
-  started_at INTEGER NOT NULL, uid TEXT NOT NULL, verdict TEXT NOT NULL, method TEXT NOT NULL,
-  PRIMARY KEY (cc, asn, target, bin, key_id)) WITHOUT ROWID;
-CREATE TABLE timeline_bins (
-  cc TEXT NOT NULL, asn INTEGER NOT NULL, target TEXT NOT NULL, bin INTEGER NOT NULL,
-  verdict TEXT NOT NULL, method TEXT NOT NULL, probes INTEGER NOT NULL,
-  PRIMARY KEY (cc, asn, target, bin, verdict, method)) WITHOUT ROWID;
 CREATE TABLE timeline_series (
   cc TEXT NOT NULL, asn INTEGER NOT NULL, target TEXT NOT NULL, category TEXT NOT NULL,
   first_bin INTEGER NOT NULL, last_bin INTEGER NOT NULL,
   PRIMARY KEY (cc, asn, target)) WITHOUT ROWID;
-CREATE TRIGGER timeline_probe_bin_added AFTER INSERT ON timeline_probe_bins BEGIN
-  INSERT INTO timeline_bins VALUES (NEW.cc, NEW.asn, NEW.target, NEW.bin, NEW.verdict, NEW.method, 1)
-    ON CONFLICT(cc, asn, target, bin, verdict, method) DO UPDATE SET probes = probes + 1;
-END;
-CREATE TRIGGER timeline_probe_bin_changed AFTER UPDATE ON timeline_probe_bins
-  WHEN OLD.verdict != NEW.verdict OR OLD.method != NEW.method BEGIN
-  UPDATE timeline_bins SET probes = probes - 1 WHERE cc = OLD.cc AND asn = OLD.asn AND target = OLD.target
-    AND bin = OLD.bin AND verdict = OLD.verdict AND method = OLD.method;
-  DELETE FROM timeline_bins WHERE cc = OLD.cc AND asn = OLD.asn AND target = OLD.target
-    AND bin = OLD.bin AND verdict = OLD.verdict AND method = OLD.method AND probes <= 0;
-  INSERT INTO timeline_bins VALUES (NEW.cc, NEW.asn, NEW.target, NEW.bin, NEW.verdict, NEW.method, 1)
-    ON CONFLICT(cc, asn, target, bin, verdict, method) DO UPDATE SET probes = probes + 1;
-END;
 )sql";
-  s += "INSERT INTO timeline_meta VALUES (" + b + ", 0);\n";
+  s += level_sql(kBaseLevel) + level_sql(kCoarseLevel);
+  s += "INSERT INTO timeline_meta VALUES (" + std::to_string(bin) + ", 0);\n";
   return s;
 }
 
@@ -120,15 +134,21 @@ END;
 // so applying rows in batches gives what applying them one by one gives.
 // "WHERE true" settles the parser's INSERT ... SELECT ... ON ambiguity.
 std::string catch_up_sql(int64_t bin, int64_t lo, int64_t hi) {
-  const std::string b = std::to_string(bin);
-  const std::string m_bin = "((started_at / " + b + ") * " + b + ")";
   const std::string rows = " FROM measurements WHERE rowid > " + std::to_string(lo) + " AND rowid <= " +
                            std::to_string(hi);
+  auto bin_expr = [](int64_t size) {
+    const std::string b = std::to_string(size);
+    return "((started_at / " + b + ") * " + b + ")";
+  };
   std::string s;
-  s += probe_bin_upsert("SELECT cc, asn, target, " + m_bin + ", key_id, started_at, uid, verdict, method" + rows);
-  s += probe_bin_upsert("SELECT cc, asn, '*', " + m_bin +
-                        ", key_id, started_at, uid, CASE verdict WHEN 'offline' THEN 'offline' ELSE 'online' END,"
-                        " ''" + rows);
+  for (const auto& [level, size] : {std::pair{kBaseLevel, bin}, std::pair{kCoarseLevel, bin * kCoarseFactor}}) {
+    s += probe_bin_upsert(level, "SELECT cc, asn, target, " + bin_expr(size) +
+                                     ", key_id, started_at, uid, verdict, method" + rows);
+    s += probe_bin_upsert(level, "SELECT cc, asn, '*', " + bin_expr(size) +
+                                     ", key_id, started_at, uid, CASE verdict WHEN 'offline' THEN 'offline' "
+                                     "ELSE 'online' END, ''" + rows);
+  }
+  const std::string m_bin = bin_expr(bin);
   s += series_upsert("SELECT cc, asn, target, max(category), min(" + m_bin + "), max(" + m_bin + ")" + rows +
                      " GROUP BY cc, asn, target");
   s += series_upsert("SELECT cc, asn, '*', '', min(" + m_bin + "), max(" + m_bin + ")" + rows + " GROUP BY cc, asn");
@@ -140,9 +160,13 @@ const char* kDropSql = R"sql(
 DROP TRIGGER IF EXISTS timeline_measurement_added;
 DROP TRIGGER IF EXISTS timeline_probe_bin_added;
 DROP TRIGGER IF EXISTS timeline_probe_bin_changed;
+DROP TRIGGER IF EXISTS timeline_probe_bin_coarse_added;
+DROP TRIGGER IF EXISTS timeline_probe_bin_coarse_changed;
 DROP TABLE IF EXISTS timeline_meta;
 DROP TABLE IF EXISTS timeline_probe_bins;
 DROP TABLE IF EXISTS timeline_bins;
+DROP TABLE IF EXISTS timeline_probe_bins_coarse;
+DROP TABLE IF EXISTS timeline_bins_coarse;
 DROP TABLE IF EXISTS timeline_series;
 )sql";
 
@@ -171,7 +195,8 @@ TimelineIndex::TimelineIndex(const std::string& db_path, int64_t base_bin_ms,
         has_meta.step();
         // An index from before the background indexer (no indexed_rowid; a trigger on measurements) is
         // rebuilt like one with another bin.
-        Statement current(db_, "SELECT count(*) FROM pragma_table_info('timeline_meta') WHERE name = 'indexed_rowid'");
+        Statement current(db_, "SELECT (SELECT count(*) FROM pragma_table_info('timeline_meta') WHERE name = 'indexed_rowid')"
+                               " * (SELECT count(*) FROM sqlite_master WHERE name = 'timeline_bins_coarse')");
         current.step();
         if (has_meta.int_at(0) > 0 && current.int_at(0) > 0) {
           Statement meta(db_, "SELECT base_bin_ms FROM timeline_meta");
@@ -305,12 +330,14 @@ Series TimelineIndex::series_locked(const SeriesKey& key, int64_t from_ms, int64
   if (end <= first) return s;
   s.bins.resize(static_cast<size_t>((end - first) / bin_ms));
   for (size_t i = 0; i < s.bins.size(); ++i) s.bins[i].start_ms = first + static_cast<int64_t>(i) * bin_ms;
-  if (bin_ms != base_bin_ms_) {
-    coarse_bins_locked(key, first, end, bin_ms, s);
+  // A level's aggregates when the bin is the level's; else the finest level's per-probe rows that tile it.
+  const int64_t coarse_ms = base_bin_ms_ * kCoarseFactor;
+  if (bin_ms != base_bin_ms_ && bin_ms != coarse_ms) {
+    stream_bins_locked(bin_ms % coarse_ms == 0 ? kCoarseLevel : kBaseLevel, key, first, end, bin_ms, s);
     return s;
   }
   Statement st(db_,
-               "SELECT bin, verdict, method, probes FROM timeline_bins"
+               "SELECT bin, verdict, method, probes FROM timeline_bins" + (bin_ms == coarse_ms ? kCoarseLevel : kBaseLevel) +
                " WHERE cc = ? AND asn = ? AND target = ? AND bin >= ? AND bin < ? ORDER BY bin, verdict, method");
   bind_series_range(st, key, first, end);
   while (st.step()) {
@@ -323,15 +350,15 @@ Series TimelineIndex::series_locked(const SeriesKey& key, int64_t from_ms, int64
   return s;
 }
 
-// Coarser bins: each probe's latest per base bin, streamed in primary-key order (bin, key_id). A coarse
-// bin's rows arrive together, and a probe's rows in it in increasing base bin; a base bin holds one row
-// per probe and its started_at lies inside that base bin, so the probe's latest in the coarse bin is
-// simply its last row. That is what build_series gives over the same rows (tests/timeline checks the
-// equality), without materialising and sorting them: ~3x faster on a month of 100 probes.
-void TimelineIndex::coarse_bins_locked(const SeriesKey& key, int64_t first, int64_t end, int64_t bin_ms,
-                                       Series& s) {
+// Bins that are a multiple of a level's: each probe's latest per level bin, streamed in primary-key order
+// (bin, key_id). A query bin's rows arrive together, and a probe's rows in it in increasing level bin; a
+// level bin holds one row per probe and its started_at lies inside that level bin, so the probe's latest
+// in the query bin is simply its last row. That is what build_series gives over the same rows
+// (tests/timeline checks the equality), without materialising and sorting them.
+void TimelineIndex::stream_bins_locked(const std::string& level, const SeriesKey& key, int64_t first, int64_t end,
+                                       int64_t bin_ms, Series& s) {
   Statement st(db_,
-               "SELECT bin, key_id, verdict, method FROM timeline_probe_bins"
+               "SELECT bin, key_id, verdict, method FROM timeline_probe_bins" + level +
                " WHERE cc = ? AND asn = ? AND target = ? AND bin >= ? AND bin < ? ORDER BY bin, key_id");
   bind_series_range(st, key, first, end);
   struct State {

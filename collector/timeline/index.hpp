@@ -3,14 +3,16 @@
 // An indexer applies newly stored measurements (by rowid, past a watermark kept in timeline_meta) in
 // batches: in a background thread every catch_up_interval, and before every query, so an answer includes
 // every measurement stored before it was asked. Batches cost ~6x less than maintaining the index inside
-// each upload's transaction (docs/timelines.md), and uploads never wait for timelines. A duplicate upload
-// stores nothing and so changes nothing; a result uploaded days late lands in its bin. Two levels:
+// each upload's transaction (docs/timelines.md); an upload at most waits for one batch's writer lock
+// (~0.1 s). A duplicate upload stores nothing and so changes nothing; a result uploaded days late lands
+// in its bin. Tables:
 //   timeline_probe_bins: per (cc, asn, target, base bin, probe) the probe's latest measurement there;
 //   timeline_bins:       per (cc, asn, target, base bin, verdict, method) how many probes are in that state
-//                        (kept from timeline_probe_bins by SQLite triggers).
-// Queries at the base bin read timeline_bins; coarser bins reduce timeline_probe_bins the way the pure
-// engine does, which gives exactly what the engine gives over the raw measurements (a probe's latest in a
-// coarse bin is the latest of its latest in each base bin). tests/timeline checks both equalities.
+//                        (kept from timeline_probe_bins by SQLite triggers);
+//   and both again with suffix _coarse, for bins of kCoarseFactor base bins.
+// Queries at a level's bin read its aggregates; other multiples reduce the per-probe rows of the coarsest
+// level that tiles them, which gives exactly what the engine gives over the raw measurements (a probe's
+// latest in a coarse bin is the latest of its latest in each finer bin). tests/timeline checks it.
 // Assumes measurements are never deleted (rowids only grow): collector::Store has no delete.
 #include <sqlite3.h>
 
@@ -27,6 +29,10 @@
 #include "collector/timeline/timeline.hpp"
 
 namespace kuzet::timeline {
+
+// The index keeps a second, coarse level of kCoarseFactor base bins (1 hour with the default 10 minutes):
+// month-long views read its aggregates, or ~6x fewer per-probe rows.
+inline constexpr int64_t kCoarseFactor = 6;
 
 struct SeriesInfo {
   SeriesKey key;
@@ -78,7 +84,8 @@ class TimelineIndex {
   void catch_up_locked();
   void catch_up_before_query_locked();
   void run_indexer(std::chrono::milliseconds interval);
-  void coarse_bins_locked(const SeriesKey& key, int64_t first, int64_t end, int64_t bin_ms, Series& s);
+  void stream_bins_locked(const std::string& level, const SeriesKey& key, int64_t first, int64_t end,
+                          int64_t bin_ms, Series& s);
 
   int64_t base_bin_ms_;
   sqlite3* db_ = nullptr;

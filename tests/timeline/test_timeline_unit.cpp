@@ -219,7 +219,8 @@ TEST_CASE("index: maintained on ingest equals the engine over raw rows, in any a
 
   for (const auto& key : {whatsapp, net, SeriesKey{"KZ", 48716, "www.gov.kz"}}) {
     CAPTURE(key.target);
-    for (int64_t bin : {kBin, 6 * kBin, 144 * kBin}) {
+    // Every path: base aggregates, streamed base rows, coarse aggregates, streamed coarse rows.
+    for (int64_t bin : {kBin, 2 * kBin, 6 * kBin, 144 * kBin}) {
       CAPTURE(bin);
       auto reference = summaries_series(*store_a, key, from, until, bin);
       CHECK(reference.bins.size() == static_cast<size_t>((until - from) / bin));
