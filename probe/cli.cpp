@@ -59,24 +59,6 @@ struct RunCommand {
   bool quiet = false;
 };
 
-// Step options from the effective configuration. Throws UsageError for an unusable trust store.
-measure::MeasureOptions measure_options(const ProbeConfig& config) {
-  measure::MeasureOptions m;
-  m.dns.resolver = config.resolver;
-  m.dns.timeout_ms = config.timeouts.dns_ms;
-  m.tcp_timeout_ms = config.timeouts.tcp_ms;
-  m.tls.timeout_ms = config.timeouts.tls_ms;
-  m.http.timeout_ms = config.timeouts.http_ms;
-  m.http.ca_bundle = config.ca_bundle;
-  m.max_addresses = static_cast<size_t>(config.limits.max_addresses);
-  try {
-    m.tls.trust = measure::TrustStore::load(config.ca_bundle);
-  } catch (const std::exception& e) {
-    throw UsageError(std::string("CA bundle: ") + e.what());
-  }
-  return m;
-}
-
 RunCommand parse_run(int argc, char** argv) {
   RunCommand cmd;
   for (int i = 0; i < argc; ++i) {
@@ -156,29 +138,12 @@ ProbeConfig effective_config(const RunCommand& cmd) {
 int run_command(const RunCommand& cmd) {
   const ProbeConfig config = effective_config(cmd);
   RunOptions options;
-  std::vector<spec::Spec> specs;
-  for (const auto& path : config.specs) specs.push_back(spec::load_spec_file(path));  // throws SpecError
-  // A URL listed by several specs (or again with --target) is measured once, credited to its first spec.
-  std::set<std::string> seen;
-  for (const auto& s : specs)
-    for (const auto& t : s.targets)
-      if (seen.insert(spec::url_key(t.url)).second) options.targets.push_back({t, s.source});
-  for (const auto& url : cmd.targets)
-    if (seen.insert(spec::url_key(url)).second) options.targets.push_back({spec::Target{url, "other", "", ""}, ""});
-  if (options.targets.empty()) throw UsageError("nothing to measure: give --spec FILE or --target URL");
-  const auto merged = spec::merge_specs(specs);
-  options.knowledge.interception_roots = merged.interception_roots;
-  options.knowledge.blockpages = merged.blockpages;
-
-  options.concurrency = static_cast<size_t>(config.limits.concurrency);
-  options.measure = measure_options(config);
-  if (!config.network.cc.empty() || config.network.asn != 0) {
-    NetworkIdentity manual;
-    manual.cc = config.network.cc;
-    manual.asn = config.network.asn;
-    manual.source = "config";
-    options.network_override = manual;
+  try {
+    options = run_options_from(config, cmd.targets);  // throws SpecError for a broken spec
+  } catch (const std::invalid_argument& e) {              // an unusable CA bundle
+    throw UsageError(e.what());
   }
+  if (options.targets.empty()) throw UsageError("nothing to measure: give --spec FILE or --target URL");
   if (!cmd.quiet) options.on_progress = print_progress;
 
   // A collector gives control measurements and the network identity, and receives the results.
