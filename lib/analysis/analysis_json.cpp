@@ -2,28 +2,15 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json_struct.hpp"
 #include "measure/observations_json.hpp"
 
 namespace kuzet::analysis {
-// Out-of-line definitions (nlohmann's DEFINE macros make them inline, invisible to other files).
-// Missing keys take the struct's defaults.
-#define KUZET_JSON_DEF(T, ...)                                                                            \
-  void to_json(nlohmann::json& j, const T& v) { NLOHMANN_JSON_EXPAND(NLOHMANN_JSON_PASTE(NLOHMANN_JSON_TO, __VA_ARGS__)) } \
-  void from_json(const nlohmann::json& j, T& v) {                                                         \
-    const T d{};                                                                                          \
-    NLOHMANN_JSON_EXPAND(NLOHMANN_JSON_PASTE(NLOHMANN_JSON_FROM_WITH_DEFAULT, __VA_ARGS__))               \
-  }
-#define nlohmann_json_t v
-#define nlohmann_json_j j
-#define nlohmann_json_default_obj d
 
 KUZET_JSON_DEF(Evidence, key, value)
 KUZET_JSON_DEF(Verdict, verdict, method, explanation, evidence)
 KUZET_JSON_DEF(RunFacts, collector_reachable)
 
-#undef nlohmann_json_t
-#undef nlohmann_json_j
-#undef nlohmann_json_default_obj
 #undef KUZET_JSON_DEF
 
 // Spec structs are mapped here field by field (not as spec:: ADL functions, which belong to lib/spec).

@@ -2,18 +2,9 @@
 
 #include <nlohmann/json.hpp>
 
-namespace kuzet::measure {
+#include "core/json_struct.hpp"
 
-// Missing keys take the struct's defaults, so older or partial documents still load.
-#define KUZET_JSON_DEF(T, ...)                                                               \
-  void to_json(nlohmann::json& j, const T& v) { NLOHMANN_JSON_EXPAND(NLOHMANN_JSON_PASTE(NLOHMANN_JSON_TO, __VA_ARGS__)) } \
-  void from_json(const nlohmann::json& j, T& v) {                                            \
-    const T d{};                                                                             \
-    NLOHMANN_JSON_EXPAND(NLOHMANN_JSON_PASTE(NLOHMANN_JSON_FROM_WITH_DEFAULT, __VA_ARGS__))  \
-  }
-#define nlohmann_json_t v
-#define nlohmann_json_j j
-#define nlohmann_json_default_obj d
+namespace kuzet::measure {
 
 KUZET_JSON_DEF(DnsAnswer, type, value, ttl)
 KUZET_JSON_DEF(DnsQuery, query_type, rcode, answers, failure, duration_ms)
@@ -30,9 +21,6 @@ KUZET_JSON_DEF(HttpRequest, url, address, failure, status, headers, location, ti
 KUZET_JSON_DEF(HttpObservation, url, sni, requests, failure, final_url, duration_ms, throughput_bps)
 KUZET_JSON_DEF(AddressInfo, address, asn, as_name, cc, bogon)
 
-#undef nlohmann_json_t
-#undef nlohmann_json_j
-#undef nlohmann_json_default_obj
 #undef KUZET_JSON_DEF
 
 namespace {
