@@ -87,7 +87,7 @@ int main(int argc, char** argv) {
 
   TempDir dir;
   TargetServer web;
-  const uint16_t collector_port = free_port();
+  const uint16_t collector_port = unused_loopback_port();
   std::unique_ptr<CollectorProcess> collector;
   if (!shutdown) {
     collector = std::make_unique<CollectorProcess>(collector_port, dir.file("collector.db"), dir.file("collector"));
@@ -102,7 +102,7 @@ int main(int argc, char** argv) {
   c.interval_s = 1;
   c.shutdown_interval_s = 1;
   for (size_t i = 0; i < targets; ++i) {
-    if (shutdown || i % 2 == 1) c.targets.push_back("http://127.0.0.1:" + std::to_string(free_port()) + "/t" + std::to_string(i));
+    if (shutdown || i % 2 == 1) c.targets.push_back("http://127.0.0.1:" + std::to_string(unused_loopback_port()) + "/t" + std::to_string(i));
     else c.targets.push_back(web.url("/?t=" + std::to_string(i)));
   }
   const auto config = write_config(dir, c);

@@ -1,5 +1,6 @@
 #pragma once
 // Runs a collector Server in-process on 127.0.0.1, port 0, for loopback tests.
+#include <doctest/doctest.h>
 #include <httplib.h>
 
 #include <memory>
@@ -43,5 +44,14 @@ struct RunningCollector {
     return c;
   }
 };
+
+// A fresh key, registered with the collector behind `c` (the test stops if registration fails).
+inline core::KeyPair registered_key(httplib::Client& c) {
+  auto key = core::generate_ed25519();
+  auto r = c.Post("/api/v1/probes/register", register_body(key), "application/json");
+  REQUIRE(r);
+  REQUIRE(r->status == 200);
+  return key;
+}
 
 }  // namespace kuzet::collector::testing

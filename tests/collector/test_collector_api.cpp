@@ -15,14 +15,6 @@ json body_of(const httplib::Result& r) {
   return json::parse(r->body);
 }
 
-core::KeyPair registered_key(httplib::Client& c) {
-  auto key = core::generate_ed25519();
-  auto r = c.Post("/api/v1/probes/register", register_body(key), "application/json");
-  REQUIRE(r);
-  REQUIRE(r->status == 200);
-  return key;
-}
-
 std::string uid(int i) { return "20220105T103000Z_" + std::to_string(1000000000000000 + i); }
 
 }  // namespace

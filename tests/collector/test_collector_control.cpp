@@ -13,14 +13,6 @@ using nlohmann::json;
 
 namespace {
 
-core::KeyPair registered_key(httplib::Client& c) {
-  auto key = core::generate_ed25519();
-  auto r = c.Post("/api/v1/probes/register", register_body(key), "application/json");
-  REQUIRE(r);
-  REQUIRE(r->status == 200);
-  return key;
-}
-
 httplib::Result control(httplib::Client& c, const core::KeyPair& key, const std::string& body,
                         const std::string& signature_override = "") {
   httplib::Headers headers{{"X-Kuzet-Key", core::base64_encode(key.public_key)},

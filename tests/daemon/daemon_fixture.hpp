@@ -27,6 +27,7 @@
 #include "core/crypto.hpp"
 #include "probe/queue.hpp"
 #include "probe/status.hpp"
+#include "tests/loopback_port.hpp"
 
 namespace kuzet::daemon_testing {
 
@@ -115,18 +116,7 @@ class Process {
   int status_ = 0;
 };
 
-// A loopback port nobody listens on (bound, read back, closed).
-inline uint16_t free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
+using testing::unused_loopback_port;
 
 inline bool wait_for(const std::function<bool()>& condition, std::chrono::seconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;

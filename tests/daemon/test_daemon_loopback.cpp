@@ -41,7 +41,7 @@ void check_delivered_exactly(const CollectorProcess& collector, const std::map<s
 
 std::vector<std::string> closed_targets(size_t n) {
   std::vector<std::string> out;
-  for (size_t i = 0; i < n; ++i) out.push_back("http://127.0.0.1:" + std::to_string(free_port()) + "/closed" + std::to_string(i));
+  for (size_t i = 0; i < n; ++i) out.push_back("http://127.0.0.1:" + std::to_string(unused_loopback_port()) + "/closed" + std::to_string(i));
   return out;
 }
 
@@ -50,7 +50,7 @@ std::vector<std::string> closed_targets(size_t n) {
 TEST_CASE("collector down for a while, then back; kill -9 during uploads: everything arrives, with its time") {
   TempDir dir;
   TargetServer target;
-  const uint16_t collector_port = free_port();
+  const uint16_t collector_port = unused_loopback_port();
   DaemonConfig c;
   c.collectors = {"http://127.0.0.1:" + std::to_string(collector_port) + "/"};
   c.targets = {target.url()};
@@ -146,7 +146,7 @@ TEST_CASE("SIGTERM during a run: the daemon finishes the run and queues its resu
 
 TEST_CASE("total shutdown: measured at the shutdown pace from inside, all delivered with original times after") {
   TempDir dir;
-  const uint16_t collector_port = free_port();
+  const uint16_t collector_port = unused_loopback_port();
   DaemonConfig c;
   c.collectors = {"http://127.0.0.1:" + std::to_string(collector_port) + "/"};
   c.targets = closed_targets(3);  // nothing answers, the collector neither: a shutdown as seen from inside
@@ -184,7 +184,7 @@ TEST_CASE("total shutdown: measured at the shutdown pace from inside, all delive
 TEST_CASE("export -> USB -> kuzet-collector import: a collector that never saw the probe takes the bundle") {
   TempDir dir;
   DaemonConfig c;
-  c.collectors = {"http://127.0.0.1:" + std::to_string(free_port()) + "/"};  // down throughout
+  c.collectors = {"http://127.0.0.1:" + std::to_string(unused_loopback_port()) + "/"};  // down throughout
   c.targets = closed_targets(2);
   c.data_dir = dir.file("data");
   const auto config = write_config(dir, c);

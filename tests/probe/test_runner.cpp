@@ -1,7 +1,4 @@
 // Runner tests: concurrency bound, control and network plumbing, records and the JSON Lines file.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <doctest/doctest.h>
@@ -19,23 +16,11 @@
 #include "probe/output.hpp"
 #include "probe/record.hpp"
 #include "probe/runner.hpp"
+#include "tests/loopback_port.hpp"
 
 using namespace kuzet;
 
 namespace {
-
-// A port on 127.0.0.1 with nothing listening: connecting to it is refused.
-uint16_t closed_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
 
 class FakeCollector : public probe::CollectorLink {
  public:
@@ -105,7 +90,7 @@ TEST_CASE("parallel_for visits every index once and never exceeds the bound") {
 }
 
 TEST_CASE("a run records one measurement per target with control and network from the collector") {
-  const auto port = closed_port();
+  const auto port = testing::unused_loopback_port();
   const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/";
   auto opts = options_for({url, "https://127.0.0.1:" + std::to_string(port) + "/x"});
   auto collector = std::make_shared<FakeCollector>();
@@ -136,7 +121,7 @@ TEST_CASE("a run records one measurement per target with control and network fro
 }
 
 TEST_CASE("an unreachable collector leaves control empty; a configured network wins over whoami") {
-  auto opts = options_for({"http://127.0.0.1:" + std::to_string(closed_port()) + "/"});
+  auto opts = options_for({"http://127.0.0.1:" + std::to_string(testing::unused_loopback_port()) + "/"});
   auto collector = std::make_shared<FakeCollector>();
   collector->reachable = false;
   opts.collector = collector;
@@ -149,7 +134,7 @@ TEST_CASE("an unreachable collector leaves control empty; a configured network w
 }
 
 TEST_CASE("during a shutdown results carry the last network the collector reported, marked last_known") {
-  auto opts = options_for({"http://127.0.0.1:" + std::to_string(closed_port()) + "/"});
+  auto opts = options_for({"http://127.0.0.1:" + std::to_string(testing::unused_loopback_port()) + "/"});
   auto collector = std::make_shared<FakeCollector>();
   opts.collector = collector;
   auto remembered = network("KZ", 21299, "collector");

@@ -12,6 +12,7 @@
 #include "core/crypto.hpp"
 #include "core/signing.hpp"
 #include "fake_collector.hpp"
+#include "tests/loopback_port.hpp"
 
 using kuzet::probe::CollectorClient;
 using kuzet::probe::CollectorClientOptions;
@@ -58,19 +59,6 @@ struct SilentListener {
   }
   ~SilentListener() { ::close(fd); }
 };
-
-// A loopback port with nothing listening: bound then closed.
-int dead_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t length = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
 
 }  // namespace
 
@@ -230,7 +218,7 @@ TEST_CASE("rejections are mapped per item: 207, 401, 409, continuing after a jud
 TEST_CASE("collector unreachable: upload.unreachable, everything kept, one attempt only") {
   auto options = generous();
   options.batch_size = 2;
-  CollectorClient client("http://127.0.0.1:" + std::to_string(dead_port()), options);
+  CollectorClient client("http://127.0.0.1:" + std::to_string(kuzet::testing::unused_loopback_port()), options);
   const auto key = core::generate_ed25519();
   const auto result = client.upload(envelopes(key, 5));
   CHECK(result.failure == "upload.unreachable");
@@ -374,7 +362,7 @@ TEST_CASE("the configured proxy carries the requests") {
   auto options = generous();
   options.proxy = "http://127.0.0.1:" + std::to_string(port);
   // If the proxy were ignored, this would go to a dead loopback port and fail.
-  CollectorClient client("http://127.0.0.2:" + std::to_string(dead_port()), options);
+  CollectorClient client("http://127.0.0.2:" + std::to_string(kuzet::testing::unused_loopback_port()), options);
   const auto result = client.whoami();
   proxy.stop();
   thread.join();
