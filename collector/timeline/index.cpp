@@ -5,57 +5,14 @@
 #include <stdexcept>
 #include <unordered_map>
 
+#include "collector/sqlite_util.hpp"
+
 namespace kuzet::timeline {
 
 namespace {
 
-[[noreturn]] void fail(sqlite3* db, const std::string& what) {
-  throw std::runtime_error("timeline index: " + what + ": " + (db ? sqlite3_errmsg(db) : "out of memory"));
-}
-
-void exec(sqlite3* db, const std::string& sql) {
-  char* err = nullptr;
-  if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
-    std::string message = err ? err : "unknown error";
-    sqlite3_free(err);
-    throw std::runtime_error("timeline index: " + message);
-  }
-}
-
-class Statement {
- public:
-  Statement(sqlite3* db, const std::string& sql) : db_(db) {
-    if (sqlite3_prepare_v2(db, sql.c_str(), static_cast<int>(sql.size()), &stmt_, nullptr) != SQLITE_OK)
-      fail(db, "prepare");
-  }
-  ~Statement() { sqlite3_finalize(stmt_); }
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
-  void bind(int i, const std::string& text) {
-    sqlite3_bind_text(stmt_, i, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
-  }
-  void bind(int i, int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
-  bool step() {
-    int rc = sqlite3_step(stmt_);
-    if (rc == SQLITE_ROW) return true;
-    if (rc == SQLITE_DONE) return false;
-    fail(db_, "step");
-  }
-  int64_t int_at(int c) { return sqlite3_column_int64(stmt_, c); }
-  // Into an existing string, reusing its buffer.
-  void text_into(int c, std::string& out) {
-    auto p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, c));
-    out.assign(p ? p : "", p ? static_cast<size_t>(sqlite3_column_bytes(stmt_, c)) : 0);
-  }
-  std::string text_at(int c) {
-    auto p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, c));
-    return p ? std::string(p, static_cast<size_t>(sqlite3_column_bytes(stmt_, c))) : std::string();
-  }
-
- private:
-  sqlite3* db_;
-  sqlite3_stmt* stmt_ = nullptr;
-};
+using collector::sqlite::exec;
+using collector::sqlite::Statement;
 
 // Binds "cc = ? AND asn = ? AND target = ? AND bin >= ? AND bin < ?" (parameters 1-5).
 void bind_series_range(Statement& st, const SeriesKey& key, int64_t first, int64_t end) {
