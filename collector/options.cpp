@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "collector/address.hpp"
 #include "measure/dns.hpp"
 
 namespace kuzet::collector {
@@ -10,7 +11,8 @@ const char* usage_text() {
   return "usage:\n"
          "  kuzet-collector serve --listen ADDR:PORT --db FILE [--resolver IP[:PORT]] [--ca-bundle FILE]\n"
          "                        [--asn-db FILE] [--allow-private-targets] [--control-concurrency N]\n"
-         "                        [--timeline-bin MINUTES]\n"
+         "                        [--timeline-bin MINUTES] [--trusted-proxy IP]...\n"
+         "                        [--max-connections N] [--max-connections-per-source N]\n"
          "  kuzet-collector import --db FILE FILE.jsonl\n";
 }
 
@@ -74,6 +76,14 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
         s.allow_private_targets = true;
       } else if (arg == "--control-concurrency") {
         s.control_concurrency = parse_number(arg, value(arg), 1, 256);
+      } else if (arg == "--trusted-proxy") {
+        std::string ip = value(arg);
+        if (!parse_ip(ip)) throw UsageError("--trusted-proxy must be an IP address");
+        s.trusted_proxies.push_back(ip);
+      } else if (arg == "--max-connections") {
+        s.max_connections = parse_number(arg, value(arg), 16, 1000000);
+      } else if (arg == "--max-connections-per-source") {
+        s.max_connections_per_source = parse_number(arg, value(arg), 1, 1000000);
       } else if (arg == "--timeline-bin") {
         s.timeline_bin_minutes = static_cast<uint32_t>(parse_number(arg, value(arg), 1, 24 * 60));
       } else {

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace kuzet::collector {
 
@@ -19,10 +20,20 @@ struct ServeOptions {
   std::string asn_db;     // iptoasn TSV or GeoLite2-ASN .mmdb; "" = every address unknown
   bool allow_private_targets = false;
   size_t control_concurrency = 8;
-  // Control requests block a thread for up to their deadline, so the pool is larger than the core count.
+  // Workers for uploads, reads and /healthz; control requests have their own pool (control_threads),
+  // so a burst of them never takes these (docs/collector.md, "Staying up").
   size_t http_threads = 16;
+  size_t control_threads = 4;
   size_t max_body_bytes = 16 * 1024 * 1024;
-  double control_requests_per_minute = 10;
+  size_t max_connections = 1024;
+  size_t max_connections_per_source = 32;  // per IPv4 address / IPv6 /64; trusted proxies exempt
+  double control_requests_per_minute = 10;        // per key, also its burst
+  double control_global_per_minute = 30;          // all keys together
+  double control_global_burst = 8;
+  double registrations_per_minute = 10;           // per source /24 (IPv4) or /48 (IPv6)
+  double registration_burst = 20;
+  // Reverse proxies whose X-Real-IP / X-Forwarded-For is believed; from anyone else they are ignored.
+  std::vector<std::string> trusted_proxies;
   uint32_t timeline_bin_minutes = 10;  // the timelines' base bin; coarser bins are multiples of it
 };
 

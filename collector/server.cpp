@@ -8,7 +8,11 @@
 #include <stdexcept>
 #include <thread>
 
+#include "collector/address.hpp"
 #include "collector/control.hpp"
+#include "collector/http/guarded_server.hpp"
+#include "collector/http/source.hpp"
+#include "collector/http/token_buckets.hpp"
 #include "core/crypto.hpp"
 #include "core/jcs.hpp"
 #include "core/signing.hpp"
@@ -21,6 +25,59 @@ namespace {
 constexpr const char* kJson = "application/json";
 constexpr size_t kDefaultPage = 100;
 constexpr size_t kMaxPage = 1000;
+constexpr size_t kMaxRegisterBody = 64 * 1024;
+constexpr size_t kMaxControlBody = 1024 * 1024;
+
+// Sent with every answer: the dashboard's page and scripts come only from here, nothing inline, no
+// framing, no MIME sniffing of JSON/CSV into HTML, no Referer carrying query strings elsewhere.
+httplib::Headers security_headers() {
+  return {
+      {"Content-Security-Policy",
+       "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+       "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"},
+      {"X-Content-Type-Options", "nosniff"},
+      {"Referrer-Policy", "no-referrer"},
+      {"X-Frame-Options", "DENY"},
+      {"Cross-Origin-Opener-Policy", "same-origin"},
+      {"Cross-Origin-Resource-Policy", "same-origin"},
+  };
+}
+
+http::GuardLimits guard_limits(const ServeOptions& o) {
+  http::GuardLimits l;
+  l.workers = std::max<size_t>(2, o.http_threads);
+  l.slow_workers = std::max<size_t>(1, o.control_threads);
+  l.max_connections = o.max_connections;
+  l.max_connections_per_source = o.max_connections_per_source;
+  l.unlimited_sources = o.trusted_proxies;
+  return l;
+}
+
+// The client's address: the peer's, or, when the peer is a trusted reverse proxy, the one it passes on
+// (X-Real-IP, else the last X-Forwarded-For hop, which the proxy itself appended). From anyone else these
+// headers are dropped, so no handler can be fooled by them.
+void apply_client_address(httplib::Request& req, const std::vector<std::string>& trusted_proxies) {
+  const bool trusted =
+      std::find(trusted_proxies.begin(), trusted_proxies.end(), req.remote_addr) != trusted_proxies.end();
+  std::string client;
+  if (trusted) {
+    client = req.get_header_value("X-Real-IP");
+    if (!parse_ip(client)) {
+      const std::string forwarded = req.get_header_value("X-Forwarded-For");
+      const size_t comma = forwarded.rfind(',');
+      client = forwarded.substr(comma == std::string::npos ? 0 : comma + 1);
+      client.erase(0, client.find_first_not_of(' '));
+      client.erase(client.find_last_not_of(' ') + 1);
+    }
+  }
+  req.headers.erase("X-Real-IP");
+  req.headers.erase("X-Forwarded-For");
+  if (trusted && parse_ip(client)) {
+    req.remote_addr = client;
+    req.headers.erase("REMOTE_ADDR");
+    req.set_header("REMOTE_ADDR", client);
+  }
+}
 
 void send_error(httplib::Response& res, int status, std::string_view error, const std::string& detail) {
   res.status = status;
@@ -50,7 +107,9 @@ struct Server::Impl {
   Impl(Store& s, const AsnDatabase& a, const ServeOptions& o)
       : store(s), asn(a), options(o), ingestor(s, metrics, IngestOptions{}),
         control(s, a, metrics, ControlOptions{o.resolver, o.ca_bundle, o.allow_private_targets, o.control_concurrency,
-                                              100, 60000, o.control_requests_per_minute}) {
+                                              100, 60000, o.control_requests_per_minute,
+                                              o.control_global_per_minute, o.control_global_burst}),
+        registrations(o.registrations_per_minute, o.registration_burst), http(guard_limits(o)) {
     metrics.measurements_total = store.measurement_count();
   }
 
@@ -60,7 +119,8 @@ struct Server::Impl {
   Metrics metrics;
   Ingestor ingestor;
   ControlService control;
-  httplib::Server http;
+  http::TokenBuckets registrations;  // per source /24 or /48
+  http::GuardedServer http;
 
   // Times the handler, turns escaped exceptions (storage failures, bugs) into a JSON 500.
   httplib::Server::Handler timed(Route route, std::function<void(const httplib::Request&, httplib::Response&)> fn) {
@@ -81,6 +141,11 @@ struct Server::Impl {
   }
 
   void register_key(const httplib::Request& req, httplib::Response& res) {
+    // Keys are free to make: what a registration costs is bounded per source network.
+    if (!registrations.take(http::network_key(req.remote_addr, 24, 48).value_or(req.remote_addr))) {
+      res.set_header("Retry-After", "60");
+      return send_error(res, 429, "rate_limited", "too many registrations from this network");
+    }
     auto j = nlohmann::json::parse(req.body, nullptr, false);
     if (j.is_discarded() || !j.is_object() || !j.contains("public_key") || !j["public_key"].is_string() ||
         !j.contains("registered_at") || !j["registered_at"].is_string() || !j.contains("signature") ||
@@ -183,7 +248,7 @@ struct Server::Impl {
                res.set_content(metrics.render(), "text/plain; version=0.0.4");
              }));
     // Errors httplib produces itself (unknown path, body over the limit) get the protocol's JSON shape.
-    http.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+    http.set_error_responder([](const httplib::Request&, httplib::Response& res) {
       if (!res.body.empty()) return;
       if (res.status == 413) send_error(res, 413, "too_large", "request body over the limit");
       else if (res.status == 404) send_error(res, 404, "not_found", "no such endpoint");
@@ -194,12 +259,13 @@ struct Server::Impl {
 
 Server::Server(Store& store, const AsnDatabase& asn, const ServeOptions& options)
     : impl_(std::make_unique<Impl>(store, asn, options)) {
-  const size_t threads = std::max<size_t>(2, options.http_threads);
-  impl_->http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  impl_->http.set_payload_max_length(options.max_body_bytes);
-  impl_->http.set_keep_alive_max_count(1000);
-  impl_->http.set_read_timeout(30, 0);
-  impl_->http.set_write_timeout(30, 0);
+  auto& http = impl_->http;
+  http.set_body_limit("/api/v1/measurements", options.max_body_bytes);
+  http.set_body_limit("/api/v1/probes/register", kMaxRegisterBody);
+  http.set_body_limit("/api/v1/control", kMaxControlBody);
+  http.set_slow_route("POST", "/api/v1/control");
+  http.set_default_headers(security_headers());
+  http.set_request_setup([proxies = options.trusted_proxies](httplib::Request& req) { apply_client_address(req, proxies); });
   impl_->routes();
 }
 
@@ -207,17 +273,14 @@ Server::~Server() { stop(); }
 
 uint16_t Server::bind() {
   auto& o = impl_->options;
-  if (o.port == 0) {
-    int port = impl_->http.bind_to_any_port(o.listen_host);
-    if (port <= 0) throw std::runtime_error("cannot listen on " + o.listen_host);
-    return static_cast<uint16_t>(port);
-  }
-  if (!impl_->http.bind_to_port(o.listen_host, o.port))
-    throw std::runtime_error("cannot listen on " + o.listen_host + ":" + std::to_string(o.port));
-  return o.port;
+  int port = impl_->http.bind(o.listen_host, o.port);
+  if (port <= 0)
+    throw std::runtime_error("cannot listen on " + o.listen_host + ":" + std::to_string(o.port) +
+                             (o.port ? " (in use?)" : ""));
+  return static_cast<uint16_t>(port);
 }
 
-void Server::run() { impl_->http.listen_after_bind(); }
+void Server::run() { impl_->http.run(); }
 
 void Server::stop() {
   if (impl_) impl_->http.stop();

@@ -8,7 +8,8 @@ packages=(build-essential cmake pkg-config ccache git ca-certificates openssl cu
 if [[ "${1:-}" == "--test" ]]; then
   packages+=(iproute2 nftables python3 procps psmisc python3-yaml python3-dnslib python3-cryptography
     chromium fonts-dejavu-core  # chromium: the dashboard test (tests/timeline)
-    dpkg-dev systemd)           # the .deb test (tests/package): cpack's shlibdeps, systemctl enable
+    dpkg-dev systemd            # the .deb test (tests/package): cpack's shlibdeps, systemctl enable
+    nginx)                      # the TLS reverse proxy test (tests/collector/test_collector_proxy)
 fi
 missing=()
 for p in "${packages[@]}"; do
