@@ -74,28 +74,14 @@ ParsedControlRequest parse_control_request(std::string_view body, const ControlO
 
 ControlService::ControlService(Store& store, const AsnDatabase& asn, Metrics& metrics, ControlOptions options)
     : store_(store), asn_(asn), metrics_(metrics), options_(std::move(options)),
-      slots_(static_cast<std::ptrdiff_t>(std::clamp<size_t>(options_.concurrency, 1, 1024))) {
+      slots_(static_cast<std::ptrdiff_t>(std::clamp<size_t>(options_.concurrency, 1, 1024))),
+      per_key_(options_.requests_per_minute, options_.requests_per_minute),
+      global_(options_.global_requests_per_minute, options_.global_burst) {
   options_.concurrency = std::clamp<size_t>(options_.concurrency, 1, 1024);
   measure_defaults_.dns.resolver = options_.resolver;
   measure_defaults_.tls.trust = measure::TrustStore::load(options_.ca_bundle);
   measure_defaults_.http.ca_bundle = options_.ca_bundle;
   measure_defaults_.http.user_agent = "Mozilla/5.0 (X11; Linux x86_64) kuzet-collector/0.1";
-}
-
-bool ControlService::take_token(const std::string& key_id) {
-  const double capacity = std::max(1.0, options_.requests_per_minute);
-  const auto now = std::chrono::steady_clock::now();
-  std::lock_guard lock(buckets_mutex_);
-  auto [it, fresh] = buckets_.try_emplace(key_id, Bucket{capacity, now});
-  auto& b = it->second;
-  if (!fresh) {
-    double minutes = std::chrono::duration<double>(now - b.refilled).count() / 60.0;
-    b.tokens = std::min(capacity, b.tokens + minutes * options_.requests_per_minute);
-    b.refilled = now;
-  }
-  if (b.tokens < 1.0) return false;
-  b.tokens -= 1.0;
-  return true;
 }
 
 measure::MeasureOptions ControlService::options_within(std::chrono::steady_clock::time_point deadline) const {
@@ -183,11 +169,16 @@ ControlAnswer ControlService::handle(std::string_view body, const std::string& k
   auto signature = core::base64_decode(signature_header);
   if (!signature || !core::ed25519_verify(*public_key, body, *signature))
     return refuse(401, "bad_signature", "X-Kuzet-Signature does not verify over the body");
-  if (!take_token(key_id)) return refuse(429, "rate_limited", "too many control requests for this key");
+  if (!per_key_.take(key_id)) return refuse(429, "rate_limited", "too many control requests for this key");
 
   auto parsed = parse_control_request(body, options_);
   if (!parsed.error.empty())
     return refuse(parsed.error == "too_large" ? 413 : 400, parsed.error, parsed.detail);
+  // Only requests that will measure draw on the budget all keys share.
+  if (!global_.take("")) {
+    per_key_.give_back(key_id);
+    return refuse(429, "rate_limited", "the collector's control budget is spent for now; retry later");
+  }
 
   nlohmann::json results = run_controls(parsed.request);
   return {200, nlohmann::json{{"results", std::move(results)}}.dump(-1, ' ', false,

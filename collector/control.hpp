@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "collector/asn_db.hpp"
+#include "collector/http/token_buckets.hpp"
 #include "collector/metrics.hpp"
 #include "collector/store.hpp"
 #include "measure/observations.hpp"
@@ -44,6 +45,10 @@ struct ControlOptions {
   size_t max_targets = 100;
   int max_deadline_ms = 60000;
   double requests_per_minute = 10;  // token bucket per key; also its burst size
+  // Every control request costs the collector real work (DNS, connections, up to max_deadline_ms), so
+  // all keys together share a budget too: fresh keys are free to make.
+  double global_requests_per_minute = 30;
+  double global_burst = 8;
 };
 
 // Parses a control body. error "" on success, else "malformed" / "too_large" / "bad_url" /
@@ -72,21 +77,16 @@ class ControlService {
   std::vector<measure::ControlObservations> run_controls(const ControlRequest& request);
 
  private:
-  bool take_token(const std::string& key_id);
   measure::MeasureOptions options_within(std::chrono::steady_clock::time_point deadline) const;
 
-  struct Bucket {
-    double tokens = 0;
-    std::chrono::steady_clock::time_point refilled;
-  };
   Store& store_;
   const AsnDatabase& asn_;
   Metrics& metrics_;
   ControlOptions options_;
   measure::MeasureOptions measure_defaults_;
   std::counting_semaphore<1024> slots_;
-  std::mutex buckets_mutex_;
-  std::map<std::string, Bucket> buckets_;
+  http::TokenBuckets per_key_;
+  http::TokenBuckets global_;
 };
 
 }  // namespace kuzet::collector
