@@ -3,9 +3,11 @@
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <pthread.h>
 #include <string>
 #include <thread>
+#include <unistd.h>
 
 #include "collector/asn_db.hpp"
 #include "collector/ingest.hpp"
@@ -20,13 +22,43 @@ using namespace kuzet::collector;
 
 namespace {
 
+// Stop signals are taken by one thread for the process's whole life: during start-up one ends the
+// process at once (nothing has been acknowledged yet; SQLite recovers an interrupted migration), later
+// ones stop the server cleanly (repeated signals are harmless).
+struct StopControl {
+  sigset_t signals;
+  std::mutex mutex;
+  Server* server = nullptr;
+  bool serving = false;
+};
+StopControl& stop_control() {
+  static StopControl control;
+  return control;
+}
+
+void start_signal_waiter() {
+  auto& control = stop_control();
+  sigemptyset(&control.signals);
+  sigaddset(&control.signals, SIGINT);
+  sigaddset(&control.signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &control.signals, nullptr);  // inherited by every thread made after this
+  std::thread([&control] {
+    for (;;) {
+      int sig = 0;
+      if (sigwait(&control.signals, &sig) != 0) continue;
+      std::lock_guard lock(control.mutex);
+      if (!control.serving) {
+        static const char msg[] = "kuzet-collector: stopping\n";
+        (void)!write(STDERR_FILENO, msg, sizeof msg - 1);
+        _exit(0);
+      }
+      control.server->stop();
+    }
+  }).detach();
+}
+
 int serve(const ServeOptions& options) {
-  // Block the stop signals in every thread; one thread waits for them and stops the server cleanly.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  start_signal_waiter();
   std::signal(SIGPIPE, SIG_IGN);
 
   std::unique_ptr<Store> store;
@@ -47,17 +79,21 @@ int serve(const ServeOptions& options) {
     std::fprintf(stderr, "kuzet-collector: %s\n", e.what());
     return 2;
   }
+  {
+    std::lock_guard lock(stop_control().mutex);
+    stop_control().server = server.get();
+    stop_control().serving = true;
+  }
   std::printf("kuzet-collector listening on %s:%u (db %s, schema v%d)\n", options.listen_host.c_str(), port,
               options.db_path.c_str(), store->schema_version());
   std::fflush(stdout);
-
-  std::thread waiter([&] {
-    int sig = 0;
-    sigwait(&stop_signals, &sig);
-    server->stop();
-  });
-  waiter.detach();  // it ends with the process if the server stops another way
   server->run();
+  {
+    // The waiter must not touch the server once it is gone; a late signal then just ends the process.
+    std::lock_guard lock(stop_control().mutex);
+    stop_control().serving = false;
+    stop_control().server = nullptr;
+  }
   return 0;
 }
 
