@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "collector/store.hpp"
+#include "tests/collector/child_collector.hpp"
 #include "tests/collector/helpers.hpp"
 
 using namespace kuzet;
@@ -22,44 +23,6 @@ using namespace kuzet::collector::testing;
 using nlohmann::json;
 
 namespace {
-
-struct Child {
-  pid_t pid = -1;
-  uint16_t port = 0;
-};
-
-// Starts `kuzet-collector serve` on port 0 and reads the port from its first line of output.
-Child start_collector(const std::string& binary, const std::string& db) {
-  int out[2];
-  REQUIRE(pipe(out) == 0);
-  pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    dup2(out[1], STDOUT_FILENO);
-    close(out[0]);
-    close(out[1]);
-    execl(binary.c_str(), binary.c_str(), "serve", "--listen", "127.0.0.1:0", "--db", db.c_str(), nullptr);
-    _exit(127);
-  }
-  close(out[1]);
-  std::string line;
-  char c;
-  while (read(out[0], &c, 1) == 1 && c != '\n') line += c;
-  close(out[0]);  // the child ignores SIGPIPE; it prints only this line
-  auto at = line.find("127.0.0.1:");
-  REQUIRE_MESSAGE(at != std::string::npos, "collector did not start: " << line);
-  Child child;
-  child.pid = pid;
-  child.port = static_cast<uint16_t>(std::stoi(line.substr(at + 10)));
-  return child;
-}
-
-void kill_hard(Child& child) {
-  kill(child.pid, SIGKILL);
-  int status = 0;
-  waitpid(child.pid, &status, 0);
-  CHECK(WIFSIGNALED(status));
-}
 
 std::string uid(int i) { return "20220105T103000Z_" + std::to_string(2000000000000000 + i); }
 
@@ -115,7 +78,7 @@ TEST_CASE("acknowledged batches survive kill -9") {
     for (int waited = 0; acked_batches < target && waited < 60000; waited += 5)
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     std::this_thread::sleep_for(std::chrono::milliseconds(3 + cycle * 7));
-    kill_hard(child);
+    CHECK(WIFSIGNALED(kill_hard(child.pid)));
     stop = true;
     client.join();
     CHECK(acked_batches >= target);

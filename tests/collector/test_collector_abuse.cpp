@@ -1,0 +1,302 @@
+// A collector that stays up (issue 10, part 4), against the real binary on loopback: slow clients,
+// control bursts, a huge chunked body, a second collector on the same port, SIGTERM during start-up,
+// a registration flood, forged client-address headers. Attackers connect from other 127.0.0.0/8
+// addresses than the honest client (127.0.0.1), as they would from other networks.
+#include <doctest/doctest.h>
+#include <httplib.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <atomic>
+#include <fstream>
+#include <thread>
+
+#include "tests/collector/child_collector.hpp"
+#include "tests/collector/helpers.hpp"
+#include "tests/collector/server_fixture.hpp"
+
+using namespace kuzet;
+using namespace kuzet::collector::testing;
+
+namespace {
+
+struct RunningBinary {
+  TempDir dir;
+  Child child;
+  explicit RunningBinary(const std::vector<std::string>& extra = {}) {
+    child = start_collector(collector_binary(), dir.file("c.db"), extra);
+  }
+  ~RunningBinary() {
+    if (child.pid > 0) kill_hard(child.pid);
+  }
+  httplib::Client client(int read_timeout_s = 10) const {
+    httplib::Client c("127.0.0.1", child.port);
+    c.set_connection_timeout(5, 0);
+    c.set_read_timeout(read_timeout_s, 0);
+    c.set_write_timeout(10, 0);
+    return c;
+  }
+};
+
+// A signed upload of one fresh measurement; the HTTP status (0 when no answer came).
+int upload_one(httplib::Client& c, const core::KeyPair& key, const std::string& uid) {
+  MeasurementSpec s;
+  s.uid = uid;
+  s.started_at = now_plus(std::chrono::minutes(-1));
+  auto r = c.Post("/api/v1/measurements", upload_body({signed_envelope(s, key)}), "application/json");
+  return r ? r->status : 0;
+}
+
+int health(httplib::Client& c) {
+  auto r = c.Get("/healthz");
+  return r ? r->status : 0;
+}
+
+std::string source(int i) { return "127.0.0." + std::to_string(2 + i); }
+
+}  // namespace
+
+TEST_CASE("64 slow clients do not stop /healthz or uploads") {
+  RunningBinary collector;
+  auto c = collector.client();
+  auto key = registered_key(c);
+
+  // Each sends part of a head, then one byte a second: a per-recv timeout never fires.
+  std::vector<int> slow;
+  for (int i = 0; i < 64; ++i) {
+    int fd = connect_from(source(i), collector.child.port);
+    REQUIRE(fd >= 0);
+    REQUIRE(send_all(fd, "GET /healthz HTTP/1.1\r\nHost: kuzet\r\nX-Slow: "));
+    slow.push_back(fd);
+  }
+  std::atomic<bool> done{false};
+  std::thread trickle([&] {
+    for (int round = 0; round < 60 && !done; ++round) {
+      for (int fd : slow) (void)send(fd, "a", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+      for (int t = 0; t < 10 && !done; ++t) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // all 64 are in their heads by now
+
+  for (int i = 0; i < 5; ++i) CHECK(health(c) == 200);
+  CHECK(upload_one(c, key, "slow-clients-upload-1") == 200);
+  CHECK(upload_one(c, key, "slow-clients-upload-2") == 200);
+
+  done = true;
+  trickle.join();
+  for (int fd : slow) close(fd);
+}
+
+TEST_CASE("a connection flood from one address is limited; others still get in") {
+  RunningBinary collector({"--max-connections-per-source", "8"});
+  std::vector<int> held;
+  int refused = 0;
+  for (int i = 0; i < 20; ++i) {
+    int fd = connect_from("127.0.0.2", collector.child.port, 3);
+    REQUIRE(fd >= 0);  // the kernel accepts; the collector answers 503 and closes over the limit
+    held.push_back(fd);
+  }
+  std::vector<bool> seen(held.size(), false);
+  for (int round = 0; round < 100 && refused < 12; ++round) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    for (size_t i = 0; i < held.size(); ++i) {
+      char buf[64];
+      ssize_t n = seen[i] ? 0 : recv(held[i], buf, sizeof buf, MSG_DONTWAIT);
+      if (n > 0 && std::string(buf, static_cast<size_t>(n)).find(" 503 ") != std::string::npos) {
+        seen[i] = true;
+        ++refused;
+      }
+    }
+  }
+  CHECK(refused == 12);  // 8 admitted, wait for their heads
+  auto c = collector.client();
+  CHECK(health(c) == 200);
+  for (int fd : held) close(fd);
+}
+
+TEST_CASE("a burst of control requests does not stop /healthz or uploads") {
+  // A resolver that never answers: every control target waits for its whole deadline.
+  int dns = socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+  REQUIRE(bind(dns, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  socklen_t len = sizeof addr;
+  getsockname(dns, reinterpret_cast<sockaddr*>(&addr), &len);
+  const std::string resolver = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+
+  RunningBinary collector({"--resolver", resolver});
+  auto c = collector.client();
+  auto upload_key = registered_key(c);
+  std::vector<core::KeyPair> keys{registered_key(c), registered_key(c)};
+
+  std::atomic<int> answered{0};
+  std::vector<std::thread> burst;
+  for (int i = 0; i < 20; ++i) {
+    burst.emplace_back([&, i] {
+      const auto& key = keys[static_cast<size_t>(i % 2)];
+      // Six names each: more waiting targets than the collector measures at once, so each request
+      // holds on until its deadline.
+      std::string targets;
+      for (int t = 0; t < 6; ++t)
+        targets += std::string(t ? "," : "") + R"({"url":"https://unresolvable-)" + std::to_string(i * 10 + t) + R"(.example/"})";
+      std::string body = R"({"deadline_ms":12000,"targets":[)" + targets + "]}";
+      httplib::Headers h{{"X-Kuzet-Key", core::base64_encode(key.public_key)},
+                         {"X-Kuzet-Signature", core::base64_encode(core::ed25519_sign(key, body))}};
+      auto cc = collector.client(60);
+      if (cc.Post("/api/v1/control", h, body, "application/json")) answered++;
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));  // the burst is in
+  // While the burst is measuring (12 s each), health checks and uploads are answered. The 5 s read
+  // timeout only tells "answered" from "stuck behind the burst".
+  auto quick = collector.client(5);
+  for (int i = 0; i < 3; ++i) CHECK(health(quick) == 200);
+  CHECK(upload_one(quick, upload_key, "control-burst-upload") == 200);
+  for (auto& t : burst) t.join();
+  CHECK(answered == 20);  // every control request got an answer (results, or 429/503 when over budget)
+  close(dns);
+}
+
+TEST_CASE("a 300 MiB chunked body is refused with bounded memory") {
+  RunningBinary collector;
+  const long before = peak_rss_kib(collector.child.pid);
+  int fd = connect_from("127.0.0.1", collector.child.port);
+  REQUIRE(fd >= 0);
+  REQUIRE(send_all(fd, "POST /api/v1/measurements HTTP/1.1\r\nHost: kuzet\r\nContent-Type: application/json\r\n"
+                       "Transfer-Encoding: chunked\r\n\r\n"));
+  const std::string mib(1 << 20, ' ');
+  char size_line[32];
+  snprintf(size_line, sizeof size_line, "%zx\r\n", mib.size());
+  const std::string chunk = std::string(size_line) + mib + "\r\n";
+  int sent_mib = 0;
+  for (; sent_mib < 300; ++sent_mib)
+    if (!send_all(fd, chunk)) break;  // the collector stopped reading and closed
+  if (sent_mib == 300) send_all(fd, "0\r\n\r\n");
+  const std::string answer = read_all(fd);
+  close(fd);
+  CHECK(sent_mib < 300);
+  CHECK(status_of(answer) == 413);
+  const long peak = peak_rss_kib(collector.child.pid);
+  MESSAGE("collector peak RSS " << before / 1024 << " MiB before, " << peak / 1024 << " MiB after; sent " << sent_mib
+                                << " MiB");
+  CHECK(peak - before < 100 * 1024);  // the cap is 16 MiB (+ an eighth for chunk framing)
+  auto c = collector.client();
+  CHECK(health(c) == 200);
+}
+
+TEST_CASE("a second collector on a port in use exits with status 2") {
+  RunningBinary first;
+  TempDir dir;
+  int out = -1;
+  pid_t second = spawn(collector_binary(),
+                       {"serve", "--listen", "127.0.0.1:" + std::to_string(first.child.port), "--db", dir.file("b.db")},
+                       &out);
+  auto status = wait_exit(second, std::chrono::seconds(20));
+  close(out);
+  if (!status) kill_hard(second);
+  REQUIRE(status.has_value());
+  CHECK(WIFEXITED(*status));
+  CHECK(WEXITSTATUS(*status) == 2);
+}
+
+TEST_CASE("SIGTERM during start-up is honoured") {
+  TempDir dir;
+  // The ASN database is a FIFO: start-up blocks reading it until the test writes.
+  const std::string fifo = dir.file("asn.tsv");
+  REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
+  int out = -1;
+  pid_t pid = spawn(collector_binary(),
+                    {"serve", "--listen", "127.0.0.1:0", "--db", dir.file("c.db"), "--asn-db", fifo}, &out);
+  // A non-blocking open for writing succeeds once the collector has the FIFO open: it is in start-up.
+  int writer = -1;
+  for (int i = 0; i < 1000 && writer < 0; ++i) {
+    writer = open(fifo.c_str(), O_WRONLY | O_NONBLOCK);
+    if (writer < 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  REQUIRE(writer >= 0);
+  kill(pid, SIGTERM);
+  auto status = wait_exit(pid, std::chrono::seconds(20));
+  close(writer);  // lets a collector that ignored the signal finish start-up
+  if (!status) {
+    // Still there: the signal was lost. Is it at least honoured now?
+    auto later = (kill(pid, SIGTERM), wait_exit(pid, std::chrono::seconds(5)));
+    if (!later) kill_hard(pid);
+  }
+  close(out);
+  REQUIRE(status.has_value());
+  CHECK(WIFEXITED(*status));
+  CHECK(WEXITSTATUS(*status) == 0);
+}
+
+TEST_CASE("SIGTERM while serving stops the collector") {
+  RunningBinary collector;
+  kill(collector.child.pid, SIGTERM);
+  auto status = wait_exit(collector.child.pid, std::chrono::seconds(20));
+  REQUIRE(status.has_value());
+  collector.child.pid = -1;
+  CHECK(WIFEXITED(*status));
+  CHECK(WEXITSTATUS(*status) == 0);
+}
+
+TEST_CASE("a registration flood from one /24 is rate-limited; other networks still register") {
+  RunningBinary collector;
+  auto registration = [&](const std::string& from) {
+    auto key = core::generate_ed25519();
+    const std::string body = register_body(key);
+    return status_of(request_from(from, collector.child.port,
+                                  "POST /api/v1/probes/register HTTP/1.1\r\nHost: kuzet\r\nConnection: close\r\n"
+                                  "Content-Type: application/json\r\nContent-Length: " +
+                                      std::to_string(body.size()) + "\r\n\r\n" + body));
+  };
+  int accepted = 0, limited = 0;
+  for (int i = 0; i < 60; ++i) {
+    // Spread over the /24 (127.0.0.2 ... 127.0.0.61): per-address limits would not see it.
+    const int status = registration(source(i));
+    if (status == 200) ++accepted;
+    if (status == 429) ++limited;
+  }
+  CHECK(accepted >= 1);
+  CHECK(accepted <= 30);
+  CHECK(limited >= 30);
+  CHECK(registration("127.0.1.2") == 200);  // another /24
+}
+
+TEST_CASE("client-address headers count only from a trusted proxy") {
+  TempDir dir;
+  const std::string tsv = dir.file("asn.tsv");
+  std::ofstream(tsv) << "127.0.0.1\t127.0.0.1\t64501\tXA\tHonest\n"
+                        "127.0.0.2\t127.0.0.2\t64502\tXB\tAttacker\n"
+                        "127.0.0.3\t127.0.0.3\t64503\tXC\tProxy\n";
+  RunningBinary collector({"--asn-db", tsv, "--trusted-proxy", "127.0.0.3"});
+  auto whoami_asn = [&](const std::string& from, const std::string& headers) {
+    std::string answer = request_from(from, collector.child.port,
+                                      "GET /api/v1/whoami HTTP/1.1\r\nHost: kuzet\r\nConnection: close\r\n" + headers + "\r\n");
+    auto body = answer.substr(std::min(answer.size(), answer.find("\r\n\r\n") + 4));
+    auto j = nlohmann::json::parse(body, nullptr, false);
+    return j.is_object() && j.contains("asn") ? j["asn"].get<int64_t>() : -1;
+  };
+  CHECK(whoami_asn("127.0.0.2", "") == 64502);
+  // Forged by the client itself: ignored.
+  CHECK(whoami_asn("127.0.0.2", "X-Real-IP: 127.0.0.1\r\n") == 64502);
+  CHECK(whoami_asn("127.0.0.2", "X-Forwarded-For: 127.0.0.1\r\n") == 64502);
+  // From the trusted proxy: believed.
+  CHECK(whoami_asn("127.0.0.3", "X-Real-IP: 127.0.0.1\r\n") == 64501);
+  CHECK(whoami_asn("127.0.0.3", "X-Forwarded-For: 127.0.0.9, 127.0.0.2\r\n") == 64502);
+  CHECK(whoami_asn("127.0.0.3", "") == 64503);
+}
+
+TEST_CASE("answers carry the security headers") {
+  RunningBinary collector;
+  auto c = collector.client();
+  for (const char* path : {"/", "/healthz", "/api/v1/measurements"}) {
+    auto r = c.Get(path);
+    REQUIRE(r);
+    CHECK(r->get_header_value("X-Content-Type-Options") == "nosniff");
+    const auto csp = r->get_header_value("Content-Security-Policy");
+    CHECK(csp.find("script-src 'self'") != std::string::npos);
+    CHECK(csp.find("unsafe-inline") == std::string::npos);
+    CHECK(csp.find("frame-ancestors 'none'") != std::string::npos);
+    CHECK(r->get_header_value("Referrer-Policy") == "no-referrer");
+  }
+}
