@@ -450,7 +450,7 @@ HttpRequest fetch_one(const std::string& url_text, const Url& url, const std::st
   const bool neutral_sni = options.sni_mode == SniMode::none;
 
   std::unique_ptr<curl_slist, SlistDeleter> resolve, extra_headers;
-  std::string request_url = url_text;
+  std::string request_url = url.wire_url;
   if (neutral_sni) {
     // An IP literal in the URL: libcurl sends no SNI for it. The Host header names the real site.
     request_url = url.scheme + "://" + bracketed(address) + ":" + std::to_string(url.port) + url.path;

@@ -29,7 +29,7 @@ TargetObservations begin_target(const std::string& url, const MeasureOptions& op
     return obs;
   }
   obs.scheme = parsed->scheme;
-  obs.host = parsed->host;
+  obs.host = parsed->unicode_host;  // records show the name as people write it; the wire gets parsed->host
   obs.port = parsed->port;
   obs.dns = resolve(parsed->host, options.dns);
   obs.duration_ms = sw.elapsed_ms();
@@ -39,7 +39,8 @@ TargetObservations begin_target(const std::string& url, const MeasureOptions& op
 void finish_target(TargetObservations& obs, const MeasureOptions& options) {
   core::Stopwatch sw;
   const auto& addresses = obs.dns.addresses;
-  if (addresses.empty() || obs.host.empty()) return;
+  const auto url = parse_url(obs.url);
+  if (addresses.empty() || !url) return;
 
   const bool https = obs.scheme == "https";
   std::string http_address;  // the first address whose connection (and handshake) worked
@@ -54,7 +55,7 @@ void finish_target(TargetObservations& obs, const MeasureOptions& options) {
       if (http_address.empty()) http_address = addresses[i];
       continue;
     }
-    auto tls = tls_handshake(sock.fd(), addresses[i], obs.port, obs.host, obs.host, options.tls);
+    auto tls = tls_handshake(sock.fd(), addresses[i], obs.port, url->host, url->host, options.tls);
     if (tls.failure.empty() && http_address.empty()) http_address = addresses[i];
     obs.tls.push_back(std::move(tls));
   }
@@ -93,7 +94,12 @@ HttpObservation measure_neutral_sni(const TargetObservations& target, const Meas
     none.failure = core::failure::http_error;
     return none;
   }
-  return http_get(url, address, http, [](const std::string& host) { DnsObservation none; none.hostname = host; none.failure = "dns.error"; return none; });
+  return http_get(url, address, http, [](const std::string& host) {
+    DnsObservation none;
+    none.hostname = host;
+    none.failure = core::failure::dns_error;
+    return none;
+  });
 }
 
 }  // namespace kuzet::measure

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <memory>
 
+#include "idn/idn.hpp"
+
 namespace kuzet::measure {
 
 namespace {
@@ -49,6 +51,21 @@ std::optional<Url> parse_url(const std::string& text, std::string* error) {
   out.host = lower(*host);
   if (out.host.size() > 2 && out.host.front() == '[' && out.host.back() == ']')
     out.host = out.host.substr(1, out.host.size() - 2);
+  out.unicode_host = out.host;
+  out.wire_url = text;
+  if (!is_ip_literal(out.host)) {
+    std::string why;
+    auto name = idn::convert_host(out.host, &why);
+    if (!name) return fail(why);
+    if (name->ascii != out.host) {
+      // libcurl would convert by itself, but then its name would not match the address we pin for it.
+      if (curl_url_set(u.get(), CURLUPART_HOST, name->ascii.c_str(), 0) != CURLUE_OK)
+        return fail("host '" + out.host + "' cannot be written as '" + name->ascii + "'");
+      out.wire_url = get_part(u.get(), CURLUPART_URL).value_or(text);
+    }
+    out.host = std::move(name->ascii);
+    out.unicode_host = std::move(name->unicode);
+  }
   auto port = get_part(u.get(), CURLUPART_PORT, CURLU_DEFAULT_PORT);
   try {
     unsigned long p = port ? std::stoul(*port) : 0;

@@ -6,13 +6,17 @@
 namespace kuzet::measure {
 
 struct Url {
-  std::string scheme;  // "http" or "https", lower-case
-  std::string host;    // lower-case; IPv6 literals without brackets
-  uint16_t port = 0;   // explicit or the scheme's default
-  std::string path;    // path and query, at least "/"
+  std::string scheme;        // "http" or "https", lower-case
+  std::string host;          // the wire form (DNS, SNI, Host, certificate check): lower-case, IDN labels as
+                             // A-labels ("xn--..."); IPv6 literals without brackets
+  std::string unicode_host;  // the form people read (records, tables): IDN labels as Unicode; == host otherwise
+  uint16_t port = 0;         // explicit or the scheme's default
+  std::string path;          // path and query, at least "/"
+  std::string wire_url;      // the URL with `host` in place of what was written: what libcurl is given
 };
 
-// Parses an absolute http(s) URL with libcurl's URL API. nullopt (and *error set) when invalid.
+// Parses an absolute http(s) URL with libcurl's URL API; an internationalised host is converted with
+// idn::convert_host. nullopt (and *error set) when invalid.
 std::optional<Url> parse_url(const std::string& text, std::string* error = nullptr);
 // Resolves a Location header against the URL it came from. nullopt when it is not http(s).
 std::optional<std::string> resolve_redirect(const std::string& base, const std::string& location);

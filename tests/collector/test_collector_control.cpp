@@ -178,3 +178,42 @@ TEST_CASE("control: measures a loopback site with --allow-private-targets") {
   CHECK(refused.target.tcp[0].failure == "tcp.refused");
   CHECK_FALSE(refused.target.http.has_value());
 }
+
+TEST_CASE("control: an internationalised name is queried and fetched as its A-label, reported in Unicode") {
+  LoopbackSite site;
+  // Only the A-label resolves: a raw UTF-8 query would get NXDOMAIN.
+  tests::FakeDnsConfig nxdomain, loopback;
+  nxdomain.mode = tests::FakeDnsMode::nxdomain;
+  loopback.a = {"127.0.0.1"};
+  tests::FakeDnsServer dns(nxdomain);
+  dns.set("xn--80aswg.xn--80ao21a", loopback);
+  ServeOptions options;
+  options.allow_private_targets = true;
+  options.resolver = dns.address();
+  RunningCollector collector(options);
+  auto c = collector.client();
+  auto key = registered_key(c);
+  const std::string url = "http://сайт.қаз:" + std::to_string(site.port) + "/page";
+
+  auto r = control(c, key, targets_body({url}));
+  REQUIRE(r);
+  REQUIRE(r->status == 200);
+  auto obs = json::parse(r->body)["results"][0].get<measure::ControlObservations>();
+  CHECK(obs.failure == "");
+  CHECK(obs.target.url == url);
+  CHECK(obs.target.host == "сайт.қаз");
+  CHECK(obs.target.dns.hostname == "xn--80aswg.xn--80ao21a");
+  CHECK(obs.target.dns.addresses == std::vector<std::string>{"127.0.0.1"});
+  REQUIRE(obs.target.http.has_value());
+  REQUIRE_FALSE(obs.target.http->requests.empty());
+  CHECK(obs.target.http->requests[0].status == 200);
+  CHECK(obs.target.http->requests[0].title == "Loopback Site");
+  for (const auto& name : dns.names_seen()) CHECK(name == "xn--80aswg.xn--80ao21a");
+
+  auto invalid = control(c, key, targets_body({"http://☃.қаз/"}));
+  REQUIRE(invalid);
+  CHECK(invalid->status == 400);
+  CHECK(error_of(invalid) == "bad_url");
+  CHECK(json::parse(invalid->body)["detail"].get<std::string>().find("not a valid internationalised domain name") !=
+        std::string::npos);
+}
