@@ -10,9 +10,16 @@
 #include <set>
 
 #include "analysis/rules.hpp"
+#include "core/failure.hpp"
+#include "core/method.hpp"
+#include "core/verdict.hpp"
 
 namespace kuzet::analysis {
 namespace {
+
+namespace failure = core::failure;
+namespace method = core::method;
+namespace verdict = core::verdict;
 
 using measure::HttpRequest;
 using measure::TargetObservations;
@@ -27,7 +34,8 @@ struct View {
   bool connected = false;
   bool handshake = false;                // https: a TLS handshake completed; http: same as connected
   const TlsHandshake* tls = nullptr;     // the completed handshake HTTP used (or the first completed)
-  bool verified = false;                 // that handshake's chain verified for the host
+  bool verified = false;                 // that handshake's chain verified for the host, publicly
+  bool trusted_locally_only = false;     // it verified against this machine's store but not the public bundle
   const HttpRequest* response = nullptr;  // final response of the redirect chain
   bool body_flowing = false;  // the response timed out while its body was still arriving (slow, not cut)
   Layer failed_at = Layer::none;  // first failing layer; none when a usable response arrived
@@ -50,14 +58,14 @@ View view_of(const TargetObservations& o) {
     for (const auto& q : o.dns.queries)
       if (from_queries.empty() && !q.failure.empty()) from_queries = q.failure;
     v.failed_at = Layer::dns;
-    v.failure = first_nonempty({o.dns.failure, from_queries}, "dns.no_answer");
+    v.failure = first_nonempty({o.dns.failure, from_queries}, std::string(failure::dns_no_answer));
     return v;
   }
   for (const auto& c : o.tcp)
     if (c.failure.empty()) v.connected = true;
   if (!v.connected) {
     v.failed_at = Layer::tcp;
-    v.failure = o.tcp.empty() ? "tcp.error" : o.tcp.front().failure;
+    v.failure = o.tcp.empty() ? std::string(failure::tcp_error) : o.tcp.front().failure;
     return v;
   }
   const HttpRequest* first_request = o.http && !o.http->requests.empty() ? &o.http->requests.front() : nullptr;
@@ -73,10 +81,14 @@ View view_of(const TargetObservations& o) {
     v.handshake = v.tls != nullptr;
     if (!v.handshake) {
       v.failed_at = Layer::tls;
-      v.failure = o.tls.empty() ? "tls.error" : o.tls.front().failure;
+      v.failure = o.tls.empty() ? std::string(failure::tls_error) : o.tls.front().failure;
       return v;
     }
-    v.verified = v.tls->verify_failure.empty();
+    // Verified means accepted by the public web PKI. A chain only this machine's store accepts (a root the
+    // user installed, checked against the pristine public bundle) is trusted locally only.
+    v.trusted_locally_only = v.tls->verify_failure.empty() && !v.tls->public_trust.empty() &&
+                             !v.tls->public_verify_failure.empty();
+    v.verified = v.tls->verify_failure.empty() && !v.trusted_locally_only;
   } else {
     v.handshake = true;
   }
@@ -92,7 +104,7 @@ View view_of(const TargetObservations& o) {
   }
   if (v.response && (o.http->failure.empty() || v.body_flowing)) return v;
   v.failed_at = Layer::http;
-  v.failure = first_nonempty({o.http->failure}, "http.error");
+  v.failure = first_nonempty({o.http->failure}, std::string(failure::http_error));
   v.failed_hop = o.http->requests.empty() ? 0 : o.http->requests.size() - 1;
   return v;
 }
@@ -129,8 +141,8 @@ std::string num(double value) {
 
 // Per-target throughput facts, computed over the whole run (the baseline needs every target).
 struct ThroughputCheck {
-  bool judged = false;   // the target had a response body big enough and at least one other target to compare
-  bool suspect = false;  // <= 1/10 of the baseline and of the control
+  bool judged = false;   // the body was big enough and there was something to compare its rate with
+  bool suspect = false;  // <= 1/10 of the baseline and of the control (of whichever exists)
   double local_bps = 0, baseline_bps = 0, control_bps = 0;
   size_t baseline_targets = 0;
 };
@@ -140,10 +152,14 @@ bool usable_for_baseline(const TargetInput& t) {
   const View v = view_of(t.observations);
   if (v.failed_at != Layer::none || !v.response || !t.observations.http) return false;
   if (v.https && !v.verified) return false;
-  if (!is_2xx(v.response->status) || v.response->body_length < kMinThroughputBytes) return false;
+  if (!is_2xx(v.response->status) || v.response->body_length < kMinRateBytes) return false;
   return effective_throughput_bps(*t.observations.http) > 0;
 }
 
+// A policer holds the flow of a name to a fixed rate (SNI throttling: Russia 2021, Kazakhstan 2022), whatever
+// the size of the object. A target is a suspect when its body rate is a tenth or less of the same link's other
+// targets (same minutes) and of the control's rate for the same object; with no other target, the control
+// alone. Suspects are confirmed or cleared by fetches from the same address (judge_throughput).
 std::vector<ThroughputCheck> check_throughput(const std::vector<TargetInput>& targets) {
   std::vector<ThroughputCheck> checks(targets.size());
   std::vector<bool> usable(targets.size());
@@ -151,7 +167,7 @@ std::vector<ThroughputCheck> check_throughput(const std::vector<TargetInput>& ta
   for (size_t i = 0; i < targets.size(); ++i) {
     const auto& o = targets[i].observations;
     const View v = view_of(o);
-    if (v.failed_at != Layer::none || !v.response || v.response->body_length < kMinThroughputBytes) continue;
+    if (v.failed_at != Layer::none || !v.response || v.response->body_length < kMinRateBytes) continue;
     auto& c = checks[i];
     c.local_bps = effective_throughput_bps(*o.http);
     if (c.local_bps <= 0) continue;
@@ -159,18 +175,19 @@ std::vector<ThroughputCheck> check_throughput(const std::vector<TargetInput>& ta
     std::vector<double> others;
     for (size_t j = 0; j < targets.size(); ++j)
       if (j != i && usable[j]) others.push_back(effective_throughput_bps(*targets[j].observations.http));
-    auto base = median(others);
-    if (!base) continue;
-    c.judged = true;
-    c.baseline_bps = *base;
-    c.baseline_targets = others.size();
+    if (auto base = median(others)) {
+      c.baseline_bps = *base;
+      c.baseline_targets = others.size();
+    }
     const auto& control = targets[i].control;
     if (control && control->failure.empty() && control->target.http) {
       const View cv = view_of(control->target);
-      if (cv.failed_at == Layer::none && cv.response && cv.response->body_length >= kMinThroughputBytes)
+      if (cv.failed_at == Layer::none && cv.response && cv.response->body_length >= kMinRateBytes)
         c.control_bps = effective_throughput_bps(*control->target.http);
     }
-    c.suspect = c.local_bps * kThrottleFactor <= c.baseline_bps &&
+    c.judged = c.baseline_bps > 0 || c.control_bps > 0;
+    if (!c.judged) continue;
+    c.suspect = (c.baseline_bps <= 0 || c.local_bps * kThrottleFactor <= c.baseline_bps) &&
                 (c.control_bps <= 0 || c.local_bps * kThrottleFactor <= c.control_bps) &&
                 body_transfer_ms(*o.http) >= kMinSlowTransferMs;
   }
@@ -201,10 +218,10 @@ class TargetJudge {
   }
 
  private:
-  Verdict make(std::string verdict, std::string method, std::string explanation) {
+  Verdict make(std::string_view verdict, std::string_view method, std::string explanation) {
     Verdict v;
-    v.verdict = std::move(verdict);
-    v.method = std::move(method);
+    v.verdict = std::string(verdict);
+    v.method = std::string(method);
     v.explanation = std::move(explanation);
     v.evidence = evidence_;
     return v;
@@ -221,17 +238,27 @@ class TargetJudge {
   }
   const TargetObservations& control_target() const { return in_.control->target; }
 
+  // A DNS answer points at a relaying proxy, not a blockpage, when the exchange went through one of these
+  // addresses with a certificate the public web PKI accepts for the host: only the site holds that key, so
+  // the proxy relayed the site. (Over plain HTTP nothing proves the origin.)
+  bool relayed_verified(const std::vector<std::string>& addresses) const {
+    if (!local_.verified || !local_.tls || local_.failed_at != Layer::none) return false;
+    return std::find(addresses.begin(), addresses.end(), local_.tls->address) != addresses.end();
+  }
+
   // A layer failed here. Compare with how far the control got.
-  Verdict failed_layer(Layer layer, const std::string& method, const std::string& what) {
+  Verdict failed_layer(Layer layer, const std::string& layer_method, const std::string& what) {
     add("failure", local_.failure);
-    if (!control_) return make("inconclusive", "", what + ", and there is no control measurement to tell censorship from a broken site.");
+    if (!control_ && bogon_everywhere_)
+      return make(verdict::down, layer_method, what + ": the site's own DNS record is a private address (the control got it too and went no further), so nobody can reach it; not censorship.");
+    if (!control_) return make(verdict::inconclusive, method::none, what + ", and there is no control measurement to tell censorship from a broken site.");
     if (control_->failed_at != Layer::none && control_->failed_at <= layer) {
       add("control.failure", control_->failure);
-      return make("down", method, what + ", and the control failed too (" + control_->failure + "): the site is down or broken, not blocked.");
+      return make(verdict::down, layer_method, what + ", and the control failed too (" + control_->failure + "): the site is down or broken, not blocked.");
     }
     if (dns_inconsistent_ && !local_.verified && layer != Layer::dns)
-      return make("blocked", "dns.hijack", "The local DNS answers share no address or network with the control's, and going there failed (" + local_.failure + ") while the control got through: the resolver points the name elsewhere.");
-    return make("blocked", method, what + " while the control got past this step: the network interferes here.");
+      return make(verdict::blocked, method::dns_hijack, "The local DNS answers share no address or network with the control's, and going there failed (" + local_.failure + ") while the control got through: the resolver points the name elsewhere.");
+    return make(verdict::blocked, layer_method, what + " while the control got past this step: the network interferes here.");
   }
 
   std::optional<Verdict> judge_dns() {
@@ -239,21 +266,31 @@ class TargetJudge {
     add("dns.local", join(local_addresses));
     if (control_) add("dns.control", join(control_target().dns.addresses));
     if (!local_.resolved) {
-      const std::string method = dns_method(local_.failure);
+      const std::string layer_method = dns_method(local_.failure);
       add("failure", local_.failure);
       const std::string what = "The local resolver gave no address for " + o_.dns.hostname + " (" + local_.failure + ")";
-      if (!control_) return make("inconclusive", "", what + ", and there is no control measurement to compare with.");
+      if (!control_) return make(verdict::inconclusive, method::none, what + ", and there is no control measurement to compare with.");
       if (!control_->resolved) {
         add("control.failure", control_->failure);
-        return make("down", method, what + " and the control's resolver did not resolve it either (" + control_->failure + "): the name is broken or gone everywhere, not censored.");
+        return make(verdict::down, layer_method, what + " and the control's resolver did not resolve it either (" + control_->failure + "): the name is broken or gone everywhere, not censored.");
       }
-      return make("blocked", method, what + " while the control resolved it" + (method == "dns.nxdomain" ? ": the local resolver denies the name." : ": queries for this name go unanswered here."));
+      return make(verdict::blocked, layer_method, what + " while the control resolved it" + (layer_method == method::dns_nxdomain ? ": the local resolver denies the name." : ": queries for this name go unanswered here."));
     }
 
     // A URL that names an address was never looked up: nobody answered it, so there is no DNS to judge.
     if (o_.dns.queries.empty() && measure::is_ip_literal(o_.host)) {
       add("dns", "none: the URL names an address");
       return std::nullopt;
+    }
+
+    // A name that exists nowhere (the control's resolver denies it) but got an answer here: whoever answered
+    // (an injector, a resolver that answers everything) did not keep a site from anyone. Down, unless the
+    // answer here led to the site proven by a verified certificate (then the control's DNS was the odd one).
+    if (control_ && !control_->resolved && dns_method(control_->failure) == method::dns_nxdomain &&
+        !(local_.verified && local_.failed_at == Layer::none)) {
+      add("control.failure", control_->failure);
+      add("dns.note", "answered here, but the name does not exist at the control");
+      return make(verdict::down, method::dns_nxdomain, "The control's resolver says " + o_.dns.hostname + " does not exist (" + control_->failure + "); the local answer (" + join(local_addresses) + ") did not come from the site's own zone: the name is gone everywhere, not censored.");
     }
 
     std::vector<std::string> local_bogons;
@@ -266,17 +303,26 @@ class TargetJudge {
       for (const auto& a : in_.control->target.dns.addresses) control_bogon = control_bogon || bogon(a);
       control_bogon = control_bogon || in_.control->failure == "control.private_address";
     }
+    bogon_everywhere_ = !local_bogons.empty() && control_bogon;
     if (!local_bogons.empty() && !control_bogon) {
       add("dns.bogons", join(local_bogons));
-      return make("blocked", "dns.bogon", "The local resolver answered " + join(local_bogons) + ", a private or reserved address no public site uses, so the name is made unreachable on purpose.");
+      if (relayed_verified(local_bogons)) {
+        add("dns.note", "a private address, but the server there proved to be the site (verified certificate): a relaying proxy");
+        return std::nullopt;
+      }
+      return make(verdict::blocked, method::dns_bogon, "The local resolver answered " + join(local_bogons) + ", a private or reserved address no public site uses, so the name is made unreachable on purpose.");
     }
 
     for (const auto& fp : knowledge_.blockpages) {
       if (fp.address.empty()) continue;
       if (std::find(local_addresses.begin(), local_addresses.end(), fp.address) != local_addresses.end()) {
         add("dns.blockpage_address", fp.address);
+        if (relayed_verified({fp.address})) {
+          add("dns.note", "a known blockpage address, but the server there proved to be the site (verified certificate)");
+          continue;
+        }
         add("blockpage", fp.name);
-        return make("blocked", "dns.hijack", "The local resolver answered " + fp.address + ", the address of a known blockpage server (" + fp.name + ").");
+        return make(verdict::blocked, method::dns_hijack, "The local resolver answered " + fp.address + ", the address of a known blockpage server (" + fp.name + ").");
       }
     }
 
@@ -321,8 +367,8 @@ class TargetJudge {
   // forged address is one. "dns.injected" evidence says how it was seen.
   static std::string injection_method(const std::vector<std::string>& forged) {
     for (const auto& a : forged)
-      if (is_bogon_address(a)) return "dns.bogon";
-    return "dns.hijack";
+      if (is_bogon_address(a)) return std::string(method::dns_bogon);
+    return std::string(method::dns_hijack);
   }
 
   std::optional<Verdict> judge_injection(const std::set<std::string>& ctl_ips, const std::set<uint32_t>& ctl_asns) {
@@ -344,7 +390,7 @@ class TargetJudge {
           if (foreign(a)) forged.push_back(a);
       if (forged.empty()) continue;
       add("dns.injected", join(forged));
-      return make("blocked", injection_method(forged), "Two different replies arrived for one " + type + " query, one of them (" + join(forged) + ") foreign to the site's network: an on-path injector races the real answer.");
+      return make(verdict::blocked, injection_method(forged), "Two different replies arrived for one " + type + " query, one of them (" + join(forged) + ") foreign to the site's network: an on-path injector races the real answer.");
     }
     // 2. One answer set mixing the control's network with foreign addresses that do not work here.
     std::vector<std::string> good, forged;
@@ -361,7 +407,7 @@ class TargetJudge {
       if (!tried) return std::nullopt;  // never tested: could be a CDN address we did not get to
     }
     add("dns.injected", join(forged));
-    return make("blocked", injection_method(forged), "The answers mix the site's addresses with " + join(forged) + ", foreign to its network and not working here: an on-path injector races the real answer.");
+    return make(verdict::blocked, injection_method(forged), "The answers mix the site's addresses with " + join(forged) + ", foreign to its network and not working here: an on-path injector races the real answer.");
   }
 
   std::optional<Verdict> judge_known_interception() {
@@ -386,19 +432,17 @@ class TargetJudge {
       add("tls.known_root_matched_by", how);
       add("tls.verify", first_nonempty({h.verify_failure}, "verified"));
       if (!h.chain.empty()) add("tls.local_issuer", h.chain.front().issuer);
-      return make("intercepted", "tls.mitm", "The certificate chain presented at " + h.address + " comes from the known interception root \"" + root + "\"" + (h.verify_failure.empty() ? " (trusted on this machine, so a browser would not warn)" : "") + ": the TLS connection is decrypted on the path.");
+      return make(verdict::intercepted, method::tls_mitm, "The certificate chain presented at " + h.address + " comes from the known interception root \"" + root + "\"" + (h.verify_failure.empty() ? " (trusted on this machine, so a browser would not warn)" : "") + ": the TLS connection is decrypted on the path.");
     }
     return std::nullopt;
   }
 
   std::optional<Verdict> judge_connection() {
     if (local_.failed_at == Layer::tcp) {
-      const std::string method = tcp_method(local_.failure);
-      return failed_layer(Layer::tcp, method, "TCP connections to every address failed (" + local_.failure + ")");
+      return failed_layer(Layer::tcp, tcp_method(local_.failure), "TCP connections to every address failed (" + local_.failure + ")");
     }
     if (local_.failed_at == Layer::tls) {
-      const std::string method = tls_method(local_.failure);
-      return failed_layer(Layer::tls, method, "The TLS handshake failed on every address (" + local_.failure + ")");
+      return failed_layer(Layer::tls, tls_method(local_.failure), "The TLS handshake failed on every address (" + local_.failure + ")");
     }
     return std::nullopt;
   }
@@ -411,52 +455,71 @@ class TargetJudge {
       return std::nullopt;
     }
     const auto& h = *local_.tls;
-    const std::string& vf = h.verify_failure;
+    // A chain this machine trusts but the public web PKI does not: judged by the public verdict. The user (or
+    // an administrator) installed the root that signs it, so a browser here shows no warning.
+    const std::string vf = local_.trusted_locally_only ? h.public_verify_failure : h.verify_failure;
     add("tls.verify", vf);
+    if (local_.trusted_locally_only) {
+      add("tls.public_trust", h.public_trust);
+      add("tls.local_trust", "this machine trusts the chain (a root installed locally); the public web PKI does not");
+    }
     if (!h.chain.empty()) add("tls.local_leaf", h.chain.front().sha256), add("tls.local_issuer", h.chain.front().issuer);
-    const std::string what = "The certificate presented at " + h.address + " does not verify for " + o_.host + " (" + vf + ")";
+    const std::string what = "The certificate presented at " + h.address + " does not verify for " + o_.host + (local_.trusted_locally_only ? " against the public web PKI" : "") + " (" + vf + ")";
+    const std::string trusted_here = local_.trusted_locally_only ? ", although this machine trusts it (a locally installed root, so a browser here would not warn)" : "";
     if (!control_ || !control_->handshake || !control_->tls)
-      return make("inconclusive", "", what + ", and there is no control certificate to compare it with.");
+      return make(verdict::inconclusive, method::none, what + trusted_here + ", and there is no control certificate to compare it with.");
     const auto& ch = *control_->tls;
     if (!ch.chain.empty()) add("tls.control_leaf", ch.chain.front().sha256), add("tls.control_issuer", ch.chain.front().issuer);
-    bool same_leaf = false;  // the very certificate verified at the control
-    for (const auto& ct : control_target().tls)
-      if (ct.failure.empty() && ct.verify_failure.empty() && !ct.chain.empty() && !h.chain.empty() &&
-          ct.chain.front().sha256 == h.chain.front().sha256)
-        same_leaf = true;
-    if (!control_->verified)
-      return make("inconclusive", "", what + ", and the control's does not verify either: the site's own certificate is broken.");
+    bool same_leaf = false;             // the very certificate verified at the control
+    bool same_leaf_as_control = false;  // the very certificate the control was shown, verified there or not
+    for (const auto& ct : control_target().tls) {
+      if (!ct.failure.empty() || ct.chain.empty() || h.chain.empty() || ct.chain.front().sha256 != h.chain.front().sha256) continue;
+      same_leaf_as_control = true;
+      if (ct.verify_failure.empty()) same_leaf = true;
+    }
+    if (!control_->verified) {
+      // The site's own expired, wrong-name or self-signed certificate, shown identically to the control.
+      if (same_leaf_as_control) {
+        add("control.tls.verify", ch.verify_failure);
+        return make(verdict::down, method::none, what + ", and the control is shown the same certificate, which does not verify there either (" + ch.verify_failure + "): the site's own certificate is broken, for everyone.");
+      }
+      return make(verdict::inconclusive, method::none, what + ", and the control's (another one) does not verify either: a broken site cannot be told from interception.");
+    }
     if (same_leaf)
-      return make("inconclusive", "", what + ", yet the same certificate verifies at the control: a local trust-store or clock problem, not the network.");
-    if (dns_inconsistent_)
-      return make("blocked", "dns.hijack", "The local DNS answers share no address or network with the control's, and the server there presents a certificate that is not the site's (" + vf + "): the resolver points the name elsewhere.");
-    if (vf == "tls.expired")
-      return make("inconclusive", "", what + " while the control gets a valid one: an outdated server or a wrong clock here, not proof of interception.");
-    return make("intercepted", "tls.mitm", what + " and differs from the control's verified certificate: something on the path answers the TLS handshake for the site.");
+      return make(verdict::inconclusive, method::none, what + ", yet the same certificate verifies at the control: a local trust-store or clock problem, not the network.");
+    if (dns_inconsistent_ && !local_.trusted_locally_only)
+      return make(verdict::blocked, method::dns_hijack, "The local DNS answers share no address or network with the control's, and the server there presents a certificate that is not the site's (" + vf + "): the resolver points the name elsewhere.");
+    if (vf == failure::tls_expired)
+      return make(verdict::inconclusive, method::none, what + " while the control gets a valid one: an outdated server or a wrong clock here, not proof of interception.");
+    return make(verdict::intercepted, method::tls_mitm, what + trusted_here + " and differs from the control's publicly verified certificate: something on the path answers the TLS handshake for the site.");
   }
 
   std::optional<Verdict> judge_http_failure() {
     if (local_.failed_at != Layer::http) return std::nullopt;
-    if (!o_.http) return make("inconclusive", "", "The connection worked but no HTTP request was made, so the page could not be judged.");
+    if (!o_.http) return make(verdict::inconclusive, method::none, "The connection worked but no HTTP request was made, so the page could not be judged.");
     std::string hop_host = o_.host;
     if (local_.failed_hop < o_.http->requests.size()) hop_host = url_host(o_.http->requests[local_.failed_hop].url);
     // The first request runs where our own TCP/TLS steps already succeeded: a TCP/TLS failure there happened
     // during the exchange. A later hop (redirect, maybe to https or another host) needed its own resolution,
     // connection and handshake, so its failure belongs to that layer.
     const bool first_hop = local_.failed_hop == 0;
-    std::string method = first_hop ? http_method(local_.failure) : method_for_failure(local_.failure);
-    if (method.empty() && !first_hop) method = http_method(local_.failure);
+    std::string layer_method = first_hop ? http_method(local_.failure) : method_for_failure(local_.failure);
+    if (layer_method.empty() && !first_hop) layer_method = http_method(local_.failure);
     add("http.failed_hop", std::to_string(local_.failed_hop));
     add("http.failed_host", hop_host);
-    if (method.empty()) {
+    if (layer_method.empty()) {
+      // Redirect loops and too many redirects: the site's configuration. The control following the same
+      // chain into the same failure proves it (down); alone it says nothing about the network.
       add("failure", local_.failure);
-      if (control_ && control_->failed_at == Layer::http && control_->failure == local_.failure)
-        return make("inconclusive", "", "The HTTP exchange failed with " + local_.failure + " here and at the control: the site itself is broken, nothing points at the network.");
-      return make("inconclusive", "", "The HTTP exchange failed with " + local_.failure + ", which does not point at the network.");
+      if (control_ && control_->failed_at == Layer::http && control_->failure == local_.failure) {
+        add("control.failure", control_->failure);
+        return make(verdict::down, method::none, "The HTTP exchange failed with " + local_.failure + " here and at the control: the site itself is broken, not blocked.");
+      }
+      return make(verdict::inconclusive, method::none, "The HTTP exchange failed with " + local_.failure + ", which does not point at the network.");
     }
     if (!first_hop)  // the control followed the same chain: failed_layer compares with how far it got
-      return failed_layer(Layer::http, method, "Following the redirect to " + o_.http->requests[local_.failed_hop].url + " failed (" + local_.failure + ")");
-    return failed_layer(Layer::http, method, "The HTTP exchange failed (" + local_.failure + ")");
+      return failed_layer(Layer::http, layer_method, "Following the redirect to " + o_.http->requests[local_.failed_hop].url + " failed (" + local_.failure + ")");
+    return failed_layer(Layer::http, layer_method, "The HTTP exchange failed (" + local_.failure + ")");
   }
 
   std::optional<Verdict> judge_page() {
@@ -482,18 +545,19 @@ class TargetJudge {
       if (local_match && !control_match) {
         add("blockpage", fp.name);
         if (hijack_possible)
-          return make("blocked", "dns.hijack", "The local DNS answers differ from the control's and lead to the known blockpage \"" + fp.name + "\".");
-        return make("blocked", "http.blockpage", "The response matches the known blockpage \"" + fp.name + "\".");
+          return make(verdict::blocked, method::dns_hijack, "The local DNS answers differ from the control's and lead to the known blockpage \"" + fp.name + "\".");
+        return make(verdict::blocked, method::http_blockpage, "The response matches the known blockpage \"" + fp.name + "\".");
       }
     }
     if (!cr) {
-      // Local evidence only: a publicly verified TLS connection proves the page came from the site.
-      if (local_.verified && r.status < 400) {
+      // Local evidence only: a publicly verified TLS connection proves the page came from the site, whatever
+      // it says (an error status is the site's own decision).
+      if (local_.verified) {
         add("http.note", "no control page; judged by the verified TLS connection");
         return std::nullopt;
       }
       const std::string why = !control_ ? "there is no control page" : "the control got no page (" + control_->failure + ")";
-      return make("inconclusive", "", "A page arrived (HTTP " + std::to_string(r.status) + ") but " + why + " to tell it from a blockpage" + (local_.https ? "." : " on this unencrypted connection."));
+      return make(verdict::inconclusive, method::none, "A page arrived (HTTP " + std::to_string(r.status) + ") but " + why + " to tell it from a blockpage" + (local_.https ? "." : " on this unencrypted connection."));
     }
     // http-diff against the control.
     std::vector<std::string> signals;
@@ -510,11 +574,18 @@ class TargetJudge {
     // Over verified TLS a redirect comes from the site itself (geo-redirects are common): only plain HTTP counts.
     if (!local_.https && local_site != control_site && title_differs)
       signals.push_back("redirected to " + local_site + " instead of " + control_site);
+    if (!signals.empty() && local_.verified) {
+      // Over publicly verified TLS only the site's own servers could answer: a CDN challenge, a geoblock or a
+      // broken redirect sent to this network is the site's decision, not the network's interference.
+      add("http.diff", join(signals));
+      add("http.server_side", "the site's own answer over a publicly verified connection");
+      return make(verdict::ok, method::none, "The site answered differently here than at the control (" + signals.front() + ", title \"" + r.title + "\"), but over a publicly verified TLS connection: that answer provably came from the site itself, not from the network.");
+    }
     if (!signals.empty()) {
       add("http.diff", join(signals));
       if (hijack_possible)
-        return make("blocked", "dns.hijack", "The local DNS answers share no address or network with the control's and the page served there differs (" + signals.front() + ").");
-      return make("blocked", "http.blockpage", "The page differs from the control's (" + signals.front() + "): a blockpage was served instead of the site.");
+        return make(verdict::blocked, method::dns_hijack, "The local DNS answers share no address or network with the control's and the page served there differs (" + signals.front() + ").");
+      return make(verdict::blocked, method::http_blockpage, "The page differs from the control's (" + signals.front() + "): a blockpage was served instead of the site.");
     }
     return std::nullopt;
   }
@@ -523,38 +594,47 @@ class TargetJudge {
     const auto& t = throughput_;
     if (t.judged) {
       add("throughput.local_bps", num(t.local_bps));
-      add("throughput.baseline_bps", num(t.baseline_bps));
-      add("throughput.baseline_targets", std::to_string(t.baseline_targets));
+      if (t.baseline_bps > 0) {
+        add("throughput.baseline_bps", num(t.baseline_bps));
+        add("throughput.baseline_targets", std::to_string(t.baseline_targets));
+      }
       if (t.control_bps > 0) add("throughput.control_bps", num(t.control_bps));
     }
     const std::string reached = local_.body_flowing ? "The page arrived but its body was still coming when the timeout hit" : "Every step succeeded";
     if (!t.suspect) {
       if (local_.body_flowing && t.judged)
-        return make("ok", "", reached + ", at the pace of the other sites: a slow link, not blocking.");
+        return make(verdict::ok, method::none, reached + ", at the pace of the other sites: a slow link, not blocking.");
       if (local_.body_flowing)
-        return make("ok", "", reached + "; with no other site to compare its rate with, it counts as reachable, not throttled.");
+        return make(verdict::ok, method::none, reached + "; with no other site to compare its rate with, it counts as reachable, not throttled.");
       if (dns_inconsistent_ && local_.verified)
-        return make("ok", "", "Every step succeeded; the DNS answers differ from the control's but the site proved itself with a verified certificate (CDN or regional DNS).");
+        return make(verdict::ok, method::none, "Every step succeeded; the DNS answers differ from the control's but the site proved itself with a verified certificate (CDN, regional DNS or a relaying proxy).");
       if (dns_inconsistent_)
-        return make("ok", "", "Every step succeeded; the DNS answers differ from the control's but the page served there matches the control's (regional DNS).");
+        return make(verdict::ok, method::none, "Every step succeeded; the DNS answers differ from the control's but the page served there matches the control's (regional DNS).");
       if (!control_ || !control_->response)
-        return make("ok", "", "Every step succeeded and the site proved itself with a publicly verified certificate (no control page to compare with).");
-      return make("ok", "", "Every step succeeded and the page matches the control's (HTTP " + std::to_string(local_.response->status) + ").");
+        return make(verdict::ok, method::none, "Every step succeeded and the site proved itself with a publicly verified certificate (no control page to compare with).");
+      return make(verdict::ok, method::none, "Every step succeeded and the page matches the control's (HTTP " + std::to_string(local_.response->status) + ").");
     }
+    const std::string compared = t.baseline_bps > 0 ? "the other sites (" + fmt_bps(t.baseline_bps) + ")" : "the control (" + fmt_bps(t.control_bps) + ")";
     const auto& neutral = o_.neutral_sni_http;
-    double neutral_bps = 0;
-    if (neutral) {
-      const auto* nr = final_response(*neutral);
-      if (nr && nr->body_length >= kMinThroughputBytes) neutral_bps = effective_throughput_bps(*neutral);
-      add("throughput.neutral_sni_bps", num(neutral_bps));
-    }
-    const bool confirmed = neutral_bps > 0 && neutral_bps >= kNeutralSpeedup * t.local_bps &&
-                           neutral_bps * kThrottleFactor > t.baseline_bps;
-    if (confirmed)
-      return make("throttled", "throughput", "The page downloads at " + fmt_bps(t.local_bps) + ", at most a tenth of the other sites (" + fmt_bps(t.baseline_bps) + "), while the same object from the same address without the site's SNI comes at " + fmt_bps(neutral_bps) + ": the name is throttled.");
     if (!neutral)
-      return make("ok", "", "The page loads, slowly (" + fmt_bps(t.local_bps) + " against " + fmt_bps(t.baseline_bps) + " for the other sites), but no neutral-SNI fetch was made to tell throttling from a slow server.");
-    return make("ok", "", "The page loads slowly (" + fmt_bps(t.local_bps) + "), but as slowly without the site's SNI (" + fmt_bps(neutral_bps) + "): the server or route is slow, not throttled by name.");
+      return make(verdict::ok, method::none, "The page loads, slowly (" + fmt_bps(t.local_bps) + " against " + compared + "), but no neutral-SNI fetch was made to tell throttling from a slow server.");
+    const double neutral_bps = confirmation_rate_bps(*neutral);
+    add("throughput.neutral_sni_bps", num(neutral_bps));
+    // The same object again with the site's name, fetched after the neutral one: a policer keyed on the name
+    // slows it again; congestion that happened to hit the first fetch has passed by then.
+    double repeat_bps = -1;  // -1: no repeat fetch (older probes)
+    if (o_.repeat_sni_http) {
+      repeat_bps = confirmation_rate_bps(*o_.repeat_sni_http);
+      add("throughput.repeat_sni_bps", num(repeat_bps));
+    }
+    const bool neutral_fast = neutral_bps > 0 && neutral_bps >= kNeutralSpeedup * t.local_bps &&
+                              (t.baseline_bps <= 0 || neutral_bps * kThrottleFactor > t.baseline_bps);
+    const bool still_slow = repeat_bps < 0 || (repeat_bps > 0 && repeat_bps * kNeutralSpeedup <= neutral_bps);
+    if (neutral_fast && still_slow)
+      return make(verdict::throttled, method::throughput, "The page downloads at " + fmt_bps(t.local_bps) + ", at most a tenth of " + compared + ", while the same object from the same address without the site's SNI comes at " + fmt_bps(neutral_bps) + (repeat_bps > 0 ? " and with it again at " + fmt_bps(repeat_bps) : std::string()) + ": the name is throttled.");
+    if (neutral_fast)
+      return make(verdict::ok, method::none, "The page first loaded slowly (" + fmt_bps(t.local_bps) + "), but fetched again with the site's SNI it came at " + fmt_bps(repeat_bps) + ", like the neutral fetch (" + fmt_bps(neutral_bps) + "): passing congestion, not throttling by name.");
+    return make(verdict::ok, method::none, "The page loads slowly (" + fmt_bps(t.local_bps) + "), but as slowly without the site's SNI (" + fmt_bps(neutral_bps) + "): the server or route is slow, not throttled by name.");
   }
 
   const TargetInput& in_;
@@ -565,6 +645,7 @@ class TargetJudge {
   std::optional<View> control_;  // set only when the control measured
   std::map<std::string, measure::AddressInfo> address_info_;
   bool dns_inconsistent_ = false;
+  bool bogon_everywhere_ = false;  // the control got a private address for the name too: the site's own record
   std::vector<Evidence> evidence_;
 };
 
@@ -590,7 +671,7 @@ std::vector<Verdict> analyze_run(const std::vector<TargetInput>& targets, const 
     for (const auto& t : targets) {
       const View v = view_of(t.observations);
       Verdict verdict;
-      verdict.verdict = "offline";
+      verdict.verdict = verdict::offline;
       verdict.explanation = "Nothing answered from this network during the run (no site, no connectivity anchor, not the collector): a shutdown or lost connectivity, not blocking of this site.";
       verdict.evidence = {{"failure", v.failure},
                           {"targets_failed", std::to_string(targets.size())},

@@ -6,8 +6,14 @@
 #include <array>
 #include <cctype>
 
+#include "core/failure.hpp"
+#include "core/method.hpp"
+
 namespace kuzet::analysis {
 namespace {
+
+namespace failure = core::failure;
+namespace method = core::method;
 
 std::string lower(std::string_view text) {
   std::string out(text);
@@ -110,38 +116,47 @@ double effective_throughput_bps(const measure::HttpObservation& http) {
   return static_cast<double>(samples.back().bytes - samples.front().bytes) * 8.0 / seconds;
 }
 
-std::string dns_method(std::string_view failure) {
-  if (failure == "dns.nxdomain" || failure == "dns.no_answer" || failure == "dns.refused") return "dns.nxdomain";
-  return "dns.timeout";  // timeout, servfail, error: no usable reply at all
+double confirmation_rate_bps(const measure::HttpObservation& http) {
+  const auto* response = final_response(http);
+  if (!response || response->body_length < kMinRateBytes) return 0;
+  if (const double bps = effective_throughput_bps(http); bps > 0) return bps;
+  const double ms = std::max(1.0, response->total_ms - response->first_byte_ms);
+  return static_cast<double>(response->body_length) * 8.0 / (ms / 1000.0);
 }
 
-std::string tcp_method(std::string_view failure) {
-  if (failure == "tcp.reset") return "tcp.reset";
-  if (failure == "tcp.refused") return "tcp.refused";
-  return "tcp.timeout";  // timeout, unreachable (dropped/no route), error
+std::string dns_method(std::string_view f) {
+  if (f == failure::dns_nxdomain || f == failure::dns_no_answer || f == failure::dns_refused)
+    return std::string(method::dns_nxdomain);
+  return std::string(method::dns_timeout);  // timeout, servfail, error: no usable reply at all
 }
 
-std::string tls_method(std::string_view failure) {
-  if (failure == "tls.timeout") return "tls.timeout";
-  if (failure == "tls.eof") return "tls.eof";
-  return "tls.reset";  // reset, fatal alert, protocol garbage: an abrupt, active end of the handshake
+std::string tcp_method(std::string_view f) {
+  if (f == failure::tcp_reset) return std::string(method::tcp_reset);
+  if (f == failure::tcp_refused) return std::string(method::tcp_refused);
+  return std::string(method::tcp_timeout);  // timeout, unreachable (dropped/no route), error
 }
 
-std::string http_method(std::string_view failure) {
-  if (ends_with(failure, ".timeout") || failure == "tcp.unreachable") return "http.timeout";
-  if (ends_with(failure, ".reset") || failure == "tcp.refused" || failure == "tls.alert" || failure == "tls.error")
-    return "http.reset";
-  if (ends_with(failure, ".eof") || failure == "http.error" || failure == "tcp.error") return "http.eof";
+std::string tls_method(std::string_view f) {
+  if (f == failure::tls_timeout) return std::string(method::tls_timeout);
+  if (f == failure::tls_eof) return std::string(method::tls_eof);
+  return std::string(method::tls_reset);  // reset, fatal alert, protocol garbage: an abrupt, active end
+}
+
+std::string http_method(std::string_view f) {
+  if (ends_with(f, ".timeout") || f == failure::tcp_unreachable) return std::string(method::http_timeout);
+  if (ends_with(f, ".reset") || f == failure::tcp_refused || f == failure::tls_alert || f == failure::tls_error)
+    return std::string(method::http_reset);
+  if (ends_with(f, ".eof") || f == failure::http_error || f == failure::tcp_error) return std::string(method::http_eof);
   return "";
 }
 
-std::string method_for_failure(std::string_view failure) {
-  if (starts_with(failure, "dns.")) return dns_method(failure);
-  if (starts_with(failure, "tcp.")) return tcp_method(failure);
-  if (failure == "tls.timeout" || failure == "tls.eof" || failure == "tls.reset" || failure == "tls.alert" ||
-      failure == "tls.error")
-    return tls_method(failure);
-  if (starts_with(failure, "http.")) return http_method(failure);
+std::string method_for_failure(std::string_view f) {
+  if (starts_with(f, "dns.")) return dns_method(f);
+  if (starts_with(f, "tcp.")) return tcp_method(f);
+  if (f == failure::tls_timeout || f == failure::tls_eof || f == failure::tls_reset || f == failure::tls_alert ||
+      f == failure::tls_error)
+    return tls_method(f);
+  if (starts_with(f, "http.")) return http_method(f);
   return "";
 }
 

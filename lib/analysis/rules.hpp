@@ -11,8 +11,12 @@
 
 namespace kuzet::analysis {
 
-// Bodies smaller than this cannot show a rate: TCP slow start and the first round trips dominate.
+// A response that timed out counts as "still flowing" (slow, not cut) once this much of its body arrived.
 inline constexpr uint64_t kMinThroughputBytes = 64 * 1024;
+// Bodies smaller than this cannot show a rate: they fit in the first flight of a connection (initial window
+// of 10 segments, RFC 6928: ~14.6 KB), which arrives in one round trip whatever the policer's rate. Above it
+// a policed flow shows its rate, so pages of tens of KiB can be judged.
+inline constexpr uint64_t kMinRateBytes = 16 * 1024;
 // A slow rate is only believed when the body took at least this long to arrive. A policer holds a flow at a
 // fixed rate for the whole transfer (130-150 kbit/s in Russia 2021: 64 KiB take ~3.5 s); a transfer over in
 // milliseconds measures a stall or scheduling jitter, not a rate, and must not make a fast site "throttled".
@@ -39,6 +43,10 @@ std::optional<double> median(std::vector<double> values);
 // over the recorded rate. In ms; 0 when unknown.
 double body_transfer_ms(const measure::HttpObservation& http);
 double effective_throughput_bps(const measure::HttpObservation& http);
+// Rate of a confirmation fetch's body: effective_throughput_bps, else (a body that arrived in one write, as a
+// small object does on a fast path) its length over the time from first byte to the end, at least 1 ms.
+// 0 when no body of at least kMinRateBytes arrived.
+double confirmation_rate_bps(const measure::HttpObservation& http);
 
 // Closed method vocabulary: a raw failure string of core/failure.hpp -> the method of its layer.
 // DNS: nxdomain/no_answer/refused -> dns.nxdomain (a negative answer); timeout/servfail/error -> dns.timeout.

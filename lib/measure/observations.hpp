@@ -71,6 +71,10 @@ struct TlsHandshake {
   // handshake so the chain is recorded even when it would not verify).
   std::string verify_failure;  // tls.unknown_authority, tls.hostname_mismatch, tls.expired, ... ; "" = verified
   std::string verify_error;    // OpenSSL's text, for humans
+  // The same chain verified against a pristine public bundle (the Mozilla set as shipped), apart from the
+  // locally configured store: a root the user installed makes a forged chain verify locally but not here.
+  std::string public_trust;           // the public bundle used; "" = not checked
+  std::string public_verify_failure;  // as verify_failure; "" = accepted by the public web PKI (when checked)
   double duration_ms = 0;
 };
 
@@ -121,8 +125,10 @@ struct TargetObservations {
   std::vector<TcpConnect> tcp;
   std::vector<TlsHandshake> tls;      // for https: one per reachable address tried
   std::optional<HttpObservation> http;  // the GET on the first address that connected
-  // Throttling confirmation: the same object fetched from the same address with a neutral SNI.
+  // Throttling confirmation: the same object fetched from the same address with a neutral SNI, then once
+  // more with the site's SNI (a slowdown that follows the name persists; congestion that passed does not).
   std::optional<HttpObservation> neutral_sni_http;
+  std::optional<HttpObservation> repeat_sni_http;
   double duration_ms = 0;
 };
 

@@ -13,7 +13,7 @@ KUZET_JSON_DEF(TcpConnect, address, port, failure, duration_ms)
 KUZET_JSON_DEF(CertificateInfo, sha256, spki_sha256, subject, issuer, serial, not_before, not_after, dns_names,
                key_type, key_bits, self_signed)
 KUZET_JSON_DEF(TlsHandshake, address, port, sni, failure, alert, version, cipher, alpn, chain, verify_failure,
-               verify_error, duration_ms)
+               verify_error, public_trust, public_verify_failure, duration_ms)
 KUZET_JSON_DEF(ThroughputSample, t_ms, bytes)
 KUZET_JSON_DEF(HttpHeader, name, value)
 KUZET_JSON_DEF(HttpRequest, url, address, failure, status, headers, location, title, body_length, body_truncated,
@@ -42,6 +42,7 @@ void to_json(nlohmann::json& j, const TargetObservations& v) {
                      {"dns", v.dns}, {"tcp", v.tcp},       {"tls", v.tls},   {"duration_ms", v.duration_ms}};
   optional_to_json(j, "http", v.http);
   optional_to_json(j, "neutral_sni_http", v.neutral_sni_http);
+  optional_to_json(j, "repeat_sni_http", v.repeat_sni_http);
 }
 
 void from_json(const nlohmann::json& j, TargetObservations& v) {
@@ -56,6 +57,7 @@ void from_json(const nlohmann::json& j, TargetObservations& v) {
   v.duration_ms = j.value("duration_ms", 0.0);
   optional_from_json(j, "http", v.http);
   optional_from_json(j, "neutral_sni_http", v.neutral_sni_http);
+  optional_from_json(j, "repeat_sni_http", v.repeat_sni_http);
 }
 
 void to_json(nlohmann::json& j, const ControlObservations& v) {

@@ -83,7 +83,8 @@ def public_chain(host, seed="", ca="R11"):
             cert(ca, "ISRG Root X1", key="RSA", bits=2048, org_issuer="C=US, O=Internet Security Research Group")]
 
 
-def tls(address, host, chain=None, failure="", verify="", port=443, ms=None, alert=""):
+def tls(address, host, chain=None, failure="", verify="", port=443, ms=None, alert="", public=None):
+    """public: None = not checked against a pristine public bundle; else that check's verify failure ("" = ok)."""
     ok = failure == ""
     if ms is None:
         ms = {"": 96.0, "tls.timeout": 10000.0}.get(failure, 51.0)
@@ -94,6 +95,8 @@ def tls(address, host, chain=None, failure="", verify="", port=443, ms=None, ale
             "verify_error": {"": "", "tls.unknown_authority": "unable to get local issuer certificate",
                              "tls.hostname_mismatch": "hostname mismatch",
                              "tls.expired": "certificate has expired"}.get(verify, verify) if ok else "",
+            "public_trust": "/usr/share/ca-certificates/mozilla" if (ok and public is not None) else "",
+            "public_verify_failure": (public or "") if ok else "",
             "duration_ms": ms}
 
 
@@ -139,12 +142,12 @@ def http(url, requests, failure=None, sni=None):
             "duration_ms": sum(r["total_ms"] for r in requests), "throughput_bps": bps}
 
 
-def target(url, dns_obs, tcp_list=(), tls_list=(), http_obs=None, neutral=None):
+def target(url, dns_obs, tcp_list=(), tls_list=(), http_obs=None, neutral=None, repeat=None):
     scheme, rest = url.split("://")
     host = rest.split("/")[0]
     return {"url": url, "scheme": scheme, "host": host, "port": 443 if scheme == "https" else 80,
             "dns": dns_obs, "tcp": list(tcp_list), "tls": list(tls_list), "http": http_obs,
-            "neutral_sni_http": neutral, "duration_ms": 420.0}
+            "neutral_sni_http": neutral, "repeat_sni_http": repeat, "duration_ms": 420.0}
 
 
 def control(target_obs, addresses, failure=""):
@@ -484,9 +487,9 @@ def self_signed_target():
                   http(u, [request(u, ip, 0, failure="tls.unknown_authority")]))
 case("trap_self_signed_everywhere",
      "The site uses a self-signed certificate: the control sees the same certificate, which does not verify "
-     "there either. Nothing on this network's path is implicated; no blocking verdict.",
+     "there either. The control proves it fails for everyone: down (method none: no layer's failure).",
      [entry("other", self_signed_target(), control(self_signed_target(), [info(ip, 14907, "WIKIMEDIA", "NL")]))],
-     [("inconclusive", "")])
+     [("down", "")])
 
 # ---------------------------------------------------------------- HTTP failures
 
@@ -627,7 +630,7 @@ def fleet(bps_list, body=400 * 1024):
     return out
 
 
-def throttled_twitter(bps, neutral_bps, body=400 * 1024, timeout_at=None):
+def throttled_twitter(bps, neutral_bps, body=400 * 1024, timeout_at=None, repeat_bps=None, control_body=None):
     u = "https://abs.twimg.com/responsive-web/client-web/main.js"
     ip = "152.199.21.141"
     obs = good(u, ip, "", body, bps)
@@ -636,7 +639,14 @@ def throttled_twitter(bps, neutral_bps, body=400 * 1024, timeout_at=None):
         obs["http"] = http(u, [request(u, ip, 200, "", got, failure="http.timeout", bps=bps, headers=[{"name": "Content-Type", "value": "application/javascript"}], prefix="(function(){")])
     if neutral_bps is not None:
         obs["neutral_sni_http"] = http(u, [request(u, ip, 200, "", body, bps=neutral_bps, prefix="(function(){")], sni="")
-    ctl = good(u, ip, "", body, 250e6)
+    if repeat_bps is not None:
+        if timeout_at is not None:
+            got = int(repeat_bps / 8 * timeout_at)
+            rep = request(u, ip, 200, "", min(got, body), failure="http.timeout" if got < body else "", bps=repeat_bps, prefix="(function(){")
+        else:
+            rep = request(u, ip, 200, "", body, bps=repeat_bps, prefix="(function(){")
+        obs["repeat_sni_http"] = http(u, [rep])
+    ctl = good(u, ip, "", control_body or body, 250e6)
     return entry("social", obs, control(ctl, [info(ip, 15133, "EDGECAST", "US")]))
 
 
@@ -811,9 +821,10 @@ loc["http"] = http(u, [request(u, ip, 451, "Unavailable For Legal Reasons", 1200
 ctl = good(u, ip, "Streaming", 150000, 200e6)
 case("https_verified_status_differs",
      "Over a publicly verified connection the site's own server answers 451 to this network and 200 to the control: "
-     "the page differs (server-side geoblocking is still blocking as a user sees it; the evidence shows the TLS was verified).",
+     "only the site holds that key, so the answer is the site's own decision (server-side geoblocking), not the "
+     "network's interference: ok, with the status and title in the evidence.",
      [entry("other", loc, control(ctl, [info(ip, 16509, "AMAZON-AES", "US")]))],
-     [("blocked", "http.blockpage")])
+     [("ok", "")])
 
 
 u = "https://www.opposition-party.org/"
@@ -889,9 +900,10 @@ loc = target(u, dns("intranet.corp-portal.kz", ["10.20.0.5"]), [tcp("10.20.0.5",
 ctl = target(u, dns("intranet.corp-portal.kz", ["10.20.0.5"]))
 case("trap_bogon_everywhere_collector_refuses",
      "A public name whose record is private everywhere; the collector resolves it to the same bogon and, as it "
-     "must, refuses to connect (control.private_address). The bogon is the site's own: no verdict of blocking.",
+     "must, refuses to connect (control.private_address). The bogon is the site's own and nobody can reach it: "
+     "down at the local failing layer, never blocked.",
      [entry("other", loc, control(ctl, [info("10.20.0.5", 0, "", "", True)], "control.private_address"))],
-     [("inconclusive", "")])
+     [("down", "tcp.timeout")])
 
 
 u = "http://loop.example-blog.kz/"
@@ -901,9 +913,10 @@ def looping():
             request("http://loop.example-blog.kz/a", ip, 302, "", 0, location="http://loop.example-blog.kz/", prefix="")]
     return target(u, dns("loop.example-blog.kz", [ip]), [tcp(ip, port=80)], [], http(u, hops, failure="http.redirect_loop"))
 case("trap_redirect_loop_everywhere",
-     "A misconfigured site redirects in a loop, for the control too: nothing points at the network.",
+     "A misconfigured site redirects in a loop, for the control too: the control proves the site is broken for "
+     "everyone: down (method none), never blocked.",
      [entry("other", looping(), control(looping(), [info(ip, 21299, "Kar-Tel LLC", "KZ")]))],
-     [("inconclusive", "")])
+     [("down", "")])
 
 u = "http://www.forum-kz.net/"
 ip = "178.88.10.10"
@@ -914,6 +927,206 @@ case("http_malformed_injection",
      "http.eof (no valid response before the end).",
      [entry("social", loc, control(ctl, [info(ip, 9198, "JSC Kazakhtelecom", "KZ")]))],
      [("blocked", "http.eof")])
+
+
+# ---------------------------------------------------------------- issue 12: interception without a known root
+
+u = "https://www.instagram.com/"
+ip = "157.240.1.174"
+unknown_forged = [cert("www.instagram.com", "Trust Services CA", ["www.instagram.com", "instagram.com"], key="RSA", bits=2048, seed="u1", org_issuer="C=KZ, O=Unknown"),
+                  cert("Trust Services CA", "National Trust Root", key="RSA", bits=2048, seed="u2", org_issuer="C=KZ, O=Unknown")]
+loc = target(u, dns("www.instagram.com", [ip]), [tcp(ip)], [tls(ip, "www.instagram.com", unknown_forged, public="tls.unknown_authority")],
+             http(u, [request(u, ip, 200, "Instagram", 100000)]))
+ctl = good(u, ip, "Instagram", 100000, 200e6, chain=public_chain("www.instagram.com", ca="DigiCert SHA2 High Assurance Server CA"))
+case("mitm_root_unknown_trusted_locally",
+     "A state root nobody has listed yet, installed in this machine's store: the forged chain verifies locally, so "
+     "neither a browser nor the known-roots rule notices. Checked against the pristine public bundle (the Mozilla "
+     "set as shipped) it does not verify, while the control sees another leaf that verifies publicly: intercepted, "
+     "and the evidence says this machine trusts the interceptor. No knowledge at all is given.",
+     [entry("social", loc, control(ctl, [info(ip, 32934, "FACEBOOK", "US")]))],
+     [("intercepted", "tls.mitm")], knowledge={"interception_roots": [], "blockpages": []})
+
+case("trap_trusted_locally_no_control",
+     "The same locally trusted, publicly rejected chain, but no control: a corporate or private CA the user "
+     "installed for an intranet cannot be told from interception without the site's public certificate.",
+     [entry("social", copy.deepcopy(loc), None)],
+     [("inconclusive", "")], knowledge={"interception_roots": [], "blockpages": []})
+
+loc2 = copy.deepcopy(loc)
+loc2["tls"][0]["public_verify_failure"] = ""
+case("trap_public_bundle_agrees",
+     "The local chain differs from the control's but verifies against the public bundle too (a CDN edge with its "
+     "own certificate): ok.",
+     [entry("social", loc2, control(copy.deepcopy(ctl), [info(ip, 32934, "FACEBOOK", "US")]))],
+     [("ok", "")], knowledge={"interception_roots": [], "blockpages": []})
+
+# ---------------------------------------------------------------- issue 12: throttling of any page size
+
+def small_fleet(bps_list, body=48 * 1024):
+    """Other targets of the run with ordinary small pages (tens of KiB)."""
+    sites = [("https://www.kaspi.kz/", "194.187.247.10", 57800), ("https://www.wikipedia.org/", "185.15.59.224", 14907),
+             ("https://www.gov.kz/", "89.218.5.70", 9198)]
+    out = []
+    for (url, ip, asn), bps in zip(sites, bps_list):
+        out.append(entry("control" if "wikipedia" in url else "other", good(url, ip, "Page", body, bps),
+                         control(good(url, ip, "Page", body, 300e6), [info(ip, asn, "", "")])))
+    return out
+
+case("throttled_small_page",
+     "SNI throttling of a site whose page is 40 KiB: policed to 140 kbit/s (2.3 s for the body) while the run's "
+     "other pages (48 KiB) come at 8-12 Mbit/s; without SNI the same page from the same address comes at 20 Mbit/s, "
+     "and with the SNI again at 140 kbit/s.",
+     small_fleet([8e6, 12e6, 10e6]) + [throttled_twitter(140e3, 20e6, body=40 * 1024, repeat_bps=140e3)],
+     [("ok", "")] * 3 + [("throttled", "throughput")])
+
+case("throttled_small_page_only_target",
+     "A run with one 24 KiB page and nothing else: no baseline, so the control's rate (250 Mbit/s) is the reference. "
+     "130 kbit/s here, 15 Mbit/s without SNI, 130 kbit/s with it again: the name is throttled.",
+     [throttled_twitter(130e3, 15e6, body=24 * 1024, repeat_bps=130e3)],
+     [("throttled", "throughput")])
+
+case("throttled_large_page_timeout_no_baseline",
+     "A large object policed to ~140 kbit/s hits the 10 s limit with ~170 KiB received; the run's other pages are "
+     "small (under 16 KiB, no rate), so the control is the reference. Neutral SNI: 25 Mbit/s; the repeat with the "
+     "SNI times out again at the same pace.",
+     small_fleet([8e6, 12e6, 10e6], body=12 * 1024) + [throttled_twitter(140e3, 25e6, timeout_at=9.8, repeat_bps=140e3)],
+     [("ok", "")] * 3 + [("throttled", "throughput")])
+
+case("trap_congestion_passed",
+     "The page came at 150 kbit/s during a congestion burst (10x below the other pages); the neutral fetch right "
+     "after came at 20 Mbit/s and so did the repeat with the site's SNI: passing congestion, not throttling.",
+     small_fleet([8e6, 12e6, 10e6]) + [throttled_twitter(150e3, 20e6, body=40 * 1024, repeat_bps=18e6)],
+     [("ok", "")] * 4)
+
+case("trap_uniformly_slow_single_target",
+     "A single-target run on a 300 kbit/s line: 100x below the control, so a suspect, but the neutral fetch and "
+     "the repeat are just as slow: the link, not the name.",
+     [throttled_twitter(300e3, 310e3, body=40 * 1024, repeat_bps=290e3)],
+     [("ok", "")])
+
+case("trap_small_pages_slow_link",
+     "A congested mobile link: every small page comes at 250-400 kbit/s; no target is ten times slower than the "
+     "others, whatever the control's speed.",
+     small_fleet([300e3, 400e3, 250e3]) + [throttled_twitter(280e3, None, body=40 * 1024)],
+     [("ok", "")] * 4)
+
+# ---------------------------------------------------------------- issue 12: the site's own decisions over verified TLS
+
+u = "https://www.shop-behind-cdn.com/"
+ip = "104.16.20.20"
+loc = good(u, ip, "Just a moment...")
+loc["http"] = http(u, [request(u, ip, 503, "Just a moment...", 5400, headers=[{"name": "Server", "value": "cloudflare"}, {"name": "Cf-Mitigated", "value": "challenge"}])])
+ctl = good(u, ip, "Shop", 90000, 200e6)
+case("https_verified_cdn_challenge_here_only",
+     "The CDN shows this network (and not the control) a 503 challenge page, over a publicly verified connection: "
+     "the site's own decision, not censorship. ok, with status and title in the evidence.",
+     [entry("other", loc, control(ctl, [info(ip, 13335, "CLOUDFLARENET", "US")]))],
+     [("ok", "")])
+
+loc = good(u, ip, "Forbidden")
+loc["http"] = http(u, [request(u, ip, 403, "403 Forbidden", 900)])
+case("https_verified_403_here_only",
+     "The site's server answers 403 to this network's addresses (bot protection), over verified TLS: the site's decision.",
+     [entry("other", loc, control(copy.deepcopy(ctl), [info(ip, 13335, "CLOUDFLARENET", "US")]))],
+     [("ok", "")])
+
+u = "https://www.news-portal.kz/"
+ip = "185.98.7.20"
+loc = good(u, ip, "")
+loc["http"] = http(u, [request(u, ip, 302, "", 0, prefix="")], failure="")  # Location unparsable: not followed
+ctl = good(u, ip, "News portal", 70000, 200e6)
+case("https_verified_broken_redirect",
+     "Over verified TLS the site redirects this network with a Location it cannot be followed to (a broken URL), "
+     "while the control gets the page: a server-side decision, ok.",
+     [entry("news", loc, control(ctl, [info(ip, 48716, "PS Internet Company", "KZ")]))],
+     [("ok", "")])
+
+u = "http://www.shop-behind-cdn.com/"
+ip = "104.16.20.20"
+loc = target(u, dns("www.shop-behind-cdn.com", [ip]), [tcp(ip, port=80)], [], http(u, [request(u, ip, 503, "Just a moment...", 5400)]))
+case("http_plain_503_still_blockpage",
+     "The same 503 over plain HTTP: nothing proves it came from the site (an in-path box can answer anything).",
+     [entry("other", loc, control(good(u, ip, "Shop", 90000, 100e6), [info(ip, 13335, "CLOUDFLARENET", "US")]))],
+     [("blocked", "http.blockpage")])
+
+# ---------------------------------------------------------------- issue 12: relaying proxies
+
+u = "https://www.dw.com/"
+proxy, real = "92.46.10.10", "104.18.30.30"
+loc = good(u, proxy, "DW", 110000)
+ctl = good(u, real, "DW", 110000, 200e6)
+case("dns_relay_proxy_verified_same_page",
+     "The ISP resolver sends the name to its own relaying proxy (another network than the site's), which passes the "
+     "TLS connection through: the genuine certificate verifies publicly and the page matches the control's. The "
+     "content was not interfered with: ok, with the inconsistent DNS in the evidence.",
+     [entry("news", loc, control(ctl, [info(proxy, *KZT), info(real, 13335, "CLOUDFLARENET", "US")]))],
+     [("ok", "")])
+
+proxy = "10.200.0.8"
+loc = good(u, proxy, "DW", 110000)
+case("dns_relay_proxy_private_address_verified",
+     "The relaying proxy sits on a private address inside the ISP; the genuine certificate verifies publicly "
+     "through it and the page matches: ok (the bogon answer stays in the evidence).",
+     [entry("news", loc, control(copy.deepcopy(ctl), [info(proxy, 0, "", "", True), info(real, 13335, "CLOUDFLARENET", "US")]))],
+     [("ok", "")])
+
+u = "http://www.dw.com/"
+proxy = "10.200.0.8"
+loc = good(u, proxy, "DW", 110000)
+case("dns_bogon_plain_http_same_page_still_blocked",
+     "Plain HTTP through the same private-address proxy: nothing proves the page is untouched, and a resolver "
+     "answering a private address for a public name is tampering: blocked/dns.bogon.",
+     [entry("news", loc, control(good(u, real, "DW", 110000, 100e6), [info(proxy, 0, "", "", True), info(real, 13335, "CLOUDFLARENET", "US")]))],
+     [("blocked", "dns.bogon")])
+
+# ---------------------------------------------------------------- issue 12: failures that happen for everyone
+
+def own_cert_case(name, verify, story, leaf):
+    u = "https://legacy.regional-akimat.kz/"
+    ip = "195.12.40.40"
+    def side():
+        return target(u, dns("legacy.regional-akimat.kz", [ip]), [tcp(ip)], [tls(ip, "legacy.regional-akimat.kz", leaf, verify=verify)],
+                      http(u, [request(u, ip, 0, failure=verify)]))
+    case(name, story, [entry("egov", side(), control(side(), [info(ip, *KZT)]))], [("down", "")])
+
+own_cert_case("down_expired_certificate_everywhere", "tls.expired",
+              "The site's certificate expired; the control is shown the very same certificate and it fails there too: down.",
+              [cert("legacy.regional-akimat.kz", "R3", ["legacy.regional-akimat.kz"], seed="old")])
+own_cert_case("down_wrong_name_certificate_everywhere", "tls.hostname_mismatch",
+              "The server presents a certificate for another of the hoster's names, to everyone: down.",
+              [cert("hosting-default.kz", "R11", ["hosting-default.kz"], seed="hoster")])
+
+u = "https://localhost-record.example-news.kz/"
+loc = target(u, dns("localhost-record.example-news.kz", ["127.0.0.1"]), [tcp("127.0.0.1", "tcp.refused")])
+ctl = target(u, dns("localhost-record.example-news.kz", ["127.0.0.1"]))
+case("down_loopback_record_everywhere",
+     "The zone's record really is 127.0.0.1: the collector gets the same answer and refuses to connect "
+     "(control.private_address); locally the connection is refused. Nobody can reach it: down.",
+     [entry("news", loc, control(ctl, [info("127.0.0.1", 0, "", "", True)], "control.private_address"))],
+     [("down", "tcp.refused")])
+
+u = "http://redirects.example-blog.kz/"
+ip = "185.22.67.8"
+def fifteen():
+    hops = [request(u if i == 0 else f"http://redirects.example-blog.kz/{i}", ip, 302, "", 0,
+                    location=f"http://redirects.example-blog.kz/{i + 1}", prefix="") for i in range(11)]
+    return target(u, dns("redirects.example-blog.kz", [ip]), [tcp(ip, port=80)], [], http(u, hops, failure="http.too_many_redirects"))
+case("down_too_many_redirects_everywhere",
+     "The site redirects more times than the limit (10), for the control as well: down (method none).",
+     [entry("other", fifteen(), control(fifteen(), [info(ip, 21299, "Kar-Tel LLC", "KZ")]))],
+     [("down", "")])
+
+u = "https://www.no-such-name-anywhere.kz/"
+forged_ip = "31.13.72.36"
+d = dns("www.no-such-name-anywhere.kz", [forged_ip])
+d["queries"].insert(1, {"query_type": "A", "rcode": "NXDOMAIN", "answers": [], "failure": "dns.nxdomain", "duration_ms": 210.0})
+loc = target(u, d, [tcp(forged_ip, "tcp.timeout")])
+ctl = target(u, dns("www.no-such-name-anywhere.kz", [], "dns.nxdomain", resolver="1.1.1.1:53"))
+case("down_nonexistent_name_injected",
+     "A name that exists nowhere (NXDOMAIN at the control, and the real reply here said so too, later) while an "
+     "on-path injector also answers it with a foreign address: the site is down everywhere.",
+     [entry("other", loc, control(ctl, [info(forged_ip, 32934, "FACEBOOK", "US")]))],
+     [("down", "dns.nxdomain")])
 
 
 def main():
