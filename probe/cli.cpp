@@ -37,6 +37,7 @@ struct UsageError : std::runtime_error {
 
 constexpr const char* kUsage =
     "usage: kuzet-probe run [--spec FILE]... [--target URL]... [--resolver IP[:PORT]] [--ca-bundle FILE]\n"
+    "                       [--public-ca-bundle FILE|DIR|none]\n"
     "                       [--out FILE] [--collector URL] [--no-upload] [--config FILE]\n"
     "                       [--data-dir DIR] [--concurrency N] [--quiet]\n"
     "       kuzet-probe daemon [--config FILE]      (scheduled runs, durable queue, uploads)\n"
@@ -49,6 +50,7 @@ struct RunCommand {
   std::vector<std::string> targets;
   std::string resolver;
   std::string ca_bundle;
+  std::string public_ca_bundle;
   std::string out;
   std::string collector;
   bool no_upload = false;
@@ -71,6 +73,7 @@ RunCommand parse_run(int argc, char** argv) {
     else if (arg == "--target") cmd.targets.push_back(value());
     else if (arg == "--resolver") cmd.resolver = value();
     else if (arg == "--ca-bundle") cmd.ca_bundle = value();
+    else if (arg == "--public-ca-bundle") cmd.public_ca_bundle = value();
     else if (arg == "--out") cmd.out = value();
     else if (arg == "--collector") cmd.collector = value();
     else if (arg == "--no-upload") cmd.no_upload = true;
@@ -129,6 +132,7 @@ ProbeConfig effective_config(const RunCommand& cmd) {
   if (!cmd.specs.empty() || !cmd.targets.empty()) config.specs = cmd.specs;
   if (!cmd.resolver.empty()) config.resolver = cmd.resolver;
   if (!cmd.ca_bundle.empty()) config.ca_bundle = cmd.ca_bundle;
+  if (!cmd.public_ca_bundle.empty()) config.public_ca_bundle = cmd.public_ca_bundle;
   if (!cmd.collector.empty()) config.collectors = {cmd.collector};
   if (!cmd.data_dir.empty()) config.data_dir = cmd.data_dir;
   if (cmd.concurrency_set) config.limits.concurrency = static_cast<int>(cmd.concurrency);

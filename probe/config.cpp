@@ -110,7 +110,7 @@ ProbeConfig parse_document(const std::string& text, const std::string& source) {
   const YAML::Node root = spec::load_yaml_document(text);
   if (!root.IsDefined() || root.IsNull()) return config;  // an empty file means all defaults
   spec::check_mapping(root,
-                      {"collectors", "specs", "resolver", "ca_bundle", "data_dir", "network", "schedule", "upload",
+                      {"collectors", "specs", "resolver", "ca_bundle", "public_ca_bundle", "data_dir", "network", "schedule", "upload",
                        "limits", "timeouts"},
                       "probe config");
   const std::filesystem::path base_dir = std::filesystem::path(source).parent_path();
@@ -131,6 +131,8 @@ ProbeConfig parse_document(const std::string& text, const std::string& source) {
   }
   if (auto ca = spec::optional_string(root, "ca_bundle"); ca && !ca->empty())
     config.ca_bundle = resolve_path(base_dir, *ca);
+  if (auto pub = spec::optional_string(root, "public_ca_bundle"); pub && !pub->empty())
+    config.public_ca_bundle = *pub == kNoPublicCaBundle ? *pub : resolve_path(base_dir, *pub);
   if (root["data_dir"].IsDefined())
     config.data_dir = resolve_path(base_dir, spec::required_string(root, "data_dir", "probe config"));
 

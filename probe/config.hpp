@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace kuzet::probe {
@@ -41,12 +42,20 @@ struct TimeoutsConfig {
   int http_ms = 10000;
 };
 
+// Debian's ca-certificates Mozilla set (one PEM per root), before any local addition.
+inline constexpr std::string_view kDefaultPublicCaBundle = "/usr/share/ca-certificates/mozilla";
+inline constexpr std::string_view kNoPublicCaBundle = "none";
+
 struct ProbeConfig {
   std::string source;                   // path of the file it came from
   std::vector<std::string> collectors;  // absolute http(s) URLs, in order of preference
   std::vector<std::string> specs;       // spec files; relative paths resolved against the config's directory
   std::string resolver;                 // DNS server "IP" or "IP:port" / "[IPv6]:port"; empty = system resolver
   std::string ca_bundle;                // PEM trust store; empty = system default
+  // A pristine public bundle the chains are also verified against (docs/verdicts.md: a root installed in the
+  // local store verifies a forged chain, the public bundle does not). "none" = no such check. The default is
+  // Debian's Mozilla set as shipped, which update-ca-certificates never changes; a missing default is skipped.
+  std::string public_ca_bundle = std::string(kDefaultPublicCaBundle);
   std::string data_dir = "/var/lib/kuzet";
   NetworkOverride network;
   ScheduleConfig schedule;

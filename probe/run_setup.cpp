@@ -1,8 +1,10 @@
 #include "probe/run_setup.hpp"
 
+#include <filesystem>
 #include <set>
 #include <stdexcept>
 
+#include "knowledge/knowledge.hpp"
 #include "spec/spec.hpp"
 
 namespace kuzet::probe {
@@ -20,6 +22,19 @@ measure::MeasureOptions measure_options_from(const ProbeConfig& config) {
     m.tls.trust = measure::TrustStore::load(config.ca_bundle);
   } catch (const std::exception& e) {
     throw std::invalid_argument(std::string("CA bundle: ") + e.what());
+  }
+  // The pristine public bundle: absent by default on a system without Debian's Mozilla set (no check then);
+  // named explicitly, it must load.
+  std::error_code ec;
+  const bool skip = config.public_ca_bundle.empty() || config.public_ca_bundle == kNoPublicCaBundle ||
+                    (config.public_ca_bundle == kDefaultPublicCaBundle &&
+                     !std::filesystem::exists(config.public_ca_bundle, ec));
+  if (!skip) {
+    try {
+      m.tls.public_trust = measure::TrustStore::load_public(config.public_ca_bundle);
+    } catch (const std::exception& e) {
+      throw std::invalid_argument(std::string("public CA bundle: ") + e.what());
+    }
   }
   return m;
 }
@@ -43,8 +58,8 @@ RunOptions run_options_from(const ProbeConfig& config, const std::vector<std::st
   for (const auto& url : extra_targets)
     if (seen.insert(spec::url_key(url)).second) options.targets.push_back({spec::Target{url, "other", "", ""}, ""});
   const auto merged = spec::merge_specs(specs);
-  options.knowledge.interception_roots = merged.interception_roots;
-  options.knowledge.blockpages = merged.blockpages;
+  // The specs' knowledge, then what ships with the probe: a custom spec or a bare --target knows it too.
+  options.knowledge = knowledge::merged_with_builtin({merged.interception_roots, merged.blockpages});
   options.concurrency = static_cast<size_t>(config.limits.concurrency);
   options.measure = measure_options_from(config);
   if (!config.network.cc.empty() || config.network.asn != 0) {

@@ -115,9 +115,13 @@ RunResult run_probe(const RunOptions& options) {
     report("throttling", nullptr);
     parallel_for(suspects.size(), options.concurrency, [&](size_t k) {
       const size_t i = suspects[k];
+      // Neutral SNI first, then the site's SNI again: the slowdown must follow the name in both directions.
       auto neutral = measure::measure_neutral_sni(result.records[i].observations, options.measure);
+      auto repeat = measure::measure_repeat_sni(result.records[i].observations, options.measure);
       result.records[i].observations.neutral_sni_http = neutral;
+      result.records[i].observations.repeat_sni_http = repeat;
       inputs[i].observations.neutral_sni_http = std::move(neutral);
+      inputs[i].observations.repeat_sni_http = std::move(repeat);
     });
   }
   analysis::RunFacts facts;

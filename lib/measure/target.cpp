@@ -74,10 +74,12 @@ TargetObservations measure_target(const std::string& url, const MeasureOptions& 
   return obs;
 }
 
-HttpObservation measure_neutral_sni(const TargetObservations& target, const MeasureOptions& options) {
+namespace {
+// The object whose throughput was measured, fetched again from the same address with the given SNI mode.
+HttpObservation refetch(const TargetObservations& target, const MeasureOptions& options, SniMode sni_mode) {
   HttpOptions http = http_options(options);
   http.verify_peer = false;
-  http.sni_mode = SniMode::none;
+  http.sni_mode = sni_mode;
   http.max_redirects = 0;
   std::string address;
   std::string url = target.url;
@@ -100,6 +102,15 @@ HttpObservation measure_neutral_sni(const TargetObservations& target, const Meas
     none.failure = core::failure::dns_error;
     return none;
   });
+}
+}  // namespace
+
+HttpObservation measure_neutral_sni(const TargetObservations& target, const MeasureOptions& options) {
+  return refetch(target, options, SniMode::none);
+}
+
+HttpObservation measure_repeat_sni(const TargetObservations& target, const MeasureOptions& options) {
+  return refetch(target, options, SniMode::normal);
 }
 
 }  // namespace kuzet::measure

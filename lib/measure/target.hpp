@@ -27,5 +27,8 @@ void finish_target(TargetObservations& target, const MeasureOptions& options);
 
 // Fetches the same URL from the same address again with no SNI (throttling confirmation).
 HttpObservation measure_neutral_sni(const TargetObservations& target, const MeasureOptions& options);
+// Fetches it once more with the site's SNI, after the neutral fetch: a policer keyed on the name slows it
+// again, congestion that hit the first fetch has usually passed (docs/verdicts.md, throughput).
+HttpObservation measure_repeat_sni(const TargetObservations& target, const MeasureOptions& options);
 
 }  // namespace kuzet::measure

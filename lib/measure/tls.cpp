@@ -65,6 +65,36 @@ std::shared_ptr<const TrustStore> TrustStore::load(const std::string& ca_bundle)
   return trust;
 }
 
+std::shared_ptr<const TrustStore> TrustStore::load_public(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::is_directory(path, ec)) {
+    auto trust = load(path);  // a single bundle file
+    return trust;
+  }
+  std::shared_ptr<TrustStore> trust(new TrustStore());
+  trust->store_ = X509_STORE_new();
+  if (!trust->store_) throw std::runtime_error("trust store: out of memory");
+  std::vector<fs::path> files;
+  for (fs::directory_iterator it(path, ec), end; !ec && it != end; it.increment(ec)) {
+    if (files.size() >= kMaxPublicBundleFiles) break;
+    std::error_code fe;
+    if (it->is_regular_file(fe) && it->file_size(fe) <= (1u << 20)) files.push_back(it->path());
+  }
+  if (ec) throw std::runtime_error("public CA bundle " + path + ": " + ec.message());
+  for (const auto& file : files) {
+    X509_STORE_load_file(trust->store_, file.c_str());  // not a certificate: skipped
+    ERR_clear_error();
+  }
+  size_t certificates = 0;
+  STACK_OF(X509_OBJECT)* objects = X509_STORE_get0_objects(trust->store_);
+  for (int i = 0; i < sk_X509_OBJECT_num(objects); ++i)
+    if (X509_OBJECT_get_type(sk_X509_OBJECT_value(objects, i)) == X509_LU_X509) ++certificates;
+  if (certificates == 0) throw std::runtime_error("public CA bundle " + path + ": contains no PEM certificate");
+  trust->source_ = path;
+  return trust;
+}
+
 TrustStore::~TrustStore() {
   if (store_) X509_STORE_free(store_);
 }
@@ -477,6 +507,12 @@ TlsHandshake tls_handshake(int fd, const std::string& address, uint16_t port, co
   } else {
     obs.verify_failure = core::failure::tls_invalid_certificate;
     obs.verify_error = "no trust store configured";
+  }
+  if (options.public_trust && options.public_trust != options.trust) {
+    TlsHandshake against_public;
+    verify_chain(presented, verify_host, *options.public_trust, against_public);
+    obs.public_trust = options.public_trust->source();
+    obs.public_verify_failure = against_public.verify_failure;
   }
 
   // Polite close_notify, sent once without waiting for the peer's: the socket is non-blocking.

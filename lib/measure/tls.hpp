@@ -15,6 +15,12 @@ class TrustStore {
   // ca_bundle "" = the system's default public web PKI. Throws std::runtime_error when the file is
   // missing or holds no certificate (a startup error, not a measurement failure).
   static std::shared_ptr<const TrustStore> load(const std::string& ca_bundle);
+  // A pristine public bundle, kept apart from the local store: a PEM file, or a directory of PEM
+  // certificates as Debian ships the Mozilla set (/usr/share/ca-certificates/mozilla/*.crt, which
+  // update-ca-certificates never changes). Files that are not PEM certificates are skipped; at most
+  // kMaxPublicBundleFiles files of at most 1 MiB. Throws std::runtime_error when nothing usable is there.
+  static std::shared_ptr<const TrustStore> load_public(const std::string& path);
+  static constexpr size_t kMaxPublicBundleFiles = 4096;
   ~TrustStore();
   X509_STORE* store() const { return store_; }
   const std::string& source() const { return source_; }
@@ -26,6 +32,8 @@ class TrustStore {
 
 struct TlsOptions {
   std::shared_ptr<const TrustStore> trust;  // required
+  // Optional: the chain is also verified against this public bundle (TlsHandshake::public_verify_failure).
+  std::shared_ptr<const TrustStore> public_trust;
   int timeout_ms = 10000;
   std::vector<std::string> alpn{"http/1.1"};
 };

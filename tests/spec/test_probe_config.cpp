@@ -73,6 +73,7 @@ TEST_CASE("the documented example loads, with paths resolved against its directo
   CHECK(c.limits.queue_max_bytes == 64ull * 1024 * 1024);
   CHECK(c.timeouts.dns_ms == 4000);
   CHECK(c.timeouts.http_ms == 10000);
+  CHECK(c.public_ca_bundle == "/usr/share/ca-certificates/mozilla");  // Debian's Mozilla set as shipped
 }
 
 TEST_CASE("every field can be set") {
@@ -80,6 +81,7 @@ TEST_CASE("every field can be set") {
 specs: [kz.yaml, /opt/specs/global.yaml, ../shared/x.yaml]
 resolver: "[2001:db8::1]:5353"
 ca_bundle: certs/ca.pem
+public_ca_bundle: mozilla
 data_dir: /srv/kuzet
 network: {cc: KZ, asn: 9198}
 schedule: {interval: 30m, jitter: 45s, shutdown_interval: 120}
@@ -91,6 +93,8 @@ timeouts: {dns: 500ms, tcp: 3s, tls: 1m, http: 15}
   CHECK(c.specs == std::vector<std::string>{"/etc/kuzet/kz.yaml", "/opt/specs/global.yaml", "/etc/shared/x.yaml"});
   CHECK(c.resolver == "[2001:db8::1]:5353");
   CHECK(c.ca_bundle == "/etc/kuzet/certs/ca.pem");
+  CHECK(c.public_ca_bundle == "/etc/kuzet/mozilla");
+  CHECK(parse("public_ca_bundle: none\n").public_ca_bundle == "none");
   CHECK(c.data_dir == "/srv/kuzet");
   CHECK(c.network.cc == "KZ");
   CHECK(c.network.asn == 9198);

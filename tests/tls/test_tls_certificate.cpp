@@ -201,6 +201,27 @@ TEST_CASE("TrustStore::load") {
   }
 }
 
+TEST_CASE("TrustStore::load_public: a file, or a directory of PEM certificates as Debian ships Mozilla's set") {
+  const auto dir = temp_path("public-dir");
+  std::filesystem::create_directories(dir);
+  test_tls::write_bundle(dir + "/Root_A.crt", {test_tls::make_root("Root A")});
+  test_tls::write_bundle(dir + "/Root_B.crt", {test_tls::make_root("Root B")});
+  std::ofstream(dir + "/README") << "not a certificate\n";  // skipped
+  auto trust = measure::TrustStore::load_public(dir);
+  CHECK(trust->source() == dir);
+  CHECK(sk_X509_OBJECT_num(X509_STORE_get0_objects(trust->store())) == 2);
+  // A single bundle file works as with load().
+  CHECK(measure::TrustStore::load_public(dir + "/Root_A.crt")->source() == dir + "/Root_A.crt");
+  // A directory with no certificate is a startup error.
+  const auto empty = temp_path("public-empty");
+  std::filesystem::create_directories(empty);
+  std::ofstream(empty + "/x.crt") << "nothing\n";
+  CHECK_THROWS_WITH_AS(measure::TrustStore::load_public(empty), doctest::Contains("contains no PEM certificate"),
+                       std::runtime_error);
+  std::filesystem::remove_all(dir);
+  std::filesystem::remove_all(empty);
+}
+
 TEST_CASE("binary bytes in a dNSName are escaped, not passed on") {
   // Committed fuzz seed: an Ed25519 certificate whose first SAN name starts with the bytes ff 00.
   std::ifstream in(std::string(KUZET_TLS_CORPUS_DIR) + "/san-binary-byte.der", std::ios::binary);

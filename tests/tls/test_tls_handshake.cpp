@@ -220,6 +220,18 @@ TEST_CASE("Kazakh-style interception: unknown authority, unless the user install
     REQUIRE(trusted.chain.size() == 3);
     CHECK(trusted.chain[2].sha256 == ca.root.sha256());
     CHECK(trusted.chain[1].issuer == "CN=Qaznet Trust Network,C=KZ");
+
+    // Verified again against the pristine public bundle (no state root there): rejected, recorded apart.
+    measure::TlsOptions both;
+    both.trust = installed;
+    both.public_trust = pki().trust;
+    measure::Socket sock;
+    REQUIRE(measure::tcp_connect(server.address(), server.port(), 10000, &sock).failure == "");
+    auto checked = measure::tls_handshake(sock.fd(), server.address(), server.port(), "www.facebook.com",
+                                          "www.facebook.com", both);
+    CHECK(checked.verify_failure == "");
+    CHECK(checked.public_trust == pki().trust->source());
+    CHECK(checked.public_verify_failure == failure::tls_unknown_authority);
   }
   SUBCASE("middlebox sends leaf and intermediate only") {
     test_tls::FakeTlsServer server(serving({forged, ca.intermediate}));
