@@ -152,7 +152,7 @@ TEST_CASE("config errors name the file, the line and the problem") {
   const std::string f = "/etc/kuzet/probe.yaml";
   CHECK(error_of("data_dir: /x\ncolectors: []\n") ==
         f + ":2: unknown key 'colectors' in probe config (expected one of: collectors, specs, resolver, ca_bundle, "
-            "data_dir, network, schedule, upload, limits, timeouts)");
+            "public_ca_bundle, data_dir, network, schedule, upload, limits, timeouts)");
   CHECK(error_of("schedule:\n  interval: 1h\n  jiter: 5m\n") ==
         f + ":3: unknown key 'jiter' in schedule (expected one of: interval, jitter, shutdown_interval)");
   CHECK(error_of("- a\n") == f + ":1: probe config must be a mapping of key: value");
