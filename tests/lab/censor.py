@@ -5,6 +5,9 @@
                                   NXDOMAIN / a bogon / the blockpage address / no answer, others are forwarded
   censor.py injector STATE.json   on-path injector: sniffs queries on the probe-side link and races the real
                                   answer with a forged one (the query itself still goes through)
+  censor.py relay STATE.json      the ISP's relaying proxy on its own address (where dns action `relay` sends
+                                  names): passes each connection through to the site named by the SNI or Host,
+                                  so the client gets the genuine certificate and page
   censor.py proxy STATE.json      transparent DPI proxy (nft redirect, SO_ORIGINAL_DST) on :15443 (TLS) and
                                   :15080 (HTTP): acts on the ClientHello's SNI or the Host header
                                   (reset, silence, intercept with the forged chain, throttle, blockpage, redirect),
@@ -68,7 +71,7 @@ def run_resolver(state):
                 reply.header.rcode = RCODE.REFUSED
             elif action == "drop":
                 raise DNSError("dropped")  # dnslib sends nothing when the resolver raises DNSError
-            elif action in ("bogon", "hijack") and request.q.qtype == QTYPE.A:
+            elif action in ("bogon", "hijack", "relay") and request.q.qtype == QTYPE.A:
                 reply.add_answer(RR(request.q.qname, QTYPE.A, rdata=A(rule["address"]), ttl=60))
             return reply
 
@@ -260,6 +263,18 @@ def splice(a, b, rate_bps_b_to_a=0):
         close_all(socks)
 
 
+def pass_through(conn, dst, who):
+    """Connects to dst and copies bytes both ways; an unreachable upstream is answered with an RST."""
+    try:
+        up = socket.create_connection(dst, timeout=10)
+    except OSError as e:
+        log(f"{who}: upstream {dst} failed: {e}")
+        return reset(conn)
+    conn.settimeout(None)
+    up.settimeout(None)
+    splice(conn, up)
+
+
 def relay_tls(a, b):
     """Relays between two TLS sockets in one thread until either side closes. One thread per SSL object:
     OpenSSL must not read and write one connection from two threads at once (doing so here hung a relay
@@ -322,16 +337,18 @@ class Proxy:
             log(f"proxy: upstream {dst} failed: {e}")
             return reset(conn)
         if action == "intercept":
-            return self.intercept(conn, up, sni)
+            return self.intercept(conn, up, sni, rule.get("root", "qaznet"))
         rate = rule.get("rate_kbit", 150) * 1000 if action == "throttle" else 0
         conn.settimeout(None)
         up.settimeout(None)
         splice(conn, up, rate)
 
-    def intercept(self, conn, up, sni):
+    def intercept(self, conn, up, sni, root):
         # Terminate TLS with the forged chain, re-originate TLS to the real server, relay the plaintext.
+        # root: "qaznet" (the 2019 chain) or "unlisted" (a root no knowledge lists).
+        forged = "forged-unlisted" if root == "unlisted" else "forged"
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(f"{self.pki}/forged/{sni}.chain.pem", f"{self.pki}/forged/{sni}.key.pem")
+        ctx.load_cert_chain(f"{self.pki}/{forged}/{sni}.chain.pem", f"{self.pki}/{forged}/{sni}.key.pem")
         ctx.set_alpn_protocols(["http/1.1"])
         try:
             conn.settimeout(15)
@@ -366,14 +383,7 @@ class Proxy:
                          b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
             conn.close()
             return
-        try:
-            up = self.upstream(dst)
-        except OSError as e:
-            log(f"proxy: upstream {dst} failed: {e}")
-            return reset(conn)
-        conn.settimeout(None)
-        up.settimeout(None)
-        splice(conn, up)
+        pass_through(conn, dst, "proxy")
 
     def serve(self, port, handler):
         ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -395,6 +405,35 @@ class Proxy:
             threading.Thread(target=run, daemon=True).start()
 
 
+def run_relay(state):
+    sites = {s["name"]: s["address"] for s in state["world"]["sites"]}
+    address = state["world"]["network"]["relay_proxy"]
+
+    def handle(conn, port):
+        if port == 443:
+            name = parse_sni(peek_until(conn, client_hello_complete))
+        else:
+            name = parse_host(peek_until(conn, lambda d: b"\r\n\r\n" in d))
+        target = sites.get(name)
+        log(f"relay: :{port} {name or '-'} -> {target or 'unknown'}")
+        if target is None:
+            return reset(conn)
+        pass_through(conn, (target, port), "relay")
+
+    def serve(port):
+        ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        ls.bind((address, port))
+        ls.listen(128)
+        while True:
+            conn, _ = ls.accept()
+            threading.Thread(target=handle, args=(conn, port), daemon=True).start()
+
+    threading.Thread(target=serve, args=(80,), daemon=True).start()
+    log(f"relay: passing {address}:80,443 through to the sites")
+    serve(443)
+
+
 def run_proxy(state):
     proxy = Proxy(state)
     threading.Thread(target=proxy.serve, args=(HTTP_PROXY_PORT, proxy.handle_http), daemon=True).start()
@@ -403,9 +442,9 @@ def run_proxy(state):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3 or sys.argv[1] not in ("resolver", "injector", "proxy"):
+    if len(sys.argv) != 3 or sys.argv[1] not in ("resolver", "injector", "proxy", "relay"):
         print(__doc__, file=sys.stderr)
         sys.exit(2)
     with open(sys.argv[2]) as f:
         st = json.load(f)
-    {"resolver": run_resolver, "injector": run_injector, "proxy": run_proxy}[sys.argv[1]](st)
+    {"resolver": run_resolver, "injector": run_injector, "proxy": run_proxy, "relay": run_relay}[sys.argv[1]](st)

@@ -155,6 +155,8 @@ def build_state(sc, world, pki, run_dir, prefix):
     for rule in censor.get("dns", []):
         if rule["action"] == "hijack":
             rule.setdefault("address", net["blockpage"])
+        elif rule["action"] == "relay":
+            rule.setdefault("address", net["relay_proxy"])
         elif rule["action"] in ("bogon", "inject"):
             rule.setdefault("address", "10.10.34.34" if rule["action"] == "bogon" else "31.13.72.9")
     with open(os.path.join(HERE, "blockpage.html"), encoding="utf-8") as f:
@@ -179,7 +181,8 @@ class Lab:
         self.run_dir = tempfile.mkdtemp(prefix=f"{sc['name']}-", dir=work_dir)
         from pki import ensure  # noqa: E402  (tests/lab/pki.py)
         names = [s["name"] for s in world["sites"]]
-        self.pki = ensure(os.path.join(work_dir, "pki-cache"), names, BLOCKPAGE_NAME)
+        cert_kinds = {s["name"]: s["cert"] for s in world["sites"] if s.get("cert")}
+        self.pki = ensure(os.path.join(work_dir, "pki-cache"), names, BLOCKPAGE_NAME, cert_kinds)
         self.state = build_state(sc, world, self.pki, self.run_dir, prefix)
         self.state_path = os.path.join(self.run_dir, "state.json")
         with open(self.state_path, "w") as f:
@@ -207,7 +210,7 @@ class Lab:
         sh("ip", "route", "add", probe_net, "via", net["censor_internet_side"].split("/")[0], ns=N)
         sh("sysctl", "-qw", "net.ipv4.ip_forward=1", ns=C)
         # Every server address of the internet lives on the net namespace's one interface.
-        addresses = {s["address"] for s in self.world["sites"]}
+        addresses = {s["address"] for s in self.world["sites"] if s["kind"] != "dns_only"}
         addresses |= {s["probe_region_address"] for s in self.world["sites"] if s.get("probe_region_address")}
         addresses |= {net["resolver"], net["blockpage"], net["collector"]}
         for a in sorted(addresses):
@@ -298,6 +301,10 @@ class Lab:
         censor = self.sc["censor"]
         if any(r["action"] != "inject" for r in censor.get("dns", [])):
             self.start("censor", "resolver", [PY, "censor.py", "resolver", self.state_path], "resolver: lying")
+        if any(r["action"] == "relay" for r in censor.get("dns", [])):
+            # The relaying proxy owns its address on the censor (the probe's traffic is routed through it).
+            sh("ip", "addr", "add", f"{self.world['network']['relay_proxy']}/32", "dev", "lo", ns=self.ns["censor"])
+            self.start("censor", "relay", [PY, "censor.py", "relay", self.state_path], "relay: passing")
         if any(r["action"] == "inject" for r in censor.get("dns", [])):
             self.start("censor", "injector", [PY, "censor.py", "injector", self.state_path], "injector: watching")
         if censor.get("tls") or censor.get("http"):
@@ -357,8 +364,17 @@ class Lab:
         out = os.path.join(self.run_dir, "out.jsonl")
         bundle = self.sc.get("ca_bundle", "public-root.pem")
         net = self.world["network"]
-        cmd = [probe_bin, "run", "--spec", spec_path, "--resolver", net["resolver"], "--ca-bundle",
-               f"{self.pki}/{bundle}", "--out", out, "--no-upload", "--config", config_path, "--quiet"]
+        # The pristine public bundle is the lab's public CA (standing in for Debian's Mozilla set); the local
+        # store may hold more (a scenario's installed interception root).
+        cmd = [probe_bin, "run", "--resolver", net["resolver"], "--ca-bundle", f"{self.pki}/{bundle}",
+               "--public-ca-bundle", f"{self.pki}/public-root.pem", "--out", out, "--no-upload",
+               "--config", config_path, "--quiet"]
+        if self.sc.get("bare_targets"):
+            # A bare run: no spec, so only the knowledge built into the probe applies.
+            for t in self.sc["targets"]:
+                cmd += ["--target", t["url"]]
+        else:
+            cmd += ["--spec", spec_path]
         if with_collector:
             cmd += ["--collector", f"http://{net['collector']}:{net['collector_port']}"]
         t0 = time.monotonic()
@@ -673,6 +689,7 @@ class DaemonCheck:
             "specs": [spec_path],
             "resolver": net["resolver"],
             "ca_bundle": f"{self.lab.pki}/public-root.pem",
+            "public_ca_bundle": f"{self.lab.pki}/public-root.pem",  # the lab's public CA stands in for Mozilla's
             "data_dir": self.data_dir,
             "schedule": {"interval": DAEMON_INTERVAL_S, "jitter": 0, "shutdown_interval": 1},
             # Short enough that an offline run (DNS timeouts, collector unreachable) takes seconds.
@@ -953,6 +970,7 @@ def cmd_up(args):
     print(f"""lab '{sc['name']}' is up (prefix {args.prefix}); run dir {lab.run_dir}
   probe:   ip netns exec {n['probe']} {args.probe or 'kuzet-probe'} run --spec {spec} --config {config} \\
              --resolver {net['resolver']} --ca-bundle {lab.pki}/{sc.get('ca_bundle', 'public-root.pem')} \\
+             --public-ca-bundle {lab.pki}/public-root.pem \\
              --out {lab.run_dir}/out.jsonl --no-upload{collector}
   curl:    ip netns exec {n['probe']} curl -v --cacert {lab.pki}/public-root.pem \\
              --resolve www.facebook.com:443:157.240.1.35 https://www.facebook.com/

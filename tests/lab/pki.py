@@ -10,9 +10,13 @@
 Layout of the output directory:
   public-root.pem              the trust bundle the probe gets (--ca-bundle)
   public-plus-qaznet.pem       the same plus the Qaznet root (a user who installed it)
+  public-plus-unlisted.pem     the same plus an interception root no knowledge lists ("Trust Services Root")
   qaznet-root.pem, qaznet-root.sha256, qaznet-root.spki
   sites/<name>.chain.pem + .key.pem          the real server's chain (leaf + issuing CA) and key
   forged/<name>.chain.pem + .key.pem         the interception chain (forged leaf + Security Certificate)
+  forged-unlisted/<name>.chain.pem + .key.pem  the same under the unlisted root ("Trust Services CA")
+A site's own certificate can be broken for everyone (world.yaml `cert`): `expired` (valid until 10 days ago)
+or `self_signed` (no issuing CA).
 """
 import base64
 import datetime
@@ -64,13 +68,15 @@ def _ca(subject, key, issuer, issuer_key, not_before, not_after, path_len):
     return builder.sign(issuer_key, hashes.SHA256())
 
 
-def _leaf(names, issuer_cert, issuer_key, now):
-    key = ec.generate_private_key(ec.SECP256R1())
+def _leaf(names, issuer_cert, issuer_key, now, expired=False, key=None):
+    key = key or ec.generate_private_key(ec.SECP256R1())
     subject = _name(names[0])
+    start = now - datetime.timedelta(days=100 if expired else 30)
+    end = now - datetime.timedelta(days=10) if expired else now + datetime.timedelta(days=60)
     cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer_cert.subject)
             .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=30))
-            .not_valid_after(now + datetime.timedelta(days=60))
+            .not_valid_before(start)
+            .not_valid_after(end)
             .add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), critical=False)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
@@ -103,7 +109,14 @@ def _write(path, data):
     os.replace(tmp, path)
 
 
-def generate(out_dir, site_names, blockpage_name):
+class _SelfIssuer:
+    """Stands in for an issuing CA certificate so _leaf can sign a certificate with its own key."""
+    def __init__(self, name):
+        self.subject = _name(name)
+
+
+def generate(out_dir, site_names, blockpage_name, cert_kinds=None):
+    cert_kinds = cert_kinds or {}
     now = datetime.datetime.now(UTC).replace(microsecond=0)
     # Public web PKI.
     pub_root_key = ec.generate_private_key(ec.SECP384R1())
@@ -122,21 +135,40 @@ def generate(out_dir, site_names, blockpage_name):
     sec = _ca(_name("Security Certificate", "KZ"), sec_key, qaz_name, qaz_root_key,
               now - datetime.timedelta(days=365), now + datetime.timedelta(days=3650), 0)
 
+    # An interception root that no knowledge lists (neither a spec nor the probe's built-in file).
+    unl_root_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    unl_name = _name("Trust Services Root", "KZ", "National Trust Services")
+    unl_root = _ca(unl_name, unl_root_key, unl_name, unl_root_key, now - datetime.timedelta(days=700),
+                   now + datetime.timedelta(days=3650), None)
+    unl_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    unl = _ca(_name("Trust Services CA", "KZ", "National Trust Services"), unl_key, unl_name, unl_root_key,
+              now - datetime.timedelta(days=365), now + datetime.timedelta(days=3650), 0)
+
     for name in list(site_names) + [blockpage_name]:
         names = [name]
         if name.startswith("www."):
             names.append(name[4:])
-        leaf, key = _leaf(names, issuing, issuing_key, now)
-        _write(f"{out_dir}/sites/{name}.chain.pem", _pem(leaf) + _pem(issuing))
+        kind = cert_kinds.get(name, "")
+        if kind == "self_signed":
+            key = ec.generate_private_key(ec.SECP256R1())
+            leaf, key = _leaf(names, _SelfIssuer(names[0]), key, now, key=key)
+            _write(f"{out_dir}/sites/{name}.chain.pem", _pem(leaf))
+        else:
+            leaf, key = _leaf(names, issuing, issuing_key, now, expired=kind == "expired")
+            _write(f"{out_dir}/sites/{name}.chain.pem", _pem(leaf) + _pem(issuing))
         _write(f"{out_dir}/sites/{name}.key.pem", _key_pem(key))
         if name == blockpage_name:
             continue
         forged, fkey = _forge(leaf, sec, sec_key)
         _write(f"{out_dir}/forged/{name}.chain.pem", _pem(forged) + _pem(sec))
         _write(f"{out_dir}/forged/{name}.key.pem", _key_pem(fkey))
+        forged, fkey = _forge(leaf, unl, unl_key)
+        _write(f"{out_dir}/forged-unlisted/{name}.chain.pem", _pem(forged) + _pem(unl))
+        _write(f"{out_dir}/forged-unlisted/{name}.key.pem", _key_pem(fkey))
 
     _write(f"{out_dir}/public-root.pem", _pem(pub_root))
     _write(f"{out_dir}/public-plus-qaznet.pem", _pem(pub_root) + _pem(qaz_root))
+    _write(f"{out_dir}/public-plus-unlisted.pem", _pem(pub_root) + _pem(unl_root))
     _write(f"{out_dir}/qaznet-root.pem", _pem(qaz_root))
     der = qaz_root.public_bytes(serialization.Encoding.DER)
     _write(f"{out_dir}/qaznet-root.sha256", hashlib.sha256(der).hexdigest().encode() + b"\n")
@@ -146,15 +178,20 @@ def generate(out_dir, site_names, blockpage_name):
     _write(f"{out_dir}/complete", b"ok\n")
 
 
-def ensure(cache_root, site_names, blockpage_name):
+PKI_LAYOUT = "2"  # bump when generate() writes something new, so cached PKIs are rebuilt
+
+
+def ensure(cache_root, site_names, blockpage_name, cert_kinds=None):
     """Returns the PKI directory for this set of names, generating it once (safe under parallel ctest)."""
-    key = hashlib.sha256(("\n".join(sorted(site_names)) + "|" + blockpage_name).encode()).hexdigest()[:12]
+    cert_kinds = cert_kinds or {}
+    ident = "\n".join(f"{n}:{cert_kinds.get(n, '')}" for n in sorted(site_names))
+    key = hashlib.sha256((ident + "|" + blockpage_name + "|" + PKI_LAYOUT).encode()).hexdigest()[:12]
     out_dir = os.path.join(cache_root, f"pki-{key}")
     os.makedirs(cache_root, exist_ok=True)
     with open(os.path.join(cache_root, "pki.lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not os.path.exists(os.path.join(out_dir, "complete")):
-            generate(out_dir, site_names, blockpage_name)
+            generate(out_dir, site_names, blockpage_name, cert_kinds)
     return out_dir
 
 

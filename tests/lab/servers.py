@@ -26,12 +26,13 @@ CHALLENGE_HTML = (
 BIG_SIZE = 1024 * 1024
 
 
-def page_html(name, title):
-    # A realistic-sized page (~120 KB, above the analysis' 64 KiB minimum for a throughput figure):
-    # deterministic text so repeated fetches are byte-identical.
+def page_html(name, title, kib=None):
+    # A realistic-sized page (~120 KB by default; `page_kib` in world.yaml for a small one): deterministic
+    # text so repeated fetches are byte-identical.
+    count = 270 if not kib else max(1, kib * 1024 // 440)
     items = "".join(
         f"<article><h2>{name} story {i}</h2><p>{'Lorem ipsum dolor sit amet, consectetur adipiscing elit. ' * 6}"
-        f"</p><a href=\"/news/{i}\">read more</a></article>\n" for i in range(270))
+        f"</p><a href=\"/news/{i}\">read more</a></article>\n" for i in range(count))
     return (f"<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{title}</title>"
             f"<link rel=\"stylesheet\" href=\"/static/site.css\"></head><body><header><h1>{title}</h1>"
             f"</header><main>{items}</main><footer>&copy; {name}</footer></body></html>").encode()
@@ -88,12 +89,15 @@ def run_dns(state):
 # ---------------------------------------------------------------------------------------------- web
 
 class Site:
-    def __init__(self, name, kind, title):
+    def __init__(self, name, kind, title, page_kib=None, probe_region_answer=""):
         self.name, self.kind, self.title = name, kind, title
-        self.page = page_html(name, title) if kind == "page" else b""
+        self.page = page_html(name, title, page_kib) if kind == "page" else b""
+        # What the site's own server answers clients in the probe's network (a server-side decision):
+        # "challenge" (a CDN's 503 challenge page) or "broken_redirect" (a 302 whose Location is no URL).
+        self.probe_region_answer = probe_region_answer
 
 
-def make_handler(site, blockpage_html):
+def make_handler(site, blockpage_html, probe_network=None):
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "nginx"
@@ -122,6 +126,16 @@ def make_handler(site, blockpage_html):
                 return self.send_body(403, CHALLENGE_HTML, "text/html; charset=UTF-8",
                                       [("Server", "cloudflare"), ("cf-mitigated", "challenge"),
                                        ("Cache-Control", "private, max-age=0, no-store")])
+            if site.kind == "redirects":  # misconfigured: every path redirects to the next one, for everyone
+                tail = self.path.strip("/")
+                n = int(tail[1:]) if tail.startswith("r") and tail[1:].isdigit() else 0
+                return self.send_body(302, b"", "text/html", [("Location", f"/r{n + 1}")])
+            here = probe_network is not None and ipaddress.ip_address(self.client_address[0]) in probe_network
+            if here and site.probe_region_answer == "challenge":
+                return self.send_body(503, CHALLENGE_HTML, "text/html; charset=UTF-8",
+                                      [("Server", "cloudflare"), ("cf-mitigated", "challenge")])
+            if here and site.probe_region_answer == "broken_redirect":
+                return self.send_body(302, b"", "text/html", [("Location", "http://[::1/broken")])
             if self.path.startswith("/big"):
                 return self.send_body(200, BIG, "application/octet-stream")
             if self.path in ("/", "/index.html") or self.path.startswith("/?"):
@@ -165,13 +179,15 @@ def run_web(state):
     pki = state["pki"]
     world = state["world"]
     listeners = []
-    sites = [(Site(s["name"], s["kind"], s.get("title", "")), a) for s in world["sites"]
+    sites = [(Site(s["name"], s["kind"], s.get("title", ""), s.get("page_kib"), s.get("probe_region_answer", "")), a)
+             for s in world["sites"] if s["kind"] != "dns_only"
              for a in [s["address"]] + ([s["probe_region_address"]] if s.get("probe_region_address") else [])]
+    probe_network = ipaddress.ip_interface(world["network"]["probe"]).network
     sites.append((Site(state["blockpage_name"], "blockpage", BLOCKPAGE_TITLE), world["network"]["blockpage"]))
     for site, address in sites:
         if site.kind == "down":
             continue  # nothing listens: the kernel answers SYNs with RST
-        handler = make_handler(site, state["blockpage_html"].encode())
+        handler = make_handler(site, state["blockpage_html"].encode(), probe_network)
         listeners.append(Server((address, 80), handler))
         listeners.append(Server((address, 443), handler, tls_context(pki, site.name)))
     for s in listeners:
