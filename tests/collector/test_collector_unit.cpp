@@ -4,6 +4,8 @@
 
 #include "collector/address.hpp"
 #include "collector/asn_db.hpp"
+#include "collector/http/source.hpp"
+#include "collector/http/token_buckets.hpp"
 #include "collector/ingest.hpp"
 #include "collector/options.hpp"
 #include "collector/store.hpp"
@@ -331,8 +333,41 @@ TEST_CASE("command line: typed options and usage errors") {
   CHECK_THROWS_AS(parse_command_line(6, bad_port), UsageError);
   const char* bad_opt[] = {"kuzet-collector", "serve", "--bogus"};
   CHECK_THROWS_AS(parse_command_line(3, bad_opt), UsageError);
+  const char* proxies[] = {"kuzet-collector", "serve", "--listen", "127.0.0.1:1", "--db", "x", "--trusted-proxy",
+                           "127.0.0.1", "--trusted-proxy", "::1", "--max-connections-per-source", "4"};
+  auto pc = parse_command_line(12, proxies);
+  CHECK(pc.serve.trusted_proxies == std::vector<std::string>{"127.0.0.1", "::1"});
+  CHECK(pc.serve.max_connections_per_source == 4);
+  const char* bad_proxy[] = {"kuzet-collector", "serve", "--listen", "127.0.0.1:1", "--db", "x", "--trusted-proxy",
+                             "proxy.example"};
+  CHECK_THROWS_AS(parse_command_line(8, bad_proxy), UsageError);
   const char* imp[] = {"kuzet-collector", "import", "--db", "x.db", "in.jsonl"};
   auto ic = parse_command_line(5, imp);
   CHECK(ic.command == Command::import);
   CHECK(ic.import.file == "in.jsonl");
+}
+
+TEST_CASE("http::network_key: the /24 or /48 a limit counts by") {
+  using kuzet::collector::http::network_key;
+  CHECK(network_key("203.0.113.77", 24, 48) == "203.0.113.0/24");
+  CHECK(network_key("203.0.113.77", 32, 64) == "203.0.113.77/32");
+  CHECK(network_key("::ffff:203.0.113.77", 24, 48) == "203.0.113.0/24");
+  CHECK(network_key("2001:db8:1:2:3:4:5:6", 24, 48) == "2001:db8:1::/48");
+  CHECK(network_key("2001:db8:1:2:3:4:5:6", 24, 64) == "2001:db8:1:2::/64");
+  CHECK_FALSE(network_key("203.0.113.0/24", 24, 48));
+  CHECK_FALSE(network_key("example.org", 24, 48));
+  CHECK_FALSE(network_key("", 24, 48));
+}
+
+TEST_CASE("http::TokenBuckets: burst, separate keys, give_back, bounded key count") {
+  kuzet::collector::http::TokenBuckets buckets(/*per_minute=*/0, /*burst=*/3, /*max_keys=*/2);
+  CHECK(buckets.take("a"));
+  CHECK(buckets.take("a"));
+  CHECK(buckets.take("a"));
+  CHECK_FALSE(buckets.take("a"));
+  buckets.give_back("a");
+  CHECK(buckets.take("a"));
+  CHECK(buckets.take("b"));
+  // Two keys with spent tokens are remembered; a third cannot push them out (that would refill them).
+  CHECK_FALSE(buckets.take("c"));
 }
