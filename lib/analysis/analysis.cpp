@@ -627,8 +627,9 @@ class TargetJudge {
       repeat_bps = confirmation_rate_bps(*o_.repeat_sni_http);
       add("throughput.repeat_sni_bps", num(repeat_bps));
     }
-    const bool neutral_fast = neutral_bps > 0 && neutral_bps >= kNeutralSpeedup * t.local_bps &&
-                              (t.baseline_bps <= 0 || neutral_bps * kThrottleFactor > t.baseline_bps);
+    // Faster than the target by kNeutralSpeedup is enough: on a fast path the baseline's short transfers give
+    // rates that are mostly noise (Gbit/s), so comparing the neutral fetch with them would clear real throttling.
+    const bool neutral_fast = neutral_bps > 0 && neutral_bps >= kNeutralSpeedup * t.local_bps;
     const bool still_slow = repeat_bps < 0 || (repeat_bps > 0 && repeat_bps * kNeutralSpeedup <= neutral_bps);
     if (neutral_fast && still_slow)
       return make(verdict::throttled, method::throughput, "The page downloads at " + fmt_bps(t.local_bps) + ", at most a tenth of " + compared + ", while the same object from the same address without the site's SNI comes at " + fmt_bps(neutral_bps) + (repeat_bps > 0 ? " and with it again at " + fmt_bps(repeat_bps) : std::string()) + ": the name is throttled.");
