@@ -139,6 +139,11 @@ void write_double(double value, std::string& out) {
   }
 }
 
+// RFC 8785 numbers are IEEE doubles: an integer beyond 2^53 would be canonicalized by every other
+// implementation as the nearest double, not as its exact digits. Refused, so a third-party verifier
+// always computes the bytes we signed (docs/protocol.md).
+constexpr uint64_t max_exact_integer = uint64_t{1} << 53;
+
 // Deeper documents are refused rather than risking the stack on hostile input.
 constexpr int max_depth = 512;
 
@@ -148,8 +153,19 @@ void write_value(const nlohmann::json& value, std::string& out, int depth) {
   switch (value.type()) {
     case value_t::null: out += "null"; return;
     case value_t::boolean: out += value.get<bool>() ? "true" : "false"; return;
-    case value_t::number_integer: out += std::to_string(value.get<int64_t>()); return;
-    case value_t::number_unsigned: out += std::to_string(value.get<uint64_t>()); return;
+    case value_t::number_integer: {
+      const int64_t v = value.get<int64_t>();
+      const uint64_t magnitude = v < 0 ? 0 - static_cast<uint64_t>(v) : static_cast<uint64_t>(v);
+      if (magnitude > max_exact_integer) throw std::invalid_argument("jcs: integer beyond +-2^53");
+      out += std::to_string(v);
+      return;
+    }
+    case value_t::number_unsigned: {
+      const uint64_t v = value.get<uint64_t>();
+      if (v > max_exact_integer) throw std::invalid_argument("jcs: integer beyond 2^53");
+      out += std::to_string(v);
+      return;
+    }
     case value_t::number_float: write_double(value.get<double>(), out); return;
     case value_t::string: write_string(value.get_ref<const std::string&>(), out); return;
     case value_t::array: {

@@ -24,46 +24,60 @@ int64_t to_unix_ms(SystemTime t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
 
+namespace {
+
+// n ASCII digits at s[pos..]; nullopt when any is not a digit (sscanf would also take signs and spaces).
+std::optional<int> digits(const std::string& s, size_t pos, size_t n) {
+  if (pos + n > s.size()) return std::nullopt;
+  int value = 0;
+  for (size_t i = pos; i < pos + n; ++i) {
+    if (s[i] < '0' || s[i] > '9') return std::nullopt;
+    value = value * 10 + (s[i] - '0');
+  }
+  return value;
+}
+
+}  // namespace
+
 std::optional<SystemTime> parse_rfc3339(const std::string& s) {
-  int y, mo, d, h, mi, sec;
-  int consumed = 0;
-  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &consumed) != 6 ||
-      consumed != 19)
+  const auto y = digits(s, 0, 4), mo = digits(s, 5, 2), d = digits(s, 8, 2);
+  const auto h = digits(s, 11, 2), mi = digits(s, 14, 2), sec = digits(s, 17, 2);
+  if (!y || !mo || !d || !h || !mi || !sec || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') ||
+      s[13] != ':' || s[16] != ':')
     return std::nullopt;
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return std::nullopt;
+  if (*y < kMinYear || *y > kMaxYear || *h > 23 || *mi > 59 || *sec > 60) return std::nullopt;
+  const std::chrono::year_month_day date{std::chrono::year{*y}, std::chrono::month{static_cast<unsigned>(*mo)},
+                                         std::chrono::day{static_cast<unsigned>(*d)}};
+  if (!date.ok()) return std::nullopt;  // 31 February is not normalised into March
   size_t pos = 19;
   int64_t millis = 0;
   if (pos < s.size() && s[pos] == '.') {
     ++pos;
-    int digits = 0;
+    int count = 0;
     while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
-      if (digits < 3) millis = millis * 10 + (s[pos] - '0');
-      ++digits;
+      if (count < 3) millis = millis * 10 + (s[pos] - '0');
+      ++count;
       ++pos;
     }
-    if (digits == 0) return std::nullopt;
-    for (int i = digits; i < 3; ++i) millis *= 10;
+    if (count == 0 || count > 9) return std::nullopt;
+    for (int i = count; i < 3; ++i) millis *= 10;
   }
   int64_t offset_s = 0;
   if (pos < s.size() && (s[pos] == 'Z' || s[pos] == 'z')) {
     ++pos;
   } else if (pos + 6 == s.size() && (s[pos] == '+' || s[pos] == '-') && s[pos + 3] == ':') {
-    int oh = 0, om = 0;
-    if (std::sscanf(s.c_str() + pos + 1, "%2d:%2d", &oh, &om) != 2) return std::nullopt;
-    offset_s = (oh * 3600 + om * 60) * (s[pos] == '+' ? 1 : -1);
+    const auto oh = digits(s, pos + 1, 2), om = digits(s, pos + 4, 2);
+    if (!oh || !om || *oh > 23 || *om > 59) return std::nullopt;
+    offset_s = (*oh * 3600 + *om * 60) * (s[pos] == '+' ? 1 : -1);
     pos += 6;
   } else {
     return std::nullopt;
   }
   if (pos != s.size()) return std::nullopt;
-  std::tm tm{};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = sec;
-  const int64_t secs = static_cast<int64_t>(timegm(&tm)) - offset_s;
+  // Whole seconds in 64 bits, far from any overflow for years 1970-2199; the result fits the
+  // nanosecond system_clock (1677-2262), which "2300-01-01" did not (it wrapped to 1715).
+  const int64_t days = std::chrono::sys_days(date).time_since_epoch().count();
+  const int64_t secs = days * 86400 + *h * 3600 + *mi * 60 + *sec - offset_s;
   return SystemTime{std::chrono::milliseconds(secs * 1000 + millis)};
 }
 

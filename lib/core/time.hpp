@@ -11,7 +11,12 @@ using SystemTime = std::chrono::system_clock::time_point;
 // RFC 3339 UTC with milliseconds, e.g. "2022-01-05T10:30:00.123Z".
 std::string format_rfc3339(SystemTime t);
 std::string now_rfc3339();
-// Parses "YYYY-MM-DDTHH:MM:SS[.fff](Z|+HH:MM)". nullopt when malformed.
+// Times Kuzet accepts (docs/protocol.md): years 1970 to 2199. Outside it a time is malformed: earlier ones
+// are no measurement, later ones would not fit the clock (nanoseconds, up to 2262) without wrapping.
+inline constexpr int kMinYear = 1970;
+inline constexpr int kMaxYear = 2199;
+// Parses "YYYY-MM-DDTHH:MM:SS[.fff](Z|+HH:MM)" (1 to 9 fraction digits, milliseconds kept); nullopt when
+// malformed, an impossible date (31 February) or a year outside kMinYear..kMaxYear.
 std::optional<SystemTime> parse_rfc3339(const std::string& text);
 // Milliseconds since the Unix epoch.
 int64_t to_unix_ms(SystemTime t);

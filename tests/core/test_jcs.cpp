@@ -65,9 +65,20 @@ TEST_CASE("integers are written in decimal") {
   CHECK(canonicalize(json(0)) == "0");
   CHECK(canonicalize(json(-42)) == "-42");
   CHECK(canonicalize(json(9007199254740992ULL)) == "9007199254740992");
-  CHECK(canonicalize(json(std::numeric_limits<int64_t>::min())) == "-9223372036854775808");
-  CHECK(canonicalize(json::parse("18446744073709551615")) == "18446744073709551615");
+  CHECK(canonicalize(json(-9007199254740992LL)) == "-9007199254740992");
   CHECK(canonicalize(json::parse("-0")) == "0");
+}
+
+// An ECMAScript verifier would read 9007199254740993 as the double 9007199254740992 and sign other bytes
+// than we did: such integers are refused rather than canonicalized two ways.
+TEST_CASE("integers beyond +-2^53 are refused") {
+  CHECK_THROWS_AS(canonicalize(json(9007199254740993ULL)), std::invalid_argument);
+  CHECK_THROWS_AS(canonicalize(json(-9007199254740993LL)), std::invalid_argument);
+  CHECK_THROWS_AS(canonicalize(json(std::numeric_limits<int64_t>::min())), std::invalid_argument);
+  CHECK_THROWS_AS(canonicalize(json::parse("18446744073709551615")), std::invalid_argument);
+  CHECK_THROWS_AS(canonicalize(json::parse(R"({"a":[1,9007199254740993]})")), std::invalid_argument);
+  // Beyond 64 bits nlohmann reads a double, which canonicalizes as ECMAScript does.
+  CHECK(canonicalize(json::parse("18446744073709551616")) == "18446744073709552000");
 }
 
 TEST_CASE("NaN and infinity are refused") {
