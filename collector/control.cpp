@@ -9,6 +9,7 @@
 
 #include "collector/address.hpp"
 #include "core/crypto.hpp"
+#include "core/json_parse.hpp"
 #include "core/signing.hpp"
 #include "measure/observations_json.hpp"
 #include "measure/tls.hpp"
@@ -40,8 +41,13 @@ ParsedControlRequest parse_control_request(std::string_view body, const ControlO
     out.detail = std::move(detail);
     return out;
   };
-  auto j = nlohmann::json::parse(body, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return fail("malformed", "body is not a JSON object");
+  // 100 targets with 64 addresses each fit well within these; a hostile body stops at the first limit.
+  constexpr core::JsonLimits limits{.max_bytes = 1u << 20, .max_depth = 4, .max_values = 16384};
+  if (body.size() > limits.max_bytes) return fail("too_large", "body over " + std::to_string(limits.max_bytes) + " bytes");
+  auto parsed = core::parse_json(body, limits);
+  if (!parsed.ok()) return fail("malformed", parsed.error);
+  const auto& j = parsed.value;
+  if (!j.is_object()) return fail("malformed", "body is not a JSON object");
   auto targets = j.find("targets");
   if (targets == j.end() || !targets->is_array()) return fail("malformed", "no targets array");
   if (targets->size() > options.max_targets)

@@ -23,7 +23,7 @@ uint64_t thread_cpu_us() {
 int status_for_reason(std::string_view r) {
   if (r == reason::unknown_key) return 401;
   if (r == reason::conflict) return 409;
-  if (r == reason::future_timestamp) return 422;
+  if (r == reason::future_timestamp || r == reason::backdated) return 422;
   return 400;  // malformed, bad_signature
 }
 
@@ -102,7 +102,12 @@ UploadOutcome Ingestor::ingest(const std::vector<std::string_view>& envelopes, b
   check.now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                      std::chrono::system_clock::now().time_since_epoch()).count();
   check.max_future_ms = options_.max_future_ms;
-  check.key_known = [this](const std::string& key_id) { return store_.find_key(key_id).has_value(); };
+  check.max_backfill_ms = options_.max_backfill_ms;
+  check.key_registered_ms = [this](const std::string& key_id) -> std::optional<int64_t> {
+    auto key = store_.find_key(key_id);
+    if (!key) return std::nullopt;
+    return key->first_seen_ms;
+  };
 
   // Parse and verify in parallel: Ed25519 verification and JSON parsing are most of the cost.
   std::vector<CheckedEnvelope> checked(envelopes.size());

@@ -11,6 +11,7 @@
 
 #include "collector/metrics.hpp"
 #include "collector/store.hpp"
+#include "collector/upload.hpp"
 
 namespace kuzet::collector {
 
@@ -35,7 +36,8 @@ std::string upload_answer_json(const UploadOutcome& outcome);
 
 struct IngestOptions {
   size_t max_items = 1000;
-  int64_t max_future_ms = 10 * 60 * 1000;
+  int64_t max_future_ms = kMaxFutureMs;
+  int64_t max_backfill_ms = kMaxBackfillMs;
   unsigned workers = 0;  // threads that parse and verify one batch; 0 = hardware concurrency
 };
 

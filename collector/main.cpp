@@ -135,7 +135,7 @@ int import(const ImportOptions& options) {
       // A bundle from `kuzet-probe export` starts with the probe's key statements: checked like a
       // registration, so a collector that never saw the probe can verify the envelopes after them.
       if (line.find("\"registered_at\"") != std::string::npos && line.find("\"measurement\"") == std::string::npos) {
-        auto j = nlohmann::json::parse(line, nullptr, false);
+        const auto j = kuzet::core::parse_json(line, kKeyStatementLimits).value;  // null when refused
         if (looks_like_key_statement(j)) {
           ProbeKey key;
           if (auto why = check_key_statement(j, &key); !why.empty()) {

@@ -10,6 +10,7 @@ std::string_view rejection_name(Rejection r) {
     case Rejection::unknown_key: return "unknown_key";
     case Rejection::bad_signature: return "bad_signature";
     case Rejection::future_timestamp: return "future_timestamp";
+    case Rejection::backdated: return "backdated";
     case Rejection::conflict: return "conflict";
     case Rejection::count: break;
   }

@@ -8,7 +8,7 @@
 
 namespace kuzet::collector {
 
-enum class Rejection { malformed, unknown_key, bad_signature, future_timestamp, conflict, count };
+enum class Rejection { malformed, unknown_key, bad_signature, future_timestamp, backdated, conflict, count };
 std::string_view rejection_name(Rejection r);
 // nullopt-free mapping: unknown strings count as malformed.
 Rejection rejection_from_reason(std::string_view reason);

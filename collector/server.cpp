@@ -13,8 +13,10 @@
 #include "collector/http/guarded_server.hpp"
 #include "collector/http/source.hpp"
 #include "collector/http/token_buckets.hpp"
+#include "collector/key_statement.hpp"
 #include "core/crypto.hpp"
 #include "core/jcs.hpp"
+#include "core/json_parse.hpp"
 #include "core/signing.hpp"
 #include "core/time.hpp"
 
@@ -137,7 +139,10 @@ struct Server::Impl {
 
   void whoami(const httplib::Request& req, httplib::Response& res) {
     auto info = asn.lookup(req.remote_addr);
-    res.set_content(nlohmann::json{{"cc", info.cc}, {"asn", info.asn}, {"as_name", info.as_name}}.dump(), kJson);
+    // The address goes back only to its owner: the probe strips it from what it measures (docs/protocol.md).
+    res.set_content(nlohmann::json{{"cc", info.cc}, {"asn", info.asn}, {"as_name", info.as_name},
+                                   {"address", req.remote_addr}}.dump(),
+                    kJson);
   }
 
   void register_key(const httplib::Request& req, httplib::Response& res) {
@@ -146,8 +151,11 @@ struct Server::Impl {
       res.set_header("Retry-After", "60");
       return send_error(res, 429, "rate_limited", "too many registrations from this network");
     }
-    auto j = nlohmann::json::parse(req.body, nullptr, false);
-    if (j.is_discarded() || !j.is_object() || !j.contains("public_key") || !j["public_key"].is_string() ||
+    // A statement is ~200 bytes: a hostile body is refused before it can cost memory (docs/protocol.md).
+    auto parsed = core::parse_json(req.body, kKeyStatementLimits);
+    if (!parsed.ok()) return send_error(res, 400, "malformed", parsed.error);
+    const auto& j = parsed.value;
+    if (!j.is_object() || !j.contains("public_key") || !j["public_key"].is_string() ||
         !j.contains("registered_at") || !j["registered_at"].is_string() || !j.contains("signature") ||
         !j["signature"].is_string())
       return send_error(res, 400, "malformed", "expected {public_key, registered_at, signature}");

@@ -7,6 +7,7 @@
 #include <chrono>
 
 #include "core/crypto.hpp"
+#include "core/json_parse.hpp"
 #include "core/signing.hpp"
 #include "core/time.hpp"
 
@@ -235,12 +236,18 @@ CheckedEnvelope check_envelope_json(std::string_view raw, const nlohmann::json& 
   row.received_at_ms = options.now_ms;
   out.parse_ms += (thread_cpu_ms() - t0);
 
-  if (options.key_known && !options.key_known(row.key_id)) {
+  const auto registered_ms = options.key_registered_ms ? options.key_registered_ms(row.key_id) : std::nullopt;
+  if (options.key_registered_ms && !registered_ms) {
     out.reason = reason::unknown_key;
     return out;
   }
   if (row.started_at_ms > options.now_ms + options.max_future_ms) {
     out.reason = reason::future_timestamp;
+    return out;
+  }
+  // Fresh keys cannot date evidence years back; a probe's own queued shutdown results still fit.
+  if (registered_ms && row.started_at_ms < *registered_ms - options.max_backfill_ms) {
+    out.reason = reason::backdated;
     return out;
   }
   const double t1 = thread_cpu_ms();
@@ -255,18 +262,17 @@ CheckedEnvelope check_envelope_json(std::string_view raw, const nlohmann::json& 
 
 CheckedEnvelope check_envelope(std::string_view raw, const CheckOptions& options) {
   const double t0 = thread_cpu_ms();
-  nlohmann::json env;
-  try {
-    env = nlohmann::json::parse(raw);
-  } catch (const std::exception&) {
+  // Strict: a duplicate key would let the stored bytes show a value the signature does not cover.
+  auto parsed = core::parse_json(raw, kEnvelopeLimits);
+  if (!parsed.ok()) {
     CheckedEnvelope out;
     out.reason = reason::malformed;
-    out.not_json = true;
+    out.not_json = !nlohmann::json::accept(raw);  // duplicate keys or limits: this item only
     out.parse_ms = (thread_cpu_ms() - t0);
     return out;
   }
   double parse_ms = (thread_cpu_ms() - t0);
-  CheckedEnvelope out = check_envelope_json(raw, env, options);
+  CheckedEnvelope out = check_envelope_json(raw, parsed.value, options);
   out.parse_ms += parse_ms;
   return out;
 }

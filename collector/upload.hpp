@@ -5,11 +5,13 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "collector/store.hpp"
+#include "core/json_parse.hpp"
 
 namespace kuzet::collector {
 
@@ -19,6 +21,7 @@ inline constexpr std::string_view malformed = "malformed";
 inline constexpr std::string_view unknown_key = "unknown_key";
 inline constexpr std::string_view bad_signature = "bad_signature";
 inline constexpr std::string_view future_timestamp = "future_timestamp";
+inline constexpr std::string_view backdated = "backdated";
 inline constexpr std::string_view conflict = "conflict";
 inline constexpr std::string_view too_large = "too_large";
 }  // namespace reason
@@ -32,6 +35,10 @@ struct UploadBody {
 };
 UploadBody split_upload_body(std::string_view body, size_t max_items);
 
+// One envelope: at most the whole body, nested as deep as the body scanner allows, and values enough for
+// any real measurement (a few thousand) while a hostile one stays within ~10 MB of parsed JSON.
+inline constexpr core::JsonLimits kEnvelopeLimits{.max_bytes = 16u << 20, .max_depth = 64, .max_values = 100000};
+
 // One envelope after the checks that need no database write.
 struct CheckedEnvelope {
   std::string reason;     // "" = good so far; else a reason of docs/protocol.md
@@ -40,18 +47,29 @@ struct CheckedEnvelope {
   double parse_ms = 0, verify_ms = 0;  // CPU time of the checking thread
 };
 
+// The window started_at must fall in (docs/protocol.md): not ahead of the collector's clock by more than
+// the clock skew we tolerate, not earlier than the key's first registration here by more than the
+// backfill a probe may hold queued (a shutdown's results, uploaded when it ends).
+inline constexpr int64_t kMaxFutureMs = 10 * 60 * 1000;
+inline constexpr int64_t kMaxBackfillMs = 30LL * 24 * 3600 * 1000;
+
 struct CheckOptions {
   int64_t now_ms = 0;
-  int64_t max_future_ms = 10 * 60 * 1000;
-  // true when the key_id is registered. Called from several threads at once.
-  std::function<bool(const std::string& key_id)> key_known;
+  int64_t max_future_ms = kMaxFutureMs;
+  int64_t max_backfill_ms = kMaxBackfillMs;
+  // When the key_id was first registered here (ms since the epoch); nullopt when it is not registered.
+  // Called from several threads at once.
+  std::function<std::optional<int64_t>(const std::string& key_id)> key_registered_ms;
 };
 
-// Parses one envelope and checks, in order: shape (malformed), key registered (unknown_key),
-// started_at not too far ahead (future_timestamp), signature (core::verify_envelope). Never throws.
+// Parses one envelope (core::parse_json with kEnvelopeLimits: duplicate keys are malformed) and checks, in
+// order: shape (malformed), key registered (unknown_key),
+// started_at not too far ahead (future_timestamp) nor before the key's registration minus the backfill
+// (backdated), signature (core::verify_envelope). Never throws.
 CheckedEnvelope check_envelope(std::string_view raw, const CheckOptions& options);
 
-// Same as parse + check of a single element, for callers that already hold the parsed JSON.
+// The checks of check_envelope on JSON the caller parsed with core::parse_json(raw, kEnvelopeLimits)
+// (nlohmann's own parser would let duplicate keys through).
 CheckedEnvelope check_envelope_json(std::string_view raw, const nlohmann::json& envelope, const CheckOptions& options);
 
 }  // namespace kuzet::collector

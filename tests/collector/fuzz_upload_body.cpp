@@ -11,7 +11,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto split = kuzet::collector::split_upload_body(body, 1000);
   kuzet::collector::CheckOptions options;
   options.now_ms = 1700000000000;
-  options.key_known = [](const std::string&) { return true; };
+  options.key_registered_ms = [](const std::string&) -> std::optional<int64_t> { return 0; };
   for (auto envelope : split.envelopes) {
     auto checked = kuzet::collector::check_envelope(envelope, options);
     // An accepted envelope must carry the exact bytes it came from.

@@ -15,9 +15,14 @@
 
 namespace kuzet::collector::testing {
 
+// An hour ago: within the window a key registered now may date its measurements (not backdated).
+inline std::string an_hour_ago() {
+  return core::format_rfc3339(std::chrono::system_clock::now() - std::chrono::hours(1));
+}
+
 struct MeasurementSpec {
   std::string uid;
-  std::string started_at = "2022-01-05T10:30:00.000Z";
+  std::string started_at = an_hour_ago();
   std::string cc = "KZ";
   uint32_t asn = 9198;
   std::string target = "www.example.org";

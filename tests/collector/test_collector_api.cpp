@@ -1,7 +1,10 @@
 // The HTTP API of docs/protocol.md over loopback, against an in-process collector.
 #include <doctest/doctest.h>
 
+#include "core/jcs.hpp"
+#include "core/json_parse.hpp"
 #include "tests/collector/server_fixture.hpp"
+#include "tests/peak_rss.hpp"
 
 using namespace kuzet;
 using namespace kuzet::collector;
@@ -33,7 +36,7 @@ TEST_CASE("healthz, whoami and register") {
   CHECK(who["asn"] == 64500);
   CHECK(who["cc"] == "ZZ");
   CHECK(who["as_name"] == "LOOPBACK-TEST-AS");
-  CHECK_FALSE(who.contains("address"));
+  CHECK(who["address"] == "127.0.0.1");  // the caller's own address, so the probe can keep it out of results
 
   auto key = core::generate_ed25519();
   auto first = c.Post("/api/v1/probes/register", register_body(key), "application/json");
@@ -168,15 +171,129 @@ TEST_CASE("GET one measurement: byte-identical and verifiable; 404 otherwise") {
   CHECK(json::parse(missing->body)["error"] == "not_found");
 }
 
+// The attack of issue 10: {"measurement": fake, "measurement": signed, ...} verified against the last
+// reading (the signed one) while the stored bytes showed the first one to every reader of the permalink.
+TEST_CASE("duplicate keys: refused, and the permalink never serves unsigned bytes") {
+  RunningCollector collector;
+  auto c = collector.client();
+  auto key = registered_key(c);
+  MeasurementSpec s;
+  s.uid = uid(7);
+  s.verdict = "ok";
+  const auto envelope = json::parse(signed_envelope(s, key));
+  const std::string signed_measurement = envelope["measurement"].dump();
+  const std::string pk = json(envelope["public_key"]).dump(), sig = json(envelope["signature"]).dump();
+  MeasurementSpec fake = s;
+  fake.verdict = "blocked";
+  const std::string fake_measurement = make_measurement(fake).dump();
+  std::string inner_duplicate = signed_measurement;  // "verdict" twice inside the measurement, fake first
+  inner_duplicate.insert(1, R"("verdict":"blocked",)");
+  const std::vector<std::string> hostile{
+      R"({"measurement":)" + fake_measurement + R"(,"measurement":)" + signed_measurement + R"(,"public_key":)" + pk +
+          R"(,"signature":)" + sig + "}",
+      R"({"measurement":)" + inner_duplicate + R"(,"public_key":)" + pk + R"(,"signature":)" + sig + "}",
+      R"({"measurement":)" + signed_measurement + R"(,"public_key":)" + pk + R"(,"signature":)" + sig +
+          R"(,"signature":)" + sig + "}",
+  };
+  for (const auto& bytes : hostile) {
+    CAPTURE(bytes.substr(0, 80));
+    auto r = c.Post("/api/v1/measurements", upload_body({bytes}), "application/json");
+    REQUIRE(r);
+    CHECK(r->status == 400);
+    auto answer = body_of(r);
+    REQUIRE(answer["results"].size() == 1);
+    CHECK(answer["results"][0]["status"] == "rejected");
+    CHECK(answer["results"][0]["reason"] == "malformed");
+    auto permalink = c.Get("/api/v1/measurements/" + s.uid);
+    REQUIRE(permalink);
+    CHECK(permalink->status == 404);
+  }
+
+  // The genuine envelope is stored; what the permalink serves parses strictly and every field verifies.
+  auto r = c.Post("/api/v1/measurements", upload_body({envelope.dump()}), "application/json");
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  auto permalink = c.Get("/api/v1/measurements/" + s.uid);
+  REQUIRE(permalink);
+  REQUIRE(permalink->status == 200);
+  const auto served = core::parse_json(permalink->body, core::JsonLimits{});
+  REQUIRE(served.ok());
+  CHECK(core::verify_envelope(served.value) == "");
+  CHECK(served.value["measurement"]["verdict"] == "ok");
+  // Re-sending the hostile forms now is no duplicate of it either: still refused, the stored bytes unchanged.
+  auto again = c.Post("/api/v1/measurements", upload_body({hostile[0]}), "application/json");
+  REQUIRE(again);
+  CHECK(body_of(again)["results"][0]["reason"] == "malformed");
+  CHECK(c.Get("/api/v1/measurements/" + s.uid)->body == permalink->body);
+}
+
+TEST_CASE("integers beyond 2^53 and times outside 1970-2199 are malformed") {
+  RunningCollector collector;
+  auto c = collector.client();
+  auto key = registered_key(c);
+  auto post = [&](const json& measurement) {
+    auto r = c.Post("/api/v1/measurements", upload_body({core::sign_envelope(measurement, key).dump()}),
+                    "application/json");
+    REQUIRE(r);
+    return body_of(r)["results"][0]["reason"].get<std::string>();
+  };
+  MeasurementSpec s;
+  s.uid = uid(8);
+  s.started_at = now_plus(std::chrono::minutes(-5));
+  auto m = make_measurement(s);
+  m["observations"]["http"]["requests"][0]["body_length"] = 424242;
+  // Signed over the exact digits (as the old canonicalization did): it would verify for us and fail for
+  // any ECMAScript verifier, which reads 9007199254740992.
+  std::string canonical = core::canonicalize(m);
+  canonical.replace(canonical.find("424242"), 6, "9007199254740993");
+  const std::string big = R"({"measurement":)" + canonical + R"(,"public_key":")" +
+                          core::base64_encode(key.public_key) + R"(","signature":")" +
+                          core::base64_encode(core::ed25519_sign(key, canonical)) + "\"}";
+  auto r = c.Post("/api/v1/measurements", upload_body({big}), "application/json");
+  REQUIRE(r);
+  CHECK(body_of(r)["results"][0]["reason"] == "malformed");
+  // "2300-01-01" used to wrap to 1715 and be stored; "1500-01-01" was called a future timestamp.
+  for (const char* when : {"2300-01-01T00:00:00Z", "1500-01-01T00:00:00Z"}) {
+    CAPTURE(when);
+    s.started_at = when;
+    CHECK(post(make_measurement(s)) == "malformed");
+  }
+  CHECK(c.Get("/api/v1/measurements/" + s.uid)->status == 404);
+}
+
+// 16 MiB of '[' used to cost 1.25 GB (nlohmann built every level) and kept it afterwards.
+TEST_CASE("register: 16 MiB of '[' is refused within bounded memory") {
+  RunningCollector collector;
+  auto c = collector.client();
+  const std::string body(16 * 1024 * 1024 - 1024, '[');  // just under the body cap: it reaches the parser
+  int status = 0;
+  std::string answer;
+  const long growth_kib = kuzet::testing::peak_rss_growth_kib([&] {
+    auto r = c.Post("/api/v1/probes/register", body, "application/json");
+    REQUIRE(r);
+    status = r->status;
+    answer = r->body;
+  });
+  CHECK(status == 400);
+  CHECK(json::parse(answer)["error"] == "malformed");
+  MESSAGE("peak RSS growth for a 16 MiB nested register body: ", growth_kib, " KiB");
+  // The body itself is held by the server (and, while it grows, copied once): nothing near the old 1.25 GB.
+  CHECK(growth_kib >= 0);
+  CHECK(growth_kib < 96 * 1024);
+}
+
 TEST_CASE("list: filters and cursor paging") {
   RunningCollector collector;
   auto c = collector.client();
   auto key = registered_key(c);
+  // A day ago on a whole hour: recent enough for a key registered now (not backdated).
+  const int64_t base_s = (core::to_unix_ms(std::chrono::system_clock::now()) / 1000 - 86400) / 3600 * 3600;
+  auto at = [&](int minutes) { return core::format_rfc3339(core::SystemTime(std::chrono::seconds(base_s + minutes * 60))); };
   std::vector<std::string> envs;
   for (int i = 0; i < 25; ++i) {
     MeasurementSpec s;
     s.uid = uid(i);
-    s.started_at = core::format_rfc3339(core::SystemTime(std::chrono::seconds(1641378600 + i * 60)));
+    s.started_at = core::format_rfc3339(core::SystemTime(std::chrono::seconds(base_s + i * 60)));
     s.asn = i % 2 ? 9198 : 48503;
     s.target = i % 5 ? "a.example" : "b.example";
     envs.push_back(signed_envelope(s, key));
@@ -210,7 +327,7 @@ TEST_CASE("list: filters and cursor paging") {
   CHECK(by_target["measurements"].size() == 5);
   CHECK(by_target["next_cursor"] == "");
   auto by_time = json::parse(
-      c.Get("/api/v1/measurements?from=2022-01-05T10:35:00Z&until=2022-01-05T10:40:00Z")->body);
+      c.Get("/api/v1/measurements?from=" + at(5) + "&until=" + at(10))->body);
   CHECK(by_time["measurements"].size() == 5);
   auto none = json::parse(c.Get("/api/v1/measurements?cc=RU")->body);
   CHECK(none["measurements"].empty());

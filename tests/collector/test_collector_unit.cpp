@@ -207,7 +207,11 @@ TEST_CASE("check_envelope: each rejection reason") {
   const std::string kid = core::key_id(key.public_key);
   CheckOptions opt;
   opt.now_ms = core::to_unix_ms(std::chrono::system_clock::now());
-  opt.key_known = [&](const std::string& id) { return id == kid; };
+  int64_t registered_ms = opt.now_ms;
+  opt.key_registered_ms = [&](const std::string& id) -> std::optional<int64_t> {
+    if (id != kid) return std::nullopt;
+    return registered_ms;
+  };
 
   MeasurementSpec spec;
   spec.uid = "20220105T103000Z_0123456789abcdef";
@@ -239,6 +243,24 @@ TEST_CASE("check_envelope: each rejection reason") {
   CHECK(check_envelope(signed_envelope(future, key), opt).reason == "future_timestamp");
   future.started_at = now_plus(std::chrono::minutes(9));
   CHECK(check_envelope(signed_envelope(future, key), opt).reason == "");
+
+  // Backdating: a key may date measurements up to 30 days before it was first registered (a shutdown's
+  // queued results), not earlier; an old key keeps its old results acceptable.
+  MeasurementSpec old = spec;
+  old.started_at = now_plus(-std::chrono::hours(24 * 30) + std::chrono::minutes(1));
+  CHECK(check_envelope(signed_envelope(old, key), opt).reason == "");
+  old.started_at = now_plus(-std::chrono::hours(24 * 30) - std::chrono::minutes(1));
+  CHECK(check_envelope(signed_envelope(old, key), opt).reason == "backdated");
+  old.started_at = "2022-01-05T10:30:00.000Z";  // issue 10: fresh keys made a 2022 "ongoing" incident
+  CHECK(check_envelope(signed_envelope(old, key), opt).reason == "backdated");
+  registered_ms = core::to_unix_ms(*core::parse_rfc3339("2022-01-20T00:00:00Z"));
+  CHECK(check_envelope(signed_envelope(old, key), opt).reason == "");
+  registered_ms = opt.now_ms;
+  // Outside 1970-2199 a time is malformed: 2300 used to wrap to 1715, 1500 was "in the future".
+  for (const char* when : {"2300-01-01T00:00:00Z", "1500-01-01T00:00:00Z"}) {
+    old.started_at = when;
+    CHECK(check_envelope(signed_envelope(old, key), opt).reason == "malformed");
+  }
 
   MeasurementSpec bad_uid = spec;
   bad_uid.uid = "has spaces/slash";
