@@ -2,14 +2,17 @@
 
 #include <algorithm>
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 
+#include <map>
 #include <memory>
 #include <mutex>
 #include <utility>
 
 #include "core/crypto.hpp"
 #include "core/jcs.hpp"
+#include "core/json_parse.hpp"
 #include "core/time.hpp"
 
 namespace kuzet::probe {
@@ -134,17 +137,24 @@ HttpReply perform(const std::string& url, const CollectorClientOptions& options,
   return reply;
 }
 
-// The reply body as a JSON object, or null (not JSON, not an object).
-json parse_object(const std::string& body) {
-  json value = json::parse(body, nullptr, false);
-  if (value.is_discarded() || !value.is_object()) return json();
-  return value;
+// The reply body as a JSON object, or null (not JSON, not an object, over the options' limits).
+json parse_object(const std::string& body, const CollectorClientOptions& options) {
+  auto parsed = core::parse_json(body, {.max_bytes = options.max_response_bytes,
+                                        .max_depth = options.max_response_depth,
+                                        .max_values = options.max_response_values});
+  if (!parsed.ok() || !parsed.value.is_object()) return json();
+  return std::move(parsed.value);
 }
 
 const std::string* string_member(const json& object, const char* name) {
   const auto it = object.find(name);
   if (it == object.end() || !it->is_string()) return nullptr;
   return &it->get_ref<const std::string&>();
+}
+
+bool is_ip_address(const std::string& text) {
+  unsigned char bytes[16];
+  return inet_pton(AF_INET, text.c_str(), bytes) == 1 || inet_pton(AF_INET6, text.c_str(), bytes) == 1;
 }
 
 bool valid_cc(const std::string& cc) {
@@ -157,6 +167,13 @@ std::string uid_of(const json& envelope) {
   if (measurement == envelope.end() || !measurement->is_object()) return "";
   const auto* uid = string_member(*measurement, "measurement_uid");
   return uid ? *uid : "";
+}
+
+// The envelope's public_key as sent ("" when it has none: such envelopes travel together).
+std::string key_of(const json& envelope) {
+  if (!envelope.is_object()) return "";
+  const auto* key = string_member(envelope, "public_key");
+  return key ? *key : "";
 }
 
 // The per-item judgement of one batch, or false when the reply does not judge exactly these items.
@@ -215,7 +232,7 @@ WhoamiResult CollectorClient::whoami() const {
     result.failure = http_failure(reply.status);
     return result;
   }
-  const json body = parse_object(reply.body);
+  const json body = parse_object(reply.body, options_);
   const auto* cc = body.is_object() ? string_member(body, "cc") : nullptr;
   const auto* as_name = body.is_object() ? string_member(body, "as_name") : nullptr;
   const auto asn = body.is_object() ? body.find("asn") : body.end();
@@ -229,6 +246,9 @@ WhoamiResult CollectorClient::whoami() const {
   result.cc = *cc;
   result.asn = static_cast<uint32_t>(asn->get<uint64_t>());
   result.as_name = *as_name;
+  // Optional (older collectors do not send it); anything but an IP address is ignored, not believed.
+  if (const auto* address = string_member(body, "address"); address && is_ip_address(*address))
+    result.address = *address;
   return result;
 }
 
@@ -244,7 +264,7 @@ RegisterResult CollectorClient::register_key(const core::KeyPair& key) const {
     result.detail = reply.detail;
     return result;
   }
-  const json answer = parse_object(reply.body);
+  const json answer = parse_object(reply.body, options_);
   if (reply.status != 200) {
     result.failure = http_failure(reply.status);
     if (const auto* error = answer.is_object() ? string_member(answer, "error") : nullptr) result.error = *error;
@@ -273,7 +293,9 @@ UploadResult CollectorClient::upload(const std::vector<nlohmann::json>& envelope
   result.items.resize(envelopes.size());
   std::vector<std::string> texts(envelopes.size());
   std::vector<size_t> sendable;
+  std::map<std::string, size_t> first_of_key;  // public key -> its first envelope's index: groups keep input order
   for (size_t i = 0; i < envelopes.size(); ++i) {
+    first_of_key.emplace(key_of(envelopes[i]), i);
     result.items[i].measurement_uid = uid_of(envelopes[i]);
     try {
       texts[i] = envelopes[i].dump();
@@ -290,11 +312,18 @@ UploadResult CollectorClient::upload(const std::vector<nlohmann::json>& envelope
     }
     sendable.push_back(i);
   }
+  // One network's key per request, and every request on its own connection (perform: a fresh handle):
+  // per-network keys must not be linked by sharing a request or a connection (docs/protocol.md).
+  std::stable_sort(sendable.begin(), sendable.end(), [&](size_t a, size_t b) {
+    return first_of_key[key_of(envelopes[a])] < first_of_key[key_of(envelopes[b])];
+  });
   for (size_t first = 0, last = 0; first < sendable.size(); first = last) {
-    // Up to batch_size envelopes and max_batch_bytes of them (always at least one).
+    // Up to batch_size envelopes and max_batch_bytes of them (always at least one), all of one key.
+    const std::string batch_key = key_of(envelopes[sendable[first]]);
     size_t bytes = texts[sendable[first]].size();
     last = first + 1;
     while (last < sendable.size() && last - first < options_.batch_size &&
+           key_of(envelopes[sendable[last]]) == batch_key &&
            bytes + texts[sendable[last]].size() + 1 <= options_.max_batch_bytes)
       bytes += texts[sendable[last++]].size() + 1;
     std::string body = "{\"measurements\":[";
@@ -312,7 +341,7 @@ UploadResult CollectorClient::upload(const std::vector<nlohmann::json>& envelope
     std::string detail = reply.detail;
     std::vector<UploadItemResult> judged;
     if (failure.empty()) {
-      const json answer = parse_object(reply.body);
+      const json answer = parse_object(reply.body, options_);
       const bool complete = parse_judgement(answer, uids, judged, detail);
       if (!complete) judged.clear();
       if (reply.status == 200 || reply.status == 207) {
@@ -354,7 +383,7 @@ ControlResult CollectorClient::control(const nlohmann::json& request, const core
     result.detail = reply.detail;
     return result;
   }
-  json answer = parse_object(reply.body);
+  json answer = parse_object(reply.body, options_);
   if (reply.status != 200) {
     result.failure = http_failure(reply.status);
     if (const auto* error = answer.is_object() ? string_member(answer, "error") : nullptr) result.detail = *error;

@@ -34,6 +34,10 @@ struct CollectorClientOptions {
   // locally ("too_large") rather than sent to be refused again on every attempt.
   size_t max_batch_bytes = 8 << 20;
   size_t max_response_bytes = 8 << 20;  // a hostile collector cannot make the probe buffer more
+  // ... nor parse it into more: nesting (a control reply is ~8 deep) and values (a control reply for 100
+  // targets is ~50,000; 250,000 parsed values are at most ~25 MB, a fraction of a router's memory).
+  size_t max_response_depth = 32;
+  size_t max_response_values = 250000;
 };
 
 struct WhoamiResult {
@@ -43,6 +47,9 @@ struct WhoamiResult {
   std::string cc;       // "" when the collector does not know
   uint32_t asn = 0;
   std::string as_name;
+  // The probe's own address as the collector saw it ("" when not told): only ever used to strip it from
+  // measurements (probe/privacy/redact.hpp), never stored or logged.
+  std::string address;
 };
 
 struct RegisterResult {
@@ -95,7 +102,8 @@ class CollectorClient {
   WhoamiResult whoami() const;
   // POST /api/v1/probes/register, signed with the key itself.
   RegisterResult register_key(const core::KeyPair& key) const;
-  // POST /api/v1/measurements in batches of ≤ batch_size. Stops at the first batch the collector did not
+  // POST /api/v1/measurements in batches of ≤ batch_size, each batch of one public key only (one network:
+  // two networks' keys never share a request, nor a connection). Stops at the first batch the collector did not
   // judge (the rest are "failed" with that failure), so a dead collector costs one timeout, not one per batch.
   UploadResult upload(const std::vector<nlohmann::json>& envelopes) const;
   // POST /api/v1/control with X-Kuzet-Key / X-Kuzet-Signature over the exact body bytes.

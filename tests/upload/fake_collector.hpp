@@ -40,6 +40,7 @@ class FakeCollector {
       {
         std::lock_guard<std::mutex> lock(mutex_);
         ++upload_posts;
+        note_upload_request(req);
       }
       if (upload_override) return upload_override(req, res);
       handle_upload(req, res);
@@ -70,6 +71,12 @@ class FakeCollector {
   std::set<std::string> registered;              // key ids
   std::map<std::string, std::string> stored;     // uid -> canonical measurement
   int upload_posts = 0;
+  // Per POST /api/v1/measurements: the client's port (one per connection) and the public keys it carried.
+  struct UploadRequest {
+    int remote_port = 0;
+    std::set<std::string> public_keys;
+  };
+  std::vector<UploadRequest> upload_requests;
   size_t largest_batch = 0;
   std::string last_control_body;
   bool last_control_verified = false;
@@ -81,6 +88,16 @@ class FakeCollector {
   }
   static void error(httplib::Response& res, int status, const std::string& reason) {
     reply(res, status, {{"error", reason}, {"detail", "fake collector"}});
+  }
+
+  void note_upload_request(const httplib::Request& req) {
+    UploadRequest seen{req.remote_port, {}};
+    const json body = json::parse(req.body, nullptr, false);
+    if (body.is_object() && body.contains("measurements") && body["measurements"].is_array())
+      for (const auto& envelope : body["measurements"])
+        if (envelope.is_object() && envelope.contains("public_key") && envelope["public_key"].is_string())
+          seen.public_keys.insert(envelope["public_key"].get<std::string>());
+    upload_requests.push_back(std::move(seen));
   }
 
   void handle_register(const httplib::Request& req, httplib::Response& res) {
@@ -143,7 +160,8 @@ class FakeCollector {
     if (rejected == 0) return reply(res, 200, {{"results", results}});
     if (rejected < count) return reply(res, 207, {{"results", results}});
     static const std::map<std::string, int> status_for{
-        {"malformed", 400}, {"bad_signature", 400}, {"unknown_key", 401}, {"conflict", 409}, {"future_timestamp", 422}};
+        {"malformed", 400}, {"bad_signature", 400}, {"unknown_key", 401}, {"conflict", 409}, {"future_timestamp", 422},
+        {"backdated", 422}};
     reply(res, status_for.at(first_reason), {{"error", first_reason}, {"detail", "all rejected"}, {"results", results}});
   }
 

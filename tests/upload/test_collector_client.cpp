@@ -6,6 +6,8 @@
 
 #include <doctest/doctest.h>
 
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -13,6 +15,7 @@
 #include "core/signing.hpp"
 #include "fake_collector.hpp"
 #include "tests/loopback_port.hpp"
+#include "tests/peak_rss.hpp"
 
 using kuzet::probe::CollectorClient;
 using kuzet::probe::CollectorClientOptions;
@@ -137,6 +140,35 @@ TEST_CASE("upload round trip in batches, then duplicates") {
 
   const json logged = result;  // to_json for the log
   CHECK(logged["items"][1]["status"] == "duplicate");
+}
+
+// Per-network keys are unlinkable only if nothing else links them: never one request, never one connection.
+TEST_CASE("two networks' envelopes never share a request or a connection") {
+  FakeCollector fake;
+  const auto kz = core::generate_ed25519(), ru = core::generate_ed25519();
+  fake.register_directly(kz.public_key);
+  fake.register_directly(ru.public_key);
+  // Interleaved, as a queue holding a move between networks would give them.
+  std::vector<json> items;
+  for (int i = 0; i < 6; ++i)
+    items.push_back(core::sign_envelope(measurement("net" + std::to_string(i), i), i % 2 ? ru : kz));
+  CollectorClient client(fake.url(), generous());
+  const auto result = client.upload(items);
+  CHECK(result.failure == "");
+  REQUIRE(result.items.size() == 6);
+  for (int i = 0; i < 6; ++i) {
+    CHECK(result.items[i].measurement_uid == "net" + std::to_string(i));  // still in input order
+    CHECK(result.items[i].status == "stored");
+  }
+  std::lock_guard<std::mutex> lock(fake.mutex_);
+  REQUIRE(fake.upload_requests.size() == 2);
+  std::map<int, std::set<std::string>> keys_per_connection;
+  for (const auto& request : fake.upload_requests) {
+    CHECK(request.public_keys.size() == 1);
+    keys_per_connection[request.remote_port].insert(request.public_keys.begin(), request.public_keys.end());
+  }
+  CHECK(keys_per_connection.size() == 2);
+  for (const auto& [port, keys] : keys_per_connection) CHECK(keys.size() == 1);
 }
 
 TEST_CASE("batches are also bounded in bytes; an envelope over the bound is rejected locally") {
@@ -303,6 +335,53 @@ TEST_CASE("malformed or hostile replies are never taken as stored") {
   result = client.upload(items);
   CHECK(result.failure == "");
   CHECK(result.items[0].status == "stored");
+}
+
+// A hostile collector (or an interceptor in front of it) once pushed the probe to 646 MB with nested
+// replies: every reply is now parsed within a depth and value bound, so such a reply costs about its size.
+TEST_CASE("deeply nested or huge replies are refused within bounded memory") {
+  FakeCollector fake;
+  auto options = generous();
+  const auto key = core::generate_ed25519();
+  const auto items = envelopes(key, 1);
+  const std::string nested = std::string(4 << 20, '[') + std::string(4 << 20, ']');  // 8 MiB, 4 Mi deep
+  std::string canned;
+  fake.upload_override = [&](const httplib::Request&, httplib::Response& res) {
+    res.set_content(canned, "application/json");
+  };
+  fake.control_override = fake.upload_override;
+  CollectorClient client(fake.url(), options);
+
+  canned = nested;
+  const long upload_kib = kuzet::testing::peak_rss_growth_kib([&] {
+    const auto result = client.upload(items);
+    CHECK(result.failure == "upload.malformed_reply");
+    CHECK(result.items.at(0).status == "failed");
+  });
+  const long control_kib = kuzet::testing::peak_rss_growth_kib([&] {
+    const auto result = client.control(json{{"targets", json::array()}}, key);
+    CHECK(result.failure == "upload.malformed_reply");
+    CHECK(result.response.is_null());
+  });
+  // Objects nest too; a flat reply of many tiny values is bounded by the value count.
+  canned = "";
+  for (int i = 0; i < 100000; ++i) canned += "{\"a\":";
+  canned += "1" + std::string(100000, '}');
+  CHECK(client.upload(items).failure == "upload.malformed_reply");
+  canned = "{\"results\":[0";
+  for (int i = 0; i < 1000000; ++i) canned += ",0";
+  canned += "]}";
+  const long flat_kib = kuzet::testing::peak_rss_growth_kib([&] {
+    CHECK(client.upload(items).failure == "upload.malformed_reply");
+  });
+  MESSAGE("peak RSS growth: nested upload reply ", upload_kib, " KiB, nested control reply ", control_kib,
+          " KiB, 1 M values ", flat_kib, " KiB");
+  // The 8 MiB reply is held about three times (server, socket buffer, client): anything near the old
+  // hundreds of MiB fails. -1 would mean /proc is unreadable: the bound must be measured, never skipped.
+  CHECK(upload_kib >= 0);
+  CHECK(upload_kib < 64 * 1024);
+  CHECK(control_kib < 64 * 1024);
+  CHECK(flat_kib < 64 * 1024);
 }
 
 TEST_CASE("control: the body is signed and the collector verifies it") {
