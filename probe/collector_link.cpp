@@ -28,11 +28,17 @@ std::optional<NetworkIdentity> HttpCollectorLink::whoami() {
       n.as_name = who.as_name;
       n.source = "collector";
       whoami_ = n;
+      own_address_ = who.address;
     } else {
       last_failure_ = who.failure;
     }
   }
   return whoami_;
+}
+
+std::string HttpCollectorLink::own_address() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return own_address_;
 }
 
 NetworkIdentity HttpCollectorLink::network() {

@@ -27,6 +27,7 @@ class HttpCollectorLink : public CollectorLink {
   // Registers this network's key (idempotent), then asks for control of all targets in one request.
   std::optional<std::vector<measure::ControlObservations>> control(const std::vector<ControlTarget>& targets,
                                                                    int deadline_ms) override;
+  std::string own_address() override;
 
   const std::string& last_failure() const { return last_failure_; }
 
@@ -39,6 +40,7 @@ class HttpCollectorLink : public CollectorLink {
   std::mutex mutex_;
   bool asked_ = false;
   std::optional<NetworkIdentity> whoami_;
+  std::string own_address_;  // from whoami; never stored
   std::string last_failure_;
 };
 

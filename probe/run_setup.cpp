@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "knowledge/knowledge.hpp"
+#include "probe/privacy/own_addresses.hpp"
 #include "spec/spec.hpp"
 
 namespace kuzet::probe {
@@ -69,6 +70,7 @@ RunOptions run_options_from(const ProbeConfig& config, const std::vector<std::st
     manual.source = "config";
     options.network_override = manual;
   }
+  options.local_addresses = privacy::interface_addresses();
   return options;
 }
 

@@ -7,6 +7,7 @@
 
 #include "core/crypto.hpp"
 #include "core/time.hpp"
+#include "probe/privacy/redact.hpp"
 
 namespace kuzet::probe {
 
@@ -127,9 +128,14 @@ RunResult run_probe(const RunOptions& options) {
   analysis::RunFacts facts;
   facts.collector_reachable = result.collector_reachable;
   auto verdicts = analysis::analyze_run(inputs, facts, options.knowledge);
+  // Judged on what was seen; published without the volunteer's addresses.
+  std::vector<std::string> own_addresses = options.local_addresses;
+  if (options.collector) own_addresses.push_back(options.collector->own_address());
+  const privacy::AddressRedactor redactor(own_addresses);
   for (size_t i = 0; i < n; ++i) {
     result.records[i].verdict = verdicts.at(i);
     result.records[i].network = result.network;
+    privacy::redact_record(result.records[i], redactor);
   }
   result.duration_ms = run_clock.elapsed_ms();
   report("done", nullptr);

@@ -27,6 +27,8 @@ class CollectorLink {
   // Control measurements for targets, same order; nullopt when the request failed as a whole.
   virtual std::optional<std::vector<measure::ControlObservations>> control(const std::vector<ControlTarget>& targets,
                                                                            int deadline_ms) = 0;
+  // The probe's own address as the collector saw it during whoami ("" when unknown): stripped from results.
+  virtual std::string own_address() { return ""; }
 };
 
 struct RunTarget {
@@ -51,6 +53,9 @@ struct RunOptions {
   // The network whoami last reported (network_memory.hpp): used, as "last_known", when whoami has no answer.
   std::optional<NetworkIdentity> last_known_network;
   std::shared_ptr<CollectorLink> collector;          // null: no collector configured
+  // This machine's addresses (run_setup: privacy::interface_addresses); with the collector's own_address(),
+  // replaced by a marker in every record before anyone signs or prints it (privacy/redact.hpp).
+  std::vector<std::string> local_addresses;
   std::function<void(const Progress&)> on_progress;  // called from worker threads, serialised
 };
 

@@ -2,8 +2,16 @@
 // agree on the wire, not just with their own fakes.
 #include <doctest/doctest.h>
 
+#include <httplib.h>
+
+#include <thread>
+
+#include "core/json_parse.hpp"
 #include "core/signing.hpp"
 #include "probe/collector_client.hpp"
+#include "probe/collector_link.hpp"
+#include "probe/identity.hpp"
+#include "probe/runner.hpp"
 #include "tests/collector/helpers.hpp"
 #include "tests/collector/server_fixture.hpp"
 
@@ -94,4 +102,64 @@ TEST_CASE("control: the real collector accepts the client's signature") {
   result = client.control(request, core::generate_ed25519());
   CHECK(result.http_status == 401);
   CHECK(result.detail == "unknown_key");
+}
+
+// Issue 10: a site that echoes its visitor's address put the volunteer's IP into a signed, public measurement.
+// Here the whole chain runs on loopback: the collector's whoami tells the probe its address (127.0.0.1),
+// the probe measures a page that echoes it in the body, the title and a header, signs, uploads, and the
+// collector's permalink shows the marker instead.
+TEST_CASE("a page echoing the probe's address is stored with the marker, not the address") {
+  RunningCollector running;
+  httplib::Server site;
+  site.Get("/", [](const httplib::Request& req, httplib::Response& res) {
+    res.set_header("X-Your-Address", req.remote_addr);
+    res.set_content("<html><head><title>You are " + req.remote_addr + "</title></head><body>Your IP address is " +
+                        req.remote_addr + ".</body></html>",
+                    "text/html");
+  });
+  const int site_port = site.bind_to_any_port("127.0.0.1");
+  REQUIRE(site_port > 0);
+  std::thread site_thread([&] { site.listen_after_bind(); });
+  for (int i = 0; i < 500 && !site.is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+
+  collector::testing::TempDir dir;
+  const auto identity = probe::Identity::load_or_create(dir.file("identity"));
+  probe::CollectorClient client("http://127.0.0.1:" + std::to_string(running.port), generous());
+  probe::RunOptions options;
+  options.targets.push_back({spec::Target{"http://127.0.0.1:" + std::to_string(site_port) + "/", "news", "", ""}, ""});
+  options.measure.tls.trust = nullptr;
+  options.collector = std::make_shared<probe::HttpCollectorLink>(client, identity, std::nullopt, true);
+  const auto result = probe::run_probe(options);
+  site.stop();
+  site_thread.join();
+  REQUIRE(result.records.size() == 1);
+  REQUIRE(result.records[0].observations.http);
+  const auto& page = result.records[0].observations.http->requests.at(0);
+  REQUIRE(page.status == 200);  // the page was fetched: the redaction below is not vacuous
+
+  const auto summary = probe::upload_records(client, identity, result.records);
+  REQUIRE(summary.stored == 1);
+  httplib::Client reader("127.0.0.1", running.port);
+  const auto permalink = reader.Get("/api/v1/measurements/" + result.records[0].measurement_uid);
+  REQUIRE(permalink);
+  REQUIRE(permalink->status == 200);
+  const auto stored = core::parse_json(permalink->body, core::JsonLimits{});
+  REQUIRE(stored.ok());
+  CHECK(core::verify_envelope(stored.value) == "");
+  const auto& request = stored.value["measurement"]["observations"]["http"]["requests"][0];
+  CHECK(request["body_prefix"] ==
+        "<html><head><title>You are [probe-address]</title></head><body>Your IP address is [probe-address].</body></html>");
+  CHECK(request["title"] == "You are [probe-address]");
+  CHECK(request["body_sha256"] == "");
+  bool header_seen = false;
+  for (const auto& header : request["headers"]) {
+    if (header["name"] == "X-Your-Address") {
+      header_seen = true;
+      CHECK(header["value"] == "[probe-address]");
+    }
+  }
+  CHECK(header_seen);
+  // Nowhere in what the page said does the address remain.
+  for (const char* field : {"body_prefix", "title"})
+    CHECK(request[field].get<std::string>().find("127.0.0.1") == std::string::npos);
 }
