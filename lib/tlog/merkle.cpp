@@ -94,6 +94,14 @@ void consistency_ranges(uint64_t m, uint64_t begin, uint64_t end, bool whole, st
   }
 }
 
+// RFC 9162: "right-shift both fn and sn equally until either LSB(fn) is set or fn is 0".
+void shift_while_even(uint64_t& fn, uint64_t& sn) {
+  while (fn != 0 && !(fn & 1)) {
+    fn >>= 1;
+    sn >>= 1;
+  }
+}
+
 }  // namespace
 
 Hash leaf_hash(std::string_view entry) {
@@ -158,12 +166,7 @@ bool verify_inclusion(const Hash& leaf, uint64_t index, uint64_t size, const std
     if (sn == 0) return false;
     if ((fn & 1) || fn == sn) {
       r = node_hash(p, r);
-      if (!(fn & 1)) {
-        while (fn != 0 && !(fn & 1)) {
-          fn >>= 1;
-          sn >>= 1;
-        }
-      }
+      shift_while_even(fn, sn);
     } else {
       r = node_hash(r, p);
     }
@@ -194,12 +197,7 @@ bool verify_consistency(uint64_t old_size, uint64_t new_size, const Hash& old_ro
     if ((fn & 1) || fn == sn) {
       fr = node_hash(c, fr);
       sr = node_hash(c, sr);
-      if (!(fn & 1)) {
-        while (fn != 0 && !(fn & 1)) {
-          fn >>= 1;
-          sn >>= 1;
-        }
-      }
+      shift_while_even(fn, sn);
     } else {
       sr = node_hash(sr, c);
     }

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "core/crypto.hpp"
+#include "core/utf8.hpp"
 
 namespace kuzet::tlog {
 
@@ -15,37 +16,16 @@ namespace {
 constexpr std::string_view kSignaturePrefix = "\xE2\x80\x94 ";  // EM DASH, space
 constexpr std::string_view kPrivateKeyPrefix = "PRIVATE+KEY+";
 
-// Decodes the UTF-8 code point at text[*at]; -1 when the bytes are not strict UTF-8 (overlong forms,
-// surrogates and values above U+10FFFF are refused).
-long next_code_point(std::string_view text, size_t* at) {
-  const auto byte = [&](size_t i) { return static_cast<unsigned char>(text[i]); };
-  const unsigned char c = byte(*at);
-  if (c < 0x80) {
-    ++*at;
-    return c;
+// Strict UTF-8 code points; nullopt when the bytes are not UTF-8.
+std::optional<std::vector<char32_t>> code_points(std::string_view text) {
+  try {
+    return core::decode_utf8(text);
+  } catch (const std::invalid_argument&) {
+    return std::nullopt;
   }
-  size_t length;
-  long value, min;
-  if ((c & 0xE0) == 0xC0) {
-    length = 2, value = c & 0x1F, min = 0x80;
-  } else if ((c & 0xF0) == 0xE0) {
-    length = 3, value = c & 0x0F, min = 0x800;
-  } else if ((c & 0xF8) == 0xF0) {
-    length = 4, value = c & 0x07, min = 0x10000;
-  } else {
-    return -1;
-  }
-  if (*at + length > text.size()) return -1;
-  for (size_t i = 1; i < length; ++i) {
-    if ((byte(*at + i) & 0xC0) != 0x80) return -1;
-    value = (value << 6) | (byte(*at + i) & 0x3F);
-  }
-  if (value < min || value > 0x10FFFF || (value >= 0xD800 && value <= 0xDFFF)) return -1;
-  *at += length;
-  return value;
 }
 
-bool is_unicode_space(long cp) {
+bool is_unicode_space(char32_t cp) {
   return cp == ' ' || (cp >= 0x09 && cp <= 0x0D) || cp == 0x85 || cp == 0xA0 || cp == 0x1680 ||
          (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F || cp == 0x205F ||
          cp == 0x3000;
@@ -53,10 +33,10 @@ bool is_unicode_space(long cp) {
 
 // Valid UTF-8 with no control character other than newline (the signed-note rule for a whole note).
 bool valid_note_bytes(std::string_view text) {
-  for (size_t at = 0; at < text.size();) {
-    const long cp = next_code_point(text, &at);
-    if (cp < 0 || (cp < 0x20 && cp != '\n') || cp == 0x7F) return false;
-  }
+  const auto decoded = code_points(text);
+  if (!decoded) return false;
+  for (char32_t cp : *decoded)
+    if ((cp < 0x20 && cp != '\n') || cp == 0x7F) return false;
   return true;
 }
 
@@ -140,10 +120,10 @@ std::optional<std::pair<std::string, std::string>> parse_key_parts(std::string_v
 
 bool valid_key_name(std::string_view name) {
   if (name.empty() || name.size() > kMaxKeyNameBytes) return false;
-  for (size_t at = 0; at < name.size();) {
-    const long cp = next_code_point(name, &at);
-    if (cp < 0 || cp < 0x20 || cp == 0x7F || cp == '+' || is_unicode_space(cp)) return false;
-  }
+  const auto decoded = code_points(name);
+  if (!decoded) return false;
+  for (char32_t cp : *decoded)
+    if (cp < 0x20 || cp == 0x7F || cp == '+' || is_unicode_space(cp)) return false;
   return true;
 }
 
