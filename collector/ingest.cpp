@@ -54,6 +54,7 @@ std::string upload_answer_json(const UploadOutcome& outcome) {
     nlohmann::json j{{"measurement_uid", item.measurement_uid},
                      {"status", status_name(item.status)},
                      {"reason", item.status == ItemStatus::rejected ? item.reason : ""}};
+    if (item.log_index && item.status != ItemStatus::rejected) j["index"] = *item.log_index;
     results.push_back(std::move(j));
     counts[static_cast<int>(item.status)]++;
   }
@@ -160,6 +161,7 @@ UploadOutcome Ingestor::ingest(const std::vector<std::string_view>& envelopes, b
     store_cpu_us_ += thread_cpu_us() - cpu0;
     for (size_t r = 0; r < rows.size(); ++r) {
       auto& item = out.items[row_item[r]];
+      item.log_index = results[r].log_index;
       if (results[r].inserted) {
         item.status = ItemStatus::stored;
       } else if (results[r].existing_hash == rows[r].content_hash ||

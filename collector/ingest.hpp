@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,6 +22,7 @@ struct ItemOutcome {
   std::string measurement_uid;  // "" when the envelope named none
   ItemStatus status = ItemStatus::rejected;
   std::string reason;  // set when rejected
+  std::optional<uint64_t> log_index;  // stored or duplicate: its entry in the transparency log
 };
 
 struct UploadOutcome {

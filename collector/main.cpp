@@ -12,6 +12,9 @@
 #include "collector/asn_db.hpp"
 #include "collector/ingest.hpp"
 #include "collector/key_statement.hpp"
+#include "collector/log/checkpointer.hpp"
+#include "collector/log/log_key.hpp"
+#include "collector/log/routes.hpp"
 #include "collector/options.hpp"
 #include "collector/server.hpp"
 #include "collector/store.hpp"
@@ -62,18 +65,26 @@ int serve(const ServeOptions& options) {
   std::signal(SIGPIPE, SIG_IGN);
 
   std::unique_ptr<Store> store;
+  std::unique_ptr<log::Checkpointer> checkpointer;
   std::unique_ptr<AsnDatabase> asn;
   std::unique_ptr<kuzet::timeline::TimelineIndex> timelines;
   std::unique_ptr<Server> server;
   uint16_t port = 0;
   try {
     store = open_sqlite_store(options.db_path);
+    // Refuses to start (status 2) when the stored log does not extend the last signed checkpoint.
+    const std::string key_path =
+        options.log_key_path.empty() ? log::default_log_key_path(options.db_path) : options.log_key_path;
+    checkpointer = std::make_unique<log::Checkpointer>(
+        *store, log::load_or_create_log_key(key_path, options.log_origin),
+        std::chrono::seconds(options.checkpoint_interval_seconds));
     // After the store: the index's triggers sit on the measurements table the store creates.
     timelines = std::make_unique<kuzet::timeline::TimelineIndex>(
         options.db_path, int64_t{options.timeline_bin_minutes} * kuzet::timeline::kMinuteMs);
     asn = options.asn_db.empty() ? std::make_unique<EmptyAsnDatabase>() : load_asn_database(options.asn_db);
     server = std::make_unique<Server>(*store, *asn, options);
     kuzet::timeline::register_timeline_routes(server->http_server(), *timelines);
+    log::register_log_routes(server->http_server(), *store, *checkpointer);
     port = server->bind();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "kuzet-collector: %s\n", e.what());
@@ -86,7 +97,10 @@ int serve(const ServeOptions& options) {
   }
   std::printf("kuzet-collector listening on %s:%u (db %s, schema v%d)\n", options.listen_host.c_str(), port,
               options.db_path.c_str(), store->schema_version());
+  std::printf("transparency log %s (key %s)\n", checkpointer->verifier().name.c_str(),
+              kuzet::tlog::verifier_key_text(checkpointer->verifier()).c_str());
   std::fflush(stdout);
+  checkpointer->start();
   server->run();
   {
     // The waiter must not touch the server once it is gone; a late signal then just ends the process.

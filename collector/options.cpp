@@ -13,6 +13,7 @@ const char* usage_text() {
          "                        [--asn-db FILE] [--allow-private-targets] [--control-concurrency N]\n"
          "                        [--timeline-bin MINUTES] [--trusted-proxy IP]...\n"
          "                        [--max-connections N] [--max-connections-per-source N]\n"
+         "                        [--log-key FILE] [--log-origin NAME] [--checkpoint-interval SECONDS]\n"
          "  kuzet-collector import --db FILE FILE.jsonl\n";
 }
 
@@ -86,6 +87,12 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
         s.max_connections_per_source = parse_number(arg, value(arg), 1, 1000000);
       } else if (arg == "--timeline-bin") {
         s.timeline_bin_minutes = static_cast<uint32_t>(parse_number(arg, value(arg), 1, 24 * 60));
+      } else if (arg == "--log-key") {
+        s.log_key_path = value(arg);
+      } else if (arg == "--log-origin") {
+        s.log_origin = value(arg);
+      } else if (arg == "--checkpoint-interval") {
+        s.checkpoint_interval_seconds = static_cast<uint32_t>(parse_number(arg, value(arg), 1, 3600));
       } else {
         throw UsageError("unknown option " + arg);
       }

@@ -35,6 +35,10 @@ struct ServeOptions {
   // Reverse proxies whose X-Real-IP / X-Forwarded-For is believed; from anyone else they are ignored.
   std::vector<std::string> trusted_proxies;
   uint32_t timeline_bin_minutes = 10;  // the timelines' base bin; coarser bins are multiples of it
+  // The transparency log (docs/transparency-log.md).
+  std::string log_key_path;              // "" = "<db>.log-key"
+  std::string log_origin;                // "" = the key's name (a new key: "<hostname>/kuzet-log")
+  uint32_t checkpoint_interval_seconds = 2;  // at most one signed checkpoint per interval
 };
 
 struct ImportOptions {

@@ -2,12 +2,14 @@
 #include <sqlite3.h>
 
 #include <chrono>
+#include <algorithm>
 #include <mutex>
 #include <stdexcept>
 #include <unordered_map>
 
 #include "collector/sqlite_util.hpp"
 #include "collector/store.hpp"
+#include "tlog/entry.hpp"
 
 namespace kuzet::collector {
 
@@ -46,7 +48,41 @@ CREATE INDEX measurements_time ON measurements(started_at, uid);
     {2, R"sql(
 CREATE INDEX measurements_target ON measurements(target, started_at);
 )sql"},
+    // The transparency log (docs/transparency-log.md): one entry per measurement, the subtree hashes that
+    // proofs and tiles read, and every signed checkpoint. Rows are only ever inserted.
+    {3, R"sql(
+CREATE TABLE log_entries (
+  idx INTEGER PRIMARY KEY,
+  uid TEXT NOT NULL UNIQUE,
+  entry BLOB NOT NULL
+);
+CREATE TABLE log_hashes (
+  level INTEGER NOT NULL,
+  idx INTEGER NOT NULL,
+  hash BLOB NOT NULL,
+  PRIMARY KEY (level, idx)
+) WITHOUT ROWID;
+CREATE TABLE log_checkpoints (
+  id INTEGER PRIMARY KEY,
+  size INTEGER NOT NULL,
+  note TEXT NOT NULL,
+  signed_at INTEGER NOT NULL
+);
+CREATE TRIGGER log_entries_append_only BEFORE UPDATE ON log_entries
+  BEGIN SELECT RAISE(ABORT, 'log entries are never rewritten'); END;
+CREATE TRIGGER log_entries_never_removed BEFORE DELETE ON log_entries
+  BEGIN SELECT RAISE(ABORT, 'log entries are never removed'); END;
+CREATE TRIGGER log_hashes_append_only BEFORE UPDATE ON log_hashes
+  BEGIN SELECT RAISE(ABORT, 'log hashes are never rewritten'); END;
+CREATE TRIGGER log_hashes_never_removed BEFORE DELETE ON log_hashes
+  BEGIN SELECT RAISE(ABORT, 'log hashes are never removed'); END;
+CREATE TRIGGER log_checkpoints_append_only BEFORE UPDATE ON log_checkpoints
+  BEGIN SELECT RAISE(ABORT, 'checkpoints are never rewritten'); END;
+CREATE TRIGGER log_checkpoints_never_removed BEFORE DELETE ON log_checkpoints
+  BEGIN SELECT RAISE(ABORT, 'checkpoints are never removed'); END;
+)sql"},
 };
+constexpr int kLogSchemaVersion = 3;
 
 using sqlite::exec;
 using sqlite::fail;
@@ -151,10 +187,23 @@ class SqliteStore : public Store {
           writer_,
           "INSERT INTO measurements(uid, envelope, content_hash, key_id, started_at, received_at, cc, asn, target,"
           " category, verdict, method) VALUES(?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(uid) DO NOTHING");
-      existing_ = std::make_unique<Statement>(writer_, "SELECT content_hash, envelope FROM measurements WHERE uid = ?");
+      has_log_ = target_version >= kLogSchemaVersion;
+      if (has_log_) {
+        existing_ = std::make_unique<Statement>(
+            writer_,
+            "SELECT m.content_hash, m.envelope, l.idx FROM measurements m LEFT JOIN log_entries l ON l.uid = m.uid"
+            " WHERE m.uid = ?");
+        log_entry_insert_ = std::make_unique<Statement>(writer_, "INSERT INTO log_entries(idx, uid, entry) VALUES(?,?,?)");
+        log_hash_insert_ = std::make_unique<Statement>(writer_, "INSERT INTO log_hashes(level, idx, hash) VALUES(?,?,?)");
+        open_log();
+      } else {
+        existing_ = std::make_unique<Statement>(writer_, "SELECT content_hash, envelope FROM measurements WHERE uid = ?");
+      }
     } catch (...) {
       insert_.reset();
       existing_.reset();
+      log_entry_insert_.reset();
+      log_hash_insert_.reset();
       sqlite3_close(reader_);
       sqlite3_close(writer_);
       throw;
@@ -163,6 +212,8 @@ class SqliteStore : public Store {
   ~SqliteStore() override {
     insert_.reset();
     existing_.reset();
+    log_entry_insert_.reset();
+    log_hash_insert_.reset();
     sqlite3_close(reader_);
     sqlite3_close(writer_);  // the last connection to close checkpoints the WAL
   }
@@ -197,6 +248,7 @@ class SqliteStore : public Store {
   std::vector<InsertResult> insert_batch(const std::vector<NewMeasurement>& rows) override {
     std::vector<InsertResult> results(rows.size());
     std::lock_guard lock(write_mutex_);
+    const tlog::Frontier before = frontier_;  // restored if the transaction does not commit
     exec(writer_, "BEGIN IMMEDIATE");
     try {
       for (size_t i = 0; i < rows.size(); ++i) {
@@ -218,6 +270,7 @@ class SqliteStore : public Store {
         st.step();
         if (sqlite3_changes(writer_) > 0) {
           results[i].inserted = true;
+          if (has_log_) results[i].log_index = append_to_log(r.uid, r.content_hash, r.key_id, r.started_at_ms, r.received_at_ms);
           continue;
         }
         auto& ex = *existing_;
@@ -226,6 +279,7 @@ class SqliteStore : public Store {
         if (ex.step()) {
           results[i].existing_hash = ex.text_at(0);
           results[i].existing_envelope = ex.text_at(1);
+          if (has_log_ && !ex.is_null_at(2)) results[i].log_index = static_cast<uint64_t>(ex.int_at(2));
         }
         ex.reset();
       }
@@ -234,10 +288,62 @@ class SqliteStore : public Store {
     } catch (...) {
       insert_->reset();
       existing_->reset();
+      if (log_entry_insert_) log_entry_insert_->reset();
+      if (log_hash_insert_) log_hash_insert_->reset();
       sqlite3_exec(writer_, "ROLLBACK", nullptr, nullptr, nullptr);
+      frontier_ = before;
       throw;
     }
+    publish_head();
     return results;
+  }
+
+  LogHead log_head() override {
+    std::lock_guard lock(head_mutex_);
+    return head_;
+  }
+
+  std::optional<uint64_t> log_index(const std::string& uid) override {
+    if (!has_log_) return std::nullopt;
+    std::lock_guard lock(read_mutex_);
+    Statement st(reader_, "SELECT idx FROM log_entries WHERE uid = ?");
+    st.bind(1, uid);
+    if (!st.step()) return std::nullopt;
+    return static_cast<uint64_t>(st.int_at(0));
+  }
+
+  std::vector<std::string> log_entries(uint64_t begin, uint64_t end) override {
+    if (begin > end || end > log_head().size) throw std::out_of_range("log entries outside the log");
+    std::lock_guard lock(read_mutex_);
+    Statement st(reader_, "SELECT entry FROM log_entries WHERE idx >= ? AND idx < ? ORDER BY idx");
+    st.bind(1, static_cast<int64_t>(begin));
+    st.bind(2, static_cast<int64_t>(end));
+    std::vector<std::string> out;
+    while (st.step()) out.push_back(st.blob_at(0));
+    if (out.size() != end - begin) throw std::runtime_error("log entries missing from the database");
+    return out;
+  }
+
+  std::vector<tlog::Hash> log_hashes(const std::vector<tlog::Subtree>& subtrees) override {
+    std::lock_guard lock(read_mutex_);
+    return read_hashes(reader_, subtrees);
+  }
+
+  void add_checkpoint(uint64_t size, const std::string& note, int64_t signed_at_ms) override {
+    std::lock_guard lock(write_mutex_);
+    Statement st(writer_, "INSERT INTO log_checkpoints(size, note, signed_at) VALUES(?,?,?)");
+    st.bind(1, static_cast<int64_t>(size));
+    st.bind(2, note);
+    st.bind(3, signed_at_ms);
+    st.step();
+  }
+
+  std::optional<std::string> latest_checkpoint() override {
+    if (!has_log_) return std::nullopt;
+    std::lock_guard lock(read_mutex_);
+    Statement st(reader_, "SELECT note FROM log_checkpoints ORDER BY id DESC LIMIT 1");
+    if (!st.step()) return std::nullopt;
+    return st.text_at(0);
   }
 
   std::optional<std::string> envelope(const std::string& uid) override {
@@ -312,6 +418,116 @@ class SqliteStore : public Store {
   }
 
  private:
+  // Reads stored subtree hashes; a run of consecutive indexes on one level is one range query (tiles).
+  static std::vector<tlog::Hash> read_hashes(sqlite3* db, const std::vector<tlog::Subtree>& subtrees) {
+    std::vector<tlog::Hash> out;
+    out.reserve(subtrees.size());
+    Statement st(db, "SELECT idx, hash FROM log_hashes WHERE level = ? AND idx >= ? AND idx <= ? ORDER BY idx");
+    for (size_t i = 0; i < subtrees.size();) {
+      size_t run = 1;
+      while (i + run < subtrees.size() && subtrees[i + run].level == subtrees[i].level &&
+             subtrees[i + run].index == subtrees[i].index + run)
+        ++run;
+      st.reset();
+      st.bind(1, static_cast<int64_t>(subtrees[i].level));
+      st.bind(2, static_cast<int64_t>(subtrees[i].index));
+      st.bind(3, static_cast<int64_t>(subtrees[i].index + run - 1));
+      size_t got = 0;
+      while (st.step()) {
+        const std::string hash = st.blob_at(1);
+        if (static_cast<uint64_t>(st.int_at(0)) != subtrees[i].index + got || hash.size() != 32) break;
+        out.emplace_back();
+        std::copy(hash.begin(), hash.end(), out.back().begin());
+        ++got;
+      }
+      if (got != run) {
+        throw std::runtime_error("log hash missing: level " + std::to_string(subtrees[i].level) + " index " +
+                                 std::to_string(subtrees[i].index + got));
+      }
+      i += run;
+    }
+    return out;
+  }
+
+  // The writer's view, for loading the frontier inside the writer's own transactions.
+  struct WriterHashes : tlog::HashSource {
+    sqlite3* db;
+    explicit WriterHashes(sqlite3* d) : db(d) {}
+    std::vector<tlog::Hash> read(const std::vector<tlog::Subtree>& subtrees) override { return read_hashes(db, subtrees); }
+  };
+
+  // Appends one entry and the hashes it completes. Inside the caller's transaction, under write_mutex_.
+  uint64_t append_to_log(const std::string& uid, const std::string& content_hash, const std::string& key_id,
+                         int64_t started_at_ms, int64_t received_at_ms) {
+    const std::string entry = tlog::encode_entry({uid, content_hash, key_id, started_at_ms, received_at_ms});
+    const uint64_t index = frontier_.size();
+    auto& e = *log_entry_insert_;
+    e.reset();
+    e.bind(1, static_cast<int64_t>(index));
+    e.bind(2, uid);
+    e.bind_blob(3, entry.data(), entry.size());
+    e.step();
+    e.reset();
+    auto& h = *log_hash_insert_;
+    for (const auto& stored : frontier_.append(tlog::leaf_hash(entry))) {
+      h.reset();
+      h.bind(1, static_cast<int64_t>(stored.subtree.level));
+      h.bind(2, static_cast<int64_t>(stored.subtree.index));
+      h.bind_blob(3, stored.hash.data(), stored.hash.size());
+      h.step();
+    }
+    h.reset();
+    return index;
+  }
+
+  void publish_head() {
+    if (!has_log_) return;
+    std::lock_guard lock(head_mutex_);
+    head_ = {frontier_.size(), frontier_.root()};
+  }
+
+  // Loads the log's right edge, then logs measurements stored before the log existed (schema < 3), in the
+  // order they were stored.
+  void open_log() {
+    Statement size(writer_, "SELECT COALESCE(MAX(idx) + 1, 0) FROM log_entries");
+    size.step();
+    WriterHashes hashes(writer_);
+    frontier_ = tlog::Frontier::load(static_cast<uint64_t>(size.int_at(0)), hashes);
+    Statement count(writer_, "SELECT COUNT(*) FROM measurements");
+    count.step();
+    if (static_cast<uint64_t>(count.int_at(0)) > frontier_.size()) {
+      const tlog::Frontier before = frontier_;
+      exec(writer_, "BEGIN IMMEDIATE");
+      try {
+        Statement missing(writer_,
+                          "SELECT rowid, uid, content_hash, key_id, started_at, received_at FROM measurements"
+                          " WHERE rowid > ? AND uid NOT IN (SELECT uid FROM log_entries) ORDER BY rowid LIMIT 5000");
+        struct Row {
+          std::string uid, content_hash, key_id;
+          int64_t started_at, received_at;
+        };
+        int64_t after = 0;
+        while (true) {
+          std::vector<Row> rows;
+          missing.reset();
+          missing.bind(1, after);
+          while (missing.step()) {
+            after = missing.int_at(0);
+            rows.push_back({missing.text_at(1), missing.text_at(2), missing.text_at(3), missing.int_at(4), missing.int_at(5)});
+          }
+          if (rows.empty()) break;
+          for (const auto& r : rows) append_to_log(r.uid, r.content_hash, r.key_id, r.started_at, r.received_at);
+        }
+        exec(writer_, "COMMIT");
+      } catch (...) {
+        sqlite3_exec(writer_, "ROLLBACK", nullptr, nullptr, nullptr);
+        frontier_ = before;
+        throw;
+      }
+    }
+    publish_head();
+  }
+
   std::mutex write_mutex_;
   std::mutex read_mutex_;
   std::mutex cache_mutex_;
@@ -320,6 +536,13 @@ class SqliteStore : public Store {
   sqlite3* reader_ = nullptr;
   std::unique_ptr<Statement> insert_;
   std::unique_ptr<Statement> existing_;
+  // The transparency log (schema >= 3): its right edge is owned by the writer; the head is what readers see.
+  bool has_log_ = false;
+  tlog::Frontier frontier_;
+  std::unique_ptr<Statement> log_entry_insert_;
+  std::unique_ptr<Statement> log_hash_insert_;
+  std::mutex head_mutex_;
+  LogHead head_;
 };
 
 }  // namespace

@@ -40,6 +40,9 @@ class Statement {
     sqlite3_bind_text(stmt_, i, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
   }
   void bind(int i, int64_t value) { sqlite3_bind_int64(stmt_, i, value); }
+  void bind_blob(int i, const void* data, size_t size) {
+    sqlite3_bind_blob(stmt_, i, data, static_cast<int>(size), SQLITE_TRANSIENT);
+  }
   // true while rows come; false when done. Throws on errors.
   bool step() {
     int rc = sqlite3_step(stmt_);
@@ -52,6 +55,11 @@ class Statement {
     auto p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
     return p ? std::string(p, static_cast<size_t>(sqlite3_column_bytes(stmt_, col))) : std::string();
   }
+  std::string blob_at(int col) {
+    auto p = static_cast<const char*>(sqlite3_column_blob(stmt_, col));
+    return p ? std::string(p, static_cast<size_t>(sqlite3_column_bytes(stmt_, col))) : std::string();
+  }
+  bool is_null_at(int col) { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
   // Into an existing string, reusing its buffer (no allocation per row).
   void text_into(int col, std::string& out) {
     auto p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));

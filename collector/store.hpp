@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "tlog/merkle.hpp"
+
 namespace kuzet::collector {
 
 struct ProbeKey {
@@ -37,6 +39,13 @@ struct InsertResult {
   bool inserted = false;
   std::string existing_hash;
   std::string existing_envelope;
+  std::optional<uint64_t> log_index;  // the row's entry in the transparency log (new or existing)
+};
+
+// The committed transparency log: its size and tree hash (docs/transparency-log.md).
+struct LogHead {
+  uint64_t size = 0;
+  tlog::Hash root = tlog::empty_tree_hash();
 };
 
 // Read interface for timelines and analysis. Every filter is optional ("" / nullopt = any).
@@ -97,6 +106,18 @@ class Store {
 
   // For the timeline: summaries matching the query, ordered by (started_at, uid).
   virtual std::vector<MeasurementSummary> summaries(const SummaryQuery& query) = 0;
+
+  // The transparency log. insert_batch appends one entry (tlog::LogEntry) per inserted row in the same
+  // transaction, with the subtree hashes it completes; nothing ever rewrites or removes them.
+  virtual LogHead log_head() = 0;
+  virtual std::optional<uint64_t> log_index(const std::string& uid) = 0;
+  // Entries [begin, end), all within the committed log. Throws std::out_of_range otherwise.
+  virtual std::vector<std::string> log_entries(uint64_t begin, uint64_t end) = 0;
+  // Stored subtree hashes (tlog::Frontier::append), in the order asked. Throws when one is missing.
+  virtual std::vector<tlog::Hash> log_hashes(const std::vector<tlog::Subtree>& subtrees) = 0;
+  // Signed checkpoints (signed-note text), kept forever; latest_checkpoint is the last one added.
+  virtual void add_checkpoint(uint64_t size, const std::string& note, int64_t signed_at_ms) = 0;
+  virtual std::optional<std::string> latest_checkpoint() = 0;
 
   virtual uint64_t measurement_count() = 0;
   virtual int schema_version() = 0;

@@ -220,6 +220,23 @@ CollectorClient::CollectorClient(std::string base_url, CollectorClientOptions op
   if (options_.batch_size == 0) options_.batch_size = 1;
 }
 
+LogFetchResult CollectorClient::log_get(const std::string& path, size_t max_bytes) const {
+  CollectorClientOptions options = options_;
+  options.max_response_bytes = std::min(options.max_response_bytes, max_bytes);
+  LogFetchResult result;
+  auto reply = perform(base_url_ + path, options, nullptr, {});
+  if (!reply.failure.empty()) {
+    result.failure = reply.failure;
+    result.detail = reply.detail;
+  } else if (reply.status != 200) {
+    result.failure = http_failure(reply.status);
+  } else {
+    result.ok = true;
+    result.body = std::move(reply.body);
+  }
+  return result;
+}
+
 WhoamiResult CollectorClient::whoami() const {
   WhoamiResult result;
   const auto reply = perform(base_url_ + "/api/v1/whoami", options_, nullptr, {});

@@ -79,6 +79,14 @@ struct UploadResult {
   std::vector<UploadItemResult> items;  // one per envelope, in input order
 };
 
+// A GET of the collector's transparency-log API (/log/...): the raw body when the answer was 200.
+struct LogFetchResult {
+  bool ok = false;
+  std::string failure;
+  std::string detail;
+  std::string body;
+};
+
 struct ControlResult {
   bool ok = false;
   std::string failure;
@@ -108,6 +116,9 @@ class CollectorClient {
   UploadResult upload(const std::vector<nlohmann::json>& envelopes) const;
   // POST /api/v1/control with X-Kuzet-Key / X-Kuzet-Signature over the exact body bytes.
   ControlResult control(const nlohmann::json& request, const core::KeyPair& key) const;
+  // GET <base_url><path> (e.g. "/log/checkpoint"), the body capped at max_bytes (a checkpoint or a proof is
+  // small). The witness (probe/witness) checks what comes back.
+  LogFetchResult log_get(const std::string& path, size_t max_bytes = 64 * 1024) const;
 
   const std::string& base_url() const { return base_url_; }
 

@@ -29,6 +29,8 @@
 #include "probe/queue.hpp"
 #include "probe/run_setup.hpp"
 #include "probe/status.hpp"
+#include "probe/witness/collector_log_api.hpp"
+#include "probe/witness/witness.hpp"
 #include "spec/spec.hpp"
 
 namespace kuzet::probe {
@@ -242,6 +244,8 @@ class Daemon {
   void upload() {
     for (size_t c = 0; c < config_.collectors.size(); ++c) {
       const std::string& url = config_.collectors[(preferred_ + c) % config_.collectors.size()];
+      // A collector caught forking or rewinding its log gets nothing more: its receipts mean nothing.
+      if (!witness_trusts(url)) continue;
       if (upload_to(url)) {
         preferred_ = (preferred_ + c) % config_.collectors.size();
         status_.upload_failures_in_row = 0;
@@ -257,6 +261,27 @@ class Daemon {
     std::uniform_real_distribution<double> d(0.5, 1.0);
     next_upload_ = Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(ceiling * d(random_) * 1000));
     status_.next_upload_at = wall_time_of(next_upload_);
+  }
+
+  // Checks the collector's latest checkpoint against the one we verified before (probe/witness). An
+  // unreachable log API is not a reason to stop uploading; a proven conflict is.
+  bool witness_trusts(const std::string& url) {
+    std::string error;
+    auto state = witness::load_state(config_.data_dir, url, &error);
+    if (!state) {
+      log("witness state of %s unreadable: %s", url.c_str(), error.c_str());
+      return true;
+    }
+    const bool was_trusted = state->trusted();
+    CollectorClient client(url, client_options());
+    witness::CollectorLogApi api(client);
+    witness::observe(*state, api, core::now_rfc3339());
+    if (auto e = witness::save_state(config_.data_dir, *state); !e.empty()) log("witness: %s", e.c_str());
+    if (was_trusted && !state->trusted())
+      log("collector %s %s its transparency log (%s): both signed checkpoints kept in %s; no more uploads to it",
+          url.c_str(), state->conflict == "rewind" ? "rewound" : "forked", state->conflict_detail.c_str(),
+          witness::state_path(config_.data_dir, url).c_str());
+    return state->trusted();
   }
 
   // True when the queue was emptied (or a stop was requested between batches without a failure).

@@ -1,4 +1,6 @@
 #include "probe/status.hpp"
+#include "probe/witness/witness.hpp"
+#include "tlog/note.hpp"
 
 #include <signal.h>
 
@@ -129,10 +131,12 @@ int status_command(int argc, char** argv) {
   // Count the queue now, so the figure is right even when the daemon is stopped.
   uint64_t live_records = 0;
   scan_queue(data_dir + "/queue", [&](const std::string&) { ++live_records; });
+  const auto logs = witness::load_all_states(data_dir);
   if (as_json) {
     nlohmann::json j = *status;
     j["alive"] = alive;
     j["queue"]["records_now"] = live_records;
+    j["witness"] = logs;
     std::printf("%s\n", j.dump(2).c_str());
     return 0;
   }
@@ -176,6 +180,21 @@ int status_command(int argc, char** argv) {
   for (const auto& n : status->networks)
     std::printf("key:          network %s AS%u: %s (last used %s)\n", or_dash(n.cc).c_str(), n.asn, n.key_id.c_str(),
                 n.last_seen.c_str());
+  for (const auto& w : logs) {
+    if (!w.trusted()) {
+      std::printf("log:          %s: %s DETECTED at %s: %s; NOT TRUSTED, no uploads; evidence (both signed "
+                  "checkpoints) in %s\n",
+                  w.collector.c_str(), w.conflict == "rewind" ? "REWIND" : "FORK", w.conflict_found_at.c_str(),
+                  w.conflict_detail.c_str(), witness::state_path(data_dir, w.collector).c_str());
+      continue;
+    }
+    std::string error;
+    const auto verifier = tlog::parse_verifier_key(w.log_key, &error);
+    const auto checkpoint = verifier ? tlog::open_checkpoint(w.checkpoint, *verifier, &error) : std::nullopt;
+    std::printf("log:          %s: consistent, %s entries verified at %s%s%s\n", w.collector.c_str(),
+                checkpoint ? std::to_string(checkpoint->size).c_str() : "-", or_dash(w.checked_at).c_str(),
+                w.last_error.empty() ? "" : "; last check failed: ", w.last_error.c_str());
+  }
   return 0;
 }
 

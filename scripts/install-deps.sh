@@ -9,7 +9,8 @@ if [[ "${1:-}" == "--test" ]]; then
   packages+=(iproute2 nftables python3 procps psmisc python3-yaml python3-dnslib python3-cryptography
     chromium fonts-dejavu-core  # chromium: the dashboard test (tests/timeline)
     dpkg-dev systemd            # the .deb test (tests/package): cpack's shlibdeps, systemctl enable
-    nginx)                      # the TLS reverse proxy test (tests/collector/test_collector_proxy)
+    nginx                       # the TLS reverse proxy test (tests/collector/test_collector_proxy)
+    golang-go golang-golang-x-mod-dev)  # Go's sumdb/tlog and sumdb/note check our log (tests/collector_log)
 fi
 missing=()
 for p in "${packages[@]}"; do

@@ -1,4 +1,5 @@
 #include "core/jcs.hpp"
+#include "core/utf8.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -12,41 +13,6 @@
 
 namespace kuzet::core {
 namespace {
-
-// Decodes strict UTF-8 (no overlongs, no surrogates, ≤ U+10FFFF) into code points.
-std::vector<char32_t> decode_utf8(const std::string& text) {
-  std::vector<char32_t> out;
-  out.reserve(text.size());
-  size_t i = 0;
-  while (i < text.size()) {
-    const auto lead = static_cast<unsigned char>(text[i]);
-    size_t length = 0;
-    char32_t cp = 0;
-    char32_t minimum = 0;
-    if (lead < 0x80) {
-      length = 1, cp = lead, minimum = 0;
-    } else if ((lead & 0xE0) == 0xC0) {
-      length = 2, cp = lead & 0x1F, minimum = 0x80;
-    } else if ((lead & 0xF0) == 0xE0) {
-      length = 3, cp = lead & 0x0F, minimum = 0x800;
-    } else if ((lead & 0xF8) == 0xF0) {
-      length = 4, cp = lead & 0x07, minimum = 0x10000;
-    } else {
-      throw std::invalid_argument("jcs: invalid UTF-8 lead byte");
-    }
-    if (i + length > text.size()) throw std::invalid_argument("jcs: truncated UTF-8 sequence");
-    for (size_t k = 1; k < length; ++k) {
-      const auto next = static_cast<unsigned char>(text[i + k]);
-      if ((next & 0xC0) != 0x80) throw std::invalid_argument("jcs: invalid UTF-8 continuation byte");
-      cp = (cp << 6) | (next & 0x3F);
-    }
-    if (cp < minimum) throw std::invalid_argument("jcs: overlong UTF-8 sequence");
-    if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) throw std::invalid_argument("jcs: invalid code point");
-    out.push_back(cp);
-    i += length;
-  }
-  return out;
-}
 
 // RFC 8785 §3.2.3: property names are compared as arrays of UTF-16 code units.
 std::u16string to_utf16(const std::string& text) {

@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 #include <httplib.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -14,9 +15,12 @@
 #include <mutex>
 #include <thread>
 
+#include "collector/log/checkpointer.hpp"
 #include "collector/store.hpp"
 #include "tests/collector/child_collector.hpp"
 #include "tests/collector/helpers.hpp"
+#include "tlog/entry.hpp"
+#include "tlog/note.hpp"
 
 using namespace kuzet;
 using namespace kuzet::collector::testing;
@@ -99,6 +103,35 @@ TEST_CASE("acknowledged batches survive kill -9") {
   }
   CHECK(missing == 0);
   CHECK(wrong == 0);
+  // Every acknowledged measurement is in the log: its inclusion proof verifies against the checkpoint the
+  // restarted collector signed, and the entry commits to the stored envelope.
+  auto log_key = c.Get("/log/key");
+  REQUIRE(log_key);
+  std::string error;
+  const auto verifier = tlog::parse_verifier_key(log_key->body.substr(0, log_key->body.size() - 1), &error);
+  REQUIRE_MESSAGE(verifier, error);
+  size_t unproven = 0;
+  for (size_t n = 0; n < acknowledged.size(); n += 7) {
+    const int i = acknowledged[n];
+    auto r = c.Get("/api/v1/measurements/" + uid(i) + "/proof");
+    if (!r || r->status != 200) {
+      ++unproven;
+      continue;
+    }
+    const auto p = json::parse(r->body);
+    const auto cp = tlog::open_checkpoint(p["checkpoint"].get<std::string>(), *verifier, &error);
+    const auto entry = tlog::parse_entry(p["entry"].get<std::string>(), &error);
+    std::vector<tlog::Hash> proof;
+    for (const auto& h : p["inclusion"]) {
+      proof.emplace_back();
+      tlog::hash_from_base64(h.get<std::string>(), &proof.back());
+    }
+    if (!cp || !entry || entry->envelope_sha256 != core::sha256_hex(envelopes[i]) ||
+        !tlog::verify_inclusion(tlog::leaf_hash(p["entry"].get<std::string>()), p["index"].get<uint64_t>(), cp->size,
+                                proof, cp->root))
+      ++unproven;
+  }
+  CHECK(unproven == 0);
   // Unacknowledged uploads may or may not have landed; re-sending them never conflicts.
   std::vector<std::string> resend(envelopes.begin() + next_batch * kBatch,
                                   envelopes.begin() + std::min(kTotal, (next_batch + 1) * kBatch));
@@ -112,6 +145,27 @@ TEST_CASE("acknowledged batches survive kill -9") {
   int status = 0;
   waitpid(child.pid, &status, 0);
   CHECK(WIFEXITED(status));
+
+  // Log and store agree: one entry per measurement, and every checkpoint signed across the kill cycles is
+  // consistent with the final tree.
+  auto store = kuzet::collector::open_sqlite_store(db);
+  CHECK(store->log_head().size == store->measurement_count());
+  kuzet::collector::log::StoreHashes hashes(*store);
+  CHECK(tlog::tree_hash(store->log_head().size, hashes) == store->log_head().root);
+  sqlite3* raw = nullptr;
+  REQUIRE(sqlite3_open(db.c_str(), &raw) == SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  REQUIRE(sqlite3_prepare_v2(raw, "SELECT note FROM log_checkpoints ORDER BY id", -1, &st, nullptr) == SQLITE_OK);
+  size_t checkpoints = 0, inconsistent = 0;
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    ++checkpoints;
+    const auto cp = tlog::open_checkpoint(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)), *verifier, &error);
+    if (!cp || cp->size > store->log_head().size || tlog::tree_hash(cp->size, hashes) != cp->root) ++inconsistent;
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(raw);
+  CHECK(checkpoints >= 4);  // one at each start at least
+  CHECK(inconsistent == 0);
 }
 
 TEST_CASE("import: a JSON Lines file through the upload checks, with counts") {
@@ -180,4 +234,61 @@ TEST_CASE("usage and startup errors exit with status 2") {
   CHECK(status_of("import" + db) == 2);
   CHECK(status_of("import" + db + " /nonexistent.jsonl") == 2);
   CHECK(status_of("--help") == 0);
+  CHECK(status_of("serve --listen 127.0.0.1:0 --checkpoint-interval 0" + db) == 2);
+  CHECK(status_of("serve --listen 127.0.0.1:0 --log-origin 'bad origin'" + db) == 2);
+  CHECK(status_of("serve --listen 127.0.0.1:0 --log-key /nonexistent/dir/k" + db) == 2);
+}
+
+TEST_CASE("the collector refuses to start on a log its checkpoints do not cover, with status 2 and a reason") {
+  const char* binary = std::getenv("KUZET_COLLECTOR_BIN");
+  REQUIRE(binary);
+  TempDir dir;
+  const std::string db = dir.file("log.db");
+  // A log of 3 entries with a signed checkpoint of size 3 (the restart signs it: the log grew while down).
+  {
+    Child child = start_collector(binary, db);
+    httplib::Client c("127.0.0.1", child.port);
+    auto key = core::generate_ed25519();
+    REQUIRE(c.Post("/api/v1/probes/register", register_body(key), "application/json")->status == 200);
+    std::vector<std::string> batch;
+    for (int i = 0; i < 3; ++i) {
+      MeasurementSpec s;
+      s.uid = uid(900 + i);
+      batch.push_back(signed_envelope(s, key));
+    }
+    REQUIRE(c.Post("/api/v1/measurements", upload_body(batch), "application/json")->status == 200);
+    kill(child.pid, SIGTERM);
+    waitpid(child.pid, nullptr, 0);
+    Child again = start_collector(binary, db);
+    kill(again.pid, SIGTERM);
+    waitpid(again.pid, nullptr, 0);
+  }
+  // Exit status and stderr of a start that must fail at once (timeout kills a start that wrongly succeeds).
+  auto start = [&](const std::string& db_path, const std::string& args) {
+    const std::string command = "timeout 20 " + std::string(binary) + " serve --listen 127.0.0.1:0 --db " + db_path +
+                                " " + args + " > /dev/null 2> " + dir.file("err.txt");
+    const int status = std::system(command.c_str());
+    std::ifstream in(dir.file("err.txt"));
+    return std::pair{WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+                     std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>())};
+  };
+  // Another key: the stored checkpoint does not verify.
+  auto [status, err] = start(db, "--log-key " + dir.file("other.key"));
+  CHECK(status == 2);
+  CHECK(err.find("does not verify with the log key") != std::string::npos);
+  // Another origin for the same key file.
+  std::tie(status, err) = start(db, "--log-origin other.example/log");
+  CHECK(status == 2);
+  CHECK(err.find("origin") != std::string::npos);
+  // The database replaced by one whose log is shorter than the signed checkpoint (a restored backup).
+  std::filesystem::copy_file(db + ".log-key", dir.file("restored.db.log-key"));
+  {
+    auto store = kuzet::collector::open_sqlite_store(db);
+    auto restored = kuzet::collector::open_sqlite_store(dir.file("restored.db"));
+    restored->add_checkpoint(3, *store->latest_checkpoint(), 0);
+  }
+  std::tie(status, err) = start(dir.file("restored.db"), "");
+  CHECK(status == 2);
+  CHECK(err.find("refusing to start") != std::string::npos);
+  CHECK(err.find("fewer than") != std::string::npos);
 }

@@ -1,0 +1,99 @@
+// C2SP tlog-tiles paths and entry bundles; Kuzet log entries.
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "tests/tlog/memory_source.hpp"
+#include "tlog/entry.hpp"
+#include "tlog/tiles.hpp"
+
+using namespace kuzet::tlog;
+
+TEST_CASE("tile paths: the spec's examples and round trips") {
+  CHECK(tile_path({false, 0, 1234067, 256}) == "tile/0/x001/x234/067");
+  CHECK(tile_path({false, 0, 1234067, 8}) == "tile/0/x001/x234/067.p/8");
+  CHECK(tile_path({false, 1, 0, 256}) == "tile/1/000");
+  CHECK(tile_path({true, 0, 1234067, 256}) == "tile/entries/x001/x234/067");
+  CHECK(tile_path({true, 0, 5, 1}) == "tile/entries/005.p/1");
+  std::string error;
+  for (const TileId& t : {TileId{false, 0, 1234067, 256}, TileId{false, 7, 0, 255}, TileId{true, 0, 999, 100},
+                          TileId{false, 2, 1000, 256}, TileId{true, 0, UINT64_MAX / 256, 256}}) {
+    auto back = parse_tile_path(tile_path(t), &error);
+    REQUIRE_MESSAGE(back, error);
+    CHECK(*back == t);
+  }
+}
+
+TEST_CASE("tile paths: only the canonical spelling parses") {
+  std::string error;
+  for (const char* bad : {"tile/0/1", "tile/0/0001", "tile/0/x000/001", "tile/0/001/", "tile/0/x001", "tile/8/000",
+                          "tile/-1/000", "tile/00/000", "tile/data/000", "tile/0/000.p/0", "tile/0/000.p/256",
+                          "tile/0/000.p/08", "tile/0/000.p/", "tile/0/000.p/1x", "tile/0/000/extra", "tile/0/00a",
+                          "tiles/0/000", "tile/0/x018/x446/x744/x073/x709/x551/616", "", "tile/", "tile/0/"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(parse_tile_path(bad, &error));
+    CHECK(!error.empty());
+  }
+}
+
+TEST_CASE("tile widths in a tree and their subtrees") {
+  CHECK(tile_width_in_tree({false, 0, 0, 256}, 10) == 10);
+  CHECK(tile_width_in_tree({false, 0, 1, 256}, 10) == 0);
+  CHECK(tile_width_in_tree({false, 0, 1, 256}, 700) == 256);
+  CHECK(tile_width_in_tree({false, 0, 2, 256}, 700) == 700 - 512);
+  CHECK(tile_width_in_tree({false, 1, 0, 256}, 700) == 2);  // two complete 256-leaf subtrees
+  CHECK(tile_width_in_tree({true, 0, 2, 256}, 700) == 188);
+  auto subtrees = tile_subtrees({false, 1, 3, 2});
+  REQUIRE(subtrees.size() == 2);
+  CHECK(subtrees[0] == Subtree{8, 768});
+  CHECK(subtrees[1] == Subtree{8, 769});
+
+  // A level-1 tile's hashes are the roots of consecutive 256-leaf trees.
+  kuzet::tlog::testing::MemoryLog log;
+  for (int i = 0; i < 600; ++i) log.append(std::to_string(i));
+  auto hashes = log.read(tile_subtrees({false, 1, 0, 2}));
+  CHECK(hashes[0] == tree_hash(256, log));
+  CHECK(decode_hash_tile(encode_hash_tile(hashes)) == hashes);
+  CHECK_FALSE(decode_hash_tile("short"));
+}
+
+TEST_CASE("entry bundles") {
+  const std::vector<std::string> entries = {"", "a", std::string(65535, 'z'), std::string("\x00\x01", 2)};
+  const std::string bundle = encode_entry_bundle(entries);
+  CHECK(bundle.substr(0, 5) == std::string("\x00\x00\x00\x01" "a", 5));
+  std::string error;
+  auto back = decode_entry_bundle(bundle, &error);
+  REQUIRE_MESSAGE(back, error);
+  CHECK(*back == entries);
+  CHECK_FALSE(decode_entry_bundle(bundle.substr(0, bundle.size() - 1), &error));
+  CHECK_FALSE(decode_entry_bundle(std::string("\x00", 1), &error));
+  CHECK_THROWS_AS(encode_entry_bundle({std::string(65536, 'z')}), std::length_error);
+  CHECK_FALSE(decode_entry_bundle(encode_entry_bundle(std::vector<std::string>(257, "e")), &error));
+  CHECK(decode_entry_bundle(encode_entry_bundle(std::vector<std::string>(256, "e")), &error));
+}
+
+TEST_CASE("log entries: canonical bytes, round trip, refusals") {
+  LogEntry e;
+  e.measurement_uid = "20220105T103000Z_KZ_9198_abc";
+  e.envelope_sha256 = std::string(64, 'a');
+  e.key_id = "0123456789abcdef";
+  e.started_at_ms = 1641378600123;
+  e.received_at_ms = 1641378601000;
+  const std::string bytes = encode_entry(e);
+  CHECK(bytes ==
+        R"({"envelope_sha256":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","key_id":"0123456789abcdef",)"
+        R"("measurement_uid":"20220105T103000Z_KZ_9198_abc","received_at":"2022-01-05T10:30:01.000Z",)"
+        R"("schema":"kuzet.log-entry/1","started_at":"2022-01-05T10:30:00.123Z"})");
+  std::string error;
+  auto back = parse_entry(bytes, &error);
+  REQUIRE_MESSAGE(back, error);
+  CHECK(*back == e);
+  std::string spaced = bytes;
+  spaced.insert(1, " ");
+  CHECK_FALSE(parse_entry(spaced, &error));
+  CHECK_FALSE(parse_entry("[]", &error));
+  CHECK_FALSE(parse_entry(R"({"a":{"b":1}})", &error));
+  std::string other_schema = bytes;
+  other_schema.replace(other_schema.find("entry/1"), 7, "entry/2");
+  CHECK_FALSE(parse_entry(other_schema, &error));
+}
