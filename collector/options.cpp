@@ -13,7 +13,10 @@ const char* usage_text() {
          "                        [--asn-db FILE] [--allow-private-targets] [--control-concurrency N]\n"
          "                        [--timeline-bin MINUTES] [--trusted-proxy IP]...\n"
          "                        [--max-connections N] [--max-connections-per-source N]\n"
-         "  kuzet-collector import --db FILE FILE.jsonl\n";
+         "  kuzet-collector import --db FILE FILE.jsonl\n"
+         "  kuzet-collector export --db FILE --format ooni [--cc CC] [--asn N] [--target HOST] [--from T] [--until T]\n"
+         "                         [--out FILE]\n"
+         "  kuzet-collector import-ooni --db FILE FILE.jsonl[.gz]...\n";
 }
 
 namespace {

@@ -46,6 +46,10 @@ CREATE INDEX measurements_time ON measurements(started_at, uid);
     {2, R"sql(
 CREATE INDEX measurements_target ON measurements(target, started_at);
 )sql"},
+    // Measurements imported from OONI live beside Kuzet's own, labelled (docs/ooni.md).
+    {3, R"sql(
+ALTER TABLE measurements ADD COLUMN source TEXT NOT NULL DEFAULT 'kuzet';
+)sql"},
 };
 
 using sqlite::exec;
@@ -98,7 +102,7 @@ void migrate(sqlite3* db, int target_version) {
   }
 }
 
-const char* kSummaryColumns = "uid, key_id, started_at, received_at, cc, asn, target, category, verdict, method";
+const char* kSummaryColumns = "uid, key_id, started_at, received_at, cc, asn, target, category, verdict, method, source";
 
 // WHERE clause for the optional filters; binds in the order the placeholders appear.
 struct Where {
@@ -122,6 +126,7 @@ Where build_where(const SummaryQuery& q) {
     w.ints.push_back(v);
     w.is_text.push_back(false);
   };
+  if (!q.source.empty()) add_text("source = ?", q.source);
   if (!q.cc.empty()) add_text("cc = ?", q.cc);
   if (q.asn) add_int("asn = ?", *q.asn);
   if (!q.target.empty()) add_text("target = ?", q.target);
@@ -150,7 +155,7 @@ class SqliteStore : public Store {
       insert_ = std::make_unique<Statement>(
           writer_,
           "INSERT INTO measurements(uid, envelope, content_hash, key_id, started_at, received_at, cc, asn, target,"
-          " category, verdict, method) VALUES(?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(uid) DO NOTHING");
+          " category, verdict, method, source) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(uid) DO NOTHING");
       existing_ = std::make_unique<Statement>(writer_, "SELECT content_hash, envelope FROM measurements WHERE uid = ?");
     } catch (...) {
       insert_.reset();
@@ -215,6 +220,7 @@ class SqliteStore : public Store {
         st.bind(10, r.category);
         st.bind(11, r.verdict);
         st.bind(12, r.method);
+        st.bind(13, r.source);
         st.step();
         if (sqlite3_changes(writer_) > 0) {
           results[i].inserted = true;
@@ -292,6 +298,7 @@ class SqliteStore : public Store {
       s.category = st.text_at(7);
       s.verdict = st.text_at(8);
       s.method = st.text_at(9);
+      s.source = st.text_at(10);
       out.push_back(std::move(s));
     }
     return out;

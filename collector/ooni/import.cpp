@@ -286,13 +286,13 @@ std::optional<m::HttpObservation> http_of(const json& keys, const std::vector<m:
     hop.body_prefix = m::sanitize_utf8(std::string_view(body).substr(0, kPrefixBytes));
     hop.title = m::extract_title(body);
     if (std::string loc = header(hop.headers, "location"); !loc.empty() && hop.status / 100 == 3)
-      hop.location = m::resolve_redirect(hop.url, loc).value_or("");
+      hop.location = m::sanitize_utf8(m::resolve_redirect(hop.url, loc).value_or(""));
     hop.total_ms = number(r, "t") * 1000;
     // A Kuzet export keeps only a body prefix: the real length, digest, title and timing ride along.
     if (field(response, "x_kuzet_body_length").is_number_unsigned()) {
       hop.body_length = field(response, "x_kuzet_body_length").get<uint64_t>();
       hop.body_truncated = field(response, "x_kuzet_body_truncated").is_boolean() && field(response, "x_kuzet_body_truncated").get<bool>();
-      hop.body_sha256 = str(response, "x_kuzet_body_sha256").substr(0, 64);
+      hop.body_sha256 = m::sanitize_utf8(str(response, "x_kuzet_body_sha256").substr(0, 64));
       hop.title = m::sanitize_utf8(str(response, "x_kuzet_title").substr(0, 1024));
       hop.location = m::sanitize_utf8(str(response, "x_kuzet_location").substr(0, 8192));
     }
@@ -464,6 +464,23 @@ ParsedOoni from_ooni(const json& o) {
   im.target.control = control_of(keys, im, probe_infos);
   out.measurement = std::move(im);
   return out;
+}
+
+ParsedOoni parse_ooni_line(std::string_view line) {
+  json parsed;
+  try {
+    parsed = json::parse(
+        line,
+        [](int depth, json::parse_event_t, json&) {
+          if (depth > kMaxJsonDepth) throw std::invalid_argument("nested too deeply");
+          return true;
+        },
+        /*allow_exceptions=*/false);
+  } catch (const std::invalid_argument&) {
+    return {std::nullopt, skip::malformed, "nested deeper than " + std::to_string(kMaxJsonDepth)};
+  }
+  if (parsed.is_discarded()) return {std::nullopt, skip::malformed, "not JSON"};
+  return from_ooni(parsed);
 }
 
 std::string kuzet_uid(const ImportedMeasurement& im) {

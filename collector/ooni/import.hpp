@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "analysis/analysis.hpp"
 
@@ -44,6 +45,10 @@ struct ParsedOoni {
 };
 
 ParsedOoni from_ooni(const nlohmann::json& ooni);
+
+// One line of an OONI JSON Lines file: parsed with a nesting limit (kMaxJsonDepth), then from_ooni.
+inline constexpr int kMaxJsonDepth = 64;
+ParsedOoni parse_ooni_line(std::string_view line);
 
 // The Kuzet measurement uid of an OONI measurement: derived from its identity, so importing the same
 // file twice writes nothing new.
