@@ -100,6 +100,8 @@ json tls_entry(const m::TlsHandshake& h) {
                 {"x_kuzet_verify_failure", h.verify_failure},
                 {"x_kuzet_verify_error", h.verify_error},
                 {"x_kuzet_alert", h.alert},
+                {"x_kuzet_public_trust", h.public_trust},
+                {"x_kuzet_public_verify_failure", h.public_verify_failure},
                 {"x_kuzet_chain", h.chain}};
   return entry;
 }
@@ -373,6 +375,7 @@ json to_ooni(const json& k, const EnvelopeFacts& facts) {
                {"x_kuzet_dns_failure", local.dns.failure},
                {"x_kuzet_throughput_bps", local.http ? local.http->throughput_bps : 0.0},
                {"x_kuzet_neutral_sni_http", local.neutral_sni_http ? json(*local.neutral_sni_http) : json(nullptr)},
+               {"x_kuzet_repeat_sni_http", local.repeat_sni_http ? json(*local.repeat_sni_http) : json(nullptr)},
                {"control_failure", nullptr},
                {"control", json::object()}};
   // OONI has a control or a control_failure; Kuzet also tells "no control asked" from "the control failed".

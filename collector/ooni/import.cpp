@@ -202,6 +202,8 @@ void read_handshake(const json& h, m::TlsHandshake& t) {
     t.verify_failure = verify;
     t.verify_error = m::sanitize_utf8(str(h, "x_kuzet_verify_error").substr(0, 512));
     t.alert = m::sanitize_utf8(str(h, "x_kuzet_alert").substr(0, 64));
+    t.public_trust = m::sanitize_utf8(str(h, "x_kuzet_public_trust").substr(0, 4096));
+    if (auto pv = str(h, "x_kuzet_public_verify_failure"); pv.empty() || failure_shaped(pv)) t.public_verify_failure = pv;
   }
   if (auto chain = typed<std::vector<m::CertificateInfo>>(h, "x_kuzet_chain")) t.chain = std::move(*chain);
 }
@@ -460,6 +462,7 @@ ParsedOoni from_ooni(const json& o) {
   if (url->scheme == "https") obs.tls = tls_of(keys, url->port);
   obs.http = http_of(keys, obs.tcp);
   obs.neutral_sni_http = typed<m::HttpObservation>(keys, "x_kuzet_neutral_sni_http");
+  obs.repeat_sni_http = typed<m::HttpObservation>(keys, "x_kuzet_repeat_sni_http");
   im.target.category = "";
   im.target.control = control_of(keys, im, probe_infos);
   out.measurement = std::move(im);
