@@ -15,6 +15,7 @@
 #include "collector/log/checkpointer.hpp"
 #include "collector/log/log_key.hpp"
 #include "collector/log/routes.hpp"
+#include "collector/ooni/cli.hpp"
 #include "collector/options.hpp"
 #include "collector/server.hpp"
 #include "collector/store.hpp"
@@ -179,6 +180,9 @@ int import(const ImportOptions& options) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // OONI interoperability commands parse their own options (collector/ooni/cli.cpp).
+  if (argc >= 2 && std::string(argv[1]) == "export") return kuzet::ooni::export_command(argc - 1, argv + 1);
+  if (argc >= 2 && std::string(argv[1]) == "import-ooni") return kuzet::ooni::import_ooni_command(argc - 1, argv + 1);
   CommandLine cl;
   try {
     cl = parse_command_line(argc, argv);

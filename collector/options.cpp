@@ -14,7 +14,10 @@ const char* usage_text() {
          "                        [--timeline-bin MINUTES] [--trusted-proxy IP]...\n"
          "                        [--max-connections N] [--max-connections-per-source N]\n"
          "                        [--log-key FILE] [--log-origin NAME] [--checkpoint-interval SECONDS]\n"
-         "  kuzet-collector import --db FILE FILE.jsonl\n";
+         "  kuzet-collector import --db FILE FILE.jsonl\n"
+         "  kuzet-collector export --db FILE --format ooni [--cc CC] [--asn N] [--target HOST] [--from T] [--until T]\n"
+         "                         [--out FILE]\n"
+         "  kuzet-collector import-ooni --db FILE FILE.jsonl[.gz]...\n";
 }
 
 namespace {

@@ -81,8 +81,13 @@ CREATE TRIGGER log_checkpoints_append_only BEFORE UPDATE ON log_checkpoints
 CREATE TRIGGER log_checkpoints_never_removed BEFORE DELETE ON log_checkpoints
   BEGIN SELECT RAISE(ABORT, 'checkpoints are never removed'); END;
 )sql"},
+    // Measurements imported from OONI live beside Kuzet's own, labelled (docs/ooni.md).
+    {4, R"sql(
+ALTER TABLE measurements ADD COLUMN source TEXT NOT NULL DEFAULT 'kuzet';
+)sql"},
 };
 constexpr int kLogSchemaVersion = 3;
+constexpr int kSourceSchemaVersion = 4;
 
 using sqlite::exec;
 using sqlite::fail;
@@ -158,6 +163,7 @@ Where build_where(const SummaryQuery& q) {
     w.ints.push_back(v);
     w.is_text.push_back(false);
   };
+  if (!q.source.empty()) add_text("source = ?", q.source);
   if (!q.cc.empty()) add_text("cc = ?", q.cc);
   if (q.asn) add_int("asn = ?", *q.asn);
   if (!q.target.empty()) add_text("target = ?", q.target);
@@ -183,10 +189,15 @@ class SqliteStore : public Store {
     try {
       migrate(writer_, target_version);
       reader_ = open_connection(path);
+      // Opened at an older schema (migration tests), rows have no source column: they are all Kuzet's.
+      has_source_ = target_version >= kSourceSchemaVersion;
       insert_ = std::make_unique<Statement>(
-          writer_,
-          "INSERT INTO measurements(uid, envelope, content_hash, key_id, started_at, received_at, cc, asn, target,"
-          " category, verdict, method) VALUES(?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(uid) DO NOTHING");
+          writer_, has_source_ ? "INSERT INTO measurements(uid, envelope, content_hash, key_id, started_at, received_at,"
+                                 " cc, asn, target, category, verdict, method, source) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)"
+                                 " ON CONFLICT(uid) DO NOTHING"
+                               : "INSERT INTO measurements(uid, envelope, content_hash, key_id, started_at, received_at,"
+                                 " cc, asn, target, category, verdict, method) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)"
+                                 " ON CONFLICT(uid) DO NOTHING");
       has_log_ = target_version >= kLogSchemaVersion;
       if (has_log_) {
         existing_ = std::make_unique<Statement>(
@@ -267,6 +278,7 @@ class SqliteStore : public Store {
         st.bind(10, r.category);
         st.bind(11, r.verdict);
         st.bind(12, r.method);
+        if (has_source_) st.bind(13, r.source);
         st.step();
         if (sqlite3_changes(writer_) > 0) {
           results[i].inserted = true;
@@ -379,7 +391,8 @@ class SqliteStore : public Store {
 
   std::vector<MeasurementSummary> summaries(const SummaryQuery& query) override {
     Where w = build_where(query);
-    std::string sql = std::string("SELECT ") + kSummaryColumns + " FROM measurements" + w.sql + " ORDER BY started_at, uid";
+    std::string sql = std::string("SELECT ") + kSummaryColumns + (has_source_ ? ", source" : ", 'kuzet'") +
+                      " FROM measurements" + w.sql + " ORDER BY started_at, uid";
     if (query.limit > 0) sql += " LIMIT ?";
     std::lock_guard lock(read_mutex_);
     Statement st(reader_, sql);
@@ -398,6 +411,7 @@ class SqliteStore : public Store {
       s.category = st.text_at(7);
       s.verdict = st.text_at(8);
       s.method = st.text_at(9);
+      s.source = st.text_at(10);
       out.push_back(std::move(s));
     }
     return out;
@@ -538,6 +552,7 @@ class SqliteStore : public Store {
   std::unique_ptr<Statement> existing_;
   // The transparency log (schema >= 3): its right edge is owned by the writer; the head is what readers see.
   bool has_log_ = false;
+  bool has_source_ = false;
   tlog::Frontier frontier_;
   std::unique_ptr<Statement> log_entry_insert_;
   std::unique_ptr<Statement> log_hash_insert_;

@@ -20,6 +20,9 @@ struct ProbeKey {
 // One verified measurement ready to be written. The envelope is the exact bytes the probe uploaded.
 struct NewMeasurement {
   std::string uid;
+  // Where it came from: "kuzet" (a signed envelope from a Kuzet probe) or "ooni" (imported from OONI's
+  // data, not signed by a Kuzet key; docs/ooni.md).
+  std::string source = "kuzet";
   std::string envelope;
   std::string content_hash;  // SHA-256 hex of `envelope`
   std::string key_id;
@@ -51,6 +54,7 @@ struct LogHead {
 // Read interface for timelines and analysis. Every filter is optional ("" / nullopt = any).
 // Time bounds are on started_at, in ms since the epoch: from_ms inclusive, until_ms exclusive.
 struct SummaryQuery {
+  std::string source;  // "kuzet", "ooni"; "" = every source
   std::string cc;
   std::optional<uint32_t> asn;
   std::string target;
@@ -62,6 +66,7 @@ struct SummaryQuery {
 // A measurement without its envelope: what a timeline needs, cheap to read in bulk.
 struct MeasurementSummary {
   std::string uid;
+  std::string source;
   std::string key_id;
   int64_t started_at_ms = 0;
   int64_t received_at_ms = 0;

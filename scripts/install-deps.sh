@@ -4,7 +4,7 @@
 set -euo pipefail
 packages=(build-essential cmake pkg-config ccache git ca-certificates openssl curl
   libcurl4-openssl-dev libc-ares-dev libssl-dev libpcap-dev libyaml-cpp-dev nlohmann-json3-dev doctest-dev
-  libsqlite3-dev libpq-dev libmaxminddb-dev libcpp-httplib-dev libidn2-dev)
+  libsqlite3-dev libpq-dev libmaxminddb-dev libcpp-httplib-dev libidn2-dev zlib1g-dev)
 if [[ "${1:-}" == "--test" ]]; then
   packages+=(iproute2 nftables python3 procps psmisc python3-yaml python3-dnslib python3-cryptography
     chromium fonts-dejavu-core  # chromium: the dashboard test (tests/timeline)

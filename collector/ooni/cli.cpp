@@ -1,0 +1,266 @@
+#include "collector/ooni/cli.hpp"
+
+#include <zlib.h>
+
+#include <charconv>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "collector/ooni/export.hpp"
+#include "collector/ooni/import.hpp"
+#include "collector/store.hpp"
+#include "core/crypto.hpp"
+#include "core/time.hpp"
+
+namespace kuzet::ooni {
+
+namespace {
+
+struct Usage : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+constexpr const char* kExportUsage =
+    "usage: kuzet-collector export --db FILE --format ooni [--cc CC] [--asn N] [--target HOST]\n"
+    "                              [--from TIME] [--until TIME] [--out FILE]\n"
+    "  Writes the stored measurements as OONI Web Connectivity JSON Lines (docs/ooni.md).\n";
+constexpr const char* kImportUsage =
+    "usage: kuzet-collector import-ooni --db FILE FILE.jsonl[.gz]...\n"
+    "  Imports OONI Web Connectivity measurements, judged by Kuzet's engine, as source \"ooni\".\n";
+
+// One line of an OONI file may hold response bodies: generous, but bounded.
+constexpr size_t kMaxLineBytes = 16 * 1024 * 1024;
+constexpr size_t kBatchRows = 500;
+
+int64_t parse_time_ms(const std::string& option, const std::string& text) {
+  if (auto t = core::parse_rfc3339(text)) return core::to_unix_ms(*t);
+  if (auto t = core::parse_rfc3339(text + "T00:00:00Z")) return core::to_unix_ms(*t);
+  throw Usage(option + " must be an RFC 3339 time or a date (YYYY-MM-DD)");
+}
+
+uint32_t parse_asn(const std::string& text) {
+  std::string digits = text.starts_with("AS") || text.starts_with("as") ? text.substr(2) : text;
+  uint32_t value = 0;
+  auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+  if (digits.empty() || ec != std::errc() || p != digits.data() + digits.size()) throw Usage("--asn must be a number");
+  return value;
+}
+
+// Reads plain or gzip-compressed files alike (zlib reads both), one line at a time, each bounded.
+class LineReader {
+ public:
+  explicit LineReader(const std::string& path) : file_(gzopen(path.c_str(), "rb")) {
+    if (!file_) throw std::runtime_error("cannot read " + path);
+    gzbuffer(file_, 1 << 16);
+  }
+  ~LineReader() { gzclose(file_); }
+  LineReader(const LineReader&) = delete;
+  LineReader& operator=(const LineReader&) = delete;
+
+  // false at the end. *too_long is set when the line exceeded the cap (its content is dropped).
+  bool next(std::string& line, bool* too_long) {
+    line.clear();
+    *too_long = false;
+    char buf[8192];
+    bool any = false;
+    while (gzgets(file_, buf, sizeof buf)) {
+      any = true;
+      size_t n = std::char_traits<char>::length(buf);
+      bool end = n > 0 && buf[n - 1] == '\n';
+      if (!*too_long) {
+        if (line.size() + n > kMaxLineBytes) {
+          *too_long = true;
+          line.clear();
+        } else {
+          line.append(buf, end ? n - 1 : n);
+        }
+      }
+      if (end) return true;
+    }
+    int err = 0;
+    const char* msg = gzerror(file_, &err);
+    if (err != Z_OK && err != Z_STREAM_END) throw std::runtime_error(std::string("read error: ") + msg);
+    return any;
+  }
+
+ private:
+  gzFile file_;
+};
+
+}  // namespace
+
+int export_command(int argc, const char* const* argv) {
+  collector::ListQuery query;
+  std::string db, format, out_path;
+  try {
+    for (int i = 1; i < argc; ++i) {
+      const std::string arg = argv[i];
+      auto value = [&]() -> std::string {
+        if (i + 1 >= argc) throw Usage(arg + " needs a value");
+        return argv[++i];
+      };
+      if (arg == "--help" || arg == "-h") {
+        std::printf("%s", kExportUsage);
+        return 0;
+      } else if (arg == "--db") db = value();
+      else if (arg == "--format") format = value();
+      else if (arg == "--out") out_path = value();
+      else if (arg == "--cc") query.filter.cc = value();
+      else if (arg == "--asn") query.filter.asn = parse_asn(value());
+      else if (arg == "--target") query.filter.target = value();
+      else if (arg == "--from") query.filter.from_ms = parse_time_ms(arg, value());
+      else if (arg == "--until") query.filter.until_ms = parse_time_ms(arg, value());
+      else throw Usage("unknown option " + arg);
+    }
+    if (db.empty()) throw Usage("--db is required");
+    if (format != "ooni") throw Usage("--format must be ooni (the only export format so far)");
+    for (auto& c : query.filter.cc) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  } catch (const Usage& e) {
+    std::fprintf(stderr, "kuzet-collector: %s\n%s", e.what(), kExportUsage);
+    return 2;
+  }
+  std::unique_ptr<collector::Store> store;
+  try {
+    store = collector::open_sqlite_store(db);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "kuzet-collector: %s\n", e.what());
+    return 2;
+  }
+  std::ofstream file;
+  if (!out_path.empty()) {
+    file.open(out_path, std::ios::binary | std::ios::trunc);
+    if (!file) {
+      std::fprintf(stderr, "kuzet-collector: cannot write %s\n", out_path.c_str());
+      return 2;
+    }
+  }
+  std::ostream& out = out_path.empty() ? std::cout : file;
+  size_t written = 0, failed = 0;
+  query.filter.limit = 1000;
+  while (true) {
+    auto page = store->list(query);
+    for (const auto& row : page) {
+      try {
+        out << envelope_to_ooni(row.envelope).dump() << '\n';
+        ++written;
+      } catch (const std::exception& e) {
+        ++failed;
+        std::fprintf(stderr, "kuzet-collector: skipped %s: %s\n", row.position.uid.c_str(), e.what());
+      }
+    }
+    if (page.size() < query.filter.limit) break;
+    query.after = page.back().position;
+  }
+  out.flush();
+  std::fprintf(stderr, "exported %zu measurement(s)%s\n", written, failed ? (", " + std::to_string(failed) + " skipped").c_str() : "");
+  return failed == 0 && out ? 0 : 1;
+}
+
+int import_ooni_command(int argc, const char* const* argv) {
+  std::string db;
+  std::vector<std::string> files;
+  try {
+    for (int i = 1; i < argc; ++i) {
+      const std::string arg = argv[i];
+      if (arg == "--help" || arg == "-h") {
+        std::printf("%s", kImportUsage);
+        return 0;
+      } else if (arg == "--db") {
+        if (i + 1 >= argc) throw Usage("--db needs a value");
+        db = argv[++i];
+      } else if (!arg.empty() && arg[0] == '-') {
+        throw Usage("unknown option " + arg);
+      } else {
+        files.push_back(arg);
+      }
+    }
+    if (db.empty()) throw Usage("--db is required");
+    if (files.empty()) throw Usage("import-ooni needs at least one file");
+  } catch (const Usage& e) {
+    std::fprintf(stderr, "kuzet-collector: %s\n%s", e.what(), kImportUsage);
+    return 2;
+  }
+  std::unique_ptr<collector::Store> store;
+  try {
+    store = collector::open_sqlite_store(db);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "kuzet-collector: %s\n", e.what());
+    return 2;
+  }
+  const int64_t received_at = core::to_unix_ms(std::chrono::system_clock::now());
+  size_t stored = 0, duplicate = 0, conflicting = 0;
+  std::map<std::string, size_t> skipped;
+  std::vector<collector::NewMeasurement> batch;
+  auto flush = [&] {
+    if (batch.empty()) return;
+    auto results = store->insert_batch(batch);
+    for (size_t i = 0; i < results.size(); ++i) {
+      if (results[i].inserted) ++stored;
+      else if (results[i].existing_hash == batch[i].content_hash) ++duplicate;
+      else ++conflicting;
+    }
+    batch.clear();
+  };
+  try {
+    for (const auto& path : files) {
+      LineReader reader(path);
+      std::string line;
+      bool too_long = false;
+      size_t line_number = 0;
+      while (reader.next(line, &too_long)) {
+        ++line_number;
+        if (too_long) {
+          ++skipped["too_large"];
+          continue;
+        }
+        if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+        auto parsed = parse_ooni_line(line);
+        if (!parsed.measurement) {
+          ++skipped[parsed.skipped];
+          continue;
+        }
+        const auto& m = *parsed.measurement;
+        auto verdict = judge(m, {});
+        auto measurement = to_kuzet_measurement(m, verdict);
+        // Not signed by a Kuzet key: stored under "imported", never as a signed envelope.
+        nlohmann::json envelope = {{"imported", {{"source", kSourceName}, {"line_sha256", core::sha256_hex(line)}}},
+                                   {"measurement", measurement}};
+        collector::NewMeasurement row;
+        row.uid = measurement["measurement_uid"];
+        row.envelope = envelope.dump();
+        row.content_hash = core::sha256_hex(row.envelope);
+        // No Kuzet key signed it; one pseudonymous "probe" per OONI report, so timelines count reports.
+        row.key_id = std::string(kSourceName) + ":" + core::sha256_hex(m.report_id).substr(0, 12);
+        row.source = kSourceName;
+        row.started_at_ms = m.started_at_ms;
+        row.received_at_ms = received_at;
+        row.cc = m.cc;
+        row.asn = m.asn;
+        row.target = m.target.observations.host;
+        row.category = m.target.category;
+        row.verdict = verdict.verdict;
+        row.method = verdict.method;
+        batch.push_back(std::move(row));
+        if (batch.size() == kBatchRows) flush();
+      }
+    }
+    flush();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "kuzet-collector: %s\n", e.what());
+    return 1;
+  }
+  size_t total_skipped = 0;
+  for (const auto& [_, n] : skipped) total_skipped += n;
+  std::printf("stored %zu, duplicate %zu, conflicting %zu, skipped %zu\n", stored, duplicate, conflicting, total_skipped);
+  for (const auto& [reason, n] : skipped) std::printf("  skipped %s: %zu\n", reason.c_str(), n);
+  return conflicting == 0 ? 0 : 1;
+}
+
+}  // namespace kuzet::ooni
