@@ -13,6 +13,7 @@ const char* usage_text() {
          "                        [--asn-db FILE] [--allow-private-targets] [--control-concurrency N]\n"
          "                        [--timeline-bin MINUTES] [--trusted-proxy IP]...\n"
          "                        [--max-connections N] [--max-connections-per-source N]\n"
+         "                        [--vantage-key-file FILE] [--min-vantage-points N]\n"
          "  kuzet-collector import --db FILE FILE.jsonl\n";
 }
 
@@ -86,6 +87,10 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
         s.max_connections_per_source = parse_number(arg, value(arg), 1, 1000000);
       } else if (arg == "--timeline-bin") {
         s.timeline_bin_minutes = static_cast<uint32_t>(parse_number(arg, value(arg), 1, 24 * 60));
+      } else if (arg == "--vantage-key-file") {
+        s.vantage_key_file = value(arg);
+      } else if (arg == "--min-vantage-points") {
+        s.min_vantage_points = static_cast<uint32_t>(parse_number(arg, value(arg), 1, 1000));
       } else {
         throw UsageError("unknown option " + arg);
       }

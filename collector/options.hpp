@@ -35,6 +35,10 @@ struct ServeOptions {
   // Reverse proxies whose X-Real-IP / X-Forwarded-For is believed; from anyone else they are ignored.
   std::vector<std::string> trusted_proxies;
   uint32_t timeline_bin_minutes = 10;  // the timelines' base bin; coarser bins are multiples of it
+  // Independent vantage points (docs/timelines.md): where the day's tag key is kept ("" = memory only), and
+  // how many an incident needs to be confirmed.
+  std::string vantage_key_file;
+  uint32_t min_vantage_points = 2;
 };
 
 struct ImportOptions {

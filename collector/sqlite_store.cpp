@@ -46,6 +46,12 @@ CREATE INDEX measurements_time ON measurements(started_at, uid);
     {2, R"sql(
 CREATE INDEX measurements_target ON measurements(target, started_at);
 )sql"},
+    // Independent vantage points (collector/vantage, docs/timelines.md): never the source address.
+    {3, R"sql(
+ALTER TABLE measurements ADD COLUMN vantage TEXT NOT NULL DEFAULT '';
+ALTER TABLE measurements ADD COLUMN network_check TEXT NOT NULL DEFAULT '';
+ALTER TABLE measurements ADD COLUMN decisive INTEGER NOT NULL DEFAULT 0;
+)sql"},
 };
 
 using sqlite::exec;
@@ -100,6 +106,22 @@ void migrate(sqlite3* db, int target_version) {
 
 const char* kSummaryColumns = "uid, key_id, started_at, received_at, cc, asn, target, category, verdict, method";
 
+// A row selected with kSummaryColumns first.
+MeasurementSummary summary_at(sqlite::Statement& st) {
+  MeasurementSummary s;
+  s.uid = st.text_at(0);
+  s.key_id = st.text_at(1);
+  s.started_at_ms = st.int_at(2);
+  s.received_at_ms = st.int_at(3);
+  s.cc = st.text_at(4);
+  s.asn = static_cast<uint32_t>(st.int_at(5));
+  s.target = st.text_at(6);
+  s.category = st.text_at(7);
+  s.verdict = st.text_at(8);
+  s.method = st.text_at(9);
+  return s;
+}
+
 // WHERE clause for the optional filters; binds in the order the placeholders appear.
 struct Where {
   std::string sql;
@@ -125,6 +147,9 @@ Where build_where(const SummaryQuery& q) {
   if (!q.cc.empty()) add_text("cc = ?", q.cc);
   if (q.asn) add_int("asn = ?", *q.asn);
   if (!q.target.empty()) add_text("target = ?", q.target);
+  if (!q.category.empty()) add_text("category = ?", q.category);
+  if (!q.verdict.empty()) add_text("verdict = ?", q.verdict);
+  if (q.method) add_text("method = ?", *q.method);
   if (q.from_ms) add_int("started_at >= ?", *q.from_ms);
   if (q.until_ms) add_int("started_at < ?", *q.until_ms);
   return w;
@@ -147,10 +172,16 @@ class SqliteStore : public Store {
     try {
       migrate(writer_, target_version);
       reader_ = open_connection(path);
+      // A store held at an older schema (migration tests) writes the columns it has.
+      const bool has_vantage = target_version >= 3;
       insert_ = std::make_unique<Statement>(
           writer_,
-          "INSERT INTO measurements(uid, envelope, content_hash, key_id, started_at, received_at, cc, asn, target,"
-          " category, verdict, method) VALUES(?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(uid) DO NOTHING");
+          std::string("INSERT INTO measurements(uid, envelope, content_hash, key_id, started_at, received_at, cc, asn,"
+                      " target, category, verdict, method") +
+              (has_vantage ? ", vantage, network_check, decisive) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+                           : ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?)") +
+              " ON CONFLICT(uid) DO NOTHING");
+      has_vantage_ = has_vantage;
       existing_ = std::make_unique<Statement>(writer_, "SELECT content_hash, envelope FROM measurements WHERE uid = ?");
     } catch (...) {
       insert_.reset();
@@ -215,6 +246,11 @@ class SqliteStore : public Store {
         st.bind(10, r.category);
         st.bind(11, r.verdict);
         st.bind(12, r.method);
+        if (has_vantage_) {
+          st.bind(13, r.vantage);
+          st.bind(14, r.network_check);
+          st.bind(15, int64_t{r.decisive});
+        }
         st.step();
         if (sqlite3_changes(writer_) > 0) {
           results[i].inserted = true;
@@ -250,7 +286,7 @@ class SqliteStore : public Store {
 
   std::vector<ListedMeasurement> list(const ListQuery& query) override {
     Where w = build_where(query.filter);
-    std::string sql = "SELECT started_at, uid, envelope FROM measurements" + w.sql;
+    std::string sql = std::string("SELECT ") + kSummaryColumns + ", envelope FROM measurements" + w.sql;
     if (query.after) {
       sql += w.sql.empty() ? " WHERE " : " AND ";
       sql += "(started_at > ? OR (started_at = ? AND uid > ?))";
@@ -267,7 +303,13 @@ class SqliteStore : public Store {
     }
     if (query.filter.limit > 0) st.bind(i++, static_cast<int64_t>(query.filter.limit));
     std::vector<ListedMeasurement> out;
-    while (st.step()) out.push_back({{st.int_at(0), st.text_at(1)}, st.text_at(2)});
+    while (st.step()) {
+      ListedMeasurement m;
+      m.summary = summary_at(st);
+      m.position = {m.summary.started_at_ms, m.summary.uid};
+      m.envelope = st.text_at(10);
+      out.push_back(std::move(m));
+    }
     return out;
   }
 
@@ -280,20 +322,7 @@ class SqliteStore : public Store {
     int i = bind_where(st, w);
     if (query.limit > 0) st.bind(i, static_cast<int64_t>(query.limit));
     std::vector<MeasurementSummary> out;
-    while (st.step()) {
-      MeasurementSummary s;
-      s.uid = st.text_at(0);
-      s.key_id = st.text_at(1);
-      s.started_at_ms = st.int_at(2);
-      s.received_at_ms = st.int_at(3);
-      s.cc = st.text_at(4);
-      s.asn = static_cast<uint32_t>(st.int_at(5));
-      s.target = st.text_at(6);
-      s.category = st.text_at(7);
-      s.verdict = st.text_at(8);
-      s.method = st.text_at(9);
-      out.push_back(std::move(s));
-    }
+    while (st.step()) out.push_back(summary_at(st));
     return out;
   }
 
@@ -320,6 +349,7 @@ class SqliteStore : public Store {
   sqlite3* reader_ = nullptr;
   std::unique_ptr<Statement> insert_;
   std::unique_ptr<Statement> existing_;
+  bool has_vantage_ = true;
 };
 
 }  // namespace
