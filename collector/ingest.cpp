@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <stdexcept>
 #include <thread>
 
 #include <time.h>
@@ -80,7 +81,7 @@ IngestTimings Ingestor::timings() const {
           store_cpu_us_.load() / 1000.0};
 }
 
-UploadOutcome Ingestor::ingest_body(std::string_view body) {
+UploadOutcome Ingestor::ingest_body(std::string_view body, const vantage::UploadSource& source) {
   const uint64_t t0 = thread_cpu_us();
   auto split = split_upload_body(body, options_.max_items);
   parse_us_ += thread_cpu_us() - t0;
@@ -91,14 +92,21 @@ UploadOutcome Ingestor::ingest_body(std::string_view body) {
     out.detail = split.detail;
     return out;
   }
-  return ingest(split.envelopes, true);
+  return ingest(split.envelopes, true, [&source](size_t) -> const vantage::UploadSource& { return source; });
 }
 
-UploadOutcome Ingestor::ingest_envelopes(const std::vector<std::string_view>& envelopes) {
-  return ingest(envelopes, false);
+UploadOutcome Ingestor::ingest_envelopes(const std::vector<std::string_view>& envelopes,
+                                         const std::vector<vantage::UploadSource>& sources) {
+  static const vantage::UploadSource none;
+  if (!sources.empty() && sources.size() != envelopes.size())
+    throw std::invalid_argument("ingest_envelopes: sources must be parallel to envelopes");
+  return ingest(envelopes, false, [&](size_t i) -> const vantage::UploadSource& {
+    return sources.empty() ? none : sources[i];
+  });
 }
 
-UploadOutcome Ingestor::ingest(const std::vector<std::string_view>& envelopes, bool whole_body) {
+UploadOutcome Ingestor::ingest(const std::vector<std::string_view>& envelopes, bool whole_body,
+                               const std::function<const vantage::UploadSource&(size_t)>& source_of) {
   CheckOptions check;
   check.now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                      std::chrono::system_clock::now().time_since_epoch()).count();
@@ -149,6 +157,11 @@ UploadOutcome Ingestor::ingest(const std::vector<std::string_view>& envelopes, b
     out.items[i].measurement_uid = checked[i].row.uid;
     out.items[i].reason = checked[i].reason;
     if (!checked[i].reason.empty()) continue;
+    const vantage::UploadSource& source = source_of(i);
+    if (!source.tag.empty()) {  // no source (an import): no tag, nothing checked
+      checked[i].row.vantage = source.tag;
+      checked[i].row.network_check = vantage::check_network(checked[i].row.cc, checked[i].row.asn, source.network);
+    }
     rows.push_back(std::move(checked[i].row));
     row_item.push_back(i);
   }

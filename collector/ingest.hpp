@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdint>
 #include <optional>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "collector/metrics.hpp"
 #include "collector/store.hpp"
 #include "collector/upload.hpp"
+#include "collector/vantage/vantage.hpp"
 
 namespace kuzet::collector {
 
@@ -53,15 +55,19 @@ class Ingestor {
  public:
   Ingestor(Store& store, Metrics& metrics, IngestOptions options);
 
-  // A whole upload body. The outcome is final: stored items are committed before this returns.
-  UploadOutcome ingest_body(std::string_view body);
-  // Envelopes one by one (import of JSON Lines); a line that is not JSON is a malformed item.
-  UploadOutcome ingest_envelopes(const std::vector<std::string_view>& envelopes);
+  // A whole upload body, from `source` (its tag and network are stored with every measurement). The outcome
+  // is final: stored items are committed before this returns.
+  UploadOutcome ingest_body(std::string_view body, const vantage::UploadSource& source = {});
+  // Envelopes one by one (import of JSON Lines); a line that is not JSON is a malformed item. `sources` is
+  // parallel to `envelopes` (the replay generator's probes), or empty: no source known (an import).
+  UploadOutcome ingest_envelopes(const std::vector<std::string_view>& envelopes,
+                                 const std::vector<vantage::UploadSource>& sources = {});
 
   IngestTimings timings() const;
 
  private:
-  UploadOutcome ingest(const std::vector<std::string_view>& envelopes, bool whole_body);
+  UploadOutcome ingest(const std::vector<std::string_view>& envelopes, bool whole_body,
+                       const std::function<const vantage::UploadSource&(size_t)>& source_of);
 
   Store& store_;
   Metrics& metrics_;

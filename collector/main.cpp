@@ -84,7 +84,9 @@ int serve(const ServeOptions& options) {
         options.db_path, int64_t{options.timeline_bin_minutes} * kuzet::timeline::kMinuteMs);
     asn = options.asn_db.empty() ? std::make_unique<EmptyAsnDatabase>() : load_asn_database(options.asn_db);
     server = std::make_unique<Server>(*store, *asn, options);
-    kuzet::timeline::register_timeline_routes(server->http_server(), *timelines);
+    kuzet::timeline::ApiOptions timeline_options;
+    timeline_options.incidents.min_vantage_points = static_cast<int>(options.min_vantage_points);
+    kuzet::timeline::register_timeline_routes(server->http_server(), *timelines, timeline_options);
     log::register_log_routes(server->http_server(), *store, *checkpointer);
     port = server->bind();
   } catch (const std::exception& e) {

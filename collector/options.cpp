@@ -14,6 +14,7 @@ const char* usage_text() {
          "                        [--timeline-bin MINUTES] [--trusted-proxy IP]...\n"
          "                        [--max-connections N] [--max-connections-per-source N]\n"
          "                        [--log-key FILE] [--log-origin NAME] [--checkpoint-interval SECONDS]\n"
+         "                        [--vantage-key-file FILE] [--min-vantage-points N]\n"
          "  kuzet-collector import --db FILE FILE.jsonl\n"
          "  kuzet-collector export --db FILE --format ooni [--cc CC] [--asn N] [--target HOST] [--from T] [--until T]\n"
          "                         [--out FILE]\n"
@@ -96,6 +97,10 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
         s.log_origin = value(arg);
       } else if (arg == "--checkpoint-interval") {
         s.checkpoint_interval_seconds = static_cast<uint32_t>(parse_number(arg, value(arg), 1, 3600));
+      } else if (arg == "--vantage-key-file") {
+        s.vantage_key_file = value(arg);
+      } else if (arg == "--min-vantage-points") {
+        s.min_vantage_points = static_cast<uint32_t>(parse_number(arg, value(arg), 1, 1000));
       } else {
         throw UsageError("unknown option " + arg);
       }

@@ -39,6 +39,10 @@ struct ServeOptions {
   std::string log_key_path;              // "" = "<db>.log-key"
   std::string log_origin;                // "" = the key's name (a new key: "<hostname>/kuzet-log")
   uint32_t checkpoint_interval_seconds = 2;  // at most one signed checkpoint per interval
+  // Independent vantage points (docs/timelines.md): where the day's tag key is kept ("" = memory only), and
+  // how many an incident needs to be confirmed.
+  std::string vantage_key_file;
+  uint32_t min_vantage_points = 2;
 };
 
 struct ImportOptions {

@@ -3,7 +3,6 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
-#include <charconv>
 #include <chrono>
 #include <stdexcept>
 #include <thread>
@@ -14,6 +13,7 @@
 #include "collector/http/source.hpp"
 #include "collector/http/token_buckets.hpp"
 #include "collector/key_statement.hpp"
+#include "collector/query/list_measurements.hpp"
 #include "core/crypto.hpp"
 #include "core/jcs.hpp"
 #include "core/json_parse.hpp"
@@ -25,8 +25,6 @@ namespace kuzet::collector {
 namespace {
 
 constexpr const char* kJson = "application/json";
-constexpr size_t kDefaultPage = 100;
-constexpr size_t kMaxPage = 1000;
 constexpr size_t kMaxRegisterBody = 64 * 1024;
 constexpr size_t kMaxControlBody = 1024 * 1024;
 
@@ -86,23 +84,6 @@ void send_error(httplib::Response& res, int status, std::string_view error, cons
   res.set_content(nlohmann::json{{"error", error}, {"detail", detail}}.dump(), kJson);
 }
 
-std::optional<int64_t> parse_int(const std::string& text) {
-  int64_t v = 0;
-  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || p != text.data() + text.size()) return std::nullopt;
-  return v;
-}
-
-// The cursor is "<started_at ms>:<uid>" of the last row of the previous page; opaque to clients.
-std::string make_cursor(const ListPosition& p) { return std::to_string(p.started_at_ms) + ":" + p.uid; }
-std::optional<ListPosition> parse_cursor(const std::string& text) {
-  size_t colon = text.find(':');
-  if (colon == std::string::npos) return std::nullopt;
-  auto ms = parse_int(text.substr(0, colon));
-  if (!ms || colon + 1 == text.size()) return std::nullopt;
-  return ListPosition{*ms, text.substr(colon + 1)};
-}
-
 }  // namespace
 
 struct Server::Impl {
@@ -111,7 +92,8 @@ struct Server::Impl {
         control(s, a, metrics, ControlOptions{o.resolver, o.ca_bundle, o.allow_private_targets, o.control_concurrency,
                                               100, 60000, o.control_requests_per_minute,
                                               o.control_global_per_minute, o.control_global_burst}),
-        registrations(o.registrations_per_minute, o.registration_burst), http(guard_limits(o)) {
+        registrations(o.registrations_per_minute, o.registration_burst), tagger(o.vantage_key_file),
+        http(guard_limits(o)) {
     metrics.measurements_total = store.measurement_count();
   }
 
@@ -122,6 +104,7 @@ struct Server::Impl {
   Ingestor ingestor;
   ControlService control;
   http::TokenBuckets registrations;  // per source /24 or /48
+  vantage::VantageTagger tagger;     // the uploads' pseudonymous vantage tags
   http::GuardedServer http;
 
   // Times the handler, turns escaped exceptions (storage failures, bugs) into a JSON 500.
@@ -174,7 +157,9 @@ struct Server::Impl {
   }
 
   void upload(const httplib::Request& req, httplib::Response& res) {
-    auto outcome = ingestor.ingest_body(req.body);
+    // The source address only feeds the tag and the network check: it is not stored or logged.
+    auto source = tagger.source(req.remote_addr, asn, core::to_unix_ms(std::chrono::system_clock::now()));
+    auto outcome = ingestor.ingest_body(req.body, source);
     res.status = outcome.http_status;
     res.set_content(upload_answer_json(outcome), kJson);
   }
@@ -187,49 +172,7 @@ struct Server::Impl {
   }
 
   void list_measurements(const httplib::Request& req, httplib::Response& res) {
-    ListQuery q;
-    q.filter.limit = kDefaultPage;
-    auto param = [&](const char* name) { return req.has_param(name) ? req.get_param_value(name) : std::string(); };
-    q.filter.cc = param("cc");
-    q.filter.target = param("target");
-    if (auto a = param("asn"); !a.empty()) {
-      auto v = parse_int(a);
-      if (!v || *v < 0 || *v > UINT32_MAX) return send_error(res, 400, "malformed", "asn must be a number");
-      q.filter.asn = static_cast<uint32_t>(*v);
-    }
-    for (auto [name, field] : {std::pair{"from", &q.filter.from_ms}, std::pair{"until", &q.filter.until_ms}}) {
-      if (auto t = param(name); !t.empty()) {
-        auto parsed = core::parse_rfc3339(t);
-        if (!parsed) return send_error(res, 400, "malformed", std::string(name) + " must be an RFC 3339 time");
-        *field = core::to_unix_ms(*parsed);
-      }
-    }
-    if (auto l = param("limit"); !l.empty()) {
-      auto v = parse_int(l);
-      if (!v || *v < 1 || *v > static_cast<int64_t>(kMaxPage))
-        return send_error(res, 400, "malformed", "limit must be 1.." + std::to_string(kMaxPage));
-      q.filter.limit = static_cast<size_t>(*v);
-    }
-    if (auto c = param("cursor"); !c.empty()) {
-      q.after = parse_cursor(c);
-      if (!q.after) return send_error(res, 400, "malformed", "bad cursor");
-    }
-    const size_t page = q.filter.limit;
-    q.filter.limit = page + 1;  // one more tells whether a next page exists
-    auto rows = store.list(q);
-    std::string next;
-    if (rows.size() > page) {
-      rows.resize(page);
-      next = make_cursor(rows.back().position);
-    }
-    // Envelopes are pasted in as stored: byte-identical to what the probes uploaded.
-    std::string body = "{\"measurements\":[";
-    for (size_t i = 0; i < rows.size(); ++i) {
-      if (i) body += ',';
-      body += rows[i].envelope;
-    }
-    body += "],\"next_cursor\":" + nlohmann::json(next).dump() + "}";
-    res.set_content(body, kJson);
+    query::list_measurements(store, req, res);
   }
 
   void control_request(const httplib::Request& req, httplib::Response& res) {

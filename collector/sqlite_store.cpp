@@ -85,9 +85,16 @@ CREATE TRIGGER log_checkpoints_never_removed BEFORE DELETE ON log_checkpoints
     {4, R"sql(
 ALTER TABLE measurements ADD COLUMN source TEXT NOT NULL DEFAULT 'kuzet';
 )sql"},
+    // Independent vantage points (collector/vantage, docs/timelines.md): never the source address.
+    {5, R"sql(
+ALTER TABLE measurements ADD COLUMN vantage TEXT NOT NULL DEFAULT '';
+ALTER TABLE measurements ADD COLUMN network_check TEXT NOT NULL DEFAULT '';
+ALTER TABLE measurements ADD COLUMN decisive INTEGER NOT NULL DEFAULT 0;
+)sql"},
 };
 constexpr int kLogSchemaVersion = 3;
 constexpr int kSourceSchemaVersion = 4;
+constexpr int kVantageSchemaVersion = 5;
 
 using sqlite::exec;
 using sqlite::fail;
@@ -141,6 +148,22 @@ void migrate(sqlite3* db, int target_version) {
 
 const char* kSummaryColumns = "uid, key_id, started_at, received_at, cc, asn, target, category, verdict, method";
 
+// A row selected with kSummaryColumns first.
+MeasurementSummary summary_at(sqlite::Statement& st) {
+  MeasurementSummary s;
+  s.uid = st.text_at(0);
+  s.key_id = st.text_at(1);
+  s.started_at_ms = st.int_at(2);
+  s.received_at_ms = st.int_at(3);
+  s.cc = st.text_at(4);
+  s.asn = static_cast<uint32_t>(st.int_at(5));
+  s.target = st.text_at(6);
+  s.category = st.text_at(7);
+  s.verdict = st.text_at(8);
+  s.method = st.text_at(9);
+  return s;
+}
+
 // WHERE clause for the optional filters; binds in the order the placeholders appear.
 struct Where {
   std::string sql;
@@ -167,6 +190,9 @@ Where build_where(const SummaryQuery& q) {
   if (!q.cc.empty()) add_text("cc = ?", q.cc);
   if (q.asn) add_int("asn = ?", *q.asn);
   if (!q.target.empty()) add_text("target = ?", q.target);
+  if (!q.category.empty()) add_text("category = ?", q.category);
+  if (!q.verdict.empty()) add_text("verdict = ?", q.verdict);
+  if (q.method) add_text("method = ?", *q.method);
   if (q.from_ms) add_int("started_at >= ?", *q.from_ms);
   if (q.until_ms) add_int("started_at < ?", *q.until_ms);
   return w;
@@ -189,15 +215,18 @@ class SqliteStore : public Store {
     try {
       migrate(writer_, target_version);
       reader_ = open_connection(path);
-      // Opened at an older schema (migration tests), rows have no source column: they are all Kuzet's.
+      // A store held at an older schema (migration tests) writes the columns it has: the log from v3,
+      // the source from v4, the vantage columns from v5.
       has_source_ = target_version >= kSourceSchemaVersion;
+      has_vantage_ = target_version >= kVantageSchemaVersion;
+      std::string columns = "uid, envelope, content_hash, key_id, started_at, received_at, cc, asn, target, category, verdict, method";
+      int count = 12;
+      if (has_source_) columns += ", source", count += 1;
+      if (has_vantage_) columns += ", vantage, network_check, decisive", count += 3;
+      std::string marks = "?";
+      for (int c = 1; c < count; ++c) marks += ",?";
       insert_ = std::make_unique<Statement>(
-          writer_, has_source_ ? "INSERT INTO measurements(uid, envelope, content_hash, key_id, started_at, received_at,"
-                                 " cc, asn, target, category, verdict, method, source) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)"
-                                 " ON CONFLICT(uid) DO NOTHING"
-                               : "INSERT INTO measurements(uid, envelope, content_hash, key_id, started_at, received_at,"
-                                 " cc, asn, target, category, verdict, method) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)"
-                                 " ON CONFLICT(uid) DO NOTHING");
+          writer_, "INSERT INTO measurements(" + columns + ") VALUES(" + marks + ") ON CONFLICT(uid) DO NOTHING");
       has_log_ = target_version >= kLogSchemaVersion;
       if (has_log_) {
         existing_ = std::make_unique<Statement>(
@@ -278,7 +307,13 @@ class SqliteStore : public Store {
         st.bind(10, r.category);
         st.bind(11, r.verdict);
         st.bind(12, r.method);
-        if (has_source_) st.bind(13, r.source);
+        int column = 13;
+        if (has_source_) st.bind(column++, r.source);
+        if (has_vantage_) {
+          st.bind(column++, r.vantage);
+          st.bind(column++, r.network_check);
+          st.bind(column++, int64_t{r.decisive});
+        }
         st.step();
         if (sqlite3_changes(writer_) > 0) {
           results[i].inserted = true;
@@ -368,7 +403,7 @@ class SqliteStore : public Store {
 
   std::vector<ListedMeasurement> list(const ListQuery& query) override {
     Where w = build_where(query.filter);
-    std::string sql = "SELECT started_at, uid, envelope FROM measurements" + w.sql;
+    std::string sql = std::string("SELECT ") + kSummaryColumns + ", envelope FROM measurements" + w.sql;
     if (query.after) {
       sql += w.sql.empty() ? " WHERE " : " AND ";
       sql += "(started_at > ? OR (started_at = ? AND uid > ?))";
@@ -385,7 +420,13 @@ class SqliteStore : public Store {
     }
     if (query.filter.limit > 0) st.bind(i++, static_cast<int64_t>(query.filter.limit));
     std::vector<ListedMeasurement> out;
-    while (st.step()) out.push_back({{st.int_at(0), st.text_at(1)}, st.text_at(2)});
+    while (st.step()) {
+      ListedMeasurement m;
+      m.summary = summary_at(st);
+      m.position = {m.summary.started_at_ms, m.summary.uid};
+      m.envelope = st.text_at(10);
+      out.push_back(std::move(m));
+    }
     return out;
   }
 
@@ -400,17 +441,7 @@ class SqliteStore : public Store {
     if (query.limit > 0) st.bind(i, static_cast<int64_t>(query.limit));
     std::vector<MeasurementSummary> out;
     while (st.step()) {
-      MeasurementSummary s;
-      s.uid = st.text_at(0);
-      s.key_id = st.text_at(1);
-      s.started_at_ms = st.int_at(2);
-      s.received_at_ms = st.int_at(3);
-      s.cc = st.text_at(4);
-      s.asn = static_cast<uint32_t>(st.int_at(5));
-      s.target = st.text_at(6);
-      s.category = st.text_at(7);
-      s.verdict = st.text_at(8);
-      s.method = st.text_at(9);
+      MeasurementSummary s = summary_at(st);
       s.source = st.text_at(10);
       out.push_back(std::move(s));
     }
@@ -558,6 +589,7 @@ class SqliteStore : public Store {
   std::unique_ptr<Statement> log_hash_insert_;
   std::mutex head_mutex_;
   LogHead head_;
+  bool has_vantage_ = false;
 };
 
 }  // namespace

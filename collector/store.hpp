@@ -34,6 +34,12 @@ struct NewMeasurement {
   std::string category;
   std::string verdict;
   std::string method;
+  // Independence (collector/vantage): the pseudonymous tag of the upload's source ("" = none known, e.g. an
+  // import), how the claimed network compared with the source's (vantage::network_check; "" = not checked),
+  // and whether the measurement carries decisive local evidence.
+  std::string vantage;
+  std::string network_check;
+  bool decisive = false;
 };
 
 // What insert_batch did with one row. When the uid already existed nothing was written, and the stored
@@ -58,6 +64,9 @@ struct SummaryQuery {
   std::string cc;
   std::optional<uint32_t> asn;
   std::string target;
+  std::string category;
+  std::string verdict;
+  std::optional<std::string> method;  // "" is a method too (ok, offline, inconclusive)
   std::optional<int64_t> from_ms;
   std::optional<int64_t> until_ms;
   size_t limit = 0;  // 0 = no limit
@@ -91,6 +100,7 @@ struct ListQuery {
 struct ListedMeasurement {
   ListPosition position;
   std::string envelope;
+  MeasurementSummary summary;  // the stored columns, for CSV
 };
 
 class Store {

@@ -6,6 +6,7 @@
 
 #include <chrono>
 
+#include "collector/vantage/vantage.hpp"
 #include "core/crypto.hpp"
 #include "core/json_parse.hpp"
 #include "core/signing.hpp"
@@ -222,6 +223,8 @@ CheckedEnvelope check_envelope_json(std::string_view raw, const nlohmann::json& 
     if (auto v = string_field(m, name, false, &error)) *field = v->get<std::string>();
     if (!error.empty()) return reject(reason::malformed);
   }
+  if (auto evidence = m.find("evidence"); evidence != m.end())
+    row.decisive = vantage::has_decisive_evidence(row.verdict, *evidence);
   if (auto net = m.find("network"); net != m.end() && !net->is_null()) {
     if (!net->is_object()) return reject(reason::malformed);
     if (auto cc = string_field(*net, "cc", false, &error)) row.cc = cc->get<std::string>();

@@ -8,6 +8,7 @@
 #include <ctime>
 #include <stdexcept>
 
+#include "collector/query/query.hpp"
 #include "collector/timeline/web_assets.hpp"
 #include "core/time.hpp"
 
@@ -63,9 +64,10 @@ namespace {
 
 constexpr const char* kJson = "application/json";
 
+// Names come from signed uploads: percent-encoded, so no target can add or change a parameter.
 std::string api_query_string(const SeriesKey& key, int64_t from_ms, std::optional<int64_t> until_ms) {
-  std::string q = "cc=" + key.cc + "&asn=" + std::to_string(key.asn);
-  if (key.target != kNetworkTarget) q += "&target=" + key.target;
+  std::string q = "cc=" + httplib::detail::encode_query_param(key.cc) + "&asn=" + std::to_string(key.asn);
+  if (key.target != kNetworkTarget) q += "&target=" + httplib::detail::encode_query_param(key.target);
   q += "&from=" + format_utc(from_ms);
   if (until_ms) q += "&until=" + format_utc(*until_ms);
   return q;
@@ -83,15 +85,7 @@ std::string bin_state(const Bin& b) {
   return best;
 }
 
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
+using collector::query::csv_cell;
 
 std::string fixed(double v) {
   char buf[32];
@@ -164,6 +158,9 @@ nlohmann::json incident_to_json(const Incident& i) {
           {"probes", i.probes},
           {"bins", i.bins},
           {"severity", std::round(i.severity * 10) / 10},
+          {"confirmed", i.confirmed},
+          {"vantage_points", i.vantage_points},
+          {"decisive_measurements", i.decisive},
           {"permalink", "/api/v1/incidents/" + i.id},
           {"measurements", "/api/v1/measurements?" +
                                api_query_string(i.key, i.start_ms, i.end_ms ? std::optional(until) : std::nullopt)}};
@@ -172,14 +169,14 @@ nlohmann::json incident_to_json(const Incident& i) {
 std::string timeline_csv(const std::vector<Series>& series) {
   std::string out = "cc,asn,target,category,bin_start,bin_seconds,probes,state,verdict,method,verdict_probes,share\n";
   for (const auto& s : series) {
-    const std::string head = csv_field(s.key.cc) + "," + std::to_string(s.key.asn) + "," + csv_field(s.key.target) +
-                             "," + csv_field(s.category) + ",";
+    const std::string head = csv_cell(s.key.cc) + "," + std::to_string(s.key.asn) + "," + csv_cell(s.key.target) +
+                             "," + csv_cell(s.category) + ",";
     for (const auto& b : s.bins) {
       const std::string bin = format_utc(b.start_ms) + "," + std::to_string(s.bin_ms / 1000) + "," +
-                              std::to_string(b.probes) + "," + csv_field(bin_state(b)) + ",";
+                              std::to_string(b.probes) + "," + csv_cell(bin_state(b)) + ",";
       if (b.counts.empty()) out += head + bin + ",,0,0\n";
       for (const auto& c : b.counts)
-        out += head + bin + csv_field(c.verdict) + "," + csv_field(c.method) + "," + std::to_string(c.probes) + "," +
+        out += head + bin + csv_cell(c.verdict) + "," + csv_cell(c.method) + "," + std::to_string(c.probes) + "," +
                fixed(share_of(c.probes, b.probes)) + "\n";
     }
   }
@@ -187,14 +184,18 @@ std::string timeline_csv(const std::vector<Series>& series) {
 }
 
 std::string incidents_csv(const std::vector<Incident>& incidents) {
-  std::string out = "id,kind,cc,asn,target,category,start,end,confidence,probes,bins,severity,measurements\n";
+  std::string out =
+      "id,kind,cc,asn,target,category,start,end,confidence,probes,bins,severity,measurements,ongoing,confirmed,"
+      "vantage_points,decisive_measurements\n";
   for (const auto& i : incidents) {
     auto j = incident_to_json(i);
-    out += csv_field(i.id) + "," + i.kind + "," + csv_field(i.key.cc) + "," + std::to_string(i.key.asn) + "," +
-           csv_field(i.key.target) + "," + csv_field(i.category) + "," + format_utc(i.start_ms) + "," +
+    out += csv_cell(i.id) + "," + csv_cell(i.kind) + "," + csv_cell(i.key.cc) + "," + std::to_string(i.key.asn) + "," +
+           csv_cell(i.key.target) + "," + csv_cell(i.category) + "," + format_utc(i.start_ms) + "," +
            (i.end_ms ? format_utc(*i.end_ms) : std::string()) + "," + fixed(i.confidence) + "," +
            std::to_string(i.probes) + "," + std::to_string(i.bins) + "," + fixed(i.severity) + "," +
-           csv_field(j["measurements"].get<std::string>()) + "\n";
+           csv_cell(j["measurements"].get<std::string>()) + "," + (i.end_ms ? "false" : "true") + "," +
+           (i.confirmed ? "true" : "false") + "," + std::to_string(i.vantage_points) + "," +
+           std::to_string(i.decisive) + "\n";
   }
   return out;
 }
@@ -230,30 +231,54 @@ struct ParsedQuery {
   std::string error;  // "" = good
 };
 
-ParsedQuery parse_query(const httplib::Request& req, const TimelineIndex& index, const ApiOptions& o, int64_t now) {
-  ParsedQuery pq;
-  auto& q = pq.query;
+// The parameters each endpoint applies; anything else is a 400 naming it (docs/api.md).
+const std::vector<std::string_view> kTimelineParams = {"cc", "asn", "target", "category", "from", "until", "bin",
+                                                        "format"};
+const std::vector<std::string_view> kIncidentParams = {"cc",  "asn", "target", "category", "from",
+                                                        "until", "format", "kind", "confirmed"};
+const std::vector<std::string_view> kSeriesParams = {"cc", "asn", "target", "category"};
+
+// cc (any case), asn (9198 or AS9198), target, category: the place filters every endpoint shares.
+std::string parse_place(const httplib::Request& req, TimelineQuery& q) {
   auto param = [&](const char* name) { return req.has_param(name) ? req.get_param_value(name) : std::string(); };
-  q.cc = param("cc");
+  if (auto c = param("cc"); !c.empty()) {
+    auto cc = collector::query::parse_cc(c);
+    if (!cc) return "cc must be a two-letter country code like KZ";
+    q.cc = *cc;
+  }
+  if (auto a = param("asn"); !a.empty()) {
+    auto asn = collector::query::parse_asn(a);
+    if (!asn) return "asn must be a number like 9198 or AS9198";
+    q.asn = *asn;
+  }
   q.target = param("target");
   q.category = param("category");
-  if (auto a = param("asn"); !a.empty()) {
-    uint32_t v = 0;
-    auto [p, ec] = std::from_chars(a.data(), a.data() + a.size(), v);
-    if (ec != std::errc() || p != a.data() + a.size()) return pq.error = "asn must be a number", pq;
-    q.asn = v;
-  }
-  q.until_ms = now;
+  return "";
+}
+
+// `until` defaults to the end of the matching data (not the clock: a question about 2022 gets 2022), `from`
+// to 7 days before `until`; both take RFC 3339, a date or Unix seconds.
+ParsedQuery parse_query(const httplib::Request& req, TimelineIndex& index, const ApiOptions& o, int64_t now,
+                        const std::vector<std::string_view>& allowed) {
+  ParsedQuery pq;
+  auto& q = pq.query;
+  if (auto bad = collector::query::check_names(req.params, allowed); !bad.empty()) return pq.error = bad, pq;
+  if (auto bad = parse_place(req, q); !bad.empty()) return pq.error = bad, pq;
+  auto param = [&](const char* name) { return req.has_param(name) ? req.get_param_value(name) : std::string(); };
   if (auto u = param("until"); !u.empty()) {
-    auto t = core::parse_rfc3339(u);
-    if (!t) return pq.error = "until must be an ISO 8601 UTC time like 2022-01-05T11:00:00Z", pq;
-    q.until_ms = core::to_unix_ms(*t);
+    auto t = collector::query::parse_time(u);
+    if (!t) return pq.error = "until must be an RFC 3339 time (2022-01-05T11:00:00Z), a date or Unix seconds", pq;
+    q.until_ms = *t;
+  } else {
+    int64_t data_end = 0;
+    for (const auto& s : index.series_list(q)) data_end = std::max(data_end, s.last_bin_ms + index.base_bin_ms());
+    q.until_ms = data_end > 0 ? std::min(data_end, now) : now;
   }
   q.from_ms = q.until_ms - o.default_period_ms;
   if (auto f = param("from"); !f.empty()) {
-    auto t = core::parse_rfc3339(f);
-    if (!t) return pq.error = "from must be an ISO 8601 UTC time like 2022-01-04T00:00:00Z", pq;
-    q.from_ms = core::to_unix_ms(*t);
+    auto t = collector::query::parse_time(f);
+    if (!t) return pq.error = "from must be an RFC 3339 time (2022-01-04T00:00:00Z), a date or Unix seconds", pq;
+    q.from_ms = *t;
   }
   if (q.until_ms <= q.from_ms) return pq.error = "until must be after from", pq;
   q.bin_ms = index.base_bin_ms();
@@ -289,7 +314,9 @@ void register_timeline_routes(httplib::Server& server, TimelineIndex& index, Api
 
   server.Get("/api/v1/series", guarded([&index](const httplib::Request& req, httplib::Response& res) {
                TimelineQuery q;
-               if (req.has_param("cc")) q.cc = req.get_param_value("cc");
+               if (auto bad = collector::query::check_names(req.params, kSeriesParams); !bad.empty())
+                 return send_error(res, 400, "malformed", bad);
+               if (auto bad = parse_place(req, q); !bad.empty()) return send_error(res, 400, "malformed", bad);
                nlohmann::json list = nlohmann::json::array();
                for (const auto& s : index.series_list(q))
                  list.push_back({{"cc", s.key.cc},
@@ -303,7 +330,7 @@ void register_timeline_routes(httplib::Server& server, TimelineIndex& index, Api
              }));
 
   server.Get("/api/v1/timeline", guarded([&index, options](const httplib::Request& req, httplib::Response& res) {
-               auto pq = parse_query(req, index, options, options.now_ms());
+               auto pq = parse_query(req, index, options, options.now_ms(), kTimelineParams);
                if (!pq.error.empty()) return send_error(res, 400, "malformed", pq.error);
                auto list = index.series_list(pq.query);
                if (list.size() > options.max_series)
@@ -330,11 +357,14 @@ void register_timeline_routes(httplib::Server& server, TimelineIndex& index, Api
 
   server.Get("/api/v1/incidents", guarded([&index, options](const httplib::Request& req, httplib::Response& res) {
                const int64_t now = options.now_ms();
-               auto pq = parse_query(req, index, options, now);
+               auto pq = parse_query(req, index, options, now, kIncidentParams);
                if (!pq.error.empty()) return send_error(res, 400, "malformed", pq.error);
                if (auto k = req.has_param("kind") ? req.get_param_value("kind") : ""; !k.empty() &&
                    k != "blocked" && k != "intercepted" && k != "throttled" && k != "shutdown")
                  return send_error(res, 400, "malformed", "kind must be blocked, intercepted, throttled or shutdown");
+               const std::string confirmed = req.has_param("confirmed") ? req.get_param_value("confirmed") : "";
+               if (!confirmed.empty() && confirmed != "true" && confirmed != "false")
+                 return send_error(res, 400, "malformed", "confirmed must be true or false");
                pq.query.until_ms = std::min(pq.query.until_ms, now);  // the future has no data yet
                std::vector<Incident> found;
                if (pq.query.until_ms > pq.query.from_ms) found = index.incidents(pq.query, options.incidents);
@@ -342,6 +372,8 @@ void register_timeline_routes(httplib::Server& server, TimelineIndex& index, Api
                  const auto kind = req.get_param_value("kind");
                  std::erase_if(found, [&](const Incident& i) { return i.kind != kind; });
                }
+               if (!confirmed.empty())
+                 std::erase_if(found, [&](const Incident& i) { return i.confirmed != (confirmed == "true"); });
                if (pq.csv) {
                  res.set_header("Content-Disposition", "attachment; filename=\"kuzet-incidents.csv\"");
                  return res.set_content(incidents_csv(found), "text/csv; charset=utf-8");

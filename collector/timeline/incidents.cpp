@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <unordered_map>
 
 #include <ctime>
 
@@ -211,6 +212,39 @@ std::vector<Incident> shutdown_incidents(const Series& s, const IncidentOptions&
     out.push_back(std::move(inc));
   }
   return out;
+}
+
+int count_vantage_points(const std::vector<VantageSample>& samples) {
+  // Union-find over nodes "k:<key_id>" and "v:<tag>"; each supporting sample joins its key and its tag.
+  std::unordered_map<std::string, size_t> node;
+  std::vector<size_t> parent;
+  auto id = [&](const std::string& name) {
+    auto [it, added] = node.emplace(name, parent.size());
+    if (added) parent.push_back(parent.size());
+    return it->second;
+  };
+  auto find = [&](size_t x) {
+    while (parent[x] != x) x = parent[x] = parent[parent[x]];
+    return x;
+  };
+  for (const auto& s : samples) {
+    if (s.vantage.empty()) continue;
+    size_t a = find(id("k:" + s.key_id)), b = find(id("v:" + s.vantage));
+    if (a != b) parent[a] = b;
+  }
+  int roots = 0;
+  for (size_t i = 0; i < parent.size(); ++i)
+    if (find(i) == i) ++roots;
+  return roots;
+}
+
+void assess_independence(Incident& inc, const std::vector<VantageSample>& samples, const IncidentOptions& o) {
+  inc.vantage_points = count_vantage_points(samples);
+  inc.decisive = 0;
+  for (const auto& s : samples) inc.decisive += s.decisive;
+  const int needed = std::max(1, o.min_vantage_points);
+  inc.confirmed = inc.vantage_points >= needed;
+  inc.confidence *= std::min(1.0, static_cast<double>(inc.vantage_points) / needed);
 }
 
 }  // namespace kuzet::timeline

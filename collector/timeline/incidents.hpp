@@ -21,6 +21,11 @@ struct Incident {
   int probes = 0;                 // most probes seeing the state in one bin (shutdown: the baseline)
   int bins = 0;                   // bins in the state
   double severity = 0;            // shutdown: mean drop (0..1) x minutes, as IODA scores; else 0
+  // Independence (assess_independence): how many independent vantage points support it, how many of its
+  // probes' measurements carry decisive local evidence, and whether it is confirmed.
+  int vantage_points = 0;
+  int decisive = 0;
+  bool confirmed = false;
   bool operator==(const Incident&) const = default;
 };
 
@@ -43,7 +48,30 @@ struct IncidentOptions {
   int64_t baseline_window_ms = 7 * 24 * 60 * kMinuteMs;
   int64_t min_baseline_ms = 24 * 60 * kMinuteMs;  // history needed before any judgement
   int min_baseline_probes = 2;
+
+  // An incident is confirmed when at least this many independent vantage points support it.
+  int min_vantage_points = 2;
 };
+
+// One probe's row behind an incident, as far as independence goes. `vantage` is the measurement's
+// supporting tag: "" when it gives no independent support (no known source, a claimed network that the
+// source contradicts, or a time before its key was registered; docs/timelines.md).
+struct VantageSample {
+  std::string key_id;
+  std::string vantage;
+  int decisive = 0;  // how many of these rows carry decisive local evidence
+};
+
+// Independent vantage points among the samples: measurements sharing a key or a vantage tag are one
+// vantage point (connected components over keys and tags), so neither many keys from one source nor one key
+// moving between sources counts twice. Samples without a tag count for nothing.
+int count_vantage_points(const std::vector<VantageSample>& samples);
+
+// Fills vantage_points, decisive and confirmed (vantage_points >= min_vantage_points), and scales the
+// confidence by min(1, vantage_points / min_vantage_points). For a target incident the samples are its
+// probes' rows in the state during it; for a shutdown, the network's probes in the day before it began.
+void assess_independence(Incident& incident, const std::vector<VantageSample>& samples,
+                         const IncidentOptions& options);
 
 // Stable, readable id naming what the incident is: "KZ.9198.blocked.20220104T1430Z.instagram.com",
 // "KZ.9198.shutdown.20220105T1100Z" (network incidents have no target). Permanent link:

@@ -26,9 +26,11 @@ void bind_series_range(Statement& st, const SeriesKey& key, int64_t first, int64
 // The per-probe upsert: a probe's row in a bin keeps its latest measurement by (started_at, uid).
 std::string probe_bin_upsert(const std::string& level, const std::string& values) {
   const std::string table = "timeline_probe_bins" + level;
-  return "INSERT INTO " + table + "(cc, asn, target, bin, key_id, started_at, uid, verdict, method) " + values +
+  return "INSERT INTO " + table + "(cc, asn, target, bin, key_id, started_at, uid, verdict, method, vantage, decisive) " +
+         values +
          " ON CONFLICT(cc, asn, target, bin, key_id) DO UPDATE SET started_at = excluded.started_at,"
-         " uid = excluded.uid, verdict = excluded.verdict, method = excluded.method"
+         " uid = excluded.uid, verdict = excluded.verdict, method = excluded.method, vantage = excluded.vantage,"
+         " decisive = excluded.decisive"
          " WHERE (excluded.started_at, excluded.uid) > (" + table + ".started_at, " + table + ".uid);";
 }
 
@@ -43,6 +45,7 @@ std::string level_sql(const std::string& level) {
 CREATE TABLE timeline_probe_binsLEVEL (
   cc TEXT NOT NULL, asn INTEGER NOT NULL, target TEXT NOT NULL, bin INTEGER NOT NULL, key_id TEXT NOT NULL,
   started_at INTEGER NOT NULL, uid TEXT NOT NULL, verdict TEXT NOT NULL, method TEXT NOT NULL,
+  vantage TEXT NOT NULL, decisive INTEGER NOT NULL,
   PRIMARY KEY (cc, asn, target, bin, key_id)) WITHOUT ROWID;
 CREATE TABLE timeline_binsLEVEL (
   cc TEXT NOT NULL, asn INTEGER NOT NULL, target TEXT NOT NULL, bin INTEGER NOT NULL,
@@ -91,8 +94,12 @@ CREATE TABLE timeline_series (
 // so applying rows in batches gives what applying them one by one gives.
 // "WHERE true" settles the parser's INSERT ... SELECT ... ON ambiguity.
 std::string catch_up_sql(int64_t bin, int64_t lo, int64_t hi) {
-  const std::string rows = " FROM measurements WHERE rowid > " + std::to_string(lo) + " AND rowid <= " +
-                           std::to_string(hi);
+  const std::string rows = " FROM measurements m LEFT JOIN probe_keys k USING (key_id) WHERE m.rowid > " +
+                           std::to_string(lo) + " AND m.rowid <= " + std::to_string(hi);
+  // The measurement's supporting vantage tag (docs/timelines.md, "Vantage points"): none when the source
+  // contradicted the claimed network or the key did not exist yet when it was measured.
+  const std::string support = ", CASE WHEN network_check = 'mismatch' OR started_at < coalesce(k.first_seen, 0) - " +
+                              std::to_string(kKeyBackdateGraceMs) + " THEN '' ELSE vantage END, decisive";
   auto bin_expr = [](int64_t size) {
     const std::string b = std::to_string(size);
     return "((started_at / " + b + ") * " + b + ")";
@@ -100,10 +107,10 @@ std::string catch_up_sql(int64_t bin, int64_t lo, int64_t hi) {
   std::string s;
   for (const auto& [level, size] : {std::pair{kBaseLevel, bin}, std::pair{kCoarseLevel, bin * kCoarseFactor}}) {
     s += probe_bin_upsert(level, "SELECT cc, asn, target, " + bin_expr(size) +
-                                     ", key_id, started_at, uid, verdict, method" + rows);
+                                     ", key_id, started_at, uid, verdict, method" + support + rows);
     s += probe_bin_upsert(level, "SELECT cc, asn, '*', " + bin_expr(size) +
                                      ", key_id, started_at, uid, CASE verdict WHEN 'offline' THEN 'offline' "
-                                     "ELSE 'online' END, ''" + rows);
+                                     "ELSE 'online' END, ''" + support + rows);
   }
   const std::string m_bin = bin_expr(bin);
   s += series_upsert("SELECT cc, asn, target, max(category), min(" + m_bin + "), max(" + m_bin + ")" + rows +
@@ -152,8 +159,10 @@ TimelineIndex::TimelineIndex(const std::string& db_path, int64_t base_bin_ms,
         has_meta.step();
         // An index from before the background indexer (no indexed_rowid; a trigger on measurements) is
         // rebuilt like one with another bin.
+        // Nor one from before vantage tags (no vantage column in the probe rows).
         Statement current(db_, "SELECT (SELECT count(*) FROM pragma_table_info('timeline_meta') WHERE name = 'indexed_rowid')"
-                               " * (SELECT count(*) FROM sqlite_master WHERE name = 'timeline_bins_coarse')");
+                               " * (SELECT count(*) FROM sqlite_master WHERE name = 'timeline_bins_coarse')"
+                               " * (SELECT count(*) FROM pragma_table_info('timeline_probe_bins') WHERE name = 'vantage')");
         current.step();
         if (has_meta.int_at(0) > 0 && current.int_at(0) > 0) {
           Statement meta(db_, "SELECT base_bin_ms FROM timeline_meta");
@@ -353,6 +362,23 @@ void TimelineIndex::stream_bins_locked(const std::string& level, const SeriesKey
   flush();
 }
 
+// The probe rows behind an incident (base level), one per (probe, tag): for a target incident, its probes
+// in the state during it; for a shutdown, the network's probes in the day before it began (the ones whose
+// silence or offline reports make the drop).
+std::vector<VantageSample> TimelineIndex::vantage_samples_locked(const Incident& inc, int64_t series_end_ms) {
+  const bool shutdown = inc.key.target == kNetworkTarget;
+  const int64_t from = shutdown ? inc.start_ms - 24 * 60 * kMinuteMs : inc.start_ms;
+  const int64_t until = shutdown ? inc.start_ms : inc.end_ms.value_or(series_end_ms);
+  Statement st(db_, std::string("SELECT key_id, vantage, sum(decisive) FROM timeline_probe_bins"
+                                " WHERE cc = ? AND asn = ? AND target = ? AND bin >= ? AND bin < ?") +
+                        (shutdown ? "" : " AND verdict = ?6") + " GROUP BY key_id, vantage");
+  bind_series_range(st, inc.key, from, until);
+  if (!shutdown) st.bind(6, inc.kind);
+  std::vector<VantageSample> out;
+  while (st.step()) out.push_back({st.text_at(0), st.text_at(1), static_cast<int>(st.int_at(2))});
+  return out;
+}
+
 std::vector<Incident> TimelineIndex::incidents(const TimelineQuery& query, const IncidentOptions& options) {
   std::lock_guard lock(mutex_);
   catch_up_before_query_locked();
@@ -369,7 +395,9 @@ std::vector<Incident> TimelineIndex::incidents(const TimelineQuery& query, const
     Series s = series_locked(info.key, std::max(from, info.first_bin_ms), until, base_bin_ms_);
     s.category = info.category;
     auto found = info.key.target == kNetworkTarget ? shutdown_incidents(s, options) : target_incidents(s, options);
+    const int64_t series_end = s.bins.empty() ? 0 : s.bins.back().start_ms + s.bin_ms;
     for (auto& inc : found) {
+      assess_independence(inc, vantage_samples_locked(inc, series_end), options);
       const int64_t inc_end = inc.end_ms.value_or(INT64_MAX);
       if (inc_end > query.from_ms && inc.start_ms < query.until_ms) out.push_back(std::move(inc));
     }

@@ -9,6 +9,7 @@
 //   timeline_probe_bins: per (cc, asn, target, base bin, probe) the probe's latest measurement there;
 //   timeline_bins:       per (cc, asn, target, base bin, verdict, method) how many probes are in that state
 //                        (kept from timeline_probe_bins by SQLite triggers);
+//   (each probe row also keeps its measurement's supporting vantage tag and decisive flag, for incidents);
 //   and both again with suffix _coarse, for bins of kCoarseFactor base bins.
 // Queries at a level's bin read its aggregates; other multiples reduce the per-probe rows of the coarsest
 // level that tiles them, which gives exactly what the engine gives over the raw measurements (a probe's
@@ -33,6 +34,11 @@ namespace kuzet::timeline {
 // The index keeps a second, coarse level of kCoarseFactor base bins (1 hour with the default 10 minutes):
 // month-long views read its aggregates, or ~6x fewer per-probe rows.
 inline constexpr int64_t kCoarseFactor = 6;
+
+// A key vouches only for what it measured after the collector first saw it: a measurement started more
+// than this before its key's registration gives no independent support (a probe's first run measures
+// before it registers; fresh keys backdating results by months do not count).
+inline constexpr int64_t kKeyBackdateGraceMs = 60 * kMinuteMs;
 
 struct SeriesInfo {
   SeriesKey key;
@@ -84,6 +90,7 @@ class TimelineIndex {
   void catch_up_locked();
   void catch_up_before_query_locked();
   void run_indexer(std::chrono::milliseconds interval);
+  std::vector<VantageSample> vantage_samples_locked(const Incident& incident, int64_t series_end_ms);
   void stream_bins_locked(const std::string& level, const SeriesKey& key, int64_t first, int64_t end,
                           int64_t bin_ms, Series& s);
 

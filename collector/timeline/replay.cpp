@@ -151,6 +151,7 @@ Replay generate_replay(const ReplayConfig& config) {
   struct Pending {
     int64_t received;
     std::string envelope;
+    const Probe* probe;
   };
   std::vector<Pending> pending;
   const int64_t spacing = config.round_ms / n_targets;
@@ -199,7 +200,7 @@ Replay generate_replay(const ReplayConfig& config) {
                          {"control", nullptr}};
         // Normally uploaded within the hour; results made offline wait for connectivity, then some hours more.
         int64_t received = up ? t + kMinuteMs + rng.below(kHour) : next_online(p, t) + rng.below(6 * kHour);
-        pending.push_back({received, core::sign_envelope(m, p.key).dump()});
+        pending.push_back({received, core::sign_envelope(m, p.key).dump(), &p});
       }
     }
   }
@@ -208,6 +209,9 @@ Replay generate_replay(const ReplayConfig& config) {
   for (auto& pe : pending) {
     out.received_at_ms.push_back(pe.received);
     out.envelopes.push_back(std::move(pe.envelope));
+    // A synthetic tag: one per probe, unlike any HMAC the collector makes (those are hex only).
+    out.sources.push_back({"replay-" + pe.probe->key_id.substr(0, 10),
+                           collector::AsnInfo{pe.probe->network->asn, pe.probe->network->name, "KZ"}});
   }
 
   // Truth, clipped to the generated period.

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "collector/timeline/timeline.hpp"
+#include "collector/vantage/vantage.hpp"
 
 namespace kuzet::timeline {
 
@@ -40,6 +41,9 @@ struct Replay {
   std::vector<ReplayProbeKey> keys;
   std::vector<std::string> envelopes;  // JSON, in arrival order (received time)
   std::vector<int64_t> received_at_ms;  // parallel to envelopes
+  // Parallel to envelopes: where each came from. Every synthetic probe is its own vantage point (its own
+  // tag, its claimed network), so the replay's incidents are confirmed like those of independent volunteers.
+  std::vector<collector::vantage::UploadSource> sources;
   std::vector<TruthIncident> truth;    // only incidents inside the generated period
 };
 

@@ -121,8 +121,12 @@ int main(int argc, char** argv) {
       size_t stored = 0, other = 0;
       for (size_t i = 0; i < replay.envelopes.size(); i += 500) {
         std::vector<std::string_view> batch;
-        for (size_t j = i; j < std::min(replay.envelopes.size(), i + 500); ++j) batch.push_back(replay.envelopes[j]);
-        for (const auto& item : ingestor.ingest_envelopes(batch).items)
+        std::vector<collector::vantage::UploadSource> sources;
+        for (size_t j = i; j < std::min(replay.envelopes.size(), i + 500); ++j) {
+          batch.push_back(replay.envelopes[j]);
+          sources.push_back(replay.sources[j]);
+        }
+        for (const auto& item : ingestor.ingest_envelopes(batch, sources).items)
           (item.status == collector::ItemStatus::rejected ? other : stored)++;
       }
       std::fprintf(stderr, "ingested %zu into %s (%zu rejected)\n", stored, db.c_str(), other);

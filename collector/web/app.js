@@ -1,4 +1,6 @@
 // Kuzet dashboard: plain JS and SVG, no build step. Reads /api/v1/series, /timeline and /incidents.
+// Every name on the page comes from signed but untrusted uploads: the DOM is built with createElement and
+// textContent only, never innerHTML (tests/timeline/dashboard_chromium.py uploads hostile names).
 'use strict';
 
 const COLORS = {
@@ -20,8 +22,16 @@ async function getJson(url) {
   return r.json();
 }
 
+// A new element with text (never parsed as HTML) and attributes.
+function el(name, text, attrs) {
+  const e = document.createElement(name);
+  if (text !== undefined && text !== null) e.textContent = text;
+  for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
+  return e;
+}
+
 function fillSelect(sel, values, labels, chosen) {
-  sel.innerHTML = '';
+  sel.replaceChildren();
   values.forEach((v, i) => {
     const o = document.createElement('option');
     o.value = v;
@@ -67,7 +77,7 @@ function svgEl(name, attrs) {
 // A stacked bar per bin: shares of probes per state; incidents as shaded bands with their kind.
 // mode 'share': bar height = share of probes; 'count': bar height = number of probes (shows silence).
 function drawChart(container, series, incidents, fromIso, untilIso, mode) {
-  container.innerHTML = '';
+  container.replaceChildren();
   const W = 1200, H = 240, L = 40, R = 10, T = 42, B = 28;
   const t0 = Date.parse(fromIso), t1 = Date.parse(untilIso);
   const x = (t) => L + (W - L - R) * (t - t0) / (t1 - t0);
@@ -138,31 +148,45 @@ function drawChart(container, series, incidents, fromIso, untilIso, mode) {
 }
 
 function drawLegend() {
-  $('legend').innerHTML = Object.entries(COLORS)
-    .map(([k, c]) => `<span><i style="background:${c}"></i>${k.replace('_', ' ')}</span>`).join('');
+  $('legend').replaceChildren(...Object.entries(COLORS).map(([k, c]) => {
+    const swatch = el('i');
+    swatch.style.background = c;
+    const item = el('span');
+    item.append(swatch, k.replace('_', ' '));
+    return item;
+  }));
 }
 
-function listIncidents(incidents, measurementsBase) {
+// Links the API gave for an incident: same-origin API paths only (anything else is not followed).
+function apiHref(path) { return typeof path === 'string' && path.startsWith('/api/v1/') ? path : '#'; }
+
+function listIncidents(incidents) {
   const body = $('incidents').querySelector('tbody');
-  body.innerHTML = '';
+  body.replaceChildren();
   for (const inc of incidents) {
-    const tr = document.createElement('tr');
+    const tr = el('tr');
     tr.className = inc.kind;
     tr.dataset.id = inc.id;
+    // Unconfirmed: fewer independent vantage points than the collector requires (docs/timelines.md).
+    tr.dataset.confirmed = inc.confirmed ? '1' : '0';
     const cells = [inc.kind, inc.target === '*' ? '(whole network)' : inc.target, fmt(inc.start), fmt(inc.end),
                    (inc.confidence * 100).toFixed(0) + '%', String(inc.probes)];
-    for (const c of cells) {
-      const td = document.createElement('td');
-      td.textContent = c;
-      tr.appendChild(td);
-    }
-    const td = document.createElement('td');
-    td.innerHTML = `<a class="permalink" href="${inc.permalink}">${inc.id}</a> · ` +
-                   `<a class="measurements" href="${inc.measurements}">measurements</a>`;
+    for (const c of cells) tr.appendChild(el('td', c));
+    const status = el('td', inc.confirmed ? 'confirmed' : 'unconfirmed', { class: 'confirmation' });
+    status.title = `${inc.vantage_points} independent vantage point(s)`;
+    status.appendChild(el('small', ` (${inc.vantage_points} vantage)`));
+    tr.appendChild(status);
+    const td = el('td');
+    td.append(el('a', inc.id, { class: 'permalink', href: apiHref(inc.permalink) }), ' · ',
+              el('a', 'measurements', { class: 'measurements', href: apiHref(inc.measurements) }));
     tr.appendChild(td);
     body.appendChild(tr);
   }
-  if (!incidents.length) body.innerHTML = '<tr><td colspan="7">No incidents in this period.</td></tr>';
+  if (!incidents.length) {
+    const tr = el('tr');
+    tr.appendChild(el('td', 'No incidents in this period.', { colspan: 8 }));
+    body.appendChild(tr);
+  }
 }
 
 async function show() {

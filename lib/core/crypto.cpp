@@ -1,6 +1,7 @@
 #include "core/crypto.hpp"
 
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
@@ -60,6 +61,15 @@ std::string random_hex(size_t bytes) {
   std::vector<uint8_t> buf(bytes);
   if (RAND_bytes(buf.data(), static_cast<int>(bytes)) != 1) throw std::runtime_error("RAND_bytes failed");
   return to_hex(buf.data(), buf.size());
+}
+
+std::string hmac_sha256_hex(std::string_view key, std::string_view data) {
+  uint8_t out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (!HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const uint8_t*>(data.data()),
+            data.size(), out, &len))
+    throw std::runtime_error("HMAC-SHA-256 failed");
+  return to_hex(out, len);
 }
 
 }  // namespace kuzet::core

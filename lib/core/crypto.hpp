@@ -14,5 +14,7 @@ std::string to_hex(const uint8_t* data, size_t len);
 std::string base64_encode(std::string_view data);
 std::optional<std::string> base64_decode(std::string_view text);  // nullopt when malformed
 std::string random_hex(size_t bytes);  // from a CSPRNG
+// HMAC-SHA-256 of data under key, lowercase hex (64 characters).
+std::string hmac_sha256_hex(std::string_view key, std::string_view data);
 
 }  // namespace kuzet::core

@@ -338,6 +338,71 @@ TEST_CASE("list: filters and cursor paging") {
   }
 }
 
+TEST_CASE("list: every documented filter applies; OONI's and IODA's forms; unknown parameters refused") {
+  RunningCollector collector;
+  auto c = collector.client();
+  auto key = registered_key(c);
+  const auto base = std::chrono::system_clock::now() - std::chrono::hours(2);
+  std::vector<std::string> envs;
+  for (int i = 0; i < 20; ++i) {
+    MeasurementSpec s;
+    s.uid = uid(100 + i);
+    s.started_at = core::format_rfc3339(base + std::chrono::minutes(i));
+    s.asn = i % 4 < 2 ? 9198 : 48503;
+    s.verdict = i % 2 ? "blocked" : "ok";
+    s.method = i % 2 ? "tls.timeout" : "";
+    s.category = i < 10 ? "messaging" : "news";
+    envs.push_back(signed_envelope(s, key));
+  }
+  auto up = c.Post("/api/v1/measurements", upload_body(envs), "application/json");
+  REQUIRE(up);
+  REQUIRE(up->status == 200);
+  auto count = [&](const std::string& query) -> long {
+    auto r = c.Get("/api/v1/measurements?limit=1000&" + query);
+    REQUIRE(r);
+    CHECK_MESSAGE(r->status == 200, query, r->body);
+    if (r->status != 200) return -1;
+    return static_cast<long>(json::parse(r->body)["measurements"].size());
+  };
+  CHECK(count("verdict=blocked") == 10);
+  CHECK(count("verdict=ok&method=") == 10);
+  CHECK(count("method=tls.timeout") == 10);
+  CHECK(count("category=messaging") == 10);
+  CHECK(count("category=messaging&verdict=blocked") == 5);
+  CHECK(count("cc=kz") == 20);
+  CHECK(count("probe_cc=KZ") == 20);
+  CHECK(count("asn=AS9198") == 10);
+  CHECK(count("probe_asn=as9198&verdict=blocked") == 5);
+  const auto secs = [](core::SystemTime t) {
+    return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count());
+  };
+  CHECK(count("from=" + secs(base + std::chrono::minutes(10)) + "&until=" + secs(base + std::chrono::minutes(15))) == 5);
+  const std::string day_before = core::format_rfc3339(base - std::chrono::hours(48)).substr(0, 10);
+  const std::string day_after = core::format_rfc3339(base + std::chrono::hours(48)).substr(0, 10);
+  CHECK(count("from=" + day_before + "&until=" + day_after) == 20);
+  CHECK(count("from=" + day_after) == 0);
+
+  auto csv = c.Get("/api/v1/measurements?verdict=blocked&format=csv");
+  REQUIRE(csv);
+  CHECK(csv->status == 200);
+  CHECK(csv->get_header_value("Content-Type") == "text/csv; charset=utf-8");
+  CHECK(csv->body.rfind("measurement_uid,started_at,received_at,cc,asn,target,category,verdict,method,key_id\n", 0) == 0);
+  CHECK(std::count(csv->body.begin(), csv->body.end(), '\n') == 11);
+  CHECK(csv->body.find(",blocked,tls.timeout,") != std::string::npos);
+  CHECK(csv->body.find(",ok,") == std::string::npos);
+
+  for (auto [query, named] : {std::pair{"verdit=blocked", "verdit"}, std::pair{"verdict=eaten", "verdict"},
+                              std::pair{"method=tcp.bogus", "method"}, std::pair{"cc=KAZ", "cc"},
+                              std::pair{"cc=KZ&probe_cc=RU", "probe_cc"}, std::pair{"asn=AS", "asn"},
+                              std::pair{"format=xml", "format"}, std::pair{"cc=KZ&cc=RU", "cc"},
+                              std::pair{"from=2022-01-05&until=2022-01-04", "until"}}) {
+    auto r = c.Get(std::string("/api/v1/measurements?") + query);
+    REQUIRE(r);
+    CHECK_MESSAGE(r->status == 400, query);
+    CHECK_MESSAGE(json::parse(r->body)["detail"].get<std::string>().find(named) != std::string::npos, query);
+  }
+}
+
 TEST_CASE("metrics: counters by outcome and reason, latencies, total") {
   RunningCollector collector;
   auto c = collector.client();

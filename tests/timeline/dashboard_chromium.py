@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
 """Dashboard in headless Chromium: replays January 2022 into a fresh database, starts the real collector on
-127.0.0.1 (port 0), loads the dashboard and checks the rendered DOM lists the replayed incidents and the
-chart drew; checks the CSV download links answer; keeps a screenshot as a test artifact.
+127.0.0.1 (port 0), loads the dashboard and checks the rendered DOM lists the replayed incidents (confirmed:
+each replayed probe is its own vantage point) and the chart drew; checks the CSV download links answer;
+keeps a screenshot as a test artifact. Then uploads signed measurements with hostile names (HTML/JS
+payloads, CSV formulas; tests/timeline/hostile_upload.cpp), loads their network's page and checks that no
+payload ran, that the names show as literal text, and that the CSV neutralises formulas.
 
-usage: dashboard_chromium.py --collector BIN --replay-gen BIN --artifacts DIR
+usage: dashboard_chromium.py --collector BIN --replay-gen BIN --hostile-upload BIN --artifacts DIR
 Exit 0 on success, 1 on a failed check, 77 (skip) when chromium is not installed."""
-import argparse, json, os, re, shutil, signal, subprocess, sys, tempfile, time, urllib.request
+import argparse, csv, datetime, html.parser, io, json, os, re, shutil, signal, subprocess, sys, tempfile, time
+import urllib.parse, urllib.request
 
 EXPECTED = [  # from the generator's truth for AS9198 (tests/timeline/test_timeline_golden.cpp checks all)
     "KZ.9198.shutdown.20220105T1030Z",
@@ -29,6 +33,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--collector", required=True)
     ap.add_argument("--replay-gen", required=True)
+    ap.add_argument("--hostile-upload", required=True)
     ap.add_argument("--artifacts", required=True)
     a = ap.parse_args()
     if not shutil.which("chromium"):
@@ -70,6 +75,8 @@ def main():
                 fail("blocking of %s on AS9198 from 4 Jan 14:xx not listed" % target)
         if len(rows) != 2 + len(EXPECTED_BLOCKED):
             fail("expected %d incidents on AS9198, the page lists %s" % (2 + len(EXPECTED_BLOCKED), rows))
+        if len(re.findall(r'<tr class="\w+" data-id="[^"]+" data-confirmed="1"', dom)) != len(rows):
+            fail("the replayed incidents are not all shown as confirmed")
         if len(re.findall(r'<rect class="bin blocked"', dom)) < 20:
             fail("the chart has no blocked bars")
         if len(re.findall(r'<rect class="bin offline"', dom)) < 5:
@@ -98,7 +105,8 @@ def main():
                        capture_output=True, timeout=300)
         if not os.path.exists(shot) or os.path.getsize(shot) < 10000:
             fail("no screenshot")
-        print("dashboard OK: %d incidents listed; screenshot %s" % (len(rows), shot))
+        check_hostile(a, base, work)
+        print("dashboard OK: %d incidents listed; hostile names inert; screenshots in %s" % (len(rows), a.artifacts))
         return 0
     finally:
         if server:
@@ -108,6 +116,68 @@ def main():
             except subprocess.TimeoutExpired:
                 server.kill()
         shutil.rmtree(work, ignore_errors=True)
+
+
+class Elements(html.parser.HTMLParser):
+    """Counts the elements of a serialized DOM (attribute values may hold '<' literally)."""
+
+    def __init__(self):
+        super().__init__()
+        self.tags = {}
+
+    def handle_starttag(self, tag, attrs):
+        self.tags[tag] = self.tags.get(tag, 0) + 1
+
+
+def check_hostile(a, base, work):
+    out = subprocess.run([a.hostile_upload, base.rsplit(":", 1)[1]], capture_output=True, text=True, timeout=120)
+    if out.returncode != 0:
+        fail("hostile upload failed: " + out.stderr)
+    hostile = json.loads(out.stdout)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    fmt = lambda t: t.strftime("%Y-%m-%dT%H:%M:00Z")
+    query = urllib.parse.urlencode({"cc": hostile["cc"], "asn": hostile["asn"], "target": hostile["targets"][0],
+                                    "from": fmt(now - datetime.timedelta(hours=2)),
+                                    "until": fmt(now + datetime.timedelta(minutes=1)), "bin": "10m"})
+    page = base + "/?" + query
+    profile = tempfile.mkdtemp(prefix="chromium-", dir=work)
+    dom = subprocess.run(chromium_args(profile) + ["--dump-dom", page], capture_output=True, text=True,
+                         timeout=300).stdout
+    with open(os.path.join(a.artifacts, "dashboard-hostile.html"), "w") as f:
+        f.write(dom)
+    if 'data-ready="1"' not in dom:
+        fail("the dashboard did not finish loading the hostile network's page")
+    # Nothing ran: every payload would set document.title or a data-pwned attribute on <body>.
+    if "data-pwned" in dom or "pwned-" in re.search(r"<title>([^<]*)</title>", dom).group(1):
+        fail("a hostile payload ran in the dashboard")
+    elements = Elements()
+    elements.feed(dom)
+    if elements.tags.get("img", 0) or elements.tags.get("script", 0) != 1 or elements.tags.get("svg", 0) > 2:
+        fail("hostile names became elements: %s" % elements.tags)
+    # The names show literally, as text (the serializer escapes text nodes' '<').
+    for target in hostile["targets"]:
+        text = target.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        if text not in dom:
+            fail("the target %r is not shown as text" % target)
+    rows = re.findall(r'<tr class="(\w+)" data-id="[^"]*" data-confirmed="(\d)"', dom)
+    if len(rows) != len(hostile["targets"]) or any(c != "0" for _, c in rows):
+        fail("expected %d unconfirmed incidents (two keys, one source), got %s" % (len(hostile["targets"]), rows))
+    # CSV: no cell a spreadsheet would run as a formula.
+    link = re.search(r'id="csv-incidents" href="([^"]+)"', dom)
+    text = urllib.request.urlopen(base + link.group(1).replace("&amp;", "&"), timeout=60).read().decode()
+    cells = [c for row in csv.reader(io.StringIO(text)) for c in row]
+    if any(c[:1] in ("=", "+", "-", "@", "\t", "\r") for c in cells):
+        fail("the incidents CSV has a formula cell: %s" % text)
+    if not any(c.startswith("'=HYPERLINK(") for c in cells):
+        fail("the formula target is not in the CSV, neutralised: %s" % text)
+    shot = os.path.join(a.artifacts, "dashboard-hostile.png")
+    if os.path.exists(shot):
+        os.remove(shot)
+    profile = tempfile.mkdtemp(prefix="chromium-", dir=work)
+    subprocess.run(chromium_args(profile) + ["--screenshot=" + shot, "--window-size=1280,1100", page],
+                   capture_output=True, timeout=300)
+    if not os.path.exists(shot):
+        fail("no screenshot of the hostile page")
 
 
 if __name__ == "__main__":

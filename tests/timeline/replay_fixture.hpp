@@ -41,8 +41,12 @@ inline size_t ingest(collector::Store& store, const Replay& replay, size_t begin
   size_t stored = 0;
   for (size_t i = begin; i < end; i += 1000) {
     std::vector<std::string_view> batch;
-    for (size_t j = i; j < std::min(end, i + 1000); ++j) batch.push_back(replay.envelopes[j]);
-    for (const auto& item : ingestor.ingest_envelopes(batch).items)
+    std::vector<collector::vantage::UploadSource> sources;  // each synthetic probe its own vantage point
+    for (size_t j = i; j < std::min(end, i + 1000); ++j) {
+      batch.push_back(replay.envelopes[j]);
+      sources.push_back(replay.sources[j]);
+    }
+    for (const auto& item : ingestor.ingest_envelopes(batch, sources).items)
       if (item.status == collector::ItemStatus::stored) ++stored;
   }
   return stored;

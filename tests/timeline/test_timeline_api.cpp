@@ -122,6 +122,11 @@ TEST_CASE("timeline API over a replayed dataset") {
     CHECK(ids.count("KZ.9198.shutdown.20220105T1030Z"));
     CHECK(ids.count("KZ.9198.shutdown.20220106T0900Z"));
     CHECK(r->body != early->body);  // the results uploaded after the shutdown changed the answer
+    for (const auto& i : j["incidents"]) {  // every replayed probe is its own vantage point
+      CAPTURE(i["id"]);
+      CHECK(i["confirmed"] == true);
+      CHECK(i["vantage_points"].get<int>() >= 2);
+    }
     for (const auto& i : j["incidents"]) {
       if (i["id"] != "KZ.9198.shutdown.20220105T1030Z") continue;
       CHECK(i["start"] == "2022-01-05T10:30:00Z");
@@ -144,7 +149,58 @@ TEST_CASE("timeline API over a replayed dataset") {
     CHECK(oj["end"].is_string());
     auto kind = server.get("/api/v1/incidents?cc=KZ&kind=shutdown" + period);
     REQUIRE(kind);
-    for (const auto& i : nlohmann::json::parse(kind->body)["incidents"]) CHECK(i["kind"] == "shutdown");
+    const auto kinds = nlohmann::json::parse(kind->body);
+    CHECK_FALSE(kinds["incidents"].empty());
+    for (const auto& i : kinds["incidents"]) CHECK(i["kind"] == "shutdown");
+  }
+
+  {  // "strict parameters: OONI's and IODA's forms, the data's own default window, unknown names refused"
+    auto ids = [&](const std::string& query) {
+      auto r = server.get("/api/v1/incidents?" + query);
+      REQUIRE(r);
+      CHECK_MESSAGE(r->status == 200, query, r->body);
+      std::set<std::string> out;
+      if (r->status != 200) return out;
+      const auto answer = nlohmann::json::parse(r->body);
+      for (const auto& i : answer["incidents"]) out.insert(i["id"].get<std::string>());
+      return out;
+    };
+    const auto reference = ids("cc=KZ&asn=9198" + period);
+    REQUIRE(reference.size() >= 5);
+    CHECK(ids("cc=kz&asn=AS9198" + period) == reference);
+    CHECK(ids("cc=KZ&asn=as9198&from=2022-01-02&until=2022-01-08") == reference);
+    CHECK(ids("cc=KZ&asn=9198&from=1641081600&until=1641600000") == reference);  // Unix seconds
+    CHECK(ids("cc=KZ&asn=9198&confirmed=true" + period) == reference);
+    CHECK(ids("cc=KZ&asn=9198&confirmed=false" + period).empty());
+    // No period: the data's latest 7 days (the data ends on 8 Jan; the clock says 12 Jan).
+    auto r = server.get("/api/v1/incidents?cc=KZ&asn=9198");
+    REQUIRE(r);
+    auto j = nlohmann::json::parse(r->body);
+    CHECK(j["until"] == "2022-01-08T00:00:00Z");
+    CHECK(j["from"] == "2022-01-01T00:00:00Z");
+    CHECK(ids("cc=KZ&asn=9198") == reference);
+    auto t = server.get("/api/v1/timeline?cc=kz&asn=AS9198&target=*&bin=1d");
+    REQUIRE(t);
+    REQUIRE(t->status == 200);
+    auto tj = nlohmann::json::parse(t->body);
+    REQUIRE(tj["series"].size() == 1);
+    CHECK(tj["series"][0]["bins"].size() == 7);
+    CHECK(tj["series"][0]["bins"].back()["start"] == "2022-01-07T00:00:00Z");
+    CHECK(tj["series"][0]["bins"].back()["probes"].get<int>() > 0);
+    auto series = server.get("/api/v1/series?cc=kz&asn=AS9198");
+    REQUIRE(series);
+    CHECK(nlohmann::json::parse(series->body)["series"].size() == 6);
+    for (auto [query, named] : {std::pair{"/api/v1/timeline?verdict=blocked", "verdict"},
+                                std::pair{"/api/v1/incidents?bin=1h", "bin"},
+                                std::pair{"/api/v1/incidents?confirmed=maybe", "confirmed"},
+                                std::pair{"/api/v1/series?from=2022-01-01", "from"},
+                                std::pair{"/api/v1/timeline?cc=KAZ", "cc"},
+                                std::pair{"/api/v1/incidents?cc=KZ&cc=RU", "cc"}}) {
+      auto bad = server.get(query);
+      REQUIRE(bad);
+      CHECK_MESSAGE(bad->status == 400, query);
+      CHECK_MESSAGE(nlohmann::json::parse(bad->body)["detail"].get<std::string>().find(named) != std::string::npos, query);
+    }
   }
 
   {  // "bad queries and unknown incidents"

@@ -214,6 +214,7 @@ TEST_CASE("index: maintained on ingest equals the engine over raw rows, in any a
   auto store_b = collector::open_sqlite_store(db_b);
   Replay reversed = replay;
   std::reverse(reversed.envelopes.begin(), reversed.envelopes.end());
+  std::reverse(reversed.sources.begin(), reversed.sources.end());
   testing::ingest(*store_b, reversed, 0, reversed.envelopes.size());
   TimelineIndex index_b(db_b);
 
@@ -324,4 +325,26 @@ TEST_CASE("index: a database indexed by triggers (the earlier layout) is rebuilt
   testing::ingest(*store, replay, 0, replay.envelopes.size());
   const SeriesKey whatsapp{"KZ", 9198, "web.whatsapp.com"};
   CHECK(index.series(whatsapp, from, until, kBin) == summaries_series(*store, whatsapp, from, until, kBin));
+}
+
+TEST_CASE("CSV: cells from measurements that a spreadsheet would run are neutralised") {
+  Series s{{"KZ", 9198, "=cmd|' /C calc'!A0"}, "+sum(1)", kBin, {}};
+  s.bins.push_back({kT0, 1, {{"-2+3", "@SUM(A1)", 1}}});
+  const std::string csv = timeline_csv({s});
+  CHECK(csv.find(",\"'=cmd|' /C calc'!A0\",\"'+sum(1)\",") != std::string::npos);
+  CHECK(csv.find(",\"'-2+3\",\"'@SUM(A1)\",") != std::string::npos);
+  Incident inc;
+  inc.kind = "blocked";
+  inc.key = {"KZ", 9198, "\tx"};
+  inc.category = "\rnews";
+  inc.id = incident_id(inc.key, inc.kind, kT0);
+  const std::string icsv = incidents_csv({inc});
+  CHECK(icsv.find(",\"'\tx\",\"'\rnews\",") != std::string::npos);
+  // Every cell: none starts with a formula character once parsed (quotes stripped).
+  for (const std::string& text : {csv, icsv})
+    for (size_t at = 0; at < text.size(); ++at) {
+      if (at > 0 && text[at - 1] != ',' && text[at - 1] != '\n') continue;
+      size_t cell = text[at] == '"' ? at + 1 : at;
+      CHECK(std::string_view("=+-@\t\r").find(text[cell]) == std::string_view::npos);
+    }
 }

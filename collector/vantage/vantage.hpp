@@ -1,0 +1,67 @@
+#pragma once
+// Independent vantage points (docs/timelines.md, "Vantage points"): what the collector learns about where an
+// upload came from, without keeping where it came from. From the source address of an upload it derives a
+// pseudonymous tag — HMAC-SHA-256 under a key rotated every UTC day, over the address's /24 (IPv4) or /48
+// (IPv6) and the source's ASN — and it checks the network the measurements claim against the IP->ASN
+// database. The address itself is never stored, never logged, and the tag cannot be linked across days.
+#include <nlohmann/json_fwd.hpp>
+
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "collector/asn_db.hpp"
+
+namespace kuzet::collector::vantage {
+
+// How the network a measurement claims relates to the network its upload came from.
+namespace network_check {
+inline constexpr std::string_view match = "match";
+inline constexpr std::string_view mismatch = "mismatch";  // never independent support for the claimed network
+inline constexpr std::string_view unknown = "unknown";    // the database does not know the source (or none)
+}  // namespace network_check
+
+// What an upload's connection tells about its measurements (nothing of it is the address).
+struct UploadSource {
+  std::string tag;  // pseudonymous vantage tag; "" = no source (an import)
+  AsnInfo network;  // the source's network per the IP->ASN database (asn 0: unknown)
+};
+
+// The claimed (cc, asn) against the source's network: mismatch when the ASN differs, or both countries are
+// known and differ; unknown when the database knows nothing of the source.
+std::string_view check_network(const std::string& claimed_cc, uint32_t claimed_asn, const AsnInfo& source);
+
+// Decisive local evidence, like OONI's "confirmed": the analysis matched a known blockpage fingerprint
+// (evidence key "blockpage") or a known interception root ("tls.known_root") for an interference verdict.
+// `evidence` is the measurement's evidence array of {key, value}; anything else is not decisive.
+bool has_decisive_evidence(std::string_view verdict, const nlohmann::json& evidence);
+
+// The network part of an address a tag is made of: "4:192.0.2.0/24" or "6:2001:db8:1::/48" (IPv4-mapped
+// IPv6 counts as IPv4). nullopt when the text is not an IP literal.
+std::optional<std::string> source_prefix(const std::string& ip);
+
+class VantageTagger {
+ public:
+  // key_file "": the day's key lives in memory only (a restart then starts a new key, and the same source
+  // gets a second tag that day). With a file, the day's key survives restarts; the file (mode 0600) holds
+  // only the current day's key, so yesterday's tags cannot be recomputed. Throws std::runtime_error when an
+  // existing key file cannot be read (startup).
+  explicit VantageTagger(std::string key_file = "");
+
+  // 16 hex characters; "" when `ip` is not an address. Thread-safe.
+  std::string tag(const std::string& ip, uint32_t source_asn, int64_t now_ms);
+  // The tag and the database's answer for the source address of an upload.
+  UploadSource source(const std::string& ip, const AsnDatabase& asn_db, int64_t now_ms);
+
+ private:
+  void rotate_locked(int64_t day);
+
+  std::mutex mutex_;
+  std::string key_file_;
+  int64_t day_ = INT64_MIN;  // UTC day (days since the epoch) of key_
+  std::string key_;          // 32 random bytes
+};
+
+}  // namespace kuzet::collector::vantage
