@@ -6,6 +6,7 @@
 
 #include "knowledge/knowledge.hpp"
 #include "probe/privacy/own_addresses.hpp"
+#include "spec/categories.hpp"
 #include "spec/spec.hpp"
 
 namespace kuzet::probe {
@@ -57,7 +58,8 @@ RunOptions run_options_from(const ProbeConfig& config, const std::vector<std::st
     for (const auto& t : s.targets)
       if (seen.insert(spec::url_key(t.url)).second) options.targets.push_back({t, s.source});
   for (const auto& url : extra_targets)
-    if (seen.insert(spec::url_key(url)).second) options.targets.push_back({spec::Target{url, "other", "", ""}, ""});
+    if (seen.insert(spec::url_key(url)).second)
+      options.targets.push_back({spec::Target{url, std::string(spec::category::other), "", ""}, ""});
   const auto merged = spec::merge_specs(specs);
   // The specs' knowledge, then what ships with the probe: a custom spec or a bare --target knows it too.
   options.knowledge = knowledge::merged_with_builtin({merged.interception_roots, merged.blockpages});

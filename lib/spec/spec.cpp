@@ -6,10 +6,11 @@
 #include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 
 #include "core/crypto.hpp"
 #include "measure/url.hpp"
+#include "spec/categories.hpp"
+#include "spec/citizenlab.hpp"
 #include "spec/yaml_fields.hpp"
 
 namespace kuzet::spec {
@@ -52,10 +53,9 @@ Target parse_target(const YAML::Node& node) {
   if (!node["category"].IsDefined())
     throw YamlProblem(line_of(node), "target '" + t.url + "' is missing 'category' (expected one of: " +
                                          category_list() + ")");
-  t.category = required_string(node, "category", "target");
-  if (!is_known_category(t.category))
-    throw YamlProblem(line_of_value(node, "category"),
-                      "unknown category '" + t.category + "' (expected one of: " + category_list() + ")");
+  t.category = normalize_category(required_string(node, "category", "target"));
+  if (const auto bad = category_problem(t.category); !bad.empty())
+    throw YamlProblem(line_of_value(node, "category"), bad + " (Kuzet's names: " + category_list() + ")");
   t.name = optional_string(node, "name").value_or("");
   t.throughput_url = optional_string(node, "throughput_url").value_or("");
   if (!t.throughput_url.empty()) check_url(node, "throughput_url", t.throughput_url);
@@ -142,21 +142,15 @@ Spec parse_document(const std::string& text, const std::string& source) {
   return spec;
 }
 
+constexpr size_t kMaxSpecFileBytes = 8 * 1024 * 1024;  // a bigger spec file is refused unread
+
+bool is_csv_path(const std::string& path) {
+  std::string ext = std::filesystem::path(path).extension().string();
+  for (auto& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return ext == ".csv";
+}
+
 }  // namespace
-
-const std::vector<std::string>& known_categories() {
-  static const std::vector<std::string> categories = {
-      "egov",         "social",        "messaging", "petition", "news",  "control",
-      "human-rights", "circumvention", "search",    "video",    "other",
-  };
-  return categories;
-}
-
-bool is_known_category(const std::string& category) {
-  for (const auto& c : known_categories())
-    if (c == category) return true;
-  return false;
-}
 
 std::string url_key(const std::string& url) {
   auto parsed = measure::parse_url(url);
@@ -180,10 +174,15 @@ Spec load_spec_file(const std::string& path) {
   if (std::filesystem::is_directory(path, ec)) throw SpecError(path + ": cannot read: is a directory");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw SpecError(path + ": cannot read: " + std::strerror(errno));
-  std::ostringstream text;
-  text << in.rdbuf();
+  // Read one byte more than any parser accepts: a bigger file is refused without being held in memory.
+  std::string text(kMaxSpecFileBytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
   if (in.bad()) throw SpecError(path + ": cannot read: " + std::strerror(errno));
-  return parse_spec(text.str(), path);
+  text.resize(static_cast<size_t>(in.gcount()));
+  if (text.size() > kMaxSpecFileBytes)
+    throw SpecError(path + ": file larger than " + std::to_string(kMaxSpecFileBytes) + " bytes");
+  if (is_csv_path(path)) return parse_citizenlab_csv(text, path);
+  return parse_spec(text, path);
 }
 
 Spec merge_specs(const std::vector<Spec>& specs) {

@@ -8,7 +8,7 @@ namespace kuzet::spec {
 
 struct Target {
   std::string url;
-  std::string category;  // egov, social, messaging, petition, news, control, ...
+  std::string category;  // Kuzet's name (egov, news, control, ...; spec/categories.hpp) or any other string
   std::string name;      // optional human label
   std::string throughput_url;  // optional larger object on the same host for throughput
 };
@@ -43,14 +43,14 @@ class SpecError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-Spec load_spec_file(const std::string& path);                                  // throws SpecError
+Spec load_spec_file(const std::string& path);  // throws SpecError; "*.csv": a Citizen Lab test list (citizenlab.hpp)
 Spec parse_spec(const std::string& yaml_text, const std::string& source_name);  // throws SpecError
 
 // Merges specs of one run: targets deduplicated by URL (first wins), blockpages concatenated,
 // interception roots deduplicated by sha256 (first wins).
 Spec merge_specs(const std::vector<Spec>& specs);
 
-// The categories a target may have (docs: tests-spec/README.md).
+// Kuzet's category names (tests-spec/README.md), defined in categories.cpp; any other category is accepted too.
 const std::vector<std::string>& known_categories();
 bool is_known_category(const std::string& category);
 // Identity of a target URL for deduplication: scheme://host:port/path?query, host lower-cased.

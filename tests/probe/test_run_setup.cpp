@@ -20,3 +20,16 @@ TEST_CASE("the collector connection is bounded by the configured TCP timeout") {
   CHECK(o.proxy == "socks5h://127.0.0.1:9050");
   CHECK(o.batch_size == 7);
 }
+
+TEST_CASE("a Citizen Lab test list given as a spec becomes the run's targets, codes mapped") {
+  ProbeConfig config;
+  config.specs = {"tests/spec/data/citizenlab-sample.csv"};  // the test runs in the source directory
+  const auto options = kuzet::probe::run_options_from(config, {"https://extra.kz/"});
+  REQUIRE(options.targets.size() == 9);
+  CHECK(options.targets[0].target.url == "https://egov.kz/");
+  CHECK(options.targets[0].target.category == "egov");
+  CHECK(options.targets[0].spec_source == "tests/spec/data/citizenlab-sample.csv");
+  CHECK(options.targets[7].target.category == "control");
+  CHECK(options.targets[8].target.url == "https://extra.kz/");
+  CHECK(options.targets[8].target.category == "other");
+}
