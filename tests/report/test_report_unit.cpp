@@ -1,0 +1,212 @@
+// kuzet_report on hand-made signed measurements: incidents, HTML escaping of hostile names, the bundle
+// round trip and its verification (each tampering named), the i18n catalogs.
+#include <doctest/doctest.h>
+
+#include <set>
+
+#include "i18n/embedded_report.hpp"
+#include "i18n/i18n.hpp"
+#include "reports/report/bundle.hpp"
+#include "reports/report/html.hpp"
+#include "reports/report/verify.hpp"
+#include "tests/report/report_fixture.hpp"
+
+using namespace kuzet;
+using namespace kuzet::report;
+using namespace kuzet::report::testing;
+
+namespace {
+
+Report make_report(const std::string& target, int probes = 3) {
+  Report r;
+  r.params = scenario_params();
+  r.generated_at_ms = kT0 + 86400000;
+  r.source = "test";
+  r.measurements = blocking_scenario(target, probes);
+  r.synthetic = "test";
+  r.computed = compute(r.params, r.measurements);
+  return r;
+}
+
+bool has_failure(const VerifyResult& v, const std::string& part) {
+  for (const auto& f : v.failures)
+    if (f.find(part) != std::string::npos) return true;
+  return false;
+}
+
+std::string all_failures(const VerifyResult& v) {
+  std::string s;
+  for (const auto& f : v.failures) s += f + "\n";
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("compute: the blocking is one incident with its evidence and distinct probes") {
+  const Report r = make_report("web.whatsapp.com");
+  REQUIRE(r.computed.incidents.size() == 1);
+  const auto& inc = r.computed.incidents[0];
+  CHECK(inc.incident.kind == "blocked");
+  CHECK(inc.incident.id == "KZ.9198.blocked.20220102T0400Z.web.whatsapp.com");
+  CHECK(inc.incident.start_ms == kT0 + 4 * 60 * kMinute);
+  REQUIRE(inc.incident.end_ms.has_value());
+  CHECK(*inc.incident.end_ms == kT0 + 8 * 60 * kMinute);
+  CHECK(inc.distinct_probes == 3);
+  CHECK(inc.confirmed);
+  CHECK(inc.evidence.size() == 3 * 24);
+  for (size_t i : inc.evidence) CHECK(r.measurements[i].verdict == "blocked");
+}
+
+TEST_CASE("compute: one probe alone is not confirmed") {
+  const Report r = make_report("web.whatsapp.com", 1);
+  REQUIRE(r.computed.incidents.size() == 1);
+  CHECK_FALSE(r.computed.incidents[0].confirmed);
+  CHECK(r.computed.incidents[0].distinct_probes == 1);
+  const auto texts = i18n::Catalog::embedded(i18n::embedded::report, "en");
+  const std::string html = render_html(r, texts, "");
+  CHECK(html.find("KZ.9198.blocked") == std::string::npos);  // left out by default
+  Report with = r;
+  with.params.include_unconfirmed = true;
+  CHECK(render_html(with, texts, "").find("data-id=\"KZ.9198.blocked.20220102T0400Z.web.whatsapp.com\"") != std::string::npos);
+}
+
+TEST_CASE("html: a hostile target name and network name are escaped everywhere") {
+  const std::string hostile = "x\"'><script>alert(1)</script><img src=x onerror=alert(2)>.example";
+  const Report r = make_report(hostile);
+  REQUIRE(r.computed.incidents.size() == 1);
+  for (const char* lang : {"en", "ru", "kk"}) {
+    CAPTURE(lang);
+    const auto texts = i18n::Catalog::embedded(i18n::embedded::report, lang);
+    const std::string html = render_html(r, texts, "https://c.example/<x>");
+    CHECK(html.find("<script") == std::string::npos);
+    CHECK(html.find("<img") == std::string::npos);
+    CHECK(html.find("<b>Telecom") == std::string::npos);
+    CHECK(html.find("&lt;script&gt;alert(1)&lt;/script&gt;") != std::string::npos);
+    CHECK(html.find("&lt;b&gt;Telecom&lt;/b&gt;") != std::string::npos);
+    CHECK(html.find("https://c.example/&lt;x&gt;") != std::string::npos);
+    // The synthetic label is on the page and in every printed page's margin.
+    CHECK(html.find("data-synthetic=\"test\"") != std::string::npos);
+    CHECK(html.find("@top-center") != std::string::npos);
+  }
+}
+
+TEST_CASE("html escape") {
+  CHECK(html_escape("a&b<c>\"d'") == "a&amp;b&lt;c&gt;&quot;d&#39;");
+  CHECK(html_escape("Қазақ") == "Қазақ");
+}
+
+TEST_CASE("i18n: en, ru and kk have the same keys; fallback and placeholders") {
+  const auto en = i18n::Catalog::parse(i18n::embedded::report("en"));
+  for (const char* lang : {"ru", "kk"}) {
+    CAPTURE(lang);
+    const auto other = i18n::Catalog::parse(i18n::embedded::report(lang));
+    CHECK(other.keys() == en.keys());
+    for (const auto& k : en.keys()) {
+      CAPTURE(k);
+      // A translation keeps the placeholders of the English text.
+      std::set<std::string> a, b;
+      auto collect = [](const std::string& s, std::set<std::string>& into) {
+        for (size_t i = s.find('{'); i != std::string::npos; i = s.find('{', i + 1))
+          into.insert(s.substr(i, s.find('}', i) - i + 1));
+      };
+      collect(en.text(k), a);
+      collect(other.text(k), b);
+      CHECK(a == b);
+    }
+  }
+  CHECK_THROWS_AS(i18n::Catalog::embedded(i18n::embedded::report, "de"), std::invalid_argument);
+  auto c = i18n::Catalog::parse(R"({"a": "Hello {name}, {name}! {other}"})");
+  c.fill_from(i18n::Catalog::parse(R"({"a": "no", "b": "from English"})"));
+  CHECK(c.format("a", {{"name", "<x>"}}) == "Hello <x>, <x>! {other}");
+  CHECK(c.text("b") == "from English");
+  CHECK(c.text("missing.key") == "missing.key");
+  CHECK_THROWS_AS(i18n::Catalog::parse("[1]"), std::invalid_argument);
+  CHECK_THROWS_AS(i18n::Catalog::parse(R"({"a": 1})"), std::invalid_argument);
+  // Every method of the closed vocabulary has words in every language.
+  for (const char* m : {"dns.nxdomain", "dns.bogon", "dns.hijack", "dns.timeout", "tcp.timeout", "tcp.reset",
+                        "tcp.refused", "tls.reset", "tls.timeout", "tls.eof", "tls.mitm", "http.reset", "http.timeout",
+                        "http.eof", "http.blockpage", "throughput"})
+    CHECK(en.has(std::string("method.") + m));
+}
+
+TEST_CASE("bundle: round trip, and verify recomputes the same incidents") {
+  const Report r = make_report("web.whatsapp.com");
+  const std::string text = bundle_json(r);
+  const auto parsed = parse_bundle(text);
+  CHECK(parsed.report.params == r.params);
+  CHECK(parsed.report.measurements.size() == r.measurements.size());
+  CHECK(parsed.report.measurements[5].envelope == r.measurements[5].envelope);
+  const auto v = verify_bundle(text, "");
+  CHECK(v.incidents == 1);
+  CHECK(v.measurements == r.measurements.size());
+  // Without a log the only failure is that there is no checkpoint and there are no proofs.
+  for (const auto& f : v.failures) {
+    CAPTURE(f);
+    CHECK((f.find("no checkpoint") != std::string::npos || f.find("no inclusion proof") != std::string::npos));
+  }
+}
+
+TEST_CASE("bundle: tampering is found and named") {
+  const Report r = make_report("web.whatsapp.com");
+  const std::string text = bundle_json(r);
+  const auto& victim = r.measurements[40];
+
+  SUBCASE("a byte of a measurement") {
+    std::string t = text;
+    const size_t env = t.find(victim.uid);
+    REQUIRE(env != std::string::npos);
+    const size_t at = t.find("\\\"target\\\":\\\"web.whatsapp.com", env);
+    REQUIRE(at != std::string::npos);
+    t[at + 14] = 'W';  // web -> Web inside the signed measurement
+    const auto v = verify_bundle(t, "");
+    CAPTURE(all_failures(v));
+    CHECK(has_failure(v, "measurements[40] " + victim.uid + ": envelope does not verify (bad_signature)"));
+  }
+  SUBCASE("an incident's confidence") {
+    std::string t = text;
+    const size_t at = t.find("\"confidence\": ");
+    REQUIRE(at != std::string::npos);
+    t.replace(at, t.find(',', at) - at, "\"confidence\": 0.5");
+    const auto v = verify_bundle(t, "");
+    CAPTURE(all_failures(v));
+    CHECK(has_failure(v, "incident KZ.9198.blocked.20220102T0400Z.web.whatsapp.com: differs"));
+  }
+  SUBCASE("a measurement dropped") {
+    auto copy = r;
+    const size_t first = copy.computed.incidents[0].evidence.front();
+    copy.measurements.erase(copy.measurements.begin() + static_cast<long>(first));
+    // The claimed incidents stay the originals: their evidence no longer follows.
+    std::string t = bundle_json(copy);
+    const auto v = verify_bundle(t, "");
+    CAPTURE(all_failures(v));
+    CHECK(has_failure(v, "incident KZ.9198.blocked.20220102T0400Z.web.whatsapp.com: differs"));
+  }
+  SUBCASE("an incident left out") {
+    auto copy = r;
+    copy.computed.incidents.clear();
+    const auto v = verify_bundle(bundle_json(copy), "");
+    CHECK(has_failure(v, "follows from the measurements but the report omits it"));
+  }
+  SUBCASE("a measurement twice") {
+    auto copy = r;
+    copy.measurements.push_back(copy.measurements[3]);
+    const auto v = verify_bundle(bundle_json(copy), "");
+    CHECK(has_failure(v, "the same measurement twice"));
+  }
+}
+
+TEST_CASE("bundle parser: bounded and strict") {
+  CHECK_THROWS_AS(parse_bundle("not json"), std::invalid_argument);
+  CHECK_THROWS_AS(parse_bundle("[]"), std::invalid_argument);
+  CHECK_THROWS_AS(parse_bundle(std::string(100, '[') + std::string(100, ']')), std::invalid_argument);
+  CHECK_THROWS_AS(parse_bundle(R"({"format": "other"})"), std::invalid_argument);
+  const Report r = make_report("a.example");
+  std::string text = bundle_json(r);
+  CHECK_NOTHROW(parse_bundle(text));
+  std::string no_params = text;
+  no_params.replace(no_params.find("\"params\""), 8, "\"paramz\"");
+  CHECK_THROWS_WITH_AS(parse_bundle(no_params), "bundle: no \"params\"", std::invalid_argument);
+  const auto v = verify_bundle(std::string(64, '{'), "");
+  REQUIRE(v.failures.size() == 1);
+  CHECK(v.failures[0].find("bundle:") == 0);
+}
