@@ -7,7 +7,8 @@ packages=(build-essential cmake pkg-config ccache git ca-certificates openssl cu
   libsqlite3-dev libpq-dev libmaxminddb-dev libcpp-httplib-dev libidn2-dev zlib1g-dev)
 if [[ "${1:-}" == "--test" ]]; then
   packages+=(iproute2 nftables python3 procps psmisc python3-yaml python3-dnslib python3-cryptography
-    chromium fonts-dejavu-core  # chromium: the dashboard test (tests/timeline)
+    chromium fonts-dejavu-core  # chromium: the dashboard test (tests/timeline), report PDFs (tests/report)
+    poppler-utils               # pdftoppm/pdftotext: the report PDF test reads the PDF back (docs/reports.md)
     dpkg-dev systemd            # the .deb test (tests/package): cpack's shlibdeps, systemctl enable
     nginx                       # the TLS reverse proxy test (tests/collector/test_collector_proxy)
     golang-go golang-golang-x-mod-dev)  # Go's sumdb/tlog and sumdb/note check our log (tests/collector_log)

@@ -59,7 +59,13 @@ VerifyResult verify_bundle(std::string_view bundle_text, const std::string& log_
   for (const auto& [id, inc] : claimed) {
     auto it = recomputed.find(id);
     if (it == recomputed.end()) out.failures.push_back("incident " + id + ": not found in the signed measurements");
-    else if (it->second != inc) out.failures.push_back("incident " + id + ": differs from what the signed measurements give");
+    else if (it->second != inc) {
+      std::string fields;
+      for (auto f = it->second.begin(); f != it->second.end(); ++f)
+        if (!inc.is_object() || !inc.contains(f.key()) || inc[f.key()] != f.value()) fields += (fields.empty() ? "" : ", ") + f.key();
+      if (fields.empty()) fields = "extra fields";
+      out.failures.push_back("incident " + id + ": differs from what the signed measurements give (" + fields + ")");
+    }
   }
   for (const auto& [id, inc] : recomputed)
     if (!claimed.count(id)) out.failures.push_back("incident " + id + ": follows from the measurements but the report omits it");
