@@ -5,6 +5,8 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 #include <memory>
 #include <set>
 #include <stdexcept>
@@ -13,7 +15,9 @@
 #include "collector/timeline/api.hpp"
 #include "collector/timeline/incidents.hpp"
 #include "collector/upload.hpp"
+#include "core/crypto.hpp"
 #include "core/time.hpp"
+#include "reports/report/bundle.hpp"
 
 namespace kuzet::report {
 
@@ -80,6 +84,8 @@ Gathered gather_from_db(const std::string& db_path, const Params& p, int64_t now
     while (q.step()) add_checked(out, q.text_at(0), p, now_ms);
   }
   finish(out, p);
+  out.warnings.push_back("built from a database: the transparency log's proofs are read only from a collector's "
+                         "API (--collector); this bundle has none");
   return out;
 }
 
@@ -111,6 +117,13 @@ class Client {
   }
   // The body of a 200 answer to GET base+path; nullopt for 404; throws otherwise.
   std::optional<std::string> get(const std::string& path) {
+    auto [status, body] = get_any(path);
+    if (status == 404) return std::nullopt;
+    if (status != 200) throw std::runtime_error("GET " + base_ + path + ": HTTP " + std::to_string(status));
+    return body;
+  }
+  // Any HTTP answer: (status, body). Throws on transport errors and oversized replies.
+  std::pair<long, std::string> get_any(const std::string& path) {
     CURL* h = curl_.get();
     curl_easy_reset(h);
     std::string body;
@@ -135,9 +148,7 @@ class Client {
     }
     long status = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    if (status == 404) return std::nullopt;
-    if (status != 200) throw std::runtime_error("GET " + url + ": HTTP " + std::to_string(status));
-    return body;
+    return {status, std::move(body)};
   }
   const std::string& base() const { return base_; }
 
@@ -154,6 +165,78 @@ nlohmann::json parse_reply(const std::string& body, const std::string& what) {
   }, false);
   if (!j.is_object()) throw std::runtime_error(what + ": the reply is not a JSON object");
   return j;
+}
+
+struct FetchedProof {
+  LogProof proof;
+  std::string checkpoint;
+  uint64_t tree_size = 0;
+};
+
+// GET /api/v1/measurements/{uid}/proof; waits out 503 not_yet_checkpointed (the collector signs every few
+// seconds). Shapes are checked here; whether the proof is right is verify's job.
+FetchedProof fetch_proof(Client& client, const std::string& uid) {
+  const std::string path = "/api/v1/measurements/" + client.escape(uid) + "/proof";
+  for (int attempt = 0;; ++attempt) {
+    auto [status, body] = client.get_any(path);
+    if (status == 503 && attempt < 30) {
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+      continue;
+    }
+    if (status != 200) throw std::runtime_error("GET " + path + ": HTTP " + std::to_string(status));
+    auto j = parse_reply(body, path);
+    FetchedProof f;
+    auto index = j.find("index"), size = j.find("tree_size"), inclusion = j.find("inclusion"),
+         checkpoint = j.find("checkpoint"), entry = j.find("entry");
+    if (index == j.end() || !index->is_number_unsigned() || size == j.end() || !size->is_number_unsigned() ||
+        inclusion == j.end() || !inclusion->is_array() || inclusion->size() > kMaxProofHashes ||
+        checkpoint == j.end() || !checkpoint->is_string() || entry == j.end() || !entry->is_string())
+      throw std::runtime_error("GET " + path + ": not a proof");
+    f.proof.index = index->get<uint64_t>();
+    f.tree_size = size->get<uint64_t>();
+    f.checkpoint = checkpoint->get<std::string>();
+    f.proof.entry = entry->get<std::string>();
+    for (const auto& h : *inclusion) {
+      auto raw = h.is_string() ? core::base64_decode(h.get<std::string>()) : std::nullopt;
+      if (!raw || raw->size() != 32) throw std::runtime_error("GET " + path + ": not a proof hash");
+      f.proof.inclusion.push_back(*raw);
+    }
+    return f;
+  }
+}
+
+// Every proof must lead to one checkpoint. Proofs against an older one (the log grew meanwhile) are asked
+// again, a few rounds; a log that grows faster than that is reported.
+void fetch_proofs(Client& client, Gathered& out) {
+  auto [status, note] = client.get_any("/log/checkpoint");
+  if (status == 404) {
+    out.warnings.push_back("the collector keeps no transparency log (/log/checkpoint: 404)");
+    return;
+  }
+  if (status != 200) throw std::runtime_error("GET /log/checkpoint: HTTP " + std::to_string(status));
+  auto key = client.get("/log/key");
+  if (!key) throw std::runtime_error("GET /log/key: not found");
+  out.log_key = *key;
+  while (!out.log_key.empty() && (out.log_key.back() == '\n' || out.log_key.back() == '\r')) out.log_key.pop_back();
+
+  std::vector<FetchedProof> proofs(out.measurements.size());
+  std::vector<size_t> todo(out.measurements.size());
+  for (size_t i = 0; i < todo.size(); ++i) todo[i] = i;
+  for (int round = 0; round < 5 && !todo.empty(); ++round) {
+    for (size_t i : todo) proofs[i] = fetch_proof(client, out.measurements[i].uid);
+    uint64_t newest = 0;
+    std::string newest_note;
+    for (const auto& f : proofs)
+      if (f.tree_size > newest) newest = f.tree_size, newest_note = f.checkpoint;
+    todo.clear();
+    for (size_t i = 0; i < proofs.size(); ++i)
+      if (proofs[i].checkpoint != newest_note) todo.push_back(i);
+    out.checkpoint = newest_note;
+  }
+  if (!todo.empty())
+    throw std::runtime_error("the log grew faster than the proofs could be fetched (" + std::to_string(todo.size()) +
+                             " proofs against older checkpoints): build from a quieter moment");
+  for (size_t i = 0; i < proofs.size(); ++i) out.measurements[i].proof = std::move(proofs[i].proof);
 }
 
 }  // namespace
@@ -202,6 +285,7 @@ Gathered gather_from_collector(const std::string& base_url, const Params& p, int
     } while (!cursor.empty());
   }
   finish(out, p);
+  fetch_proofs(client, out);
   return out;
 }
 

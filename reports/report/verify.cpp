@@ -1,12 +1,92 @@
 #include "reports/report/verify.hpp"
 
+#include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 #include <stdexcept>
 
 #include "reports/report/bundle.hpp"
+#include "tlog/entry.hpp"
+#include "tlog/merkle.hpp"
+#include "tlog/note.hpp"
 
 namespace kuzet::report {
+
+namespace {
+
+tlog::Hash to_hash(const std::string& raw) {
+  tlog::Hash h{};
+  std::copy(raw.begin(), raw.begin() + static_cast<long>(std::min(raw.size(), h.size())), h.begin());
+  return h;
+}
+
+void check_log(const Report& r, const std::string& given_key, const std::vector<Evidence>& verified, VerifyResult& out) {
+  if (r.checkpoint.empty()) {
+    out.failures.push_back("log: the bundle has no checkpoint, so no measurement is shown to be in a log");
+    return;
+  }
+  std::string error;
+  std::optional<tlog::NoteVerifier> verifier;
+  if (!given_key.empty()) {
+    verifier = tlog::parse_verifier_key(given_key, &error);
+    if (!verifier) out.failures.push_back("--log-key: not a verifier key (" + error + ")");
+    else if (!r.log_key.empty() && r.log_key != given_key)
+      out.warnings.push_back("the bundle names another log key than --log-key: " + r.log_key);
+  } else {
+    verifier = tlog::parse_verifier_key(r.log_key, &error);
+    if (!verifier) out.failures.push_back("log.key: not a verifier key (" + error + ")");
+    else out.warnings.push_back("the log key is the bundle's own (self-asserted); pass --log-key with the key "
+                                "published by the collector's operator or a witness");
+  }
+  std::optional<tlog::Checkpoint> checkpoint;
+  if (verifier) {
+    checkpoint = tlog::open_checkpoint(r.checkpoint, *verifier, &error);
+    if (!checkpoint) out.failures.push_back("checkpoint: does not verify under the log key (" + error + ")");
+  }
+  if (!checkpoint) {
+    // Still check the proofs against the root it states, so every other failure is named too.
+    const size_t blank = r.checkpoint.find("\n\n");
+    if (blank == std::string::npos) return;
+    checkpoint = tlog::parse_checkpoint(std::string_view(r.checkpoint).substr(0, blank + 1), &error);
+    if (!checkpoint) {
+      out.failures.push_back("checkpoint: malformed (" + error + ")");
+      return;
+    }
+  }
+  for (const auto& e : verified) {
+    const std::string name = "measurement " + e.uid;
+    if (!e.proof) {
+      out.failures.push_back(name + ": no inclusion proof");
+      continue;
+    }
+    auto entry = tlog::parse_entry(e.proof->entry, &error);
+    if (!entry) {
+      out.failures.push_back(name + ": log entry malformed (" + error + ")");
+      continue;
+    }
+    std::string wrong;
+    if (entry->measurement_uid != e.uid) wrong += " measurement_uid";
+    if (entry->envelope_sha256 != e.sha256) wrong += " envelope_sha256";
+    if (entry->key_id != e.key_id) wrong += " key_id";
+    if (entry->started_at_ms != e.started_at_ms) wrong += " started_at";
+    if (!wrong.empty()) {
+      out.failures.push_back(name + ": the log entry is not this envelope's (" + wrong.substr(1) + ")");
+      continue;
+    }
+    std::vector<tlog::Hash> path;
+    for (const auto& h : e.proof->inclusion) path.push_back(to_hash(h));
+    if (e.proof->index >= checkpoint->size ||
+        !tlog::verify_inclusion(tlog::leaf_hash(e.proof->entry), e.proof->index, checkpoint->size, path, checkpoint->root)) {
+      out.failures.push_back(name + ": inclusion proof (index " + std::to_string(e.proof->index) +
+                             ") does not lead to the checkpoint's root");
+      continue;
+    }
+    ++out.proofs;
+  }
+}
+
+}  // namespace
 
 VerifyResult verify_bundle(std::string_view bundle_text, const std::string& log_key) {
   VerifyResult out;
@@ -40,11 +120,8 @@ VerifyResult verify_bundle(std::string_view bundle_text, const std::string& log_
     verified.push_back(std::move(e));
   }
 
-  // 2. The log: every inclusion proof against the checkpoint, the checkpoint's signature.
-  if (r.checkpoint.empty()) out.failures.push_back("log: the bundle has no checkpoint, so no measurement is shown to be in a log");
-  for (const auto& e : verified)
-    if (!e.proof) out.failures.push_back("measurement " + e.uid + ": no inclusion proof");
-  (void)log_key;
+  // 2. The log: the checkpoint's signature, then every inclusion proof against its root.
+  check_log(r, log_key, verified, out);
 
   // 3. The incidents follow from the signed measurements (the same pure engine as the build).
   sort_evidence(verified);

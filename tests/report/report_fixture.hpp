@@ -2,12 +2,16 @@
 // Hand-made signed measurements for report tests: a few probes of one network, one target blocked for a while.
 #include <nlohmann/json.hpp>
 
+#include <map>
 #include <string>
 #include <vector>
 
 #include "core/signing.hpp"
 #include "core/time.hpp"
 #include "reports/report/report.hpp"
+#include "tlog/entry.hpp"
+#include "tlog/merkle.hpp"
+#include "tlog/note.hpp"
 
 namespace kuzet::report::testing {
 
@@ -56,6 +60,55 @@ inline Params scenario_params() {
   p.until_ms = kT0 + 12 * 60 * kMinute;
   p.data_end_ms = p.until_ms;
   return p;
+}
+
+// A transparency log in memory, as the collector keeps one: each measurement an entry, in order.
+class MemoryLog : public tlog::HashSource {
+ public:
+  std::vector<tlog::Hash> read(const std::vector<tlog::Subtree>& subtrees) override {
+    std::vector<tlog::Hash> out;
+    for (const auto& s : subtrees) out.push_back(hashes_.at({s.level, s.index}));
+    return out;
+  }
+  uint64_t append(const std::string& entry) {
+    const uint64_t index = frontier_.size();
+    for (const auto& stored : frontier_.append(tlog::leaf_hash(entry)))
+      hashes_[{stored.subtree.level, stored.subtree.index}] = stored.hash;
+    return index;
+  }
+  tlog::Frontier frontier_;
+
+ private:
+  std::map<std::pair<int, uint64_t>, tlog::Hash> hashes_;
+};
+
+struct LoggedReport {
+  std::string checkpoint;
+  std::string log_key;
+};
+
+// Logs every measurement (plus `before` unrelated entries first), signs a checkpoint and attaches the proofs.
+inline LoggedReport log_measurements(std::vector<Evidence>& measurements, int before = 5) {
+  MemoryLog log;
+  for (int i = 0; i < before; ++i) log.append("unrelated entry " + std::to_string(i));
+  std::vector<uint64_t> indexes;
+  for (auto& e : measurements) {
+    tlog::LogEntry entry{e.uid, e.sha256, e.key_id, e.started_at_ms, e.started_at_ms + kMinute};
+    LogProof p;
+    p.entry = tlog::encode_entry(entry);
+    p.index = log.append(p.entry);
+    e.proof = p;
+  }
+  const uint64_t size = log.frontier_.size();
+  for (auto& e : measurements)
+    for (const auto& h : tlog::prove_inclusion(e.proof->index, size, log))
+      e.proof->inclusion.emplace_back(reinterpret_cast<const char*>(h.data()), h.size());
+  const auto signer = tlog::make_signer("kuzet.example.org/log", core::ed25519_from_seed(std::string(32, 'L')));
+  tlog::Checkpoint c;
+  c.origin = signer.name;
+  c.size = size;
+  c.root = log.frontier_.root();
+  return {tlog::sign_note(tlog::checkpoint_text(c), signer), tlog::verifier_key_text(tlog::verifier_of(signer))};
 }
 
 }  // namespace kuzet::report::testing

@@ -25,6 +25,9 @@ Report make_report(const std::string& target, int probes = 3) {
   r.measurements = blocking_scenario(target, probes);
   r.synthetic = "test";
   r.computed = compute(r.params, r.measurements);
+  const auto logged = log_measurements(r.measurements);
+  r.checkpoint = logged.checkpoint;
+  r.log_key = logged.log_key;
   return r;
 }
 
@@ -136,14 +139,27 @@ TEST_CASE("bundle: round trip, and verify recomputes the same incidents") {
   CHECK(parsed.report.params == r.params);
   CHECK(parsed.report.measurements.size() == r.measurements.size());
   CHECK(parsed.report.measurements[5].envelope == r.measurements[5].envelope);
-  const auto v = verify_bundle(text, "");
+  const auto v = verify_bundle(text, r.log_key);
+  CAPTURE(all_failures(v));
+  CHECK(v.ok());
+  CHECK(v.warnings.empty());
   CHECK(v.incidents == 1);
   CHECK(v.measurements == r.measurements.size());
-  // Without a log the only failure is that there is no checkpoint and there are no proofs.
-  for (const auto& f : v.failures) {
-    CAPTURE(f);
-    CHECK((f.find("no checkpoint") != std::string::npos || f.find("no inclusion proof") != std::string::npos));
-  }
+  CHECK(v.proofs == r.measurements.size());
+  // Without --log-key the bundle's own key is used, with a warning.
+  const auto self = verify_bundle(text, "");
+  CHECK(self.ok());
+  REQUIRE(self.warnings.size() == 1);
+  CHECK(self.warnings[0].find("self-asserted") != std::string::npos);
+}
+
+TEST_CASE("bundle: without a log nothing is shown to be logged") {
+  Report r = make_report("web.whatsapp.com");
+  r.checkpoint.clear();
+  for (auto& e : r.measurements) e.proof.reset();
+  const auto v = verify_bundle(bundle_json(r), "");
+  CHECK_FALSE(v.ok());
+  CHECK(has_failure(v, "log: the bundle has no checkpoint"));
 }
 
 TEST_CASE("bundle: tampering is found and named") {
@@ -158,7 +174,7 @@ TEST_CASE("bundle: tampering is found and named") {
     const size_t at = t.find("\\\"target\\\":\\\"web.whatsapp.com", env);
     REQUIRE(at != std::string::npos);
     t[at + 14] = 'W';  // web -> Web inside the signed measurement
-    const auto v = verify_bundle(t, "");
+    const auto v = verify_bundle(t, r.log_key);
     CAPTURE(all_failures(v));
     CHECK(has_failure(v, "measurements[40] " + victim.uid + ": envelope does not verify (bad_signature)"));
   }
@@ -167,7 +183,7 @@ TEST_CASE("bundle: tampering is found and named") {
     const size_t at = t.find("\"confidence\": ");
     REQUIRE(at != std::string::npos);
     t.replace(at, t.find(',', at) - at, "\"confidence\": 0.5");
-    const auto v = verify_bundle(t, "");
+    const auto v = verify_bundle(t, r.log_key);
     CAPTURE(all_failures(v));
     CHECK(has_failure(v, "incident KZ.9198.blocked.20220102T0400Z.web.whatsapp.com: differs"));
   }
@@ -177,20 +193,63 @@ TEST_CASE("bundle: tampering is found and named") {
     copy.measurements.erase(copy.measurements.begin() + static_cast<long>(first));
     // The claimed incidents stay the originals: their evidence no longer follows.
     std::string t = bundle_json(copy);
-    const auto v = verify_bundle(t, "");
+    const auto v = verify_bundle(t, r.log_key);
     CAPTURE(all_failures(v));
     CHECK(has_failure(v, "incident KZ.9198.blocked.20220102T0400Z.web.whatsapp.com: differs"));
+  }
+  SUBCASE("a hash of an inclusion proof") {
+    std::string t = text;
+    const size_t line = t.find(victim.uid);
+    const size_t at = t.find("\"inclusion\":[\"", line);
+    REQUIRE(at != std::string::npos);
+    const size_t c = at + 14;
+    t[c] = t[c] == 'A' ? 'B' : 'A';
+    const auto v = verify_bundle(t, r.log_key);
+    CAPTURE(all_failures(v));
+    CHECK(v.failures.size() == 1);
+    CHECK(has_failure(v, "measurement " + victim.uid + ": inclusion proof (index 45) does not lead to the checkpoint's root"));
+  }
+  SUBCASE("a log index") {
+    auto copy = r;
+    copy.measurements[40].proof->index += 1;
+    const auto v = verify_bundle(bundle_json(copy), r.log_key);
+    CHECK(has_failure(v, "measurement " + victim.uid + ": inclusion proof (index 46)"));
+  }
+  SUBCASE("the log entry of another measurement") {
+    auto copy = r;
+    copy.measurements[40].proof = copy.measurements[41].proof;
+    const auto v = verify_bundle(bundle_json(copy), r.log_key);
+    CHECK(has_failure(v, "measurement " + victim.uid + ": the log entry is not this envelope's (measurement_uid envelope_sha256"));
+  }
+  SUBCASE("a byte of the checkpoint") {
+    std::string t = text;
+    const size_t at = t.find("kuzet.example.org/log\\n");
+    REQUIRE(at != std::string::npos);
+    const size_t size_digit = at + std::string("kuzet.example.org/log\\n").size();
+    t[size_digit] = t[size_digit] == '9' ? '8' : static_cast<char>(t[size_digit] + 1);
+    const auto v = verify_bundle(t, r.log_key);
+    CAPTURE(all_failures(v));
+    CHECK(has_failure(v, "checkpoint: does not verify under the log key"));
+    CHECK(has_failure(v, "does not lead to the checkpoint's root"));
+  }
+  SUBCASE("another log key") {
+    const auto other = tlog::verifier_key_text(
+        tlog::verifier_of(tlog::make_signer("kuzet.example.org/log", core::ed25519_from_seed(std::string(32, 'M')))));
+    const auto v = verify_bundle(text, other);
+    CAPTURE(all_failures(v));
+    CHECK(has_failure(v, "checkpoint: does not verify under the log key"));
+    CHECK(verify_bundle(text, "not a key").failures.front().find("--log-key: not a verifier key") == 0);
   }
   SUBCASE("an incident left out") {
     auto copy = r;
     copy.computed.incidents.clear();
-    const auto v = verify_bundle(bundle_json(copy), "");
+    const auto v = verify_bundle(bundle_json(copy), r.log_key);
     CHECK(has_failure(v, "follows from the measurements but the report omits it"));
   }
   SUBCASE("a measurement twice") {
     auto copy = r;
     copy.measurements.push_back(copy.measurements[3]);
-    const auto v = verify_bundle(bundle_json(copy), "");
+    const auto v = verify_bundle(bundle_json(copy), r.log_key);
     CHECK(has_failure(v, "the same measurement twice"));
   }
 }
