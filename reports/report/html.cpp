@@ -205,6 +205,7 @@ svg .label { font-size: 9px; text-anchor: end; }
 svg .tick { font-size: 9px; text-anchor: middle; fill: #333; }
 .synthetic { background: #ffe3a3; border: 2px solid #c60; color: #600; font-weight: bold; text-align: center;
   padding: 2px 6px; font-size: 9pt; margin-top: 0.5em; }
+table.incidents code { word-break: normal; overflow-wrap: normal; white-space: nowrap; }
 tr.words td { border-top: none; font-size: 8.5pt; color: #333; }
 .unconfirmed { color: #555; font-style: italic; }
 section.incident { break-inside: auto; }
