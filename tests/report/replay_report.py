@@ -43,7 +43,12 @@ def main():
     shutil.rmtree(out, ignore_errors=True)
     os.makedirs(out)
     env = dict(os.environ, KUZET_BUILD_DIR=os.path.abspath(a.build_dir))
-    r = subprocess.run([a.script, out], capture_output=True, text=True, timeout=1200, env=env)
+    # Two networks keep the test short: an access network (blockings and shutdowns) and the data centre.
+    asns = [9198, 48716]
+    args = [a.script, out]
+    for asn in asns:
+        args += ["--asn", str(asn)]
+    r = subprocess.run(args, capture_output=True, text=True, timeout=1500, env=env)
     print(r.stdout[-3000:], r.stderr[-3000:])
     report = os.path.join(a.build_dir, "reports", "kuzet-report")
     bundle_path = os.path.join(out, "bundle.json")
@@ -52,7 +57,7 @@ def main():
             fail("the replay command wrote no " + name)
 
     # The report's incidents against the generator's truth.
-    truth = json.load(open(os.path.join(out, "replay-truth.json")))["incidents"]
+    truth = [t for t in json.load(open(os.path.join(out, "replay-truth.json")))["incidents"] if t["asn"] in asns]
     bundle = json.load(open(bundle_path))
     if bundle["synthetic"] != "replay":
         fail("the bundle is not labelled as replay data: %r" % bundle["synthetic"])
@@ -70,8 +75,8 @@ def main():
     extra = [i["id"] for i in stated if i["id"] not in matched]
     if extra:
         fail("confirmed incidents the generator did not put in: %s" % extra)
-    if len(truth) != 4 * 3 + 5 * 2:
-        fail("the truth has %d incidents, expected 22" % len(truth))
+    if len(truth) != 3 + 2 * 2:  # AS9198: 3 messengers blocked, 2 shutdowns; AS48716: 2 shutdowns
+        fail("the truth has %d incidents on AS9198 and AS48716, expected 7" % len(truth))
     print("report incidents match the truth: %d" % len(truth))
 
     # HTML: the same incidents, no script anywhere.
@@ -102,6 +107,21 @@ def main():
         fail("pages without the replay label: %s" % unlabelled)
     print("PDF OK: %d pages, first incident %s" % (len(pages), first))
 
+    # The untouched bundle: everything verifies. (A collector without a transparency log gives a bundle
+    # without proofs: then the only failure allowed is exactly that, and the script's verify says so.)
+    logged = bool(bundle["log"]["checkpoint"])
+    code, output = verify(report, bundle_path, bundle["log"]["key"] if logged else "")
+    failures = [l for l in output.splitlines() if l.startswith("FAIL ")]
+    if logged:
+        if code != 0 or r.returncode != 0:
+            fail("verify fails on the untouched bundle:\n" + output[-3000:])
+        if not re.search(r"VERIFIED: \d+ measurements, (\d+) inclusion proofs", output) or \
+                int(re.search(r"(\d+) inclusion proofs", output).group(1)) != len(bundle["measurements"]):
+            fail("not every measurement's inclusion proof was checked:\n" + output[-1000:])
+    elif failures != ["FAIL log: the bundle has no checkpoint, so no measurement is shown to be in a log"]:
+        fail("verify on a bundle without a log:\n" + output[-3000:])
+    print("verify on the untouched bundle: %s" % output.strip().splitlines()[-1])
+
     # Tampering: each changed copy fails and verify names it.
     work = tempfile.mkdtemp(prefix="kuzet-report-tamper-")
     try:
@@ -112,12 +132,26 @@ def main():
         cases = []
         changed = lines[m_line].replace('\\"verdict\\":\\"offline', '\\"verdict\\":\\"ok', 1)
         cases.append(("measurement", m_line, changed, uid + ": envelope does not verify"))
+        if logged:
+            # A hash of an inclusion proof (first character of the first hash of a measurement's proof).
+            p_line = next(n for n, l in enumerate(lines) if '"inclusion":["' in l)
+            p_uid = re.search(r'measurement_uid\\":\\"([^\\]+)', lines[p_line]).group(1)
+            at = lines[p_line].index('"inclusion":["') + len('"inclusion":["')
+            ch = "B" if lines[p_line][at] == "A" else "A"
+            cases.append(("proof", p_line, lines[p_line][:at] + ch + lines[p_line][at + 1:],
+                          "measurement " + p_uid + ": inclusion proof"))
+            # A byte of the checkpoint: its tree size.
+            c_line = next(n for n, l in enumerate(lines) if '"checkpoint":' in l)
+            m = re.search(r'\\n(\d)', lines[c_line])
+            digit = "1" if m.group(1) != "1" else "2"
+            cases.append(("checkpoint", c_line, lines[c_line][:m.start(1)] + digit + lines[c_line][m.end(1):],
+                          "checkpoint: does not verify under the log key"))
         for name, line_no, new_line, expected in cases:
             t = list(lines)
             t[line_no] = new_line
             path = os.path.join(work, name + ".json")
             open(path, "w", encoding="utf-8").write("\n".join(t))
-            code, output = verify(report, path, "")
+            code, output = verify(report, path, bundle["log"]["key"])
             if code == 0 or expected not in output:
                 fail("tampered %s: verify exit %d, output lacks %r:\n%s" % (name, code, expected, output[-2000:]))
             print("tampered %s: rejected (%s)" % (name, expected))
