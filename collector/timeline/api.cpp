@@ -224,16 +224,15 @@ std::optional<int64_t> parse_bin(const std::string& text) {
   return v * unit;
 }
 
-struct ParsedQuery {
-  TimelineQuery query;
-  bool csv = false;
-  std::string error;  // "" = good
-};
+}  // namespace
 
-ParsedQuery parse_query(const httplib::Request& req, const TimelineIndex& index, const ApiOptions& o, int64_t now) {
+ParsedQuery parse_query(const QueryParams& params, int64_t base_bin_ms, const ApiOptions& o, int64_t now) {
   ParsedQuery pq;
   auto& q = pq.query;
-  auto param = [&](const char* name) { return req.has_param(name) ? req.get_param_value(name) : std::string(); };
+  auto param = [&](const char* name) {
+    auto it = params.find(name);
+    return it == params.end() ? std::string() : it->second;
+  };
   q.cc = param("cc");
   q.target = param("target");
   q.category = param("category");
@@ -256,11 +255,11 @@ ParsedQuery parse_query(const httplib::Request& req, const TimelineIndex& index,
     q.from_ms = core::to_unix_ms(*t);
   }
   if (q.until_ms <= q.from_ms) return pq.error = "until must be after from", pq;
-  q.bin_ms = index.base_bin_ms();
+  q.bin_ms = base_bin_ms;
   if (auto b = param("bin"); !b.empty()) {
     auto v = parse_bin(b);
-    if (!v || *v % index.base_bin_ms() != 0)
-      return pq.error = "bin must be a multiple of " + std::to_string(index.base_bin_ms() / 1000) + " seconds", pq;
+    if (!v || *v % base_bin_ms != 0)
+      return pq.error = "bin must be a multiple of " + std::to_string(base_bin_ms / 1000) + " seconds", pq;
     q.bin_ms = *v;
   }
   if ((q.until_ms - q.from_ms) / q.bin_ms > static_cast<int64_t>(o.max_bins))
@@ -270,8 +269,6 @@ ParsedQuery parse_query(const httplib::Request& req, const TimelineIndex& index,
   else if (!format.empty() && format != "json") return pq.error = "format must be json or csv", pq;
   return pq;
 }
-
-}  // namespace
 
 void register_timeline_routes(httplib::Server& server, TimelineIndex& index, ApiOptions options) {
   if (!options.now_ms)
@@ -303,7 +300,7 @@ void register_timeline_routes(httplib::Server& server, TimelineIndex& index, Api
              }));
 
   server.Get("/api/v1/timeline", guarded([&index, options](const httplib::Request& req, httplib::Response& res) {
-               auto pq = parse_query(req, index, options, options.now_ms());
+               auto pq = parse_query(req.params, index.base_bin_ms(), options, options.now_ms());
                if (!pq.error.empty()) return send_error(res, 400, "malformed", pq.error);
                auto list = index.series_list(pq.query);
                if (list.size() > options.max_series)
@@ -330,7 +327,7 @@ void register_timeline_routes(httplib::Server& server, TimelineIndex& index, Api
 
   server.Get("/api/v1/incidents", guarded([&index, options](const httplib::Request& req, httplib::Response& res) {
                const int64_t now = options.now_ms();
-               auto pq = parse_query(req, index, options, now);
+               auto pq = parse_query(req.params, index.base_bin_ms(), options, now);
                if (!pq.error.empty()) return send_error(res, 400, "malformed", pq.error);
                if (auto k = req.has_param("kind") ? req.get_param_value("kind") : ""; !k.empty() &&
                    k != "blocked" && k != "intercepted" && k != "throttled" && k != "shutdown")

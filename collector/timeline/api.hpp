@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -40,6 +41,16 @@ struct ApiOptions {
   // The clock, for the default `until` and to keep the future (no data yet) out of shutdown detection.
   std::function<int64_t()> now_ms;  // empty = system clock
 };
+
+// The query parameters of /api/v1/timeline and /api/v1/incidents (httplib::Params), checked: every
+// failure is an `error` for a 400 answer.
+using QueryParams = std::multimap<std::string, std::string>;
+struct ParsedQuery {
+  TimelineQuery query;
+  bool csv = false;
+  std::string error;  // "" = good
+};
+ParsedQuery parse_query(const QueryParams& params, int64_t base_bin_ms, const ApiOptions& options, int64_t now_ms);
 
 // Adds the routes above. `index` must outlive the server.
 void register_timeline_routes(httplib::Server& server, TimelineIndex& index, ApiOptions options = {});
