@@ -65,17 +65,27 @@ std::optional<std::vector<measure::ControlObservations>> HttpCollectorLink::cont
     last_failure_ = answer.failure;
     return std::nullopt;
   }
+  bool malformed = false;
+  auto out = control_results_from(answer.response, targets.size(), &malformed);
+  if (malformed) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    last_failure_ = std::string(upload_failure::malformed_reply);
+  }
+  return out;
+}
+
+std::optional<std::vector<measure::ControlObservations>> control_results_from(const nlohmann::json& response,
+                                                                              size_t expected, bool* malformed) {
   // The collector is not trusted: a reply of the wrong shape is no control at all.
   try {
-    const auto& results = answer.response.at("results");
-    if (!results.is_array() || results.size() != targets.size()) return std::nullopt;
+    const auto& results = response.at("results");
+    if (!results.is_array() || results.size() != expected) return std::nullopt;
     std::vector<measure::ControlObservations> out;
     out.reserve(results.size());
     for (const auto& r : results) out.push_back(r.get<measure::ControlObservations>());
     return out;
   } catch (const nlohmann::json::exception&) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    last_failure_ = std::string(upload_failure::malformed_reply);
+    if (malformed) *malformed = true;
     return std::nullopt;
   }
 }

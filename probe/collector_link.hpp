@@ -44,6 +44,12 @@ class HttpCollectorLink : public CollectorLink {
   std::string last_failure_;
 };
 
+// The control results in a collector's reply to POST /api/v1/control: one per target asked (`expected`), in
+// order; nullopt when the reply is not of that shape (*malformed set when a result is not ControlObservations).
+std::optional<std::vector<measure::ControlObservations>> control_results_from(const nlohmann::json& response,
+                                                                              size_t expected,
+                                                                              bool* malformed = nullptr);
+
 // The envelope for a record, signed with the key of the record's network.
 nlohmann::json sign_record(const MeasurementRecord& record, const Identity& identity);
 

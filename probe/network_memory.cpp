@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
 #include <fstream>
 #include <sstream>
 
@@ -19,11 +20,23 @@ std::optional<NetworkIdentity> load_last_network(const std::string& data_dir) {
   if (!in) return std::nullopt;
   std::stringstream text;
   text << in.rdbuf();
-  auto j = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+  return parse_last_network(text.str());
+}
+
+std::optional<NetworkIdentity> parse_last_network(const std::string& text) {
+  auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (!j.is_object()) return std::nullopt;
+  // Believed only in the shape whoami answers are (collector_client.cpp): an AS number that is not an
+  // unsigned 32-bit integer would otherwise be wrapped (-1 -> 4294967295) and label measurements.
+  if (auto asn = j.find("asn"); asn != j.end() && (!asn->is_number_unsigned() || asn->get<uint64_t>() > UINT32_MAX))
+    return std::nullopt;
   try {
     auto network = j.get<NetworkIdentity>();
     if (network.cc.empty() && network.asn == 0) return std::nullopt;
+    auto upper = [](char c) { return c >= 'A' && c <= 'Z'; };
+    if (!network.cc.empty() && (network.cc.size() != 2 || !upper(network.cc[0]) || !upper(network.cc[1])))
+      return std::nullopt;
+    if (network.as_name.size() > 512) return std::nullopt;
     if (network.learned_at.empty() || !core::parse_rfc3339(network.learned_at)) return std::nullopt;
     return network;
   } catch (const nlohmann::json::exception&) {

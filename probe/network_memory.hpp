@@ -13,6 +13,8 @@ namespace kuzet::probe {
 
 // The remembered network, or nullopt when there is none or the file is unreadable (never throws).
 std::optional<NetworkIdentity> load_last_network(const std::string& data_dir);
+// The same from the file's text (anything may be in it: a torn write, another program's file).
+std::optional<NetworkIdentity> parse_last_network(const std::string& text);
 
 // Remembers a network the collector reported (source "collector"), with learned_at = now.
 // Returns "" or the I/O failure.

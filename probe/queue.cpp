@@ -11,9 +11,12 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <charconv>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
+#include <string_view>
 
 #include "core/time.hpp"
 
@@ -56,12 +59,28 @@ std::vector<uint64_t> list_segments(const std::string& dir) {
   return out;
 }
 
+// Sequences stay far below this (one per MiB appended), so segment names keep their 16 digits; a cursor
+// beyond it is damage, and believing it would delete every segment and name new ones out of reach.
+constexpr uint64_t kMaxCursorSequence = 1'000'000'000'000'000;
+
 std::pair<uint64_t, uint64_t> read_cursor(const std::string& dir) {
   FILE* f = std::fopen((dir + "/cursor").c_str(), "r");
   if (!f) return {0, 0};
-  unsigned long long seq = 0, offset = 0;
-  if (std::fscanf(f, "%llu %llu", &seq, &offset) != 2) seq = offset = 0;  // unreadable: resend all (harmless)
+  char text[64];
+  std::string_view rest(text, std::fread(text, 1, sizeof text, f));
   std::fclose(f);
+  // "<sequence> <offset>\n" as save_cursor writes it; anything else is unreadable: resend all (harmless).
+  auto number = [&rest](uint64_t& value) {
+    auto [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), value);
+    if (ec != std::errc() || end == rest.data()) return false;
+    rest.remove_prefix(static_cast<size_t>(end - rest.data()));
+    return true;
+  };
+  uint64_t seq = 0, offset = 0;
+  if (!number(seq) || rest.substr(0, 1) != " ") return {0, 0};
+  rest.remove_prefix(1);
+  if (!number(offset) || (rest != "" && rest != "\n")) return {0, 0};
+  if (seq >= kMaxCursorSequence || offset > INT64_MAX) return {0, 0};
   return {seq, offset};
 }
 

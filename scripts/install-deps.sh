@@ -1,11 +1,23 @@
 #!/usr/bin/env bash
 # Installs everything Kuzet needs to build, run and test, from Debian 12 packages only. Idempotent.
-# Usage: scripts/install-deps.sh [--test]   (--test adds what the test suite needs: nftables, ...)
+# Usage: scripts/install-deps.sh [--test] [--fuzz]   (--test adds what the test suite needs: nftables, ...;
+# --fuzz the fuzz build's clang with libFuzzer and the sanitizer runtimes, for scripts/fuzz.sh)
 set -euo pipefail
 packages=(build-essential cmake pkg-config ccache git ca-certificates openssl curl
   libcurl4-openssl-dev libc-ares-dev libssl-dev libpcap-dev libyaml-cpp-dev nlohmann-json3-dev doctest-dev
   libsqlite3-dev libpq-dev libmaxminddb-dev libcpp-httplib-dev libidn2-dev zlib1g-dev)
-if [[ "${1:-}" == "--test" ]]; then
+test=0 fuzz=0
+for arg in "$@"; do
+  case "$arg" in
+    --test) test=1 ;;
+    --fuzz) fuzz=1 ;;
+    *) echo "install-deps.sh: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
+if ((fuzz)); then
+  packages+=(clang-14 libclang-rt-14-dev)  # docs/fuzzing.md
+fi
+if ((test)); then
   packages+=(iproute2 nftables python3 procps psmisc python3-yaml python3-dnslib python3-cryptography
     chromium fonts-dejavu-core  # chromium: the dashboard test (tests/timeline), report PDFs (tests/report)
     poppler-utils               # pdftoppm/pdftotext: the report PDF test reads the PDF back (docs/reports.md)

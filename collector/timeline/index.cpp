@@ -335,7 +335,8 @@ void TimelineIndex::stream_bins_locked(const std::string& level, const SeriesKey
   size_t current = 0;
   auto flush = [&] {
     Bin& bin = s.bins[current];
-    for (const auto& [probe, state] : latest) {
+    for (const auto& entry : latest) {
+      const State& state = entry.second;  // not a structured binding: clang 14 cannot capture those
       ++bin.probes;
       auto it = std::find_if(bin.counts.begin(), bin.counts.end(), [&](const VerdictCount& c) {
         return c.verdict == state.verdict && c.method == state.method;

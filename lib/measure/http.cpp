@@ -288,33 +288,7 @@ int on_close_socket(void* user, curl_socket_t fd) {
 size_t on_header(char* data, size_t size, size_t count, void* user) {
   auto& t = *static_cast<Transfer*>(user);
   const size_t total = size * count;
-  std::string_view line(data, total);
-  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
-  if (line.substr(0, 5) == "HTTP/") {
-    t.hop.headers.clear();  // a new response (after 1xx): keep only the final one's headers
-    t.header_bytes = 0;
-    return total;
-  }
-  if (line.empty() || t.body_started) return total;  // end of headers; trailers are ignored
-  if (t.header_bytes >= kMaxHeaderBytes) return total;
-  auto& headers = t.hop.headers;
-  if (line.front() == ' ' || line.front() == '\t') {  // obsolete line folding
-    if (!headers.empty() && headers.back().value.size() < kMaxHeaderValue) {
-      auto& value = headers.back().value;
-      const size_t before = value.size();
-      value = sanitize_utf8(value + " " + std::string(trim(line).substr(0, kMaxHeaderValue - before - 1)));
-      t.header_bytes += value.size() - before;
-    }
-    return total;
-  }
-  if (headers.size() >= kMaxHeaders) return total;
-  const size_t colon = line.find(':');
-  if (colon == std::string_view::npos) return total;
-  HttpHeader h;
-  h.name = sanitize_utf8(trim(line.substr(0, std::min(colon, kMaxHeaderValue))));
-  h.value = sanitize_utf8(trim(line.substr(colon + 1)).substr(0, kMaxHeaderValue));
-  t.header_bytes += h.name.size() + h.value.size();
-  headers.push_back(std::move(h));
+  add_header_line(std::string_view(data, total), t.body_started, t.hop.headers, t.header_bytes);
   return total;
 }
 
@@ -523,13 +497,7 @@ HttpRequest fetch_one(const std::string& url_text, const Url& url, const std::st
   hop.body_prefix = sanitize_utf8(std::string_view(t.head).substr(0, options.body_prefix_bytes));
   hop.title = extract_title(t.head);
   hop.samples = t.samples.finish();
-  if (hop.status >= 300 && hop.status < 400) {
-    for (auto it = hop.headers.rbegin(); it != hop.headers.rend(); ++it) {
-      if (!iequals(it->name, "location")) continue;
-      if (auto target = resolve_redirect(url_text, it->value)) hop.location = sanitize_utf8(*target);
-      break;
-    }
-  }
+  if (hop.status >= 300 && hop.status < 400) hop.location = redirect_location(url_text, hop.headers);
   return hop;
 }
 
@@ -543,6 +511,44 @@ double body_throughput_bps(const std::vector<ThroughputSample>& samples) {
 }
 
 }  // namespace
+
+void add_header_line(std::string_view line, bool body_started, std::vector<HttpHeader>& headers,
+                     size_t& header_bytes) {
+  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
+  if (line.substr(0, 5) == "HTTP/") {
+    headers.clear();  // a new response (after 1xx): keep only the final one's headers
+    header_bytes = 0;
+    return;
+  }
+  if (line.empty() || body_started) return;  // end of headers; trailers are ignored
+  if (header_bytes >= kMaxHeaderBytes) return;
+  if (line.front() == ' ' || line.front() == '\t') {  // obsolete line folding
+    if (!headers.empty() && headers.back().value.size() < kMaxHeaderValue) {
+      auto& value = headers.back().value;
+      const size_t before = value.size();
+      value = sanitize_utf8(value + " " + std::string(trim(line).substr(0, kMaxHeaderValue - before - 1)));
+      header_bytes += value.size() - before;
+    }
+    return;
+  }
+  if (headers.size() >= kMaxHeaders) return;
+  const size_t colon = line.find(':');
+  if (colon == std::string_view::npos) return;
+  HttpHeader h;
+  h.name = sanitize_utf8(trim(line.substr(0, std::min(colon, kMaxHeaderValue))));
+  h.value = sanitize_utf8(trim(line.substr(colon + 1)).substr(0, kMaxHeaderValue));
+  header_bytes += h.name.size() + h.value.size();
+  headers.push_back(std::move(h));
+}
+
+std::string redirect_location(const std::string& url, const std::vector<HttpHeader>& headers) {
+  for (auto it = headers.rbegin(); it != headers.rend(); ++it) {
+    if (!iequals(it->name, "location")) continue;
+    if (auto target = resolve_redirect(url, it->value)) return sanitize_utf8(*target);
+    break;
+  }
+  return "";
+}
 
 std::string sanitize_utf8(std::string_view text) {
   std::string out;

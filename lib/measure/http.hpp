@@ -45,5 +45,11 @@ HttpObservation http_get(const std::string& url, const std::string& address, con
 std::string extract_title(const std::string& body);
 // Replaces each byte that is not part of a valid UTF-8 sequence with U+FFFD (JSON needs valid UTF-8).
 std::string sanitize_utf8(std::string_view text);
+// Adds one response header line as libcurl hands it over (status lines included) to `headers`: only the final
+// response's headers, at most 100 of them and ~64 KiB, trimmed, valid UTF-8; `header_bytes` counts what is kept.
+void add_header_line(std::string_view line, bool body_started, std::vector<HttpHeader>& headers,
+                     size_t& header_bytes);
+// Where a 3xx response sends us: its last Location header resolved against `url` ("" when none is usable).
+std::string redirect_location(const std::string& url, const std::vector<HttpHeader>& headers);
 
 }  // namespace kuzet::measure

@@ -114,7 +114,8 @@ TEST_CASE("tampering with any field of the measurement breaks the signature") {
   const auto envelope = sign_envelope(sample_measurement(), key);
   const auto flat = envelope.at("measurement").flatten();
   int tampered = 0;
-  for (const auto& [pointer, value] : flat.items()) {
+  for (const auto& item : flat.items()) {
+    const std::string pointer = item.key();  // not a structured binding: clang 14 cannot capture those
     CAPTURE(pointer);
     auto changed = envelope;
     auto& field = changed["measurement"][json::json_pointer(pointer)];

@@ -1,0 +1,57 @@
+// Fuzzes the ASN database loaders the collector starts with (--asn-db): the iptoasn TSV parser, and the
+// MaxMind .mmdb path (libmaxminddb maps the file; our lookups read it). The first byte picks the format.
+// A bad file is a startup error (std::runtime_error), never a crash; lookups of any address never crash.
+#include <unistd.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+
+#include "collector/asn_db.hpp"
+
+namespace {
+
+const char* const kAddresses[] = {"0.0.0.0", "1.2.3.4", "10.0.0.1", "81.88.1.1", "255.255.255.255", "::",
+                                  "2001:db8::1", "::ffff:1.2.3.4", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+                                  "not an address", ""};
+
+void lookups(const kuzet::collector::AsnDatabase& db) {
+  for (const char* address : kAddresses) {
+    const auto info = db.lookup(address);
+    if (info.asn == 0 && !info.as_name.empty()) __builtin_trap();  // a name without a number is no answer
+  }
+}
+
+// The .mmdb path reads a file: one per process, rewritten for every input.
+std::string mmdb_path() {
+  static const std::string path = [] {
+    const char* dir = std::getenv("TMPDIR");
+    std::string p = std::string(dir && *dir ? dir : "/tmp") + "/kuzet-fuzz-asn-" + std::to_string(getpid()) + ".mmdb";
+    std::atexit([] { std::remove(mmdb_path().c_str()); });
+    return p;
+  }();
+  return path;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size == 0) return 0;
+  const std::string text(reinterpret_cast<const char*>(data) + 1, size - 1);
+  try {
+    if (data[0] & 1) {
+      FILE* f = std::fopen(mmdb_path().c_str(), "wb");
+      if (!f) return 0;
+      std::fwrite(text.data(), 1, text.size(), f);
+      std::fclose(f);
+      lookups(*kuzet::collector::load_asn_database(mmdb_path()));
+    } else {
+      lookups(*kuzet::collector::TsvAsnDatabase::parse(text));
+    }
+  } catch (const std::runtime_error&) {
+  }
+  return 0;
+}
