@@ -225,7 +225,11 @@ std::optional<int64_t> parse_bin(const std::string& text) {
   return v * unit;
 }
 
-}  // namespace
+struct ParsedQuery {
+  TimelineQuery query;
+  bool csv = false;
+  std::string error;  // "" = good
+};
 
 // The parameters each endpoint applies; anything else is a 400 naming it (docs/api.md).
 const std::vector<std::string_view> kTimelineParams = {"cc", "asn", "target", "category", "from", "until", "bin",
@@ -277,11 +281,11 @@ ParsedQuery parse_query(const httplib::Request& req, TimelineIndex& index, const
     q.from_ms = *t;
   }
   if (q.until_ms <= q.from_ms) return pq.error = "until must be after from", pq;
-  q.bin_ms = base_bin_ms;
+  q.bin_ms = index.base_bin_ms();
   if (auto b = param("bin"); !b.empty()) {
     auto v = parse_bin(b);
-    if (!v || *v % base_bin_ms != 0)
-      return pq.error = "bin must be a multiple of " + std::to_string(base_bin_ms / 1000) + " seconds", pq;
+    if (!v || *v % index.base_bin_ms() != 0)
+      return pq.error = "bin must be a multiple of " + std::to_string(index.base_bin_ms() / 1000) + " seconds", pq;
     q.bin_ms = *v;
   }
   if ((q.until_ms - q.from_ms) / q.bin_ms > static_cast<int64_t>(o.max_bins))
@@ -291,6 +295,8 @@ ParsedQuery parse_query(const httplib::Request& req, TimelineIndex& index, const
   else if (!format.empty() && format != "json") return pq.error = "format must be json or csv", pq;
   return pq;
 }
+
+}  // namespace
 
 void register_timeline_routes(httplib::Server& server, TimelineIndex& index, ApiOptions options) {
   if (!options.now_ms)

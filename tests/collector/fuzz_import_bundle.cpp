@@ -3,7 +3,8 @@
 // the keys the bundle registered before it, as collector/main.cpp does.
 #include <cstddef>
 #include <cstdint>
-#include <set>
+#include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -13,10 +14,14 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace kuzet::collector;
   const std::string_view bundle(reinterpret_cast<const char*>(data), size);
-  std::set<std::string> keys;
+  std::map<std::string, int64_t> keys;  // key id -> when the bundle registered it
   CheckOptions options;
   options.now_ms = 1700000000000;
-  options.key_known = [&keys](const std::string& key_id) { return keys.count(key_id) > 0; };
+  options.key_registered_ms = [&keys](const std::string& key_id) -> std::optional<int64_t> {
+    auto it = keys.find(key_id);
+    if (it == keys.end()) return std::nullopt;
+    return it->second;
+  };
   size_t start = 0;
   while (start < bundle.size()) {
     size_t end = bundle.find('\n', start);
@@ -31,7 +36,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if (check_key_statement(j, &key).empty()) {
           // A key is registered under the id of the public key the statement names, nothing else.
           if (key.key_id.empty() || key.public_key != j["public_key"].get<std::string>()) __builtin_trap();
-          keys.insert(key.key_id);
+          keys.emplace(key.key_id, key.first_seen_ms);
         }
         continue;
       }

@@ -107,7 +107,8 @@ struct Collector {
 // `per_key` blocked measurements of `target` per key, one per 10-minute bin from `start`, uploaded in one
 // request per key from `source` (as a probe uploads its own results).
 void upload_blocking(Collector& c, const std::vector<core::KeyPair>& keys, const std::vector<std::string>& sources,
-                     const std::string& target, core::SystemTime start, int per_key, uint32_t claimed_asn = 9198) {
+                     const std::string& target, core::SystemTime start, int per_key, uint32_t claimed_asn = 9198,
+                     int expected_status = 200) {
   for (size_t k = 0; k < keys.size(); ++k) {
     std::vector<std::string> envelopes;
     for (int i = 0; i < per_key; ++i) {
@@ -118,7 +119,7 @@ void upload_blocking(Collector& c, const std::vector<core::KeyPair>& keys, const
       s.asn = claimed_asn;
       envelopes.push_back(collector::testing::signed_envelope(s, keys[k]));
     }
-    CHECK(c.upload_from(sources[k % sources.size()], collector::testing::upload_body(envelopes)) == 200);
+    CHECK(c.upload_from(sources[k % sources.size()], collector::testing::upload_body(envelopes)) == expected_status);
   }
 }
 
@@ -146,10 +147,12 @@ TEST_CASE("fabricated evidence: five fresh keys from one address, dated 5 Januar
   auto keys = fresh_keys(c, 5);
   // 30 signed measurements of a WhatsApp blocking on KZ/AS9198, all uploaded from 127.0.0.1.
   auto start = *core::parse_rfc3339("2022-01-05T10:30:00Z");
-  upload_blocking(c, keys, {"127.0.0.1"}, "web.whatsapp.com", start, 6);
+  // The first defence: results dated years before their key was registered are refused as backdated
+  // (422: every item rejected), so nothing of this reaches the timelines at all.
+  upload_blocking(c, keys, {"127.0.0.1"}, "web.whatsapp.com", start, 6, 9198, 422);
   auto found = c.incidents("cc=KZ&asn=9198&from=2022-01-04T00:00:00Z&until=2022-01-07T00:00:00Z");
-  // Today's collector made a confidence-1.0 incident of this; it may still list it, but unconfirmed:
-  // fresh keys do not vouch for 2022, and five keys from one source are one vantage point anyway.
+  // Were they stored, the incident would still be unconfirmed: fresh keys do not vouch for 2022, and five
+  // keys from one source are one vantage point anyway (the next case uploads recent results to show it).
   check_unconfirmed(found, "web.whatsapp.com", 0);
 }
 
