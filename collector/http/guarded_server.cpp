@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/tcp.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/epoll.h>
@@ -608,6 +609,10 @@ bool GuardedServer::process_and_close_socket(socket_t sock) {
     send_status_and_close(sock, "503 Service Unavailable");
     return false;
   }
+  // httplib writes a response's head and body apart: with Nagle's algorithm the body then waits for the
+  // client's delayed ACK, ~40 ms on every keep-alive request (measured: 44 ms per /healthz).
+  int nodelay = 1;
+  setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &nodelay, sizeof nodelay);
   int flags = fcntl(sock, F_GETFL, 0);
   fcntl(sock, F_SETFL, flags | O_NONBLOCK);
   c->deadline = Clock::now() + std::chrono::milliseconds(limits_.head_timeout_ms);
