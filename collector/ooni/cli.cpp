@@ -94,6 +94,16 @@ class LineReader {
   gzFile file_;
 };
 
+// The store, or nullptr after saying why (a start-up error: exit status 2).
+std::unique_ptr<collector::Store> open_store(const std::string& db) {
+  try {
+    return collector::open_sqlite_store(db);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "kuzet-collector: %s\n", e.what());
+    return nullptr;
+  }
+}
+
 }  // namespace
 
 int export_command(int argc, const char* const* argv) {
@@ -126,13 +136,8 @@ int export_command(int argc, const char* const* argv) {
     std::fprintf(stderr, "kuzet-collector: %s\n%s", e.what(), kExportUsage);
     return 2;
   }
-  std::unique_ptr<collector::Store> store;
-  try {
-    store = collector::open_sqlite_store(db);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "kuzet-collector: %s\n", e.what());
-    return 2;
-  }
+  auto store = open_store(db);
+  if (!store) return 2;
   std::ofstream file;
   if (!out_path.empty()) {
     file.open(out_path, std::ios::binary | std::ios::trunc);
@@ -187,13 +192,8 @@ int import_ooni_command(int argc, const char* const* argv) {
     std::fprintf(stderr, "kuzet-collector: %s\n%s", e.what(), kImportUsage);
     return 2;
   }
-  std::unique_ptr<collector::Store> store;
-  try {
-    store = collector::open_sqlite_store(db);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "kuzet-collector: %s\n", e.what());
-    return 2;
-  }
+  auto store = open_store(db);
+  if (!store) return 2;
   const int64_t received_at = core::to_unix_ms(std::chrono::system_clock::now());
   size_t stored = 0, duplicate = 0, conflicting = 0;
   std::map<std::string, size_t> skipped;
