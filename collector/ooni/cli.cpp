@@ -35,8 +35,6 @@ constexpr const char* kImportUsage =
     "usage: kuzet-collector import-ooni --db FILE FILE.jsonl[.gz]...\n"
     "  Imports OONI Web Connectivity measurements, judged by Kuzet's engine, as source \"ooni\".\n";
 
-// One line of an OONI file may hold response bodies: generous, but bounded.
-constexpr size_t kMaxLineBytes = 16 * 1024 * 1024;
 constexpr size_t kBatchRows = 500;
 
 int64_t parse_time_ms(const std::string& option, const std::string& text) {
@@ -75,7 +73,7 @@ class LineReader {
       size_t n = std::char_traits<char>::length(buf);
       bool end = n > 0 && buf[n - 1] == '\n';
       if (!*too_long) {
-        if (line.size() + n > kMaxLineBytes) {
+        if (line.size() + n > kOoniLineLimits.max_bytes) {
           *too_long = true;
           line.clear();
         } else {

@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "collector/ooni/failures.hpp"
+#include "collector/ooni/import.hpp"
 #include "core/crypto.hpp"
 #include "core/method.hpp"
 #include "core/signing.hpp"
@@ -443,15 +444,10 @@ json to_ooni(const json& k, const EnvelopeFacts& facts) {
 namespace kuzet::ooni {
 
 nlohmann::json envelope_to_ooni(const std::string& envelope, std::optional<uint64_t> log_index) {
-  // Stored envelopes were checked at upload; still bound the parse (a database is a file, not a promise).
-  constexpr int kMaxDepth = 64;
-  nlohmann::json e = nlohmann::json::parse(
-      envelope,
-      [](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
-        if (depth > kMaxDepth) throw std::invalid_argument("envelope nests too deeply");
-        return true;
-      },
-      /*allow_exceptions=*/false);
+  // Stored rows were checked when they came in; still bound the parse (a database is a file, not a promise).
+  auto parsed = core::parse_json(envelope, kOoniLineLimits);
+  if (!parsed.ok()) throw std::invalid_argument("stored envelope: " + parsed.error);
+  const nlohmann::json& e = parsed.value;
   if (!e.is_object() || !e.contains("measurement")) throw std::invalid_argument("not a measurement envelope");
   EnvelopeFacts facts;
   facts.public_key = e.value("public_key", "");

@@ -470,20 +470,9 @@ ParsedOoni from_ooni(const json& o) {
 }
 
 ParsedOoni parse_ooni_line(std::string_view line) {
-  json parsed;
-  try {
-    parsed = json::parse(
-        line,
-        [](int depth, json::parse_event_t, json&) {
-          if (depth > kMaxJsonDepth) throw std::invalid_argument("nested too deeply");
-          return true;
-        },
-        /*allow_exceptions=*/false);
-  } catch (const std::invalid_argument&) {
-    return {std::nullopt, skip::malformed, "nested deeper than " + std::to_string(kMaxJsonDepth)};
-  }
-  if (parsed.is_discarded()) return {std::nullopt, skip::malformed, "not JSON"};
-  return from_ooni(parsed);
+  auto parsed = core::parse_json(line, kOoniLineLimits);
+  if (!parsed.ok()) return {std::nullopt, skip::malformed, parsed.error.substr(0, 200)};
+  return from_ooni(parsed.value);
 }
 
 std::string kuzet_uid(const ImportedMeasurement& im) {

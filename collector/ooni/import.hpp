@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "analysis/analysis.hpp"
+#include "core/json_parse.hpp"
 
 namespace kuzet::ooni {
 
@@ -46,8 +47,10 @@ struct ParsedOoni {
 
 ParsedOoni from_ooni(const nlohmann::json& ooni);
 
-// One line of an OONI JSON Lines file: parsed with a nesting limit (kMaxJsonDepth), then from_ooni.
-inline constexpr int kMaxJsonDepth = 64;
+// One line of an OONI JSON Lines file may hold response bodies: generous, but bounded. The exporter reads
+// stored rows (imported ones included) with the same limits.
+inline constexpr core::JsonLimits kOoniLineLimits{.max_bytes = 16u << 20, .max_depth = 64, .max_values = 1u << 22};
+// One line, parsed with core::parse_json under kOoniLineLimits (duplicate keys are malformed), then from_ooni.
 ParsedOoni parse_ooni_line(std::string_view line);
 
 // The Kuzet measurement uid of an OONI measurement: derived from its identity, so importing the same
