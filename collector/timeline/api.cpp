@@ -3,12 +3,13 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
-#include <charconv>
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <stdexcept>
 
 #include "collector/query/query.hpp"
+#include "collector/timeline/query_params.hpp"
 #include "collector/timeline/web_assets.hpp"
 #include "core/time.hpp"
 
@@ -207,93 +208,17 @@ void send_error(httplib::Response& res, int status, const std::string& error, co
   res.set_content(nlohmann::json{{"error", error}, {"detail", detail}}.dump(), kJson);
 }
 
-// "600" (seconds), "10m", "1h", "1d".
-std::optional<int64_t> parse_bin(const std::string& text) {
-  if (text.empty()) return std::nullopt;
-  int64_t unit = 1000;
-  std::string digits = text;
-  switch (text.back()) {
-    case 's': unit = 1000; digits.pop_back(); break;
-    case 'm': unit = kMinuteMs; digits.pop_back(); break;
-    case 'h': unit = 60 * kMinuteMs; digits.pop_back(); break;
-    case 'd': unit = 24 * 60 * kMinuteMs; digits.pop_back(); break;
-    default: break;
-  }
-  int64_t v = 0;
-  auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
-  if (ec != std::errc() || p != digits.data() + digits.size() || v <= 0 || v > 366LL * 24 * 3600) return std::nullopt;
-  return v * unit;
+// The default `until` of a query: where the stored data matching its place filters ends.
+DataEnd data_end(TimelineIndex& index) {
+  return [&index](const TimelineQuery& q) {
+    int64_t end = 0;
+    for (const auto& s : index.series_list(q)) end = std::max(end, s.last_bin_ms + index.base_bin_ms());
+    return end;
+  };
 }
 
-struct ParsedQuery {
-  TimelineQuery query;
-  bool csv = false;
-  std::string error;  // "" = good
-};
-
-// The parameters each endpoint applies; anything else is a 400 naming it (docs/api.md).
-const std::vector<std::string_view> kTimelineParams = {"cc", "asn", "target", "category", "from", "until", "bin",
-                                                        "format"};
-const std::vector<std::string_view> kIncidentParams = {"cc",  "asn", "target", "category", "from",
-                                                        "until", "format", "kind", "confirmed"};
-const std::vector<std::string_view> kSeriesParams = {"cc", "asn", "target", "category"};
-
-// cc (any case), asn (9198 or AS9198), target, category: the place filters every endpoint shares.
-std::string parse_place(const httplib::Request& req, TimelineQuery& q) {
-  auto param = [&](const char* name) { return req.has_param(name) ? req.get_param_value(name) : std::string(); };
-  if (auto c = param("cc"); !c.empty()) {
-    auto cc = collector::query::parse_cc(c);
-    if (!cc) return "cc must be a two-letter country code like KZ";
-    q.cc = *cc;
-  }
-  if (auto a = param("asn"); !a.empty()) {
-    auto asn = collector::query::parse_asn(a);
-    if (!asn) return "asn must be a number like 9198 or AS9198";
-    q.asn = *asn;
-  }
-  q.target = param("target");
-  q.category = param("category");
-  return "";
-}
-
-// `until` defaults to the end of the matching data (not the clock: a question about 2022 gets 2022), `from`
-// to 7 days before `until`; both take RFC 3339, a date or Unix seconds.
-ParsedQuery parse_query(const httplib::Request& req, TimelineIndex& index, const ApiOptions& o, int64_t now,
-                        const std::vector<std::string_view>& allowed) {
-  ParsedQuery pq;
-  auto& q = pq.query;
-  if (auto bad = collector::query::check_names(req.params, allowed); !bad.empty()) return pq.error = bad, pq;
-  if (auto bad = parse_place(req, q); !bad.empty()) return pq.error = bad, pq;
-  auto param = [&](const char* name) { return req.has_param(name) ? req.get_param_value(name) : std::string(); };
-  if (auto u = param("until"); !u.empty()) {
-    auto t = collector::query::parse_time(u);
-    if (!t) return pq.error = "until must be an RFC 3339 time (2022-01-05T11:00:00Z), a date or Unix seconds", pq;
-    q.until_ms = *t;
-  } else {
-    int64_t data_end = 0;
-    for (const auto& s : index.series_list(q)) data_end = std::max(data_end, s.last_bin_ms + index.base_bin_ms());
-    q.until_ms = data_end > 0 ? std::min(data_end, now) : now;
-  }
-  q.from_ms = q.until_ms - o.default_period_ms;
-  if (auto f = param("from"); !f.empty()) {
-    auto t = collector::query::parse_time(f);
-    if (!t) return pq.error = "from must be an RFC 3339 time (2022-01-04T00:00:00Z), a date or Unix seconds", pq;
-    q.from_ms = *t;
-  }
-  if (q.until_ms <= q.from_ms) return pq.error = "until must be after from", pq;
-  q.bin_ms = index.base_bin_ms();
-  if (auto b = param("bin"); !b.empty()) {
-    auto v = parse_bin(b);
-    if (!v || *v % index.base_bin_ms() != 0)
-      return pq.error = "bin must be a multiple of " + std::to_string(index.base_bin_ms() / 1000) + " seconds", pq;
-    q.bin_ms = *v;
-  }
-  if ((q.until_ms - q.from_ms) / q.bin_ms > static_cast<int64_t>(o.max_bins))
-    return pq.error = "too many bins: use a shorter period or a larger bin", pq;
-  auto format = param("format");
-  if (format == "csv") pq.csv = true;
-  else if (!format.empty() && format != "json") return pq.error = "format must be json or csv", pq;
-  return pq;
+QueryLimits limits(const TimelineIndex& index, const ApiOptions& o) {
+  return {index.base_bin_ms(), o.max_bins, o.default_period_ms};
 }
 
 }  // namespace
@@ -316,7 +241,8 @@ void register_timeline_routes(httplib::Server& server, TimelineIndex& index, Api
                TimelineQuery q;
                if (auto bad = collector::query::check_names(req.params, kSeriesParams); !bad.empty())
                  return send_error(res, 400, "malformed", bad);
-               if (auto bad = parse_place(req, q); !bad.empty()) return send_error(res, 400, "malformed", bad);
+               if (auto bad = parse_place(req.params, q); !bad.empty())
+                 return send_error(res, 400, "malformed", bad);
                nlohmann::json list = nlohmann::json::array();
                for (const auto& s : index.series_list(q))
                  list.push_back({{"cc", s.key.cc},
@@ -330,7 +256,8 @@ void register_timeline_routes(httplib::Server& server, TimelineIndex& index, Api
              }));
 
   server.Get("/api/v1/timeline", guarded([&index, options](const httplib::Request& req, httplib::Response& res) {
-               auto pq = parse_query(req, index, options, options.now_ms(), kTimelineParams);
+               auto pq = parse_query(req.params, data_end(index), limits(index, options), options.now_ms(),
+                                     kTimelineParams);
                if (!pq.error.empty()) return send_error(res, 400, "malformed", pq.error);
                auto list = index.series_list(pq.query);
                if (list.size() > options.max_series)
@@ -357,23 +284,14 @@ void register_timeline_routes(httplib::Server& server, TimelineIndex& index, Api
 
   server.Get("/api/v1/incidents", guarded([&index, options](const httplib::Request& req, httplib::Response& res) {
                const int64_t now = options.now_ms();
-               auto pq = parse_query(req, index, options, now, kIncidentParams);
+               auto pq = parse_query(req.params, data_end(index), limits(index, options), now, kIncidentParams);
                if (!pq.error.empty()) return send_error(res, 400, "malformed", pq.error);
-               if (auto k = req.has_param("kind") ? req.get_param_value("kind") : ""; !k.empty() &&
-                   k != "blocked" && k != "intercepted" && k != "throttled" && k != "shutdown")
-                 return send_error(res, 400, "malformed", "kind must be blocked, intercepted, throttled or shutdown");
-               const std::string confirmed = req.has_param("confirmed") ? req.get_param_value("confirmed") : "";
-               if (!confirmed.empty() && confirmed != "true" && confirmed != "false")
-                 return send_error(res, 400, "malformed", "confirmed must be true or false");
                pq.query.until_ms = std::min(pq.query.until_ms, now);  // the future has no data yet
                std::vector<Incident> found;
                if (pq.query.until_ms > pq.query.from_ms) found = index.incidents(pq.query, options.incidents);
-               if (req.has_param("kind")) {
-                 const auto kind = req.get_param_value("kind");
-                 std::erase_if(found, [&](const Incident& i) { return i.kind != kind; });
-               }
-               if (!confirmed.empty())
-                 std::erase_if(found, [&](const Incident& i) { return i.confirmed != (confirmed == "true"); });
+               if (!pq.kind.empty()) std::erase_if(found, [&](const Incident& i) { return i.kind != pq.kind; });
+               if (pq.confirmed)
+                 std::erase_if(found, [&](const Incident& i) { return i.confirmed != *pq.confirmed; });
                if (pq.csv) {
                  res.set_header("Content-Disposition", "attachment; filename=\"kuzet-incidents.csv\"");
                  return res.set_content(incidents_csv(found), "text/csv; charset=utf-8");

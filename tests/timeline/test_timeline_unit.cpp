@@ -11,6 +11,7 @@
 
 #include "collector/timeline/api.hpp"
 #include "collector/timeline/incidents.hpp"
+#include "collector/timeline/query_params.hpp"
 #include "collector/timeline/timeline.hpp"
 #include "tests/timeline/replay_fixture.hpp"
 
@@ -347,4 +348,57 @@ TEST_CASE("CSV: cells from measurements that a spreadsheet would run are neutral
       size_t cell = text[at] == '"' ? at + 1 : at;
       CHECK(std::string_view("=+-@\t\r").find(text[cell]) == std::string_view::npos);
     }
+}
+
+TEST_CASE("query parameters: defaults from the data, strict values, incident filters") {
+  const QueryLimits limits{10 * kMinuteMs, 2000, 7 * 24 * 60 * kMinuteMs};
+  const int64_t now = 1767225600000;            // 2026-01-01
+  const int64_t data_end = 1641600000000;       // 2022-01-08
+  auto end_of_data = [&](const TimelineQuery&) { return data_end; };
+  auto parse = [&](collector::query::Params p, const std::vector<std::string_view>& allowed = kTimelineParams) {
+    return parse_query(p, end_of_data, limits, now, allowed);
+  };
+
+  SUBCASE("no dates: the week before the data ends, not before the clock") {
+    auto pq = parse({{"cc", "kz"}, {"asn", "AS9198"}});
+    REQUIRE(pq.error.empty());
+    CHECK(pq.query.cc == "KZ");
+    CHECK(pq.query.asn == 9198u);
+    CHECK(pq.query.until_ms == data_end);
+    CHECK(pq.query.from_ms == data_end - limits.default_period_ms);
+    CHECK(pq.query.bin_ms == limits.base_bin_ms);
+  }
+  SUBCASE("no data: the week before now") {
+    auto pq = parse_query({}, [](const TimelineQuery&) { return int64_t{0}; }, limits, now, kTimelineParams);
+    REQUIRE(pq.error.empty());
+    CHECK(pq.query.until_ms == now);
+  }
+  SUBCASE("bins: units, multiples of the base bin, a year at most, no overflow") {
+    CHECK(parse_bin("600") == 600000);
+    CHECK(parse_bin("1h") == 3600000);
+    CHECK(parse_bin("366d") == 366LL * 24 * 3600 * 1000);
+    CHECK_FALSE(parse_bin("367d"));
+    CHECK_FALSE(parse_bin("9999999999999999999d"));
+    CHECK_FALSE(parse_bin("0"));
+    CHECK_FALSE(parse_bin("-1h"));
+    CHECK(parse({{"bin", "7m"}}).error == "bin must be a multiple of 600 seconds");
+    CHECK(parse({{"bin", "1h"}}).query.bin_ms == 3600000);
+    CHECK(parse({{"from", "1970-01-01"}, {"until", "2199-12-31"}}).error.find("too many bins") == 0);
+  }
+  SUBCASE("bad values and names are named") {
+    CHECK(parse({{"cc", "KAZ"}}).error.find("cc must be") == 0);
+    CHECK(parse({{"asn", "-1"}}).error.find("asn must be") == 0);
+    CHECK(parse({{"from", "2022-01-09"}, {"until", "2022-01-08"}}).error == "until must be after from");
+    CHECK(parse({{"format", "xml"}}).error == "format must be json or csv");
+    CHECK_FALSE(parse({{"kind", "blocked"}}).error.empty());  // not a timeline parameter
+  }
+  SUBCASE("incidents: kind and confirmed") {
+    auto pq = parse({{"kind", "shutdown"}, {"confirmed", "false"}}, kIncidentParams);
+    REQUIRE(pq.error.empty());
+    CHECK(pq.kind == "shutdown");
+    CHECK(pq.confirmed == false);
+    CHECK(parse({{"kind", "dns"}}, kIncidentParams).error.find("kind must be") == 0);
+    CHECK(parse({{"confirmed", "yes"}}, kIncidentParams).error == "confirmed must be true or false");
+    CHECK_FALSE(parse({}, kIncidentParams).confirmed.has_value());
+  }
 }
