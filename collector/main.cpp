@@ -21,6 +21,7 @@
 #include "collector/store.hpp"
 #include "collector/timeline/api.hpp"
 #include "collector/timeline/index.hpp"
+#include "core/version.hpp"
 
 using namespace kuzet::collector;
 
@@ -196,6 +197,7 @@ int main(int argc, char** argv) {
     case Command::serve: return serve(cl.serve);
     case Command::import: return import(cl.import);
     case Command::help: std::printf("%s", usage_text()); return 0;
+    case Command::version: std::printf("kuzet-collector %s\n", kuzet::core::kVersion); return 0;
   }
   return 2;
 }

@@ -1,8 +1,11 @@
 #include "collector/options.hpp"
 
 #include <charconv>
+#include <string_view>
+#include <vector>
 
 #include "collector/address.hpp"
+#include "core/suggest.hpp"
 #include "measure/dns.hpp"
 
 namespace kuzet::collector {
@@ -18,7 +21,8 @@ const char* usage_text() {
          "  kuzet-collector import --db FILE FILE.jsonl\n"
          "  kuzet-collector export --db FILE --format ooni [--cc CC] [--asn N] [--target HOST] [--from T] [--until T]\n"
          "                         [--out FILE]\n"
-         "  kuzet-collector import-ooni --db FILE FILE.jsonl[.gz]...\n";
+         "  kuzet-collector import-ooni --db FILE FILE.jsonl[.gz]...\n"
+         "  kuzet-collector --help | --version       (every command takes --help; man kuzet-collector)\n";
 }
 
 namespace {
@@ -29,6 +33,20 @@ uint64_t parse_number(const std::string& option, const std::string& text, uint64
   if (ec != std::errc() || p != text.data() + text.size() || value < min || value > max)
     throw UsageError(option + " must be a number from " + std::to_string(min) + " to " + std::to_string(max));
   return value;
+}
+
+// Every option of serve and import, for "did you mean" on a typo.
+const std::vector<std::string_view> kServeOptions = {
+    "--listen", "--db", "--resolver", "--ca-bundle", "--asn-db", "--allow-private-targets", "--control-concurrency",
+    "--timeline-bin", "--trusted-proxy", "--max-connections", "--max-connections-per-source", "--log-key",
+    "--log-origin", "--checkpoint-interval", "--vantage-key-file", "--min-vantage-points", "--help"};
+const std::vector<std::string_view> kImportOptions = {"--db", "--help"};
+
+std::string unknown_option(std::string_view command, const std::string& arg) {
+  std::string message = "unknown option " + arg;
+  const auto near = core::nearest_word(arg.substr(0, arg.find('=')), command == "serve" ? kServeOptions : kImportOptions);
+  if (!near.empty()) message += " (did you mean " + near + "?)";
+  return message;
 }
 
 }  // namespace
@@ -59,6 +77,16 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
     cl.command = Command::help;
     return cl;
   }
+  if (command == "--version" || command == "version") {
+    cl.command = Command::version;
+    return cl;
+  }
+  // `kuzet-collector serve --help`: the usage, exit 0, whatever else is on the line.
+  for (int k = 2; k < argc; ++k)
+    if (std::string_view(argv[k]) == "--help" || std::string_view(argv[k]) == "-h") {
+      cl.command = Command::help;
+      return cl;
+    }
   if (command == "serve") {
     cl.command = Command::serve;
     auto& s = cl.serve;
@@ -102,7 +130,7 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
       } else if (arg == "--min-vantage-points") {
         s.min_vantage_points = static_cast<uint32_t>(parse_number(arg, value(arg), 1, 1000));
       } else {
-        throw UsageError("unknown option " + arg);
+        throw UsageError(unknown_option("serve", arg));
       }
     }
     if (!listen_given) throw UsageError("--listen is required");
@@ -116,7 +144,7 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
       if (arg == "--db") {
         cl.import.db_path = value(arg);
       } else if (!arg.empty() && arg[0] == '-') {
-        throw UsageError("unknown option " + arg);
+        throw UsageError(unknown_option("import", arg));
       } else if (cl.import.file.empty()) {
         cl.import.file = arg;
       } else {
@@ -127,7 +155,11 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
     if (cl.import.file.empty()) throw UsageError("import needs a JSON Lines file");
     return cl;
   }
-  throw UsageError("unknown command " + command);
+  std::string message = "unknown command " + command;
+  if (auto near = core::nearest_word(command, {"serve", "import", "export", "import-ooni", "help", "--version"});
+      !near.empty())
+    message += " (did you mean " + near + "?)";
+  throw UsageError(message);
 }
 
 }  // namespace kuzet::collector

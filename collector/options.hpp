@@ -50,7 +50,7 @@ struct ImportOptions {
   std::string file;  // JSON Lines of envelopes
 };
 
-enum class Command { serve, import, help };
+enum class Command { serve, import, help, version };
 
 struct CommandLine {
   Command command = Command::help;

@@ -8,12 +8,13 @@
 #include <string>
 
 #include "analysis/analysis.hpp"
+#include "core/version.hpp"
 #include "measure/observations.hpp"
 
 namespace kuzet::probe {
 
 inline constexpr const char* kSchemaVersion = "kuzet.measurement/1";
-inline constexpr const char* kSoftwareVersion = "0.1.0";
+inline constexpr const char* kSoftwareVersion = core::kVersion;
 
 // Where the probe is, never who: country and ASN only, never the IP address.
 struct NetworkIdentity {
