@@ -12,9 +12,23 @@ install(FILES ${KUZET_PACKAGING_DIR}/probe.yaml DESTINATION /etc/kuzet
         PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ COMPONENT probe)
 install(FILES ${PROJECT_SOURCE_DIR}/tests-spec/kz.yaml ${PROJECT_SOURCE_DIR}/tests-spec/global.yaml
         DESTINATION share/kuzet/specs COMPONENT probe)
-install(FILES ${PROJECT_SOURCE_DIR}/docs/daemon.md ${PROJECT_SOURCE_DIR}/docs/packaging.md
+install(FILES ${PROJECT_SOURCE_DIR}/docs/daemon.md ${PROJECT_SOURCE_DIR}/docs/packaging.md ${PROJECT_SOURCE_DIR}/docs/consent.md
               ${PROJECT_SOURCE_DIR}/docs/probe-config.example.yaml ${KUZET_PACKAGING_DIR}/capture.conf.example
         DESTINATION share/doc/kuzet-probe COMPONENT probe)
+# Man pages, gzip-compressed as Debian policy wants (written roff pages: packaging/man; help2man would need
+# a build-time run of the binary and gives worse pages). Bash completion where bash-completion looks.
+foreach(page kuzet-probe kuzet-collector)
+  set(gz ${CMAKE_BINARY_DIR}/man/${page}.1.gz)
+  file(MAKE_DIRECTORY ${CMAKE_BINARY_DIR}/man)
+  file(ARCHIVE_CREATE OUTPUT ${gz} PATHS ${KUZET_PACKAGING_DIR}/man/${page}.1 FORMAT raw COMPRESSION GZip)
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${KUZET_PACKAGING_DIR}/man/${page}.1)
+endforeach()
+install(FILES ${CMAKE_BINARY_DIR}/man/kuzet-probe.1.gz DESTINATION share/man/man1 COMPONENT probe)
+install(FILES ${KUZET_PACKAGING_DIR}/bash-completion/kuzet-probe DESTINATION share/bash-completion/completions
+        COMPONENT probe)
+install(FILES ${CMAKE_BINARY_DIR}/man/kuzet-collector.1.gz DESTINATION share/man/man1 COMPONENT collector)
+install(FILES ${KUZET_PACKAGING_DIR}/bash-completion/kuzet-collector DESTINATION share/bash-completion/completions
+        COMPONENT collector)
 
 set(CPACK_PACKAGE_NAME kuzet)
 set(CPACK_PACKAGE_VENDOR "Kuzet project")

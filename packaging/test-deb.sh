@@ -30,12 +30,29 @@ grep -q 'Depends:.*libcurl' <<<"$info" || fail "Depends lacks libcurl (shlibdeps
 grep -qx /etc/kuzet/probe.yaml <<<"$conffiles" || fail "probe.yaml is not a conffile"
 pass "package metadata (Depends from shlibdeps, conffiles)"
 
-dpkg -i "$deb"
+dpkg -i "$deb" | tee /tmp/kuzet-dpkg-i.log
 for f in /usr/bin/kuzet-probe /usr/lib/systemd/system/kuzet-probe.service /etc/kuzet/probe.yaml \
-         /usr/share/kuzet/specs/kz.yaml /usr/share/doc/kuzet-probe/daemon.md; do
+         /usr/share/kuzet/specs/kz.yaml /usr/share/doc/kuzet-probe/daemon.md /usr/share/doc/kuzet-probe/consent.md \
+         /usr/share/man/man1/kuzet-probe.1.gz /usr/share/bash-completion/completions/kuzet-probe; do
   [[ -e $f ]] || fail "missing $f"
 done
-pass "files installed"
+pass "files installed (binary, unit, config, specs, docs, man page, bash completion)"
+# A fresh install has no consent: postinst says what to do, and does not start a probe that would refuse.
+grep -q "sudo kuzet-probe setup" /tmp/kuzet-dpkg-i.log || fail "postinst does not point to kuzet-probe setup"
+grep -q "kuzet-probe consent" /tmp/kuzet-dpkg-i.log || fail "postinst does not point to kuzet-probe consent"
+rm -f /tmp/kuzet-dpkg-i.log
+pass "postinst tells the next step (consent, setup)"
+zcat /usr/share/man/man1/kuzet-probe.1.gz | groff -man -Tutf8 -ww -z || fail "installed man page does not render"
+/usr/bin/kuzet-probe run --help | grep -q "examples:" || fail "kuzet-probe run --help"
+set +e
+setpriv --reuid=kuzet --regid=kuzet --init-groups -- /usr/bin/kuzet-probe daemon --config /etc/kuzet/probe.yaml \
+  2>/tmp/kuzet-noconsent.log
+rc=$?
+set -e
+[[ $rc -eq 3 ]] || { cat /tmp/kuzet-noconsent.log; fail "daemon without consent: exit $rc, not 3"; }
+grep -q "kuzet-probe setup" /tmp/kuzet-noconsent.log || fail "no-consent message does not name kuzet-probe setup"
+rm -f /tmp/kuzet-noconsent.log
+pass "the packaged config (no consent yet): the daemon refuses with status 3 and names kuzet-probe setup"
 getent passwd kuzet >/dev/null || fail "user kuzet missing"
 [[ $(stat -c '%U %a' /var/lib/kuzet) == "kuzet 700" ]] || fail "/var/lib/kuzet not kuzet 0700"
 pass "user kuzet, /var/lib/kuzet kuzet 0700"
@@ -59,6 +76,7 @@ collectors: []
 specs: [$tmp/spec.yaml]
 data_dir: /var/lib/kuzet
 schedule: {interval: 1, jitter: 0, shutdown_interval: 1}
+consent: {version: 1, accepted_at: "2026-01-01T00:00:00Z", language: en}
 YAML
 chmod 644 "$tmp"/*.yaml
 if [[ -d /run/systemd/system ]]; then
@@ -82,12 +100,25 @@ else
   done
   [[ ${runs:-0} -ge 2 ]] || { cat "$tmp/daemon.log"; fail "daemon did not run twice"; }
   kuzet-probe status --data-dir /var/lib/kuzet
+  # Someone else than root or kuzet is told they cannot read the state, not that the daemon never ran.
+  set +e
+  other=$(setpriv --reuid=nobody --regid=nogroup --clear-groups -- /usr/bin/kuzet-probe status 2>&1); rc=$?
+  set -e
+  [[ $rc -eq 1 ]] && grep -q "cannot read" <<<"$other" && ! grep -q "has not run" <<<"$other" \
+    || { echo "$other"; fail "status as a normal user: $rc"; }
+  pass "status as a normal user: 'cannot read ... try: sudo kuzet-probe status'"
   [[ $(stat -c %U /var/lib/kuzet/identity.key) == kuzet ]] || fail "identity.key not owned by kuzet"
   [[ $(stat -c %U /var/lib/kuzet/queue) == kuzet ]] || fail "queue not owned by kuzet"
   kill -TERM $daemon; wait $daemon || fail "daemon exit status $?"
   grep -q stopping "$tmp/daemon.log" || fail "no clean stop in the log"
   pass "installed binary ran as kuzet: 2 runs, queue and keys in /var/lib/kuzet, clean SIGTERM"
 fi
+
+# setup records consent in the installed config, keeping it loadable (no collector: nothing leaves loopback).
+kuzet-probe setup --non-interactive --consent --no-collector --interval 2h
+grep -q '^consent:' /etc/kuzet/probe.yaml || fail "setup did not record consent in /etc/kuzet/probe.yaml"
+grep -q 'interval: 7200s' /etc/kuzet/probe.yaml || fail "setup did not set the interval"
+pass "kuzet-probe setup --non-interactive wrote /etc/kuzet/probe.yaml with consent"
 
 dpkg -r kuzet-probe
 [[ ! -e /usr/bin/kuzet-probe ]] || fail "binary left after dpkg -r"

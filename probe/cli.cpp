@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <set>
 #include <stdexcept>
@@ -24,26 +25,17 @@
 #include "probe/output.hpp"
 #include "probe/run_setup.hpp"
 #include "probe/runner.hpp"
+#include "probe/ui/commands.hpp"
+#include "probe/ui/consent.hpp"
+#include "probe/ui/setup.hpp"
+#include "probe/ui/texts.hpp"
 #include "spec/spec.hpp"
 
 namespace kuzet::probe {
 
 namespace {
 
-// A usage or configuration error: exit code 2 with the message.
-struct UsageError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-constexpr const char* kUsage =
-    "usage: kuzet-probe run [--spec FILE]... [--target URL]... [--resolver IP[:PORT]] [--ca-bundle FILE]\n"
-    "                       [--public-ca-bundle FILE|DIR|none]\n"
-    "                       [--out FILE] [--collector URL] [--no-upload] [--config FILE]\n"
-    "                       [--data-dir DIR] [--concurrency N] [--quiet]\n"
-    "       kuzet-probe daemon [--config FILE]      (scheduled runs, durable queue, uploads)\n"
-    "       kuzet-probe status [--config FILE] [--json]\n"
-    "       kuzet-probe export [--config FILE] [--since TIME] [--until TIME] FILE\n"
-    "       kuzet-probe --help | --version\n";
+using ui::UsageError;
 
 struct RunCommand {
   std::vector<std::string> specs;
@@ -59,6 +51,7 @@ struct RunCommand {
   size_t concurrency = 16;
   bool concurrency_set = false;
   bool quiet = false;
+  bool consent = false;  // --consent: the volunteer accepted the consent text for this run
 };
 
 RunCommand parse_run(int argc, char** argv) {
@@ -80,6 +73,7 @@ RunCommand parse_run(int argc, char** argv) {
     else if (arg == "--config") cmd.config = value();
     else if (arg == "--data-dir") cmd.data_dir = value();
     else if (arg == "--quiet") cmd.quiet = true;
+    else if (arg == "--consent") cmd.consent = true;
     else if (arg == "--concurrency") {
       const std::string v = value();
       char* end = nullptr;
@@ -87,16 +81,20 @@ RunCommand parse_run(int argc, char** argv) {
       if (v.empty() || *end != '\0' || n < 1 || n > 256) throw UsageError("--concurrency takes 1..256");
       cmd.concurrency = n;
       cmd.concurrency_set = true;
-    } else throw UsageError("unknown option '" + arg + "'");
+    } else throw UsageError(ui::unknown_option_message("run", arg));
   }
   if (!cmd.resolver.empty() && !measure::is_valid_resolver(cmd.resolver))
     throw UsageError("--resolver '" + cmd.resolver + "' is not IP, IP:PORT or [IPv6]:PORT");
   for (const auto& t : cmd.targets) {
     std::string why;
-    if (!measure::parse_url(t, &why)) throw UsageError("--target '" + t + "': " + why);
+    if (measure::parse_url(t, &why)) continue;
+    if (auto hint = ui::url_suggestion_message("--target", t); !hint.empty()) throw UsageError(hint);
+    throw UsageError("--target '" + t + "': " + why);
   }
-  if (!cmd.collector.empty() && !measure::parse_url(cmd.collector))
+  if (!cmd.collector.empty() && !measure::parse_url(cmd.collector)) {
+    if (auto hint = ui::url_suggestion_message("--collector", cmd.collector); !hint.empty()) throw UsageError(hint);
     throw UsageError("--collector '" + cmd.collector + "' is not an http(s) URL");
+  }
   return cmd;
 }
 
@@ -147,8 +145,33 @@ int run_command(const RunCommand& cmd) {
   } catch (const std::invalid_argument& e) {              // an unusable CA bundle
     throw UsageError(e.what());
   }
-  if (options.targets.empty()) throw UsageError("nothing to measure: give --spec FILE or --target URL");
+  if (options.targets.empty())
+    throw UsageError("nothing to measure: give --spec FILE or --target URL\n" +
+                     ui::say("error.see_help", {{"command", "run"}}));
   if (!cmd.quiet) options.on_progress = print_progress;
+
+  // Open --out before measuring, so a bad path fails in a second, not after the run.
+  OutputFile out;
+  if (!cmd.out.empty()) {
+    std::string why;
+    if (!out.open(cmd.out, &why)) throw UsageError("--out '" + cmd.out + "': " + why);
+  }
+
+  // Consent, once every usage error has been said: read from the config given, else from the installed one
+  // (where `setup` records it).
+  {
+    std::string consent_path = cmd.config;
+    ConsentRecord recorded = config.consent;
+    std::error_code ec;
+    if (consent_path.empty() && std::filesystem::exists(kDefaultConfigPath, ec)) {
+      consent_path = kDefaultConfigPath;
+      try {
+        recorded = load_probe_config(consent_path).consent;
+      } catch (const ConfigError&) {  // unreadable for this user, or broken: no recorded consent then
+      }
+    }
+    if (int refused = ui::require_consent("run", recorded, cmd.consent, consent_path); refused >= 0) return refused;
+  }
 
   // A collector gives control measurements and the network identity, and receives the results.
   std::optional<Identity> identity;
@@ -170,13 +193,6 @@ int run_command(const RunCommand& cmd) {
     if (!via_proxy) options.last_known_network = load_last_network(config.data_dir);
   }
 
-  // Open --out before measuring, so a bad path fails in a second, not after the run.
-  OutputFile out;
-  if (!cmd.out.empty()) {
-    std::string why;
-    if (!out.open(cmd.out, &why)) throw UsageError("--out '" + cmd.out + "': " + why);
-  }
-
   RunResult result = run_probe(options);
   if (result.network.source == "collector") {
     if (auto error = save_last_network(config.data_dir, result.network); !error.empty())
@@ -194,6 +210,7 @@ int run_command(const RunCommand& cmd) {
   }
   print_table(std::cout, result);
   if (client && !cmd.no_upload) return upload_results(*client, *identity, result, cmd.out, config.data_dir);
+  if (!out.is_open()) std::fprintf(stderr, "%s\n", ui::texts().text("run.not_saved").c_str());
   return 0;
 }
 
@@ -201,33 +218,35 @@ int run_command(const RunCommand& cmd) {
 
 int main_cli(int argc, char** argv) {
   if (argc < 2) {
-    std::fputs(kUsage, stderr);
-    return 2;
+    ui::print_help("");
+    return ui::kExitUsage;
   }
   const std::string sub = argv[1];
-  if (sub == "--help" || sub == "-h" || sub == "help") {
-    std::fputs(kUsage, stdout);
-    return 0;
-  }
+  if (sub == "--help" || sub == "-h") return ui::print_help("");
+  if (sub == "help") return ui::print_help(argc >= 3 && ui::find_command(argv[2]) ? argv[2] : "");
   if (sub == "--version") {
     std::printf("kuzet-probe %s\n", kSoftwareVersion);
-    return 0;
+    return ui::kExitOk;
   }
+  if (sub == "_complete") return ui::print_completion_words(argc - 2, argv + 2);  // for the bash completion
+  if (ui::find_command(sub) && ui::wants_help(argc - 2, argv + 2)) return ui::print_help(sub);
   try {
     if (sub == "run") return run_command(parse_run(argc - 2, argv + 2));
     if (sub == "daemon") return daemon_command(argc - 2, argv + 2);
     if (sub == "status") return status_command(argc - 2, argv + 2);
     if (sub == "export") return export_command(argc - 2, argv + 2);
-    throw UsageError("unknown command '" + sub + "'");
+    if (sub == "setup") return ui::setup_command(argc - 2, argv + 2);
+    if (sub == "consent") return ui::consent_command(argc - 2, argv + 2);
+    throw UsageError(ui::unknown_command_message(sub) + "\n" + ui::texts().text("help.main"));
   } catch (const UsageError& e) {
-    std::fprintf(stderr, "kuzet-probe: %s\n%s", e.what(), kUsage);
-    return 2;
+    std::fprintf(stderr, "kuzet-probe: %s\n", e.what());
+    return ui::kExitUsage;
   } catch (const spec::SpecError& e) {
     std::fprintf(stderr, "kuzet-probe: %s\n", e.what());
-    return 2;
+    return ui::kExitUsage;
   } catch (const ConfigError& e) {
     std::fprintf(stderr, "kuzet-probe: %s\n", e.what());
-    return 2;
+    return ui::kExitUsage;
   }
 }
 

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/time.hpp"
 #include "measure/dns.hpp"
 #include "measure/url.hpp"
 #include "spec/yaml_fields.hpp"
@@ -111,7 +112,7 @@ ProbeConfig parse_document(const std::string& text, const std::string& source) {
   if (!root.IsDefined() || root.IsNull()) return config;  // an empty file means all defaults
   spec::check_mapping(root,
                       {"collectors", "specs", "resolver", "ca_bundle", "public_ca_bundle", "data_dir", "network", "schedule", "upload",
-                       "limits", "timeouts"},
+                       "limits", "timeouts", "consent"},
                       "probe config");
   const std::filesystem::path base_dir = std::filesystem::path(source).parent_path();
 
@@ -202,6 +203,19 @@ ProbeConfig parse_document(const std::string& text, const std::string& source) {
     t.tls_ms = static_cast<int>(duration_field(timeouts, "tls", 1, kMaxMs, t.tls_ms));
     t.http_ms = static_cast<int>(duration_field(timeouts, "http", 1, kMaxMs, t.http_ms));
   }
+  if (const YAML::Node consent = root["consent"]; consent.IsDefined()) {
+    spec::check_mapping(consent, {"version", "accepted_at", "language"}, "consent");
+    auto version = spec::optional_unsigned(consent, "version");
+    if (!version || *version < 1 || *version > 1000)
+      throw YamlProblem(line_of(consent), "'consent' needs 'version' (the consent text accepted, 1..1000)");
+    config.consent.version = static_cast<int>(*version);
+    if (auto at = spec::optional_string(consent, "accepted_at")) {
+      if (!core::parse_rfc3339(*at))
+        throw YamlProblem(line_of_value(consent, "accepted_at"), "'accepted_at' must be an RFC 3339 time, got '" + *at + "'");
+      config.consent.accepted_at = *at;
+    }
+    if (auto lang = spec::optional_string(consent, "language")) config.consent.language = *lang;
+  }
   return config;
 }
 
@@ -244,6 +258,46 @@ ProbeConfig parse_probe_config(const std::string& yaml, const std::string& sourc
   } catch (const YAML::Exception& e) {
     throw ConfigError(source_name + ":" + std::to_string(line_of(e.mark)) + ": " + e.msg);
   }
+}
+
+namespace {
+// A YAML double-quoted scalar: paths and URLs may hold ':' or '#', which plain scalars would misread.
+std::string quoted(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+}  // namespace
+
+std::string probe_config_to_yaml(const ProbeConfig& c, const std::string& header) {
+  std::string y;
+  std::istringstream lines(header);
+  for (std::string line; std::getline(lines, line);) y += "# " + line + "\n";
+  y += c.collectors.empty() ? "collectors: []\n" : "collectors:\n";
+  for (const auto& url : c.collectors) y += "  - " + quoted(url) + "\n";
+  y += c.specs.empty() ? "specs: []\n" : "specs:\n";
+  for (const auto& spec : c.specs) y += "  - " + quoted(spec) + "\n";
+  if (!c.resolver.empty()) y += "resolver: " + quoted(c.resolver) + "\n";
+  if (!c.ca_bundle.empty()) y += "ca_bundle: " + quoted(c.ca_bundle) + "\n";
+  if (c.public_ca_bundle != kDefaultPublicCaBundle) y += "public_ca_bundle: " + quoted(c.public_ca_bundle) + "\n";
+  y += "data_dir: " + quoted(c.data_dir) + "\n";
+  if (!c.network.cc.empty() || c.network.asn != 0) {
+    y += "network:\n";
+    if (!c.network.cc.empty()) y += "  cc: " + c.network.cc + "\n";
+    if (c.network.asn != 0) y += "  asn: " + std::to_string(c.network.asn) + "\n";
+  }
+  y += "schedule:\n  interval: " + std::to_string(c.schedule.interval_s) + "s\n  jitter: " +
+       std::to_string(c.schedule.jitter_s) + "s\n  shutdown_interval: " + std::to_string(c.schedule.shutdown_interval_s) +
+       "s\n";
+  y += "upload:\n  proxy: " + quoted(c.upload.proxy) + "\n  batch_size: " + std::to_string(c.upload.batch_size) + "\n";
+  y += "limits:\n  concurrency: " + std::to_string(c.limits.concurrency) + "\n  queue_max_bytes: " +
+       std::to_string(c.limits.queue_max_bytes) + "\n  max_addresses: " + std::to_string(c.limits.max_addresses) + "\n";
+  y += "timeouts:\n  dns: " + std::to_string(c.timeouts.dns_ms) + "ms\n  tcp: " + std::to_string(c.timeouts.tcp_ms) +
+       "ms\n  tls: " + std::to_string(c.timeouts.tls_ms) + "ms\n  http: " + std::to_string(c.timeouts.http_ms) + "ms\n";
+  return y;
 }
 
 ProbeConfig load_probe_config(const std::string& path) {

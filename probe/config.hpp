@@ -46,6 +46,16 @@ struct TimeoutsConfig {
 inline constexpr std::string_view kDefaultPublicCaBundle = "/usr/share/ca-certificates/mozilla";
 inline constexpr std::string_view kNoPublicCaBundle = "none";
 
+// The volunteer's informed consent (probe/ui/consent.hpp), as `kuzet-probe setup` records it. A version
+// below kConsentVersion is not consent to what the probe does now: it is asked again.
+inline constexpr int kConsentVersion = 1;
+struct ConsentRecord {
+  int version = 0;           // of the consent text accepted; 0 = none
+  std::string accepted_at;   // RFC 3339
+  std::string language;      // the text was read in: en, ru, kk
+  bool given() const { return version >= kConsentVersion; }
+};
+
 struct ProbeConfig {
   std::string source;                   // path of the file it came from
   std::vector<std::string> collectors;  // absolute http(s) URLs, in order of preference
@@ -62,6 +72,7 @@ struct ProbeConfig {
   UploadConfig upload;
   LimitsConfig limits;
   TimeoutsConfig timeouts;
+  ConsentRecord consent;
 };
 
 // A broken config: "FILE:LINE: problem"; an unreadable file: "FILE: cannot read: reason".
@@ -70,7 +81,10 @@ class ConfigError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-ProbeConfig load_probe_config(const std::string& path);                                    // throws ConfigError
+ProbeConfig load_probe_config(const std::string& path);
+// The config as a YAML document that parse_probe_config reads back to the same values (kuzet-probe setup
+// writes it); durations in seconds, sizes in bytes. `header` is put first, as comment lines.
+std::string probe_config_to_yaml(const ProbeConfig& config, const std::string& header);                                    // throws ConfigError
 ProbeConfig parse_probe_config(const std::string& yaml, const std::string& source_name);  // throws ConfigError
 
 // Value parsers, also used for command-line overrides. nullopt-free: they throw std::invalid_argument

@@ -19,6 +19,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "core/log.hpp"
 #include "core/signing.hpp"
 #include "core/time.hpp"
 #include "probe/collector_client.hpp"
@@ -29,6 +30,8 @@
 #include "probe/queue.hpp"
 #include "probe/run_setup.hpp"
 #include "probe/status.hpp"
+#include "probe/ui/commands.hpp"
+#include "probe/ui/consent.hpp"
 #include "probe/witness/collector_log_api.hpp"
 #include "probe/witness/witness.hpp"
 #include "spec/spec.hpp"
@@ -39,15 +42,8 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-void log(const char* format, ...) __attribute__((format(printf, 1, 2)));
-void log(const char* format, ...) {
-  std::fprintf(stderr, "%s kuzet-probe: ", core::now_rfc3339().c_str());
-  va_list args;
-  va_start(args, format);
-  std::vfprintf(stderr, format, args);
-  va_end(args);
-  std::fputc('\n', stderr);
-}
+using core::LogLevel;
+using core::log_at;
 
 std::string wall_time_of(Clock::time_point t) {
   const auto delta = t - Clock::now();
@@ -92,7 +88,7 @@ class Daemon {
     const auto start = Clock::now();
     next_run_ = start + jitter();
     next_upload_ = start;
-    log("started: %zu collector(s), every %llds (+ up to %llds), queue %s (%llu results waiting)",
+    log_at(LogLevel::notice, "started: %zu collector(s), every %llds (+ up to %llds), queue %s (%llu results waiting)",
         config_.collectors.size(), static_cast<long long>(config_.schedule.interval_s),
         static_cast<long long>(config_.schedule.jitter_s), queue_.options().dir.c_str(),
         static_cast<unsigned long long>(queue_.stats().records));
@@ -116,8 +112,8 @@ class Daemon {
     }
     status_.running = false;
     write_state();
-    log("stopped: %llu results waiting in the queue", static_cast<unsigned long long>(queue_.stats().records));
-    return 0;
+    log_at(LogLevel::notice, "stopped: %llu results waiting in the queue", static_cast<unsigned long long>(queue_.stats().records));
+    return consent_withdrawn_ ? ui::kExitNoConsent : 0;
   }
 
  private:
@@ -134,10 +130,11 @@ class Daemon {
       if (sig < 0) return false;  // timeout or EINTR
       if (sig == SIGHUP) {
         reload();
+        if (consent_withdrawn_) return true;
         ts = {0, 0};  // the schedule may have changed: recompute the wait
         continue;
       }
-      log("signal %d: stopping", sig);
+      log_at(LogLevel::notice, "signal %d: stopping", sig);
       return true;
     }
   }
@@ -151,8 +148,14 @@ class Daemon {
   void reload() {
     try {
       ProbeConfig fresh = load_checked(options_.config_path);
+      if (!fresh.consent.given()) {  // withdrawn: measuring must stop, not go on with the old config
+        log_at(LogLevel::error, "reload: %s has no recorded consent any more: stopping (kuzet-probe setup records it)",
+               options_.config_path.c_str());
+        consent_withdrawn_ = true;
+        return;
+      }
       if (fresh.data_dir != config_.data_dir || fresh.limits.queue_max_bytes != config_.limits.queue_max_bytes)
-        log("reload: data_dir and queue_max_bytes take effect at the next restart");
+        log_at(LogLevel::warning, "reload: data_dir and queue_max_bytes take effect at the next restart");
       fresh.data_dir = config_.data_dir;
       fresh.limits.queue_max_bytes = config_.limits.queue_max_bytes;
       const bool pace_changed = fresh.schedule.interval_s != config_.schedule.interval_s ||
@@ -160,9 +163,9 @@ class Daemon {
       config_ = std::move(fresh);
       registered_.clear();
       if (pace_changed) next_run_ = std::min(next_run_, Clock::now() + std::chrono::seconds(config_.schedule.interval_s));
-      log("reloaded %s", options_.config_path.c_str());
+      log_at(LogLevel::notice, "reloaded %s", options_.config_path.c_str());
     } catch (const std::exception& e) {
-      log("reload failed, keeping the previous configuration: %s", e.what());
+      log_at(LogLevel::error, "reload failed, keeping the previous configuration: %s", e.what());
     }
   }
 
@@ -173,7 +176,7 @@ class Daemon {
     try {
       options = run_options_from(config_);
     } catch (const std::exception& e) {  // a spec file changed under us: keep the daemon alive, say why
-      log("run skipped: %s", e.what());
+      log_at(LogLevel::error, "run skipped: %s", e.what());
       return;
     }
     if (!config_.collectors.empty())
@@ -185,7 +188,7 @@ class Daemon {
     RunResult result = run_probe(options);
     if (result.network.source == "collector") {
       if (auto error = save_last_network(config_.data_dir, result.network); !error.empty())
-        log("cannot remember the network: %s", error.c_str());
+        log_at(LogLevel::warning, "cannot remember the network: %s", error.c_str());
     }
 
     // Into the queue before anything else: this is what makes the run's results survive anything after.
@@ -198,6 +201,7 @@ class Daemon {
     summary.cc = result.network.cc;
     summary.asn = result.network.asn;
     summary.collector_reachable = result.collector_reachable;
+    summary.collector_configured = !config_.collectors.empty();
     for (const auto& record : result.records) {
       payloads.push_back(
           sign_record(record, identity_).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
@@ -207,17 +211,23 @@ class Daemon {
     summary.queued = appended.appended;
     summary.refused_full = appended.refused_full;
     summary.finished_at = core::now_rfc3339();
-    if (!appended.error.empty()) log("queue write failed: %s", appended.error.c_str());
+    if (!appended.error.empty()) log_at(LogLevel::error, "queue write failed: %s", appended.error.c_str());
     if (appended.refused_full > 0)
-      log("queue full: %zu results of run %s refused (older evidence kept)", appended.refused_full,
+      log_at(LogLevel::warning, "queue full: %zu results of run %s refused (older evidence kept)", appended.refused_full,
           result.run_id.c_str());
     summary.all_offline = !result.records.empty() && summary.verdicts["offline"] == result.records.size();
     const std::string mode = summary.all_offline ? "shutdown" : "normal";
     if (mode != status_.mode)
-      log(mode == "shutdown" ? "every target offline: shutdown suspected, measuring every %llds"
+      log_at(LogLevel::warning, mode == "shutdown" ? "every target offline: shutdown suspected, measuring every %llds"
                              : "connectivity is back: measuring every %llds",
           static_cast<long long>(mode == "shutdown" ? config_.schedule.shutdown_interval_s
                                                     : config_.schedule.interval_s));
+    {
+      std::string counts;
+      for (const auto& [v, n] : summary.verdicts) counts += (counts.empty() ? "" : ", ") + std::to_string(n) + " " + v;
+      log_at(LogLevel::info, "run %s: %llu targets (%s), %llu queued", summary.run_id.c_str(),
+             static_cast<unsigned long long>(summary.targets), counts.c_str(), static_cast<unsigned long long>(summary.queued));
+    }
     status_.mode = mode;
     status_.last_run = summary;
     ++status_.runs;
@@ -269,16 +279,16 @@ class Daemon {
     std::string error;
     auto state = witness::load_state(config_.data_dir, url, &error);
     if (!state) {
-      log("witness state of %s unreadable: %s", url.c_str(), error.c_str());
+      log_at(LogLevel::warning, "witness state of %s unreadable: %s", url.c_str(), error.c_str());
       return true;
     }
     const bool was_trusted = state->trusted();
     CollectorClient client(url, client_options());
     witness::CollectorLogApi api(client);
     witness::observe(*state, api, core::now_rfc3339());
-    if (auto e = witness::save_state(config_.data_dir, *state); !e.empty()) log("witness: %s", e.c_str());
+    if (auto e = witness::save_state(config_.data_dir, *state); !e.empty()) log_at(LogLevel::warning, "witness: %s", e.c_str());
     if (was_trusted && !state->trusted())
-      log("collector %s %s its transparency log (%s): both signed checkpoints kept in %s; no more uploads to it",
+      log_at(LogLevel::error, "collector %s %s its transparency log (%s): both signed checkpoints kept in %s; no more uploads to it",
           url.c_str(), state->conflict == "rewind" ? "rewound" : "forked", state->conflict_detail.c_str(),
           witness::state_path(config_.data_dir, url).c_str());
     return state->trusted();
@@ -332,17 +342,17 @@ class Daemon {
           break;
         } else if (item.status == "rejected") {
           if (auto e = keep_rejected(config_.data_dir + "/rejected", entries[judged].payload, item.reason); !e.empty()) {
-            log("cannot set a rejected result aside, keeping it queued: %s", e.c_str());
+            log_at(LogLevel::error, "cannot set a rejected result aside, keeping it queued: %s", e.c_str());
             attempt.failure = "queue.rejected_write";
             break;
           }
           ++attempt.rejected;
-          log("collector %s rejected %s: %s (kept in %s/rejected/)", url.c_str(), item.measurement_uid.c_str(),
+          log_at(LogLevel::warning, "collector %s rejected %s: %s (kept in %s/rejected/)", url.c_str(), item.measurement_uid.c_str(),
               item.reason.c_str(), config_.data_dir.c_str());
         } else break;  // "failed": not judged
       }
       if (judged > 0) {
-        if (auto e = queue_.acknowledge(entries[judged - 1]); !e.empty()) log("saving the queue cursor failed: %s", e.c_str());
+        if (auto e = queue_.acknowledge(entries[judged - 1]); !e.empty()) log_at(LogLevel::error, "saving the queue cursor failed: %s", e.c_str());
       }
       if (judged < entries.size()) {
         if (attempt.failure.empty()) attempt.failure = result.failure.empty() ? "upload.incomplete" : result.failure;
@@ -357,7 +367,7 @@ class Daemon {
   bool fail(const UploadAttempt& attempt) {
     status_.last_upload = attempt;
     if (status_.upload_failures_in_row == 0)
-      log("upload to %s failed: %s; results stay queued", attempt.collector.c_str(), attempt.failure.c_str());
+      log_at(LogLevel::warning, "upload to %s failed: %s; results stay queued", attempt.collector.c_str(), attempt.failure.c_str());
     return false;
   }
 
@@ -374,7 +384,7 @@ class Daemon {
     status_.next_run_at = wall_time_of(next_run_);
     if (q.records == 0) status_.next_upload_at.clear();
     if (auto e = write_status(config_.data_dir, status_); !e.empty() && !status_write_failed_) {
-      log("cannot write status: %s", e.c_str());
+      log_at(LogLevel::error, "cannot write status: %s", e.c_str());
       status_write_failed_ = true;
     }
   }
@@ -390,6 +400,7 @@ class Daemon {
   size_t preferred_ = 0;
   std::map<std::string, std::set<std::string>> registered_;  // collector -> key ids registered there
   bool status_write_failed_ = false;
+  bool consent_withdrawn_ = false;
 };
 
 }  // namespace
@@ -403,13 +414,17 @@ int run_daemon(const DaemonOptions& options) {
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
+  core::configure_log("kuzet-probe", options.log_level);
   std::optional<Daemon> daemon;
   try {
     ProbeConfig config = load_checked(options.config_path);
+    if (int refused = ui::require_consent("daemon", config.consent, false, options.config_path); refused >= 0)
+      return refused;
+    if (!config.consent.given()) config = load_checked(options.config_path);  // just recorded on the terminal
     daemon.emplace(options, std::move(config), signals);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "kuzet-probe: %s\n", e.what());
-    return 2;
+    log_at(LogLevel::error, "%s", e.what());
+    return ui::kExitUsage;
   }
   return daemon->loop();
 }
@@ -417,32 +432,29 @@ int run_daemon(const DaemonOptions& options) {
 int daemon_command(int argc, char** argv) {
   DaemonOptions options;
   options.config_path = kDefaultConfigPath;
-  const char* usage =
-      "usage: kuzet-probe daemon [--config FILE] [--retry-initial DURATION] [--retry-max DURATION] [--runs N]\n";
   for (int i = 0; i < argc; ++i) {
     const std::string arg = argv[i];
-    if (i + 1 >= argc) {
-      std::fprintf(stderr, "kuzet-probe: daemon: %s\n%s", arg == "--config" || arg == "--runs" || arg.rfind("--retry", 0) == 0
-                                                          ? (arg + " needs a value").c_str()
-                                                          : ("unknown option '" + arg + "'").c_str(), usage);
-      return 2;
-    }
+    const auto* info = ui::find_command("daemon");
+    if (std::find(info->options.begin(), info->options.end(), arg) == info->options.end())
+      throw ui::UsageError(ui::unknown_option_message("daemon", arg));
+    if (i + 1 >= argc) throw ui::UsageError("daemon: " + arg + " needs a value");
     const std::string value = argv[++i];
     try {
       if (arg == "--config") options.config_path = value;
       else if (arg == "--retry-initial") options.retry_initial_s = parse_duration_ms(value) / 1000.0;
       else if (arg == "--retry-max") options.retry_max_s = parse_duration_ms(value) / 1000.0;
       else if (arg == "--runs") options.max_runs = std::stoull(value);
-      else throw std::invalid_argument("unknown option '" + arg + "'");
+      else if (arg == "--log-level") {
+        auto level = core::parse_log_level(value);
+        if (!level) throw std::invalid_argument("'" + value + "' is not one of " + std::string(core::kLogLevelNames));
+        options.log_level = *level;
+      }
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "kuzet-probe: daemon: %s: %s\n%s", arg.c_str(), e.what(), usage);
-      return 2;
+      throw ui::UsageError("daemon: " + arg + ": " + e.what());
     }
   }
-  if (options.retry_initial_s <= 0 || options.retry_max_s < options.retry_initial_s) {
-    std::fprintf(stderr, "kuzet-probe: daemon: need 0 < --retry-initial <= --retry-max\n");
-    return 2;
-  }
+  if (options.retry_initial_s <= 0 || options.retry_max_s < options.retry_initial_s)
+    throw ui::UsageError("daemon: need 0 < --retry-initial <= --retry-max");
   return run_daemon(options);
 }
 

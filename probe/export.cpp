@@ -10,6 +10,7 @@
 #include "core/signing.hpp"
 #include "probe/config.hpp"
 #include "probe/queue.hpp"
+#include "probe/ui/commands.hpp"
 
 namespace kuzet::probe {
 
@@ -81,7 +82,7 @@ int export_command(int argc, char** argv) {
       }
       (arg == "--since" ? options.since : options.until) = t;
     } else if (!arg.empty() && arg[0] == '-') {
-      std::fprintf(stderr, "kuzet-probe: export: unknown option '%s'\n%s", arg.c_str(), usage);
+      std::fprintf(stderr, "kuzet-probe: %s\n", ui::unknown_option_message("export", arg).c_str());
       return 2;
     } else if (options.out_path.empty()) {
       options.out_path = arg;

@@ -11,6 +11,8 @@
 #include <iomanip>
 #include <map>
 
+#include "probe/ui/texts.hpp"
+
 namespace kuzet::probe {
 
 OutputFile::~OutputFile() {
@@ -47,48 +49,63 @@ bool OutputFile::append_records(const std::vector<MeasurementRecord>& records, s
   return true;
 }
 
-void print_progress(const Progress& p) {
+std::string seen_failure(const MeasurementRecord& r) {
+  const auto& o = r.observations;
+  if (!o.dns.failure.empty()) return o.dns.failure;
+  if (o.http && !o.http->failure.empty()) return o.http->failure;
+  if (!o.http) {
+    for (const auto& t : o.tls)
+      if (!t.failure.empty()) return t.failure;
+    for (const auto& t : o.tcp)
+      if (!t.failure.empty()) return t.failure;
+  }
+  return "-";
+}
+
+std::string progress_line(const Progress& p) {
+  char line[512];
   if (p.record) {
     const auto& r = *p.record;
-    std::string where = "ok";
-    const auto& o = r.observations;
-    if (!o.dns.failure.empty()) where = o.dns.failure;
-    else if (o.http && !o.http->failure.empty()) where = o.http->failure;
-    else if (!o.http) {
-      for (const auto& t : o.tls) if (!t.failure.empty()) { where = t.failure; break; }
-      if (where == "ok") for (const auto& t : o.tcp) if (!t.failure.empty()) { where = t.failure; break; }
-    }
-    std::fprintf(stderr, "[%2zu/%zu] %-32s %-22s %6.1fs\n", p.done, p.total, r.target.c_str(), where.c_str(),
-                 r.runtime_ms / 1000.0);
+    std::snprintf(line, sizeof line, "[%2zu/%zu] %-32s seen %-22s %6.1fs\n", p.done, p.total, r.target.c_str(),
+                  seen_failure(r).c_str(), r.runtime_ms / 1000.0);
   } else if (p.phase == "dns") {
-    std::fprintf(stderr, "measuring %zu targets...\n", p.total);
+    std::snprintf(line, sizeof line, "measuring %zu targets...\n", p.total);
   } else if (p.phase == "control") {
-    std::fprintf(stderr, "waiting for the collector's control measurements...\n");
+    std::snprintf(line, sizeof line, "waiting for the collector's control measurements...\n");
   } else if (p.phase == "throttling") {
-    std::fprintf(stderr, "confirming slow targets with a neutral SNI...\n");
+    std::snprintf(line, sizeof line, "confirming slow targets with a neutral SNI...\n");
+  } else {
+    return "";
   }
+  return line;
+}
+
+void print_progress(const Progress& p) {
+  const std::string line = progress_line(p);
+  std::fputs(line.c_str(), stderr);
 }
 
 void print_table(std::ostream& out, const RunResult& result) {
-  size_t w_target = 6, w_cat = 8, w_verdict = 7, w_method = 6;
+  size_t w_target = 6, w_cat = 8, w_verdict = 7, w_method = 6, w_seen = 4;
   for (const auto& r : result.records) {
     w_target = std::max(w_target, r.target.size());
     w_cat = std::max(w_cat, r.category.size());
     w_verdict = std::max(w_verdict, r.verdict.verdict.size());
     w_method = std::max(w_method, r.verdict.method.size());
+    w_seen = std::max(w_seen, seen_failure(r).size());
   }
   auto row = [&](const std::string& a, const std::string& b, const std::string& c, const std::string& d,
-                 const std::string& e) {
+                 const std::string& seen, const std::string& e) {
     out << std::left << std::setw(static_cast<int>(w_target) + 2) << a << std::setw(static_cast<int>(w_cat) + 2)
         << b << std::setw(static_cast<int>(w_verdict) + 2) << c << std::setw(static_cast<int>(w_method) + 2) << d
-        << e << '\n';
+        << std::setw(static_cast<int>(w_seen) + 2) << seen << e << '\n';
   };
-  row("TARGET", "CATEGORY", "VERDICT", "METHOD", "TIME");
+  row("TARGET", "CATEGORY", "VERDICT", "METHOD", "SEEN", "TIME");
   std::map<std::string, int> counts;
   for (const auto& r : result.records) {
     char t[32];
     std::snprintf(t, sizeof t, "%.1fs", r.runtime_ms / 1000.0);
-    row(r.target, r.category, r.verdict.verdict, r.verdict.method.empty() ? "-" : r.verdict.method, t);
+    row(r.target, r.category, r.verdict.verdict, r.verdict.method.empty() ? "-" : r.verdict.method, seen_failure(r), t);
     ++counts[r.verdict.verdict];
   }
   out << "\n" << result.records.size() << " targets in " << std::fixed << std::setprecision(1)
@@ -96,7 +113,8 @@ void print_table(std::ostream& out, const RunResult& result) {
   for (const auto& [verdict, n] : counts) out << " " << n << " " << verdict;
   out << "\nnetwork: " << (result.network.asn ? "AS" + std::to_string(result.network.asn) : std::string("unknown ASN"))
       << (result.network.cc.empty() ? "" : " (" + result.network.cc + ")")
-      << ", control: " << (result.control_obtained ? "yes" : "none") << "\n";
+      << ", control: " << (result.control_obtained ? "yes" : "none") << "\n"
+      << ui::texts().text("run.seen_note") << "\n";
 }
 
 }  // namespace kuzet::probe

@@ -24,9 +24,16 @@ class OutputFile {
   int fd_ = -1;
 };
 
+// What the first failing step of a target saw: a failure string (core/failure.hpp, e.g. "dns.timeout"), or "-"
+// when every step succeeded. The progress lines and the table's SEEN column both say this, so a target reads
+// the same in both; the verdict (core/verdict.hpp) comes only after the control measurements, in the table.
+std::string seen_failure(const MeasurementRecord& record);
+
+// One progress line ("[ 3/40] example.org   seen dns.timeout   4.0s"), or "" for a phase without one.
+std::string progress_line(const Progress& progress);
 // Progress lines on stderr as targets finish.
 void print_progress(const Progress& progress);
-// The end-of-run table: target, category, verdict, method, time.
+// The end-of-run table: target, category, verdict, method, seen, time.
 void print_table(std::ostream& out, const RunResult& result);
 
 }  // namespace kuzet::probe

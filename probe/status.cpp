@@ -2,22 +2,29 @@
 #include "probe/witness/witness.hpp"
 #include "tlog/note.hpp"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
 #include <cerrno>
+#include <cstring>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "probe/config.hpp"
 #include "probe/queue.hpp"
+#include "probe/ui/commands.hpp"
+#include "probe/ui/texts.hpp"
 
 namespace kuzet::probe {
 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RunSummary, run_id, started_at, finished_at, targets, queued,
-                                                refused_full, verdicts, cc, asn, collector_reachable, all_offline)
+                                                refused_full, verdicts, cc, asn, collector_reachable, collector_configured,
+                                                all_offline)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(UploadAttempt, at, collector, sent, stored, duplicate, rejected,
                                                 failure)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(QueueStatus, records, bytes, max_bytes, segments, corrupt_lines,
@@ -68,13 +75,19 @@ std::string write_status(const std::string& data_dir, const DaemonStatus& status
 }
 
 std::optional<DaemonStatus> read_status(const std::string& data_dir, std::string* error) {
-  std::ifstream in(status_path(data_dir));
-  if (!in) {
-    *error = "no " + status_path(data_dir) + " (the daemon has not run with this data directory)";
+  // Not there and not readable are different answers: a normal user cannot read the service's 0700 state.
+  const int fd = ::open(status_path(data_dir).c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    const int e = errno;
+    *error = e == ENOENT ? ui::say("status.never_ran", {{"file", status_path(data_dir)}, {"dir", data_dir}})
+                         : ui::say("status.cannot_read", {{"file", status_path(data_dir)}, {"reason", std::strerror(e)}});
     return std::nullopt;
   }
-  std::stringstream text;
-  text << in.rdbuf();
+  std::string content;
+  char buffer[8192];
+  for (ssize_t n; (n = ::read(fd, buffer, sizeof buffer)) > 0 && content.size() < (4u << 20);) content.append(buffer, n);
+  ::close(fd);
+  std::stringstream text(content);
   try {
     return nlohmann::json::parse(text.str()).get<DaemonStatus>();
   } catch (const nlohmann::json::exception& e) {
@@ -106,20 +119,27 @@ int status_command(int argc, char** argv) {
       (arg == "--config" ? config_path : data_dir) = argv[++i];
     } else if (arg == "--json") {
       as_json = true;
+    } else if (arg == "--config" || arg == "--data-dir") {
+      throw ui::UsageError("status: " + arg + " needs a value");
     } else {
-      std::fprintf(stderr, "kuzet-probe: status: unknown option '%s'\n"
-                           "usage: kuzet-probe status [--config FILE] [--data-dir DIR] [--json]\n", arg.c_str());
-      return 2;
+      throw ui::UsageError(ui::unknown_option_message("status", arg));
     }
   }
-  if (data_dir.empty()) {
-    try {
-      data_dir = load_probe_config(config_path).data_dir;
-    } catch (const ConfigError& e) {
+  // The config says which collectors there are and whether consent is recorded; with --data-dir only, it is
+  // read when it is there.
+  std::optional<ProbeConfig> config;
+  try {
+    std::error_code ec;
+    if (data_dir.empty() || std::filesystem::exists(config_path, ec)) config = load_probe_config(config_path);
+  } catch (const ConfigError& e) {
+    if (data_dir.empty()) {
       std::fprintf(stderr, "kuzet-probe: %s\n", e.what());
       return 2;
     }
   }
+  if (data_dir.empty()) data_dir = config->data_dir;
+  if (config && !config->consent.given())
+    std::fprintf(stderr, "kuzet-probe: %s\n", ui::say("status.no_consent", {{"file", config_path}}).c_str());
   std::string error;
   auto status = read_status(data_dir, &error);
   if (!status) {
@@ -152,7 +172,7 @@ int status_command(int argc, char** argv) {
     for (const auto& [v, n] : r.verdicts) verdicts += (verdicts.empty() ? "" : ", ") + std::to_string(n) + " " + v;
     std::printf("last run:     %s, %llu targets (%s), network %s AS%u, collector %s\n", r.started_at.c_str(),
                 static_cast<unsigned long long>(r.targets), verdicts.c_str(), or_dash(r.cc).c_str(), r.asn,
-                r.collector_reachable ? "reachable" : "unreachable");
+                !r.collector_configured ? "none configured" : r.collector_reachable ? "reachable" : "unreachable");
   } else {
     std::printf("last run:     -\n");
   }
@@ -174,6 +194,10 @@ int status_command(int argc, char** argv) {
     std::printf("last upload:  -\n");
   }
   std::printf("last success: %s\n", or_dash(status->last_upload_ok_at).c_str());
+  if (config && config->collectors.empty())
+    std::printf("collectors:   %s\n", ui::texts().text("status.no_collector").c_str());
+  else if (config)
+    for (const auto& url : config->collectors) std::printf("collector:    %s\n", url.c_str());
   if (status->upload_failures_in_row > 0)
     std::printf("next upload:  %s (after %llu failed attempts)\n", or_dash(status->next_upload_at).c_str(),
                 static_cast<unsigned long long>(status->upload_failures_in_row));

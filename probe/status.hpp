@@ -21,6 +21,7 @@ struct RunSummary {
   std::string cc;
   uint32_t asn = 0;
   bool collector_reachable = false;
+  bool collector_configured = true;  // false: none in the config, so "unreachable" would be wrong
   bool all_offline = false;  // every target offline: a shutdown is suspected
 };
 

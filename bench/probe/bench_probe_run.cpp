@@ -95,7 +95,7 @@ int main(int argc, char** argv) {
   }
   spec.close();
 
-  const std::vector<std::string> common = {"run", "--resolver", dns.address(), "--ca-bundle", (dir / "ca.pem").string(),
+  const std::vector<std::string> common = {"run", "--consent", "--resolver", dns.address(), "--ca-bundle", (dir / "ca.pem").string(),
                                            "--quiet", "--out", (dir / "out.jsonl").string()};
   auto with = [&](std::vector<std::string> extra) {
     std::vector<std::string> args = common;

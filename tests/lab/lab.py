@@ -36,6 +36,8 @@ import yaml
 sys.dont_write_bytecode = True  # keep tests/lab free of __pycache__
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# What `kuzet-probe setup` records once a volunteer accepted the consent text (docs/consent.md).
+LAB_CONSENT = {"version": 1, "accepted_at": "2026-01-01T00:00:00Z", "language": "en"}
 PY = "/usr/bin/python3"  # Debian's python3 with python3-dnslib, python3-cryptography, python3-yaml
 BLOCKPAGE_NAME = "blocked.kaztelecom.kz"
 RESOLVER_PORT, TLS_PROXY_PORT, HTTP_PROXY_PORT = 5353, 15443, 15080
@@ -350,7 +352,8 @@ class Lab:
         # Short enough for a quick lab, long enough for Python servers on a loaded 2-core machine.
         t = {"dns": "3s", "tcp": "4s", "tls": "4s", "http": "10s"}
         t.update(self.sc.get("probe_timeouts", {}))
-        config = {"timeouts": t}
+        # The lab records the volunteer's consent explicitly, as `kuzet-probe setup` would.
+        config = {"timeouts": t, "consent": LAB_CONSENT}
         spec_path = os.path.join(self.run_dir, "spec.yaml")
         config_path = os.path.join(self.run_dir, "probe.yaml")
         with open(spec_path, "w") as f:
@@ -694,6 +697,7 @@ class DaemonCheck:
             "schedule": {"interval": DAEMON_INTERVAL_S, "jitter": 0, "shutdown_interval": 1},
             # Short enough that an offline run (DNS timeouts, collector unreachable) takes seconds.
             "timeouts": {"dns": "2s", "tcp": "3s", "tls": "4s", "http": "10s"},
+            "consent": LAB_CONSENT,
         }
         path = os.path.join(self.lab.run_dir, "daemon.yaml")
         with open(path, "w") as f:

@@ -1,6 +1,10 @@
 // CLI contract: exit 2 with a message on usage/config errors, exit 0 when a run completes.
 #include <doctest/doctest.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -43,3 +47,215 @@ TEST_CASE("help and version exit 0") {
   CHECK(run_cli({"--help"}) == 0);
   CHECK(run_cli({"--version"}) == 0);
 }
+
+// --- Volunteers (#16): suggestions, one vocabulary between progress and table, consent in the config, logs.
+
+#include <sstream>
+
+#include "core/failure.hpp"
+#include "core/log.hpp"
+#include "core/suggest.hpp"
+#include "core/verdict.hpp"
+#include "probe/output.hpp"
+#include "probe/ui/commands.hpp"
+#include "probe/ui/consent.hpp"
+#include "probe/ui/texts.hpp"
+#include "core/version.hpp"
+#include "i18n/embedded_probe.hpp"
+
+using namespace kuzet;
+
+TEST_CASE("did you mean: the nearest option or command, and https:// for a bare host name") {
+  const std::vector<std::string_view> options = {"--target", "--spec", "--config", "--concurrency", "--consent"};
+  CHECK(core::nearest_word("--taget", options) == "--target");
+  CHECK(core::nearest_word("--tagret", options) == "--target");  // swapped letters
+  CHECK(core::nearest_word("--conc", options) == "--concurrency");  // an abbreviation of one option
+  CHECK(core::nearest_word("--con", options) == "");              // of several: no guess
+  CHECK(core::nearest_word("--frobnicate", options) == "");
+  CHECK(core::nearest_word("statsu", {"run", "status", "setup"}) == "status");
+  CHECK(core::url_with_scheme("example.com") == "https://example.com/");
+  CHECK(core::url_with_scheme("example.com/news?x=1") == "https://example.com/news?x=1");
+  CHECK(core::url_with_scheme("1.2.3.4:8080") == "https://1.2.3.4:8080/");
+  CHECK(core::url_with_scheme("https://example.com/") == "");
+  CHECK(core::url_with_scheme("localhost") == "");  // no dot: not obviously a host name
+  CHECK(core::url_with_scheme("ex ample.com") == "");
+
+  probe::ui::set_language("en");
+  const std::string message = probe::ui::unknown_option_message("run", "--taget");
+  CHECK(message.find("unknown option '--taget'") != std::string::npos);
+  CHECK(message.find("did you mean --target?") != std::string::npos);
+  CHECK(message.find("kuzet-probe run --help") != std::string::npos);
+  CHECK(probe::ui::url_suggestion_message("--target", "example.com").find("did you mean https://example.com/?") !=
+        std::string::npos);
+  probe::ui::set_language("ru");
+  CHECK(probe::ui::unknown_option_message("run", "--taget").find("возможно, вы имели в виду --target?") !=
+        std::string::npos);
+  probe::ui::set_language("en");
+}
+
+TEST_CASE("--target example.com: exit 2 with the suggestion, nothing measured") {
+  CHECK(run_cli({"run", "--target", "example.com"}) == 2);
+  CHECK(run_cli({"run", "--taget", "https://example.com/"}) == 2);
+  CHECK(run_cli({"statsu"}) == 2);
+}
+
+TEST_CASE("every command answers --help with exit 0, also after other options") {
+  for (const auto& command : probe::ui::commands()) {
+    const std::string name(command.name);
+    CHECK_MESSAGE(run_cli({name, "--help"}) == 0, name);
+    CHECK_MESSAGE(run_cli({name, "--config", "/nonexistent.yaml", "-h"}) == 0, name);
+  }
+  CHECK(run_cli({"help", "run"}) == 0);
+}
+
+TEST_CASE("the help of every command, in every language, names each of its options and has examples") {
+  for (auto lang : probe::ui::kLanguages) {
+    auto catalog = i18n::Catalog::embedded(i18n::embedded::probe, lang);
+    for (const auto& command : probe::ui::commands()) {
+      const std::string key = "help." + std::string(command.name);
+      REQUIRE_MESSAGE(catalog.has(key), key);
+      const std::string& help = catalog.text(key);
+      CHECK_MESSAGE(help.find("kuzet-probe " + std::string(command.name)) != std::string::npos, lang, key);
+      for (auto option : command.options)
+        CHECK_MESSAGE(help.find(std::string(option) + " ") != std::string::npos, lang, " ", key, " lacks ", option);
+    }
+  }
+}
+
+TEST_CASE("the ru and kk catalogues translate every English text") {
+  const auto en = i18n::Catalog::embedded(i18n::embedded::probe, "en");
+  for (auto lang : {"ru", "kk"}) {
+    const auto own = i18n::Catalog::parse(i18n::embedded::probe(lang));
+    for (const auto& key : en.keys()) {
+      REQUIRE_MESSAGE(own.has(key), lang, " lacks ", key);
+      if (key != "lang.code") CHECK_MESSAGE(own.text(key) != en.text(key), lang, " leaves ", key, " in English");
+    }
+    CHECK(own.keys().size() == en.keys().size());
+  }
+}
+
+namespace {
+probe::MeasurementRecord failed_at_dns() {
+  probe::MeasurementRecord r;
+  r.target = "news.example";
+  r.category = "news";
+  r.observations.dns.failure = std::string(core::failure::dns_error);
+  r.verdict.verdict = std::string(core::verdict::offline);
+  r.runtime_ms = 1200;
+  return r;
+}
+}  // namespace
+
+TEST_CASE("progress and table speak one vocabulary: the failure seen in both, the verdict in the table") {
+  const auto record = failed_at_dns();
+  CHECK(probe::seen_failure(record) == core::failure::dns_error);
+  probe::Progress p;
+  p.done = 1;
+  p.total = 1;
+  p.record = &record;
+  const std::string line = probe::progress_line(p);
+  CHECK(line.find("seen dns.error") != std::string::npos);
+  CHECK(line.find("ok") == std::string::npos);  // a verdict word is never used for "nothing failed"
+
+  probe::RunResult result;
+  result.records = {record};
+  std::ostringstream table;
+  probe::print_table(table, result);
+  const std::string text = table.str();
+  CHECK(text.find("SEEN") != std::string::npos);
+  std::istringstream rows(text);
+  std::string header, row;
+  std::getline(rows, header);
+  std::getline(rows, row);
+  CHECK(row.find("offline") != std::string::npos);
+  CHECK(row.find("dns.error") != std::string::npos);
+
+  probe::MeasurementRecord fine;
+  fine.target = "ok.example";
+  CHECK(probe::seen_failure(fine) == "-");
+}
+
+TEST_CASE("consent is written into the config, keeping the volunteer's lines, and replaced, not repeated") {
+  probe::ConsentRecord r;
+  r.version = probe::kConsentVersion;
+  r.accepted_at = "2026-12-02T14:00:00.000Z";
+  r.language = "kk";
+  const std::string original = "# my probe\ncollectors: []   # none yet\nschedule:\n  interval: 1h\n";
+  const std::string once = probe::ui::with_consent(original, r);
+  CHECK(once.rfind(original, 0) == 0);
+  const auto parsed = probe::parse_probe_config(once, "probe.yaml");
+  CHECK(parsed.consent.given());
+  CHECK(parsed.consent.language == "kk");
+  CHECK(parsed.schedule.interval_s == 3600);
+  r.language = "ru";
+  const std::string twice = probe::ui::with_consent(once, r);
+  CHECK(twice.find("consent:") == twice.rfind("consent:"));
+  CHECK(twice.find("# Informed consent") == twice.rfind("# Informed consent"));
+  CHECK(probe::parse_probe_config(twice, "probe.yaml").consent.language == "ru");
+  // A consent: section in the middle is replaced too; what follows it stays.
+  const std::string middle = "consent:\n  version: 0\n# keep me\nschedule: {interval: 2h}\n";
+  const std::string replaced = probe::ui::with_consent(middle, r);
+  CHECK(replaced.find("version: 0") == std::string::npos);
+  CHECK(replaced.find("# keep me") != std::string::npos);
+  CHECK(probe::parse_probe_config(replaced, "probe.yaml").schedule.interval_s == 7200);
+}
+
+TEST_CASE("a yes in each language; anything else is no") {
+  probe::ui::set_language("en");
+  CHECK(probe::ui::is_yes("yes\n"));
+  CHECK(probe::ui::is_yes("  YES "));
+  CHECK_FALSE(probe::ui::is_yes("no"));
+  CHECK_FALSE(probe::ui::is_yes(""));
+  CHECK_FALSE(probe::ui::is_yes("yesterday"));
+  probe::ui::set_language("ru");
+  CHECK(probe::ui::is_yes("да"));
+  CHECK(probe::ui::is_yes("Да\n"));
+  CHECK_FALSE(probe::ui::is_yes("нет"));
+  probe::ui::set_language("kk");
+  CHECK(probe::ui::is_yes("иә"));
+  CHECK(probe::ui::is_yes("ИӘ"));
+  CHECK_FALSE(probe::ui::is_yes("жоқ"));
+  probe::ui::set_language("en");
+}
+
+TEST_CASE("the language comes from LC_ALL, LC_MESSAGES, LANG in that order") {
+  ::setenv("LC_ALL", "", 1);
+  ::setenv("LC_MESSAGES", "kk_KZ.UTF-8", 1);
+  ::setenv("LANG", "ru_RU.UTF-8", 1);
+  CHECK(probe::ui::language_from_environment() == "kk");
+  ::unsetenv("LC_MESSAGES");
+  CHECK(probe::ui::language_from_environment() == "ru");
+  ::setenv("LANG", "de_DE.UTF-8", 1);
+  CHECK(probe::ui::language_from_environment() == "en");
+  ::unsetenv("LANG");
+  ::unsetenv("LC_ALL");
+  CHECK(probe::ui::language_from_environment() == "en");
+}
+
+TEST_CASE("log lines: a timestamp outside systemd; under journald no timestamp and the priority prefix") {
+  CHECK(core::format_log_line(false, core::LogLevel::info, "kuzet-probe", "2026-12-02T14:00:00.000Z", "started") ==
+        "2026-12-02T14:00:00.000Z kuzet-probe: started\n");
+  CHECK(core::format_log_line(true, core::LogLevel::error, "kuzet-probe", "", "queue write failed") ==
+        "<3>queue write failed\n");
+  CHECK(core::format_log_line(true, core::LogLevel::debug, "kuzet-probe", "", "a\nb") == "<7>a b\n");
+  CHECK(core::parse_log_level("warning") == core::LogLevel::warning);
+  CHECK(core::parse_log_level("5") == core::LogLevel::notice);
+  CHECK_FALSE(core::parse_log_level("loud").has_value());
+  // JOURNAL_STREAM must name the very file on stderr: inherited by a child whose stderr was redirected, it
+  // must not count.
+  const auto path = std::filesystem::temp_directory_path() / "kuzet-journal-stream-test";
+  std::ofstream(path) << "";
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  struct stat st {};
+  REQUIRE(::fstat(fd, &st) == 0);
+  ::setenv("JOURNAL_STREAM", (std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino)).c_str(), 1);
+  CHECK(core::is_journal_stream(fd));
+  ::setenv("JOURNAL_STREAM", (std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino + 1)).c_str(), 1);
+  CHECK_FALSE(core::is_journal_stream(fd));
+  ::unsetenv("JOURNAL_STREAM");
+  CHECK_FALSE(core::is_journal_stream(fd));
+  ::close(fd);
+  std::filesystem::remove(path);
+}
+
+TEST_CASE("the version is the project's") { CHECK(std::string(core::kVersion) == KUZET_PROJECT_VERSION); }

@@ -74,10 +74,12 @@ TEST_CASE("the documented example loads, with paths resolved against its directo
   CHECK(c.timeouts.dns_ms == 4000);
   CHECK(c.timeouts.http_ms == 10000);
   CHECK(c.public_ca_bundle == "/usr/share/ca-certificates/mozilla");  // Debian's Mozilla set as shipped
+  CHECK(c.consent.given());
+  CHECK(c.consent.language == "ru");
 }
 
-TEST_CASE("every field can be set") {
-  const ProbeConfig c = parse(R"(collectors: ["https://c1.example/", "http://127.0.0.1:8080/"]
+// A config that sets every key (relative paths resolve against /etc/kuzet, the parse() default source).
+constexpr const char* kEveryField = R"(collectors: ["https://c1.example/", "http://127.0.0.1:8080/"]
 specs: [kz.yaml, /opt/specs/global.yaml, ../shared/x.yaml]
 resolver: "[2001:db8::1]:5353"
 ca_bundle: certs/ca.pem
@@ -88,7 +90,49 @@ schedule: {interval: 30m, jitter: 45s, shutdown_interval: 120}
 upload: {proxy: "socks5h://127.0.0.1:9050", batch_size: 50}
 limits: {concurrency: 4, queue_max_bytes: 10MB, max_addresses: 2}
 timeouts: {dns: 500ms, tcp: 3s, tls: 1m, http: 15}
-)");
+)";
+
+TEST_CASE("consent: recorded with the version of the text; an older version or none is no consent") {
+  CHECK_FALSE(parse("collectors: []\n").consent.given());
+  const ProbeConfig c = parse("consent: {version: 1, accepted_at: \"2026-12-02T14:00:00Z\", language: kk}\n");
+  CHECK(c.consent.given());
+  CHECK(c.consent.accepted_at == "2026-12-02T14:00:00Z");
+  CHECK(c.consent.language == "kk");
+  CHECK_THROWS_AS(parse("consent: {accepted_at: \"2026-12-02T14:00:00Z\"}\n"), ConfigError);  // no version
+  CHECK_THROWS_AS(parse("consent: {version: 1, accepted_at: yesterday}\n"), ConfigError);
+  CHECK_THROWS_AS(parse("consent: {version: 1, agreed: true}\n"), ConfigError);  // unknown key
+  CHECK_THROWS_AS(parse("consent: yes\n"), ConfigError);
+}
+
+TEST_CASE("probe_config_to_yaml reads back to the same values") {
+  const ProbeConfig c = parse(kEveryField);
+  const std::string yaml = probe_config_to_yaml(c, "a header\nof two lines");
+  CHECK(yaml.rfind("# a header\n# of two lines\n", 0) == 0);
+  const ProbeConfig back = parse_probe_config(yaml, "/x/probe.yaml");
+  CHECK(back.collectors == c.collectors);
+  CHECK(back.specs == c.specs);
+  CHECK(back.resolver == c.resolver);
+  CHECK(back.ca_bundle == c.ca_bundle);
+  CHECK(back.public_ca_bundle == c.public_ca_bundle);
+  CHECK(back.data_dir == c.data_dir);
+  CHECK(back.network.cc == c.network.cc);
+  CHECK(back.network.asn == c.network.asn);
+  CHECK(back.schedule.interval_s == c.schedule.interval_s);
+  CHECK(back.schedule.jitter_s == c.schedule.jitter_s);
+  CHECK(back.schedule.shutdown_interval_s == c.schedule.shutdown_interval_s);
+  CHECK(back.upload.proxy == c.upload.proxy);
+  CHECK(back.upload.batch_size == c.upload.batch_size);
+  CHECK(back.limits.concurrency == c.limits.concurrency);
+  CHECK(back.limits.queue_max_bytes == c.limits.queue_max_bytes);
+  CHECK(back.limits.max_addresses == c.limits.max_addresses);
+  CHECK(back.timeouts.dns_ms == c.timeouts.dns_ms);
+  CHECK(back.timeouts.tcp_ms == c.timeouts.tcp_ms);
+  CHECK(back.timeouts.tls_ms == c.timeouts.tls_ms);
+  CHECK(back.timeouts.http_ms == c.timeouts.http_ms);
+}
+
+TEST_CASE("every field can be set") {
+  const ProbeConfig c = parse(kEveryField);
   CHECK(c.collectors == std::vector<std::string>{"https://c1.example/", "http://127.0.0.1:8080/"});
   CHECK(c.specs == std::vector<std::string>{"/etc/kuzet/kz.yaml", "/opt/specs/global.yaml", "/etc/shared/x.yaml"});
   CHECK(c.resolver == "[2001:db8::1]:5353");
@@ -152,7 +196,7 @@ TEST_CASE("config errors name the file, the line and the problem") {
   const std::string f = "/etc/kuzet/probe.yaml";
   CHECK(error_of("data_dir: /x\ncolectors: []\n") ==
         f + ":2: unknown key 'colectors' in probe config (expected one of: collectors, specs, resolver, ca_bundle, "
-            "public_ca_bundle, data_dir, network, schedule, upload, limits, timeouts)");
+            "public_ca_bundle, data_dir, network, schedule, upload, limits, timeouts, consent)");
   CHECK(error_of("schedule:\n  interval: 1h\n  jiter: 5m\n") ==
         f + ":3: unknown key 'jiter' in schedule (expected one of: interval, jitter, shutdown_interval)");
   CHECK(error_of("- a\n") == f + ":1: probe config must be a mapping of key: value");
