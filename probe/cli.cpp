@@ -1,6 +1,7 @@
 #include "probe/cli.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -14,12 +15,14 @@
 #include <string>
 #include <vector>
 
+#include "core/time.hpp"
 #include "measure/dns.hpp"
 #include "measure/url.hpp"
 #include "probe/collector_link.hpp"
 #include "probe/config.hpp"
 #include "probe/daemon.hpp"
 #include "probe/export.hpp"
+#include "probe/history/history.hpp"
 #include "probe/network_memory.hpp"
 #include "probe/status.hpp"
 #include "probe/output.hpp"
@@ -27,6 +30,7 @@
 #include "probe/runner.hpp"
 #include "probe/ui/commands.hpp"
 #include "probe/ui/consent.hpp"
+#include "probe/ui/results.hpp"
 #include "probe/ui/setup.hpp"
 #include "probe/ui/texts.hpp"
 #include "spec/spec.hpp"
@@ -209,8 +213,16 @@ int run_command(const RunCommand& cmd) {
     }
   }
   print_table(std::cout, result);
+  // Also into the local history when the data directory is ours (kuzet-probe results lists it). Not into the
+  // service's: a file root made there would be one the daemon (user kuzet) cannot append to.
+  struct stat dir_stat {};
+  const bool kept = ::stat(config.data_dir.c_str(), &dir_stat) == 0 && dir_stat.st_uid == ::geteuid() &&
+                    ::access(config.data_dir.c_str(), W_OK) == 0 &&
+                    history::append(config.data_dir, history::entries_of(result), history::Limits{},
+                                    core::now_rfc3339()).empty();
+  if (kept) std::fprintf(stderr, "%s\n", ui::say("run.kept_in_history", {{"file", history::path(config.data_dir)}}).c_str());
   if (client && !cmd.no_upload) return upload_results(*client, *identity, result, cmd.out, config.data_dir);
-  if (!out.is_open()) std::fprintf(stderr, "%s\n", ui::texts().text("run.not_saved").c_str());
+  if (!out.is_open() && !kept) std::fprintf(stderr, "%s\n", ui::texts().text("run.not_saved").c_str());
   return 0;
 }
 
@@ -237,6 +249,7 @@ int main_cli(int argc, char** argv) {
     if (sub == "export") return export_command(argc - 2, argv + 2);
     if (sub == "setup") return ui::setup_command(argc - 2, argv + 2);
     if (sub == "consent") return ui::consent_command(argc - 2, argv + 2);
+    if (sub == "results") return ui::results_command(argc - 2, argv + 2);
     throw UsageError(ui::unknown_command_message(sub) + "\n" + ui::texts().text("help.main"));
   } catch (const UsageError& e) {
     std::fprintf(stderr, "kuzet-probe: %s\n", e.what());

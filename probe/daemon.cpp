@@ -25,6 +25,7 @@
 #include "probe/collector_client.hpp"
 #include "probe/collector_link.hpp"
 #include "probe/config.hpp"
+#include "probe/history/history.hpp"
 #include "probe/identity.hpp"
 #include "probe/network_memory.hpp"
 #include "probe/queue.hpp"
@@ -215,6 +216,10 @@ class Daemon {
     if (appended.refused_full > 0)
       log_at(LogLevel::warning, "queue full: %zu results of run %s refused (older evidence kept)", appended.refused_full,
           result.run_id.c_str());
+    // The local history keeps what was found after the queue forgets it (kuzet-probe results).
+    if (auto e = history::append(config_.data_dir, history::entries_of(result), history::Limits{}, core::now_rfc3339());
+        !e.empty())
+      log_at(LogLevel::warning, "local history not written: %s", e.c_str());
     summary.all_offline = !result.records.empty() && summary.verdicts["offline"] == result.records.size();
     const std::string mode = summary.all_offline ? "shutdown" : "normal";
     if (mode != status_.mode)

@@ -16,6 +16,7 @@ const std::vector<CommandInfo>& commands() {
                "--public-ca-bundle", "--data-dir", "--concurrency", "--quiet", "--consent", "--help"}},
       {"daemon", {"--config", "--retry-initial", "--retry-max", "--runs", "--log-level", "--help"}},
       {"status", {"--config", "--data-dir", "--json", "--help"}},
+      {"results", {"--config", "--data-dir", "--days", "--limit", "--target", "--json", "--help"}},
       {"export", {"--config", "--since", "--until", "--help"}},
       {"consent", {"--lang", "--help"}},
   };

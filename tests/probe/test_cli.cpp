@@ -259,3 +259,96 @@ TEST_CASE("log lines: a timestamp outside systemd; under journald no timestamp a
 }
 
 TEST_CASE("the version is the project's") { CHECK(std::string(core::kVersion) == KUZET_PROJECT_VERSION); }
+
+// --- The local history (probe/history): kept after acknowledgement, bounded, read back strictly.
+
+#include "probe/history/history.hpp"
+
+namespace {
+probe::history::Entry history_entry(const std::string& at, const std::string& target) {
+  probe::history::Entry e;
+  e.at = at;
+  e.run_id = "r1";
+  e.measurement_uid = "uid-" + target;
+  e.input = "https://" + target + "/";
+  e.target = target;
+  e.category = "news";
+  e.verdict = std::string(core::verdict::blocked);
+  e.method = "dns.nxdomain";
+  e.seen = "dns.nxdomain";
+  e.cc = "KZ";
+  e.asn = 9198;
+  return e;
+}
+}  // namespace
+
+TEST_CASE("history: entries of a run carry verdict and seen; appended lines read back; torn lines skipped") {
+  const auto dir = std::filesystem::temp_directory_path() / ("kuzet-history-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  probe::RunResult run;
+  run.records = {failed_at_dns()};
+  run.records[0].started_at = "2026-12-02T14:00:00.000Z";
+  run.network.cc = "KZ";
+  run.network.asn = 9198;
+  const auto entries = probe::history::entries_of(run);
+  REQUIRE(entries.size() == 1);
+  CHECK(entries[0].verdict == core::verdict::offline);
+  CHECK(entries[0].seen == core::failure::dns_error);
+  CHECK(entries[0].asn == 9198);
+  CHECK(probe::history::append(dir.string(), entries, {}, "2026-12-02T14:00:01.000Z") == "");
+  std::ofstream(probe::history::path(dir.string()), std::ios::app) << "{\"at\": \"2026-12-02T14:00:00Z\", \"tor";
+  CHECK(probe::history::append(dir.string(), {history_entry("2026-12-02T15:00:00.000Z", "b.example")}, {},
+                               "2026-12-02T15:00:01.000Z") == "");
+  auto read = probe::history::read(dir.string());
+  CHECK(read.error.empty());
+  REQUIRE(read.entries.size() == 2);
+  CHECK(read.entries[0].target == "news.example");
+  CHECK(read.entries[1].target == "b.example");
+  CHECK(read.skipped == 1);  // the torn line (joined to the next append's first line) is not believed
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("history: bounded in bytes (newest kept) and in days") {
+  const auto dir = std::filesystem::temp_directory_path() / ("kuzet-history-bound-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  probe::history::Limits limits;
+  limits.max_bytes = 20000;
+  limits.max_days = 30;
+  for (int i = 0; i < 200; ++i) {
+    char at[32];
+    std::snprintf(at, sizeof at, "2026-12-01T%02d:%02d:00.000Z", i / 60, i % 60);
+    REQUIRE(probe::history::append(dir.string(), {history_entry(at, "t" + std::to_string(i) + ".example")}, limits,
+                                   "2026-12-02T00:00:00.000Z") == "");
+    CHECK(std::filesystem::file_size(probe::history::path(dir.string())) <= limits.max_bytes + 400);
+  }
+  auto read = probe::history::read(dir.string());
+  REQUIRE_FALSE(read.entries.empty());
+  CHECK(read.entries.back().target == "t199.example");  // the newest is always there
+  CHECK(read.entries.size() < 200);
+  CHECK(read.skipped == 0);
+  // Forty days later everything above is too old and goes at the next append.
+  REQUIRE(probe::history::append(dir.string(), {history_entry("2027-01-11T00:00:00.000Z", "new.example")}, limits,
+                                 "2027-01-11T00:00:01.000Z") == "");
+  read = probe::history::read(dir.string());
+  REQUIRE(read.entries.size() == 1);
+  CHECK(read.entries[0].target == "new.example");
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("history: a line is believed only whole and bounded") {
+  const auto good = probe::history::to_line(history_entry("2026-12-02T14:00:00.000Z", "a.example"));
+  REQUIRE(probe::history::parse_line(good).has_value());
+  CHECK(probe::history::parse_line(good)->asn == 9198);
+  auto with = [&](const std::string& from, const std::string& to) {
+    std::string s = good;
+    s.replace(s.find(from), from.size(), to);
+    return probe::history::parse_line(s).has_value();
+  };
+  CHECK_FALSE(with("\"asn\":9198", "\"asn\":-1"));
+  CHECK_FALSE(with("\"asn\":9198", "\"asn\":4294967296"));
+  CHECK_FALSE(with("\"2026-12-02T14:00:00.000Z\"", "\"yesterday\""));
+  CHECK_FALSE(with("\"verdict\":\"blocked\"", "\"verdict\":7"));
+  CHECK_FALSE(with("\"cc\":\"KZ\"", "\"cc\":\"KZ\",\"cc\":\"RU\""));  // duplicate keys: no second reading
+  CHECK_FALSE(with("\"a.example\"", "\"" + std::string(3000, 'x') + "\""));
+  CHECK_FALSE(probe::history::parse_line(std::string(probe::history::kMaxLineBytes + 1, ' ')).has_value());
+}

@@ -269,6 +269,22 @@ TEST_CASE("setup by piped answers: consent, a live collector, schedule, spec, da
   REQUIRE(status->last_upload.has_value());
   CHECK(status->last_upload->stored == 1);
   CHECK(status->last_run->collector_reachable);
+
+  // Acknowledged, so the queue forgot it; the local history did not, and `results` lists it.
+  CHECK(queued(data).empty());
+  auto results = run({KUZET_PROBE_BIN, "results", "--config", config}, dir);
+  INFO(results.out, results.err);
+  CHECK(results.status == 0);
+  CHECK(contains(results.out, "TIME (UTC)"));
+  CHECK(contains(results.out, "127.0.0.1"));
+  CHECK(contains(results.out, "1 results in the last 7 days: 1 " + status->last_run->verdicts.begin()->first));
+  auto json = run({KUZET_PROBE_BIN, "results", "--config", config, "--json"}, dir);
+  const auto listed = nlohmann::json::parse(json.out);
+  REQUIRE(listed.size() == 1);
+  CHECK(listed[0]["input"] == target.url());
+  CHECK(listed[0]["measurement_uid"].get<std::string>().size() > 0);
+  CHECK(contains(run({KUZET_PROBE_BIN, "results", "--config", config, "--target", "nothing-like-it"}, dir).out,
+                 "No results in the last 7 days"));
 }
 
 TEST_CASE("setup by options: no questions; an unreachable collector is said, not fatal; no consent, no config") {
