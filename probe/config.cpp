@@ -112,7 +112,7 @@ ProbeConfig parse_document(const std::string& text, const std::string& source) {
   if (!root.IsDefined() || root.IsNull()) return config;  // an empty file means all defaults
   spec::check_mapping(root,
                       {"collectors", "specs", "resolver", "ca_bundle", "public_ca_bundle", "data_dir", "network", "schedule", "upload",
-                       "limits", "timeouts", "consent"},
+                       "limits", "timeouts", "consent", "status_page"},
                       "probe config");
   const std::filesystem::path base_dir = std::filesystem::path(source).parent_path();
 
@@ -202,6 +202,18 @@ ProbeConfig parse_document(const std::string& text, const std::string& source) {
     t.tcp_ms = static_cast<int>(duration_field(timeouts, "tcp", 1, kMaxMs, t.tcp_ms));
     t.tls_ms = static_cast<int>(duration_field(timeouts, "tls", 1, kMaxMs, t.tls_ms));
     t.http_ms = static_cast<int>(duration_field(timeouts, "http", 1, kMaxMs, t.http_ms));
+  }
+  if (auto page = spec::optional_string(root, "status_page")) {
+    const auto colon = page->rfind(':');
+    std::string host = colon == std::string::npos ? "" : page->substr(0, colon);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    const std::string port = colon == std::string::npos ? "" : page->substr(colon + 1);
+    const bool port_ok = !port.empty() && port.size() <= 5 && port.find_first_not_of("0123456789") == std::string::npos &&
+                         std::stoi(port) <= 65535;
+    if (*page != "off" && (!port_ok || !measure::is_valid_resolver(host + ":53")))
+      throw YamlProblem(line_of_value(root, "status_page"),
+                        "'status_page' must be IP:PORT (e.g. 127.0.0.1:8086) or off, got '" + *page + "'");
+    config.status_page = *page;
   }
   if (const YAML::Node consent = root["consent"]; consent.IsDefined()) {
     spec::check_mapping(consent, {"version", "accepted_at", "language"}, "consent");
@@ -295,6 +307,7 @@ std::string probe_config_to_yaml(const ProbeConfig& c, const std::string& header
   y += "upload:\n  proxy: " + quoted(c.upload.proxy) + "\n  batch_size: " + std::to_string(c.upload.batch_size) + "\n";
   y += "limits:\n  concurrency: " + std::to_string(c.limits.concurrency) + "\n  queue_max_bytes: " +
        std::to_string(c.limits.queue_max_bytes) + "\n  max_addresses: " + std::to_string(c.limits.max_addresses) + "\n";
+  y += "status_page: " + quoted(c.status_page) + "\n";
   y += "timeouts:\n  dns: " + std::to_string(c.timeouts.dns_ms) + "ms\n  tcp: " + std::to_string(c.timeouts.tcp_ms) +
        "ms\n  tls: " + std::to_string(c.timeouts.tls_ms) + "ms\n  http: " + std::to_string(c.timeouts.http_ms) + "ms\n";
   return y;

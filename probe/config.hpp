@@ -73,6 +73,8 @@ struct ProbeConfig {
   LimitsConfig limits;
   TimeoutsConfig timeouts;
   ConsentRecord consent;
+  // The daemon's local status page (probe/page): "ADDR:PORT" (port 0: any free one, logged), or "off".
+  std::string status_page = "127.0.0.1:8086";
 };
 
 // A broken config: "FILE:LINE: problem"; an unreadable file: "FILE: cannot read: reason".

@@ -28,6 +28,7 @@
 #include "probe/history/history.hpp"
 #include "probe/identity.hpp"
 #include "probe/network_memory.hpp"
+#include "probe/page/status_page.hpp"
 #include "probe/queue.hpp"
 #include "probe/run_setup.hpp"
 #include "probe/status.hpp"
@@ -86,6 +87,18 @@ class Daemon {
   }
 
   int loop() {
+    // The local status page, in its own threads (signals stay blocked there: the mask is inherited).
+    if (config_.status_page != "off") {
+      page_ = std::make_unique<page::StatusPage>(config_);
+      if (auto e = page_->start(); !e.empty()) {
+        log_at(LogLevel::warning, "status page: %s (the daemon runs without it)", e.c_str());
+        page_.reset();
+      } else {
+        const auto colon = config_.status_page.rfind(':');
+        log_at(LogLevel::notice, "status page on http://%s:%u/", config_.status_page.substr(0, colon).c_str(),
+               static_cast<unsigned>(page_->port()));
+      }
+    }
     const auto start = Clock::now();
     next_run_ = start + jitter();
     next_upload_ = start;
@@ -406,6 +419,7 @@ class Daemon {
   std::map<std::string, std::set<std::string>> registered_;  // collector -> key ids registered there
   bool status_write_failed_ = false;
   bool consent_withdrawn_ = false;
+  std::unique_ptr<page::StatusPage> page_;  // reads status.json and the history from disk: no shared state
 };
 
 }  // namespace

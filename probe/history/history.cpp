@@ -73,6 +73,13 @@ std::string to_line(const Entry& e) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+nlohmann::json to_json(const Entry& e) {
+  return {{"at", e.at},           {"run_id", e.run_id}, {"measurement_uid", e.measurement_uid},
+          {"input", e.input},     {"target", e.target}, {"category", e.category},
+          {"verdict", e.verdict}, {"method", e.method}, {"seen", e.seen},
+          {"cc", e.cc},           {"asn", e.asn}};
+}
+
 std::optional<Entry> parse_line(std::string_view line) {
   if (line.empty() || line.size() > kMaxLineBytes) return std::nullopt;
   const auto parsed = core::parse_json(line, core::JsonLimits{kMaxLineBytes, 4, 64});

@@ -4,7 +4,10 @@
 // wants to see it). Bounded: when the file passes max_bytes the oldest lines go, so it holds the newest
 // half-to-whole budget, and lines older than max_days are dropped at the same time. `kuzet-probe results`
 // lists it. The daemon appends after each run; nothing here is uploaded.
+#include <nlohmann/json.hpp>
+
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -49,6 +52,8 @@ std::string append(const std::string& data_dir, const std::vector<Entry>& entrie
 // nullopt for anything else (a torn or tampered line is skipped, not believed).
 std::optional<Entry> parse_line(std::string_view line);
 std::string to_line(const Entry& entry);
+// An entry as `results --json` and the status page show it (measurement_uid spelled out).
+nlohmann::json to_json(const Entry& entry);
 
 struct ReadResult {
   std::vector<Entry> entries;  // oldest first

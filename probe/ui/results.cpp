@@ -62,10 +62,7 @@ int results_command(int argc, char** argv) {
 
   if (as_json) {
     nlohmann::json out = nlohmann::json::array();
-    for (const auto* e : shown)
-      out.push_back({{"at", e->at}, {"run_id", e->run_id}, {"measurement_uid", e->measurement_uid},
-                     {"input", e->input}, {"target", e->target}, {"category", e->category}, {"verdict", e->verdict},
-                     {"method", e->method}, {"seen", e->seen}, {"cc", e->cc}, {"asn", e->asn}});
+    for (const auto* e : shown) out.push_back(history::to_json(*e));
     std::printf("%s\n", out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     return kExitOk;
   }

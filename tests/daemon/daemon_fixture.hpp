@@ -196,6 +196,7 @@ struct DaemonConfig {
   int interval_s = 1, jitter_s = 0, shutdown_interval_s = 1;
   int batch_size = 200;
   bool consent = true;  // the volunteer's recorded consent (probe/ui/consent.hpp): tests record it explicitly
+  std::string status_page = "off";  // tests run many daemons at once: no fixed port each
 };
 
 inline std::string write_config(const TempDir& dir, const DaemonConfig& c, const std::string& name = "probe.yaml") {
@@ -213,6 +214,7 @@ inline std::string write_config(const TempDir& dir, const DaemonConfig& c, const
   yaml += "upload:\n  batch_size: " + std::to_string(c.batch_size) + "\n";
   yaml += "timeouts:\n  dns: 2s\n  tcp: 3s\n  tls: 3s\n  http: 10s\n";
   if (c.consent) yaml += "consent: {version: 1, accepted_at: \"2026-01-01T00:00:00Z\", language: en}\n";
+  yaml += "status_page: \"" + c.status_page + "\"\n";
   write_text(dir.file(name), yaml);
   return dir.file(name);
 }

@@ -243,6 +243,9 @@ TEST_CASE("setup by piped answers: consent, a live collector, schedule, spec, da
   const std::string data = dir.file("data");
   // Answers in order: consent, a collector given without its scheme (refused with the suggestion), the collector,
   // an interval that is no duration (asked again), the interval, the spec, the data directory.
+  // An existing file's other keys are kept: no jitter here, so the daemon below runs at once.
+  fs::create_directories(dir.file("etc"));
+  write_text(config, "schedule: {interval: 1h, jitter: 0, shutdown_interval: 15m}\nstatus_page: \"127.0.0.1:0\"\n");
   const std::string answers = "yes\n127.0.0.1:" + std::to_string(port) + "\n" + collector_url + "\nsoon\n30m\n" +
                               spec + "\n" + data + "\n";
   auto setup = run({KUZET_PROBE_BIN, "setup", "--config", config}, dir, answers);
@@ -260,6 +263,8 @@ TEST_CASE("setup by piped answers: consent, a live collector, schedule, spec, da
   CHECK(written.schedule.interval_s == 1800);
   CHECK(written.specs == std::vector<std::string>{spec});
   CHECK(written.data_dir == data);
+  CHECK(written.schedule.jitter_s == 0);
+  CHECK(written.status_page == "127.0.0.1:0");
 
   // What setup printed is what works: the daemon measures and uploads with that config as written.
   auto daemon = run({KUZET_PROBE_BIN, "daemon", "--config", config, "--runs", "1"}, dir, "", 180s);

@@ -90,7 +90,17 @@ schedule: {interval: 30m, jitter: 45s, shutdown_interval: 120}
 upload: {proxy: "socks5h://127.0.0.1:9050", batch_size: 50}
 limits: {concurrency: 4, queue_max_bytes: 10MB, max_addresses: 2}
 timeouts: {dns: 500ms, tcp: 3s, tls: 1m, http: 15}
+status_page: "127.0.0.1:0"
 )";
+
+TEST_CASE("status_page: loopback by default, an IP:PORT, or off") {
+  CHECK(parse("collectors: []\n").status_page == "127.0.0.1:8086");
+  CHECK(parse("status_page: off\n").status_page == "off");
+  CHECK(parse("status_page: \"[::1]:9000\"\n").status_page == "[::1]:9000");
+  CHECK_THROWS_AS(parse("status_page: localhost:8086\n"), ConfigError);  // an address, not a name
+  CHECK_THROWS_AS(parse("status_page: \"127.0.0.1:70000\"\n"), ConfigError);
+  CHECK_THROWS_AS(parse("status_page: \"127.0.0.1\"\n"), ConfigError);
+}
 
 TEST_CASE("consent: recorded with the version of the text; an older version or none is no consent") {
   CHECK_FALSE(parse("collectors: []\n").consent.given());
@@ -129,6 +139,7 @@ TEST_CASE("probe_config_to_yaml reads back to the same values") {
   CHECK(back.timeouts.tcp_ms == c.timeouts.tcp_ms);
   CHECK(back.timeouts.tls_ms == c.timeouts.tls_ms);
   CHECK(back.timeouts.http_ms == c.timeouts.http_ms);
+  CHECK(back.status_page == "127.0.0.1:0");
 }
 
 TEST_CASE("every field can be set") {
@@ -196,7 +207,7 @@ TEST_CASE("config errors name the file, the line and the problem") {
   const std::string f = "/etc/kuzet/probe.yaml";
   CHECK(error_of("data_dir: /x\ncolectors: []\n") ==
         f + ":2: unknown key 'colectors' in probe config (expected one of: collectors, specs, resolver, ca_bundle, "
-            "public_ca_bundle, data_dir, network, schedule, upload, limits, timeouts, consent)");
+            "public_ca_bundle, data_dir, network, schedule, upload, limits, timeouts, consent, status_page)");
   CHECK(error_of("schedule:\n  interval: 1h\n  jiter: 5m\n") ==
         f + ":3: unknown key 'jiter' in schedule (expected one of: interval, jitter, shutdown_interval)");
   CHECK(error_of("- a\n") == f + ":1: probe config must be a mapping of key: value");

@@ -1,0 +1,178 @@
+#include "probe/page/status_page.hpp"
+
+#include <httplib.h>
+
+#include <chrono>
+#include <thread>
+
+#include "core/time.hpp"
+
+namespace kuzet::probe::page {
+
+namespace {
+
+// Static: the data arrives as JSON and is put in the page with textContent only.
+constexpr const char* kPageHtml = R"HTML(<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Kuzet probe</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="stylesheet" href="page.css"></head>
+<body data-ready="0">
+<h1>Kuzet probe</h1>
+<p id="state">loading…</p>
+<ul id="warnings"></ul>
+<h2>Network</h2><p id="network">-</p>
+<h2>Last run</h2><p id="last-run">-</p>
+<h2>Queue and uploads</h2><p id="queue">-</p><p id="upload">-</p>
+<h2>Results of the last <span id="days">7</span> days</h2>
+<table><thead><tr><th>time (UTC)</th><th>target</th><th>URL</th><th>category</th><th>verdict</th><th>method</th>
+<th>seen</th><th>network</th></tr></thead><tbody id="history"></tbody></table>
+<script src="page.js"></script>
+</body></html>
+)HTML";
+
+constexpr const char* kPageCss = R"CSS(body{font-family:sans-serif;margin:1.5em;max-width:70em}
+table{border-collapse:collapse}td,th{border-bottom:1px solid #ccc;padding:.2em .6em;text-align:left}
+tr.blocked td,tr.intercepted td,tr.throttled td{background:#fde2e2}tr.offline td{background:#eee}
+#warnings li{color:#a00})CSS";
+
+constexpr const char* kPageJs = R"JS('use strict';
+function text(id, value) { document.getElementById(id).textContent = value; }
+function cell(row, value) { const td = document.createElement('td'); td.textContent = value; row.appendChild(td); }
+fetch('api/status').then(r => r.json()).then(d => {
+  const s = d.daemon;
+  text('state', s ? (s.running ? 'daemon running since ' + s.started_at + ', ' + s.runs + ' runs' : 'daemon stopped')
+                  : 'the daemon has not written its state yet');
+  const w = document.getElementById('warnings');
+  for (const warning of d.warnings) { const li = document.createElement('li'); li.textContent = warning.text;
+    li.dataset.code = warning.code; w.appendChild(li); }
+  text('network', d.network || 'unknown');
+  const r = s && s.last_run;
+  text('last-run', r ? r.started_at + ': ' + r.targets + ' targets, ' +
+       Object.entries(r.verdicts).filter(([v, n]) => n > 0).map(([v, n]) => n + ' ' + v).join(', ') : '-');
+  text('queue', s ? s.queue.records + ' results waiting to be uploaded' : '-');
+  const u = s && s.last_upload;
+  text('upload', u ? 'last upload ' + u.at + ' to ' + u.collector + ': ' + u.stored + ' stored' +
+       (u.failure ? ', failed: ' + u.failure : '') : 'no upload yet');
+  text('days', String(d.days));
+  const body = document.getElementById('history');
+  for (const e of d.history.slice().reverse()) {
+    const row = document.createElement('tr');
+    row.className = /^[a-z]+$/.test(e.verdict) ? e.verdict : '';
+    for (const v of [e.at, e.target, e.input, e.category, e.verdict, e.method || '-', e.seen,
+                     (e.asn ? 'AS' + e.asn : 'AS?') + (e.cc ? ' ' + e.cc : '')]) cell(row, v);
+    body.appendChild(row);
+  }
+  document.body.dataset.ready = '1';
+}).catch(err => text('state', 'cannot load the status: ' + err));
+)JS";
+
+}  // namespace
+
+nlohmann::json status_document(const ProbeConfig& config, const std::optional<DaemonStatus>& status,
+                               const std::vector<history::Entry>& entries, const std::string& now, int64_t days,
+                               size_t max_history) {
+  nlohmann::json d;
+  d["days"] = days;
+  d["daemon"] = status ? nlohmann::json(*status) : nlohmann::json();
+  std::string network;
+  if (status && status->last_run && (status->last_run->asn || !status->last_run->cc.empty()))
+    network = "AS" + std::to_string(status->last_run->asn) +
+              (status->last_run->cc.empty() ? "" : " (" + status->last_run->cc + ")");
+  d["network"] = network;
+  d["collectors"] = config.collectors;
+  nlohmann::json warnings = nlohmann::json::array();
+  auto warn = [&](const char* code, const std::string& text) { warnings.push_back({{"code", code}, {"text", text}}); };
+  if (config.collectors.empty())
+    warn("no_collector", "No collector is configured: results stay on this machine (sudo kuzet-probe setup).");
+  if (status && !status->queue.full_since.empty())
+    warn("queue_full", "The queue is full since " + status->queue.full_since + ": new results are refused.");
+  if (status && status->upload_failures_in_row > 0)
+    warn("upload_failing", std::to_string(status->upload_failures_in_row) + " upload attempts in a row failed.");
+  if (status && status->mode == "shutdown")
+    warn("shutdown", "Every target is unreachable: a shutdown is suspected.");
+  d["warnings"] = warnings;
+  const auto now_time = core::parse_rfc3339(now);
+  nlohmann::json history = nlohmann::json::array();
+  size_t first = entries.size() > max_history ? entries.size() - max_history : 0;
+  for (size_t i = first; i < entries.size(); ++i) {
+    const auto at = core::parse_rfc3339(entries[i].at);
+    if (now_time && at && *at < *now_time - std::chrono::hours(24 * days)) continue;
+    history.push_back(history::to_json(entries[i]));
+  }
+  d["history"] = history;
+  return d;
+}
+
+bool is_own_host(const std::string& host, uint16_t port) {
+  const std::string p = ":" + std::to_string(port);
+  return host == "127.0.0.1" + p || host == "localhost" + p || host == "[::1]" + p;
+}
+
+struct StatusPage::Impl {
+  ProbeConfig config;
+  httplib::Server server;
+  std::thread thread;
+  uint16_t port = 0;
+};
+
+StatusPage::StatusPage(ProbeConfig config) : impl_(std::make_unique<Impl>()) { impl_->config = std::move(config); }
+
+StatusPage::~StatusPage() {
+  if (impl_->thread.joinable()) {
+    impl_->server.stop();
+    impl_->thread.join();
+  }
+}
+
+uint16_t StatusPage::port() const { return impl_->port; }
+
+std::string StatusPage::start() {
+  const std::string& listen = impl_->config.status_page;
+  const auto colon = listen.rfind(':');
+  std::string host = listen.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  const int wanted = std::stoi(listen.substr(colon + 1));
+  auto& server = impl_->server;
+  server.new_task_queue = [] { return new httplib::ThreadPool(2); };
+  server.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    if (is_own_host(req.get_header_value("Host"), impl_->port) && req.method == "GET")
+      return httplib::Server::HandlerResponse::Unhandled;
+    res.status = 403;
+    res.set_content("forbidden\n", "text/plain");
+    return httplib::Server::HandlerResponse::Handled;
+  });
+  auto headers = [](httplib::Response& res) {
+    res.set_header("Content-Security-Policy",
+                   "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'");
+    res.set_header("X-Content-Type-Options", "nosniff");
+    res.set_header("Cache-Control", "no-store");
+  };
+  server.Get("/", [headers](const httplib::Request&, httplib::Response& res) {
+    headers(res);
+    res.set_content(kPageHtml, "text/html; charset=utf-8");
+  });
+  server.Get("/page.js", [headers](const httplib::Request&, httplib::Response& res) {
+    headers(res);
+    res.set_content(kPageJs, "text/javascript; charset=utf-8");
+  });
+  server.Get("/page.css", [headers](const httplib::Request&, httplib::Response& res) {
+    headers(res);
+    res.set_content(kPageCss, "text/css; charset=utf-8");
+  });
+  server.Get("/api/status", [this, headers](const httplib::Request&, httplib::Response& res) {
+    std::string ignored;
+    const auto status = read_status(impl_->config.data_dir, &ignored);
+    const auto read = history::read(impl_->config.data_dir);
+    headers(res);
+    res.set_content(status_document(impl_->config, status, read.entries, core::now_rfc3339())
+                        .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                    "application/json");
+  });
+  const int port = wanted == 0 ? server.bind_to_any_port(host) : (server.bind_to_port(host, wanted) ? wanted : -1);
+  if (port <= 0) return "cannot listen on " + listen;
+  impl_->port = static_cast<uint16_t>(port);
+  impl_->thread = std::thread([this] { impl_->server.listen_after_bind(); });
+  return "";
+}
+
+}  // namespace kuzet::probe::page

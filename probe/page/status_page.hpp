@@ -1,0 +1,45 @@
+#pragma once
+// The daemon's local status page: on 127.0.0.1 by default (config `status_page: "ADDR:PORT"`, or "off"), a
+// small HTML page and its JSON (/api/status): the network, the last run, the local history (probe/history),
+// the queue, the last upload, and warnings. The page fills itself with textContent only (no markup from data),
+// under a CSP that allows no inline script; requests whose Host is not this loopback address are refused, so a
+// web site cannot read it through DNS rebinding.
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "probe/config.hpp"
+#include "probe/history/history.hpp"
+#include "probe/status.hpp"
+
+namespace kuzet::probe::page {
+
+// The JSON document of /api/status: a pure function of the stored state (history oldest first; the newest
+// `max_history` entries of the last `days` days are kept).
+nlohmann::json status_document(const ProbeConfig& config, const std::optional<DaemonStatus>& status,
+                               const std::vector<history::Entry>& history, const std::string& now_rfc3339,
+                               int64_t days = 7, size_t max_history = 500);
+
+// The Host header values a loopback page answers to ("127.0.0.1:8086", "localhost:8086").
+bool is_own_host(const std::string& host_header, uint16_t port);
+
+class StatusPage {
+ public:
+  explicit StatusPage(ProbeConfig config);
+  ~StatusPage();
+  StatusPage(const StatusPage&) = delete;
+  StatusPage& operator=(const StatusPage&) = delete;
+  // Binds config.status_page ("ADDR:PORT", port 0 = any free one) and serves in a thread. "" or why not.
+  std::string start();
+  uint16_t port() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace kuzet::probe::page

@@ -1,0 +1,148 @@
+#!/usr/bin/env python3
+"""The daemon's local status page in headless Chromium: a daemon (no collector, so a warning) measures a loopback
+web server, a closed port and a URL carrying an HTML payload; the page must list all three with their verdicts,
+show the payload as literal text (textContent only: no element from it, no script run), show the no-collector
+warning, answer its JSON at /api/status, and refuse a request whose Host is not its own (DNS rebinding).
+
+usage: status_page_chromium.py --probe BIN --artifacts DIR
+Exit 0 on success, 1 on a failed check, 77 (skip) when chromium is not installed."""
+import argparse, html, http.server, json, os, re, shutil, signal, socket, subprocess, sys, tempfile, threading, time
+import urllib.request
+
+
+def fail(msg):
+    print("FAIL: " + msg)
+    sys.exit(1)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Ok(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = b"<html><title>target</title>hello</html>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--probe", required=True)
+    ap.add_argument("--artifacts", required=True)
+    a = ap.parse_args()
+    if not shutil.which("chromium"):
+        print("chromium not installed (scripts/install-deps.sh --test installs it): skipped")
+        return 77
+    os.makedirs(a.artifacts, exist_ok=True)
+    work = tempfile.mkdtemp(prefix="kuzet-status-page-")
+    web = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Ok)
+    threading.Thread(target=web.serve_forever, daemon=True).start()
+    ok_url = "http://127.0.0.1:%d/" % web.server_address[1]
+    closed_url = "http://127.0.0.1:%d/" % free_port()
+    # No spaces (not a valid URL), but markup all the same: <b/id=...> and <img/src/onerror> parse as elements.
+    hostile_url = ok_url + "?q=<b/id=injected>x</b><img/src=x/onerror=document.title=1>"
+    daemon = None
+    try:
+        with open(os.path.join(work, "spec.yaml"), "w") as f:
+            f.write("targets:\n")
+            for url in (ok_url, closed_url, hostile_url):
+                f.write("  - {url: %s, category: news}\n" % json.dumps(url))
+        data = os.path.join(work, "data")
+        with open(os.path.join(work, "probe.yaml"), "w") as f:
+            f.write("collectors: []\nspecs: [spec.yaml]\ndata_dir: %s\nstatus_page: \"127.0.0.1:0\"\n"
+                    "schedule: {interval: 1h, jitter: 0, shutdown_interval: 1h}\n"
+                    "timeouts: {dns: 2s, tcp: 3s, tls: 3s, http: 10s}\n"
+                    "consent: {version: 1, accepted_at: \"2026-01-01T00:00:00Z\", language: en}\n" % data)
+        log_path = os.path.join(work, "daemon.log")
+        daemon = subprocess.Popen([a.probe, "daemon", "--config", os.path.join(work, "probe.yaml")],
+                                  stderr=open(log_path, "w"))
+        port, deadline = None, time.time() + 120
+        while time.time() < deadline:
+            log = open(log_path).read()
+            m = re.search(r"status page on http://127\.0\.0\.1:(\d+)/", log)
+            port = port or (m and int(m.group(1)))
+            if port and re.search(r"kuzet-probe: run \w+: 3 targets", log):
+                break
+            if daemon.poll() is not None:
+                fail("the daemon exited: " + log)
+            time.sleep(0.2)
+        else:
+            fail("no status page or no run within 120 s: " + open(log_path).read())
+        base = "http://127.0.0.1:%d/" % port
+
+        status = json.load(urllib.request.urlopen(base + "api/status", timeout=30))
+        inputs = sorted(e["input"] for e in status["history"])
+        if inputs != sorted([ok_url, closed_url, hostile_url]):
+            fail("/api/status history lists %s" % inputs)
+        if [w["code"] for w in status["warnings"]] != ["no_collector"]:
+            fail("warnings: %s" % status["warnings"])
+        print("PASS: /api/status lists the run's 3 targets and the no-collector warning")
+
+        rebinding = urllib.request.Request(base + "api/status", headers={"Host": "attacker.example:%d" % port})
+        try:
+            urllib.request.urlopen(rebinding, timeout=30)
+            fail("a request with a foreign Host was answered")
+        except urllib.error.HTTPError as e:
+            if e.code != 403:
+                fail("a foreign Host got %d, not 403" % e.code)
+        print("PASS: a foreign Host header (DNS rebinding) is refused with 403")
+
+        profile = tempfile.mkdtemp(prefix="chromium-", dir=work)
+        args = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-dev-shm-usage", "--user-data-dir=" + profile, "--virtual-time-budget=10000"]
+        dom = subprocess.run(args + ["--dump-dom", base], capture_output=True, text=True, timeout=300).stdout
+        with open(os.path.join(a.artifacts, "status_page.html"), "w") as f:
+            f.write(dom)
+        subprocess.run(args + ["--screenshot=" + os.path.join(a.artifacts, "status_page.png"),
+                               "--window-size=1200,800", base], capture_output=True, timeout=300)
+        if 'data-ready="1"' not in dom:
+            fail("the page did not finish loading: " + dom[:2000])
+        rows = re.findall(r"<tr class=\"(\w*)\">(.*?)</tr>", dom, re.S)
+        if len(rows) != 3:
+            fail("expected 3 result rows, the page has %d" % len(rows))
+        # Each row shows its entry's URL, verdict and what was seen, as /api/status has them.
+        cells = {}
+        for _, r in rows:
+            c = [html.unescape(x) for x in re.findall(r"<td>(.*?)</td>", r)]
+            cells[c[2]] = c
+        for e in status["history"]:
+            c = cells.get(e["input"])
+            if not c or c[4] != e["verdict"] or c[6] != e["seen"]:
+                fail("the row of %s shows %s, /api/status says %s/%s" % (e["input"], c, e["verdict"], e["seen"]))
+        if cells[closed_url][6] != "tcp.refused":
+            fail("the closed port's row does not show what was seen (tcp.refused): %s" % cells[closed_url])
+        if 'id="injected"' in dom or "<img" in dom or "<title>1</title>" in dom:
+            fail("the hostile URL became markup or ran")
+        if "&lt;b/id=injected&gt;x&lt;/b&gt;" not in dom:
+            fail("the hostile URL is not shown as literal text")
+        if "No collector is configured" not in dom:
+            fail("the no-collector warning is not shown")
+        print("PASS: Chromium shows the 3 results, the warning, and the hostile URL as literal text only")
+        daemon.send_signal(signal.SIGTERM)
+        if daemon.wait(timeout=120) != 0:
+            fail("the daemon did not stop cleanly with its page (status %s)" % daemon.returncode)
+        print("PASS: SIGTERM stops the daemon and its page cleanly (status 0)")
+        return 0
+    finally:
+        if daemon and daemon.poll() is None:
+            daemon.send_signal(signal.SIGTERM)
+            try:
+                daemon.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                daemon.kill()
+        web.shutdown()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
