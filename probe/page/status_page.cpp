@@ -3,9 +3,11 @@
 #include <httplib.h>
 
 #include <chrono>
+#include <map>
 #include <thread>
 
 #include "core/time.hpp"
+#include "i18n/embedded_probe.hpp"
 
 namespace kuzet::probe::page {
 
@@ -17,15 +19,17 @@ constexpr const char* kPageHtml = R"HTML(<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <link rel="stylesheet" href="page.css"></head>
 <body data-ready="0">
-<h1>Kuzet probe</h1>
-<p id="state">loading…</p>
+<h1 data-text="page.title">Kuzet probe</h1>
+<p id="state">…</p>
 <ul id="warnings"></ul>
-<h2>Network</h2><p id="network">-</p>
-<h2>Last run</h2><p id="last-run">-</p>
-<h2>Queue and uploads</h2><p id="queue">-</p><p id="upload">-</p>
-<h2>Results of the last <span id="days">7</span> days</h2>
-<table><thead><tr><th>time (UTC)</th><th>target</th><th>URL</th><th>category</th><th>verdict</th><th>method</th>
-<th>seen</th><th>network</th></tr></thead><tbody id="history"></tbody></table>
+<h2 data-text="page.network_h"></h2><p id="network">-</p>
+<h2 data-text="page.last_run_h"></h2><p id="last-run">-</p>
+<h2 data-text="page.queue_h"></h2><p id="queue">-</p><p id="upload">-</p>
+<h2 id="results-h"></h2>
+<table><thead><tr><th data-text="page.col_time"></th><th data-text="page.col_target"></th>
+<th data-text="page.col_url"></th><th data-text="page.col_category"></th><th data-text="page.col_verdict"></th>
+<th data-text="page.col_method"></th><th data-text="page.col_seen"></th><th data-text="page.col_network"></th>
+</tr></thead><tbody id="history"></tbody></table>
 <script src="page.js"></script>
 </body></html>
 )HTML";
@@ -36,24 +40,34 @@ tr.blocked td,tr.intercepted td,tr.throttled td{background:#fde2e2}tr.offline td
 #warnings li{color:#a00})CSS";
 
 constexpr const char* kPageJs = R"JS('use strict';
+let T = {};
+function t(key, values) {
+  let s = T[key] || key;
+  for (const [k, v] of Object.entries(values || {})) s = s.split('{' + k + '}').join(String(v));
+  return s;
+}
 function text(id, value) { document.getElementById(id).textContent = value; }
 function cell(row, value) { const td = document.createElement('td'); td.textContent = value; row.appendChild(td); }
-fetch('api/status').then(r => r.json()).then(d => {
+fetch('api/status' + location.search).then(r => r.json()).then(d => {
+  T = d.texts;
+  document.documentElement.lang = d.lang;
+  document.title = t('page.title');
+  for (const el of document.querySelectorAll('[data-text]')) el.textContent = t(el.dataset.text);
   const s = d.daemon;
-  text('state', s ? (s.running ? 'daemon running since ' + s.started_at + ', ' + s.runs + ' runs' : 'daemon stopped')
-                  : 'the daemon has not written its state yet');
+  text('state', s ? (s.running ? t('page.running', {since: s.started_at, runs: s.runs}) : t('page.stopped'))
+                  : t('page.no_state'));
   const w = document.getElementById('warnings');
   for (const warning of d.warnings) { const li = document.createElement('li'); li.textContent = warning.text;
     li.dataset.code = warning.code; w.appendChild(li); }
-  text('network', d.network || 'unknown');
+  text('network', d.network || t('page.unknown'));
   const r = s && s.last_run;
-  text('last-run', r ? r.started_at + ': ' + r.targets + ' targets, ' +
-       Object.entries(r.verdicts).filter(([v, n]) => n > 0).map(([v, n]) => n + ' ' + v).join(', ') : '-');
-  text('queue', s ? s.queue.records + ' results waiting to be uploaded' : '-');
+  text('last-run', r ? t('page.last_run', {at: r.started_at, targets: r.targets, verdicts:
+       Object.entries(r.verdicts).filter(([v, n]) => n > 0).map(([v, n]) => n + ' ' + v).join(', ')}) : '-');
+  text('queue', s ? t('page.queue', {n: s.queue.records}) : '-');
   const u = s && s.last_upload;
-  text('upload', u ? 'last upload ' + u.at + ' to ' + u.collector + ': ' + u.stored + ' stored' +
-       (u.failure ? ', failed: ' + u.failure : '') : 'no upload yet');
-  text('days', String(d.days));
+  text('upload', u ? t('page.upload', {at: u.at, collector: u.collector, stored: u.stored}) +
+       (u.failure ? t('page.upload_failed', {failure: u.failure}) : '') : t('page.no_upload'));
+  text('results-h', t('page.results_h', {days: d.days}));
   const body = document.getElementById('history');
   for (const e of d.history.slice().reverse()) {
     const row = document.createElement('tr');
@@ -63,15 +77,38 @@ fetch('api/status').then(r => r.json()).then(d => {
     body.appendChild(row);
   }
   document.body.dataset.ready = '1';
-}).catch(err => text('state', 'cannot load the status: ' + err));
+}).catch(err => text('state', t('page.load_failed', {error: err})));
 )JS";
 
 }  // namespace
 
+std::string page_language(const std::string& query_lang, const std::string& accept_language) {
+  for (const char* lang : {"en", "ru", "kk"})
+    if (query_lang == lang) return lang;
+  // "kk-KZ,kk;q=0.9,ru;q=0.8": the first supported tag, in the order given (q-values are in that order in practice).
+  size_t start = 0;
+  while (start < accept_language.size() && start < 1024) {
+    const size_t comma = accept_language.find(',', start);
+    std::string tag = accept_language.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    tag = tag.substr(tag.find_first_not_of(' ') == std::string::npos ? 0 : tag.find_first_not_of(' '));
+    const std::string primary = tag.substr(0, tag.find_first_of("-;_ "));
+    for (const char* lang : {"en", "ru", "kk"})
+      if (primary == lang) return lang;
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return "en";
+}
+
 nlohmann::json status_document(const ProbeConfig& config, const std::optional<DaemonStatus>& status,
-                               const std::vector<history::Entry>& entries, const std::string& now, int64_t days,
-                               size_t max_history) {
+                               const std::vector<history::Entry>& entries, const std::string& now,
+                               const i18n::Catalog& texts, int64_t days, size_t max_history) {
   nlohmann::json d;
+  d["lang"] = texts.text("lang.code");
+  nlohmann::json page_texts = nlohmann::json::object();
+  for (const auto& key : texts.keys())
+    if (key.rfind("page.", 0) == 0) page_texts[key] = texts.text(key);
+  d["texts"] = page_texts;
   d["days"] = days;
   d["daemon"] = status ? nlohmann::json(*status) : nlohmann::json();
   std::string network;
@@ -81,15 +118,14 @@ nlohmann::json status_document(const ProbeConfig& config, const std::optional<Da
   d["network"] = network;
   d["collectors"] = config.collectors;
   nlohmann::json warnings = nlohmann::json::array();
-  auto warn = [&](const char* code, const std::string& text) { warnings.push_back({{"code", code}, {"text", text}}); };
-  if (config.collectors.empty())
-    warn("no_collector", "No collector is configured: results stay on this machine (sudo kuzet-probe setup).");
-  if (status && !status->queue.full_since.empty())
-    warn("queue_full", "The queue is full since " + status->queue.full_since + ": new results are refused.");
+  auto warn = [&](const std::string& code, const std::vector<std::pair<std::string, std::string>>& values) {
+    warnings.push_back({{"code", code}, {"text", texts.format("warning." + code, values)}});
+  };
+  if (config.collectors.empty()) warn("no_collector", {});
+  if (status && !status->queue.full_since.empty()) warn("queue_full", {{"since", status->queue.full_since}});
   if (status && status->upload_failures_in_row > 0)
-    warn("upload_failing", std::to_string(status->upload_failures_in_row) + " upload attempts in a row failed.");
-  if (status && status->mode == "shutdown")
-    warn("shutdown", "Every target is unreachable: a shutdown is suspected.");
+    warn("upload_failing", {{"n", std::to_string(status->upload_failures_in_row)}});
+  if (status && status->mode == "shutdown") warn("shutdown", {});
   d["warnings"] = warnings;
   const auto now_time = core::parse_rfc3339(now);
   nlohmann::json history = nlohmann::json::array();
@@ -110,6 +146,7 @@ bool is_own_host(const std::string& host, uint16_t port) {
 
 struct StatusPage::Impl {
   ProbeConfig config;
+  std::map<std::string, i18n::Catalog> catalogs;  // en, ru, kk: loaded once, read by the server threads
   httplib::Server server;
   std::thread thread;
   uint16_t port = 0;
@@ -159,12 +196,16 @@ std::string StatusPage::start() {
     headers(res);
     res.set_content(kPageCss, "text/css; charset=utf-8");
   });
-  server.Get("/api/status", [this, headers](const httplib::Request&, httplib::Response& res) {
+  for (const char* lang : {"en", "ru", "kk"})
+    impl_->catalogs.emplace(lang, i18n::Catalog::embedded(i18n::embedded::probe, lang));
+  server.Get("/api/status", [this, headers](const httplib::Request& req, httplib::Response& res) {
     std::string ignored;
     const auto status = read_status(impl_->config.data_dir, &ignored);
     const auto read = history::read(impl_->config.data_dir);
+    const auto& texts =
+        impl_->catalogs.at(page_language(req.get_param_value("lang"), req.get_header_value("Accept-Language")));
     headers(res);
-    res.set_content(status_document(impl_->config, status, read.entries, core::now_rfc3339())
+    res.set_content(status_document(impl_->config, status, read.entries, core::now_rfc3339(), texts)
                         .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
                     "application/json");
   });

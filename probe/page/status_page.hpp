@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "i18n/i18n.hpp"
 #include "probe/config.hpp"
 #include "probe/history/history.hpp"
 #include "probe/status.hpp"
@@ -19,10 +20,14 @@
 namespace kuzet::probe::page {
 
 // The JSON document of /api/status: a pure function of the stored state (history oldest first; the newest
-// `max_history` entries of the last `days` days are kept).
+// `max_history` entries of the last `days` days are kept), with the page's texts and the warnings in the
+// language of `texts` (i18n/probe, keys page.* and warning.*).
 nlohmann::json status_document(const ProbeConfig& config, const std::optional<DaemonStatus>& status,
                                const std::vector<history::Entry>& history, const std::string& now_rfc3339,
-                               int64_t days = 7, size_t max_history = 500);
+                               const i18n::Catalog& texts, int64_t days = 7, size_t max_history = 500);
+
+// The page's language: `?lang=` when it is en, ru or kk, else the first of them in Accept-Language, else en.
+std::string page_language(const std::string& query_lang, const std::string& accept_language);
 
 // The Host header values a loopback page answers to ("127.0.0.1:8086", "localhost:8086").
 bool is_own_host(const std::string& host_header, uint16_t port);

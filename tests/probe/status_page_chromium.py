@@ -128,6 +128,16 @@ def main():
         if "No collector is configured" not in dom:
             fail("the no-collector warning is not shown")
         print("PASS: Chromium shows the 3 results, the warning, and the hostile URL as literal text only")
+
+        # The same page in Russian (?lang=) and, by the browser's Accept-Language, in Kazakh.
+        ru = subprocess.run(args + ["--dump-dom", base + "?lang=ru"], capture_output=True, text=True, timeout=300).stdout
+        if 'data-ready="1"' not in ru or "Коллектор не настроен" not in ru or "вердикт" not in ru or 'lang="ru"' not in ru:
+            fail("the Russian page: " + ru[:1500])
+        kk = subprocess.run(args + ["--accept-lang=kk-KZ,kk", "--dump-dom", base], capture_output=True, text=True,
+                            timeout=300).stdout
+        if 'data-ready="1"' not in kk or "Коллектор бапталмаған" not in kk or "үкім" not in kk:
+            fail("the Kazakh page (Accept-Language: kk): " + kk[:1500])
+        print("PASS: the page in Russian (?lang=ru) and Kazakh (Accept-Language: kk)")
         daemon.send_signal(signal.SIGTERM)
         if daemon.wait(timeout=120) != 0:
             fail("the daemon did not stop cleanly with its page (status %s)" % daemon.returncode)

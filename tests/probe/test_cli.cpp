@@ -352,3 +352,28 @@ TEST_CASE("history: a line is believed only whole and bounded") {
   CHECK_FALSE(with("\"a.example\"", "\"" + std::string(3000, 'x') + "\""));
   CHECK_FALSE(probe::history::parse_line(std::string(probe::history::kMaxLineBytes + 1, ' ')).has_value());
 }
+
+#include "probe/page/status_page.hpp"
+
+TEST_CASE("status page: the language from ?lang= or Accept-Language; texts and warnings in it") {
+  CHECK(probe::page::page_language("ru", "kk") == "ru");
+  CHECK(probe::page::page_language("", "kk-KZ,kk;q=0.9,ru;q=0.8") == "kk");
+  CHECK(probe::page::page_language("", "de-DE, ru;q=0.5") == "ru");
+  CHECK(probe::page::page_language("fr", "de") == "en");
+  CHECK(probe::page::page_language("", "") == "en");
+  probe::ProbeConfig config;  // no collector
+  const auto kk = i18n::Catalog::embedded(i18n::embedded::probe, "kk");
+  const auto d = probe::page::status_document(config, std::nullopt, {history_entry("2026-12-02T14:00:00.000Z", "a.example")},
+                                              "2026-12-02T15:00:00.000Z", kk);
+  CHECK(d["lang"] == "kk");
+  CHECK(d["texts"]["page.col_verdict"] == "үкім");
+  REQUIRE(d["warnings"].size() == 1);
+  CHECK(d["warnings"][0]["code"] == "no_collector");
+  CHECK(d["warnings"][0]["text"].get<std::string>().find("Коллектор бапталмаған") == 0);
+  REQUIRE(d["history"].size() == 1);
+  CHECK(d["history"][0]["input"] == "https://a.example/");
+  // Older than the page's 7 days: not listed.
+  const auto later = probe::page::status_document(config, std::nullopt, {history_entry("2026-11-01T00:00:00.000Z", "old.example")},
+                                                  "2026-12-02T15:00:00.000Z", kk);
+  CHECK(later["history"].empty());
+}
