@@ -21,6 +21,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "collector/http/framing.hpp"
 #include "collector/http/source.hpp"
 
 namespace kuzet::collector::http {
@@ -67,6 +68,16 @@ void peer_of(int fd, std::string* ip, int* port, bool local) {
   *ip = text;
 }
 
+// Method and path (without the query) of the request line at buffer[pos..].
+std::pair<std::string, std::string> request_route(const std::string& buffer, size_t pos) {
+  const size_t line_end = buffer.find("\r\n", pos);
+  const std::string line = buffer.substr(pos, line_end - pos);
+  const size_t sp1 = line.find(' ');
+  const size_t sp2 = sp1 == std::string::npos ? std::string::npos : line.find(' ', sp1 + 1);
+  std::string target = sp1 == std::string::npos ? "" : line.substr(sp1 + 1, sp2 - sp1 - 1);
+  return {line.substr(0, sp1), target.substr(0, target.find('?'))};
+}
+
 }  // namespace
 
 struct GuardedServer::Connection {
@@ -79,6 +90,13 @@ struct GuardedServer::Connection {
   size_t pos = 0;
   Clock::time_point deadline;
   size_t requests = 0;
+  // After a complete head, while the reception thread still receives the body (framing.hpp).
+  bool receiving_body = false;
+  size_t head_end = 0;             // buffer offset just past the head's blank line
+  size_t body_wanted = 0;          // Content-Length, or the wire cap of a chunked body
+  bool chunked = false;
+  ChunkScan chunks;
+  size_t counted_body = 0;         // body bytes counted in Impl::buffered_body_bytes
 
   bool has_complete_head() const { return buffer.find("\r\n\r\n", pos) != std::string::npos; }
   size_t unread() const { return buffer.size() - pos; }
@@ -285,13 +303,8 @@ struct GuardedServer::Impl {
 
   // A complete head goes to the pool its route belongs to; a full queue is a 503.
   void dispatch(ConnectionPtr c) {
-    const size_t line_end = c->buffer.find("\r\n", c->pos);
-    const std::string line = c->buffer.substr(c->pos, line_end - c->pos);
-    const size_t sp1 = line.find(' ');
-    const size_t sp2 = sp1 == std::string::npos ? std::string::npos : line.find(' ', sp1 + 1);
-    std::string method = line.substr(0, sp1);
-    std::string target = sp1 == std::string::npos ? "" : line.substr(sp1 + 1, sp2 - sp1 - 1);
-    std::string path = target.substr(0, target.find('?'));
+    forget_body(*c);
+    const auto [method, path] = request_route(c->buffer, c->pos);
     Pool& pool = slow_routes.count({method, path}) ? slow : fast;
     {
       std::lock_guard lock(pool.mutex);
@@ -305,7 +318,55 @@ struct GuardedServer::Impl {
     refuse(std::move(c), "503 Service Unavailable");
   }
 
-  // One thread waits for the heads of all connections: a slow client costs its buffer, not a thread.
+  // Body bytes the reception thread holds for all connections together (reception thread only).
+  size_t buffered_body_bytes = 0;
+
+  void forget_body(Connection& c) {
+    buffered_body_bytes -= c.counted_body;
+    c.counted_body = 0;
+    c.receiving_body = false;
+  }
+
+  // Called when a connection's head is complete, and again whenever more of it arrived: true while the
+  // reception thread should keep receiving the body, false when a worker should take the request now
+  // (no body, the body complete, a framing httplib must refuse, or the buffer budget spent).
+  bool keep_receiving(Connection& c) {
+    if (!c.receiving_body) {
+      const size_t head_end = c.buffer.find("\r\n\r\n", c.pos) + 4;
+      const BodyFraming f = body_framing(std::string_view(c.buffer).substr(c.pos, head_end - c.pos));
+      const size_t cap = server.body_limit(request_route(c.buffer, c.pos).second);
+      if (f.chunked) {
+        c.body_wanted = cap + cap / 8 + 4096;  // the wire cap of serve(): framing counted too
+      } else {
+        if (f.invalid_length || f.content_length.value_or(0) == 0 || *f.content_length > cap) return false;
+        c.body_wanted = *f.content_length;
+      }
+      c.receiving_body = true;
+      c.chunked = f.chunked;
+      c.chunks = {};
+      c.head_end = head_end;
+      c.deadline = Clock::now() + std::chrono::milliseconds(server.limits_.body_timeout_ms);
+      if (f.expect_continue) {
+        // The client waits for this before it sends the body; httplib must not send it a second time.
+        if (auto line = expect_line(std::string_view(c.buffer).substr(c.pos, head_end - c.pos))) {
+          c.buffer.erase(c.pos + line->first, line->second);
+          c.head_end -= line->second;
+        }
+        static constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
+        (void)::send(c.fd, kContinue, sizeof kContinue - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+      }
+    }
+    const size_t have = c.buffer.size() - c.head_end;
+    buffered_body_bytes += have - c.counted_body;
+    c.counted_body = have;
+    if (buffered_body_bytes > server.limits_.max_buffered_body_bytes) return false;
+    if (have >= c.body_wanted) return false;
+    if (!c.chunked) return true;
+    return scan_chunked(std::string_view(c.buffer).substr(c.head_end), c.chunks) == ChunkProgress::need_more;
+  }
+
+  // One thread receives the heads, and the bodies, of all connections: a slow client costs its buffer,
+  // not a thread.
   void reception_loop() {
     std::unordered_map<int, ConnectionPtr> waiting;
     epoll_event events[64];
@@ -316,7 +377,7 @@ struct GuardedServer::Impl {
         arrived.swap(incoming);
       }
       for (auto& c : arrived) {
-        if (c->has_complete_head()) {
+        if (c->has_complete_head() && !keep_receiving(*c)) {
           dispatch(std::move(c));
           continue;
         }
@@ -342,9 +403,11 @@ struct GuardedServer::Impl {
         if (it == waiting.end()) continue;
         Connection& c = *it->second;
         bool gone = false;
-        while (c.unread() < server.limits_.max_head_bytes) {
+        const size_t limit =
+            c.receiving_body ? c.head_end - c.pos + c.body_wanted : server.limits_.max_head_bytes;
+        while (c.unread() < limit) {
           char chunk[kRecvChunk];
-          const size_t room = std::min(sizeof chunk, server.limits_.max_head_bytes - c.unread());
+          const size_t room = std::min(sizeof chunk, limit - c.unread());
           ssize_t got = ::recv(fd, chunk, room, 0);
           if (got > 0) {
             c.buffer.append(chunk, static_cast<size_t>(got));
@@ -353,16 +416,17 @@ struct GuardedServer::Impl {
           gone = got == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
           break;
         }
-        if (c.has_complete_head()) {
+        if (c.has_complete_head() && !keep_receiving(c)) {
           epoll_ctl(epoll_fd, EPOLL_CTL_DEL, fd, nullptr);
           ConnectionPtr owned = std::move(it->second);
           waiting.erase(it);
           dispatch(std::move(owned));
         } else if (gone) {
           epoll_ctl(epoll_fd, EPOLL_CTL_DEL, fd, nullptr);
+          forget_body(c);
           close_connection(std::move(it->second));
           waiting.erase(it);
-        } else if (c.unread() >= server.limits_.max_head_bytes) {
+        } else if (!c.receiving_body && c.unread() >= server.limits_.max_head_bytes) {
           server.counters_.too_large++;
           epoll_ctl(epoll_fd, EPOLL_CTL_DEL, fd, nullptr);
           refuse(std::move(it->second), "431 Request Header Fields Too Large");
@@ -377,13 +441,17 @@ struct GuardedServer::Impl {
         }
         // Only a request that had begun gets an answer; an idle kept-alive connection is just closed.
         if (it->second->unread() > 0) server.counters_.head_timeouts++;
+        forget_body(*it->second);
         epoll_ctl(epoll_fd, EPOLL_CTL_DEL, it->first, nullptr);
         if (it->second->unread() > 0) refuse(std::move(it->second), "408 Request Timeout");
         else close_connection(std::move(it->second));
         it = waiting.erase(it);
       }
     }
-    for (auto& [fd, c] : waiting) close_connection(std::move(c));
+    for (auto& [fd, c] : waiting) {
+      forget_body(*c);
+      close_connection(std::move(c));
+    }
   }
 
   void worker_loop(Pool& pool) {

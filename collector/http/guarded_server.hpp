@@ -3,7 +3,9 @@
 // - admission at accept: at most `max_connections` open, `max_connections_per_source` per source
 //   network; over either, a 503 and close, no thread spent;
 // - a request head (request line + headers, <= max_head_bytes) is received by ONE event thread (epoll)
-//   with a total deadline, so slow clients cost a few KiB each and no worker thread;
+//   with a total deadline, so slow clients cost a few KiB each and no worker thread; so is a body whose
+//   framing says where it ends (Content-Length up to the route's cap, chunked), within a total buffer
+//   budget, so a client trickling its body holds a buffer, not a worker;
 // - complete heads go to a worker pool: a separate small pool for routes marked slow (control
 //   measurements), so they can never take the threads uploads and /healthz need; both queues bounded;
 // - the body has a per-route cap counted on the wire (chunked framing included) and a total deadline;
@@ -29,6 +31,7 @@ struct GuardLimits {
   size_t max_head_bytes = 64 * 1024;
   int head_timeout_ms = 10000;   // whole request head, from the first byte awaited (includes keep-alive idle)
   int body_timeout_ms = 60000;   // whole body
+  size_t max_buffered_body_bytes = 128 * 1024 * 1024;  // bodies held by the reception thread, all together
   int write_timeout_ms = 30000;  // whole response
   size_t default_body_bytes = 64 * 1024;  // routes without their own cap
   size_t workers = 16;
@@ -40,7 +43,7 @@ struct GuardLimits {
 
 struct GuardCounters {
   std::atomic<uint64_t> refused_connections{0};  // over max_connections or the per-source limit
-  std::atomic<uint64_t> head_timeouts{0};
+  std::atomic<uint64_t> head_timeouts{0};  // a head, or a body received by the reception thread, too slow
   std::atomic<uint64_t> too_large{0};           // head or body over its cap
   std::atomic<uint64_t> queue_full{0};
   std::atomic<uint64_t> open_connections{0};

@@ -5,6 +5,7 @@
 #include "collector/address.hpp"
 #include "collector/asn_db.hpp"
 #include "collector/http/source.hpp"
+#include "collector/http/framing.hpp"
 #include "collector/http/token_buckets.hpp"
 #include "collector/ingest.hpp"
 #include "collector/options.hpp"
@@ -392,4 +393,47 @@ TEST_CASE("http::TokenBuckets: burst, separate keys, give_back, bounded key coun
   CHECK(buckets.take("b"));
   // Two keys with spent tokens are remembered; a third cannot push them out (that would refill them).
   CHECK_FALSE(buckets.take("c"));
+}
+
+TEST_CASE("http::body_framing and scan_chunked: where a body ends, from untrusted bytes") {
+  using namespace kuzet::collector::http;
+  SUBCASE("Content-Length, Transfer-Encoding and Expect, any case") {
+    auto f = body_framing("POST /x HTTP/1.1\r\ncontent-length:  42 \r\nEXPECT: 100-Continue\r\n\r\n");
+    CHECK(f.content_length == 42u);
+    CHECK(f.expect_continue);
+    CHECK_FALSE(f.chunked);
+    CHECK(body_framing("POST /x HTTP/1.1\r\nTransfer-Encoding: gzip, Chunked\r\n\r\n").chunked);
+    CHECK_FALSE(body_framing("GET / HTTP/1.1\r\nHost: a\r\n\r\n").content_length);
+  }
+  SUBCASE("lengths that are not one plain number are invalid") {
+    CHECK(body_framing("POST / HTTP/1.1\r\nContent-Length: 1, 1\r\n\r\n").invalid_length);
+    CHECK(body_framing("POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n").invalid_length);
+    CHECK(body_framing("POST / HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n").invalid_length);
+    CHECK(body_framing("POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n").invalid_length);
+    CHECK(body_framing("POST / HTTP/1.1\r\nContent-Length:\r\n\r\n").invalid_length);
+  }
+  SUBCASE("the Expect line is found so it can be removed") {
+    const std::string head = "POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nX: y\r\n\r\n";
+    auto line = expect_line(head);
+    REQUIRE(line);
+    CHECK(head.substr(line->first, line->second) == "Expect: 100-continue\r\n");
+  }
+  SUBCASE("a chunked body is complete at the last chunk and the blank line, whatever the data holds") {
+    const std::string body = "5\r\n0\r\n\r\n\r\n3;ext=1\r\nabc\r\n0\r\nTrailer: t\r\n\r\nNEXT";
+    ChunkScan scan;
+    // Fed a byte at a time: never complete early (the data "0\r\n\r\n" is skipped by size, not scanned).
+    for (size_t n = 0; n + 4 < body.size(); ++n) {
+      ChunkScan s = scan;
+      CHECK(scan_chunked(std::string_view(body).substr(0, n), s) == ChunkProgress::need_more);
+      scan = s;
+    }
+    CHECK(scan_chunked(std::string_view(body).substr(0, body.size() - 4), scan) == ChunkProgress::complete);
+    CHECK(body.substr(scan.next) == "NEXT");
+  }
+  SUBCASE("malformed size lines and overlong lines") {
+    ChunkScan a, b, c;
+    CHECK(scan_chunked("zz\r\n", a) == ChunkProgress::malformed);
+    CHECK(scan_chunked(std::string(kMaxChunkLine + 1, '1'), b) == ChunkProgress::malformed);
+    CHECK(scan_chunked("ffffffffffffffffffff\r\n", c) == ChunkProgress::malformed);
+  }
 }

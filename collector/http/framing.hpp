@@ -1,0 +1,36 @@
+#pragma once
+// How a request's body is framed, read from its head by the reception thread (untrusted bytes). The guard
+// uses it to receive a whole body before a worker takes the request, so a client that trickles its body
+// holds a buffer, not a worker thread. httplib still parses the request for real on the worker; this only
+// decides how long to wait, so an odd head costs nothing but that wait.
+#include <cstddef>
+#include <optional>
+#include <string_view>
+
+namespace kuzet::collector::http {
+
+struct BodyFraming {
+  std::optional<size_t> content_length;  // a valid Content-Length (digits only, no overflow)
+  bool chunked = false;                  // Transfer-Encoding names chunked
+  bool expect_continue = false;          // Expect: 100-continue
+  bool invalid_length = false;           // a Content-Length that is not a number or repeated
+};
+
+// `head`: the request line and header lines up to and including the blank line.
+BodyFraming body_framing(std::string_view head);
+
+// Where a chunked body ends, found as its bytes arrive: chunk-size lines are parsed, chunk data skipped
+// by its size (never scanned), so each call costs the new chunk lines only. `body` is everything after the
+// head received so far; `scan` carries the position between calls.
+struct ChunkScan {
+  size_t next = 0;           // offset of the next chunk-size (or trailer) line in the body
+  bool in_trailers = false;  // the last chunk was seen: trailer lines until the blank line
+};
+enum class ChunkProgress { need_more, complete, malformed };
+ChunkProgress scan_chunked(std::string_view body, ChunkScan& scan);
+inline constexpr size_t kMaxChunkLine = 1024;  // a size line (with extensions) or a trailer line
+
+// The range of the Expect header line (start, length including CRLF) in `head`, or nullopt.
+std::optional<std::pair<size_t, size_t>> expect_line(std::string_view head);
+
+}  // namespace kuzet::collector::http
