@@ -110,6 +110,19 @@ void write_double(double value, std::string& out) {
 // always computes the bytes we signed (docs/protocol.md).
 constexpr uint64_t max_exact_integer = uint64_t{1} << 53;
 
+// An integer beyond 2^53 is kept only when its digits are exactly how ECMAScript writes the nearest double
+// (3333330000003333000 is; 9007199254740993 is not): then every RFC 8785 implementation writes the same
+// digits, and the canonical form of a double in [2^53, 10^21), which is integer digits, stays canonical
+// when read back (the jcs fuzz target found that it did not).
+void write_integer(const std::string& digits, uint64_t magnitude, double nearest, std::string& out) {
+  if (magnitude > max_exact_integer) {
+    std::string as_double;
+    write_double(nearest, as_double);
+    if (as_double != digits) throw std::invalid_argument("jcs: integer beyond +-2^53 that is not a double's form");
+  }
+  out += digits;
+}
+
 // Deeper documents are refused rather than risking the stack on hostile input.
 constexpr int max_depth = 512;
 
@@ -122,14 +135,12 @@ void write_value(const nlohmann::json& value, std::string& out, int depth) {
     case value_t::number_integer: {
       const int64_t v = value.get<int64_t>();
       const uint64_t magnitude = v < 0 ? 0 - static_cast<uint64_t>(v) : static_cast<uint64_t>(v);
-      if (magnitude > max_exact_integer) throw std::invalid_argument("jcs: integer beyond +-2^53");
-      out += std::to_string(v);
+      write_integer(std::to_string(v), magnitude, static_cast<double>(v), out);
       return;
     }
     case value_t::number_unsigned: {
       const uint64_t v = value.get<uint64_t>();
-      if (v > max_exact_integer) throw std::invalid_argument("jcs: integer beyond 2^53");
-      out += std::to_string(v);
+      write_integer(std::to_string(v), v, static_cast<double>(v), out);
       return;
     }
     case value_t::number_float: write_double(value.get<double>(), out); return;
