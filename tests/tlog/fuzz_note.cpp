@@ -1,4 +1,4 @@
-// Hostile checkpoints and notes (from a collector, a bundle, a witness's disk): every parser of lib/tlog
+// Hostile checkpoints, notes and tlog-proofs (from a collector, a bundle, a witness's disk): every parser of lib/tlog
 // must answer, never throw or crash. One input feeds all of them.
 #include <cstdint>
 #include <cstdlib>
@@ -8,6 +8,7 @@
 #include "core/signing.hpp"
 #include "tlog/entry.hpp"
 #include "tlog/note.hpp"
+#include "tlog/proof.hpp"
 #include "tlog/tiles.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -28,5 +29,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (auto tile = parse_tile_path(input, &error); tile && tile_path(*tile) != input) std::abort();
   decode_entry_bundle(input, &error);
   if (auto entry = parse_entry(input, &error); entry && encode_entry(*entry) != input) std::abort();
+  if (auto proof = parse_tlog_proof(input, &error)) {
+    if (format_tlog_proof(*proof) != input) std::abort();
+    if (auto cp = verify_tlog_proof(*proof, leaf_hash(proof->extra.value_or("")), verifier, &error);
+        cp && proof->index >= cp->size)
+      std::abort();
+  }
   return 0;
 }
