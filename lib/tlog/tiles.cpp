@@ -156,4 +156,36 @@ std::optional<std::vector<Hash>> decode_hash_tile(std::string_view bytes) {
   return out;
 }
 
+const std::vector<Hash>& TileHashSource::tile(int level, uint64_t index) {
+  auto it = tiles_.find({level, index});
+  if (it != tiles_.end()) return it->second;
+  const TileId id{false, level, index, tile_width_in_tree({false, level, index, kTileWidth}, size_)};
+  auto hashes = decode_hash_tile(fetch_(id));
+  if (!hashes || hashes->size() != id.width)
+    throw std::runtime_error(tile_path(id) + " is not " + std::to_string(id.width) + " hashes");
+  return tiles_.emplace(std::make_pair(level, index), std::move(*hashes)).first->second;
+}
+
+std::vector<Hash> TileHashSource::read(const std::vector<Subtree>& subtrees) {
+  std::vector<Hash> out;
+  out.reserve(subtrees.size());
+  for (const auto& s : subtrees) {
+    // The 2^r hashes of tile level L under it (r < 8: they sit in one tile, aligned).
+    const int L = s.level / kTileHeight, r = s.level % kTileHeight;
+    if (s.level < 0 || L > kMaxTileLevel || s.index >= (size_ >> s.level))
+      throw std::invalid_argument("subtree (level " + std::to_string(s.level) + ", index " + std::to_string(s.index) +
+                                  ") is not complete in a tree of " + std::to_string(size_));
+    const uint64_t first = s.index << r;
+    const auto& hashes = tile(L, first / kTileWidth);
+    std::vector<Hash> level(hashes.begin() + static_cast<long>(first % kTileWidth),
+                            hashes.begin() + static_cast<long>(first % kTileWidth + (uint64_t{1} << r)));
+    while (level.size() > 1) {
+      for (size_t i = 0; i < level.size() / 2; ++i) level[i] = node_hash(level[2 * i], level[2 * i + 1]);
+      level.resize(level.size() / 2);
+    }
+    out.push_back(level[0]);
+  }
+  return out;
+}
+
 }  // namespace kuzet::tlog

@@ -2,6 +2,8 @@
 // C2SP tlog-tiles (https://c2sp.org/tlog-tiles): tile coordinates and paths, entry bundles.
 // Tiles are 8 levels high: a tile at level L holds up to 256 hashes of tree level 8*L.
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -47,5 +49,25 @@ std::optional<std::vector<std::string>> decode_entry_bundle(std::string_view bun
 // A hash tile's bytes: the hashes concatenated; and back (nullopt when the length is not a multiple of 32).
 std::string encode_hash_tile(const std::vector<Hash>& hashes);
 std::optional<std::vector<Hash>> decode_hash_tile(std::string_view bytes);
+
+// Subtree hashes of a tree of `size` leaves read from its hash tiles, as a verifier or mirror sees a log:
+// every complete subtree within the tree (what proofs and tree hashes ask for). A subtree between tile
+// levels is hashed from the tile below it. Each tile is fetched once, at the width the tree has;
+// `fetch` returns its bytes (or throws). Throws std::runtime_error on a tile of the wrong length and
+// std::invalid_argument on a subtree outside the tree. Tiles are untrusted: check the tree hash against a
+// signed checkpoint (tree_hash) before relying on a proof built from them.
+class TileHashSource : public HashSource {
+ public:
+  using Fetch = std::function<std::string(const TileId& tile)>;
+  TileHashSource(uint64_t size, Fetch fetch) : size_(size), fetch_(std::move(fetch)) {}
+  std::vector<Hash> read(const std::vector<Subtree>& subtrees) override;
+  size_t tiles_fetched() const { return tiles_.size(); }
+
+ private:
+  const std::vector<Hash>& tile(int level, uint64_t index);
+  uint64_t size_;
+  Fetch fetch_;
+  std::map<std::pair<int, uint64_t>, std::vector<Hash>> tiles_;
+};
 
 }  // namespace kuzet::tlog

@@ -1,6 +1,7 @@
 // C2SP tlog-tiles paths and entry bundles; Kuzet log entries.
 #include <doctest/doctest.h>
 
+#include <set>
 #include <string>
 
 #include "tests/tlog/memory_source.hpp"
@@ -96,4 +97,32 @@ TEST_CASE("log entries: canonical bytes, round trip, refusals") {
   std::string other_schema = bytes;
   other_schema.replace(other_schema.find("entry/1"), 7, "entry/2");
   CHECK_FALSE(parse_entry(other_schema, &error));
+}
+
+TEST_CASE("TileHashSource: proofs and tree hashes from tiles equal those from the stored hashes") {
+  testing::MemoryLog log;
+  for (int i = 0; i < 70000; ++i) log.append("e" + std::to_string(i));
+  for (uint64_t size : {1ull, 2ull, 255ull, 256ull, 257ull, 511ull, 65536ull, 65537ull, 70000ull}) {
+    CAPTURE(size);
+    std::vector<TileId> asked;
+    // The tiles a collector would serve for a tree of `size`: every stored hash of the tile's positions.
+    TileHashSource tiles(size, [&](const TileId& t) {
+      asked.push_back(t);
+      CHECK(t.width == tile_width_in_tree(t, size));
+      return encode_hash_tile(log.read(tile_subtrees(t)));
+    });
+    // The stored hashes hold the tree at 70,000; a tree of `size` is its prefix.
+    CHECK(tree_hash(size, tiles) == tree_hash(size, log));
+    for (uint64_t index : {uint64_t{0}, size / 2, size - 1}) {
+      CHECK(prove_inclusion(index, size, tiles) == prove_inclusion(index, size, log));
+    }
+    // Each tile once.
+    std::set<std::pair<int, uint64_t>> distinct;
+    for (const auto& t : asked) distinct.insert({t.level, t.index});
+    CHECK(distinct.size() == asked.size());
+    CHECK(tiles.tiles_fetched() == asked.size());
+    CHECK_THROWS_AS(tiles.read({{0, size}}), std::invalid_argument);
+  }
+  TileHashSource short_tile(300, [](const TileId&) { return std::string(64, 'x'); });
+  CHECK_THROWS_AS(tree_hash(300, short_tile), std::runtime_error);
 }
