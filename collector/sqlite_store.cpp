@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <unordered_map>
 
+#include "collector/log/stored_log.hpp"
 #include "collector/sqlite_util.hpp"
 #include "collector/store.hpp"
 #include "tlog/entry.hpp"
@@ -373,7 +374,7 @@ class SqliteStore : public Store {
 
   std::vector<tlog::Hash> log_hashes(const std::vector<tlog::Subtree>& subtrees) override {
     std::lock_guard lock(read_mutex_);
-    return read_hashes(reader_, subtrees);
+    return log::read_log_hashes(reader_, subtrees);
   }
 
   void add_checkpoint(uint64_t size, const std::string& note, int64_t signed_at_ms) override {
@@ -388,9 +389,7 @@ class SqliteStore : public Store {
   std::optional<std::string> latest_checkpoint() override {
     if (!has_log_) return std::nullopt;
     std::lock_guard lock(read_mutex_);
-    Statement st(reader_, "SELECT note FROM log_checkpoints ORDER BY id DESC LIMIT 1");
-    if (!st.step()) return std::nullopt;
-    return st.text_at(0);
+    return log::read_latest_checkpoint(reader_);
   }
 
   std::optional<std::string> envelope(const std::string& uid) override {
@@ -463,44 +462,6 @@ class SqliteStore : public Store {
   }
 
  private:
-  // Reads stored subtree hashes; a run of consecutive indexes on one level is one range query (tiles).
-  static std::vector<tlog::Hash> read_hashes(sqlite3* db, const std::vector<tlog::Subtree>& subtrees) {
-    std::vector<tlog::Hash> out;
-    out.reserve(subtrees.size());
-    Statement st(db, "SELECT idx, hash FROM log_hashes WHERE level = ? AND idx >= ? AND idx <= ? ORDER BY idx");
-    for (size_t i = 0; i < subtrees.size();) {
-      size_t run = 1;
-      while (i + run < subtrees.size() && subtrees[i + run].level == subtrees[i].level &&
-             subtrees[i + run].index == subtrees[i].index + run)
-        ++run;
-      st.reset();
-      st.bind(1, static_cast<int64_t>(subtrees[i].level));
-      st.bind(2, static_cast<int64_t>(subtrees[i].index));
-      st.bind(3, static_cast<int64_t>(subtrees[i].index + run - 1));
-      size_t got = 0;
-      while (st.step()) {
-        const std::string hash = st.blob_at(1);
-        if (static_cast<uint64_t>(st.int_at(0)) != subtrees[i].index + got || hash.size() != 32) break;
-        out.emplace_back();
-        std::copy(hash.begin(), hash.end(), out.back().begin());
-        ++got;
-      }
-      if (got != run) {
-        throw std::runtime_error("log hash missing: level " + std::to_string(subtrees[i].level) + " index " +
-                                 std::to_string(subtrees[i].index + got));
-      }
-      i += run;
-    }
-    return out;
-  }
-
-  // The writer's view, for loading the frontier inside the writer's own transactions.
-  struct WriterHashes : tlog::HashSource {
-    sqlite3* db;
-    explicit WriterHashes(sqlite3* d) : db(d) {}
-    std::vector<tlog::Hash> read(const std::vector<tlog::Subtree>& subtrees) override { return read_hashes(db, subtrees); }
-  };
-
   // Appends one entry and the hashes it completes. Inside the caller's transaction, under write_mutex_.
   uint64_t append_to_log(const std::string& uid, const std::string& content_hash, const std::string& key_id,
                          int64_t started_at_ms, int64_t received_at_ms) {
@@ -534,10 +495,9 @@ class SqliteStore : public Store {
   // Loads the log's right edge, then logs measurements stored before the log existed (schema < 3), in the
   // order they were stored.
   void open_log() {
-    Statement size(writer_, "SELECT COALESCE(MAX(idx) + 1, 0) FROM log_entries");
-    size.step();
-    WriterHashes hashes(writer_);
-    frontier_ = tlog::Frontier::load(static_cast<uint64_t>(size.int_at(0)), hashes);
+    // The writer's view: the frontier is loaded inside the writer's own transactions.
+    log::SqliteLogHashes hashes(writer_);
+    frontier_ = tlog::Frontier::load(log::stored_log_size(writer_), hashes);
     Statement count(writer_, "SELECT COUNT(*) FROM measurements");
     count.step();
     if (static_cast<uint64_t>(count.int_at(0)) > frontier_.size()) {
