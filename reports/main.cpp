@@ -1,6 +1,7 @@
 // kuzet-report: dated evidence reports from a collector's signed measurements, and their offline check.
-//   kuzet-report build (--collector URL | --db FILE) --cc CC [--asn N]... [--target HOST]... --from TIME
-//                      --until TIME --out DIR [--lang en|ru|kk] [--include-unconfirmed] [--pdf | --no-pdf]
+//   kuzet-report build (--collector URL | --db FILE [--log-key FILE]) --cc CC [--asn N]... [--target HOST]...
+//                      --from TIME --until TIME --out DIR [--lang en|ru|kk] [--include-unconfirmed]
+//                      [--pdf | --no-pdf]
 //   kuzet-report verify BUNDLE [--log-key KEY]
 // docs/reports.md and docs/report-bundle.md describe both.
 #include <cstdio>
@@ -25,14 +26,16 @@ using namespace kuzet;
 namespace {
 
 const char* kUsage =
-    "usage: kuzet-report build (--collector URL | --db FILE) --cc CC [--asn N]... [--target HOST]...\n"
-    "                          --from TIME --until TIME --out DIR [--lang en|ru|kk] [--include-unconfirmed]\n"
-    "                          [--pdf | --no-pdf]\n"
+    "usage: kuzet-report build (--collector URL | --db FILE [--log-key FILE]) --cc CC [--asn N]...\n"
+    "                          [--target HOST]... --from TIME --until TIME --out DIR [--lang en|ru|kk]\n"
+    "                          [--include-unconfirmed] [--pdf | --no-pdf]\n"
     "       kuzet-report verify BUNDLE [--log-key KEY]\n"
     "  build   writes DIR/report.html, DIR/report.pdf (headless Chromium) and DIR/bundle.json.\n"
     "          TIME is RFC 3339 UTC (2022-01-04T00:00:00Z). Without chromium the PDF is skipped (exit 0)\n"
     "          unless --pdf asks for it. Incidents seen by fewer than 2 probes are left out unless\n"
-    "          --include-unconfirmed.\n"
+    "          --include-unconfirmed. With --db the proofs lead to the last checkpoint the collector\n"
+    "          stored; the log's public key comes from --log-key FILE (the collector's key file or a\n"
+    "          verifier key; default DB.log-key).\n"
     "  verify  checks a bundle offline: every signature, every inclusion proof, the checkpoint's signature\n"
     "          (against KEY, a verifier key name+hash+base64 from an independent source; else the bundle's\n"
     "          own, with a warning), and that the incidents follow from the signed measurements.\n"
@@ -55,7 +58,7 @@ int64_t now_ms() {
 
 int build(int argc, char** argv) {
   report::Params p;
-  std::string collector, db, out, lang = "en";
+  std::string collector, db, db_log_key, out, lang = "en";
   enum class Pdf { if_possible, required, skip } pdf = Pdf::if_possible;
   for (int i = 2; i < argc; ++i) {
     const std::string a = argv[i];
@@ -70,11 +73,13 @@ int build(int argc, char** argv) {
       if (!t) return std::nullopt;
       return core::to_unix_ms(*t);
     };
-    if (a == "--collector" || a == "--db" || a == "--cc" || a == "--out" || a == "--lang" || a == "--target") {
+    if (a == "--collector" || a == "--db" || a == "--cc" || a == "--out" || a == "--lang" || a == "--target" ||
+        a == "--log-key") {
       auto v = value();
       if (!v || v->empty()) return usage_error(a + " needs a value");
       if (a == "--collector") collector = *v;
       else if (a == "--db") db = *v;
+      else if (a == "--log-key") db_log_key = *v;
       else if (a == "--cc") p.cc = *v;
       else if (a == "--out") out = *v;
       else if (a == "--lang") lang = *v;
@@ -100,6 +105,8 @@ int build(int argc, char** argv) {
     }
   }
   if (collector.empty() == db.empty()) return usage_error("give one of --collector URL or --db FILE");
+  if (!db_log_key.empty() && db.empty())
+    return usage_error("--log-key goes with --db (a collector publishes its key at /log/key)");
   if (p.cc.size() != 2) return usage_error("--cc needs a two-letter country code");
   if (out.empty()) return usage_error("--out is required");
   if (p.from_ms == 0 || p.until_ms <= p.from_ms) return usage_error("--from and --until must give a period");
@@ -117,7 +124,7 @@ int build(int argc, char** argv) {
   try {
     if (!db.empty()) {
       r.source = "database " + std::filesystem::path(db).filename().string();
-      g = report::gather_from_db(db, p, r.generated_at_ms);
+      g = report::gather_from_db(db, p, r.generated_at_ms, db_log_key);
     } else {
       r.source = collector;
       g = report::gather_from_collector(collector, p, r.generated_at_ms);
@@ -153,8 +160,8 @@ int build(int argc, char** argv) {
               r.computed.incidents.size(), shown, r.synthetic.empty() ? "" : ", synthetic data");
   std::printf("wrote %s\nwrote %s\n", html.c_str(), bundle.c_str());
   if (r.checkpoint.empty())
-    std::fprintf(stderr, "kuzet-report: warning: the collector keeps no transparency log: the bundle has no proofs and "
-                         "`verify` will fail on it\n");
+    std::fprintf(stderr, "kuzet-report: warning: no signed checkpoint of the transparency log: the bundle has no proofs "
+                         "and `verify` will fail on it\n");
   if (pdf == Pdf::skip) return 0;
   auto made = report::html_to_pdf(html.string(), pdf_path.string());
   if (made.ok) {

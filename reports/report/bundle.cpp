@@ -1,10 +1,13 @@
 #include "reports/report/bundle.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "collector/timeline/api.hpp"
 #include "core/crypto.hpp"
+#include "core/json_parse.hpp"
 #include "core/time.hpp"
+#include "tlog/proof.hpp"
 
 namespace kuzet::report {
 
@@ -14,10 +17,18 @@ using nlohmann::json;
 
 std::string utc(int64_t ms) { return timeline::format_utc(ms); }
 
-json proof_json(const LogProof& p) {
-  json hashes = json::array();
-  for (const auto& h : p.inclusion) hashes.push_back(core::base64_encode(h));
-  return {{"index", p.index}, {"inclusion", hashes}, {"entry", core::base64_encode(p.entry)}};
+// The C2SP tlog-proof text: the entry's bytes as its extra data (verifiers need them for the leaf hash).
+std::string tlog_proof_text(const LogProof& p) {
+  tlog::TlogProof t;
+  t.extra = p.entry;
+  t.index = p.index;
+  for (const auto& raw : p.inclusion) {
+    tlog::Hash h{};
+    std::copy(raw.begin(), raw.begin() + static_cast<long>(std::min(raw.size(), h.size())), h.begin());
+    t.inclusion.push_back(h);
+  }
+  t.checkpoint = p.checkpoint;
+  return tlog::format_tlog_proof(t);
 }
 
 [[noreturn]] void bad(const std::string& what) { throw std::invalid_argument(what); }
@@ -48,19 +59,16 @@ std::string base64_at(const json& v, const std::string& where) {
 }
 
 LogProof parse_proof(const json& j, const std::string& where) {
-  if (!j.is_object()) bad(where + ": not an object");
+  if (!j.is_string()) bad(where + ": not a string");
+  std::string error;
+  auto t = tlog::parse_tlog_proof(j.get_ref<const std::string&>(), &error);
+  if (!t) bad(where + ": " + error);
+  if (!t->extra) bad(where + ": no extra line (the log entry)");
   LogProof p;
-  const json& index = member(j, "index", where);
-  if (!index.is_number_unsigned()) bad(where + ".index: not an unsigned integer");
-  p.index = index.get<uint64_t>();
-  const json& hashes = member(j, "inclusion", where);
-  if (!hashes.is_array() || hashes.size() > kMaxProofHashes) bad(where + ".inclusion: not an array of at most 64 hashes");
-  for (size_t i = 0; i < hashes.size(); ++i) {
-    std::string h = base64_at(hashes[i], where + ".inclusion[" + std::to_string(i) + "]");
-    if (h.size() != 32) bad(where + ".inclusion[" + std::to_string(i) + "]: not a SHA-256 hash");
-    p.inclusion.push_back(std::move(h));
-  }
-  p.entry = base64_at(member(j, "entry", where), where + ".entry");
+  p.index = t->index;
+  p.entry = std::move(*t->extra);
+  for (const auto& h : t->inclusion) p.inclusion.emplace_back(reinterpret_cast<const char*>(h.data()), h.size());
+  p.checkpoint = std::move(t->checkpoint);
   return p;
 }
 
@@ -103,7 +111,7 @@ std::string bundle_json(const Report& report) {
   for (size_t i = 0; i < report.measurements.size(); ++i) {
     const auto& e = report.measurements[i];
     json m{{"envelope", e.envelope}};
-    if (e.proof) m["log"] = proof_json(*e.proof);
+    if (e.proof) m["tlog_proof"] = tlog_proof_text(*e.proof);
     text += (i ? ",\n  " : "\n  ") + m.dump();
   }
   text += "\n ]\n}\n";
@@ -112,15 +120,9 @@ std::string bundle_json(const Report& report) {
 
 ParsedBundle parse_bundle(std::string_view text) {
   if (text.size() > kMaxBundleBytes) bad("bundle: larger than 1 GiB");
-  json j;
-  try {
-    j = json::parse(text, [](int depth, json::parse_event_t, json&) {
-      if (depth > kMaxBundleDepth) throw std::invalid_argument("bundle: nested deeper than 16 levels");
-      return true;
-    });
-  } catch (const json::exception& e) {
-    bad(std::string("bundle: not JSON (") + e.what() + ")");
-  }
+  auto parsed = core::parse_json(text, kBundleJsonLimits);
+  if (!parsed.ok()) bad("bundle: not JSON (" + parsed.error + ")");
+  const json& j = parsed.value;
   if (!j.is_object()) bad("bundle: not a JSON object");
   if (string_at(j, "format", "bundle") != kBundleFormat) bad("bundle: format is not " + std::string(kBundleFormat));
   ParsedBundle b;
@@ -175,7 +177,7 @@ ParsedBundle parse_bundle(std::string_view text) {
     if (!m.is_object()) bad(where + ": not an object");
     Evidence e;
     e.envelope = string_at(m, "envelope", where);
-    if (auto it = m.find("log"); it != m.end()) e.proof = parse_proof(*it, where + ".log");
+    if (auto it = m.find("tlog_proof"); it != m.end()) e.proof = parse_proof(*it, where + ".tlog_proof");
     r.measurements.push_back(std::move(e));
   }
   return b;

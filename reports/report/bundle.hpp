@@ -9,14 +9,17 @@
 #include <string_view>
 #include <vector>
 
+#include "core/json_parse.hpp"
 #include "reports/report/report.hpp"
 
 namespace kuzet::report {
 
-inline constexpr std::string_view kBundleFormat = "kuzet.report-bundle/1";
-inline constexpr size_t kMaxBundleBytes = size_t{1} << 30;  // 1 GiB: ~500,000 measurements
-inline constexpr int kMaxBundleDepth = 16;
+// /2: each measurement's proof is a C2SP tlog-proof text ("tlog_proof"); /1 had JSON fields ("log").
+inline constexpr std::string_view kBundleFormat = "kuzet.report-bundle/2";
+inline constexpr size_t kMaxBundleBytes = size_t{1} << 30;  // 1 GiB: ~200,000 measurements
+inline constexpr size_t kMaxBundleDepth = 16;
 inline constexpr size_t kMaxProofHashes = 64;
+inline constexpr core::JsonLimits kBundleJsonLimits{kMaxBundleBytes, kMaxBundleDepth, size_t{1} << 24};
 
 nlohmann::json incident_json(const ReportIncident& r, const std::vector<Evidence>& measurements);
 std::string bundle_json(const Report& report);

@@ -6,18 +6,26 @@
 
 #include <algorithm>
 #include <chrono>
+#include <fstream>
 #include <thread>
+#include <unordered_map>
 #include <memory>
 #include <set>
 #include <stdexcept>
 
+#include "collector/log/log_key.hpp"
+#include "collector/log/stored_log.hpp"
 #include "collector/sqlite_util.hpp"
 #include "collector/timeline/api.hpp"
 #include "collector/timeline/incidents.hpp"
 #include "collector/upload.hpp"
 #include "core/crypto.hpp"
+#include "core/json_parse.hpp"
 #include "core/time.hpp"
 #include "reports/report/bundle.hpp"
+#include "tlog/entry.hpp"
+#include "tlog/note.hpp"
+#include "tlog/tiles.hpp"
 
 namespace kuzet::report {
 
@@ -48,9 +56,95 @@ void finish(Gathered& out, const Params& p) {
   out.data_end_ms = std::min(out.data_end_ms, p.until_ms);
 }
 
+// The log's public key from a key file: the collector's own (private) key file or a verifier key. Only the
+// public half is kept. nullopt (with a warning) when `path` does not exist and was not asked for.
+std::optional<tlog::NoteVerifier> read_log_verifier(const std::string& path, bool asked, Gathered& out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    if (asked) throw std::runtime_error("cannot read the log key " + path);
+    out.warnings.push_back("no log key at " + path + " (give --log-key FILE): the bundle names no key, so `verify` "
+                           "needs --log-key");
+    return std::nullopt;
+  }
+  std::string text(1024, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<size_t>(in.gcount()));
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  std::string error;
+  if (text.rfind("PRIVATE+KEY+", 0) == 0) {
+    if (auto signer = tlog::parse_signer_key(text, &error)) return tlog::verifier_of(*signer);
+  } else if (auto verifier = tlog::parse_verifier_key(text, &error)) {
+    return verifier;
+  }
+  throw std::runtime_error("the log key " + path + " is not a signed-note Ed25519 key: " + error);
+}
+
+// Inclusion proofs from the database itself, as the collector's API would give them: against the latest
+// checkpoint the collector signed and stored, from the stored entries and subtree hashes (the store's own
+// reading code, collector/log/stored_log.hpp, and lib/tlog's proofs).
+void prove_from_db(sqlite3* db, const std::string& log_key_path, bool key_asked, Gathered& out) {
+  namespace log = collector::log;
+  if (!log::has_log_tables(db)) {
+    out.warnings.push_back("the database predates the transparency log (schema < 3): the bundle has no proofs");
+    return;
+  }
+  const auto note = log::read_latest_checkpoint(db);
+  if (!note) {
+    out.warnings.push_back("the collector has not signed a checkpoint in this database yet (kuzet-collector serve "
+                           "signs one when it starts): the bundle has no proofs");
+    return;
+  }
+  const auto verifier = read_log_verifier(log_key_path, key_asked, out);
+  std::string error;
+  std::optional<tlog::Checkpoint> checkpoint;
+  if (verifier) {
+    checkpoint = tlog::open_checkpoint(*note, *verifier, &error);
+    if (!checkpoint)
+      throw std::runtime_error("the database's last checkpoint does not verify with the log key " + log_key_path + ": " +
+                               error);
+    out.log_key = tlog::verifier_key_text(*verifier);
+  } else {
+    const size_t blank = note->find("\n\n");
+    if (blank != std::string::npos) checkpoint = tlog::parse_checkpoint(std::string_view(*note).substr(0, blank + 1), &error);
+    if (!checkpoint) throw std::runtime_error("the database's last checkpoint is malformed: " + error);
+  }
+  log::SqliteLogHashes hashes(db);
+  const uint64_t stored = log::stored_log_size(db);
+  if (stored < checkpoint->size || tlog::tree_hash(checkpoint->size, hashes) != checkpoint->root)
+    throw std::runtime_error("the stored log does not extend its last signed checkpoint (size " +
+                             std::to_string(checkpoint->size) + "): the database was altered");
+  out.checkpoint = *note;
+  size_t unlogged = 0, later = 0;
+  for (auto& e : out.measurements) {
+    const auto entry = log::read_log_entry(db, e.uid);
+    if (!entry) {
+      ++unlogged;
+      continue;
+    }
+    if (entry->index >= checkpoint->size) {
+      ++later;
+      continue;
+    }
+    LogProof proof;
+    proof.index = entry->index;
+    proof.entry = entry->entry;
+    proof.checkpoint = *note;
+    for (const auto& h : tlog::prove_inclusion(entry->index, checkpoint->size, hashes))
+      proof.inclusion.emplace_back(reinterpret_cast<const char*>(h.data()), h.size());
+    e.proof = std::move(proof);
+  }
+  if (unlogged)
+    out.warnings.push_back(std::to_string(unlogged) + " measurements have no log entry: `verify` will name them");
+  if (later)
+    out.warnings.push_back(std::to_string(later) + " measurements were logged after the last signed checkpoint (size " +
+                           std::to_string(checkpoint->size) + "); start kuzet-collector serve on the database (it signs "
+                           "one when it starts) and build again, or `verify` will name them");
+}
+
 }  // namespace
 
-Gathered gather_from_db(const std::string& db_path, const Params& p, int64_t now_ms) {
+Gathered gather_from_db(const std::string& db_path, const Params& p, int64_t now_ms, const std::string& log_key) {
+  const std::string log_key_path = log_key.empty() ? collector::log::default_log_key_path(db_path) : log_key;
   sqlite3* raw = nullptr;
   if (sqlite3_open_v2(db_path.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
     std::string msg = raw ? sqlite3_errmsg(raw) : "out of memory";
@@ -84,8 +178,7 @@ Gathered gather_from_db(const std::string& db_path, const Params& p, int64_t now
     while (q.step()) add_checked(out, q.text_at(0), p, now_ms);
   }
   finish(out, p);
-  out.warnings.push_back("built from a database: the transparency log's proofs are read only from a collector's "
-                         "API (--collector); this bundle has none");
+  prove_from_db(db.get(), log_key_path, !log_key.empty(), out);
   return out;
 }
 
@@ -158,13 +251,12 @@ class Client {
   std::unique_ptr<CURL, CurlEasyDeleter> curl_;
 };
 
+// Replies are untrusted: the bounded parser (core::parse_json), as for every JSON from outside.
 nlohmann::json parse_reply(const std::string& body, const std::string& what) {
-  auto j = nlohmann::json::parse(body, [](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
-    if (depth > 32) throw std::runtime_error("reply nested deeper than 32 levels");
-    return true;
-  }, false);
-  if (!j.is_object()) throw std::runtime_error(what + ": the reply is not a JSON object");
-  return j;
+  auto parsed = core::parse_json(body, core::JsonLimits{body.size(), 32, size_t{1} << 22});
+  if (!parsed.ok()) throw std::runtime_error(what + ": the reply is not JSON (" + parsed.error + ")");
+  if (!parsed.value.is_object()) throw std::runtime_error(what + ": the reply is not a JSON object");
+  return std::move(parsed.value);
 }
 
 struct FetchedProof {
@@ -196,6 +288,7 @@ FetchedProof fetch_proof(Client& client, const std::string& uid) {
     f.tree_size = size->get<uint64_t>();
     f.checkpoint = checkpoint->get<std::string>();
     f.proof.entry = entry->get<std::string>();
+    f.proof.checkpoint = f.checkpoint;
     for (const auto& h : *inclusion) {
       auto raw = h.is_string() ? core::base64_decode(h.get<std::string>()) : std::nullopt;
       if (!raw || raw->size() != 32) throw std::runtime_error("GET " + path + ": not a proof hash");
@@ -207,18 +300,7 @@ FetchedProof fetch_proof(Client& client, const std::string& uid) {
 
 // Every proof must lead to one checkpoint. Proofs against an older one (the log grew meanwhile) are asked
 // again, a few rounds; a log that grows faster than that is reported.
-void fetch_proofs(Client& client, Gathered& out) {
-  auto [status, note] = client.get_any("/log/checkpoint");
-  if (status == 404) {
-    out.warnings.push_back("the collector keeps no transparency log (/log/checkpoint: 404)");
-    return;
-  }
-  if (status != 200) throw std::runtime_error("GET /log/checkpoint: HTTP " + std::to_string(status));
-  auto key = client.get("/log/key");
-  if (!key) throw std::runtime_error("GET /log/key: not found");
-  out.log_key = *key;
-  while (!out.log_key.empty() && (out.log_key.back() == '\n' || out.log_key.back() == '\r')) out.log_key.pop_back();
-
+void fetch_proofs_per_measurement(Client& client, Gathered& out) {
   std::vector<FetchedProof> proofs(out.measurements.size());
   std::vector<size_t> todo(out.measurements.size());
   for (size_t i = 0; i < todo.size(); ++i) todo[i] = i;
@@ -237,6 +319,104 @@ void fetch_proofs(Client& client, Gathered& out) {
     throw std::runtime_error("the log grew faster than the proofs could be fetched (" + std::to_string(todo.size()) +
                              " proofs against older checkpoints): build from a quieter moment");
   for (size_t i = 0; i < proofs.size(); ++i) out.measurements[i].proof = std::move(proofs[i].proof);
+}
+
+// The body of a signed checkpoint (the signature is verify's job; the size and root are needed here).
+tlog::Checkpoint checkpoint_body(const std::string& note) {
+  std::string error;
+  const size_t blank = note.find("\n\n");
+  auto cp = blank == std::string::npos ? std::nullopt
+                                       : tlog::parse_checkpoint(std::string_view(note).substr(0, blank + 1), &error);
+  if (!cp) throw std::runtime_error("GET /log/checkpoint: not a checkpoint (" + error + ")");
+  return *cp;
+}
+
+// The same proofs from the log's tiles (C2SP tlog-tiles): the entry bundles give each measurement's index and
+// entry, the hash tiles the proofs, computed here with lib/tlog against the checkpoint. About two requests
+// per 256 log entries instead of one per measurement. Measurements not yet under the checkpoint wait for
+// the next one (the collector signs every few seconds).
+void fetch_proofs_from_tiles(Client& client, Gathered& out, std::string note) {
+  std::unordered_map<std::string, size_t> wanted;
+  for (size_t i = 0; i < out.measurements.size(); ++i) wanted.emplace(out.measurements[i].uid, i);
+  std::vector<LogProof> proofs(out.measurements.size());
+  std::vector<bool> found(out.measurements.size());
+  size_t missing = out.measurements.size();
+  uint64_t scanned = 0;  // entries [0, scanned) read
+  tlog::Checkpoint cp = checkpoint_body(note);
+  for (int attempt = 0;; ++attempt) {
+    for (uint64_t b = scanned / tlog::kTileWidth; b * tlog::kTileWidth < cp.size && missing; ++b) {
+      tlog::TileId tile{true, 0, b, tlog::kTileWidth};
+      tile.width = tlog::tile_width_in_tree(tile, cp.size);
+      const std::string path = "/log/" + tlog::tile_path(tile);
+      auto body = client.get(path);
+      if (!body) throw std::runtime_error("GET " + path + ": not found");
+      std::string error;
+      auto entries = tlog::decode_entry_bundle(*body, &error);
+      if (!entries || entries->size() != tile.width)
+        throw std::runtime_error("GET " + path + ": not an entry bundle of " + std::to_string(tile.width) + " entries");
+      for (size_t k = 0; k < entries->size(); ++k) {
+        const uint64_t index = b * tlog::kTileWidth + k;
+        if (index < scanned) continue;
+        auto entry = tlog::parse_entry((*entries)[k], &error);
+        if (!entry) continue;  // not a Kuzet entry: not one of ours
+        auto it = wanted.find(entry->measurement_uid);
+        if (it == wanted.end() || found[it->second]) continue;
+        found[it->second] = true;
+        --missing;
+        proofs[it->second].index = index;
+        proofs[it->second].entry = std::move((*entries)[k]);
+      }
+    }
+    scanned = cp.size;
+    if (missing == 0 || attempt == 30) break;
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    auto [status, next] = client.get_any("/log/checkpoint");
+    if (status != 200) throw std::runtime_error("GET /log/checkpoint: HTTP " + std::to_string(status));
+    note = next;
+    cp = checkpoint_body(note);
+    if (cp.size < scanned) throw std::runtime_error("GET /log/checkpoint: the log shrank");
+  }
+  if (missing)
+    throw std::runtime_error(std::to_string(missing) + " measurements are not in the log's entries up to its checkpoint");
+  tlog::TileHashSource hashes(cp.size, [&client](const tlog::TileId& tile) {
+    const std::string path = "/log/" + tlog::tile_path(tile);
+    auto body = client.get(path);
+    if (!body) throw std::runtime_error("GET " + path + ": not found");
+    return *body;
+  });
+  if (tlog::tree_hash(cp.size, hashes) != cp.root)
+    throw std::runtime_error("the collector's hash tiles do not hash to its checkpoint's root");
+  for (size_t i = 0; i < proofs.size(); ++i) {
+    for (const auto& h : tlog::prove_inclusion(proofs[i].index, cp.size, hashes))
+      proofs[i].inclusion.emplace_back(reinterpret_cast<const char*>(h.data()), h.size());
+    proofs[i].checkpoint = note;
+    out.measurements[i].proof = std::move(proofs[i]);
+  }
+  out.checkpoint = note;
+}
+
+void fetch_proofs(Client& client, Gathered& out, ProofFetch how) {
+  auto [status, note] = client.get_any("/log/checkpoint");
+  if (status == 404) {
+    out.warnings.push_back("the collector keeps no transparency log (/log/checkpoint: 404)");
+    return;
+  }
+  if (status != 200) throw std::runtime_error("GET /log/checkpoint: HTTP " + std::to_string(status));
+  auto key = client.get("/log/key");
+  if (!key) throw std::runtime_error("GET /log/key: not found");
+  out.log_key = *key;
+  while (!out.log_key.empty() && (out.log_key.back() == '\n' || out.log_key.back() == '\r')) out.log_key.pop_back();
+  if (out.measurements.empty()) {
+    out.checkpoint = note;
+    return;
+  }
+  if (how == ProofFetch::automatic) {
+    // Tiles: ~2 requests per 256 entries of the whole log; per measurement: one each.
+    const uint64_t bundles = (checkpoint_body(note).size + tlog::kTileWidth - 1) / tlog::kTileWidth;
+    how = 2 * bundles < out.measurements.size() ? ProofFetch::tiles : ProofFetch::per_measurement;
+  }
+  if (how == ProofFetch::tiles) fetch_proofs_from_tiles(client, out, note);
+  else fetch_proofs_per_measurement(client, out);
 }
 
 }  // namespace
@@ -285,7 +465,7 @@ Gathered gather_from_collector(const std::string& base_url, const Params& p, int
     } while (!cursor.empty());
   }
   finish(out, p);
-  fetch_proofs(client, out);
+  fetch_proofs(client, out, limits.proofs);
   return out;
 }
 

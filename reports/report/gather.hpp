@@ -19,13 +19,23 @@ struct Gathered {
   std::vector<std::string> warnings;   // for the operator (stderr), e.g. envelopes that failed their checks
 };
 
-// Opens the SQLite file read-only. Throws std::runtime_error on storage errors.
-Gathered gather_from_db(const std::string& db_path, const Params& params, int64_t now_ms);
+// Opens the SQLite file read-only. The proofs lead to the last checkpoint the collector signed and stored;
+// the log's public key comes from log_key (a key file: the collector's own or a verifier key; "" = the
+// collector's default "<db>.log-key", if there is one). Throws std::runtime_error on storage errors, an
+// unreadable or wrong key, or a stored log that does not extend its checkpoint.
+Gathered gather_from_db(const std::string& db_path, const Params& params, int64_t now_ms,
+                        const std::string& log_key = "");
+
+// How the inclusion proofs are fetched: one GET /api/v1/measurements/{uid}/proof per measurement, or the
+// log's tiles (entry bundles and hash tiles, ~2 requests per 256 log entries) and the proofs computed here.
+// automatic takes whichever needs fewer requests. Both give the same proofs against one checkpoint.
+enum class ProofFetch { automatic, per_measurement, tiles };
 
 struct HttpLimits {
   long timeout_ms = 60000;                     // per request
   size_t max_reply_bytes = size_t{64} << 20;  // per reply
   size_t max_measurements = 2000000;           // in all
+  ProofFetch proofs = ProofFetch::automatic;
 };
 // Throws std::runtime_error naming the request that failed.
 Gathered gather_from_collector(const std::string& base_url, const Params& params, int64_t now_ms,

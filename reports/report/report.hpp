@@ -27,10 +27,12 @@ struct Params {
 };
 
 // The transparency log's word on one measurement (docs/report-bundle.md).
+// In bundle.json it is one C2SP tlog-proof text (tlog/proof.hpp) with the entry as its extra data.
 struct LogProof {
   uint64_t index = 0;
   std::vector<std::string> inclusion;  // raw 32-byte hashes, leaf's sibling first
   std::string entry;                   // the log entry's bytes (its leaf hash is over them)
+  std::string checkpoint;              // the signed note the proof leads to (the report's checkpoint)
   bool operator==(const LogProof&) const = default;
 };
 

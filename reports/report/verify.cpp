@@ -54,10 +54,17 @@ void check_log(const Report& r, const std::string& given_key, const std::vector<
       return;
     }
   }
+  size_t other_checkpoint = 0;  // one failure for them all: a changed bundle checkpoint would give thousands
+  std::string first_other;
   for (const auto& e : verified) {
     const std::string name = "measurement " + e.uid;
     if (!e.proof) {
       out.failures.push_back(name + ": no inclusion proof");
+      continue;
+    }
+    // Each tlog-proof carries its checkpoint; the bundle's one was checked above, so they must be it.
+    if (e.proof->checkpoint != r.checkpoint) {
+      if (other_checkpoint++ == 0) first_other = e.uid;
       continue;
     }
     auto entry = tlog::parse_entry(e.proof->entry, &error);
@@ -84,6 +91,10 @@ void check_log(const Report& r, const std::string& given_key, const std::vector<
     }
     ++out.proofs;
   }
+  if (other_checkpoint)
+    out.failures.push_back("log: the tlog-proofs of " + std::to_string(other_checkpoint) +
+                           " measurements end in another checkpoint than the bundle's (the first: measurement " +
+                           first_other + ")");
 }
 
 }  // namespace

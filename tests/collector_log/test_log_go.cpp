@@ -1,9 +1,11 @@
 // The independent check: a real kuzet-collector on loopback, measurements uploaded, and Go's own
 // golang.org/x/mod/sumdb/{note,tlog} (Debian's golang-golang-x-mod-dev, built offline with Debian's Go)
 // verify the checkpoint signature, every tile and entry bundle, inclusion proofs, and consistency proofs
-// across growth and a restart (tests/tlog/gocheck/main.go).
+// across growth and a restart (tests/tlog/gocheck/main.go); then every C2SP tlog-proof of a kuzet-report
+// bundle built from that collector, and the report's tile-based proofs equal the per-measurement ones.
 #include <doctest/doctest.h>
 
+#include "reports/report/gather.hpp"
 #include "tests/collector/helpers.hpp"
 #include "tests/daemon/daemon_fixture.hpp"
 #include "tlog/note.hpp"
@@ -109,6 +111,53 @@ TEST_CASE("Go's sumdb/note and sumdb/tlog verify the collector's checkpoints, ti
   checkpoint_of_size(c, 800);
   CHECK_MESSAGE(check(dir.file("old.txt"), {5, 750, 799}, "go2.log") == 0, read_text(dir.file("go2.log")));
   CHECK(read_text(dir.file("go2.log")).find("consistency 300 -> 800 verifies") != std::string::npos);
+
+  // kuzet-report's bundle from this collector: Go checks every C2SP tlog-proof in it, offline; a changed hash
+  // in one of them fails.
+  {
+    const auto now = std::chrono::system_clock::now();
+    const std::string out_dir = dir.file("report");
+    const std::string command = std::string(KUZET_REPORT_BIN) + " build --collector " + url + " --cc KZ --from " +
+                                core::format_rfc3339(now - 3h) + " --until " + core::format_rfc3339(now + 1h) +
+                                " --out " + out_dir + " --no-pdf --include-unconfirmed > " + dir.file("report.log") +
+                                " 2>&1";
+    REQUIRE_MESSAGE(std::system(command.c_str()) == 0, read_text(dir.file("report.log")));
+    auto key_reply = c.Get("/log/key");
+    REQUIRE(key_reply);
+    std::string verifier = key_reply->body;
+    while (!verifier.empty() && verifier.back() == '\n') verifier.pop_back();
+    const std::string bundle = out_dir + "/bundle.json";
+    CHECK_MESSAGE(run_go(gocheck + " -bundle " + bundle + " -key " + verifier, dir, dir.file("go-bundle.log")) == 0,
+                  read_text(dir.file("go-bundle.log")));
+    CHECK(read_text(dir.file("go-bundle.log")).find("800 tlog-proofs of the bundle verify") != std::string::npos);
+    std::string tampered = read_text(bundle);
+    const size_t at = tampered.find("\\nindex 400\\n");
+    REQUIRE(at != std::string::npos);
+    const size_t c0 = at + std::string("\\nindex 400\\n").size();
+    tampered[c0] = tampered[c0] == 'A' ? 'B' : 'A';
+    write_text(dir.file("tampered.json"), tampered);
+    CHECK(run_go(gocheck + " -bundle " + dir.file("tampered.json") + " -key " + verifier, dir,
+                 dir.file("go-tampered.log")) != 0);
+    CHECK(read_text(dir.file("go-tampered.log")).find("(index 400)") != std::string::npos);
+
+    // The report's two ways to the proofs (one request per measurement; the log's tiles) agree.
+    report::Params p;
+    p.cc = "KZ";
+    p.from_ms = core::to_unix_ms(now - 3h);
+    p.until_ms = core::to_unix_ms(now + 1h);
+    report::HttpLimits per_measurement, tiles;
+    per_measurement.proofs = report::ProofFetch::per_measurement;
+    tiles.proofs = report::ProofFetch::tiles;
+    const auto a = report::gather_from_collector(url, p, core::to_unix_ms(now), per_measurement);
+    const auto b = report::gather_from_collector(url, p, core::to_unix_ms(now), tiles);
+    REQUIRE(a.measurements.size() == 800);
+    REQUIRE(b.measurements.size() == 800);
+    CHECK(a.checkpoint == b.checkpoint);
+    for (size_t i = 0; i < 800; ++i) {
+      REQUIRE(a.measurements[i].proof);
+      CHECK(a.measurements[i].proof == b.measurements[i].proof);
+    }
+  }
 
   // A checkpoint of another log (another key) is refused by Go: the check can fail.
   const auto other = tlog::make_signer("kuzet.test/log", core::generate_ed25519());

@@ -133,10 +133,11 @@ def main():
         changed = lines[m_line].replace('\\"verdict\\":\\"offline', '\\"verdict\\":\\"ok', 1)
         cases.append(("measurement", m_line, changed, uid + ": envelope does not verify"))
         if logged:
-            # A hash of an inclusion proof (first character of the first hash of a measurement's proof).
-            p_line = next(n for n, l in enumerate(lines) if '"inclusion":["' in l)
+            # A hash of an inclusion proof (first character of the first hash of a measurement's tlog-proof).
+            # The tlog-proof's first hash follows its index line (its newlines are JSON's \\n escapes).
+            p_line = next(n for n, l in enumerate(lines) if re.search(r'"tlog_proof":"[^"]*\\nindex \d+\\n[A-Za-z0-9+/]', l))
             p_uid = re.search(r'measurement_uid\\":\\"([^\\]+)', lines[p_line]).group(1)
-            at = lines[p_line].index('"inclusion":["') + len('"inclusion":["')
+            at = re.search(r'"tlog_proof":"[^"]*?\\nindex \d+\\n', lines[p_line]).end()
             ch = "B" if lines[p_line][at] == "A" else "A"
             cases.append(("proof", p_line, lines[p_line][:at] + ch + lines[p_line][at + 1:],
                           "measurement " + p_uid + ": inclusion proof"))

@@ -9,6 +9,7 @@
 #include "core/signing.hpp"
 #include "core/time.hpp"
 #include "reports/report/report.hpp"
+#include "reports/report/verify.hpp"
 #include "tlog/entry.hpp"
 #include "tlog/merkle.hpp"
 #include "tlog/note.hpp"
@@ -108,7 +109,22 @@ inline LoggedReport log_measurements(std::vector<Evidence>& measurements, int be
   c.origin = signer.name;
   c.size = size;
   c.root = log.frontier_.root();
-  return {tlog::sign_note(tlog::checkpoint_text(c), signer), tlog::verifier_key_text(tlog::verifier_of(signer))};
+  const std::string note = tlog::sign_note(tlog::checkpoint_text(c), signer);
+  for (auto& e : measurements) e.proof->checkpoint = note;
+  return {note, tlog::verifier_key_text(tlog::verifier_of(signer))};
+}
+
+inline bool has_failure(const VerifyResult& v, const std::string& part) {
+  for (const auto& f : v.failures)
+    if (f.find(part) != std::string::npos) return true;
+  return false;
+}
+
+// Every failure, one per line (for messages and exact comparisons).
+inline std::string all_failures(const VerifyResult& v) {
+  std::string s;
+  for (const auto& f : v.failures) s += f + "\n";
+  return s;
 }
 
 }  // namespace kuzet::report::testing

@@ -31,18 +31,6 @@ Report make_report(const std::string& target, int probes = 3) {
   return r;
 }
 
-bool has_failure(const VerifyResult& v, const std::string& part) {
-  for (const auto& f : v.failures)
-    if (f.find(part) != std::string::npos) return true;
-  return false;
-}
-
-std::string all_failures(const VerifyResult& v) {
-  std::string s;
-  for (const auto& f : v.failures) s += f + "\n";
-  return s;
-}
-
 }  // namespace
 
 TEST_CASE("compute: the blocking is one incident with its evidence and distinct probes") {
@@ -199,10 +187,11 @@ TEST_CASE("bundle: tampering is found and named") {
   }
   SUBCASE("a hash of an inclusion proof") {
     std::string t = text;
-    const size_t line = t.find(victim.uid);
-    const size_t at = t.find("\"inclusion\":[\"", line);
+    const size_t line = t.find("\"tlog_proof\"", t.find(victim.uid));
+    const std::string index_line = "\\nindex 45\\n";  // as JSON escapes the tlog-proof's newlines
+    const size_t at = t.find(index_line, line);
     REQUIRE(at != std::string::npos);
-    const size_t c = at + 14;
+    const size_t c = at + index_line.size();
     t[c] = t[c] == 'A' ? 'B' : 'A';
     const auto v = verify_bundle(t, r.log_key);
     CAPTURE(all_failures(v));
@@ -230,7 +219,10 @@ TEST_CASE("bundle: tampering is found and named") {
     const auto v = verify_bundle(t, r.log_key);
     CAPTURE(all_failures(v));
     CHECK(has_failure(v, "checkpoint: does not verify under the log key"));
-    CHECK(has_failure(v, "does not lead to the checkpoint's root"));
+    // Every tlog-proof still carries the signed checkpoint: they no longer match the bundle's.
+    CHECK(has_failure(v, "log: the tlog-proofs of " + std::to_string(r.measurements.size()) + " measurements end in "
+                         "another checkpoint than the bundle's"));
+    CHECK(v.failures.size() == 2);
   }
   SUBCASE("another log key") {
     const auto other = tlog::verifier_key_text(
@@ -239,6 +231,27 @@ TEST_CASE("bundle: tampering is found and named") {
     CAPTURE(all_failures(v));
     CHECK(has_failure(v, "checkpoint: does not verify under the log key"));
     CHECK(verify_bundle(text, "not a key").failures.front().find("--log-key: not a verifier key") == 0);
+  }
+  SUBCASE("a tlog-proof ending in another checkpoint") {
+    auto copy = r;
+    auto other = copy;
+    const auto relogged = log_measurements(other.measurements, 6);
+    copy.measurements[40].proof = other.measurements[40].proof;
+    const auto v = verify_bundle(bundle_json(copy), r.log_key);
+    CAPTURE(all_failures(v));
+    CHECK(v.failures.size() == 1);
+    CHECK(has_failure(v, "log: the tlog-proofs of 1 measurements end in another checkpoint than the bundle's (the "
+                         "first: measurement " + victim.uid + ")"));
+    CHECK(relogged.checkpoint != r.checkpoint);
+  }
+  SUBCASE("a tlog-proof that is not one") {
+    std::string t = text;
+    const size_t at = t.find("c2sp.org/tlog-proof@v1", t.find(victim.uid));
+    REQUIRE(at != std::string::npos);
+    t[at + 21] = '2';  // @v2
+    const auto v = verify_bundle(t, r.log_key);
+    REQUIRE(v.failures.size() == 1);
+    CHECK(v.failures[0] == "measurements[40].tlog_proof: tlog-proof does not start with c2sp.org/tlog-proof@v1");
   }
   SUBCASE("an incident left out") {
     auto copy = r;

@@ -1,13 +1,19 @@
 // gocheck verifies a running Kuzet collector's transparency log with Go's own implementations
 // (golang.org/x/mod/sumdb/note and sumdb/tlog, from Debian's golang-golang-x-mod-dev): the checkpoint's
 // signature, hash tiles, entry bundles, inclusion proofs of given measurements and a consistency proof
-// from an older checkpoint. Nothing here shares code with Kuzet's C++.
+// from an older checkpoint; or, offline, every C2SP tlog-proof of a kuzet-report bundle. Nothing here shares
+// code with Kuzet's C++.
 //
 //	gocheck -url http://127.0.0.1:PORT -old OLD_CHECKPOINT_FILE UID...
+//	gocheck -bundle BUNDLE_JSON -key VERIFIER_KEY
 package main
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -119,10 +125,127 @@ func hashes(list []string) ([]tlog.Hash, error) {
 	return out, nil
 }
 
+// A C2SP tlog-proof (https://c2sp.org/tlog-proof), parsed here from the spec's text: header, optional extra,
+// index, hashes, an empty line, the checkpoint.
+type tlogProof struct {
+	extra      []byte
+	index      int64
+	proof      tlog.RecordProof
+	checkpoint []byte
+}
+
+func parseTlogProof(text string) (tlogProof, error) {
+	var p tlogProof
+	head, cp, ok := strings.Cut(text, "\n\n")
+	if !ok || cp == "" {
+		return p, errors.New("no empty line before the checkpoint")
+	}
+	lines := strings.Split(head, "\n")
+	if lines[0] != "c2sp.org/tlog-proof@v1" {
+		return p, errors.New("not a c2sp.org/tlog-proof@v1")
+	}
+	lines = lines[1:]
+	if len(lines) > 0 && strings.HasPrefix(lines[0], "extra ") {
+		extra, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(lines[0], "extra "))
+		if err != nil {
+			return p, fmt.Errorf("extra: %v", err)
+		}
+		p.extra = extra
+		lines = lines[1:]
+	}
+	if len(lines) == 0 || !strings.HasPrefix(lines[0], "index ") {
+		return p, errors.New("no index line")
+	}
+	index, err := strconv.ParseInt(strings.TrimPrefix(lines[0], "index "), 10, 64)
+	if err != nil {
+		return p, fmt.Errorf("index: %v", err)
+	}
+	p.index = index
+	for _, l := range lines[1:] {
+		h, err := tlog.ParseHash(l)
+		if err != nil {
+			return p, fmt.Errorf("hash: %v", err)
+		}
+		p.proof = append(p.proof, h)
+	}
+	p.checkpoint = []byte(cp)
+	return p, nil
+}
+
+// Every measurement's tlog-proof in a kuzet-report bundle: its checkpoint signed by the log key, its
+// inclusion proof leading to that checkpoint's root, and its entry (the extra data) naming the envelope.
+func checkBundle(file, key string) error {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	var b struct {
+		Log struct {
+			Checkpoint string `json:"checkpoint"`
+		} `json:"log"`
+		Measurements []struct {
+			Envelope  string `json:"envelope"`
+			TlogProof string `json:"tlog_proof"`
+		} `json:"measurements"`
+	}
+	if err := json.Unmarshal(data, &b); err != nil {
+		return err
+	}
+	verifier, err := note.NewVerifier(key)
+	if err != nil {
+		return fmt.Errorf("note.NewVerifier(%q): %v", key, err)
+	}
+	if _, err := openCheckpoint([]byte(b.Log.Checkpoint), verifier); err != nil {
+		return fmt.Errorf("the bundle's checkpoint: %v", err)
+	}
+	for i, m := range b.Measurements {
+		p, err := parseTlogProof(m.TlogProof)
+		if err != nil {
+			return fmt.Errorf("measurement %d: tlog-proof: %v", i, err)
+		}
+		cp, err := openCheckpoint(p.checkpoint, verifier)
+		if err != nil {
+			return fmt.Errorf("measurement %d: tlog-proof checkpoint: %v", i, err)
+		}
+		if !bytes.Equal(p.checkpoint, []byte(b.Log.Checkpoint)) {
+			return fmt.Errorf("measurement %d: tlog-proof ends in another checkpoint than the bundle's", i)
+		}
+		if err := tlog.CheckRecord(p.proof, cp.size, cp.root, p.index, tlog.RecordHash(p.extra)); err != nil {
+			return fmt.Errorf("measurement %d (index %d): %v", i, p.index, err)
+		}
+		var entry struct {
+			UID    string `json:"measurement_uid"`
+			SHA256 string `json:"envelope_sha256"`
+		}
+		if err := json.Unmarshal(p.extra, &entry); err != nil {
+			return fmt.Errorf("measurement %d: log entry: %v", i, err)
+		}
+		sum := sha256.Sum256([]byte(m.Envelope))
+		if entry.SHA256 != hex.EncodeToString(sum[:]) {
+			return fmt.Errorf("measurement %d: the log entry is another envelope's", i)
+		}
+		var env struct {
+			Measurement struct {
+				UID string `json:"measurement_uid"`
+			} `json:"measurement"`
+		}
+		if err := json.Unmarshal([]byte(m.Envelope), &env); err != nil || env.Measurement.UID != entry.UID {
+			return fmt.Errorf("measurement %d: the log entry names another measurement", i)
+		}
+	}
+	fmt.Printf("%d tlog-proofs of the bundle verify\n", len(b.Measurements))
+	return nil
+}
+
 func run() error {
 	url := flag.String("url", "", "collector base URL")
 	oldFile := flag.String("old", "", "an older signed checkpoint of the same log")
+	bundleFile := flag.String("bundle", "", "a kuzet-report bundle.json to check offline")
+	bundleKey := flag.String("key", "", "the log's verifier key (with -bundle)")
 	flag.Parse()
+	if *bundleFile != "" {
+		return checkBundle(*bundleFile, *bundleKey)
+	}
 	base = *url
 
 	vkey, err := get("/log/key")
