@@ -175,6 +175,12 @@ std::vector<Hash> TileHashSource::read(const std::vector<Subtree>& subtrees) {
     if (s.level < 0 || L > kMaxTileLevel || s.index >= (size_ >> s.level))
       throw std::invalid_argument("subtree (level " + std::to_string(s.level) + ", index " + std::to_string(s.index) +
                                   ") is not complete in a tree of " + std::to_string(size_));
+    if (r != 0) {
+      if (auto it = between_.find({s.level, s.index}); it != between_.end()) {
+        out.push_back(it->second);
+        continue;
+      }
+    }
     const uint64_t first = s.index << r;
     const auto& hashes = tile(L, first / kTileWidth);
     std::vector<Hash> level(hashes.begin() + static_cast<long>(first % kTileWidth),
@@ -183,6 +189,7 @@ std::vector<Hash> TileHashSource::read(const std::vector<Subtree>& subtrees) {
       for (size_t i = 0; i < level.size() / 2; ++i) level[i] = node_hash(level[2 * i], level[2 * i + 1]);
       level.resize(level.size() / 2);
     }
+    if (r != 0) between_.emplace(std::make_pair(s.level, s.index), level[0]);
     out.push_back(level[0]);
   }
   return out;

@@ -68,6 +68,7 @@ class TileHashSource : public HashSource {
   uint64_t size_;
   Fetch fetch_;
   std::map<std::pair<int, uint64_t>, std::vector<Hash>> tiles_;
+  std::map<std::pair<int, uint64_t>, Hash> between_;  // subtrees between tile levels, hashed once
 };
 
 }  // namespace kuzet::tlog

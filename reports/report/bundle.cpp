@@ -58,6 +58,26 @@ std::string base64_at(const json& v, const std::string& where) {
   return *raw;
 }
 
+// Format /1's JSON proof {"index", "inclusion": [base64], "entry": base64}, against the bundle's checkpoint:
+// bundles handed out before /2 still verify.
+LogProof parse_proof_v1(const json& j, const std::string& where, const std::string& checkpoint) {
+  if (!j.is_object()) bad(where + ": not an object");
+  LogProof p;
+  const json& index = member(j, "index", where);
+  if (!index.is_number_unsigned()) bad(where + ".index: not an unsigned integer");
+  p.index = index.get<uint64_t>();
+  const json& hashes = member(j, "inclusion", where);
+  if (!hashes.is_array() || hashes.size() > kMaxProofHashes) bad(where + ".inclusion: not an array of at most 64 hashes");
+  for (size_t i = 0; i < hashes.size(); ++i) {
+    std::string h = base64_at(hashes[i], where + ".inclusion[" + std::to_string(i) + "]");
+    if (h.size() != 32) bad(where + ".inclusion[" + std::to_string(i) + "]: not a SHA-256 hash");
+    p.inclusion.push_back(std::move(h));
+  }
+  p.entry = base64_at(member(j, "entry", where), where + ".entry");
+  p.checkpoint = checkpoint;
+  return p;
+}
+
 LogProof parse_proof(const json& j, const std::string& where) {
   if (!j.is_string()) bad(where + ": not a string");
   std::string error;
@@ -124,7 +144,9 @@ ParsedBundle parse_bundle(std::string_view text) {
   if (!parsed.ok()) bad("bundle: not JSON (" + parsed.error + ")");
   const json& j = parsed.value;
   if (!j.is_object()) bad("bundle: not a JSON object");
-  if (string_at(j, "format", "bundle") != kBundleFormat) bad("bundle: format is not " + std::string(kBundleFormat));
+  const std::string format = string_at(j, "format", "bundle");
+  const bool v1 = format == kBundleFormatV1;
+  if (format != kBundleFormat && !v1) bad("bundle: format is not " + std::string(kBundleFormat));
   ParsedBundle b;
   Report& r = b.report;
   r.generated_at_ms = time_at(j, "generated_at", "bundle");
@@ -177,7 +199,11 @@ ParsedBundle parse_bundle(std::string_view text) {
     if (!m.is_object()) bad(where + ": not an object");
     Evidence e;
     e.envelope = string_at(m, "envelope", where);
-    if (auto it = m.find("tlog_proof"); it != m.end()) e.proof = parse_proof(*it, where + ".tlog_proof");
+    if (v1) {
+      if (auto it = m.find("log"); it != m.end()) e.proof = parse_proof_v1(*it, where + ".log", r.checkpoint);
+    } else if (auto it = m.find("tlog_proof"); it != m.end()) {
+      e.proof = parse_proof(*it, where + ".tlog_proof");
+    }
     r.measurements.push_back(std::move(e));
   }
   return b;

@@ -16,6 +16,7 @@ namespace kuzet::report {
 
 // /2: each measurement's proof is a C2SP tlog-proof text ("tlog_proof"); /1 had JSON fields ("log").
 inline constexpr std::string_view kBundleFormat = "kuzet.report-bundle/2";
+inline constexpr std::string_view kBundleFormatV1 = "kuzet.report-bundle/1";  // still read and verified
 inline constexpr size_t kMaxBundleBytes = size_t{1} << 30;  // 1 GiB: ~200,000 measurements
 inline constexpr size_t kMaxBundleDepth = 16;
 inline constexpr size_t kMaxProofHashes = 64;

@@ -4,6 +4,7 @@
 
 #include <set>
 
+#include "core/crypto.hpp"
 #include "i18n/embedded_report.hpp"
 #include "i18n/i18n.hpp"
 #include "reports/report/bundle.hpp"
@@ -281,4 +282,24 @@ TEST_CASE("bundle parser: bounded and strict") {
   const auto v = verify_bundle(std::string(64, '{'), "");
   REQUIRE(v.failures.size() == 1);
   CHECK(v.failures[0].find("bundle:") == 0);
+}
+
+TEST_CASE("bundle: format /1 (proofs as JSON fields) is still read and verified") {
+  const Report r = make_report("web.whatsapp.com");
+  auto j = nlohmann::json::parse(bundle_json(r));
+  j["format"] = "kuzet.report-bundle/1";
+  for (size_t i = 0; i < r.measurements.size(); ++i) {
+    const auto& p = *r.measurements[i].proof;
+    nlohmann::json hashes = nlohmann::json::array();
+    for (const auto& h : p.inclusion) hashes.push_back(core::base64_encode(h));
+    j["measurements"][i].erase("tlog_proof");
+    j["measurements"][i]["log"] = {{"index", p.index}, {"inclusion", hashes}, {"entry", core::base64_encode(p.entry)}};
+  }
+  const auto v = verify_bundle(j.dump(), r.log_key);
+  CAPTURE(all_failures(v));
+  CHECK(v.ok());
+  CHECK(v.proofs == r.measurements.size());
+  j["measurements"][40]["log"]["index"] = 46;
+  CHECK(all_failures(verify_bundle(j.dump(), r.log_key)) ==
+        "measurement " + r.measurements[40].uid + ": inclusion proof (index 46) does not lead to the checkpoint's root\n");
 }
