@@ -33,6 +33,16 @@ bool is_ldh(std::string_view s) {
   });
 }
 
+// What an ASCII label kept as written may hold: letters, digits, hyphens, and underscores (names like
+// "_dmarc.example" or "a_b.example" resolve although IDNA refuses them). Nothing else can be sent as a
+// host: not '/', ':', '#', '@', spaces or control bytes, which would change the meaning of a URL or a
+// Host header.
+bool is_host_label(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+  });
+}
+
 // UTS #46 separates labels at '.' and at the three dots that map to it: U+3002, U+FF0E, U+FF61.
 std::vector<std::string_view> split_labels(std::string_view host) {
   static constexpr std::string_view kDots[] = {"\xE3\x80\x82", "\xEF\xBC\x8E", "\xEF\xBD\xA1"};
@@ -81,6 +91,8 @@ std::optional<HostName> convert_host(std::string_view host, std::string* error) 
     if (is_ascii(label)) {
       ascii = lower_ascii(label);
       unicode = ascii;
+      if (!is_host_label(ascii))
+        return fail("label '" + ascii + "' holds characters a host name cannot (letters, digits, '-' and '_' only)");
       if (ascii.rfind("xn--", 0) == 0) {
         char* decoded = nullptr;
         const int rc = idn2_to_unicode_8z8z(ascii.c_str(), &decoded, 0);
@@ -109,6 +121,8 @@ std::optional<HostName> convert_host(std::string_view host, std::string* error) 
       IdnString hold_decoded(decoded);
       unicode = back == IDN2_OK && decoded != nullptr ? std::string(decoded) : std::string(label);
     }
+    if (ascii.empty())  // a label of characters UTS #46 ignores (U+FE0E, U+200B, ...) maps to nothing
+      return fail("label '" + std::string(label) + "' maps to an empty label");
     if (ascii.size() > kMaxLabelBytes)
       return fail("label '" + std::string(label) + "' is longer than 63 bytes on the wire");
     out.ascii += ascii;

@@ -62,6 +62,14 @@ std::optional<Url> parse_url(const std::string& text, std::string* error) {
       if (curl_url_set(u.get(), CURLUPART_HOST, name->ascii.c_str(), 0) != CURLUE_OK)
         return fail("host '" + out.host + "' cannot be written as '" + name->ascii + "'");
       out.wire_url = get_part(u.get(), CURLUPART_URL).value_or(text);
+      // A Unicode name can map to digits and dots ("1\u300223" -> "1.23"), which libcurl then reads as
+      // an IPv4 address (1.0.0.23): the name we would resolve and the address curl would use differ.
+      UrlHandle wire(curl_url());
+      if (!wire || curl_url_set(wire.get(), CURLUPART_URL, out.wire_url.c_str(), 0) != CURLUE_OK)
+        return fail("host '" + out.host + "' cannot be written as '" + name->ascii + "'");
+      const std::string seen = lower(get_part(wire.get(), CURLUPART_HOST).value_or(""));
+      if (seen != name->ascii)
+        return fail("host '" + out.host + "' becomes the address '" + seen + "' once mapped: write the address");
     }
     out.host = std::move(name->ascii);
     out.unicode_host = std::move(name->unicode);

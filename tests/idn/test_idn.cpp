@@ -85,6 +85,16 @@ TEST_CASE("invalid names give a clear error") {
   CHECK(error_of(std::string("a\0b.com", 7)).find("NUL") != std::string::npos);
 }
 
+// Found by the url fuzz target: a label UTS #46 maps to nothing, and ASCII bytes no host can hold, were
+// accepted, and the result did not convert again.
+TEST_CASE("labels that vanish or hold URL syntax or control bytes are refused") {
+  CHECK(error_of("\xEF\xB8\x8E.example").find("maps to an empty label") != std::string::npos);  // U+FE0E
+  CHECK(error_of("\xE2\x80\x8B\xE2\x80\x8B.kz").find("empty label") != std::string::npos);   // U+200B
+  for (const char* bad : {"ab/c.kz", "a:b.kz", "a#b.kz", "a@b.kz", "a b.kz", "a\x1d.kz", "a%2f.kz", "a*.kz"})
+    CHECK_MESSAGE(error_of(bad).find("characters a host name cannot") != std::string::npos, bad);
+  CHECK(ascii_of("_dmarc.Example.kz") == "_dmarc.example.kz");
+}
+
 TEST_CASE("parse_url: the wire URL carries the A-label host; path and query are kept") {
   auto url = parse_url("https://Пример.РФ:8443/путь?q=ы#frag");
   REQUIRE(url);
@@ -117,6 +127,12 @@ TEST_CASE("parse_url: the wire URL carries the A-label host; path and query are 
 }
 
 TEST_CASE("parse_url: an invalid internationalised host is refused with the reason") {
+  {
+    // Found by the url fuzz target: an ideographic dot makes "1.23", which libcurl reads as 1.0.0.23.
+    std::string why;
+    CHECK_FALSE(parse_url("http://1\xE3\x80\x82" "23/", &why));
+    CHECK(why.find("becomes the address '1.0.0.23'") != std::string::npos);
+  }
   std::string why;
   CHECK_FALSE(parse_url("http://☃.net/", &why));
   CHECK(why.find("'☃.net' is not a valid internationalised domain name") != std::string::npos);
