@@ -25,15 +25,18 @@ void lookups(const kuzet::collector::AsnDatabase& db) {
   }
 }
 
-// The .mmdb path reads a file: one per process, rewritten for every input.
-std::string mmdb_path() {
-  static const std::string path = [] {
+// The .mmdb path reads a file: one per process, rewritten for every input. The name is never destroyed:
+// libFuzzer ends a timed run with exit() from another thread while inputs still run, and a static
+// std::string destroyed by then was read after free (ASan in the instrumented build).
+const std::string& mmdb_path() {
+  static const std::string* path = [] {
     const char* dir = std::getenv("TMPDIR");
-    std::string p = std::string(dir && *dir ? dir : "/tmp") + "/kuzet-fuzz-asn-" + std::to_string(getpid()) + ".mmdb";
+    auto* p = new std::string(std::string(dir && *dir ? dir : "/tmp") + "/kuzet-fuzz-asn-" +
+                              std::to_string(getpid()) + ".mmdb");
     std::atexit([] { std::remove(mmdb_path().c_str()); });
     return p;
   }();
-  return path;
+  return *path;
 }
 
 }  // namespace
