@@ -57,6 +57,9 @@ std::optional<IncidentRef> parse_incident_id(const std::string& id) {
     ref.key.target = id.substr(pos);
     if (ref.kind == "shutdown" || ref.key.target.empty()) return std::nullopt;
   }
+  // Only the exact text incident_id writes names an incident: strptime also takes a year 0222, a
+  // month 13 or spaces, which would name another moment (found by the timeline_query fuzz target).
+  if (ref.start_ms < 0 || incident_id(ref.key, ref.kind, ref.start_ms) != id) return std::nullopt;
   return ref;
 }
 

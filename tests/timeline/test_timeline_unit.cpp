@@ -163,7 +163,8 @@ TEST_CASE("incident ids parse back; anything else is refused") {
   for (const char* bad : {"", "KZ", "KZ.9198.blocked.20220104T1430Z", "KZ.x.blocked.20220104T1430Z.a",
                           "KZ.9198.eaten.20220104T1430Z.a", "KZ.9198.blocked.2022-01-04.a",
                           "KZ.99999999999.blocked.20220104T1430Z.a", "KZ.9198.shutdown.20220105T1100Z.a",
-                          "KZ.9198.blocked.20221399T9999Z.a"})
+                          "KZ.9198.blocked.20221399T9999Z.a", "KZ.9198.blocked.02220104T1430Z.a",
+                          "KZ.9198.blocked.2022 104T1430Z.a", "KZ.09198.blocked.20220104T1430Z.a"})
     CHECK_MESSAGE(!parse_incident_id(bad), bad);
 }
 
