@@ -14,8 +14,8 @@ for arg in "$@"; do
     *) echo "install-deps.sh: unknown option $arg" >&2; exit 2 ;;
   esac
 done
-if ((fuzz)); then
-  packages+=(clang-14 libclang-rt-14-dev)  # docs/fuzzing.md
+if ((fuzz || test)); then
+  packages+=(clang-14 libclang-rt-14-dev)  # docs/fuzzing.md; the test suite runs every fuzzer briefly
 fi
 if ((test)); then
   packages+=(iproute2 nftables python3 procps psmisc python3-yaml python3-dnslib python3-cryptography
