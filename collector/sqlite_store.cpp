@@ -92,6 +92,11 @@ ALTER TABLE measurements ADD COLUMN vantage TEXT NOT NULL DEFAULT '';
 ALTER TABLE measurements ADD COLUMN network_check TEXT NOT NULL DEFAULT '';
 ALTER TABLE measurements ADD COLUMN decisive INTEGER NOT NULL DEFAULT 0;
 )sql"},
+    // A country's measurements in time order (the list API's pages, kuzet-report's fetch): without it each
+    // page sorted every matching row again (~2 s per 1,000-row page on the January 2022 replay).
+    {6, R"sql(
+CREATE INDEX measurements_cc_time ON measurements(cc, started_at, uid);
+)sql"},
 };
 constexpr int kLogSchemaVersion = 3;
 constexpr int kSourceSchemaVersion = 4;

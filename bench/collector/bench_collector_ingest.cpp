@@ -184,6 +184,19 @@ int main(int argc, char** argv) {
                 (c3 - c2) * 1000 / m, (c1 - c0) * 1000 / m, (c2 - c1) * 1000 / m, good, m, fields);
   }
 
+  // One configuration alone, for instruction counts that do not depend on the machine's load:
+  //   valgrind --tool=callgrind bench_collector_ingest N BATCH none|nolog|log
+  // "none" stops here (the generation above is the common part); the differences of the totals are the
+  // ingest's instructions without and with the transparency log (docs/benchmarks.md).
+  if (argc > 3) {
+    const std::string mode = argv[3];
+    if (mode == "nolog" || mode == "log")
+      direct(mode == "log" ? "ingest, log on" : "ingest, log off (schema 2)", bodies, n, key, 1, false, mode == "log");
+    else if (mode != "none")
+      return std::fprintf(stderr, "mode must be none, nolog or log\n"), 2;
+    return 0;
+  }
+
   direct("ingest path, 1 verify thread", bodies, n, key, 1);
   // The transparency log's cost, back to back (the machine is shared: compare neighbours).
   direct("2 verify threads, no log (schema 2)", bodies, n, key, 2, false, false);
