@@ -51,6 +51,7 @@ class MmdbAsnDatabase : public AsnDatabase {
     if (MMDB_get_value(&result.entry, &data, "country", "iso_code", nullptr) == MMDB_SUCCESS && data.has_data &&
         data.type == MMDB_DATA_TYPE_UTF8_STRING)
       info.cc.assign(data.utf8_string, data.data_size);
+    if (info.asn == 0) info.as_name.clear();  // a name without an AS number names nothing (fuzz target asn_db)
     return info;
   }
 
