@@ -274,7 +274,9 @@ class Daemon {
       const std::string& url = config_.collectors[(preferred_ + c) % config_.collectors.size()];
       // A collector caught forking or rewinding its log gets nothing more: its receipts mean nothing.
       if (!witness_trusts(url)) continue;
-      if (upload_to(url)) {
+      const UploadEnd end = upload_to(url);
+      if (end == UploadEnd::stopped) return;  // neither a success nor a failure: the counters stay as they are
+      if (end == UploadEnd::emptied) {
         preferred_ = (preferred_ + c) % config_.collectors.size();
         status_.upload_failures_in_row = 0;
         status_.next_upload_at.clear();
@@ -312,15 +314,17 @@ class Daemon {
     return state->trusted();
   }
 
-  // True when the queue was emptied (or a stop was requested between batches without a failure).
-  bool upload_to(const std::string& url) {
+  // How one collector's upload ended. A stop between batches is not a success: counting it as one reset
+  // the failure count of a collector that was down (seen in test_daemon_loopback under load).
+  enum class UploadEnd { emptied, stopped, failed };
+  UploadEnd upload_to(const std::string& url) {
     CollectorClient client(url, client_options());
     auto& known = registered_[url];
     const size_t batch = static_cast<size_t>(std::max(1, config_.upload.batch_size));
     for (;;) {
-      if (stop_requested()) return true;
+      if (stop_requested()) return UploadEnd::stopped;
       auto entries = queue_.peek(batch, 8u << 20);
-      if (entries.empty()) return true;
+      if (entries.empty()) return UploadEnd::emptied;
       UploadAttempt attempt;
       attempt.at = core::now_rfc3339();
       attempt.collector = url;
@@ -382,11 +386,11 @@ class Daemon {
     }
   }
 
-  bool fail(const UploadAttempt& attempt) {
+  UploadEnd fail(const UploadAttempt& attempt) {
     status_.last_upload = attempt;
     if (status_.upload_failures_in_row == 0)
       log_at(LogLevel::warning, "upload to %s failed: %s; results stay queued", attempt.collector.c_str(), attempt.failure.c_str());
-    return false;
+    return UploadEnd::failed;
   }
 
   void write_state() {
