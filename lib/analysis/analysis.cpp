@@ -246,6 +246,23 @@ class TargetJudge {
     return std::find(addresses.begin(), addresses.end(), local_.tls->address) != addresses.end();
   }
 
+  // The local answer is a known blockpage: the address of a known blockpage server, or a page (any hop)
+  // matching a known fingerprint. Adds the evidence and returns the blockpage's name.
+  std::optional<std::string> known_blockpage_answer() {
+    for (const auto& fp : knowledge_.blockpages) {
+      const auto& addrs = o_.dns.addresses;
+      const bool by_address = !fp.address.empty() && std::find(addrs.begin(), addrs.end(), fp.address) != addrs.end();
+      bool by_page = false;
+      if (o_.http)
+        for (const auto& hop : o_.http->requests) by_page = by_page || (hop.status > 0 && fingerprint_matches(fp, hop));
+      if (!by_address && !by_page) continue;
+      if (by_address) add("dns.blockpage_address", fp.address);
+      add("blockpage", fp.name);
+      return fp.name;
+    }
+    return std::nullopt;
+  }
+
   // A layer failed here. Compare with how far the control got.
   Verdict failed_layer(Layer layer, const std::string& layer_method, const std::string& what) {
     add("failure", local_.failure);
@@ -290,6 +307,11 @@ class TargetJudge {
         !(local_.verified && local_.failed_at == Layer::none)) {
       add("control.failure", control_->failure);
       add("dns.note", "answered here, but the name does not exist at the control");
+      // Unless the answer is a known blockpage (its address, or its page): then the network keeps the name
+      // on its block list even though the site is gone, and known blockpages are decisive (rule 6.1). An
+      // unknown page here is more likely a resolver that answers every nonexistent name (ISP search pages).
+      if (auto bp = known_blockpage_answer())
+        return make(verdict::blocked, method::dns_hijack, "The control's resolver says " + o_.dns.hostname + " does not exist (" + control_->failure + "), yet the network answers it with the known blockpage \"" + *bp + "\": the name is on the block list.");
       return make(verdict::down, method::dns_nxdomain, "The control's resolver says " + o_.dns.hostname + " does not exist (" + control_->failure + "); the local answer (" + join(local_addresses) + ") did not come from the site's own zone: the name is gone everywhere, not censored.");
     }
 

@@ -1129,6 +1129,261 @@ case("down_nonexistent_name_injected",
      [("down", "dns.nxdomain")])
 
 
+# ---------------------------------------------------------------- OONI Web Connectivity QA techniques (docs/verdicts.md,
+# "OONI's QA suite, case by case"): each case is built from the technique, with this project's own names and numbers.
+
+u = "https://portal.private-ca-bank.kz/"
+ip = "185.146.3.30"
+private_chain = [cert("portal.private-ca-bank.kz", "Bank Internal Issuing CA", ["portal.private-ca-bank.kz"], seed="own", org_issuer="C=KZ, O=Bank"),
+                 cert("Bank Internal Issuing CA", "Bank Internal Root", key="RSA", bits=2048, seed="own-mid", org_issuer="C=KZ, O=Bank")]
+def private_root_side():
+    return target(u, dns("portal.private-ca-bank.kz", [ip]), [tcp(ip)],
+                  [tls(ip, "portal.private-ca-bank.kz", private_chain, verify="tls.unknown_authority")],
+                  http(u, [request(u, ip, 0, failure="tls.unknown_authority")]))
+case("down_untrusted_root_everywhere",
+     "The site's chain comes from its own private root (not a self-signed leaf: leaf, intermediate, unknown root), "
+     "shown identically to the control, where it does not verify either: the site's own certificate, down.",
+     [entry("other", private_root_side(), control(private_root_side(), [info(ip, 35104, "2DAY TELECOM", "KZ")]))],
+     [("down", "")])
+
+u = "https://www.election-watch.org/"
+lie, real = "212.154.230.9", "51.158.20.20"
+odd_server = [cert("hosting-panel.local", "Hosting Panel Root", ["hosting-panel.local"], seed="panel", org_issuer="O=Panel")]
+loc = target(u, dns("www.election-watch.org", [lie]), [tcp(lie)],
+             [tls(lie, "www.election-watch.org", odd_server, verify="tls.unknown_authority")],
+             http(u, [request(u, lie, 0, failure="tls.unknown_authority")]))
+ctl = good(u, real, "Election Watch", 70000, 200e6)
+case("dns_hijack_untrusted_server",
+     "The resolver points the name at a server in another network whose certificate comes from an unknown "
+     "authority; the control resolves the site's own address and verifies: the resolver sends us elsewhere.",
+     [entry("petition", loc, control(ctl, [info(lie, *KZT), info(real, 12876, "Scaleway", "FR")]))],
+     [("blocked", "dns.hijack")])
+
+u1, u2 = "http://www.city-forum.kz/", "https://www.city-forum.kz/"
+ip = "185.98.7.40"
+case("control_unreachable_sites_load",
+     "The collector is blocked from this network (no control for anything), while the sites load: the plain-HTTP "
+     "page cannot be told from an unknown blockpage without a control (inconclusive); the HTTPS page came over a "
+     "publicly verified connection, so it is the site's (ok).",
+     [entry("social", good(u1, ip, "City forum", 45000), None),
+      entry("social", good(u2, ip, "City forum", 45000), None)],
+     [("inconclusive", ""), ("ok", "")], facts={"collector_reachable": False})
+
+u = "https://www.exile-media.net/"
+loc = target(u, dns("www.exile-media.net", [], "dns.no_answer", rcode="NOERROR"))
+ctl = good(u, "104.21.60.60", "Exile media", 90000, 200e6)
+case("dns_no_data_blocked",
+     "The resolver answers NOERROR with no address (NODATA, what Android's getaddrinfo reports as 'no data') for "
+     "a name the control resolves: a denial in other words, dns.nxdomain.",
+     [entry("news", loc, control(ctl, [info("104.21.60.60", 13335, "CLOUDFLARENET", "US")]))],
+     [("blocked", "dns.nxdomain")])
+
+u1, u2 = "https://www.opposition-tv.org/", "http://www.opposition-tv.org/"
+real = "81.17.30.30"
+loc1 = target(u1, dns("www.opposition-tv.org", ["127.0.0.1"]), [tcp("127.0.0.1", "tcp.refused")])
+# Plain HTTP: a web server on the probe's own machine answers on 127.0.0.1 with its own default page.
+loc2 = target(u2, dns("www.opposition-tv.org", ["127.0.0.1"]), [tcp("127.0.0.1", port=80)], [],
+              http(u2, [request(u2, "127.0.0.1", 200, "Welcome to nginx!", 615)]))
+case("dns_bogon_loopback_with_control",
+     "The resolver answers 127.0.0.1 while the control resolves the site's public address: over HTTPS nothing "
+     "listens there; over plain HTTP a web server on the volunteer's own machine answers with its default page. "
+     "A loopback answer for a public name is the interference either way.",
+     [entry("news", loc1, control(good(u1, real, "Opposition TV", 80000, 200e6), [info(real, 51852, "PLI-AS", "CH")])),
+      entry("news", loc2, control(good(u2, real, "Opposition TV", 80000, 100e6), [info(real, 51852, "PLI-AS", "CH")]))],
+     [("blocked", "dns.bogon"), ("blocked", "dns.bogon")])
+
+u = "http://www.regional-radio.kz/"
+proxy, real = "92.46.20.20", "88.204.170.17"
+case("dns_relay_proxy_plain_http_same_page",
+     "Plain HTTP: the ISP resolver sends the name to its relaying proxy (the ISP's network, not the site's), which "
+     "fetches and passes on the site's own page, the same as the control's: not interfered with, ok (the "
+     "inconsistent DNS stays in the evidence).",
+     [entry("news", good(u, proxy, "Regional radio", 64000),
+            control(good(u, real, "Regional radio", 64000, 100e6), [info(proxy, *KZT), info(real, 48716, "PS Internet Company", "KZ")]))],
+     [("ok", "")])
+
+# A name that exists nowhere, answered here anyway.
+u1, u2 = "https://www.closed-forum-2019.kz/", "http://www.lapsed-blog-2020.kz/"
+bp_ip, other_ip = "92.46.53.17", "92.46.53.50"
+loc1 = target(u1, dns("www.closed-forum-2019.kz", [bp_ip]), [tcp(bp_ip, "tcp.refused")])
+ctl1 = target(u1, dns("www.closed-forum-2019.kz", [], "dns.nxdomain", resolver="1.1.1.1:53"))
+bp = request(u2, other_ip, 200, "Доступ ограничен", 1800,
+             prefix="<html><head><title>Доступ ограничен</title></head><body>Доступ к данному ресурсу ограничен")
+loc2 = target(u2, dns("www.lapsed-blog-2020.kz", [other_ip]), [tcp(other_ip, port=80)], [], http(u2, [bp]))
+ctl2 = target(u2, dns("www.lapsed-blog-2020.kz", [], "dns.nxdomain", resolver="1.1.1.1:53"))
+case("dns_hijack_nonexistent_name_known_blockpage",
+     "Blocked sites whose domains have since lapsed (NXDOMAIN at the control) are still on the block list: the "
+     "network answers one name with the known blockpage server's address (nothing listens there on 443), the "
+     "other with a server whose page carries the ministry's known blockpage text. The names are gone, but a known "
+     "blockpage is deliberate knowledge and decisive: blocked, dns.hijack.",
+     [entry("social", loc1, control(ctl1, [info(bp_ip, *KZT)])),
+      entry("social", loc2, control(ctl2, [info(other_ip, *KZT)]))],
+     [("blocked", "dns.hijack"), ("blocked", "dns.hijack")], knowledge=KNOWLEDGE)
+
+u = "http://www.typo-in-name-shop.kz/"
+search_ip = "92.46.60.60"
+sp = request(u, search_ip, 200, "Поиск", 14000, prefix="<html><head><title>Поиск</title></head><body>Возможно, вы искали")
+loc = target(u, dns("www.typo-in-name-shop.kz", [search_ip]), [tcp(search_ip, port=80)], [], http(u, [sp]))
+ctl = target(u, dns("www.typo-in-name-shop.kz", [], "dns.nxdomain", resolver="1.1.1.1:53"))
+case("down_nonexistent_name_isp_search_page",
+     "The ISP's resolver answers every nonexistent name with its own search/advertising server (NXDOMAIN "
+     "redirection). The control says the name does not exist; the page is no known blockpage: nothing was kept "
+     "from anyone, down.",
+     [entry("other", loc, control(ctl, [info(search_ip, *KZT)]))],
+     [("down", "dns.nxdomain")], knowledge=KNOWLEDGE)
+
+# A short link (its own host, verified HTTPS) redirects to the site; the site's hop fails here, not at the control.
+def hop_case(name, story, plain_failure, plain_method, tls_failure, tls_method):
+    short = "https://sho.rt-links.kz/a7"
+    sip = "185.47.40.40"
+    site_ip = "81.17.40.4"
+    rows = []
+    for dest, fail, meth in (("http://www.rights-center.org/", plain_failure, plain_method),
+                             ("https://www.rights-center.org/", tls_failure, tls_method)):
+        first = request(short, sip, 301, "", 0, location=dest, prefix="")
+        loc = target(short, dns("sho.rt-links.kz", [sip]), [tcp(sip)], [tls(sip, "sho.rt-links.kz")],
+                     http(short, [first, request(dest, site_ip, 0, failure=fail)]))
+        ctl = target(short, dns("sho.rt-links.kz", [sip]), [tcp(sip)], [tls(sip, "sho.rt-links.kz")],
+                     http(short, [copy.deepcopy(first), request(dest, site_ip, 200, "Rights Center", 50000)]))
+        rows.append(entry("humanrights", loc, control(ctl, [info(sip, *KZT)])))
+    case(name, story, rows, [("blocked", plain_method), ("blocked", tls_method)])
+
+hop_case("redirect_hop_refused",
+         "A verified short link redirects to the site (http and https); the connection to the site's address is "
+         "refused (RST answering the SYN) here, while the control follows the redirect to the page: blocked at TCP.",
+         "tcp.refused", "tcp.refused", "tcp.refused", "tcp.refused")
+hop_case("redirect_hop_reset",
+         "The redirect's target host triggers an RST: after the GET with its Host header (plain HTTP hop), after the "
+         "ClientHello with its SNI (HTTPS hop).",
+         "http.reset", "http.reset", "tls.reset", "tls.reset")
+hop_case("redirect_hop_eof",
+         "The redirect's target host makes a middlebox close the connection (FIN): after the GET (plain HTTP hop), "
+         "after the ClientHello (HTTPS hop).",
+         "http.eof", "http.eof", "tls.eof", "tls.eof")
+hop_case("redirect_hop_timeout",
+         "The redirect's target host makes a middlebox drop the packets: silence after the GET (plain HTTP hop), after "
+         "the ClientHello (HTTPS hop).",
+         "http.timeout", "http.timeout", "tls.timeout", "tls.timeout")
+
+u = "http://www.municipal-news.kz/"
+ip = "185.98.7.50"
+loc = target(u, dns("www.municipal-news.kz", [ip]), [tcp(ip, port=80)], [],
+             http(u, [request(u, ip, 302, "", 0, prefix="")], failure=""))  # Location "http://": not followed
+ctl = target(u, dns("www.municipal-news.kz", [ip]), [tcp(ip, port=80)], [],
+             http(u, [request(u, ip, 302, "", 0, location="http://www.municipal-news.kz/home", prefix=""),
+                      request("http://www.municipal-news.kz/home", ip, 200, "Municipal news", 60000)]))
+case("http_plain_broken_redirect_here_only",
+     "Plain HTTP: this network gets a 302 whose Location is no URL, the control a working redirect to the page. Over "
+     "plain HTTP nothing proves the 302 came from the site (an in-path box can answer anything): blocked, "
+     "http.blockpage (the HTTPS twin is https_verified_broken_redirect: ok).",
+     [entry("news", loc, control(ctl, [info(ip, 48716, "PS Internet Company", "KZ")]))],
+     [("blocked", "http.blockpage")])
+
+u = "https://redirects.example-blog.kz/"
+ip = "185.22.67.8"
+def fifteen_tls():
+    hops = [request(u if i == 0 else f"https://redirects.example-blog.kz/{i}", ip, 302, "", 0,
+                    location=f"https://redirects.example-blog.kz/{i + 1}", prefix="") for i in range(11)]
+    return target(u, dns("redirects.example-blog.kz", [ip]), [tcp(ip)], [tls(ip, "redirects.example-blog.kz")],
+                  http(u, hops, failure="http.too_many_redirects"))
+case("down_too_many_redirects_everywhere_https",
+     "The HTTPS twin of down_too_many_redirects_everywhere: 15 redirects for everyone over verified TLS: down.",
+     [entry("other", fifteen_tls(), control(fifteen_tls(), [info(ip, 21299, "Kar-Tel LLC", "KZ")]))],
+     [("down", "")])
+
+u = "http://www.banned-forum.org/"
+lie, real = "92.46.53.40", "198.54.120.10"
+loc = target(u, dns("www.banned-forum.org", [lie]), [tcp(lie, "tcp.refused", port=80)])
+case("dns_hijack_refused_address",
+     "Plain HTTP: the resolver points the name at a server of the ISP that refuses connections on port 80; the "
+     "control resolves the site's own address and loads it: the resolver sends us elsewhere.",
+     [entry("social", loc, control(good(u, real, "Banned forum", 50000, 100e6), [info(lie, *KZT), info(real, 22612, "NAMECHEAP-NET", "US")]))],
+     [("blocked", "dns.hijack")])
+
+u = "http://localhost-record.example-news.kz/"
+loc = target(u, dns("localhost-record.example-news.kz", ["127.0.0.1"]), [tcp("127.0.0.1", "tcp.refused", port=80)])
+ctl = target(u, dns("localhost-record.example-news.kz", ["127.0.0.1"]))
+case("down_loopback_record_everywhere_plain_http",
+     "The plain-HTTP twin of down_loopback_record_everywhere: the zone's record is 127.0.0.1 for everyone: down.",
+     [entry("news", loc, control(ctl, [info("127.0.0.1", 0, "", "", True)], "control.private_address"))],
+     [("down", "tcp.refused")])
+
+u = "https://сайт-новостей.қаз/"
+ip = "88.204.170.70"
+def idn_side(bps):
+    t = good(u, ip, "Жаңалықтар", 52000, bps, chain=public_chain("xn----7sbhmrdzibxhgg.xn--80ao21a"))
+    t["dns"]["hostname"] = "xn----7sbhmrdzibxhgg.xn--80ao21a"  # the wire form; the record keeps the Unicode host
+    return t
+case("ok_idn_name",
+     "An internationalised name under .қаз: DNS and the certificate carry the punycode form, the record the Unicode "
+     "one. Same address and page as the control: ok.",
+     [entry("news", idn_side(30e6), control(idn_side(200e6), [info(ip, 48716, "PS Internet Company", "KZ")]))],
+     [("ok", "")])
+
+u = "https://downloads.mirror-kz.org/iso/big.img"
+ip = "185.47.50.50"
+def capped(bps):
+    t = good(u, ip, "", 512 * 1024, bps)
+    t["http"]["requests"][-1]["body_truncated"] = True
+    t["http"]["requests"][-1]["headers"] = [{"name": "Content-Type", "value": "application/octet-stream"}]
+    return t
+case("ok_large_body_capped",
+     "A 32 MiB file: both sides stop reading at the 512 KiB body cap (truncated, not a failure), at the link's "
+     "speed: ok.",
+     [entry("other", capped(40e6), control(capped(300e6), [info(ip, 48716, "PS Internet Company", "KZ")])), anchor()],
+     [("ok", ""), ("ok", "")])
+
+def lossy(name, story, got_bytes, neutral_bps, expected):
+    u = "https://files.video-hosting.kz/clip.mp4"
+    ip = "185.47.60.60"
+    bps = got_bytes * 8 / 9.8
+    obs = good(u, ip, "", 4 * 1024 * 1024, bps)
+    req = request(u, ip, 200, "", got_bytes, failure="http.timeout", bps=bps, prefix="", headers=[{"name": "Content-Type", "value": "video/mp4"}])
+    obs["http"] = http(u, [req])
+    if neutral_bps is not None:
+        obs["neutral_sni_http"] = http(u, [request(u, ip, 200, "", 512 * 1024, bps=neutral_bps, prefix="", truncated=True)], sni="")
+        obs["repeat_sni_http"] = http(u, [request(u, ip, 200, "", got_bytes, failure="http.timeout", bps=bps, prefix="")])
+    ctl = good(u, ip, "", 512 * 1024, 250e6)
+    ctl["http"]["requests"][-1]["body_truncated"] = True
+    rows = small_fleet([8e6, 12e6, 10e6]) + [entry("video", obs, control(ctl, [info(ip, 48716, "PS Internet Company", "KZ")]))]
+    case(name, story, rows, [("ok", "")] * 3 + [expected])
+
+lossy("throttled_lossy_sni_times_out",
+      "The name's flow is delayed by 300 ms and loses 10 % of its packets (a lossy policer rather than a token "
+      "bucket): the transfer hits the 10 s limit with ~150 KiB received, while the same object from the same "
+      "address without the SNI comes at 20 Mbit/s and again slowly with it: throttled.",
+      150 * 1024, 20e6, ("throttled", "throughput"))
+lossy("http_timeout_lossy_little_received",
+      "The same lossy policing, so harsh that only 40 KiB arrive before the 10 s limit (less than a body 'still "
+      "flowing'): the exchange failed where the control's worked: blocked, http.timeout.",
+      40 * 1024, None, ("blocked", "http.timeout"))
+lossy("trap_address_slow_neutral_slow",
+      "The transfer from one address crawls at ~120 kbit/s until the 10 s limit, and as slowly without the SNI and "
+      "again with it: whatever slows it follows the address, not the name. A policer on the address cannot be told "
+      "from a congested route to that server from one vantage: ok, with the rates in the evidence.",
+      150 * 1024, 125e3, ("ok", ""))
+
+
+u = "http://www.alias-only.example-hoster.kz/"
+def alias_side(resolver):
+    return target(u, dns("www.alias-only.example-hoster.kz", [], "dns.no_answer", rcode="NOERROR", resolver=resolver))
+case("down_no_address_everywhere",
+     "The name exists but its records lead to no address (an alias to a host with no A/AAAA), at both resolvers: "
+     "broken everywhere, down.",
+     [entry("other", alias_side("system"), control(alias_side("1.1.1.1:53"), []))],
+     [("down", "dns.nxdomain")])
+
+u = "https://www.independent-tv.org/"
+proxy, real = "92.46.30.30", "81.17.40.40"
+loc = target(u, dns("www.independent-tv.org", [proxy]), [tcp(proxy)], [tls(proxy, "www.independent-tv.org", failure="tls.reset")])
+case("dns_hijack_then_tls_reset",
+     "The resolver sends the name to an ISP box (another network than the site's), where the ClientHello with the "
+     "site's SNI is reset; the control resolves the site's own address and completes the handshake: the first "
+     "layer that interferes is DNS.",
+     [entry("news", loc, control(good(u, real, "Independent TV", 90000, 200e6), [info(proxy, *KZT), info(real, 51852, "PLI-AS", "CH")]))],
+     [("blocked", "dns.hijack")])
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     for old in os.listdir(OUT):
