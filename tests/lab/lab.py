@@ -20,6 +20,7 @@ Assertions: env KUZET_LAB_ASSERT=both (default) checks observations and verdicts
 =verdicts checks expect: {verdict, method}; =both checks both.
 """
 import argparse
+import csv
 import ipaddress
 import json
 import os
@@ -356,8 +357,21 @@ class Lab:
         config = {"timeouts": t, "consent": LAB_CONSENT}
         spec_path = os.path.join(self.run_dir, "spec.yaml")
         config_path = os.path.join(self.run_dir, "probe.yaml")
-        with open(spec_path, "w") as f:
-            yaml.safe_dump(spec, f, sort_keys=False, allow_unicode=True)
+        if self.sc.get("spec_format") == "citizenlab_csv":
+            # A Citizen Lab test list as researchers keep them: URLs and category codes only, no knowledge.
+            # The run knows only what is built into the probe.
+            spec_path = os.path.join(self.run_dir, "kz-lab.csv")
+            with open(spec_path, "w", encoding="utf-8", newline="") as f:
+                w = csv.writer(f, lineterminator="\r\n")
+                w.writerow(["url", "category_code", "category_description", "date_added", "source", "notes"])
+                for t in self.sc["targets"]:
+                    code = "CTRL" if t["category"] == "control" else t.get("csv_category")
+                    if not code:
+                        raise LabError(f"{t['url']}: a citizenlab_csv scenario needs csv_category for every target")
+                    w.writerow([t["url"], code, "", "2026-11-30", "kuzet lab", t.get("csv_notes", "")])
+        else:
+            with open(spec_path, "w") as f:
+                yaml.safe_dump(spec, f, sort_keys=False, allow_unicode=True)
         with open(config_path, "w") as f:
             yaml.safe_dump(config, f, sort_keys=False)
         return spec_path, config_path
