@@ -13,6 +13,8 @@
 #include "core/failure.hpp"
 #include "core/method.hpp"
 #include "core/verdict.hpp"
+#include "i18n/embedded_verdicts.hpp"
+#include "i18n/i18n.hpp"
 
 namespace kuzet::analysis {
 namespace {
@@ -24,6 +26,26 @@ namespace verdict = core::verdict;
 using measure::HttpRequest;
 using measure::TargetObservations;
 using measure::TlsHandshake;
+using Args = std::vector<std::pair<std::string, std::string>>;
+
+Message msg(std::string key, Args args = {}, std::vector<Message> parts = {}) {
+  return Message{"", std::move(key), std::move(args), std::move(parts)};
+}
+// A clause filling the placeholder `name` of the message it is given to.
+Message clause(std::string name, std::string key, Args args = {}) {
+  return Message{std::move(name), std::move(key), std::move(args), {}};
+}
+
+std::string render(const Message& m, const i18n::Catalog& texts) {
+  Args values = m.args;
+  for (const auto& part : m.parts) values.emplace_back(part.name, render(part, texts));
+  return texts.format(m.key, values);
+}
+
+const i18n::Catalog& english() {
+  static const i18n::Catalog texts = i18n::Catalog::embedded(i18n::embedded::verdicts, i18n::kDefaultLanguage);
+  return texts;
+}
 
 enum class Layer { none = 0, dns, tcp, tls, http };
 
@@ -218,11 +240,12 @@ class TargetJudge {
   }
 
  private:
-  Verdict make(std::string_view verdict, std::string_view method, std::string explanation) {
+  Verdict make(std::string_view verdict, std::string_view method, Message message) {
     Verdict v;
     v.verdict = std::string(verdict);
     v.method = std::string(method);
-    v.explanation = std::move(explanation);
+    v.explanation = render(message, english());
+    v.message = std::move(message);
     v.evidence = evidence_;
     return v;
   }
@@ -264,18 +287,19 @@ class TargetJudge {
   }
 
   // A layer failed here. Compare with how far the control got.
-  Verdict failed_layer(Layer layer, const std::string& layer_method, const std::string& what) {
+  Verdict failed_layer(Layer layer, const std::string& layer_method, Message what) {
+    what.name = "what";
     add("failure", local_.failure);
     if (!control_ && bogon_everywhere_)
-      return make(verdict::down, layer_method, what + ": the site's own DNS record is a private address (the control got it too and went no further), so nobody can reach it; not censorship.");
-    if (!control_) return make(verdict::inconclusive, method::none, what + ", and there is no control measurement to tell censorship from a broken site.");
+      return make(verdict::down, layer_method, msg("layer.down_private_record", {}, {what}));
+    if (!control_) return make(verdict::inconclusive, method::none, msg("layer.no_control", {}, {what}));
     if (control_->failed_at != Layer::none && control_->failed_at <= layer) {
       add("control.failure", control_->failure);
-      return make(verdict::down, layer_method, what + ", and the control failed too (" + control_->failure + "): the site is down or broken, not blocked.");
+      return make(verdict::down, layer_method, msg("layer.down", {{"control_failure", control_->failure}}, {what}));
     }
     if (dns_inconsistent_ && !local_.verified && layer != Layer::dns)
-      return make(verdict::blocked, method::dns_hijack, "The local DNS answers share no address or network with the control's, and going there failed (" + local_.failure + ") while the control got through: the resolver points the name elsewhere.");
-    return make(verdict::blocked, layer_method, what + " while the control got past this step: the network interferes here.");
+      return make(verdict::blocked, method::dns_hijack, msg("layer.dns_hijack", {{"failure", local_.failure}}));
+    return make(verdict::blocked, layer_method, msg("layer.blocked", {}, {what}));
   }
 
   std::optional<Verdict> judge_dns() {
@@ -285,13 +309,13 @@ class TargetJudge {
     if (!local_.resolved) {
       const std::string layer_method = dns_method(local_.failure);
       add("failure", local_.failure);
-      const std::string what = "The local resolver gave no address for " + o_.dns.hostname + " (" + local_.failure + ")";
-      if (!control_) return make(verdict::inconclusive, method::none, what + ", and there is no control measurement to compare with.");
+      const Message what = clause("what", "what.dns", {{"host", o_.dns.hostname}, {"failure", local_.failure}});
+      if (!control_) return make(verdict::inconclusive, method::none, msg("dns.no_control", {}, {what}));
       if (!control_->resolved) {
         add("control.failure", control_->failure);
-        return make(verdict::down, layer_method, what + " and the control's resolver did not resolve it either (" + control_->failure + "): the name is broken or gone everywhere, not censored.");
+        return make(verdict::down, layer_method, msg("dns.down", {{"control_failure", control_->failure}}, {what}));
       }
-      return make(verdict::blocked, layer_method, what + " while the control resolved it" + (layer_method == method::dns_nxdomain ? ": the local resolver denies the name." : ": queries for this name go unanswered here."));
+      return make(verdict::blocked, layer_method, msg(layer_method == method::dns_nxdomain ? "dns.denied" : "dns.unanswered", {}, {what}));
     }
 
     // A URL that names an address was never looked up: nobody answered it, so there is no DNS to judge.
@@ -311,8 +335,8 @@ class TargetJudge {
       // on its block list even though the site is gone, and known blockpages are decisive (rule 6.1). An
       // unknown page here is more likely a resolver that answers every nonexistent name (ISP search pages).
       if (auto bp = known_blockpage_answer())
-        return make(verdict::blocked, method::dns_hijack, "The control's resolver says " + o_.dns.hostname + " does not exist (" + control_->failure + "), yet the network answers it with the known blockpage \"" + *bp + "\": the name is on the block list.");
-      return make(verdict::down, method::dns_nxdomain, "The control's resolver says " + o_.dns.hostname + " does not exist (" + control_->failure + "); the local answer (" + join(local_addresses) + ") did not come from the site's own zone: the name is gone everywhere, not censored.");
+        return make(verdict::blocked, method::dns_hijack, msg("dns.nonexistent_blockpage", {{"host", o_.dns.hostname}, {"control_failure", control_->failure}, {"blockpage", *bp}}));
+      return make(verdict::down, method::dns_nxdomain, msg("dns.nonexistent", {{"host", o_.dns.hostname}, {"control_failure", control_->failure}, {"addresses", join(local_addresses)}}));
     }
 
     std::vector<std::string> local_bogons;
@@ -332,7 +356,7 @@ class TargetJudge {
         add("dns.note", "a private address, but the server there proved to be the site (verified certificate): a relaying proxy");
         return std::nullopt;
       }
-      return make(verdict::blocked, method::dns_bogon, "The local resolver answered " + join(local_bogons) + ", a private or reserved address no public site uses, so the name is made unreachable on purpose.");
+      return make(verdict::blocked, method::dns_bogon, msg("dns.bogon", {{"addresses", join(local_bogons)}}));
     }
 
     for (const auto& fp : knowledge_.blockpages) {
@@ -344,7 +368,7 @@ class TargetJudge {
           continue;
         }
         add("blockpage", fp.name);
-        return make(verdict::blocked, method::dns_hijack, "The local resolver answered " + fp.address + ", the address of a known blockpage server (" + fp.name + ").");
+        return make(verdict::blocked, method::dns_hijack, msg("dns.blockpage_address", {{"address", fp.address}, {"blockpage", fp.name}}));
       }
     }
 
@@ -412,7 +436,7 @@ class TargetJudge {
           if (foreign(a)) forged.push_back(a);
       if (forged.empty()) continue;
       add("dns.injected", join(forged));
-      return make(verdict::blocked, injection_method(forged), "Two different replies arrived for one " + type + " query, one of them (" + join(forged) + ") foreign to the site's network: an on-path injector races the real answer.");
+      return make(verdict::blocked, injection_method(forged), msg("dns.injected_replies", {{"type", type}, {"addresses", join(forged)}}));
     }
     // 2. One answer set mixing the control's network with foreign addresses that do not work here.
     std::vector<std::string> good, forged;
@@ -429,7 +453,7 @@ class TargetJudge {
       if (!tried) return std::nullopt;  // never tested: could be a CDN address we did not get to
     }
     add("dns.injected", join(forged));
-    return make(verdict::blocked, injection_method(forged), "The answers mix the site's addresses with " + join(forged) + ", foreign to its network and not working here: an on-path injector races the real answer.");
+    return make(verdict::blocked, injection_method(forged), msg("dns.injected_mixed", {{"addresses", join(forged)}}));
   }
 
   std::optional<Verdict> judge_known_interception() {
@@ -454,17 +478,17 @@ class TargetJudge {
       add("tls.known_root_matched_by", how);
       add("tls.verify", first_nonempty({h.verify_failure}, "verified"));
       if (!h.chain.empty()) add("tls.local_issuer", h.chain.front().issuer);
-      return make(verdict::intercepted, method::tls_mitm, "The certificate chain presented at " + h.address + " comes from the known interception root \"" + root + "\"" + (h.verify_failure.empty() ? " (trusted on this machine, so a browser would not warn)" : "") + ": the TLS connection is decrypted on the path.");
+      return make(verdict::intercepted, method::tls_mitm, msg(h.verify_failure.empty() ? "tls.known_root_trusted" : "tls.known_root", {{"address", h.address}, {"root", root}}));
     }
     return std::nullopt;
   }
 
   std::optional<Verdict> judge_connection() {
     if (local_.failed_at == Layer::tcp) {
-      return failed_layer(Layer::tcp, tcp_method(local_.failure), "TCP connections to every address failed (" + local_.failure + ")");
+      return failed_layer(Layer::tcp, tcp_method(local_.failure), msg("what.tcp", {{"failure", local_.failure}}));
     }
     if (local_.failed_at == Layer::tls) {
-      return failed_layer(Layer::tls, tls_method(local_.failure), "The TLS handshake failed on every address (" + local_.failure + ")");
+      return failed_layer(Layer::tls, tls_method(local_.failure), msg("what.tls", {{"failure", local_.failure}}));
     }
     return std::nullopt;
   }
@@ -486,10 +510,10 @@ class TargetJudge {
       add("tls.local_trust", "this machine trusts the chain (a root installed locally); the public web PKI does not");
     }
     if (!h.chain.empty()) add("tls.local_leaf", h.chain.front().sha256), add("tls.local_issuer", h.chain.front().issuer);
-    const std::string what = "The certificate presented at " + h.address + " does not verify for " + o_.host + (local_.trusted_locally_only ? " against the public web PKI" : "") + " (" + vf + ")";
-    const std::string trusted_here = local_.trusted_locally_only ? ", although this machine trusts it (a locally installed root, so a browser here would not warn)" : "";
+    const Message what = clause("what", local_.trusted_locally_only ? "what.cert_public" : "what.cert", {{"address", h.address}, {"host", o_.host}, {"verify", vf}});
+    const Message trusted_here = clause("trusted_here", local_.trusted_locally_only ? "clause.trusted_locally" : "clause.none");
     if (!control_ || !control_->handshake || !control_->tls)
-      return make(verdict::inconclusive, method::none, what + trusted_here + ", and there is no control certificate to compare it with.");
+      return make(verdict::inconclusive, method::none, msg("cert.no_control", {}, {what, trusted_here}));
     const auto& ch = *control_->tls;
     if (!ch.chain.empty()) add("tls.control_leaf", ch.chain.front().sha256), add("tls.control_issuer", ch.chain.front().issuer);
     bool same_leaf = false;             // the very certificate verified at the control
@@ -503,22 +527,22 @@ class TargetJudge {
       // The site's own expired, wrong-name or self-signed certificate, shown identically to the control.
       if (same_leaf_as_control) {
         add("control.tls.verify", ch.verify_failure);
-        return make(verdict::down, method::none, what + ", and the control is shown the same certificate, which does not verify there either (" + ch.verify_failure + "): the site's own certificate is broken, for everyone.");
+        return make(verdict::down, method::none, msg("cert.down_same", {{"control_verify", ch.verify_failure}}, {what}));
       }
-      return make(verdict::inconclusive, method::none, what + ", and the control's (another one) does not verify either: a broken site cannot be told from interception.");
+      return make(verdict::inconclusive, method::none, msg("cert.both_broken", {}, {what}));
     }
     if (same_leaf)
-      return make(verdict::inconclusive, method::none, what + ", yet the same certificate verifies at the control: a local trust-store or clock problem, not the network.");
+      return make(verdict::inconclusive, method::none, msg("cert.local_problem", {}, {what}));
     if (dns_inconsistent_ && !local_.trusted_locally_only)
-      return make(verdict::blocked, method::dns_hijack, "The local DNS answers share no address or network with the control's, and the server there presents a certificate that is not the site's (" + vf + "): the resolver points the name elsewhere.");
+      return make(verdict::blocked, method::dns_hijack, msg("cert.dns_hijack", {{"verify", vf}}));
     if (vf == failure::tls_expired)
-      return make(verdict::inconclusive, method::none, what + " while the control gets a valid one: an outdated server or a wrong clock here, not proof of interception.");
-    return make(verdict::intercepted, method::tls_mitm, what + trusted_here + " and differs from the control's publicly verified certificate: something on the path answers the TLS handshake for the site.");
+      return make(verdict::inconclusive, method::none, msg("cert.expired", {}, {what}));
+    return make(verdict::intercepted, method::tls_mitm, msg("cert.intercepted", {}, {what, trusted_here}));
   }
 
   std::optional<Verdict> judge_http_failure() {
     if (local_.failed_at != Layer::http) return std::nullopt;
-    if (!o_.http) return make(verdict::inconclusive, method::none, "The connection worked but no HTTP request was made, so the page could not be judged.");
+    if (!o_.http) return make(verdict::inconclusive, method::none, msg("http.not_measured"));
     std::string hop_host = o_.host;
     if (local_.failed_hop < o_.http->requests.size()) hop_host = url_host(o_.http->requests[local_.failed_hop].url);
     // The first request runs where our own TCP/TLS steps already succeeded: a TCP/TLS failure there happened
@@ -535,13 +559,13 @@ class TargetJudge {
       add("failure", local_.failure);
       if (control_ && control_->failed_at == Layer::http && control_->failure == local_.failure) {
         add("control.failure", control_->failure);
-        return make(verdict::down, method::none, "The HTTP exchange failed with " + local_.failure + " here and at the control: the site itself is broken, not blocked.");
+        return make(verdict::down, method::none, msg("http.down_config", {{"failure", local_.failure}}));
       }
-      return make(verdict::inconclusive, method::none, "The HTTP exchange failed with " + local_.failure + ", which does not point at the network.");
+      return make(verdict::inconclusive, method::none, msg("http.unattributed", {{"failure", local_.failure}}));
     }
     if (!first_hop)  // the control followed the same chain: failed_layer compares with how far it got
-      return failed_layer(Layer::http, layer_method, "Following the redirect to " + o_.http->requests[local_.failed_hop].url + " failed (" + local_.failure + ")");
-    return failed_layer(Layer::http, layer_method, "The HTTP exchange failed (" + local_.failure + ")");
+      return failed_layer(Layer::http, layer_method, msg("what.redirect", {{"url", o_.http->requests[local_.failed_hop].url}, {"failure", local_.failure}}));
+    return failed_layer(Layer::http, layer_method, msg("what.http", {{"failure", local_.failure}}));
   }
 
   std::optional<Verdict> judge_page() {
@@ -567,8 +591,8 @@ class TargetJudge {
       if (local_match && !control_match) {
         add("blockpage", fp.name);
         if (hijack_possible)
-          return make(verdict::blocked, method::dns_hijack, "The local DNS answers differ from the control's and lead to the known blockpage \"" + fp.name + "\".");
-        return make(verdict::blocked, method::http_blockpage, "The response matches the known blockpage \"" + fp.name + "\".");
+          return make(verdict::blocked, method::dns_hijack, msg("page.hijack_blockpage", {{"blockpage", fp.name}}));
+        return make(verdict::blocked, method::http_blockpage, msg("page.known_blockpage", {{"blockpage", fp.name}}));
       }
     }
     if (!cr) {
@@ -578,36 +602,41 @@ class TargetJudge {
         add("http.note", "no control page; judged by the verified TLS connection");
         return std::nullopt;
       }
-      const std::string why = !control_ ? "there is no control page" : "the control got no page (" + control_->failure + ")";
-      return make(verdict::inconclusive, method::none, "A page arrived (HTTP " + std::to_string(r.status) + ") but " + why + " to tell it from a blockpage" + (local_.https ? "." : " on this unencrypted connection."));
+      std::string key = !control_ ? "page.no_control" : "page.control_failed";
+      if (!local_.https) key += "_plain";
+      Args args{{"status", std::to_string(r.status)}};
+      if (control_) args.emplace_back("control_failure", control_->failure);
+      return make(verdict::inconclusive, method::none, msg(key, args));
     }
     // http-diff against the control.
-    std::vector<std::string> signals;
+    std::vector<Message> signal_messages;  // each difference, for the explanation; English in the evidence
     if (r.status != cr->status && !(is_2xx(r.status) && is_2xx(cr->status)) && !is_2xx(r.status))
-      signals.push_back("status " + std::to_string(r.status) + " vs " + std::to_string(cr->status));
+      signal_messages.push_back(clause("signal", "signal.status", {{"status", std::to_string(r.status)}, {"control_status", std::to_string(cr->status)}}));
     const bool title_differs = lower_trimmed(r.title) != lower_trimmed(cr->title);
     // A body cut by the timeout while still flowing is incomplete by definition: its length says nothing.
     const bool short_body = cr->body_length >= kMinControlBodyForDiff && !r.body_truncated && !local_.body_flowing &&
                             static_cast<double>(r.body_length) < kBodyLengthRatio * static_cast<double>(cr->body_length);
     if (short_body && title_differs)
-      signals.push_back("body " + std::to_string(r.body_length) + " < 0.7 x " + std::to_string(cr->body_length) + " bytes with another title");
+      signal_messages.push_back(clause("signal", "signal.body", {{"length", std::to_string(r.body_length)}, {"control_length", std::to_string(cr->body_length)}}));
     const std::string local_site = site_of_host(url_host(o_.http->final_url));
     const std::string control_site = site_of_host(url_host(control_target().http->final_url));
     // Over verified TLS a redirect comes from the site itself (geo-redirects are common): only plain HTTP counts.
     if (!local_.https && local_site != control_site && title_differs)
-      signals.push_back("redirected to " + local_site + " instead of " + control_site);
+      signal_messages.push_back(clause("signal", "signal.redirect", {{"site", local_site}, {"control_site", control_site}}));
+    std::vector<std::string> signals;
+    for (const auto& m : signal_messages) signals.push_back(render(m, english()));
     if (!signals.empty() && local_.verified) {
       // Over publicly verified TLS only the site's own servers could answer: a CDN challenge, a geoblock or a
       // broken redirect sent to this network is the site's decision, not the network's interference.
       add("http.diff", join(signals));
       add("http.server_side", "the site's own answer over a publicly verified connection");
-      return make(verdict::ok, method::none, "The site answered differently here than at the control (" + signals.front() + ", title \"" + r.title + "\"), but over a publicly verified TLS connection: that answer provably came from the site itself, not from the network.");
+      return make(verdict::ok, method::none, msg("page.server_side", {{"title", r.title}}, {signal_messages.front()}));
     }
     if (!signals.empty()) {
       add("http.diff", join(signals));
       if (hijack_possible)
-        return make(verdict::blocked, method::dns_hijack, "The local DNS answers share no address or network with the control's and the page served there differs (" + signals.front() + ").");
-      return make(verdict::blocked, method::http_blockpage, "The page differs from the control's (" + signals.front() + "): a blockpage was served instead of the site.");
+        return make(verdict::blocked, method::dns_hijack, msg("page.dns_hijack", {}, {signal_messages.front()}));
+      return make(verdict::blocked, method::http_blockpage, msg("page.blockpage", {}, {signal_messages.front()}));
     }
     return std::nullopt;
   }
@@ -622,24 +651,24 @@ class TargetJudge {
       }
       if (t.control_bps > 0) add("throughput.control_bps", num(t.control_bps));
     }
-    const std::string reached = local_.body_flowing ? "The page arrived but its body was still coming when the timeout hit" : "Every step succeeded";
     if (!t.suspect) {
       if (local_.body_flowing && t.judged)
-        return make(verdict::ok, method::none, reached + ", at the pace of the other sites: a slow link, not blocking.");
+        return make(verdict::ok, method::none, msg("ok.flowing_like_others"));
       if (local_.body_flowing)
-        return make(verdict::ok, method::none, reached + "; with no other site to compare its rate with, it counts as reachable, not throttled.");
+        return make(verdict::ok, method::none, msg("ok.flowing_no_reference"));
       if (dns_inconsistent_ && local_.verified)
-        return make(verdict::ok, method::none, "Every step succeeded; the DNS answers differ from the control's but the site proved itself with a verified certificate (CDN, regional DNS or a relaying proxy).");
+        return make(verdict::ok, method::none, msg("ok.dns_differs_verified"));
       if (dns_inconsistent_)
-        return make(verdict::ok, method::none, "Every step succeeded; the DNS answers differ from the control's but the page served there matches the control's (regional DNS).");
+        return make(verdict::ok, method::none, msg("ok.dns_differs_same_page"));
       if (!control_ || !control_->response)
-        return make(verdict::ok, method::none, "Every step succeeded and the site proved itself with a publicly verified certificate (no control page to compare with).");
-      return make(verdict::ok, method::none, "Every step succeeded and the page matches the control's (HTTP " + std::to_string(local_.response->status) + ").");
+        return make(verdict::ok, method::none, msg("ok.verified_no_control"));
+      return make(verdict::ok, method::none, msg("ok.matches", {{"status", std::to_string(local_.response->status)}}));
     }
-    const std::string compared = t.baseline_bps > 0 ? "the other sites (" + fmt_bps(t.baseline_bps) + ")" : "the control (" + fmt_bps(t.control_bps) + ")";
+    const Message compared = t.baseline_bps > 0 ? clause("reference", "ref.baseline", {{"rate", fmt_bps(t.baseline_bps)}})
+                                                : clause("reference", "ref.control", {{"rate", fmt_bps(t.control_bps)}});
     const auto& neutral = o_.neutral_sni_http;
     if (!neutral)
-      return make(verdict::ok, method::none, "The page loads, slowly (" + fmt_bps(t.local_bps) + " against " + compared + "), but no neutral-SNI fetch was made to tell throttling from a slow server.");
+      return make(verdict::ok, method::none, msg("rate.no_neutral", {{"rate", fmt_bps(t.local_bps)}}, {compared}));
     const double neutral_bps = confirmation_rate_bps(*neutral);
     add("throughput.neutral_sni_bps", num(neutral_bps));
     // The same object again with the site's name, fetched after the neutral one: a policer keyed on the name
@@ -654,10 +683,12 @@ class TargetJudge {
     const bool neutral_fast = neutral_bps > 0 && neutral_bps >= kNeutralSpeedup * t.local_bps;
     const bool still_slow = repeat_bps < 0 || (repeat_bps > 0 && repeat_bps * kNeutralSpeedup <= neutral_bps);
     if (neutral_fast && still_slow)
-      return make(verdict::throttled, method::throughput, "The page downloads at " + fmt_bps(t.local_bps) + ", at most a tenth of " + compared + ", while the same object from the same address without the site's SNI comes at " + fmt_bps(neutral_bps) + (repeat_bps > 0 ? " and with it again at " + fmt_bps(repeat_bps) : std::string()) + ": the name is throttled.");
+      return make(verdict::throttled, method::throughput,
+                  repeat_bps > 0 ? msg("rate.throttled_repeat", {{"rate", fmt_bps(t.local_bps)}, {"neutral_rate", fmt_bps(neutral_bps)}, {"repeat_rate", fmt_bps(repeat_bps)}}, {compared})
+                                 : msg("rate.throttled", {{"rate", fmt_bps(t.local_bps)}, {"neutral_rate", fmt_bps(neutral_bps)}}, {compared}));
     if (neutral_fast)
-      return make(verdict::ok, method::none, "The page first loaded slowly (" + fmt_bps(t.local_bps) + "), but fetched again with the site's SNI it came at " + fmt_bps(repeat_bps) + ", like the neutral fetch (" + fmt_bps(neutral_bps) + "): passing congestion, not throttling by name.");
-    return make(verdict::ok, method::none, "The page loads slowly (" + fmt_bps(t.local_bps) + "), but as slowly without the site's SNI (" + fmt_bps(neutral_bps) + "): the server or route is slow, not throttled by name.");
+      return make(verdict::ok, method::none, msg("rate.congestion_passed", {{"rate", fmt_bps(t.local_bps)}, {"repeat_rate", fmt_bps(repeat_bps)}, {"neutral_rate", fmt_bps(neutral_bps)}}));
+    return make(verdict::ok, method::none, msg("rate.slow_path", {{"rate", fmt_bps(t.local_bps)}, {"neutral_rate", fmt_bps(neutral_bps)}}));
   }
 
   const TargetInput& in_;
@@ -684,6 +715,11 @@ bool reached_nothing(const std::vector<TargetInput>& targets) {
 
 }  // namespace
 
+std::string explain(const Message& message, std::string_view lang) {
+  if (lang == i18n::kDefaultLanguage) return render(message, english());
+  return render(message, i18n::Catalog::embedded(i18n::embedded::verdicts, lang));
+}
+
 std::vector<Verdict> analyze_run(const std::vector<TargetInput>& targets, const RunFacts& facts,
                                  const Knowledge& knowledge) {
   std::vector<Verdict> verdicts;
@@ -695,7 +731,8 @@ std::vector<Verdict> analyze_run(const std::vector<TargetInput>& targets, const 
       const View v = view_of(t.observations);
       Verdict verdict;
       verdict.verdict = verdict::offline;
-      verdict.explanation = "Nothing answered from this network during the run (no site, no connectivity anchor, not the collector): a shutdown or lost connectivity, not blocking of this site.";
+      verdict.message = msg("run.offline");
+      verdict.explanation = render(verdict.message, english());
       verdict.evidence = {{"failure", v.failure},
                           {"targets_failed", std::to_string(targets.size())},
                           {"anchors_failed", std::to_string(anchors)},

@@ -2,6 +2,8 @@
 // Verdicts: pure functions of observations + control + spec knowledge. No I/O here.
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "measure/observations.hpp"
@@ -17,12 +19,26 @@ struct Evidence {
   std::string value;
 };
 
+// A translatable sentence: a key of i18n/verdicts/<lang>.json, the values of its {placeholders}, and clauses
+// that are messages themselves (each fills the placeholder `name`, rendered in the same language).
+struct Message {
+  std::string name;  // the placeholder this message fills when it is a clause of another
+  std::string key;
+  std::vector<std::pair<std::string, std::string>> args;
+  std::vector<Message> parts;
+};
+
 struct Verdict {
   std::string verdict = "inconclusive";
   std::string method;
-  std::string explanation;  // one sentence for humans
+  std::string explanation;  // one sentence for humans: `message` rendered in English (what records store)
+  Message message;          // the same sentence, for rendering in another language (explain)
   std::vector<Evidence> evidence;
 };
+
+// `message` in `lang` (en, ru, kk; a missing text falls back to English). Throws std::invalid_argument for a
+// language the verdicts domain lacks.
+std::string explain(const Message& message, std::string_view lang);
 
 struct Knowledge {
   std::vector<spec::InterceptionRoot> interception_roots;

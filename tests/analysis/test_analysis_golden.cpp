@@ -91,6 +91,25 @@ TEST_CASE("golden verdict cases") {
   MESSAGE(files.size() << " golden cases, " << mismatches << " mismatching verdicts");
 }
 
+TEST_CASE("every explanation the golden cases produce renders in every language") {
+  for (const auto& file : golden_files()) {
+    const GoldenCase c = load_case(file);
+    CAPTURE(c.name);
+    for (const auto& v : kuzet::analysis::analyze_run(c.targets, c.facts, c.knowledge)) {
+      CAPTURE(v.explanation);
+      // The stored (English) sentence is the message rendered from i18n/verdicts/en.json.
+      CHECK(kuzet::analysis::explain(v.message, "en") == v.explanation);
+      for (const char* lang : {"ru", "kk"}) {
+        CAPTURE(lang);
+        const std::string text = kuzet::analysis::explain(v.message, lang);
+        CHECK(text.find('{') == std::string::npos);  // every placeholder filled
+        CHECK(text != v.explanation);                 // translated, not the English fallback
+        CHECK(text.size() > 20);
+      }
+    }
+  }
+}
+
 TEST_CASE("golden inputs survive a JSON round trip unchanged in judgement") {
   for (const auto& file : golden_files()) {
     const GoldenCase c = load_case(file);

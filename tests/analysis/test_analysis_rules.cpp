@@ -1,8 +1,14 @@
 // Unit tests of the pure helpers behind the verdicts (lib/analysis/rules.hpp).
 #include <doctest/doctest.h>
 
+#include <nlohmann/json.hpp>
+
+#include <regex>
+#include <set>
+
 #include "analysis/analysis.hpp"
 #include "analysis/rules.hpp"
+#include "i18n/embedded_verdicts.hpp"
 
 using namespace kuzet::analysis;
 
@@ -287,4 +293,28 @@ TEST_CASE("a URL naming an address has no DNS to judge: a private address there 
   t.observations.dns.queries.push_back({"A", "NOERROR", {{"A", "127.0.0.1", 300}}, "", 5});
   verdicts = analyze_run({t}, RunFacts{}, Knowledge{});
   CHECK(verdicts[0].method == "dns.bogon");
+}
+
+TEST_CASE("verdict texts: every language has every English key with the same placeholders") {
+  auto placeholders = [](const std::string& text) {
+    std::multiset<std::string> out;
+    static const std::regex re(R"(\{(\w+)\})");
+    for (std::sregex_iterator it(text.begin(), text.end(), re), end; it != end; ++it) out.insert((*it)[1]);
+    return out;
+  };
+  const auto en = nlohmann::json::parse(kuzet::i18n::embedded::verdicts("en"));
+  REQUIRE(en.size() > 40);
+  for (const char* lang : {"ru", "kk"}) {
+    CAPTURE(lang);
+    const auto texts = nlohmann::json::parse(kuzet::i18n::embedded::verdicts(lang));
+    CHECK(texts.size() == en.size());
+    for (auto it = en.begin(); it != en.end(); ++it) {
+      CAPTURE(it.key());
+      REQUIRE(texts.contains(it.key()));
+      CHECK(placeholders(texts[it.key()].get<std::string>()) == placeholders(it.value().get<std::string>()));
+    }
+  }
+  CHECK_THROWS_AS(explain(Message{"", "ok.matches", {{"status", "200"}}, {}}, "de"), std::invalid_argument);
+  CHECK(explain(Message{"", "ok.matches", {{"status", "200"}}, {}}, "ru") ==
+        "Все шаги удались, и страница совпадает с контрольной (HTTP 200).");
 }
