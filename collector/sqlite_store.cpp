@@ -4,12 +4,14 @@
 #include <chrono>
 #include <algorithm>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <unordered_map>
 
 #include "collector/log/stored_log.hpp"
 #include "collector/sqlite_util.hpp"
 #include "collector/store.hpp"
+#include "collector/vantage/vantage.hpp"
 #include "tlog/entry.hpp"
 
 namespace kuzet::collector {
@@ -241,6 +243,7 @@ class SqliteStore : public Store {
             " WHERE m.uid = ?");
         log_entry_insert_ = std::make_unique<Statement>(writer_, "INSERT INTO log_entries(idx, uid, entry) VALUES(?,?,?)");
         log_hash_insert_ = std::make_unique<Statement>(writer_, "INSERT INTO log_hashes(level, idx, hash) VALUES(?,?,?)");
+        key_first_seen_ = std::make_unique<Statement>(writer_, "SELECT first_seen FROM probe_keys WHERE key_id = ?");
         open_log();
       } else {
         existing_ = std::make_unique<Statement>(writer_, "SELECT content_hash, envelope FROM measurements WHERE uid = ?");
@@ -250,6 +253,7 @@ class SqliteStore : public Store {
       existing_.reset();
       log_entry_insert_.reset();
       log_hash_insert_.reset();
+      key_first_seen_.reset();
       sqlite3_close(reader_);
       sqlite3_close(writer_);
       throw;
@@ -260,6 +264,7 @@ class SqliteStore : public Store {
     existing_.reset();
     log_entry_insert_.reset();
     log_hash_insert_.reset();
+    key_first_seen_.reset();
     sqlite3_close(reader_);
     sqlite3_close(writer_);  // the last connection to close checkpoints the WAL
   }
@@ -295,6 +300,7 @@ class SqliteStore : public Store {
     std::vector<InsertResult> results(rows.size());
     std::lock_guard lock(write_mutex_);
     const tlog::Frontier before = frontier_;  // restored if the transaction does not commit
+    KeyTimes key_times;
     exec(writer_, "BEGIN IMMEDIATE");
     try {
       for (size_t i = 0; i < rows.size(); ++i) {
@@ -323,7 +329,8 @@ class SqliteStore : public Store {
         st.step();
         if (sqlite3_changes(writer_) > 0) {
           results[i].inserted = true;
-          if (has_log_) results[i].log_index = append_to_log(r.uid, r.content_hash, r.key_id, r.started_at_ms, r.received_at_ms);
+          if (has_log_) results[i].log_index = append_to_log(entry_of(r.uid, r.content_hash, r.key_id, r.started_at_ms,
+                                                                      r.received_at_ms, r.vantage, r.network_check, key_times));
           continue;
         }
         auto& ex = *existing_;
@@ -343,6 +350,7 @@ class SqliteStore : public Store {
       existing_->reset();
       if (log_entry_insert_) log_entry_insert_->reset();
       if (log_hash_insert_) log_hash_insert_->reset();
+      if (key_first_seen_) key_first_seen_->reset();
       sqlite3_exec(writer_, "ROLLBACK", nullptr, nullptr, nullptr);
       frontier_ = before;
       throw;
@@ -467,15 +475,41 @@ class SqliteStore : public Store {
   }
 
  private:
+  // Keys' registration times, looked up once per batch.
+  using KeyTimes = std::unordered_map<std::string, std::optional<int64_t>>;
+
+  // The log entry of a stored row: with the vantage point it supports (vantage::supporting_tag), which
+  // needs its key's registration time. Inside the caller's transaction, under write_mutex_.
+  tlog::LogEntry entry_of(const std::string& uid, const std::string& content_hash, const std::string& key_id,
+                          int64_t started_at_ms, int64_t received_at_ms, const std::string& tag,
+                          const std::string& check, KeyTimes& key_times) {
+    auto [it, added] = key_times.try_emplace(key_id);
+    if (added) {
+      auto& st = *key_first_seen_;
+      st.reset();
+      st.bind(1, key_id);
+      if (st.step()) it->second = st.int_at(0);
+      st.reset();
+    }
+    tlog::LogEntry e;
+    e.measurement_uid = uid;
+    e.envelope_sha256 = content_hash;
+    e.key_id = key_id;
+    e.started_at_ms = started_at_ms;
+    e.received_at_ms = received_at_ms;
+    e.vantage_point = vantage::supporting_tag(tag, check, started_at_ms, it->second);
+    e.network_check = check;
+    return e;
+  }
+
   // Appends one entry and the hashes it completes. Inside the caller's transaction, under write_mutex_.
-  uint64_t append_to_log(const std::string& uid, const std::string& content_hash, const std::string& key_id,
-                         int64_t started_at_ms, int64_t received_at_ms) {
-    const std::string entry = tlog::encode_entry({uid, content_hash, key_id, started_at_ms, received_at_ms});
+  uint64_t append_to_log(const tlog::LogEntry& log_entry) {
+    const std::string entry = tlog::encode_entry(log_entry);
     const uint64_t index = frontier_.size();
     auto& e = *log_entry_insert_;
     e.reset();
     e.bind(1, static_cast<int64_t>(index));
-    e.bind(2, uid);
+    e.bind(2, log_entry.measurement_uid);
     e.bind_blob(3, entry.data(), entry.size());
     e.step();
     e.reset();
@@ -509,13 +543,16 @@ class SqliteStore : public Store {
       const tlog::Frontier before = frontier_;
       exec(writer_, "BEGIN IMMEDIATE");
       try {
-        Statement missing(writer_,
-                          "SELECT rowid, uid, content_hash, key_id, started_at, received_at FROM measurements"
-                          " WHERE rowid > ? AND uid NOT IN (SELECT uid FROM log_entries) ORDER BY rowid LIMIT 5000");
+        Statement missing(writer_, std::string("SELECT rowid, uid, content_hash, key_id, started_at, received_at, ") +
+                                       (has_vantage_ ? "vantage, network_check" : "'', ''") +
+                                       " FROM measurements WHERE rowid > ? AND uid NOT IN (SELECT uid FROM log_entries)"
+                                       " ORDER BY rowid LIMIT 5000");
         struct Row {
           std::string uid, content_hash, key_id;
           int64_t started_at, received_at;
+          std::string vantage, network_check;
         };
+        KeyTimes key_times;
         int64_t after = 0;
         while (true) {
           std::vector<Row> rows;
@@ -523,10 +560,13 @@ class SqliteStore : public Store {
           missing.bind(1, after);
           while (missing.step()) {
             after = missing.int_at(0);
-            rows.push_back({missing.text_at(1), missing.text_at(2), missing.text_at(3), missing.int_at(4), missing.int_at(5)});
+            rows.push_back({missing.text_at(1), missing.text_at(2), missing.text_at(3), missing.int_at(4), missing.int_at(5),
+                            missing.text_at(6), missing.text_at(7)});
           }
           if (rows.empty()) break;
-          for (const auto& r : rows) append_to_log(r.uid, r.content_hash, r.key_id, r.started_at, r.received_at);
+          for (const auto& r : rows)
+            append_to_log(entry_of(r.uid, r.content_hash, r.key_id, r.started_at, r.received_at, r.vantage,
+                                   r.network_check, key_times));
         }
         exec(writer_, "COMMIT");
       } catch (...) {
@@ -552,6 +592,7 @@ class SqliteStore : public Store {
   tlog::Frontier frontier_;
   std::unique_ptr<Statement> log_entry_insert_;
   std::unique_ptr<Statement> log_hash_insert_;
+  std::unique_ptr<Statement> key_first_seen_;
   std::mutex head_mutex_;
   LogHead head_;
   bool has_vantage_ = false;

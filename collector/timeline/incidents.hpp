@@ -67,6 +67,10 @@ struct VantageSample {
 // moving between sources counts twice. Samples without a tag count for nothing.
 int count_vantage_points(const std::vector<VantageSample>& samples);
 
+// A shutdown's vantage samples are its network's probe rows in this window before it began: during it the
+// probes report nothing or queued offline results.
+inline constexpr int64_t kShutdownVantageWindowMs = 24 * 60 * kMinuteMs;
+
 // Fills vantage_points, decisive and confirmed (vantage_points >= min_vantage_points), and scales the
 // confidence by min(1, vantage_points / min_vantage_points). For a target incident the samples are its
 // probes' rows in the state during it; for a shutdown, the network's probes in the day before it began.

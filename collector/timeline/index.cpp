@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "collector/sqlite_util.hpp"
+#include "collector/vantage/vantage.hpp"
 
 namespace kuzet::timeline {
 
@@ -99,7 +100,7 @@ std::string catch_up_sql(int64_t bin, int64_t lo, int64_t hi) {
   // The measurement's supporting vantage tag (docs/timelines.md, "Vantage points"): none when the source
   // contradicted the claimed network or the key did not exist yet when it was measured.
   const std::string support = ", CASE WHEN network_check = 'mismatch' OR started_at < coalesce(k.first_seen, 0) - " +
-                              std::to_string(kKeyBackdateGraceMs) + " THEN '' ELSE vantage END, decisive";
+                              std::to_string(collector::vantage::kKeyBackdateGraceMs) + " THEN '' ELSE vantage END, decisive";
   auto bin_expr = [](int64_t size) {
     const std::string b = std::to_string(size);
     return "((started_at / " + b + ") * " + b + ")";
@@ -368,7 +369,7 @@ void TimelineIndex::stream_bins_locked(const std::string& level, const SeriesKey
 // silence or offline reports make the drop).
 std::vector<VantageSample> TimelineIndex::vantage_samples_locked(const Incident& inc, int64_t series_end_ms) {
   const bool shutdown = inc.key.target == kNetworkTarget;
-  const int64_t from = shutdown ? inc.start_ms - 24 * 60 * kMinuteMs : inc.start_ms;
+  const int64_t from = shutdown ? inc.start_ms - kShutdownVantageWindowMs : inc.start_ms;
   const int64_t until = shutdown ? inc.start_ms : inc.end_ms.value_or(series_end_ms);
   Statement st(db_, std::string("SELECT key_id, vantage, sum(decisive) FROM timeline_probe_bins"
                                 " WHERE cc = ? AND asn = ? AND target = ? AND bin >= ? AND bin < ?") +

@@ -35,11 +35,6 @@ namespace kuzet::timeline {
 // month-long views read its aggregates, or ~6x fewer per-probe rows.
 inline constexpr int64_t kCoarseFactor = 6;
 
-// A key vouches only for what it measured after the collector first saw it: a measurement started more
-// than this before its key's registration gives no independent support (a probe's first run measures
-// before it registers; fresh keys backdating results by months do not count).
-inline constexpr int64_t kKeyBackdateGraceMs = 60 * kMinuteMs;
-
 struct SeriesInfo {
   SeriesKey key;
   std::string category;

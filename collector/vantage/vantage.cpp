@@ -51,6 +51,13 @@ void write_key_file(const std::string& path, int64_t day, const std::string& key
 
 }  // namespace
 
+std::string supporting_tag(const std::string& tag, std::string_view check, int64_t started_at_ms,
+                           std::optional<int64_t> key_first_seen_ms) {
+  if (check == network_check::mismatch) return "";
+  if (key_first_seen_ms && started_at_ms < *key_first_seen_ms - kKeyBackdateGraceMs) return "";
+  return tag;
+}
+
 std::string_view check_network(const std::string& claimed_cc, uint32_t claimed_asn, const AsnInfo& source) {
   if (source.asn == 0) return network_check::unknown;
   if (claimed_asn != source.asn) return network_check::mismatch;

@@ -13,15 +13,11 @@
 #include <string_view>
 
 #include "collector/asn_db.hpp"
+#include "core/network_check.hpp"
 
 namespace kuzet::collector::vantage {
 
-// How the network a measurement claims relates to the network its upload came from.
-namespace network_check {
-inline constexpr std::string_view match = "match";
-inline constexpr std::string_view mismatch = "mismatch";  // never independent support for the claimed network
-inline constexpr std::string_view unknown = "unknown";    // the database does not know the source (or none)
-}  // namespace network_check
+namespace network_check = core::network_check;
 
 // What an upload's connection tells about its measurements (nothing of it is the address).
 struct UploadSource {
@@ -32,6 +28,18 @@ struct UploadSource {
 // The claimed (cc, asn) against the source's network: mismatch when the ASN differs, or both countries are
 // known and differ; unknown when the database knows nothing of the source.
 std::string_view check_network(const std::string& claimed_cc, uint32_t claimed_asn, const AsnInfo& source);
+
+// A key vouches only for what it measured after the collector first saw it: a measurement started more
+// than this before its key's registration gives no independent support (a probe's first run measures
+// before it registers; fresh keys backdating results by months do not count).
+inline constexpr int64_t kKeyBackdateGraceMs = 60 * 60 * 1000;
+
+// The vantage point a measurement supports (docs/timelines.md, "Vantage points"): its upload's tag, or ""
+// when the source contradicted the claimed network or the measurement started more than the grace before
+// its key's registration (key_first_seen_ms nullopt: no key known, no such limit). The timeline index
+// applies the same rule in SQL; the transparency log's entry carries the result (lib/tlog/entry.hpp).
+std::string supporting_tag(const std::string& tag, std::string_view check, int64_t started_at_ms,
+                           std::optional<int64_t> key_first_seen_ms);
 
 // Decisive local evidence, like OONI's "confirmed": the analysis matched a known blockpage fingerprint
 // (evidence key "blockpage") or a known interception root ("tls.known_root") for an interference verdict.

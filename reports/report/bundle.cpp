@@ -146,9 +146,11 @@ ParsedBundle parse_bundle(std::string_view text) {
   if (!j.is_object()) bad("bundle: not a JSON object");
   const std::string format = string_at(j, "format", "bundle");
   const bool v1 = format == kBundleFormatV1;
-  if (format != kBundleFormat && !v1) bad("bundle: format is not " + std::string(kBundleFormat));
+  if (format != kBundleFormat && format != kBundleFormatV2 && !v1)
+    bad("bundle: format is not " + std::string(kBundleFormat));
   ParsedBundle b;
   Report& r = b.report;
+  r.params.independence = format == kBundleFormat ? Independence::vantage_points : Independence::probe_keys;
   r.generated_at_ms = time_at(j, "generated_at", "bundle");
   r.source = string_at(j, "source", "bundle");
   r.synthetic = string_at(j, "synthetic", "bundle");

@@ -14,9 +14,12 @@
 
 namespace kuzet::report {
 
-// /2: each measurement's proof is a C2SP tlog-proof text ("tlog_proof"); /1 had JSON fields ("log").
-inline constexpr std::string_view kBundleFormat = "kuzet.report-bundle/2";
-inline constexpr std::string_view kBundleFormatV1 = "kuzet.report-bundle/1";  // still read and verified
+// /3: incidents are confirmed by independent vantage points, read from the log entries (Independence);
+// /2: each measurement's proof is a C2SP tlog-proof text ("tlog_proof"), confirmation by distinct keys;
+// /1 had JSON proof fields ("log"). /1 and /2 are still read and verified, by their own rule.
+inline constexpr std::string_view kBundleFormat = "kuzet.report-bundle/3";
+inline constexpr std::string_view kBundleFormatV2 = "kuzet.report-bundle/2";
+inline constexpr std::string_view kBundleFormatV1 = "kuzet.report-bundle/1";
 inline constexpr size_t kMaxBundleBytes = size_t{1} << 30;  // 1 GiB: ~200,000 measurements
 inline constexpr size_t kMaxBundleDepth = 16;
 inline constexpr size_t kMaxProofHashes = 64;

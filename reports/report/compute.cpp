@@ -8,6 +8,7 @@
 #include "collector/upload.hpp"
 #include "core/verdict.hpp"
 #include "reports/report/report.hpp"
+#include "tlog/entry.hpp"
 
 namespace kuzet::report {
 
@@ -32,6 +33,7 @@ Evidence evidence_from_envelope(std::string envelope, int64_t now_ms, std::strin
   e.category = row.category;
   e.verdict = row.verdict;
   e.method = row.method;
+  e.decisive = row.decisive;
   const auto& m = parsed["measurement"];
   if (auto spec = m.find("spec"); spec != m.end() && spec->is_string())
     e.synthetic = synthetic_label(spec->get<std::string>());
@@ -47,6 +49,14 @@ std::string synthetic_label(const std::string& spec) {
     if (spec.rfind(p, 0) == 0) return prefix;
   }
   return "";
+}
+
+std::string vantage_point_of(const Evidence& e) {
+  if (!e.proof) return "";
+  std::string error;
+  const auto entry = tlog::parse_entry(e.proof->entry, &error);
+  if (!entry || entry->measurement_uid != e.uid || entry->envelope_sha256 != e.sha256) return "";
+  return entry->vantage_point;
 }
 
 void sort_evidence(std::vector<Evidence>& measurements) {
@@ -84,6 +94,10 @@ Computed compute(const Params& p, const std::vector<Evidence>& measurements) {
     if (!e.target.empty() && e.target != kNetworkTarget && wanted(p.targets, e.target))
       members[{e.cc, e.asn, e.target}].push_back(i);
   }
+  // Each measurement's vantage point, from its log entry (read once; verify checks the entries' proofs).
+  std::vector<std::string> vantage(measurements.size());
+  if (p.independence == Independence::vantage_points)
+    for (size_t i = 0; i < measurements.size(); ++i) vantage[i] = vantage_point_of(measurements[i]);
   const int64_t span = std::max<int64_t>(p.until_ms - p.from_ms, p.bin_ms);
   out.chart_bin_ms = p.bin_ms * std::max<int64_t>(1, (span / p.bin_ms + kChartBars - 1) / kChartBars);
 
@@ -119,7 +133,28 @@ Computed compute(const Params& p, const std::vector<Evidence>& measurements) {
           probes.insert(e.key_id);
         }
         r.distinct_probes = static_cast<int>(probes.size());
-        r.confirmed = r.distinct_probes >= kMinProbesConfirmed;
+        if (p.independence == Independence::vantage_points) {
+          // As the collector's incident API: a target incident's samples are its rows in the state; a
+          // shutdown's, the network's rows in the day before it began (offline rows are queued uploads).
+          std::vector<timeline::VantageSample> samples;
+          auto add = [&](size_t i) {
+            samples.push_back({measurements[i].key_id, vantage[i], measurements[i].decisive ? 1 : 0});
+          };
+          if (network) {
+            for (size_t i : idx)
+              if (measurements[i].started_at_ms >= inc.start_ms - timeline::kShutdownVantageWindowMs &&
+                  measurements[i].started_at_ms < inc.start_ms)
+                add(i);
+          } else {
+            for (size_t i : r.evidence) add(i);
+          }
+          timeline::IncidentOptions independence = options;
+          independence.min_vantage_points = kMinIndependent;
+          timeline::assess_independence(inc, samples, independence);
+          r.confirmed = inc.confirmed;
+        } else {
+          r.confirmed = r.distinct_probes >= kMinIndependent;
+        }
         r.incident = std::move(inc);
         out.incidents.push_back(std::move(r));
       }

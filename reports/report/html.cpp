@@ -268,7 +268,7 @@ std::string render_html(const Report& report, const i18n::Catalog& t, const std:
     if (e.started_at_ms >= p.from_ms && e.started_at_ms < p.until_ms) probes.insert(e.key_id), networks.insert(e.asn);
   int shutdowns = 0, blockings = 0;
   for (const auto* r : shown) (r->incident.kind == "shutdown" ? shutdowns : blockings) += r->confirmed ? 1 : 0;
-  const std::string min_probes = std::to_string(kMinProbesConfirmed);
+  const std::string min_probes = std::to_string(kMinIndependent);
   out += "<section id=\"summary\">\n<h2>" + text("h.summary") + "</h2>\n<p>" +
          fmt("summary.scope", {{"from", from}, {"until", until}, {"probes", std::to_string(probes.size())},
                                {"networks", std::to_string(networks.size())}, {"cc", p.cc},
@@ -310,7 +310,7 @@ std::string render_html(const Report& report, const i18n::Catalog& t, const std:
   else {
     out += "<table class=\"incidents\">\n<tr>";
     for (const char* c : {"col.number", "col.kind", "col.network", "col.target", "col.start", "col.end", "col.method",
-                          "col.probes", "col.confidence", "col.confirmed"})
+                          "col.probes", "col.vantage_points", "col.confidence", "col.confirmed"})
       out += "<th>" + text(c) + "</th>";
     out += "</tr>\n";
     for (size_t n = 0; n < shown.size(); ++n) {
@@ -326,10 +326,11 @@ std::string render_html(const Report& report, const i18n::Catalog& t, const std:
       out += "<td>" + html_escape(inc.end_ms ? human_utc(*inc.end_ms) : t.text("ongoing")) + "</td>";
       out += "<td><code>" + html_escape(method.empty() ? inc.kind : method) + "</code></td>";
       out += "<td>" + std::to_string(r.distinct_probes) + "</td>";
+      out += "<td>" + std::to_string(inc.vantage_points) + "</td>";
       out += "<td>" + percent(inc.confidence) + "</td>";
       out += "<td>" + text(r.confirmed ? "yes" : "no") + "</td></tr>\n";
       // The method in words, under its incident (a narrow column would not hold it).
-      out += "<tr class=\"words\"><td></td><td colspan=\"9\">" + html_escape(method_words(r, method, t)) + "</td></tr>\n";
+      out += "<tr class=\"words\"><td></td><td colspan=\"10\">" + html_escape(method_words(r, method, t)) + "</td></tr>\n";
     }
     out += "</table>\n";
   }

@@ -12,6 +12,11 @@
 
 namespace kuzet::report {
 
+// What makes the measurements behind an incident independent. Bundles /1 and /2 were built counting
+// distinct probe keys; from /3 a report counts the independent vantage points the collector committed to in
+// each measurement's transparency-log entry (lib/tlog/entry.hpp), as the collector's incident API does.
+enum class Independence { probe_keys, vantage_points };
+
 struct Params {
   std::string cc;
   std::vector<uint32_t> asns;        // empty: every network of cc with data
@@ -23,6 +28,7 @@ struct Params {
   int64_t data_end_ms = 0;
   int64_t bin_ms = timeline::kDefaultBinMs;
   bool include_unconfirmed = false;
+  Independence independence = Independence::vantage_points;  // set by the bundle's format, not written in it
   bool operator==(const Params&) const = default;
 };
 
@@ -52,6 +58,7 @@ struct Evidence {
   std::string verdict;
   std::string method;
   std::string synthetic;  // "" or synthetic_label(spec): made by the replay generator, the lab or a test
+  bool decisive = false;  // decisive local evidence (a known blockpage or interception root; collector/vantage)
   std::optional<LogProof> proof;
 };
 
@@ -67,7 +74,7 @@ std::string synthetic_label(const std::string& spec);
 struct ReportIncident {
   timeline::Incident incident;
   int distinct_probes = 0;       // keys whose measurements show the state inside the incident
-  bool confirmed = false;
+  bool confirmed = false;        // the incident's own (vantage rule) or distinct_probes >= kMinIndependent
   std::vector<size_t> evidence;  // indexes into the measurements, (started_at, uid) order
   bool operator==(const ReportIncident&) const = default;
 };
@@ -82,9 +89,13 @@ struct Computed {
 void sort_evidence(std::vector<Evidence>& measurements);
 Computed compute(const Params& params, const std::vector<Evidence>& measurements);
 
-// An incident needs independent confirmation before a report states it. Until the engine counts
-// independent vantage points (issue 10), two distinct probe keys showing the state is the bar.
-inline constexpr int kMinProbesConfirmed = 2;
+// An incident needs independent confirmation before a report states it: this many independent vantage
+// points (Independence::vantage_points; for /1 and /2 bundles, distinct probe keys).
+inline constexpr int kMinIndependent = 2;
+
+// The vantage point a measurement supports, as its log entry states it: "" without a proof, when the entry
+// is /1 or is not this measurement's (verify names that failure), or when it supports none.
+std::string vantage_point_of(const Evidence& e);
 
 // A whole report.
 struct Report {

@@ -7,10 +7,12 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "collector/log/checkpointer.hpp"
 #include "collector/log/log_key.hpp"
 #include "collector/store.hpp"
+#include "collector/vantage/vantage.hpp"
 #include "core/crypto.hpp"
 #include "tests/collector/helpers.hpp"
 #include "tlog/entry.hpp"
@@ -101,6 +103,42 @@ TEST_CASE("every inserted measurement gets the next log index, in the same trans
   log::StoreHashes hashes(*store);
   CHECK(tlog::tree_hash(6, hashes) == store->log_head().root);
   CHECK(reference_root(*store) == store->log_head().root);
+}
+
+TEST_CASE("the entry carries the vantage point the measurement supports (issue 10)") {
+  TempDir dir;
+  auto store = open_sqlite_store(dir.file("c.db"));
+  constexpr int64_t registered = 1641378600000;
+  store->register_key({"0123456789abcdef", std::string(32, 'k'), registered});
+  auto with = [](NewMeasurement m, const std::string& tag, const std::string& check) {
+    m.vantage = tag;
+    m.network_check = check;
+    return m;
+  };
+  const int64_t grace = vantage::kKeyBackdateGraceMs;
+  store->insert_batch({
+      with(row("match", registered + 1000), "00000000000000aa", "match"),
+      with(row("unknown", registered + 2000), "00000000000000bb", "unknown"),
+      with(row("mismatch", registered + 3000), "00000000000000cc", "mismatch"),
+      // A queued result from shortly before the key was registered still counts; one from long before does not.
+      with(row("queued", registered - grace + 1), "00000000000000dd", "match"),
+      with(row("backdated", registered - grace - 1), "00000000000000ee", "match"),
+      with(row("import", registered + 4000), "", ""),
+  });
+  std::map<std::string, std::pair<std::string, std::string>> logged;
+  for (const auto& bytes : store->log_entries(0, 6)) {
+    std::string error;
+    auto e = tlog::parse_entry(bytes, &error);
+    REQUIRE_MESSAGE(e, error);
+    CHECK(e->version == 2);
+    logged[e->measurement_uid] = {e->vantage_point, e->network_check};
+  }
+  CHECK(logged["match"] == std::pair<std::string, std::string>{"00000000000000aa", "match"});
+  CHECK(logged["unknown"] == std::pair<std::string, std::string>{"00000000000000bb", "unknown"});
+  CHECK(logged["mismatch"] == std::pair<std::string, std::string>{"", "mismatch"});
+  CHECK(logged["queued"] == std::pair<std::string, std::string>{"00000000000000dd", "match"});
+  CHECK(logged["backdated"] == std::pair<std::string, std::string>{"", "match"});
+  CHECK(logged["import"] == std::pair<std::string, std::string>{"", ""});
 }
 
 TEST_CASE("reopening continues the same tree; proofs read stored hashes") {

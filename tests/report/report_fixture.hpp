@@ -2,6 +2,7 @@
 // Hand-made signed measurements for report tests: a few probes of one network, one target blocked for a while.
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -88,13 +89,25 @@ struct LoggedReport {
   std::string log_key;
 };
 
+// The vantage point the collector would have logged for a measurement: by default each probe key uploads
+// from its own place (its key id is a valid 16-hex tag).
+using VantageOf = std::function<std::string(const Evidence&)>;
+inline std::string own_vantage(const Evidence& e) { return e.key_id; }
+
 // Logs every measurement (plus `before` unrelated entries first), signs a checkpoint and attaches the proofs.
-inline LoggedReport log_measurements(std::vector<Evidence>& measurements, int before = 5) {
+inline LoggedReport log_measurements(std::vector<Evidence>& measurements, int before = 5,
+                                     const VantageOf& vantage_of = own_vantage) {
   MemoryLog log;
   for (int i = 0; i < before; ++i) log.append("unrelated entry " + std::to_string(i));
-  std::vector<uint64_t> indexes;
   for (auto& e : measurements) {
-    tlog::LogEntry entry{e.uid, e.sha256, e.key_id, e.started_at_ms, e.started_at_ms + kMinute};
+    tlog::LogEntry entry;
+    entry.measurement_uid = e.uid;
+    entry.envelope_sha256 = e.sha256;
+    entry.key_id = e.key_id;
+    entry.started_at_ms = e.started_at_ms;
+    entry.received_at_ms = e.started_at_ms + kMinute;
+    entry.vantage_point = vantage_of(e);
+    entry.network_check = "match";
     LogProof p;
     p.entry = tlog::encode_entry(entry);
     p.index = log.append(p.entry);

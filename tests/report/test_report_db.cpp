@@ -34,6 +34,8 @@ collector::NewMeasurement row_of(const Evidence& e) {
   m.category = e.category;
   m.verdict = e.verdict;
   m.method = e.method;
+  m.vantage = e.key_id;  // each probe uploads from its own place
+  m.network_check = "match";
   return m;
 }
 
@@ -112,6 +114,11 @@ TEST_CASE("build --db: proofs against the stored checkpoint, the key file's publ
   CHECK(v.warnings.empty());
   CHECK(v.proofs == c.scenario.size());
   CHECK(v.incidents == 1);
+  // The vantage points come from the stored log's entries: the three probes' places confirm the incident.
+  const Report r = report_from(g);
+  REQUIRE(r.computed.incidents.size() == 1);
+  CHECK(r.computed.incidents[0].incident.vantage_points == 3);
+  CHECK(r.computed.incidents[0].confirmed);
 
   SUBCASE("a tampered proof fails") {
     std::string t = text;

@@ -18,17 +18,21 @@ using namespace kuzet::report::testing;
 
 namespace {
 
-Report make_report(const std::string& target, int probes = 3) {
+// The build's order: gather the measurements with their proofs, then compute (the vantage points are read
+// from the proofs' log entries).
+Report make_report(const std::string& target, int probes = 3, const VantageOf& vantage_of = own_vantage,
+                   Independence independence = Independence::vantage_points) {
   Report r;
   r.params = scenario_params();
+  r.params.independence = independence;
   r.generated_at_ms = kT0 + 86400000;
   r.source = "test";
   r.measurements = blocking_scenario(target, probes);
   r.synthetic = "test";
-  r.computed = compute(r.params, r.measurements);
-  const auto logged = log_measurements(r.measurements);
+  const auto logged = log_measurements(r.measurements, 5, vantage_of);
   r.checkpoint = logged.checkpoint;
   r.log_key = logged.log_key;
+  r.computed = compute(r.params, r.measurements);
   return r;
 }
 
@@ -44,7 +48,9 @@ TEST_CASE("compute: the blocking is one incident with its evidence and distinct 
   REQUIRE(inc.incident.end_ms.has_value());
   CHECK(*inc.incident.end_ms == kT0 + 8 * 60 * kMinute);
   CHECK(inc.distinct_probes == 3);
+  CHECK(inc.incident.vantage_points == 3);
   CHECK(inc.confirmed);
+  CHECK(inc.incident.confirmed);
   CHECK(inc.evidence.size() == 3 * 24);
   for (size_t i : inc.evidence) CHECK(r.measurements[i].verdict == "blocked");
 }
@@ -60,6 +66,51 @@ TEST_CASE("compute: one probe alone is not confirmed") {
   Report with = r;
   with.params.include_unconfirmed = true;
   CHECK(render_html(with, texts, "").find("data-id=\"KZ.9198.blocked.20220102T0400Z.web.whatsapp.com\"") != std::string::npos);
+}
+
+TEST_CASE("compute: three keys uploading from one vantage point are one, and not confirmed (issue 10)") {
+  const Report r = make_report("web.whatsapp.com", 3, [](const Evidence&) { return std::string("5151515151515151"); });
+  REQUIRE(r.computed.incidents.size() == 1);
+  const auto& inc = r.computed.incidents[0];
+  CHECK(inc.distinct_probes == 3);
+  CHECK(inc.incident.vantage_points == 1);
+  CHECK_FALSE(inc.confirmed);
+  // Its confidence is scaled as the collector's API scales it: one of the two vantage points needed.
+  const Report keys = make_report("web.whatsapp.com", 3, own_vantage);
+  CHECK(inc.incident.confidence == doctest::Approx(keys.computed.incidents[0].incident.confidence / 2));
+  // Left out of the report by default, and verify agrees with the build.
+  const auto texts = i18n::Catalog::embedded(i18n::embedded::report, "en");
+  CHECK(render_html(r, texts, "").find("data-id=\"KZ.9198.blocked") == std::string::npos);
+  const auto v = verify_bundle(bundle_json(r), r.log_key);
+  CAPTURE(all_failures(v));
+  CHECK(v.ok());
+}
+
+TEST_CASE("compute: two keys from two places confirm; a key's measurements that support no vantage point do not") {
+  // Probe 0 and 1 upload from their own places; probe 2's claimed network was contradicted ("" in its entry).
+  const auto third_key = blocking_scenario("x.example", 3).back().key_id;
+  auto vantage_of = [&](const Evidence& e) { return e.key_id == third_key ? std::string() : e.key_id; };
+  Report r = make_report("web.whatsapp.com", 3, vantage_of);
+  REQUIRE(r.computed.incidents.size() == 1);
+  CHECK(r.computed.incidents[0].incident.vantage_points == 2);
+  CHECK(r.computed.incidents[0].confirmed);
+  // Without proofs nothing says where a measurement came from: no vantage point, nothing confirmed.
+  for (auto& e : r.measurements) e.proof.reset();
+  const auto bare = compute(r.params, r.measurements);
+  REQUIRE(bare.incidents.size() == 1);
+  CHECK(bare.incidents[0].incident.vantage_points == 0);
+  CHECK_FALSE(bare.incidents[0].confirmed);
+}
+
+TEST_CASE("vantage_point_of: only an entry that is this measurement's counts") {
+  const Report r = make_report("web.whatsapp.com");
+  CHECK(vantage_point_of(r.measurements[3]) == r.measurements[3].key_id);
+  Evidence other = r.measurements[3];
+  other.proof = r.measurements[4].proof;
+  CHECK(vantage_point_of(other).empty());
+  Evidence v1 = r.measurements[3];
+  v1.proof->entry = tlog::encode_entry({v1.uid, v1.sha256, v1.key_id, v1.started_at_ms, v1.started_at_ms, "", "", 1});
+  CHECK(vantage_point_of(v1).empty());
 }
 
 TEST_CASE("html: a hostile target name and network name are escaped everywhere") {
@@ -260,6 +311,17 @@ TEST_CASE("bundle: tampering is found and named") {
     const auto v = verify_bundle(bundle_json(copy), r.log_key);
     CHECK(has_failure(v, "follows from the measurements but the report omits it"));
   }
+  SUBCASE("a vantage point changed in a log entry") {
+    // The tag is inside the logged bytes: a report cannot claim other vantage points than the log's.
+    auto copy = r;
+    auto& p = *copy.measurements[40].proof;
+    const size_t at = p.entry.find(victim.key_id, p.entry.find("vantage_point"));
+    REQUIRE(at != std::string::npos);
+    p.entry.replace(at, 16, "7777777777777777");
+    const auto v = verify_bundle(bundle_json(copy), r.log_key);
+    CAPTURE(all_failures(v));
+    CHECK(has_failure(v, "measurement " + victim.uid + ": inclusion proof (index 45) does not lead to the checkpoint's root"));
+  }
   SUBCASE("a measurement twice") {
     auto copy = r;
     copy.measurements.push_back(copy.measurements[3]);
@@ -284,8 +346,25 @@ TEST_CASE("bundle parser: bounded and strict") {
   CHECK(v.failures[0].find("bundle:") == 0);
 }
 
+TEST_CASE("bundle: format /2 (confirmation by distinct keys) is still read and verified by its own rule") {
+  // A /2 bundle of three keys logged from one place: confirmed then, and its incidents still follow.
+  const Report r = make_report("web.whatsapp.com", 3, [](const Evidence&) { return std::string("5151515151515151"); },
+                               Independence::probe_keys);
+  REQUIRE(r.computed.incidents.size() == 1);
+  CHECK(r.computed.incidents[0].confirmed);
+  auto j = nlohmann::json::parse(bundle_json(r));
+  j["format"] = "kuzet.report-bundle/2";
+  const auto v = verify_bundle(j.dump(), r.log_key);
+  CAPTURE(all_failures(v));
+  CHECK(v.ok());
+  CHECK(parse_bundle(j.dump()).report.params.independence == Independence::probe_keys);
+  // The same claims under /3 do not follow: one vantage point does not confirm.
+  j["format"] = "kuzet.report-bundle/3";
+  CHECK(has_failure(verify_bundle(j.dump(), r.log_key), "incident KZ.9198.blocked.20220102T0400Z.web.whatsapp.com: differs"));
+}
+
 TEST_CASE("bundle: format /1 (proofs as JSON fields) is still read and verified") {
-  const Report r = make_report("web.whatsapp.com");
+  const Report r = make_report("web.whatsapp.com", 3, own_vantage, Independence::probe_keys);
   auto j = nlohmann::json::parse(bundle_json(r));
   j["format"] = "kuzet.report-bundle/1";
   for (size_t i = 0; i < r.measurements.size(); ++i) {

@@ -80,11 +80,13 @@ TEST_CASE("log entries: canonical bytes, round trip, refusals") {
   e.key_id = "0123456789abcdef";
   e.started_at_ms = 1641378600123;
   e.received_at_ms = 1641378601000;
+  e.vantage_point = "00ff00ff00ff00ff";
+  e.network_check = "match";
   const std::string bytes = encode_entry(e);
   CHECK(bytes ==
         R"({"envelope_sha256":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","key_id":"0123456789abcdef",)"
-        R"("measurement_uid":"20220105T103000Z_KZ_9198_abc","received_at":"2022-01-05T10:30:01.000Z",)"
-        R"("schema":"kuzet.log-entry/1","started_at":"2022-01-05T10:30:00.123Z"})");
+        R"("measurement_uid":"20220105T103000Z_KZ_9198_abc","network_check":"match","received_at":"2022-01-05T10:30:01.000Z",)"
+        R"("schema":"kuzet.log-entry/2","started_at":"2022-01-05T10:30:00.123Z","vantage_point":"00ff00ff00ff00ff"})");
   std::string error;
   auto back = parse_entry(bytes, &error);
   REQUIRE_MESSAGE(back, error);
@@ -95,8 +97,45 @@ TEST_CASE("log entries: canonical bytes, round trip, refusals") {
   CHECK_FALSE(parse_entry("[]", &error));
   CHECK_FALSE(parse_entry(R"({"a":{"b":1}})", &error));
   std::string other_schema = bytes;
-  other_schema.replace(other_schema.find("entry/1"), 7, "entry/2");
+  other_schema.replace(other_schema.find("entry/2"), 7, "entry/3");
   CHECK_FALSE(parse_entry(other_schema, &error));
+
+  // The collector's word must be a tag and a known check; an empty tag ("supports none") is fine.
+  auto with = [&](const std::string& tag, const std::string& check) {
+    LogEntry x = e;
+    x.vantage_point = tag;
+    x.network_check = check;
+    return encode_entry(x);
+  };
+  CHECK(parse_entry(with("", ""), &error));
+  CHECK(parse_entry(with("", "mismatch"), &error));
+  CHECK_FALSE(parse_entry(with("00FF00FF00FF00FF", "match"), &error));
+  CHECK(parse_entry(with("replay-0123abcd", "match"), &error));
+  CHECK_FALSE(parse_entry(with("00ff 00ff", "match"), &error));
+  CHECK_FALSE(parse_entry(with(std::string(65, 'a'), "match"), &error));
+  CHECK_FALSE(parse_entry(with("00ff00ff00ff00ff", "maybe"), &error));
+  CHECK(error == "log entry network_check is not a known word");
+  // /2 without its fields, or /1 with them, is not an entry.
+  std::string missing = bytes;
+  missing.erase(missing.find(R"(,"vantage_point")"), std::string(R"(,"vantage_point":"00ff00ff00ff00ff")").size());
+  CHECK_FALSE(parse_entry(missing, &error));
+  std::string v1_with_fields = bytes;
+  v1_with_fields.replace(v1_with_fields.find("entry/2"), 7, "entry/1");
+  CHECK_FALSE(parse_entry(v1_with_fields, &error));
+}
+
+TEST_CASE("log entries: /1 entries, written before the vantage fields, still read and re-encode byte for byte") {
+  const std::string v1 =
+      R"({"envelope_sha256":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","key_id":"0123456789abcdef",)"
+      R"("measurement_uid":"u1","received_at":"2022-01-05T10:30:01.000Z","schema":"kuzet.log-entry/1",)"
+      R"("started_at":"2022-01-05T10:30:00.123Z"})";
+  std::string error;
+  auto e = parse_entry(v1, &error);
+  REQUIRE_MESSAGE(e, error);
+  CHECK(e->version == 1);
+  CHECK(e->vantage_point.empty());
+  CHECK(e->measurement_uid == "u1");
+  CHECK(encode_entry(*e) == v1);
 }
 
 TEST_CASE("TileHashSource: proofs and tree hashes from tiles equal those from the stored hashes") {
