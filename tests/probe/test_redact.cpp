@@ -3,6 +3,8 @@
 
 #include <doctest/doctest.h>
 
+#include "core/crypto.hpp"
+
 using kuzet::probe::MeasurementRecord;
 using kuzet::probe::privacy::AddressRedactor;
 using kuzet::probe::privacy::redact_record;
@@ -31,6 +33,45 @@ TEST_CASE("IPv6: any compression, padding or case") {
   CHECK(r.redact("2001:db8::1:0:0:71") == "2001:db8::1:0:0:71");
   CHECK(r.redact("2001:db8::1:0:0:7a") == "2001:db8::1:0:0:7a");
   CHECK(r.redact("12001:db8::1:0:0:7") == "12001:db8::1:0:0:7");
+}
+
+TEST_CASE("IPv4: as an integer, URL-encoded, in a reverse-DNS name (issue 10)") {
+  const AddressRedactor r({"203.0.113.7"});
+  // 203.0.113.7 = 0xcb007107 = 3405803783
+  CHECK(r.redact("ip_num=3405803783;") == "ip_num=[probe-address];");
+  CHECK(r.redact("ip=0xCB007107&") == "ip=[probe-address]&");
+  CHECK(r.redact("u=203%2E0%2E113%2E7&v=1") == "u=[probe-address]&v=1");
+  CHECK(r.redact("q=%20203.0.113.7%20") == "q=%20[probe-address]%20");
+  CHECK(r.redact("7.113.0.203.in-addr.arpa. PTR") == "[probe-address]. PTR");
+  // Numbers that only contain it, or other numbers, stay.
+  CHECK(r.redact("34058037830 13405803783 3405803784 0xcb0071070") == "34058037830 13405803783 3405803784 0xcb0071070");
+}
+
+TEST_CASE("IPv6: URL-encoded colons and the ip6.arpa name") {
+  const AddressRedactor r({"2001:db8::7"});
+  CHECK(r.redact("addr=2001%3Adb8%3A%3A7&x") == "addr=[probe-address]&x");
+  CHECK(r.redact("%5B2001%3adb8%3a%3a7%5D") == "%5B[probe-address]%5D");
+  CHECK(r.redact("7.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa") == "[probe-address]");
+  CHECK(r.redact("2001%3Adb8%3A%3A71") == "2001%3Adb8%3A%3A71");
+}
+
+TEST_CASE("base64: the address's text at any alignment, standard and URL-safe alphabets") {
+  const AddressRedactor r({"203.0.113.7", "2001:db8::7"});
+  for (const std::string address : {"203.0.113.7", "2001:db8::7"}) {
+    for (const std::string before : {"", "{", "ip:", "{\"ip\":\""}) {
+      const std::string blob = kuzet::core::base64_encode(before + address + "\",\"country\":\"KZ\"}");
+      CAPTURE(blob);
+      const std::string redacted = r.redact("Set-Cookie: session=" + blob + "; Path=/");
+      CHECK(redacted != "Set-Cookie: session=" + blob + "; Path=/");
+      CHECK(redacted.find("[probe-address]") != std::string::npos);
+      std::string url_safe = blob;
+      for (char& c : url_safe) c = c == '+' ? '-' : c == '/' ? '_' : c;
+      CHECK(r.redact(url_safe).find("[probe-address]") != std::string::npos);
+    }
+  }
+  // Base64 of other text is left alone.
+  const std::string other = kuzet::core::base64_encode("{\"ip\":\"203.0.113.8\",\"country\":\"KZ\"}");
+  CHECK(r.redact(other) == other);
 }
 
 TEST_CASE("IPv4-mapped IPv6 also removes the IPv4 form; junk addresses are ignored") {
