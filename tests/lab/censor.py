@@ -159,6 +159,22 @@ def reset(conn):
     conn.close()
 
 
+def close_quietly(conn, peeked):
+    # "Close": consume what was peeked (unread data would turn close() into an RST), then a plain FIN.
+    conn.settimeout(2)
+    try:
+        got = 0
+        while got < len(peeked):
+            chunk = conn.recv(len(peeked) - got)
+            if not chunk:
+                break
+            got += len(chunk)
+        conn.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass
+    conn.close()
+
+
 def hold_silently(conn, seconds=120):
     # "Silence": swallow whatever the client sends and never answer, until it gives up.
     conn.settimeout(seconds)
@@ -331,6 +347,8 @@ class Proxy:
             return reset(conn)
         if action == "silence":
             return hold_silently(conn)
+        if action == "close":
+            return close_quietly(conn, hello)
         try:
             up = self.upstream(dst)
         except OSError as e:
@@ -370,6 +388,10 @@ class Proxy:
         log(f"proxy: http {dst[0]}:{dst[1]} host={host or '-'} -> {action}")
         if action == "reset":
             return reset(conn)
+        if action == "close":
+            return close_quietly(conn, request)
+        if action == "silence":
+            return hold_silently(conn)
         if action == "redirect":
             # 302 to the ISP's blockpage server, by name (the client resolves it through the lab DNS)
             location = f"http://{self.state['blockpage_name']}/?blocked={host}"

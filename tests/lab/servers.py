@@ -89,8 +89,9 @@ def run_dns(state):
 # ---------------------------------------------------------------------------------------------- web
 
 class Site:
-    def __init__(self, name, kind, title, page_kib=None, probe_region_answer=""):
+    def __init__(self, name, kind, title, page_kib=None, probe_region_answer="", links=None):
         self.name, self.kind, self.title = name, kind, title
+        self.links = links or {}  # short_link: path -> the URL it redirects to
         self.page = page_html(name, title, page_kib) if kind == "page" else b""
         # What the site's own server answers clients in the probe's network (a server-side decision):
         # "challenge" (a CDN's 503 challenge page) or "broken_redirect" (a 302 whose Location is no URL).
@@ -126,6 +127,11 @@ def make_handler(site, blockpage_html, probe_network=None):
                 return self.send_body(403, CHALLENGE_HTML, "text/html; charset=UTF-8",
                                       [("Server", "cloudflare"), ("cf-mitigated", "challenge"),
                                        ("Cache-Control", "private, max-age=0, no-store")])
+            if site.kind == "short_link":  # a URL shortener: /NAME answers 301 to its target, for everyone
+                target = site.links.get(self.path.strip("/"))
+                if target:
+                    return self.send_body(301, b"", "text/html", [("Location", target)])
+                return self.send_body(404, b"", "text/html")
             if site.kind == "redirects":  # misconfigured: every path redirects to the next one, for everyone
                 tail = self.path.strip("/")
                 n = int(tail[1:]) if tail.startswith("r") and tail[1:].isdigit() else 0
@@ -179,7 +185,8 @@ def run_web(state):
     pki = state["pki"]
     world = state["world"]
     listeners = []
-    sites = [(Site(s["name"], s["kind"], s.get("title", ""), s.get("page_kib"), s.get("probe_region_answer", "")), a)
+    sites = [(Site(s["name"], s["kind"], s.get("title", ""), s.get("page_kib"), s.get("probe_region_answer", ""),
+                   s.get("links")), a)
              for s in world["sites"] if s["kind"] != "dns_only"
              for a in [s["address"]] + ([s["probe_region_address"]] if s.get("probe_region_address") else [])]
     probe_network = ipaddress.ip_interface(world["network"]["probe"]).network
