@@ -59,7 +59,9 @@ constexpr size_t kMaxLateReplies = 4;
 
 // Owns the sockets c-ares opens (ares_set_socket_functions), so that datagrams arriving after their query
 // completed are seen: while c-ares runs it reads through receive() here, and a UDP socket it closes stays
-// open (until resolve() returns) for the hold window to read. Sockets are per resolve(): no shared state.
+// open (until the hold is finished) for the hold window to read. Sockets are per resolve(): no shared state.
+// Held sockets may be read after their window closed (resolve_first): the kernel's arrival time of each
+// datagram (SO_TIMESTAMPNS), not the time it is read, says whether it came within the window.
 class SocketTap {
  public:
   SocketTap(std::vector<PendingQuery*> queries, int hold_on_ms, std::chrono::steady_clock::time_point deadline)
@@ -77,14 +79,15 @@ class SocketTap {
   // The end of the last open hold window, if one is still open.
   std::optional<std::chrono::steady_clock::time_point> hold_end() const;
   const std::vector<int>& held_sockets() const { return held_; }
-  // Reads every waiting datagram on a held socket.
-  void drain(int fd);
+  // Reads the datagrams waiting on a held socket (at most 64); how many it read.
+  int drain(int fd);
 
  private:
   ares_socket_t open(int domain, int type, int protocol);
   int close(ares_socket_t fd);
   ssize_t receive(ares_socket_t fd, void* data, size_t length, int flags, sockaddr* from, socklen_t* from_length);
-  void note_datagram(const uint8_t* data, size_t length, const std::string& server);
+  void note_datagram(const uint8_t* data, size_t length, const std::string& server,
+                     std::chrono::steady_clock::time_point arrival);
   bool is_udp(int fd) const { return std::find(udp_.begin(), udp_.end(), fd) != udp_.end(); }
 
   std::vector<PendingQuery*> queries_;
@@ -101,6 +104,7 @@ class SocketTap {
 struct PendingQuery {
   DnsQuery query;
   core::Stopwatch started;
+  std::chrono::steady_clock::time_point started_at = std::chrono::steady_clock::now();
   bool done = false;
   SocketTap* tap = nullptr;
   HoldWindow hold;
@@ -145,7 +149,11 @@ const ares_socket_functions SocketTap::functions = {
 ares_socket_t SocketTap::open(int domain, int type, int protocol) {
   // With its socket functions replaced, c-ares 1.18 does not make the socket non-blocking itself.
   const int fd = ::socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
-  if (fd >= 0 && (type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) == SOCK_DGRAM) udp_.push_back(fd);
+  if (fd >= 0 && (type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) == SOCK_DGRAM) {
+    udp_.push_back(fd);
+    const int on = 1;  // arrival times for datagrams read after their hold window (drain)
+    ::setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
+  }
   return fd < 0 ? ARES_SOCKET_BAD : fd;
 }
 
@@ -176,7 +184,7 @@ ssize_t SocketTap::receive(ares_socket_t fd, void* data, size_t length, int flag
   last_valid_ = count >= 2;
   last_id_ = last_valid_ ? static_cast<uint16_t>((bytes[0] << 8) | bytes[1]) : 0;
   last_server_ = address_text(reinterpret_cast<const sockaddr*>(&peer));
-  note_datagram(bytes, static_cast<size_t>(count), last_server_);
+  note_datagram(bytes, static_cast<size_t>(count), last_server_, std::chrono::steady_clock::now());
   return count;
 }
 
@@ -199,17 +207,17 @@ std::optional<std::chrono::steady_clock::time_point> SocketTap::hold_end() const
   return end;
 }
 
-void SocketTap::note_datagram(const uint8_t* data, size_t length, const std::string& server) {
+void SocketTap::note_datagram(const uint8_t* data, size_t length, const std::string& server,
+                              std::chrono::steady_clock::time_point arrival) {
   auto question = dns_reply_question(data, length);
   if (!question) return;
-  const auto now = std::chrono::steady_clock::now();
   for (PendingQuery* q : queries_) {
-    if (!q->hold.active || now > q->hold.until || q->hold.server != server || !(q->hold.question == *question))
+    if (!q->hold.active || arrival > q->hold.until || q->hold.server != server || !(q->hold.question == *question))
       continue;
     DnsQuery late;
     late.query_type = q->query.query_type;
     parse_dns_reply(data, length, late);
-    late.duration_ms = q->started.elapsed_ms();
+    late.duration_ms = std::chrono::duration<double, std::milli>(arrival - q->started_at).count();
     if (same_dns_reply(late, q->query)) return;
     for (const DnsQuery& seen : q->late)
       if (same_dns_reply(late, seen)) return;
@@ -218,22 +226,48 @@ void SocketTap::note_datagram(const uint8_t* data, size_t length, const std::str
   }
 }
 
-void SocketTap::drain(int fd) {
-  std::vector<uint8_t> buffer(65536);
-  for (int i = 0; i < 64; ++i) {  // bounded: a flood cannot starve the loop
+// When the kernel received a datagram (SO_TIMESTAMPNS, wall clock), on the steady clock; now if it did not say.
+std::chrono::steady_clock::time_point arrival_time(msghdr& message) {
+  const auto now = std::chrono::steady_clock::now();
+  for (cmsghdr* c = CMSG_FIRSTHDR(&message); c != nullptr; c = CMSG_NXTHDR(&message, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS) continue;
+    timespec stamp{};
+    std::memcpy(&stamp, CMSG_DATA(c), sizeof stamp);
+    const auto received = std::chrono::system_clock::time_point(std::chrono::duration_cast<std::chrono::system_clock::duration>(
+        std::chrono::seconds(stamp.tv_sec) + std::chrono::nanoseconds(stamp.tv_nsec)));
+    const auto age = std::chrono::system_clock::now() - received;
+    if (age < std::chrono::system_clock::duration::zero()) return now;  // the wall clock stepped back
+    return now - std::chrono::duration_cast<std::chrono::steady_clock::duration>(age);
+  }
+  return now;
+}
+
+int SocketTap::drain(int fd) {
+  std::vector<uint8_t> buffer(65536);  // a DNS reply over UDP fits in 64 KiB
+  int read = 0;
+  for (; read < 64; ++read) {  // bounded: a flood cannot starve the loop
     sockaddr_storage peer{};
-    socklen_t peer_length = sizeof peer;
-    const ssize_t count = ::recvfrom(fd, buffer.data(), buffer.size(), MSG_DONTWAIT,
-                                     reinterpret_cast<sockaddr*>(&peer), &peer_length);
+    iovec part{buffer.data(), buffer.size()};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(timespec))];
+    msghdr message{};
+    message.msg_name = &peer;
+    message.msg_namelen = sizeof peer;
+    message.msg_iov = &part;
+    message.msg_iovlen = 1;
+    message.msg_control = control;
+    message.msg_controllen = sizeof control;
+    const ssize_t count = ::recvmsg(fd, &message, MSG_DONTWAIT);
     if (count < 0) {
-      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return read;
       // e.g. ICMP port unreachable: nothing more will come on it
       ::close(fd);
       held_.erase(std::find(held_.begin(), held_.end(), fd));
-      return;
+      return read;
     }
-    note_datagram(buffer.data(), static_cast<size_t>(count), address_text(reinterpret_cast<const sockaddr*>(&peer)));
+    note_datagram(buffer.data(), static_cast<size_t>(count), address_text(reinterpret_cast<const sockaddr*>(&peer)),
+                  arrival_time(message));
   }
+  return read;
 }
 
 // The reply (abuf) is handed to us whatever the rcode, thanks to ARES_FLAG_NOCHECKRESP; without a reply
@@ -298,10 +332,10 @@ class Channel {
   ares_channel channel_ = nullptr;
 };
 
-// Drives the channel until every query has called back and every hold window has closed, or the
-// deadline passes.
+// Drives the channel until every query has called back (and, with wait_for_holds, every hold window has
+// closed), or the deadline passes.
 void run_until(ares_channel channel, const std::vector<PendingQuery*>& queries, SocketTap& tap,
-               std::chrono::steady_clock::time_point deadline) {
+               std::chrono::steady_clock::time_point deadline, bool wait_for_holds) {
   auto all_done = [&] {
     return std::all_of(queries.begin(), queries.end(), [](const PendingQuery* q) { return q->done; });
   };
@@ -311,6 +345,7 @@ void run_until(ares_channel channel, const std::vector<PendingQuery*>& queries, 
     const bool resolving = !all_done();
     auto wake_at = deadline;
     if (!resolving) {
+      if (!wait_for_holds) break;
       auto hold_end = tap.hold_end();
       if (!hold_end) break;
       wake_at = *hold_end;
@@ -376,8 +411,48 @@ std::optional<std::string> ip_literal(std::string host) {
 
 }  // namespace
 
-DnsObservation resolve(const std::string& hostname, const DnsOptions& options) {
+// What outlives resolve_first() while hold windows are open: the queries (c-ares called back into them,
+// the tap notes late replies into them) and the tap with its held sockets.
+struct DnsHoldOn::State {
+  PendingQuery a, aaaa;
+  std::unique_ptr<SocketTap> tap;
+  bool query_aaaa = true;
+};
+
+DnsHoldOn::DnsHoldOn(std::unique_ptr<State> state) : state_(std::move(state)) {}
+DnsHoldOn::~DnsHoldOn() = default;
+
+void DnsHoldOn::finish(DnsObservation& obs) {
+  if (!state_) return;
+  SocketTap& tap = *state_->tap;
+  // While a window is open, read as replies come; once all have closed, read what the kernel kept (judged by
+  // its arrival time). Bounded: a flood of datagrams cannot keep us here past the windows.
+  for (int rounds = 0; rounds < 4096; ++rounds) {
+    const auto end = tap.hold_end();
+    std::vector<pollfd> fds;
+    for (int fd : tap.held_sockets()) fds.push_back(pollfd{fd, POLLIN, 0});
+    if (fds.empty()) break;
+    if (!end) {
+      bool more = false;
+      for (const pollfd& p : fds) more = tap.drain(p.fd) == 64 || more;
+      if (!more) break;
+      continue;
+    }
+    const auto wait = std::chrono::ceil<std::chrono::milliseconds>(*end - std::chrono::steady_clock::now());
+    const int ready = poll(fds.data(), fds.size(), static_cast<int>(std::max<int64_t>(0, wait.count())));
+    if (ready < 0 && errno != EINTR) break;
+    for (const pollfd& p : fds)
+      if (p.revents != 0) tap.drain(p.fd);
+  }
+  obs.queries.insert(obs.queries.end(), state_->a.late.begin(), state_->a.late.end());
+  if (state_->query_aaaa) obs.queries.insert(obs.queries.end(), state_->aaaa.late.begin(), state_->aaaa.late.end());
+  state_.reset();  // closes the held sockets
+}
+
+DnsObservation resolve_first(const std::string& hostname, const DnsOptions& options,
+                             std::unique_ptr<DnsHoldOn>* hold) {
   core::Stopwatch watch;
+  if (hold) hold->reset();
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(std::max(options.timeout_ms, 1));
   DnsObservation obs;
   obs.hostname = hostname;
@@ -401,23 +476,31 @@ DnsObservation resolve(const std::string& hostname, const DnsOptions& options) {
   if (hostname.empty()) return finish(std::string(core::failure::dns_error));  // would query the root
 
   if (!library_ready()) return finish(std::string(core::failure::dns_error));
-  // Declared before the channel: its destruction may still call back into them.
-  PendingQuery a, aaaa;
+  // Declared before the channel: its destruction may still call back into them, and it closes its sockets
+  // into the tap, which keeps the UDP ones for the hold windows.
+  auto state = std::make_unique<DnsHoldOn::State>();
+  state->query_aaaa = options.query_aaaa;
+  PendingQuery& a = state->a;
+  PendingQuery& aaaa = state->aaaa;
   std::vector<PendingQuery*> pending{&a};
   if (options.query_aaaa) pending.push_back(&aaaa);
-  SocketTap tap(pending, options.hold_on_ms, deadline);
-  Channel channel;
-  if (channel.init(options.timeout_ms, tap) != ARES_SUCCESS) return finish(std::string(core::failure::dns_error));
-  if (server && channel.use_server(*server) != ARES_SUCCESS) return finish(std::string(core::failure::dns_error));
+  state->tap = std::make_unique<SocketTap>(pending, options.hold_on_ms, deadline);
+  SocketTap& tap = *state->tap;
+  {
+    Channel channel;
+    if (channel.init(options.timeout_ms, tap) != ARES_SUCCESS) return finish(std::string(core::failure::dns_error));
+    if (server && channel.use_server(*server) != ARES_SUCCESS) return finish(std::string(core::failure::dns_error));
 
-  a.query.query_type = "A";
-  aaaa.query.query_type = "AAAA";
-  for (PendingQuery* q : pending) {
-    q->tap = &tap;
-    q->started = core::Stopwatch();
-    ares_query(channel.get(), hostname.c_str(), kClassIn, q == &a ? kTypeA : kTypeAaaa, on_reply, q);
+    a.query.query_type = "A";
+    aaaa.query.query_type = "AAAA";
+    for (PendingQuery* q : pending) {
+      q->tap = &tap;
+      q->started = core::Stopwatch();
+      q->started_at = std::chrono::steady_clock::now();
+      ares_query(channel.get(), hostname.c_str(), kClassIn, q == &a ? kTypeA : kTypeAaaa, on_reply, q);
+    }
+    run_until(channel.get(), pending, tap, deadline, hold == nullptr);
   }
-  run_until(channel.get(), pending, tap, deadline);
 
   // addresses (and the overall failure) come from the first replies only: the probe goes on to connect to
   // what an ordinary resolver would have returned. Late replies are evidence, recorded after them.
@@ -429,12 +512,22 @@ DnsObservation resolve(const std::string& hostname, const DnsOptions& options) {
         obs.addresses.push_back(answer.value);
     }
   }
-  for (PendingQuery* q : pending) obs.queries.insert(obs.queries.end(), q->late.begin(), q->late.end());
+  // Held sockets may also carry a reply that came within a window already closed: finish() reads those too.
+  if (hold && (tap.hold_end() || !tap.held_sockets().empty())) {
+    *hold = std::make_unique<DnsHoldOn>(std::move(state));
+  } else {
+    for (PendingQuery* q : pending) obs.queries.insert(obs.queries.end(), q->late.begin(), q->late.end());
+  }
   if (!obs.addresses.empty()) return finish("");
   std::string failure = a.query.failure;
   if (options.query_aaaa && failure == core::failure::dns_timeout && is_definite(aaaa.query.failure))
     failure = aaaa.query.failure;
   return finish(failure);
+}
+
+DnsObservation resolve(const std::string& hostname, const DnsOptions& options) {
+  // The windows are waited out inside resolve_first (run_until), as before: one poll loop.
+  return resolve_first(hostname, options, nullptr);
 }
 
 bool is_valid_resolver(const std::string& resolver) { return parse_resolver(resolver).has_value(); }

@@ -1,4 +1,5 @@
 #pragma once
+#include <memory>
 #include <string>
 
 #include "measure/observations.hpp"
@@ -23,6 +24,30 @@ struct DnsOptions {
 // order. addresses and the overall failure come from the first replies only: what an ordinary resolver
 // would have used, so the probe connects to those.
 DnsObservation resolve(const std::string& hostname, const DnsOptions& options);
+
+// The hold windows of a resolve_first() that returned before they closed: the sockets stay open (the kernel
+// keeps what arrives, with its arrival time) until finish() reads them.
+class DnsHoldOn {
+ public:
+  struct State;
+  explicit DnsHoldOn(std::unique_ptr<State> state);
+  ~DnsHoldOn();
+  DnsHoldOn(const DnsHoldOn&) = delete;
+  DnsHoldOn& operator=(const DnsHoldOn&) = delete;
+  // Waits until every hold window has closed (returns at once when they already have), then appends to
+  // obs.queries the late replies that arrived within their windows, exactly as resolve() records them.
+  // Call once, with the observation resolve_first() returned, before anything judges it.
+  void finish(DnsObservation& obs);
+
+ private:
+  std::unique_ptr<State> state_;
+};
+
+// resolve() without waiting out Hold-On: returns as soon as every query has its first reply (or failed), so
+// the caller can connect to those addresses at once; the open hold windows come back in *hold (null when
+// there are none). resolve() is resolve_first() followed by finish().
+DnsObservation resolve_first(const std::string& hostname, const DnsOptions& options,
+                             std::unique_ptr<DnsHoldOn>* hold);
 
 // Validates "IP", "IP:PORT", "[IPv6]:PORT"; used by the CLI to reject bad --resolver values early.
 bool is_valid_resolver(const std::string& resolver);

@@ -18,7 +18,8 @@ HttpOptions http_options(const MeasureOptions& options) {
 }
 }  // namespace
 
-TargetObservations begin_target(const std::string& url, const MeasureOptions& options) {
+TargetObservations begin_target(const std::string& url, const MeasureOptions& options,
+                                std::unique_ptr<DnsHoldOn>* hold) {
   core::Stopwatch sw;
   TargetObservations obs;
   obs.url = url;
@@ -31,7 +32,7 @@ TargetObservations begin_target(const std::string& url, const MeasureOptions& op
   obs.scheme = parsed->scheme;
   obs.host = parsed->unicode_host;  // records show the name as people write it; the wire gets parsed->host
   obs.port = parsed->port;
-  obs.dns = resolve(parsed->host, options.dns);
+  obs.dns = hold ? resolve_first(parsed->host, options.dns, hold) : resolve(parsed->host, options.dns);
   obs.duration_ms = sw.elapsed_ms();
   return obs;
 }

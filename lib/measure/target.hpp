@@ -1,4 +1,5 @@
 #pragma once
+#include <memory>
 #include <string>
 
 #include "measure/dns.hpp"
@@ -20,9 +21,12 @@ struct MeasureOptions {
 // worked. Blocking; call from a worker thread. Equivalent to begin_target + finish_target.
 TargetObservations measure_target(const std::string& url, const MeasureOptions& options);
 
-// The two halves, so a runner can learn every target's addresses (for one batched control request)
-// before connecting. begin_target parses the URL and resolves; finish_target does TCP, TLS and HTTP.
-TargetObservations begin_target(const std::string& url, const MeasureOptions& options);
+// The two halves, so a runner can ask for control with the target's addresses while it connects.
+// begin_target parses the URL and resolves; finish_target does TCP, TLS and HTTP. With `hold`, the DNS step
+// returns with its first replies and hands back its open Hold-On windows (dns.hpp, resolve_first): the
+// caller must finish them into obs.dns before judging; without it, begin_target waits them out.
+TargetObservations begin_target(const std::string& url, const MeasureOptions& options,
+                                std::unique_ptr<DnsHoldOn>* hold = nullptr);
 void finish_target(TargetObservations& target, const MeasureOptions& options);
 
 // Fetches the same URL from the same address again with no SNI (throttling confirmation).

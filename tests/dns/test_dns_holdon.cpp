@@ -3,6 +3,9 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <chrono>
+#include <memory>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -213,4 +216,58 @@ TEST_CASE("a silent resolver still times out within the budget with a hold windo
   CHECK(obs.failure == core::failure::dns_timeout);
   CHECK(obs.queries.size() == 2);
   CHECK(obs.duration_ms < 5000);
+}
+
+// resolve_first: the probe connects with the first replies while the hold windows stay open; finish() then
+// records exactly what resolve() would have.
+namespace {
+measure::DnsObservation lookup_first(const FakeDnsServer& server, const std::string& name, int hold_on_ms,
+                                     std::unique_ptr<measure::DnsHoldOn>* hold) {
+  measure::DnsOptions options;
+  options.resolver = server.address();
+  options.timeout_ms = kGenerousTimeoutMs;
+  options.hold_on_ms = hold_on_ms;
+  return measure::resolve_first(name, options, hold);
+}
+}  // namespace
+
+TEST_CASE("resolve_first returns with the first replies; finish() adds the late one as resolve() does") {
+  FakeDnsServer server(injected_a(300));
+  std::unique_ptr<measure::DnsHoldOn> hold;
+  auto obs = lookup_first(server, "blocked.example", kGenerousHoldMs, &hold);
+  // Returned before the real reply (300 ms after the forged one), let alone the 1.5 s window.
+  CHECK(obs.duration_ms < 300);
+  CHECK(obs.failure == "");
+  CHECK(obs.addresses == std::vector<std::string>{"203.0.113.66", "2001:db8::10"});
+  CHECK(obs.queries.size() == 2);
+  REQUIRE(hold != nullptr);
+  hold->finish(obs);
+  REQUIRE(obs.queries.size() == 3);
+  CHECK(obs.queries[2].query_type == "A");
+  CHECK(addresses_in(obs.queries[2]) == std::vector<std::string>{"192.0.2.10"});
+  CHECK(obs.queries[2].duration_ms >= 295);  // since the query was sent, not since finish() was called
+  // The addresses stay those of the first replies: what the probe connected to.
+  CHECK(obs.addresses == std::vector<std::string>{"203.0.113.66", "2001:db8::10"});
+}
+
+TEST_CASE("finish() after the window closed: a reply within the window counts, one after it does not") {
+  // Within: the real reply comes 100 ms after the forged one, inside a 600 ms window; finish() is called
+  // only after the window closed, so the reply is read from the socket's queue with its arrival time.
+  FakeDnsServer server(injected_a(100));
+  std::unique_ptr<measure::DnsHoldOn> hold;
+  auto within = lookup_first(server, "blocked.example", 600, &hold);
+  REQUIRE(hold != nullptr);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+  hold->finish(within);
+  REQUIRE(within.queries.size() == 3);
+  CHECK(addresses_in(within.queries[2]) == std::vector<std::string>{"192.0.2.10"});
+  CHECK(within.queries[2].duration_ms < 600);
+
+  // After: the real reply comes 700 ms after the forged one, outside a 300 ms window, but before finish().
+  server.set("slow-real.example", injected_a(700));
+  auto after = lookup_first(server, "slow-real.example", 300, &hold);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+  if (hold) hold->finish(after);
+  CHECK(after.queries.size() == 2);
+  CHECK_FALSE(mentions(after, "192.0.2.10"));
 }
