@@ -119,7 +119,9 @@ std::vector<measure::ControlObservations> ControlService::run_controls(const Con
       if (remaining_ms(deadline) <= 0) {
         r.failure = control_failure::deadline;
       } else {
-        r.target = measure::begin_target(request.targets[i].url, options_within(deadline));
+        // Hold-On off the critical path here too: connect with the first answers, late replies merged after.
+        std::unique_ptr<measure::DnsHoldOn> hold;
+        r.target = measure::begin_target(request.targets[i].url, options_within(deadline), &hold);
         if (!options_.allow_private_targets && any_bogon(r.target.dns.addresses)) {
           // A public name pointing into a private network: say so, but do not connect.
           r.failure = control_failure::private_address;
@@ -138,6 +140,7 @@ std::vector<measure::ControlObservations> ControlService::run_controls(const Con
             }
           }
         }
+        if (hold) hold->finish(r.target.dns);
       }
       slots_.release();
       metrics_.control_targets++;

@@ -41,7 +41,7 @@ struct ControlOptions {
   std::string resolver;  // "" = system
   std::string ca_bundle;  // "" = system trust store
   bool allow_private_targets = false;
-  size_t concurrency = 8;  // targets measured at once, across all requests
+  size_t concurrency = 48;  // targets measured at once, across all requests
   size_t max_targets = 100;
   int max_deadline_ms = 60000;
   double requests_per_minute = 10;  // token bucket per key; also its burst size

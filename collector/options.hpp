@@ -19,7 +19,7 @@ struct ServeOptions {
   std::string ca_bundle;  // trust store for control TLS; "" = system
   std::string asn_db;     // iptoasn TSV or GeoLite2-ASN .mmdb; "" = every address unknown
   bool allow_private_targets = false;
-  size_t control_concurrency = 8;
+  size_t control_concurrency = 48;  // a whole country list (kz.yaml: 46 targets) measured at once
   // Workers for uploads, reads and /healthz; control requests have their own pool (control_threads),
   // so a burst of them never takes these (docs/collector.md, "Staying up").
   size_t http_threads = 16;

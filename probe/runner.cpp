@@ -1,12 +1,15 @@
 #include "probe/runner.hpp"
 
 #include <atomic>
+#include <condition_variable>
+#include <deque>
 #include <future>
 #include <mutex>
 #include <thread>
 
 #include "core/crypto.hpp"
 #include "core/time.hpp"
+#include "probe/pipeline/control_batches.hpp"
 #include "probe/privacy/redact.hpp"
 
 namespace kuzet::probe {
@@ -46,38 +49,72 @@ RunResult run_probe(const RunOptions& options) {
   std::future<std::optional<NetworkIdentity>> whoami;
   if (options.collector) whoami = std::async(std::launch::async, [&] { return options.collector->whoami(); });
 
-  // Phase 1: DNS for every target, so one batched control request can carry the probe's answers.
-  report("dns", nullptr);
+  // Streamed per target, no barrier between phases: a target goes on to TCP/TLS/HTTP as soon as its own DNS
+  // answered (Hold-On listens on meanwhile), and its control is asked for with whichever targets resolved at
+  // about the same time, while the probe measures. DNS runs ahead of the connections, bounded so that the
+  // Hold-On sockets of targets waiting for a worker stay few.
+  std::optional<pipeline::ControlBatches> control;
+  if (options.collector) control.emplace(*options.collector, n, options.control_deadline_ms);
+  const size_t workers = std::max<size_t>(1, std::min(n, options.concurrency));
+  const size_t lookahead = workers + 32;
   std::vector<core::Stopwatch> clocks(n);
-  parallel_for(n, options.concurrency, [&](size_t i) {
-    auto& rec = result.records[i];
-    clocks[i] = core::Stopwatch();
-    rec.started_at = core::now_rfc3339();
-    rec.measurement_uid = new_measurement_uid();
-    rec.run_id = result.run_id;
-    rec.input = options.targets[i].target.url;
-    rec.category = options.targets[i].target.category;
-    rec.spec = options.targets[i].spec_source;
-    rec.observations = measure::begin_target(rec.input, options.measure);
-    rec.target = rec.observations.host;
-  });
+  std::vector<std::unique_ptr<measure::DnsHoldOn>> holds(n);
+  std::mutex stage_mutex;
+  std::condition_variable stage_changed;
+  std::deque<size_t> resolved;  // DNS answered, waiting for a connection worker
+  size_t resolving_done = 0, connected = 0;
 
-  // Phase 2: the control request (collector) in parallel with TCP/TLS/HTTP here.
-  std::future<std::optional<std::vector<measure::ControlObservations>>> control;
-  if (options.collector) {
-    std::vector<ControlTarget> request;
-    for (const auto& rec : result.records) request.push_back({rec.input, rec.observations.dns.addresses});
-    control = std::async(std::launch::async, [&options, request = std::move(request)] {
-      return options.collector->control(request, options.control_deadline_ms);
+  report("dns", nullptr);
+  std::thread dns_stage([&] {
+    parallel_for(n, workers, [&](size_t i) {
+      {
+        std::unique_lock<std::mutex> lock(stage_mutex);
+        stage_changed.wait(lock, [&] { return i < connected + lookahead; });
+      }
+      auto& rec = result.records[i];
+      clocks[i] = core::Stopwatch();
+      rec.started_at = core::now_rfc3339();
+      rec.measurement_uid = new_measurement_uid();
+      rec.run_id = result.run_id;
+      rec.input = options.targets[i].target.url;
+      rec.category = options.targets[i].target.category;
+      rec.spec = options.targets[i].spec_source;
+      rec.observations = measure::begin_target(rec.input, options.measure, &holds[i]);
+      rec.target = rec.observations.host;
+      if (control) control->add(i, ControlTarget{rec.input, rec.observations.dns.addresses});
+      {
+        std::lock_guard<std::mutex> lock(stage_mutex);
+        resolved.push_back(i);
+        ++resolving_done;
+      }
+      stage_changed.notify_all();
     });
-  }
-  report("connect", nullptr);
-  parallel_for(n, options.concurrency, [&](size_t i) {
-    auto& rec = result.records[i];
-    measure::finish_target(rec.observations, options.measure);
-    rec.runtime_ms = clocks[i].elapsed_ms();
-    report("connect", &rec);
   });
+  parallel_for(workers, workers, [&](size_t) {
+    while (true) {
+      size_t i = 0;
+      {
+        std::unique_lock<std::mutex> lock(stage_mutex);
+        stage_changed.wait(lock, [&] { return !resolved.empty() || resolving_done == n; });
+        if (resolved.empty()) return;
+        i = resolved.front();
+        resolved.pop_front();
+      }
+      auto& rec = result.records[i];
+      measure::finish_target(rec.observations, options.measure);
+      // Late DNS replies (an injector's, or the real one after it) join the observation before any judging.
+      if (holds[i]) holds[i]->finish(rec.observations.dns);
+      holds[i].reset();
+      rec.runtime_ms = clocks[i].elapsed_ms();
+      report("connect", &rec);
+      {
+        std::lock_guard<std::mutex> lock(stage_mutex);
+        ++connected;
+      }
+      stage_changed.notify_all();
+    }
+  });
+  dns_stage.join();
 
   bool network_answered = false;
   if (whoami.valid()) {
@@ -94,14 +131,17 @@ RunResult run_probe(const RunOptions& options) {
   }
   if (options.network_override) result.network = *options.network_override;
 
-  if (control.valid()) {
+  if (control) {
     report("control", nullptr);
-    auto answers = control.get();
-    if (answers && answers->size() == n) {
-      result.collector_reachable = true;
-      result.control_obtained = true;
-      for (size_t i = 0; i < n; ++i) result.records[i].control = (*answers)[i];
+    auto answers = control->results();
+    size_t obtained = 0;
+    for (size_t i = 0; i < n; ++i) {
+      if (!answers[i]) continue;
+      result.records[i].control = std::move(*answers[i]);
+      ++obtained;
     }
+    if (obtained > 0) result.collector_reachable = true;
+    result.control_obtained = n > 0 && obtained == n;
   }
 
   // Judgement is pure: build the inputs, find throttling suspects, confirm them with a neutral SNI.
