@@ -480,6 +480,14 @@ void FakeHttpServer::install_standard_routes() {
     }
   });
 
+  // A server that thinks before it answers: waits MS, then a small page (the lab's slow sites).
+  route("/delay/", [](FakeConnection& c, const FakeRequest& r) {
+    const long long ms = parse_number(r.path.substr(std::string_view("/delay/").size()));
+    if (ms < 0 || ms > 60000) return (void)c.send_response(400, "text/plain", "use /delay/MS (0..60000)\n");
+    if (ms > 0 && !c.sleep_ms(static_cast<int>(ms))) return;
+    c.send_response(200, "text/html; charset=utf-8", page_html());
+  });
+
   route("/short-body", [](FakeConnection& c, const FakeRequest&) {
     c.send("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 1000\r\nConnection: close\r\n\r\n" +
            fake_body(500));

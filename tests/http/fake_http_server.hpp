@@ -11,6 +11,7 @@
 //   /loop/a, /loop/b           302 to each other
 //   /bytes/N                   200 with N bytes of fake_body(N) (application/octet-stream)
 //   /drip/CHUNKS/BYTES/MS      200, Content-Length CHUNKS*BYTES, one chunk of fake_body every MS ms
+//   /delay/MS                  200 with the small HTML page, after waiting MS ms
 //   /short-body                Content-Length 1000, sends 500 bytes of fake_body, then FIN
 //   /reset-mid-body            Content-Length 1000000, sends 64 KiB, then RST (SO_LINGER 0)
 //   /close                     reads the request, closes without answering (FIN)
