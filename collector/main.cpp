@@ -87,6 +87,7 @@ int serve(const ServeOptions& options) {
     server = std::make_unique<Server>(*store, *asn, options);
     kuzet::timeline::ApiOptions timeline_options;
     timeline_options.incidents.min_vantage_points = static_cast<int>(options.min_vantage_points);
+    server->add_list_format(kuzet::ooni::jsonl_list_format());
     kuzet::timeline::register_timeline_routes(server->http_server(), *timelines, timeline_options);
     log::register_log_routes(server->http_server(), *store, *checkpointer);
     port = server->bind();

@@ -105,6 +105,7 @@ struct Server::Impl {
   ControlService control;
   http::TokenBuckets registrations;  // per source /24 or /48
   vantage::VantageTagger tagger;     // the uploads' pseudonymous vantage tags
+  std::vector<query::LineFormat> list_formats;  // added by other units before run()
   http::GuardedServer http;
 
   // Times the handler, turns escaped exceptions (storage failures, bugs) into a JSON 500.
@@ -172,7 +173,7 @@ struct Server::Impl {
   }
 
   void list_measurements(const httplib::Request& req, httplib::Response& res) {
-    query::list_measurements(store, req, res);
+    query::list_measurements(store, req, res, list_formats);
   }
 
   void control_request(const httplib::Request& req, httplib::Response& res) {
@@ -244,5 +245,7 @@ void Server::wait_until_running() {
 Metrics& Server::metrics() { return impl_->metrics; }
 
 httplib::Server& Server::http_server() { return impl_->http; }
+
+void Server::add_list_format(query::LineFormat format) { impl_->list_formats.push_back(std::move(format)); }
 
 }  // namespace kuzet::collector

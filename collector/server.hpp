@@ -7,6 +7,7 @@
 #include "collector/ingest.hpp"
 #include "collector/metrics.hpp"
 #include "collector/options.hpp"
+#include "collector/query/list_measurements.hpp"
 #include "collector/store.hpp"
 
 namespace httplib {
@@ -35,6 +36,8 @@ class Server {
   // The underlying cpp-httplib server, for other units to add their routes before run()
   // (e.g. timeline::register_timeline_routes).
   httplib::Server& http_server();
+  // A further format= of GET /api/v1/measurements (e.g. ooni::jsonl_list_format()); before run().
+  void add_list_format(query::LineFormat format);
 
  private:
   struct Impl;

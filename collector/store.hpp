@@ -17,12 +17,16 @@ struct ProbeKey {
   int64_t first_seen_ms = 0;
 };
 
+// The measurements' sources (the `source` column and the API's `source=`).
+inline constexpr const char* kSourceKuzet = "kuzet";  // a signed envelope from a Kuzet probe
+inline constexpr const char* kSourceOoni = "ooni";    // imported from OONI's data (docs/ooni.md)
+
 // One verified measurement ready to be written. The envelope is the exact bytes the probe uploaded.
 struct NewMeasurement {
   std::string uid;
   // Where it came from: "kuzet" (a signed envelope from a Kuzet probe) or "ooni" (imported from OONI's
   // data, not signed by a Kuzet key; docs/ooni.md).
-  std::string source = "kuzet";
+  std::string source = kSourceKuzet;
   std::string envelope;
   std::string content_hash;  // SHA-256 hex of `envelope`
   std::string key_id;

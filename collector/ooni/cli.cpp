@@ -104,6 +104,12 @@ std::unique_ptr<collector::Store> open_store(const std::string& db) {
 
 }  // namespace
 
+std::string jsonl_line(const collector::ListedMeasurement& row) { return envelope_to_ooni(row.envelope).dump(); }
+
+collector::query::LineFormat jsonl_list_format() {
+  return {"ooni-jsonl", "application/x-ndjson", "kuzet-measurements.jsonl", jsonl_line};
+}
+
 int export_command(int argc, const char* const* argv) {
   collector::ListQuery query;
   std::string db, format, out_path;
@@ -151,7 +157,7 @@ int export_command(int argc, const char* const* argv) {
     auto page = store->list(query);
     for (const auto& row : page) {
       try {
-        out << envelope_to_ooni(row.envelope).dump() << '\n';
+        out << jsonl_line(row) << '\n';
         ++written;
       } catch (const std::exception& e) {
         ++failed;

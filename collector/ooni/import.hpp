@@ -10,11 +10,12 @@
 #include <string_view>
 
 #include "analysis/analysis.hpp"
+#include "collector/store.hpp"
 #include "core/json_parse.hpp"
 
 namespace kuzet::ooni {
 
-inline constexpr const char* kSourceName = "ooni";
+inline constexpr const char* kSourceName = collector::kSourceOoni;
 
 struct ImportedMeasurement {
   std::string ooni_measurement_uid;  // "" when the line has none (raw reports before the backend)

@@ -21,7 +21,7 @@ constexpr size_t kMaxPage = 1000;
 // probe_cc and probe_asn are OONI's names for cc and asn.
 const std::vector<std::string_view> kParams = {"cc",      "probe_cc", "asn",   "probe_asn", "target", "category",
                                                "verdict", "method",   "from",  "until",     "limit",  "cursor",
-                                               "format"};
+                                               "format",  "source"};
 
 void send_error(httplib::Response& res, const std::string& detail) {
   res.status = 400;
@@ -56,7 +56,8 @@ std::string format_time(int64_t ms) { return core::format_rfc3339(core::SystemTi
 
 }  // namespace
 
-void list_measurements(Store& store, const httplib::Request& req, httplib::Response& res) {
+void list_measurements(Store& store, const httplib::Request& req, httplib::Response& res,
+                       const std::vector<LineFormat>& formats) {
   if (auto bad = check_names(req.params, kParams); !bad.empty()) return send_error(res, bad);
   auto param = [&](const char* name) { return req.has_param(name) ? req.get_param_value(name) : std::string(); };
   ListQuery q;
@@ -76,6 +77,11 @@ void list_measurements(Store& store, const httplib::Request& req, httplib::Respo
       if (q.filter.asn && *q.filter.asn != *asn) return send_error(res, "asn and probe_asn disagree");
       q.filter.asn = *asn;
     }
+  }
+  if (req.has_param("source")) {
+    auto source = parse_source(param("source"));
+    if (!source) return send_error(res, "source must be kuzet, ooni or all");
+    q.filter.source = *source;
   }
   q.filter.target = param("target");
   q.filter.category = param("category");
@@ -107,7 +113,14 @@ void list_measurements(Store& store, const httplib::Request& req, httplib::Respo
     if (!q.after) return send_error(res, "bad cursor");
   }
   const std::string format = param("format");
-  if (!format.empty() && format != "json" && format != "csv") return send_error(res, "format must be json or csv");
+  const LineFormat* line_format = nullptr;
+  for (const auto& f : formats)
+    if (f.name == format) line_format = &f;
+  if (!format.empty() && format != "json" && format != "csv" && !line_format) {
+    std::string names = "json, csv";
+    for (const auto& f : formats) names += ", " + f.name;
+    return send_error(res, "format must be one of " + names);
+  }
 
   const size_t page = q.filter.limit;
   q.filter.limit = page + 1;  // one more tells whether a next page exists
@@ -128,6 +141,22 @@ void list_measurements(Store& store, const httplib::Request& req, httplib::Respo
     res.set_header("X-Next-Cursor", next);
     res.set_header("Content-Disposition", "attachment; filename=\"kuzet-measurements.csv\"");
     return res.set_content(body, "text/csv; charset=utf-8");
+  }
+  if (line_format) {
+    std::string body;
+    size_t skipped = 0;
+    for (const auto& r : rows) {
+      try {
+        body += line_format->line(r);
+        body += '\n';
+      } catch (const std::exception&) {
+        ++skipped;
+      }
+    }
+    res.set_header("X-Next-Cursor", next);
+    res.set_header("X-Kuzet-Skipped", std::to_string(skipped));
+    res.set_header("Content-Disposition", "attachment; filename=\"" + line_format->filename + "\"");
+    return res.set_content(body, line_format->content_type);
   }
   // Envelopes are pasted in as stored: byte-identical to what the probes uploaded.
   std::string body = "{\"measurements\":[";

@@ -1,5 +1,10 @@
 #pragma once
-// GET /api/v1/measurements: the stored envelopes matching strict filters, paged, as JSON or CSV (docs/api.md).
+// GET /api/v1/measurements: the stored envelopes matching strict filters, paged, as JSON or CSV (docs/api.md),
+// or in a line format another unit adds (OONI JSON Lines, collector/ooni).
+#include <functional>
+#include <string>
+#include <vector>
+
 #include "collector/store.hpp"
 
 namespace httplib {
@@ -9,7 +14,18 @@ struct Response;
 
 namespace kuzet::collector::query {
 
+// A further `format=` of the listing: one line per row. The mapping lives in a unit that depends on this one
+// (collector/ooni), so it is handed in rather than called. `line` throws std::exception for a row it cannot
+// write; that row is left out and counted in the X-Kuzet-Skipped header.
+struct LineFormat {
+  std::string name;          // the format= value, e.g. "ooni-jsonl"
+  std::string content_type;  // e.g. "application/x-ndjson"
+  std::string filename;      // Content-Disposition's attachment name
+  std::function<std::string(const ListedMeasurement&)> line;  // without the final newline
+};
+
 // Answers the request from the store: 200 with a page, or 400 naming the parameter it cannot apply.
-void list_measurements(Store& store, const httplib::Request& req, httplib::Response& res);
+void list_measurements(Store& store, const httplib::Request& req, httplib::Response& res,
+                       const std::vector<LineFormat>& formats = {});
 
 }  // namespace kuzet::collector::query

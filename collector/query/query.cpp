@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "collector/store.hpp"
 #include "core/time.hpp"
 
 namespace kuzet::collector::query {
@@ -28,6 +29,12 @@ std::optional<std::string> parse_cc(std::string_view text) {
     cc += c;
   }
   return cc;
+}
+
+std::optional<std::string> parse_source(std::string_view text) {
+  if (text == "all") return std::string();
+  if (text == kSourceKuzet || text == kSourceOoni) return std::string(text);
+  return std::nullopt;
 }
 
 std::optional<uint32_t> parse_asn(std::string_view text) {

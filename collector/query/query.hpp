@@ -19,6 +19,10 @@ std::optional<uint32_t> parse_asn(std::string_view text);
 // ("1641306600", IODA's form) -> ms since the epoch. nullopt otherwise (years 1970..9999).
 std::optional<int64_t> parse_time(std::string_view text);
 
+// `source=`: "kuzet" or "ooni" -> that source, "all" -> "" (every source; also the default when absent).
+// nullopt for anything else (docs/api.md).
+std::optional<std::string> parse_source(std::string_view text);
+
 // The request's parameters as parsed by the HTTP library (name -> value, repeated names repeated).
 using Params = std::multimap<std::string, std::string>;
 

@@ -4,16 +4,10 @@ plain and gzip files, malformed lines counted (never fatal), idempotent re-impor
 into a second database gives the same verdicts, bad usage exits 2."""
 import glob, gzip, json, os, sqlite3, subprocess, sys, tempfile
 
+from checks import check, finish, runner
+
 collector, fixtures = sys.argv[1], sys.argv[2]
-failures = []
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        failures.append(what)
-
-def run(*args):
-    return subprocess.run([collector, *args], capture_output=True, text=True, timeout=120)
+run = runner(collector)
 
 def rows(db):
     con = sqlite3.connect(db)
@@ -70,5 +64,4 @@ check(run("export", "--db", db, "--format", "csv").returncode == 2, "an unknown 
 check(run("import-ooni", "--db", db).returncode == 2, "import-ooni without a file is a usage error")
 check(run("import-ooni", "--db", db, os.path.join(work, "missing.jsonl")).returncode == 1, "a missing file is an error")
 
-print(f"{len(failures)} failed")
-sys.exit(1 if failures else 0)
+finish()

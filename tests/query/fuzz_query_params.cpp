@@ -18,6 +18,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const auto& [name, value] : params) {
     if (auto cc = parse_cc(value); cc && (cc->size() != 2 || (*cc)[0] < 'A' || (*cc)[0] > 'Z')) __builtin_trap();
     parse_asn(value);
+    if (auto s = parse_source(value); s && !s->empty() && *s != "kuzet" && *s != "ooni") __builtin_trap();
     if (auto t = parse_time(value); t && (*t < 0 || *t > 253402300799999)) __builtin_trap();
     for (const std::string& s : {name, value}) {
       const std::string cell = csv_cell(s);

@@ -70,3 +70,11 @@ TEST_CASE("CSV cells: quoted when needed, formulas neutralised") {
   CHECK(csv_cell("=HYPERLINK(\"http://x\",\"y\")") == "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\"");
   CHECK(csv_cell("").empty());
 }
+
+TEST_CASE("source: kuzet, ooni or all (every source), nothing else") {
+  CHECK(parse_source("kuzet") == "kuzet");
+  CHECK(parse_source("ooni") == "ooni");
+  CHECK(parse_source("all") == "");
+  for (const char* bad : {"", "Kuzet", "OONI", "any", "kuzet,ooni", " ooni", "ooni\n"})
+    CHECK_MESSAGE(!parse_source(bad), bad);
+}
