@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <cstdio>
+#include <ctime>
 #include <stdexcept>
 #include <thread>
 
@@ -41,6 +43,21 @@ httplib::Headers security_headers() {
       {"Cross-Origin-Opener-Policy", "same-origin"},
       {"Cross-Origin-Resource-Policy", "same-origin"},
   };
+}
+
+// RFC 9110's Date (IMF-fixdate). Origin servers with a clock send it; probes compare it with their own
+// clock and warn their volunteer when results would be refused as future or backdated.
+std::string http_date_now() {
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char buffer[64];
+  static constexpr const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+  static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  std::snprintf(buffer, sizeof buffer, "%s, %02d %s %04d %02d:%02d:%02d GMT", kDays[utc.tm_wday], utc.tm_mday,
+                kMonths[utc.tm_mon], utc.tm_year + 1900, utc.tm_hour, utc.tm_min, utc.tm_sec);
+  return buffer;
 }
 
 http::GuardLimits guard_limits(const ServeOptions& o) {
@@ -217,6 +234,9 @@ Server::Server(Store& store, const AsnDatabase& asn, const ServeOptions& options
   http.set_body_limit("/api/v1/control", kMaxControlBody);
   http.set_slow_route("POST", "/api/v1/control");
   http.set_default_headers(security_headers());
+  http.set_post_routing_handler([](const httplib::Request&, httplib::Response& res) {
+    res.set_header("Date", http_date_now());
+  });
   http.set_request_setup([proxies = options.trusted_proxies](httplib::Request& req) { apply_client_address(req, proxies); });
   impl_->routes();
 }

@@ -5,6 +5,8 @@
 #include <arpa/inet.h>
 #include <curl/curl.h>
 
+#include <ctime>
+
 #include <map>
 #include <memory>
 #include <mutex>
@@ -23,6 +25,7 @@ using nlohmann::json;
 struct HttpReply {
   int status = 0;
   std::string body;
+  std::optional<int64_t> clock_offset_s;  // the Date header minus our clock at the answer
   std::string failure;  // "" when an HTTP answer arrived (any status)
   std::string detail;
 };
@@ -134,6 +137,11 @@ HttpReply perform(const std::string& url, const CollectorClientOptions& options,
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
   reply.status = static_cast<int>(status);
   reply.body = std::move(sink.body);
+  struct curl_header* date = nullptr;
+  if (curl_easy_header(h, "Date", 0, CURLH_HEADER, -1, &date) == CURLHE_OK && date && date->value) {
+    const time_t theirs = curl_getdate(date->value, nullptr);
+    if (theirs > 0) reply.clock_offset_s = static_cast<int64_t>(theirs) - static_cast<int64_t>(std::time(nullptr));
+  }
   return reply;
 }
 
@@ -194,6 +202,12 @@ bool parse_judgement(const json& reply, const std::vector<std::string>& uids, st
     const auto* uid = item.is_object() ? string_member(item, "measurement_uid") : nullptr;
     const auto* status = item.is_object() ? string_member(item, "status") : nullptr;
     const auto* reason = item.is_object() ? string_member(item, "reason") : nullptr;
+    const auto index = item.is_object() ? item.find("index") : item.end();
+    const bool has_index = item.is_object() && index != item.end();
+    if (has_index && !index->is_number_unsigned()) {
+      detail = "result " + std::to_string(i) + " has an index that is not a log index";
+      return false;
+    }
     if (!uid || !status || (item.contains("reason") && !reason)) {
       detail = "result " + std::to_string(i) + " is not {measurement_uid, status, reason}";
       return false;
@@ -206,7 +220,8 @@ bool parse_judgement(const json& reply, const std::vector<std::string>& uids, st
       detail = "result " + std::to_string(i) + " has unknown status";
       return false;
     }
-    items.push_back({*uid, *status, reason && *status == "rejected" ? *reason : ""});
+    items.push_back({*uid, *status, reason && *status == "rejected" ? *reason : "",
+                     has_index && *status != "rejected" ? std::optional<uint64_t>(index->get<uint64_t>()) : std::nullopt});
   }
   out.insert(out.end(), items.begin(), items.end());
   return true;
@@ -353,6 +368,7 @@ UploadResult CollectorClient::upload(const std::vector<nlohmann::json>& envelope
     body += "]}";
     const auto reply = perform(base_url_ + "/api/v1/measurements", options_, &body, {});
     ++result.batches_sent;
+    if (reply.clock_offset_s) result.clock_offset_s = reply.clock_offset_s;
     if (result.failure.empty()) result.http_status = reply.status;  // keeps the status of the first failure
     std::string failure = reply.failure;
     std::string detail = reply.detail;
@@ -426,6 +442,7 @@ void to_json(nlohmann::json& j, const RegisterResult& v) {
 }
 void to_json(nlohmann::json& j, const UploadItemResult& v) {
   j = json{{"measurement_uid", v.measurement_uid}, {"status", v.status}, {"reason", v.reason}};
+  if (v.log_index) j["log_index"] = *v.log_index;
 }
 void to_json(nlohmann::json& j, const UploadResult& v) {
   j = json{{"http_status", v.http_status},   {"failure", v.failure}, {"detail", v.detail},

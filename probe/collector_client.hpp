@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -69,6 +70,9 @@ struct UploadItemResult {
   // "failed" (not judged: reason is the link failure; keep it and retry later).
   std::string status;
   std::string reason;
+  // The collector's receipt: the measurement's index in its transparency log (stored or duplicate), when
+  // the collector keeps a log.
+  std::optional<uint64_t> log_index;
 };
 
 struct UploadResult {
@@ -77,6 +81,10 @@ struct UploadResult {
   std::string detail;
   size_t batches_sent = 0;
   std::vector<UploadItemResult> items;  // one per envelope, in input order
+  // The collector's clock (its Date header) minus ours when its last answer arrived, in seconds; nullopt
+  // when no answer carried a readable Date. A wrong clock makes the collector refuse results as future or
+  // backdated, so the daemon warns.
+  std::optional<int64_t> clock_offset_s;
 };
 
 // A GET of the collector's transparency-log API (/log/...): the raw body when the answer was 200.

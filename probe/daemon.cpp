@@ -12,6 +12,7 @@
 #include <map>
 #include <cmath>
 #include <cstdio>
+#include <cstdint>
 #include <cstdlib>
 #include <memory>
 #include <optional>
@@ -80,6 +81,8 @@ class Daemon {
     if (auto old = read_status(config_.data_dir, &ignored)) {
       status_.networks = old->networks;
       status_.last_upload = old->last_upload;
+      status_.uploads = old->uploads;
+      status_.clock_offset_s = old->clock_offset_s;
       status_.last_upload_ok_at = old->last_upload_ok_at;
       status_.last_run = old->last_run;
       status_.mode = old->mode;
@@ -352,10 +355,16 @@ class Daemon {
         known.insert(id);
       }
       auto result = client.upload(envelopes);
+      if (result.clock_offset_s) status_.clock_offset_s = result.clock_offset_s;
       // Items are judged in order; the judged prefix is acknowledged, the rest stays queued.
       size_t judged = 0;
       for (; judged < result.items.size(); ++judged) {
         const auto& item = result.items[judged];
+        if (item.log_index) {
+          const auto index = static_cast<int64_t>(std::min<uint64_t>(*item.log_index, INT64_MAX));
+          if (attempt.first_log_index < 0 || index < attempt.first_log_index) attempt.first_log_index = index;
+          attempt.last_log_index = std::max(attempt.last_log_index, index);
+        }
         if (item.status == "stored") ++attempt.stored;
         else if (item.status == "duplicate") ++attempt.duplicate;
         else if (item.status == "rejected" && item.reason == "unknown_key") {
@@ -380,14 +389,23 @@ class Daemon {
         if (attempt.failure.empty()) attempt.failure = result.failure.empty() ? "upload.incomplete" : result.failure;
         return fail(attempt);
       }
-      status_.last_upload = attempt;
+      record_upload(attempt);
       status_.last_upload_ok_at = attempt.at;
       write_state();
     }
   }
 
-  UploadEnd fail(const UploadAttempt& attempt) {
+  // The last attempt, and the latest few with their receipts for the status page.
+  void record_upload(const UploadAttempt& attempt) {
     status_.last_upload = attempt;
+    status_.uploads.push_back(attempt);
+    if (status_.uploads.size() > kMaxUploadsKept)
+      status_.uploads.erase(status_.uploads.begin(),
+                            status_.uploads.begin() + static_cast<long>(status_.uploads.size() - kMaxUploadsKept));
+  }
+
+  UploadEnd fail(const UploadAttempt& attempt) {
+    record_upload(attempt);
     if (status_.upload_failures_in_row == 0)
       log_at(LogLevel::warning, "upload to %s failed: %s; results stay queued", attempt.collector.c_str(), attempt.failure.c_str());
     return UploadEnd::failed;

@@ -26,7 +26,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RunSummary, run_id, started_at, 
                                                 refused_full, verdicts, cc, asn, collector_reachable, collector_configured,
                                                 all_offline)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(UploadAttempt, at, collector, sent, stored, duplicate, rejected,
-                                                failure)
+                                                failure, first_log_index, last_log_index)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(QueueStatus, records, bytes, max_bytes, segments, corrupt_lines,
                                                 refused_full, full_since, policy)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(NetworkKey, cc, asn, key_id, last_seen)
@@ -46,7 +46,9 @@ void to_json(nlohmann::json& j, const DaemonStatus& v) {
        {"upload_failures_in_row", v.upload_failures_in_row},
        {"next_upload_at", v.next_upload_at},
        {"queue", v.queue},
-       {"networks", v.networks}};
+       {"networks", v.networks},
+       {"uploads", v.uploads},
+       {"clock_offset_s", v.clock_offset_s ? nlohmann::json(*v.clock_offset_s) : nlohmann::json()}};
 }
 
 void from_json(const nlohmann::json& j, DaemonStatus& v) {
@@ -61,6 +63,9 @@ void from_json(const nlohmann::json& j, DaemonStatus& v) {
   if (j.contains("last_run") && j["last_run"].is_object()) v.last_run = j["last_run"].get<RunSummary>();
   v.next_run_at = j.value("next_run_at", "");
   if (j.contains("last_upload") && j["last_upload"].is_object()) v.last_upload = j["last_upload"].get<UploadAttempt>();
+  if (j.contains("uploads") && j["uploads"].is_array()) v.uploads = j["uploads"].get<std::vector<UploadAttempt>>();
+  if (j.contains("clock_offset_s") && j["clock_offset_s"].is_number_integer())
+    v.clock_offset_s = j["clock_offset_s"].get<int64_t>();
   v.last_upload_ok_at = j.value("last_upload_ok_at", "");
   v.upload_failures_in_row = j.value("upload_failures_in_row", uint64_t{0});
   v.next_upload_at = j.value("next_upload_at", "");

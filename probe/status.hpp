@@ -30,6 +30,9 @@ struct UploadAttempt {
   std::string collector;
   uint64_t sent = 0, stored = 0, duplicate = 0, rejected = 0;
   std::string failure;  // "" when every record sent was judged
+  // The receipts: the lowest and highest transparency-log index the collector gave the records it stored
+  // or already had (-1: none given). A witness checkpoint at least this large covers them (probe/witness).
+  int64_t first_log_index = -1, last_log_index = -1;
 };
 
 struct QueueStatus {
@@ -55,12 +58,17 @@ struct DaemonStatus {
   std::optional<RunSummary> last_run;
   std::string next_run_at;
   std::optional<UploadAttempt> last_upload;
+  std::vector<UploadAttempt> uploads;  // the latest attempts, oldest first (kMaxUploadsKept)
+  // The collector's clock minus ours at its last answer, in seconds (nullopt: never known).
+  std::optional<int64_t> clock_offset_s;
   std::string last_upload_ok_at;
   uint64_t upload_failures_in_row = 0;
   std::string next_upload_at;  // "" when nothing waits
   QueueStatus queue;
   std::vector<NetworkKey> networks;
 };
+
+inline constexpr size_t kMaxUploadsKept = 20;
 
 void to_json(nlohmann::json& j, const DaemonStatus& v);
 void from_json(const nlohmann::json& j, DaemonStatus& v);

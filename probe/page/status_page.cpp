@@ -2,11 +2,15 @@
 
 #include <httplib.h>
 
+#include <sys/statvfs.h>
+
 #include <chrono>
+#include <cstdlib>
 #include <map>
 #include <thread>
 
 #include "core/time.hpp"
+#include "tlog/note.hpp"
 #include "i18n/embedded_probe.hpp"
 
 namespace kuzet::probe::page {
@@ -25,6 +29,10 @@ constexpr const char* kPageHtml = R"HTML(<!doctype html>
 <h2 data-text="page.network_h"></h2><p id="network">-</p>
 <h2 data-text="page.last_run_h"></h2><p id="last-run">-</p>
 <h2 data-text="page.queue_h"></h2><p id="queue">-</p><p id="upload">-</p>
+<table><thead><tr><th data-text="page.col_time"></th><th data-text="page.col_collector"></th>
+<th data-text="page.col_sent"></th><th data-text="page.col_stored"></th><th data-text="page.col_receipt"></th>
+<th data-text="page.col_result"></th></tr></thead><tbody id="uploads"></tbody></table>
+<h2 data-text="page.logs_h"></h2><ul id="logs"></ul>
 <h2 id="results-h"></h2>
 <table><thead><tr><th data-text="page.col_time"></th><th data-text="page.col_target"></th>
 <th data-text="page.col_url"></th><th data-text="page.col_category"></th><th data-text="page.col_verdict"></th>
@@ -67,6 +75,19 @@ fetch('api/status' + location.search).then(r => r.json()).then(d => {
   const u = s && s.last_upload;
   text('upload', u ? t('page.upload', {at: u.at, collector: u.collector, stored: u.stored}) +
        (u.failure ? t('page.upload_failed', {failure: u.failure}) : '') : t('page.no_upload'));
+  const ups = document.getElementById('uploads');
+  for (const u of d.uploads) {
+    const row = document.createElement('tr');
+    const range = '#' + u.first_log_index + (u.last_log_index > u.first_log_index ? '–#' + u.last_log_index : '');
+    const receipt = u.first_log_index < 0 ? '-' : u.in_checkpoint ? t('page.receipt_verified', {range: range}) : range;
+    for (const v of [u.at, u.collector, u.sent, u.stored + u.duplicate, receipt, u.failure || t('page.upload_ok')])
+      cell(row, v);
+    ups.appendChild(row);
+  }
+  const logs = document.getElementById('logs');
+  for (const l of d.logs) { const li = document.createElement('li'); li.textContent = l.text;
+    li.dataset.state = l.state; logs.appendChild(li); }
+  if (!d.logs.length) { const li = document.createElement('li'); li.textContent = t('page.logs_none'); logs.appendChild(li); }
   text('results-h', t('page.results_h', {days: d.days}));
   const body = document.getElementById('history');
   for (const e of d.history.slice().reverse()) {
@@ -100,9 +121,30 @@ std::string page_language(const std::string& query_lang, const std::string& acce
   return "en";
 }
 
+std::optional<uint64_t> free_bytes(const std::string& dir) {
+  struct statvfs fs {};
+  if (statvfs(dir.c_str(), &fs) != 0) return std::nullopt;
+  return static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
+}
+
+namespace {
+
+// The tree size of the witness's verified checkpoint; nullopt when it holds none (or it is unreadable).
+std::optional<uint64_t> verified_size(const witness::WitnessState& log) {
+  const size_t blank = log.checkpoint.find("\n\n");
+  if (blank == std::string::npos) return std::nullopt;
+  std::string error;
+  const auto c = tlog::parse_checkpoint(std::string_view(log.checkpoint).substr(0, blank + 1), &error);
+  if (!c) return std::nullopt;
+  return c->size;
+}
+
+}  // namespace
+
 nlohmann::json status_document(const ProbeConfig& config, const std::optional<DaemonStatus>& status,
                                const std::vector<history::Entry>& entries, const std::string& now,
-                               const i18n::Catalog& texts, int64_t days, size_t max_history) {
+                               const i18n::Catalog& texts, const LocalChecks& checks, int64_t days,
+                               size_t max_history) {
   nlohmann::json d;
   d["lang"] = texts.text("lang.code");
   nlohmann::json page_texts = nlohmann::json::object();
@@ -126,6 +168,51 @@ nlohmann::json status_document(const ProbeConfig& config, const std::optional<Da
   if (status && status->upload_failures_in_row > 0)
     warn("upload_failing", {{"n", std::to_string(status->upload_failures_in_row)}});
   if (status && status->mode == "shutdown") warn("shutdown", {});
+  if (status && status->clock_offset_s && std::llabs(*status->clock_offset_s) > kClockWarnSeconds)
+    warn(*status->clock_offset_s > 0 ? "clock_behind" : "clock_ahead",
+         {{"minutes", std::to_string(std::llabs(*status->clock_offset_s) / 60)}});
+  if (checks.disk_free_bytes && *checks.disk_free_bytes < kDiskLowBytes)
+    warn("disk_low", {{"mib", std::to_string(*checks.disk_free_bytes >> 20)}, {"dir", config.data_dir}});
+
+  // Each collector's log as the witness saw it; a split view is also a warning.
+  std::map<std::string, uint64_t> verified;
+  nlohmann::json logs = nlohmann::json::array();
+  for (const auto& log : checks.logs) {
+    const auto checked = verified_size(log);
+    const uint64_t size = checked.value_or(0);
+    verified[log.collector] = log.trusted() ? size : 0;
+    std::string state = "unchecked", line;
+    if (!log.trusted()) {
+      state = "conflict";
+      line = texts.format("page.log_conflict", {{"collector", log.collector}, {"kind", log.conflict},
+                                                 {"at", log.conflict_found_at}});
+      warn("log_conflict", {{"collector", log.collector}});
+    } else if (checked) {
+      state = "verified";
+      line = texts.format("page.log_verified", {{"collector", log.collector}, {"size", std::to_string(size)},
+                                                 {"at", log.checked_at}});
+    } else {
+      line = texts.format("page.log_unchecked", {{"collector", log.collector}, {"error", log.last_error}});
+    }
+    if (log.trusted() && checked && !log.last_error.empty())
+      line += " " + texts.format("page.log_last_error", {{"error", log.last_error}});
+    logs.push_back({{"collector", log.collector}, {"state", state}, {"size", size}, {"text", line}});
+  }
+  d["logs"] = logs;
+  nlohmann::json uploads = nlohmann::json::array();
+  if (status) {
+    for (auto it = status->uploads.rbegin(); it != status->uploads.rend(); ++it) {
+      nlohmann::json u{{"at", it->at},           {"collector", it->collector}, {"sent", it->sent},
+                       {"stored", it->stored},   {"duplicate", it->duplicate}, {"rejected", it->rejected},
+                       {"failure", it->failure}, {"first_log_index", it->first_log_index},
+                       {"last_log_index", it->last_log_index}};
+      const auto v = verified.find(it->collector);
+      u["in_checkpoint"] = it->last_log_index >= 0 && v != verified.end() &&
+                           static_cast<uint64_t>(it->last_log_index) < v->second;
+      uploads.push_back(std::move(u));
+    }
+  }
+  d["uploads"] = uploads;
   d["warnings"] = warnings;
   const auto now_time = core::parse_rfc3339(now);
   nlohmann::json history = nlohmann::json::array();
@@ -202,10 +289,13 @@ std::string StatusPage::start() {
     std::string ignored;
     const auto status = read_status(impl_->config.data_dir, &ignored);
     const auto read = history::read(impl_->config.data_dir);
+    LocalChecks checks;
+    checks.logs = witness::load_all_states(impl_->config.data_dir);
+    checks.disk_free_bytes = free_bytes(impl_->config.data_dir);
     const auto& texts =
         impl_->catalogs.at(page_language(req.get_param_value("lang"), req.get_header_value("Accept-Language")));
     headers(res);
-    res.set_content(status_document(impl_->config, status, read.entries, core::now_rfc3339(), texts)
+    res.set_content(status_document(impl_->config, status, read.entries, core::now_rfc3339(), texts, checks)
                         .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
                     "application/json");
   });

@@ -16,15 +16,34 @@
 #include "probe/config.hpp"
 #include "probe/history/history.hpp"
 #include "probe/status.hpp"
+#include "probe/witness/witness.hpp"
 
 namespace kuzet::probe::page {
 
+// What the page reads besides the daemon's state: the witness's view of each collector's log
+// (probe/witness) and the free space where results are kept.
+struct LocalChecks {
+  std::vector<witness::WitnessState> logs;
+  std::optional<uint64_t> disk_free_bytes;  // nullopt: unknown
+};
+
+// Warn when the collector's clock and ours differ by more than this (the collector refuses results dated
+// more than 10 minutes ahead of it), or when less than this much space is left for the queue and history.
+inline constexpr int64_t kClockWarnSeconds = 5 * 60;
+inline constexpr uint64_t kDiskLowBytes = 64ull << 20;
+
 // The JSON document of /api/status: a pure function of the stored state (history oldest first; the newest
 // `max_history` entries of the last `days` days are kept), with the page's texts and the warnings in the
-// language of `texts` (i18n/probe, keys page.* and warning.*).
+// language of `texts` (i18n/probe, keys page.* and warning.*). Uploads are listed newest first with their
+// receipts; a receipt is "in a verified checkpoint" when the witness verified a checkpoint of that
+// collector's log that contains its highest index.
 nlohmann::json status_document(const ProbeConfig& config, const std::optional<DaemonStatus>& status,
                                const std::vector<history::Entry>& history, const std::string& now_rfc3339,
-                               const i18n::Catalog& texts, int64_t days = 7, size_t max_history = 500);
+                               const i18n::Catalog& texts, const LocalChecks& checks = {}, int64_t days = 7,
+                               size_t max_history = 500);
+
+// Free bytes for an unprivileged writer in `dir` (statvfs); nullopt when it cannot be asked.
+std::optional<uint64_t> free_bytes(const std::string& dir);
 
 // The page's language: `?lang=` when it is en, ru or kk, else the first of them in Accept-Language, else en.
 std::string page_language(const std::string& query_lang, const std::string& accept_language);

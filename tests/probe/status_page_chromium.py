@@ -2,9 +2,11 @@
 """The daemon's local status page in headless Chromium: a daemon (no collector, so a warning) measures a loopback
 web server, a closed port and a URL carrying an HTML payload; the page must list all three with their verdicts,
 show the payload as literal text (textContent only: no element from it, no script run), show the no-collector
-warning, answer its JSON at /api/status, and refuse a request whose Host is not its own (DNS rebinding).
+warning, answer its JSON at /api/status, and refuse a request whose Host is not its own (DNS rebinding). Then a
+second daemon uploads to a real collector on loopback: the page lists the upload with its receipt (the log index
+the collector gave) and the collector's log as the probe's witness verified it.
 
-usage: status_page_chromium.py --probe BIN --artifacts DIR
+usage: status_page_chromium.py --probe BIN --collector BIN --artifacts DIR
 Exit 0 on success, 1 on a failed check, 77 (skip) when chromium is not installed."""
 import argparse, html, http.server, json, os, re, shutil, signal, socket, subprocess, sys, tempfile, threading, time
 import urllib.request
@@ -34,9 +36,19 @@ class Ok(http.server.BaseHTTPRequestHandler):
         pass
 
 
+def stop(process):
+    if process and process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--probe", required=True)
+    ap.add_argument("--collector", required=True)
     ap.add_argument("--artifacts", required=True)
     a = ap.parse_args()
     if not shutil.which("chromium"):
@@ -50,7 +62,7 @@ def main():
     closed_url = "http://127.0.0.1:%d/" % free_port()
     # No spaces (not a valid URL), but markup all the same: <b/id=...> and <img/src/onerror> parse as elements.
     hostile_url = ok_url + "?q=<b/id=injected>x</b><img/src=x/onerror=document.title=1>"
-    daemon = None
+    daemon, collector = None, None
     try:
         with open(os.path.join(work, "spec.yaml"), "w") as f:
             f.write("targets:\n")
@@ -142,14 +154,69 @@ def main():
         if daemon.wait(timeout=120) != 0:
             fail("the daemon did not stop cleanly with its page (status %s)" % daemon.returncode)
         print("PASS: SIGTERM stops the daemon and its page cleanly (status 0)")
+
+        # With a real collector: the upload, its receipt (log indexes) and the witness's view of the log.
+        cport = free_port()
+        collector = subprocess.Popen([a.collector, "serve", "--listen", "127.0.0.1:%d" % cport, "--db",
+                                      os.path.join(work, "collector.db"), "--checkpoint-interval", "1"],
+                                     stderr=open(os.path.join(work, "collector.log"), "w"))
+        collector_url = "http://127.0.0.1:%d" % cport
+        deadline = time.time() + 60
+        while True:
+            try:
+                urllib.request.urlopen(collector_url + "/healthz", timeout=5)
+                break
+            except Exception:
+                if time.time() > deadline or collector.poll() is not None:
+                    fail("the collector did not start: " + open(os.path.join(work, "collector.log")).read())
+                time.sleep(0.2)
+        with open(os.path.join(work, "spec2.yaml"), "w") as f:
+            f.write("targets:\n  - {url: %s, category: news}\n" % json.dumps(ok_url))
+        with open(os.path.join(work, "probe2.yaml"), "w") as f:
+            f.write("collectors: [\"%s\"]\nspecs: [spec2.yaml]\ndata_dir: %s\nstatus_page: \"127.0.0.1:0\"\n"
+                    "schedule: {interval: 1h, jitter: 0, shutdown_interval: 1h}\n"
+                    "timeouts: {dns: 2s, tcp: 3s, tls: 3s, http: 10s}\n"
+                    "consent: {version: 1, accepted_at: \"2026-01-01T00:00:00Z\", language: en}\n"
+                    % (collector_url, os.path.join(work, "data2")))
+        log_path = os.path.join(work, "daemon2.log")
+        daemon = subprocess.Popen([a.probe, "daemon", "--config", os.path.join(work, "probe2.yaml")],
+                                  stderr=open(log_path, "w"))
+        port, status, deadline = None, None, time.time() + 180
+        while time.time() < deadline:
+            m = re.search(r"status page on http://127\.0\.0\.1:(\d+)/", open(log_path).read())
+            port = port or (m and int(m.group(1)))
+            if port:
+                status = json.load(urllib.request.urlopen("http://127.0.0.1:%d/api/status" % port, timeout=30))
+                if status["uploads"] and status["logs"]:
+                    break
+            if daemon.poll() is not None:
+                fail("the second daemon exited: " + open(log_path).read())
+            time.sleep(0.5)
+        else:
+            fail("no upload on the status page within 180 s: %s\n%s" % (status, open(log_path).read()))
+        up = status["uploads"][0]
+        if up["collector"] != collector_url or up["stored"] != 1 or up["first_log_index"] != 0 or up["failure"]:
+            fail("the upload on /api/status: %s" % up)
+        if status["logs"][0]["state"] != "verified" or status["warnings"]:
+            fail("logs %s, warnings %s" % (status["logs"], status["warnings"]))
+        base = "http://127.0.0.1:%d/" % port
+        dom = subprocess.run(args + ["--dump-dom", base], capture_output=True, text=True, timeout=300).stdout
+        with open(os.path.join(a.artifacts, "status_page_uploads.html"), "w") as f:
+            f.write(dom)
+        uploads = re.search(r'<tbody id="uploads">(.*?)</tbody>', dom, re.S)
+        cells = [html.unescape(x) for x in re.findall(r"<td>(.*?)</td>", uploads.group(1))] if uploads else []
+        if len(cells) != 6 or cells[1] != collector_url or cells[3] != "1" or cells[4] != "#0" or cells[5] != "ok":
+            fail("the uploads table shows %s" % cells)
+        if collector_url + ": log verified consistent up to" not in html.unescape(dom):
+            fail("the collector's log state is not shown: " + dom[:3000])
+        print("PASS: with a collector, the page lists the upload with its receipt (#0) and the log verified by the witness")
+        daemon.send_signal(signal.SIGTERM)
+        if daemon.wait(timeout=120) != 0:
+            fail("the second daemon did not stop cleanly (status %s)" % daemon.returncode)
         return 0
     finally:
-        if daemon and daemon.poll() is None:
-            daemon.send_signal(signal.SIGTERM)
-            try:
-                daemon.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                daemon.kill()
+        for process in (daemon, collector):
+            stop(process)
         web.shutdown()
         shutil.rmtree(work, ignore_errors=True)
 

@@ -50,6 +50,7 @@ TEST_CASE("help and version exit 0") {
 
 // --- Volunteers (#16): suggestions, one vocabulary between progress and table, consent in the config, logs.
 
+#include <set>
 #include <sstream>
 
 #include "core/failure.hpp"
@@ -376,4 +377,70 @@ TEST_CASE("status page: the language from ?lang= or Accept-Language; texts and w
   const auto later = probe::page::status_document(config, std::nullopt, {history_entry("2026-11-01T00:00:00.000Z", "old.example")},
                                                   "2026-12-02T15:00:00.000Z", kk);
   CHECK(later["history"].empty());
+}
+
+#include "tlog/note.hpp"
+
+TEST_CASE("status page: uploads with their receipts, the collectors' logs, clock and disk warnings") {
+  probe::ProbeConfig config;
+  config.collectors = {"https://a.example", "https://b.example"};
+  config.data_dir = "/var/lib/kuzet-probe";
+  probe::DaemonStatus status;
+  probe::UploadAttempt older{"2026-12-02T10:00:00Z", "https://a.example", 3, 3, 0, 0, "", 40, 42};
+  probe::UploadAttempt newer{"2026-12-02T11:00:00Z", "https://a.example", 2, 1, 1, 0, "", 42, 107};
+  probe::UploadAttempt other{"2026-12-02T11:05:00Z", "https://b.example", 1, 1, 0, 0, "", 5, 5};
+  probe::UploadAttempt failed{"2026-12-02T11:10:00Z", "https://b.example", 4, 0, 0, 0, "upload.unreachable", -1, -1};
+  status.uploads = {older, newer, other, failed};
+  status.clock_offset_s = -900;  // the collector is 15 minutes behind: our clock runs ahead
+
+  // a.example's log verified up to 100 entries: the older receipt is covered, the newer (107) not yet.
+  auto checkpoint = [](uint64_t size) {
+    tlog::Checkpoint c;
+    c.origin = "a.example/log";
+    c.size = size;
+    return tlog::checkpoint_text(c) + "\n\u2014 a.example/log AAAA\n";
+  };
+  probe::witness::WitnessState a;
+  a.collector = "https://a.example";
+  a.checkpoint = checkpoint(100);
+  a.checked_at = "2026-12-02T11:30:00Z";
+  probe::witness::WitnessState b;
+  b.collector = "https://b.example";
+  b.conflict = "fork";
+  b.conflict_found_at = "2026-12-02T11:20:00Z";
+  probe::page::LocalChecks checks{{a, b}, 10ull << 20};
+
+  const auto en = i18n::Catalog::embedded(i18n::embedded::probe, "en");
+  const auto d = probe::page::status_document(config, status, {}, "2026-12-02T12:00:00.000Z", en, checks);
+  REQUIRE(d["uploads"].size() == 4);
+  CHECK(d["uploads"][0]["failure"] == "upload.unreachable");  // newest first
+  CHECK(d["uploads"][0]["in_checkpoint"] == false);
+  CHECK(d["uploads"][1]["collector"] == "https://b.example");
+  CHECK(d["uploads"][1]["in_checkpoint"] == false);  // b's log is not trusted
+  CHECK(d["uploads"][2]["last_log_index"] == 107);
+  CHECK(d["uploads"][2]["in_checkpoint"] == false);
+  CHECK(d["uploads"][3]["in_checkpoint"] == true);
+  REQUIRE(d["logs"].size() == 2);
+  CHECK(d["logs"][0]["state"] == "verified");
+  CHECK(d["logs"][0]["size"] == 100);
+  CHECK(d["logs"][0]["text"].get<std::string>().find("up to 100 entries") != std::string::npos);
+  CHECK(d["logs"][1]["state"] == "conflict");
+  std::set<std::string> codes;
+  for (const auto& w : d["warnings"]) codes.insert(w["code"].get<std::string>());
+  CHECK(codes == std::set<std::string>{"clock_ahead", "disk_low", "log_conflict"});
+  for (const auto& w : d["warnings"])
+    if (w["code"] == "clock_ahead") CHECK(w["text"].get<std::string>().find("15 minutes ahead") != std::string::npos);
+    else if (w["code"] == "disk_low") CHECK(w["text"].get<std::string>().find("10 MiB free in /var/lib/kuzet-probe") != std::string::npos);
+
+  // A right clock, room on the disk and no logs: none of those warnings; the texts exist in every language.
+  status.clock_offset_s = 30;
+  for (const char* lang : {"en", "ru", "kk"}) {
+    const auto texts = i18n::Catalog::embedded(i18n::embedded::probe, lang);
+    const auto calm = probe::page::status_document(config, status, {}, "2026-12-02T12:00:00.000Z", texts, {{}, 1ull << 30});
+    CHECK(calm["warnings"].empty());
+    CHECK(calm["logs"].empty());
+    for (const char* key : {"warning.clock_ahead", "warning.clock_behind", "warning.disk_low", "warning.log_conflict",
+                            "page.log_verified", "page.receipt_verified", "page.logs_h"})
+      CHECK(texts.has(key));
+  }
 }

@@ -4,6 +4,8 @@
 
 #include <httplib.h>
 
+#include <cstdlib>
+#include <optional>
 #include <thread>
 
 #include "core/json_parse.hpp"
@@ -61,9 +63,15 @@ TEST_CASE("register, upload, duplicate and rejections against the real collector
   REQUIRE(result.items.size() == 5);
   for (const auto& item : result.items) CHECK(item.status == "stored");
   CHECK(result.items[3].measurement_uid == "20261123T104200Z_00000000000000a3");
+  // Receipts: each stored measurement's index in the collector's transparency log, in order; and the
+  // collector's clock, read from its Date header (the same machine: within a few seconds).
+  for (size_t i = 0; i < 5; ++i) CHECK(result.items[i].log_index == std::optional<uint64_t>(i));
+  REQUIRE(result.clock_offset_s);
+  CHECK(std::llabs(*result.clock_offset_s) <= 2);
 
   result = client.upload({items[0]});
   CHECK(result.items[0].status == "duplicate");
+  CHECK(result.items[0].log_index == std::optional<uint64_t>(0));  // a duplicate keeps its receipt
 
   auto tampered = envelope("20261123T104200Z_00000000000000b0", key);
   tampered["measurement"]["verdict"] = "ok";

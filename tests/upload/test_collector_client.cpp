@@ -306,6 +306,11 @@ TEST_CASE("malformed or hostile replies are never taken as stored") {
       {200, json{{"results", {stored0, {{"measurement_uid", "uid1"}, {"status", "kept"}}}}}.dump(),
        "upload.malformed_reply"},
       {207, json{{"results", {stored0, 5}}}.dump(), "upload.malformed_reply"},
+      // A receipt that is not a log index is no receipt.
+      {200, json{{"results", {stored0, {{"measurement_uid", "uid1"}, {"status", "stored"}, {"index", -1}}}}}.dump(),
+       "upload.malformed_reply"},
+      {200, json{{"results", {stored0, {{"measurement_uid", "uid1"}, {"status", "stored"}, {"index", "7"}}}}}.dump(),
+       "upload.malformed_reply"},
       {500, "oops", "upload.http_500"},
       {413, json{{"error", "too_large"}, {"detail", "x"}}.dump(), "upload.http_413"},
       {400, json{{"error", "malformed"}, {"detail", "body"}}.dump(), "upload.http_400"},
@@ -335,6 +340,7 @@ TEST_CASE("malformed or hostile replies are never taken as stored") {
   result = client.upload(items);
   CHECK(result.failure == "");
   CHECK(result.items[0].status == "stored");
+  CHECK_FALSE(result.items[0].log_index);  // this collector gave no receipt
 }
 
 // A hostile collector (or an interceptor in front of it) once pushed the probe to 646 MB with nested
