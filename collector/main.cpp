@@ -22,6 +22,7 @@
 #include "collector/timeline/api.hpp"
 #include "collector/timeline/index.hpp"
 #include "core/version.hpp"
+#include "core/log.hpp"
 
 using namespace kuzet::collector;
 
@@ -63,6 +64,9 @@ void start_signal_waiter() {
 }
 
 int serve(const ServeOptions& options) {
+  // Lines from the running collector (checkpoints, timelines, vantage key) carry sd-daemon priorities under
+  // journald and a timestamp elsewhere (lib/core/log.hpp), as the probe's daemon does.
+  kuzet::core::configure_log("kuzet-collector", kuzet::core::LogLevel::info);
   start_signal_waiter();
   std::signal(SIGPIPE, SIG_IGN);
 

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "core/time.hpp"
+#include "core/log.hpp"
 
 namespace kuzet::collector::log {
 
@@ -45,7 +46,7 @@ void Checkpointer::start() {
         sign_if_grown();
       } catch (const std::exception& e) {
         // Nothing is signed; the next round tries again, and /log/checkpoint keeps the last good one.
-        std::fprintf(stderr, "kuzet-collector: checkpoint not signed: %s\n", e.what());
+        core::log_at(core::LogLevel::error, "checkpoint not signed: %s", e.what());
       }
       lock.lock();
     }

@@ -7,6 +7,7 @@
 
 #include "collector/sqlite_util.hpp"
 #include "collector/vantage/vantage.hpp"
+#include "core/log.hpp"
 
 namespace kuzet::timeline {
 
@@ -207,7 +208,7 @@ void TimelineIndex::run_indexer(std::chrono::milliseconds interval) {
     try {
       catch_up_locked();
     } catch (const std::exception& e) {  // e.g. the database busy for a minute: try again next time
-      std::fprintf(stderr, "kuzet-collector: %s (timelines will catch up later)\n", e.what());
+      core::log_at(core::LogLevel::warning, "%s (timelines will catch up later)", e.what());
     }
   }
 }
@@ -253,7 +254,7 @@ void TimelineIndex::catch_up_before_query_locked() {
     }
     catch_up_locked();
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "kuzet-collector: %s (answering from the timelines as they are)\n", e.what());
+    core::log_at(core::LogLevel::warning, "%s (answering from the timelines as they are)", e.what());
   }
 }
 

@@ -14,6 +14,7 @@
 #include "collector/address.hpp"
 #include "core/crypto.hpp"
 #include "core/verdict.hpp"
+#include "core/log.hpp"
 
 namespace kuzet::collector::vantage {
 
@@ -121,7 +122,7 @@ void VantageTagger::rotate_locked(int64_t day) {
     try {
       write_key_file(key_file_, day_, key_);
     } catch (const std::exception& e) {  // the key stays in memory: tags still work until a restart
-      std::fprintf(stderr, "kuzet-collector: %s (vantage key kept in memory)\n", e.what());
+      core::log_at(core::LogLevel::warning, "%s (vantage key kept in memory)", e.what());
     }
   }
 }
