@@ -18,7 +18,7 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 pass() { echo "PASS: $*"; }
 fail() { echo "FAIL: $*"; exit 1; }
 
-cmake --build "$build" --target kuzet-probe -j2 >/dev/null
+cmake --build "$build" --target kuzet-probe kuzet-collector -j2 >/dev/null
 (cd "$build" && cpack -G DEB >/dev/null)
 deb=$(ls -t "$build"/kuzet-probe_*.deb | head -1)
 [[ -f $deb ]] || fail "no .deb in $build"
@@ -113,6 +113,50 @@ else
   grep -q stopping "$tmp/daemon.log" || fail "no clean stop in the log"
   pass "installed binary ran as kuzet: 2 runs, queue and keys in /var/lib/kuzet, clean SIGTERM"
 fi
+
+# The volunteer's path with a collector (issue 16): setup names a collector on loopback (checked live) and
+# records consent; the installed daemon, as user kuzet, uploads to it, and its local status page lists the
+# upload with its receipt and the collector's log as the probe's witness verified it. A loopback spec and no
+# jitter replace the packaged ones first, so nothing leaves loopback and nothing waits.
+cport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$build/collector/kuzet-collector" serve --listen "127.0.0.1:$cport" --db "$tmp/collector.db" >"$tmp/collector.log" 2>&1 &
+collector=$!
+trap 'kill $web $collector 2>/dev/null || true' EXIT
+python3 - "$cport" <<'PY' || { cat "$tmp/collector.log"; fail "the loopback collector did not start"; }
+import sys, time, urllib.request
+for _ in range(200):
+    try:
+        urllib.request.urlopen("http://127.0.0.1:%s/healthz" % sys.argv[1], timeout=5)
+        sys.exit(0)
+    except Exception:
+        time.sleep(0.1)
+sys.exit(1)
+PY
+printf 'specs: [%s/spec.yaml]\nschedule: {interval: 1h, jitter: 0, shutdown_interval: 1h}\nstatus_page: "127.0.0.1:0"\n' "$tmp" \
+  >/etc/kuzet/probe.yaml
+kuzet-probe setup --non-interactive --consent --collector "http://127.0.0.1:$cport/" --spec "$tmp/spec.yaml" \
+  >"$tmp/setup.log" 2>&1 || { cat "$tmp/setup.log"; fail "setup with a live loopback collector"; }
+setpriv --reuid=kuzet --regid=kuzet --init-groups -- /usr/bin/kuzet-probe daemon --config /etc/kuzet/probe.yaml \
+  2>"$tmp/daemon2.log" &
+daemon=$!
+page_ok=""
+for _ in $(seq 240); do
+  page=$(grep -o 'status page on http://127.0.0.1:[0-9]*/' "$tmp/daemon2.log" | grep -o 'http://[^ ]*' || true)
+  if [[ -n $page ]] && python3 - "$page" "$cport" <<'PY'
+import json, sys, urllib.request
+d = json.load(urllib.request.urlopen(sys.argv[1] + "api/status", timeout=10))
+ups = d["uploads"]
+ok = ups and ups[0]["stored"] >= 1 and ups[0]["first_log_index"] == 0 and not ups[0]["failure"] \
+    and d["logs"] and d["logs"][0]["state"] == "verified" and not d["warnings"]
+sys.exit(0 if ok else 1)
+PY
+  then page_ok=1; break; fi
+  sleep 0.5
+done
+[[ -n $page_ok ]] || { cat "$tmp/daemon2.log" "$tmp/setup.log"; fail "the status page never showed the upload and its receipt"; }
+kill -TERM $daemon; wait $daemon || fail "daemon exit status $?"
+kill -TERM $collector; wait $collector || true
+pass "setup with a loopback collector, the installed daemon uploads, its page shows the upload, receipt #0 and the verified log"
 
 # setup records consent in the installed config, keeping it loadable (no collector: nothing leaves loopback).
 kuzet-probe setup --non-interactive --consent --no-collector --interval 2h
