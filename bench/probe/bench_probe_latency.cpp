@@ -28,9 +28,7 @@
 #include <thread>
 #include <vector>
 
-#include "tests/dns/fake_dns_server.hpp"
-#include "tests/http/fake_http_server.hpp"
-#include "tests/tls/test_pki.hpp"
+#include "bench/probe/loopback_sites.hpp"
 
 namespace {
 
@@ -47,6 +45,8 @@ struct Memory {
   long heap = 0;             // of which the main heap ([heap])
   long stacks = 0;           // of which thread stacks (anonymous 8 MiB mappings) and the main [stack]
   long other = 0;
+  long library_private = 0;  // of the libraries' and the binary's pages, those written by this process
+                             // (relocated data, .bss): the rest is page cache other processes share
   std::vector<std::pair<long, std::string>> top;  // the largest files by resident KiB, "perms path"
 };
 
@@ -69,6 +69,10 @@ Memory read_smaps(pid_t pid, const std::string& binary) {
       continue;
     }
     if (line.rfind("Size:", 0) == 0) size_kb = std::stoul(line.substr(5));
+    // Dirty private pages of a file mapping exist only in this process; clean ones are page cache that any
+    // other process mapping the same library shares.
+    if (line.rfind("Private_Dirty:", 0) == 0 && !path.empty() && path[0] == '/')
+      m.library_private += std::stol(line.substr(14));
     if (line.rfind("Rss:", 0) != 0) continue;
     const long rss = std::stol(line.substr(4));
     m.rss += rss;
@@ -195,6 +199,8 @@ void print_memory(const char* what, const Memory& m) {
               " + private anonymous %.1f (main heap %.1f, stacks %.1f, thread arenas and other %.1f) + other %.1f\n",
               what, mb(m.rss), mb(m.library_text), mb(m.library_other), mb(m.binary), mb(m.private_anon),
               mb(m.heap), mb(m.stacks), mb(m.private_anon - m.heap - m.stacks), mb(m.other));
+  std::printf("    of the files' pages %.1f MB are dirty, private to the probe (relocated data, .bss); %.1f MB shareable\n",
+              mb(m.library_private), mb(m.library_text + m.library_other + m.binary + m.other - m.library_private));
   std::printf("    largest:");
   for (const auto& [kb, name] : m.top) std::printf(" %s %.2f;", name.c_str(), kb / 1024.0);
   std::printf("\n");
@@ -220,37 +226,16 @@ int main(int argc, char** argv) {
     }
   }
 
-  tests::FakeDnsConfig dns_config;
-  dns_config.a = {"127.0.0.1"};
-  tests::FakeDnsServer dns(dns_config);
-
-  auto root = test_tls::make_root("Kuzet Bench Root");
-  auto leaf = test_tls::make_leaf(root, {"*.bench.test"});
-  const auto dir = std::filesystem::temp_directory_path() / ("kuzet-bench-latency-" + std::to_string(getpid()));
-  std::filesystem::create_directories(dir);
-  const std::string ca = (dir / "ca.pem").string();
-  test_tls::write_bundle(ca, {root});
-  test_http::FakeServerOptions server_options;
-  server_options.tls_cert_pem = test_tls::pem_bundle({leaf, root});
-  server_options.tls_key_pem = leaf.key_pem;
-  test_http::FakeHttpServer server(server_options);
-
-  std::vector<std::string> urls;
-  {
-    std::ofstream spec(dir / "bench.yaml");
-    spec << "targets:\n";
-    for (int i = 0; i < kTargets; ++i) {
-      char host[32];
-      std::snprintf(host, sizeof host, "site%02d.bench.test", i);
-      urls.push_back("https://" + std::string(host) + ":" + std::to_string(server.port()) + "/delay/" +
-                     std::to_string(delay_ms(i)));
-      spec << "  - {url: \"" << urls.back() << "\", category: news}\n";
-    }
-  }
+  bench::LoopbackSites sites("kuzet-bench-latency");
+  const auto& dir = sites.dir();
+  const std::string ca = sites.ca();
+  std::vector<std::string> paths;
+  for (int i = 0; i < kTargets; ++i) paths.push_back("/delay/" + std::to_string(delay_ms(i)));
+  const std::vector<std::string> urls = sites.write_spec(paths);
   const std::string out = (dir / "out.jsonl").string();
 
   auto probe_args = [&](const std::vector<std::string>& what, const std::string& collector_url) {
-    std::vector<std::string> args = {"run", "--consent", "--resolver", dns.address(), "--ca-bundle", ca, "--quiet",
+    std::vector<std::string> args = {"run", "--consent", "--resolver", sites.resolver(), "--ca-bundle", ca, "--quiet",
                                      "--out", out, "--data-dir", (dir / "data").string()};
     if (!concurrency.empty()) args.insert(args.end(), {"--concurrency", concurrency});
     if (collector_url.empty()) args.push_back("--no-upload");  // and no collector configured
@@ -263,7 +248,7 @@ int main(int argc, char** argv) {
     if (with_control) {
       std::filesystem::remove(dir / "c.db");
       c = start_collector(collector, {"serve", "--listen", "127.0.0.1:0", "--db", (dir / "c.db").string(),
-                                      "--resolver", dns.address(), "--ca-bundle", ca, "--allow-private-targets"});
+                                      "--resolver", sites.resolver(), "--ca-bundle", ca, "--allow-private-targets"});
       if (c.url.empty()) {
         std::fprintf(stderr, "collector did not start\n");
         std::exit(1);
@@ -301,7 +286,7 @@ int main(int argc, char** argv) {
 
   const std::vector<std::string> slowest = {"--target", urls.back()};
   const std::vector<std::string> fastest = {"--target", urls.front()};
-  const std::vector<std::string> all = {"--spec", (dir / "bench.yaml").string()};
+  const std::vector<std::string> all = {"--spec", sites.spec_path()};
   Series fast1, slow1, full, slow1_ctl, full_ctl;
   std::vector<double> fast1_own, slow1_own;
   int lines = 0, ok200 = 0, controlled = 0, lines_ctl = 0, ok200_ctl = 0, controlled_ctl = 0;
@@ -338,6 +323,5 @@ int main(int argc, char** argv) {
   print_memory("40 targets with control", full_ctl.peak);
   std::printf("  last runs wrote: %d lines, %d HTTP 200; with control %d lines, %d HTTP 200, %d with the collector's control\n",
               lines, ok200, lines_ctl, ok200_ctl, controlled_ctl);
-  std::filesystem::remove_all(dir);
   return 0;
 }

@@ -17,9 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "tests/dns/fake_dns_server.hpp"
-#include "tests/http/fake_http_server.hpp"
-#include "tests/tls/test_pki.hpp"
+#include "bench/probe/loopback_sites.hpp"
 
 namespace {
 
@@ -68,34 +66,13 @@ int main(int argc, char** argv) {
   const std::string concurrency = argc > 2 ? argv[2] : "";
   constexpr int kTargets = 40;
 
-  tests::FakeDnsConfig dns_config;
-  dns_config.a = {"127.0.0.1"};
-  tests::FakeDnsServer dns(dns_config);
+  bench::LoopbackSites sites("kuzet-bench");
+  const auto& dir = sites.dir();
+  std::vector<std::string> paths;
+  for (int i = 0; i < kTargets; ++i) paths.push_back("/drip/10/20000/" + std::to_string(20 + 5 * i));
+  const std::vector<std::string> urls = sites.write_spec(paths);
 
-  auto root = test_tls::make_root("Kuzet Bench Root");
-  auto leaf = test_tls::make_leaf(root, {"*.bench.test"});
-  const auto dir = std::filesystem::temp_directory_path() / ("kuzet-bench-" + std::to_string(getpid()));
-  std::filesystem::create_directories(dir);
-  test_tls::write_bundle((dir / "ca.pem").string(), {root});
-  test_http::FakeServerOptions server_options;
-  server_options.tls_cert_pem = test_tls::pem_bundle({leaf, root});
-  server_options.tls_key_pem = leaf.key_pem;
-  test_http::FakeHttpServer server(server_options);
-
-  std::vector<std::string> urls;
-  std::ofstream spec(dir / "bench.yaml");
-  spec << "targets:\n";
-  for (int i = 0; i < kTargets; ++i) {
-    char host[32];
-    std::snprintf(host, sizeof host, "site%02d.bench.test", i);
-    const std::string url = "https://" + std::string(host) + ":" + std::to_string(server.port()) +
-                            "/drip/10/20000/" + std::to_string(20 + 5 * i);
-    urls.push_back(url);
-    spec << "  - {url: \"" << url << "\", category: news}\n";
-  }
-  spec.close();
-
-  const std::vector<std::string> common = {"run", "--consent", "--resolver", dns.address(), "--ca-bundle", (dir / "ca.pem").string(),
+  const std::vector<std::string> common = {"run", "--consent", "--resolver", sites.resolver(), "--ca-bundle", sites.ca(),
                                            "--quiet", "--out", (dir / "out.jsonl").string()};
   auto with = [&](std::vector<std::string> extra) {
     std::vector<std::string> args = common;
@@ -134,6 +111,5 @@ int main(int argc, char** argv) {
               median(full_wall) / median(single_wall));
   std::printf("  peak RSS goal         : <= 16 MB -> %s\n", median(full_rss) <= 16.0 ? "met" : "NOT met");
   std::printf("  result lines with HTTP 200: %d of %d written\n", ok200, lines);
-  std::filesystem::remove_all(dir);
   return 0;
 }

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "core/crypto.hpp"
+#include "core/read_capped.hpp"
 #include "measure/url.hpp"
 #include "spec/categories.hpp"
 #include "spec/citizenlab.hpp"
@@ -175,10 +176,8 @@ Spec load_spec_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw SpecError(path + ": cannot read: " + std::strerror(errno));
   // Read one byte more than any parser accepts: a bigger file is refused without being held in memory.
-  std::string text(kMaxSpecFileBytes + 1, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  if (in.bad()) throw SpecError(path + ": cannot read: " + std::strerror(errno));
-  text.resize(static_cast<size_t>(in.gcount()));
+  std::string text;
+  if (!core::read_capped(in, kMaxSpecFileBytes, text)) throw SpecError(path + ": cannot read: " + std::strerror(errno));
   if (text.size() > kMaxSpecFileBytes)
     throw SpecError(path + ": file larger than " + std::to_string(kMaxSpecFileBytes) + " bytes");
   if (is_csv_path(path)) return parse_citizenlab_csv(text, path);

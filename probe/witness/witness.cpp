@@ -11,6 +11,7 @@
 #include <fstream>
 
 #include "core/crypto.hpp"
+#include "core/read_capped.hpp"
 #include "core/json_struct.hpp"
 #include "tlog/note.hpp"
 
@@ -24,11 +25,8 @@ constexpr size_t kMaxStateBytes = 1 << 20;
 std::optional<std::string> read_capped(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return std::nullopt;
-  std::string text(kMaxStateBytes + 1, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  if (in.bad()) return std::nullopt;
-  text.resize(static_cast<size_t>(in.gcount()));
-  if (text.size() > kMaxStateBytes) return std::nullopt;
+  std::string text;
+  if (!core::read_capped(in, kMaxStateBytes, text) || text.size() > kMaxStateBytes) return std::nullopt;
   return text;
 }
 
