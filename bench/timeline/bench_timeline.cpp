@@ -188,7 +188,8 @@ int main(int argc, char** argv) {
 
   // 3. Queries over the whole period, on random networks and targets.
   const int64_t from = kStart, until = kStart + c.days * kDay;
-  std::vector<double> fast, fast_json, hourly, network, inc_target, inc_network;
+  std::vector<double> fast, fast_json, hourly, network, inc_target, inc_network, by_source, hourly_source,
+      inc_source;
   uint64_t seq = 7;
   IncidentOptions io;
   size_t incidents_seen = 0;
@@ -212,6 +213,15 @@ int main(int argc, char** argv) {
       index.series(key, from, until, 60 * kMinuteMs);
       hourly.push_back(wall_ms() - t);
     }
+    // source= (every row here is a Kuzet probe's): the same series from the per-probe rows of one source.
+    t = wall_ms();
+    index.series(key, from, until, index.base_bin_ms(), collector::kSourceKuzet);
+    by_source.push_back(wall_ms() - t);
+    if (q % 4 == 0) {
+      t = wall_ms();
+      index.series(key, from, until, 60 * kMinuteMs, collector::kSourceKuzet);
+      hourly_source.push_back(wall_ms() - t);
+    }
     TimelineQuery tq;
     tq.cc = "KZ";
     tq.asn = asn;
@@ -221,6 +231,11 @@ int main(int argc, char** argv) {
     t = wall_ms();
     incidents_seen += index.incidents(tq, io).size();
     inc_target.push_back(wall_ms() - t);
+    tq.source = collector::kSourceKuzet;
+    t = wall_ms();
+    index.incidents(tq, io);
+    inc_source.push_back(wall_ms() - t);
+    tq.source.clear();
     tq.target.clear();
     t = wall_ms();
     index.incidents(tq, io);
@@ -231,7 +246,10 @@ int main(int argc, char** argv) {
   report("  same + JSON rendering", fast_json);
   report("timeline, network connectivity, 10-min bins", network);
   report("timeline, one target, 1-hour bins (coarse aggregates)", hourly);
+  report("timeline, one target, 10-min bins, source=kuzet (probe rows)", by_source);
+  report("timeline, one target, 1-hour bins, source=kuzet (probe rows)", hourly_source);
   report("incidents, one target (with 7-day lookback)", inc_target);
+  report("incidents, one target, source=kuzet", inc_source);
   report("incidents, whole network (all targets + shutdowns)", inc_network);
   std::printf("(incidents found per target query: %.1f)\n", static_cast<double>(incidents_seen) / c.queries);
   store.reset();

@@ -144,9 +144,16 @@ void append_series_json(std::string& out, const Series& s) {
   out += "]}";
 }
 
-nlohmann::json incident_to_json(const Incident& i) {
+namespace {
+std::string source_name(const std::string& source) { return source.empty() ? "all" : source; }
+}  // namespace
+
+nlohmann::json incident_to_json(const Incident& i, const std::string& source) {
   const int64_t until = i.end_ms.value_or(i.start_ms) + 1;  // measurement listing: until is exclusive
+  // source is kuzet or ooni (parse_source), so it needs no encoding in a link.
+  const std::string of_source = source.empty() ? "" : "source=" + source;
   return {{"id", i.id},
+          {"source", source_name(source)},
           {"kind", i.kind},
           {"cc", i.key.cc},
           {"asn", i.key.asn},
@@ -162,9 +169,10 @@ nlohmann::json incident_to_json(const Incident& i) {
           {"confirmed", i.confirmed},
           {"vantage_points", i.vantage_points},
           {"decisive_measurements", i.decisive},
-          {"permalink", "/api/v1/incidents/" + i.id},
+          {"permalink", "/api/v1/incidents/" + i.id + (of_source.empty() ? "" : "?" + of_source)},
           {"measurements", "/api/v1/measurements?" +
-                               api_query_string(i.key, i.start_ms, i.end_ms ? std::optional(until) : std::nullopt)}};
+                               api_query_string(i.key, i.start_ms, i.end_ms ? std::optional(until) : std::nullopt) +
+                               (of_source.empty() ? "" : "&" + of_source)}};
 }
 
 std::string timeline_csv(const std::vector<Series>& series) {
@@ -184,19 +192,19 @@ std::string timeline_csv(const std::vector<Series>& series) {
   return out;
 }
 
-std::string incidents_csv(const std::vector<Incident>& incidents) {
+std::string incidents_csv(const std::vector<Incident>& incidents, const std::string& source) {
   std::string out =
       "id,kind,cc,asn,target,category,start,end,confidence,probes,bins,severity,measurements,ongoing,confirmed,"
-      "vantage_points,decisive_measurements\n";
+      "vantage_points,decisive_measurements,source\n";
   for (const auto& i : incidents) {
-    auto j = incident_to_json(i);
+    auto j = incident_to_json(i, source);
     out += csv_cell(i.id) + "," + csv_cell(i.kind) + "," + csv_cell(i.key.cc) + "," + std::to_string(i.key.asn) + "," +
            csv_cell(i.key.target) + "," + csv_cell(i.category) + "," + format_utc(i.start_ms) + "," +
            (i.end_ms ? format_utc(*i.end_ms) : std::string()) + "," + fixed(i.confidence) + "," +
            std::to_string(i.probes) + "," + std::to_string(i.bins) + "," + fixed(i.severity) + "," +
            csv_cell(j["measurements"].get<std::string>()) + "," + (i.end_ms ? "false" : "true") + "," +
            (i.confirmed ? "true" : "false") + "," + std::to_string(i.vantage_points) + "," +
-           std::to_string(i.decisive) + "\n";
+           std::to_string(i.decisive) + "," + source_name(source) + "\n";
   }
   return out;
 }
@@ -251,7 +259,9 @@ void register_timeline_routes(httplib::Server& server, TimelineIndex& index, Api
                                  {"category", s.category},
                                  {"first", format_utc(s.first_bin_ms)},
                                  {"last", format_utc(s.last_bin_ms + index.base_bin_ms())}});
-               res.set_content(nlohmann::json{{"bin_seconds", index.base_bin_ms() / 1000}, {"series", list}}.dump(),
+               res.set_content(nlohmann::json{{"bin_seconds", index.base_bin_ms() / 1000},
+                                              {"source", source_name(q.source)},
+                                              {"series", list}}.dump(),
                                kJson);
              }));
 
@@ -264,7 +274,8 @@ void register_timeline_routes(httplib::Server& server, TimelineIndex& index, Api
                  return send_error(res, 400, "too_many_series", "narrow the query with cc, asn, target or category");
                std::vector<Series> series;
                for (const auto& info : list) {
-                 series.push_back(index.series(info.key, pq.query.from_ms, pq.query.until_ms, pq.query.bin_ms));
+                 series.push_back(
+                     index.series(info.key, pq.query.from_ms, pq.query.until_ms, pq.query.bin_ms, pq.query.source));
                  series.back().category = info.category;
                }
                if (pq.csv) {
@@ -273,7 +284,8 @@ void register_timeline_routes(httplib::Server& server, TimelineIndex& index, Api
                }
                std::string out = "{\"from\":\"" + format_utc(bin_floor(pq.query.from_ms, pq.query.bin_ms)) +
                                  "\",\"until\":\"" + format_utc(bin_ceil(pq.query.until_ms, pq.query.bin_ms)) +
-                                 "\",\"bin_seconds\":" + std::to_string(pq.query.bin_ms / 1000) + ",\"series\":[";
+                                 "\",\"bin_seconds\":" + std::to_string(pq.query.bin_ms / 1000) +
+                                 ",\"source\":\"" + source_name(pq.query.source) + "\",\"series\":[";
                for (size_t i = 0; i < series.size(); ++i) {
                  if (i) out += ',';
                  append_series_json(out, series[i]);
@@ -294,12 +306,13 @@ void register_timeline_routes(httplib::Server& server, TimelineIndex& index, Api
                  std::erase_if(found, [&](const Incident& i) { return i.confirmed != *pq.confirmed; });
                if (pq.csv) {
                  res.set_header("Content-Disposition", "attachment; filename=\"kuzet-incidents.csv\"");
-                 return res.set_content(incidents_csv(found), "text/csv; charset=utf-8");
+                 return res.set_content(incidents_csv(found, pq.query.source), "text/csv; charset=utf-8");
                }
                nlohmann::json out{{"from", format_utc(pq.query.from_ms)},
                                   {"until", format_utc(pq.query.until_ms)},
+                                  {"source", source_name(pq.query.source)},
                                   {"incidents", nlohmann::json::array()}};
-               for (const auto& i : found) out["incidents"].push_back(incident_to_json(i));
+               for (const auto& i : found) out["incidents"].push_back(incident_to_json(i, pq.query.source));
                res.set_content(out.dump(), kJson);
              }));
 
@@ -309,6 +322,14 @@ void register_timeline_routes(httplib::Server& server, TimelineIndex& index, Api
                auto ref = parse_incident_id(id);
                if (!ref) return send_error(res, 404, "not_found", "no incident " + id);
                TimelineQuery q;
+               // source= as in the incident's permalink; no other parameter.
+               if (auto bad = collector::query::check_names(req.params, {"source"}); !bad.empty())
+                 return send_error(res, 400, "malformed", bad);
+               if (req.has_param("source")) {
+                 auto source = collector::query::parse_source(req.get_param_value("source"));
+                 if (!source) return send_error(res, 400, "malformed", "source must be kuzet, ooni or all");
+                 q.source = *source;
+               }
                q.cc = ref->key.cc;
                q.asn = ref->key.asn;
                q.target = ref->key.target;
@@ -326,7 +347,7 @@ void register_timeline_routes(httplib::Server& server, TimelineIndex& index, Api
                    best = &i;
                }
                if (!best) return send_error(res, 404, "not_found", "no incident " + id);
-               auto j = incident_to_json(*best);
+               auto j = incident_to_json(*best, q.source);
                if (best->id != id) j["requested_id"] = id;
                res.set_content(j.dump(), kJson);
              }));

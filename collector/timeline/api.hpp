@@ -1,7 +1,7 @@
 #pragma once
 // The timeline HTTP API and the dashboard, on the collector's cpp-httplib server:
 //   GET /api/v1/series      which (cc, asn, target) series exist, with their first and last bin
-//   GET /api/v1/timeline    ?cc=&asn=&target=&category=&from=&until=&bin=&format=json|csv
+//   GET /api/v1/timeline    ?cc=&asn=&target=&category=&source=&from=&until=&bin=&format=json|csv
 //   GET /api/v1/incidents   same filters (bin ignored: incidents are found on base bins)
 //   GET /api/v1/incidents/{id}  one incident by its permanent id
 //   GET /                   the dashboard (static files embedded in the binary)
@@ -28,9 +28,10 @@ std::string format_utc(int64_t ms);  // "2022-01-05T11:00:00Z"
 nlohmann::json series_to_json(const Series& s);
 // The same JSON written straight into `out` (the API's path: ~10x faster than building a json tree).
 void append_series_json(std::string& out, const Series& s);
-nlohmann::json incident_to_json(const Incident& i);
+// `source` is the query's source= ("" = all): named in the answer and carried into its links.
+nlohmann::json incident_to_json(const Incident& i, const std::string& source = "");
 std::string timeline_csv(const std::vector<Series>& series);
-std::string incidents_csv(const std::vector<Incident>& incidents);
+std::string incidents_csv(const std::vector<Incident>& incidents, const std::string& source = "");
 
 struct ApiOptions {
   IncidentOptions incidents;

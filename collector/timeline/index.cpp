@@ -28,11 +28,11 @@ void bind_series_range(Statement& st, const SeriesKey& key, int64_t first, int64
 // The per-probe upsert: a probe's row in a bin keeps its latest measurement by (started_at, uid).
 std::string probe_bin_upsert(const std::string& level, const std::string& values) {
   const std::string table = "timeline_probe_bins" + level;
-  return "INSERT INTO " + table + "(cc, asn, target, bin, key_id, started_at, uid, verdict, method, vantage, decisive) " +
-         values +
+  return "INSERT INTO " + table +
+         "(cc, asn, target, bin, key_id, started_at, uid, verdict, method, vantage, decisive, source) " + values +
          " ON CONFLICT(cc, asn, target, bin, key_id) DO UPDATE SET started_at = excluded.started_at,"
          " uid = excluded.uid, verdict = excluded.verdict, method = excluded.method, vantage = excluded.vantage,"
-         " decisive = excluded.decisive"
+         " decisive = excluded.decisive, source = excluded.source"
          " WHERE (excluded.started_at, excluded.uid) > (" + table + ".started_at, " + table + ".uid);";
 }
 
@@ -47,7 +47,7 @@ std::string level_sql(const std::string& level) {
 CREATE TABLE timeline_probe_binsLEVEL (
   cc TEXT NOT NULL, asn INTEGER NOT NULL, target TEXT NOT NULL, bin INTEGER NOT NULL, key_id TEXT NOT NULL,
   started_at INTEGER NOT NULL, uid TEXT NOT NULL, verdict TEXT NOT NULL, method TEXT NOT NULL,
-  vantage TEXT NOT NULL, decisive INTEGER NOT NULL,
+  vantage TEXT NOT NULL, decisive INTEGER NOT NULL, source TEXT NOT NULL,
   PRIMARY KEY (cc, asn, target, bin, key_id)) WITHOUT ROWID;
 CREATE TABLE timeline_binsLEVEL (
   cc TEXT NOT NULL, asn INTEGER NOT NULL, target TEXT NOT NULL, bin INTEGER NOT NULL,
@@ -78,6 +78,14 @@ std::string series_upsert(const std::string& values) {
          " WHERE excluded.category > category OR excluded.first_bin < first_bin OR excluded.last_bin > last_bin;";
 }
 
+// Per source, where each series has data: the series list and default windows of a source= query.
+std::string series_source_upsert(const std::string& values) {
+  return "INSERT INTO timeline_series_sources(cc, asn, target, source, first_bin, last_bin) " + values +
+         " ON CONFLICT(cc, asn, target, source) DO UPDATE SET first_bin = min(first_bin, excluded.first_bin),"
+         " last_bin = max(last_bin, excluded.last_bin)"
+         " WHERE excluded.first_bin < first_bin OR excluded.last_bin > last_bin;";
+}
+
 std::string schema_sql(int64_t bin) {
   std::string s = R"sql(
 CREATE TABLE timeline_meta (base_bin_ms INTEGER NOT NULL, indexed_rowid INTEGER NOT NULL);
@@ -85,6 +93,10 @@ CREATE TABLE timeline_series (
   cc TEXT NOT NULL, asn INTEGER NOT NULL, target TEXT NOT NULL, category TEXT NOT NULL,
   first_bin INTEGER NOT NULL, last_bin INTEGER NOT NULL,
   PRIMARY KEY (cc, asn, target)) WITHOUT ROWID;
+CREATE TABLE timeline_series_sources (
+  cc TEXT NOT NULL, asn INTEGER NOT NULL, target TEXT NOT NULL, source TEXT NOT NULL,
+  first_bin INTEGER NOT NULL, last_bin INTEGER NOT NULL,
+  PRIMARY KEY (cc, asn, target, source)) WITHOUT ROWID;
 )sql";
   s += level_sql(kBaseLevel) + level_sql(kCoarseLevel);
   s += "INSERT INTO timeline_meta VALUES (" + std::to_string(bin) + ", 0);\n";
@@ -101,7 +113,7 @@ std::string catch_up_sql(int64_t bin, int64_t lo, int64_t hi) {
   // The measurement's supporting vantage tag (docs/timelines.md, "Vantage points"): none when the source
   // contradicted the claimed network or the key did not exist yet when it was measured.
   const std::string support = ", CASE WHEN network_check = 'mismatch' OR started_at < coalesce(k.first_seen, 0) - " +
-                              std::to_string(collector::vantage::kKeyBackdateGraceMs) + " THEN '' ELSE vantage END, decisive";
+                              std::to_string(collector::vantage::kKeyBackdateGraceMs) + " THEN '' ELSE vantage END, decisive, source";
   auto bin_expr = [](int64_t size) {
     const std::string b = std::to_string(size);
     return "((started_at / " + b + ") * " + b + ")";
@@ -118,6 +130,10 @@ std::string catch_up_sql(int64_t bin, int64_t lo, int64_t hi) {
   s += series_upsert("SELECT cc, asn, target, max(category), min(" + m_bin + "), max(" + m_bin + ")" + rows +
                      " GROUP BY cc, asn, target");
   s += series_upsert("SELECT cc, asn, '*', '', min(" + m_bin + "), max(" + m_bin + ")" + rows + " GROUP BY cc, asn");
+  s += series_source_upsert("SELECT cc, asn, target, source, min(" + m_bin + "), max(" + m_bin + ")" + rows +
+                            " GROUP BY cc, asn, target, source");
+  s += series_source_upsert("SELECT cc, asn, '*', source, min(" + m_bin + "), max(" + m_bin + ")" + rows +
+                            " GROUP BY cc, asn, source");
   s += "UPDATE timeline_meta SET indexed_rowid = " + std::to_string(hi) + ";\n";
   return s;
 }
@@ -134,6 +150,7 @@ DROP TABLE IF EXISTS timeline_bins;
 DROP TABLE IF EXISTS timeline_probe_bins_coarse;
 DROP TABLE IF EXISTS timeline_bins_coarse;
 DROP TABLE IF EXISTS timeline_series;
+DROP TABLE IF EXISTS timeline_series_sources;
 )sql";
 
 }  // namespace
@@ -161,10 +178,11 @@ TimelineIndex::TimelineIndex(const std::string& db_path, int64_t base_bin_ms,
         has_meta.step();
         // An index from before the background indexer (no indexed_rowid; a trigger on measurements) is
         // rebuilt like one with another bin.
-        // Nor one from before vantage tags (no vantage column in the probe rows).
+        // Nor one from before vantage tags (no vantage column in the probe rows), nor before sources.
         Statement current(db_, "SELECT (SELECT count(*) FROM pragma_table_info('timeline_meta') WHERE name = 'indexed_rowid')"
                                " * (SELECT count(*) FROM sqlite_master WHERE name = 'timeline_bins_coarse')"
-                               " * (SELECT count(*) FROM pragma_table_info('timeline_probe_bins') WHERE name = 'vantage')");
+                               " * (SELECT count(*) FROM pragma_table_info('timeline_probe_bins') WHERE name = 'vantage')"
+                               " * (SELECT count(*) FROM sqlite_master WHERE name = 'timeline_series_sources')");
         current.step();
         if (has_meta.int_at(0) > 0 && current.int_at(0) > 0) {
           Statement meta(db_, "SELECT base_bin_ms FROM timeline_meta");
@@ -265,7 +283,11 @@ std::vector<SeriesInfo> TimelineIndex::series_list(const TimelineQuery& query) {
 }
 
 std::vector<SeriesInfo> TimelineIndex::series_list_locked(const TimelineQuery& q) {
-  std::string sql = "SELECT cc, asn, target, category, first_bin, last_bin FROM timeline_series WHERE 1";
+  // One source: the series that have its data, over the bins where they do.
+  std::string sql = q.source.empty()
+                        ? "SELECT cc, asn, target, category, first_bin, last_bin FROM timeline_series WHERE 1"
+                        : "SELECT cc, asn, target, s.category, x.first_bin, x.last_bin FROM timeline_series s"
+                          " JOIN timeline_series_sources x USING (cc, asn, target) WHERE x.source = ?5";
   if (!q.cc.empty()) sql += " AND cc = ?1";
   if (q.asn) sql += " AND asn = ?2";
   if (!q.target.empty()) sql += " AND target = ?3";
@@ -276,6 +298,7 @@ std::vector<SeriesInfo> TimelineIndex::series_list_locked(const TimelineQuery& q
   if (q.asn) st.bind(2, static_cast<int64_t>(*q.asn));
   if (!q.target.empty()) st.bind(3, q.target);
   if (!q.category.empty()) st.bind(4, q.category);
+  if (!q.source.empty()) st.bind(5, q.source);
   std::vector<SeriesInfo> out;
   while (st.step())
     out.push_back({{st.text_at(0), static_cast<uint32_t>(st.int_at(1)), st.text_at(2)}, st.text_at(3), st.int_at(4),
@@ -283,13 +306,15 @@ std::vector<SeriesInfo> TimelineIndex::series_list_locked(const TimelineQuery& q
   return out;
 }
 
-Series TimelineIndex::series(const SeriesKey& key, int64_t from_ms, int64_t until_ms, int64_t bin_ms) {
+Series TimelineIndex::series(const SeriesKey& key, int64_t from_ms, int64_t until_ms, int64_t bin_ms,
+                             const std::string& source) {
   std::lock_guard lock(mutex_);
   catch_up_before_query_locked();
-  return series_locked(key, from_ms, until_ms, bin_ms);
+  return series_locked(key, from_ms, until_ms, bin_ms, source);
 }
 
-Series TimelineIndex::series_locked(const SeriesKey& key, int64_t from_ms, int64_t until_ms, int64_t bin_ms) {
+Series TimelineIndex::series_locked(const SeriesKey& key, int64_t from_ms, int64_t until_ms, int64_t bin_ms,
+                                    const std::string& source) {
   if (bin_ms <= 0 || bin_ms % base_bin_ms_ != 0)
     throw std::invalid_argument("bin must be a multiple of " + std::to_string(base_bin_ms_ / kMinuteMs) + " minutes");
   const int64_t first = bin_floor(from_ms, bin_ms);
@@ -299,9 +324,10 @@ Series TimelineIndex::series_locked(const SeriesKey& key, int64_t from_ms, int64
   s.bins.resize(static_cast<size_t>((end - first) / bin_ms));
   for (size_t i = 0; i < s.bins.size(); ++i) s.bins[i].start_ms = first + static_cast<int64_t>(i) * bin_ms;
   // A level's aggregates when the bin is the level's; else the finest level's per-probe rows that tile it.
+  // The aggregates count every source; one source's series is always computed from its per-probe rows.
   const int64_t coarse_ms = base_bin_ms_ * kCoarseFactor;
-  if (bin_ms != base_bin_ms_ && bin_ms != coarse_ms) {
-    stream_bins_locked(bin_ms % coarse_ms == 0 ? kCoarseLevel : kBaseLevel, key, first, end, bin_ms, s);
+  if (!source.empty() || (bin_ms != base_bin_ms_ && bin_ms != coarse_ms)) {
+    stream_bins_locked(bin_ms % coarse_ms == 0 ? kCoarseLevel : kBaseLevel, key, first, end, bin_ms, source, s);
     return s;
   }
   Statement st(db_,
@@ -324,11 +350,13 @@ Series TimelineIndex::series_locked(const SeriesKey& key, int64_t from_ms, int64
 // in the query bin is simply its last row. That is what build_series gives over the same rows
 // (tests/timeline checks the equality), without materialising and sorting them.
 void TimelineIndex::stream_bins_locked(const std::string& level, const SeriesKey& key, int64_t first, int64_t end,
-                                       int64_t bin_ms, Series& s) {
+                                       int64_t bin_ms, const std::string& source, Series& s) {
   Statement st(db_,
                "SELECT bin, key_id, verdict, method FROM timeline_probe_bins" + level +
-               " WHERE cc = ? AND asn = ? AND target = ? AND bin >= ? AND bin < ? ORDER BY bin, key_id");
+               " WHERE cc = ? AND asn = ? AND target = ? AND bin >= ? AND bin < ?" +
+               (source.empty() ? "" : " AND source = ?6") + " ORDER BY bin, key_id");
   bind_series_range(st, key, first, end);
+  if (!source.empty()) st.bind(6, source);
   struct State {
     std::string verdict, method;
   };
@@ -368,15 +396,18 @@ void TimelineIndex::stream_bins_locked(const std::string& level, const SeriesKey
 // The probe rows behind an incident (base level), one per (probe, tag): for a target incident, its probes
 // in the state during it; for a shutdown, the network's probes in the day before it began (the ones whose
 // silence or offline reports make the drop).
-std::vector<VantageSample> TimelineIndex::vantage_samples_locked(const Incident& inc, int64_t series_end_ms) {
+std::vector<VantageSample> TimelineIndex::vantage_samples_locked(const Incident& inc, int64_t series_end_ms,
+                                                                const std::string& source) {
   const bool shutdown = inc.key.target == kNetworkTarget;
   const int64_t from = shutdown ? inc.start_ms - kShutdownVantageWindowMs : inc.start_ms;
   const int64_t until = shutdown ? inc.start_ms : inc.end_ms.value_or(series_end_ms);
   Statement st(db_, std::string("SELECT key_id, vantage, sum(decisive) FROM timeline_probe_bins"
                                 " WHERE cc = ? AND asn = ? AND target = ? AND bin >= ? AND bin < ?") +
-                        (shutdown ? "" : " AND verdict = ?6") + " GROUP BY key_id, vantage");
+                        (shutdown ? "" : " AND verdict = ?6") + (source.empty() ? "" : " AND source = ?7") +
+                        " GROUP BY key_id, vantage");
   bind_series_range(st, inc.key, from, until);
   if (!shutdown) st.bind(6, inc.kind);
+  if (!source.empty()) st.bind(7, source);
   std::vector<VantageSample> out;
   while (st.step()) out.push_back({st.text_at(0), st.text_at(1), static_cast<int>(st.int_at(2))});
   return out;
@@ -387,7 +418,9 @@ std::vector<Incident> TimelineIndex::incidents(const TimelineQuery& query, const
   catch_up_before_query_locked();
   std::vector<Incident> out;
   // Network series end where the collector's data ends: bins nobody could have reported yet are not silence.
-  Statement last(db_, "SELECT max(last_bin) FROM timeline_series");
+  Statement last(db_, query.source.empty() ? "SELECT max(last_bin) FROM timeline_series"
+                                           : "SELECT max(last_bin) FROM timeline_series_sources WHERE source = ?1");
+  if (!query.source.empty()) last.bind(1, query.source);
   last.step();
   const int64_t data_end = last.int_at(0) + base_bin_ms_;
   for (const auto& info : series_list_locked(query)) {
@@ -395,12 +428,12 @@ std::vector<Incident> TimelineIndex::incidents(const TimelineQuery& query, const
     const int64_t from = std::max(query.from_ms, info.first_bin_ms) - options.baseline_window_ms;
     const int64_t until = info.key.target == kNetworkTarget ? std::min(query.until_ms, data_end) : query.until_ms;
     if (query.until_ms <= info.first_bin_ms || until <= from) continue;
-    Series s = series_locked(info.key, std::max(from, info.first_bin_ms), until, base_bin_ms_);
+    Series s = series_locked(info.key, std::max(from, info.first_bin_ms), until, base_bin_ms_, query.source);
     s.category = info.category;
     auto found = info.key.target == kNetworkTarget ? shutdown_incidents(s, options) : target_incidents(s, options);
     const int64_t series_end = s.bins.empty() ? 0 : s.bins.back().start_ms + s.bin_ms;
     for (auto& inc : found) {
-      assess_independence(inc, vantage_samples_locked(inc, series_end), options);
+      assess_independence(inc, vantage_samples_locked(inc, series_end, query.source), options);
       const int64_t inc_end = inc.end_ms.value_or(INT64_MAX);
       if (inc_end > query.from_ms && inc.start_ms < query.until_ms) out.push_back(std::move(inc));
     }

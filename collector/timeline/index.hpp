@@ -9,11 +9,16 @@
 //   timeline_probe_bins: per (cc, asn, target, base bin, probe) the probe's latest measurement there;
 //   timeline_bins:       per (cc, asn, target, base bin, verdict, method) how many probes are in that state
 //                        (kept from timeline_probe_bins by SQLite triggers);
-//   (each probe row also keeps its measurement's supporting vantage tag and decisive flag, for incidents);
+//   (each probe row also keeps its measurement's supporting vantage tag and decisive flag, for incidents,
+//   and its source, "kuzet" or "ooni");
+//   timeline_series(_sources): each series' first and last bin (per source);
 //   and both again with suffix _coarse, for bins of kCoarseFactor base bins.
 // Queries at a level's bin read its aggregates; other multiples reduce the per-probe rows of the coarsest
 // level that tiles them, which gives exactly what the engine gives over the raw measurements (a probe's
 // latest in a coarse bin is the latest of its latest in each finer bin). tests/timeline checks it.
+// A query for one source (source=kuzet|ooni) always reduces the per-probe rows of that source: a probe is
+// of one source (imported OONI rows have their own "ooni:<report>" keys), so its rows are whole; the
+// aggregates, which count every source, stay as cheap as before.
 // Assumes measurements are never deleted (rowids only grow): collector::Store has no delete.
 #include <sqlite3.h>
 
@@ -48,6 +53,7 @@ struct TimelineQuery {
   std::optional<uint32_t> asn;
   std::string target;  // kNetworkTarget selects network series only
   std::string category;
+  std::string source;  // "kuzet", "ooni"; "" = every source
   int64_t from_ms = 0;
   int64_t until_ms = 0;
   int64_t bin_ms = 0;  // 0 = the index's base bin
@@ -73,21 +79,25 @@ class TimelineIndex {
 
   // Series matching the filters (from/until/bin ignored), ordered by (cc, asn, target).
   std::vector<SeriesInfo> series_list(const TimelineQuery& query);
-  // One series over [from, until) at bin_ms (a multiple of the base bin; throws std::invalid_argument else).
-  Series series(const SeriesKey& key, int64_t from_ms, int64_t until_ms, int64_t bin_ms);
+  // One series over [from, until) at bin_ms (a multiple of the base bin; throws std::invalid_argument else),
+  // counting the probes of one source ("" = every source).
+  Series series(const SeriesKey& key, int64_t from_ms, int64_t until_ms, int64_t bin_ms,
+                const std::string& source = "");
   // Incidents of every matching series overlapping [from, until), found on base bins with a lookback of
   // the baseline window (so starts before `from` are kept and ids stay the same whatever the window).
   std::vector<Incident> incidents(const TimelineQuery& query, const IncidentOptions& options);
 
  private:
   std::vector<SeriesInfo> series_list_locked(const TimelineQuery& query);
-  Series series_locked(const SeriesKey& key, int64_t from_ms, int64_t until_ms, int64_t bin_ms);
+  Series series_locked(const SeriesKey& key, int64_t from_ms, int64_t until_ms, int64_t bin_ms,
+                       const std::string& source);
   void catch_up_locked();
   void catch_up_before_query_locked();
   void run_indexer(std::chrono::milliseconds interval);
-  std::vector<VantageSample> vantage_samples_locked(const Incident& incident, int64_t series_end_ms);
+  std::vector<VantageSample> vantage_samples_locked(const Incident& incident, int64_t series_end_ms,
+                                                    const std::string& source);
   void stream_bins_locked(const std::string& level, const SeriesKey& key, int64_t first, int64_t end,
-                          int64_t bin_ms, Series& s);
+                          int64_t bin_ms, const std::string& source, Series& s);
 
   int64_t base_bin_ms_;
   sqlite3* db_ = nullptr;

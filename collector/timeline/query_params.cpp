@@ -5,11 +5,11 @@
 
 namespace kuzet::timeline {
 
-const std::vector<std::string_view> kTimelineParams = {"cc", "asn", "target", "category", "from", "until", "bin",
-                                                        "format"};
-const std::vector<std::string_view> kIncidentParams = {"cc",  "asn", "target", "category", "from",
-                                                        "until", "format", "kind", "confirmed"};
-const std::vector<std::string_view> kSeriesParams = {"cc", "asn", "target", "category"};
+const std::vector<std::string_view> kTimelineParams = {"cc",    "asn", "target", "category", "source",
+                                                        "from",  "until", "bin", "format"};
+const std::vector<std::string_view> kIncidentParams = {"cc",    "asn",    "target", "category",  "source",
+                                                        "from",  "until",  "format", "kind", "confirmed"};
+const std::vector<std::string_view> kSeriesParams = {"cc", "asn", "target", "category", "source"};
 
 namespace {
 
@@ -57,6 +57,11 @@ std::string parse_place(const collector::query::Params& params, TimelineQuery& q
   }
   q.target = param(params, "target");
   q.category = param(params, "category");
+  if (params.count("source")) {
+    auto source = collector::query::parse_source(param(params, "source"));
+    if (!source) return "source must be kuzet, ooni or all";
+    q.source = *source;
+  }
   return "";
 }
 

@@ -38,8 +38,8 @@ using DataEnd = std::function<int64_t(const TimelineQuery&)>;
 
 // "600" (seconds), "10m", "1h", "1d"; nullopt for anything else or more than 366 days.
 std::optional<int64_t> parse_bin(const std::string& text);
-// cc (any case), asn (9198 or AS9198), target, category: the place filters every endpoint shares. "" or the
-// error's text.
+// cc (any case), asn (9198 or AS9198), target, category, and source (kuzet, ooni or all): the filters every
+// endpoint shares. "" or the error's text.
 std::string parse_place(const collector::query::Params& params, TimelineQuery& q);
 // `until` defaults to the end of the matching data capped at `now` (not the clock alone: a question about 2022
 // gets 2022), `from` to default_period_ms before `until`; both take RFC 3339, a date or Unix seconds.

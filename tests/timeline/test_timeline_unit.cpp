@@ -38,8 +38,10 @@ Series make_series(int bins, int probes, const std::function<std::string(int bin
   return build_series({"KZ", 9198, "example.org"}, all, kT0, kT0 + bins * kBin, kBin);
 }
 
-Series summaries_series(collector::Store& store, const SeriesKey& key, int64_t from, int64_t until, int64_t bin) {
+Series summaries_series(collector::Store& store, const SeriesKey& key, int64_t from, int64_t until, int64_t bin,
+                        const std::string& source = "") {
   collector::SummaryQuery q;
+  q.source = source;
   q.cc = key.cc;
   q.asn = key.asn;
   if (key.target != kNetworkTarget) q.target = key.target;
@@ -246,6 +248,81 @@ TEST_CASE("index: maintained on ingest equals the engine over raw rows, in any a
         summaries_series(*store_a, whatsapp, from, until, 60 * kMinuteMs));
 }
 
+TEST_CASE("index: one source's series equals the engine over that source's rows; the sources add up") {
+  testing::TempDir dir;
+  auto config = testing::test_config();
+  config.probes = 6;
+  config.days = 4;
+  const Replay replay = generate_replay(config);
+  const int64_t from = config.start_ms, until = config.start_ms + config.days * 86400000LL;
+  const auto db = (dir.path / "mixed.db").string();
+  auto store = collector::open_sqlite_store(db);
+  TimelineIndex index(db);
+  testing::ingest(*store, replay, 0, replay.envelopes.size());
+  // Rows shaped as import-ooni stores them (source "ooni", one pseudonymous key per report, no vantage tag):
+  // the Kuzet rows' summaries again under other uids and keys, so both sources fill the same series.
+  std::vector<collector::NewMeasurement> imported;
+  for (const auto& m : store->summaries({})) {
+    if (m.started_at_ms % 3 == 0) continue;  // not the same rows as Kuzet's: a third left out
+    collector::NewMeasurement row;
+    row.uid = "ooni-" + m.uid;
+    row.source = collector::kSourceOoni;
+    row.envelope = "{}";
+    row.content_hash = row.uid;
+    row.key_id = "ooni:" + m.key_id.substr(0, 12);
+    row.started_at_ms = m.started_at_ms + 1;
+    row.received_at_ms = m.received_at_ms;
+    row.cc = m.cc;
+    row.asn = m.asn;
+    row.target = m.target;
+    row.category = m.category;
+    row.verdict = m.verdict == "ok" ? "blocked" : m.verdict;  // the sources disagree
+    row.method = m.verdict == "ok" ? "dns.bogon" : m.method;
+    imported.push_back(row);
+  }
+  REQUIRE(!imported.empty());
+  store->insert_batch(imported);
+
+  const SeriesKey whatsapp{"KZ", 9198, "web.whatsapp.com"}, net{"KZ", 9198, kNetworkTarget};
+  for (const auto& key : {whatsapp, net}) {
+    CAPTURE(key.target);
+    for (int64_t bin : {kBin, 2 * kBin, 6 * kBin, 144 * kBin}) {
+      CAPTURE(bin);
+      auto all = index.series(key, from, until, bin);
+      CHECK(all == summaries_series(*store, key, from, until, bin));
+      auto kuzet = index.series(key, from, until, bin, collector::kSourceKuzet);
+      auto ooni = index.series(key, from, until, bin, collector::kSourceOoni);
+      CHECK(kuzet == summaries_series(*store, key, from, until, bin, collector::kSourceKuzet));
+      CHECK(ooni == summaries_series(*store, key, from, until, bin, collector::kSourceOoni));
+      int kuzet_probes = 0, ooni_probes = 0;
+      for (size_t i = 0; i < all.bins.size(); ++i) {
+        CHECK(all.bins[i].probes == kuzet.bins[i].probes + ooni.bins[i].probes);
+        kuzet_probes += kuzet.bins[i].probes, ooni_probes += ooni.bins[i].probes;
+      }
+      CHECK(kuzet_probes > 0);
+      CHECK(ooni_probes > 0);
+    }
+  }
+  TimelineQuery q;
+  q.cc = "KZ";
+  q.asn = 9198;
+  for (const char* source : {collector::kSourceKuzet, collector::kSourceOoni}) {
+    q.source = source;
+    auto series = index.series_list(q);
+    CHECK(std::any_of(series.begin(), series.end(), [&](const SeriesInfo& s) { return s.key == whatsapp; }));
+  }
+  // The imported rows never confirm: they carry no vantage tag.
+  q.source = collector::kSourceOoni;
+  q.from_ms = from;
+  q.until_ms = until;
+  auto ooni_incidents = index.incidents(q, IncidentOptions{});
+  CHECK(!ooni_incidents.empty());
+  for (const auto& inc : ooni_incidents) {
+    CHECK(inc.vantage_points == 0);
+    CHECK_FALSE(inc.confirmed);
+  }
+}
+
 namespace {
 int64_t single_int(const std::string& db_path, const char* sql) {
   sqlite3* db = nullptr;
@@ -391,6 +468,12 @@ TEST_CASE("query parameters: defaults from the data, strict values, incident fil
     CHECK(parse({{"asn", "-1"}}).error.find("asn must be") == 0);
     CHECK(parse({{"from", "2022-01-09"}, {"until", "2022-01-08"}}).error == "until must be after from");
     CHECK(parse({{"format", "xml"}}).error == "format must be json or csv");
+    CHECK(parse({{"source", "ooni"}}).query.source == "ooni");
+    CHECK(parse({{"source", "kuzet"}}, kIncidentParams).query.source == "kuzet");
+    CHECK(parse({{"source", "all"}}).query.source == "");
+    CHECK(parse({}).query.source == "");
+    for (const char* bad : {"", "OONI", "both", "kuzet,ooni"})
+      CHECK(parse({{"source", bad}}).error == "source must be kuzet, ooni or all");
     CHECK_FALSE(parse({{"kind", "blocked"}}).error.empty());  // not a timeline parameter
   }
   SUBCASE("incidents: kind and confirmed") {
