@@ -10,6 +10,13 @@ const COLORS = {
 const ORDER = ['ok', 'online', 'inconclusive', 'down', 'throttled', 'intercepted', 'blocked', 'offline'];
 const BIN_MS = { '10m': 600e3, '1h': 3600e3, '6h': 21600e3, '1d': 86400e3 };
 const $ = (id) => document.getElementById(id);
+// What each source= answer draws from (docs/ooni.md); anything else is shown as the server named it.
+const SOURCES = {
+  all: 'all sources (Kuzet probes and imported OONI measurements)',
+  kuzet: 'Kuzet probes',
+  ooni: 'OONI measurements (imported)',
+};
+const sourceLabel = (s) => (Object.hasOwn(SOURCES, s) ? SOURCES[s] : String(s));
 let seriesList = [];
 
 function isoToLocalInput(iso) { return iso ? iso.slice(0, 16) : ''; }       // inputs are UTC here
@@ -176,6 +183,7 @@ function listIncidents(incidents) {
     status.title = `${inc.vantage_points} independent vantage point(s)`;
     status.appendChild(el('small', ` (${inc.vantage_points} vantage)`));
     tr.appendChild(status);
+    tr.appendChild(el('td', sourceLabel(inc.source), { class: 'source' }));
     const td = el('td');
     td.append(el('a', inc.id, { class: 'permalink', href: apiHref(inc.permalink) }), ' · ',
               el('a', 'measurements', { class: 'measurements', href: apiHref(inc.measurements) }));
@@ -184,7 +192,7 @@ function listIncidents(incidents) {
   }
   if (!incidents.length) {
     const tr = el('tr');
-    tr.appendChild(el('td', 'No incidents in this period.', { colspan: 8 }));
+    tr.appendChild(el('td', 'No incidents in this period.', { colspan: 9 }));
     body.appendChild(tr);
   }
 }
@@ -194,7 +202,9 @@ async function show() {
   const from = inputToIso($('from').value), until = inputToIso($('until').value);
   if (!cc || !asn || !from || !until) return;
   const bin = chooseBin(from, until);
-  const base = `cc=${encodeURIComponent(cc)}&asn=${asn}&from=${from}&until=${until}`;
+  const source = $('source').value;
+  const base = `cc=${encodeURIComponent(cc)}&asn=${asn}&from=${from}&until=${until}` +
+               `&source=${encodeURIComponent(source)}`;
   const targetQuery = `&target=${encodeURIComponent(target)}`;
   history.replaceState(null, '', `/?${base}${targetQuery}&bin=${$('bin').value}`);
   $('status').textContent = 'Loading…';
@@ -206,8 +216,9 @@ async function show() {
   const targetSeries = tl && tl.series.length ? tl.series[0] : null;
   const netSeries = net.series.length ? net.series[0] : null;
   const shutdowns = inc.incidents.filter((i) => i.kind === 'shutdown');
+  // The source each answer says it counted (not the one asked for): what the charts really show.
   $('chart-title').textContent = target === '*' ? 'Timeline (choose a target)' :
-    `${target} on AS${asn} (${cc}), ${bin} bins`;
+    `${target} on AS${asn} (${cc}), ${bin} bins, ${sourceLabel(tl.source)}`;
   drawChart($('chart'), targetSeries, inc.incidents.filter((i) => i.target === target).concat(shutdowns), from, until,
             'share');
   $('network-title').textContent = `Network connectivity of AS${asn}: probes reporting per bin (online, offline)`;
@@ -215,7 +226,9 @@ async function show() {
   listIncidents(inc.incidents);
   $('csv-timeline').href = `/api/v1/timeline?${base}${target === '*' ? '' : targetQuery}&bin=${bin}&format=csv`;
   $('csv-incidents').href = `/api/v1/incidents?${base}&format=csv`;
-  $('status').textContent = `${inc.incidents.length} incidents on AS${asn} between ${fmt(from)} and ${fmt(until)} UTC.`;
+  $('status').textContent = `${inc.incidents.length} incidents on AS${asn} between ${fmt(from)} and ${fmt(until)} UTC` +
+    ` from ${sourceLabel(net.source)}.`;
+  document.body.dataset.source = net.source;
   document.body.dataset.ready = '1';
 }
 
@@ -223,6 +236,7 @@ async function main() {
   drawLegend();
   const params = Object.fromEntries(new URLSearchParams(location.search));
   if (params.bin) $('bin').value = params.bin;
+  if (Object.hasOwn(SOURCES, params.source || '')) $('source').value = params.source;
   try {
     seriesList = (await getJson('/api/v1/series')).series;
     if (!seriesList.length) {

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Dashboard in headless Chromium: replays January 2022 into a fresh database, starts the real collector on
 127.0.0.1 (port 0), loads the dashboard and checks the rendered DOM lists the replayed incidents (confirmed:
-each replayed probe is its own vantage point) and the chart drew; checks the CSV download links answer;
+each replayed probe is its own vantage point) and the chart drew; checks the CSV download links answer; checks the page names the source it counted (all, kuzet, ooni);
 keeps a screenshot as a test artifact. Then uploads signed measurements with hostile names (HTML/JS
 payloads, CSV formulas; tests/timeline/hostile_upload.cpp), loads their network's page and checks that no
 payload ran, that the names show as literal text, and that the CSV neutralises formulas.
@@ -97,6 +97,19 @@ def main():
         if not csv.startswith("cc,asn,target,category,bin_start") or ",blocked,blocked,tls.timeout," not in csv:
             fail("timeline CSV does not show the blocking")
 
+        # The page shows which source its answers counted: all by default. The replay is all Kuzet probes', so
+        # source=kuzet lists the same incidents, and source=ooni (imported OONI measurements) none.
+        if 'data-source="all"' not in dom or dom.count('<td class="source">all sources (') != len(rows):
+            fail("the page does not show that it counts all sources")
+        for source, listed, label in (("kuzet", len(rows), "Kuzet probes"), ("ooni", 0, "OONI measurements (imported)")):
+            profile = tempfile.mkdtemp(prefix="chromium-", dir=work)
+            d = subprocess.run(chromium_args(profile) + ["--dump-dom", page + "&source=" + source],
+                               capture_output=True, text=True, timeout=300).stdout
+            n = len(re.findall(r'<tr class="\w+" data-id="', d))
+            if 'data-ready="1"' not in d or 'data-source="%s"' % source not in d or n != listed:
+                fail("source=%s: expected %d incidents shown as from %s, got %d" % (source, listed, source, n))
+            if ("from %s." % label) not in d or d.count('<td class="source">' + label) != listed:
+                fail("source=%s: the status line and incident rows do not name %s" % (source, label))
         shot = os.path.join(a.artifacts, "dashboard.png")
         if os.path.exists(shot):
             os.remove(shot)
