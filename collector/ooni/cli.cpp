@@ -15,6 +15,7 @@
 
 #include "collector/ooni/export.hpp"
 #include "collector/ooni/import.hpp"
+#include "collector/query/query.hpp"
 #include "collector/store.hpp"
 #include "core/crypto.hpp"
 #include "core/time.hpp"
@@ -29,7 +30,7 @@ struct Usage : std::runtime_error {
 
 constexpr const char* kExportUsage =
     "usage: kuzet-collector export --db FILE --format ooni [--cc CC] [--asn N] [--target HOST]\n"
-    "                              [--from TIME] [--until TIME] [--out FILE]\n"
+    "                              [--from TIME] [--until TIME] [--source kuzet|ooni|all] [--out FILE]\n"
     "  Writes the stored measurements as OONI Web Connectivity JSON Lines (docs/ooni.md).\n";
 constexpr const char* kImportUsage =
     "usage: kuzet-collector import-ooni --db FILE FILE.jsonl[.gz]...\n"
@@ -131,6 +132,11 @@ int export_command(int argc, const char* const* argv) {
       else if (arg == "--target") query.filter.target = value();
       else if (arg == "--from") query.filter.from_ms = parse_time_ms(arg, value());
       else if (arg == "--until") query.filter.until_ms = parse_time_ms(arg, value());
+      else if (arg == "--source") {
+        auto source = collector::query::parse_source(value());
+        if (!source) throw Usage("--source must be kuzet, ooni or all");
+        query.filter.source = *source;
+      }
       else throw Usage("unknown option " + arg);
     }
     if (db.empty()) throw Usage("--db is required");

@@ -60,6 +60,11 @@ check(rows(db2) == stored, "export -> import gives the same targets, verdicts an
 r = run("export", "--db", db, "--format", "ooni", "--cc", "kz", "--from", "2024-01-01", "--out", os.path.join(work, "f.jsonl"))
 n = sum(1 for _ in open(os.path.join(work, "f.jsonl")))
 check(r.returncode == 0 and n == 3, f"export filters by country (any case) and date: {n} lines from 2024")
+for source, expected in (("ooni", valid), ("all", valid), ("kuzet", 0)):
+    r = run("export", "--db", db, "--format", "ooni", "--source", source, "--out", os.path.join(work, "s.jsonl"))
+    n = sum(1 for _ in open(os.path.join(work, "s.jsonl")))
+    check(r.returncode == 0 and n == expected, f"export --source {source}: {n} lines")
+check(run("export", "--db", db, "--format", "ooni", "--source", "both").returncode == 2, "an unknown source is a usage error")
 check(run("export", "--db", db, "--format", "csv").returncode == 2, "an unknown export format is a usage error")
 check(run("import-ooni", "--db", db).returncode == 2, "import-ooni without a file is a usage error")
 check(run("import-ooni", "--db", db, os.path.join(work, "missing.jsonl")).returncode == 1, "a missing file is an error")

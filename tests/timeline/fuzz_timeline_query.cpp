@@ -29,6 +29,7 @@ void check_query(const httplib::Params& params, const std::vector<std::string_vi
   if ((q.until_ms - q.from_ms) / q.bin_ms > static_cast<int64_t>(limits.max_bins)) __builtin_trap();
   if (!q.cc.empty() && (q.cc.size() != 2 || q.cc[0] < 'A' || q.cc[0] > 'Z' || q.cc[1] < 'A' || q.cc[1] > 'Z'))
     __builtin_trap();
+  if (!q.source.empty() && q.source != "kuzet" && q.source != "ooni") __builtin_trap();
 }
 
 }  // namespace
