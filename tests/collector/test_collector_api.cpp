@@ -494,3 +494,44 @@ TEST_CASE("list: source=kuzet|ooni|all selects by where a measurement came from,
     CHECK_MESSAGE(json::parse(r->body)["detail"].get<std::string>().find("source") != std::string::npos, query);
   }
 }
+
+TEST_CASE("list: a line format handed in answers one line per row; a row it cannot write is counted, not fatal") {
+  TempDir dir;
+  auto store = open_sqlite_store(dir.file("collector.db"));
+  std::vector<NewMeasurement> rows;
+  for (int i = 0; i < 5; ++i) {
+    NewMeasurement row;
+    row.uid = uid(400 + i);
+    row.envelope = i == 2 ? "unreadable" : "{\"n\":" + std::to_string(i) + "}";
+    row.content_hash = core::sha256_hex(row.envelope);
+    row.key_id = "k";
+    row.started_at_ms = 1641300000000 + i * 1000;
+    row.cc = "KZ";
+    row.asn = 9198;
+    rows.push_back(row);
+  }
+  store->insert_batch(rows);
+  const query::LineFormat upper{"upper-lines", "application/x-ndjson", "x.jsonl", [](const ListedMeasurement& r) {
+                                  if (r.envelope == "unreadable") throw std::invalid_argument("bad row");
+                                  return r.position.uid;
+                                }};
+  auto ask = [&](const std::string& format, const std::string& cursor = "") {
+    httplib::Request req;
+    req.params = {{"format", format}, {"limit", "3"}};
+    if (!cursor.empty()) req.params.emplace("cursor", cursor);
+    httplib::Response res;
+    query::list_measurements(*store, req, res, {upper});
+    return res;
+  };
+  auto first = ask("upper-lines");
+  CHECK(first.status != 400);  // no status set: the server's 200
+  CHECK(first.get_header_value("Content-Type") == "application/x-ndjson");
+  CHECK(first.body == uid(400) + "\n" + uid(401) + "\n");  // the third row of the page is left out...
+  CHECK(first.get_header_value("X-Kuzet-Skipped") == "1");  // ...and counted
+  auto second = ask("upper-lines", first.get_header_value("X-Next-Cursor"));
+  CHECK(second.body == uid(403) + "\n" + uid(404) + "\n");
+  CHECK(second.get_header_value("X-Next-Cursor") == "");
+  auto unknown = ask("lower-lines");
+  CHECK(unknown.status == 400);
+  CHECK(json::parse(unknown.body)["detail"] == "format must be one of json, csv, upper-lines");
+}
