@@ -213,7 +213,7 @@ int main(int argc, char** argv) {
       index.series(key, from, until, 60 * kMinuteMs);
       hourly.push_back(wall_ms() - t);
     }
-    // source= (every row here is a Kuzet probe's): the same series from the per-probe rows of one source.
+    // source= (every row here is a Kuzet probe's): series of one source read the aggregates after a check.
     t = wall_ms();
     index.series(key, from, until, index.base_bin_ms(), collector::kSourceKuzet);
     by_source.push_back(wall_ms() - t);
@@ -246,8 +246,8 @@ int main(int argc, char** argv) {
   report("  same + JSON rendering", fast_json);
   report("timeline, network connectivity, 10-min bins", network);
   report("timeline, one target, 1-hour bins (coarse aggregates)", hourly);
-  report("timeline, one target, 10-min bins, source=kuzet (probe rows)", by_source);
-  report("timeline, one target, 1-hour bins, source=kuzet (probe rows)", hourly_source);
+  report("timeline, one target, 10-min bins, source=kuzet (one source)", by_source);
+  report("timeline, one target, 1-hour bins, source=kuzet (one source)", hourly_source);
   report("incidents, one target (with 7-day lookback)", inc_target);
   report("incidents, one target, source=kuzet", inc_source);
   report("incidents, whole network (all targets + shutdowns)", inc_network);

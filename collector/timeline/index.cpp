@@ -324,10 +324,13 @@ Series TimelineIndex::series_locked(const SeriesKey& key, int64_t from_ms, int64
   s.bins.resize(static_cast<size_t>((end - first) / bin_ms));
   for (size_t i = 0; i < s.bins.size(); ++i) s.bins[i].start_ms = first + static_cast<int64_t>(i) * bin_ms;
   // A level's aggregates when the bin is the level's; else the finest level's per-probe rows that tile it.
-  // The aggregates count every source; one source's series is always computed from its per-probe rows.
+  // The aggregates count every source: one source's series reads them only when no other source ever had
+  // a row in this series (the usual case), else it is computed from that source's per-probe rows.
   const int64_t coarse_ms = base_bin_ms_ * kCoarseFactor;
-  if (!source.empty() || (bin_ms != base_bin_ms_ && bin_ms != coarse_ms)) {
-    stream_bins_locked(bin_ms % coarse_ms == 0 ? kCoarseLevel : kBaseLevel, key, first, end, bin_ms, source, s);
+  const bool other_sources = !source.empty() && series_has_other_source_locked(key, source);
+  if (other_sources || (bin_ms != base_bin_ms_ && bin_ms != coarse_ms)) {
+    stream_bins_locked(bin_ms % coarse_ms == 0 ? kCoarseLevel : kBaseLevel, key, first, end, bin_ms,
+                       other_sources ? source : "", s);
     return s;
   }
   Statement st(db_,
@@ -342,6 +345,16 @@ Series TimelineIndex::series_locked(const SeriesKey& key, int64_t from_ms, int64
     bin.probes += probes;
   }
   return s;
+}
+
+bool TimelineIndex::series_has_other_source_locked(const SeriesKey& key, const std::string& source) {
+  Statement st(db_, "SELECT EXISTS (SELECT 1 FROM timeline_series_sources WHERE cc = ? AND asn = ? AND target = ?"
+                    " AND source != ?)");
+  st.bind(1, key.cc);
+  st.bind(2, static_cast<int64_t>(key.asn));
+  st.bind(3, key.target);
+  st.bind(4, source);
+  return st.step() && st.int_at(0) != 0;
 }
 
 // Bins that are a multiple of a level's: each probe's latest per level bin, streamed in primary-key order

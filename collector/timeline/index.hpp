@@ -16,9 +16,9 @@
 // Queries at a level's bin read its aggregates; other multiples reduce the per-probe rows of the coarsest
 // level that tiles them, which gives exactly what the engine gives over the raw measurements (a probe's
 // latest in a coarse bin is the latest of its latest in each finer bin). tests/timeline checks it.
-// A query for one source (source=kuzet|ooni) always reduces the per-probe rows of that source: a probe is
-// of one source (imported OONI rows have their own "ooni:<report>" keys), so its rows are whole; the
-// aggregates, which count every source, stay as cheap as before.
+// A query for one source (source=kuzet|ooni) reads the aggregates when the series has no other source;
+// otherwise it reduces the per-probe rows of that source: a probe is of one source (imported OONI rows have
+// their own "ooni:<report>" keys), so its rows are whole. The aggregates count every source.
 // Assumes measurements are never deleted (rowids only grow): collector::Store has no delete.
 #include <sqlite3.h>
 
@@ -96,6 +96,8 @@ class TimelineIndex {
   void run_indexer(std::chrono::milliseconds interval);
   std::vector<VantageSample> vantage_samples_locked(const Incident& incident, int64_t series_end_ms,
                                                     const std::string& source);
+  // Whether a source other than `source` has rows in the series (then its aggregates mix sources).
+  bool series_has_other_source_locked(const SeriesKey& key, const std::string& source);
   void stream_bins_locked(const std::string& level, const SeriesKey& key, int64_t first, int64_t end,
                           int64_t bin_ms, const std::string& source, Series& s);
 

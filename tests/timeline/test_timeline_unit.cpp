@@ -264,6 +264,7 @@ TEST_CASE("index: one source's series equals the engine over that source's rows;
   std::vector<collector::NewMeasurement> imported;
   for (const auto& m : store->summaries({})) {
     if (m.started_at_ms % 3 == 0) continue;  // not the same rows as Kuzet's: a third left out
+    if (m.target == "signal.org") continue;  // a series of Kuzet's alone
     collector::NewMeasurement row;
     row.uid = "ooni-" + m.uid;
     row.source = collector::kSourceOoni;
@@ -303,6 +304,15 @@ TEST_CASE("index: one source's series equals the engine over that source's rows;
       CHECK(ooni_probes > 0);
     }
   }
+  // A series of one source only: its source's series reads the aggregates, and equals the engine's too.
+  const SeriesKey signal{"KZ", 9198, "signal.org"};
+  for (int64_t bin : {kBin, 2 * kBin, 6 * kBin, 144 * kBin}) {
+    CAPTURE(bin);
+    auto kuzet = index.series(signal, from, until, bin, collector::kSourceKuzet);
+    CHECK(kuzet == summaries_series(*store, signal, from, until, bin, collector::kSourceKuzet));
+    CHECK(kuzet == index.series(signal, from, until, bin));
+    CHECK(std::any_of(kuzet.bins.begin(), kuzet.bins.end(), [](const Bin& b) { return b.probes > 0; }));
+  }
   TimelineQuery q;
   q.cc = "KZ";
   q.asn = 9198;
@@ -310,6 +320,8 @@ TEST_CASE("index: one source's series equals the engine over that source's rows;
     q.source = source;
     auto series = index.series_list(q);
     CHECK(std::any_of(series.begin(), series.end(), [&](const SeriesInfo& s) { return s.key == whatsapp; }));
+    CHECK(std::any_of(series.begin(), series.end(), [&](const SeriesInfo& s) { return s.key == signal; }) ==
+          (q.source == collector::kSourceKuzet));
   }
   // The imported rows never confirm: they carry no vantage tag.
   q.source = collector::kSourceOoni;
