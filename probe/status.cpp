@@ -31,6 +31,8 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(QueueStatus, records, bytes, max
                                                 refused_full, full_since, policy)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(NetworkKey, cc, asn, key_id, last_seen)
 
+nlohmann::json upload_to_json(const UploadAttempt& attempt) { return attempt; }
+
 void to_json(nlohmann::json& j, const DaemonStatus& v) {
   j = {{"pid", v.pid},
        {"running", v.running},

@@ -70,6 +70,9 @@ struct DaemonStatus {
 
 inline constexpr size_t kMaxUploadsKept = 20;
 
+// One upload attempt as status.json writes it (the status page lists them in the same form).
+nlohmann::json upload_to_json(const UploadAttempt& attempt);
+
 void to_json(nlohmann::json& j, const DaemonStatus& v);
 void from_json(const nlohmann::json& j, DaemonStatus& v);
 

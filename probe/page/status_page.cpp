@@ -202,10 +202,7 @@ nlohmann::json status_document(const ProbeConfig& config, const std::optional<Da
   nlohmann::json uploads = nlohmann::json::array();
   if (status) {
     for (auto it = status->uploads.rbegin(); it != status->uploads.rend(); ++it) {
-      nlohmann::json u{{"at", it->at},           {"collector", it->collector}, {"sent", it->sent},
-                       {"stored", it->stored},   {"duplicate", it->duplicate}, {"rejected", it->rejected},
-                       {"failure", it->failure}, {"first_log_index", it->first_log_index},
-                       {"last_log_index", it->last_log_index}};
+      nlohmann::json u = upload_to_json(*it);
       const auto v = verified.find(it->collector);
       u["in_checkpoint"] = it->last_log_index >= 0 && v != verified.end() &&
                            static_cast<uint64_t>(it->last_log_index) < v->second;

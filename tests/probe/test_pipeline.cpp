@@ -10,6 +10,7 @@
 #include "probe/pipeline/control_batches.hpp"
 #include "probe/runner.hpp"
 #include "tests/dns/fake_dns_server.hpp"
+#include "tests/probe/fake_control.hpp"
 #include "tests/loopback_port.hpp"
 
 using namespace kuzet;
@@ -34,14 +35,7 @@ class RecordingCollector : public probe::CollectorLink {
       for (const auto& t : targets) requests.back().push_back(t.url);
     }
     if (fail_requests.count(number)) return std::nullopt;
-    std::vector<measure::ControlObservations> out;
-    for (const auto& t : targets) {
-      measure::ControlObservations c;
-      c.vantage = "fake";
-      c.target.url = t.url;
-      out.push_back(c);
-    }
-    return out;
+    return testing::empty_control_for(targets);
   }
 };
 

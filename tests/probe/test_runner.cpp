@@ -17,6 +17,7 @@
 #include "probe/record.hpp"
 #include "probe/runner.hpp"
 #include "tests/loopback_port.hpp"
+#include "tests/probe/fake_control.hpp"
 
 using namespace kuzet;
 
@@ -38,14 +39,7 @@ class FakeCollector : public probe::CollectorLink {
                                                                    int) override {
     if (!reachable) return std::nullopt;
     last_request = targets;
-    std::vector<measure::ControlObservations> out;
-    for (const auto& t : targets) {
-      measure::ControlObservations c;
-      c.vantage = "fake";
-      c.target.url = t.url;
-      out.push_back(c);
-    }
-    return out;
+    return testing::empty_control_for(targets);
   }
 };
 
