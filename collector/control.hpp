@@ -15,7 +15,7 @@
 #include "collector/asn_db.hpp"
 #include "collector/http/token_buckets.hpp"
 #include "collector/metrics.hpp"
-#include "collector/store.hpp"
+#include "collector/store/store.hpp"
 #include "measure/observations.hpp"
 #include "measure/target.hpp"
 

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "collector/metrics.hpp"
-#include "collector/store.hpp"
+#include "collector/store/store.hpp"
 #include "collector/upload.hpp"
 #include "collector/vantage/vantage.hpp"
 

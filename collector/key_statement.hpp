@@ -7,7 +7,7 @@
 #include <chrono>
 #include <string>
 
-#include "collector/store.hpp"
+#include "collector/store/store.hpp"
 #include "core/crypto.hpp"
 #include "core/jcs.hpp"
 #include "core/json_parse.hpp"

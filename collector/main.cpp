@@ -18,7 +18,7 @@
 #include "collector/ooni/cli.hpp"
 #include "collector/options.hpp"
 #include "collector/server.hpp"
-#include "collector/store.hpp"
+#include "collector/store/store.hpp"
 #include "collector/timeline/api.hpp"
 #include "collector/timeline/index.hpp"
 #include "core/version.hpp"

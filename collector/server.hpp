@@ -8,7 +8,7 @@
 #include "collector/metrics.hpp"
 #include "collector/options.hpp"
 #include "collector/query/list_measurements.hpp"
-#include "collector/store.hpp"
+#include "collector/store/store.hpp"
 
 namespace httplib {
 class Server;

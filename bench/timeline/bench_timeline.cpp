@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "collector/store.hpp"
+#include "collector/store/store.hpp"
 #include "collector/timeline/api.hpp"
 #include "collector/timeline/index.hpp"
 

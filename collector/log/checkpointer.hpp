@@ -9,7 +9,7 @@
 #include <string>
 #include <thread>
 
-#include "collector/store.hpp"
+#include "collector/store/store.hpp"
 #include "tlog/merkle.hpp"
 #include "tlog/note.hpp"
 

@@ -7,7 +7,7 @@
 //   GET /log/consistency?from=A&to=B         {"proof": [base64 hashes]}
 //   GET /api/v1/measurements/{uid}/proof     {"index", "tree_size", "inclusion", "checkpoint", "entry"}
 #include "collector/log/checkpointer.hpp"
-#include "collector/store.hpp"
+#include "collector/store/store.hpp"
 
 namespace httplib {
 class Server;

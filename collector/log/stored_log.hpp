@@ -1,6 +1,6 @@
 #pragma once
 // The transparency log as the collector's SQLite database holds it (tables log_entries, log_hashes and
-// log_checkpoints; collector/sqlite_store.cpp), read through any connection. The store serves the API from
+// log_checkpoints; collector/store/sqlite_store.cpp), read through any connection. The store serves the API from
 // it and kuzet-report builds proofs from a read-only copy (--db) with the same code.
 // Compiled into kuzet_collector (the store needs it); collector/log's service sits on top.
 #include <sqlite3.h>

@@ -16,7 +16,7 @@
 #include "collector/ooni/export.hpp"
 #include "collector/ooni/import.hpp"
 #include "collector/query/query.hpp"
-#include "collector/store.hpp"
+#include "collector/store/store.hpp"
 #include "core/crypto.hpp"
 #include "core/time.hpp"
 

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "collector/query/list_measurements.hpp"
-#include "collector/store.hpp"
+#include "collector/store/store.hpp"
 
 namespace kuzet::ooni {
 

@@ -10,7 +10,7 @@
 #include <string_view>
 
 #include "analysis/analysis.hpp"
-#include "collector/store.hpp"
+#include "collector/store/store.hpp"
 #include "core/json_parse.hpp"
 
 namespace kuzet::ooni {

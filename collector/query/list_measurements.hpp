@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "collector/store.hpp"
+#include "collector/store/store.hpp"
 
 namespace httplib {
 struct Request;

@@ -2,7 +2,7 @@
 
 #include <charconv>
 
-#include "collector/store.hpp"
+#include "collector/store/store.hpp"
 #include "core/time.hpp"
 
 namespace kuzet::collector::query {

@@ -9,7 +9,7 @@
 
 #include "collector/ingest.hpp"
 #include "collector/metrics.hpp"
-#include "collector/store.hpp"
+#include "collector/store/store.hpp"
 #include "collector/timeline/api.hpp"
 #include "collector/timeline/index.hpp"
 #include "collector/timeline/replay.hpp"

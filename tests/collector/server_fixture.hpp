@@ -8,7 +8,7 @@
 
 #include "collector/asn_db.hpp"
 #include "collector/server.hpp"
-#include "collector/store.hpp"
+#include "collector/store/store.hpp"
 #include "tests/collector/helpers.hpp"
 
 namespace kuzet::collector::testing {

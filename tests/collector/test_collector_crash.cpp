@@ -16,7 +16,7 @@
 #include <thread>
 
 #include "collector/log/checkpointer.hpp"
-#include "collector/store.hpp"
+#include "collector/store/store.hpp"
 #include "tests/collector/child_collector.hpp"
 #include "tests/collector/helpers.hpp"
 #include "tlog/entry.hpp"

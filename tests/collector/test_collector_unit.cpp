@@ -9,7 +9,7 @@
 #include "collector/http/token_buckets.hpp"
 #include "collector/ingest.hpp"
 #include "collector/options.hpp"
-#include "collector/store.hpp"
+#include "collector/store/store.hpp"
 #include "collector/upload.hpp"
 #include "tests/collector/helpers.hpp"
 

@@ -11,7 +11,7 @@
 
 #include "collector/log/checkpointer.hpp"
 #include "collector/log/log_key.hpp"
-#include "collector/store.hpp"
+#include "collector/store/store.hpp"
 #include "collector/vantage/vantage.hpp"
 #include "core/crypto.hpp"
 #include "tests/collector/helpers.hpp"

@@ -7,7 +7,7 @@
 
 #include "collector/log/checkpointer.hpp"
 #include "collector/log/log_key.hpp"
-#include "collector/store.hpp"
+#include "collector/store/store.hpp"
 #include "reports/report/bundle.hpp"
 #include "reports/report/gather.hpp"
 #include "reports/report/verify.hpp"

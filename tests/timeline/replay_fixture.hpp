@@ -5,7 +5,7 @@
 
 #include "collector/ingest.hpp"
 #include "collector/metrics.hpp"
-#include "collector/store.hpp"
+#include "collector/store/store.hpp"
 #include "collector/timeline/index.hpp"
 #include "collector/timeline/replay.hpp"
 #include "core/crypto.hpp"

@@ -17,8 +17,8 @@
 
 #include "collector/asn_db.hpp"
 #include "collector/server.hpp"
-#include "collector/sqlite_util.hpp"
-#include "collector/store.hpp"
+#include "collector/store/sqlite_util.hpp"
+#include "collector/store/store.hpp"
 #include "collector/timeline/api.hpp"
 #include "collector/timeline/index.hpp"
 #include "tests/collector/helpers.hpp"

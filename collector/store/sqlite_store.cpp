@@ -9,8 +9,8 @@
 #include <unordered_map>
 
 #include "collector/log/stored_log.hpp"
-#include "collector/sqlite_util.hpp"
-#include "collector/store.hpp"
+#include "collector/store/sqlite_util.hpp"
+#include "collector/store/store.hpp"
 #include "collector/vantage/vantage.hpp"
 #include "tlog/entry.hpp"
 

@@ -1,6 +1,6 @@
 #pragma once
-// Durable storage of probe keys and signed measurements. Abstract so a PostgreSQL store can follow;
-// today's implementation is SQLite (open_sqlite_store). All methods are thread-safe.
+// Durable storage of probe keys and signed measurements (collector/store: this interface and its engines).
+// Today: SQLite (open_sqlite_store). All methods are thread-safe.
 #include <cstdint>
 #include <memory>
 #include <optional>
