@@ -18,6 +18,8 @@
 #include "collector/ooni/cli.hpp"
 #include "collector/options.hpp"
 #include "collector/server.hpp"
+#include "collector/store/migrate.hpp"
+#include "collector/store/pg_util.hpp"
 #include "collector/store/store.hpp"
 #include "collector/timeline/api.hpp"
 #include "collector/timeline/index.hpp"
@@ -77,16 +79,22 @@ int serve(const ServeOptions& options) {
   std::unique_ptr<Server> server;
   uint16_t port = 0;
   try {
-    store = open_sqlite_store(options.db_path);
+    store = open_store(options.db_path);
     // Refuses to start (status 2) when the stored log does not extend the last signed checkpoint.
     const std::string key_path =
         options.log_key_path.empty() ? log::default_log_key_path(options.db_path) : options.log_key_path;
     checkpointer = std::make_unique<log::Checkpointer>(
         *store, log::load_or_create_log_key(key_path, options.log_origin),
         std::chrono::seconds(options.checkpoint_interval_seconds));
-    // After the store: the index's triggers sit on the measurements table the store creates.
+    // After the store. With SQLite the index lives in the store's own file, next to the measurements; with
+    // PostgreSQL each collector keeps a local index file fed from the shared store in log order.
+    const bool postgres = pg::is_url(options.db_path);
+    const std::string timeline_db = !options.timeline_db.empty() ? options.timeline_db
+                                    : postgres                   ? key_path + ".timelines"
+                                                                 : options.db_path;
     timelines = std::make_unique<kuzet::timeline::TimelineIndex>(
-        options.db_path, int64_t{options.timeline_bin_minutes} * kuzet::timeline::kMinuteMs);
+        timeline_db, int64_t{options.timeline_bin_minutes} * kuzet::timeline::kMinuteMs, std::chrono::seconds(1),
+        timeline_db == options.db_path ? nullptr : store.get());
     asn = options.asn_db.empty() ? std::make_unique<EmptyAsnDatabase>() : load_asn_database(options.asn_db);
     server = std::make_unique<Server>(*store, *asn, options);
     kuzet::timeline::ApiOptions timeline_options;
@@ -105,7 +113,7 @@ int serve(const ServeOptions& options) {
     stop_control().serving = true;
   }
   std::printf("kuzet-collector listening on %s:%u (db %s, schema v%d)\n", options.listen_host.c_str(), port,
-              options.db_path.c_str(), store->schema_version());
+              pg::redacted(options.db_path).c_str(), store->schema_version());
   std::printf("transparency log %s (key %s)\n", checkpointer->verifier().name.c_str(),
               kuzet::tlog::verifier_key_text(checkpointer->verifier()).c_str());
   std::fflush(stdout);
@@ -128,7 +136,7 @@ int import(const ImportOptions& options) {
   }
   std::unique_ptr<Store> store;
   try {
-    store = open_sqlite_store(options.db_path);
+    store = open_store(options.db_path);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "kuzet-collector: %s\n", e.what());
     return 2;
@@ -201,6 +209,7 @@ int main(int argc, char** argv) {
   switch (cl.command) {
     case Command::serve: return serve(cl.serve);
     case Command::import: return import(cl.import);
+    case Command::migrate: return migrate_command(cl.migrate);
     case Command::help: std::printf("%s", usage_text()); return 0;
     case Command::version: std::printf("kuzet-collector %s\n", kuzet::core::kVersion); return 0;
   }

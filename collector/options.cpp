@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "collector/address.hpp"
+#include "collector/store/pg_util.hpp"
 #include "core/suggest.hpp"
 #include "measure/dns.hpp"
 
@@ -12,13 +13,14 @@ namespace kuzet::collector {
 
 const char* usage_text() {
   return "usage:\n"
-         "  kuzet-collector serve --listen ADDR:PORT --db FILE [--resolver IP[:PORT]] [--ca-bundle FILE]\n"
+         "  kuzet-collector serve --listen ADDR:PORT --db FILE|postgresql://... [--resolver IP[:PORT]] [--ca-bundle FILE]\n"
          "                        [--asn-db FILE] [--allow-private-targets] [--control-concurrency N]\n"
          "                        [--timeline-bin MINUTES] [--trusted-proxy IP]...\n"
          "                        [--max-connections N] [--max-connections-per-source N]\n"
          "                        [--log-key FILE] [--log-origin NAME] [--checkpoint-interval SECONDS]\n"
-         "                        [--vantage-key-file FILE] [--min-vantage-points N]\n"
-         "  kuzet-collector import --db FILE FILE.jsonl\n"
+         "                        [--vantage-key-file FILE] [--min-vantage-points N] [--timeline-db FILE]\n"
+         "  kuzet-collector import --db FILE|URL FILE.jsonl\n"
+         "  kuzet-collector migrate --from FILE.db --to postgresql://...   (copies a store, verifying every envelope)\n"
          "  kuzet-collector export --db FILE --format ooni [--cc CC] [--asn N] [--target HOST] [--from T] [--until T]\n"
          "                         [--out FILE]\n"
          "  kuzet-collector import-ooni --db FILE FILE.jsonl[.gz]...\n"
@@ -39,12 +41,15 @@ uint64_t parse_number(const std::string& option, const std::string& text, uint64
 const std::vector<std::string_view> kServeOptions = {
     "--listen", "--db", "--resolver", "--ca-bundle", "--asn-db", "--allow-private-targets", "--control-concurrency",
     "--timeline-bin", "--trusted-proxy", "--max-connections", "--max-connections-per-source", "--log-key",
-    "--log-origin", "--checkpoint-interval", "--vantage-key-file", "--min-vantage-points", "--help"};
+    "--log-origin", "--checkpoint-interval", "--vantage-key-file", "--min-vantage-points", "--timeline-db", "--help"};
 const std::vector<std::string_view> kImportOptions = {"--db", "--help"};
+const std::vector<std::string_view> kMigrateOptions = {"--from", "--to", "--help"};
 
 std::string unknown_option(std::string_view command, const std::string& arg) {
   std::string message = "unknown option " + arg;
-  const auto near = core::nearest_word(arg.substr(0, arg.find('=')), command == "serve" ? kServeOptions : kImportOptions);
+  const auto near = core::nearest_word(arg.substr(0, arg.find('=')), command == "serve"     ? kServeOptions
+                                                                      : command == "migrate" ? kMigrateOptions
+                                                                                             : kImportOptions);
   if (!near.empty()) message += " (did you mean " + near + "?)";
   return message;
 }
@@ -129,12 +134,18 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
         s.vantage_key_file = value(arg);
       } else if (arg == "--min-vantage-points") {
         s.min_vantage_points = static_cast<uint32_t>(parse_number(arg, value(arg), 1, 1000));
+      } else if (arg == "--timeline-db") {
+        s.timeline_db = value(arg);
       } else {
         throw UsageError(unknown_option("serve", arg));
       }
     }
     if (!listen_given) throw UsageError("--listen is required");
     if (s.db_path.empty()) throw UsageError("--db is required");
+    // A URL names no file to keep the log key and the timeline index beside (docs/deployment.md).
+    if (pg::is_url(s.db_path) && s.log_key_path.empty())
+      throw UsageError("--log-key FILE is required with a PostgreSQL --db (every collector sharing the database "
+                       "uses the same key)");
     return cl;
   }
   if (command == "import") {
@@ -155,8 +166,25 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
     if (cl.import.file.empty()) throw UsageError("import needs a JSON Lines file");
     return cl;
   }
+  if (command == "migrate") {
+    cl.command = Command::migrate;
+    for (; i < argc; ++i) {
+      const std::string arg = argv[i];
+      if (arg == "--from") {
+        cl.migrate.from = value(arg);
+      } else if (arg == "--to") {
+        cl.migrate.to = value(arg);
+      } else {
+        throw UsageError(unknown_option("migrate", arg));
+      }
+    }
+    if (cl.migrate.from.empty() || cl.migrate.to.empty()) throw UsageError("migrate needs --from FILE.db and --to URL");
+    if (pg::is_url(cl.migrate.from)) throw UsageError("migrate --from is an SQLite file");
+    if (!pg::is_url(cl.migrate.to)) throw UsageError("migrate --to is a postgresql:// URL");
+    return cl;
+  }
   std::string message = "unknown command " + command;
-  if (auto near = core::nearest_word(command, {"serve", "import", "export", "import-ooni", "help", "--version"});
+  if (auto near = core::nearest_word(command, {"serve", "import", "migrate", "export", "import-ooni", "help", "--version"});
       !near.empty())
     message += " (did you mean " + near + "?)";
   throw UsageError(message);

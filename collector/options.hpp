@@ -43,6 +43,9 @@ struct ServeOptions {
   // how many an incident needs to be confirmed.
   std::string vantage_key_file;
   uint32_t min_vantage_points = 2;
+  // The timeline index's SQLite file: "" = the --db file itself; with PostgreSQL "" = "<log key>.timelines"
+  // (each collector keeps its own index of the shared measurements; docs/deployment.md).
+  std::string timeline_db;
 };
 
 struct ImportOptions {
@@ -50,12 +53,19 @@ struct ImportOptions {
   std::string file;  // JSON Lines of envelopes
 };
 
-enum class Command { serve, import, help, version };
+// migrate: copies an SQLite store into PostgreSQL, verifying every envelope (docs/deployment.md).
+struct MigrateOptions {
+  std::string from;  // SQLite file
+  std::string to;    // postgresql:// URL
+};
+
+enum class Command { serve, import, migrate, help, version };
 
 struct CommandLine {
   Command command = Command::help;
   ServeOptions serve;
   ImportOptions import;
+  MigrateOptions migrate;
 };
 
 CommandLine parse_command_line(int argc, const char* const* argv);

@@ -23,7 +23,8 @@ if ((test)); then
     poppler-utils               # pdftoppm/pdftotext: the report PDF test reads the PDF back (docs/reports.md)
     dpkg-dev systemd            # the .deb test (tests/package): cpack's shlibdeps, systemctl enable
     nginx                       # the TLS reverse proxy test (tests/collector/test_collector_proxy)
-    golang-go golang-golang-x-mod-dev)  # Go's sumdb/tlog and sumdb/note check our log (tests/collector_log)
+    golang-go golang-golang-x-mod-dev  # Go's sumdb/tlog and sumdb/note check our log (tests/collector_log)
+    postgresql-15)              # the collector's tests on PostgreSQL (scripts/pg-test-server.sh, docs/deployment.md)
 fi
 missing=()
 for p in "${packages[@]}"; do

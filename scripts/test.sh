@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what the tests need, builds, runs ctest (unit, loopback, lab, fuzz corpora,
-# package, and last the instrumented fuzz runs). Ends with ctest's summary line.
+# package, and last the instrumented fuzz runs). Ends with ctest's summary line. The collector's tests run
+# twice, on SQLite and on a throwaway PostgreSQL 15 that ctest starts and stops around them (the fixture tests
+# pg_server_start/pg_server_stop: scripts/pg-test-server.sh); if it cannot start, those tests fail, never skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --test

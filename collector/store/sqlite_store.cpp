@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "collector/log/stored_log.hpp"
+#include "collector/store/log_entry.hpp"
 #include "collector/store/sqlite_util.hpp"
 #include "collector/store/store.hpp"
 #include "collector/vantage/vantage.hpp"
@@ -296,6 +297,14 @@ class SqliteStore : public Store {
     return key;
   }
 
+  std::vector<ProbeKey> probe_keys() override {
+    std::lock_guard lock(read_mutex_);
+    Statement st(reader_, "SELECT key_id, public_key, first_seen FROM probe_keys ORDER BY key_id");
+    std::vector<ProbeKey> out;
+    while (st.step()) out.push_back({st.text_at(0), st.text_at(1), st.int_at(2)});
+    return out;
+  }
+
   std::vector<InsertResult> insert_batch(const std::vector<NewMeasurement>& rows) override {
     std::vector<InsertResult> results(rows.size());
     std::lock_guard lock(write_mutex_);
@@ -460,6 +469,42 @@ class SqliteStore : public Store {
     return out;
   }
 
+  std::vector<NewMeasurement> in_log_order(uint64_t begin, size_t limit, bool with_envelopes) override {
+    std::vector<NewMeasurement> out;
+    if (!has_log_) return out;
+    std::lock_guard lock(read_mutex_);
+    Statement st(reader_, std::string("SELECT m.uid, ") + (with_envelopes ? "m.envelope" : "''") +
+                              ", m.content_hash, m.key_id, m.started_at, m.received_at, m.cc, m.asn, m.target,"
+                              " m.category, m.verdict, m.method, " +
+                              (has_source_ ? "m.source" : "'kuzet'") + ", " +
+                              (has_vantage_ ? "m.vantage, m.network_check, m.decisive" : "'', '', 0") +
+                              " FROM log_entries l JOIN measurements m ON m.uid = l.uid"
+                              " WHERE l.idx >= ? AND l.idx < ? ORDER BY l.idx");
+    st.bind(1, static_cast<int64_t>(begin));
+    st.bind(2, static_cast<int64_t>(begin + limit));
+    while (st.step()) {
+      NewMeasurement m;
+      m.uid = st.text_at(0);
+      m.envelope = st.text_at(1);
+      m.content_hash = st.text_at(2);
+      m.key_id = st.text_at(3);
+      m.started_at_ms = st.int_at(4);
+      m.received_at_ms = st.int_at(5);
+      m.cc = st.text_at(6);
+      m.asn = static_cast<uint32_t>(st.int_at(7));
+      m.target = st.text_at(8);
+      m.category = st.text_at(9);
+      m.verdict = st.text_at(10);
+      m.method = st.text_at(11);
+      m.source = st.text_at(12);
+      m.vantage = st.text_at(13);
+      m.network_check = st.text_at(14);
+      m.decisive = st.int_at(15) != 0;
+      out.push_back(std::move(m));
+    }
+    return out;
+  }
+
   uint64_t measurement_count() override {
     std::lock_guard lock(read_mutex_);
     Statement st(reader_, "SELECT COUNT(*) FROM measurements");
@@ -491,15 +536,7 @@ class SqliteStore : public Store {
       if (st.step()) it->second = st.int_at(0);
       st.reset();
     }
-    tlog::LogEntry e;
-    e.measurement_uid = uid;
-    e.envelope_sha256 = content_hash;
-    e.key_id = key_id;
-    e.started_at_ms = started_at_ms;
-    e.received_at_ms = received_at_ms;
-    e.vantage_point = vantage::supporting_tag(tag, check, started_at_ms, it->second);
-    e.network_check = check;
-    return e;
+    return measurement_log_entry(uid, content_hash, key_id, started_at_ms, received_at_ms, tag, check, it->second);
   }
 
   // Appends one entry and the hashes it completes. Inside the caller's transaction, under write_mutex_.

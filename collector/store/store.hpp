@@ -1,6 +1,8 @@
 #pragma once
 // Durable storage of probe keys and signed measurements (collector/store: this interface and its engines).
-// Today: SQLite (open_sqlite_store). All methods are thread-safe.
+// Engines: SQLite, the default (open_sqlite_store), and PostgreSQL, which several collector processes may
+// share (open_postgres_store; docs/deployment.md). open_store picks by the --db value. All methods are
+// thread-safe.
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -114,6 +116,8 @@ class Store {
   // Adds the key if unknown. Returns true when it was new, false when it was already registered.
   virtual bool register_key(const ProbeKey& key) = 0;
   virtual std::optional<ProbeKey> find_key(const std::string& key_id) = 0;
+  // Every registered key, by key_id (a store's copy, `migrate`).
+  virtual std::vector<ProbeKey> probe_keys() = 0;
 
   // Writes the rows in ONE transaction and returns only after COMMIT is durable; results in input order.
   // A uid seen earlier in the same batch counts as existing. Throws std::runtime_error on storage failure
@@ -138,6 +142,11 @@ class Store {
   virtual void add_checkpoint(uint64_t size, const std::string& note, int64_t signed_at_ms) = 0;
   virtual std::optional<std::string> latest_checkpoint() = 0;
 
+  // The measurements whose log entries are [begin, begin + limit), in log order, with every stored column
+  // (envelopes only when asked; content_hash always): what `migrate` copies and an index or exporter
+  // follows (the log order is the order rows were committed, on every engine). Fewer at the log's end.
+  virtual std::vector<NewMeasurement> in_log_order(uint64_t begin, size_t limit, bool with_envelopes) = 0;
+
   virtual uint64_t measurement_count() = 0;
   virtual int schema_version() = 0;
 };
@@ -147,6 +156,15 @@ class Store {
 std::unique_ptr<Store> open_sqlite_store(const std::string& path);
 // Same, migrating only up to target_version (tests of migrations).
 std::unique_ptr<Store> open_sqlite_store(const std::string& path, int target_version);
+
+// Connects to a PostgreSQL database (a postgresql:// URL, libpq's form) and applies pending migrations, the
+// same versions as SQLite's. Several processes may open one database at once. Throws std::runtime_error.
+std::unique_ptr<Store> open_postgres_store(const std::string& url);
+std::unique_ptr<Store> open_postgres_store(const std::string& url, int target_version);
+
+// A postgresql:// or postgres:// URL opens PostgreSQL, anything else is an SQLite file's path.
+std::unique_ptr<Store> open_store(const std::string& db);
+std::unique_ptr<Store> open_store(const std::string& db, int target_version);
 
 // The schema version this build migrates to.
 int latest_schema_version();

@@ -153,14 +153,28 @@ DROP TABLE IF EXISTS timeline_series;
 DROP TABLE IF EXISTS timeline_series_sources;
 )sql";
 
+// A fed index's copy of what it indexes: the summary columns catch_up_sql reads, in log order (rowid), and
+// the keys' registration times; timeline_feed is how far in the feed's log it has copied.
+constexpr const char* kFeedSchemaSql = R"sql(
+CREATE TABLE IF NOT EXISTS measurements (
+  uid TEXT PRIMARY KEY, key_id TEXT NOT NULL, started_at INTEGER NOT NULL, cc TEXT NOT NULL, asn INTEGER NOT NULL,
+  target TEXT NOT NULL, category TEXT NOT NULL, verdict TEXT NOT NULL, method TEXT NOT NULL, source TEXT NOT NULL,
+  vantage TEXT NOT NULL, network_check TEXT NOT NULL, decisive INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS probe_keys (key_id TEXT PRIMARY KEY, first_seen INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS timeline_feed (next_log_index INTEGER NOT NULL);
+INSERT INTO timeline_feed SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM timeline_feed);
+)sql";
+
 }  // namespace
 
 TimelineIndex::TimelineIndex(const std::string& db_path, int64_t base_bin_ms,
-                             std::chrono::milliseconds catch_up_interval)
-    : base_bin_ms_(base_bin_ms) {
+                             std::chrono::milliseconds catch_up_interval, collector::Store* feed)
+    : base_bin_ms_(base_bin_ms), feed_(feed) {
   if (base_bin_ms <= 0 || base_bin_ms % kMinuteMs != 0)
     throw std::runtime_error("timeline bin must be a positive number of whole minutes");
-  if (sqlite3_open_v2(db_path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
+  // A fed index creates its own file; otherwise the file is the store's, which exists.
+  const int create = feed ? SQLITE_OPEN_CREATE : 0;
+  if (sqlite3_open_v2(db_path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | create, nullptr) != SQLITE_OK) {
     std::string message = db_ ? sqlite3_errmsg(db_) : "out of memory";
     sqlite3_close(db_);
     throw std::runtime_error("timeline index: cannot open " + db_path + ": " + message);
@@ -170,6 +184,7 @@ TimelineIndex::TimelineIndex(const std::string& db_path, int64_t base_bin_ms,
     // This connection only reads after setup (under mutex_, hence NOMUTEX): a large page cache and memory
     // mapping keep month-long queries off pread.
     exec(db_, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA cache_size=-65536; PRAGMA mmap_size=1073741824;");
+    if (feed_) exec(db_, kFeedSchemaSql);
     exec(db_, "BEGIN IMMEDIATE");
     try {
       int64_t stored_bin = 0;
@@ -236,7 +251,64 @@ void TimelineIndex::catch_up() {
   catch_up_locked();
 }
 
+void TimelineIndex::pull_feed_locked() {
+  if (!feed_) return;
+  int64_t next = 0;
+  {
+    Statement st(db_, "SELECT next_log_index FROM timeline_feed");
+    if (st.step()) next = st.int_at(0);
+  }
+  if (static_cast<uint64_t>(next) >= feed_->log_head().size) return;
+  std::unordered_map<std::string, bool> keys_seen;
+  for (;;) {
+    const auto rows = feed_->in_log_order(static_cast<uint64_t>(next), kCatchUpBatchRows, false);
+    if (rows.empty()) return;
+    exec(db_, "BEGIN IMMEDIATE");
+    try {
+      Statement ins(db_, "INSERT OR IGNORE INTO measurements(uid, key_id, started_at, cc, asn, target, category, verdict,"
+                         " method, source, vantage, network_check, decisive) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)");
+      Statement key(db_, "INSERT OR IGNORE INTO probe_keys(key_id, first_seen) VALUES(?, ?)");
+      for (const auto& r : rows) {
+        ins.reset();
+        ins.bind(1, r.uid);
+        ins.bind(2, r.key_id);
+        ins.bind(3, r.started_at_ms);
+        ins.bind(4, r.cc);
+        ins.bind(5, static_cast<int64_t>(r.asn));
+        ins.bind(6, r.target);
+        ins.bind(7, r.category);
+        ins.bind(8, r.verdict);
+        ins.bind(9, r.method);
+        ins.bind(10, r.source);
+        ins.bind(11, r.vantage);
+        ins.bind(12, r.network_check);
+        ins.bind(13, int64_t{r.decisive});
+        ins.step();
+        // The key's registration time decides which vantage tags count (catch_up_sql); keys never change.
+        if (keys_seen.emplace(r.key_id, true).second) {
+          if (auto k = feed_->find_key(r.key_id)) {
+            key.reset();
+            key.bind(1, r.key_id);
+            key.bind(2, k->first_seen_ms);
+            key.step();
+          }
+        }
+      }
+      next += static_cast<int64_t>(rows.size());
+      Statement done(db_, "UPDATE timeline_feed SET next_log_index = ?");
+      done.bind(1, next);
+      done.step();
+      exec(db_, "COMMIT");
+    } catch (...) {
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+      throw;
+    }
+    if (rows.size() < static_cast<size_t>(kCatchUpBatchRows)) return;
+  }
+}
+
 void TimelineIndex::catch_up_locked() {
+  pull_feed_locked();
   for (;;) {
     exec(db_, "BEGIN IMMEDIATE");  // the one writer: every rowid up to max(rowid) is committed
     try {
@@ -265,6 +337,7 @@ void TimelineIndex::catch_up_locked() {
 // stored before it was asked; a failure there leaves the answer as of the last catch-up.
 void TimelineIndex::catch_up_before_query_locked() {
   try {
+    pull_feed_locked();
     {  // a read first: a query takes SQLite's writer lock only when there is something to apply
       Statement behind(db_, "SELECT (SELECT indexed_rowid FROM timeline_meta) < "
                             "(SELECT coalesce(max(rowid), 0) FROM measurements)");

@@ -31,6 +31,7 @@
 #include <thread>
 #include <vector>
 
+#include "collector/store/store.hpp"
 #include "collector/timeline/incidents.hpp"
 #include "collector/timeline/timeline.hpp"
 
@@ -65,8 +66,13 @@ class TimelineIndex {
   // when missing and fills them from the measurements already stored (once; rebuilt if base_bin_ms
   // changed). Throws std::runtime_error on storage errors (startup).
   // catch_up_interval 0: no background thread (queries and catch_up() still apply new measurements).
+  // feed: when set (a PostgreSQL store), db_path is this collector's own index file, and the measurements
+  // come from the feed in log order (Store::in_log_order) into a copy of their summary columns there, then
+  // are indexed as above. The log order is the commit order on every engine, so a watermark never skips
+  // a row another collector process committed later with an earlier position.
   explicit TimelineIndex(const std::string& db_path, int64_t base_bin_ms = kDefaultBinMs,
-                         std::chrono::milliseconds catch_up_interval = std::chrono::seconds(1));
+                         std::chrono::milliseconds catch_up_interval = std::chrono::seconds(1),
+                         collector::Store* feed = nullptr);
   ~TimelineIndex();
   TimelineIndex(const TimelineIndex&) = delete;
   TimelineIndex& operator=(const TimelineIndex&) = delete;
@@ -92,6 +98,8 @@ class TimelineIndex {
   Series series_locked(const SeriesKey& key, int64_t from_ms, int64_t until_ms, int64_t bin_ms,
                        const std::string& source);
   void catch_up_locked();
+  // Copies what the feed logged since the last pull (nothing without a feed).
+  void pull_feed_locked();
   void catch_up_before_query_locked();
   void run_indexer(std::chrono::milliseconds interval);
   std::vector<VantageSample> vantage_samples_locked(const Incident& incident, int64_t series_end_ms,
@@ -102,6 +110,7 @@ class TimelineIndex {
                           int64_t bin_ms, const std::string& source, Series& s);
 
   int64_t base_bin_ms_;
+  collector::Store* feed_ = nullptr;
   sqlite3* db_ = nullptr;
   std::mutex mutex_;  // the connection: queries and catch-ups
 

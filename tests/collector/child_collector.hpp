@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -16,6 +17,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "tests/collector/test_db.hpp"
 
 namespace kuzet::collector::testing {
 
@@ -57,6 +60,9 @@ inline Child start_collector(const std::string& binary, const std::string& db,
                             const std::vector<std::string>& extra = {}) {
   std::vector<std::string> args{"serve", "--listen", "127.0.0.1:0", "--db", db};
   args.insert(args.end(), extra.begin(), extra.end());
+  // A URL names no file for the log key: the tests keep one per database (tests/collector/test_db.hpp).
+  if (pg::is_url(db) && std::find(extra.begin(), extra.end(), "--log-key") == extra.end())
+    args.insert(args.end(), {"--log-key", test_log_key_path(db)});
   int out = -1;
   Child child;
   child.pid = spawn(binary, args, &out);

@@ -10,11 +10,13 @@
 #include "collector/server.hpp"
 #include "collector/store/store.hpp"
 #include "tests/collector/helpers.hpp"
+#include "tests/collector/test_db.hpp"
 
 namespace kuzet::collector::testing {
 
 struct RunningCollector {
   TempDir dir;
+  TestDb db{dir.file("collector.db")};  // SQLite, or a fresh PostgreSQL schema (KUZET_TEST_DB)
   std::unique_ptr<Store> store;
   std::unique_ptr<AsnDatabase> asn;
   std::unique_ptr<Server> server;
@@ -24,8 +26,8 @@ struct RunningCollector {
   explicit RunningCollector(ServeOptions options = {}, std::unique_ptr<AsnDatabase> asn_db = nullptr) {
     options.listen_host = "127.0.0.1";
     options.port = 0;
-    options.db_path = dir.file("collector.db");
-    store = open_sqlite_store(options.db_path);
+    options.db_path = db.location();
+    store = open_store(options.db_path);
     asn = asn_db ? std::move(asn_db) : std::make_unique<EmptyAsnDatabase>();
     server = std::make_unique<Server>(*store, *asn, options);
     port = server->bind();

@@ -23,9 +23,10 @@ namespace {
 
 struct RunningBinary {
   TempDir dir;
+  TestDb db{dir.file("c.db")};
   Child child;
   explicit RunningBinary(const std::vector<std::string>& extra = {}) {
-    child = start_collector(collector_binary(), dir.file("c.db"), extra);
+    child = start_collector(collector_binary(), db.location(), extra);
   }
   ~RunningBinary() {
     if (child.pid > 0) kill_hard(child.pid);
@@ -275,10 +276,11 @@ TEST_CASE("a 300 MiB chunked body is refused with bounded memory") {
 TEST_CASE("a second collector on a port in use exits with status 2") {
   RunningBinary first;
   TempDir dir;
+  TestDb db(dir.file("b.db"));
+  std::vector<std::string> args{"serve", "--listen", "127.0.0.1:" + std::to_string(first.child.port)};
+  for (const auto& a : db.serve_args()) args.push_back(a);
   int out = -1;
-  pid_t second = spawn(collector_binary(),
-                       {"serve", "--listen", "127.0.0.1:" + std::to_string(first.child.port), "--db", dir.file("b.db")},
-                       &out);
+  pid_t second = spawn(collector_binary(), args, &out);
   auto status = wait_exit(second, std::chrono::seconds(20));
   close(out);
   if (!status) kill_hard(second);
@@ -292,9 +294,11 @@ TEST_CASE("SIGTERM during start-up is honoured") {
   // The ASN database is a FIFO: start-up blocks reading it until the test writes.
   const std::string fifo = dir.file("asn.tsv");
   REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
+  TestDb db(dir.file("c.db"));
+  std::vector<std::string> args{"serve", "--listen", "127.0.0.1:0", "--asn-db", fifo};
+  for (const auto& a : db.serve_args()) args.push_back(a);
   int out = -1;
-  pid_t pid = spawn(collector_binary(),
-                    {"serve", "--listen", "127.0.0.1:0", "--db", dir.file("c.db"), "--asn-db", fifo}, &out);
+  pid_t pid = spawn(collector_binary(), args, &out);
   // A non-blocking open for writing succeeds once the collector has the FIFO open: it is in start-up.
   int writer = -1;
   for (int i = 0; i < 1000 && writer < 0; ++i) {

@@ -497,7 +497,8 @@ TEST_CASE("list: source=kuzet|ooni|all selects by where a measurement came from,
 
 TEST_CASE("list: a line format handed in answers one line per row; a row it cannot write is counted, not fatal") {
   TempDir dir;
-  auto store = open_sqlite_store(dir.file("collector.db"));
+  TestDb db(dir.file("collector.db"));
+  auto store = open_store(db.location());
   std::vector<NewMeasurement> rows;
   for (int i = 0; i < 5; ++i) {
     NewMeasurement row;

@@ -36,7 +36,8 @@ TEST_CASE("acknowledged batches survive kill -9") {
   const char* binary = std::getenv("KUZET_COLLECTOR_BIN");
   REQUIRE_MESSAGE(binary, "set KUZET_COLLECTOR_BIN to the kuzet-collector binary");
   TempDir dir;
-  const std::string db = dir.file("crash.db");
+  TestDb test_db(dir.file("crash.db"));
+  const std::string db = test_db.location();
   auto key = core::generate_ed25519();
 
   // Envelopes are made up front so the client can upload as fast as the collector accepts.
@@ -148,23 +149,17 @@ TEST_CASE("acknowledged batches survive kill -9") {
 
   // Log and store agree: one entry per measurement, and every checkpoint signed across the kill cycles is
   // consistent with the final tree.
-  auto store = kuzet::collector::open_sqlite_store(db);
+  auto store = kuzet::collector::open_store(db);
   CHECK(store->log_head().size == store->measurement_count());
   kuzet::collector::log::StoreHashes hashes(*store);
   CHECK(tlog::tree_hash(store->log_head().size, hashes) == store->log_head().root);
-  sqlite3* raw = nullptr;
-  REQUIRE(sqlite3_open(db.c_str(), &raw) == SQLITE_OK);
-  sqlite3_stmt* st = nullptr;
-  REQUIRE(sqlite3_prepare_v2(raw, "SELECT note FROM log_checkpoints ORDER BY id", -1, &st, nullptr) == SQLITE_OK);
-  size_t checkpoints = 0, inconsistent = 0;
-  while (sqlite3_step(st) == SQLITE_ROW) {
-    ++checkpoints;
-    const auto cp = tlog::open_checkpoint(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)), *verifier, &error);
+  const auto notes = stored_checkpoints(test_db);
+  size_t inconsistent = 0;
+  for (const auto& note : notes) {
+    const auto cp = tlog::open_checkpoint(note, *verifier, &error);
     if (!cp || cp->size > store->log_head().size || tlog::tree_hash(cp->size, hashes) != cp->root) ++inconsistent;
   }
-  sqlite3_finalize(st);
-  sqlite3_close(raw);
-  CHECK(checkpoints >= 4);  // one at each start at least
+  CHECK(notes.size() >= 4);  // one at each start at least
   CHECK(inconsistent == 0);
 }
 
@@ -172,10 +167,11 @@ TEST_CASE("import: a JSON Lines file through the upload checks, with counts") {
   const char* binary = std::getenv("KUZET_COLLECTOR_BIN");
   REQUIRE(binary);
   TempDir dir;
-  const std::string db = dir.file("import.db");
+  TestDb test_db(dir.file("import.db"));
+  const std::string db = test_db.location();
   auto key = core::generate_ed25519();
   {
-    auto store = kuzet::collector::open_sqlite_store(db);
+    auto store = kuzet::collector::open_store(db);
     store->register_key({core::key_id(key.public_key), core::base64_encode(key.public_key), 0});
   }
   std::string lines;
@@ -193,7 +189,7 @@ TEST_CASE("import: a JSON Lines file through the upload checks, with counts") {
     out << lines;
   }
   auto run = [&] {
-    std::string command = std::string(binary) + " import --db " + db + " " + dir.file("in.jsonl") + " > " +
+    std::string command = std::string(binary) + " import --db '" + db + "' " + dir.file("in.jsonl") + " > " +
                           dir.file("out.txt");
     int status = std::system(command.c_str());
     std::ifstream in(dir.file("out.txt"));
@@ -207,7 +203,7 @@ TEST_CASE("import: a JSON Lines file through the upload checks, with counts") {
   CHECK(text.find("rejected malformed: 1") != std::string::npos);
   auto [status2, text2] = run();
   CHECK(text2.find("stored 0, duplicate 3, rejected 2") != std::string::npos);
-  auto store = kuzet::collector::open_sqlite_store(db);
+  auto store = kuzet::collector::open_store(db);
   CHECK(store->measurement_count() == 3);
   CHECK(store->envelope(uid(101)).has_value());
 }
@@ -237,13 +233,22 @@ TEST_CASE("usage and startup errors exit with status 2") {
   CHECK(status_of("serve --listen 127.0.0.1:0 --checkpoint-interval 0" + db) == 2);
   CHECK(status_of("serve --listen 127.0.0.1:0 --log-origin 'bad origin'" + db) == 2);
   CHECK(status_of("serve --listen 127.0.0.1:0 --log-key /nonexistent/dir/k" + db) == 2);
+  // A URL names no file to keep the log key beside.
+  CHECK(status_of("serve --listen 127.0.0.1:0 --db postgresql://127.0.0.1:1/x") == 2);
+  CHECK(status_of("migrate --from a.db") == 2);
+  CHECK(status_of("migrate --from a.db --to b.db") == 2);
+  CHECK(status_of("serve --listen 127.0.0.1:0 --log-key k --db postgresql://127.0.0.1:1/x") == 2);  // no server
 }
 
 TEST_CASE("the collector refuses to start on a log its checkpoints do not cover, with status 2 and a reason") {
   const char* binary = std::getenv("KUZET_COLLECTOR_BIN");
   REQUIRE(binary);
   TempDir dir;
-  const std::string db = dir.file("log.db");
+  TestDb test_db(dir.file("log.db"));
+  const std::string db = test_db.location();
+  auto key_file = [](const std::string& location) {
+    return kuzet::collector::pg::is_url(location) ? test_log_key_path(location) : location + ".log-key";
+  };
   // A log of 3 entries with a signed checkpoint of size 3 (the restart signs it: the log grew while down).
   {
     Child child = start_collector(binary, db);
@@ -265,8 +270,11 @@ TEST_CASE("the collector refuses to start on a log its checkpoints do not cover,
   }
   // Exit status and stderr of a start that must fail at once (timeout kills a start that wrongly succeeds).
   auto start = [&](const std::string& db_path, const std::string& args) {
-    const std::string command = "timeout 20 " + std::string(binary) + " serve --listen 127.0.0.1:0 --db " + db_path +
-                                " " + args + " > /dev/null 2> " + dir.file("err.txt");
+    const std::string key = args.find("--log-key") == std::string::npos && kuzet::collector::pg::is_url(db_path)
+                                ? " --log-key " + key_file(db_path)
+                                : "";
+    const std::string command = "timeout 20 " + std::string(binary) + " serve --listen 127.0.0.1:0 --db '" + db_path +
+                                "' " + args + key + " > /dev/null 2> " + dir.file("err.txt");
     const int status = std::system(command.c_str());
     std::ifstream in(dir.file("err.txt"));
     return std::pair{WIFEXITED(status) ? WEXITSTATUS(status) : -1,
@@ -281,13 +289,14 @@ TEST_CASE("the collector refuses to start on a log its checkpoints do not cover,
   CHECK(status == 2);
   CHECK(err.find("origin") != std::string::npos);
   // The database replaced by one whose log is shorter than the signed checkpoint (a restored backup).
-  std::filesystem::copy_file(db + ".log-key", dir.file("restored.db.log-key"));
+  TestDb restored_db(dir.file("restored.db"));
+  std::filesystem::copy_file(key_file(db), key_file(restored_db.location()));
   {
-    auto store = kuzet::collector::open_sqlite_store(db);
-    auto restored = kuzet::collector::open_sqlite_store(dir.file("restored.db"));
+    auto store = kuzet::collector::open_store(db);
+    auto restored = kuzet::collector::open_store(restored_db.location());
     restored->add_checkpoint(3, *store->latest_checkpoint(), 0);
   }
-  std::tie(status, err) = start(dir.file("restored.db"), "");
+  std::tie(status, err) = start(restored_db.location(), "");
   CHECK(status == 2);
   CHECK(err.find("refusing to start") != std::string::npos);
   CHECK(err.find("fewer than") != std::string::npos);

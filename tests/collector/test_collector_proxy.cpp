@@ -69,7 +69,8 @@ TEST_CASE("behind nginx with TLS: uploads pass and the collector sees the client
                         "127.0.0.2\t127.0.0.2\t64502\tXB\tAttacker network\n"
                         "127.0.0.3\t127.0.0.3\t64503\tXC\tProxy host\n";
 
-  Child collector = start_collector(collector_binary(), dir.file("c.db"),
+  TestDb db(dir.file("c.db"));
+  Child collector = start_collector(collector_binary(), db.location(),
                                     {"--asn-db", tsv, "--trusted-proxy", "127.0.0.3"});
   const uint16_t tls_port = kuzet::testing::unused_loopback_port();
   std::ofstream(dir.file("nginx.conf")) << nginx_conf(dir, tls_port, collector.port);

@@ -12,6 +12,9 @@
 #include "collector/store/store.hpp"
 #include "collector/upload.hpp"
 #include "tests/collector/helpers.hpp"
+#include "tests/collector/test_db.hpp"
+
+#include <thread>
 
 using namespace kuzet;
 using namespace kuzet::collector;
@@ -96,17 +99,31 @@ NewMeasurement row(const std::string& uid, int64_t started, const std::string& c
 
 TEST_CASE("store: migrations from an old schema and reopening keep data") {
   TempDir dir;
-  const auto db = dir.file("c.db");
+  TestDb test_db(dir.file("c.db"));
+  const auto db = test_db.location();
   {
-    auto v1 = open_sqlite_store(db, 1);
+    auto v1 = open_store(db, 1);
     CHECK(v1->schema_version() == 1);
     CHECK(v1->insert_batch({row("u1", 1000)})[0].inserted);
   }
   {
-    auto latest = open_sqlite_store(db);
+    auto latest = open_store(db);
     CHECK(latest->schema_version() == latest_schema_version());
     CHECK(latest_schema_version() >= 2);
     CHECK(latest->envelope("u1").has_value());
+    // The row stored before the log existed got its entry when the log came (migration 3).
+    CHECK(latest->log_index("u1") == 0u);
+  }
+  if (test_db.postgres()) {
+    // The migrations ran once each; several processes opening at once wait for one to apply them.
+    auto count = pg::Connection(db).exec("SELECT COUNT(*), COUNT(DISTINCT version) FROM schema_version");
+    CHECK(count.integer(0, 0) == latest_schema_version());
+    CHECK(count.integer(0, 1) == latest_schema_version());
+    std::vector<std::thread> openers;
+    for (int i = 0; i < 4; ++i) openers.emplace_back([&db] { CHECK(open_store(db)->schema_version() == latest_schema_version()); });
+    for (auto& t : openers) t.join();
+    CHECK_THROWS(open_store("postgresql://postgres@127.0.0.1:1/none"));
+    return;
   }
   // The migrations ran once each, and the WAL/synchronous settings hold on every connection.
   sqlite3* raw = nullptr;
@@ -133,12 +150,13 @@ TEST_CASE("store: migrations from an old schema and reopening keep data") {
   CHECK_MESSAGE(plan.find("TEMP B-TREE") == std::string::npos, plan);
   CHECK_MESSAGE(plan.find("measurements_cc_time") != std::string::npos, plan);
   sqlite3_close(raw);
-  CHECK_THROWS(open_sqlite_store(dir.file("missing-dir/x/c.db")));
+  CHECK_THROWS(open_store(dir.file("missing-dir/x/c.db")));
 }
 
 TEST_CASE("store: idempotent inserts, keys, summaries and list paging") {
   TempDir dir;
-  auto store = open_sqlite_store(dir.file("c.db"));
+  TestDb db(dir.file("c.db"));
+  auto store = open_store(db.location());
   CHECK(store->register_key({"k1", "pk1", 1}));
   CHECK_FALSE(store->register_key({"k1", "pk1", 2}));
   REQUIRE(store->find_key("k1"));
@@ -295,7 +313,8 @@ TEST_CASE("check_envelope: each rejection reason") {
 
 TEST_CASE("ingest: statuses, duplicates by content, conflicts, answer JSON") {
   TempDir dir;
-  auto store = open_sqlite_store(dir.file("c.db"));
+  TestDb db(dir.file("c.db"));
+  auto store = open_store(db.location());
   Metrics metrics;
   Ingestor ingestor(*store, metrics, IngestOptions{});
   auto key = core::generate_ed25519();
