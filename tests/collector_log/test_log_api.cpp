@@ -25,6 +25,7 @@ namespace {
 // A collector Server with the log routes, in-process.
 struct LogCollector {
   TempDir dir;
+  collector::testing::TestDb db{dir.file("c.db")};  // SQLite, or a PostgreSQL schema (KUZET_TEST_DB)
   std::unique_ptr<Store> store;
   std::unique_ptr<log::Checkpointer> checkpointer;
   EmptyAsnDatabase asn;
@@ -36,8 +37,8 @@ struct LogCollector {
   LogCollector() {
     ServeOptions options;
     options.listen_host = "127.0.0.1";
-    options.db_path = dir.file("c.db");
-    store = open_sqlite_store(options.db_path);
+    options.db_path = db.location();
+    store = open_store(options.db_path);
     checkpointer = std::make_unique<log::Checkpointer>(*store, signer, std::chrono::seconds(3600));
     server = std::make_unique<Server>(*store, asn, options);
     log::register_log_routes(server->http_server(), *store, *checkpointer);

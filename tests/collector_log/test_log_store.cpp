@@ -15,12 +15,14 @@
 #include "collector/vantage/vantage.hpp"
 #include "core/crypto.hpp"
 #include "tests/collector/helpers.hpp"
+#include "tests/collector/test_db.hpp"
 #include "tlog/entry.hpp"
 #include "tlog/note.hpp"
 
 using namespace kuzet;
 using namespace kuzet::collector;
 using kuzet::collector::testing::TempDir;
+using kuzet::collector::testing::TestDb;
 
 namespace {
 
@@ -54,9 +56,24 @@ tlog::Hash reference_root(Store& store) {
   return f.root();
 }
 
-void exec_raw(const std::string& db, const std::string& sql, bool expect_ok) {
+// SQL run beside the store, on whichever engine the test runs (tests/collector/test_db.hpp).
+void exec_raw(const TestDb& db, const std::string& sqlite_sql, const std::string& pg_sql, bool expect_ok) {
+  if (db.postgres()) {
+    bool ok = true;
+    std::string error;
+    try {
+      collector::pg::Connection(db.location()).exec(pg_sql);
+    } catch (const std::exception& e) {
+      ok = false;
+      error = e.what();
+    }
+    CHECK_MESSAGE(ok == expect_ok, pg_sql << ": " << (ok ? "ok" : error));
+    return;
+  }
+  const std::string& sql = sqlite_sql;
+  const std::string& path = db.location();
   sqlite3* raw = nullptr;
-  REQUIRE(sqlite3_open(db.c_str(), &raw) == SQLITE_OK);
+  REQUIRE(sqlite3_open(path.c_str(), &raw) == SQLITE_OK);
   char* err = nullptr;
   const int rc = sqlite3_exec(raw, sql.c_str(), nullptr, nullptr, &err);
   CHECK_MESSAGE((rc == SQLITE_OK) == expect_ok, sql << ": " << (err ? err : "ok"));
@@ -68,7 +85,8 @@ void exec_raw(const std::string& db, const std::string& sql, bool expect_ok) {
 
 TEST_CASE("every inserted measurement gets the next log index, in the same transaction") {
   TempDir dir;
-  auto store = open_sqlite_store(dir.file("c.db"));
+  TestDb test_db(dir.file("c.db"));
+  auto store = open_store(test_db.location());
   CHECK(store->log_head().size == 0);
   CHECK(store->log_head().root == tlog::empty_tree_hash());
   auto batch = rows(0, 5);
@@ -107,7 +125,8 @@ TEST_CASE("every inserted measurement gets the next log index, in the same trans
 
 TEST_CASE("the entry carries the vantage point the measurement supports (issue 10)") {
   TempDir dir;
-  auto store = open_sqlite_store(dir.file("c.db"));
+  TestDb test_db(dir.file("c.db"));
+  auto store = open_store(test_db.location());
   constexpr int64_t registered = 1641378600000;
   store->register_key({"0123456789abcdef", std::string(32, 'k'), registered});
   auto with = [](NewMeasurement m, const std::string& tag, const std::string& check) {
@@ -143,14 +162,15 @@ TEST_CASE("the entry carries the vantage point the measurement supports (issue 1
 
 TEST_CASE("reopening continues the same tree; proofs read stored hashes") {
   TempDir dir;
-  const auto db = dir.file("c.db");
+  TestDb test_db(dir.file("c.db"));
+  const auto db = test_db.location();
   tlog::Hash root_at_300;
   {
-    auto store = open_sqlite_store(db);
+    auto store = open_store(db);
     store->insert_batch(rows(0, 300));
     root_at_300 = store->log_head().root;
   }
-  auto store = open_sqlite_store(db);
+  auto store = open_store(db);
   CHECK(store->log_head().size == 300);
   CHECK(store->log_head().root == root_at_300);
   store->insert_batch(rows(300, 233));
@@ -166,14 +186,15 @@ TEST_CASE("reopening continues the same tree; proofs read stored hashes") {
 
 TEST_CASE("a database from before the log gets its measurements logged in the order they were stored") {
   TempDir dir;
-  const auto db = dir.file("c.db");
+  TestDb test_db(dir.file("c.db"));
+  const auto db = test_db.location();
   {
-    auto v2 = open_sqlite_store(db, 2);
+    auto v2 = open_store(db, 2);
     v2->insert_batch({row("b", 2000), row("a", 1000)});
     v2->insert_batch({row("c", 500)});
     CHECK(v2->log_head().size == 0);
   }
-  auto store = open_sqlite_store(db);
+  auto store = open_store(db);
   REQUIRE(store->log_head().size == 3);
   CHECK(store->log_index("b") == std::optional<uint64_t>(0));
   CHECK(store->log_index("a") == std::optional<uint64_t>(1));
@@ -184,18 +205,22 @@ TEST_CASE("a database from before the log gets its measurements logged in the or
 
 TEST_CASE("a transaction that fails leaves neither rows nor log entries, and the tree goes on intact") {
   TempDir dir;
-  const auto db = dir.file("c.db");
-  auto store = open_sqlite_store(db);
+  TestDb test_db(dir.file("c.db"));
+  const auto db = test_db.location();
+  auto store = open_store(db);
   store->insert_batch(rows(0, 5));
   // Make the log's hash insert fail inside the next batch (the 8th leaf completes level 3).
-  exec_raw(db,
+  exec_raw(test_db,
            "CREATE TRIGGER fail_once BEFORE INSERT ON log_hashes WHEN NEW.level = 3 BEGIN SELECT RAISE(ABORT, "
            "'injected'); END;",
+           "CREATE FUNCTION fail_once() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected'; END $$;"
+           "CREATE TRIGGER fail_once BEFORE INSERT ON log_hashes FOR EACH ROW WHEN (NEW.level = 3)"
+           " EXECUTE FUNCTION fail_once();",
            true);
   CHECK_THROWS(store->insert_batch(rows(5, 4)));
   CHECK(store->log_head().size == 5);
   CHECK_FALSE(store->envelope("u5"));
-  exec_raw(db, "DROP TRIGGER fail_once", true);
+  exec_raw(test_db, "DROP TRIGGER fail_once", "DROP TRIGGER fail_once ON log_hashes", true);
   auto results = store->insert_batch(rows(5, 4));
   CHECK(*results[0].log_index == 5);
   CHECK(store->log_head().size == 9);
@@ -206,18 +231,20 @@ TEST_CASE("a transaction that fails leaves neither rows nor log entries, and the
 
 TEST_CASE("log tables are append-only") {
   TempDir dir;
-  const auto db = dir.file("c.db");
+  TestDb test_db(dir.file("c.db"));
+  const auto db = test_db.location();
   {
-    auto store = open_sqlite_store(db);
+    auto store = open_store(db);
     store->insert_batch(rows(0, 3));
     store->add_checkpoint(3, "note", 1);
   }
-  exec_raw(db, "UPDATE log_entries SET entry = 'x' WHERE idx = 0", false);
-  exec_raw(db, "DELETE FROM log_entries WHERE idx = 2", false);
-  exec_raw(db, "UPDATE log_hashes SET hash = zeroblob(32)", false);
-  exec_raw(db, "DELETE FROM log_hashes", false);
-  exec_raw(db, "DELETE FROM log_checkpoints", false);
-  auto store = open_sqlite_store(db);
+  exec_raw(test_db, "UPDATE log_entries SET entry = 'x' WHERE idx = 0", "UPDATE log_entries SET entry = 'x' WHERE idx = 0", false);
+  exec_raw(test_db, "DELETE FROM log_entries WHERE idx = 2", "DELETE FROM log_entries WHERE idx = 2", false);
+  exec_raw(test_db, "UPDATE log_hashes SET hash = zeroblob(32)", "UPDATE log_hashes SET hash = decode(repeat('00', 32), 'hex')", false);
+  exec_raw(test_db, "DELETE FROM log_hashes", "DELETE FROM log_hashes", false);
+  exec_raw(test_db, "DELETE FROM log_checkpoints", "DELETE FROM log_checkpoints", false);
+  if (test_db.postgres()) exec_raw(test_db, "", "TRUNCATE log_entries, log_hashes, log_checkpoints", false);
+  auto store = open_store(db);
   CHECK(store->log_head().size == 3);
   CHECK(store->latest_checkpoint() == std::optional<std::string>("note"));
 }
@@ -247,10 +274,11 @@ TEST_CASE("log key file: created once with mode 0600, reloaded, origin pinned, g
 
 TEST_CASE("checkpointer: signs when the log grew, verifies, refuses a stored log that does not extend it") {
   TempDir dir;
+  TestDb db_a(dir.file("a.db")), db_b(dir.file("b.db")), db_c(dir.file("c.db"));
   const auto signer = tlog::make_signer("kuzet.example.org/log", core::generate_ed25519());
   std::string note_at_10;
   {
-    auto store = open_sqlite_store(dir.file("a.db"));
+    auto store = open_store(db_a.location());
     log::Checkpointer cp(*store, signer, std::chrono::seconds(1));
     CHECK(cp.latest().checkpoint.size == 0);  // signed at start
     CHECK_FALSE(cp.sign_if_grown());
@@ -267,14 +295,14 @@ TEST_CASE("checkpointer: signs when the log grew, verifies, refuses a stored log
   }
   {
     // Restart: the stored log extends the checkpoint; it grew while down, so a new one is signed at once.
-    auto store = open_sqlite_store(dir.file("a.db"));
+    auto store = open_store(db_a.location());
     store->insert_batch(rows(10, 5));
     log::Checkpointer cp(*store, signer, std::chrono::seconds(1));
     CHECK(cp.latest().checkpoint.size == 15);
   }
   // Another database with other entries, holding the first one's checkpoint: a rewritten log.
   {
-    auto store = open_sqlite_store(dir.file("b.db"));
+    auto store = open_store(db_b.location());
     store->insert_batch(rows(100, 12));
     store->add_checkpoint(10, note_at_10, 0);
     try {
@@ -286,7 +314,7 @@ TEST_CASE("checkpointer: signs when the log grew, verifies, refuses a stored log
   }
   // A database rolled back below the checkpoint.
   {
-    auto store = open_sqlite_store(dir.file("c.db"));
+    auto store = open_store(db_c.location());
     store->insert_batch(rows(0, 4));
     store->add_checkpoint(10, note_at_10, 0);
     try {
@@ -298,7 +326,7 @@ TEST_CASE("checkpointer: signs when the log grew, verifies, refuses a stored log
   }
   // The right log, the wrong key.
   {
-    auto store = open_sqlite_store(dir.file("a.db"));
+    auto store = open_store(db_a.location());
     CHECK_THROWS_AS(log::Checkpointer(*store, tlog::make_signer("kuzet.example.org/log", core::generate_ed25519()),
                                       std::chrono::seconds(1)),
                     log::LogStartError);
