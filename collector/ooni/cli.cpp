@@ -96,7 +96,7 @@ class LineReader {
 // The store, or nullptr after saying why (a start-up error: exit status 2).
 std::unique_ptr<collector::Store> open_store(const std::string& db) {
   try {
-    return collector::open_sqlite_store(db);
+    return collector::open_store(db);  // an SQLite file or a postgresql:// URL
   } catch (const std::exception& e) {
     std::fprintf(stderr, "kuzet-collector: %s\n", e.what());
     return nullptr;

@@ -9,6 +9,7 @@
 #include "collector/timeline/index.hpp"
 #include "collector/timeline/replay.hpp"
 #include "core/crypto.hpp"
+#include "tests/collector/test_db.hpp"
 
 namespace kuzet::timeline::testing {
 
@@ -31,6 +32,19 @@ struct TempDir {
     std::error_code ec;
     std::filesystem::remove_all(path, ec);
   }
+};
+
+// The store and index a timeline test runs on, as `kuzet-collector serve` runs them: SQLite with the index in
+// the same file; or (KUZET_TEST_DB) a PostgreSQL store whose index is fed from it into a local file.
+struct IndexedStore {
+  collector::testing::TestDb db;
+  std::unique_ptr<collector::Store> store;
+  TimelineIndex index;
+  explicit IndexedStore(const TempDir& dir)
+      : db((dir.path / "collector.db").string()),
+        store(collector::open_store(db.location())),
+        index(db.postgres() ? (dir.path / "timelines.db").string() : db.location(), kDefaultBinMs,
+              std::chrono::seconds(1), db.postgres() ? store.get() : nullptr) {}
 };
 
 // Registers the keys and ingests envelopes [begin, end) of the replay, in arrival order. Returns stored count.

@@ -43,13 +43,13 @@ int64_t lines(const std::string& text) { return std::count(text.begin(), text.en
 
 TEST_CASE("timeline API over a replayed dataset") {
   testing::TempDir dir;
-  const auto db = (dir.path / "collector.db").string();
   auto config = testing::test_config();
   config.probes = 10;
   config.days = 6;  // 2..8 Jan
   const Replay replay = generate_replay(config);
-  auto store = collector::open_sqlite_store(db);
-  TimelineIndex index(db);
+  testing::IndexedStore indexed(dir);  // SQLite, or PostgreSQL with a fed index (KUZET_TEST_DB)
+  auto& store = indexed.store;
+  TimelineIndex& index = indexed.index;
   // Everything that arrived before 6 Jan 12:00, then (below) the uploads that came late.
   const int64_t cut = 1641470400000;
   size_t arrived = 0;

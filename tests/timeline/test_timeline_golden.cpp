@@ -21,11 +21,11 @@ std::string describe(const SeriesKey& k, const std::string& kind, int64_t start,
 
 TEST_CASE("replayed January 2022: incidents match the truth within one bin") {
   testing::TempDir dir;
-  const auto db = (dir.path / "collector.db").string();
   const auto config = testing::test_config();
   const Replay replay = generate_replay(config);
-  auto store = collector::open_sqlite_store(db);
-  TimelineIndex index(db);
+  testing::IndexedStore indexed(dir);  // SQLite, or PostgreSQL with a fed index (KUZET_TEST_DB)
+  auto& store = indexed.store;
+  TimelineIndex& index = indexed.index;
   REQUIRE(testing::ingest(*store, replay, 0, replay.envelopes.size()) == replay.envelopes.size());
 
   TimelineQuery q;
