@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <thread>
@@ -300,4 +301,62 @@ TEST_CASE("the collector refuses to start on a log its checkpoints do not cover,
   CHECK(status == 2);
   CHECK(err.find("refusing to start") != std::string::npos);
   CHECK(err.find("fewer than") != std::string::npos);
+}
+
+TEST_CASE("migrate: the command copies an SQLite collector into PostgreSQL, which then serves it with the same log") {
+  const char* binary = std::getenv("KUZET_COLLECTOR_BIN");
+  REQUIRE(binary);
+  if (!testing_postgres()) {
+    MESSAGE("needs a PostgreSQL target: runs in test_collector_crash_pg");
+    return;
+  }
+  TempDir dir;
+  const std::string sqlite_db = dir.file("single.db");
+  auto key = core::generate_ed25519();
+  std::string checkpoint_before;
+  {
+    Child child = start_collector(binary, sqlite_db);
+    httplib::Client c("127.0.0.1", child.port);
+    REQUIRE(c.Post("/api/v1/probes/register", register_body(key), "application/json")->status == 200);
+    std::vector<std::string> batch;
+    for (int i = 0; i < 300; ++i) {
+      MeasurementSpec s;
+      s.uid = uid(5000 + i);
+      batch.push_back(signed_envelope(s, key));
+    }
+    REQUIRE(c.Post("/api/v1/measurements", upload_body(batch), "application/json")->status == 200);
+    kill(child.pid, SIGTERM);
+    waitpid(child.pid, nullptr, 0);
+    checkpoint_before = *kuzet::collector::open_sqlite_store(sqlite_db)->latest_checkpoint();
+  }
+  TestDb target(dir.file("unused.db"));
+  auto run = [&](const std::string& args) {
+    const std::string command = std::string(binary) + " migrate " + args + " > " + dir.file("out.txt") + " 2>&1";
+    const int status = std::system(command.c_str());
+    std::ifstream in(dir.file("out.txt"));
+    return std::pair{WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+                     std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>())};
+  };
+  auto [status, out] = run("--from " + sqlite_db + " --to '" + target.location() + "'");
+  CHECK_MESSAGE(status == 0, out);
+  CHECK(out.find("measurements 300 copied") != std::string::npos);
+  CHECK(out.find("its log equals the source's (size 300)") != std::string::npos);
+  std::tie(status, out) = run("--from " + sqlite_db + " --to '" + target.location() + "'");  // again: nothing to do
+  CHECK_MESSAGE(status == 0, out);
+  CHECK(out.find("measurements 0 copied (300 were there)") != std::string::npos);
+  // The same log key serves the copy: the SQLite collector's last checkpoint extends into the new one.
+  std::filesystem::copy_file(sqlite_db + ".log-key", test_log_key_path(target.location()));
+  Child child = start_collector(binary, target.location());
+  httplib::Client c("127.0.0.1", child.port);
+  auto r = c.Get("/api/v1/measurements/" + uid(5123));
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  auto cp = c.Get("/log/checkpoint");
+  REQUIRE(cp);
+  CHECK(cp->body.find("\n300\n") != std::string::npos);
+  // The SQLite collector's last checkpoint was copied first, and the restarted collector accepted it (a
+  // start refuses a log its latest checkpoint does not cover).
+  CHECK(stored_checkpoints(target).front() == checkpoint_before);
+  kill(child.pid, SIGTERM);
+  waitpid(child.pid, nullptr, 0);
 }

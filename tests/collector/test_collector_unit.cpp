@@ -9,10 +9,13 @@
 #include "collector/http/token_buckets.hpp"
 #include "collector/ingest.hpp"
 #include "collector/options.hpp"
+#include "collector/store/migrate.hpp"
+#include "collector/store/sqlite_util.hpp"
 #include "collector/store/store.hpp"
 #include "collector/upload.hpp"
 #include "tests/collector/helpers.hpp"
 #include "tests/collector/test_db.hpp"
+#include "tlog/note.hpp"
 
 #include <thread>
 
@@ -465,5 +468,99 @@ TEST_CASE("http::body_framing and scan_chunked: where a body ends, from untruste
     CHECK(scan_chunked("zz\r\n", a) == ChunkProgress::malformed);
     CHECK(scan_chunked(std::string(kMaxChunkLine + 1, '1'), b) == ChunkProgress::malformed);
     CHECK(scan_chunked("ffffffffffffffffffff\r\n", c) == ChunkProgress::malformed);
+  }
+}
+
+TEST_CASE("migrate: an SQLite store copied in log order, every envelope checked; same log; resumable") {
+  TempDir dir;
+  const std::string source_path = dir.file("source.db");
+  auto source = open_sqlite_store(source_path);
+  Metrics metrics;
+  Ingestor ingestor(*source, metrics, IngestOptions{});
+  auto key = core::generate_ed25519();
+  source->register_key({core::key_id(key.public_key), core::base64_encode(key.public_key), 7});
+  source->register_key({"unused", "cHVibGlj", 9});  // registered, never measured: copied too
+  std::vector<std::string> envs;
+  for (int i = 0; i < 1300; ++i) {
+    MeasurementSpec s;
+    s.uid = "m" + std::to_string(i);
+    s.verdict = i % 3 ? "ok" : "blocked";
+    envs.push_back(signed_envelope(s, key));
+  }
+  for (size_t i = 0; i < envs.size(); i += 650) {
+    auto outcome = ingestor.ingest_body(upload_body({envs.begin() + i, envs.begin() + i + 650}));
+    REQUIRE(outcome.http_status == 200);
+  }
+  NewMeasurement imported = row("ooni-1", 1641378600000);  // an OONI import: not signed by a Kuzet key
+  imported.source = kSourceOoni;
+  imported.key_id = "ooni:abc";
+  REQUIRE(source->insert_batch({imported})[0].inserted);
+  tlog::Checkpoint checkpoint{"example.org/log", 1301, source->log_head().root, {}};
+  const std::string note =
+      tlog::sign_note(tlog::checkpoint_text(checkpoint), tlog::make_signer("example.org/log", core::generate_ed25519()));
+  source->add_checkpoint(1301, note, 1);
+
+  SUBCASE("a complete copy") {
+    TestDb target_db(dir.file("target.db"));
+    auto target = open_store(target_db.location());
+    const auto report = copy_store(*source, *target);
+    REQUIRE_MESSAGE(report.error.empty(), report.error);
+    CHECK(report.keys == 2);
+    CHECK(report.copied == 1301);
+    CHECK(report.checkpoint);
+    CHECK(target->log_head().size == source->log_head().size);
+    CHECK(target->log_head().root == source->log_head().root);
+    CHECK(target->log_entries(0, 1301) == source->log_entries(0, 1301));
+    CHECK(target->envelope("m1234") == envs[1234]);
+    CHECK(target->find_key("unused").has_value());
+    CHECK(target->latest_checkpoint() == source->latest_checkpoint());
+    SummaryQuery blocked;
+    blocked.verdict = "blocked";
+    CHECK(target->summaries(blocked).size() == source->summaries(blocked).size());
+    // Again: nothing new to copy, the same log.
+    const auto again = copy_store(*source, *target);
+    CHECK(again.error.empty());
+    CHECK(again.copied == 0);
+    CHECK(again.already == 1301);
+  }
+  SUBCASE("a copy stopped half-way resumes; a target with other entries is refused") {
+    TestDb target_db(dir.file("target.db"));
+    auto target = open_store(target_db.location());
+    for (const auto& k : source->probe_keys()) target->register_key(k);
+    REQUIRE(target->insert_batch(source->in_log_order(0, 600, true)).size() == 600);
+    const auto report = copy_store(*source, *target);
+    REQUIRE_MESSAGE(report.error.empty(), report.error);
+    CHECK(report.already == 600);
+    CHECK(report.copied == 701);
+    CHECK(target->log_head().root == source->log_head().root);
+
+    TestDb other_db(dir.file("other.db"));
+    auto other = open_store(other_db.location());
+    other->insert_batch({row("elsewhere", 1000)});
+    const auto refused = copy_store(*source, *other);
+    CHECK(refused.error.find("another collector's store") != std::string::npos);
+  }
+  SUBCASE("a tampered envelope stops the copy before its batch is written") {
+    source.reset();
+    sqlite3* raw = nullptr;
+    REQUIRE(sqlite3_open(source_path.c_str(), &raw) == SQLITE_OK);
+    // The verdict rewritten, the stored hash made to match: only the signature can tell.
+    std::string tampered = envs[1102];
+    tampered.replace(tampered.find("\"verdict\":\"ok\""), 14, "\"verdict\":\"no\"");
+    {
+      sqlite::Statement st(raw, "UPDATE measurements SET envelope = ?, content_hash = ? WHERE uid = 'm1102'");
+      st.bind(1, tampered);
+      st.bind(2, core::sha256_hex(tampered));
+      st.step();
+    }
+    sqlite3_close(raw);
+    source = open_sqlite_store(source_path);
+    TestDb target_db(dir.file("target.db"));
+    auto target = open_store(target_db.location());
+    const auto report = copy_store(*source, *target);
+    CHECK(report.error.find("m1102") != std::string::npos);
+    CHECK(report.error.find("bad_signature") != std::string::npos);
+    CHECK(target->log_head().size == 1000);  // the batches before it, not the one holding it
+    CHECK_FALSE(target->envelope("m1102"));
   }
 }
