@@ -1,0 +1,83 @@
+#include <nlohmann/json.hpp>
+
+#include "packets/findings.hpp"
+
+namespace kuzet::packets {
+
+// Each kind writes only its own facts: the schema (docs/measurement-schema.md) lists them per kind.
+void to_json(nlohmann::json& j, const PacketFinding& f) {
+  j = {{"kind", f.kind}, {"peer", f.peer}, {"signs", f.signs}, {"t_ms", f.t_ms}};
+  if (f.kind == kind::rst_injection) {
+    j["rst_ttl"] = f.rst_ttl;
+    j["server_ttls"] = f.server_ttls;
+    if (f.rst_ip_id >= 0) {
+      j["rst_ip_id"] = f.rst_ip_id;
+      j["server_ip_ids"] = f.server_ip_ids;
+    }
+    j["rst_count"] = f.rst_count;
+    j["packets_after_rst"] = f.packets_after_rst;
+    j["rst_seq_offset"] = f.rst_seq_offset;
+  } else if (f.kind == kind::dns_injection) {
+    j["query_name"] = f.query_name;
+    j["query_type"] = f.query_type;
+    j["query_id"] = f.query_id;
+    j["replies"] = f.replies;
+    j["injected_answers"] = f.injected_answers;
+    j["genuine_answers"] = f.genuine_answers;
+    j["injected_ttl"] = f.injected_ttl;
+    j["genuine_ttl"] = f.genuine_ttl;
+    if (f.injected_ip_id >= 0) {
+      j["injected_ip_id"] = f.injected_ip_id;
+      j["genuine_ip_id"] = f.genuine_ip_id;
+    }
+    j["gap_ms"] = f.gap_ms;
+  } else if (f.kind == kind::silent_drop) {
+    j["trigger"] = f.trigger;
+    j["retransmissions"] = f.retransmissions;
+    j["silence_ms"] = f.silence_ms;
+  } else if (f.kind == kind::policer) {
+    j["rate_bps"] = f.rate_bps;
+    j["rate_variation"] = f.rate_variation;
+    j["loss_events"] = f.loss_events;
+    j["loss_interval_ms"] = f.loss_interval_ms;
+    j["rtt_base_ms"] = f.rtt_base_ms;
+    j["rtt_at_loss_ms"] = f.rtt_at_loss_ms;
+  }
+}
+
+void from_json(const nlohmann::json& j, PacketFinding& f) {
+  f = PacketFinding{};
+  f.kind = j.at("kind").get<std::string>();
+  f.peer = j.value("peer", "");
+  f.signs = j.value("signs", std::vector<std::string>{});
+  f.t_ms = j.value("t_ms", 0.0);
+  f.rst_ttl = j.value("rst_ttl", 0);
+  f.server_ttls = j.value("server_ttls", std::vector<int>{});
+  f.rst_ip_id = j.value("rst_ip_id", -1);
+  f.server_ip_ids = j.value("server_ip_ids", std::vector<int>{});
+  f.rst_count = j.value("rst_count", 0);
+  f.packets_after_rst = j.value("packets_after_rst", 0);
+  f.rst_seq_offset = j.value("rst_seq_offset", 0LL);
+  f.query_name = j.value("query_name", "");
+  f.query_type = j.value("query_type", "");
+  f.query_id = j.value("query_id", 0);
+  f.replies = j.value("replies", 0);
+  f.injected_answers = j.value("injected_answers", std::vector<std::string>{});
+  f.genuine_answers = j.value("genuine_answers", std::vector<std::string>{});
+  f.injected_ttl = j.value("injected_ttl", 0);
+  f.genuine_ttl = j.value("genuine_ttl", 0);
+  f.injected_ip_id = j.value("injected_ip_id", -1);
+  f.genuine_ip_id = j.value("genuine_ip_id", -1);
+  f.gap_ms = j.value("gap_ms", 0.0);
+  f.trigger = j.value("trigger", "");
+  f.retransmissions = j.value("retransmissions", 0);
+  f.silence_ms = j.value("silence_ms", 0.0);
+  f.rate_bps = j.value("rate_bps", 0.0);
+  f.rate_variation = j.value("rate_variation", 0.0);
+  f.loss_events = j.value("loss_events", 0);
+  f.loss_interval_ms = j.value("loss_interval_ms", 0.0);
+  f.rtt_base_ms = j.value("rtt_base_ms", 0.0);
+  f.rtt_at_loss_ms = j.value("rtt_at_loss_ms", 0.0);
+}
+
+}  // namespace kuzet::packets
