@@ -56,6 +56,7 @@ struct RunCommand {
   bool concurrency_set = false;
   bool quiet = false;
   bool consent = false;  // --consent: the volunteer accepted the consent text for this run
+  bool capture = false;  // --capture: record packets (docs/packet-evidence.md)
 };
 
 RunCommand parse_run(int argc, char** argv) {
@@ -78,6 +79,7 @@ RunCommand parse_run(int argc, char** argv) {
     else if (arg == "--data-dir") cmd.data_dir = value();
     else if (arg == "--quiet") cmd.quiet = true;
     else if (arg == "--consent") cmd.consent = true;
+    else if (arg == "--capture") cmd.capture = true;
     else if (arg == "--concurrency") {
       const std::string v = value();
       char* end = nullptr;
@@ -138,6 +140,7 @@ ProbeConfig effective_config(const RunCommand& cmd) {
   if (!cmd.collector.empty()) config.collectors = {cmd.collector};
   if (!cmd.data_dir.empty()) config.data_dir = cmd.data_dir;
   if (cmd.concurrency_set) config.limits.concurrency = static_cast<int>(cmd.concurrency);
+  if (cmd.capture) config.capture = true;
   return config;
 }
 
@@ -196,6 +199,8 @@ int run_command(const RunCommand& cmd) {
         std::make_shared<HttpCollectorLink>(*client, *identity, options.network_override, !via_proxy);
     if (!via_proxy) options.last_known_network = load_last_network(config.data_dir);
   }
+
+  if (config.capture) options.capture = open_capture(config);
 
   RunResult result = run_probe(options);
   if (result.network.source == "collector") {

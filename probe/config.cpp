@@ -112,7 +112,7 @@ ProbeConfig parse_document(const std::string& text, const std::string& source) {
   if (!root.IsDefined() || root.IsNull()) return config;  // an empty file means all defaults
   spec::check_mapping(root,
                       {"collectors", "specs", "resolver", "ca_bundle", "public_ca_bundle", "data_dir", "network", "schedule", "upload",
-                       "limits", "timeouts", "consent", "status_page"},
+                       "limits", "timeouts", "consent", "status_page", "capture"},
                       "probe config");
   const std::filesystem::path base_dir = std::filesystem::path(source).parent_path();
 
@@ -192,6 +192,12 @@ ProbeConfig parse_document(const std::string& text, const std::string& source) {
                           "'queue_max_bytes' must be at least 64KiB, got '" + *text + "'");
       config.limits.queue_max_bytes = bytes;
     }
+  }
+
+  if (const YAML::Node capture = root["capture"]; capture.IsDefined()) {
+    if (!capture.IsScalar() || (capture.Scalar() != "true" && capture.Scalar() != "false"))
+      throw YamlProblem(line_of_value(root, "capture"), "'capture' must be true or false");
+    config.capture = capture.Scalar() == "true";
   }
 
   if (const YAML::Node timeouts = root["timeouts"]; timeouts.IsDefined()) {
@@ -308,6 +314,7 @@ std::string probe_config_to_yaml(const ProbeConfig& c, const std::string& header
   y += "limits:\n  concurrency: " + std::to_string(c.limits.concurrency) + "\n  queue_max_bytes: " +
        std::to_string(c.limits.queue_max_bytes) + "\n  max_addresses: " + std::to_string(c.limits.max_addresses) + "\n";
   y += "status_page: " + quoted(c.status_page) + "\n";
+  if (c.capture) y += "capture: true\n";
   y += "timeouts:\n  dns: " + std::to_string(c.timeouts.dns_ms) + "ms\n  tcp: " + std::to_string(c.timeouts.tcp_ms) +
        "ms\n  tls: " + std::to_string(c.timeouts.tls_ms) + "ms\n  http: " + std::to_string(c.timeouts.http_ms) + "ms\n";
   return y;

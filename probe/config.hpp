@@ -75,6 +75,9 @@ struct ProbeConfig {
   ConsentRecord consent;
   // The daemon's local status page (probe/page): "ADDR:PORT" (port 0: any free one, logged), or "off".
   std::string status_page = "127.0.0.1:8086";
+  // Record each measurement's packets with libpcap and attach what they show (docs/packet-evidence.md).
+  // Needs CAP_NET_RAW (packaging/capture.conf.example); without it the probe says so once and measures.
+  bool capture = false;
 };
 
 // A broken config: "FILE:LINE: problem"; an unreadable file: "FILE: cannot read: reason".

@@ -90,6 +90,8 @@ class Daemon {
   }
 
   int loop() {
+    // Capture first: opening it drops CAP_NET_RAW, which must happen before any other thread exists.
+    if (config_.capture) capture_ = open_capture(config_);
     // The local status page, in its own threads (signals stay blocked there: the mask is inherited).
     if (config_.status_page != "off") {
       page_ = std::make_unique<page::StatusPage>(config_);
@@ -196,6 +198,7 @@ class Daemon {
       log_at(LogLevel::error, "run skipped: %s", e.what());
       return;
     }
+    options.capture = capture_;
     if (!config_.collectors.empty())
       options.collector = std::make_shared<HttpCollectorLink>(CollectorClient(config_.collectors.front(), client_options()),
                                                               identity_, options.network_override,
@@ -441,7 +444,8 @@ class Daemon {
   std::map<std::string, std::set<std::string>> registered_;  // collector -> key ids registered there
   bool status_write_failed_ = false;
   bool consent_withdrawn_ = false;
-  std::unique_ptr<page::StatusPage> page_;  // reads status.json and the history from disk: no shared state
+  std::unique_ptr<page::StatusPage> page_;
+  std::shared_ptr<capture::Recorder> capture_;  // opened once (config capture: true); null = off  // reads status.json and the history from disk: no shared state
 };
 
 }  // namespace

@@ -1,11 +1,13 @@
 #include "probe/run_setup.hpp"
 
+#include <cstdio>
 #include <filesystem>
 #include <set>
 #include <stdexcept>
 
 #include "knowledge/knowledge.hpp"
 #include "probe/privacy/own_addresses.hpp"
+#include "probe/ui/texts.hpp"
 #include "spec/categories.hpp"
 #include "spec/spec.hpp"
 
@@ -74,6 +76,13 @@ RunOptions run_options_from(const ProbeConfig& config, const std::vector<std::st
   }
   options.local_addresses = privacy::interface_addresses();
   return options;
+}
+
+std::shared_ptr<capture::Recorder> open_capture(const ProbeConfig& config) {
+  std::string why;
+  std::shared_ptr<capture::Recorder> recorder = capture::Recorder::open(config.resolver, capture::CaptureLimits{}, &why);
+  if (!recorder) std::fprintf(stderr, "kuzet-probe: %s\n", ui::say("run.capture_unavailable", {{"why", why}}).c_str());
+  return recorder;
 }
 
 }  // namespace kuzet::probe

@@ -21,4 +21,8 @@ RunOptions run_options_from(const ProbeConfig& config, const std::vector<std::st
 // TCP timeout (timeouts.tcp), so a blackholed collector costs what a blackholed site costs.
 CollectorClientOptions collector_client_options(const ProbeConfig& config);
 
+// The packet capture for config.capture, opened once per process (it drops CAP_NET_RAW after opening: call
+// before other threads start). nullptr, after saying once on stderr why, when capture is not possible.
+std::shared_ptr<capture::Recorder> open_capture(const ProbeConfig& config);
+
 }  // namespace kuzet::probe

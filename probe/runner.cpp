@@ -9,6 +9,7 @@
 
 #include "core/crypto.hpp"
 #include "core/time.hpp"
+#include "probe/capture/evidence.hpp"
 #include "probe/pipeline/control_batches.hpp"
 #include "probe/privacy/redact.hpp"
 
@@ -64,6 +65,7 @@ RunResult run_probe(const RunOptions& options) {
   std::deque<size_t> resolved;  // DNS answered, waiting for a connection worker
   size_t resolving_done = 0, connected = 0;
 
+  if (options.capture) options.capture->begin();
   report("dns", nullptr);
   std::thread dns_stage([&] {
     parallel_for(n, workers, [&](size_t i) {
@@ -81,6 +83,9 @@ RunResult run_probe(const RunOptions& options) {
       rec.spec = options.targets[i].spec_source;
       rec.observations = measure::begin_target(rec.input, options.measure, &holds[i]);
       rec.target = rec.observations.host;
+      // The filter must hold the target's addresses before its first SYN leaves.
+      if (options.capture)
+        options.capture->watch(rec.observations.dns.addresses, {rec.observations.port, 80, 443});
       if (control) control->add(i, ControlTarget{rec.input, rec.observations.dns.addresses});
       {
         std::lock_guard<std::mutex> lock(stage_mutex);
@@ -164,6 +169,16 @@ RunResult run_probe(const RunOptions& options) {
       inputs[i].observations.neutral_sni_http = std::move(neutral);
       inputs[i].observations.repeat_sni_http = std::move(repeat);
     });
+  }
+  if (options.capture) {
+    // The capture covers every connection of the run, the throttling confirmations included.
+    std::vector<std::string> own = options.local_addresses;
+    own.push_back(options.capture->local_address());
+    capture::attach_evidence(result.records, options.capture->end(), options.capture->limits(), own);
+    for (size_t i = 0; i < n; ++i) {
+      inputs[i].observations.captured = true;
+      inputs[i].observations.packet_evidence = result.records[i].observations.packet_evidence;
+    }
   }
   analysis::RunFacts facts;
   facts.collector_reachable = result.collector_reachable;

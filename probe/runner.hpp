@@ -8,6 +8,7 @@
 
 #include "analysis/analysis.hpp"
 #include "measure/target.hpp"
+#include "probe/capture/recorder.hpp"
 #include "probe/record.hpp"
 #include "spec/spec.hpp"
 
@@ -57,6 +58,8 @@ struct RunOptions {
   // replaced by a marker in every record before anyone signs or prints it (privacy/redact.hpp).
   std::vector<std::string> local_addresses;
   std::function<void(const Progress&)> on_progress;  // called from worker threads, serialised
+  // Packet capture (opt-in): opened once per process (it drops CAP_NET_RAW after opening); null = off.
+  std::shared_ptr<capture::Recorder> capture;
 };
 
 struct RunResult {

@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include "packets/findings.hpp"
+
 namespace kuzet::measure {
 
 struct DnsAnswer {
@@ -130,6 +132,12 @@ struct TargetObservations {
   std::optional<HttpObservation> neutral_sni_http;
   std::optional<HttpObservation> repeat_sni_http;
   double duration_ms = 0;
+  // Packet capture (opt-in, docs/packet-evidence.md): whether this target's packets were recorded, what
+  // they show (empty: nothing of interference), and, when there is a finding, the packets themselves as a
+  // small pcap file (base64, the probe's own addresses replaced), for an expert's Wireshark.
+  bool captured = false;
+  std::vector<packets::PacketFinding> packet_evidence;
+  std::string packet_pcap;
 };
 
 // Network location of an address, as the collector knows it (IP -> ASN database).

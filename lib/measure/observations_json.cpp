@@ -43,6 +43,9 @@ void to_json(nlohmann::json& j, const TargetObservations& v) {
   optional_to_json(j, "http", v.http);
   optional_to_json(j, "neutral_sni_http", v.neutral_sni_http);
   optional_to_json(j, "repeat_sni_http", v.repeat_sni_http);
+  // Only when capture was on: absent means "not recorded", [] means "recorded, nothing found".
+  if (v.captured) j["packet_evidence"] = v.packet_evidence;
+  if (!v.packet_pcap.empty()) j["packet_pcap"] = v.packet_pcap;
 }
 
 void from_json(const nlohmann::json& j, TargetObservations& v) {
@@ -58,6 +61,11 @@ void from_json(const nlohmann::json& j, TargetObservations& v) {
   optional_from_json(j, "http", v.http);
   optional_from_json(j, "neutral_sni_http", v.neutral_sni_http);
   optional_from_json(j, "repeat_sni_http", v.repeat_sni_http);
+  if (auto it = j.find("packet_evidence"); it != j.end() && it->is_array()) {
+    v.captured = true;
+    it->get_to(v.packet_evidence);
+  }
+  v.packet_pcap = j.value("packet_pcap", "");
 }
 
 void to_json(nlohmann::json& j, const ControlObservations& v) {

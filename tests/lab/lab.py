@@ -394,6 +394,12 @@ class Lab:
             cmd += ["--spec", spec_path]
         if with_collector:
             cmd += ["--collector", f"http://{net['collector']}:{net['collector_port']}"]
+        if self.sc.get("capture"):
+            cmd += ["--capture"]
+        if self.sc.get("drop_net_raw"):
+            # Root without CAP_NET_RAW (bounding set, so exec cannot regain it): the probe must say capture
+            # is unavailable and measure exactly as before.
+            cmd = ["setpriv", "--bounding-set", "-net_raw", "--inh-caps", "-net_raw", "--"] + cmd
         t0 = time.monotonic()
         r = subprocess.run(["ip", "netns", "exec", self.ns["probe"]] + cmd, capture_output=True, text=True,
                            timeout=300)
@@ -570,6 +576,34 @@ def summarize(record):
     return lines
 
 
+def packet_evidence_problems(target, record):
+    """With capture on, each target's packet_evidence must hold exactly the finding kinds it expects
+    (expect_packet_evidence: [kind, ...] with optional per-kind sign checks; default: none at all)."""
+    o = record.get("observations", {}) or {}
+    if "packet_evidence" not in o:
+        return ["expected packet_evidence (capture was on)   saw none recorded"]
+    want = target.get("expect_packet_evidence", [])
+    seen = o["packet_evidence"]
+    kinds = sorted({f["kind"] for f in seen})
+    problems = []
+    if kinds != sorted({w["kind"] if isinstance(w, dict) else w for w in want}):
+        problems.append(f"expected packet_evidence kinds {sorted({w['kind'] if isinstance(w, dict) else w for w in want})}"
+                        f"   saw {json.dumps(seen)[:600]}")
+    for w in want:
+        if not isinstance(w, dict):
+            continue
+        mine = [f for f in seen if f["kind"] == w["kind"]]
+        for s in w.get("signs", []):
+            if not any(s in f.get("signs", []) for f in mine):
+                problems.append(f"expected a {w['kind']} finding with sign {s!r}   saw {json.dumps(mine)[:400]}")
+        for s in w.get("not_signs", []):
+            if any(s in f.get("signs", []) for f in mine):
+                problems.append(f"expected no {w['kind']} finding with sign {s!r}   saw {json.dumps(mine)[:400]}")
+    if seen and not o.get("packet_pcap"):
+        problems.append("expected the packets (packet_pcap) with the findings   saw none")
+    return problems
+
+
 def compare(sc, records, mode):
     """Prints one line per target; returns the number of mismatches."""
     by_url = {r.get("input"): r for r in records}
@@ -586,6 +620,8 @@ def compare(sc, records, mode):
                 ok, seen = evaluate(check, rec)
                 if not ok:
                     problems.append(f"expected {check}   saw {json.dumps(seen, ensure_ascii=False)[:300]}")
+        if sc.get("capture"):
+            problems += packet_evidence_problems(t, rec)
         if mode in ("verdicts", "both"):
             exp = t["expect"]
             if rec.get("verdict") != exp.get("verdict"):
