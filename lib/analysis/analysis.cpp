@@ -292,7 +292,14 @@ class TargetJudge {
     add("failure", local_.failure);
     if (!control_ && bogon_everywhere_)
       return make(verdict::down, layer_method, msg("layer.down_private_record", {}, {what}));
-    if (!control_) return make(verdict::inconclusive, method::none, msg("layer.no_control", {}, {what}));
+    if (!control_) {
+      // A reset the packets show was forged (docs/packet-evidence.md) needs no control: not the server's.
+      if (const auto* rst = injected_rst(layer_method)) {
+        add("packets.rst_injection", rst->peer);
+        return make(verdict::blocked, layer_method, msg("layer.rst_injected", {{"peer", rst->peer}}, {what}));
+      }
+      return make(verdict::inconclusive, method::none, msg("layer.no_control", {}, {what}));
+    }
     if (control_->failed_at != Layer::none && control_->failed_at <= layer) {
       add("control.failure", control_->failure);
       return make(verdict::down, layer_method, msg("layer.down", {{"control_failure", control_->failure}}, {what}));
@@ -300,6 +307,39 @@ class TargetJudge {
     if (dns_inconsistent_ && !local_.verified && layer != Layer::dns)
       return make(verdict::blocked, method::dns_hijack, msg("layer.dns_hijack", {{"failure", local_.failure}}));
     return make(verdict::blocked, layer_method, msg("layer.blocked", {}, {what}));
+  }
+
+  const packets::PacketFinding* injected_rst(const std::string& layer_method) const {
+    if (layer_method != method::tcp_reset && layer_method != method::tls_reset && layer_method != method::http_reset)
+      return nullptr;
+    for (const auto& f : o_.packet_evidence)
+      if (f.kind == packets::kind::rst_injection) return &f;
+    return nullptr;
+  }
+
+  // Two different replies to one query in the packets, the odd one named by its TTL / IP ID or by winning
+  // the race (docs/packet-evidence.md): on-path injection, decisive without a control. Only when the
+  // forged answer is what this measurement used or recorded.
+  std::optional<Verdict> judge_injected_packets() {
+    for (const auto& f : o_.packet_evidence) {
+      if (f.kind != packets::kind::dns_injection) continue;
+      std::vector<std::string> forged;
+      for (const auto& a : f.injected_answers) {
+        const auto space = a.find(' ');
+        if (space == std::string::npos) continue;
+        const std::string value = a.substr(space + 1);
+        bool recorded = false;
+        for (const auto& q : o_.dns.queries)
+          for (const auto& ans : q.answers) recorded = recorded || ans.value == value;
+        if (recorded) forged.push_back(value);
+      }
+      if (forged.empty()) continue;
+      add("packets.dns_injection", join(forged));
+      return make(verdict::blocked, injection_method(forged),
+                  msg("dns.injected_packets", {{"type", f.query_type}, {"addresses", join(forged)},
+                                               {"genuine", join(f.genuine_answers)}}));
+    }
+    return std::nullopt;
   }
 
   std::optional<Verdict> judge_dns() {
@@ -338,6 +378,8 @@ class TargetJudge {
         return make(verdict::blocked, method::dns_hijack, msg("dns.nonexistent_blockpage", {{"host", o_.dns.hostname}, {"control_failure", control_->failure}, {"blockpage", *bp}}));
       return make(verdict::down, method::dns_nxdomain, msg("dns.nonexistent", {{"host", o_.dns.hostname}, {"control_failure", control_->failure}, {"addresses", join(local_addresses)}}));
     }
+
+    if (auto v = judge_injected_packets()) return v;
 
     std::vector<std::string> local_bogons;
     for (const auto& a : local_addresses)

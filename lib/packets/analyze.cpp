@@ -200,34 +200,51 @@ std::optional<PacketFinding> policer(const Flow& flow) {
   if (data.size() < kMinPackets || data.back()->ts_us - data.front()->ts_us < kMinSpanUs) return std::nullopt;
 
   // Round-trip samples: a server packet echoing our timestamp, against when we sent that timestamp.
-  std::vector<std::pair<int64_t, double>> rtts;
-  for (const Packet* p : data)
-    if (p->ts_ecr)
-      if (auto it = tsval_sent.find(*p->ts_ecr); it != tsval_sent.end() && p->ts_us >= it->second)
-        rtts.emplace_back(p->ts_us, ms(p->ts_us - it->second));
-  if (rtts.size() < kMinPackets / 2) return std::nullopt;  // no timestamps: queueing cannot be told apart
-  double base = rtts.front().second;
-  for (const auto& r : rtts) base = std::min(base, r.second);
+  std::vector<std::pair<size_t, double>> samples;  // index into data, RTT
+  for (size_t i = 0; i < data.size(); ++i)
+    if (data[i]->ts_ecr)
+      if (auto it = tsval_sent.find(*data[i]->ts_ecr); it != tsval_sent.end() && data[i]->ts_us >= it->second)
+        samples.emplace_back(i, ms(data[i]->ts_us - it->second));
+  if (samples.size() < kMinPackets / 2) return std::nullopt;  // no timestamps: queueing cannot be told apart
+  double base = samples.front().second;
+  for (const auto& r : samples) base = std::min(base, r.second);
 
-  // Loss events: a hole opens in the sequence (a segment was dropped before us); holes close together
-  // (one burst dropped) count once.
+  // Loss events. A hole opening in the sequence: a segment was dropped before us. Or a stall: when a policer
+  // drops the whole tail of a flight nothing comes after it, and the sender resends only after its
+  // retransmission timeout (at least 200 ms on Linux, 1 s by RFC 6298): a pause far longer than both the
+  // round trip and the transfer's usual spacing. Events closer together than a round trip count once.
+  std::vector<double> gaps;
+  for (size_t i = 1; i < data.size(); ++i) gaps.push_back(ms(data[i]->ts_us - data[i - 1]->ts_us));
+  const double usual_gap = median(gaps);
+  const double stall_ms = std::max({200.0, 3 * base, 4 * usual_gap});
   uint32_t highest = data.front()->seq;
   std::vector<int64_t> losses;
+  std::vector<bool> opens_loss(data.size(), false);
   std::vector<std::pair<int64_t, uint32_t>> delivered;  // time, new bytes
   const int64_t merge_us = std::max<int64_t>(50000, static_cast<int64_t>(base * 2000));
-  for (const Packet* p : data) {
+  for (size_t i = 0; i < data.size(); ++i) {
+    const Packet* p = data[i];
     const uint32_t end = p->seq + p->payload_len;
-    if (seq_diff(p->seq, highest) > 0 && (losses.empty() || p->ts_us - losses.back() > merge_us))
-      losses.push_back(p->ts_us);
+    const bool hole = seq_diff(p->seq, highest) > 0;
+    const bool stall = i > 0 && gaps[i - 1] >= stall_ms;
+    if (hole || stall) {
+      opens_loss[i] = true;
+      if (losses.empty() || p->ts_us - losses.back() > merge_us) losses.push_back(p->ts_us);
+    }
     if (seq_diff(end, highest) > 0) {
       delivered.emplace_back(p->ts_us, static_cast<uint32_t>(seq_diff(end, highest)));
       highest = end;
     }
   }
   if (losses.size() < 3) return std::nullopt;
+  // Karn: a packet that ends a loss may be a retransmission; its echo says nothing about the path's delay.
+  std::vector<std::pair<int64_t, double>> rtts;
+  for (const auto& [i, r] : samples)
+    if (!opens_loss[i]) rtts.emplace_back(data[i]->ts_us, r);
 
   const int64_t from = losses.front(), to = data.back()->ts_us;
-  const int64_t window = std::max<int64_t>(500000, (to - from) / 16);
+  // Windows long enough to hold several loss cycles, so a policer's sawtooth averages out.
+  const int64_t window = std::max<int64_t>(1000000, (to - from) / 10);
   std::vector<double> rates;
   uint64_t total = 0;
   for (int64_t w = from; w + window <= to; w += window) {
@@ -247,7 +264,7 @@ std::optional<PacketFinding> policer(const Flow& flow) {
     std::vector<double> before;
     for (const auto& [t, r] : rtts)
       if (t < l && t >= l - 500000) before.push_back(r);
-    if (!before.empty()) at_loss.push_back(*std::max_element(before.begin(), before.end()));
+    if (!before.empty()) at_loss.push_back(median(before));
   }
   PacketFinding f;
   f.kind = kind::policer;

@@ -21,7 +21,7 @@ namespace kuzet::probe::capture {
 
 struct CaptureLimits {
   int snaplen = 512;                           // headers, DNS messages and the start of a ClientHello
-  size_t max_run_bytes = 32u * 1024 * 1024;    // captured bytes per run; later packets are not kept
+  size_t max_run_bytes = 16u * 1024 * 1024;    // captured bytes per run (the unit allows 96 MB in all)
   size_t max_packets_per_target = 5000;        // analysed per target
   size_t max_pcap_bytes = 96 * 1024;           // the pcap attached to a record with a finding
 };

@@ -3,8 +3,11 @@
 
   censor.py resolver STATE.json   lying resolver: nft redirects the probe's DNS here (:5353); listed names get
                                   NXDOMAIN / a bogon / the blockpage address / no answer, others are forwarded
-  censor.py injector STATE.json   on-path injector: sniffs queries on the probe-side link and races the real
-                                  answer with a forged one (the query itself still goes through)
+  censor.py injector STATE.json   on-path injector: sniffs the probe-side link; races the real DNS answer with
+                                  a forged one (the query itself still goes through), and answers a ClientHello
+                                  with a listed SNI with a forged RST to the probe (tls action inject_rst; the
+                                  ClientHello still reaches the server). Its packets carry its own TTL and a
+                                  random IP ID, as a middlebox's do; `ttl: copy` copies the server's TTL
   censor.py relay STATE.json      the ISP's relaying proxy on its own address (where dns action `relay` sends
                                   names): passes each connection through to the site named by the SNI or Host,
                                   so the client gets the genuine certificate and page
@@ -14,6 +17,7 @@
                                   forwards everything else untouched
 """
 import json
+import random
 import select
 import socket
 import ssl
@@ -23,6 +27,8 @@ import threading
 import time
 
 SO_ORIGINAL_DST = 80
+SO_MARK = 36
+POLICE_MARK = 0x70  # lab.py's police rules match it
 RESOLVER_PORT = 5353
 TLS_PROXY_PORT = 15443
 HTTP_PROXY_PORT = 15080
@@ -96,37 +102,72 @@ def _checksum(data):
     return (~s) & 0xFFFF
 
 
-def _ipv4_udp(src, dst, sport, dport, payload):
+# The injector's own IP TTL: a box a few hops from the servers' side, not what the servers' packets show.
+INJECTOR_TTL = 64
+
+
+def _ipv4(src, dst, proto, body, ttl):
+    # A fresh random IP ID per packet: a middlebox forging packets does not share the server's counter.
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(body), random.randint(1, 0xFFFF), 0, ttl, proto, 0,
+                     socket.inet_aton(src), socket.inet_aton(dst))
+    return ip[:10] + struct.pack("!H", _checksum(ip)) + ip[12:] + body
+
+
+def _ipv4_udp(src, dst, sport, dport, payload, ttl=INJECTOR_TTL):
     udp_len = 8 + len(payload)
     pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, 17, udp_len)
     udp = struct.pack("!HHHH", sport, dport, udp_len, 0) + payload
     csum = _checksum(pseudo + udp) or 0xFFFF
     udp = udp[:6] + struct.pack("!H", csum) + udp[8:]
-    total = 20 + len(udp)
-    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, total, 0x1234, 0, 64, 17, 0, socket.inet_aton(src),
-                     socket.inet_aton(dst))
-    ip = ip[:10] + struct.pack("!H", _checksum(ip)) + ip[12:]
-    return ip + udp
+    return _ipv4(src, dst, 17, udp, ttl)
+
+
+def _ipv4_tcp_rst(src, dst, sport, dport, seq, ttl):
+    tcp = struct.pack("!HHIIBBHHH", sport, dport, seq, 0, 5 << 4, 0x04, 0, 0, 0)
+    pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, 6, len(tcp))
+    tcp = tcp[:16] + struct.pack("!H", _checksum(pseudo + tcp)) + tcp[18:]
+    return _ipv4(src, dst, 6, tcp, ttl)
 
 
 def run_injector(state):
     from dnslib import QTYPE, RR, A, DNSRecord
 
     rules = names_of([r for r in state["censor"].get("dns", []) if r["action"] == "inject"], "names")
+    rst_rules = names_of([r for r in state["censor"].get("tls", []) if r["action"] == "inject_rst"], "sni")
     iface = state["censor_probe_iface"]
-    sniff = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
+    # ETH_P_ALL: a socket bound to one protocol does not see outgoing frames (the servers' SYN-ACKs).
+    sniff = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
     sniff.bind((iface, 0))
     raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
     raw.setsockopt(socket.IPPROTO_IP, socket.IP_HDRINCL, 1)
-    log(f"injector: watching {iface} for {sorted(rules)}")
+    server_ttl = {}  # (server, sport, client, cport) -> TTL of the server's SYN-ACK as it leaves for the probe
+    log(f"injector: watching {iface} for {sorted(rules)} (dns) {sorted(rst_rules)} (rst)")
     while True:
         frame, addr = sniff.recvfrom(65535)
-        if addr[2] == socket.PACKET_OUTGOING:
-            continue
         ip = frame[14:]
-        if len(ip) < 28 or ip[9] != 17:
+        if frame[12:14] != b"\x08\x00" or len(ip) < 28:
             continue
         ihl = (ip[0] & 0x0F) * 4
+        if ip[9] == 6 and len(ip) >= ihl + 20:
+            src, dst = socket.inet_ntoa(ip[12:16]), socket.inet_ntoa(ip[16:20])
+            sport, dport, seq, ack = struct.unpack("!HHII", ip[ihl:ihl + 12])
+            flags = ip[ihl + 13]
+            if addr[2] == socket.PACKET_OUTGOING:
+                if flags & 0x12 == 0x12:
+                    server_ttl[(src, sport, dst, dport)] = ip[8]
+                continue
+            payload = ip[ihl + (ip[ihl + 12] >> 4) * 4:]
+            rule = rst_rules.get(parse_sni(payload)) if payload[:1] == b"\x16" else None
+            if rule is None:
+                continue
+            key = (dst, dport, src, sport)
+            ttl = server_ttl.get(key, INJECTOR_TTL) if rule.get("ttl") == "copy" else int(rule.get("ttl", INJECTOR_TTL))
+            # In the window: the sequence number the probe expects next from the server (the hello's ACK).
+            raw.sendto(_ipv4_tcp_rst(dst, src, dport, sport, ack, ttl), (src, 0))
+            log(f"injector: RST ttl={ttl} for {src}:{sport} -> {dst}:{dport} sni={parse_sni(payload)}")
+            continue
+        if addr[2] == socket.PACKET_OUTGOING or ip[9] != 17:
+            continue
         sport, dport = struct.unpack("!HH", ip[ihl:ihl + 4])
         if dport != 53:
             continue
@@ -356,6 +397,10 @@ class Proxy:
             return reset(conn)
         if action == "intercept":
             return self.intercept(conn, up, sni, rule.get("root", "qaznet"))
+        if action == "police":
+            # Marked for the censor's kernel policer (lab.py: per-connection token bucket that drops).
+            police = [r for r in self.state["censor"]["tls"] if r["action"] == "police"]
+            conn.setsockopt(socket.SOL_SOCKET, SO_MARK, POLICE_MARK + police.index(rule))
         rate = rule.get("rate_kbit", 150) * 1000 if action == "throttle" else 0
         conn.settimeout(None)
         up.settimeout(None)

@@ -54,6 +54,10 @@ class LabError(Exception):
     """The lab itself could not be built (not a probe mismatch)."""
 
 
+# TLS rule actions carried out by the on-path injector (censor.py injector) rather than the DPI proxy.
+INJECTOR_TLS_ACTIONS = ("inject_rst",)
+POLICE_MARK = 0x70  # socket mark of the proxy's policed connections (one per police rule: +index)
+
 def sh(*args, check=True, capture=False, ns=None, timeout=60):
     cmd = list(args)
     if ns:
@@ -169,6 +173,7 @@ def build_state(sc, world, pki, run_dir, prefix):
         "blockpage_name": BLOCKPAGE_NAME, "blockpage_html": blockpage_html,
         "censor_probe_iface": "c0",
         "dns": {"zone": zone, "probe_region_zone": regional, "delay_ms": sc.get("dns_server_delay_ms", 0)},
+        "web": {"delay_ms": sc.get("web_server_delay_ms", 0)},
         "censor": censor,
     }
 
@@ -236,13 +241,19 @@ class Lab:
                 elif rule["action"] == "reset":
                     fwd.append(f"ip daddr {a} tcp dport {ports} counter reject with tcp reset "
                                f"comment \"rst {name}\"")
+                elif rule["action"] == "drop_after_hello":
+                    # The handshake passes; from the first packet with data (ClientHello, HTTP request) on,
+                    # the whole connection is dropped both ways (conntrack mark), silently.
+                    fwd.append(f"ip daddr {a} tcp dport {ports} ip length > 120 ct mark set 0x5 "
+                               f"comment \"drop after hello {name}\"")
+                    fwd.append("ct mark 0x5 counter drop")
                 else:
                     raise LabError(f"unknown tcp action {rule['action']}")
         lying = [r for r in censor.get("dns", []) if r["action"] != "inject"]
         if lying:
             nat.append(f"ip daddr {net['resolver']} udp dport 53 counter redirect to :{RESOLVER_PORT}")
             nat.append(f"ip daddr {net['resolver']} tcp dport 53 counter redirect to :{RESOLVER_PORT}")
-        dpi_names = {n for r in censor.get("tls", []) for n in r["sni"]}
+        dpi_names = {n for r in censor.get("tls", []) if r["action"] not in INJECTOR_TLS_ACTIONS for n in r["sni"]}
         dpi_names |= {n for r in censor.get("http", []) for n in r["host"]}
         if dpi_names:
             addrs = ", ".join(sorted({site_address(self.world, n) for n in dpi_names}))
@@ -252,6 +263,17 @@ class Lab:
         lines = ["table ip kuzet_censor", "delete table ip kuzet_censor", "table ip kuzet_censor {",
                  "  chain forward {", "    type filter hook forward priority 0; policy accept;"]
         lines += [f"    {r}" for r in fwd] + ["  }"]
+        # A policer (action police): the proxy marks its connection to the probe; the censor's kernel drops
+        # what exceeds the rate, per connection, with no queue (as a token-bucket policer does).
+        policed = [r for r in censor.get("tls", []) if r["action"] == "police"]
+        if policed:
+            lines += ["  set policed { type ipv4_addr . inet_service; flags dynamic; timeout 5m; }"]
+            lines += ["  chain output {", "    type filter hook output priority 0; policy accept;"]
+            for i, r in enumerate(policed):
+                rate = int(r.get("rate_kbit", 150) * 1000 / 8)
+                lines.append(f"    meta mark {POLICE_MARK + i} update @policed {{ ip daddr . tcp dport limit rate over "
+                             f"{rate} bytes/second burst {r.get('burst_bytes', 8000)} bytes }} counter drop")
+            lines += ["  }"]
         lines += ["  chain input {", "    type filter hook input priority 0; policy accept;"]
         if censor.get("shutdown"):
             lines.append("    iifname \"c0\" counter drop")
@@ -263,6 +285,10 @@ class Lab:
     def apply_censor(self):
         C = self.ns["censor"]
         self.load_censor_rules()
+        if any(r["action"] == "police" for r in self.sc["censor"].get("tls", [])):
+            # A real link carries packets of at most one MTU and a policer counts them one by one; veth would
+            # pass 64 KB TSO super-packets, each one larger than any token bucket.
+            sh("ip", "link", "set", "dev", "c0", "gso_max_size", "1500", ns=C)
         link = self.sc["censor"].get("link")
         if link:
             # A uniformly slow link (everything, both ways): not throttling, which is selective.
@@ -308,7 +334,8 @@ class Lab:
             # The relaying proxy owns its address on the censor (the probe's traffic is routed through it).
             sh("ip", "addr", "add", f"{self.world['network']['relay_proxy']}/32", "dev", "lo", ns=self.ns["censor"])
             self.start("censor", "relay", [PY, "censor.py", "relay", self.state_path], "relay: passing")
-        if any(r["action"] == "inject" for r in censor.get("dns", [])):
+        if any(r["action"] == "inject" for r in censor.get("dns", [])) or \
+                any(r["action"] in INJECTOR_TLS_ACTIONS for r in censor.get("tls", [])):
             self.start("censor", "injector", [PY, "censor.py", "injector", self.state_path], "injector: watching")
         if censor.get("tls") or censor.get("http"):
             self.start("censor", "proxy", [PY, "censor.py", "proxy", self.state_path], "proxy: tls rules")
@@ -409,6 +436,10 @@ class Lab:
         if r.returncode != 0:
             raise LabError(f"probe exited with {r.returncode} after {took:.1f}s\n$ {' '.join(cmd)}\n"
                            f"{r.stdout[-2000:]}\n{r.stderr[-3000:]}")
+        said = r.stderr.count("packet capture unavailable")
+        if self.sc.get("capture") and said != (1 if self.sc.get("drop_net_raw") else 0):
+            raise LabError(f"the probe said 'packet capture unavailable' {said} times (capture "
+                           f"{'without' if self.sc.get('drop_net_raw') else 'with'} CAP_NET_RAW)\n{r.stderr[-2000:]}")
         records = []
         with open(out) as f:
             for line in f:
@@ -576,10 +607,12 @@ def summarize(record):
     return lines
 
 
-def packet_evidence_problems(target, record):
+def packet_evidence_problems(sc, target, record):
     """With capture on, each target's packet_evidence must hold exactly the finding kinds it expects
     (expect_packet_evidence: [kind, ...] with optional per-kind sign checks; default: none at all)."""
     o = record.get("observations", {}) or {}
+    if sc.get("drop_net_raw"):
+        return [] if "packet_evidence" not in o else ["expected no packet_evidence (no CAP_NET_RAW)   saw some"]
     if "packet_evidence" not in o:
         return ["expected packet_evidence (capture was on)   saw none recorded"]
     want = target.get("expect_packet_evidence", [])
@@ -621,7 +654,7 @@ def compare(sc, records, mode):
                 if not ok:
                     problems.append(f"expected {check}   saw {json.dumps(seen, ensure_ascii=False)[:300]}")
         if sc.get("capture"):
-            problems += packet_evidence_problems(t, rec)
+            problems += packet_evidence_problems(sc, t, rec)
         if mode in ("verdicts", "both"):
             exp = t["expect"]
             if rec.get("verdict") != exp.get("verdict"):

@@ -159,12 +159,15 @@ class Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, addr, handler, tls_context=None):
+    def __init__(self, addr, handler, tls_context=None, delay_s=0.0):
         self.tls_context = tls_context
+        self.delay_s = delay_s
         super().__init__(addr, handler)
 
     def finish_request(self, request, client_address):
         # The TLS handshake runs in the connection's own thread, so a stalled client blocks nobody.
+        if self.delay_s:
+            time.sleep(self.delay_s)  # a distant server: an on-path injector's packets arrive first
         if self.tls_context is not None:
             request.settimeout(30)
             try:
@@ -195,8 +198,9 @@ def run_web(state):
         if site.kind == "down":
             continue  # nothing listens: the kernel answers SYNs with RST
         handler = make_handler(site, state["blockpage_html"].encode(), probe_network)
-        listeners.append(Server((address, 80), handler))
-        listeners.append(Server((address, 443), handler, tls_context(pki, site.name)))
+        delay = state.get("web", {}).get("delay_ms", 0) / 1000.0
+        listeners.append(Server((address, 80), handler, delay_s=delay))
+        listeners.append(Server((address, 443), handler, tls_context(pki, site.name), delay_s=delay))
     for s in listeners:
         threading.Thread(target=s.serve_forever, daemon=True).start()
     print(f"web: {len(listeners)} listeners", flush=True)

@@ -341,3 +341,40 @@ TEST_CASE("policer: a slow link's full queue (delay growing before each loss) gi
   // Fast and clean: no losses at all.
   CHECK(analyse(download(4, 5000000, 1e9, [](double) { return 20.0; })).empty());
 }
+
+namespace {
+
+// A flight of `burst` segments every `period_ms` with nothing between: what a receiver sees when a policer
+// drops the whole tail of each flight and the sender recovers by its retransmission timeout (no hole ever
+// opens). With `spread`, the same segments come evenly spaced instead (a pacing shaper: no stalls).
+Capture bursts(double seconds, int burst, double period_ms, bool spread) {
+  Capture c;
+  Conn k{c};
+  k.handshake(0);
+  k.client_data(21, client_hello());
+  uint32_t clock = 1;
+  for (double t = 60; t < 60 + seconds * 1000; t += period_ms) {
+    for (int i = 0; i < burst; ++i) {
+      // Within a flight each segment answers the ACK of the one before (1 ms round trip).
+      const double at = spread ? t + i * period_ms / burst : t + i * 1.0;
+      k.c.tcp_packet(at, {kServer, kClient, 57, k.server_id++},
+                     {kSport, kCport, k.server_seq, k.client_seq, kTcpAck, 509, -1, 9, clock, std::string(1400, 'd')});
+      k.server_seq += 1400;
+      ++clock;  // the client's ACK right after, echoed by the next segment
+      k.c.tcp_packet(at + 0.2, {kClient, kServer, 64, 200}, {kCport, kSport, k.client_seq, k.server_seq, kTcpAck, 502, -1, clock, 9});
+    }
+  }
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("policer: tail drops recovered by timeouts (stalls, no holes) are its losses too") {
+  auto f = analyse(bursts(6, 3, 208, false));
+  REQUIRE(f.size() == 1);
+  CHECK(f[0].kind == kind::policer);
+  CHECK(f[0].loss_interval_ms == doctest::Approx(208).epsilon(0.05));
+  CHECK(f[0].rate_bps == doctest::Approx(3 * 1400 * 8 / 0.208).epsilon(0.1));
+  // The same rate, evenly paced (a shaper that queues instead of dropping): no losses at all.
+  CHECK(analyse(bursts(6, 3, 208, true)).empty());
+}

@@ -114,6 +114,18 @@ TEST_CASE("consent: recorded with the version of the text; an older version or n
   CHECK_THROWS_AS(parse("consent: yes\n"), ConfigError);
 }
 
+TEST_CASE("capture: off by default, true or false only, written back when on") {
+  CHECK_FALSE(parse("collectors: []\n").capture);
+  CHECK(parse("capture: true\n").capture);
+  CHECK_FALSE(parse("capture: false\n").capture);
+  CHECK(error_of("capture: yes\n") == "/etc/kuzet/probe.yaml:1: 'capture' must be true or false");
+  CHECK_THROWS_AS(parse("capture: [true]\n"), ConfigError);
+  ProbeConfig on;
+  on.capture = true;
+  CHECK(parse_probe_config(probe_config_to_yaml(on, "h"), "/x/probe.yaml").capture);
+  CHECK(probe_config_to_yaml(ProbeConfig{}, "h").find("capture") == std::string::npos);
+}
+
 TEST_CASE("probe_config_to_yaml reads back to the same values") {
   const ProbeConfig c = parse(kEveryField);
   const std::string yaml = probe_config_to_yaml(c, "a header\nof two lines");
@@ -207,7 +219,7 @@ TEST_CASE("config errors name the file, the line and the problem") {
   const std::string f = "/etc/kuzet/probe.yaml";
   CHECK(error_of("data_dir: /x\ncolectors: []\n") ==
         f + ":2: unknown key 'colectors' in probe config (expected one of: collectors, specs, resolver, ca_bundle, "
-            "public_ca_bundle, data_dir, network, schedule, upload, limits, timeouts, consent, status_page)");
+            "public_ca_bundle, data_dir, network, schedule, upload, limits, timeouts, consent, status_page, capture)");
   CHECK(error_of("schedule:\n  interval: 1h\n  jiter: 5m\n") ==
         f + ":3: unknown key 'jiter' in schedule (expected one of: interval, jitter, shutdown_interval)");
   CHECK(error_of("- a\n") == f + ":1: probe config must be a mapping of key: value");
