@@ -39,6 +39,15 @@ Evidence evidence_from_envelope(std::string envelope, int64_t now_ms, std::strin
     e.synthetic = synthetic_label(spec->get<std::string>());
   if (auto net = m.find("network"); net != m.end() && net->is_object())
     if (auto name = net->find("as_name"); name != net->end() && name->is_string()) e.as_name = name->get<std::string>();
+  if (auto obs = m.find("observations"); obs != m.end() && obs->is_object())
+    if (auto pe = obs->find("packet_evidence"); pe != obs->end() && pe->is_array())
+      for (const auto& f : *pe) {
+        if (e.packet_findings.size() >= 8) break;
+        try {  // a signed record with a malformed finding: the finding is left out, the record stays evidence
+          e.packet_findings.push_back(f.get<packets::PacketFinding>());
+        } catch (const nlohmann::json::exception&) {
+        }
+      }
   e.envelope = std::move(envelope);
   return e;
 }

@@ -51,6 +51,34 @@ std::string network_label(uint32_t asn, const std::map<uint32_t, std::string>& n
   return label;
 }
 
+// A packet_evidence finding in words (docs/packet-evidence.md), already escaped: every value is formatted
+// into a translated sentence and the whole escaped, like every other text of the report.
+template <class Fmt, class Text>
+std::string packet_words(const packets::PacketFinding& f, const Fmt& fmt, const Text& text) {
+  std::string signs;
+  for (const auto& s : f.signs) {
+    if (s != "ttl" && s != "ip_id" && s != "data_after_rst" && s != "seq_window" && s != "answers_differ" &&
+        s != "retransmitted" && s != "flat_rate" && s != "regular_losses" && s != "no_queueing")
+      continue;  // an unknown sign from a newer probe: not shown, rather than shown untranslated
+    signs += (signs.empty() ? "" : "; ") + text("packets.sign." + s);
+  }
+  auto join = [](const std::vector<std::string>& v) {
+    std::string out;
+    for (const auto& x : v) out += (out.empty() ? "" : ", ") + x;
+    return out;
+  };
+  if (f.kind == packets::kind::rst_injection) return fmt("packets.rst_injection", {{"peer", f.peer}, {"signs", signs}});
+  if (f.kind == packets::kind::dns_injection)
+    return fmt("packets.dns_injection", {{"name", f.query_name}, {"injected", join(f.injected_answers)},
+                                          {"genuine", join(f.genuine_answers)}, {"signs", signs}});
+  if (f.kind == packets::kind::silent_drop)
+    return fmt("packets.silent_drop", {{"peer", f.peer}, {"times", std::to_string(f.retransmissions + 1)}});
+  if (f.kind == packets::kind::policer)
+    return fmt("packets.policer", {{"peer", f.peer}, {"rate", std::to_string(static_cast<long>(f.rate_bps / 1000))},
+                                   {"interval", std::to_string(static_cast<long>(f.loss_interval_ms))}});
+  return text("packets.unknown");
+}
+
 // The method most of the incident's evidence shows ("" for shutdowns).
 std::string main_method(const ReportIncident& r, const std::vector<Evidence>& measurements) {
   if (r.incident.key.target == timeline::kNetworkTarget) return "";
@@ -380,6 +408,7 @@ std::string render_html(const Report& report, const i18n::Catalog& t, const std:
       } else {
         out += "<td colspan=\"2\">" + text("appendix.no_proof") + "</td></tr>\n";
       }
+      for (const auto& f : e.packet_findings) out += "<tr><td colspan=\"6\">" + packet_words(f, fmt, text) + "</td></tr>\n";
     }
     out += "</table>\n";
     if (r.evidence.size() > kRowsPerIncident)

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "packets/findings.hpp"
 #include "collector/timeline/incidents.hpp"
 #include "collector/timeline/timeline.hpp"
 
@@ -60,6 +61,8 @@ struct Evidence {
   std::string synthetic;  // "" or synthetic_label(spec): made by the replay generator, the lab or a test
   bool decisive = false;  // decisive local evidence (a known blockpage or interception root; collector/vantage)
   std::optional<LogProof> proof;
+  // What the measurement's packets showed (observations.packet_evidence; docs/packet-evidence.md), at most 8.
+  std::vector<packets::PacketFinding> packet_findings;
 };
 
 // Checks the envelope (shape and Ed25519 signature, the collector's own checks) and fills Evidence from it.

@@ -2,6 +2,7 @@
 // round trip and its verification (each tampering named), the i18n catalogs.
 #include <doctest/doctest.h>
 
+#include <map>
 #include <set>
 
 #include "core/crypto.hpp"
@@ -130,6 +131,48 @@ TEST_CASE("html: a hostile target name and network name are escaped everywhere")
     // The synthetic label is on the page and in every printed page's margin.
     CHECK(html.find("data-synthetic=\"test\"") != std::string::npos);
     CHECK(html.find("@top-center") != std::string::npos);
+  }
+}
+
+TEST_CASE("packet evidence: read from the signed record, shown in words in every language, escaped") {
+  // Parsed from observations.packet_evidence; a malformed finding is left out, the record stays evidence.
+  nlohmann::json m{{"schema", "kuzet.measurement/1"}, {"measurement_uid", "u1"}, {"target", "x.example"},
+                   {"category", "news"}, {"spec", "test/unit"}, {"started_at", "2022-01-02T05:00:00Z"},
+                   {"verdict", "blocked"}, {"method", "tls.reset"}, {"network", {{"cc", "KZ"}, {"asn", 9198}}},
+                   {"observations", {{"packet_evidence", nlohmann::json::array({
+                        {{"kind", "rst_injection"}, {"peer", "<i>203.0.113.5:443"}, {"signs", {"ttl", "data_after_rst", "new_sign"}},
+                         {"rst_ttl", 64}},
+                        {{"peer", "no kind"}}})}}}};
+  std::string error;
+  const auto e = evidence_from_envelope(core::sign_envelope(m, core::ed25519_from_seed(std::string(32, 'k'))).dump(),
+                                        kT0 + 86400000, &error);
+  CHECK(error == "");
+  REQUIRE(e.packet_findings.size() == 1);
+  CHECK(e.packet_findings[0].rst_ttl == 64);
+
+  Report r = make_report("web.whatsapp.com");
+  REQUIRE(r.computed.incidents.size() == 1);
+  auto& shown = r.measurements[r.computed.incidents[0].evidence.at(0)];
+  shown.packet_findings = e.packet_findings;
+  packets::PacketFinding dns;
+  dns.kind = "dns_injection";
+  dns.query_name = "web.whatsapp.com";
+  dns.injected_answers = {"A 31.13.72.9"};
+  dns.genuine_answers = {"A 157.240.1.53"};
+  dns.signs = {"answers_differ", "ip_id"};
+  shown.packet_findings.push_back(dns);
+  const std::map<std::string, std::vector<std::string>> expected = {
+      {"en", {"was forged, not sent by the server", "its TTL differs", "the server kept sending after it",
+              "31.13.72.9 raced the resolver", "IP ID is outside"}},
+      {"ru", {"подделан, сервер его не отправлял", "TTL не как у пакетов", "31.13.72.9 опередил"}},
+      {"kk", {"жалған, оны сервер жібермеген", "TTL жіберушінің", "31.13.72.9 резолвердің"}}};
+  for (const auto& [lang, phrases] : expected) {
+    CAPTURE(lang);
+    const std::string html = render_html(r, i18n::Catalog::embedded(i18n::embedded::report, lang), "https://c.example");
+    for (const auto& p : phrases) CHECK(html.find(p) != std::string::npos);
+    CHECK(html.find("&lt;i&gt;203.0.113.5:443") != std::string::npos);
+    CHECK(html.find("<i>203") == std::string::npos);
+    CHECK(html.find("new_sign") == std::string::npos);
   }
 }
 
