@@ -9,6 +9,7 @@ scripts/install-deps.sh --test
 scripts/build.sh
 build="${KUZET_BUILD_DIR:-build}"
 [[ "$build" = /* ]] || build="$PWD/$build"
+scripts/npm-deps.sh "$build/npm"  # the OpenAPI validator and axe-core (tests/api, tests/timeline)
 
 # The clang fuzz build (tests/instrumented) is made while the other tests run, at low priority, when the whole
 # suite runs; the ctest fuzz_build takes the same lock, so it waits for this build and then only checks that

@@ -11,6 +11,9 @@ Exit 0 on success, 1 on a failed check, 77 (skip) when chromium is not installed
 import argparse, html, http.server, json, os, re, shutil, signal, socket, subprocess, sys, tempfile, threading, time
 import urllib.request
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "browser"))
+import chromium  # noqa: E402  (tests/browser/chromium.py: the Chromium setup all browser tests share)
+
 
 def fail(msg):
     print("FAIL: " + msg)
@@ -51,9 +54,7 @@ def main():
     ap.add_argument("--collector", required=True)
     ap.add_argument("--artifacts", required=True)
     a = ap.parse_args()
-    if not shutil.which("chromium"):
-        print("chromium not installed (scripts/install-deps.sh --test installs it): skipped")
-        return 77
+    chromium.require_chromium()
     os.makedirs(a.artifacts, exist_ok=True)
     work = tempfile.mkdtemp(prefix="kuzet-status-page-")
     web = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Ok)
@@ -108,15 +109,11 @@ def main():
                 fail("a foreign Host got %d, not 403" % e.code)
         print("PASS: a foreign Host header (DNS rebinding) is refused with 403")
 
-        profile = tempfile.mkdtemp(prefix="chromium-", dir=work)
-        args = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--disable-dev-shm-usage", "--user-data-dir=" + profile, "--virtual-time-budget=10000"]
-        dom = subprocess.run(args + ["--dump-dom", base], capture_output=True, text=True, timeout=300).stdout
+        dom = chromium.dump_dom(base, work, budget_ms=10000)
         with open(os.path.join(a.artifacts, "status_page.html"), "w") as f:
             f.write(dom)
-        subprocess.run(args + ["--screenshot=" + os.path.join(a.artifacts, "status_page.png"),
-                               "--window-size=1200,800", base], capture_output=True, timeout=300)
+        chromium.screenshot(base, os.path.join(a.artifacts, "status_page.png"), work, size="1200,800",
+                            budget_ms=10000)
         if 'data-ready="1"' not in dom:
             fail("the page did not finish loading: " + dom[:2000])
         rows = re.findall(r"<tr class=\"(\w*)\">(.*?)</tr>", dom, re.S)
@@ -142,11 +139,10 @@ def main():
         print("PASS: Chromium shows the 3 results, the warning, and the hostile URL as literal text only")
 
         # The same page in Russian (?lang=) and, by the browser's Accept-Language, in Kazakh.
-        ru = subprocess.run(args + ["--dump-dom", base + "?lang=ru"], capture_output=True, text=True, timeout=300).stdout
+        ru = chromium.dump_dom(base + "?lang=ru", work, budget_ms=10000)
         if 'data-ready="1"' not in ru or "Коллектор не настроен" not in ru or "вердикт" not in ru or 'lang="ru"' not in ru:
             fail("the Russian page: " + ru[:1500])
-        kk = subprocess.run(args + ["--accept-lang=kk-KZ,kk", "--dump-dom", base], capture_output=True, text=True,
-                            timeout=300).stdout
+        kk = chromium.dump_dom(base, work, budget_ms=10000, extra_args=["--accept-lang=kk-KZ,kk"])
         if 'data-ready="1"' not in kk or "Коллектор бапталмаған" not in kk or "үкім" not in kk:
             fail("the Kazakh page (Accept-Language: kk): " + kk[:1500])
         print("PASS: the page in Russian (?lang=ru) and Kazakh (Accept-Language: kk)")
@@ -200,7 +196,7 @@ def main():
         if status["logs"][0]["state"] != "verified" or status["warnings"]:
             fail("logs %s, warnings %s" % (status["logs"], status["warnings"]))
         base = "http://127.0.0.1:%d/" % port
-        dom = subprocess.run(args + ["--dump-dom", base], capture_output=True, text=True, timeout=300).stdout
+        dom = chromium.dump_dom(base, work, budget_ms=10000)
         with open(os.path.join(a.artifacts, "status_page_uploads.html"), "w") as f:
             f.write(dom)
         uploads = re.search(r'<tbody id="uploads">(.*?)</tbody>', dom, re.S)

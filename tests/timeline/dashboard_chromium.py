@@ -11,6 +11,9 @@ Exit 0 on success, 1 on a failed check, 77 (skip) when chromium is not installed
 import argparse, csv, datetime, html.parser, io, json, os, re, shutil, signal, subprocess, sys, tempfile, time
 import urllib.parse, urllib.request
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "browser"))
+import chromium  # noqa: E402  (tests/browser/chromium.py: the Chromium setup all browser tests share)
+
 EXPECTED = [  # from the generator's truth for AS9198 (tests/timeline/test_timeline_golden.cpp checks all)
     "KZ.9198.shutdown.20220105T1030Z",
     "KZ.9198.shutdown.20220106T0900Z",
@@ -23,12 +26,6 @@ def fail(msg):
     sys.exit(1)
 
 
-def chromium_args(profile):
-    return ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            "--disable-dev-shm-usage", "--user-data-dir=" + profile, "--virtual-time-budget=15000"]
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--collector", required=True)
@@ -36,9 +33,7 @@ def main():
     ap.add_argument("--hostile-upload", required=True)
     ap.add_argument("--artifacts", required=True)
     a = ap.parse_args()
-    if not shutil.which("chromium"):
-        print("chromium not installed (scripts/install-deps.sh --test installs it): skipped")
-        return 77
+    chromium.require_chromium()
     os.makedirs(a.artifacts, exist_ok=True)
     work = tempfile.mkdtemp(prefix="kuzet-dashboard-")
     server = None
@@ -57,9 +52,7 @@ def main():
         period = "from=2022-01-02T00:00:00Z&until=2022-01-12T00:00:00Z"
         page = base + "/?cc=KZ&asn=9198&target=web.whatsapp.com&" + period + "&bin=auto"
 
-        profile = tempfile.mkdtemp(prefix="chromium-", dir=work)
-        dom = subprocess.run(chromium_args(profile) + ["--dump-dom", page], capture_output=True, text=True,
-                             timeout=300).stdout
+        dom = chromium.dump_dom(page, work)
         with open(os.path.join(a.artifacts, "dashboard.html"), "w") as f:
             f.write(dom)
         if 'data-ready="1"' not in dom:
@@ -102,9 +95,7 @@ def main():
         if 'data-source="all"' not in dom or dom.count('<td class="source">all sources (') != len(rows):
             fail("the page does not show that it counts all sources")
         for source, listed, label in (("kuzet", len(rows), "Kuzet probes"), ("ooni", 0, "OONI measurements (imported)")):
-            profile = tempfile.mkdtemp(prefix="chromium-", dir=work)
-            d = subprocess.run(chromium_args(profile) + ["--dump-dom", page + "&source=" + source],
-                               capture_output=True, text=True, timeout=300).stdout
+            d = chromium.dump_dom(page + "&source=" + source, work)
             n = len(re.findall(r'<tr class="\w+" data-id="', d))
             if 'data-ready="1"' not in d or 'data-source="%s"' % source not in d or n != listed:
                 fail("source=%s: expected %d incidents shown as from %s, got %d" % (source, listed, source, n))
@@ -113,9 +104,7 @@ def main():
         shot = os.path.join(a.artifacts, "dashboard.png")
         if os.path.exists(shot):
             os.remove(shot)
-        profile = tempfile.mkdtemp(prefix="chromium-", dir=work)
-        subprocess.run(chromium_args(profile) + ["--screenshot=" + shot, "--window-size=1280,1100", page],
-                       capture_output=True, timeout=300)
+        chromium.screenshot(page, shot, work)
         if not os.path.exists(shot) or os.path.getsize(shot) < 10000:
             fail("no screenshot")
         check_hostile(a, base, work)
@@ -153,9 +142,7 @@ def check_hostile(a, base, work):
                                     "from": fmt(now - datetime.timedelta(hours=2)),
                                     "until": fmt(now + datetime.timedelta(minutes=1)), "bin": "10m"})
     page = base + "/?" + query
-    profile = tempfile.mkdtemp(prefix="chromium-", dir=work)
-    dom = subprocess.run(chromium_args(profile) + ["--dump-dom", page], capture_output=True, text=True,
-                         timeout=300).stdout
+    dom = chromium.dump_dom(page, work)
     with open(os.path.join(a.artifacts, "dashboard-hostile.html"), "w") as f:
         f.write(dom)
     if 'data-ready="1"' not in dom:
@@ -186,9 +173,7 @@ def check_hostile(a, base, work):
     shot = os.path.join(a.artifacts, "dashboard-hostile.png")
     if os.path.exists(shot):
         os.remove(shot)
-    profile = tempfile.mkdtemp(prefix="chromium-", dir=work)
-    subprocess.run(chromium_args(profile) + ["--screenshot=" + shot, "--window-size=1280,1100", page],
-                   capture_output=True, timeout=300)
+    chromium.screenshot(page, shot, work)
     if not os.path.exists(shot):
         fail("no screenshot of the hostile page")
 
