@@ -7,6 +7,8 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <tuple>
+#include <unordered_map>
 
 namespace kuzet::collector {
 
@@ -30,8 +32,14 @@ class MmdbAsnDatabase : public AsnDatabase {
     int status = MMDB_open(path.c_str(), MMDB_MODE_MMAP, &db_);
     if (status != MMDB_SUCCESS)
       throw std::runtime_error("cannot open ASN database " + path + ": " + MMDB_strerror(status));
+    collect_names();
   }
   ~MmdbAsnDatabase() override { MMDB_close(&db_); }
+
+  std::string as_name(uint32_t asn) const override {
+    auto it = names_.find(asn);
+    return it == names_.end() ? std::string() : it->second;
+  }
   MmdbAsnDatabase(const MmdbAsnDatabase&) = delete;
   MmdbAsnDatabase& operator=(const MmdbAsnDatabase&) = delete;
 
@@ -56,7 +64,38 @@ class MmdbAsnDatabase : public AsnDatabase {
   }
 
  private:
+  // Names by AS number for the read API: one walk over the search tree at startup (GeoLite2-ASN: ~1M nodes,
+  // well under a second), each node and data record once; aliased subtrees (IPv4 in IPv6) are not revisited.
+  void collect_names() {
+    const uint32_t nodes = db_.metadata.node_count;
+    std::vector<bool> visited(nodes, false);
+    std::vector<uint32_t> stack{0};
+    std::unordered_map<uint64_t, bool> data_seen;
+    while (!stack.empty()) {
+      const uint32_t n = stack.back();
+      stack.pop_back();
+      if (n >= nodes || visited[n]) continue;
+      visited[n] = true;
+      MMDB_search_node_s node;
+      if (MMDB_read_node(&db_, n, &node) != MMDB_SUCCESS) continue;
+      for (auto [record, type, entry] : {std::tuple{node.left_record, node.left_record_type, node.left_record_entry},
+                                         std::tuple{node.right_record, node.right_record_type, node.right_record_entry}}) {
+        if (type == MMDB_RECORD_TYPE_SEARCH_NODE) {
+          stack.push_back(static_cast<uint32_t>(record));
+        } else if (type == MMDB_RECORD_TYPE_DATA && data_seen.emplace(record, true).second) {
+          MMDB_entry_data_s asn, name;
+          if (MMDB_get_value(&entry, &asn, "autonomous_system_number", nullptr) == MMDB_SUCCESS && asn.has_data &&
+              asn.type == MMDB_DATA_TYPE_UINT32 && asn.uint32 != 0 &&
+              MMDB_get_value(&entry, &name, "autonomous_system_organization", nullptr) == MMDB_SUCCESS &&
+              name.has_data && name.type == MMDB_DATA_TYPE_UTF8_STRING && name.data_size > 0)
+            names_.emplace(asn.uint32, std::string(name.utf8_string, name.data_size));
+        }
+      }
+    }
+  }
+
   MMDB_s db_{};
+  std::unordered_map<uint32_t, std::string> names_;
 };
 
 }  // namespace
@@ -84,6 +123,7 @@ std::unique_ptr<TsvAsnDatabase> TsvAsnDatabase::parse(const std::string& text) {
     if (asn == 0) continue;  // "Not routed": the same as not listed
     Range r{*start, *end, asn, f.size() > 3 ? f[3] : "", f.size() > 4 ? f[4] : ""};
     if (r.cc == "None" || r.cc == "Unknown") r.cc.clear();
+    if (!r.as_name.empty()) db->names_.emplace(asn, r.as_name);
     db->ranges_.push_back(std::move(r));
   }
   std::sort(db->ranges_.begin(), db->ranges_.end(), [](const Range& a, const Range& b) { return a.start < b.start; });
@@ -108,6 +148,11 @@ AsnInfo TsvAsnDatabase::lookup(const std::string& ip) const {
   --it;
   if (*addr > it->end) return {};
   return AsnInfo{it->asn, it->as_name, it->cc};
+}
+
+std::string TsvAsnDatabase::as_name(uint32_t asn) const {
+  auto it = names_.find(asn);
+  return it == names_.end() ? std::string() : it->second;
 }
 
 std::unique_ptr<AsnDatabase> load_asn_database(const std::string& path) {

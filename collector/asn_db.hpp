@@ -2,6 +2,7 @@
 // IP -> (ASN, AS name, country) from an iptoasn TSV or a MaxMind GeoLite2-ASN .mmdb file.
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "collector/address.hpp"
@@ -19,12 +20,15 @@ class AsnDatabase {
   virtual ~AsnDatabase() = default;
   // Unknown, unrouted or unparsable addresses give asn 0.
   virtual AsnInfo lookup(const std::string& ip) const = 0;
+  // The name of a network by its AS number, for the read API and dashboard; "" when the database has none.
+  virtual std::string as_name(uint32_t asn) const = 0;
 };
 
 // Never knows anything: for a collector started without --asn-db.
 class EmptyAsnDatabase : public AsnDatabase {
  public:
   AsnInfo lookup(const std::string&) const override { return {}; }
+  std::string as_name(uint32_t) const override { return {}; }
 };
 
 // iptoasn format, one range per line: range_start \t range_end \t AS_number \t country_code \t AS_description
@@ -40,10 +44,12 @@ class TsvAsnDatabase : public AsnDatabase {
   static std::unique_ptr<TsvAsnDatabase> load(const std::string& path);
   static std::unique_ptr<TsvAsnDatabase> parse(const std::string& text);  // same, from memory
   AsnInfo lookup(const std::string& ip) const override;
+  std::string as_name(uint32_t asn) const override;
   size_t size() const { return ranges_.size(); }
 
  private:
   std::vector<Range> ranges_;
+  std::unordered_map<uint32_t, std::string> names_;  // the first non-empty description of each AS
 };
 
 // Picks the format by name: *.mmdb -> libmaxminddb, anything else -> iptoasn TSV. Throws on errors.

@@ -15,6 +15,7 @@
 #include "collector/log/checkpointer.hpp"
 #include "collector/log/log_key.hpp"
 #include "collector/log/routes.hpp"
+#include "collector/pages/routes.hpp"
 #include "collector/ooni/cli.hpp"
 #include "collector/options.hpp"
 #include "collector/server.hpp"
@@ -99,7 +100,9 @@ int serve(const ServeOptions& options) {
     server = std::make_unique<Server>(*store, *asn, options);
     kuzet::timeline::ApiOptions timeline_options;
     timeline_options.incidents.min_vantage_points = static_cast<int>(options.min_vantage_points);
+    timeline_options.network_name = [&asn](uint32_t n) { return asn->as_name(n); };
     server->add_list_format(kuzet::ooni::jsonl_list_format());
+    server->set_measurement_page(kuzet::collector::pages::measurement_page_handler(*store, *checkpointer));
     kuzet::timeline::register_timeline_routes(server->http_server(), *timelines, timeline_options);
     log::register_log_routes(server->http_server(), *store, *checkpointer);
     port = server->bind();

@@ -16,6 +16,7 @@
 #include "collector/http/token_buckets.hpp"
 #include "collector/key_statement.hpp"
 #include "collector/query/list_measurements.hpp"
+#include "collector/query/query.hpp"
 #include "core/crypto.hpp"
 #include "core/jcs.hpp"
 #include "core/json_parse.hpp"
@@ -123,6 +124,7 @@ struct Server::Impl {
   http::TokenBuckets registrations;  // per source /24 or /48
   vantage::VantageTagger tagger;     // the uploads' pseudonymous vantage tags
   std::vector<query::LineFormat> list_formats;  // added by other units before run()
+  Server::MeasurementPage measurement_page;     // set by the binary (collector/pages) before run()
   http::GuardedServer http;
 
   // Times the handler, turns escaped exceptions (storage failures, bugs) into a JSON 500.
@@ -182,15 +184,22 @@ struct Server::Impl {
     res.set_content(upload_answer_json(outcome), kJson);
   }
 
+  // The permalink of a measurement: its envelope byte for byte, or for a browser (Accept: text/html) the
+  // page in words; ".json" appended always gives the envelope.
   void get_measurement(const httplib::Request& req, httplib::Response& res) {
-    const std::string uid = req.matches[1];
+    std::string uid = req.matches[1];
+    bool json_only = uid.size() > 5 && uid.compare(uid.size() - 5, 5, ".json") == 0;
+    if (json_only) uid.resize(uid.size() - 5);
+    if (auto bad = query::check_names(req.params, {"lang"}); !bad.empty()) return send_error(res, 400, "malformed", bad);
+    res.set_header("Vary", "Accept, Accept-Language");
     auto envelope = store.envelope(uid);
     if (!envelope) return send_error(res, 404, "not_found", "no measurement " + uid);
+    if (!json_only && measurement_page && measurement_page(req, uid, *envelope, res)) return;
     res.set_content(*envelope, kJson);
   }
 
   void list_measurements(const httplib::Request& req, httplib::Response& res) {
-    query::list_measurements(store, req, res, list_formats);
+    query::list_measurements(store, req, res, list_formats, [this](uint32_t n) { return asn.as_name(n); });
   }
 
   void control_request(const httplib::Request& req, httplib::Response& res) {
@@ -267,5 +276,7 @@ Metrics& Server::metrics() { return impl_->metrics; }
 httplib::Server& Server::http_server() { return impl_->http; }
 
 void Server::add_list_format(query::LineFormat format) { impl_->list_formats.push_back(std::move(format)); }
+
+void Server::set_measurement_page(MeasurementPage page) { impl_->measurement_page = std::move(page); }
 
 }  // namespace kuzet::collector

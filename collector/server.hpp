@@ -1,5 +1,6 @@
 #pragma once
 // The collector's HTTP API (docs/protocol.md) over cpp-httplib.
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -12,7 +13,9 @@
 
 namespace httplib {
 class Server;
-}
+struct Request;
+struct Response;
+}  // namespace httplib
 
 namespace kuzet::collector {
 
@@ -38,6 +41,12 @@ class Server {
   httplib::Server& http_server();
   // A further format= of GET /api/v1/measurements (e.g. ooni::jsonl_list_format()); before run().
   void add_list_format(query::LineFormat format);
+  // The page in words of one measurement, for a browser asking GET /api/v1/measurements/{uid} with
+  // Accept: text/html (collector/pages, which depends on this unit, so it is handed in); before run().
+  // Called with the stored envelope; true when it answered (a browser), false to answer JSON.
+  using MeasurementPage = std::function<bool(const httplib::Request&, const std::string& uid,
+                                             const std::string& envelope, httplib::Response&)>;
+  void set_measurement_page(MeasurementPage page);
 
  private:
   struct Impl;

@@ -57,7 +57,7 @@ std::string format_time(int64_t ms) { return core::format_rfc3339(core::SystemTi
 }  // namespace
 
 void list_measurements(Store& store, const httplib::Request& req, httplib::Response& res,
-                       const std::vector<LineFormat>& formats) {
+                       const std::vector<LineFormat>& formats, const NetworkNames& network_name) {
   if (auto bad = check_names(req.params, kParams); !bad.empty()) return send_error(res, bad);
   auto param = [&](const char* name) { return req.has_param(name) ? req.get_param_value(name) : std::string(); };
   ListQuery q;
@@ -131,12 +131,14 @@ void list_measurements(Store& store, const httplib::Request& req, httplib::Respo
     next = make_cursor(rows.back().position);
   }
   if (format == "csv") {
-    std::string body = "measurement_uid,started_at,received_at,cc,asn,target,category,verdict,method,key_id\n";
+    // as_name was added later: last, so existing readers keep their column numbers.
+    std::string body = "measurement_uid,started_at,received_at,cc,asn,target,category,verdict,method,key_id,as_name\n";
     for (const auto& r : rows) {
       const auto& m = r.summary;
       body += csv_cell(m.uid) + "," + format_time(m.started_at_ms) + "," + format_time(m.received_at_ms) + "," +
               csv_cell(m.cc) + "," + std::to_string(m.asn) + "," + csv_cell(m.target) + "," + csv_cell(m.category) +
-              "," + csv_cell(m.verdict) + "," + csv_cell(m.method) + "," + csv_cell(m.key_id) + "\n";
+              "," + csv_cell(m.verdict) + "," + csv_cell(m.method) + "," + csv_cell(m.key_id) + "," +
+              csv_cell(network_name ? network_name(m.asn) : std::string()) + "\n";
     }
     res.set_header("X-Next-Cursor", next);
     res.set_header("Content-Disposition", "attachment; filename=\"kuzet-measurements.csv\"");

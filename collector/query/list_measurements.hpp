@@ -24,8 +24,11 @@ struct LineFormat {
   std::function<std::string(const ListedMeasurement&)> line;  // without the final newline
 };
 
+// A network's name by AS number (the collector's IP->ASN database) for the CSV's as_name; empty = none.
+using NetworkNames = std::function<std::string(uint32_t asn)>;
+
 // Answers the request from the store: 200 with a page, or 400 naming the parameter it cannot apply.
 void list_measurements(Store& store, const httplib::Request& req, httplib::Response& res,
-                       const std::vector<LineFormat>& formats = {});
+                       const std::vector<LineFormat>& formats = {}, const NetworkNames& network_name = {});
 
 }  // namespace kuzet::collector::query

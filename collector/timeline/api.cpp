@@ -8,10 +8,13 @@
 #include <ctime>
 #include <stdexcept>
 
+#include "collector/feeds/atom.hpp"
+#include "collector/pages/pages.hpp"
 #include "collector/query/query.hpp"
 #include "collector/timeline/query_params.hpp"
 #include "collector/timeline/web_assets.hpp"
 #include "core/time.hpp"
+#include "core/utf8.hpp"
 
 namespace kuzet::timeline {
 
@@ -111,6 +114,7 @@ nlohmann::json series_to_json(const Series& s) {
   const bool network = s.key.target == kNetworkTarget;
   return {{"cc", s.key.cc},
           {"asn", s.key.asn},
+          {"as_name", s.as_name},
           {"target", s.key.target},
           {"kind", network ? "network" : "target"},
           {"category", s.category},
@@ -121,6 +125,7 @@ nlohmann::json series_to_json(const Series& s) {
 void append_series_json(std::string& out, const Series& s) {
   const bool network = s.key.target == kNetworkTarget;
   out += "{\"cc\":" + nlohmann::json(s.key.cc).dump() + ",\"asn\":" + std::to_string(s.key.asn) +
+         ",\"as_name\":" + nlohmann::json(s.as_name).dump() +
          ",\"target\":" + nlohmann::json(s.key.target).dump() + ",\"kind\":\"" + (network ? "network" : "target") +
          "\",\"category\":" + nlohmann::json(s.category).dump() + ",\"bin_seconds\":" +
          std::to_string(s.bin_ms / 1000) + ",\"bins\":[";
@@ -157,8 +162,10 @@ nlohmann::json incident_to_json(const Incident& i, const std::string& source) {
           {"kind", i.kind},
           {"cc", i.key.cc},
           {"asn", i.key.asn},
+          {"as_name", i.as_name},
           {"target", i.key.target},
           {"category", i.category},
+          {"methods", i.methods},
           {"start", format_utc(i.start_ms)},
           {"end", i.end_ms ? nlohmann::json(format_utc(*i.end_ms)) : nlohmann::json(nullptr)},
           {"ongoing", !i.end_ms.has_value()},
@@ -169,33 +176,47 @@ nlohmann::json incident_to_json(const Incident& i, const std::string& source) {
           {"confirmed", i.confirmed},
           {"vantage_points", i.vantage_points},
           {"decisive_measurements", i.decisive},
-          {"permalink", "/api/v1/incidents/" + i.id + (of_source.empty() ? "" : "?" + of_source)},
+          // Targets are names probes report (any characters): the id is percent-encoded in the link.
+          {"permalink", "/api/v1/incidents/" + httplib::detail::encode_query_param(i.id) +
+                            (of_source.empty() ? "" : "?" + of_source)},
           {"measurements", "/api/v1/measurements?" +
                                api_query_string(i.key, i.start_ms, i.end_ms ? std::optional(until) : std::nullopt) +
                                (of_source.empty() ? "" : "&" + of_source)}};
 }
 
 std::string timeline_csv(const std::vector<Series>& series) {
-  std::string out = "cc,asn,target,category,bin_start,bin_seconds,probes,state,verdict,method,verdict_probes,share\n";
+  // Columns added later (as_name) go at the end, so existing readers keep their column numbers.
+  std::string out =
+      "cc,asn,target,category,bin_start,bin_seconds,probes,state,verdict,method,verdict_probes,share,as_name\n";
   for (const auto& s : series) {
     const std::string head = csv_cell(s.key.cc) + "," + std::to_string(s.key.asn) + "," + csv_cell(s.key.target) +
                              "," + csv_cell(s.category) + ",";
+    const std::string tail = "," + csv_cell(s.as_name) + "\n";
     for (const auto& b : s.bins) {
       const std::string bin = format_utc(b.start_ms) + "," + std::to_string(s.bin_ms / 1000) + "," +
                               std::to_string(b.probes) + "," + csv_cell(bin_state(b)) + ",";
-      if (b.counts.empty()) out += head + bin + ",,0,0\n";
+      if (b.counts.empty()) out += head + bin + ",,0,0" + tail;
       for (const auto& c : b.counts)
         out += head + bin + csv_cell(c.verdict) + "," + csv_cell(c.method) + "," + std::to_string(c.probes) + "," +
-               fixed(share_of(c.probes, b.probes)) + "\n";
+               fixed(share_of(c.probes, b.probes)) + tail;
     }
   }
   return out;
 }
 
+namespace {
+// Methods are method names (docs/verdicts.md: no spaces), so one cell lists them space-separated.
+std::string join_methods(const std::vector<std::string>& methods) {
+  std::string out;
+  for (const auto& m : methods) out += (out.empty() ? "" : " ") + m;
+  return out;
+}
+}  // namespace
+
 std::string incidents_csv(const std::vector<Incident>& incidents, const std::string& source) {
   std::string out =
       "id,kind,cc,asn,target,category,start,end,confidence,probes,bins,severity,measurements,ongoing,confirmed,"
-      "vantage_points,decisive_measurements,source\n";
+      "vantage_points,decisive_measurements,source,as_name,methods\n";
   for (const auto& i : incidents) {
     auto j = incident_to_json(i, source);
     out += csv_cell(i.id) + "," + csv_cell(i.kind) + "," + csv_cell(i.key.cc) + "," + std::to_string(i.key.asn) + "," +
@@ -204,7 +225,8 @@ std::string incidents_csv(const std::vector<Incident>& incidents, const std::str
            std::to_string(i.probes) + "," + std::to_string(i.bins) + "," + fixed(i.severity) + "," +
            csv_cell(j["measurements"].get<std::string>()) + "," + (i.end_ms ? "false" : "true") + "," +
            (i.confirmed ? "true" : "false") + "," + std::to_string(i.vantage_points) + "," +
-           std::to_string(i.decisive) + "," + source_name(source) + "\n";
+           std::to_string(i.decisive) + "," + source_name(source) + "," + csv_cell(i.as_name) + "," +
+           csv_cell(join_methods(i.methods)) + "\n";
   }
   return out;
 }
@@ -245,7 +267,19 @@ void register_timeline_routes(httplib::Server& server, TimelineIndex& index, Api
     };
   };
 
-  server.Get("/api/v1/series", guarded([&index](const httplib::Request& req, httplib::Response& res) {
+  // The network's name, or "" without an ASN database.
+  // A name that is not strict UTF-8 (a broken database line) is left out rather than failing the answer.
+  auto network_name = [names = options.network_name](uint32_t asn) {
+    std::string name = names ? names(asn) : std::string();
+    try {
+      core::decode_utf8(name);
+    } catch (const std::invalid_argument&) {
+      name.clear();
+    }
+    return name;
+  };
+
+  server.Get("/api/v1/series", guarded([&index, network_name](const httplib::Request& req, httplib::Response& res) {
                TimelineQuery q;
                if (auto bad = collector::query::check_names(req.params, kSeriesParams); !bad.empty())
                  return send_error(res, 400, "malformed", bad);
@@ -255,6 +289,7 @@ void register_timeline_routes(httplib::Server& server, TimelineIndex& index, Api
                for (const auto& s : index.series_list(q))
                  list.push_back({{"cc", s.key.cc},
                                  {"asn", s.key.asn},
+                                 {"as_name", network_name(s.key.asn)},
                                  {"target", s.key.target},
                                  {"category", s.category},
                                  {"first", format_utc(s.first_bin_ms)},
@@ -265,7 +300,7 @@ void register_timeline_routes(httplib::Server& server, TimelineIndex& index, Api
                                kJson);
              }));
 
-  server.Get("/api/v1/timeline", guarded([&index, options](const httplib::Request& req, httplib::Response& res) {
+  server.Get("/api/v1/timeline", guarded([&index, options, network_name](const httplib::Request& req, httplib::Response& res) {
                auto pq = parse_query(req.params, data_end(index), limits(index, options), options.now_ms(),
                                      kTimelineParams);
                if (!pq.error.empty()) return send_error(res, 400, "malformed", pq.error);
@@ -277,6 +312,7 @@ void register_timeline_routes(httplib::Server& server, TimelineIndex& index, Api
                  series.push_back(
                      index.series(info.key, pq.query.from_ms, pq.query.until_ms, pq.query.bin_ms, pq.query.source));
                  series.back().category = info.category;
+                 series.back().as_name = network_name(info.key.asn);
                }
                if (pq.csv) {
                  res.set_header("Content-Disposition", "attachment; filename=\"kuzet-timeline.csv\"");
@@ -294,16 +330,22 @@ void register_timeline_routes(httplib::Server& server, TimelineIndex& index, Api
                res.set_content(out, kJson);
              }));
 
-  server.Get("/api/v1/incidents", guarded([&index, options](const httplib::Request& req, httplib::Response& res) {
-               const int64_t now = options.now_ms();
-               auto pq = parse_query(req.params, data_end(index), limits(index, options), now, kIncidentParams);
+  // The incidents a parsed query asks for, named (the listing and the feed).
+  auto find_incidents = [&index, options, network_name](ParsedQuery& pq) {
+    pq.query.until_ms = std::min(pq.query.until_ms, options.now_ms());  // the future has no data yet
+    std::vector<Incident> found;
+    if (pq.query.until_ms > pq.query.from_ms) found = index.incidents(pq.query, options.incidents);
+    if (!pq.kind.empty()) std::erase_if(found, [&](const Incident& i) { return i.kind != pq.kind; });
+    if (pq.confirmed) std::erase_if(found, [&](const Incident& i) { return i.confirmed != *pq.confirmed; });
+    for (auto& i : found) i.as_name = network_name(i.key.asn);
+    return found;
+  };
+
+  server.Get("/api/v1/incidents", guarded([&index, options, find_incidents](const httplib::Request& req, httplib::Response& res) {
+               auto pq = parse_query(req.params, data_end(index), limits(index, options), options.now_ms(),
+                                     kIncidentParams);
                if (!pq.error.empty()) return send_error(res, 400, "malformed", pq.error);
-               pq.query.until_ms = std::min(pq.query.until_ms, now);  // the future has no data yet
-               std::vector<Incident> found;
-               if (pq.query.until_ms > pq.query.from_ms) found = index.incidents(pq.query, options.incidents);
-               if (!pq.kind.empty()) std::erase_if(found, [&](const Incident& i) { return i.kind != pq.kind; });
-               if (pq.confirmed)
-                 std::erase_if(found, [&](const Incident& i) { return i.confirmed != *pq.confirmed; });
+               auto found = find_incidents(pq);
                if (pq.csv) {
                  res.set_header("Content-Disposition", "attachment; filename=\"kuzet-incidents.csv\"");
                  return res.set_content(incidents_csv(found, pq.query.source), "text/csv; charset=utf-8");
@@ -316,15 +358,52 @@ void register_timeline_routes(httplib::Server& server, TimelineIndex& index, Api
                res.set_content(out.dump(), kJson);
              }));
 
-  server.Get(R"(/api/v1/incidents/([A-Za-z0-9_.:\-]+))",
-             guarded([&index, options](const httplib::Request& req, httplib::Response& res) {
-               const std::string id = req.matches[1];
+  // Atom: opened, ended and confirmed events of the incidents the same filters select (collector/feeds).
+  server.Get("/api/v1/feeds/incidents.atom",
+             guarded([&index, options, find_incidents](const httplib::Request& req, httplib::Response& res) {
+               auto pq = parse_query(req.params, data_end(index), limits(index, options), options.now_ms(),
+                                     kFeedParams);
+               if (!pq.error.empty()) return send_error(res, 400, "malformed", pq.error);
+               std::vector<nlohmann::json> incidents;
+               for (const auto& i : find_incidents(pq)) incidents.push_back(incident_to_json(i, pq.query.source));
+               std::string title = "Kuzet incidents";
+               for (const auto& [name, prefix] : {std::pair{"cc", " "}, std::pair{"asn", " AS"}, std::pair{"target", " "}})
+                 if (req.has_param(name)) title += prefix + req.get_param_value(name);
+               collector::feeds::FeedInfo info;
+               // The query as given, re-encoded: names from the URL never reach the XML unescaped.
+               info.self_path = "/api/v1/feeds/incidents.atom";
+               std::string query;
+               for (const auto& [k, v] : req.params)
+                 query += (query.empty() ? "?" : "&") + k + "=" + httplib::detail::encode_query_param(v);
+               info.self_path += query;
+               info.title = title;
+               info.updated = format_utc(pq.query.until_ms);
+               res.set_content(collector::feeds::incidents_atom(collector::feeds::incident_events(incidents), info),
+                               "application/atom+xml; charset=utf-8");
+             }));
+
+  // Any id: its target part is whatever name the probes reported (parse_incident_id checks the rest).
+  server.Get(R"(/api/v1/incidents/(.+))",
+             guarded([&index, options, network_name](const httplib::Request& req, httplib::Response& res) {
+               // One permalink for people and programs: a page in words for a browser (Accept: text/html),
+               // JSON otherwise or with ".json" appended.
+               std::string id = req.matches[1];
+               bool html = collector::pages::wants_html(req.get_header_value("Accept"));
+               if (id.size() > 5 && id.compare(id.size() - 5, 5, ".json") == 0) {
+                 id.resize(id.size() - 5);
+                 html = false;
+               }
+               res.set_header("Vary", "Accept, Accept-Language");
                auto ref = parse_incident_id(id);
                if (!ref) return send_error(res, 404, "not_found", "no incident " + id);
                TimelineQuery q;
-               // source= as in the incident's permalink; no other parameter.
-               if (auto bad = collector::query::check_names(req.params, {"source"}); !bad.empty())
+               // source= as in the incident's permalink, and lang= for its page; no other parameter.
+               if (auto bad = collector::query::check_names(req.params, {"source", "lang"}); !bad.empty())
                  return send_error(res, 400, "malformed", bad);
+               const std::string lang_param = req.get_param_value("lang");
+               auto lang = collector::pages::pick_language(req.has_param("lang") ? &lang_param : nullptr,
+                                                          req.get_header_value("Accept-Language"));
+               if (!lang) return send_error(res, 400, "malformed", "lang must be en, ru or kk");
                if (req.has_param("source")) {
                  auto source = collector::query::parse_source(req.get_param_value("source"));
                  if (!source) return send_error(res, 400, "malformed", "source must be kuzet, ooni or all");
@@ -347,8 +426,11 @@ void register_timeline_routes(httplib::Server& server, TimelineIndex& index, Api
                    best = &i;
                }
                if (!best) return send_error(res, 404, "not_found", "no incident " + id);
-               auto j = incident_to_json(*best, q.source);
+               Incident found_one = *best;
+               found_one.as_name = network_name(found_one.key.asn);
+               auto j = incident_to_json(found_one, q.source);
                if (best->id != id) j["requested_id"] = id;
+               if (html) return res.set_content(collector::pages::incident_page(j, *lang), "text/html; charset=utf-8");
                res.set_content(j.dump(), kJson);
              }));
 

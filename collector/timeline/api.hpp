@@ -40,6 +40,9 @@ struct ApiOptions {
   int64_t default_period_ms = 7 * 24 * 60 * kMinuteMs;
   // The clock, for the default `until` and to keep the future (no data yet) out of shutdown detection.
   std::function<int64_t()> now_ms;  // empty = system clock
+  // A network's name by AS number, for answers and CSV (the collector's IP->ASN database: collector/asn_db);
+  // empty = no names ("" in every answer).
+  std::function<std::string(uint32_t asn)> network_name;
 };
 
 // Adds the routes above. `index` must outlive the server.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <map>
 #include <unordered_map>
 
 #include <ctime>
@@ -120,6 +121,14 @@ Incident make_incident(const Series& s, const std::string& kind, const Run& r, b
   inc.bins = r.bins;
   inc.probes = r.peak_probes;
   inc.id = incident_id(s.key, kind, inc.start_ms);
+  // Methods seen with the incident's verdict over its bins, by probe-bins.
+  std::map<std::string, int> by_method;
+  for (size_t i = r.first; i <= r.last; ++i)
+    for (const auto& c : s.bins[i].counts)
+      if (c.verdict == kind && !c.method.empty()) by_method[c.method] += c.probes;
+  std::vector<std::pair<std::string, int>> ranked(by_method.begin(), by_method.end());
+  std::stable_sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  for (auto& [method, n] : ranked) inc.methods.push_back(method);
   return inc;
 }
 

@@ -26,6 +26,11 @@ struct Incident {
   int vantage_points = 0;
   int decisive = 0;
   bool confirmed = false;
+  // How it was done: the methods (docs/verdicts.md) the probes saw with the incident's verdict in its bins,
+  // most probe-bins first (ties by name). Empty for a shutdown: a silent network reports no method.
+  std::vector<std::string> methods;
+  // The network's name (the collector's IP->ASN database), filled in by the API; "" in the pure engine.
+  std::string as_name;
   bool operator==(const Incident&) const = default;
 };
 

@@ -392,7 +392,7 @@ Series TimelineIndex::series_locked(const SeriesKey& key, int64_t from_ms, int64
     throw std::invalid_argument("bin must be a multiple of " + std::to_string(base_bin_ms_ / kMinuteMs) + " minutes");
   const int64_t first = bin_floor(from_ms, bin_ms);
   const int64_t end = bin_ceil(until_ms, bin_ms);
-  Series s{key, "", bin_ms, {}};
+  Series s{key, "", bin_ms, {}, ""};
   if (end <= first) return s;
   s.bins.resize(static_cast<size_t>((end - first) / bin_ms));
   for (size_t i = 0; i < s.bins.size(); ++i) s.bins[i].start_ms = first + static_cast<int64_t>(i) * bin_ms;

@@ -10,6 +10,8 @@ const std::vector<std::string_view> kTimelineParams = {"cc",    "asn", "target",
 const std::vector<std::string_view> kIncidentParams = {"cc",    "asn",    "target", "category",  "source",
                                                         "from",  "until",  "format", "kind", "confirmed"};
 const std::vector<std::string_view> kSeriesParams = {"cc", "asn", "target", "category", "source"};
+const std::vector<std::string_view> kFeedParams = {"cc",   "asn",  "target", "category", "source",
+                                                    "from", "until", "kind",  "confirmed"};
 
 namespace {
 

@@ -18,6 +18,7 @@ namespace kuzet::timeline {
 extern const std::vector<std::string_view> kTimelineParams;
 extern const std::vector<std::string_view> kIncidentParams;
 extern const std::vector<std::string_view> kSeriesParams;
+extern const std::vector<std::string_view> kFeedParams;  // the Atom feed: the incidents' filters, no format
 
 struct QueryLimits {
   int64_t base_bin_ms = 0;

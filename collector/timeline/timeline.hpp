@@ -61,6 +61,7 @@ struct Series {
   std::string category;  // "" for network series
   int64_t bin_ms = kDefaultBinMs;
   std::vector<Bin> bins;  // dense: every bin of [from, until), in order
+  std::string as_name;    // the network's name, filled in by the API (collector/asn_db); "" in the engine
   bool operator==(const Series&) const = default;
 };
 

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "collector/upload.hpp"
+#include "core/synthetic.hpp"
 #include "core/verdict.hpp"
 #include "reports/report/report.hpp"
 #include "tlog/entry.hpp"
@@ -52,13 +53,7 @@ Evidence evidence_from_envelope(std::string envelope, int64_t now_ms, std::strin
   return e;
 }
 
-std::string synthetic_label(const std::string& spec) {
-  for (const char* prefix : {"replay", "lab", "test"}) {
-    const std::string p = std::string(prefix) + "/";
-    if (spec.rfind(p, 0) == 0) return prefix;
-  }
-  return "";
-}
+std::string synthetic_label(const std::string& spec) { return core::synthetic_label(spec); }
 
 std::string vantage_point_of(const Evidence& e) {
   if (!e.proof) return "";

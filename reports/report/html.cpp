@@ -12,22 +12,6 @@
 
 namespace kuzet::report {
 
-std::string html_escape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
-
 std::string human_utc(int64_t ms) {
   std::string iso = timeline::format_utc(ms);  // 2022-01-05T10:30:00Z
   return iso.substr(0, 10) + " " + iso.substr(11, 5);

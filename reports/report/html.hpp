@@ -4,13 +4,14 @@
 #include <string>
 #include <string_view>
 
+#include "core/html.hpp"
 #include "i18n/i18n.hpp"
 #include "reports/report/report.hpp"
 
 namespace kuzet::report {
 
-// & < > " ' as entities: safe in text and in quoted attributes.
-std::string html_escape(std::string_view text);
+// & < > " ' as entities: safe in text and in quoted attributes (lib/core, shared with the collector's pages).
+using core::html_escape;
 
 // "2022-01-05 10:30" (UTC, minutes), for readers.
 std::string human_utc(int64_t ms);

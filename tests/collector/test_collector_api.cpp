@@ -339,7 +339,9 @@ TEST_CASE("list: filters and cursor paging") {
 }
 
 TEST_CASE("list: every documented filter applies; OONI's and IODA's forms; unknown parameters refused") {
-  RunningCollector collector;
+  // Network names come from the collector's IP->ASN database (an iptoasn TSV here).
+  RunningCollector collector({}, TsvAsnDatabase::parse("2.60.0.0\t2.63.255.255\t9198\tKZ\tJSC Kazakhtelecom\n"
+                                                      "5.34.0.0\t5.34.255.255\t48503\tKZ\tTele2 Kazakhstan\n"));
   auto c = collector.client();
   auto key = registered_key(c);
   const auto base = std::chrono::system_clock::now() - std::chrono::hours(2);
@@ -386,10 +388,18 @@ TEST_CASE("list: every documented filter applies; OONI's and IODA's forms; unkno
   REQUIRE(csv);
   CHECK(csv->status == 200);
   CHECK(csv->get_header_value("Content-Type") == "text/csv; charset=utf-8");
-  CHECK(csv->body.rfind("measurement_uid,started_at,received_at,cc,asn,target,category,verdict,method,key_id\n", 0) == 0);
+  CHECK(csv->body.rfind("measurement_uid,started_at,received_at,cc,asn,target,category,verdict,method,key_id,as_name\n", 0) == 0);
   CHECK(std::count(csv->body.begin(), csv->body.end(), '\n') == 11);
   CHECK(csv->body.find(",blocked,tls.timeout,") != std::string::npos);
   CHECK(csv->body.find(",ok,") == std::string::npos);
+  auto occurrences = [&](const std::string& what) {
+    size_t n = 0;
+    for (size_t at = csv->body.find(what); at != std::string::npos; at = csv->body.find(what, at + 1)) ++n;
+    return n;
+  };
+  CHECK(occurrences(",9198,") == 5);
+  CHECK(occurrences(",JSC Kazakhtelecom\n") == 5);
+  CHECK(occurrences(",Tele2 Kazakhstan\n") == 5);
 
   for (auto [query, named] : {std::pair{"verdit=blocked", "verdit"}, std::pair{"verdict=eaten", "verdict"},
                               std::pair{"method=tcp.bogus", "method"}, std::pair{"cc=KAZ", "cc"},

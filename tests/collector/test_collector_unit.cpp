@@ -57,6 +57,11 @@ TEST_CASE("iptoasn TSV: IPv4 and IPv6 ranges, unknown gives asn 0") {
   CHECK(db->lookup("2a00:1450:4001::5").asn == 15169);
   CHECK(db->lookup("2a01::1").asn == 0);
   CHECK(db->lookup("not an ip").asn == 0);
+  // Names by AS number, for the read API and dashboard; "Not routed" and unknown numbers have none.
+  CHECK(db->as_name(9198) == "KAZTELECOM-AS");
+  CHECK(db->as_name(15169) == "GOOGLE");
+  CHECK(db->as_name(0) == "");
+  CHECK(db->as_name(48503) == "");
   CHECK_THROWS(TsvAsnDatabase::parse("1.0.0.0\tbogus\t1\tUS\tX\n"));
   CHECK_THROWS(TsvAsnDatabase::parse("1.0.0.9\t1.0.0.1\t1\tUS\tX\n"));
   CHECK_THROWS(load_asn_database("/nonexistent/asn.tsv"));
@@ -79,6 +84,11 @@ TEST_CASE("MaxMind DB (.mmdb): GeoLite2-ASN fields, IPv4 and IPv6, country when 
   CHECK(db->lookup("2a01::1").asn == 0);
   CHECK(db->lookup("8.8.8.8").asn == 0);
   CHECK(db->lookup("garbage").asn == 0);
+  // Names by AS number: every network of the file, found by walking its search tree once.
+  CHECK(db->as_name(9198) == "JSC Kazakhtelecom");
+  CHECK(db->as_name(48503) == "Tele2 Kazakhstan");
+  CHECK(db->as_name(15169) == "GOOGLE");
+  CHECK(db->as_name(13335) == "");
 }
 
 namespace {

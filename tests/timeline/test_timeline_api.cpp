@@ -7,6 +7,7 @@
 
 #include <thread>
 
+#include "collector/asn_db.hpp"
 #include "collector/timeline/api.hpp"
 #include "tests/timeline/replay_fixture.hpp"
 
@@ -30,10 +31,10 @@ struct ApiServer {
     http.stop();
     thread.join();
   }
-  httplib::Result get(const std::string& path) {
+  httplib::Result get(const std::string& path, const httplib::Headers& headers = {}) {
     httplib::Client c("127.0.0.1", port);
     c.set_read_timeout(60, 0);
-    return c.Get(path);
+    return c.Get(path, headers);
   }
 };
 
@@ -58,6 +59,9 @@ TEST_CASE("timeline API over a replayed dataset") {
 
   ApiOptions options;
   options.now_ms = [] { return 1641945600000; };  // 2022-01-12: the replay is in the past
+  // Network names from an iptoasn TSV, as the collector's --asn-db gives them; 48503 is named nowhere.
+  auto networks = collector::TsvAsnDatabase::parse("2.60.0.0\t2.63.255.255\t9198\tKZ\tJSC Kazakhtelecom\n");
+  options.network_name = [&networks](uint32_t asn) { return networks->as_name(asn); };
   ApiServer server(index, options);
   const std::string period = "&from=2022-01-02T00:00:00Z&until=2022-01-08T00:00:00Z";
 
@@ -74,6 +78,7 @@ TEST_CASE("timeline API over a replayed dataset") {
     CHECK(j["series"].size() == 5 * 6);  // 5 networks x (5 targets + connectivity)
     CHECK(j["series"][0]["cc"] == "KZ");
     CHECK(j["series"][0]["first"] == "2022-01-02T00:00:00Z");
+    for (const auto& s : j["series"]) CHECK(s["as_name"] == (s["asn"] == 9198 ? "JSC Kazakhtelecom" : ""));
   }
 
   {  // "timeline JSON and CSV"
@@ -83,6 +88,7 @@ TEST_CASE("timeline API over a replayed dataset") {
     CHECK(r->get_header_value("Content-Type") == "application/json");
     auto j = nlohmann::json::parse(r->body);
     REQUIRE(j["series"].size() == 1);
+    CHECK(j["series"][0]["as_name"] == "JSC Kazakhtelecom");
     const auto& bins = j["series"][0]["bins"];
     REQUIRE(bins.size() == 6 * 24);
     CHECK(bins[0]["start"] == "2022-01-02T00:00:00Z");
@@ -96,6 +102,8 @@ TEST_CASE("timeline API over a replayed dataset") {
     CHECK(csv->body.rfind("cc,asn,target,category,bin_start,", 0) == 0);
     CHECK(lines(csv->body) >= 1 + 6 * 24);
     CHECK(csv->body.find("KZ,9198,web.whatsapp.com,messaging,2022-01-04T16:00:00Z,3600,") != std::string::npos);
+    CHECK(csv->body.find(",share,as_name\n") != std::string::npos);
+    CHECK(csv->body.find(",JSC Kazakhtelecom\n") != std::string::npos);
     // Network series by target=*.
     auto net = server.get("/api/v1/timeline?cc=KZ&asn=9198&target=*&bin=1d" + period);
     REQUIRE(net);
@@ -126,6 +134,11 @@ TEST_CASE("timeline API over a replayed dataset") {
       CAPTURE(i["id"]);
       CHECK(i["confirmed"] == true);
       CHECK(i["vantage_points"].get<int>() >= 2);
+      // Every incident names its network and how it was done (a shutdown: no method, the network is silent).
+      CHECK(i["as_name"] == "JSC Kazakhtelecom");
+      REQUIRE(i["methods"].is_array());
+      CHECK(i["methods"].empty() == (i["kind"] == "shutdown"));
+      if (i["target"] == "web.whatsapp.com") CHECK(i["methods"][0] == "tls.timeout");
     }
     for (const auto& i : j["incidents"]) {
       if (i["id"] != "KZ.9198.shutdown.20220105T1030Z") continue;
@@ -141,12 +154,59 @@ TEST_CASE("timeline API over a replayed dataset") {
     CHECK(lines(csv->body) == 1 + static_cast<int64_t>(j["incidents"].size()));
     CHECK(csv->body.find("KZ.9198.shutdown.20220105T1030Z,shutdown,KZ,9198,*,,2022-01-05T10:30:00Z,"
                          "2022-01-06T06:00:00Z,") != std::string::npos);
+    CHECK(csv->body.rfind("id,kind,cc,asn,target,category,start,end,confidence,probes,bins,severity,measurements,"
+                          "ongoing,confirmed,vantage_points,decisive_measurements,source,as_name,methods\n", 0) == 0);
+    CHECK(csv->body.find(",false,true,") != std::string::npos);  // ongoing=false, confirmed=true
+    CHECK(csv->body.find(",all,JSC Kazakhtelecom,tls.timeout\n") != std::string::npos);
     auto one = server.get("/api/v1/incidents/" + whatsapp_id);
     REQUIRE(one);
     REQUIRE(one->status == 200);
     auto oj = nlohmann::json::parse(one->body);
     CHECK(oj["id"] == whatsapp_id);
     CHECK(oj["end"].is_string());
+    CHECK(oj["as_name"] == "JSC Kazakhtelecom");
+    CHECK(oj["methods"][0] == "tls.timeout");
+    // The same permalink in words for a browser, in its language; ".json" or an API client's Accept: JSON.
+    const httplib::Headers browser = {{"Accept", "text/html,application/xhtml+xml,*/*;q=0.8"},
+                                      {"Accept-Language", "ru-RU,ru;q=0.9,en;q=0.5"}};
+    auto page = server.get("/api/v1/incidents/" + whatsapp_id, browser);
+    REQUIRE(page);
+    CHECK(page->status == 200);
+    CHECK(page->get_header_value("Content-Type") == "text/html; charset=utf-8");
+    CHECK(page->get_header_value("Vary") == "Accept, Accept-Language");
+    CHECK(page->body.find("<html lang=\"ru\">") != std::string::npos);
+    CHECK(page->body.find("web.whatsapp.com заблокирован в сети AS9198 (JSC Kazakhtelecom), KZ") != std::string::npos);
+    auto en_page = server.get("/api/v1/incidents/" + whatsapp_id + "?lang=en", browser);
+    REQUIRE(en_page);
+    CHECK(en_page->body.find("How it was done: tls.timeout") != std::string::npos);
+    CHECK(server.get("/api/v1/incidents/" + whatsapp_id + "?lang=fr", browser)->status == 400);
+    auto forced = server.get("/api/v1/incidents/" + whatsapp_id + ".json", browser);
+    REQUIRE(forced);
+    CHECK(forced->get_header_value("Content-Type") == "application/json");
+    CHECK(nlohmann::json::parse(forced->body) == oj);
+    auto curl = server.get("/api/v1/incidents/" + whatsapp_id, {{"Accept", "*/*"}});
+    CHECK(nlohmann::json::parse(curl->body) == oj);
+
+    // The Atom feed of the same incidents: opened, ended and confirmed events.
+    auto feed = server.get("/api/v1/feeds/incidents.atom?cc=kz&asn=AS9198" + period);
+    REQUIRE(feed);
+    CHECK(feed->status == 200);
+    CHECK(feed->get_header_value("Content-Type") == "application/atom+xml; charset=utf-8");
+    size_t entries = 0, expected = 0;
+    for (size_t at = feed->body.find("<entry>"); at != std::string::npos; at = feed->body.find("<entry>", at + 1)) ++entries;
+    for (const auto& i : j["incidents"]) expected += 1 + (i["end"].is_string() ? 1 : 0) + (i["confirmed"] == true ? 1 : 0);
+    CHECK(entries == expected);
+    CHECK(feed->body.find("<title>Opened: web.whatsapp.com blocked on AS9198 (JSC Kazakhtelecom), KZ</title>") !=
+          std::string::npos);
+    CHECK(feed->body.find("<id>urn:kuzet:incident:KZ.9198.shutdown.20220105T1030Z:ended</id>") != std::string::npos);
+    CHECK(feed->body.find("href=\"/api/v1/incidents/" + whatsapp_id + "\"") != std::string::npos);
+    auto target_feed = server.get("/api/v1/feeds/incidents.atom?cc=KZ&asn=9198&target=signal.org" + period);
+    CHECK(target_feed->body.find("web.whatsapp.com") == std::string::npos);
+    CHECK(target_feed->body.find("signal.org blocked") != std::string::npos);
+    auto bad_feed = server.get("/api/v1/feeds/incidents.atom?format=csv");
+    CHECK(bad_feed->status == 400);
+    CHECK(bad_feed->body.find("format") != std::string::npos);
+
     auto kind = server.get("/api/v1/incidents?cc=KZ&kind=shutdown" + period);
     REQUIRE(kind);
     const auto kinds = nlohmann::json::parse(kind->body);

@@ -175,9 +175,9 @@ TEST_CASE("CSV: one row per bin and state, no-data rows, quoted fields") {
   s.category = "news";
   auto csv = timeline_csv({s});
   CHECK(csv ==
-        "cc,asn,target,category,bin_start,bin_seconds,probes,state,verdict,method,verdict_probes,share\n"
-        "KZ,9198,\"a,b\",news,2022-01-02T00:00:00Z,600,1,blocked,blocked,dns.nxdomain,1,1.0000\n"
-        "KZ,9198,\"a,b\",news,2022-01-02T00:10:00Z,600,0,no_data,,,0,0\n");
+        "cc,asn,target,category,bin_start,bin_seconds,probes,state,verdict,method,verdict_probes,share,as_name\n"
+        "KZ,9198,\"a,b\",news,2022-01-02T00:00:00Z,600,1,blocked,blocked,dns.nxdomain,1,1.0000,\n"
+        "KZ,9198,\"a,b\",news,2022-01-02T00:10:00Z,600,0,no_data,,,0,0,\n");
   auto j = series_to_json(s);
   CHECK(j["bins"][1]["state"] == "no_data");
   // The API's fast writer gives the same JSON, hostile strings included.
@@ -419,7 +419,7 @@ TEST_CASE("index: a database indexed by triggers (the earlier layout) is rebuilt
 }
 
 TEST_CASE("CSV: cells from measurements that a spreadsheet would run are neutralised") {
-  Series s{{"KZ", 9198, "=cmd|' /C calc'!A0"}, "+sum(1)", kBin, {}};
+  Series s{{"KZ", 9198, "=cmd|' /C calc'!A0"}, "+sum(1)", kBin, {}, "=AS name"};
   s.bins.push_back({kT0, 1, {{"-2+3", "@SUM(A1)", 1}}});
   const std::string csv = timeline_csv({s});
   CHECK(csv.find(",\"'=cmd|' /C calc'!A0\",\"'+sum(1)\",") != std::string::npos);

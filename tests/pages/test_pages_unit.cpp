@@ -1,0 +1,181 @@
+// The pages behind permalinks (collector/pages) and the Atom feed of incident events (collector/feeds):
+// pure functions of the API's JSON. Content negotiation, language choice, what the pages say in three
+// languages, and hostile strings escaped everywhere.
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "collector/feeds/atom.hpp"
+#include "collector/pages/pages.hpp"
+#include "core/crypto.hpp"
+#include "core/signing.hpp"
+
+using namespace kuzet::collector;
+
+namespace {
+
+const std::string kEvil = "<script>alert(1)</script>\"'&";
+const std::string kEvilEscaped = "&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39;&amp;";
+
+nlohmann::json incident(const std::string& target = "web.whatsapp.com", const std::string& as_name = "JSC Kazakhtelecom") {
+  return {{"id", "KZ.9198.blocked.20220104T1430Z." + target},
+          {"source", "all"},
+          {"kind", "blocked"},
+          {"cc", "KZ"},
+          {"asn", 9198},
+          {"as_name", as_name},
+          {"target", target},
+          {"category", "messaging"},
+          {"methods", {"tls.timeout", "dns.nxdomain"}},
+          {"start", "2022-01-04T14:30:00Z"},
+          {"end", "2022-01-06T02:30:00Z"},
+          {"ongoing", false},
+          {"confidence", 0.93},
+          {"probes", 8},
+          {"bins", 200},
+          {"severity", 0},
+          {"confirmed", true},
+          {"vantage_points", 5},
+          {"decisive_measurements", 40},
+          {"permalink", "/api/v1/incidents/KZ.9198.blocked.20220104T1430Z." + target},
+          {"measurements", "/api/v1/measurements?cc=KZ&asn=9198&target=" + target}};
+}
+
+}  // namespace
+
+TEST_CASE("content negotiation: browsers get the page, API clients JSON") {
+  using pages::wants_html;
+  CHECK(wants_html("text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,*/*;q=0.8"));
+  CHECK(wants_html("text/html"));
+  CHECK_FALSE(wants_html("*/*"));  // curl
+  CHECK_FALSE(wants_html(""));
+  CHECK_FALSE(wants_html("application/json"));
+  CHECK_FALSE(wants_html("application/json, text/html;q=0.5"));
+  CHECK_FALSE(wants_html("text/html;q=0"));
+  CHECK(wants_html("application/json;q=0.5, text/html"));
+}
+
+TEST_CASE("language: lang= first, then Accept-Language, then English; an unknown lang= is refused") {
+  using pages::pick_language;
+  const std::string ru = "ru", fr = "fr";
+  CHECK(pick_language(&ru, "kk") == "ru");
+  CHECK_FALSE(pick_language(&fr, "ru").has_value());
+  CHECK(pick_language(nullptr, "kk-KZ,kk;q=0.9,ru;q=0.8") == "kk");
+  CHECK(pick_language(nullptr, "de-DE, ru-RU;q=0.7") == "ru");
+  CHECK(pick_language(nullptr, "de, fr") == "en");
+  CHECK(pick_language(nullptr, "") == "en");
+  CHECK(pick_language(nullptr, "ru;q=0, kk") == "kk");
+}
+
+TEST_CASE("incident page: what, when, how, how sure, in words, in three languages") {
+  const auto j = incident();
+  const std::string en = pages::incident_page(j, "en");
+  CHECK(en.find("<html lang=\"en\">") != std::string::npos);
+  CHECK(en.find("web.whatsapp.com blocked on AS9198 (JSC Kazakhtelecom), KZ") != std::string::npos);
+  CHECK(en.find("From 2022-01-04 14:30 to 2022-01-06 02:30 UTC (36.0 h).") != std::string::npos);
+  CHECK(en.find("How it was done: tls.timeout, dns.nxdomain.") != std::string::npos);
+  CHECK(en.find("Confirmed: 5 independent vantage points support it.") != std::string::npos);
+  CHECK(en.find("href=\"/api/v1/incidents/KZ.9198.blocked.20220104T1430Z.web.whatsapp.com.json\"") != std::string::npos);
+  CHECK(en.find("href=\"/api/v1/measurements?cc=KZ&amp;asn=9198&amp;target=web.whatsapp.com\"") != std::string::npos);
+  const std::string ru = pages::incident_page(j, "ru");
+  CHECK(ru.find("<html lang=\"ru\">") != std::string::npos);
+  CHECK(ru.find("Подтверждено: это подтверждают 5 независимых точек наблюдения.") != std::string::npos);
+  const std::string kk = pages::incident_page(j, "kk");
+  CHECK(kk.find("Расталды: оны 5 тәуелсіз бақылау нүктесі растайды.") != std::string::npos);
+
+  auto open = j;
+  open["end"] = nullptr;
+  open["ongoing"] = true;
+  open["confirmed"] = false;
+  open["vantage_points"] = 1;
+  const std::string o = pages::incident_page(open, "en");
+  CHECK(o.find("Since 2022-01-04 14:30 UTC, and still going on at the end of the data.") != std::string::npos);
+  CHECK(o.find("Not confirmed: only 1 independent vantage points support it") != std::string::npos);
+
+  auto shutdown = j;
+  shutdown["kind"] = "shutdown";
+  shutdown["target"] = "*";
+  shutdown["methods"] = nlohmann::json::array();
+  const std::string s = pages::incident_page(shutdown, "en");
+  CHECK(s.find("Shutdown of AS9198 (JSC Kazakhtelecom), KZ") != std::string::npos);
+  CHECK(s.find("No blocking method: a network that is shut down reports nothing.") != std::string::npos);
+}
+
+TEST_CASE("incident page: names from uploads and the ASN database are escaped, never markup") {
+  auto j = incident(kEvil, kEvil);
+  j["methods"] = {kEvil};
+  j["category"] = kEvil;
+  j["requested_id"] = kEvil;
+  for (const char* lang : {"en", "ru", "kk"}) {
+    const std::string page = pages::incident_page(j, lang);
+    CHECK(page.find("<script>") == std::string::npos);
+    CHECK(page.find("alert(1)</") == std::string::npos);
+    CHECK(page.find(kEvilEscaped) != std::string::npos);
+  }
+}
+
+TEST_CASE("measurement page: what was seen, signature and log status, synthetic data named") {
+  auto key = kuzet::core::generate_ed25519();
+  nlohmann::json m = {{"measurement_uid", "20220104T150000Z_abc"},
+                      {"started_at", "2022-01-04T15:00:00.000Z"},
+                      {"target", "web.whatsapp.com"},
+                      {"verdict", "blocked"},
+                      {"method", "tls.timeout"},
+                      {"explanation", kEvil},
+                      {"spec", "replay/kz-2022-01"},
+                      {"software", {{"name", "kuzet-replay-gen"}, {"version", "1"}}},
+                      {"network", {{"cc", "KZ"}, {"asn", 9198}, {"as_name", kEvil}}}};
+  pages::MeasurementFacts f;
+  f.uid = "20220104T150000Z_abc";
+  f.envelope = kuzet::core::sign_envelope(m, key).dump();
+  f.signature = pages::MeasurementFacts::Signature::valid;
+  f.key_id = kuzet::core::key_id(key.public_key);
+  f.log_index = 7;
+  f.checkpoint_size = 10;
+  const std::string page = pages::measurement_page(f, "en");
+  CHECK(page.find("a probe on AS9198 (" + kEvilEscaped + ") in KZ measured web.whatsapp.com: blocked (tls.timeout).") !=
+        std::string::npos);
+  CHECK(page.find("Valid: signed by probe key " + f.key_id) != std::string::npos);
+  CHECK(page.find("Entry 7 of the log, covered by the signed checkpoint of size 10.") != std::string::npos);
+  CHECK(page.find("href=\"/api/v1/measurements/20220104T150000Z_abc/proof\"") != std::string::npos);
+  CHECK(page.find("Synthetic data (replay): generated by kuzet-replay-gen") != std::string::npos);
+  CHECK(page.find("<script>") == std::string::npos);
+  f.log_index = 12;
+  CHECK(pages::measurement_page(f, "en").find("the next signed checkpoint will cover it") != std::string::npos);
+  f.log_index.reset();
+  f.signature = pages::MeasurementFacts::Signature::invalid;
+  const std::string bad = pages::measurement_page(f, "ru");
+  CHECK(bad.find("Подпись не сходится") != std::string::npos);
+  CHECK(bad.find("Нет в журнале прозрачности.") != std::string::npos);
+}
+
+TEST_CASE("Atom feed: opened, confirmed and ended events, newest first, escaped") {
+  auto ended = incident();
+  auto open = incident("signal.org");
+  open["id"] = "KZ.9198.blocked.20220105T0000Z.signal.org";
+  open["start"] = "2022-01-05T00:00:00Z";
+  open["end"] = nullptr;
+  open["confirmed"] = false;
+  auto events = feeds::incident_events({ended, open});
+  REQUIRE(events.size() == 4);  // ended: opened, confirmed, ended; open and unconfirmed: opened
+  CHECK(events[0].event == "ended");
+  CHECK(events[0].time == "2022-01-06T02:30:00Z");
+  CHECK(events[1].event == "opened");
+  CHECK(events[1].time == "2022-01-05T00:00:00Z");
+  CHECK(events[2].event == "confirmed");
+  CHECK(events[3].event == "opened");
+  const std::string atom = feeds::incidents_atom(events, {"/api/v1/feeds/incidents.atom?cc=KZ", "Kuzet incidents KZ", ""});
+  CHECK(atom.find("<feed xmlns=\"http://www.w3.org/2005/Atom\">") != std::string::npos);
+  CHECK(atom.find("<updated>2022-01-06T02:30:00Z</updated>") != std::string::npos);
+  CHECK(atom.find("<id>urn:kuzet:incident:KZ.9198.blocked.20220104T1430Z.web.whatsapp.com:ended</id>") !=
+        std::string::npos);
+  CHECK(atom.find("<title>Ended: web.whatsapp.com blocked on AS9198 (JSC Kazakhtelecom), KZ</title>") !=
+        std::string::npos);
+  CHECK(atom.find("Methods: tls.timeout, dns.nxdomain.") != std::string::npos);
+
+  auto evil = incident(kEvil + "\x01", kEvil);
+  const std::string bad = feeds::incidents_atom(feeds::incident_events({evil}), {"/x?a=<b>", kEvil, ""});
+  CHECK(bad.find("<script>") == std::string::npos);
+  CHECK(bad.find('\x01') == std::string::npos);
+  CHECK(bad.find("&lt;script&gt;alert(1)&lt;/script&gt;&quot;&apos;&amp;") != std::string::npos);
+}
