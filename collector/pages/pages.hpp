@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "collector/store.hpp"
+#include "collector/store/store.hpp"
 
 namespace kuzet::collector::pages {
 

@@ -2,7 +2,7 @@
 // Wires the pages into the collector's server (I/O): the measurement permalink's page for browsers.
 #include "collector/log/checkpointer.hpp"
 #include "collector/server.hpp"
-#include "collector/store.hpp"
+#include "collector/store/store.hpp"
 
 namespace kuzet::collector::pages {
 
