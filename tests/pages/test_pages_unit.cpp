@@ -9,6 +9,8 @@
 #include "collector/pages/pages.hpp"
 #include "core/crypto.hpp"
 #include "core/signing.hpp"
+#include "i18n/embedded_pages.hpp"
+#include "i18n/i18n.hpp"
 
 using namespace kuzet::collector;
 
@@ -178,4 +180,18 @@ TEST_CASE("Atom feed: opened, confirmed and ended events, newest first, escaped"
   CHECK(bad.find("<script>") == std::string::npos);
   CHECK(bad.find('\x01') == std::string::npos);
   CHECK(bad.find("&lt;script&gt;alert(1)&lt;/script&gt;&quot;&apos;&amp;") != std::string::npos);
+}
+
+TEST_CASE("i18n/pages: Russian and Kazakh have every English key, translated") {
+  const auto en = kuzet::i18n::Catalog::embedded(kuzet::i18n::embedded::pages, "en");
+  for (const char* lang : {"ru", "kk"}) {
+    const auto other = kuzet::i18n::Catalog::parse(kuzet::i18n::embedded::pages(lang));
+    for (const auto& key : en.keys()) {
+      CAPTURE(lang);
+      CAPTURE(key);
+      CHECK(other.has(key));
+      // Only texts that are the same in every language (network labels, format names) may stay English.
+      if (key.rfind("network.", 0) != 0) CHECK(other.text(key) != en.text(key));
+    }
+  }
 }

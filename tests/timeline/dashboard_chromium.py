@@ -92,14 +92,14 @@ def main():
 
         # The page shows which source its answers counted: all by default. The replay is all Kuzet probes', so
         # source=kuzet lists the same incidents, and source=ooni (imported OONI measurements) none.
-        if 'data-source="all"' not in dom or dom.count('<td class="source">all sources (') != len(rows):
+        if 'data-source="all"' not in dom or dom.count('<td class="source" data-label="Source">all sources (') != len(rows):
             fail("the page does not show that it counts all sources")
         for source, listed, label in (("kuzet", len(rows), "Kuzet probes"), ("ooni", 0, "OONI measurements (imported)")):
             d = chromium.dump_dom(page + "&source=" + source, work)
             n = len(re.findall(r'<tr class="\w+" data-id="', d))
             if 'data-ready="1"' not in d or 'data-source="%s"' % source not in d or n != listed:
                 fail("source=%s: expected %d incidents shown as from %s, got %d" % (source, listed, source, n))
-            if ("from %s." % label) not in d or d.count('<td class="source">' + label) != listed:
+            if ("from %s." % label) not in d or d.count('<td class="source" data-label="Source">' + label) != listed:
                 fail("source=%s: the status line and incident rows do not name %s" % (source, label))
         shot = os.path.join(a.artifacts, "dashboard.png")
         if os.path.exists(shot):
