@@ -2,6 +2,7 @@
 #include <csignal>
 #include <cstdio>
 #include <fstream>
+#include <sstream>
 #include <map>
 #include <mutex>
 #include <pthread.h>
@@ -14,6 +15,7 @@
 #include "collector/key_statement.hpp"
 #include "collector/log/checkpointer.hpp"
 #include "collector/log/log_key.hpp"
+#include "collector/feeds/webhooks.hpp"
 #include "collector/log/routes.hpp"
 #include "collector/pages/routes.hpp"
 #include "collector/ooni/cli.hpp"
@@ -78,6 +80,7 @@ int serve(const ServeOptions& options) {
   std::unique_ptr<AsnDatabase> asn;
   std::unique_ptr<kuzet::timeline::TimelineIndex> timelines;
   std::unique_ptr<Server> server;
+  std::unique_ptr<kuzet::collector::feeds::WebhookNotifier> webhooks;
   uint16_t port = 0;
   try {
     store = open_store(options.db_path);
@@ -105,6 +108,22 @@ int serve(const ServeOptions& options) {
     server->set_measurement_page(kuzet::collector::pages::measurement_page_handler(*store, *checkpointer));
     kuzet::timeline::register_timeline_routes(server->http_server(), *timelines, timeline_options);
     log::register_log_routes(server->http_server(), *store, *checkpointer);
+    if (!options.webhooks_path.empty()) {
+      // Subscriptions from the config; the delivery log next to the timeline index by default.
+      std::ifstream in(options.webhooks_path, std::ios::binary);
+      if (!in) throw std::runtime_error("cannot read " + options.webhooks_path);
+      std::ostringstream text;
+      text << in.rdbuf();
+      kuzet::collector::feeds::WebhookOptions webhook_options;
+      webhook_options.poll_ms = int64_t{options.webhook_interval_seconds} * 1000;
+      webhooks = std::make_unique<kuzet::collector::feeds::WebhookNotifier>(
+          kuzet::collector::feeds::parse_subscriptions(text.str()),
+          [&timelines, timeline_options](const kuzet::collector::feeds::Subscription& s) {
+            return kuzet::timeline::recent_incidents(*timelines, timeline_options, s.cc, s.asn, s.target);
+          },
+          options.webhook_log_path.empty() ? timeline_db + ".webhooks.jsonl" : options.webhook_log_path,
+          webhook_options);
+    }
     port = server->bind();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "kuzet-collector: %s\n", e.what());
@@ -121,7 +140,9 @@ int serve(const ServeOptions& options) {
               kuzet::tlog::verifier_key_text(checkpointer->verifier()).c_str());
   std::fflush(stdout);
   checkpointer->start();
+  if (webhooks) webhooks->start();
   server->run();
+  if (webhooks) webhooks->stop();
   {
     // The waiter must not touch the server once it is gone; a late signal then just ends the process.
     std::lock_guard lock(stop_control().mutex);

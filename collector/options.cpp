@@ -19,6 +19,7 @@ const char* usage_text() {
          "                        [--max-connections N] [--max-connections-per-source N]\n"
          "                        [--log-key FILE] [--log-origin NAME] [--checkpoint-interval SECONDS]\n"
          "                        [--vantage-key-file FILE] [--min-vantage-points N] [--timeline-db FILE]\n"
+         "                        [--webhooks FILE] [--webhook-log FILE] [--webhook-interval SECONDS]\n"
          "  kuzet-collector import --db FILE|URL FILE.jsonl\n"
          "  kuzet-collector migrate --from FILE.db --to postgresql://...   (copies a store, verifying every envelope)\n"
          "  kuzet-collector export --db FILE --format ooni [--cc CC] [--asn N] [--target HOST] [--from T] [--until T]\n"
@@ -41,7 +42,8 @@ uint64_t parse_number(const std::string& option, const std::string& text, uint64
 const std::vector<std::string_view> kServeOptions = {
     "--listen", "--db", "--resolver", "--ca-bundle", "--asn-db", "--allow-private-targets", "--control-concurrency",
     "--timeline-bin", "--trusted-proxy", "--max-connections", "--max-connections-per-source", "--log-key",
-    "--log-origin", "--checkpoint-interval", "--vantage-key-file", "--min-vantage-points", "--timeline-db", "--help"};
+    "--log-origin", "--checkpoint-interval", "--vantage-key-file", "--min-vantage-points", "--timeline-db",
+    "--webhooks", "--webhook-log", "--webhook-interval", "--help"};
 const std::vector<std::string_view> kImportOptions = {"--db", "--help"};
 const std::vector<std::string_view> kMigrateOptions = {"--from", "--to", "--help"};
 
@@ -132,6 +134,12 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
         s.checkpoint_interval_seconds = static_cast<uint32_t>(parse_number(arg, value(arg), 1, 3600));
       } else if (arg == "--vantage-key-file") {
         s.vantage_key_file = value(arg);
+      } else if (arg == "--webhooks") {
+        s.webhooks_path = value(arg);
+      } else if (arg == "--webhook-log") {
+        s.webhook_log_path = value(arg);
+      } else if (arg == "--webhook-interval") {
+        s.webhook_interval_seconds = static_cast<uint32_t>(parse_number(arg, value(arg), 1, 86400));
       } else if (arg == "--min-vantage-points") {
         s.min_vantage_points = static_cast<uint32_t>(parse_number(arg, value(arg), 1, 1000));
       } else if (arg == "--timeline-db") {

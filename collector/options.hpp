@@ -43,6 +43,12 @@ struct ServeOptions {
   // how many an incident needs to be confirmed.
   std::string vantage_key_file;
   uint32_t min_vantage_points = 2;
+  // Signed webhooks on incident events (collector/feeds/webhooks.hpp, docs/api.md "Alerts"): the subscriptions'
+  // JSON file ("" = none), the delivery log ("" = "<db>.webhooks.jsonl", or beside the timeline index for a
+  // PostgreSQL store), and how often incidents are looked at.
+  std::string webhooks_path;
+  std::string webhook_log_path;
+  uint32_t webhook_interval_seconds = 30;
   // The timeline index's SQLite file: "" = the --db file itself; with PostgreSQL "" = "<log key>.timelines"
   // (each collector keeps its own index of the shared measurements; docs/deployment.md).
   std::string timeline_db;

@@ -251,7 +251,47 @@ QueryLimits limits(const TimelineIndex& index, const ApiOptions& o) {
   return {index.base_bin_ms(), o.max_bins, o.default_period_ms};
 }
 
+int64_t now_of(const ApiOptions& o) {
+  return o.now_ms ? o.now_ms() : core::to_unix_ms(std::chrono::system_clock::now());
+}
+
+// The network's name, or "" without an ASN database. A name that is not strict UTF-8 (a broken database
+// line) is left out rather than failing the answer.
+std::string network_name_of(const ApiOptions& o, uint32_t asn) {
+  std::string name = o.network_name ? o.network_name(asn) : std::string();
+  try {
+    core::decode_utf8(name);
+  } catch (const std::invalid_argument&) {
+    name.clear();
+  }
+  return name;
+}
+
+// The incidents a parsed query asks for, named (the listing, the feed, the webhooks).
+std::vector<Incident> find_incidents(TimelineIndex& index, const ApiOptions& options, ParsedQuery& pq) {
+  pq.query.until_ms = std::min(pq.query.until_ms, now_of(options));  // the future has no data yet
+  std::vector<Incident> found;
+  if (pq.query.until_ms > pq.query.from_ms) found = index.incidents(pq.query, options.incidents);
+  if (!pq.kind.empty()) std::erase_if(found, [&](const Incident& i) { return i.kind != pq.kind; });
+  if (pq.confirmed) std::erase_if(found, [&](const Incident& i) { return i.confirmed != *pq.confirmed; });
+  for (auto& i : found) i.as_name = network_name_of(options, i.key.asn);
+  return found;
+}
+
 }  // namespace
+
+std::vector<nlohmann::json> recent_incidents(TimelineIndex& index, const ApiOptions& options, const std::string& cc,
+                                             std::optional<uint32_t> asn, const std::string& target) {
+  collector::query::Params params;
+  if (!cc.empty()) params.emplace("cc", cc);
+  if (asn) params.emplace("asn", std::to_string(*asn));
+  if (!target.empty()) params.emplace("target", target);
+  auto pq = parse_query(params, data_end(index), limits(index, options), now_of(options), kFeedParams);
+  if (!pq.error.empty()) throw std::invalid_argument(pq.error);
+  std::vector<nlohmann::json> out;
+  for (const auto& i : find_incidents(index, options, pq)) out.push_back(incident_to_json(i));
+  return out;
+}
 
 void register_timeline_routes(httplib::Server& server, TimelineIndex& index, ApiOptions options) {
   if (!options.now_ms)
@@ -267,17 +307,7 @@ void register_timeline_routes(httplib::Server& server, TimelineIndex& index, Api
     };
   };
 
-  // The network's name, or "" without an ASN database.
-  // A name that is not strict UTF-8 (a broken database line) is left out rather than failing the answer.
-  auto network_name = [names = options.network_name](uint32_t asn) {
-    std::string name = names ? names(asn) : std::string();
-    try {
-      core::decode_utf8(name);
-    } catch (const std::invalid_argument&) {
-      name.clear();
-    }
-    return name;
-  };
+  auto network_name = [options](uint32_t asn) { return network_name_of(options, asn); };
 
   server.Get("/api/v1/series", guarded([&index, network_name](const httplib::Request& req, httplib::Response& res) {
                TimelineQuery q;
@@ -330,16 +360,7 @@ void register_timeline_routes(httplib::Server& server, TimelineIndex& index, Api
                res.set_content(out, kJson);
              }));
 
-  // The incidents a parsed query asks for, named (the listing and the feed).
-  auto find_incidents = [&index, options, network_name](ParsedQuery& pq) {
-    pq.query.until_ms = std::min(pq.query.until_ms, options.now_ms());  // the future has no data yet
-    std::vector<Incident> found;
-    if (pq.query.until_ms > pq.query.from_ms) found = index.incidents(pq.query, options.incidents);
-    if (!pq.kind.empty()) std::erase_if(found, [&](const Incident& i) { return i.kind != pq.kind; });
-    if (pq.confirmed) std::erase_if(found, [&](const Incident& i) { return i.confirmed != *pq.confirmed; });
-    for (auto& i : found) i.as_name = network_name(i.key.asn);
-    return found;
-  };
+  auto find_incidents = [&index, options](ParsedQuery& pq) { return timeline::find_incidents(index, options, pq); };
 
   server.Get("/api/v1/incidents", guarded([&index, options, find_incidents](const httplib::Request& req, httplib::Response& res) {
                auto pq = parse_query(req.params, data_end(index), limits(index, options), options.now_ms(),

@@ -45,6 +45,11 @@ struct ApiOptions {
   std::function<std::string(uint32_t asn)> network_name;
 };
 
+// The incidents of a place (filters "" / nullopt = any) in the default window (the matching data's last
+// default_period_ms, up to now), as the listing writes them: what the webhooks watch (collector/feeds).
+std::vector<nlohmann::json> recent_incidents(TimelineIndex& index, const ApiOptions& options, const std::string& cc,
+                                             std::optional<uint32_t> asn, const std::string& target);
+
 // Adds the routes above. `index` must outlive the server.
 void register_timeline_routes(httplib::Server& server, TimelineIndex& index, ApiOptions options = {});
 

@@ -6,13 +6,30 @@ headless Chromium: no payload runs, the names show as text. Pages are kept as ar
 
 usage: permalink_pages.py --collector BIN --replay-gen BIN --hostile-upload BIN --artifacts DIR
 Exit 0 on success, 1 on a failed check; without chromium: 77 (skip) for a developer, a failure in CI."""
-import argparse, json, os, re, subprocess, sys, tempfile, urllib.parse
+import argparse, hashlib, hmac, http.server, json, os, re, subprocess, sys, tempfile, threading, time, urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "browser"))
 import chromium  # noqa: E402
 from checks import check, finish  # noqa: E402
 from collector_proc import Collector, replay_db  # noqa: E402
+
+SECRET = "permalink-pages-webhook-secret"
+
+
+class Hooks(http.server.BaseHTTPRequestHandler):
+    """A webhook subscriber: keeps each POST's headers and body."""
+    got = []
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        Hooks.got.append((dict(self.headers), body))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
 
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 def main():
@@ -27,7 +44,16 @@ def main():
     work = tempfile.mkdtemp(prefix="kuzet-pages-")
     db = os.path.join(work, "collector.db")
     replay_db(a.replay_gen, db, days=3, probes=8)
-    server = Collector(a.collector, db, ["--checkpoint-interval", "1"])
+    # Signed webhooks (docs/api.md, "Alerts") to a subscriber on loopback, polled every second.
+    hooks = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hooks)
+    threading.Thread(target=hooks.serve_forever, daemon=True).start()
+    config = os.path.join(work, "webhooks.json")
+    with open(config, "w") as f:
+        json.dump({"webhooks": [{"url": "http://127.0.0.1:%d/hook" % hooks.server_address[1], "secret": SECRET,
+                                 "cc": "KZ"}]}, f)
+    delivery_log = os.path.join(work, "webhooks.jsonl")
+    server = Collector(a.collector, db, ["--checkpoint-interval", "1", "--webhooks", config, "--webhook-log",
+                                         delivery_log, "--webhook-interval", "1"])
     try:
         status, _, body = server.get("/api/v1/measurements?cc=KZ&asn=9198&verdict=blocked&limit=1")
         env = json.loads(body)["measurements"][0]
@@ -55,6 +81,12 @@ def main():
         status, _, body = server.get("/api/v1/measurements/" + uid + "?verbose=1")
         check(status == 400 and b"verbose" in body, "an unknown parameter of the permalink is not refused")
 
+        # The replay's incidents are the webhook's baseline: wait for it before anything new happens.
+        deadline = time.time() + 60
+        while time.time() < deadline and not (os.path.exists(delivery_log) and '"subscribed"' in open(delivery_log).read()):
+            time.sleep(0.2)
+        check(not Hooks.got, "the webhook was sent the history: %d posts" % len(Hooks.got))
+
         # Hostile names: uploaded signed, then opened in Chromium.
         port = urllib.parse.urlparse(server.base).port
         hostile = json.loads(subprocess.run([a.hostile_upload, str(port)], check=True, capture_output=True,
@@ -80,7 +112,21 @@ def main():
             check("&lt;script&gt;" in dom or "&lt;img" in dom, "%s: the hostile names are not shown as text" % name)
             chromium.screenshot(server.base + path, os.path.join(a.artifacts, name + ".png"), work, size="390,900",
                                 budget_ms=5000)
+        # The new incidents reached the webhook subscriber, signed.
+        deadline = time.time() + 60
+        while time.time() < deadline and len(Hooks.got) < len(incs):
+            time.sleep(0.2)
+        opened = [json.loads(b) for _, b in Hooks.got]
+        check(len(Hooks.got) >= len(incs) and all(e["event"] == "opened" for e in opened)
+              and {e["incident"]["id"] for e in opened} >= {i["id"] for i in incs},
+              "the webhook got %d posts for %d new incidents: %s" % (len(Hooks.got), len(incs), opened[:3]))
+        for headers, body in Hooks.got:
+            want = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+            check(headers.get("X-Kuzet-Signature") == want, "a webhook's signature does not verify")
+        log = [json.loads(l) for l in open(delivery_log)]
+        check(sum(1 for l in log if l["status"] == "delivered") == len(Hooks.got), "the delivery log: %s" % log[-3:])
     finally:
+        hooks.shutdown()
         server.stop()
     return finish("permalink pages OK: words for browsers, JSON otherwise, hostile names inert; artifacts in " + a.artifacts)
 
