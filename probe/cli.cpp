@@ -57,6 +57,7 @@ struct RunCommand {
   bool quiet = false;
   bool consent = false;  // --consent: the volunteer accepted the consent text for this run
   bool capture = false;  // --capture: record packets (docs/packet-evidence.md)
+  bool locate = false;   // --locate: find the hop of a reset injector (implies --capture)
 };
 
 RunCommand parse_run(int argc, char** argv) {
@@ -80,6 +81,7 @@ RunCommand parse_run(int argc, char** argv) {
     else if (arg == "--quiet") cmd.quiet = true;
     else if (arg == "--consent") cmd.consent = true;
     else if (arg == "--capture") cmd.capture = true;
+    else if (arg == "--locate") cmd.locate = cmd.capture = true;
     else if (arg == "--concurrency") {
       const std::string v = value();
       char* end = nullptr;
@@ -201,6 +203,7 @@ int run_command(const RunCommand& cmd) {
   }
 
   if (config.capture) options.capture = open_capture(config);
+  options.locate = cmd.locate && options.capture;
 
   RunResult result = run_probe(options);
   if (result.network.source == "collector") {

@@ -74,6 +74,8 @@ std::string progress_line(const Progress& p) {
     std::snprintf(line, sizeof line, "waiting for the collector's control measurements...\n");
   } else if (p.phase == "throttling") {
     std::snprintf(line, sizeof line, "confirming slow targets with a neutral SNI...\n");
+  } else if (p.phase == "locate") {
+    std::snprintf(line, sizeof line, "locating reset injectors (ClientHellos with TTL 1, 2, ...)...\n");
   } else {
     return "";
   }

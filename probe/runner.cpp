@@ -10,6 +10,7 @@
 #include "core/crypto.hpp"
 #include "core/time.hpp"
 #include "probe/capture/evidence.hpp"
+#include "probe/capture/locate.hpp"
 #include "probe/pipeline/control_batches.hpp"
 #include "probe/privacy/redact.hpp"
 
@@ -175,6 +176,10 @@ RunResult run_probe(const RunOptions& options) {
     std::vector<std::string> own = options.local_addresses;
     own.push_back(options.capture->local_address());
     capture::attach_evidence(result.records, options.capture->end(), options.capture->limits(), own);
+    if (options.locate) {
+      report("locate", nullptr);
+      capture::locate_injectors(result.records, options.measure);
+    }
     for (size_t i = 0; i < n; ++i) {
       inputs[i].observations.captured = true;
       inputs[i].observations.packet_evidence = result.records[i].observations.packet_evidence;

@@ -41,7 +41,7 @@ struct Progress {
   size_t done = 0;
   size_t total = 0;
   const MeasurementRecord* record = nullptr;  // set when a target finished its local measurement
-  std::string phase;                          // "dns", "connect", "control", "throttling", "done"
+  std::string phase;                          // "dns", "connect", "control", "throttling", "locate", "done"
 };
 
 struct RunOptions {
@@ -60,6 +60,8 @@ struct RunOptions {
   std::function<void(const Progress&)> on_progress;  // called from worker threads, serialised
   // Packet capture (opt-in): opened once per process (it drops CAP_NET_RAW after opening); null = off.
   std::shared_ptr<capture::Recorder> capture;
+  // --locate: TTL-limited repeats of the ClientHello for targets with a forged reset (capture/locate.hpp).
+  bool locate = false;
 };
 
 struct RunResult {

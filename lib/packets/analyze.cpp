@@ -85,7 +85,9 @@ std::optional<PacketFinding> rst_injection(const Flow& flow) {
     }
   if (!synack) return std::nullopt;  // the server never answered: nothing of its own to compare with
   std::optional<uint8_t> client_scale;
-  if (flow.packets.front()->window_scale && synack->window_scale) client_scale = flow.packets.front()->window_scale;
+  // RFC 7323: a shift above 14 is treated as 14 (a hostile SYN may say anything up to 255).
+  if (flow.packets.front()->window_scale && synack->window_scale)
+    client_scale = std::min<uint8_t>(*flow.packets.front()->window_scale, 14);
 
   uint32_t server_next = synack->seq + 1;
   uint32_t client_window = 0;

@@ -14,6 +14,7 @@ inline constexpr std::string_view rst_injection = "rst_injection";  // a TCP RST
 inline constexpr std::string_view dns_injection = "dns_injection";  // two different replies to one query
 inline constexpr std::string_view silent_drop = "silent_drop";      // the request vanished after the handshake
 inline constexpr std::string_view policer = "policer";              // a flat rate enforced by dropping
+inline constexpr std::string_view hop = "hop";                      // where on the path the injector sits (--locate)
 }  // namespace kind
 
 // The signs a finding rests on (its "signs" list).
@@ -67,7 +68,19 @@ struct PacketFinding {
   double loss_interval_ms = 0;  // median time between loss events
   double rtt_base_ms = 0;       // lowest round-trip time seen
   double rtt_at_loss_ms = 0;    // typical round-trip time just before a loss
+
+  // hop (kuzet-probe run --locate): the trigger (`trigger`) resent with IP TTL 1, 2, ...; the interference
+  // (`failure`, e.g. tls.reset) first answered at `hop`, so the box sits `hop` routers away.
+  int hop = 0;
+  int max_ttl = 0;  // the highest TTL tried
+  std::string failure;
 };
+
+// The hop of an injector from TTL-limited repeats: outcomes[k] is the failure ("" = the server answered)
+// of the trigger sent with TTL k + 1. The first TTL whose outcome is `interference` (an injected reset
+// answers once the trigger reaches the box, even though it expires there); 0 when the server answered first
+// or the interference never showed.
+int locate_hop(const std::vector<std::string>& outcomes, const std::string& interference);
 
 void to_json(nlohmann::json& j, const PacketFinding& f);
 void from_json(const nlohmann::json& j, PacketFinding& f);

@@ -35,6 +35,11 @@ void to_json(nlohmann::json& j, const PacketFinding& f) {
     j["trigger"] = f.trigger;
     j["retransmissions"] = f.retransmissions;
     j["silence_ms"] = f.silence_ms;
+  } else if (f.kind == kind::hop) {
+    j["hop"] = f.hop;
+    j["max_ttl"] = f.max_ttl;
+    j["trigger"] = f.trigger;
+    j["failure"] = f.failure;
   } else if (f.kind == kind::policer) {
     j["rate_bps"] = f.rate_bps;
     j["rate_variation"] = f.rate_variation;
@@ -78,6 +83,17 @@ void from_json(const nlohmann::json& j, PacketFinding& f) {
   f.loss_interval_ms = j.value("loss_interval_ms", 0.0);
   f.rtt_base_ms = j.value("rtt_base_ms", 0.0);
   f.rtt_at_loss_ms = j.value("rtt_at_loss_ms", 0.0);
+  f.hop = j.value("hop", 0);
+  f.max_ttl = j.value("max_ttl", 0);
+  f.failure = j.value("failure", "");
+}
+
+int locate_hop(const std::vector<std::string>& outcomes, const std::string& interference) {
+  for (size_t k = 0; k < outcomes.size(); ++k) {
+    if (outcomes[k] == interference) return static_cast<int>(k) + 1;
+    if (outcomes[k].empty()) return 0;  // the server itself answered: nothing in between did
+  }
+  return 0;
 }
 
 }  // namespace kuzet::packets

@@ -13,7 +13,7 @@ const std::vector<CommandInfo>& commands() {
       {"setup", {"--config", "--consent", "--collector", "--no-collector", "--interval", "--spec", "--data-dir", "--lang",
                  "--non-interactive", "--help"}},
       {"run", {"--spec", "--target", "--config", "--collector", "--no-upload", "--out", "--resolver", "--ca-bundle",
-               "--public-ca-bundle", "--data-dir", "--concurrency", "--quiet", "--consent", "--capture", "--help"}},
+               "--public-ca-bundle", "--data-dir", "--concurrency", "--quiet", "--consent", "--capture", "--locate", "--help"}},
       {"daemon", {"--config", "--retry-initial", "--retry-max", "--runs", "--log-level", "--help"}},
       {"status", {"--config", "--data-dir", "--json", "--help"}},
       {"results", {"--config", "--data-dir", "--days", "--limit", "--target", "--json", "--help"}},

@@ -423,6 +423,8 @@ class Lab:
             cmd += ["--collector", f"http://{net['collector']}:{net['collector_port']}"]
         if self.sc.get("capture"):
             cmd += ["--capture"]
+        if self.sc.get("locate"):
+            cmd += ["--locate"]
         if self.sc.get("drop_net_raw"):
             # Root without CAP_NET_RAW (bounding set, so exec cannot regain it): the probe must say capture
             # is unavailable and measure exactly as before.
@@ -629,6 +631,8 @@ def packet_evidence_problems(sc, target, record):
         for s in w.get("signs", []):
             if not any(s in f.get("signs", []) for f in mine):
                 problems.append(f"expected a {w['kind']} finding with sign {s!r}   saw {json.dumps(mine)[:400]}")
+        if "hop" in w and not any(f.get("hop") == w["hop"] for f in mine):
+            problems.append(f"expected a {w['kind']} finding at hop {w['hop']}   saw {json.dumps(mine)[:400]}")
         for s in w.get("not_signs", []):
             if any(s in f.get("signs", []) for f in mine):
                 problems.append(f"expected no {w['kind']} finding with sign {s!r}   saw {json.dumps(mine)[:400]}")

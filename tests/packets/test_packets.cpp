@@ -378,3 +378,26 @@ TEST_CASE("policer: tail drops recovered by timeouts (stalls, no holes) are its 
   // The same rate, evenly paced (a shaper that queues instead of dropping): no losses at all.
   CHECK(analyse(bursts(6, 3, 208, true)).empty());
 }
+
+TEST_CASE("locate_hop: the first TTL at which the interference answers") {
+  // Expired below the box (timeouts), reset from hop 3 on.
+  CHECK(locate_hop({"tls.timeout", "tls.timeout", "tls.reset"}, "tls.reset") == 3);
+  CHECK(locate_hop({"tls.reset"}, "tls.reset") == 1);
+  // The server answered first: nothing between us interferes with this trigger.
+  CHECK(locate_hop({"tls.timeout", "", "tls.reset"}, "tls.reset") == 0);
+  CHECK(locate_hop({"tls.timeout", "tls.timeout"}, "tls.reset") == 0);
+  CHECK(locate_hop({}, "tls.reset") == 0);
+  PacketFinding f;
+  f.kind = kind::hop;
+  f.peer = "203.0.113.5:443";
+  f.hop = 4;
+  f.max_ttl = 4;
+  f.trigger = "tls_client_hello";
+  f.failure = "tls.reset";
+  nlohmann::json j = f;
+  CHECK(j["hop"] == 4);
+  CHECK(!j.contains("rst_ttl"));
+  const auto back = j.get<PacketFinding>();
+  CHECK(back.hop == 4);
+  CHECK(back.failure == "tls.reset");
+}
