@@ -23,7 +23,9 @@ struct CaptureLimits {
   int snaplen = 512;                           // headers, DNS messages and the start of a ClientHello
   size_t max_run_bytes = 16u * 1024 * 1024;    // captured bytes per run (the unit allows 96 MB in all)
   size_t max_packets_per_target = 5000;        // analysed per target
-  size_t max_pcap_bytes = 96 * 1024;           // the pcap attached to a record with a finding
+  // The pcap attached to a record with a finding: 64 KiB in base64, so a full upload batch (200 records)
+  // stays under the collector's 16 MiB body limit even when every record carries one.
+  size_t max_pcap_bytes = 48 * 1024;
 };
 
 class Recorder {

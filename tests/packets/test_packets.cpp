@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "packets/analyze.hpp"
+#include "packets/evidence.hpp"
 #include "tests/packets/packet_builder.hpp"
 
 using namespace kuzet::packets;
@@ -400,4 +401,43 @@ TEST_CASE("locate_hop: the first TTL at which the interference answers") {
   const auto back = j.get<PacketFinding>();
   CHECK(back.hop == 4);
   CHECK(back.failure == "tls.reset");
+}
+
+TEST_CASE("evidence: a target's packets, and its pcap without the probe's own address or MAC") {
+  Capture c;
+  Conn k{c};
+  k.handshake(0);
+  k.client_data(21, client_hello());
+  k.rst(22, 64, 4242, k.server_seq);
+  k.server_data(41, 1400);
+  c.udp_packet(50, {kClient, kResolver}, 5000, 53, dns(1, false, "web.example.org", 1));
+  c.udp_packet(51, {kClient, kResolver}, 5001, 53, dns(2, false, "other.example", 1));
+  c.tcp_packet(60, {kClient, "198.51.100.7"}, {41000, 443, 1, 0, kTcpSyn});  // another target's connection
+  // As an Ethernet capture (the probe's real link type), with the probe's MAC in every frame.
+  PcapFile eth{kLinkEthernet, 512, {}};
+  for (auto f : c.file.frames) {
+    f.bytes = std::string("\x02\x00\x00\x00\x00\x01\x02\xaa\xbb\xcc\xdd\xee\x08\x00", 14) + f.bytes;
+    eth.frames.push_back(f);
+  }
+  std::vector<std::optional<Packet>> decoded;
+  for (const auto& f : eth.frames) decoded.push_back(decode_frame(eth.linktype, f));
+  TargetTraffic t{"web.example.org", {kServer}, {443}};
+  const auto mine = packets_of(decoded, t, 100);
+  CHECK(mine == std::vector<size_t>{0, 1, 2, 3, 4, 5, 6});
+  CHECK(packets_of(decoded, t, 2).size() == 2);
+
+  const std::string pcap = evidence_pcap(eth, mine, {kClient}, 64 * 1024);
+  auto back = read_pcap(pcap);
+  REQUIRE(back.error == "");
+  REQUIRE(back.file.frames.size() == 7);
+  CHECK(pcap.find(std::string("\x0a\x00\x00\x02", 4)) == std::string::npos);  // 10.0.0.2
+  CHECK(pcap.find(std::string("\xaa\xbb\xcc\xdd\xee", 5)) == std::string::npos);
+  CHECK(pcap.find(std::string("\xc0\x00\x02\x01", 4)) != std::string::npos);  // 192.0.2.1 instead
+  // The anonymised packets still show the finding.
+  auto f = analyze_packets(decode_all(back.file));
+  REQUIRE(f.size() == 1);
+  CHECK(f[0].kind == kind::rst_injection);
+  // Bounded: frames that do not fit are left out; nothing fits, nothing is returned.
+  CHECK(read_pcap(evidence_pcap(eth, mine, {kClient}, 24 + 16 + 80)).file.frames.size() == 1);
+  CHECK(evidence_pcap(eth, mine, {kClient}, 30).empty());
 }
