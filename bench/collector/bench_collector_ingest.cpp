@@ -2,13 +2,20 @@
 // code path as POST /api/v1/measurements (split, parse, verify, store + COMMIT), then over HTTP on
 // loopback. Prints measurements/s, batch latency p50/p99 and where the time goes. Not a test.
 //   bench_collector_ingest [N] [BATCH]
+//   bench_collector_ingest --db postgresql://… [N] [BATCH]   (PostgreSQL: in-process, then real kuzet-collector
+//     processes, 1 and 2 on the same database, over HTTP; each run in a fresh schema of that database;
+//     KUZET_COLLECTOR_BIN or the build tree's collector/kuzet-collector)
 #include <httplib.h>
 
+#include <signal.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <memory>
 #include <thread>
 
@@ -17,6 +24,7 @@
 #include "collector/server.hpp"
 #include "collector/timeline/index.hpp"
 #include "tests/collector/helpers.hpp"
+#include "tests/collector/test_db.hpp"
 
 using namespace kuzet;
 using namespace kuzet::collector;
@@ -45,10 +53,12 @@ void report(const char* name, size_t n, double total_ms, std::vector<double> lat
 // catch-up still pending at the end is inside the timed span.
 // with_log false: the store at schema 2, before the transparency log (docs/transparency-log.md); with it,
 // every row also gets its log entry and hashes, and a checkpointer signs every 2 s as in serve.
+// server: a PostgreSQL URL (a fresh schema there) or "" (an SQLite file).
 void direct(const char* name, const std::vector<std::string>& bodies, size_t n, const core::KeyPair& key,
-            unsigned workers, bool with_timelines = false, bool with_log = true) {
+            unsigned workers, bool with_timelines = false, bool with_log = true, const std::string& server = "") {
   TempDir dir;
-  auto store = with_log ? open_sqlite_store(dir.file("bench.db")) : open_sqlite_store(dir.file("bench.db"), 2);
+  TestDb db(dir.file("bench.db"), server);
+  auto store = open_store(db.location(), with_log ? latest_schema_version() : 2);
   std::unique_ptr<log::Checkpointer> checkpointer;
   if (with_log) {
     checkpointer = std::make_unique<log::Checkpointer>(
@@ -56,7 +66,10 @@ void direct(const char* name, const std::vector<std::string>& bodies, size_t n, 
     checkpointer->start();
   }
   std::unique_ptr<timeline::TimelineIndex> timelines;
-  if (with_timelines) timelines = std::make_unique<timeline::TimelineIndex>(dir.file("bench.db"));
+  if (with_timelines)
+    timelines = db.postgres() ? std::make_unique<timeline::TimelineIndex>(dir.file("timelines.db"), timeline::kDefaultBinMs,
+                                                                        std::chrono::seconds(1), store.get())
+                              : std::make_unique<timeline::TimelineIndex>(db.location());
   store->register_key({core::key_id(key.public_key), core::base64_encode(key.public_key), 0});
   Metrics metrics;
   IngestOptions options;
@@ -135,9 +148,105 @@ void over_http(const char* name, const std::vector<std::string>& bodies, size_t 
   thread.join();
 }
 
+// A kuzet-collector serve child on 127.0.0.1, any port: its pid and port (read from its first line).
+std::pair<pid_t, uint16_t> start_child(const std::string& binary, const std::vector<std::string>& args) {
+  int out[2];
+  if (pipe(out) != 0) std::exit(1);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    dup2(out[1], STDOUT_FILENO);
+    close(out[0]);
+    close(out[1]);
+    std::vector<char*> argv{const_cast<char*>(binary.c_str())};
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(binary.c_str(), argv.data());
+    _exit(127);
+  }
+  close(out[1]);
+  std::string line;
+  char c;
+  while (read(out[0], &c, 1) == 1 && c != '\n') line += c;
+  close(out[0]);
+  const auto at = line.find("127.0.0.1:");
+  if (at == std::string::npos) {
+    std::fprintf(stderr, "collector did not start: %s\n", line.c_str());
+    std::exit(1);
+  }
+  return {pid, static_cast<uint16_t>(std::stoi(line.substr(at + 10)))};
+}
+
+// `processes` kuzet-collector processes on one fresh schema of `server`, `clients_each` HTTP clients on each,
+// uploading the bodies (each body once, whoever takes it). Wall time from the first upload to the last answer.
+void processes_over_http(const char* name, const std::vector<std::string>& bodies, size_t n, const core::KeyPair& key,
+                         const std::string& server, const std::string& binary, int processes, int clients_each) {
+  TempDir dir;
+  TestDb db(dir.file("unused.db"), server);
+  const std::string log_key = dir.file("log.key");
+  {
+    auto store = open_store(db.location());  // migrations before the processes race to them
+    store->register_key({core::key_id(key.public_key), core::base64_encode(key.public_key), 0});
+  }
+  std::vector<std::pair<pid_t, uint16_t>> children;
+  for (int p = 0; p < processes; ++p)
+    children.push_back(start_child(binary, {"serve", "--listen", "127.0.0.1:0", "--db", db.location(), "--log-key",
+                                            log_key, "--timeline-db", dir.file("timelines" + std::to_string(p))}));
+  std::vector<std::vector<double>> latencies(static_cast<size_t>(processes * clients_each));
+  std::atomic<size_t> next{0};
+  const double start = now_ms();
+  std::vector<std::thread> pool;
+  for (int c = 0; c < processes * clients_each; ++c) {
+    pool.emplace_back([&, c] {
+      httplib::Client client("127.0.0.1", children[static_cast<size_t>(c % processes)].second);
+      client.set_read_timeout(120, 0);
+      client.set_keep_alive(true);
+      for (size_t i = next++; i < bodies.size(); i = next++) {
+        const double t = now_ms();
+        auto r = client.Post("/api/v1/measurements", bodies[i], "application/json");
+        latencies[static_cast<size_t>(c)].push_back(now_ms() - t);
+        if (!r || r->status != 200) {
+          std::fprintf(stderr, "upload failed: %d\n", r ? r->status : -1);
+          std::exit(1);
+        }
+      }
+    });
+  }
+  for (auto& t : pool) t.join();
+  const double total = now_ms() - start;
+  std::vector<double> all;
+  for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
+  report(name, n, total, all);
+  for (const auto& [pid, port] : children) {
+    kill(pid, SIGTERM);
+    waitpid(pid, nullptr, 0);
+  }
+  auto store = open_store(db.location());
+  if (store->log_head().size != n || store->measurement_count() != n) {
+    std::fprintf(stderr, "expected %zu measurements and log entries, found %llu and %llu\n", n,
+                 static_cast<unsigned long long>(store->measurement_count()),
+                 static_cast<unsigned long long>(store->log_head().size));
+    std::exit(1);
+  }
+}
+
+std::string default_collector_binary() {
+  if (const char* bin = std::getenv("KUZET_COLLECTOR_BIN")) return bin;
+  // build/bench/collector/bench_collector_ingest -> build/collector/kuzet-collector
+  return (std::filesystem::canonical("/proc/self/exe").parent_path().parent_path().parent_path() / "collector" /
+          "kuzet-collector")
+      .string();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::string server;  // --db postgresql://…: the PostgreSQL figures (issue 14)
+  if (argc > 2 && std::string(argv[1]) == "--db") {
+    server = argv[2];
+    argv += 2;
+    argc -= 2;
+    if (!pg::is_url(server)) return std::fprintf(stderr, "--db takes a postgresql:// URL\n"), 2;
+  }
   const size_t n = argc > 1 ? std::strtoul(argv[1], nullptr, 10) : 20000;
   const size_t batch = argc > 2 ? std::strtoul(argv[2], nullptr, 10) : 500;
   auto key = core::generate_ed25519();
@@ -194,6 +303,19 @@ int main(int argc, char** argv) {
       direct(mode == "log" ? "ingest, log on" : "ingest, log off (schema 2)", bodies, n, key, 1, false, mode == "log");
     else if (mode != "none")
       return std::fprintf(stderr, "mode must be none, nolog or log\n"), 2;
+    return 0;
+  }
+
+  if (!server.empty()) {
+    const std::string binary = default_collector_binary();
+    // SQLite first, as the reference on the same machine at the same moment.
+    direct("SQLite: ingest path, 2 verify threads", bodies, n, key, 2);
+    direct("PostgreSQL: ingest path, 2 verify thr.", bodies, n, key, 2, false, true, server);
+    direct("PostgreSQL: same, timelines fed", bodies, n, key, 2, true, true, server);
+    processes_over_http("PostgreSQL: 1 process, 4 clients", bodies, n, key, server, binary, 1, 4);
+    processes_over_http("PostgreSQL: 2 processes, 2 clients each", bodies, n, key, server, binary, 2, 2);
+    processes_over_http("PostgreSQL: 1 process, 4 clients", bodies, n, key, server, binary, 1, 4);
+    processes_over_http("PostgreSQL: 2 processes, 2 clients each", bodies, n, key, server, binary, 2, 2);
     return 0;
   }
 

@@ -22,6 +22,37 @@ std::string redacted(const std::string& url) {
   return url.substr(0, colon + 1) + "***" + url.substr(at);
 }
 
+void ArrayParam::separator() {
+  if (!first_) text_ += ',';
+  first_ = false;
+}
+
+void ArrayParam::add(std::string_view text) {
+  separator();
+  text_ += '"';
+  for (char c : text) {
+    if (c == '"' || c == '\\') text_ += '\\';
+    text_ += c;
+  }
+  text_ += '"';
+}
+
+void ArrayParam::add(int64_t number) {
+  separator();
+  text_ += std::to_string(number);
+}
+
+void ArrayParam::add_bytes(std::string_view bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  separator();
+  text_ += "\"\\\\x";  // a quote, then \\x: the literal's escape for \x, bytea's hex prefix
+  for (unsigned char c : bytes) {
+    text_ += kHex[c >> 4];
+    text_ += kHex[c & 15];
+  }
+  text_ += '"';
+}
+
 int64_t Result::integer(int row, int col) const {
   const char* p = PQgetvalue(r_, row, col);
   const char* end = p + PQgetlength(r_, row, col);

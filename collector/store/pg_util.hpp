@@ -31,6 +31,22 @@ struct Param {
   }
 };
 
+// One parameter holding a whole column of a batch, as a text-format array literal ({"a","b"}), so a batch is
+// one statement (INSERT ... SELECT FROM unnest($1::text[], ...)) instead of a round trip per row.
+class ArrayParam {
+ public:
+  void add(std::string_view text);
+  void add(int64_t number);
+  void add_bytes(std::string_view bytes);  // a bytea element, in hex
+  bool empty() const { return first_; }
+  Param param() const { return Param(text_ + "}"); }
+
+ private:
+  void separator();
+  std::string text_ = "{";
+  bool first_ = true;
+};
+
 class Result {
  public:
   explicit Result(PGresult* r) : r_(r) {}

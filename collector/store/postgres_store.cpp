@@ -6,7 +6,9 @@
 #include <mutex>
 #include <optional>
 #include <stdexcept>
+#include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "collector/store/log_entry.hpp"
 #include "collector/store/pg_util.hpp"
@@ -231,12 +233,19 @@ class PostgresStore : public Store {
     has_vantage_ = target_version >= kVantageSchemaVersion;
     std::string columns =
         "uid, envelope, content_hash, key_id, started_at, received_at, cc, asn, target, category, verdict, method";
-    int count = 12;
-    if (has_source_) columns += ", source", count += 1;
-    if (has_vantage_) columns += ", vantage, network_check, decisive", count += 3;
-    std::string marks = "$1";
-    for (int c = 2; c <= count; ++c) marks += ",$" + std::to_string(c);
-    insert_sql_ = "INSERT INTO measurements(" + columns + ") VALUES(" + marks + ") ON CONFLICT(uid) DO NOTHING";
+    if (has_source_) columns += ", source";
+    if (has_vantage_) columns += ", vantage, network_check, decisive";
+    // The columns' array types, in the order of `columns`.
+    std::vector<const char*> types{"text", "text", "text", "text", "bigint", "bigint", "text", "bigint",
+                                   "text", "text", "text", "text"};
+    if (has_source_) types.push_back("text");
+    if (has_vantage_) types.insert(types.end(), {"text", "text", "integer"});
+    std::string arrays;
+    for (size_t c = 0; c < types.size(); ++c)
+      arrays += (c ? ", $" : "$") + std::to_string(c + 1) + "::" + types[c] + "[]";
+    insert_columns_ = types.size();
+    insert_sql_ = "INSERT INTO measurements(" + columns + ") SELECT * FROM unnest(" + arrays +
+                  ") ON CONFLICT(uid) DO NOTHING RETURNING uid";
     if (has_log_) open_log();
   }
 
@@ -272,42 +281,74 @@ class PostgresStore : public Store {
     return out;
   }
 
+  // A few statements per batch, whatever its size: every row in one INSERT (a uid repeated in the batch is
+  // sent once: its later copies are existing rows), the log's entries and hashes in one INSERT each, the
+  // rows that were there in one SELECT.
   std::vector<InsertResult> insert_batch(const std::vector<NewMeasurement>& rows) override {
     std::vector<InsertResult> results(rows.size());
     std::lock_guard lock(write_mutex_);
     const tlog::Frontier before = frontier_;
-    KeyTimes key_times;
     try {
       writer_.exec("BEGIN");
       if (has_log_) lock_log();
+      std::unordered_set<std::string_view> sent;
+      std::vector<pg::ArrayParam> columns(insert_columns_);
+      for (const auto& r : rows) {
+        if (!sent.insert(r.uid).second) continue;
+        size_t c = 0;
+        for (const std::string* text : {&r.uid, &r.envelope, &r.content_hash, &r.key_id}) columns[c++].add(*text);
+        columns[c++].add(r.started_at_ms);
+        columns[c++].add(r.received_at_ms);
+        columns[c++].add(r.cc);
+        columns[c++].add(int64_t{r.asn});
+        for (const std::string* text : {&r.target, &r.category, &r.verdict, &r.method}) columns[c++].add(*text);
+        if (has_source_) columns[c++].add(r.source);
+        if (has_vantage_) {
+          columns[c++].add(r.vantage);
+          columns[c++].add(r.network_check);
+          columns[c++].add(int64_t{r.decisive});
+        }
+      }
+      std::vector<Param> params;
+      for (const auto& column : columns) params.push_back(column.param());
+      std::unordered_set<std::string> written;
+      if (!rows.empty()) {
+        auto inserted = writer_.exec_prepared("insert_many", insert_sql_, params);
+        for (int i = 0; i < inserted.rows(); ++i) written.insert(inserted.text(i, 0));
+      }
+      LogRows log_rows;
+      KeyTimes key_times = has_log_ ? key_times_of(rows, written) : KeyTimes{};
+      pg::ArrayParam existing_uids;
       for (size_t i = 0; i < rows.size(); ++i) {
         const auto& r = rows[i];
-        std::vector<Param> p{r.uid, r.envelope, r.content_hash, r.key_id, r.started_at_ms, r.received_at_ms,
-                             r.cc, int64_t{r.asn}, r.target, r.category, r.verdict, r.method};
-        if (has_source_) p.emplace_back(r.source);
-        if (has_vantage_) {
-          p.emplace_back(r.vantage);
-          p.emplace_back(r.network_check);
-          p.emplace_back(int64_t{r.decisive});
-        }
-        if (writer_.exec_prepared("insert", insert_sql_, p).affected() > 0) {
+        if (written.erase(r.uid) > 0) {
           results[i].inserted = true;
           if (has_log_)
             results[i].log_index = append_to_log(entry_of(r.uid, r.content_hash, r.key_id, r.started_at_ms,
-                                                          r.received_at_ms, r.vantage, r.network_check, key_times));
-          continue;
+                                                          r.received_at_ms, r.vantage, r.network_check, key_times),
+                                                 log_rows);
+        } else {
+          existing_uids.add(r.uid);
         }
-        auto ex = has_log_ ? writer_.exec_prepared("existing",
-                                                   "SELECT m.content_hash, m.envelope, l.idx FROM measurements m"
-                                                   " LEFT JOIN log_entries l ON l.uid = m.uid WHERE m.uid = $1",
-                                                   {r.uid})
-                           : writer_.exec_prepared("existing_nolog",
-                                                   "SELECT content_hash, envelope FROM measurements WHERE uid = $1",
-                                                   {r.uid});
-        if (ex.rows() > 0) {
-          results[i].existing_hash = ex.text(0, 0);
-          results[i].existing_envelope = ex.text(0, 1);
-          if (has_log_ && !ex.is_null(0, 2)) results[i].log_index = static_cast<uint64_t>(ex.integer(0, 2));
+      }
+      write_log_rows(log_rows);
+      if (!existing_uids.empty()) {
+        // After the log's rows: a uid first written earlier in this batch is found with its entry.
+        auto ex = writer_.exec_prepared(
+            "existing_many",
+            std::string("SELECT m.uid, m.content_hash, m.envelope, ") + (has_log_ ? "l.idx" : "NULL") +
+                " FROM measurements m" + (has_log_ ? " LEFT JOIN log_entries l ON l.uid = m.uid" : "") +
+                " WHERE m.uid = ANY($1::text[])",
+            {existing_uids.param()});
+        std::unordered_map<std::string, int> found;
+        for (int i = 0; i < ex.rows(); ++i) found.emplace(ex.text(i, 0), i);
+        for (size_t i = 0; i < rows.size(); ++i) {
+          if (results[i].inserted) continue;
+          auto it = found.find(rows[i].uid);
+          if (it == found.end()) continue;
+          results[i].existing_hash = ex.text(it->second, 1);
+          results[i].existing_envelope = ex.text(it->second, 2);
+          if (!ex.is_null(it->second, 3)) results[i].log_index = static_cast<uint64_t>(ex.integer(it->second, 3));
         }
       }
       if (has_log_)
@@ -495,7 +536,8 @@ class PostgresStore : public Store {
     }
   }
 
-  // As SqliteStore::entry_of: the entry with the vantage tag its key's registration time allows.
+  // As SqliteStore::entry_of: the entry with the vantage tag its key's registration time allows (looked up
+  // once per key and batch).
   tlog::LogEntry entry_of(const std::string& uid, const std::string& content_hash, const std::string& key_id,
                           int64_t started_at_ms, int64_t received_at_ms, const std::string& tag,
                           const std::string& check, KeyTimes& key_times) {
@@ -507,17 +549,48 @@ class PostgresStore : public Store {
     return measurement_log_entry(uid, content_hash, key_id, started_at_ms, received_at_ms, tag, check, it->second);
   }
 
-  uint64_t append_to_log(const tlog::LogEntry& log_entry) {
+  // A batch's log rows, written by write_log_rows in one statement per table.
+  struct LogRows {
+    pg::ArrayParam entry_idx, entry_uid, entry_bytes;
+    pg::ArrayParam hash_level, hash_idx, hash_bytes;
+  };
+
+  uint64_t append_to_log(const tlog::LogEntry& log_entry, LogRows& out) {
     const std::string entry = tlog::encode_entry(log_entry);
     const uint64_t index = frontier_.size();
-    writer_.exec_prepared("log_entry", "INSERT INTO log_entries(idx, uid, entry) VALUES($1,$2,$3)",
-                          {static_cast<int64_t>(index), log_entry.measurement_uid, Param::bytes(entry)});
+    out.entry_idx.add(static_cast<int64_t>(index));
+    out.entry_uid.add(log_entry.measurement_uid);
+    out.entry_bytes.add_bytes(entry);
     for (const auto& stored : frontier_.append(tlog::leaf_hash(entry))) {
-      writer_.exec_prepared("log_hash", "INSERT INTO log_hashes(level, idx, hash) VALUES($1,$2,$3)",
-                            {Param(int64_t{stored.subtree.level}), Param(static_cast<int64_t>(stored.subtree.index)),
-                             Param::bytes(std::string(stored.hash.begin(), stored.hash.end()))});
+      out.hash_level.add(int64_t{stored.subtree.level});
+      out.hash_idx.add(static_cast<int64_t>(stored.subtree.index));
+      out.hash_bytes.add_bytes(std::string_view(reinterpret_cast<const char*>(stored.hash.data()), stored.hash.size()));
     }
     return index;
+  }
+
+  void write_log_rows(const LogRows& rows) {
+    if (!rows.entry_idx.empty())
+      writer_.exec_prepared("log_entries_many",
+                            "INSERT INTO log_entries(idx, uid, entry) SELECT * FROM unnest($1::bigint[], $2::text[], $3::bytea[])",
+                            {rows.entry_idx.param(), rows.entry_uid.param(), rows.entry_bytes.param()});
+    if (!rows.hash_level.empty())
+      writer_.exec_prepared("log_hashes_many",
+                            "INSERT INTO log_hashes(level, idx, hash) SELECT * FROM unnest($1::integer[], $2::bigint[], $3::bytea[])",
+                            {rows.hash_level.param(), rows.hash_idx.param(), rows.hash_bytes.param()});
+  }
+
+  // The registration times of the keys of the rows written, in one query.
+  KeyTimes key_times_of(const std::vector<NewMeasurement>& rows, const std::unordered_set<std::string>& written) {
+    KeyTimes times;
+    pg::ArrayParam ids;
+    for (const auto& r : rows)
+      if (written.count(r.uid) && times.try_emplace(r.key_id).second) ids.add(r.key_id);
+    if (ids.empty()) return times;
+    auto r = writer_.exec_prepared("key_times", "SELECT key_id, first_seen FROM probe_keys WHERE key_id = ANY($1::text[])",
+                                   {ids.param()});
+    for (int i = 0; i < r.rows(); ++i) times[r.text(i, 0)] = r.integer(i, 1);
+    return times;
   }
 
   void publish_head() {
@@ -543,11 +616,14 @@ class PostgresStore : public Store {
                                   " (SELECT 1 FROM log_entries l WHERE l.uid = m.uid) ORDER BY seq LIMIT 5000",
                               {after});
         if (r.rows() == 0) break;
+        LogRows log_rows;
         for (int row = 0; row < r.rows(); ++row) {
           after = r.integer(row, 0);
           append_to_log(entry_of(r.text(row, 1), r.text(row, 2), r.text(row, 3), r.integer(row, 4),
-                                 r.integer(row, 5), r.text(row, 6), r.text(row, 7), key_times));
+                                 r.integer(row, 5), r.text(row, 6), r.text(row, 7), key_times),
+                        log_rows);
         }
+        write_log_rows(log_rows);
       }
       writer_.exec_prepared("log_size", "UPDATE log_head SET size = $1", {Param(static_cast<int64_t>(frontier_.size()))});
       writer_.exec("COMMIT");
@@ -566,6 +642,7 @@ class PostgresStore : public Store {
   pg::Connection writer_;
   std::unique_ptr<pg::Connection> reader_;
   std::string insert_sql_;
+  size_t insert_columns_ = 0;
   bool has_log_ = false;
   bool has_source_ = false;
   bool has_vantage_ = false;

@@ -33,9 +33,9 @@ inline std::string test_log_key_path(const std::string& url) {
 
 class TestDb {
  public:
-  // `file`: the SQLite database's path, used when KUZET_TEST_DB is unset.
-  explicit TestDb(std::string file) : location_(std::move(file)) {
-    const std::string server = test_server_url();
+  // `file`: the SQLite database's path, used when KUZET_TEST_DB is unset (or `server` is given "").
+  explicit TestDb(std::string file, const std::string& server = test_server_url())
+      : location_(std::move(file)), server_(server) {
     if (server.empty()) return;
     std::random_device rd;
     schema_ = "kt_" + std::to_string(rd()) + "_" + std::to_string(rd());
@@ -47,7 +47,7 @@ class TestDb {
     std::error_code ec;
     std::filesystem::remove(test_log_key_path(location_), ec);
     try {
-      pg::Connection(test_server_url()).exec("DROP SCHEMA " + schema_ + " CASCADE");
+      pg::Connection(server_).exec("DROP SCHEMA " + schema_ + " CASCADE");
     } catch (...) {
       // A schema left behind is harmless: the test server's data directory is thrown away.
     }
@@ -67,6 +67,7 @@ class TestDb {
 
  private:
   std::string location_;
+  std::string server_;
   std::string schema_;
 };
 
