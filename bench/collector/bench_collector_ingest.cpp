@@ -24,6 +24,7 @@
 #include "collector/server.hpp"
 #include "collector/timeline/index.hpp"
 #include "tests/collector/helpers.hpp"
+#include "tests/collector/spawn.hpp"
 #include "tests/collector/test_db.hpp"
 
 using namespace kuzet;
@@ -150,30 +151,15 @@ void over_http(const char* name, const std::vector<std::string>& bodies, size_t 
 
 // A kuzet-collector serve child on 127.0.0.1, any port: its pid and port (read from its first line).
 std::pair<pid_t, uint16_t> start_child(const std::string& binary, const std::vector<std::string>& args) {
-  int out[2];
-  if (pipe(out) != 0) std::exit(1);
-  const pid_t pid = fork();
-  if (pid == 0) {
-    dup2(out[1], STDOUT_FILENO);
-    close(out[0]);
-    close(out[1]);
-    std::vector<char*> argv{const_cast<char*>(binary.c_str())};
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(binary.c_str(), argv.data());
-    _exit(127);
-  }
-  close(out[1]);
+  int out = -1;
+  const pid_t pid = spawn_process(binary, args, &out);
   std::string line;
-  char c;
-  while (read(out[0], &c, 1) == 1 && c != '\n') line += c;
-  close(out[0]);
-  const auto at = line.find("127.0.0.1:");
-  if (at == std::string::npos) {
+  const uint16_t port = pid < 0 ? 0 : read_listen_port(out, &line);
+  if (port == 0) {
     std::fprintf(stderr, "collector did not start: %s\n", line.c_str());
     std::exit(1);
   }
-  return {pid, static_cast<uint16_t>(std::stoi(line.substr(at + 10)))};
+  return {pid, port};
 }
 
 // `processes` kuzet-collector processes on one fresh schema of `server`, `clients_each` HTTP clients on each,

@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "tests/collector/spawn.hpp"
 #include "tests/collector/test_db.hpp"
 
 namespace kuzet::collector::testing {
@@ -35,22 +36,8 @@ struct Child {
 
 // Forks `binary args...` with stdout on a pipe; returns at once (no waiting for the start line).
 inline pid_t spawn(const std::string& binary, const std::vector<std::string>& args, int* stdout_fd) {
-  int out[2];
-  REQUIRE(pipe(out) == 0);
-  pid_t pid = fork();
+  const pid_t pid = spawn_process(binary, args, stdout_fd);
   REQUIRE(pid >= 0);
-  if (pid == 0) {
-    dup2(out[1], STDOUT_FILENO);
-    close(out[0]);
-    close(out[1]);
-    std::vector<char*> argv{const_cast<char*>(binary.c_str())};
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(binary.c_str(), argv.data());
-    _exit(127);
-  }
-  close(out[1]);
-  *stdout_fd = out[0];
   return pid;
 }
 
@@ -67,12 +54,8 @@ inline Child start_collector(const std::string& binary, const std::string& db,
   Child child;
   child.pid = spawn(binary, args, &out);
   std::string line;
-  char c;
-  while (read(out, &c, 1) == 1 && c != '\n') line += c;
-  close(out);  // the child ignores SIGPIPE; it prints only this line
-  auto at = line.find("127.0.0.1:");
-  REQUIRE_MESSAGE(at != std::string::npos, "collector did not start: " << line);
-  child.port = static_cast<uint16_t>(std::stoi(line.substr(at + 10)));
+  child.port = read_listen_port(out, &line);
+  REQUIRE_MESSAGE(child.port != 0, "collector did not start: " << line);
   return child;
 }
 
