@@ -55,8 +55,8 @@ std::string type_name(uint16_t t) {
   }
 }
 
-void decode_tcp(const uint8_t* p, size_t len, uint32_t wire_len, Packet& pk) {
-  if (len < 20) throw 0;
+bool decode_tcp(const uint8_t* p, size_t len, uint32_t wire_len, Packet& pk) {
+  if (len < 20) return false;
   pk.sport = be16(p);
   pk.dport = be16(p + 2);
   pk.seq = be32(p + 4);
@@ -64,7 +64,7 @@ void decode_tcp(const uint8_t* p, size_t len, uint32_t wire_len, Packet& pk) {
   const size_t off = static_cast<size_t>(p[12] >> 4) * 4;
   pk.flags = p[13];
   pk.window = be16(p + 14);
-  if (off < 20 || off > len) throw 0;
+  if (off < 20 || off > len) return false;
   for (size_t o = 20; o < off;) {
     const uint8_t kind = p[o];
     if (kind == 0) break;
@@ -82,31 +82,34 @@ void decode_tcp(const uint8_t* p, size_t len, uint32_t wire_len, Packet& pk) {
   }
   pk.payload_len = wire_len > off ? wire_len - static_cast<uint32_t>(off) : 0;
   pk.payload.assign(reinterpret_cast<const char*>(p + off), len - off);
+  return true;
 }
 
-void decode_udp(const uint8_t* p, size_t len, uint32_t wire_len, Packet& pk) {
-  if (len < 8) throw 0;
+bool decode_udp(const uint8_t* p, size_t len, uint32_t wire_len, Packet& pk) {
+  if (len < 8) return false;
   pk.sport = be16(p);
   pk.dport = be16(p + 2);
   pk.payload_len = wire_len > 8 ? wire_len - 8 : 0;
   pk.payload.assign(reinterpret_cast<const char*>(p + 8), len - 8);
   if (pk.sport == 53 || pk.dport == 53)
     pk.dns = parse_dns_message(reinterpret_cast<const uint8_t*>(pk.payload.data()), pk.payload.size());
+  return true;
 }
 
-void decode_ip(const uint8_t* p, size_t len, Packet& pk) {
-  if (len < 1) throw 0;
+// False for what is not decoded: truncated headers, fragments, other protocols, IPv6 extension headers.
+bool decode_ip(const uint8_t* p, size_t len, Packet& pk) {
+  if (len < 1) return false;
   const int version = p[0] >> 4;
   size_t hdr = 0;
   uint32_t total = 0;
   if (version == 4) {
-    if (len < 20) throw 0;
+    if (len < 20) return false;
     hdr = static_cast<size_t>(p[0] & 0x0f) * 4;
-    if (hdr < 20 || hdr > len) throw 0;
+    if (hdr < 20 || hdr > len) return false;
     total = be16(p + 2);
-    if (total < hdr) throw 0;
+    if (total < hdr) return false;
     const uint16_t frag = be16(p + 6);
-    if ((frag & 0x1fff) != 0 || (frag & 0x2000)) throw 0;  // fragments: not reassembled
+    if ((frag & 0x1fff) != 0 || (frag & 0x2000)) return false;  // fragments: not reassembled
     pk.ip_version = 4;
     pk.ip_id = be16(p + 4);
     pk.dont_fragment = frag & 0x4000;
@@ -115,7 +118,7 @@ void decode_ip(const uint8_t* p, size_t len, Packet& pk) {
     pk.src = address_text(AF_INET, p + 12);
     pk.dst = address_text(AF_INET, p + 16);
   } else if (version == 6) {
-    if (len < 40) throw 0;
+    if (len < 40) return false;
     hdr = 40;
     total = 40u + be16(p + 4);
     pk.ip_version = 6;
@@ -124,13 +127,13 @@ void decode_ip(const uint8_t* p, size_t len, Packet& pk) {
     pk.src = address_text(AF_INET6, p + 8);
     pk.dst = address_text(AF_INET6, p + 24);
   } else {
-    throw 0;
+    return false;
   }
   const size_t captured = std::min<size_t>(len, total) - hdr;
   const uint32_t wire = total - static_cast<uint32_t>(hdr);
-  if (pk.protocol == 6) decode_tcp(p + hdr, captured, wire, pk);
-  else if (pk.protocol == 17) decode_udp(p + hdr, captured, wire, pk);
-  else throw 0;
+  if (pk.protocol == 6) return decode_tcp(p + hdr, captured, wire, pk);
+  if (pk.protocol == 17) return decode_udp(p + hdr, captured, wire, pk);
+  return false;
 }
 
 }  // namespace
@@ -172,7 +175,6 @@ std::optional<DnsMessage> parse_dns_message(const uint8_t* d, size_t len) {
 std::optional<Packet> decode_frame(uint32_t linktype, const Frame& frame) {
   const auto* p = reinterpret_cast<const uint8_t*>(frame.bytes.data());
   size_t len = frame.bytes.size();
-  uint32_t orig = std::max<uint32_t>(frame.orig_len, static_cast<uint32_t>(len));
   size_t skip = 0;
   uint16_t ethertype = 0;
   if (linktype == kLinkEthernet) {
@@ -197,14 +199,9 @@ std::optional<Packet> decode_frame(uint32_t linktype, const Frame& frame) {
     return std::nullopt;
   }
   if (ethertype != 0x0800 && ethertype != 0x86dd) return std::nullopt;
-  (void)orig;
   Packet pk;
   pk.ts_us = frame.ts_us;
-  try {
-    decode_ip(p + skip, len - skip, pk);
-  } catch (int) {
-    return std::nullopt;
-  }
+  if (!decode_ip(p + skip, len - skip, pk)) return std::nullopt;
   return pk;
 }
 
