@@ -6,6 +6,7 @@
   lab.py up SCENARIO.yaml [--work DIR] [--prefix NAME]
         builds one scenario's lab and leaves it running for a look inside (see docs/lab.md)
   lab.py daemon-shutdown --probe BIN --collector-bin BIN [--work DIR] [--keep]
+  lab.py daemon-capture --probe BIN --collector-bin BIN [--work DIR] [--keep]
         the probe daemon through a total shutdown and its end: every result measured during it arrives
         at the collector with its original time
   lab.py down PREFIX        removes a lab left by `up` (or by a killed run): processes and namespaces
@@ -961,7 +962,63 @@ def daemon_shutdown(lab, probe_bin):
     return d.failures
 
 
+# `lab.py daemon-capture`: the daemon with `capture: true` (docs/packet-evidence.md). It opens the capture once
+# and drops CAP_NET_RAW, so every later run must still record: each run's results reach the collector with
+# packet_evidence, the forged reset found in every run, nothing found for the clean targets.
+DAEMON_CAPTURE = {
+    "name": "daemon-capture",
+    "description": "The daemon with capture on: the capture is opened once (CAP_NET_RAW dropped after), and every "
+                   "run's results carry packet_evidence; an on-path RST injector is found in each run.",
+    "web_server_delay_ms": 20,
+    "censor": {"tls": [{"sni": ["www.facebook.com"], "action": "inject_rst"}]},
+    "targets": [{"url": "https://www.facebook.com/", "category": "social",
+                 "expect_observation": ['tls[0].failure == tls.reset'],
+                 "expect": {"verdict": "blocked", "method": "tls.reset"}},
+                {"url": "https://twitter.com/", "category": "social"}],
+}
+DAEMON_CAPTURE_RUNS = 2
+
+
+def daemon_capture(lab, probe_bin):
+    d = DaemonCheck(lab, probe_bin)
+    path = d.write_config()
+    with open(path) as f:
+        config = yaml.safe_load(f)
+    config["capture"] = True
+    config["status_page"] = "off"
+    config["schedule"] = {"interval": "3s", "jitter": "0s", "shutdown_interval": "1s"}
+    with open(path, "w") as f:
+        yaml.safe_dump(config, f, sort_keys=False)
+    r = subprocess.run(["ip", "netns", "exec", lab.ns["probe"], probe_bin, "daemon", "--config", path,
+                        "--runs", str(DAEMON_CAPTURE_RUNS), "--retry-initial", "1s", "--retry-max", "2s"],
+                       capture_output=True, text=True, timeout=240)
+    with open(os.path.join(lab.run_dir, "daemon.log"), "w") as f:
+        f.write(r.stdout + r.stderr)
+    d.check(r.returncode == 0, "the daemon made its runs and exited", "exit 0", f"exit {r.returncode}")
+    d.check("capture unavailable" not in r.stderr, "capture opened (root)", "no 'capture unavailable'",
+            r.stderr[-300:])
+    want = DAEMON_CAPTURE_RUNS * len(lab.sc["targets"])
+    wait_until(lambda: len(d.collector_measurements()) >= want, 20)
+    envelopes = list(d.collector_measurements().values())
+    d.check(len(envelopes) == want, "every run's results at the collector", want, len(envelopes))
+    for e in envelopes:
+        m = e["measurement"]
+        o = m.get("observations", {})
+        kinds = sorted({f["kind"] for f in o.get("packet_evidence", [])}) if "packet_evidence" in o else None
+        expected = ["rst_injection"] if m.get("target") == "www.facebook.com" else []
+        d.check(kinds == expected, f"{m.get('target')} at {m.get('started_at')}: packet_evidence kinds", expected, kinds)
+    return d.failures
+
+
+def cmd_daemon_capture(args):
+    return cmd_daemon(args, DAEMON_CAPTURE, daemon_capture, "lab.py daemon-capture")
+
+
 def cmd_daemon_shutdown(args):
+    return cmd_daemon(args, DAEMON_SHUTDOWN, daemon_shutdown, "lab.py daemon-shutdown")
+
+
+def cmd_daemon(args, spec, check, where):
     preflight()
     remove_stale_labs()
     args.probe, args.collector_bin = os.path.abspath(args.probe), os.path.abspath(args.collector_bin)
@@ -969,7 +1026,7 @@ def cmd_daemon_shutdown(args):
         if not os.access(binary, os.X_OK):
             raise LabError(f"binary {binary} is missing or not executable")
     world = load_yaml(os.path.join(HERE, "world.yaml"))
-    sc = prepare_scenario(json.loads(json.dumps(DAEMON_SHUTDOWN)), world, "lab.py daemon-shutdown")
+    sc = prepare_scenario(json.loads(json.dumps(spec)), world, where)
     print(f"== {sc['name']}: {sc['description']}")
     lab = Lab(sc, world, args.work, f"kz{os.getpid()}", keep=args.keep)
     t0 = time.monotonic()
@@ -978,7 +1035,7 @@ def cmd_daemon_shutdown(args):
         lab.build()
         lab.apply_censor()
         lab.start_servers(args.collector_bin)
-        failures = daemon_shutdown(lab, args.probe)
+        failures = check(lab, args.probe)
     except LabError as e:
         print(f"  FAIL {e}")
         failures += 1
@@ -1105,6 +1162,11 @@ def main():
     ds.add_argument("--collector-bin", required=True)
     ds.add_argument("--work", default=os.path.join(tempfile.gettempdir(), "kuzet-lab"))
     ds.add_argument("--keep", action="store_true", help="keep the run directory (logs, config, queue)")
+    dc = sub.add_parser("daemon-capture", help="the probe daemon with capture on, over several runs")
+    dc.add_argument("--probe", required=True)
+    dc.add_argument("--collector-bin", required=True)
+    dc.add_argument("--work", default=os.path.join(tempfile.gettempdir(), "kuzet-lab"))
+    dc.add_argument("--keep", action="store_true", help="keep the run directory (logs, config, queue)")
     d = sub.add_parser("down")
     d.add_argument("prefix")
     sub.add_parser("list")
@@ -1117,7 +1179,7 @@ def main():
     signal.signal(signal.SIGTERM, on_signal)
     try:
         return {"run": cmd_run, "up": cmd_up, "down": cmd_down, "list": cmd_list,
-                "daemon-shutdown": cmd_daemon_shutdown}[args.cmd](args)
+                "daemon-shutdown": cmd_daemon_shutdown, "daemon-capture": cmd_daemon_capture}[args.cmd](args)
     except LabError as e:
         print(f"lab: FAIL: {e}", file=sys.stderr)
         return 1
