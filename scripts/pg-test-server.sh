@@ -10,8 +10,8 @@ set -euo pipefail
 cmd="${1:-}" state="${2:-}"
 [[ -n "$cmd" && -n "$state" ]] || { sed -n '2,9p' "$0" >&2; exit 2; }
 bin=/usr/lib/postgresql/15/bin
-as_db_user() {
-  if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
+as_db_user() {  # from /tmp: the postgres user may not be allowed into the caller's directory (e.g. under /root)
+  if [[ $(id -u) -eq 0 ]]; then (cd /tmp && runuser -u postgres -- "$@"); else "$@"; fi
 }
 
 case "$cmd" in
