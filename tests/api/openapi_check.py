@@ -6,7 +6,8 @@
 4. on the real collector over a replayed database, every documented query parameter of every GET is applied
    (its example is not refused as unknown), every GET of /api/v1 with parameters refuses an undocumented one
    with a 400 naming it, and no candidate name outside the document is accepted;
-5. every field of the JSON answers to those requests is in the document's schema for it.
+5. every field of the JSON answers to those requests is in the document's schema for it, and the CSV
+   columns it names are the ones written.
 
 usage: openapi_check.py --collector BIN --replay-gen BIN --build DIR
 Exit 0 on success, 1 on a failed check; without node/npm: 77 (skip) for a developer, a failure in CI."""
@@ -154,6 +155,13 @@ def main():
                       "GET %s refuses its documented parameter %s: %s" % (path, p["name"], body[:200]))
                 check(status != 400, "GET %s?%s=%s (the document's example) gives %d: %s" %
                       (path, p["name"], p["example"], status, body[:200]))
+            # The CSV columns the document names are the ones the endpoint writes, in order.
+            columns = re.search(r"\(([a-z_]+(?:,[a-z_]+)+)\)", op["responses"]["200"].get("description", ""))
+            if columns and "text/csv" in op["responses"]["200"].get("content", {}):
+                status, _, body = get({"format": "csv"})
+                check(status == 200 and body.decode().split("\n", 1)[0] == columns.group(1),
+                      "GET %s?format=csv writes %r, openapi.json says %r" %
+                      (path, body.decode().split("\n", 1)[0], columns.group(1)))
             if not path.startswith("/api/v1/") or not query:
                 continue
             status, _, body = get({"zz_undocumented": "1"})

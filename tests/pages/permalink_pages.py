@@ -7,6 +7,7 @@ headless Chromium: no payload runs, the names show as text. Pages are kept as ar
 usage: permalink_pages.py --collector BIN --replay-gen BIN --hostile-upload BIN --artifacts DIR
 Exit 0 on success, 1 on a failed check; without chromium: 77 (skip) for a developer, a failure in CI."""
 import argparse, hashlib, hmac, http.server, json, os, re, subprocess, sys, tempfile, threading, time, urllib.parse
+import xml.etree.ElementTree as ET
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "browser"))
@@ -112,6 +113,19 @@ def main():
             check("&lt;script&gt;" in dom or "&lt;img" in dom, "%s: the hostile names are not shown as text" % name)
             chromium.screenshot(server.base + path, os.path.join(a.artifacts, name + ".png"), work, size="390,900",
                                 budget_ms=5000)
+        # The Atom feed of the hostile network is well-formed XML whose titles carry the names as text.
+        status, headers, body = server.get("/api/v1/feeds/incidents.atom?cc=KZ&asn=%d" % hostile["asn"])
+        try:
+            feed = ET.fromstring(body)
+        except ET.ParseError as e:
+            feed = None
+            check(False, "the Atom feed is not well-formed XML: %s" % e)
+        if feed is not None:
+            ns = {"a": "http://www.w3.org/2005/Atom"}
+            titles = [e.findtext("a:title", namespaces=ns) for e in feed.findall("a:entry", ns)]
+            check(len(titles) >= len(incs) and all(any(t in title for t in hostile["targets"]) for title in titles),
+                  "the feed's entries do not name the hostile targets as text: %s" % titles)
+
         # The new incidents reached the webhook subscriber, signed.
         deadline = time.time() + 60
         while time.time() < deadline and len(Hooks.got) < len(incs):
