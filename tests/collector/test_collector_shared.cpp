@@ -144,6 +144,25 @@ TEST_CASE("two collectors on one PostgreSQL: concurrent uploads and kill -9 lose
   }
   CHECK(missing == 0);
   CHECK(wrong == 0);
+  // Each process's own timeline index, fed from the shared database, answers the same: every probe is there,
+  // whichever process its measurements went to.
+  {
+    const auto now_s = std::chrono::duration_cast<std::chrono::seconds>(
+                           std::chrono::system_clock::now().time_since_epoch()).count();
+    const std::string query = "/api/v1/timeline?cc=KZ&asn=9198&target=www.example.org&bin=1d&from=" +
+                              std::to_string(now_s - 3 * 86400) + "&until=" + std::to_string(now_s + 86400);
+    httplib::Client ca("127.0.0.1", a.port), cb("127.0.0.1", b.port);
+    auto ta = ca.Get(query), tb = cb.Get(query);
+    REQUIRE(ta);
+    REQUIRE(tb);
+    REQUIRE_MESSAGE(ta->status == 200, ta->body);
+    CHECK(ta->body == tb->body);
+    int most_probes = 0;
+    const auto timeline = json::parse(ta->body);
+    for (const auto& series : timeline["series"])
+      for (const auto& bin : series["bins"]) most_probes = std::max(most_probes, bin.value("probes", 0));
+    CHECK_MESSAGE(most_probes == kClients, ta->body.substr(0, 600));  // one key per client
+  }
   // A checkpoint covering everything, signed by either (each signs within a second of seeing growth).
   std::this_thread::sleep_for(std::chrono::milliseconds(2500));
   httplib::Client c("127.0.0.1", b.port);
