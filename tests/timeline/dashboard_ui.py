@@ -6,7 +6,7 @@ critical violation, nothing wider than the screen, chart text at least 10 px, ch
 tooltips by keyboard, UTC stated, states told apart by pattern as well as colour, the network's name, the
 replay marked synthetic, and the exports (chart as PNG and SVG, its data as CSV) downloaded. Then the language:
 switched to Russian in the page, Kazakh from the browser's Accept-Language; the network's own page; and axe on
-an incident's permalink page.
+it, on an incident's permalink page and on a measurement's page (390 px, Kazakh).
 
 usage: dashboard_ui.py --collector BIN --replay-gen BIN --build DIR --artifacts DIR
 Exit 0 on success, 1 on a failed check; without chromium or npm: 77 (skip) for a developer, failure in CI."""
@@ -191,6 +191,8 @@ def main():
             check("web.whatsapp.com" in net["targets"] and "AS9198 JSC Kazakhtelecom" in net["title"]
                   and net["synthetic"] and net["chartHidden"], "the network page: %s" % net)
             page.screenshot(os.path.join(a.artifacts, "network-page-1400.png"))
+            bad = serious(page.run_axe(node_modules))
+            check(not bad, "the network page has serious axe violations: %s" % json.dumps(bad)[:1000])
 
             # An incident's permalink page: accessible too.
             incident = json.loads(server.get("/api/v1/incidents?cc=KZ&asn=9198&" + period)[2])["incidents"][0]
@@ -198,6 +200,17 @@ def main():
             bad = serious(page.run_axe(node_modules))
             check(not bad, "the incident page has serious axe violations: %s" % json.dumps(bad)[:1000])
             page.screenshot(os.path.join(a.artifacts, "incident-page-1400.png"))
+            # A measurement's page, at phone width and in Kazakh: accessible too.
+            uid = json.loads(server.get("/api/v1/measurements?cc=KZ&asn=9198&verdict=blocked&limit=1")[2])[
+                "measurements"][0]["measurement"]["measurement_uid"]
+            page.resize(390, 900)
+            page.goto(server.base + "/api/v1/measurements/" + uid + "?lang=kk", "document.readyState === 'complete'")
+            check(page.eval("document.documentElement.lang") == "kk", "the measurement page is not in Kazakh")
+            bad = serious(page.run_axe(node_modules))
+            check(not bad, "the measurement page has serious axe violations: %s" % json.dumps(bad)[:1000])
+            wide = page.eval("document.documentElement.scrollWidth")
+            check(wide <= 391, "the measurement page is %d px wide at 390 px" % wide)
+            page.screenshot(os.path.join(a.artifacts, "measurement-page-kk-390.png"))
 
         # Kazakh from the browser's language alone.
         with chromium.Page(work, width=390, height=900, lang="kk-KZ") as page:
