@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <sstream>
@@ -114,7 +115,10 @@ WebhookNotifier::WebhookNotifier(std::vector<Subscription> subscriptions, Incide
     const auto& j = parsed.value;
     const std::string url = str(j, "url"), status = str(j, "status");
     subscribed_[url] = true;
-    if (status == "delivered" || status == "baseline" || status == "gave_up") known_[url + " " + str(j, "event")] = true;
+    const std::string key = url + " " + str(j, "event");
+    if (status == "delivered" || status == "baseline" || status == "gave_up") known_[key] = true;
+    if (status == "retry" && j.contains("attempt") && j["attempt"].is_number_integer())
+      logged_attempts_[key] = std::max(logged_attempts_[key], j["attempt"].get<int>());
   }
   std::ofstream touch(log_path_, std::ios::app);
   if (!touch) throw std::runtime_error("cannot write the webhook delivery log " + log_path_);
@@ -178,7 +182,8 @@ void WebhookNotifier::round() {
                   {"status", "baseline"}});
         continue;
       }
-      pending_[key] = Pending{s.url, s.secret, event_body(e), 0, now};
+      // After a restart, an event that was being retried goes on from the attempts already made.
+      pending_[key] = Pending{s.url, s.secret, event_body(e), logged_attempts_[key], now};
     }
     if (first) {
       subscribed_[s.url] = true;

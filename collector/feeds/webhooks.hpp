@@ -2,7 +2,7 @@
 // Signed webhooks on incident events (docs/api.md, "Alerts"): the feed's events (opened, confirmed, ended)
 // POSTed as JSON to subscribers named in a config file, signed with HMAC-SHA256 under each subscriber's secret,
 // retried with doubling delays, every attempt written to a delivery log (JSON Lines) that also lets a restart
-// carry on where it stopped. A subscription's first round only records the events that already exist
+// carry on where it stopped (an event in retry goes on from the attempts already logged). A subscription's first round only records the events that already exist
 // ("baseline"): subscribers hear of what happens after they subscribed, not of the whole history.
 #include <nlohmann/json.hpp>
 
@@ -81,6 +81,7 @@ class WebhookNotifier {
   std::map<std::string, bool> known_;                 // "<url> <event id>": done (delivered, baseline, given up)
   std::map<std::string, bool> subscribed_;            // urls that had their baseline round
   std::map<std::string, Pending> pending_;            // "<url> <event id>"
+  std::map<std::string, int> logged_attempts_;        // failed attempts a previous run logged, per key
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;

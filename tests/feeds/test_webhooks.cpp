@@ -177,5 +177,26 @@ TEST_CASE("delivery: baseline first, then new events signed, retried, logged; a 
     CHECK(log_lines(dead_log).size() == 1 + 3);  // subscribed, then three attempts: nothing after giving up
     std::filesystem::remove(dead_log);
   }
+  {
+    // A restart in the middle of retries goes on from the attempts already made: one more, then give up.
+    Subscription dead{"http://127.0.0.1:9/hook", kSecret, "", std::nullopt, ""};
+    const auto dead_log = log + ".restart";
+    std::vector<nlohmann::json> none;
+    {
+      WebhookNotifier notifier({dead}, [&](const Subscription&) { return none; }, dead_log, options, [&] { return now; });
+      notifier.round();
+      none.push_back(incident("KZ.9198.blocked.20220108T0000Z.w", "KZ", false, false));
+      notifier.round();
+      now += options.first_retry_ms;
+      notifier.round();
+      CHECK(with_status(log_lines(dead_log), "retry") == 2);
+    }
+    WebhookNotifier restarted({dead}, [&](const Subscription&) { return none; }, dead_log, options, [&] { return now; });
+    restarted.round();
+    const auto lines = log_lines(dead_log);
+    CHECK(with_status(lines, "gave_up") == 1);
+    CHECK(lines.back()["attempt"] == 3);
+    std::filesystem::remove(dead_log);
+  }
   std::filesystem::remove(log);
 }
