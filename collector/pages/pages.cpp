@@ -7,12 +7,14 @@
 #include <cstdio>
 #include <vector>
 
+#include "collector/vantage/vantage.hpp"
 #include "core/crypto.hpp"
 #include "core/html.hpp"
 #include "core/json_parse.hpp"
 #include "core/signing.hpp"
 #include "core/synthetic.hpp"
 #include "core/time.hpp"
+#include "core/verdict.hpp"
 #include "i18n/embedded_pages.hpp"
 #include "i18n/i18n.hpp"
 
@@ -274,6 +276,17 @@ std::string measurement_page(const MeasurementFacts& f, const std::string& lang)
   if (!str(m, "explanation").empty())
     body += "<p class=\"explanation\"><strong>" + html_escape(t.text("measurement.explanation")) + ":</strong> " +
             html_escape(str(m, "explanation")) + "</p>\n";
+
+  // Confirmed (OONI's sense) when the measurement itself carries decisive evidence; the same rule as the
+  // API's `confirmed` (vantage::has_decisive_evidence at upload).
+  if (core::verdict::is_interference(verdict)) {
+    const auto decisive = vantage::decisive_evidence(verdict, m.contains("evidence") ? m["evidence"] : nlohmann::json());
+    std::string items;
+    for (const auto& [key, value] : decisive) items += (items.empty() ? "" : "; ") + key + ": " + value;
+    body += decisive.empty() ? "<p class=\"confirmed no\">" + say(t, "measurement.unconfirmed") + "</p>\n"
+                             : "<p class=\"confirmed yes\">" + say(t, "measurement.confirmed", {{"evidence", items}}) +
+                                   "</p>\n";
+  }
 
   using S = MeasurementFacts::Signature;
   const char* sig_key = f.signature == S::valid         ? "measurement.signature.valid"

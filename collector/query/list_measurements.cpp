@@ -21,7 +21,7 @@ constexpr size_t kMaxPage = 1000;
 // probe_cc and probe_asn are OONI's names for cc and asn.
 const std::vector<std::string_view> kParams = {"cc",      "probe_cc", "asn",   "probe_asn", "target", "category",
                                                "verdict", "method",   "from",  "until",     "limit",  "cursor",
-                                               "format",  "source"};
+                                               "format",  "source",    "confirmed"};
 
 void send_error(httplib::Response& res, const std::string& detail) {
   res.status = 400;
@@ -83,6 +83,10 @@ void list_measurements(Store& store, const httplib::Request& req, httplib::Respo
     if (!source) return send_error(res, "source must be kuzet, ooni or all");
     q.filter.source = *source;
   }
+  if (auto c = param("confirmed"); !c.empty()) {
+    if (c != "true" && c != "false") return send_error(res, "confirmed must be true or false");
+    q.filter.confirmed = c == "true";
+  }
   q.filter.target = param("target");
   q.filter.category = param("category");
   if (auto v = param("verdict"); !v.empty()) {
@@ -131,14 +135,16 @@ void list_measurements(Store& store, const httplib::Request& req, httplib::Respo
     next = make_cursor(rows.back().position);
   }
   if (format == "csv") {
-    // as_name was added later: last, so existing readers keep their column numbers.
-    std::string body = "measurement_uid,started_at,received_at,cc,asn,target,category,verdict,method,key_id,as_name\n";
+    // as_name and confirmed were added later: last, so existing readers keep their column numbers.
+    std::string body =
+        "measurement_uid,started_at,received_at,cc,asn,target,category,verdict,method,key_id,as_name,confirmed\n";
     for (const auto& r : rows) {
       const auto& m = r.summary;
       body += csv_cell(m.uid) + "," + format_time(m.started_at_ms) + "," + format_time(m.received_at_ms) + "," +
               csv_cell(m.cc) + "," + std::to_string(m.asn) + "," + csv_cell(m.target) + "," + csv_cell(m.category) +
               "," + csv_cell(m.verdict) + "," + csv_cell(m.method) + "," + csv_cell(m.key_id) + "," +
-              csv_cell(network_name ? network_name(m.asn) : std::string()) + "\n";
+              csv_cell(network_name ? network_name(m.asn) : std::string()) + "," + (r.confirmed ? "true" : "false") +
+              "\n";
     }
     res.set_header("X-Next-Cursor", next);
     res.set_header("Content-Disposition", "attachment; filename=\"kuzet-measurements.csv\"");
@@ -160,12 +166,15 @@ void list_measurements(Store& store, const httplib::Request& req, httplib::Respo
     res.set_header("Content-Disposition", "attachment; filename=\"" + line_format->filename + "\"");
     return res.set_content(body, line_format->content_type);
   }
-  // Envelopes are pasted in as stored: byte-identical to what the probes uploaded.
+  // Envelopes are pasted in as stored: byte-identical to what the probes uploaded. What the collector says
+  // of each (not signed by the probe) goes beside them, in the same order, never inside.
   std::string body = "{\"measurements\":[";
   for (size_t i = 0; i < rows.size(); ++i) {
     if (i) body += ',';
     body += rows[i].envelope;
   }
+  body += "],\"confirmed\":[";
+  for (size_t i = 0; i < rows.size(); ++i) body += (i ? "," : "") + std::string(rows[i].confirmed ? "true" : "false");
   body += "],\"next_cursor\":" + nlohmann::json(next).dump() + "}";
   res.set_content(body, kJson);
 }

@@ -181,6 +181,7 @@ Where build_where(const SummaryQuery& q) {
   if (q.method) w.add("method =", *q.method);
   if (q.from_ms) w.add("started_at >=", *q.from_ms);
   if (q.until_ms) w.add("started_at <", *q.until_ms);
+  if (q.confirmed) w.add("decisive =", int64_t{*q.confirmed ? 1 : 0});
   return w;
 }
 
@@ -428,7 +429,8 @@ class PostgresStore : public Store {
 
   std::vector<ListedMeasurement> list(const ListQuery& query) override {
     Where w = build_where(query.filter);
-    std::string sql = std::string("SELECT ") + kSummaryColumns + ", envelope FROM measurements" + w.sql;
+    std::string sql = std::string("SELECT ") + kSummaryColumns + ", envelope, " + (has_vantage_ ? "decisive" : "0") +
+                      " FROM measurements" + w.sql;
     if (query.after) {
       sql += w.sql.empty() ? " WHERE " : " AND ";
       const std::string at = w.next();
@@ -451,6 +453,7 @@ class PostgresStore : public Store {
       m.summary = summary_at(r, row);
       m.position = {m.summary.started_at_ms, m.summary.uid};
       m.envelope = r.text(row, 10);
+      m.confirmed = r.integer(row, 11) != 0;
       out.push_back(std::move(m));
     }
     return out;

@@ -204,6 +204,7 @@ Where build_where(const SummaryQuery& q) {
   if (q.method) add_text("method = ?", *q.method);
   if (q.from_ms) add_int("started_at >= ?", *q.from_ms);
   if (q.until_ms) add_int("started_at < ?", *q.until_ms);
+  if (q.confirmed) add_int("decisive = ?", *q.confirmed ? 1 : 0);
   return w;
 }
 
@@ -424,7 +425,8 @@ class SqliteStore : public Store {
 
   std::vector<ListedMeasurement> list(const ListQuery& query) override {
     Where w = build_where(query.filter);
-    std::string sql = std::string("SELECT ") + kSummaryColumns + ", envelope FROM measurements" + w.sql;
+    std::string sql = std::string("SELECT ") + kSummaryColumns + ", envelope, " + (has_vantage_ ? "decisive" : "0") +
+                      " FROM measurements" + w.sql;
     if (query.after) {
       sql += w.sql.empty() ? " WHERE " : " AND ";
       sql += "(started_at > ? OR (started_at = ? AND uid > ?))";
@@ -446,6 +448,7 @@ class SqliteStore : public Store {
       m.summary = summary_at(st);
       m.position = {m.summary.started_at_ms, m.summary.uid};
       m.envelope = st.text_at(10);
+      m.confirmed = st.int_at(11) != 0;
       out.push_back(std::move(m));
     }
     return out;

@@ -75,6 +75,8 @@ struct SummaryQuery {
   std::optional<std::string> method;  // "" is a method too (ok, offline, inconclusive)
   std::optional<int64_t> from_ms;
   std::optional<int64_t> until_ms;
+  // Decisive local evidence (NewMeasurement::decisive, the API's `confirmed`): only with, or only without.
+  std::optional<bool> confirmed;
   size_t limit = 0;  // 0 = no limit
 };
 
@@ -107,6 +109,7 @@ struct ListedMeasurement {
   ListPosition position;
   std::string envelope;
   MeasurementSummary summary;  // the stored columns, for CSV
+  bool confirmed = false;      // the row's `decisive`: confirmed by decisive local evidence
 };
 
 class Store {

@@ -13,6 +13,7 @@
 
 #include "collector/address.hpp"
 #include "core/crypto.hpp"
+#include "core/evidence.hpp"
 #include "core/verdict.hpp"
 #include "core/log.hpp"
 
@@ -66,8 +67,10 @@ std::string_view check_network(const std::string& claimed_cc, uint32_t claimed_a
   return network_check::match;
 }
 
-bool has_decisive_evidence(std::string_view verdict, const nlohmann::json& evidence) {
-  if (!core::verdict::is_interference(verdict) || !evidence.is_array()) return false;
+std::vector<std::pair<std::string, std::string>> decisive_evidence(std::string_view verdict,
+                                                                   const nlohmann::json& evidence) {
+  std::vector<std::pair<std::string, std::string>> out;
+  if (!core::verdict::is_interference(verdict) || !evidence.is_array()) return out;
   for (const auto& e : evidence) {
     if (!e.is_object()) continue;
     auto key = e.find("key");
@@ -76,9 +79,14 @@ bool has_decisive_evidence(std::string_view verdict, const nlohmann::json& evide
         value->get_ref<const std::string&>().empty())
       continue;
     const auto& k = key->get_ref<const std::string&>();
-    if (k == "blockpage" || k == "tls.known_root") return true;
+    for (auto decisive : core::evidence::decisive)
+      if (k == decisive) out.emplace_back(k, value->get<std::string>());
   }
-  return false;
+  return out;
+}
+
+bool has_decisive_evidence(std::string_view verdict, const nlohmann::json& evidence) {
+  return !decisive_evidence(verdict, evidence).empty();
 }
 
 std::optional<std::string> source_prefix(const std::string& ip) {

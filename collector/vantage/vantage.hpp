@@ -11,6 +11,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "collector/asn_db.hpp"
 #include "core/network_check.hpp"
@@ -41,10 +43,14 @@ inline constexpr int64_t kKeyBackdateGraceMs = 60 * 60 * 1000;
 std::string supporting_tag(const std::string& tag, std::string_view check, int64_t started_at_ms,
                            std::optional<int64_t> key_first_seen_ms);
 
-// Decisive local evidence, like OONI's "confirmed": the analysis matched a known blockpage fingerprint
-// (evidence key "blockpage") or a known interception root ("tls.known_root") for an interference verdict.
+// Decisive local evidence, like OONI's "confirmed": for an interference verdict, the analysis matched a known
+// blockpage fingerprint or interception root, or the packets showed a forged reset or DNS reply
+// (core::evidence::decisive).
 // `evidence` is the measurement's evidence array of {key, value}; anything else is not decisive.
 bool has_decisive_evidence(std::string_view verdict, const nlohmann::json& evidence);
+// The decisive {key, value} items themselves, in the evidence's order (empty when there are none).
+std::vector<std::pair<std::string, std::string>> decisive_evidence(std::string_view verdict,
+                                                                   const nlohmann::json& evidence);
 
 // The network part of an address a tag is made of: "4:192.0.2.0/24" or "6:2001:db8:1::/48" (IPv4-mapped
 // IPv6 counts as IPv4). nullopt when the text is not an IP literal.

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "analysis/rules.hpp"
+#include "core/evidence.hpp"
 #include "core/failure.hpp"
 #include "core/method.hpp"
 #include "core/verdict.hpp"
@@ -280,7 +281,7 @@ class TargetJudge {
         for (const auto& hop : o_.http->requests) by_page = by_page || (hop.status > 0 && fingerprint_matches(fp, hop));
       if (!by_address && !by_page) continue;
       if (by_address) add("dns.blockpage_address", fp.address);
-      add("blockpage", fp.name);
+      add(std::string(core::evidence::blockpage), fp.name);
       return fp.name;
     }
     return std::nullopt;
@@ -295,7 +296,7 @@ class TargetJudge {
     if (!control_) {
       // A reset the packets show was forged (docs/packet-evidence.md) needs no control: not the server's.
       if (const auto* rst = injected_rst(layer_method)) {
-        add("packets.rst_injection", rst->peer);
+        add(std::string(core::evidence::packets_rst_injection), rst->peer);
         return make(verdict::blocked, layer_method, msg("layer.rst_injected", {{"peer", rst->peer}}, {what}));
       }
       return make(verdict::inconclusive, method::none, msg("layer.no_control", {}, {what}));
@@ -334,7 +335,7 @@ class TargetJudge {
         if (recorded) forged.push_back(value);
       }
       if (forged.empty()) continue;
-      add("packets.dns_injection", join(forged));
+      add(std::string(core::evidence::packets_dns_injection), join(forged));
       return make(verdict::blocked, injection_method(forged),
                   msg("dns.injected_packets", {{"type", f.query_type}, {"addresses", join(forged)},
                                                {"genuine", join(f.genuine_answers)}}));
@@ -409,7 +410,7 @@ class TargetJudge {
           add("dns.note", "a known blockpage address, but the server there proved to be the site (verified certificate)");
           continue;
         }
-        add("blockpage", fp.name);
+        add(std::string(core::evidence::blockpage), fp.name);
         return make(verdict::blocked, method::dns_hijack, msg("dns.blockpage_address", {{"address", fp.address}, {"blockpage", fp.name}}));
       }
     }
@@ -516,7 +517,7 @@ class TargetJudge {
         if (!root.empty() && !known_root_named_in_chain(control_certs, roots).empty()) root.clear();
       }
       if (root.empty()) continue;
-      add("tls.known_root", root);
+      add(std::string(core::evidence::tls_known_root), root);
       add("tls.known_root_matched_by", how);
       add("tls.verify", first_nonempty({h.verify_failure}, "verified"));
       if (!h.chain.empty()) add("tls.local_issuer", h.chain.front().issuer);
@@ -631,7 +632,7 @@ class TargetJudge {
         for (const auto& hop : control_target().http->requests)
           if (hop.status > 0 && fingerprint_matches(fp, hop)) control_match = true;
       if (local_match && !control_match) {
-        add("blockpage", fp.name);
+        add(std::string(core::evidence::blockpage), fp.name);
         if (hijack_possible)
           return make(verdict::blocked, method::dns_hijack, msg("page.hijack_blockpage", {{"blockpage", fp.name}}));
         return make(verdict::blocked, method::http_blockpage, msg("page.known_blockpage", {{"blockpage", fp.name}}));

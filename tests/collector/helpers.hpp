@@ -30,6 +30,7 @@ struct MeasurementSpec {
   std::string verdict = "blocked";
   std::string method = "tls.timeout";
   size_t padding = 0;  // extra bytes of body_prefix, to reach a realistic size
+  nlohmann::json evidence = nlohmann::json::array();  // the analysis's {key, value} list
 };
 
 // A measurement shaped like the probe's records (docs/measurement-schema.md).
@@ -63,7 +64,7 @@ inline nlohmann::json make_measurement(const MeasurementSpec& s) {
           {"verdict", s.verdict},
           {"method", s.method},
           {"explanation", "The TLS handshake timed out after the ClientHello."},
-          {"evidence", nlohmann::json::array()},
+          {"evidence", s.evidence},
           {"network", {{"cc", s.cc}, {"asn", s.asn}, {"as_name", "JSC Kazakhtelecom"}, {"source", "collector"}}},
           {"software", {{"name", "kuzet-probe"}, {"version", "0.1.0"}}},
           {"observations", {{"url", "https://" + s.target + "/"}, {"scheme", "https"}, {"host", s.target}, {"port", 443},

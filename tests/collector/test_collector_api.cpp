@@ -388,7 +388,7 @@ TEST_CASE("list: every documented filter applies; OONI's and IODA's forms; unkno
   REQUIRE(csv);
   CHECK(csv->status == 200);
   CHECK(csv->get_header_value("Content-Type") == "text/csv; charset=utf-8");
-  CHECK(csv->body.rfind("measurement_uid,started_at,received_at,cc,asn,target,category,verdict,method,key_id,as_name\n", 0) == 0);
+  CHECK(csv->body.rfind("measurement_uid,started_at,received_at,cc,asn,target,category,verdict,method,key_id,as_name,confirmed\n", 0) == 0);
   CHECK(std::count(csv->body.begin(), csv->body.end(), '\n') == 11);
   CHECK(csv->body.find(",blocked,tls.timeout,") != std::string::npos);
   CHECK(csv->body.find(",ok,") == std::string::npos);
@@ -398,8 +398,8 @@ TEST_CASE("list: every documented filter applies; OONI's and IODA's forms; unkno
     return n;
   };
   CHECK(occurrences(",9198,") == 5);
-  CHECK(occurrences(",JSC Kazakhtelecom\n") == 5);
-  CHECK(occurrences(",Tele2 Kazakhstan\n") == 5);
+  CHECK(occurrences(",JSC Kazakhtelecom,false\n") == 5);
+  CHECK(occurrences(",Tele2 Kazakhstan,false\n") == 5);
 
   for (auto [query, named] : {std::pair{"verdit=blocked", "verdit"}, std::pair{"verdict=eaten", "verdict"},
                               std::pair{"method=tcp.bogus", "method"}, std::pair{"cc=KAZ", "cc"},
@@ -411,6 +411,53 @@ TEST_CASE("list: every documented filter applies; OONI's and IODA's forms; unkno
     CHECK_MESSAGE(r->status == 400, query);
     CHECK_MESSAGE(json::parse(r->body)["detail"].get<std::string>().find(named) != std::string::npos, query);
   }
+}
+
+TEST_CASE("list: each measurement says whether decisive local evidence confirms it; confirmed= filters") {
+  RunningCollector collector;
+  auto c = collector.client();
+  auto key = registered_key(c);
+  const auto base = std::chrono::system_clock::now() - std::chrono::hours(1);
+  auto evidence = [](const char* k, const char* v) { return json::array({{{"key", k}, {"value", v}}}); };
+  // In started_at order: a known blockpage, a forged reset in the packets, a blockpage behind an "ok" verdict
+  // (not interference: not confirmed), a plain timeout, an interception root.
+  const std::vector<std::pair<std::string, json>> rows = {
+      {"blocked", evidence("blockpage", "kz-gov")},
+      {"blocked", evidence("packets.rst_injection", "198.51.100.7")},
+      {"ok", evidence("blockpage", "kz-gov")},
+      {"blocked", json::array()},
+      {"intercepted", evidence("tls.known_root", "Qaznet Trust Network")}};
+  std::vector<std::string> envs;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    MeasurementSpec s;
+    s.uid = uid(200 + static_cast<int>(i));
+    s.started_at = core::format_rfc3339(base + std::chrono::minutes(i));
+    s.verdict = rows[i].first;
+    s.method = s.verdict == "ok" ? "" : s.verdict == "intercepted" ? "tls.mitm" : "tls.timeout";
+    s.evidence = rows[i].second;
+    envs.push_back(signed_envelope(s, key));
+  }
+  auto up = c.Post("/api/v1/measurements", upload_body(envs), "application/json");
+  REQUIRE(up);
+  REQUIRE(up->status == 200);
+
+  auto page = json::parse(c.Get("/api/v1/measurements")->body);
+  REQUIRE(page["measurements"].size() == 5);
+  CHECK(page["confirmed"] == json::array({true, true, false, false, true}));
+  for (const auto& env : page["measurements"]) CHECK(core::verify_envelope(env) == "");  // untouched by it
+  auto only = json::parse(c.Get("/api/v1/measurements?confirmed=true")->body);
+  REQUIRE(only["measurements"].size() == 3);
+  CHECK(only["confirmed"] == json::array({true, true, true}));
+  CHECK(only["measurements"][1]["measurement"]["measurement_uid"] == uid(201));
+  auto others = json::parse(c.Get("/api/v1/measurements?confirmed=false")->body);
+  CHECK(others["confirmed"] == json::array({false, false}));
+  auto csv = c.Get("/api/v1/measurements?format=csv&verdict=intercepted")->body;
+  CHECK(csv.size() > 6);
+  CHECK(csv.substr(csv.size() - 6) == ",true\n");
+  auto bad = c.Get("/api/v1/measurements?confirmed=yes");
+  REQUIRE(bad);
+  CHECK(bad->status == 400);
+  CHECK(json::parse(bad->body)["detail"].get<std::string>().find("confirmed") != std::string::npos);
 }
 
 TEST_CASE("metrics: counters by outcome and reason, latencies, total") {

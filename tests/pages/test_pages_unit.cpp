@@ -151,6 +151,29 @@ TEST_CASE("measurement page: what was seen, signature and log status, synthetic 
   CHECK(bad.find("Нет в журнале прозрачности.") != std::string::npos);
 }
 
+TEST_CASE("measurement page: says whether decisive local evidence confirms the verdict, escaped") {
+  auto key = kuzet::core::generate_ed25519();
+  nlohmann::json m = {{"measurement_uid", "20220104T150000Z_def"}, {"started_at", "2022-01-04T15:00:00.000Z"},
+                      {"target", "web.whatsapp.com"}, {"verdict", "blocked"}, {"method", "http.blockpage"},
+                      {"evidence", {{{"key", "http.status"}, {"value", "200"}}, {{"key", "blockpage"}, {"value", kEvil}}}},
+                      {"network", {{"cc", "KZ"}, {"asn", 9198}}}};
+  pages::MeasurementFacts f;
+  f.uid = "20220104T150000Z_def";
+  f.envelope = kuzet::core::sign_envelope(m, key).dump();
+  const std::string page = pages::measurement_page(f, "en");
+  CHECK(page.find("Confirmed by decisive evidence in the measurement itself: blockpage: " + kEvilEscaped) !=
+        std::string::npos);
+  CHECK(page.find("<script>") == std::string::npos);
+  m["evidence"] = {{{"key", "http.status"}, {"value", "403"}}};
+  f.envelope = kuzet::core::sign_envelope(m, key).dump();
+  CHECK(pages::measurement_page(f, "kk").find("Өлшемнің өзімен расталмады") != std::string::npos);
+  m["verdict"] = "ok";
+  m["method"] = "";
+  f.envelope = kuzet::core::sign_envelope(m, key).dump();
+  const std::string ok = pages::measurement_page(f, "en");
+  CHECK(ok.find("class=\"confirmed") == std::string::npos);  // nothing to confirm
+}
+
 TEST_CASE("Atom feed: opened, confirmed and ended events, newest first, escaped") {
   auto ended = incident();
   auto open = incident("signal.org");

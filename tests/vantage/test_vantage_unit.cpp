@@ -82,13 +82,17 @@ TEST_CASE("network check: the claimed network against the source's") {
   CHECK(check_network("KZ", 9198, collector::AsnInfo{}) == network_check::unknown);
 }
 
-TEST_CASE("decisive evidence: a known blockpage or interception root behind an interference verdict") {
+TEST_CASE("decisive evidence: a known blockpage, interception root or forged packet behind an interference verdict") {
   auto ev = [](const char* key, const char* value) {
     return nlohmann::json::array({{{"key", "http.status"}, {"value", "200"}}, {{"key", key}, {"value", value}}});
   };
   CHECK(has_decisive_evidence("blocked", ev("blockpage", "kz-gov-blockpage")));
   CHECK(has_decisive_evidence("intercepted", ev("tls.known_root", "Qaznet Trust Network")));
+  CHECK(has_decisive_evidence("blocked", ev("packets.rst_injection", "198.51.100.7")));
+  CHECK(has_decisive_evidence("blocked", ev("packets.dns_injection", "203.0.113.9")));
   CHECK_FALSE(has_decisive_evidence("ok", ev("blockpage", "kz-gov-blockpage")));
+  CHECK_FALSE(has_decisive_evidence("ok", ev("packets.rst_injection", "198.51.100.7")));
+  CHECK_FALSE(has_decisive_evidence("blocked", ev("packets.rst", "198.51.100.7")));
   CHECK_FALSE(has_decisive_evidence("blocked", ev("blockpage", "")));
   CHECK_FALSE(has_decisive_evidence("blocked", ev("http.diff", "status 403 vs 200")));
   CHECK_FALSE(has_decisive_evidence("blocked", nlohmann::json::object({{"blockpage", "x"}})));
