@@ -10,6 +10,9 @@
 #include <thread>
 #include <unistd.h>
 
+#include "collector/analytics/exporter.hpp"
+#include "collector/analytics/schema.hpp"
+#include "collector/analytics/timelines.hpp"
 #include "collector/asn_db.hpp"
 #include "collector/ingest.hpp"
 #include "collector/key_statement.hpp"
@@ -78,7 +81,9 @@ int serve(const ServeOptions& options) {
   std::unique_ptr<Store> store;
   std::unique_ptr<log::Checkpointer> checkpointer;
   std::unique_ptr<AsnDatabase> asn;
-  std::unique_ptr<kuzet::timeline::TimelineIndex> timelines;
+  // Timelines from the SQLite index, or from ClickHouse (--analytics) filled by the exporter.
+  std::unique_ptr<kuzet::timeline::TimelineSource> timelines;
+  std::unique_ptr<analytics::Exporter> exporter;
   std::unique_ptr<Server> server;
   std::unique_ptr<kuzet::collector::feeds::WebhookNotifier> webhooks;
   uint16_t port = 0;
@@ -96,9 +101,16 @@ int serve(const ServeOptions& options) {
     const std::string timeline_db = !options.timeline_db.empty() ? options.timeline_db
                                     : postgres                   ? key_path + ".timelines"
                                                                  : options.db_path;
-    timelines = std::make_unique<kuzet::timeline::TimelineIndex>(
-        timeline_db, int64_t{options.timeline_bin_minutes} * kuzet::timeline::kMinuteMs, std::chrono::seconds(1),
-        timeline_db == options.db_path ? nullptr : store.get());
+    const int64_t bin_ms = int64_t{options.timeline_bin_minutes} * kuzet::timeline::kMinuteMs;
+    if (!options.analytics.empty()) {
+      const auto url = analytics::parse_clickhouse_url(options.analytics);
+      analytics::create_schema(url, bin_ms);
+      exporter = std::make_unique<analytics::Exporter>(*store, url);
+      timelines = std::make_unique<analytics::ClickHouseTimelines>(url, bin_ms);
+    } else {
+      timelines = std::make_unique<kuzet::timeline::TimelineIndex>(timeline_db, bin_ms, std::chrono::seconds(1),
+                                                                   timeline_db == options.db_path ? nullptr : store.get());
+    }
     asn = options.asn_db.empty() ? std::make_unique<EmptyAsnDatabase>() : load_asn_database(options.asn_db);
     server = std::make_unique<Server>(*store, *asn, options);
     kuzet::timeline::ApiOptions timeline_options;
@@ -140,9 +152,11 @@ int serve(const ServeOptions& options) {
               kuzet::tlog::verifier_key_text(checkpointer->verifier()).c_str());
   std::fflush(stdout);
   checkpointer->start();
+  if (exporter) exporter->start();
   if (webhooks) webhooks->start();
   server->run();
   if (webhooks) webhooks->stop();
+  if (exporter) exporter->stop();
   {
     // The waiter must not touch the server once it is gone; a late signal then just ends the process.
     std::lock_guard lock(stop_control().mutex);
@@ -150,6 +164,25 @@ int serve(const ServeOptions& options) {
     stop_control().server = nullptr;
   }
   return 0;
+}
+
+// One exporter pass: everything the store logged that ClickHouse does not have yet.
+int analytics_export(const AnalyticsExportOptions& options) {
+  try {
+    auto store = open_store(options.db_path);
+    const auto url = analytics::parse_clickhouse_url(options.analytics);
+    analytics::create_schema(url, int64_t{options.timeline_bin_minutes} * kuzet::timeline::kMinuteMs);
+    analytics::ExporterOptions exporter_options;
+    exporter_options.batch_rows = options.batch_rows;
+    analytics::Exporter exporter(*store, url, exporter_options);
+    const uint64_t sent = exporter.export_pending();
+    std::printf("exported %llu measurements (log index %llu)\n", static_cast<unsigned long long>(sent),
+                static_cast<unsigned long long>(exporter.watermark()));
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "kuzet-collector: %s\n", e.what());
+    return 2;
+  }
 }
 
 int import(const ImportOptions& options) {
@@ -234,6 +267,7 @@ int main(int argc, char** argv) {
     case Command::serve: return serve(cl.serve);
     case Command::import: return import(cl.import);
     case Command::migrate: return migrate_command(cl.migrate);
+    case Command::analytics_export: return analytics_export(cl.analytics_export);
     case Command::help: std::printf("%s", usage_text()); return 0;
     case Command::version: std::printf("kuzet-collector %s\n", kuzet::core::kVersion); return 0;
   }

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "collector/address.hpp"
+#include "collector/analytics/clickhouse.hpp"
 #include "collector/store/pg_util.hpp"
 #include "core/suggest.hpp"
 #include "measure/dns.hpp"
@@ -20,8 +21,11 @@ const char* usage_text() {
          "                        [--log-key FILE] [--log-origin NAME] [--checkpoint-interval SECONDS]\n"
          "                        [--vantage-key-file FILE] [--min-vantage-points N] [--timeline-db FILE]\n"
          "                        [--webhooks FILE] [--webhook-log FILE] [--webhook-interval SECONDS]\n"
+         "                        [--analytics clickhouse://HOST:PORT/DB?cluster=NAME&shard=HOST:PORT...]\n"
          "  kuzet-collector import --db FILE|URL FILE.jsonl\n"
          "  kuzet-collector migrate --from FILE.db --to postgresql://...   (copies a store, verifying every envelope)\n"
+         "  kuzet-collector analytics-export --db FILE|URL --analytics clickhouse://... [--timeline-bin MINUTES]\n"
+         "                         [--batch N]   (copies what is not yet in ClickHouse, then exits)\n"
          "  kuzet-collector export --db FILE --format ooni [--cc CC] [--asn N] [--target HOST] [--from T] [--until T]\n"
          "                         [--out FILE]\n"
          "  kuzet-collector import-ooni --db FILE FILE.jsonl[.gz]...\n"
@@ -43,17 +47,26 @@ const std::vector<std::string_view> kServeOptions = {
     "--listen", "--db", "--resolver", "--ca-bundle", "--asn-db", "--allow-private-targets", "--control-concurrency",
     "--timeline-bin", "--trusted-proxy", "--max-connections", "--max-connections-per-source", "--log-key",
     "--log-origin", "--checkpoint-interval", "--vantage-key-file", "--min-vantage-points", "--timeline-db",
-    "--webhooks", "--webhook-log", "--webhook-interval", "--help"};
+    "--webhooks", "--webhook-log", "--webhook-interval", "--analytics", "--help"};
 const std::vector<std::string_view> kImportOptions = {"--db", "--help"};
 const std::vector<std::string_view> kMigrateOptions = {"--from", "--to", "--help"};
+const std::vector<std::string_view> kAnalyticsExportOptions = {"--db", "--analytics", "--timeline-bin", "--batch", "--help"};
 
 std::string unknown_option(std::string_view command, const std::string& arg) {
   std::string message = "unknown option " + arg;
-  const auto near = core::nearest_word(arg.substr(0, arg.find('=')), command == "serve"     ? kServeOptions
-                                                                      : command == "migrate" ? kMigrateOptions
-                                                                                             : kImportOptions);
+  const auto near = core::nearest_word(arg.substr(0, arg.find('=')),
+                                      command == "serve"              ? kServeOptions
+                                      : command == "migrate"          ? kMigrateOptions
+                                      : command == "analytics-export" ? kAnalyticsExportOptions
+                                                                      : kImportOptions);
   if (!near.empty()) message += " (did you mean " + near + "?)";
   return message;
+}
+
+// The whole URL is read when the command starts (collector/analytics, exit 2 on a mistake).
+void check_analytics_url(const std::string& url) {
+  if (!analytics::is_clickhouse_url(url))
+    throw UsageError("--analytics must be a clickhouse://HOST:PORT/DATABASE?cluster=NAME&shard=HOST:PORT URL");
 }
 
 }  // namespace
@@ -144,6 +157,9 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
         s.min_vantage_points = static_cast<uint32_t>(parse_number(arg, value(arg), 1, 1000));
       } else if (arg == "--timeline-db") {
         s.timeline_db = value(arg);
+      } else if (arg == "--analytics") {
+        s.analytics = value(arg);
+        check_analytics_url(s.analytics);
       } else {
         throw UsageError(unknown_option("serve", arg));
       }
@@ -191,8 +207,30 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
     if (!pg::is_url(cl.migrate.to)) throw UsageError("migrate --to is a postgresql:// URL");
     return cl;
   }
+  if (command == "analytics-export") {
+    cl.command = Command::analytics_export;
+    auto& a = cl.analytics_export;
+    for (; i < argc; ++i) {
+      const std::string arg = argv[i];
+      if (arg == "--db") {
+        a.db_path = value(arg);
+      } else if (arg == "--analytics") {
+        a.analytics = value(arg);
+        check_analytics_url(a.analytics);
+      } else if (arg == "--timeline-bin") {
+        a.timeline_bin_minutes = static_cast<uint32_t>(parse_number(arg, value(arg), 1, 24 * 60));
+      } else if (arg == "--batch") {
+        a.batch_rows = parse_number(arg, value(arg), 1, 1000000);
+      } else {
+        throw UsageError(unknown_option("analytics-export", arg));
+      }
+    }
+    if (a.db_path.empty() || a.analytics.empty()) throw UsageError("analytics-export needs --db and --analytics");
+    return cl;
+  }
   std::string message = "unknown command " + command;
-  if (auto near = core::nearest_word(command, {"serve", "import", "migrate", "export", "import-ooni", "help", "--version"});
+  if (auto near = core::nearest_word(command, {"serve", "import", "migrate", "export", "analytics-export",
+                                               "import-ooni", "help", "--version"});
       !near.empty())
     message += " (did you mean " + near + "?)";
   throw UsageError(message);

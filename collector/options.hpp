@@ -52,6 +52,10 @@ struct ServeOptions {
   // The timeline index's SQLite file: "" = the --db file itself; with PostgreSQL "" = "<log key>.timelines"
   // (each collector keeps its own index of the shared measurements; docs/deployment.md).
   std::string timeline_db;
+  // Timelines and incidents from a ClickHouse cluster (clickhouse://HOST:PORT/DB?cluster=NAME&shard=HOST:PORT...,
+  // collector/analytics): the store is exported there in the background and the timeline API answers from
+  // it; "" = the SQLite index (docs/deployment.md, "ClickHouse").
+  std::string analytics;
 };
 
 struct ImportOptions {
@@ -65,13 +69,22 @@ struct MigrateOptions {
   std::string to;    // postgresql:// URL
 };
 
-enum class Command { serve, import, migrate, help, version };
+// analytics-export: one pass of the ClickHouse exporter (a backfill, or a cron job instead of serve's thread).
+struct AnalyticsExportOptions {
+  std::string db_path;
+  std::string analytics;  // clickhouse:// URL
+  uint32_t timeline_bin_minutes = 10;
+  size_t batch_rows = 5000;
+};
+
+enum class Command { serve, import, migrate, analytics_export, help, version };
 
 struct CommandLine {
   Command command = Command::help;
   ServeOptions serve;
   ImportOptions import;
   MigrateOptions migrate;
+  AnalyticsExportOptions analytics_export;
 };
 
 CommandLine parse_command_line(int argc, const char* const* argv);

@@ -25,6 +25,7 @@ if ((test)); then
     nginx                       # the TLS reverse proxy test (tests/collector/test_collector_proxy)
     golang-go golang-golang-x-mod-dev  # Go's sumdb/tlog and sumdb/note check our log (tests/collector_log)
     postgresql-15               # the collector's tests on PostgreSQL (scripts/pg-test-server.sh, docs/deployment.md)
+    clickhouse-server clickhouse-client  # the two-shard analytics cluster of tests/analytics (scripts/ch-test-cluster.sh)
     nodejs)  # node runs the npm test tools (tests/browser/package.json, installed by scripts/npm-deps.sh)
   # npm from Debian, unless a node that brings its own npm is installed already.
   command -v npm >/dev/null || packages+=(npm)

@@ -3,6 +3,7 @@
 # package, and last the instrumented fuzz runs). Ends with ctest's summary line. The collector's tests run
 # twice, on SQLite and on a throwaway PostgreSQL 15 that ctest starts and stops around them (the fixture tests
 # pg_server_start/pg_server_stop: scripts/pg-test-server.sh); if it cannot start, those tests fail, never skip.
+# The same for the two-shard ClickHouse cluster of tests/analytics (ch_cluster_start/stop: scripts/ch-test-cluster.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --test

@@ -239,16 +239,16 @@ void send_error(httplib::Response& res, int status, const std::string& error, co
 }
 
 // The default `until` of a query: where the stored data matching its place filters ends.
-DataEnd data_end(TimelineIndex& index) {
-  return [&index](const TimelineQuery& q) {
+DataEnd data_end(TimelineSource& timelines) {
+  return [&timelines](const TimelineQuery& q) {
     int64_t end = 0;
-    for (const auto& s : index.series_list(q)) end = std::max(end, s.last_bin_ms + index.base_bin_ms());
+    for (const auto& s : timelines.series_list(q)) end = std::max(end, s.last_bin_ms + timelines.base_bin_ms());
     return end;
   };
 }
 
-QueryLimits limits(const TimelineIndex& index, const ApiOptions& o) {
-  return {index.base_bin_ms(), o.max_bins, o.default_period_ms};
+QueryLimits limits(const TimelineSource& timelines, const ApiOptions& o) {
+  return {timelines.base_bin_ms(), o.max_bins, o.default_period_ms};
 }
 
 int64_t now_of(const ApiOptions& o) {
@@ -268,10 +268,10 @@ std::string network_name_of(const ApiOptions& o, uint32_t asn) {
 }
 
 // The incidents a parsed query asks for, named (the listing, the feed, the webhooks).
-std::vector<Incident> find_incidents(TimelineIndex& index, const ApiOptions& options, ParsedQuery& pq) {
+std::vector<Incident> find_incidents(TimelineSource& timelines, const ApiOptions& options, ParsedQuery& pq) {
   pq.query.until_ms = std::min(pq.query.until_ms, now_of(options));  // the future has no data yet
   std::vector<Incident> found;
-  if (pq.query.until_ms > pq.query.from_ms) found = index.incidents(pq.query, options.incidents);
+  if (pq.query.until_ms > pq.query.from_ms) found = timelines.incidents(pq.query, options.incidents);
   if (!pq.kind.empty()) std::erase_if(found, [&](const Incident& i) { return i.kind != pq.kind; });
   if (pq.confirmed) std::erase_if(found, [&](const Incident& i) { return i.confirmed != *pq.confirmed; });
   for (auto& i : found) i.as_name = network_name_of(options, i.key.asn);
@@ -280,20 +280,20 @@ std::vector<Incident> find_incidents(TimelineIndex& index, const ApiOptions& opt
 
 }  // namespace
 
-std::vector<nlohmann::json> recent_incidents(TimelineIndex& index, const ApiOptions& options, const std::string& cc,
+std::vector<nlohmann::json> recent_incidents(TimelineSource& timelines, const ApiOptions& options, const std::string& cc,
                                              std::optional<uint32_t> asn, const std::string& target) {
   collector::query::Params params;
   if (!cc.empty()) params.emplace("cc", cc);
   if (asn) params.emplace("asn", std::to_string(*asn));
   if (!target.empty()) params.emplace("target", target);
-  auto pq = parse_query(params, data_end(index), limits(index, options), now_of(options), kFeedParams);
+  auto pq = parse_query(params, data_end(timelines), limits(timelines, options), now_of(options), kFeedParams);
   if (!pq.error.empty()) throw std::invalid_argument(pq.error);
   std::vector<nlohmann::json> out;
-  for (const auto& i : find_incidents(index, options, pq)) out.push_back(incident_to_json(i));
+  for (const auto& i : find_incidents(timelines, options, pq)) out.push_back(incident_to_json(i));
   return out;
 }
 
-void register_timeline_routes(httplib::Server& server, TimelineIndex& index, ApiOptions options) {
+void register_timeline_routes(httplib::Server& server, TimelineSource& timelines, ApiOptions options) {
   if (!options.now_ms)
     options.now_ms = [] { return core::to_unix_ms(std::chrono::system_clock::now()); };
   // Handlers turn escaped exceptions (storage failures, bugs) into a JSON 500, like the collector's own.
@@ -309,38 +309,38 @@ void register_timeline_routes(httplib::Server& server, TimelineIndex& index, Api
 
   auto network_name = [options](uint32_t asn) { return network_name_of(options, asn); };
 
-  server.Get("/api/v1/series", guarded([&index, network_name](const httplib::Request& req, httplib::Response& res) {
+  server.Get("/api/v1/series", guarded([&timelines, network_name](const httplib::Request& req, httplib::Response& res) {
                TimelineQuery q;
                if (auto bad = collector::query::check_names(req.params, kSeriesParams); !bad.empty())
                  return send_error(res, 400, "malformed", bad);
                if (auto bad = parse_place(req.params, q); !bad.empty())
                  return send_error(res, 400, "malformed", bad);
                nlohmann::json list = nlohmann::json::array();
-               for (const auto& s : index.series_list(q))
+               for (const auto& s : timelines.series_list(q))
                  list.push_back({{"cc", s.key.cc},
                                  {"asn", s.key.asn},
                                  {"as_name", network_name(s.key.asn)},
                                  {"target", s.key.target},
                                  {"category", s.category},
                                  {"first", format_utc(s.first_bin_ms)},
-                                 {"last", format_utc(s.last_bin_ms + index.base_bin_ms())}});
-               res.set_content(nlohmann::json{{"bin_seconds", index.base_bin_ms() / 1000},
+                                 {"last", format_utc(s.last_bin_ms + timelines.base_bin_ms())}});
+               res.set_content(nlohmann::json{{"bin_seconds", timelines.base_bin_ms() / 1000},
                                               {"source", source_name(q.source)},
                                               {"series", list}}.dump(),
                                kJson);
              }));
 
-  server.Get("/api/v1/timeline", guarded([&index, options, network_name](const httplib::Request& req, httplib::Response& res) {
-               auto pq = parse_query(req.params, data_end(index), limits(index, options), options.now_ms(),
+  server.Get("/api/v1/timeline", guarded([&timelines, options, network_name](const httplib::Request& req, httplib::Response& res) {
+               auto pq = parse_query(req.params, data_end(timelines), limits(timelines, options), options.now_ms(),
                                      kTimelineParams);
                if (!pq.error.empty()) return send_error(res, 400, "malformed", pq.error);
-               auto list = index.series_list(pq.query);
+               auto list = timelines.series_list(pq.query);
                if (list.size() > options.max_series)
                  return send_error(res, 400, "too_many_series", "narrow the query with cc, asn, target or category");
                std::vector<Series> series;
                for (const auto& info : list) {
                  series.push_back(
-                     index.series(info.key, pq.query.from_ms, pq.query.until_ms, pq.query.bin_ms, pq.query.source));
+                     timelines.series(info.key, pq.query.from_ms, pq.query.until_ms, pq.query.bin_ms, pq.query.source));
                  series.back().category = info.category;
                  series.back().as_name = network_name(info.key.asn);
                }
@@ -360,10 +360,10 @@ void register_timeline_routes(httplib::Server& server, TimelineIndex& index, Api
                res.set_content(out, kJson);
              }));
 
-  auto find_incidents = [&index, options](ParsedQuery& pq) { return timeline::find_incidents(index, options, pq); };
+  auto find_incidents = [&timelines, options](ParsedQuery& pq) { return timeline::find_incidents(timelines, options, pq); };
 
-  server.Get("/api/v1/incidents", guarded([&index, options, find_incidents](const httplib::Request& req, httplib::Response& res) {
-               auto pq = parse_query(req.params, data_end(index), limits(index, options), options.now_ms(),
+  server.Get("/api/v1/incidents", guarded([&timelines, options, find_incidents](const httplib::Request& req, httplib::Response& res) {
+               auto pq = parse_query(req.params, data_end(timelines), limits(timelines, options), options.now_ms(),
                                      kIncidentParams);
                if (!pq.error.empty()) return send_error(res, 400, "malformed", pq.error);
                auto found = find_incidents(pq);
@@ -381,8 +381,8 @@ void register_timeline_routes(httplib::Server& server, TimelineIndex& index, Api
 
   // Atom: opened, ended and confirmed events of the incidents the same filters select (collector/feeds).
   server.Get("/api/v1/feeds/incidents.atom",
-             guarded([&index, options, find_incidents](const httplib::Request& req, httplib::Response& res) {
-               auto pq = parse_query(req.params, data_end(index), limits(index, options), options.now_ms(),
+             guarded([&timelines, options, find_incidents](const httplib::Request& req, httplib::Response& res) {
+               auto pq = parse_query(req.params, data_end(timelines), limits(timelines, options), options.now_ms(),
                                      kFeedParams);
                if (!pq.error.empty()) return send_error(res, 400, "malformed", pq.error);
                std::vector<nlohmann::json> incidents;
@@ -405,7 +405,7 @@ void register_timeline_routes(httplib::Server& server, TimelineIndex& index, Api
 
   // Any id: its target part is whatever name the probes reported (parse_incident_id checks the rest).
   server.Get(R"(/api/v1/incidents/(.+))",
-             guarded([&index, options, network_name](const httplib::Request& req, httplib::Response& res) {
+             guarded([&timelines, options, network_name](const httplib::Request& req, httplib::Response& res) {
                // One permalink for people and programs: a page in words for a browser (Accept: text/html),
                // JSON otherwise or with ".json" appended.
                std::string id = req.matches[1];
@@ -439,7 +439,7 @@ void register_timeline_routes(httplib::Server& server, TimelineIndex& index, Api
                if (q.until_ms <= q.from_ms) return send_error(res, 404, "not_found", "no incident " + id);
                // Late uploads can move a start by a bin or two: then the incident covering that moment answers.
                const Incident* best = nullptr;
-               auto found = index.incidents(q, options.incidents);
+               auto found = timelines.incidents(q, options.incidents);
                for (const auto& i : found) {
                  if (i.kind != ref->kind || !(i.key == ref->key)) continue;
                  if (i.id == id) best = &i;

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "collector/timeline/incidents.hpp"
-#include "collector/timeline/index.hpp"
+#include "collector/timeline/source.hpp"
 
 namespace httplib {
 class Server;
@@ -47,10 +47,10 @@ struct ApiOptions {
 
 // The incidents of a place (filters "" / nullopt = any) in the default window (the matching data's last
 // default_period_ms, up to now), as the listing writes them: what the webhooks watch (collector/feeds).
-std::vector<nlohmann::json> recent_incidents(TimelineIndex& index, const ApiOptions& options, const std::string& cc,
+std::vector<nlohmann::json> recent_incidents(TimelineSource& timelines, const ApiOptions& options, const std::string& cc,
                                              std::optional<uint32_t> asn, const std::string& target);
 
-// Adds the routes above. `index` must outlive the server.
-void register_timeline_routes(httplib::Server& server, TimelineIndex& index, ApiOptions options = {});
+// Adds the routes above. `timelines` (the SQLite index or ClickHouse) must outlive the server.
+void register_timeline_routes(httplib::Server& server, TimelineSource& timelines, ApiOptions options = {});
 
 }  // namespace kuzet::timeline

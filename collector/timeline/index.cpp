@@ -349,9 +349,26 @@ void TimelineIndex::catch_up_before_query_locked() {
   }
 }
 
-std::vector<SeriesInfo> TimelineIndex::series_list(const TimelineQuery& query) {
+void TimelineIndex::before_read_locked() {
+  if (!in_consistent_reads_) catch_up_before_query_locked();
+}
+
+void TimelineIndex::consistent_reads(const std::function<void()>& reads) {
   std::lock_guard lock(mutex_);
   catch_up_before_query_locked();
+  in_consistent_reads_ = true;
+  try {
+    reads();
+  } catch (...) {
+    in_consistent_reads_ = false;
+    throw;
+  }
+  in_consistent_reads_ = false;
+}
+
+std::vector<SeriesInfo> TimelineIndex::series_list(const TimelineQuery& query) {
+  std::lock_guard lock(mutex_);
+  before_read_locked();
   return series_list_locked(query);
 }
 
@@ -382,7 +399,7 @@ std::vector<SeriesInfo> TimelineIndex::series_list_locked(const TimelineQuery& q
 Series TimelineIndex::series(const SeriesKey& key, int64_t from_ms, int64_t until_ms, int64_t bin_ms,
                              const std::string& source) {
   std::lock_guard lock(mutex_);
-  catch_up_before_query_locked();
+  before_read_locked();
   return series_locked(key, from_ms, until_ms, bin_ms, source);
 }
 
@@ -479,55 +496,32 @@ void TimelineIndex::stream_bins_locked(const std::string& level, const SeriesKey
   flush();
 }
 
-// The probe rows behind an incident (base level), one per (probe, tag): for a target incident, its probes
-// in the state during it; for a shutdown, the network's probes in the day before it began (the ones whose
-// silence or offline reports make the drop).
-std::vector<VantageSample> TimelineIndex::vantage_samples_locked(const Incident& inc, int64_t series_end_ms,
-                                                                const std::string& source) {
-  const bool shutdown = inc.key.target == kNetworkTarget;
-  const int64_t from = shutdown ? inc.start_ms - kShutdownVantageWindowMs : inc.start_ms;
-  const int64_t until = shutdown ? inc.start_ms : inc.end_ms.value_or(series_end_ms);
+// The probe rows behind an incident (base level), one per (probe, tag).
+std::vector<VantageSample> TimelineIndex::vantage_samples(const SeriesKey& key, int64_t from, int64_t until,
+                                                         const std::optional<std::string>& verdict,
+                                                         const std::string& source) {
+  std::lock_guard lock(mutex_);
+  before_read_locked();
   Statement st(db_, std::string("SELECT key_id, vantage, sum(decisive) FROM timeline_probe_bins"
                                 " WHERE cc = ? AND asn = ? AND target = ? AND bin >= ? AND bin < ?") +
-                        (shutdown ? "" : " AND verdict = ?6") + (source.empty() ? "" : " AND source = ?7") +
+                        (verdict ? " AND verdict = ?6" : "") + (source.empty() ? "" : " AND source = ?7") +
                         " GROUP BY key_id, vantage");
-  bind_series_range(st, inc.key, from, until);
-  if (!shutdown) st.bind(6, inc.kind);
+  bind_series_range(st, key, from, until);
+  if (verdict) st.bind(6, *verdict);
   if (!source.empty()) st.bind(7, source);
   std::vector<VantageSample> out;
   while (st.step()) out.push_back({st.text_at(0), st.text_at(1), static_cast<int>(st.int_at(2))});
   return out;
 }
 
-std::vector<Incident> TimelineIndex::incidents(const TimelineQuery& query, const IncidentOptions& options) {
+int64_t TimelineIndex::data_end_ms(const std::string& source) {
   std::lock_guard lock(mutex_);
-  catch_up_before_query_locked();
-  std::vector<Incident> out;
-  // Network series end where the collector's data ends: bins nobody could have reported yet are not silence.
-  Statement last(db_, query.source.empty() ? "SELECT max(last_bin) FROM timeline_series"
-                                           : "SELECT max(last_bin) FROM timeline_series_sources WHERE source = ?1");
-  if (!query.source.empty()) last.bind(1, query.source);
+  before_read_locked();
+  Statement last(db_, source.empty() ? "SELECT max(last_bin) FROM timeline_series"
+                                     : "SELECT max(last_bin) FROM timeline_series_sources WHERE source = ?1");
+  if (!source.empty()) last.bind(1, source);
   last.step();
-  const int64_t data_end = last.int_at(0) + base_bin_ms_;
-  for (const auto& info : series_list_locked(query)) {
-    // Only the part of the series that has data (plus the baseline lookback) is read.
-    const int64_t from = std::max(query.from_ms, info.first_bin_ms) - options.baseline_window_ms;
-    const int64_t until = info.key.target == kNetworkTarget ? std::min(query.until_ms, data_end) : query.until_ms;
-    if (query.until_ms <= info.first_bin_ms || until <= from) continue;
-    Series s = series_locked(info.key, std::max(from, info.first_bin_ms), until, base_bin_ms_, query.source);
-    s.category = info.category;
-    auto found = info.key.target == kNetworkTarget ? shutdown_incidents(s, options) : target_incidents(s, options);
-    const int64_t series_end = s.bins.empty() ? 0 : s.bins.back().start_ms + s.bin_ms;
-    for (auto& inc : found) {
-      assess_independence(inc, vantage_samples_locked(inc, series_end, query.source), options);
-      const int64_t inc_end = inc.end_ms.value_or(INT64_MAX);
-      if (inc_end > query.from_ms && inc.start_ms < query.until_ms) out.push_back(std::move(inc));
-    }
-  }
-  std::sort(out.begin(), out.end(), [](const Incident& a, const Incident& b) {
-    return std::tie(a.start_ms, a.key, a.kind) < std::tie(b.start_ms, b.key, b.kind);
-  });
-  return out;
+  return last.int_at(0) + base_bin_ms_;
 }
 
 }  // namespace kuzet::timeline

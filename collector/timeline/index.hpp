@@ -33,6 +33,7 @@
 
 #include "collector/store/store.hpp"
 #include "collector/timeline/incidents.hpp"
+#include "collector/timeline/source.hpp"
 #include "collector/timeline/timeline.hpp"
 
 namespace kuzet::timeline {
@@ -41,26 +42,7 @@ namespace kuzet::timeline {
 // month-long views read its aggregates, or ~6x fewer per-probe rows.
 inline constexpr int64_t kCoarseFactor = 6;
 
-struct SeriesInfo {
-  SeriesKey key;
-  std::string category;
-  int64_t first_bin_ms = 0;
-  int64_t last_bin_ms = 0;
-};
-
-// Every filter optional. Times in ms since the epoch, from inclusive, until exclusive.
-struct TimelineQuery {
-  std::string cc;
-  std::optional<uint32_t> asn;
-  std::string target;  // kNetworkTarget selects network series only
-  std::string category;
-  std::string source;  // "kuzet", "ooni"; "" = every source
-  int64_t from_ms = 0;
-  int64_t until_ms = 0;
-  int64_t bin_ms = 0;  // 0 = the index's base bin
-};
-
-class TimelineIndex {
+class TimelineIndex : public TimelineSource {
  public:
   // Opens its own connection to the collector's database file, creates the aggregate tables and triggers
   // when missing and fills them from the measurements already stored (once; rebuilt if base_bin_ms
@@ -73,25 +55,28 @@ class TimelineIndex {
   explicit TimelineIndex(const std::string& db_path, int64_t base_bin_ms = kDefaultBinMs,
                          std::chrono::milliseconds catch_up_interval = std::chrono::seconds(1),
                          collector::Store* feed = nullptr);
-  ~TimelineIndex();
+  ~TimelineIndex() override;
   TimelineIndex(const TimelineIndex&) = delete;
   TimelineIndex& operator=(const TimelineIndex&) = delete;
 
-  int64_t base_bin_ms() const { return base_bin_ms_; }
+  int64_t base_bin_ms() const override { return base_bin_ms_; }
 
   // Applies every measurement stored so far (the background thread does this on its own). Throws
   // std::runtime_error on storage errors.
   void catch_up();
 
-  // Series matching the filters (from/until/bin ignored), ordered by (cc, asn, target).
-  std::vector<SeriesInfo> series_list(const TimelineQuery& query);
-  // One series over [from, until) at bin_ms (a multiple of the base bin; throws std::invalid_argument else),
-  // counting the probes of one source ("" = every source).
+  // TimelineSource: every read first applies what was stored since the last catch-up.
+  std::vector<SeriesInfo> series_list(const TimelineQuery& query) override;
   Series series(const SeriesKey& key, int64_t from_ms, int64_t until_ms, int64_t bin_ms,
-                const std::string& source = "");
-  // Incidents of every matching series overlapping [from, until), found on base bins with a lookback of
-  // the baseline window (so starts before `from` are kept and ids stay the same whatever the window).
-  std::vector<Incident> incidents(const TimelineQuery& query, const IncidentOptions& options);
+                const std::string& source = "") override;
+  std::vector<VantageSample> vantage_samples(const SeriesKey& key, int64_t from_ms, int64_t until_ms,
+                                             const std::optional<std::string>& verdict,
+                                             const std::string& source) override;
+  int64_t data_end_ms(const std::string& source) override;
+
+ protected:
+  // incidents(): its reads under the connection's lock, caught up once.
+  void consistent_reads(const std::function<void()>& reads) override;
 
  private:
   std::vector<SeriesInfo> series_list_locked(const TimelineQuery& query);
@@ -101,9 +86,9 @@ class TimelineIndex {
   // Copies what the feed logged since the last pull (nothing without a feed).
   void pull_feed_locked();
   void catch_up_before_query_locked();
+  // A read's start: caught up unless inside consistent_reads (which did it once).
+  void before_read_locked();
   void run_indexer(std::chrono::milliseconds interval);
-  std::vector<VantageSample> vantage_samples_locked(const Incident& incident, int64_t series_end_ms,
-                                                    const std::string& source);
   // Whether a source other than `source` has rows in the series (then its aggregates mix sources).
   bool series_has_other_source_locked(const SeriesKey& key, const std::string& source);
   void stream_bins_locked(const std::string& level, const SeriesKey& key, int64_t first, int64_t end,
@@ -112,7 +97,9 @@ class TimelineIndex {
   int64_t base_bin_ms_;
   collector::Store* feed_ = nullptr;
   sqlite3* db_ = nullptr;
-  std::mutex mutex_;  // the connection: queries and catch-ups
+  // The connection: queries and catch-ups. Recursive: incidents() holds it over the reads it makes.
+  std::recursive_mutex mutex_;
+  bool in_consistent_reads_ = false;  // only read and written by the thread holding mutex_
 
   static constexpr int64_t kCatchUpBatchRows = 5000;  // one transaction: ~0.1 s of the writer lock
   std::mutex stop_mutex_;

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "collector/query/query.hpp"
-#include "collector/timeline/index.hpp"
+#include "collector/timeline/source.hpp"
 
 namespace kuzet::timeline {
 

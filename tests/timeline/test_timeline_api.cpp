@@ -9,6 +9,7 @@
 
 #include "collector/asn_db.hpp"
 #include "collector/timeline/api.hpp"
+#include "tests/timeline/api_server.hpp"
 #include "tests/timeline/replay_fixture.hpp"
 
 using namespace kuzet;
@@ -16,27 +17,7 @@ using namespace kuzet::timeline;
 
 namespace {
 
-struct ApiServer {
-  httplib::Server http;
-  std::thread thread;
-  int port = 0;
-  ApiServer(TimelineIndex& index, ApiOptions options) {
-    register_timeline_routes(http, index, std::move(options));
-    port = http.bind_to_any_port("127.0.0.1");
-    REQUIRE(port > 0);
-    thread = std::thread([this] { http.listen_after_bind(); });
-    while (!http.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  ~ApiServer() {
-    http.stop();
-    thread.join();
-  }
-  httplib::Result get(const std::string& path, const httplib::Headers& headers = {}) {
-    httplib::Client c("127.0.0.1", port);
-    c.set_read_timeout(60, 0);
-    return c.Get(path, headers);
-  }
-};
+using testing::ApiServer;
 
 int64_t lines(const std::string& text) { return std::count(text.begin(), text.end(), '\n'); }
 

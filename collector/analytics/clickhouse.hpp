@@ -1,0 +1,85 @@
+#pragma once
+// ClickHouse over its HTTP interface (libcurl; no client library): where the cluster is (the --analytics
+// URL), how a value is written into SQL, and its replies read as untrusted input — bounded in bytes and
+// time, parsed with the project's capped JSON parser (docs/deployment.md, "ClickHouse").
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace kuzet::collector::analytics {
+
+struct Endpoint {
+  std::string host;
+  uint16_t port = 0;
+  bool operator==(const Endpoint&) const = default;
+};
+
+// --analytics clickhouse://HOST:PORT/DATABASE?cluster=NAME&shard=HOST:PORT&shard=HOST:PORT
+// HOST:PORT is the HTTP interface queries go to; cluster is a <remote_servers> entry of the servers'
+// config naming the shards; each shard= is a shard's HTTP interface, where its local tables are made
+// (listed in the cluster's order). Without shard=, the query server is the only shard.
+struct ClickHouseUrl {
+  Endpoint query;
+  std::string database = "default";
+  std::string cluster;
+  std::vector<Endpoint> shards;
+};
+
+inline constexpr std::string_view kUrlScheme = "clickhouse://";
+inline bool is_clickhouse_url(std::string_view text) { return text.substr(0, kUrlScheme.size()) == kUrlScheme; }
+// Throws std::invalid_argument naming what is wrong.
+ClickHouseUrl parse_clickhouse_url(const std::string& text);
+
+// The URL's text again (parse_clickhouse_url(url_text(u)) gives u).
+std::string url_text(const ClickHouseUrl& url);
+
+// A ClickHouse string literal: quoted, with \ and ' escaped and control bytes written as escapes, so any
+// name a probe reported stays one value.
+std::string sql_string(std::string_view text);
+// An identifier (database, cluster, table): letters, digits and _ only; throws std::invalid_argument else.
+std::string sql_identifier(std::string_view name);
+
+// A JSONCompact reply's rows (each an array of cells). Throws std::runtime_error on anything else: too
+// big, not JSON, no "data" array of arrays, a row of another width than "meta" says.
+using Rows = std::vector<nlohmann::json>;
+Rows parse_reply(std::string_view body, size_t max_bytes);
+
+struct ClientLimits {
+  size_t max_reply_bytes = 64u << 20;
+  std::chrono::milliseconds timeout{30000};  // connection and transfer; also the server's max_execution_time
+};
+
+// One ClickHouse server's HTTP interface. Thread-safe (a handle per concurrent request, reused).
+class Client {
+ public:
+  explicit Client(Endpoint endpoint, std::string database, ClientLimits limits = {});
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  const Endpoint& endpoint() const { return endpoint_; }
+  // Runs a statement that answers nothing (DDL, INSERT ... SELECT). Throws std::runtime_error with the
+  // server's message. Every INSERT into a Distributed table is synchronous (insert_distributed_sync).
+  void execute(const std::string& sql);
+  // A SELECT; " FORMAT JSONCompact" is appended. Throws std::runtime_error.
+  Rows select(const std::string& sql);
+  // INSERT INTO table FORMAT JSONEachRow with `rows` (one JSON object a line) as the body.
+  void insert_json_rows(const std::string& table, const std::string& rows);
+
+ private:
+  std::string post(const std::string& url_params, const std::string& body);
+
+  Endpoint endpoint_;
+  std::string database_;
+  ClientLimits limits_;
+  std::mutex pool_mutex_;
+  std::vector<void*> idle_;  // CURL handles
+};
+
+}  // namespace kuzet::collector::analytics

@@ -1,0 +1,117 @@
+#include "collector/analytics/exporter.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <ctime>
+#include <stdexcept>
+
+#include "collector/analytics/schema.hpp"
+#include "collector/vantage/vantage.hpp"
+#include "core/log.hpp"
+
+namespace kuzet::collector::analytics {
+
+namespace {
+
+// ClickHouse's Date holds 1970-01-01 .. 2105: a start outside (a probe's broken clock) is kept at the edge
+// for partitioning only; started_at itself is stored as is.
+std::string day_of(int64_t started_at_ms) {
+  const int64_t max_day = 65535;
+  const int64_t day = std::clamp<int64_t>(started_at_ms / 86400000, 0, max_day - 1);
+  std::time_t t = static_cast<std::time_t>(day * 86400);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[16];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
+  return buf;
+}
+
+}  // namespace
+
+std::string export_rows(const std::vector<NewMeasurement>& rows,
+                        const std::function<std::optional<int64_t>(const std::string& key_id)>& key_first_seen) {
+  std::string out;
+  for (const auto& r : rows) {
+    nlohmann::json j = {
+        {"uid", r.uid},
+        {"source", r.source},
+        {"key_id", r.key_id},
+        {"started_at", r.started_at_ms},
+        {"day", day_of(r.started_at_ms)},
+        {"cc", r.cc},
+        {"asn", r.asn},
+        {"target", r.target},
+        {"category", r.category},
+        {"verdict", r.verdict},
+        {"method", r.method},
+        {"vantage", vantage::supporting_tag(r.vantage, r.network_check, r.started_at_ms, key_first_seen(r.key_id))},
+        {"decisive", r.decisive ? 1 : 0},
+    };
+    // Names from uploads are UTF-8 (checked at upload); anything else is replaced rather than failing the batch.
+    out += j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    out += '\n';
+  }
+  return out;
+}
+
+Exporter::Exporter(Store& store, const ClickHouseUrl& url, ExporterOptions options, const ClientLimits& limits)
+    : store_(store), options_(options), client_(url.query, url.database, limits) {
+  if (options_.batch_rows == 0) throw std::invalid_argument("the exporter's batch must hold at least one row");
+}
+
+Exporter::~Exporter() { stop(); }
+
+uint64_t Exporter::watermark() {
+  const auto rows = client_.select(std::string("SELECT max(next_log_index) FROM ") + kExportProgress);
+  if (rows.size() != 1 || !rows[0][0].is_number_unsigned()) throw std::runtime_error("ClickHouse reply: no watermark");
+  return rows[0][0].get<uint64_t>();
+}
+
+uint64_t Exporter::export_pending() {
+  std::lock_guard lock(export_mutex_);
+  uint64_t next = watermark(), sent = 0;
+  auto first_seen = [this](const std::string& key_id) -> std::optional<int64_t> {
+    auto it = key_first_seen_.find(key_id);
+    if (it != key_first_seen_.end()) return it->second;
+    auto key = store_.find_key(key_id);
+    std::optional<int64_t> when = key ? std::optional<int64_t>(key->first_seen_ms) : std::nullopt;
+    if (key) key_first_seen_.emplace(key_id, when);  // keys never change once registered; unknown ones may come
+    return when;
+  };
+  for (;;) {
+    const auto rows = store_.in_log_order(next, options_.batch_rows, false);
+    if (rows.empty()) return sent;
+    client_.insert_json_rows(kMeasurements, export_rows(rows, first_seen));
+    next += rows.size();
+    sent += rows.size();
+    client_.execute(std::string("INSERT INTO ") + kExportProgress + " VALUES (" + std::to_string(next) + ", now())");
+    if (rows.size() < options_.batch_rows) return sent;
+  }
+}
+
+void Exporter::start() {
+  if (thread_.joinable()) return;
+  thread_ = std::thread([this] {
+    for (;;) {
+      try {
+        export_pending();
+      } catch (const std::exception& e) {  // ClickHouse down for a while: the next pass goes on from the watermark
+        core::log_at(core::LogLevel::warning, "analytics export: %s (retrying)", e.what());
+      }
+      std::unique_lock lock(stop_mutex_);
+      if (stop_cv_.wait_for(lock, options_.interval, [this] { return stopping_; })) return;
+    }
+  });
+}
+
+void Exporter::stop() {
+  {
+    std::lock_guard lock(stop_mutex_);
+    stopping_ = true;
+  }
+  stop_cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace kuzet::collector::analytics

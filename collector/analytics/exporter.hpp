@@ -1,0 +1,67 @@
+#pragma once
+// The exporter: copies the store's measurements into ClickHouse, batch by batch in log order (the order
+// rows were committed, on SQLite and PostgreSQL alike: Store::in_log_order), and after each batch records
+// how far it got (export_progress, on the query server). Restartable and exactly-once by uid: a crash
+// between a batch and its record sends that batch again, and the tables absorb it (measurements_local
+// replaces by its key, which includes the uid; the aggregates keep each probe's latest by (started_at, uid),
+// which a second copy does not change). Several exporters (collector processes sharing PostgreSQL) may
+// run at once for the same reason.
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "collector/analytics/clickhouse.hpp"
+#include "collector/store/store.hpp"
+
+namespace kuzet::collector::analytics {
+
+// One JSON object per line for INSERT ... FORMAT JSONEachRow into measurements (pure). A row's vantage is
+// the tag it supports (vantage::supporting_tag: "" when its source contradicted the claimed network or it
+// started well before its key was registered), as the SQLite index keeps it; key_first_seen gives a key's
+// registration time (nullopt: unknown key).
+std::string export_rows(const std::vector<NewMeasurement>& rows,
+                        const std::function<std::optional<int64_t>(const std::string& key_id)>& key_first_seen);
+
+struct ExporterOptions {
+  size_t batch_rows = 5000;
+  std::chrono::milliseconds interval{1000};  // the background thread's pause between passes
+};
+
+class Exporter {
+ public:
+  Exporter(Store& store, const ClickHouseUrl& url, ExporterOptions options = {}, const ClientLimits& limits = {});
+  ~Exporter();
+  Exporter(const Exporter&) = delete;
+  Exporter& operator=(const Exporter&) = delete;
+
+  // The next log index to export, as recorded in ClickHouse. Throws std::runtime_error.
+  uint64_t watermark();
+  // Exports everything the store logged since the watermark; returns how many rows it sent. Throws
+  // std::runtime_error (ClickHouse or the store failing): what was recorded stays, the rest is sent later.
+  uint64_t export_pending();
+
+  // A background thread running export_pending every interval (failures logged and retried).
+  void start();
+  void stop();
+
+ private:
+  Store& store_;
+  ExporterOptions options_;
+  Client client_;
+  std::mutex export_mutex_;  // one pass at a time
+  std::unordered_map<std::string, std::optional<int64_t>> key_first_seen_;
+
+  std::mutex stop_mutex_;
+  std::condition_variable stop_cv_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace kuzet::collector::analytics

@@ -1,0 +1,42 @@
+#pragma once
+// The ClickHouse tables of Kuzet's analytics (docs/deployment.md, "ClickHouse"). On every shard:
+//   measurements_local  one row per stored measurement (its summary columns and the vantage tag it
+//                       supports): ReplacingMergeTree ordered by (cc, asn, target, started_at, uid), so a
+//                       row sent twice is one row after merges; partitioned by month.
+//   probe_bins_local    per (cc, asn, target, base bin, probe, source) the probe's latest measurement there,
+//                       argMaxState by (started_at, uid): AggregatingMergeTree kept by two materialized
+//                       views, one for the target series and one for the network series (target "*",
+//                       verdict offline/online). Latest-by is idempotent: duplicates change nothing.
+//   series_local        per (cc, asn, target, source) the category and first and last base bin.
+// And on every shard, Distributed tables over the cluster (measurements sharded by probe key, so a
+// probe's rows live on one shard): measurements, probe_bins, series. The query server also keeps
+// export_progress (the exporter's watermark) and every shard kuzet_meta (the base bin the views use).
+// Kept to what ClickHouse 18.16 (Debian 12) accepts: no DateTime64, no ON CLUSTER without ZooKeeper (each
+// shard's tables are made one by one), no LowCardinality.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "collector/analytics/clickhouse.hpp"
+
+namespace kuzet::collector::analytics {
+
+inline constexpr const char* kMeasurementsLocal = "measurements_local";
+inline constexpr const char* kMeasurements = "measurements";
+inline constexpr const char* kProbeBinsLocal = "probe_bins_local";
+inline constexpr const char* kProbeBins = "probe_bins";
+inline constexpr const char* kSeriesLocal = "series_local";
+inline constexpr const char* kSeries = "series";
+inline constexpr const char* kExportProgress = "export_progress";
+inline constexpr const char* kMeta = "kuzet_meta";
+
+// Statements making a shard's local tables and views for a base bin (pure).
+std::vector<std::string> local_schema_sql(int64_t base_bin_ms);
+// Statements making the Distributed tables over `cluster` (pure).
+std::vector<std::string> distributed_schema_sql(const std::string& cluster, const std::string& database);
+
+// Makes what is missing on every shard and the query server (idempotent), and checks each shard's
+// views were made for this base bin. Throws std::runtime_error (a shard down, another bin).
+void create_schema(const ClickHouseUrl& url, int64_t base_bin_ms, const ClientLimits& limits = {});
+
+}  // namespace kuzet::collector::analytics

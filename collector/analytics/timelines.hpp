@@ -1,0 +1,39 @@
+#pragma once
+// ClickHouseTimelines: the timelines and incidents of kuzet-collector serve --analytics, read from the
+// ClickHouse cluster the exporter (collector/analytics/exporter.hpp) fills. Every read is one query to the
+// query server, which gathers the shards' rows through the Distributed tables; the incident search is the
+// one every source shares (timeline::TimelineSource::incidents). Answers include what was exported so
+// far: the exporter's interval behind the store.
+#include <string>
+
+#include "collector/analytics/clickhouse.hpp"
+#include "collector/timeline/source.hpp"
+
+namespace kuzet::collector::analytics {
+
+class ClickHouseTimelines : public timeline::TimelineSource {
+ public:
+  // Reads the tables create_schema made for this base bin. Throws nothing until queried.
+  ClickHouseTimelines(const ClickHouseUrl& url, int64_t base_bin_ms, const ClientLimits& limits = {});
+
+  int64_t base_bin_ms() const override { return base_bin_ms_; }
+  std::vector<timeline::SeriesInfo> series_list(const timeline::TimelineQuery& query) override;
+  timeline::Series series(const timeline::SeriesKey& key, int64_t from_ms, int64_t until_ms, int64_t bin_ms,
+                          const std::string& source = "") override;
+  // A network's series in one query (incidents read every series of the places asked for).
+  std::vector<timeline::Series> series_many(const std::vector<SeriesRequest>& requests, int64_t bin_ms,
+                                            const std::string& source) override;
+  std::vector<timeline::VantageSample> vantage_samples(const timeline::SeriesKey& key, int64_t from_ms,
+                                                       int64_t until_ms, const std::optional<std::string>& verdict,
+                                                       const std::string& source) override;
+  int64_t data_end_ms(const std::string& source) override;
+
+ private:
+  // The same refusal as the SQLite index's (std::invalid_argument).
+  void check_bin(int64_t bin_ms) const;
+
+  int64_t base_bin_ms_;
+  Client client_;
+};
+
+}  // namespace kuzet::collector::analytics

@@ -1,0 +1,67 @@
+#include "collector/timeline/source.hpp"
+
+#include <algorithm>
+#include <utility>
+
+namespace kuzet::timeline {
+
+std::vector<Series> TimelineSource::series_many(const std::vector<SeriesRequest>& requests, int64_t bin_ms,
+                                                const std::string& source) {
+  std::vector<Series> out;
+  out.reserve(requests.size());
+  for (const auto& r : requests) out.push_back(series(r.key, r.from_ms, r.until_ms, bin_ms, source));
+  return out;
+}
+
+std::vector<Incident> TimelineSource::incidents(const TimelineQuery& query, const IncidentOptions& options) {
+  std::vector<Incident> out;
+  consistent_reads([&] {
+    const int64_t base = base_bin_ms();
+    // Network series end where the collector's data ends: bins nobody could have reported yet are not silence.
+    const int64_t data_end = data_end_ms(query.source);
+    std::vector<SeriesInfo> infos;
+    std::vector<SeriesRequest> requests;
+    for (auto& info : series_list(query)) {
+      // Only the part of the series that has data (plus the baseline lookback) is read.
+      const int64_t from = std::max(query.from_ms, info.first_bin_ms) - options.baseline_window_ms;
+      const int64_t until = info.key.target == kNetworkTarget ? std::min(query.until_ms, data_end) : query.until_ms;
+      if (query.until_ms <= info.first_bin_ms || until <= from) continue;
+      requests.push_back({info.key, std::max(from, info.first_bin_ms), until});
+      infos.push_back(std::move(info));
+    }
+    // A few dozen series at a time: what a source reads together, without holding every series at once.
+    constexpr size_t kSeriesPerRead = 64;
+    for (size_t at = 0; at < requests.size(); at += kSeriesPerRead) {
+      const std::vector<SeriesRequest> part(requests.begin() + static_cast<std::ptrdiff_t>(at),
+                                            requests.begin() + static_cast<std::ptrdiff_t>(std::min(requests.size(), at + kSeriesPerRead)));
+      auto many = series_many(part, base, query.source);
+      for (size_t k = 0; k < many.size(); ++k) {
+        Series& s = many[k];
+        const SeriesInfo& info = infos[at + k];
+        s.category = info.category;
+        const bool network = info.key.target == kNetworkTarget;
+        auto found = network ? shutdown_incidents(s, options) : target_incidents(s, options);
+        const int64_t series_end = s.bins.empty() ? 0 : s.bins.back().start_ms + s.bin_ms;
+        for (auto& inc : found) {
+          // A target incident's probes in the state during it; a shutdown's, the network's probes in the day
+          // before it began (the ones whose silence or offline reports make the drop).
+          const int64_t v_from = network ? inc.start_ms - kShutdownVantageWindowMs : inc.start_ms;
+          const int64_t v_until = network ? inc.start_ms : inc.end_ms.value_or(series_end);
+          assess_independence(inc,
+                              vantage_samples(inc.key, v_from, v_until,
+                                              network ? std::nullopt : std::optional<std::string>(inc.kind),
+                                              query.source),
+                              options);
+          const int64_t inc_end = inc.end_ms.value_or(INT64_MAX);
+          if (inc_end > query.from_ms && inc.start_ms < query.until_ms) out.push_back(std::move(inc));
+        }
+      }
+    }
+  });
+  std::sort(out.begin(), out.end(), [](const Incident& a, const Incident& b) {
+    return std::tie(a.start_ms, a.key, a.kind) < std::tie(b.start_ms, b.key, b.kind);
+  });
+  return out;
+}
+
+}  // namespace kuzet::timeline

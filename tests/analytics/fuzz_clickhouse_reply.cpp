@@ -1,0 +1,53 @@
+// Fuzzes what the collector reads from ClickHouse (untrusted: a server it does not control, or a broken one):
+// a reply parsed as JSONCompact rows, then decoded as a series, a series list and vantage samples. Checks the
+// decoders' promises, not only the absence of crashes: a decoded series is dense, its bins in order, every
+// count positive and the counts adding up to the bin's probes.
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <string_view>
+
+#include "collector/analytics/clickhouse.hpp"
+#include "collector/analytics/queries.hpp"
+
+using namespace kuzet;
+using namespace kuzet::collector::analytics;
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const std::string_view body(reinterpret_cast<const char*>(data), size);
+  Rows rows;
+  try {
+    rows = parse_reply(body, 1 << 16);
+  } catch (const std::runtime_error&) {
+    return 0;
+  }
+  const int64_t first = 1641081600000, bin = 600000, end = first + 12 * bin;
+  try {
+    const auto s = series_from_rows({"KZ", 9198, "t.com"}, first, end, bin, rows);
+    if (s.bins.size() != 12) __builtin_trap();
+    for (size_t i = 0; i < s.bins.size(); ++i) {
+      if (s.bins[i].start_ms != first + static_cast<int64_t>(i) * bin) __builtin_trap();
+      int64_t sum = 0;
+      for (const auto& c : s.bins[i].counts) {
+        if (c.probes <= 0) __builtin_trap();
+        sum += c.probes;
+      }
+      if (sum != s.bins[i].probes) __builtin_trap();
+    }
+  } catch (const std::runtime_error&) {
+  }
+  try {
+    timeline::TimelineQuery q;
+    q.source = "kuzet";
+    const auto list = series_list_from_rows(rows, q);
+    for (size_t i = 1; i < list.size(); ++i)
+      if (!(list[i - 1].key < list[i].key)) __builtin_trap();
+  } catch (const std::runtime_error&) {
+  }
+  try {
+    for (const auto& v : vantage_samples_from_rows(rows))
+      if (v.decisive < 0) __builtin_trap();
+  } catch (const std::runtime_error&) {
+  }
+  return 0;
+}

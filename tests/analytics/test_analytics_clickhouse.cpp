@@ -1,0 +1,201 @@
+// ClickHouse analytics against a real two-shard cluster (KUZET_TEST_CLICKHOUSE: ctest starts one with
+// scripts/ch-test-cluster.sh; without it this test fails, it never skips). The January 2022 replay stored
+// in the collector's store, exported to ClickHouse, and every timeline, series and incident answer of the
+// API equal, byte for byte, to the SQLite index's; an exporter killed mid-export loses and doubles nothing.
+#include <doctest/doctest.h>
+#include <httplib.h>
+
+#include <nlohmann/json.hpp>
+
+#include <csignal>
+#include <cstdlib>
+#include <sys/wait.h>
+#include <thread>
+
+#include "collector/analytics/exporter.hpp"
+#include "collector/analytics/schema.hpp"
+#include "collector/analytics/timelines.hpp"
+#include "collector/asn_db.hpp"
+#include "collector/timeline/api.hpp"
+#include "tests/collector/spawn.hpp"
+#include "tests/timeline/api_server.hpp"
+#include "tests/timeline/replay_fixture.hpp"
+
+using namespace kuzet;
+using namespace kuzet::timeline;
+namespace analytics = kuzet::collector::analytics;
+
+namespace {
+
+// A fresh database on every server of the test cluster, dropped at the end.
+struct TestCluster {
+  analytics::ClickHouseUrl url;
+  TestCluster() {
+    const char* env = std::getenv("KUZET_TEST_CLICKHOUSE");
+    REQUIRE_MESSAGE(env, "KUZET_TEST_CLICKHOUSE is not set: run through ctest (scripts/ch-test-cluster.sh)");
+    url = analytics::parse_clickhouse_url(env);
+    url.database = "kt_" + core::random_hex(6);
+    analytics::create_schema(url, kDefaultBinMs);
+  }
+  ~TestCluster() {
+    for (const auto& s : url.shards) {
+      try {
+        analytics::Client(s, "default").execute("DROP DATABASE IF EXISTS " + url.database);
+      } catch (...) {
+        // Left behind in the throwaway cluster's data directory: harmless.
+      }
+    }
+  }
+  uint64_t count_on(const analytics::Endpoint& server, const std::string& sql) {
+    const auto rows = analytics::Client(server, url.database).select(sql);
+    REQUIRE(rows.size() == 1);
+    return rows[0][0].get<uint64_t>();
+  }
+};
+
+// Both servers' answers to a path: (status, body).
+std::pair<int, std::string> get(testing::ApiServer& server, const std::string& path) {
+  auto r = server.get(path);
+  REQUIRE(r);
+  return {r->status, r->body};
+}
+
+ApiOptions api_options() {
+  ApiOptions options;
+  options.now_ms = [] { return 1641945600000; };  // 2022-01-12: the replay is in the past
+  static auto networks = collector::TsvAsnDatabase::parse("2.60.0.0\t2.63.255.255\t9198\tKZ\tJSC Kazakhtelecom\n");
+  options.network_name = [](uint32_t asn) { return networks->as_name(asn); };
+  return options;
+}
+
+// Every answer of both servers to the same requests: equal bytes. Returns how many incidents the listing had.
+size_t check_same_answers(TimelineSource& sqlite, TimelineSource& clickhouse) {
+  testing::ApiServer a(sqlite, api_options()), b(clickhouse, api_options());
+  const std::string period = "from=2022-01-02T00:00:00Z&until=2022-01-12T00:00:00Z";
+  std::vector<std::string> paths = {
+      "/api/v1/series", "/api/v1/series?cc=KZ", "/api/v1/series?source=kuzet", "/api/v1/series?source=ooni",
+      "/api/v1/series?cc=KZ&category=messaging", "/api/v1/series?asn=9198&target=*",
+      "/api/v1/timeline?cc=KZ&asn=9198&" + period,
+      "/api/v1/timeline?cc=KZ&asn=9198&bin=1h&" + period,
+      "/api/v1/timeline?cc=KZ&asn=9198&bin=30m&" + period,
+      "/api/v1/timeline?cc=KZ&bin=1d&" + period,
+      "/api/v1/timeline?cc=KZ&bin=2h&source=kuzet&" + period,
+      "/api/v1/timeline?cc=KZ&target=*&bin=20m&from=2022-01-05T07:13:00Z&until=2022-01-06T13:00:00Z",
+      "/api/v1/timeline?cc=KZ&category=messaging&bin=6h&format=csv&" + period,
+      "/api/v1/timeline?cc=KZ&asn=9198",  // the default window: the data's last week
+      "/api/v1/timeline?cc=KZ&asn=9198&bin=7m&" + period,  // refused alike
+      "/api/v1/incidents?cc=KZ&" + period,
+      "/api/v1/incidents?cc=KZ&source=kuzet&" + period,
+      "/api/v1/incidents?cc=KZ&source=ooni&" + period,
+      "/api/v1/incidents?cc=KZ&format=csv&" + period,
+      "/api/v1/incidents?kind=shutdown&confirmed=true&" + period,
+      "/api/v1/incidents?cc=KZ&asn=9198&from=2022-01-05T12:00:00Z&until=2022-01-05T18:00:00Z",
+      "/api/v1/incidents?cc=KZ",
+      "/api/v1/feeds/incidents.atom?cc=KZ",
+  };
+  auto [status, listing] = get(a, "/api/v1/incidents?cc=KZ&" + period);
+  REQUIRE(status == 200);
+  const auto incidents = nlohmann::json::parse(listing)["incidents"];
+  for (const auto& i : incidents) paths.push_back(i["permalink"].get<std::string>() + ".json");
+  for (const auto& path : paths) {
+    CAPTURE(path);
+    auto [sa, body_a] = get(a, path);
+    auto [sb, body_b] = get(b, path);
+    CHECK(sa == sb);
+    CHECK(body_a == body_b);
+  }
+  return incidents.size();
+}
+
+}  // namespace
+
+TEST_CASE("ClickHouse answers what the SQLite index answers on the January 2022 replay (two shards)") {
+  testing::TempDir dir;
+  const auto config = testing::test_config();
+  const Replay replay = generate_replay(config);
+  testing::IndexedStore indexed(dir);  // SQLite, or PostgreSQL with a fed index (KUZET_TEST_DB)
+  const size_t n = testing::ingest(*indexed.store, replay, 0, replay.envelopes.size());
+  REQUIRE(n == replay.envelopes.size());
+
+  TestCluster cluster;
+  REQUIRE(cluster.url.shards.size() >= 2);
+  analytics::Exporter exporter(*indexed.store, cluster.url);
+  CHECK(exporter.export_pending() == n);
+  CHECK(exporter.watermark() == n);
+  CHECK(exporter.export_pending() == 0);  // nothing new
+
+  // Sharded by probe key over the cluster: every shard holds part, together all of it.
+  uint64_t total = 0;
+  for (const auto& shard : cluster.url.shards) {
+    const uint64_t here = cluster.count_on(shard, "SELECT count() FROM measurements_local");
+    CHECK(here > 0);
+    CHECK(here < n);
+    total += here;
+  }
+  CHECK(total == n);
+  CHECK(cluster.count_on(cluster.url.query, "SELECT uniqExact(uid) FROM measurements") == n);
+
+  analytics::ClickHouseTimelines clickhouse(cluster.url, kDefaultBinMs);
+  TimelineQuery q;
+  q.cc = "KZ";
+  q.from_ms = config.start_ms;
+  q.until_ms = config.start_ms + config.days * 24 * 3600 * 1000LL;
+  const auto expected = indexed.index.incidents(q, IncidentOptions{});
+  CHECK(expected.size() == replay.truth.size());
+  CHECK(clickhouse.incidents(q, IncidentOptions{}) == expected);
+  CHECK(clickhouse.series_list(q) == indexed.index.series_list(q));
+  CHECK(check_same_answers(indexed.index, clickhouse) == expected.size());
+
+  // A batch sent again (a crash between a batch and its watermark) changes no answer.
+  auto again = indexed.store->in_log_order(0, 5000, false);
+  analytics::Client(cluster.url.query, cluster.url.database)
+      .insert_json_rows(analytics::kMeasurements,
+                        analytics::export_rows(again, [&](const std::string& k) -> std::optional<int64_t> {
+                          auto key = indexed.store->find_key(k);
+                          return key ? std::optional(key->first_seen_ms) : std::nullopt;
+                        }));
+  CHECK(clickhouse.incidents(q, IncidentOptions{}) == expected);
+  check_same_answers(indexed.index, clickhouse);
+}
+
+TEST_CASE("an exporter killed mid-export goes on from its watermark: nothing lost, nothing doubled") {
+  testing::TempDir dir;
+  auto config = testing::test_config();
+  config.probes = 12;
+  config.days = 6;
+  const Replay replay = generate_replay(config);
+  testing::IndexedStore indexed(dir);
+  const size_t n = testing::ingest(*indexed.store, replay, 0, replay.envelopes.size());
+  TestCluster cluster;
+  analytics::Exporter watcher(*indexed.store, cluster.url);
+
+  // The real binary, in small batches, killed with SIGKILL once some batches are recorded.
+  std::vector<std::string> args = {"analytics-export", "--analytics", analytics::url_text(cluster.url), "--batch", "50"};
+  for (const auto& a : indexed.db.serve_args()) args.push_back(a);
+  int out = -1;
+  const pid_t pid = collector::testing::spawn_process(KUZET_COLLECTOR_BINARY, args, &out);
+  REQUIRE(pid > 0);
+  uint64_t at_kill = 0;
+  for (int i = 0; i < 3000 && at_kill < n / 4; ++i) {  // a quarter in: batches recorded, most still to go
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    at_kill = watcher.watermark();
+  }
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  close(out);
+  CHECK(WIFSIGNALED(status));
+  const uint64_t recorded = watcher.watermark();
+  MESSAGE("killed at log index ", recorded, " of ", n);
+  CHECK(recorded > 0);
+  CHECK(recorded < n);
+
+  CHECK(watcher.export_pending() == n - recorded);  // goes on from the record, not from 0
+  CHECK(watcher.watermark() == n);
+  CHECK(cluster.count_on(cluster.url.query, "SELECT uniqExact(uid) FROM measurements") == n);
+  for (const auto& shard : cluster.url.shards)
+    analytics::Client(shard, cluster.url.database).execute("OPTIMIZE TABLE measurements_local FINAL");
+  CHECK(cluster.count_on(cluster.url.query, "SELECT count() FROM measurements") == n);  // duplicates merged away
+  analytics::ClickHouseTimelines clickhouse(cluster.url, kDefaultBinMs);
+  check_same_answers(indexed.index, clickhouse);
+}
