@@ -187,6 +187,44 @@ std::vector<timeline::VantageSample> vantage_samples_from_rows(const Rows& rows)
   return out;
 }
 
+std::string vantage_group_sql(const std::string& cc, uint32_t asn, const std::vector<std::string>& targets,
+                              int64_t first, int64_t end, const std::vector<std::string>& verdicts,
+                              const std::string& source) {
+  auto list = [](const std::vector<std::string>& values) {
+    std::string in;
+    for (const auto& v : values) in += (in.empty() ? "" : ", ") + sql_string(v);
+    return in.empty() ? std::string("''") : in;
+  };
+  std::string where = " WHERE cc = " + sql_string(cc) + " AND asn = " + std::to_string(asn) + " AND target IN (" +
+                      list(targets) + ") AND bin >= " + std::to_string(first) + " AND bin < " + std::to_string(end);
+  if (!source.empty()) where += " AND source = " + sql_string(source);
+  return "SELECT target, bin, key_id, s.1 AS verdict, s.3, s.4 FROM (SELECT target, bin, key_id, argMaxMerge(latest) AS s"
+         " FROM " + std::string(kProbeBins) + where + " GROUP BY target, bin, key_id) WHERE target = " +
+         sql_string(timeline::kNetworkTarget) + " OR verdict IN (" + list(verdicts) + ")";
+}
+
+std::vector<std::vector<timeline::VantageSample>> vantage_group_from_rows(
+    const std::vector<timeline::TimelineSource::VantageRequest>& requests, const Rows& rows) {
+  std::vector<std::map<std::pair<std::string, std::string>, int64_t>> sums(requests.size());
+  for (const auto& row : rows) {
+    const std::string& target = text(row, 0);
+    const int64_t bin = integer(row, 1), decisive = integer(row, 5);
+    const std::string& verdict = text(row, 3);
+    if (decisive < 0 || decisive > 1) throw std::runtime_error("ClickHouse reply: decisive is not 0 or 1");
+    for (size_t k = 0; k < requests.size(); ++k) {
+      const auto& r = requests[k];
+      if (r.key.target != target || bin < r.from_ms || bin >= r.until_ms || (r.verdict && *r.verdict != verdict))
+        continue;
+      sums[k][{text(row, 2), text(row, 4)}] += decisive;
+    }
+  }
+  std::vector<std::vector<timeline::VantageSample>> out(requests.size());
+  for (size_t k = 0; k < requests.size(); ++k)
+    for (const auto& [probe_tag, decisive] : sums[k])
+      out[k].push_back({probe_tag.first, probe_tag.second, static_cast<int>(std::min<int64_t>(decisive, INT32_MAX))});
+  return out;
+}
+
 std::string last_bin_sql(const std::string& source) {
   return std::string("SELECT maxMerge(last_bin) FROM ") + kSeries +
          (source.empty() ? std::string() : " WHERE source = " + sql_string(source));

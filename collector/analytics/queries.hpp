@@ -41,6 +41,16 @@ std::string vantage_samples_sql(const timeline::SeriesKey& key, int64_t from, in
                                 const std::optional<std::string>& verdict, const std::string& source);
 std::vector<timeline::VantageSample> vantage_samples_from_rows(const Rows& rows);
 
+// The samples of several windows in a network's series at once: each probe's latest per base bin over the
+// union of the windows (rows: target, bin, key_id, verdict, vantage, decisive; only rows of one of
+// `verdicts`, or of the network series), then each window's samples cut from them in C++ (pure). Equal to
+// vantage_samples_sql/vantage_samples_from_rows per window.
+std::string vantage_group_sql(const std::string& cc, uint32_t asn, const std::vector<std::string>& targets,
+                              int64_t first, int64_t end, const std::vector<std::string>& verdicts,
+                              const std::string& source);
+std::vector<std::vector<timeline::VantageSample>> vantage_group_from_rows(
+    const std::vector<timeline::TimelineSource::VantageRequest>& requests, const Rows& rows);
+
 // The last base bin holding data (0 when none).
 std::string last_bin_sql(const std::string& source);
 

@@ -1,6 +1,7 @@
 #include "collector/analytics/timelines.hpp"
 
 #include <algorithm>
+#include <map>
 #include <stdexcept>
 
 #include "collector/analytics/queries.hpp"
@@ -64,6 +65,34 @@ std::vector<timeline::VantageSample> ClickHouseTimelines::vantage_samples(const 
                                                                           const std::optional<std::string>& verdict,
                                                                           const std::string& source) {
   return vantage_samples_from_rows(client_.select(vantage_samples_sql(key, from_ms, until_ms, verdict, source)));
+}
+
+std::vector<std::vector<timeline::VantageSample>> ClickHouseTimelines::vantage_samples_many(
+    const std::vector<VantageRequest>& requests, const std::string& source) {
+  std::vector<std::vector<timeline::VantageSample>> out(requests.size());
+  // Per network: its requests' targets, verdicts and the union of their windows.
+  std::map<std::pair<std::string, uint32_t>, std::vector<size_t>> by_network;
+  for (size_t k = 0; k < requests.size(); ++k) by_network[{requests[k].key.cc, requests[k].key.asn}].push_back(k);
+  for (const auto& [network, indices] : by_network) {
+    std::vector<VantageRequest> group;
+    std::vector<std::string> targets, verdicts;
+    int64_t from = INT64_MAX, until = INT64_MIN;
+    for (size_t k : indices) {
+      const auto& r = requests[k];
+      group.push_back(r);
+      if (std::find(targets.begin(), targets.end(), r.key.target) == targets.end()) targets.push_back(r.key.target);
+      if (r.verdict && std::find(verdicts.begin(), verdicts.end(), *r.verdict) == verdicts.end())
+        verdicts.push_back(*r.verdict);
+      from = std::min(from, r.from_ms);
+      until = std::max(until, r.until_ms);
+    }
+    Rows rows;
+    if (until > from)
+      rows = client_.select(vantage_group_sql(network.first, network.second, targets, from, until, verdicts, source));
+    auto samples = vantage_group_from_rows(group, rows);
+    for (size_t i = 0; i < indices.size(); ++i) out[indices[i]] = std::move(samples[i]);
+  }
+  return out;
 }
 
 int64_t ClickHouseTimelines::data_end_ms(const std::string& source) {

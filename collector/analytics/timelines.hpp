@@ -26,6 +26,9 @@ class ClickHouseTimelines : public timeline::TimelineSource {
   std::vector<timeline::VantageSample> vantage_samples(const timeline::SeriesKey& key, int64_t from_ms,
                                                        int64_t until_ms, const std::optional<std::string>& verdict,
                                                        const std::string& source) override;
+  // A network's incident windows in one query.
+  std::vector<std::vector<timeline::VantageSample>> vantage_samples_many(const std::vector<VantageRequest>& requests,
+                                                                         const std::string& source) override;
   int64_t data_end_ms(const std::string& source) override;
 
  private:

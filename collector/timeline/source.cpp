@@ -13,6 +13,14 @@ std::vector<Series> TimelineSource::series_many(const std::vector<SeriesRequest>
   return out;
 }
 
+std::vector<std::vector<VantageSample>> TimelineSource::vantage_samples_many(const std::vector<VantageRequest>& requests,
+                                                                          const std::string& source) {
+  std::vector<std::vector<VantageSample>> out;
+  out.reserve(requests.size());
+  for (const auto& r : requests) out.push_back(vantage_samples(r.key, r.from_ms, r.until_ms, r.verdict, source));
+  return out;
+}
+
 std::vector<Incident> TimelineSource::incidents(const TimelineQuery& query, const IncidentOptions& options) {
   std::vector<Incident> out;
   consistent_reads([&] {
@@ -35,26 +43,29 @@ std::vector<Incident> TimelineSource::incidents(const TimelineQuery& query, cons
       const std::vector<SeriesRequest> part(requests.begin() + static_cast<std::ptrdiff_t>(at),
                                             requests.begin() + static_cast<std::ptrdiff_t>(std::min(requests.size(), at + kSeriesPerRead)));
       auto many = series_many(part, base, query.source);
+      std::vector<Incident> found;
+      std::vector<VantageRequest> windows;
       for (size_t k = 0; k < many.size(); ++k) {
         Series& s = many[k];
         const SeriesInfo& info = infos[at + k];
         s.category = info.category;
         const bool network = info.key.target == kNetworkTarget;
-        auto found = network ? shutdown_incidents(s, options) : target_incidents(s, options);
         const int64_t series_end = s.bins.empty() ? 0 : s.bins.back().start_ms + s.bin_ms;
-        for (auto& inc : found) {
+        for (auto& inc : network ? shutdown_incidents(s, options) : target_incidents(s, options)) {
+          // Those found in the lookback only are not asked about.
+          if (inc.end_ms.value_or(INT64_MAX) <= query.from_ms || inc.start_ms >= query.until_ms) continue;
           // A target incident's probes in the state during it; a shutdown's, the network's probes in the day
           // before it began (the ones whose silence or offline reports make the drop).
-          const int64_t v_from = network ? inc.start_ms - kShutdownVantageWindowMs : inc.start_ms;
-          const int64_t v_until = network ? inc.start_ms : inc.end_ms.value_or(series_end);
-          assess_independence(inc,
-                              vantage_samples(inc.key, v_from, v_until,
-                                              network ? std::nullopt : std::optional<std::string>(inc.kind),
-                                              query.source),
-                              options);
-          const int64_t inc_end = inc.end_ms.value_or(INT64_MAX);
-          if (inc_end > query.from_ms && inc.start_ms < query.until_ms) out.push_back(std::move(inc));
+          windows.push_back({inc.key, network ? inc.start_ms - kShutdownVantageWindowMs : inc.start_ms,
+                             network ? inc.start_ms : inc.end_ms.value_or(series_end),
+                             network ? std::nullopt : std::optional<std::string>(inc.kind)});
+          found.push_back(std::move(inc));
         }
+      }
+      const auto samples = vantage_samples_many(windows, query.source);
+      for (size_t k = 0; k < found.size(); ++k) {
+        assess_independence(found[k], samples[k], options);
+        out.push_back(std::move(found[k]));
       }
     }
   });

@@ -67,6 +67,16 @@ class TimelineSource {
   virtual std::vector<VantageSample> vantage_samples(const SeriesKey& key, int64_t from_ms, int64_t until_ms,
                                                      const std::optional<std::string>& verdict,
                                                      const std::string& source) = 0;
+  // The samples of several windows, as vantage_samples() gives each; a source may read them together
+  // (ClickHouse: one query for a network's incidents instead of one each). The default asks for each.
+  struct VantageRequest {
+    SeriesKey key;
+    int64_t from_ms = 0;
+    int64_t until_ms = 0;
+    std::optional<std::string> verdict;
+  };
+  virtual std::vector<std::vector<VantageSample>> vantage_samples_many(const std::vector<VantageRequest>& requests,
+                                                                       const std::string& source);
   // The end of the last base bin holding data (of one source, "" = any); 0 + base bin when empty.
   virtual int64_t data_end_ms(const std::string& source) = 0;
 

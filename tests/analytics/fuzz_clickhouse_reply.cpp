@@ -1,7 +1,7 @@
 // Fuzzes what the collector reads from ClickHouse (untrusted: a server it does not control, or a broken one):
 // a reply parsed as JSONCompact rows, then decoded as a series, a series list and vantage samples. Checks the
 // decoders' promises, not only the absence of crashes: a decoded series is dense, its bins in order, every
-// count positive and the counts adding up to the bin's probes.
+// count positive and the counts adding up to the bin's probes; a group gives one answer per request.
 #include <cstddef>
 #include <cstdint>
 #include <stdexcept>
@@ -42,6 +42,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const auto list = series_list_from_rows(rows, q);
     for (size_t i = 1; i < list.size(); ++i)
       if (!(list[i - 1].key < list[i].key)) __builtin_trap();
+  } catch (const std::runtime_error&) {
+  }
+  try {  // a network's series read together: each as dense as one read alone
+    const std::vector<timeline::TimelineSource::SeriesRequest> requests = {{{"KZ", 9198, "t.com"}, first, end},
+                                                                          {{"KZ", 9198, "*"}, first + bin, end - bin}};
+    const auto group = series_group_from_rows(requests, bin, rows);
+    if (group.size() != 2 || group[0].bins.size() != 12 || group[1].bins.size() != 10) __builtin_trap();
+  } catch (const std::runtime_error&) {
+  }
+  try {
+    const std::vector<timeline::TimelineSource::VantageRequest> windows = {
+        {{"KZ", 9198, "t.com"}, first, end, std::string("blocked")}, {{"KZ", 9198, "*"}, first, end, std::nullopt}};
+    const auto samples = vantage_group_from_rows(windows, rows);
+    if (samples.size() != 2) __builtin_trap();
+    for (const auto& w : samples)
+      for (const auto& v : w)
+        if (v.decisive < 0) __builtin_trap();
   } catch (const std::runtime_error&) {
   }
   try {

@@ -190,3 +190,41 @@ TEST_CASE("the exporter's rows carry the vantage point each measurement supports
   odd.started_at_ms = -5;
   CHECK(nlohmann::json::parse(export_rows({odd}, [](const std::string&) { return std::nullopt; }))["day"] == "1970-01-01");
 }
+
+TEST_CASE("a network's series and incident windows read together, each cut from the union") {
+  using Request = timeline::TimelineSource::SeriesRequest;
+  const std::string meta = R"j({"name":"target"},{"name":"b"},{"name":"verdict"},{"name":"method"},{"name":"count()"})j";
+  const auto rows = parse_reply(reply(meta, R"j(["a.com", 1200, "ok", "", 2], ["a.com", 3000, "blocked", "dns", 1],
+    ["*", 600, "online", "", 4], ["*", 1800, "offline", "", 1])j"), 1 << 20);
+  const std::vector<Request> requests = {{{"KZ", 1, "a.com"}, 1200, 2400}, {{"KZ", 1, "*"}, 0, 3600}};
+  const auto series = series_group_from_rows(requests, 600, rows);
+  REQUIRE(series.size() == 2);
+  REQUIRE(series[0].bins.size() == 2);  // [1200, 2400): the row at 3000 is another window's
+  CHECK(series[0].bins[0].probes == 2);
+  CHECK(series[0].bins[1].probes == 0);
+  REQUIRE(series[1].bins.size() == 6);
+  CHECK(series[1].bins[1].counts == std::vector<timeline::VerdictCount>{{"online", "", 4}});
+  CHECK(series[1].bins[3].probes == 1);
+  const auto stray = parse_reply(reply(meta, R"j(["b.com", 1200, "ok", "", 2])j"), 1 << 20);
+  CHECK_THROWS_AS(series_group_from_rows(requests, 600, stray), std::runtime_error);
+  CHECK(series_group_sql("KZ", 1, {"a.com", "*"}, 0, 3600, 600, "").find("target IN ('a.com', '*')") != std::string::npos);
+
+  using Window = timeline::TimelineSource::VantageRequest;
+  const std::string vmeta = R"j({"name":"target"},{"name":"bin"},{"name":"key_id"},{"name":"verdict"},{"name":"v"},{"name":"d"})j";
+  const auto vrows = parse_reply(reply(vmeta, R"j(["a.com", 600, "k1", "blocked", "tag1", 1],
+    ["a.com", 1200, "k1", "blocked", "tag1", 1], ["a.com", 1200, "k2", "ok", "tag2", 0],
+    ["a.com", 1800, "k3", "blocked", "", 0], ["*", 600, "k2", "online", "tag2", 0])j"), 1 << 20);
+  const std::vector<Window> windows = {{{"KZ", 1, "a.com"}, 600, 1800, std::string("blocked")},
+                                       {{"KZ", 1, "*"}, 0, 1200, std::nullopt}};
+  const auto samples = vantage_group_from_rows(windows, vrows);
+  REQUIRE(samples.size() == 2);
+  REQUIRE(samples[0].size() == 1);  // k1 in two bins: one sample, decisive summed; k2 not blocked; k3 after
+  CHECK(samples[0][0].key_id == "k1");
+  CHECK(samples[0][0].vantage == "tag1");
+  CHECK(samples[0][0].decisive == 2);
+  REQUIRE(samples[1].size() == 1);
+  CHECK(samples[1][0].key_id == "k2");
+  const auto sql = vantage_group_sql("KZ", 1, {"a.com", "*"}, 0, 1800, {"blocked"}, "kuzet");
+  CHECK(sql.find("verdict IN ('blocked')") != std::string::npos);
+  CHECK(sql.find("source = 'kuzet'") != std::string::npos);
+}
