@@ -170,8 +170,8 @@ TEST_CASE("an exporter killed mid-export goes on from its watermark: nothing los
   analytics::Exporter watcher(*indexed.store, cluster.url);
 
   // The real binary, in small batches, killed with SIGKILL once some batches are recorded.
-  std::vector<std::string> args = {"analytics-export", "--analytics", analytics::url_text(cluster.url), "--batch", "50"};
-  for (const auto& a : indexed.db.serve_args()) args.push_back(a);
+  const std::vector<std::string> args = {"analytics-export", "--db",    indexed.db.location(), "--analytics",
+                                         analytics::url_text(cluster.url), "--batch", "50"};
   int out = -1;
   const pid_t pid = collector::testing::spawn_process(KUZET_COLLECTOR_BINARY, args, &out);
   REQUIRE(pid > 0);
