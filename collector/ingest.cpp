@@ -117,6 +117,8 @@ UploadOutcome Ingestor::ingest(const std::vector<std::string_view>& envelopes, b
     if (!key) return std::nullopt;
     return key->first_seen_ms;
   };
+  envelope::SignatureCache signatures;  // a batch's envelopes share one Ed25519 verification
+  check.signatures = &signatures;
 
   // Parse and verify in parallel: Ed25519 verification and JSON parsing are most of the cost.
   std::vector<CheckedEnvelope> checked(envelopes.size());

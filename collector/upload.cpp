@@ -10,6 +10,7 @@
 #include "core/crypto.hpp"
 #include "core/json_parse.hpp"
 #include "core/signing.hpp"
+#include "envelope/envelope.hpp"
 #include "core/time.hpp"
 
 namespace kuzet::collector {
@@ -208,7 +209,11 @@ CheckedEnvelope check_envelope_json(std::string_view raw, const nlohmann::json& 
   if (auto uid = string_field(m, "measurement_uid", true, &error)) row.uid = uid->get<std::string>();
   if (!error.empty() || !valid_uid(row.uid)) return reject(reason::malformed);
   auto pk = string_field(env, "public_key", true, &error);
-  if (!pk || !string_field(env, "signature", true, &error)) return reject(reason::malformed);
+  // One signature each (/1) or one for its batch; envelope::verify checks the rest of the shape.
+  const auto batch = env.find(envelope::field::batch);
+  const bool signed_alone = string_field(env, envelope::field::signature, false, &error) != nullptr;
+  if (!pk || !error.empty() || signed_alone == (batch != env.end() && batch->is_object()))
+    return reject(reason::malformed);
   auto pk_raw = core::base64_decode(pk->get_ref<const std::string&>());
   if (!pk_raw || pk_raw->size() != 32) return reject(reason::malformed);
   row.key_id = core::key_id(*pk_raw);
@@ -255,7 +260,7 @@ CheckedEnvelope check_envelope_json(std::string_view raw, const nlohmann::json& 
   }
   const double t1 = thread_cpu_ms();
   try {
-    out.reason = core::verify_envelope(env);
+    out.reason = envelope::verify(env, options.signatures);
   } catch (const std::exception&) {
     out.reason = reason::malformed;  // e.g. a value JCS cannot represent
   }

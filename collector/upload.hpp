@@ -12,6 +12,7 @@
 
 #include "collector/store/store.hpp"
 #include "core/json_parse.hpp"
+#include "envelope/envelope.hpp"
 
 namespace kuzet::collector {
 
@@ -60,12 +61,15 @@ struct CheckOptions {
   // When the key_id was first registered here (ms since the epoch); nullopt when it is not registered.
   // Called from several threads at once.
   std::function<std::optional<int64_t>(const std::string& key_id)> key_registered_ms;
+  // Batch signatures already checked (one upload's, one bundle's): each distinct root is verified once.
+  // Null: every envelope's signature is verified.
+  envelope::SignatureCache* signatures = nullptr;
 };
 
 // Parses one envelope (core::parse_json with kEnvelopeLimits: duplicate keys are malformed) and checks, in
 // order: shape (malformed), key registered (unknown_key),
 // started_at not too far ahead (future_timestamp) nor before the key's registration minus the backfill
-// (backdated), signature (core::verify_envelope). Never throws.
+// (backdated), signature (envelope::verify). Never throws.
 CheckedEnvelope check_envelope(std::string_view raw, const CheckOptions& options);
 
 // The checks of check_envelope on JSON the caller parsed with core::parse_json(raw, kEnvelopeLimits)

@@ -2,9 +2,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <map>
 #include <set>
 
 #include "core/signing.hpp"
+#include "envelope/envelope.hpp"
 #include "measure/observations_json.hpp"
 
 namespace kuzet::probe {
@@ -90,11 +92,22 @@ std::optional<std::vector<measure::ControlObservations>> control_results_from(co
   }
 }
 
-nlohmann::json sign_record(const MeasurementRecord& record, const Identity& identity) {
-  nlohmann::json m = record;
-  // Canonical JSON needs valid UTF-8; hostile servers can send anything, so normalise first.
-  m = nlohmann::json::parse(m.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-  return core::sign_envelope(m, identity.for_network(record.network.cc, record.network.asn));
+std::vector<nlohmann::json> sign_records(const std::vector<MeasurementRecord>& records, const Identity& identity) {
+  std::map<std::pair<std::string, uint32_t>, std::vector<size_t>> by_network;
+  for (size_t i = 0; i < records.size(); ++i) by_network[{records[i].network.cc, records[i].network.asn}].push_back(i);
+  std::vector<nlohmann::json> out(records.size());
+  for (const auto& [network, indexes] : by_network) {
+    std::vector<nlohmann::json> measurements;
+    measurements.reserve(indexes.size());
+    for (size_t i : indexes) {
+      nlohmann::json m = records[i];
+      // Canonical JSON needs valid UTF-8; hostile servers can send anything, so normalise first.
+      measurements.push_back(nlohmann::json::parse(m.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
+    }
+    auto envelopes = envelope::sign_batch(measurements, identity.for_network(network.first, network.second));
+    for (size_t k = 0; k < indexes.size(); ++k) out[indexes[k]] = std::move(envelopes[k]);
+  }
+  return out;
 }
 
 UploadSummary upload_records(const CollectorClient& client, const Identity& identity,
@@ -110,10 +123,7 @@ UploadSummary upload_records(const CollectorClient& client, const Identity& iden
       return summary;
     }
   }
-  std::vector<nlohmann::json> envelopes;
-  envelopes.reserve(records.size());
-  for (const auto& r : records) envelopes.push_back(sign_record(r, identity));
-  auto result = client.upload(envelopes);
+  auto result = client.upload(sign_records(records, identity));
   summary.failure = result.failure;
   for (const auto& item : result.items) {
     if (item.status == "stored") ++summary.stored;

@@ -50,8 +50,9 @@ std::optional<std::vector<measure::ControlObservations>> control_results_from(co
                                                                               size_t expected,
                                                                               bool* malformed = nullptr);
 
-// The envelope for a record, signed with the key of the record's network.
-nlohmann::json sign_record(const MeasurementRecord& record, const Identity& identity);
+// The envelopes of a run's records, in order: one batch signature (docs/protocol.md) per network's key over
+// that network's records, each envelope still verifiable alone with its audit path.
+std::vector<nlohmann::json> sign_records(const std::vector<MeasurementRecord>& records, const Identity& identity);
 
 struct UploadSummary {
   size_t stored = 0, duplicates = 0, rejected = 0, failed = 0;

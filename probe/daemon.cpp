@@ -222,11 +222,9 @@ class Daemon {
     summary.asn = result.network.asn;
     summary.collector_reachable = result.collector_reachable;
     summary.collector_configured = !config_.collectors.empty();
-    for (const auto& record : result.records) {
-      payloads.push_back(
-          sign_record(record, identity_).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-      ++summary.verdicts[record.verdict.verdict];
-    }
+    for (const auto& envelope : sign_records(result.records, identity_))
+      payloads.push_back(envelope.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    for (const auto& record : result.records) ++summary.verdicts[record.verdict.verdict];
     const auto appended = queue_.append(payloads);
     summary.queued = appended.appended;
     summary.refused_full = appended.refused_full;

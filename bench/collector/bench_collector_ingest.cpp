@@ -1,7 +1,11 @@
 // Ingest throughput of the collector: N signed measurements (~3 KB each) in batches, through the same
 // code path as POST /api/v1/measurements (split, parse, verify, store + COMMIT), then over HTTP on
 // loopback. Prints measurements/s, batch latency p50/p99 and where the time goes. Not a test.
-//   bench_collector_ingest [N] [BATCH]
+//   bench_collector_ingest [--single] [N] [BATCH] [MODE]
+//     envelopes are batch-signed per upload batch, as the probe signs a run (docs/protocol.md); --single:
+//     one signature per measurement (/1, what volunteers' queues still hold).
+//     MODE none|nolog|log|http: one configuration alone, for callgrind (below); serve: 3 runs of the real
+//     kuzet-collector serve (SQLite, log on) with 1 and 2 loopback clients, and their medians.
 //   bench_collector_ingest --db postgresql://… [N] [BATCH]   (PostgreSQL: in-process, then real kuzet-collector
 //     processes, 1 and 2 on the same database, over HTTP; each run in a fresh schema of that database;
 //     KUZET_COLLECTOR_BIN or the build tree's collector/kuzet-collector)
@@ -23,6 +27,7 @@
 #include "collector/log/checkpointer.hpp"
 #include "collector/server.hpp"
 #include "collector/timeline/index.hpp"
+#include "envelope/envelope.hpp"
 #include "tests/collector/helpers.hpp"
 #include "tests/collector/spawn.hpp"
 #include "tests/collector/test_db.hpp"
@@ -43,11 +48,27 @@ double now_ms() {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-void report(const char* name, size_t n, double total_ms, std::vector<double> latencies) {
+std::string load_average() {
+  std::FILE* f = std::fopen("/proc/loadavg", "r");
+  char buf[64] = {0};
+  if (f) {
+    if (!std::fgets(buf, sizeof buf, f)) buf[0] = 0;
+    std::fclose(f);
+  }
+  std::string s(buf);
+  return s.substr(0, s.find(' ', s.find(' ', s.find(' ') + 1) + 1));
+}
+
+struct RunFigures {
+  double rate = 0, p50 = 0, p99 = 0;
+};
+
+RunFigures report(const char* name, size_t n, double total_ms, std::vector<double> latencies) {
   std::sort(latencies.begin(), latencies.end());
   auto pct = [&](double p) { return latencies[std::min(latencies.size() - 1, size_t(p * latencies.size()))]; };
-  std::printf("%-34s %8.0f measurements/s   batch p50 %7.1f ms   p99 %7.1f ms   (%zu in %.0f ms)\n", name,
-              n / (total_ms / 1000.0), pct(0.50), pct(0.99), n, total_ms);
+  std::printf("%-34s %8.0f measurements/s   batch p50 %7.1f ms   p99 %7.1f ms   (%zu in %.0f ms; load %s)\n", name,
+              n / (total_ms / 1000.0), pct(0.50), pct(0.99), n, total_ms, load_average().c_str());
+  return {n / (total_ms / 1000.0), pct(0.50), pct(0.99)};
 }
 
 // with_timelines: the timeline index runs its background indexer, as in kuzet-collector serve; the
@@ -149,6 +170,29 @@ void over_http(const char* name, const std::vector<std::string>& bodies, size_t 
   thread.join();
 }
 
+// User and system CPU time (ms) a running process has used so far (/proc/PID/stat, clock ticks).
+std::pair<double, double> child_cpu_ms(pid_t pid) {
+  std::FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/stat").c_str(), "r");
+  if (!f) return {0, 0};
+  char buf[1024] = {0};
+  const size_t got = std::fread(buf, 1, sizeof buf - 1, f);
+  std::fclose(f);
+  std::string stat(buf, got);
+  const size_t close = stat.rfind(')');  // the name may hold spaces; fields 3... follow it
+  if (close == std::string::npos) return {0, 0};
+  std::vector<std::string> fields;
+  size_t pos = close + 2;
+  while (pos < stat.size()) {
+    const size_t end = stat.find(' ', pos);
+    fields.push_back(stat.substr(pos, end - pos));
+    if (end == std::string::npos) break;
+    pos = end + 1;
+  }
+  if (fields.size() < 13) return {0, 0};
+  const double tick_ms = 1000.0 / static_cast<double>(sysconf(_SC_CLK_TCK));
+  return {std::stod(fields[11]) * tick_ms, std::stod(fields[12]) * tick_ms};  // utime, stime (fields 14, 15)
+}
+
 // A kuzet-collector serve child on 127.0.0.1, any port: its pid and port (read from its first line).
 std::pair<pid_t, uint16_t> start_child(const std::string& binary, const std::vector<std::string>& args) {
   int out = -1;
@@ -164,21 +208,27 @@ std::pair<pid_t, uint16_t> start_child(const std::string& binary, const std::vec
 
 // `processes` kuzet-collector processes on one fresh schema of `server`, `clients_each` HTTP clients on each,
 // uploading the bodies (each body once, whoever takes it). Wall time from the first upload to the last answer.
-void processes_over_http(const char* name, const std::vector<std::string>& bodies, size_t n, const core::KeyPair& key,
+RunFigures processes_over_http(const char* name, const std::vector<std::string>& bodies, size_t n, const core::KeyPair& key,
                          const std::string& server, const std::string& binary, int processes, int clients_each) {
   TempDir dir;
-  TestDb db(dir.file("unused.db"), server);
+  TestDb db(dir.file("bench.db"), server);  // the SQLite file when server is ""
   const std::string log_key = dir.file("log.key");
   {
     auto store = open_store(db.location());  // migrations before the processes race to them
     store->register_key({core::key_id(key.public_key), core::base64_encode(key.public_key), 0});
   }
   std::vector<std::pair<pid_t, uint16_t>> children;
-  for (int p = 0; p < processes; ++p)
-    children.push_back(start_child(binary, {"serve", "--listen", "127.0.0.1:0", "--db", db.location(), "--log-key",
-                                            log_key, "--timeline-db", dir.file("timelines" + std::to_string(p))}));
+  for (int p = 0; p < processes; ++p) {
+    std::vector<std::string> args{"serve", "--listen", "127.0.0.1:0", "--db", db.location(), "--log-key", log_key};
+    if (db.postgres()) {  // each process its own fed timeline index; SQLite keeps it in the same file
+      args.push_back("--timeline-db");
+      args.push_back(dir.file("timelines" + std::to_string(p)));
+    }
+    children.push_back(start_child(binary, args));
+  }
   std::vector<std::vector<double>> latencies(static_cast<size_t>(processes * clients_each));
   std::atomic<size_t> next{0};
+  const double client_cpu0 = process_cpu_ms();
   const double start = now_ms();
   std::vector<std::thread> pool;
   for (int c = 0; c < processes * clients_each; ++c) {
@@ -201,7 +251,18 @@ void processes_over_http(const char* name, const std::vector<std::string>& bodie
   const double total = now_ms() - start;
   std::vector<double> all;
   for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
-  report(name, n, total, all);
+  const RunFigures figures = report(name, n, total, all);
+  // CPU of the collector processes (user, system) and of this process (the loopback clients): on a shared
+  // machine the rate measures the neighbours too, CPU per measurement does not.
+  double user_ms = 0, system_ms = 0;
+  for (const auto& [pid, port] : children) {
+    const auto [u, s] = child_cpu_ms(pid);
+    user_ms += u;
+    system_ms += s;
+  }
+  std::printf("    collector CPU %.1f us per measurement (user %.1f, system %.1f); clients' process CPU %.1f us\n",
+              (user_ms + system_ms) * 1000 / n, user_ms * 1000 / n, system_ms * 1000 / n,
+              (process_cpu_ms() - client_cpu0) * 1000 / n);
   for (const auto& [pid, port] : children) {
     kill(pid, SIGTERM);
     waitpid(pid, nullptr, 0);
@@ -213,6 +274,23 @@ void processes_over_http(const char* name, const std::vector<std::string>& bodie
                  static_cast<unsigned long long>(store->log_head().size));
     std::exit(1);
   }
+  return figures;
+}
+
+// Three runs of the real collector on SQLite, log on, `clients` loopback clients; prints the medians.
+void serve_medians(const std::vector<std::string>& bodies, size_t n, const core::KeyPair& key, const std::string& binary,
+                   int clients) {
+  std::vector<RunFigures> runs;
+  const std::string name = "serve (SQLite), " + std::to_string(clients) + " client" + (clients > 1 ? "s" : "");
+  for (int r = 0; r < 3; ++r) runs.push_back(processes_over_http(name.c_str(), bodies, n, key, "", binary, 1, clients));
+  auto median = [&](double RunFigures::*field) {
+    std::vector<double> v;
+    for (const auto& r : runs) v.push_back(r.*field);
+    std::sort(v.begin(), v.end());
+    return v[1];
+  };
+  std::printf("  median of 3: %.0f measurements/s, batch p50 %.1f ms, p99 %.1f ms\n\n", median(&RunFigures::rate),
+              median(&RunFigures::p50), median(&RunFigures::p99));
 }
 
 std::string default_collector_binary() {
@@ -227,19 +305,28 @@ std::string default_collector_binary() {
 
 int main(int argc, char** argv) {
   std::string server;  // --db postgresql://…: the PostgreSQL figures (issue 14)
-  if (argc > 2 && std::string(argv[1]) == "--db") {
-    server = argv[2];
-    argv += 2;
-    argc -= 2;
-    if (!pg::is_url(server)) return std::fprintf(stderr, "--db takes a postgresql:// URL\n"), 2;
+  bool single = false;  // --single: /1 envelopes, one signature each
+  while (argc > 1 && std::string(argv[1]).rfind("--", 0) == 0) {
+    const std::string flag = argv[1];
+    if (flag == "--single") {
+      single = true;
+      argv += 1;
+      argc -= 1;
+    } else if (flag == "--db" && argc > 2) {
+      server = argv[2];
+      argv += 2;
+      argc -= 2;
+      if (!pg::is_url(server)) return std::fprintf(stderr, "--db takes a postgresql:// URL\n"), 2;
+    } else {
+      return std::fprintf(stderr, "unknown option %s\n", flag.c_str()), 2;
+    }
   }
   const size_t n = argc > 1 ? std::strtoul(argv[1], nullptr, 10) : 20000;
   const size_t batch = argc > 2 ? std::strtoul(argv[2], nullptr, 10) : 500;
   auto key = core::generate_ed25519();
 
-  std::printf("generating %zu signed measurements...\n", n);
-  std::vector<std::string> envelopes;
-  size_t bytes = 0;
+  std::printf("generating %zu %s measurements...\n", n, single ? "singly signed (/1)" : "batch-signed");
+  std::vector<nlohmann::json> measurements;
   for (size_t i = 0; i < n; ++i) {
     MeasurementSpec s;
     s.uid = "20220105T103000Z_" + std::to_string(1000000000000000 + i);
@@ -247,49 +334,63 @@ int main(int argc, char** argv) {
     s.target = "site" + std::to_string(i % 200) + ".example.org";
     s.asn = i % 3 ? 9198 : 48503;
     s.padding = 1200;
-    envelopes.push_back(signed_envelope(s, key));
-    bytes += envelopes.back().size();
+    measurements.push_back(make_measurement(s));
   }
+  std::vector<std::string> envelopes;
+  size_t bytes = 0;
+  for (size_t i = 0; i < n; i += batch) {
+    // The probe signs what it uploads together (a run, one network's key) as one batch.
+    std::vector<nlohmann::json> part(measurements.begin() + i, measurements.begin() + std::min(n, i + batch));
+    if (single) {
+      for (const auto& m : part) envelopes.push_back(envelope::sign(m, key).dump());
+    } else {
+      for (const auto& e : envelope::sign_batch(part, key)) envelopes.push_back(e.dump());
+    }
+  }
+  for (const auto& e : envelopes) bytes += e.size();
   std::vector<std::string> bodies;
   for (size_t i = 0; i < n; i += batch) {
     std::vector<std::string> part(envelopes.begin() + i, envelopes.begin() + std::min(n, i + batch));
     bodies.push_back(upload_body(part));
   }
-  std::printf("%zu measurements, %.0f bytes each on average, batches of %zu, %u hardware threads\n\n", n,
-              double(bytes) / n, batch, std::thread::hardware_concurrency());
+  std::printf("%zu measurements, %.0f bytes each on average, batches of %zu, %u hardware threads, load %s\n\n", n,
+              double(bytes) / n, batch, std::thread::hardware_concurrency(), load_average().c_str());
+
+  // One configuration alone, for instruction counts that do not depend on the machine's load:
+  //   valgrind --tool=callgrind bench_collector_ingest N BATCH none|nolog|log|http
+  // "none" stops here (the generation above is the common part); the differences of the totals are the
+  // ingest's instructions without and with the transparency log, and over HTTP (docs/benchmarks.md).
+  if (argc > 3) {
+    const std::string mode = argv[3];
+    if (mode == "nolog" || mode == "log")
+      direct(mode == "log" ? "ingest, log on" : "ingest, log off (schema 2)", bodies, n, key, 1, false, mode == "log");
+    else if (mode == "http")
+      over_http("HTTP loopback, in-process server, 1 client", bodies, n, key, 1);
+    else if (mode == "serve") {
+      const std::string binary = default_collector_binary();
+      serve_medians(bodies, n, key, binary, 1);
+      serve_medians(bodies, n, key, binary, 2);
+    } else if (mode != "none")
+      return std::fprintf(stderr, "mode must be none, nolog, log, http or serve\n"), 2;
+    return 0;
+  }
 
   {
-    // Inside "verify": canonical JSON of the measurement vs the Ed25519 check itself.
+    // Inside "verify" of a /1 envelope: canonical JSON of the measurement vs the Ed25519 check itself.
     const size_t m = std::min<size_t>(n, 2000);
-    std::vector<nlohmann::json> parsed;
-    for (size_t i = 0; i < m; ++i) parsed.push_back(nlohmann::json::parse(envelopes[i]));
-    double c0 = process_cpu_ms();
     std::vector<std::string> canonical;
-    for (const auto& e : parsed) canonical.push_back(core::canonicalize(e["measurement"]));
+    double c0 = process_cpu_ms();
+    for (size_t i = 0; i < m; ++i) canonical.push_back(core::canonicalize(measurements[i]));
     double c1 = process_cpu_ms();
+    const std::string signature = core::ed25519_sign(key, canonical[0]);
     size_t good = 0;
-    for (size_t i = 0; i < m; ++i)
-      good += core::ed25519_verify(key.public_key, canonical[i],
-                                   *core::base64_decode(parsed[i]["signature"].get<std::string>()));
+    for (size_t i = 0; i < m; ++i) good += core::ed25519_verify(key.public_key, canonical[0], signature);
     double c2 = process_cpu_ms();
     size_t fields = 0;
     for (size_t i = 0; i < m; ++i) fields += nlohmann::json::parse(envelopes[i]).size();
     double c3 = process_cpu_ms();
     std::printf("single-thread CPU per measurement: JSON parse %.1f us, JCS %.1f us, Ed25519 verify %.1f us (%zu/%zu good, %zu fields)\n\n",
                 (c3 - c2) * 1000 / m, (c1 - c0) * 1000 / m, (c2 - c1) * 1000 / m, good, m, fields);
-  }
-
-  // One configuration alone, for instruction counts that do not depend on the machine's load:
-  //   valgrind --tool=callgrind bench_collector_ingest N BATCH none|nolog|log
-  // "none" stops here (the generation above is the common part); the differences of the totals are the
-  // ingest's instructions without and with the transparency log (docs/benchmarks.md).
-  if (argc > 3) {
-    const std::string mode = argv[3];
-    if (mode == "nolog" || mode == "log")
-      direct(mode == "log" ? "ingest, log on" : "ingest, log off (schema 2)", bodies, n, key, 1, false, mode == "log");
-    else if (mode != "none")
-      return std::fprintf(stderr, "mode must be none, nolog or log\n"), 2;
-    return 0;
   }
 
   if (!server.empty()) {
@@ -309,9 +410,9 @@ int main(int argc, char** argv) {
   // The transparency log's cost, back to back (the machine is shared: compare neighbours).
   direct("2 verify threads, no log (schema 2)", bodies, n, key, 2, false, false);
   direct("ingest path, 2 verify threads", bodies, n, key, 2);
-  direct("2 verify threads, no log (schema 2)", bodies, n, key, 2, false, false);
   direct("same, timelines maintained", bodies, n, key, 2, true);
   over_http("HTTP loopback, 1 client", bodies, n, key, 1);
   over_http("HTTP loopback, 2 clients", bodies, n, key, 2);
+  processes_over_http("serve (SQLite), 2 clients", bodies, n, key, "", default_collector_binary(), 1, 2);
   return 0;
 }

@@ -12,6 +12,7 @@
 #include "core/html.hpp"
 #include "core/json_parse.hpp"
 #include "core/signing.hpp"
+#include "envelope/envelope.hpp"
 #include "core/synthetic.hpp"
 #include "core/time.hpp"
 #include "core/verdict.hpp"
@@ -245,7 +246,7 @@ MeasurementFacts measurement_facts(Store& store, const std::string& uid, const s
   if (e.contains("public_key") && e["public_key"].is_string()) {
     if (auto pk = core::base64_decode(e["public_key"].get<std::string>())) f.key_id = core::key_id(*pk);
   }
-  if (!core::verify_envelope(e).empty()) {
+  if (!envelope::verify(e).empty()) {
     f.signature = MeasurementFacts::Signature::invalid;
     return f;
   }

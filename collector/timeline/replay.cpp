@@ -9,6 +9,7 @@
 
 #include "core/crypto.hpp"
 #include "core/signing.hpp"
+#include "envelope/envelope.hpp"
 #include "core/time.hpp"
 
 namespace kuzet::timeline {
@@ -200,7 +201,7 @@ Replay generate_replay(const ReplayConfig& config) {
                          {"control", nullptr}};
         // Normally uploaded within the hour; results made offline wait for connectivity, then some hours more.
         int64_t received = up ? t + kMinuteMs + rng.below(kHour) : next_online(p, t) + rng.below(6 * kHour);
-        pending.push_back({received, core::sign_envelope(m, p.key).dump(), &p});
+        pending.push_back({received, envelope::sign(m, p.key).dump(), &p});
       }
     }
   }

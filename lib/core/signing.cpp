@@ -1,15 +1,12 @@
 #include "core/signing.hpp"
 
 #include "core/crypto.hpp"
-#include "core/jcs.hpp"
 
-#include <nlohmann/json.hpp>
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
 #include <openssl/rand.h>
 
 #include <memory>
-#include <optional>
 #include <stdexcept>
 
 namespace kuzet::core {
@@ -32,15 +29,6 @@ const unsigned char* bytes(std::string_view text) { return reinterpret_cast<cons
 
 constexpr size_t key_size = 32;
 constexpr size_t signature_size = 64;
-
-// Strict base64: decodes and re-encodes to the same text, so one value has exactly one spelling.
-std::optional<std::string> strict_base64(const nlohmann::json& field, size_t expected_size) {
-  if (!field.is_string()) return std::nullopt;
-  const auto& text = field.get_ref<const std::string&>();
-  auto decoded = base64_decode(text);
-  if (!decoded || decoded->size() != expected_size || base64_encode(*decoded) != text) return std::nullopt;
-  return decoded;
-}
 
 }  // namespace
 
@@ -105,31 +93,5 @@ KeyPair derive_network_key(std::string_view master_secret, const std::string& cc
 }
 
 std::string key_id(std::string_view public_key) { return sha256_hex(public_key).substr(0, 16); }
-
-nlohmann::json sign_envelope(const nlohmann::json& measurement, const KeyPair& key) {
-  return nlohmann::json{{"measurement", measurement},
-                        {"public_key", base64_encode(key.public_key)},
-                        {"signature", base64_encode(ed25519_sign(key, canonicalize(measurement)))}};
-}
-
-std::string verify_envelope(const nlohmann::json& envelope) {
-  try {
-    // Exactly the three fields: nothing unsigned may ride along into storage.
-    if (!envelope.is_object() || envelope.size() != 3) return "malformed";
-    const auto measurement = envelope.find("measurement");
-    const auto public_key_field = envelope.find("public_key");
-    const auto signature_field = envelope.find("signature");
-    if (measurement == envelope.end() || public_key_field == envelope.end() || signature_field == envelope.end())
-      return "malformed";
-    if (!measurement->is_object()) return "malformed";
-    const auto public_key = strict_base64(*public_key_field, key_size);
-    const auto signature = strict_base64(*signature_field, signature_size);
-    if (!public_key || !signature) return "malformed";
-    const std::string message = canonicalize(*measurement);
-    return ed25519_verify(*public_key, message, *signature) ? "" : "bad_signature";
-  } catch (const std::exception&) {  // canonicalize refused the measurement (invalid UTF-8, too deep...)
-    return "malformed";
-  }
-}
 
 }  // namespace kuzet::core

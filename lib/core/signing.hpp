@@ -1,5 +1,5 @@
 #pragma once
-// Ed25519 identities and signed measurement envelopes (see docs/protocol.md).
+// Ed25519 identities (the envelopes they sign are lib/envelope, docs/protocol.md).
 #include <nlohmann/json_fwd.hpp>
 #include <cstdint>
 #include <string>
@@ -23,11 +23,5 @@ KeyPair derive_network_key(std::string_view master_secret, const std::string& cc
 
 // Short, stable identifier of a public key: first 16 hex chars of SHA-256(public key).
 std::string key_id(std::string_view public_key);
-
-// Envelope: {"measurement": M, "public_key": base64(pk), "signature": base64(Ed25519(JCS(M)))}.
-nlohmann::json sign_envelope(const nlohmann::json& measurement, const KeyPair& key);
-// "" when the envelope is well-formed and the signature verifies; otherwise a reason from
-// {"malformed", "bad_signature"}. Does not check whether the key is known.
-std::string verify_envelope(const nlohmann::json& envelope);
 
 }  // namespace kuzet::core

@@ -157,13 +157,13 @@ std::vector<Hash> prove_consistency(uint64_t old_size, uint64_t new_size, HashSo
   return range_hashes(ranges, source);
 }
 
-bool verify_inclusion(const Hash& leaf, uint64_t index, uint64_t size, const std::vector<Hash>& proof,
-                      const Hash& root) {
-  if (index >= size) return false;
+std::optional<Hash> root_from_inclusion(const Hash& leaf, uint64_t index, uint64_t size,
+                                        const std::vector<Hash>& proof) {
+  if (index >= size) return std::nullopt;
   uint64_t fn = index, sn = size - 1;
   Hash r = leaf;
   for (const auto& p : proof) {
-    if (sn == 0) return false;
+    if (sn == 0) return std::nullopt;
     if ((fn & 1) || fn == sn) {
       r = node_hash(p, r);
       shift_while_even(fn, sn);
@@ -173,7 +173,14 @@ bool verify_inclusion(const Hash& leaf, uint64_t index, uint64_t size, const std
     fn >>= 1;
     sn >>= 1;
   }
-  return sn == 0 && r == root;
+  if (sn != 0) return std::nullopt;
+  return r;
+}
+
+bool verify_inclusion(const Hash& leaf, uint64_t index, uint64_t size, const std::vector<Hash>& proof,
+                      const Hash& root) {
+  const auto computed = root_from_inclusion(leaf, index, size, proof);
+  return computed && *computed == root;
 }
 
 bool verify_consistency(uint64_t old_size, uint64_t new_size, const Hash& old_root, const Hash& new_root,

@@ -4,6 +4,7 @@
 // a bundle or fetched tiles).
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -47,6 +48,10 @@ std::vector<Hash> prove_inclusion(uint64_t index, uint64_t size, HashSource& sou
 // old_size is 0. Throws std::invalid_argument when old_size > new_size.
 std::vector<Hash> prove_consistency(uint64_t old_size, uint64_t new_size, HashSource& source);
 
+// The root an audit path leads to from `leaf` at `index` in a tree of `size` leaves (RFC 9162 2.1.3.2
+// without the final comparison); nullopt when index >= size or the path's length does not fit them.
+std::optional<Hash> root_from_inclusion(const Hash& leaf, uint64_t index, uint64_t size,
+                                        const std::vector<Hash>& proof);
 // RFC 9162 2.1.3.2.
 bool verify_inclusion(const Hash& leaf, uint64_t index, uint64_t size, const std::vector<Hash>& proof,
                       const Hash& root);

@@ -13,12 +13,14 @@
 
 namespace kuzet::report {
 
-Evidence evidence_from_envelope(std::string envelope, int64_t now_ms, std::string* error) {
+Evidence evidence_from_envelope(std::string envelope, int64_t now_ms, std::string* error,
+                                envelope::SignatureCache* signatures) {
   Evidence e;
   nlohmann::json parsed = nlohmann::json::parse(envelope, nullptr, false);
   collector::CheckOptions options;
   options.now_ms = now_ms;
   options.max_future_ms = 0;
+  options.signatures = signatures;
   const auto checked = collector::check_envelope_json(envelope, parsed, options);
   *error = checked.reason;
   if (parsed.is_discarded()) *error = collector::reason::malformed;

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "envelope/envelope.hpp"
 #include "packets/findings.hpp"
 #include "collector/timeline/incidents.hpp"
 #include "collector/timeline/timeline.hpp"
@@ -67,8 +68,10 @@ struct Evidence {
 
 // Checks the envelope (shape and Ed25519 signature, the collector's own checks) and fills Evidence from it.
 // `error` is "" on success, else the collector's rejection reason ("malformed", "bad_signature", ...).
-// now_ms: measurements dated after it are refused ("future_timestamp").
-Evidence evidence_from_envelope(std::string envelope, int64_t now_ms, std::string* error);
+// now_ms: measurements dated after it are refused ("future_timestamp"). `signatures` (may be null) shares
+// the verification of a batch's signature between its envelopes.
+Evidence evidence_from_envelope(std::string envelope, int64_t now_ms, std::string* error,
+                                envelope::SignatureCache* signatures = nullptr);
 
 // Synthetic data is marked by its spec name: the replay generator writes "replay/...", lab and test specs
 // are named "lab/..." and "test/...". "" for real measurements.

@@ -114,10 +114,11 @@ VerifyResult verify_bundle(std::string_view bundle_text, const std::string& log_
   // 1. Every envelope: shape and signature; the fields the engine needs come from it, nothing else.
   std::vector<Evidence> verified;
   std::set<std::string> uids;
+  envelope::SignatureCache signatures;  // the measurements of one batch share its signature's check
   for (size_t i = 0; i < r.measurements.size(); ++i) {
     auto& given = r.measurements[i];
     std::string error;
-    Evidence e = evidence_from_envelope(given.envelope, r.generated_at_ms, &error);
+    Evidence e = evidence_from_envelope(given.envelope, r.generated_at_ms, &error, &signatures);
     const std::string name = "measurements[" + std::to_string(i) + "]" + (e.uid.empty() ? "" : " " + e.uid);
     if (!error.empty()) {
       out.failures.push_back(name + ": envelope does not verify (" + error + ")");

@@ -11,6 +11,7 @@
 #include "core/crypto.hpp"
 #include "core/jcs.hpp"
 #include "core/signing.hpp"
+#include "envelope/envelope.hpp"
 #include "core/time.hpp"
 
 namespace kuzet::collector::testing {
@@ -74,7 +75,7 @@ inline nlohmann::json make_measurement(const MeasurementSpec& s) {
 }
 
 inline std::string signed_envelope(const MeasurementSpec& s, const core::KeyPair& key) {
-  return core::sign_envelope(make_measurement(s), key).dump();
+  return envelope::sign(make_measurement(s), key).dump();
 }
 
 inline std::string upload_body(const std::vector<std::string>& envelopes) {

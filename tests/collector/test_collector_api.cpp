@@ -162,7 +162,7 @@ TEST_CASE("GET one measurement: byte-identical and verifiable; 404 otherwise") {
   REQUIRE(got);
   CHECK(got->status == 200);
   CHECK(got->body == envelope);
-  CHECK(core::verify_envelope(json::parse(got->body)) == "");
+  CHECK(envelope::verify(json::parse(got->body)) == "");
 
   auto missing = c.Get("/api/v1/measurements/nope");
   REQUIRE(missing);
@@ -217,7 +217,7 @@ TEST_CASE("duplicate keys: refused, and the permalink never serves unsigned byte
   REQUIRE(permalink->status == 200);
   const auto served = core::parse_json(permalink->body, core::JsonLimits{});
   REQUIRE(served.ok());
-  CHECK(core::verify_envelope(served.value) == "");
+  CHECK(envelope::verify(served.value) == "");
   CHECK(served.value["measurement"]["verdict"] == "ok");
   // Re-sending the hostile forms now is no duplicate of it either: still refused, the stored bytes unchanged.
   auto again = c.Post("/api/v1/measurements", upload_body({hostile[0]}), "application/json");
@@ -231,7 +231,7 @@ TEST_CASE("integers beyond 2^53 and times outside 1970-2199 are malformed") {
   auto c = collector.client();
   auto key = registered_key(c);
   auto post = [&](const json& measurement) {
-    auto r = c.Post("/api/v1/measurements", upload_body({core::sign_envelope(measurement, key).dump()}),
+    auto r = c.Post("/api/v1/measurements", upload_body({envelope::sign(measurement, key).dump()}),
                     "application/json");
     REQUIRE(r);
     return body_of(r)["results"][0]["reason"].get<std::string>();
@@ -311,7 +311,7 @@ TEST_CASE("list: filters and cursor paging") {
     auto page = json::parse(r->body);
     for (const auto& env : page["measurements"]) {
       CHECK(env["measurement"]["network"]["asn"] == 9198);
-      CHECK(core::verify_envelope(env) == "");
+      CHECK(envelope::verify(env) == "");
       seen.push_back(env["measurement"]["measurement_uid"]);
     }
     cursor = page["next_cursor"];
@@ -444,7 +444,7 @@ TEST_CASE("list: each measurement says whether decisive local evidence confirms 
   auto page = json::parse(c.Get("/api/v1/measurements")->body);
   REQUIRE(page["measurements"].size() == 5);
   CHECK(page["confirmed"] == json::array({true, true, false, false, true}));
-  for (const auto& env : page["measurements"]) CHECK(core::verify_envelope(env) == "");  // untouched by it
+  for (const auto& env : page["measurements"]) CHECK(envelope::verify(env) == "");  // untouched by it
   auto only = json::parse(c.Get("/api/v1/measurements?confirmed=true")->body);
   REQUIRE(only["measurements"].size() == 3);
   CHECK(only["confirmed"] == json::array({true, true, true}));

@@ -101,7 +101,7 @@ TEST_CASE("acknowledged batches survive kill -9") {
       ++missing;
       continue;
     }
-    if (r->body != envelopes[i] || core::verify_envelope(json::parse(r->body)) != "") ++wrong;
+    if (r->body != envelopes[i] || envelope::verify(json::parse(r->body)) != "") ++wrong;
   }
   CHECK(missing == 0);
   CHECK(wrong == 0);

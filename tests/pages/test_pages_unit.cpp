@@ -9,6 +9,7 @@
 #include "collector/pages/pages.hpp"
 #include "core/crypto.hpp"
 #include "core/signing.hpp"
+#include "envelope/envelope.hpp"
 #include "i18n/embedded_pages.hpp"
 #include "i18n/i18n.hpp"
 
@@ -129,7 +130,7 @@ TEST_CASE("measurement page: what was seen, signature and log status, synthetic 
                       {"network", {{"cc", "KZ"}, {"asn", 9198}, {"as_name", kEvil}}}};
   pages::MeasurementFacts f;
   f.uid = "20220104T150000Z_abc";
-  f.envelope = kuzet::core::sign_envelope(m, key).dump();
+  f.envelope = kuzet::envelope::sign(m, key).dump();
   f.signature = pages::MeasurementFacts::Signature::valid;
   f.key_id = kuzet::core::key_id(key.public_key);
   f.log_index = 7;
@@ -159,17 +160,17 @@ TEST_CASE("measurement page: says whether decisive local evidence confirms the v
                       {"network", {{"cc", "KZ"}, {"asn", 9198}}}};
   pages::MeasurementFacts f;
   f.uid = "20220104T150000Z_def";
-  f.envelope = kuzet::core::sign_envelope(m, key).dump();
+  f.envelope = kuzet::envelope::sign(m, key).dump();
   const std::string page = pages::measurement_page(f, "en");
   CHECK(page.find("Confirmed by decisive evidence in the measurement itself: blockpage: " + kEvilEscaped) !=
         std::string::npos);
   CHECK(page.find("<script>") == std::string::npos);
   m["evidence"] = {{{"key", "http.status"}, {"value", "403"}}};
-  f.envelope = kuzet::core::sign_envelope(m, key).dump();
+  f.envelope = kuzet::envelope::sign(m, key).dump();
   CHECK(pages::measurement_page(f, "kk").find("Өлшемнің өзімен расталмады") != std::string::npos);
   m["verdict"] = "ok";
   m["method"] = "";
-  f.envelope = kuzet::core::sign_envelope(m, key).dump();
+  f.envelope = kuzet::envelope::sign(m, key).dump();
   const std::string ok = pages::measurement_page(f, "en");
   CHECK(ok.find("class=\"confirmed") == std::string::npos);  // nothing to confirm
 }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/signing.hpp"
+#include "envelope/envelope.hpp"
 #include "core/time.hpp"
 #include "reports/report/report.hpp"
 #include "reports/report/verify.hpp"
@@ -20,34 +21,51 @@ namespace kuzet::report::testing {
 constexpr int64_t kT0 = 1641081600000;  // 2022-01-02T00:00:00Z
 constexpr int64_t kMinute = 60 * 1000;
 
+inline nlohmann::json measurement(int64_t t, const std::string& target, const std::string& verdict,
+                                  const std::string& method, int n, const std::string& spec = "replay/unit") {
+  return {{"schema", "kuzet.measurement/1"},
+          {"measurement_uid", "u" + std::to_string(t) + "_" + std::to_string(n)},
+          {"target", target},
+          {"category", "messaging"},
+          {"spec", spec},
+          {"started_at", core::format_rfc3339(core::SystemTime(std::chrono::milliseconds(t)))},
+          {"verdict", verdict},
+          {"method", method},
+          {"network", {{"cc", "KZ"}, {"asn", 9198}, {"as_name", "Example <b>Telecom</b>"}}}};
+}
+
 inline std::string signed_measurement(const core::KeyPair& key, int64_t t, const std::string& target,
                                       const std::string& verdict, const std::string& method, int n,
                                       const std::string& spec = "replay/unit") {
-  nlohmann::json m{{"schema", "kuzet.measurement/1"},
-                   {"measurement_uid", "u" + std::to_string(t) + "_" + std::to_string(n)},
-                   {"target", target},
-                   {"category", "messaging"},
-                   {"spec", spec},
-                   {"started_at", core::format_rfc3339(core::SystemTime(std::chrono::milliseconds(t)))},
-                   {"verdict", verdict},
-                   {"method", method},
-                   {"network", {{"cc", "KZ"}, {"asn", 9198}, {"as_name", "Example <b>Telecom</b>"}}}};
-  return core::sign_envelope(m, key).dump();
+  return envelope::sign(measurement(t, target, verdict, method, n, spec), key).dump();
 }
 
 // `probes` probes measure `target` every 10 minutes for 12 hours from kT0; blocked (tls.timeout) from hour 4
-// to hour 8 by every probe; ok otherwise.
-inline std::vector<Evidence> blocking_scenario(const std::string& target, int probes = 3) {
+// to hour 8 by every probe; ok otherwise. `batch`: each probe signs its measurements in batches of that many
+// (docs/protocol.md, batch-signed envelopes); 0: one signature each.
+inline std::vector<Evidence> blocking_scenario(const std::string& target, int probes = 3, size_t batch = 0) {
   std::vector<Evidence> out;
   int n = 0;
   for (int p = 0; p < probes; ++p) {
     auto key = core::ed25519_from_seed(std::string(32, static_cast<char>('a' + p)));
+    std::vector<nlohmann::json> measurements;
     for (int64_t t = kT0 + p * 1000; t < kT0 + 12 * 60 * kMinute; t += 10 * kMinute) {
       const bool blocked = t >= kT0 + 4 * 60 * kMinute && t < kT0 + 8 * 60 * kMinute;
+      measurements.push_back(measurement(t, target, blocked ? "blocked" : "ok", blocked ? "tls.timeout" : "", n++));
+    }
+    std::vector<std::string> envelopes;
+    for (size_t i = 0; i < measurements.size(); i += batch ? batch : measurements.size()) {
+      if (!batch) {
+        for (const auto& m : measurements) envelopes.push_back(envelope::sign(m, key).dump());
+        break;
+      }
+      const std::vector<nlohmann::json> part(measurements.begin() + static_cast<long>(i),
+                                             measurements.begin() + static_cast<long>(std::min(measurements.size(), i + batch)));
+      for (const auto& e : envelope::sign_batch(part, key)) envelopes.push_back(e.dump());
+    }
+    for (auto& e : envelopes) {
       std::string error;
-      out.push_back(evidence_from_envelope(
-          signed_measurement(key, t, target, blocked ? "blocked" : "ok", blocked ? "tls.timeout" : "", n++), kT0 + 86400000,
-          &error));
+      out.push_back(evidence_from_envelope(std::move(e), kT0 + 86400000, &error));
     }
   }
   sort_evidence(out);

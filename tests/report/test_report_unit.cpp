@@ -22,13 +22,13 @@ namespace {
 // The build's order: gather the measurements with their proofs, then compute (the vantage points are read
 // from the proofs' log entries).
 Report make_report(const std::string& target, int probes = 3, const VantageOf& vantage_of = own_vantage,
-                   Independence independence = Independence::vantage_points) {
+                   Independence independence = Independence::vantage_points, size_t batch = 0) {
   Report r;
   r.params = scenario_params();
   r.params.independence = independence;
   r.generated_at_ms = kT0 + 86400000;
   r.source = "test";
-  r.measurements = blocking_scenario(target, probes);
+  r.measurements = blocking_scenario(target, probes, batch);
   r.synthetic = "test";
   const auto logged = log_measurements(r.measurements, 5, vantage_of);
   r.checkpoint = logged.checkpoint;
@@ -144,7 +144,7 @@ TEST_CASE("packet evidence: read from the signed record, shown in words in every
                          {"rst_ttl", 64}},
                         {{"peer", "no kind"}}})}}}};
   std::string error;
-  const auto e = evidence_from_envelope(core::sign_envelope(m, core::ed25519_from_seed(std::string(32, 'k'))).dump(),
+  const auto e = evidence_from_envelope(envelope::sign(m, core::ed25519_from_seed(std::string(32, 'k'))).dump(),
                                         kT0 + 86400000, &error);
   CHECK(error == "");
   REQUIRE(e.packet_findings.size() == 1);
@@ -234,6 +234,45 @@ TEST_CASE("bundle: round trip, and verify recomputes the same incidents") {
   CHECK(self.ok());
   REQUIRE(self.warnings.size() == 1);
   CHECK(self.warnings[0].find("self-asserted") != std::string::npos);
+}
+
+TEST_CASE("bundle: batch-signed measurements verify one by one, and a batch may be shown in part") {
+  Report r = make_report("web.whatsapp.com", 3, own_vantage, Independence::vantage_points, 16);
+  REQUIRE(r.measurements.size() > 100);
+  size_t batch_signed = 0;
+  for (const auto& e : r.measurements) batch_signed += e.envelope.find("\"batch\":{") != std::string::npos;
+  CHECK(batch_signed == r.measurements.size());
+  const std::string text = bundle_json(r);
+  const auto v = verify_bundle(text, r.log_key);
+  CAPTURE(all_failures(v));
+  CHECK(v.ok());
+  CHECK(v.incidents == 1);
+  CHECK(v.proofs == r.measurements.size());
+
+  // A bundle with only some measurements of each batch still verifies (the incident it claims is recomputed
+  // from what it holds).
+  Report part = r;
+  part.measurements.clear();
+  for (size_t i = 0; i < r.measurements.size(); i += 3) part.measurements.push_back(r.measurements[i]);
+  part.computed = compute(part.params, part.measurements);
+  const auto vp = verify_bundle(bundle_json(part), r.log_key);
+  CAPTURE(all_failures(vp));
+  CHECK(vp.ok());
+  CHECK(vp.proofs == part.measurements.size());
+
+  // One hash of one measurement's audit path changed: that measurement, and only it, fails its signature.
+  std::string t = text;
+  const auto& victim = r.measurements[40];
+  const size_t env = t.find(victim.uid);
+  REQUIRE(env != std::string::npos);
+  const size_t path = t.rfind("audit_path\\\":[\\\"", env);  // "batch" comes before "measurement"
+  REQUIRE(path != std::string::npos);
+  const size_t hash = path + std::string("audit_path\\\":[\\\"").size();
+  t[hash] = t[hash] == 'A' ? 'B' : 'A';
+  const auto vt = verify_bundle(t, r.log_key);
+  CAPTURE(all_failures(vt));
+  CHECK_FALSE(vt.ok());
+  CHECK(has_failure(vt, victim.uid + ": envelope does not verify (bad_signature)"));
 }
 
 TEST_CASE("bundle: without a log nothing is shown to be logged") {

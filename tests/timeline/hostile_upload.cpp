@@ -43,7 +43,7 @@ int main(int argc, char** argv) {
         s.category = category;
         auto m = collector::testing::make_measurement(s);
         m["observations"]["http"]["requests"][0]["title"] = title;
-        envelopes.push_back(core::sign_envelope(m, key).dump());
+        envelopes.push_back(envelope::sign(m, key).dump());
       }
     r = client.Post("/api/v1/measurements", collector::testing::upload_body(envelopes), "application/json");
     if (!r || r->status != 200)

@@ -2,6 +2,7 @@
 // and the refusals of a parser of untrusted notes.
 #include <doctest/doctest.h>
 
+#include <stdexcept>
 #include <string>
 
 #include "core/crypto.hpp"

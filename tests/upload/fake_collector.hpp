@@ -1,6 +1,6 @@
 #pragma once
 // A minimal collector on 127.0.0.1 (port 0) speaking docs/protocol.md, with real signature checks
-// (core::verify_envelope), so the client is tested against the contract rather than against itself.
+// (envelope::verify), so the client is tested against the contract rather than against itself.
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
@@ -18,6 +18,7 @@
 #include "core/crypto.hpp"
 #include "core/jcs.hpp"
 #include "core/signing.hpp"
+#include "envelope/envelope.hpp"
 
 namespace kuzet::tests {
 
@@ -131,7 +132,7 @@ class FakeCollector {
       if (envelope.is_object() && envelope.contains("measurement") && envelope["measurement"].is_object() &&
           envelope["measurement"].contains("measurement_uid") && envelope["measurement"]["measurement_uid"].is_string())
         uid = envelope["measurement"]["measurement_uid"].get<std::string>();
-      std::string reason = core::verify_envelope(envelope);
+      std::string reason = envelope::verify(envelope);
       if (reason.empty() && uid.empty()) reason = "malformed";
       if (reason.empty()) {
         const auto public_key = core::base64_decode(envelope["public_key"].get<std::string>());

@@ -6,10 +6,12 @@
 
 #include <cstdlib>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include "core/json_parse.hpp"
 #include "core/signing.hpp"
+#include "envelope/envelope.hpp"
 #include "probe/collector_client.hpp"
 #include "probe/collector_link.hpp"
 #include "probe/identity.hpp"
@@ -30,11 +32,33 @@ probe::CollectorClientOptions generous() {
   return options;
 }
 
-json envelope(const std::string& uid, const core::KeyPair& key, const std::string& started_at = "") {
+json envelope_of(const std::string& uid, const core::KeyPair& key, const std::string& started_at = "") {
   MeasurementSpec spec;
   spec.uid = uid;
   if (!started_at.empty()) spec.started_at = started_at;
-  return core::sign_envelope(collector::testing::make_measurement(spec), key);
+  return envelope::sign(collector::testing::make_measurement(spec), key);
+}
+
+// The real probe measures `paths` of a loopback site whose pages `handler` serves (route `pattern`), with
+// the collector behind `client` for whoami and control.
+probe::RunResult run_probe_on_site(const probe::CollectorClient& client, const probe::Identity& identity,
+                                   const std::string& pattern, httplib::Server::Handler handler,
+                                   const std::vector<std::string>& paths) {
+  httplib::Server site;
+  site.Get(pattern, std::move(handler));
+  const int site_port = site.bind_to_any_port("127.0.0.1");
+  REQUIRE(site_port > 0);
+  std::thread site_thread([&] { site.listen_after_bind(); });
+  for (int i = 0; i < 500 && !site.is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  probe::RunOptions options;
+  for (const auto& path : paths)
+    options.targets.push_back({spec::Target{"http://127.0.0.1:" + std::to_string(site_port) + path, "news", "", ""}, ""});
+  options.measure.tls.trust = nullptr;
+  options.collector = std::make_shared<probe::HttpCollectorLink>(client, identity, std::nullopt, true);
+  auto result = probe::run_probe(options);
+  site.stop();
+  site_thread.join();
+  return result;
 }
 
 }  // namespace
@@ -56,7 +80,7 @@ TEST_CASE("register, upload, duplicate and rejections against the real collector
   CHECK(client.register_key(key).status == "known");
 
   std::vector<json> items;
-  for (int i = 0; i < 5; ++i) items.push_back(envelope("20261123T104200Z_00000000000000a" + std::to_string(i), key));
+  for (int i = 0; i < 5; ++i) items.push_back(envelope_of("20261123T104200Z_00000000000000a" + std::to_string(i), key));
   auto result = client.upload(items);
   CHECK(result.failure == "");
   CHECK(result.http_status == 200);
@@ -73,21 +97,21 @@ TEST_CASE("register, upload, duplicate and rejections against the real collector
   CHECK(result.items[0].status == "duplicate");
   CHECK(result.items[0].log_index == std::optional<uint64_t>(0));  // a duplicate keeps its receipt
 
-  auto tampered = envelope("20261123T104200Z_00000000000000b0", key);
+  auto tampered = envelope_of("20261123T104200Z_00000000000000b0", key);
   tampered["measurement"]["verdict"] = "ok";
-  result = client.upload({tampered, envelope("20261123T104200Z_00000000000000b1", key)});
+  result = client.upload({tampered, envelope_of("20261123T104200Z_00000000000000b1", key)});
   CHECK(result.http_status == 207);
   CHECK(result.failure == "");
   CHECK(result.items[0].status == "rejected");
   CHECK(result.items[0].reason == "bad_signature");
   CHECK(result.items[1].status == "stored");
 
-  result = client.upload({envelope("20261123T104200Z_00000000000000c0", core::generate_ed25519())});
+  result = client.upload({envelope_of("20261123T104200Z_00000000000000c0", core::generate_ed25519())});
   CHECK(result.http_status == 401);
   CHECK(result.failure == "upload.http_401");
   CHECK(result.items[0].reason == "unknown_key");
 
-  result = client.upload({envelope("20261123T104200Z_00000000000000d0", key,
+  result = client.upload({envelope_of("20261123T104200Z_00000000000000d0", key,
                                    collector::testing::now_plus(std::chrono::hours(2)))});
   CHECK(result.http_status == 422);
   CHECK(result.items[0].reason == "future_timestamp");
@@ -118,28 +142,15 @@ TEST_CASE("control: the real collector accepts the client's signature") {
 // collector's permalink shows the marker instead.
 TEST_CASE("a page echoing the probe's address is stored with the marker, not the address") {
   RunningCollector running;
-  httplib::Server site;
-  site.Get("/", [](const httplib::Request& req, httplib::Response& res) {
+  collector::testing::TempDir dir;
+  const auto identity = probe::Identity::load_or_create(dir.file("identity"));
+  probe::CollectorClient client("http://127.0.0.1:" + std::to_string(running.port), generous());
+  const auto result = run_probe_on_site(client, identity, "/", [](const httplib::Request& req, httplib::Response& res) {
     res.set_header("X-Your-Address", req.remote_addr);
     res.set_content("<html><head><title>You are " + req.remote_addr + "</title></head><body>Your IP address is " +
                         req.remote_addr + ".</body></html>",
                     "text/html");
-  });
-  const int site_port = site.bind_to_any_port("127.0.0.1");
-  REQUIRE(site_port > 0);
-  std::thread site_thread([&] { site.listen_after_bind(); });
-  for (int i = 0; i < 500 && !site.is_running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-
-  collector::testing::TempDir dir;
-  const auto identity = probe::Identity::load_or_create(dir.file("identity"));
-  probe::CollectorClient client("http://127.0.0.1:" + std::to_string(running.port), generous());
-  probe::RunOptions options;
-  options.targets.push_back({spec::Target{"http://127.0.0.1:" + std::to_string(site_port) + "/", "news", "", ""}, ""});
-  options.measure.tls.trust = nullptr;
-  options.collector = std::make_shared<probe::HttpCollectorLink>(client, identity, std::nullopt, true);
-  const auto result = probe::run_probe(options);
-  site.stop();
-  site_thread.join();
+  }, {"/"});
   REQUIRE(result.records.size() == 1);
   REQUIRE(result.records[0].observations.http);
   const auto& page = result.records[0].observations.http->requests.at(0);
@@ -153,7 +164,7 @@ TEST_CASE("a page echoing the probe's address is stored with the marker, not the
   REQUIRE(permalink->status == 200);
   const auto stored = core::parse_json(permalink->body, core::JsonLimits{});
   REQUIRE(stored.ok());
-  CHECK(core::verify_envelope(stored.value) == "");
+  CHECK(envelope::verify(stored.value) == "");
   const auto& request = stored.value["measurement"]["observations"]["http"]["requests"][0];
   CHECK(request["body_prefix"] ==
         "<html><head><title>You are [probe-address]</title></head><body>Your IP address is [probe-address].</body></html>");
@@ -170,4 +181,65 @@ TEST_CASE("a page echoing the probe's address is stored with the marker, not the
   // Nowhere in what the page said does the address remain.
   for (const char* field : {"body_prefix", "title"})
     CHECK(request[field].get<std::string>().find("127.0.0.1") == std::string::npos);
+}
+
+TEST_CASE("a probe run's upload is batch-signed: each stored envelope verifies alone, old /1 ones still accepted") {
+  RunningCollector running;
+  collector::testing::TempDir dir;
+  const auto identity = probe::Identity::load_or_create(dir.file("identity"));
+  probe::CollectorClient client("http://127.0.0.1:" + std::to_string(running.port), generous());
+  std::vector<std::string> paths;
+  for (int i = 0; i < 5; ++i) paths.push_back("/page/" + std::to_string(i));
+  const auto result = run_probe_on_site(client, identity, R"(/page/(\d+))", [](const httplib::Request& req, httplib::Response& res) {
+    res.set_content("<html><head><title>Page " + req.matches[1].str() + "</title></head></html>", "text/html");
+  }, paths);
+  REQUIRE(result.records.size() == 5);
+
+  const auto summary = probe::upload_records(client, identity, result.records);
+  CHECK(summary.failure == "");
+  REQUIRE(summary.stored == 5);
+
+  httplib::Client reader("127.0.0.1", running.port);
+  std::set<std::string> signatures, indexes;
+  for (const auto& record : result.records) {
+    CAPTURE(record.measurement_uid);
+    const auto permalink = reader.Get("/api/v1/measurements/" + record.measurement_uid);
+    REQUIRE(permalink);
+    REQUIRE(permalink->status == 200);
+    const auto stored = core::parse_json(permalink->body, core::JsonLimits{});
+    REQUIRE(stored.ok());
+    REQUIRE(stored.value.contains("batch"));
+    CHECK_FALSE(stored.value.contains("signature"));
+    const auto& batch = stored.value["batch"];
+    CHECK(batch["scheme"] == "kuzet.measurement-batch/1");
+    CHECK(batch["tree_size"] == 5);
+    signatures.insert(batch["signature"].get<std::string>());
+    indexes.insert(batch["leaf_index"].dump());
+    // Offline, alone: no other envelope of the batch, no collector, no cache.
+    CHECK(envelope::verify(stored.value) == "");
+    auto tampered = stored.value;
+    tampered["measurement"]["target"] = "elsewhere.example";
+    CHECK(envelope::verify(tampered) == "bad_signature");
+  }
+  CHECK(signatures.size() == 1);  // one signature for the run
+  CHECK(indexes.size() == 5);
+
+  // A volunteer's queue from before batches: /1 envelopes under the same key are still stored.
+  const auto key = identity.for_network(result.records[0].network.cc, result.records[0].network.asn);
+  std::vector<json> measurements;
+  for (const char* uid : {"20261123T104200Z_0000000000000old1", "20261123T104200Z_0000000000000old2"}) {
+    MeasurementSpec spec;
+    spec.uid = uid;
+    measurements.push_back(collector::testing::make_measurement(spec));
+  }
+  const auto old = client.upload({envelope::sign(measurements[0], key), envelope::sign(measurements[1], key)});
+  REQUIRE(old.items.size() == 2);
+  CHECK(old.items[0].status == "stored");
+  CHECK(old.items[1].status == "stored");
+  // The same measurements again, now batch-signed: the same content, so duplicates.
+  const auto again = envelope::sign_batch(measurements, key);
+  const auto twice = client.upload(again);
+  REQUIRE(twice.items.size() == 2);
+  CHECK(twice.items[0].status == "duplicate");
+  CHECK(twice.items[1].status == "duplicate");
 }

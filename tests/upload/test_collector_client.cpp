@@ -13,6 +13,7 @@
 
 #include "core/crypto.hpp"
 #include "core/signing.hpp"
+#include "envelope/envelope.hpp"
 #include "fake_collector.hpp"
 #include "tests/loopback_port.hpp"
 #include "tests/peak_rss.hpp"
@@ -22,6 +23,7 @@ using kuzet::probe::CollectorClientOptions;
 using kuzet::tests::FakeCollector;
 using nlohmann::json;
 namespace core = kuzet::core;
+namespace envelope = kuzet::envelope;
 
 namespace {
 
@@ -41,7 +43,7 @@ json measurement(const std::string& uid, int n = 0) {
 
 std::vector<json> envelopes(const core::KeyPair& key, int count, const std::string& prefix = "uid") {
   std::vector<json> out;
-  for (int i = 0; i < count; ++i) out.push_back(core::sign_envelope(measurement(prefix + std::to_string(i), i), key));
+  for (int i = 0; i < count; ++i) out.push_back(envelope::sign(measurement(prefix + std::to_string(i), i), key));
   return out;
 }
 
@@ -151,7 +153,7 @@ TEST_CASE("two networks' envelopes never share a request or a connection") {
   // Interleaved, as a queue holding a move between networks would give them.
   std::vector<json> items;
   for (int i = 0; i < 6; ++i)
-    items.push_back(core::sign_envelope(measurement("net" + std::to_string(i), i), i % 2 ? ru : kz));
+    items.push_back(envelope::sign(measurement("net" + std::to_string(i), i), i % 2 ? ru : kz));
   CollectorClient client(fake.url(), generous());
   const auto result = client.upload(items);
   CHECK(result.failure == "");
@@ -180,9 +182,9 @@ TEST_CASE("batches are also bounded in bytes; an envelope over the bound is reje
   const size_t one = items[0].dump().size();
   options.max_batch_bytes = 3 * one + 10;  // three per POST, whatever batch_size says
   options.batch_size = 200;
-  auto huge = core::sign_envelope(measurement("huge"), key);
+  auto huge = envelope::sign(measurement("huge"), key);
   huge["measurement"]["padding"] = std::string(4 * one, 'p');
-  huge = core::sign_envelope(huge["measurement"], key);
+  huge = envelope::sign(huge["measurement"], key);
   items.insert(items.begin() + 4, huge);
   const auto result = CollectorClient(fake.url(), options).upload(items);
   CHECK(result.failure == "");
@@ -217,7 +219,7 @@ TEST_CASE("rejections are mapped per item: 207, 401, 409, continuing after a jud
   CHECK(result.items[0].reason == "");
 
   // Same uid, other content: conflict (409 when it is the whole batch).
-  const auto conflicting = core::sign_envelope(measurement("uid0", 99), key);
+  const auto conflicting = envelope::sign(measurement("uid0", 99), key);
   result = client.upload({conflicting});
   CHECK(result.http_status == 409);
   CHECK(result.failure == "upload.http_409");
@@ -228,8 +230,8 @@ TEST_CASE("rejections are mapped per item: 207, 401, 409, continuing after a jud
   options.batch_size = 1;
   CollectorClient one_by_one(fake.url(), options);
   const auto stranger = core::generate_ed25519();
-  result = one_by_one.upload({core::sign_envelope(measurement("s1"), stranger),
-                              core::sign_envelope(measurement("k1"), key)});
+  result = one_by_one.upload({envelope::sign(measurement("s1"), stranger),
+                              envelope::sign(measurement("k1"), key)});
   CHECK(result.batches_sent == 2);
   CHECK(result.http_status == 401);
   CHECK(result.failure == "upload.http_401");
@@ -239,9 +241,9 @@ TEST_CASE("rejections are mapped per item: 207, 401, 409, continuing after a jud
   CHECK(result.items[1].status == "stored");
 
   // An envelope that cannot even be serialised (invalid UTF-8) is judged locally; the rest still go.
-  auto broken = core::sign_envelope(measurement("b1"), key);
+  auto broken = envelope::sign(measurement("b1"), key);
   broken["measurement"]["input"] = std::string("\xff");
-  result = client.upload({broken, core::sign_envelope(measurement("b2"), key)});
+  result = client.upload({broken, envelope::sign(measurement("b2"), key)});
   CHECK(result.items[0].status == "rejected");
   CHECK(result.items[0].reason == "malformed");
   CHECK(result.items[1].status == "stored");
