@@ -29,13 +29,20 @@ std::u16string to_utf16(const std::string& text) {
   return out;
 }
 
+// What RFC 8785 §3.2.2.2 escapes: '"', '\\' and the control characters; everything else is copied.
+bool needs_escape(unsigned char byte) { return byte < 0x20 || byte == '"' || byte == '\\'; }
+
 void write_string(const std::string& text, std::string& out) {
-  decode_utf8(text);  // validation only: valid UTF-8 is copied through unchanged
+  validate_utf8(text);  // valid UTF-8 is copied through unchanged
   static const char* hex = "0123456789abcdef";
   out.push_back('"');
-  for (char c : text) {
-    const auto byte = static_cast<unsigned char>(c);
-    switch (c) {
+  size_t run = 0;  // start of the bytes not yet copied: copied in runs, not byte by byte
+  for (size_t i = 0; i < text.size(); ++i) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    if (!needs_escape(byte)) continue;
+    out.append(text, run, i - run);
+    run = i + 1;
+    switch (byte) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
       case '\b': out += "\\b"; break;
@@ -44,15 +51,12 @@ void write_string(const std::string& text, std::string& out) {
       case '\r': out += "\\r"; break;
       case '\t': out += "\\t"; break;
       default:
-        if (byte < 0x20) {
-          out += "\\u00";
-          out.push_back(hex[byte >> 4]);
-          out.push_back(hex[byte & 0xF]);
-        } else {
-          out.push_back(c);
-        }
+        out += "\\u00";
+        out.push_back(hex[byte >> 4]);
+        out.push_back(hex[byte & 0xF]);
     }
   }
+  out.append(text, run, text.size() - run);
   out.push_back('"');
 }
 
@@ -157,6 +161,26 @@ void write_value(const nlohmann::json& value, std::string& out, int depth) {
       return;
     }
     case value_t::object: {
+      const auto& object = value.get_ref<const nlohmann::json::object_t&>();
+      // The map is ordered by bytes, which is UTF-16 order unless a name has a character beyond U+FFFF
+      // (a 4-byte UTF-8 sequence, lead byte 0xF0-0xF4): then sort by UTF-16 code units.
+      const bool byte_order = std::none_of(object.begin(), object.end(), [](const auto& member) {
+        return std::any_of(member.first.begin(), member.first.end(),
+                           [](char c) { return static_cast<unsigned char>(c) >= 0xF0; });
+      });
+      if (byte_order) {
+        out.push_back('{');
+        bool first = true;
+        for (const auto& [name, member] : object) {
+          if (!first) out.push_back(',');
+          first = false;
+          write_string(name, out);
+          out.push_back(':');
+          write_value(member, out, depth + 1);
+        }
+        out.push_back('}');
+        return;
+      }
       struct Member {
         std::u16string sort_key;
         const std::string* name;
@@ -164,7 +188,7 @@ void write_value(const nlohmann::json& value, std::string& out, int depth) {
       };
       std::vector<Member> members;
       members.reserve(value.size());
-      for (const auto& [name, member] : value.get_ref<const nlohmann::json::object_t&>())
+      for (const auto& [name, member] : object)
         members.push_back({to_utf16(name), &name, &member});
       std::sort(members.begin(), members.end(),
                 [](const Member& a, const Member& b) { return a.sort_key < b.sort_key; });

@@ -132,6 +132,19 @@ TEST_CASE("minimal string escapes") {
   CHECK(canonicalize(json("/<>&\u2028")) == "\"/<>&\u2028\"");
 }
 
+TEST_CASE("runs between escapes are copied whole; names sort by UTF-16 with or without characters beyond U+FFFF") {
+  // Escapes at the start, the end, back to back and between long runs (the writer copies runs, not bytes).
+  const std::string run(300, 'r');
+  CHECK(canonicalize(json("\n" + run + "\"\"" + run + "\x01")) == "\"\\n" + run + "\\\"\\\"" + run + "\\u0001\"");
+  // Byte order of the parsed map is UTF-16 order while no name leaves the BMP...
+  CHECK(canonicalize(json::parse(R"({"\u00e9":1,"z":2,"\uffff":3,"a":4})")) == "{\"a\":4,\"z\":2,\"\u00e9\":1,\"\uffff\":3}");
+  // ...and is not once one does: U+1F600 (UTF-16 D83D...) sorts before U+FFFF, after it by bytes.
+  CHECK(canonicalize(json::parse(R"({"\uffff":1,"\ud83d\ude00":2,"a":3})")) == "{\"a\":3,\"\U0001F600\":2,\"\uffff\":1}");
+  // Invalid UTF-8 in a name or a value is still refused.
+  CHECK_THROWS_AS(canonicalize(json{{std::string("\xc3"), 1}}), std::invalid_argument);
+  CHECK_THROWS_AS(canonicalize(json(run + "\xed\xa0\x80")), std::invalid_argument);
+}
+
 TEST_CASE("whitespace and key order of the input do not matter") {
   const auto a = json::parse(R"({"b": [1, 2, {"y": 1, "x": 2}], "a": "s"})");
   const auto b = json::parse(R"({ "a" : "s" ,
