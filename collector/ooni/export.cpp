@@ -409,6 +409,7 @@ json to_ooni(const json& k, const EnvelopeFacts& facts) {
                     {"key_id", facts.key_id},
                     {"public_key", facts.public_key},
                     {"signature", facts.signature},
+                    {"batch", facts.batch},
                     {"envelope_sha256", facts.envelope_sha256},
                     {"log_index", facts.log_index ? json(*facts.log_index) : json(nullptr)},
                     {"tls_chains", json::array()},
@@ -452,6 +453,7 @@ nlohmann::json envelope_to_ooni(const std::string& envelope, std::optional<uint6
   EnvelopeFacts facts;
   facts.public_key = e.value("public_key", "");
   facts.signature = e.value("signature", "");
+  if (auto batch = e.find("batch"); batch != e.end()) facts.batch = *batch;
   if (auto raw = core::base64_decode(facts.public_key)) facts.key_id = core::key_id(*raw);
   facts.envelope_sha256 = core::sha256_hex(envelope);
   facts.log_index = log_index;

@@ -13,9 +13,10 @@ namespace kuzet::ooni {
 struct EnvelopeFacts {
   std::string key_id;           // signer (core::key_id)
   std::string public_key;       // base64
-  std::string signature;        // base64
+  std::string signature;        // base64; "" for a batch-signed envelope (docs/protocol.md)
   std::string envelope_sha256;  // hex, of the stored bytes
   std::optional<uint64_t> log_index;
+  nlohmann::json batch;  // a batch-signed envelope's "batch" (its signature and audit path), else null
 };
 
 // Kuzet-only facts (verdict, method, signature, log index, packet evidence) go under this key.

@@ -950,8 +950,8 @@ def daemon_shutdown(lab, probe_bin):
         elif got != env:
             d.fail(f"{uid}: stored envelope identical to the queued one (signature included)",
                    json.dumps(env)[:300], json.dumps(got)[:300])
-        elif not env.get("signature"):
-            d.fail(f"{uid}: envelope signed", "a signature", env.get("signature"))
+        elif not (env.get("signature") or (env.get("batch") or {}).get("signature")):  # /1 or batch-signed
+            d.fail(f"{uid}: envelope signed", "a signature or a batch signature", env.get("signature"))
     print(f"  {'ok  ' if arrived else 'FAIL'} {len(during) - len(missing)} stored envelopes compared with the queue")
     s = wait_until(lambda: (lambda st: st if st and st["mode"] == "normal" and st["queue"]["records_now"] == 0
                             else None)(d.status()), 30)

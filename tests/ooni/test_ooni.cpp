@@ -14,6 +14,7 @@
 #include "core/failure.hpp"
 #include "core/method.hpp"
 #include "core/verdict.hpp"
+#include "envelope/envelope.hpp"
 #include "measure/observations_json.hpp"
 
 namespace fs = std::filesystem;
@@ -204,4 +205,19 @@ TEST_CASE("export -> import round-trips the golden cases with the same verdicts"
     }
   }
   CHECK(compared > 60);
+}
+
+TEST_CASE("export of a batch-signed envelope carries its batch signature and audit path, so it stays verifiable") {
+  const auto key = core::ed25519_from_seed(std::string(32, 'b'));
+  auto parsed = ooni::from_ooni(fixture("v04_http_diff"));
+  REQUIRE(parsed.measurement);
+  const json m = ooni::to_kuzet_measurement(*parsed.measurement, ooni::judge(*parsed.measurement, {}));
+  const auto envelopes = envelope::sign_batch({m, m}, key);
+  const auto o = ooni::envelope_to_ooni(envelopes[1].dump(), 7);
+  CHECK(o["x_kuzet"]["signature"] == "");
+  CHECK(o["x_kuzet"]["batch"] == envelopes[1]["batch"]);
+  CHECK(o["x_kuzet"]["public_key"] == envelopes[1]["public_key"]);
+  const auto single = ooni::envelope_to_ooni(envelope::sign(m, key).dump(), 8);
+  CHECK(single["x_kuzet"]["signature"] != "");
+  CHECK(single["x_kuzet"]["batch"].is_null());
 }
