@@ -41,6 +41,13 @@ const std::string& mmdb_path() {
 
 }  // namespace
 
+// Debian 12's libmaxminddb 1.7.1 leaks 4.6 KB (an entry-data pool) when MMDB_open fails on a corrupt data
+// section: a plain C program that only calls MMDB_open on the corpus input leak-mmdb-open leaks the same, so
+// it is the library's, not ours. For the collector it is a startup error (exit 2) and cannot add up. The
+// library has no symbols, so LeakSanitizer is told to skip every allocation made inside it, in this harness
+// only; that would also hide a missing MMDB_close of ours (MmdbAsnDatabase closes in its destructor).
+extern "C" const char* __lsan_default_suppressions() { return "leak:libmaxminddb.so\n"; }
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   const std::string text(reinterpret_cast<const char*>(data) + 1, size - 1);
