@@ -969,7 +969,9 @@ DAEMON_CAPTURE = {
     "name": "daemon-capture",
     "description": "The daemon with capture on: the capture is opened once (CAP_NET_RAW dropped after), and every "
                    "run's results carry packet_evidence; an on-path RST injector is found in each run.",
-    "web_server_delay_ms": 20,
+    # The servers answer 200 ms late so that the Python injector wins its race on a loaded machine (at 20 ms,
+    # CI once saw the first run's ClientHello answered before the forged reset).
+    "web_server_delay_ms": 200,
     "censor": {"tls": [{"sni": ["www.facebook.com"], "action": "inject_rst"}]},
     "targets": [{"url": "https://www.facebook.com/", "category": "social",
                  "expect_observation": ['tls[0].failure == tls.reset'],
@@ -1006,7 +1008,9 @@ def daemon_capture(lab, probe_bin):
         o = m.get("observations", {})
         kinds = sorted({f["kind"] for f in o.get("packet_evidence", [])}) if "packet_evidence" in o else None
         expected = ["rst_injection"] if m.get("target") == "www.facebook.com" else []
-        d.check(kinds == expected, f"{m.get('target')} at {m.get('started_at')}: packet_evidence kinds", expected, kinds)
+        tls = (o.get("tls") or [{}])[0].get("failure", "")
+        d.check(kinds == expected, f"{m.get('target')} at {m.get('started_at')} (tls failure {tls!r}): "
+                "packet_evidence kinds", expected, kinds)
     return d.failures
 
 
