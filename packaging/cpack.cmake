@@ -45,7 +45,8 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "passwd")
-set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "systemd")
+# libpcap is loaded only when capture is switched on (probe/capture/libpcap.hpp), so shlibdeps cannot see it.
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "systemd, libpcap0.8 (>= 1.5)")
 set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
     "Measures DNS, TCP, TLS and HTTP reachability of targets, detects blocking, throttling,\n TLS interception and shutdowns, and uploads signed results to a Kuzet collector.\n Runs as an unprivileged, hardened systemd service.")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA

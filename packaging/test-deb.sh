@@ -29,6 +29,11 @@ info=$(dpkg-deb --info "$deb"); conffiles=$(dpkg-deb -I "$deb" conffiles)
 grep -q 'Depends:.*libcurl' <<<"$info" || fail "Depends lacks libcurl (shlibdeps)"
 grep -qx /etc/kuzet/probe.yaml <<<"$conffiles" || fail "probe.yaml is not a conffile"
 pass "package metadata (Depends from shlibdeps, conffiles)"
+# libpcap is loaded only when capture is on (probe/capture/libpcap.hpp): not a link-time dependency, so the
+# package must name it itself; and the binary must not need it (every probe would map it and its chain).
+grep -q 'Recommends:.*libpcap0.8' <<<"$info" || fail "Recommends lacks libpcap0.8 (loaded at run time)"
+if objdump -p "$build/probe/kuzet-probe" | grep -q 'NEEDED.*libpcap'; then fail "kuzet-probe links libpcap"; fi
+pass "libpcap: recommended by the package, not linked by the binary"
 
 dpkg -i "$deb" | tee /tmp/kuzet-dpkg-i.log
 for f in /usr/bin/kuzet-probe /usr/lib/systemd/system/kuzet-probe.service /etc/kuzet/probe.yaml \

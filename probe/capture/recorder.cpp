@@ -1,11 +1,12 @@
 #include "probe/capture/recorder.hpp"
 
+#include "probe/capture/libpcap.hpp"
+
 #include <arpa/inet.h>
 #include <ifaddrs.h>
 #include <linux/capability.h>
 #include <net/if.h>
 #include <netinet/in.h>
-#include <pcap/pcap.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -176,34 +177,40 @@ std::unique_ptr<Recorder> Recorder::open(const std::string& resolver, const Capt
       return nullptr;
     }
   }
+  const LibPcap* pcap = load_libpcap(why);
+  if (!pcap) {
+    drop_net_raw();
+    return nullptr;
+  }
+  r->pcap_ = pcap;
   char err[PCAP_ERRBUF_SIZE] = {};
-  pcap_t* h = pcap_create(r->interface_.c_str(), err);
+  pcap_t* h = pcap->create(r->interface_.c_str(), err);
   if (!h) {
     *why = err;
     return nullptr;
   }
-  pcap_set_snaplen(h, limits.snaplen);
-  pcap_set_promisc(h, 0);
-  pcap_set_immediate_mode(h, 1);
-  pcap_set_timeout(h, 100);
-  pcap_set_buffer_size(h, 4 * 1024 * 1024);
-  const int status = pcap_activate(h);
+  pcap->set_snaplen(h, limits.snaplen);
+  pcap->set_promisc(h, 0);
+  pcap->set_immediate_mode(h, 1);
+  pcap->set_timeout(h, 100);
+  pcap->set_buffer_size(h, 4 * 1024 * 1024);
+  const int status = pcap->activate(h);
   if (status < 0) {
     *why = status == PCAP_ERROR_PERM_DENIED ? std::string("no permission to capture (needs CAP_NET_RAW)")
-                                             : std::string(pcap_geterr(h));
-    pcap_close(h);
+                                             : std::string(pcap->geterr(h));
+    pcap->close(h);
     drop_net_raw();
     return nullptr;
   }
   r->handle_ = h;
   drop_net_raw();
-  r->frames_.linktype = static_cast<uint32_t>(pcap_datalink(h));
+  r->frames_.linktype = static_cast<uint32_t>(pcap->datalink(h));
   r->frames_.snaplen = static_cast<uint32_t>(limits.snaplen);
   // Nothing passes until a run begins.
   bpf_program prog{};
-  if (pcap_compile(h, &prog, "less 1", 1, PCAP_NETMASK_UNKNOWN) == 0) {
-    pcap_setfilter(h, &prog);
-    pcap_freecode(&prog);
+  if (pcap->compile(h, &prog, "less 1", 1, PCAP_NETMASK_UNKNOWN) == 0) {
+    pcap->setfilter(h, &prog);
+    pcap->freecode(&prog);
   }
   r->thread_ = std::thread([p = r.get()] { p->loop(); });
   return r;
@@ -214,9 +221,9 @@ Recorder::~Recorder() {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
   }
-  if (handle_) pcap_breakloop(handle_);
+  if (handle_) pcap_->breakloop(handle_);
   if (thread_.joinable()) thread_.join();
-  if (handle_) pcap_close(handle_);
+  if (handle_) pcap_->close(handle_);
 }
 
 std::string Recorder::filter_text() const {
@@ -252,15 +259,15 @@ void Recorder::loop() {
     }
     if (generation) {
       bpf_program prog{};
-      if (pcap_compile(handle_, &prog, filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) == 0) {
-        pcap_setfilter(handle_, &prog);
-        pcap_freecode(&prog);
+      if (pcap_->compile(handle_, &prog, filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) == 0) {
+        pcap_->setfilter(handle_, &prog);
+        pcap_->freecode(&prog);
       }
       std::lock_guard<std::mutex> lock(mutex_);
       applied_filter_ = generation;
       changed_.notify_all();
     }
-    pcap_dispatch(handle_, -1, on_packet, reinterpret_cast<unsigned char*>(this));
+    pcap_->dispatch(handle_, -1, on_packet, reinterpret_cast<unsigned char*>(this));
   }
 }
 
@@ -272,7 +279,7 @@ void Recorder::begin() {
   ports_.clear();
   running_ = true;
   const uint64_t g = ++wanted_filter_;
-  pcap_breakloop(handle_);
+  pcap_->breakloop(handle_);
   changed_.wait(lock, [&] { return applied_filter_ >= g || stopping_; });
 }
 
@@ -284,7 +291,7 @@ void Recorder::watch(const std::vector<std::string>& addresses, const std::vecto
   ports_.insert(ports.begin(), ports.end());
   if (addresses_.size() + ports_.size() == before) return;
   const uint64_t g = ++wanted_filter_;
-  pcap_breakloop(handle_);
+  pcap_->breakloop(handle_);
   changed_.wait(lock, [&] { return applied_filter_ >= g || stopping_; });
 }
 
@@ -292,7 +299,7 @@ packets::PcapFile Recorder::end() {
   std::unique_lock<std::mutex> lock(mutex_);
   running_ = false;
   const uint64_t g = ++wanted_filter_;
-  pcap_breakloop(handle_);
+  pcap_->breakloop(handle_);
   changed_.wait(lock, [&] { return applied_filter_ >= g || stopping_; });
   packets::PcapFile out = std::move(frames_);
   frames_ = packets::PcapFile{out.linktype, out.snaplen, {}};

@@ -19,6 +19,8 @@ struct pcap_pkthdr;  // and packet header, kept out of this header
 
 namespace kuzet::probe::capture {
 
+struct LibPcap;
+
 struct CaptureLimits {
   int snaplen = 512;                           // headers, DNS messages and the start of a ClientHello
   size_t max_run_bytes = 16u * 1024 * 1024;    // captured bytes per run (the unit allows 96 MB in all)
@@ -56,6 +58,7 @@ class Recorder {
   std::string filter_text() const;  // under mutex_
   void loop();
 
+  const LibPcap* pcap_ = nullptr;  // loaded on open (probe/capture/libpcap.hpp)
   ::pcap* handle_ = nullptr;
   CaptureLimits limits_;
   std::string interface_, local_address_, resolver_ip_;
