@@ -24,6 +24,7 @@
 #include "core/log.hpp"
 #include "core/signing.hpp"
 #include "core/time.hpp"
+#include "core/verdict.hpp"
 #include "probe/collector_client.hpp"
 #include "probe/collector_link.hpp"
 #include "probe/config.hpp"
@@ -241,7 +242,7 @@ class Daemon {
     if (auto e = history::append(config_.data_dir, history::entries_of(result), history::Limits{}, core::now_rfc3339());
         !e.empty())
       log_at(LogLevel::warning, "local history not written: %s", e.c_str());
-    summary.all_offline = !result.records.empty() && summary.verdicts["offline"] == result.records.size();
+    summary.all_offline = !result.records.empty() && summary.verdicts[std::string(core::verdict::offline)] == result.records.size();
     const std::string mode = summary.all_offline ? "shutdown" : "normal";
     if (mode != status_.mode)
       log_at(LogLevel::warning, mode == "shutdown" ? "every target offline: shutdown suspected, measuring every %llds"

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <tuple>
 
+#include "collector/timeline/timeline.hpp"
+
 namespace kuzet::collector::feeds {
 
 namespace {
@@ -23,7 +25,7 @@ std::string network(const nlohmann::json& i) {
 
 std::string what(const nlohmann::json& i) {
   const std::string kind = str(i, "kind");
-  if (kind == "shutdown") return "shutdown of " + network(i) + ", " + str(i, "cc");
+  if (kind == timeline::kShutdown) return "shutdown of " + network(i) + ", " + str(i, "cc");
   return str(i, "target") + " " + kind + " on " + network(i) + ", " + str(i, "cc");
 }
 

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <vector>
 
+#include "collector/timeline/timeline.hpp"
 #include "collector/vantage/vantage.hpp"
 #include "core/crypto.hpp"
 #include "core/html.hpp"
@@ -165,7 +166,7 @@ std::string incident_page(const nlohmann::json& i, const std::string& lang) {
   const std::string kind = str(i, "kind");
   const std::string network = network_label(t, num(i, "asn"), str(i, "as_name"));
   const Vars place = {{"network", network}, {"cc", str(i, "cc")}, {"target", str(i, "target")}};
-  const std::string known_kind = kind == "blocked" || kind == "intercepted" || kind == "throttled" ? kind : "shutdown";
+  const std::string known_kind = core::verdict::is_interference(kind) ? kind : std::string(timeline::kShutdown);
   const std::string title = t.format("incident.title." + known_kind, place);
   std::string body = "<p class=\"what\">" + say(t, ("incident.what." + known_kind).c_str(), place) + "</p>\n";
   const std::string start = str(i, "start"), end = str(i, "end");

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <charconv>
 
+#include "collector/timeline/timeline.hpp"
+#include "core/verdict.hpp"
+
 namespace kuzet::timeline {
 
 const std::vector<std::string_view> kTimelineParams = {"cc",    "asn", "target", "category", "source",
@@ -103,8 +106,7 @@ ParsedQuery parse_query(const collector::query::Params& params, const DataEnd& d
   else if (!format.empty() && format != "json") return fail("format must be json or csv");
   if (allows(allowed, "kind")) {
     pq.kind = param(params, "kind");
-    if (!pq.kind.empty() && pq.kind != "blocked" && pq.kind != "intercepted" && pq.kind != "throttled" &&
-        pq.kind != "shutdown")
+    if (!pq.kind.empty() && !core::verdict::is_interference(pq.kind) && pq.kind != kShutdown)
       return fail("kind must be blocked, intercepted, throttled or shutdown");
   }
   if (allows(allowed, "confirmed")) {

@@ -8,9 +8,11 @@
 #include <numeric>
 
 #include "core/crypto.hpp"
+#include "core/method.hpp"
 #include "core/signing.hpp"
 #include "envelope/envelope.hpp"
 #include "core/time.hpp"
+#include "core/verdict.hpp"
 
 namespace kuzet::timeline {
 
@@ -165,19 +167,22 @@ Replay generate_replay(const ReplayConfig& config) {
         const bool up = online(p, t);
         if (!up && !p.keeps_measuring) continue;
         const Target& target = kTargets[ti];
-        std::string verdict = "ok", method, explanation = "Reachable; matches the control.";
+        std::string verdict(core::verdict::ok), method, explanation = "Reachable; matches the control.";
         if (!up) {
-          verdict = "offline";
+          verdict = core::verdict::offline;
           explanation = "The probe had no connectivity at all.";
         } else if (target.messenger && p.network->consumer && t >= kMessengersFrom && t < kMessengersUntil) {
-          verdict = "blocked";
+          verdict = core::verdict::blocked;
           method = target.block_method;
           explanation = "Blocked on this network while the control reached it.";
         }
         if (up && rng.uniform() < config.noise) {
           const int64_t k = rng.below(3);
-          verdict = k == 0 ? "down" : k == 1 ? "inconclusive" : (verdict == "blocked" ? "ok" : "blocked");
-          method = verdict == "blocked" ? "tcp.reset" : "";
+          const bool was_blocked = verdict == core::verdict::blocked;
+          verdict = k == 0 ? core::verdict::down
+                    : k == 1 ? core::verdict::inconclusive
+                             : (was_blocked ? core::verdict::ok : core::verdict::blocked);
+          method = verdict == core::verdict::blocked ? core::method::tcp_reset : "";
           explanation = "Noise the generator adds on purpose.";
         }
         const std::string started = core::format_rfc3339(core::SystemTime(std::chrono::milliseconds(t)));
@@ -216,19 +221,20 @@ Replay generate_replay(const ReplayConfig& config) {
   }
 
   // Truth, clipped to the generated period.
-  auto add = [&](SeriesKey key, const char* kind, int64_t from, int64_t until) {
+  auto add = [&](SeriesKey key, std::string_view kind, int64_t from, int64_t until) {
     from = std::max(from, config.start_ms);
     until = std::min(until, end_ms);
-    if (from < until) out.truth.push_back({std::move(key), kind, from, until});
+    if (from < until) out.truth.push_back({std::move(key), std::string(kind), from, until});
   };
   for (const auto& n : kNetworks) {
     bool has_probe = std::any_of(probes.begin(), probes.end(), [&](const Probe& p) { return p.network == &n; });
     if (!has_probe) continue;
-    add({"KZ", n.asn, kNetworkTarget}, "shutdown", n.cut_ms, kRestoreFrom);
-    add({"KZ", n.asn, kNetworkTarget}, "shutdown", kRestoreUntil, n.consumer ? kAlmatyBack : kDataCentreBack);
+    add({"KZ", n.asn, kNetworkTarget}, kShutdown, n.cut_ms, kRestoreFrom);
+    add({"KZ", n.asn, kNetworkTarget}, kShutdown, kRestoreUntil, n.consumer ? kAlmatyBack : kDataCentreBack);
     if (!n.consumer) continue;
     for (int ti = 0; ti < n_targets; ++ti)
-      if (kTargets[ti].messenger) add({"KZ", n.asn, kTargets[ti].host}, "blocked", kMessengersFrom, kMessengersUntil);
+      if (kTargets[ti].messenger)
+        add({"KZ", n.asn, kTargets[ti].host}, core::verdict::blocked, kMessengersFrom, kMessengersUntil);
   }
   return out;
 }

@@ -3,10 +3,13 @@
 #include <algorithm>
 #include <tuple>
 
+#include "core/verdict.hpp"
+
 namespace kuzet::timeline {
 
 Observation network_observation(const Observation& o) {
-  return Observation{o.key_id, o.started_at_ms, o.uid, o.verdict == "offline" ? "offline" : "online", ""};
+  const bool offline = o.verdict == core::verdict::offline;
+  return Observation{o.key_id, o.started_at_ms, o.uid, std::string(offline ? core::verdict::offline : kOnline), ""};
 }
 
 int Bin::probes_with(const std::string& verdict) const {

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <vector>
 
@@ -14,6 +15,10 @@ inline constexpr int64_t kMinuteMs = 60 * 1000;
 inline constexpr int64_t kDefaultBinMs = 10 * kMinuteMs;
 // The target name of a network's connectivity series (all measurements of the network, any target).
 inline constexpr const char* kNetworkTarget = "*";
+// A network series' other state beside core::verdict::offline: the network carried the probe's traffic.
+inline constexpr std::string_view kOnline = "online";
+// A network incident's kind (a target incident's kind is its interference verdict, core::verdict).
+inline constexpr std::string_view kShutdown = "shutdown";
 
 // What a timeline needs of one measurement. A probe is a key_id: one key per device and network.
 struct Observation {
@@ -24,7 +29,7 @@ struct Observation {
   std::string method;
 };
 
-// A network's connectivity series sees every measurement as "offline" or "online".
+// A network's connectivity series sees every measurement as offline (core::verdict::offline) or kOnline.
 Observation network_observation(const Observation& o);
 
 struct SeriesKey {
