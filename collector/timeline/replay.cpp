@@ -42,12 +42,12 @@ struct Target {
   const char* host;
   const char* category;
   bool messenger;
-  const char* block_method;
+  std::string_view block_method;
 };
 constexpr Target kTargets[] = {
-    {"web.whatsapp.com", "messaging", true, "tls.timeout"},
-    {"web.telegram.org", "messaging", true, "tcp.timeout"},
-    {"signal.org", "messaging", true, "tls.timeout"},
+    {"web.whatsapp.com", "messaging", true, core::method::tls_timeout},
+    {"web.telegram.org", "messaging", true, core::method::tcp_timeout},
+    {"signal.org", "messaging", true, core::method::tls_timeout},
     {"www.instagram.com", "social", false, ""},
     {"www.gov.kz", "egov", false, ""},
     {"tengrinews.kz", "news", false, ""},

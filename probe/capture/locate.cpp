@@ -16,10 +16,10 @@ std::string hello_with_ttl(const measure::TlsHandshake& original, int ttl, const
                            int timeout_ms) {
   measure::Socket sock;
   const auto tcp = measure::tcp_connect(original.address, original.port, options.tcp_timeout_ms, &sock);
-  if (!tcp.failure.empty() || !sock) return tcp.failure.empty() ? "tcp.error" : tcp.failure;
+  if (!tcp.failure.empty() || !sock) return tcp.failure.empty() ? std::string(core::failure::tcp_error) : tcp.failure;
   const bool v6 = original.address.find(':') != std::string::npos;
   if (setsockopt(sock.fd(), v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IPV6_UNICAST_HOPS : IP_TTL, &ttl, sizeof ttl) != 0)
-    return "tcp.error";
+    return std::string(core::failure::tcp_error);
   measure::TlsOptions tls = options.tls;
   tls.timeout_ms = timeout_ms;
   return measure::tls_handshake(sock.fd(), original.address, original.port, original.sni, original.sni, tls).failure;
