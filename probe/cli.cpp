@@ -20,11 +20,11 @@
 #include "measure/url.hpp"
 #include "probe/collector_link.hpp"
 #include "probe/config.hpp"
-#include "probe/daemon.hpp"
+#include "probe/daemon/daemon.hpp"
 #include "probe/export.hpp"
 #include "probe/history/history.hpp"
 #include "probe/network_memory.hpp"
-#include "probe/status.hpp"
+#include "probe/daemon/status.hpp"
 #include "probe/output.hpp"
 #include "probe/run_setup.hpp"
 #include "probe/runner.hpp"
@@ -252,8 +252,8 @@ int main_cli(int argc, char** argv) {
   if (ui::find_command(sub) && ui::wants_help(argc - 2, argv + 2)) return ui::print_help(sub);
   try {
     if (sub == "run") return run_command(parse_run(argc - 2, argv + 2));
-    if (sub == "daemon") return daemon_command(argc - 2, argv + 2);
-    if (sub == "status") return status_command(argc - 2, argv + 2);
+    if (sub == "daemon") return daemon::daemon_command(argc - 2, argv + 2);
+    if (sub == "status") return daemon::status_command(argc - 2, argv + 2);
     if (sub == "export") return export_command(argc - 2, argv + 2);
     if (sub == "setup") return ui::setup_command(argc - 2, argv + 2);
     if (sub == "consent") return ui::consent_command(argc - 2, argv + 2);

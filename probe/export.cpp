@@ -5,11 +5,12 @@
 #include <cstdio>
 #include <map>
 
+#include "files/files.hpp"
 #include "core/crypto.hpp"
 #include "core/jcs.hpp"
 #include "core/signing.hpp"
 #include "probe/config.hpp"
-#include "probe/queue.hpp"
+#include "probe/daemon/queue.hpp"
 #include "probe/ui/commands.hpp"
 
 namespace kuzet::probe {
@@ -18,7 +19,7 @@ ExportResult export_bundle(const ExportOptions& options, const Identity& identit
   ExportResult result;
   std::string envelopes;
   std::map<std::pair<std::string, uint32_t>, bool> networks;
-  scan_queue(options.queue_dir, [&](const std::string& payload) {
+  daemon::scan_queue(options.queue_dir, [&](const std::string& payload) {
     const auto env = nlohmann::json::parse(payload, nullptr, false);
     if (!env.is_object() || !env.contains("measurement") || !env["measurement"].is_object()) {
       ++result.skipped;
@@ -54,7 +55,7 @@ ExportResult export_bundle(const ExportOptions& options, const Identity& identit
     ++result.keys;
   }
   bundle += envelopes;
-  result.error = write_file_atomically(options.out_path, bundle);
+  result.error = files::write_file_atomically(options.out_path, bundle);
   return result;
 }
 

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "files/files.hpp"
 #include "core/crypto.hpp"
 
 namespace kuzet::probe {
@@ -123,8 +124,7 @@ void write_all(int fd, const std::string& data, const std::string& path) {
 }
 
 void fsync_directory(const std::string& dir) {
-  Fd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (fd.get() < 0 || ::fsync(fd.get()) != 0) fail("cannot fsync directory " + dir + ": " + errno_text());
+  if (auto error = files::fsync_directory(dir); !error.empty()) fail("cannot " + error);
 }
 
 // Creates a new file (never overwrites) holding content, mode 0600, fsynced. false when it already exists.

@@ -7,7 +7,7 @@
 #include <sstream>
 
 #include "core/time.hpp"
-#include "probe/queue.hpp"
+#include "files/files.hpp"
 
 namespace kuzet::probe {
 
@@ -48,7 +48,7 @@ std::string save_last_network(const std::string& data_dir, const NetworkIdentity
   NetworkIdentity kept = network;
   kept.source = "collector";
   kept.learned_at = core::now_rfc3339();
-  return write_file_atomically(path_in(data_dir), nlohmann::json(kept).dump() + "\n", /*durable=*/false);
+  return files::write_file_atomically(path_in(data_dir), nlohmann::json(kept).dump() + "\n", /*durable=*/false);
 }
 
 }  // namespace kuzet::probe

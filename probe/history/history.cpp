@@ -13,7 +13,7 @@
 #include "core/json_parse.hpp"
 #include "core/time.hpp"
 #include "probe/output.hpp"
-#include "probe/queue.hpp"
+#include "files/files.hpp"
 
 namespace kuzet::probe::history {
 
@@ -169,7 +169,7 @@ std::string append(const std::string& data_dir, const std::vector<Entry>& entrie
     start = end + 1;
   }
   if (!dropped) return "";
-  return write_file_atomically(file, kept, /*durable=*/false);
+  return files::write_file_atomically(file, kept, /*durable=*/false);
 }
 
 }  // namespace kuzet::probe::history

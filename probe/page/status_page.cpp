@@ -141,7 +141,7 @@ std::optional<uint64_t> verified_size(const witness::WitnessState& log) {
 
 }  // namespace
 
-nlohmann::json status_document(const ProbeConfig& config, const std::optional<DaemonStatus>& status,
+nlohmann::json status_document(const ProbeConfig& config, const std::optional<daemon::DaemonStatus>& status,
                                const std::vector<history::Entry>& entries, const std::string& now,
                                const i18n::Catalog& texts, const LocalChecks& checks, int64_t days,
                                size_t max_history) {
@@ -284,7 +284,7 @@ std::string StatusPage::start() {
     impl_->catalogs.emplace(lang, i18n::Catalog::embedded(i18n::embedded::probe, lang));
   server.Get("/api/status", [this, headers](const httplib::Request& req, httplib::Response& res) {
     std::string ignored;
-    const auto status = read_status(impl_->config.data_dir, &ignored);
+    const auto status = daemon::read_status(impl_->config.data_dir, &ignored);
     const auto read = history::read(impl_->config.data_dir);
     LocalChecks checks;
     checks.logs = witness::load_all_states(impl_->config.data_dir);

@@ -15,7 +15,7 @@
 #include "i18n/i18n.hpp"
 #include "probe/config.hpp"
 #include "probe/history/history.hpp"
-#include "probe/status.hpp"
+#include "probe/daemon/status.hpp"
 #include "probe/witness/witness.hpp"
 
 namespace kuzet::probe::page {
@@ -37,7 +37,7 @@ inline constexpr uint64_t kDiskLowBytes = 64ull << 20;
 // language of `texts` (i18n/probe, keys page.* and warning.*). Uploads are listed newest first with their
 // receipts; a receipt is "in a verified checkpoint" when the witness verified a checkpoint of that
 // collector's log that contains its highest index.
-nlohmann::json status_document(const ProbeConfig& config, const std::optional<DaemonStatus>& status,
+nlohmann::json status_document(const ProbeConfig& config, const std::optional<daemon::DaemonStatus>& status,
                                const std::vector<history::Entry>& history, const std::string& now_rfc3339,
                                const i18n::Catalog& texts, const LocalChecks& checks = {}, int64_t days = 7,
                                size_t max_history = 500);

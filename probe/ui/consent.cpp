@@ -9,7 +9,7 @@
 #include <sstream>
 
 #include "core/time.hpp"
-#include "probe/queue.hpp"
+#include "files/files.hpp"
 #include "probe/ui/commands.hpp"
 #include "probe/ui/texts.hpp"
 
@@ -95,7 +95,7 @@ std::string record_consent(const std::string& config_path, const ConsentRecord& 
   } catch (const ConfigError& e) {
     return e.what();
   }
-  return write_file_atomically(config_path, updated);
+  return files::write_file_atomically(config_path, updated);
 }
 
 ConsentRecord consent_now() {

@@ -10,7 +10,7 @@
 #include "measure/url.hpp"
 #include "probe/collector_client.hpp"
 #include "probe/config.hpp"
-#include "probe/queue.hpp"
+#include "files/files.hpp"
 #include "probe/run_setup.hpp"
 #include "probe/ui/commands.hpp"
 #include "probe/ui/consent.hpp"
@@ -266,7 +266,7 @@ int run_setup(SetupAnswers a) {
   if (config.consent.given()) text = with_consent(yaml, config.consent);
   (void)parse_probe_config(text, a.config_path);
   fs::create_directories(fs::path(a.config_path).parent_path().empty() ? fs::path(".") : fs::path(a.config_path).parent_path(), ec);
-  if (auto error = write_file_atomically(a.config_path, text); !error.empty()) {
+  if (auto error = files::write_file_atomically(a.config_path, text); !error.empty()) {
     std::fprintf(stderr, "kuzet-probe: %s\n", say("setup.write_failed", {{"file", a.config_path}, {"reason", error}}).c_str());
     return kExitFailure;
   }

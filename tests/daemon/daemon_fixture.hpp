@@ -25,8 +25,8 @@
 #include <vector>
 
 #include "core/crypto.hpp"
-#include "probe/queue.hpp"
-#include "probe/status.hpp"
+#include "probe/daemon/queue.hpp"
+#include "probe/daemon/status.hpp"
 #include "tests/loopback_port.hpp"
 
 namespace kuzet::daemon_testing {
@@ -219,9 +219,9 @@ inline std::string write_config(const TempDir& dir, const DaemonConfig& c, const
   return dir.file(name);
 }
 
-inline std::optional<probe::DaemonStatus> status_of(const std::string& data_dir) {
+inline std::optional<probe::daemon::DaemonStatus> status_of(const std::string& data_dir) {
   std::string error;
-  return probe::read_status(data_dir, &error);
+  return probe::daemon::read_status(data_dir, &error);
 }
 
 inline uint64_t runs_of(const std::string& data_dir) {
@@ -232,7 +232,7 @@ inline uint64_t runs_of(const std::string& data_dir) {
 // uid -> envelope of every record waiting in a daemon's queue.
 inline std::map<std::string, nlohmann::json> queued(const std::string& data_dir) {
   std::map<std::string, nlohmann::json> out;
-  probe::scan_queue(data_dir + "/queue", [&](const std::string& payload) {
+  probe::daemon::scan_queue(data_dir + "/queue", [&](const std::string& payload) {
     auto env = nlohmann::json::parse(payload);
     out[env["measurement"]["measurement_uid"].get<std::string>()] = env;
   });

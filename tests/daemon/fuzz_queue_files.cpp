@@ -1,4 +1,4 @@
-// Fuzzes what the daemon's queue reads back from disk (probe/queue.cpp): the cursor file and segment files
+// Fuzzes what the daemon's queue reads back from disk (probe/daemon/queue.cpp): the cursor file and segment files
 // after a crash, a torn write or someone else's hands. Input: the cursor file's text up to the first '\n',
 // then segment 1's bytes, then (after a 0 byte) segment 2's. Whatever they hold, the queue opens, what it
 // hands out are whole framed records, export (scan_queue) sees the same records, and a record appended
@@ -14,7 +14,7 @@
 #include <string>
 #include <string_view>
 
-#include "probe/queue.hpp"
+#include "probe/daemon/queue.hpp"
 
 namespace {
 
@@ -37,7 +37,7 @@ const std::string kAppended = R"({"appended":true})";
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  using namespace kuzet::probe;
+  using namespace kuzet::probe::daemon;
   const std::string_view input(reinterpret_cast<const char*>(data), size);
   const std::string& dir = queue_dir();
   std::filesystem::remove_all(dir);

@@ -15,9 +15,10 @@
 #include <thread>
 
 #include "core/crypto.hpp"
-#include "probe/queue.hpp"
+#include "probe/daemon/queue.hpp"
 
 using namespace kuzet::probe;
+using namespace kuzet::probe::daemon;
 namespace fs = std::filesystem;
 
 namespace {

@@ -385,11 +385,11 @@ TEST_CASE("status page: uploads with their receipts, the collectors' logs, clock
   probe::ProbeConfig config;
   config.collectors = {"https://a.example", "https://b.example"};
   config.data_dir = "/var/lib/kuzet-probe";
-  probe::DaemonStatus status;
-  probe::UploadAttempt older{"2026-12-02T10:00:00Z", "https://a.example", 3, 3, 0, 0, "", 40, 42};
-  probe::UploadAttempt newer{"2026-12-02T11:00:00Z", "https://a.example", 2, 1, 1, 0, "", 42, 107};
-  probe::UploadAttempt other{"2026-12-02T11:05:00Z", "https://b.example", 1, 1, 0, 0, "", 5, 5};
-  probe::UploadAttempt failed{"2026-12-02T11:10:00Z", "https://b.example", 4, 0, 0, 0, "upload.unreachable", -1, -1};
+  probe::daemon::DaemonStatus status;
+  probe::daemon::UploadAttempt older{"2026-12-02T10:00:00Z", "https://a.example", 3, 3, 0, 0, "", 40, 42};
+  probe::daemon::UploadAttempt newer{"2026-12-02T11:00:00Z", "https://a.example", 2, 1, 1, 0, "", 42, 107};
+  probe::daemon::UploadAttempt other{"2026-12-02T11:05:00Z", "https://b.example", 1, 1, 0, 0, "", 5, 5};
+  probe::daemon::UploadAttempt failed{"2026-12-02T11:10:00Z", "https://b.example", 4, 0, 0, 0, "upload.unreachable", -1, -1};
   status.uploads = {older, newer, other, failed};
   status.clock_offset_s = -900;  // the collector is 15 minutes behind: our clock runs ahead
 

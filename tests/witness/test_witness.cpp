@@ -9,7 +9,7 @@
 #include <thread>
 
 #include "probe/collector_client.hpp"
-#include "probe/status.hpp"
+#include "probe/daemon/status.hpp"
 #include "probe/witness/collector_log_api.hpp"
 #include "probe/witness/witness.hpp"
 #include "tests/daemon/daemon_fixture.hpp"
@@ -213,8 +213,8 @@ TEST_CASE("a fake collector serving two inconsistent checkpoints: the probe repo
   thread.join();
 
   // What a human sees.
-  probe::DaemonStatus status;
-  REQUIRE(probe::write_status(data_dir, status) == "");
+  probe::daemon::DaemonStatus status;
+  REQUIRE(probe::daemon::write_status(data_dir, status) == "");
   Process st({KUZET_PROBE_BIN, "status", "--data-dir", data_dir}, dir.file("status"));
   auto exit = st.wait_exit(std::chrono::seconds(60));
   REQUIRE(exit);

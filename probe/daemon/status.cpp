@@ -1,4 +1,5 @@
-#include "probe/status.hpp"
+#include "probe/daemon/status.hpp"
+#include "files/files.hpp"
 #include "probe/witness/witness.hpp"
 #include "tlog/note.hpp"
 
@@ -16,11 +17,11 @@
 #include <sstream>
 
 #include "probe/config.hpp"
-#include "probe/queue.hpp"
+#include "probe/daemon/queue.hpp"
 #include "probe/ui/commands.hpp"
 #include "probe/ui/texts.hpp"
 
-namespace kuzet::probe {
+namespace kuzet::probe::daemon {
 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(RunSummary, run_id, started_at, finished_at, targets, queued,
                                                 refused_full, verdicts, cc, asn, collector_reachable, collector_configured,
@@ -78,7 +79,7 @@ void from_json(const nlohmann::json& j, DaemonStatus& v) {
 std::string status_path(const std::string& data_dir) { return data_dir + "/status.json"; }
 
 std::string write_status(const std::string& data_dir, const DaemonStatus& status) {
-  return write_file_atomically(status_path(data_dir), nlohmann::json(status).dump(2) + "\n", false);
+  return files::write_file_atomically(status_path(data_dir), nlohmann::json(status).dump(2) + "\n", false);
 }
 
 std::optional<DaemonStatus> read_status(const std::string& data_dir, std::string* error) {
@@ -229,4 +230,4 @@ int status_command(int argc, char** argv) {
   return 0;
 }
 
-}  // namespace kuzet::probe
+}  // namespace kuzet::probe::daemon

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-namespace kuzet::probe {
+namespace kuzet::probe::daemon {
 
 struct RunSummary {
   std::string run_id;
@@ -84,4 +84,4 @@ std::optional<DaemonStatus> read_status(const std::string& data_dir, std::string
 // `kuzet-probe status [--config FILE] [--data-dir DIR] [--json]`; returns the exit code.
 int status_command(int argc, char** argv);
 
-}  // namespace kuzet::probe
+}  // namespace kuzet::probe::daemon

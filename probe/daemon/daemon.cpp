@@ -1,4 +1,4 @@
-#include "probe/daemon.hpp"
+#include "probe/daemon/daemon.hpp"
 
 #include <malloc.h>
 #include <pthread.h>
@@ -32,16 +32,16 @@
 #include "probe/identity.hpp"
 #include "probe/network_memory.hpp"
 #include "probe/page/status_page.hpp"
-#include "probe/queue.hpp"
+#include "probe/daemon/queue.hpp"
 #include "probe/run_setup.hpp"
-#include "probe/status.hpp"
+#include "probe/daemon/status.hpp"
 #include "probe/ui/commands.hpp"
 #include "probe/ui/consent.hpp"
 #include "probe/witness/collector_log_api.hpp"
 #include "probe/witness/witness.hpp"
 #include "spec/spec.hpp"
 
-namespace kuzet::probe {
+namespace kuzet::probe::daemon {
 
 namespace {
 
@@ -506,4 +506,4 @@ int daemon_command(int argc, char** argv) {
   return run_daemon(options);
 }
 
-}  // namespace kuzet::probe
+}  // namespace kuzet::probe::daemon

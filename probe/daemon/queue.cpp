@@ -1,4 +1,4 @@
-#include "probe/queue.hpp"
+#include "probe/daemon/queue.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -18,24 +18,15 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "files/files.hpp"
 #include "core/time.hpp"
 
-namespace kuzet::probe {
+namespace kuzet::probe::daemon {
 
 namespace {
 
-std::string errno_text(const std::string& what) { return what + ": " + std::strerror(errno); }
-
-bool write_all(int fd, const std::string& data) {
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    done += static_cast<size_t>(n);
-  }
-  return true;
-}
+using files::errno_text;
+using files::write_all;
 
 // seg-0000000000000042.jsonl -> 42
 std::optional<uint64_t> segment_sequence(const std::string& name) {
@@ -162,32 +153,6 @@ std::optional<std::string> unframe_line(const std::string& line) {
   return payload;
 }
 
-std::string fsync_directory(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return errno_text("open " + dir);
-  std::string error;
-  if (::fsync(fd) != 0) error = errno_text("fsync " + dir);
-  ::close(fd);
-  return error;
-}
-
-std::string write_file_atomically(const std::string& path, const std::string& content, bool durable) {
-  const std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return errno_text("create " + tmp);
-  if (!write_all(fd, content) || (durable && ::fsync(fd) != 0)) {
-    std::string error = errno_text("write " + tmp);
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return error;
-  }
-  ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return errno_text("rename " + tmp);
-  if (!durable) return "";
-  const auto slash = path.rfind('/');
-  return fsync_directory(slash == std::string::npos ? "." : path.substr(0, slash == 0 ? 1 : slash));
-}
-
 DiskQueue::DiskQueue(QueueOptions options) : options_(std::move(options)) {
   if (::mkdir(options_.dir.c_str(), 0700) != 0 && errno != EEXIST)
     throw std::runtime_error(errno_text("queue directory " + options_.dir));
@@ -215,7 +180,7 @@ DiskQueue::DiskQueue(QueueOptions options) : options_(std::move(options)) {
     });
     segments_.push_back(s);
   }
-  if (removed) fsync_directory(options_.dir);
+  if (removed) files::fsync_directory(options_.dir);
   // Appends always go to a new segment: an old one may end in a torn line.
   active_sequence_ = std::max(cursor_segment_, segments_.empty() ? 0 : segments_.back().sequence) + 1;
 }
@@ -265,7 +230,7 @@ AppendResult DiskQueue::append(const std::vector<std::string>& payloads) {
       result.error = errno_text("create " + path);
       return result;
     }
-    if (auto e = fsync_directory(options_.dir); !e.empty()) {
+    if (auto e = files::fsync_directory(options_.dir); !e.empty()) {
       result.error = e;
       return result;
     }
@@ -308,7 +273,7 @@ std::string DiskQueue::save_cursor() {
   char text[64];
   std::snprintf(text, sizeof text, "%llu %llu\n", static_cast<unsigned long long>(cursor_segment_),
                 static_cast<unsigned long long>(cursor_offset_));
-  return write_file_atomically(options_.dir + "/cursor", text);
+  return files::write_file_atomically(options_.dir + "/cursor", text);
 }
 
 std::string DiskQueue::acknowledge(const QueueEntry& last) {
@@ -346,7 +311,7 @@ std::string DiskQueue::acknowledge(const QueueEntry& last) {
     }
   }
   segments_ = std::move(kept);
-  return removed ? fsync_directory(options_.dir) : "";
+  return removed ? files::fsync_directory(options_.dir) : "";
 }
 
 QueueStats DiskQueue::stats() const {
@@ -391,4 +356,4 @@ std::string keep_rejected(const std::string& dir, const std::string& payload, co
   return error;
 }
 
-}  // namespace kuzet::probe
+}  // namespace kuzet::probe::daemon

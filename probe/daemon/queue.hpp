@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-namespace kuzet::probe {
+namespace kuzet::probe::daemon {
 
 struct QueueOptions {
   std::string dir;
@@ -100,9 +100,4 @@ uint64_t scan_queue(const std::string& dir, const std::function<void(const std::
 // the collector refused is set aside for a human, never silently dropped. Returns "" or the failure.
 std::string keep_rejected(const std::string& dir, const std::string& payload, const std::string& reason);
 
-// Durable file helpers shared by the daemon's state files.
-std::string fsync_directory(const std::string& dir);
-// Writes to path.tmp, fsyncs, renames over path, fsyncs the directory. Returns "" or the failure.
-std::string write_file_atomically(const std::string& path, const std::string& content, bool durable = true);
-
-}  // namespace kuzet::probe
+}  // namespace kuzet::probe::daemon

@@ -1,12 +1,12 @@
 #pragma once
 // `kuzet-probe daemon`: runs the configured specs on a schedule, queues every result durably
-// (probe/queue.hpp) before any upload, and uploads in batches with exponential backoff. See docs/daemon.md.
+// (probe/daemon/queue.hpp) before any upload, and uploads in batches with exponential backoff. See docs/daemon.md.
 #include <cstdint>
 #include <string>
 
 #include "core/log.hpp"
 
-namespace kuzet::probe {
+namespace kuzet::probe::daemon {
 
 struct DaemonOptions {
   std::string config_path;
@@ -25,4 +25,4 @@ int run_daemon(const DaemonOptions& options);
 // throws ui::UsageError.
 int daemon_command(int argc, char** argv);
 
-}  // namespace kuzet::probe
+}  // namespace kuzet::probe::daemon
