@@ -138,7 +138,7 @@ std::vector<Incident> target_incidents(const Series& s, const IncidentOptions& o
   std::vector<Incident> out;
   if (s.bins.empty()) return out;
   // One pass over the bins: informative probes and probes per kind (a month is thousands of bins).
-  static const char* const kKinds[] = {"blocked", "intercepted", "throttled"};
+  const auto& kKinds = kTargetIncidentKinds;
   std::vector<int> informative(s.bins.size(), 0);
   std::vector<std::vector<int>> in_kind(3, std::vector<int>(s.bins.size(), 0));
   bool seen[3] = {false, false, false};
@@ -154,7 +154,7 @@ std::vector<Incident> target_incidents(const Series& s, const IncidentOptions& o
     }
   for (size_t k = 0; k < 3; ++k) {
     if (!seen[k]) continue;
-    const std::string kind = kKinds[k];
+    const std::string kind(kKinds[k]);
     auto runs = find_runs(s, o.close_after_bins, [&](size_t i, int* probes, double* share) {
       if (informative[i] == 0) return BinState::unknown;
       *probes = in_kind[k][i];

@@ -1,13 +1,20 @@
 #pragma once
 // Incidents: contiguous periods of one state, found in series from the timeline engine. Pure.
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "collector/timeline/timeline.hpp"
+#include "core/verdict.hpp"
 
 namespace kuzet::timeline {
+
+// The kinds of a target incident: the interference verdicts. A series without them has no target incident.
+inline constexpr std::array<std::string_view, 3> kTargetIncidentKinds = {
+    core::verdict::blocked, core::verdict::intercepted, core::verdict::throttled};
 
 // Target incidents: kind is the verdict ("blocked", "intercepted", "throttled"). Network incidents: "shutdown".
 struct Incident {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -77,6 +78,13 @@ class TimelineSource {
   };
   virtual std::vector<std::vector<VantageSample>> vantage_samples_many(const std::vector<VantageRequest>& requests,
                                                                        const std::string& source);
+  // The target series among `query`'s places with a measurement of one of `verdicts` (of `query.source`)
+  // in base bins [from, until); a superset is fine. nullopt (the default): the source cannot tell cheaply,
+  // every series may. The incident search reads only these target series: one without any measurement of
+  // an interference verdict cannot have a latest-per-probe count of it, so it has no incident.
+  virtual std::optional<std::set<SeriesKey>> series_with_verdicts(const TimelineQuery& query,
+                                                                  const std::vector<std::string>& verdicts,
+                                                                  int64_t from_ms, int64_t until_ms);
   // The end of the last base bin holding data (of one source, "" = any); 0 + base bin when empty.
   virtual int64_t data_end_ms(const std::string& source) = 0;
 
