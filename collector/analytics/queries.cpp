@@ -4,6 +4,7 @@
 #include <map>
 #include <stdexcept>
 #include <tuple>
+#include <unordered_map>
 
 #include "collector/analytics/schema.hpp"
 
@@ -97,18 +98,26 @@ timeline::Series empty_series(const SeriesKey& key, int64_t first, int64_t end, 
   return s;
 }
 
-// Adds a reply row's count (cells at `at`: bin, verdict, method, probes) to its bin of s; false when the bin
-// is outside s's range (the caller decides whether that is an error).
-bool add_count(timeline::Series& s, const nlohmann::json& row, size_t at) {
-  const int64_t start = integer(row, at), probes = integer(row, at + 3);
-  if (probes <= 0 || probes > INT32_MAX) throw std::runtime_error("ClickHouse reply: a probe count out of range");
-  if (s.bins.empty()) return false;
+// The index of the bin of s starting at `start`; s.bins.size() when outside s's range. Throws on a start
+// off s's grid (a broken reply).
+size_t bin_index(const timeline::Series& s, int64_t start) {
+  if (s.bins.empty()) return 0;
   const int64_t first = s.bins.front().start_ms, end = s.bins.back().start_ms + s.bin_ms;
-  if (start < first || start >= end) return false;
+  if (start < first || start >= end) return s.bins.size();
   if ((start - first) % s.bin_ms != 0) throw std::runtime_error("ClickHouse reply: a bin off the series' grid");
-  timeline::Bin& bin = s.bins[static_cast<size_t>((start - first) / s.bin_ms)];
+  return static_cast<size_t>((start - first) / s.bin_ms);
+}
+
+// Adds `probes` of (verdict, method) to the bin of s starting at `start`; false when the bin is outside s's
+// range (the caller decides whether that is an error).
+bool add_count(timeline::Series& s, int64_t start, const std::string& verdict, const std::string& method,
+               int64_t probes) {
+  if (probes <= 0 || probes > INT32_MAX) throw std::runtime_error("ClickHouse reply: a probe count out of range");
+  const size_t i = bin_index(s, start);
+  if (i == s.bins.size()) return false;
+  timeline::Bin& bin = s.bins[i];
   if (bin.probes > INT32_MAX - probes) throw std::runtime_error("ClickHouse reply: too many probes in a bin");
-  bin.counts.push_back({text(row, at + 1), text(row, at + 2), static_cast<int>(probes)});
+  bin.counts.push_back({verdict, method, static_cast<int>(probes)});
   bin.probes += static_cast<int>(probes);
   return true;
 }
@@ -129,45 +138,149 @@ std::string bins_of_probes_sql(const std::string& columns, const std::string& wh
          columns + "b, key_id) GROUP BY " + columns + "b, verdict, method";
 }
 
+std::string in_list(const std::vector<std::string>& values) {
+  std::string in;
+  for (const auto& v : values) in += (in.empty() ? "" : ", ") + sql_string(v);
+  return in.empty() ? std::string("''") : in;
+}
+
+// (cc, asn, target) IN the keys: a prefix of every table's key.
+std::string keys_in(const std::vector<SeriesKey>& keys) {
+  std::string in;
+  for (const auto& k : keys)
+    in += (in.empty() ? "(" : ", (") + sql_string(k.cc) + ", " + std::to_string(k.asn) + ", " + sql_string(k.target) + ")";
+  return "(cc, asn, target) IN (" + (in.empty() ? std::string("('', 0, '')") : in) + ")";
+}
+
+std::string source_filter(const std::string& source) {
+  return source.empty() ? std::string() : " AND source = " + sql_string(source);
+}
+
+std::string bins_range(int64_t first, int64_t end) {
+  return "bin >= " + std::to_string(first) + " AND bin < " + std::to_string(end);
+}
+
 }  // namespace
 
-std::string series_sql(const SeriesKey& key, int64_t first, int64_t end, int64_t bin_ms, const std::string& source) {
-  return bins_of_probes_sql("", series_where(key, first, end, source), bin_ms);
+std::string bin_probes_sql(const std::vector<SeriesKey>& keys, int64_t first, int64_t end, int64_t bin_ms,
+                           const std::string& source) {
+  const std::string b = std::to_string(bin_ms);
+  return "SELECT cc, asn, target, intDiv(bin, " + b + ") * " + b +
+         " AS b, whole, verdict, method, uniqExactMerge(probes) FROM " + kBinProbes + " WHERE " + keys_in(keys) +
+         " AND " + bins_range(first, end) + source_filter(source) + " GROUP BY cc, asn, target, b, whole, verdict, method";
 }
 
-timeline::Series series_from_rows(const SeriesKey& key, int64_t first, int64_t end, int64_t bin_ms, const Rows& rows) {
-  timeline::Series s = empty_series(key, first, end, bin_ms);
-  for (const auto& row : rows)
-    if (!add_count(s, row, 0)) throw std::runtime_error("ClickHouse reply: a bin outside the series asked for");
-  sort_counts(s);
-  return s;
-}
+namespace {
 
-std::string series_group_sql(const std::string& cc, uint32_t asn, const std::vector<std::string>& targets,
-                             int64_t first, int64_t end, int64_t bin_ms, const std::string& source) {
-  std::string in;
-  for (const auto& t : targets) in += (in.empty() ? "" : ", ") + sql_string(t);
-  std::string where = " WHERE cc = " + sql_string(cc) + " AND asn = " + std::to_string(asn) + " AND target IN (" +
-                      in + ") AND bin >= " + std::to_string(first) + " AND bin < " + std::to_string(end);
-  if (!source.empty()) where += " AND source = " + sql_string(source);
-  return bins_of_probes_sql("target, ", where, bin_ms);
-}
+bool mixed_before(const MixedBin& a, const MixedBin& b) { return std::tie(a.key, a.start_ms) < std::tie(b.key, b.start_ms); }
 
-std::vector<timeline::Series> series_group_from_rows(const std::vector<timeline::TimelineSource::SeriesRequest>& requests,
-                                                     int64_t bin_ms, const Rows& rows) {
-  std::vector<timeline::Series> out;
-  std::map<std::string, size_t> by_target;
+SeriesKey key_of(const nlohmann::json& row) { return {text(row, 0), asn_of(row, 1), text(row, 2)}; }
+
+}  // namespace
+
+GroupCounts series_counts_from_rows(const std::vector<timeline::TimelineSource::SeriesRequest>& requests,
+                                    int64_t bin_ms, const Rows& rows) {
+  GroupCounts g;
+  std::map<SeriesKey, size_t> by_key;
   for (const auto& r : requests) {
-    by_target.emplace(r.key.target, out.size());
-    out.push_back(empty_series(r.key, timeline::bin_floor(r.from_ms, bin_ms), timeline::bin_ceil(r.until_ms, bin_ms), bin_ms));
+    by_key.emplace(r.key, g.series.size());
+    g.series.push_back(empty_series(r.key, timeline::bin_floor(r.from_ms, bin_ms), timeline::bin_ceil(r.until_ms, bin_ms), bin_ms));
   }
+  std::vector<std::vector<int64_t>> whole(g.series.size());
+  for (size_t k = 0; k < g.series.size(); ++k) whole[k].assign(g.series[k].bins.size(), 0);
   for (const auto& row : rows) {
-    auto it = by_target.find(text(row, 0));
-    if (it == by_target.end()) throw std::runtime_error("ClickHouse reply: a series not asked for");
-    add_count(out[it->second], row, 1);  // the union's bins outside this series' own range are not its
+    auto it = by_key.find(key_of(row));
+    if (it == by_key.end()) throw std::runtime_error("ClickHouse reply: a series not asked for");
+    timeline::Series& s = g.series[it->second];
+    const int64_t start = integer(row, 3), probes = integer(row, 7);
+    const size_t i = bin_index(s, start);
+    if (i == s.bins.size()) continue;  // the union's bins outside this series' own range are not its
+    if (integer(row, 4) != 0) {
+      if (probes <= 0 || probes > INT32_MAX || whole[it->second][i] != 0)
+        throw std::runtime_error("ClickHouse reply: a bin's probes out of range or twice");
+      whole[it->second][i] = probes;
+    } else {
+      add_count(s, start, text(row, 5), text(row, 6), probes);
+    }
   }
-  for (auto& s : out) sort_counts(s);
-  return out;
+  for (size_t k = 0; k < g.series.size(); ++k) {
+    timeline::Series& s = g.series[k];
+    for (size_t i = 0; i < s.bins.size(); ++i) {
+      if (s.bins[i].probes == whole[k][i]) continue;
+      // A probe in two states there (or a reply without the bin's whole): its latest decides, read later.
+      s.bins[i].counts.clear();
+      s.bins[i].probes = 0;
+      g.mixed.push_back({s.key, s.bins[i].start_ms});
+    }
+    sort_counts(s);
+  }
+  std::sort(g.mixed.begin(), g.mixed.end(), mixed_before);
+  return g;
+}
+
+std::string mixed_bins_sql(const std::vector<MixedBin>& mixed, int64_t first, int64_t end, int64_t bin_ms,
+                           const std::string& source) {
+  // Adjacent bins of a series merged into one range.
+  struct Range {
+    SeriesKey key;
+    int64_t first, end;
+  };
+  std::vector<Range> ranges;
+  std::vector<SeriesKey> keys;
+  for (const auto& m : mixed) {
+    if (!ranges.empty() && ranges.back().key == m.key && ranges.back().end == m.start_ms) {
+      ranges.back().end = m.start_ms + bin_ms;
+      continue;
+    }
+    if (keys.empty() || !(keys.back() == m.key)) keys.push_back(m.key);
+    ranges.push_back({m.key, m.start_ms, m.start_ms + bin_ms});
+  }
+  std::string where = " WHERE ";
+  if (ranges.size() > kMaxMixedRanges) {
+    where += keys_in(keys) + " AND " + bins_range(first, end);
+  } else {
+    std::string any;
+    for (const auto& r : ranges)
+      any += (any.empty() ? "(" : " OR (") + std::string("cc = ") + sql_string(r.key.cc) + " AND asn = " +
+             std::to_string(r.key.asn) + " AND target = " + sql_string(r.key.target) + " AND " +
+             bins_range(r.first, r.end) + ")";
+    where += "(" + (any.empty() ? std::string("0") : any) + ")";
+  }
+  return bins_of_probes_sql("cc, asn, target, ", where + source_filter(source), bin_ms);
+}
+
+void add_mixed_counts(GroupCounts& g, const Rows& rows) {
+  std::map<SeriesKey, size_t> by_key;
+  for (size_t k = 0; k < g.series.size(); ++k) by_key.emplace(g.series[k].key, k);
+  for (const auto& row : rows) {
+    const MixedBin at{key_of(row), integer(row, 3)};
+    auto it = by_key.find(at.key);
+    if (it == by_key.end()) throw std::runtime_error("ClickHouse reply: a series not asked for");
+    if (!std::binary_search(g.mixed.begin(), g.mixed.end(), at, mixed_before))
+      continue;  // a bin whose counts were exact (read again when the ranges were too many)
+    add_count(g.series[it->second], at.start_ms, text(row, 4), text(row, 5), integer(row, 6));
+  }
+  for (auto& s : g.series) sort_counts(s);
+}
+
+std::string series_with_verdicts_sql(const timeline::TimelineQuery& q, const std::vector<std::string>& verdicts,
+                                     int64_t from, int64_t until) {
+  // Day numbers as the view computes them (intDiv truncates like C++'s /): monotonic, so every base bin in
+  // [from, until) falls in [day(from), day(until - 1)].
+  std::string sql = std::string("SELECT DISTINCT cc, asn, target FROM ") + kVerdictDays + " WHERE verdict IN (" +
+                    in_list(verdicts) + ") AND day_number >= " + std::to_string(from / kDayMs) +
+                    " AND day_number <= " + std::to_string((until - 1) / kDayMs);
+  if (!q.cc.empty()) sql += " AND cc = " + sql_string(q.cc);
+  if (q.asn) sql += " AND asn = " + std::to_string(*q.asn);
+  if (!q.target.empty()) sql += " AND target = " + sql_string(q.target);
+  if (!q.source.empty()) sql += " AND source = " + sql_string(q.source);
+  return sql;
+}
+
+std::set<timeline::SeriesKey> series_keys_from_rows(const Rows& rows) {
+  std::set<timeline::SeriesKey> keys;
+  for (const auto& row : rows) keys.insert({text(row, 0), asn_of(row, 1), text(row, 2)});
+  return keys;
 }
 
 std::string vantage_samples_sql(const SeriesKey& key, int64_t from, int64_t until,
@@ -187,41 +300,42 @@ std::vector<timeline::VantageSample> vantage_samples_from_rows(const Rows& rows)
   return out;
 }
 
-std::string vantage_group_sql(const std::string& cc, uint32_t asn, const std::vector<std::string>& targets,
-                              int64_t first, int64_t end, const std::vector<std::string>& verdicts,
-                              const std::string& source) {
-  auto list = [](const std::vector<std::string>& values) {
-    std::string in;
-    for (const auto& v : values) in += (in.empty() ? "" : ", ") + sql_string(v);
-    return in.empty() ? std::string("''") : in;
-  };
-  std::string where = " WHERE cc = " + sql_string(cc) + " AND asn = " + std::to_string(asn) + " AND target IN (" +
-                      list(targets) + ") AND bin >= " + std::to_string(first) + " AND bin < " + std::to_string(end);
-  if (!source.empty()) where += " AND source = " + sql_string(source);
-  return "SELECT target, bin, key_id, s.1 AS verdict, s.3, s.4 FROM (SELECT target, bin, key_id, argMaxMerge(latest) AS s"
-         " FROM " + std::string(kProbeBins) + where + " GROUP BY target, bin, key_id) WHERE target = " +
-         sql_string(timeline::kNetworkTarget) + " OR verdict IN (" + list(verdicts) + ")";
+std::string vantage_group_sql(const std::vector<SeriesKey>& keys, int64_t first, int64_t end,
+                              const std::vector<std::string>& verdicts, const std::string& source) {
+  return "SELECT cc, asn, target, bin, key_id, s.1 AS verdict, s.3, s.4 FROM (SELECT cc, asn, target, bin, key_id,"
+         " argMaxMerge(latest) AS s FROM " + std::string(kProbeBins) + " WHERE " + keys_in(keys) + " AND " +
+         bins_range(first, end) + source_filter(source) + " GROUP BY cc, asn, target, bin, key_id) WHERE target = " +
+         sql_string(timeline::kNetworkTarget) + " OR verdict IN (" + in_list(verdicts) + ")";
 }
 
 std::vector<std::vector<timeline::VantageSample>> vantage_group_from_rows(
     const std::vector<timeline::TimelineSource::VantageRequest>& requests, const Rows& rows) {
-  std::vector<std::map<std::pair<std::string, std::string>, int64_t>> sums(requests.size());
+  // Per window, "<length of key_id>:<key_id><tag>" -> decisive: one string per sample, not a pair of them.
+  std::vector<std::unordered_map<std::string, int64_t>> sums(requests.size());
+  std::map<SeriesKey, std::vector<size_t>> by_key;  // rows are many, windows few
+  for (size_t k = 0; k < requests.size(); ++k) by_key[requests[k].key].push_back(k);
+  std::string sample;
   for (const auto& row : rows) {
-    const std::string& target = text(row, 0);
-    const int64_t bin = integer(row, 1), decisive = integer(row, 5);
-    const std::string& verdict = text(row, 3);
+    const int64_t bin = integer(row, 3), decisive = integer(row, 7);
+    const std::string& verdict = text(row, 5);
+    const std::string &key_id = text(row, 4), &tag = text(row, 6);
     if (decisive < 0 || decisive > 1) throw std::runtime_error("ClickHouse reply: decisive is not 0 or 1");
-    for (size_t k = 0; k < requests.size(); ++k) {
+    auto of_key = by_key.find(key_of(row));
+    if (of_key == by_key.end()) continue;
+    for (size_t k : of_key->second) {
       const auto& r = requests[k];
-      if (r.key.target != target || bin < r.from_ms || bin >= r.until_ms || (r.verdict && *r.verdict != verdict))
-        continue;
-      sums[k][{text(row, 2), text(row, 4)}] += decisive;
+      if (bin < r.from_ms || bin >= r.until_ms || (r.verdict && *r.verdict != verdict)) continue;
+      sample.assign(std::to_string(key_id.size())).append(":").append(key_id).append(tag);
+      sums[k][sample] += decisive;
     }
   }
   std::vector<std::vector<timeline::VantageSample>> out(requests.size());
   for (size_t k = 0; k < requests.size(); ++k)
-    for (const auto& [probe_tag, decisive] : sums[k])
-      out[k].push_back({probe_tag.first, probe_tag.second, static_cast<int>(std::min<int64_t>(decisive, INT32_MAX))});
+    for (const auto& [probe_tag, decisive] : sums[k]) {
+      const size_t colon = probe_tag.find(':'), length = std::stoul(probe_tag.substr(0, colon));
+      out[k].push_back({probe_tag.substr(colon + 1, length), probe_tag.substr(colon + 1 + length),
+                        static_cast<int>(std::min<int64_t>(decisive, INT32_MAX))});
+    }
   return out;
 }
 

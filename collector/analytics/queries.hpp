@@ -4,6 +4,7 @@
 // (collector/timeline/index.cpp) gives the meaning each must match.
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -18,22 +19,44 @@ std::string series_list_sql(const timeline::TimelineQuery& query);
 // extent over `query.source`'s rows, or all), category filter applied, ordered by (cc, asn, target).
 std::vector<timeline::SeriesInfo> series_list_from_rows(const Rows& rows, const timeline::TimelineQuery& query);
 
-// Per query bin in [first, end) of the series and (verdict, method), how many probes had it as their latest
-// there: each probe's latest per base bin merged into its latest per query bin (bin_ms a multiple of it).
-std::string series_sql(const timeline::SeriesKey& key, int64_t first, int64_t end, int64_t bin_ms,
-                       const std::string& source);
-// The dense series over [first, end) at bin_ms from series_sql's rows; throws std::runtime_error on a row
-// outside it.
-timeline::Series series_from_rows(const timeline::SeriesKey& key, int64_t first, int64_t end, int64_t bin_ms,
-                                  const Rows& rows);
+// Several series (distinct keys, of any networks, each over its own [from, until)) are read in two steps.
+// First the counts (bin_probes): per query bin of the union of their bins and (verdict, method), the distinct
+// probes that reported it, and per bin (whole = 1) the distinct probes at all. Where the first add up to the
+// second, each probe had one (verdict, method) there, which is its latest: the bin's counts are exact.
+// Rows: cc, asn, target, b, whole, verdict, method, probes.
+std::string bin_probes_sql(const std::vector<timeline::SeriesKey>& keys, int64_t first, int64_t end, int64_t bin_ms,
+                           const std::string& source);
 
-// The series of several targets of one network (the network series "*" among them), each over its own
-// [from, until): one query over the union of their bins, per target (rows: target, bin, verdict, method,
-// probes), then each series cut from them. Equal to series_sql/series_from_rows per series.
-std::string series_group_sql(const std::string& cc, uint32_t asn, const std::vector<std::string>& targets,
-                             int64_t first, int64_t end, int64_t bin_ms, const std::string& source);
-std::vector<timeline::Series> series_group_from_rows(const std::vector<timeline::TimelineSource::SeriesRequest>& requests,
-                                                     int64_t bin_ms, const Rows& rows);
+// A query bin of a series where some probe reported more than one (verdict, method): read from the states.
+struct MixedBin {
+  timeline::SeriesKey key;
+  int64_t start_ms = 0;
+  bool operator==(const MixedBin&) const = default;
+};
+struct GroupCounts {
+  std::vector<timeline::Series> series;  // one per request, dense; mixed bins still empty
+  std::vector<MixedBin> mixed;           // ordered by (key, start)
+};
+// The series of `requests` (distinct keys) from bin_probes_sql's rows; rows of a bin outside
+// a series' own range are another request's. Throws std::runtime_error on a broken reply.
+GroupCounts series_counts_from_rows(const std::vector<timeline::TimelineSource::SeriesRequest>& requests,
+                                    int64_t bin_ms, const Rows& rows);
+
+// Second, the mixed bins from each probe's latest state per base bin, merged into its latest per query bin
+// (probe_bins): rows cc, asn, target, b, verdict, method, probes. Runs of adjacent bins of a series are one
+// range of the primary key; past kMaxMixedRanges ranges, the whole [first, end) of their series is read.
+inline constexpr size_t kMaxMixedRanges = 256;
+std::string mixed_bins_sql(const std::vector<MixedBin>& mixed, int64_t first, int64_t end, int64_t bin_ms,
+                           const std::string& source);
+// Adds mixed_bins_sql's rows of the mixed bins to their series (rows of other bins are ignored) and orders
+// every bin's counts by (verdict, method) as the SQLite index does.
+void add_mixed_counts(GroupCounts& group, const Rows& rows);
+
+// The target series of `query`'s places with a measurement of one of `verdicts` in the days of base bins
+// [from, until) (verdict_days; whole days: a superset). Rows: cc, asn, target.
+std::string series_with_verdicts_sql(const timeline::TimelineQuery& query, const std::vector<std::string>& verdicts,
+                                     int64_t from, int64_t until);
+std::set<timeline::SeriesKey> series_keys_from_rows(const Rows& rows);
 
 // Per (probe, vantage tag) the sum of decisive flags of the probe's latest measurement per base bin in
 // [from, until), with that verdict when given.
@@ -41,13 +64,12 @@ std::string vantage_samples_sql(const timeline::SeriesKey& key, int64_t from, in
                                 const std::optional<std::string>& verdict, const std::string& source);
 std::vector<timeline::VantageSample> vantage_samples_from_rows(const Rows& rows);
 
-// The samples of several windows in a network's series at once: each probe's latest per base bin over the
-// union of the windows (rows: target, bin, key_id, verdict, vantage, decisive; only rows of one of
-// `verdicts`, or of the network series), then each window's samples cut from them in C++ (pure). Equal to
+// The samples of several windows at once (series of any networks): each probe's latest per base bin over the
+// union of the windows (rows: cc, asn, target, bin, key_id, verdict, vantage, decisive; only rows of one of
+// `verdicts`, or of a network series), then each window's samples cut from them in C++ (pure). Equal to
 // vantage_samples_sql/vantage_samples_from_rows per window.
-std::string vantage_group_sql(const std::string& cc, uint32_t asn, const std::vector<std::string>& targets,
-                              int64_t first, int64_t end, const std::vector<std::string>& verdicts,
-                              const std::string& source);
+std::string vantage_group_sql(const std::vector<timeline::SeriesKey>& keys, int64_t first, int64_t end,
+                              const std::vector<std::string>& verdicts, const std::string& source);
 std::vector<std::vector<timeline::VantageSample>> vantage_group_from_rows(
     const std::vector<timeline::TimelineSource::VantageRequest>& requests, const Rows& rows);
 

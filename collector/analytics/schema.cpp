@@ -1,5 +1,6 @@
 #include "collector/analytics/schema.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace kuzet::collector::analytics {
@@ -13,9 +14,73 @@ std::string replace_all(std::string s, const std::string& from, const std::strin
 
 }  // namespace
 
+namespace {
+
+// BIN(x): x's base bin. The month partition of an aggregate row is its bin's, not its measurement's.
+std::string with_bin(std::string sql, int64_t base_bin_ms) {
+  return replace_all(std::move(sql), "BIN",
+                     "intDiv(started_at, " + std::to_string(base_bin_ms) + ") * " + std::to_string(base_bin_ms));
+}
+
+// A materialized view over measurements_local: its table, its SELECT, and the schema version that added it.
+struct View {
+  const char* name;
+  const char* table;
+  const char* select;
+  int version;
+};
+
+const View kViews[] = {
+    {"probe_bins_targets", kProbeBinsLocal,
+     "SELECT cc, asn, target, BIN AS bin, toDate(intDiv(bin, 1000)) AS day, key_id, source,"
+     " argMaxState((verdict, method, vantage, decisive), (started_at, uid)) AS latest FROM measurements_local"
+     " GROUP BY cc, asn, target, bin, key_id, source",
+     1},
+    {"probe_bins_networks", kProbeBinsLocal,
+     "SELECT cc, asn, '*' AS target, BIN AS bin, toDate(intDiv(bin, 1000)) AS day, key_id, source,"
+     " argMaxState((if(verdict = 'offline', 'offline', 'online'), '', vantage, decisive), (started_at, uid))"
+     " AS latest FROM measurements_local GROUP BY cc, asn, target, bin, key_id, source",
+     1},
+    {"series_targets", kSeriesLocal,
+     "SELECT cc, asn, target, source, maxState(category) AS category, minState(BIN) AS first_bin,"
+     " maxState(BIN) AS last_bin FROM measurements_local GROUP BY cc, asn, target, source",
+     1},
+    {"series_networks", kSeriesLocal,
+     "SELECT cc, asn, '*' AS target, source, maxState('') AS category, minState(BIN) AS first_bin,"
+     " maxState(BIN) AS last_bin FROM measurements_local GROUP BY cc, asn, target, source",
+     1},
+    // Each measurement counts its probe twice: under its (verdict, method) and under the bin's whole (two
+    // views: 18.16 pushes no subquery into a view, and an ARRAY JOIN would rename the source's columns).
+    // A view's columns go to its table by name; the network state's source column is named in full.
+    {"bin_probes_targets", kBinProbesLocal,
+     "SELECT cc, asn, target, BIN AS bin, toDate(intDiv(bin, 1000)) AS day, source, toUInt8(0) AS whole, verdict,"
+     " method, uniqExactState(key_id) AS probes FROM measurements_local"
+     " GROUP BY cc, asn, target, bin, source, verdict, method",
+     2},
+    {"bin_probes_targets_whole", kBinProbesLocal,
+     "SELECT cc, asn, target, BIN AS bin, toDate(intDiv(bin, 1000)) AS day, source, toUInt8(1) AS whole,"
+     " '' AS verdict, '' AS method, uniqExactState(key_id) AS probes FROM measurements_local"
+     " GROUP BY cc, asn, target, bin, source",
+     2},
+    {"bin_probes_networks", kBinProbesLocal,
+     "SELECT cc, asn, '*' AS target, BIN AS bin, toDate(intDiv(bin, 1000)) AS day, source, toUInt8(0) AS whole,"
+     " if(measurements_local.verdict = 'offline', 'offline', 'online') AS verdict, '' AS method,"
+     " uniqExactState(key_id) AS probes FROM measurements_local GROUP BY cc, asn, target, bin, source, verdict",
+     2},
+    {"bin_probes_networks_whole", kBinProbesLocal,
+     "SELECT cc, asn, '*' AS target, BIN AS bin, toDate(intDiv(bin, 1000)) AS day, source, toUInt8(1) AS whole,"
+     " '' AS verdict, '' AS method, uniqExactState(key_id) AS probes FROM measurements_local"
+     " GROUP BY cc, asn, target, bin, source",
+     2},
+    {"verdict_days_targets", kVerdictDaysLocal,
+     "SELECT cc, asn, verdict, intDiv(BIN, 86400000) AS day_number, target, source FROM measurements_local"
+     " GROUP BY cc, asn, verdict, day_number, target, source",
+     2},
+};
+
+}  // namespace
+
 std::vector<std::string> local_schema_sql(int64_t base_bin_ms) {
-  // BIN(x): x's base bin. The month partition of an aggregate row is its bin's, not its measurement's.
-  const std::string bin = "intDiv(started_at, " + std::to_string(base_bin_ms) + ") * " + std::to_string(base_bin_ms);
   std::vector<std::string> sql = {
       "CREATE TABLE IF NOT EXISTS measurements_local (uid String, source String, key_id String, started_at Int64,"
       " day Date, cc String, asn UInt32, target String, category String, verdict String, method String,"
@@ -27,26 +92,30 @@ std::vector<std::string> local_schema_sql(int64_t base_bin_ms) {
       " ORDER BY (cc, asn, target, bin, key_id, source)"
       // Reads are a series' few thousand rows: small granules spare decoding states no query asked for.
       " SETTINGS index_granularity = 1024",
-      "CREATE MATERIALIZED VIEW IF NOT EXISTS probe_bins_targets TO probe_bins_local AS SELECT cc, asn, target,"
-      " BIN AS bin, toDate(intDiv(bin, 1000)) AS day, key_id, source,"
-      " argMaxState((verdict, method, vantage, decisive), (started_at, uid)) AS latest FROM measurements_local"
-      " GROUP BY cc, asn, target, bin, key_id, source",
-      "CREATE MATERIALIZED VIEW IF NOT EXISTS probe_bins_networks TO probe_bins_local AS SELECT cc, asn,"
-      " '*' AS target, BIN AS bin, toDate(intDiv(bin, 1000)) AS day, key_id, source,"
-      " argMaxState((if(verdict = 'offline', 'offline', 'online'), '', vantage, decisive), (started_at, uid))"
-      " AS latest FROM measurements_local GROUP BY cc, asn, target, bin, key_id, source",
       "CREATE TABLE IF NOT EXISTS series_local (cc String, asn UInt32, target String, source String,"
       " category AggregateFunction(max, String), first_bin AggregateFunction(min, Int64),"
       " last_bin AggregateFunction(max, Int64)) ENGINE = AggregatingMergeTree ORDER BY (cc, asn, target, source)",
-      "CREATE MATERIALIZED VIEW IF NOT EXISTS series_targets TO series_local AS SELECT cc, asn, target, source,"
-      " maxState(category) AS category, minState(BIN) AS first_bin, maxState(BIN) AS last_bin"
-      " FROM measurements_local GROUP BY cc, asn, target, source",
-      "CREATE MATERIALIZED VIEW IF NOT EXISTS series_networks TO series_local AS SELECT cc, asn, '*' AS target,"
-      " source, maxState('') AS category, minState(BIN) AS first_bin, maxState(BIN) AS last_bin"
-      " FROM measurements_local GROUP BY cc, asn, target, source",
-      "CREATE TABLE IF NOT EXISTS kuzet_meta (base_bin_ms Int64) ENGINE = TinyLog",
+      "CREATE TABLE IF NOT EXISTS bin_probes_local (cc String, asn UInt32, target String, bin Int64, day Date,"
+      " source String, whole UInt8, verdict String, method String, probes AggregateFunction(uniqExact, String))"
+      " ENGINE = AggregatingMergeTree PARTITION BY toYYYYMM(day)"
+      " ORDER BY (cc, asn, target, bin, source, whole, verdict, method) SETTINGS index_granularity = 1024",
+      // A day's verdicts of a network's series: a few rows, read whole (no partitions; a key only).
+      "CREATE TABLE IF NOT EXISTS verdict_days_local (cc String, asn UInt32, verdict String, day_number Int64,"
+      " target String, source String) ENGINE = ReplacingMergeTree"
+      " ORDER BY (cc, asn, verdict, day_number, target, source)",
   };
-  for (auto& s : sql) s = replace_all(s, "BIN", bin);
+  for (const auto& v : kViews)
+    sql.push_back(with_bin(std::string("CREATE MATERIALIZED VIEW IF NOT EXISTS ") + v.name + " TO " + v.table + " AS " +
+                               v.select,
+                           base_bin_ms));
+  return sql;
+}
+
+std::vector<std::string> backfill_sql(int from_version, int64_t base_bin_ms) {
+  std::vector<std::string> sql;
+  for (const auto& v : kViews)
+    if (v.version > from_version)
+      sql.push_back(with_bin(std::string("INSERT INTO ") + v.table + " " + v.select, base_bin_ms));
   return sql;
 }
 
@@ -59,6 +128,10 @@ std::vector<std::string> distributed_schema_sql(const std::string& cluster, cons
       std::string("CREATE TABLE IF NOT EXISTS ") + kProbeBins + " AS " + kProbeBinsLocal + " ENGINE = " + on +
           kProbeBinsLocal + ")",
       std::string("CREATE TABLE IF NOT EXISTS ") + kSeries + " AS " + kSeriesLocal + " ENGINE = " + on + kSeriesLocal + ")",
+      std::string("CREATE TABLE IF NOT EXISTS ") + kBinProbes + " AS " + kBinProbesLocal + " ENGINE = " + on +
+          kBinProbesLocal + ")",
+      std::string("CREATE TABLE IF NOT EXISTS ") + kVerdictDays + " AS " + kVerdictDaysLocal + " ENGINE = " + on +
+          kVerdictDaysLocal + ")",
   };
 }
 
@@ -71,7 +144,8 @@ void create_schema(const ClickHouseUrl& url, int64_t base_bin_ms, const ClientLi
     Client client(server, "default", limits);
     client.execute("CREATE DATABASE IF NOT EXISTS " + sql_identifier(url.database));
     Client db(server, url.database, limits);
-    for (const auto& s : local_schema_sql(base_bin_ms)) db.execute(s);
+    // The base bin first: views made for another bin would count wrongly.
+    db.execute(std::string("CREATE TABLE IF NOT EXISTS ") + kMeta + " (base_bin_ms Int64) ENGINE = TinyLog");
     const auto meta = db.select(std::string("SELECT base_bin_ms FROM ") + kMeta);
     if (meta.empty()) {
       db.execute(std::string("INSERT INTO ") + kMeta + " VALUES (" + std::to_string(base_bin_ms) + ")");
@@ -79,6 +153,28 @@ void create_schema(const ClickHouseUrl& url, int64_t base_bin_ms, const ClientLi
       throw std::runtime_error("ClickHouse " + server.host + ":" + std::to_string(server.port) + " database " +
                                url.database + " was made for another timeline bin (" + meta[0][0].dump() +
                                " ms); use another database or the same --timeline-bin");
+    }
+    db.execute(std::string("CREATE TABLE IF NOT EXISTS ") + kSchemaVersionTable +
+               " (version UInt32, upgraded_at DateTime) ENGINE = TinyLog");
+    const auto versions = db.select(std::string("SELECT toInt64(max(version)) FROM ") + kSchemaVersionTable);
+    // No row: a database made before versions were recorded (1), or a new one (its backfill is empty).
+    const int64_t version = versions.empty() || !versions[0][0].is_number_integer()
+                                ? 1
+                                : std::max<int64_t>(1, versions[0][0].get<int64_t>());
+    if (version > kSchemaVersion)
+      throw std::runtime_error("ClickHouse " + server.host + ":" + std::to_string(server.port) + " database " +
+                               url.database + " has schema version " + std::to_string(version) +
+                               ", newer than this Kuzet's (" + std::to_string(kSchemaVersion) + "): upgrade Kuzet");
+    for (const auto& s : local_schema_sql(base_bin_ms)) db.execute(s);
+    if (version < kSchemaVersion) {
+      // The views now keep the new tables; what measurements_local held before is added once (a restart
+      // in between adds it again, which the idempotent aggregates absorb).
+      ClientLimits long_limits = limits;
+      long_limits.timeout = std::max(limits.timeout, std::chrono::milliseconds(6 * 3600 * 1000));
+      Client backfill(server, url.database, long_limits);
+      for (const auto& s : backfill_sql(static_cast<int>(version), base_bin_ms)) backfill.execute(s);
+      db.execute(std::string("INSERT INTO ") + kSchemaVersionTable + " VALUES (" + std::to_string(kSchemaVersion) +
+                 ", now())");
     }
     for (const auto& s : distributed_schema_sql(url.cluster, url.database)) db.execute(s);
   }

@@ -8,9 +8,17 @@
 //                       views, one for the target series and one for the network series (target "*",
 //                       verdict offline/online). Latest-by is idempotent: duplicates change nothing.
 //   series_local        per (cc, asn, target, source) the category and first and last base bin.
+//   bin_probes_local    per (cc, asn, target, base bin, source, verdict, method) the distinct probes that
+//                       reported it (uniqExactState of key_id), and per bin (whole = 1) the distinct probes at
+//                       all: where the first add up to the second every probe had one state in the bin, so
+//                       these are its latest-per-probe counts without reading the probes' states (schema 2).
+//   verdict_days_local  which (cc, asn, target, verdict, day, source) have a measurement: which series the
+//                       incident search must read at all (schema 2).
 // And on every shard, Distributed tables over the cluster (measurements sharded by probe key, so a
 // probe's rows live on one shard): measurements, probe_bins, series. The query server also keeps
-// export_progress (the exporter's watermark) and every shard kuzet_meta (the base bin the views use).
+// export_progress (the exporter's watermark) and every shard kuzet_meta (the base bin the views use) and
+// kuzet_schema (the schema version it was brought to: tables a version added are filled from
+// measurements_local once, then kept by their views).
 // Kept to what ClickHouse 18.16 (Debian 12) accepts: no DateTime64, no ON CLUSTER without ZooKeeper (each
 // shard's tables are made one by one), no LowCardinality.
 #include <cstdint>
@@ -27,16 +35,30 @@ inline constexpr const char* kProbeBinsLocal = "probe_bins_local";
 inline constexpr const char* kProbeBins = "probe_bins";
 inline constexpr const char* kSeriesLocal = "series_local";
 inline constexpr const char* kSeries = "series";
+inline constexpr const char* kBinProbesLocal = "bin_probes_local";
+inline constexpr const char* kBinProbes = "bin_probes";
+inline constexpr const char* kVerdictDaysLocal = "verdict_days_local";
+inline constexpr const char* kVerdictDays = "verdict_days";
 inline constexpr const char* kExportProgress = "export_progress";
 inline constexpr const char* kMeta = "kuzet_meta";
+inline constexpr const char* kSchemaVersionTable = "kuzet_schema";
+// 1: measurements, probe_bins, series (no kuzet_schema row). 2: bin_probes, verdict_days.
+inline constexpr int kSchemaVersion = 2;
+// verdict_days_local's day_number: intDiv(base bin, kDayMs).
+inline constexpr int64_t kDayMs = 86400000;
 
 // Statements making a shard's local tables and views for a base bin (pure).
 std::vector<std::string> local_schema_sql(int64_t base_bin_ms);
+// Statements filling, from measurements_local, the tables added after schema version `from_version` (pure):
+// the same SELECTs as their views. Idempotent aggregates, so rows the views add meanwhile count once.
+std::vector<std::string> backfill_sql(int from_version, int64_t base_bin_ms);
 // Statements making the Distributed tables over `cluster` (pure).
 std::vector<std::string> distributed_schema_sql(const std::string& cluster, const std::string& database);
 
-// Makes what is missing on every shard and the query server (idempotent), and checks each shard's
-// views were made for this base bin. Throws std::runtime_error (a shard down, another bin).
+// Makes what is missing on every shard and the query server (idempotent), checks each shard's views were
+// made for this base bin, and brings an older schema to kSchemaVersion (filling the new tables from
+// measurements_local: minutes per 100 M measurements). Throws std::runtime_error (a shard down, another
+// bin, a schema newer than this Kuzet's).
 void create_schema(const ClickHouseUrl& url, int64_t base_bin_ms, const ClientLimits& limits = {});
 
 }  // namespace kuzet::collector::analytics

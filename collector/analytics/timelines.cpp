@@ -1,7 +1,7 @@
 #include "collector/analytics/timelines.hpp"
 
 #include <algorithm>
-#include <map>
+#include <set>
 #include <stdexcept>
 
 #include "collector/analytics/queries.hpp"
@@ -21,43 +21,51 @@ std::vector<timeline::SeriesInfo> ClickHouseTimelines::series_list(const timelin
   return series_list_from_rows(client_.select(series_list_sql(query)), query);
 }
 
+std::vector<timeline::Series> ClickHouseTimelines::read_series(const std::vector<SeriesRequest>& requests,
+                                                                int64_t bin_ms, const std::string& source) {
+  std::vector<timeline::SeriesKey> keys;
+  int64_t first = INT64_MAX, end = INT64_MIN;
+  for (const auto& r : requests) {
+    keys.push_back(r.key);
+    first = std::min(first, timeline::bin_floor(r.from_ms, bin_ms));
+    end = std::max(end, timeline::bin_ceil(r.until_ms, bin_ms));
+  }
+  if (requests.empty() || end <= first) return series_counts_from_rows(requests, bin_ms, {}).series;
+  GroupCounts group =
+      series_counts_from_rows(requests, bin_ms, client_.select(bin_probes_sql(keys, first, end, bin_ms, source)));
+  if (!group.mixed.empty())
+    add_mixed_counts(group, client_.select(mixed_bins_sql(group.mixed, first, end, bin_ms, source)));
+  return std::move(group.series);
+}
+
 timeline::Series ClickHouseTimelines::series(const timeline::SeriesKey& key, int64_t from_ms, int64_t until_ms,
                                              int64_t bin_ms, const std::string& source) {
   check_bin(bin_ms);
-  const int64_t first = timeline::bin_floor(from_ms, bin_ms);
-  const int64_t end = timeline::bin_ceil(until_ms, bin_ms);
-  if (end <= first) return series_from_rows(key, first, end, bin_ms, {});
-  return series_from_rows(key, first, end, bin_ms, client_.select(series_sql(key, first, end, bin_ms, source)));
+  return std::move(read_series({{key, from_ms, until_ms}}, bin_ms, source).front());
 }
 
 std::vector<timeline::Series> ClickHouseTimelines::series_many(const std::vector<SeriesRequest>& requests,
                                                                int64_t bin_ms, const std::string& source) {
   check_bin(bin_ms);
   std::vector<timeline::Series> out(requests.size());
-  // Runs of requests of one network, each target once: one query per run.
+  // Runs of requests of distinct series: one read per run.
   for (size_t begin = 0; begin < requests.size();) {
-    const auto& first = requests[begin].key;
-    std::vector<std::string> targets;
-    int64_t from = INT64_MAX, until = INT64_MIN;
+    std::set<timeline::SeriesKey> keys;
     size_t end = begin;
-    for (; end < requests.size(); ++end) {
-      const auto& r = requests[end];
-      if (r.key.cc != first.cc || r.key.asn != first.asn ||
-          std::find(targets.begin(), targets.end(), r.key.target) != targets.end())
-        break;
-      targets.push_back(r.key.target);
-      from = std::min(from, timeline::bin_floor(r.from_ms, bin_ms));
-      until = std::max(until, timeline::bin_ceil(r.until_ms, bin_ms));
-    }
+    while (end < requests.size() && keys.insert(requests[end].key).second) ++end;
     const std::vector<SeriesRequest> run(requests.begin() + static_cast<std::ptrdiff_t>(begin),
                                          requests.begin() + static_cast<std::ptrdiff_t>(end));
-    Rows rows;
-    if (until > from) rows = client_.select(series_group_sql(first.cc, first.asn, targets, from, until, bin_ms, source));
-    auto series = series_group_from_rows(run, bin_ms, rows);
+    auto series = read_series(run, bin_ms, source);
     for (size_t k = 0; k < series.size(); ++k) out[begin + k] = std::move(series[k]);
     begin = end;
   }
   return out;
+}
+
+std::optional<std::set<timeline::SeriesKey>> ClickHouseTimelines::series_with_verdicts(
+    const timeline::TimelineQuery& query, const std::vector<std::string>& verdicts, int64_t from_ms, int64_t until_ms) {
+  if (until_ms <= from_ms) return std::set<timeline::SeriesKey>{};
+  return series_keys_from_rows(client_.select(series_with_verdicts_sql(query, verdicts, from_ms, until_ms)));
 }
 
 std::vector<timeline::VantageSample> ClickHouseTimelines::vantage_samples(const timeline::SeriesKey& key,
@@ -69,30 +77,21 @@ std::vector<timeline::VantageSample> ClickHouseTimelines::vantage_samples(const 
 
 std::vector<std::vector<timeline::VantageSample>> ClickHouseTimelines::vantage_samples_many(
     const std::vector<VantageRequest>& requests, const std::string& source) {
-  std::vector<std::vector<timeline::VantageSample>> out(requests.size());
-  // Per network: its requests' targets, verdicts and the union of their windows.
-  std::map<std::pair<std::string, uint32_t>, std::vector<size_t>> by_network;
-  for (size_t k = 0; k < requests.size(); ++k) by_network[{requests[k].key.cc, requests[k].key.asn}].push_back(k);
-  for (const auto& [network, indices] : by_network) {
-    std::vector<VantageRequest> group;
-    std::vector<std::string> targets, verdicts;
-    int64_t from = INT64_MAX, until = INT64_MIN;
-    for (size_t k : indices) {
-      const auto& r = requests[k];
-      group.push_back(r);
-      if (std::find(targets.begin(), targets.end(), r.key.target) == targets.end()) targets.push_back(r.key.target);
-      if (r.verdict && std::find(verdicts.begin(), verdicts.end(), *r.verdict) == verdicts.end())
-        verdicts.push_back(*r.verdict);
-      from = std::min(from, r.from_ms);
-      until = std::max(until, r.until_ms);
-    }
-    Rows rows;
-    if (until > from)
-      rows = client_.select(vantage_group_sql(network.first, network.second, targets, from, until, verdicts, source));
-    auto samples = vantage_group_from_rows(group, rows);
-    for (size_t i = 0; i < indices.size(); ++i) out[indices[i]] = std::move(samples[i]);
+  // One read: the requests' series, verdicts and the union of their windows.
+  std::vector<timeline::SeriesKey> keys;
+  std::vector<std::string> verdicts;
+  std::set<timeline::SeriesKey> seen;
+  int64_t from = INT64_MAX, until = INT64_MIN;
+  for (const auto& r : requests) {
+    if (seen.insert(r.key).second) keys.push_back(r.key);
+    if (r.verdict && std::find(verdicts.begin(), verdicts.end(), *r.verdict) == verdicts.end())
+      verdicts.push_back(*r.verdict);
+    from = std::min(from, r.from_ms);
+    until = std::max(until, r.until_ms);
   }
-  return out;
+  Rows rows;
+  if (until > from) rows = client_.select(vantage_group_sql(keys, from, until, verdicts, source));
+  return vantage_group_from_rows(requests, rows);
 }
 
 int64_t ClickHouseTimelines::data_end_ms(const std::string& source) {

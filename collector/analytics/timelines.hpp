@@ -1,7 +1,7 @@
 #pragma once
 // ClickHouseTimelines: the timelines and incidents of kuzet-collector serve --analytics, read from the
-// ClickHouse cluster the exporter (collector/analytics/exporter.hpp) fills. Every read is one query to the
-// query server, which gathers the shards' rows through the Distributed tables; the incident search is the
+// ClickHouse cluster the exporter (collector/analytics/exporter.hpp) fills. Every read is one or two queries to
+// the query server, which gathers the shards' rows through the Distributed tables; the incident search is the
 // one every source shares (timeline::TimelineSource::incidents). Answers include what was exported so
 // far: the exporter's interval behind the store.
 #include <string>
@@ -20,18 +20,26 @@ class ClickHouseTimelines : public timeline::TimelineSource {
   std::vector<timeline::SeriesInfo> series_list(const timeline::TimelineQuery& query) override;
   timeline::Series series(const timeline::SeriesKey& key, int64_t from_ms, int64_t until_ms, int64_t bin_ms,
                           const std::string& source = "") override;
-  // A network's series in one query (incidents read every series of the places asked for).
+  // Many series in one read (incidents read every series of the places asked for).
   std::vector<timeline::Series> series_many(const std::vector<SeriesRequest>& requests, int64_t bin_ms,
                                             const std::string& source) override;
   std::vector<timeline::VantageSample> vantage_samples(const timeline::SeriesKey& key, int64_t from_ms,
                                                        int64_t until_ms, const std::optional<std::string>& verdict,
                                                        const std::string& source) override;
-  // A network's incident windows in one query.
+  // Many incident windows in one query.
   std::vector<std::vector<timeline::VantageSample>> vantage_samples_many(const std::vector<VantageRequest>& requests,
                                                                          const std::string& source) override;
+  // From verdict_days: whole days, one query.
+  std::optional<std::set<timeline::SeriesKey>> series_with_verdicts(const timeline::TimelineQuery& query,
+                                                                    const std::vector<std::string>& verdicts,
+                                                                    int64_t from_ms, int64_t until_ms) override;
   int64_t data_end_ms(const std::string& source) override;
 
  private:
+  // Series of distinct keys at bin_ms: exact counts from bin_probes, then the mixed bins from the probes'
+  // states (queries.hpp).
+  std::vector<timeline::Series> read_series(const std::vector<SeriesRequest>& requests, int64_t bin_ms,
+                                            const std::string& source);
   // The same refusal as the SQLite index's (std::invalid_argument).
   void check_bin(int64_t bin_ms) const;
 

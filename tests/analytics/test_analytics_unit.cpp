@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <set>
+
 #include "collector/analytics/clickhouse.hpp"
 #include "collector/analytics/exporter.hpp"
 #include "collector/analytics/queries.hpp"
@@ -70,23 +72,47 @@ TEST_CASE("the schema: the base bin in every view, Distributed tables sharded by
       CHECK(s.find("intDiv(started_at, 600000) * 600000") != std::string::npos);
     }
   }
-  CHECK(views == 4);
+  CHECK(views == 9);
   const auto dist = distributed_schema_sql("kuzet", "default");
-  REQUIRE(dist.size() == 3);
+  REQUIRE(dist.size() == 5);
   CHECK(dist[0] == "CREATE TABLE IF NOT EXISTS measurements AS measurements_local ENGINE = "
                    "Distributed(kuzet, default, measurements_local, cityHash64(key_id))");
+  CHECK(dist[3] == "CREATE TABLE IF NOT EXISTS bin_probes AS bin_probes_local ENGINE = "
+                   "Distributed(kuzet, default, bin_probes_local)");
   CHECK_THROWS_AS(distributed_schema_sql("kuzet); DROP TABLE x; --", "default"), std::invalid_argument);
 }
 
+TEST_CASE("a database of schema 1 gets the tables of schema 2 filled by their views' own SELECTs") {
+  const auto fill = backfill_sql(1, 600000);
+  REQUIRE(fill.size() == 5);
+  CHECK(fill[0].rfind("INSERT INTO bin_probes_local SELECT ", 0) == 0);
+  CHECK(fill[1].rfind("INSERT INTO bin_probes_local SELECT ", 0) == 0);
+  CHECK(fill[4].rfind("INSERT INTO verdict_days_local SELECT ", 0) == 0);
+  // The same SELECT as the view keeping the table from then on.
+  const auto local = local_schema_sql(600000);
+  size_t same = 0;
+  for (const auto& f : fill) {
+    const std::string select = f.substr(f.find(" SELECT ") + 1);
+    for (const auto& s : local)
+      if (s.find("MATERIALIZED VIEW") != std::string::npos && s.size() >= select.size() &&
+          s.compare(s.size() - select.size(), select.size(), select) == 0)
+        ++same;
+  }
+  CHECK(same == 5);
+  CHECK(backfill_sql(kSchemaVersion, 600000).empty());
+  CHECK(backfill_sql(0, 600000).size() == 9);
+}
+
 TEST_CASE("queries carry their filters as literals") {
-  timeline::SeriesKey key{"KZ", 9198, "x'.com"};
-  const auto sql = series_sql(key, 1000, 5000, 2000, "ooni");
-  CHECK(sql.find("target = 'x\\'.com'") != std::string::npos);
+  const auto sql = bin_probes_sql({{"KZ", 9198, "x'.com"}, {"KZ", 48503, "*"}}, 1000, 5000, 2000, "ooni");
+  CHECK(sql.find("(cc, asn, target) IN (('KZ', 9198, 'x\\'.com'), ('KZ', 48503, '*'))") != std::string::npos);
   CHECK(sql.find("source = 'ooni'") != std::string::npos);
   CHECK(sql.find("intDiv(bin, 2000) * 2000") != std::string::npos);
-  CHECK(series_sql(key, 1000, 5000, 2000, "").find("source") == std::string::npos);
-  CHECK(vantage_samples_sql(key, 0, 10, std::nullopt, "").find("s.1 =") == std::string::npos);
-  CHECK(vantage_samples_sql(key, 0, 10, std::string("blocked"), "").find("WHERE s.1 = 'blocked'") != std::string::npos);
+  CHECK(sql.find("bin >= 1000 AND bin < 5000") != std::string::npos);
+  CHECK(bin_probes_sql({{"KZ", 9198, "a"}}, 1000, 5000, 2000, "").find("source") == std::string::npos);
+  CHECK(vantage_samples_sql({"KZ", 9198, "x'.com"}, 0, 10, std::nullopt, "").find("s.1 =") == std::string::npos);
+  CHECK(vantage_samples_sql({"KZ", 9198, "x'.com"}, 0, 10, std::string("blocked"), "").find("WHERE s.1 = 'blocked'") !=
+        std::string::npos);
   timeline::TimelineQuery q;
   q.cc = "KZ";
   q.category = "im";  // applied after the reply (the category is the series' over every source)
@@ -94,21 +120,98 @@ TEST_CASE("queries carry their filters as literals") {
   CHECK(series_list_sql(q).find("category =") == std::string::npos);
 }
 
-TEST_CASE("a recorded series reply") {
-  const std::string body = reply(kSeriesMeta, R"j([1641081600000, "blocked", "dns.nxdomain", 3],
-		[1641081600000, "ok", "", 2],
-		[1641082800000, "blocked", "dns.nxdomain", 4])j");
-  const auto rows = parse_reply(body, 1 << 20);
-  const auto s = series_from_rows({"KZ", 9198, "t.com"}, 1641081600000, 1641083400000, 600000, rows);
-  REQUIRE(s.bins.size() == 3);
-  CHECK(s.bins[0].probes == 5);
-  CHECK(s.bins[0].counts == std::vector<timeline::VerdictCount>{{"blocked", "dns.nxdomain", 3}, {"ok", "", 2}});
-  CHECK(s.bins[1].probes == 0);  // silence
-  CHECK(s.bins[2].start_ms == 1641082800000);
-  CHECK(s.bins[2].probes == 4);
-  // A bin the query did not ask for is a broken reply, not a crash or a silently wrong series.
-  CHECK_THROWS_AS(series_from_rows({"KZ", 9198, "t.com"}, 1641081600000, 1641082200000, 600000, rows), std::runtime_error);
-  CHECK_THROWS_AS(series_from_rows({"KZ", 9198, "t.com"}, 1641081600000, 1641083400000, 1200000, rows), std::runtime_error);
+TEST_CASE("mixed bins are read as ranges of the key: adjacent bins of a target merged, too many: the whole span") {
+  const timeline::SeriesKey a{"KZ", 1, "a.com"}, b{"KZ", 2, "b.com"};
+  const std::vector<MixedBin> mixed = {{a, 1200}, {a, 1800}, {a, 3600}, {b, 1800}};
+  const auto sql = mixed_bins_sql(mixed, 0, 6000, 600, "");
+  CHECK(sql.find("((cc = 'KZ' AND asn = 1 AND target = 'a.com' AND bin >= 1200 AND bin < 2400) OR (cc = 'KZ' AND "
+                 "asn = 1 AND target = 'a.com' AND bin >= 3600 AND bin < 4200) OR (cc = 'KZ' AND asn = 2 AND target = "
+                 "'b.com' AND bin >= 1800 AND bin < 2400))") != std::string::npos);
+  CHECK(sql.find("argMaxMerge(latest)") != std::string::npos);
+  std::vector<MixedBin> many;
+  for (int64_t i = 0; i <= static_cast<int64_t>(kMaxMixedRanges); ++i) many.push_back({a, i * 1200});
+  const auto wide = mixed_bins_sql(many, 0, 600000, 600, "kuzet");
+  CHECK(wide.find("(cc, asn, target) IN (('KZ', 1, 'a.com')) AND bin >= 0 AND bin < 600000 AND source = 'kuzet'") !=
+        std::string::npos);
+  CHECK(wide.find(" OR ") == std::string::npos);
+}
+
+TEST_CASE("a recorded counts reply: exact bins from distinct probes, mixed bins from the states") {
+  using Request = timeline::TimelineSource::SeriesRequest;
+  const std::string meta = R"j({"name":"cc","type":"String"},{"name":"asn","type":"UInt32"},)j"
+                           R"j({"name":"target","type":"String"},{"name":"b","type":"Int64"},)j"
+                           R"j({"name":"whole","type":"UInt8"},{"name":"verdict","type":"String"},)j"
+                           R"j({"name":"method","type":"String"},{"name":"uniqExactMerge(probes)","type":"UInt64"})j";
+  // Bin 0 of t.com: 3 blocked + 2 ok = 5 probes, exact. Bin 1: 2 blocked + 2 ok but 3 probes: one probe
+  // was blocked and then ok (or the reverse) there, so its latest decides. Bin 2: silence. The "*" bin: 4
+  // online, exact; the row after it, outside the network series' own range, is another series'.
+  const auto rows = parse_reply(reply(meta, R"j(["KZ", 9198, "t.com", 1641081600000, 0, "ok", "", 2],
+    ["KZ", 9198, "t.com", 1641081600000, 0, "blocked", "dns.nxdomain", 3], ["KZ", 9198, "t.com", 1641081600000, 1, "", "", 5],
+    ["KZ", 9198, "t.com", 1641082200000, 0, "blocked", "dns.nxdomain", 2], ["KZ", 9198, "t.com", 1641082200000, 0, "ok", "", 2],
+    ["KZ", 9198, "t.com", 1641082200000, 1, "", "", 3],
+    ["KZ", 9198, "*", 1641082800000, 0, "online", "", 4], ["KZ", 9198, "*", 1641082800000, 1, "", "", 4],
+    ["KZ", 9198, "*", 1641084000000, 1, "", "", 1])j"), 1 << 20);
+  const std::vector<Request> requests = {{{"KZ", 9198, "t.com"}, 1641081600000, 1641083400000},
+                                         {{"KZ", 9198, "*"}, 1641082800000, 1641083400000}};
+  auto group = series_counts_from_rows(requests, 600000, rows);
+  REQUIRE(group.series.size() == 2);
+  REQUIRE(group.series[0].bins.size() == 3);
+  CHECK(group.series[0].bins[0].probes == 5);
+  CHECK(group.series[0].bins[0].counts ==
+        std::vector<timeline::VerdictCount>{{"blocked", "dns.nxdomain", 3}, {"ok", "", 2}});
+  CHECK(group.series[0].bins[1].probes == 0);  // left for the states
+  CHECK(group.series[0].bins[2].probes == 0);  // silence
+  REQUIRE(group.series[1].bins.size() == 1);
+  CHECK(group.series[1].bins[0].counts == std::vector<timeline::VerdictCount>{{"online", "", 4}});
+  CHECK(group.mixed == std::vector<MixedBin>{{{"KZ", 9198, "t.com"}, 1641082200000}});
+
+  const std::string smeta = R"j({"name":"cc"},{"name":"asn"},{"name":"target"},{"name":"b"},{"name":"verdict"},{"name":"method"},{"name":"count()"})j";
+  // The states' answer for the mixed bin, and (a wide read) one for an exact bin, which is not added twice.
+  const auto states = parse_reply(reply(smeta, R"j(["KZ", 9198, "t.com", 1641082200000, "ok", "", 2],
+    ["KZ", 9198, "t.com", 1641082200000, "blocked", "dns.nxdomain", 1], ["KZ", 9198, "t.com", 1641081600000, "ok", "", 2])j"), 1 << 20);
+  add_mixed_counts(group, states);
+  CHECK(group.series[0].bins[1].probes == 3);
+  CHECK(group.series[0].bins[1].counts ==
+        std::vector<timeline::VerdictCount>{{"blocked", "dns.nxdomain", 1}, {"ok", "", 2}});
+  CHECK(group.series[0].bins[0].probes == 5);
+  const auto stray_state = parse_reply(reply(smeta, R"j(["KZ", 9198, "b.com", 1641082200000, "ok", "", 2])j"), 1 << 20);
+  CHECK_THROWS_AS(add_mixed_counts(group, stray_state), std::runtime_error);
+
+  // Broken replies are refused: a series not asked for, a bin off the grid, a bin's whole twice, bad cells.
+  const auto stray = parse_reply(reply(meta, R"j(["KZ", 9198, "b.com", 1641081600000, 1, "", "", 2])j"), 1 << 20);
+  CHECK_THROWS_AS(series_counts_from_rows(requests, 600000, stray), std::runtime_error);
+  const auto off = parse_reply(reply(meta, R"j(["KZ", 9198, "t.com", 1641081600001, 1, "", "", 2])j"), 1 << 20);
+  CHECK_THROWS_AS(series_counts_from_rows(requests, 600000, off), std::runtime_error);
+  const auto twice = parse_reply(reply(meta, R"j(["KZ", 9198, "t.com", 1641081600000, 1, "", "", 2],
+    ["KZ", 9198, "t.com", 1641081600000, 1, "", "", 2])j"), 1 << 20);
+  CHECK_THROWS_AS(series_counts_from_rows(requests, 600000, twice), std::runtime_error);
+  const auto negative = parse_reply(reply(meta, R"j(["KZ", 9198, "t.com", 1641081600000, 0, "ok", "", -2])j"), 1 << 20);
+  CHECK_THROWS_AS(series_counts_from_rows(requests, 600000, negative), std::runtime_error);
+  const auto text_bin = parse_reply(reply(meta, R"j(["KZ", 9198, "t.com", "1641081600000", 0, "ok", "", 2])j"), 1 << 20);
+  CHECK_THROWS_AS(series_counts_from_rows(requests, 600000, text_bin), std::runtime_error);
+  // A count without the bin's whole is not trusted: that bin goes to the states.
+  const auto no_whole = parse_reply(reply(meta, R"j(["KZ", 9198, "t.com", 1641081600000, 0, "ok", "", 2])j"), 1 << 20);
+  CHECK(series_counts_from_rows(requests, 600000, no_whole).mixed ==
+        std::vector<MixedBin>{{{"KZ", 9198, "t.com"}, 1641081600000}});
+}
+
+TEST_CASE("which series hold an interference verdict: whole days of the bins asked for") {
+  timeline::TimelineQuery q;
+  q.cc = "KZ";
+  q.source = "ooni";
+  const int64_t day = kDayMs;
+  const auto sql = series_with_verdicts_sql(q, {"blocked", "throttled"}, 3 * day + 600000, 5 * day);
+  CHECK(sql.find("verdict IN ('blocked', 'throttled')") != std::string::npos);
+  CHECK(sql.find("day_number >= 3 AND day_number <= 4") != std::string::npos);
+  CHECK(sql.find("cc = 'KZ'") != std::string::npos);
+  CHECK(sql.find("source = 'ooni'") != std::string::npos);
+  CHECK(sql.find("asn =") == std::string::npos);
+  const std::string meta = R"j({"name":"cc"},{"name":"asn"},{"name":"target"})j";
+  const auto keys =
+      series_keys_from_rows(parse_reply(reply(meta, R"j(["KZ", 9198, "a.com"], ["KZ", 48503, "a.com"])j"), 1 << 20));
+  CHECK(keys == std::set<timeline::SeriesKey>{{"KZ", 9198, "a.com"}, {"KZ", 48503, "a.com"}});
+  CHECK_THROWS_AS(series_keys_from_rows(parse_reply(reply(meta, R"j(["KZ", -1, "a.com"])j"), 1 << 20)),
+                  std::runtime_error);
 }
 
 TEST_CASE("replies that are not what was asked for are refused") {
@@ -119,11 +222,6 @@ TEST_CASE("replies that are not what was asked for are refused") {
   CHECK_THROWS_AS(parse_reply(R"j({"meta": [1], "data": [[1]], "data": [[2]]})j", 1 << 20), std::runtime_error);
   CHECK_THROWS_AS(parse_reply(reply(kSeriesMeta, R"j([1641081600000, "ok", "", 2])j"), 64), std::runtime_error);
   CHECK_THROWS_AS(parse_reply(R"j({"meta": [1], "data": [[[[[1]]]]]})j", 1 << 20), std::runtime_error);  // depth
-  // Cells of the wrong type.
-  const auto rows = parse_reply(reply(kSeriesMeta, R"j(["1641081600000", "ok", "", 2])j"), 1 << 20);
-  CHECK_THROWS_AS(series_from_rows({"KZ", 1, "t"}, 1641081600000, 1641082200000, 600000, rows), std::runtime_error);
-  const auto negative = parse_reply(reply(kSeriesMeta, R"j([1641081600000, "ok", "", -2])j"), 1 << 20);
-  CHECK_THROWS_AS(series_from_rows({"KZ", 1, "t"}, 1641081600000, 1641082200000, 600000, negative), std::runtime_error);
 }
 
 TEST_CASE("series list: category over every source, extent over the one asked for") {
@@ -191,29 +289,12 @@ TEST_CASE("the exporter's rows carry the vantage point each measurement supports
   CHECK(nlohmann::json::parse(export_rows({odd}, [](const std::string&) { return std::nullopt; }))["day"] == "1970-01-01");
 }
 
-TEST_CASE("a network's series and incident windows read together, each cut from the union") {
-  using Request = timeline::TimelineSource::SeriesRequest;
-  const std::string meta = R"j({"name":"target"},{"name":"b"},{"name":"verdict"},{"name":"method"},{"name":"count()"})j";
-  const auto rows = parse_reply(reply(meta, R"j(["a.com", 1200, "ok", "", 2], ["a.com", 3000, "blocked", "dns", 1],
-    ["*", 600, "online", "", 4], ["*", 1800, "offline", "", 1])j"), 1 << 20);
-  const std::vector<Request> requests = {{{"KZ", 1, "a.com"}, 1200, 2400}, {{"KZ", 1, "*"}, 0, 3600}};
-  const auto series = series_group_from_rows(requests, 600, rows);
-  REQUIRE(series.size() == 2);
-  REQUIRE(series[0].bins.size() == 2);  // [1200, 2400): the row at 3000 is another window's
-  CHECK(series[0].bins[0].probes == 2);
-  CHECK(series[0].bins[1].probes == 0);
-  REQUIRE(series[1].bins.size() == 6);
-  CHECK(series[1].bins[1].counts == std::vector<timeline::VerdictCount>{{"online", "", 4}});
-  CHECK(series[1].bins[3].probes == 1);
-  const auto stray = parse_reply(reply(meta, R"j(["b.com", 1200, "ok", "", 2])j"), 1 << 20);
-  CHECK_THROWS_AS(series_group_from_rows(requests, 600, stray), std::runtime_error);
-  CHECK(series_group_sql("KZ", 1, {"a.com", "*"}, 0, 3600, 600, "").find("target IN ('a.com', '*')") != std::string::npos);
-
+TEST_CASE("incident windows read together, each cut from the union") {
   using Window = timeline::TimelineSource::VantageRequest;
-  const std::string vmeta = R"j({"name":"target"},{"name":"bin"},{"name":"key_id"},{"name":"verdict"},{"name":"v"},{"name":"d"})j";
-  const auto vrows = parse_reply(reply(vmeta, R"j(["a.com", 600, "k1", "blocked", "tag1", 1],
-    ["a.com", 1200, "k1", "blocked", "tag1", 1], ["a.com", 1200, "k2", "ok", "tag2", 0],
-    ["a.com", 1800, "k3", "blocked", "", 0], ["*", 600, "k2", "online", "tag2", 0])j"), 1 << 20);
+  const std::string vmeta = R"j({"name":"cc"},{"name":"asn"},{"name":"target"},{"name":"bin"},{"name":"key_id"},{"name":"verdict"},{"name":"v"},{"name":"d"})j";
+  const auto vrows = parse_reply(reply(vmeta, R"j(["KZ", 1, "a.com", 600, "k1", "blocked", "tag1", 1],
+    ["KZ", 1, "a.com", 1200, "k1", "blocked", "tag1", 1], ["KZ", 1, "a.com", 1200, "k2", "ok", "tag2", 0],
+    ["KZ", 1, "a.com", 1800, "k3", "blocked", "", 0], ["KZ", 1, "*", 600, "k2", "online", "tag2", 0])j"), 1 << 20);
   const std::vector<Window> windows = {{{"KZ", 1, "a.com"}, 600, 1800, std::string("blocked")},
                                        {{"KZ", 1, "*"}, 0, 1200, std::nullopt}};
   const auto samples = vantage_group_from_rows(windows, vrows);
@@ -224,7 +305,22 @@ TEST_CASE("a network's series and incident windows read together, each cut from 
   CHECK(samples[0][0].decisive == 2);
   REQUIRE(samples[1].size() == 1);
   CHECK(samples[1][0].key_id == "k2");
-  const auto sql = vantage_group_sql("KZ", 1, {"a.com", "*"}, 0, 1800, {"blocked"}, "kuzet");
+  // Windows of two networks in one reply; names with ':' stay whole (a sample is key and tag, not a split).
+  const auto two = parse_reply(reply(vmeta, R"j(["KZ", 1, "a.com", 600, "k:1", "blocked", "t:1", 1],
+    ["KZ", 2, "a.com", 600, "k:1", "blocked", "t", 0], ["KZ", 2, "a.com", 600, "k", "blocked", ":1t", 0])j"), 1 << 20);
+  const std::vector<Window> per_network = {{{"KZ", 1, "a.com"}, 0, 1200, std::string("blocked")},
+                                           {{"KZ", 2, "a.com"}, 0, 1200, std::string("blocked")}};
+  const auto split = vantage_group_from_rows(per_network, two);
+  REQUIRE(split[0].size() == 1);
+  CHECK(split[0][0].key_id == "k:1");
+  CHECK(split[0][0].vantage == "t:1");
+  CHECK(split[0][0].decisive == 1);
+  REQUIRE(split[1].size() == 2);  // ("k:1", "t") and ("k", ":1t"): two samples, however they concatenate
+  std::set<std::pair<std::string, std::string>> pairs;
+  for (const auto& v : split[1]) pairs.insert({v.key_id, v.vantage});
+  CHECK(pairs == std::set<std::pair<std::string, std::string>>{{"k:1", "t"}, {"k", ":1t"}});
+  const auto sql = vantage_group_sql({{"KZ", 1, "a.com"}, {"KZ", 1, "*"}}, 0, 1800, {"blocked"}, "kuzet");
+  CHECK(sql.find("(cc, asn, target) IN (('KZ', 1, 'a.com'), ('KZ', 1, '*'))") != std::string::npos);
   CHECK(sql.find("verdict IN ('blocked')") != std::string::npos);
   CHECK(sql.find("source = 'kuzet'") != std::string::npos);
 }
