@@ -19,13 +19,22 @@ std::string series_list_sql(const timeline::TimelineQuery& query);
 // extent over `query.source`'s rows, or all), category filter applied, ordered by (cc, asn, target).
 std::vector<timeline::SeriesInfo> series_list_from_rows(const Rows& rows, const timeline::TimelineQuery& query);
 
-// Several series (distinct keys, of any networks, each over its own [from, until)) are read in two steps.
-// First the counts (bin_probes): per query bin of the union of their bins and (verdict, method), the distinct
-// probes that reported it, and per bin (whole = 1) the distinct probes at all. Where the first add up to the
-// second, each probe had one (verdict, method) there, which is its latest: the bin's counts are exact.
+// Rows of series in ranges of base bins, as a WHERE condition: per series its ranges merged where they touch
+// or overlap, each one range of the tables' key (cc, asn, target, bin, ...); past kMaxKeyRanges ranges, the
+// series' whole span (a superset: the decoders keep what was asked for).
+struct KeyRange {
+  timeline::SeriesKey key;
+  int64_t first = 0, end = 0;
+};
+inline constexpr size_t kMaxKeyRanges = 256;
+std::string key_ranges(std::vector<KeyRange> ranges);
+
+// Several series (distinct keys, of any networks, each over its own range of query bins) are read in two
+// steps. First the counts (bin_probes): per query bin and (verdict, method), the distinct probes that
+// reported it, and per bin (whole = 1) the distinct probes at all. Where the first add up to the second, each
+// probe had one (verdict, method) there, which is its latest: the bin's counts are exact.
 // Rows: cc, asn, target, b, whole, verdict, method, probes.
-std::string bin_probes_sql(const std::vector<timeline::SeriesKey>& keys, int64_t first, int64_t end, int64_t bin_ms,
-                           const std::string& source);
+std::string bin_probes_sql(const std::vector<KeyRange>& ranges, int64_t bin_ms, const std::string& source);
 
 // A query bin of a series where some probe reported more than one (verdict, method): read from the states.
 struct MixedBin {
@@ -42,12 +51,15 @@ struct GroupCounts {
 GroupCounts series_counts_from_rows(const std::vector<timeline::TimelineSource::SeriesRequest>& requests,
                                     int64_t bin_ms, const Rows& rows);
 
+// Every bin of `requests` to be read from the states, none from the counts: query bins coarser than the base
+// bin, where probes often change state within a bin (most day bins of the January replay), so the counts
+// would mostly be a wasted read.
+GroupCounts all_bins_mixed(const std::vector<timeline::TimelineSource::SeriesRequest>& requests, int64_t bin_ms);
+
 // Second, the mixed bins from each probe's latest state per base bin, merged into its latest per query bin
-// (probe_bins): rows cc, asn, target, b, verdict, method, probes. Runs of adjacent bins of a series are one
-// range of the primary key; past kMaxMixedRanges ranges, the whole [first, end) of their series is read.
-inline constexpr size_t kMaxMixedRanges = 256;
-std::string mixed_bins_sql(const std::vector<MixedBin>& mixed, int64_t first, int64_t end, int64_t bin_ms,
-                           const std::string& source);
+// (probe_bins): rows cc, asn, target, b, verdict, method, probes. Adjacent bins of a series are one range of
+// the primary key (key_ranges).
+std::string mixed_bins_sql(const std::vector<MixedBin>& mixed, int64_t bin_ms, const std::string& source);
 // Adds mixed_bins_sql's rows of the mixed bins to their series (rows of other bins are ignored) and orders
 // every bin's counts by (verdict, method) as the SQLite index does.
 void add_mixed_counts(GroupCounts& group, const Rows& rows);
@@ -64,12 +76,12 @@ std::string vantage_samples_sql(const timeline::SeriesKey& key, int64_t from, in
                                 const std::optional<std::string>& verdict, const std::string& source);
 std::vector<timeline::VantageSample> vantage_samples_from_rows(const Rows& rows);
 
-// The samples of several windows at once (series of any networks): each probe's latest per base bin over the
-// union of the windows (rows: cc, asn, target, bin, key_id, verdict, vantage, decisive; only rows of one of
-// `verdicts`, or of a network series), then each window's samples cut from them in C++ (pure). Equal to
+// The samples of several windows at once (series of any networks): each probe's latest per base bin in the
+// windows (rows: cc, asn, target, bin, key_id, verdict, vantage, decisive; only rows of one of the windows'
+// verdicts, or of a network series), then each window's samples cut from them in C++ (pure). Equal to
 // vantage_samples_sql/vantage_samples_from_rows per window.
-std::string vantage_group_sql(const std::vector<timeline::SeriesKey>& keys, int64_t first, int64_t end,
-                              const std::vector<std::string>& verdicts, const std::string& source);
+std::string vantage_group_sql(const std::vector<timeline::TimelineSource::VantageRequest>& windows,
+                              const std::string& source);
 std::vector<std::vector<timeline::VantageSample>> vantage_group_from_rows(
     const std::vector<timeline::TimelineSource::VantageRequest>& requests, const Rows& rows);
 

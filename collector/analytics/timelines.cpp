@@ -22,26 +22,26 @@ std::vector<timeline::SeriesInfo> ClickHouseTimelines::series_list(const timelin
 }
 
 std::vector<timeline::Series> ClickHouseTimelines::read_series(const std::vector<SeriesRequest>& requests,
-                                                                int64_t bin_ms, const std::string& source) {
-  std::vector<timeline::SeriesKey> keys;
-  int64_t first = INT64_MAX, end = INT64_MIN;
-  for (const auto& r : requests) {
-    keys.push_back(r.key);
-    first = std::min(first, timeline::bin_floor(r.from_ms, bin_ms));
-    end = std::max(end, timeline::bin_ceil(r.until_ms, bin_ms));
-  }
-  if (requests.empty() || end <= first) return series_counts_from_rows(requests, bin_ms, {}).series;
-  GroupCounts group =
-      series_counts_from_rows(requests, bin_ms, client_.select(bin_probes_sql(keys, first, end, bin_ms, source)));
-  if (!group.mixed.empty())
-    add_mixed_counts(group, client_.select(mixed_bins_sql(group.mixed, first, end, bin_ms, source)));
+                                                                int64_t bin_ms, const std::string& source,
+                                                                bool counts) {
+  std::vector<KeyRange> ranges;
+  for (const auto& r : requests)
+    ranges.push_back({r.key, timeline::bin_floor(r.from_ms, bin_ms), timeline::bin_ceil(r.until_ms, bin_ms)});
+  bool any = false;
+  for (const auto& r : ranges) any = any || r.end > r.first;
+  if (!any) return series_counts_from_rows(requests, bin_ms, {}).series;
+  GroupCounts group = counts ? series_counts_from_rows(
+                                  requests, bin_ms, client_.select(bin_probes_sql(ranges, bin_ms, source)))
+                               : all_bins_mixed(requests, bin_ms);
+  if (!group.mixed.empty()) add_mixed_counts(group, client_.select(mixed_bins_sql(group.mixed, bin_ms, source)));
   return std::move(group.series);
 }
 
 timeline::Series ClickHouseTimelines::series(const timeline::SeriesKey& key, int64_t from_ms, int64_t until_ms,
                                              int64_t bin_ms, const std::string& source) {
   check_bin(bin_ms);
-  return std::move(read_series({{key, from_ms, until_ms}}, bin_ms, source).front());
+  // One series: its few thousand states in one query. The counts would add a second query for any mixed bin.
+  return std::move(read_series({{key, from_ms, until_ms}}, bin_ms, source, false).front());
 }
 
 std::vector<timeline::Series> ClickHouseTimelines::series_many(const std::vector<SeriesRequest>& requests,
@@ -55,7 +55,9 @@ std::vector<timeline::Series> ClickHouseTimelines::series_many(const std::vector
     while (end < requests.size() && keys.insert(requests[end].key).second) ++end;
     const std::vector<SeriesRequest> run(requests.begin() + static_cast<std::ptrdiff_t>(begin),
                                          requests.begin() + static_cast<std::ptrdiff_t>(end));
-    auto series = read_series(run, bin_ms, source);
+    // At the base bin (the incident search's) a probe rarely changes state within a bin: counts, then the
+    // few mixed bins. Coarser bins straight from the states (mixed there more often than not).
+    auto series = read_series(run, bin_ms, source, bin_ms == base_bin_ms_);
     for (size_t k = 0; k < series.size(); ++k) out[begin + k] = std::move(series[k]);
     begin = end;
   }
@@ -77,21 +79,10 @@ std::vector<timeline::VantageSample> ClickHouseTimelines::vantage_samples(const 
 
 std::vector<std::vector<timeline::VantageSample>> ClickHouseTimelines::vantage_samples_many(
     const std::vector<VantageRequest>& requests, const std::string& source) {
-  // One read: the requests' series, verdicts and the union of their windows.
-  std::vector<timeline::SeriesKey> keys;
-  std::vector<std::string> verdicts;
-  std::set<timeline::SeriesKey> seen;
-  int64_t from = INT64_MAX, until = INT64_MIN;
-  for (const auto& r : requests) {
-    if (seen.insert(r.key).second) keys.push_back(r.key);
-    if (r.verdict && std::find(verdicts.begin(), verdicts.end(), *r.verdict) == verdicts.end())
-      verdicts.push_back(*r.verdict);
-    from = std::min(from, r.from_ms);
-    until = std::max(until, r.until_ms);
-  }
-  Rows rows;
-  if (until > from) rows = client_.select(vantage_group_sql(keys, from, until, verdicts, source));
-  return vantage_group_from_rows(requests, rows);
+  // One read: the windows of every request.
+  bool any = false;
+  for (const auto& r : requests) any = any || r.until_ms > r.from_ms;
+  return vantage_group_from_rows(requests, any ? client_.select(vantage_group_sql(requests, source)) : Rows{});
 }
 
 int64_t ClickHouseTimelines::data_end_ms(const std::string& source) {

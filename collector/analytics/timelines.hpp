@@ -36,10 +36,10 @@ class ClickHouseTimelines : public timeline::TimelineSource {
   int64_t data_end_ms(const std::string& source) override;
 
  private:
-  // Series of distinct keys at bin_ms: exact counts from bin_probes, then the mixed bins from the probes'
-  // states (queries.hpp).
+  // Series of distinct keys at bin_ms: with `counts`, exact counts from bin_probes, then the mixed bins from
+  // the probes' states (queries.hpp); without, every bin from the states.
   std::vector<timeline::Series> read_series(const std::vector<SeriesRequest>& requests, int64_t bin_ms,
-                                            const std::string& source);
+                                            const std::string& source, bool counts);
   // The same refusal as the SQLite index's (std::invalid_argument).
   void check_bin(int64_t bin_ms) const;
 

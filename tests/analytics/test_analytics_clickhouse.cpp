@@ -164,13 +164,13 @@ TEST_CASE("ClickHouse answers what the SQLite index answers on the January 2022 
   analytics::Client query(cluster.url.query, cluster.url.database);
   for (const int64_t bin : {kDefaultBinMs, int64_t{24} * 3600 * 1000}) {
     std::vector<TimelineSource::SeriesRequest> all;
-    std::vector<SeriesKey> keys;
+    std::vector<analytics::KeyRange> ranges;
     for (const auto& info : indexed.index.series_list(q)) {
       all.push_back({info.key, q.from_ms, q.until_ms});
-      keys.push_back(info.key);
+      ranges.push_back({info.key, bin_floor(q.from_ms, bin), bin_ceil(q.until_ms, bin)});
     }
-    const auto group = analytics::series_counts_from_rows(
-        all, bin, query.select(analytics::bin_probes_sql(keys, q.from_ms, q.until_ms, bin, "")));
+    const auto group =
+        analytics::series_counts_from_rows(all, bin, query.select(analytics::bin_probes_sql(ranges, bin, "")));
     size_t bins = 0;
     for (const auto& s : group.series) bins += s.bins.size();
     MESSAGE("bin ", bin, " ms: ", group.mixed.size(), " mixed bins of ", bins);

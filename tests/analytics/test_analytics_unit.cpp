@@ -104,12 +104,11 @@ TEST_CASE("a database of schema 1 gets the tables of schema 2 filled by their vi
 }
 
 TEST_CASE("queries carry their filters as literals") {
-  const auto sql = bin_probes_sql({{"KZ", 9198, "x'.com"}, {"KZ", 48503, "*"}}, 1000, 5000, 2000, "ooni");
-  CHECK(sql.find("(cc, asn, target) IN (('KZ', 9198, 'x\\'.com'), ('KZ', 48503, '*'))") != std::string::npos);
-  CHECK(sql.find("source = 'ooni'") != std::string::npos);
+  const auto sql = bin_probes_sql({{{"KZ", 9198, "x'.com"}, 2000, 6000}, {{"KZ", 48503, "*"}, 0, 4000}}, 2000, "ooni");
+  CHECK(sql.find("((cc = 'KZ' AND asn = 9198 AND target = 'x\\'.com' AND bin >= 2000 AND bin < 6000) OR (cc = 'KZ' AND "
+                 "asn = 48503 AND target = '*' AND bin >= 0 AND bin < 4000)) AND source = 'ooni'") != std::string::npos);
   CHECK(sql.find("intDiv(bin, 2000) * 2000") != std::string::npos);
-  CHECK(sql.find("bin >= 1000 AND bin < 5000") != std::string::npos);
-  CHECK(bin_probes_sql({{"KZ", 9198, "a"}}, 1000, 5000, 2000, "").find("source") == std::string::npos);
+  CHECK(bin_probes_sql({{{"KZ", 9198, "a"}, 1000, 5000}}, 2000, "").find("source") == std::string::npos);
   CHECK(vantage_samples_sql({"KZ", 9198, "x'.com"}, 0, 10, std::nullopt, "").find("s.1 =") == std::string::npos);
   CHECK(vantage_samples_sql({"KZ", 9198, "x'.com"}, 0, 10, std::string("blocked"), "").find("WHERE s.1 = 'blocked'") !=
         std::string::npos);
@@ -120,20 +119,32 @@ TEST_CASE("queries carry their filters as literals") {
   CHECK(series_list_sql(q).find("category =") == std::string::npos);
 }
 
-TEST_CASE("mixed bins are read as ranges of the key: adjacent bins of a target merged, too many: the whole span") {
+TEST_CASE("series read as ranges of the key: a series' ranges merged where they touch, too many: the whole span") {
   const timeline::SeriesKey a{"KZ", 1, "a.com"}, b{"KZ", 2, "b.com"};
   const std::vector<MixedBin> mixed = {{a, 1200}, {a, 1800}, {a, 3600}, {b, 1800}};
-  const auto sql = mixed_bins_sql(mixed, 0, 6000, 600, "");
+  const auto sql = mixed_bins_sql(mixed, 600, "");
   CHECK(sql.find("((cc = 'KZ' AND asn = 1 AND target = 'a.com' AND bin >= 1200 AND bin < 2400) OR (cc = 'KZ' AND "
                  "asn = 1 AND target = 'a.com' AND bin >= 3600 AND bin < 4200) OR (cc = 'KZ' AND asn = 2 AND target = "
                  "'b.com' AND bin >= 1800 AND bin < 2400))") != std::string::npos);
   CHECK(sql.find("argMaxMerge(latest)") != std::string::npos);
-  std::vector<MixedBin> many;
-  for (int64_t i = 0; i <= static_cast<int64_t>(kMaxMixedRanges); ++i) many.push_back({a, i * 1200});
-  const auto wide = mixed_bins_sql(many, 0, 600000, 600, "kuzet");
-  CHECK(wide.find("(cc, asn, target) IN (('KZ', 1, 'a.com')) AND bin >= 0 AND bin < 600000 AND source = 'kuzet'") !=
-        std::string::npos);
-  CHECK(wide.find(" OR ") == std::string::npos);
+  CHECK(sql.find("GROUP BY cc, asn, target, b, key_id") != std::string::npos);
+  // One series: its key as constants, grouped by bin and probe only.
+  const auto one = mixed_bins_sql({{a, 1200}, {a, 3600}}, 600, "ooni");
+  CHECK(one.rfind("SELECT 'KZ' AS cc, 1 AS asn, 'a.com' AS target, b, ", 0) == 0);
+  CHECK(one.find("GROUP BY b, key_id") != std::string::npos);
+  CHECK(one.find("source = 'ooni'") != std::string::npos);
+  // Overlapping windows, in any order, are one range; empty ones none.
+  CHECK(key_ranges({{b, 500, 900}, {a, 100, 300}, {a, 200, 400}, {a, 0, 0}}) ==
+        "((cc = 'KZ' AND asn = 1 AND target = 'a.com' AND bin >= 100 AND bin < 400) OR (cc = 'KZ' AND asn = 2 AND "
+        "target = 'b.com' AND bin >= 500 AND bin < 900))");
+  CHECK(key_ranges({}) == "0");
+  std::vector<KeyRange> many;
+  for (int64_t i = 0; i <= static_cast<int64_t>(kMaxKeyRanges); ++i) many.push_back({a, i * 1200, i * 1200 + 600});
+  many.push_back({b, 7, 8});
+  many.push_back({{"KZ", 1, "c.com"}, 7, 8});
+  CHECK(key_ranges(many) == "((cc = 'KZ' AND asn = 1 AND target IN ('a.com', 'c.com')) OR (cc = 'KZ' AND asn = 2 AND "
+                            "target IN ('b.com'))) AND bin >= 0 AND bin < " +
+                                std::to_string(static_cast<int64_t>(kMaxKeyRanges) * 1200 + 600));
 }
 
 TEST_CASE("a recorded counts reply: exact bins from distinct probes, mixed bins from the states") {
@@ -174,6 +185,14 @@ TEST_CASE("a recorded counts reply: exact bins from distinct probes, mixed bins 
   CHECK(group.series[0].bins[1].counts ==
         std::vector<timeline::VerdictCount>{{"blocked", "dns.nxdomain", 1}, {"ok", "", 2}});
   CHECK(group.series[0].bins[0].probes == 5);
+  // Coarser bins: every bin from the states.
+  auto coarse = all_bins_mixed(requests, 1200000);
+  REQUIRE(coarse.series[0].bins.size() == 2);
+  CHECK(coarse.mixed == std::vector<MixedBin>{{{"KZ", 9198, "*"}, 1641081600000 + 1200000},
+                                              {{"KZ", 9198, "t.com"}, 1641081600000},
+                                              {{"KZ", 9198, "t.com"}, 1641081600000 + 1200000}});
+  add_mixed_counts(coarse, parse_reply(reply(smeta, R"j(["KZ", 9198, "t.com", 1641082800000, "ok", "", 4])j"), 1 << 20));
+  CHECK(coarse.series[0].bins[1].probes == 4);
   const auto stray_state = parse_reply(reply(smeta, R"j(["KZ", 9198, "b.com", 1641082200000, "ok", "", 2])j"), 1 << 20);
   CHECK_THROWS_AS(add_mixed_counts(group, stray_state), std::runtime_error);
 
@@ -319,8 +338,9 @@ TEST_CASE("incident windows read together, each cut from the union") {
   std::set<std::pair<std::string, std::string>> pairs;
   for (const auto& v : split[1]) pairs.insert({v.key_id, v.vantage});
   CHECK(pairs == std::set<std::pair<std::string, std::string>>{{"k:1", "t"}, {"k", ":1t"}});
-  const auto sql = vantage_group_sql({{"KZ", 1, "a.com"}, {"KZ", 1, "*"}}, 0, 1800, {"blocked"}, "kuzet");
-  CHECK(sql.find("(cc, asn, target) IN (('KZ', 1, 'a.com'), ('KZ', 1, '*'))") != std::string::npos);
+  const auto sql = vantage_group_sql(windows, "kuzet");
+  CHECK(sql.find("((cc = 'KZ' AND asn = 1 AND target = '*' AND bin >= 0 AND bin < 1200) OR (cc = 'KZ' AND asn = 1 "
+                 "AND target = 'a.com' AND bin >= 600 AND bin < 1800))") != std::string::npos);
   CHECK(sql.find("verdict IN ('blocked')") != std::string::npos);
   CHECK(sql.find("source = 'kuzet'") != std::string::npos);
 }
