@@ -7,6 +7,8 @@
 
 #include <ctime>
 
+#include "core/verdict.hpp"
+
 namespace kuzet::timeline {
 
 std::string incident_id(const SeriesKey& key, const std::string& kind, int64_t start_ms) {
@@ -43,8 +45,7 @@ std::optional<IncidentRef> parse_incident_id(const std::string& id) {
   if (asn > UINT32_MAX) return std::nullopt;
   ref.key.asn = static_cast<uint32_t>(asn);
   ref.kind = parts[2];
-  if (ref.kind != "blocked" && ref.kind != "intercepted" && ref.kind != "throttled" && ref.kind != "shutdown")
-    return std::nullopt;
+  if (!core::verdict::is_interference(ref.kind) && ref.kind != kShutdown) return std::nullopt;
   std::tm tm{};
   const std::string& when = parts[3];
   if (when.size() != 14 || when[8] != 'T' || when[13] != 'Z') return std::nullopt;
@@ -52,11 +53,11 @@ std::optional<IncidentRef> parse_incident_id(const std::string& id) {
   if (!end || *end != '\0') return std::nullopt;
   ref.start_ms = static_cast<int64_t>(timegm(&tm)) * 1000;
   if (pos == std::string::npos) {
-    if (ref.kind != "shutdown") return std::nullopt;
+    if (ref.kind != kShutdown) return std::nullopt;
     ref.key.target = kNetworkTarget;
   } else {
     ref.key.target = id.substr(pos);
-    if (ref.kind == "shutdown" || ref.key.target.empty()) return std::nullopt;
+    if (ref.kind == kShutdown || ref.key.target.empty()) return std::nullopt;
   }
   // Only the exact text incident_id writes names an incident: strptime also takes a year 0222, a
   // month 13 or spaces, which would name another moment (found by the timeline_query fuzz target).
@@ -144,7 +145,7 @@ std::vector<Incident> target_incidents(const Series& s, const IncidentOptions& o
   bool seen[3] = {false, false, false};
   for (size_t i = 0; i < s.bins.size(); ++i)
     for (const auto& c : s.bins[i].counts) {
-      if (c.verdict == "ok") informative[i] += c.probes;
+      if (c.verdict == core::verdict::ok) informative[i] += c.probes;
       for (size_t k = 0; k < 3; ++k)
         if (c.verdict == kKinds[k]) {
           informative[i] += c.probes;
@@ -195,7 +196,7 @@ std::vector<Incident> shutdown_incidents(const Series& s, const IncidentOptions&
   };
   auto runs = find_runs(s, o.close_after_bins, [&](size_t i, int* probes, double* share) {
     const Bin& b = s.bins[i];
-    const int online = b.probes - b.probes_with("offline");
+    const int online = b.probes - b.probes_with(std::string(core::verdict::offline));
     while (!window.empty() && window.front().first < b.start_ms - o.baseline_window_ms) {
       --histogram[static_cast<size_t>(window.front().second)];
       window.pop_front();
@@ -216,7 +217,7 @@ std::vector<Incident> shutdown_incidents(const Series& s, const IncidentOptions&
     return st;
   });
   for (const Run& r : runs) {
-    Incident inc = make_incident(s, "shutdown", r, r.open_at_end, o);
+    Incident inc = make_incident(s, std::string(kShutdown), r, r.open_at_end, o);
     double mean_drop = r.share_sum / r.bins;
     inc.severity = mean_drop * static_cast<double>(r.bins * s.bin_ms) / kMinuteMs;
     // Confidence: depth of the drop, discounted for networks with a small baseline.
