@@ -114,13 +114,7 @@ bool read_secret(const std::string& path, std::string& secret) {
 }
 
 void write_all(int fd, const std::string& data, const std::string& path) {
-  size_t done = 0;
-  while (done < data.size()) {
-    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) fail("cannot write " + path + ": " + errno_text());
-    done += static_cast<size_t>(n);
-  }
+  if (!files::write_all(fd, data)) fail("cannot write " + path + ": " + errno_text());
 }
 
 void fsync_directory(const std::string& dir) {

@@ -11,6 +11,7 @@
 #include <iomanip>
 #include <map>
 
+#include "files/files.hpp"
 #include "probe/ui/texts.hpp"
 
 namespace kuzet::probe {
@@ -32,15 +33,9 @@ bool OutputFile::append_records(const std::vector<MeasurementRecord>& records, s
     buf += nlohmann::json(r).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     buf += '\n';
   }
-  size_t off = 0;
-  while (off < buf.size()) {
-    ssize_t n = ::write(fd_, buf.data() + off, buf.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (error) *error = std::strerror(errno);
-      return false;
-    }
-    off += static_cast<size_t>(n);
+  if (!files::write_all(fd_, buf)) {
+    if (error) *error = std::strerror(errno);
+    return false;
   }
   if (::fsync(fd_) != 0) {
     if (error) *error = std::strerror(errno);
