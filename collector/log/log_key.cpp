@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "files/files.hpp"
+
 namespace kuzet::collector::log {
 
 namespace {
@@ -17,25 +19,16 @@ namespace {
 void write_new_file(const std::string& path, const std::string& text) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) throw LogKeyError("cannot create log key " + path + ": " + std::strerror(errno));
-  size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      ::close(fd);
-      throw LogKeyError("cannot write log key " + path + ": " + std::strerror(errno));
-    }
-    done += static_cast<size_t>(n);
+  if (!files::write_all(fd, text)) {
+    const std::string error = std::strerror(errno);
+    ::close(fd);
+    throw LogKeyError("cannot write log key " + path + ": " + error);
   }
   const bool synced = ::fsync(fd) == 0;
   ::close(fd);
   if (!synced) throw LogKeyError("cannot sync log key " + path + ": " + std::strerror(errno));
   const auto dir = std::filesystem::path(path).parent_path();
-  const int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
+  files::fsync_directory(dir.empty() ? "." : dir.string());  // best effort, as the key file itself is synced
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 #pragma once
 // Durable small files: what the probe's state files (queue cursor, daemon status, keys, history, network
-// memory) need so that a write survives kill -9 and power loss. Errors are returned as text, "" = success.
+// memory; the collector's log key) need so that a write survives kill -9 and power loss. Errors are returned as text, "" = success.
 #include <string>
 
 namespace kuzet::files {
