@@ -1,6 +1,7 @@
 #pragma once
 // Durable small files: what the probe's state files (queue cursor, daemon status, keys, history, network
-// memory; the collector's log key) need so that a write survives kill -9 and power loss. Errors are returned as text, "" = success.
+// memory) and the collector's log key need so that a write survives kill -9 and power loss. Errors are
+// returned as text, "" = success.
 #include <string>
 
 namespace kuzet::files {

@@ -8,11 +8,11 @@ namespace kuzet::probe::capture {
 
 namespace {
 
+// Sets *out to the library's function `name`; the first one missing is named in *missing.
 template <typename F>
-bool bind(void* lib, const char* name, F* out, std::string* missing) {
+void bind(void* lib, const char* name, F* out, std::string* missing) {
   *out = reinterpret_cast<F>(::dlsym(lib, name));
   if (!*out && missing->empty()) *missing = name;
-  return *out != nullptr;
 }
 
 struct Loaded {
