@@ -18,7 +18,7 @@
 #include "core/time.hpp"
 #include "measure/dns.hpp"
 #include "measure/url.hpp"
-#include "probe/collector_link.hpp"
+#include "probe/uplink/collector_link.hpp"
 #include "probe/config.hpp"
 #include "probe/daemon/daemon.hpp"
 #include "probe/export.hpp"
@@ -107,9 +107,9 @@ RunCommand parse_run(int argc, char** argv) {
 }
 
 // Uploads the run; on failure the results stay on disk (--out, or a file in the data dir) and we say where.
-int upload_results(const CollectorClient& client, const Identity& identity, const RunResult& result,
+int upload_results(const uplink::CollectorClient& client, const Identity& identity, const RunResult& result,
                    const std::string& out_path, const std::string& data_dir) {
-  auto summary = upload_records(client, identity, result.records);
+  auto summary = uplink::upload_records(client, identity, result.records);
   std::fprintf(stderr, "upload to %s: %zu stored, %zu duplicate, %zu rejected, %zu not sent%s%s\n",
                client.base_url().c_str(), summary.stored, summary.duplicates, summary.rejected, summary.failed,
                summary.failure.empty() ? "" : " — ", summary.failure.c_str());
@@ -184,7 +184,7 @@ int run_command(const RunCommand& cmd) {
 
   // A collector gives control measurements and the network identity, and receives the results.
   std::optional<Identity> identity;
-  std::optional<CollectorClient> client;
+  std::optional<uplink::CollectorClient> client;
   if (!config.collectors.empty()) {
     try {
       identity = Identity::load_or_create(config.data_dir);
@@ -198,7 +198,7 @@ int run_command(const RunCommand& cmd) {
       std::fprintf(stderr, "kuzet-probe: uploads go through a proxy, so the collector cannot tell our network; "
                            "set network: {cc, asn} in the config to label results\n");
     options.collector =
-        std::make_shared<HttpCollectorLink>(*client, *identity, options.network_override, !via_proxy);
+        std::make_shared<uplink::HttpCollectorLink>(*client, *identity, options.network_override, !via_proxy);
     if (!via_proxy) options.last_known_network = load_last_network(config.data_dir);
   }
 

@@ -43,8 +43,8 @@ measure::MeasureOptions measure_options_from(const ProbeConfig& config) {
   return m;
 }
 
-CollectorClientOptions collector_client_options(const ProbeConfig& config) {
-  CollectorClientOptions o;
+uplink::CollectorClientOptions collector_client_options(const ProbeConfig& config) {
+  uplink::CollectorClientOptions o;
   o.proxy = config.upload.proxy;
   o.batch_size = static_cast<size_t>(config.upload.batch_size);
   o.connect_timeout_ms = config.timeouts.tcp_ms;

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "probe/collector_client.hpp"
+#include "probe/uplink/collector_client.hpp"
 #include "probe/config.hpp"
 #include "probe/runner.hpp"
 
@@ -19,7 +19,7 @@ RunOptions run_options_from(const ProbeConfig& config, const std::vector<std::st
 
 // How to talk to the collector: upload proxy and batch size; connecting to it is bounded by the configured
 // TCP timeout (timeouts.tcp), so a blackholed collector costs what a blackholed site costs.
-CollectorClientOptions collector_client_options(const ProbeConfig& config);
+uplink::CollectorClientOptions collector_client_options(const ProbeConfig& config);
 
 // The packet capture for config.capture, opened once per process (it drops CAP_NET_RAW after opening: call
 // before other threads start). nullptr, after saying once on stderr why, when capture is not possible.

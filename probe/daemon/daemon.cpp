@@ -25,8 +25,8 @@
 #include "core/signing.hpp"
 #include "core/time.hpp"
 #include "core/verdict.hpp"
-#include "probe/collector_client.hpp"
-#include "probe/collector_link.hpp"
+#include "probe/uplink/collector_client.hpp"
+#include "probe/uplink/collector_link.hpp"
 #include "probe/config.hpp"
 #include "probe/history/history.hpp"
 #include "probe/identity.hpp"
@@ -193,7 +193,7 @@ class Daemon {
     }
   }
 
-  CollectorClientOptions client_options() const { return collector_client_options(config_); }
+  uplink::CollectorClientOptions client_options() const { return collector_client_options(config_); }
 
   void measure_once() {
     RunOptions options;
@@ -205,7 +205,7 @@ class Daemon {
     }
     options.capture = capture_;
     if (!config_.collectors.empty())
-      options.collector = std::make_shared<HttpCollectorLink>(CollectorClient(config_.collectors.front(), client_options()),
+      options.collector = std::make_shared<uplink::HttpCollectorLink>(uplink::CollectorClient(config_.collectors.front(), client_options()),
                                                               identity_, options.network_override,
                                                               /*ask_whoami=*/config_.upload.proxy.empty());
     if (options.collector && config_.upload.proxy.empty())
@@ -227,7 +227,7 @@ class Daemon {
     summary.asn = result.network.asn;
     summary.collector_reachable = result.collector_reachable;
     summary.collector_configured = !config_.collectors.empty();
-    for (const auto& envelope : sign_records(result.records, identity_))
+    for (const auto& envelope : uplink::sign_records(result.records, identity_))
       payloads.push_back(envelope.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     for (const auto& record : result.records) ++summary.verdicts[record.verdict.verdict];
     const auto appended = queue_.append(payloads);
@@ -312,7 +312,7 @@ class Daemon {
       return true;
     }
     const bool was_trusted = state->trusted();
-    CollectorClient client(url, client_options());
+    uplink::CollectorClient client(url, client_options());
     witness::CollectorLogApi api(client);
     witness::observe(*state, api, core::now_rfc3339());
     if (auto e = witness::save_state(config_.data_dir, *state); !e.empty()) log_at(LogLevel::warning, "witness: %s", e.c_str());
@@ -327,7 +327,7 @@ class Daemon {
   // the failure count of a collector that was down (seen in test_daemon_loopback under load).
   enum class UploadEnd { emptied, stopped, failed };
   UploadEnd upload_to(const std::string& url) {
-    CollectorClient client(url, client_options());
+    uplink::CollectorClient client(url, client_options());
     auto& known = registered_[url];
     const size_t batch = static_cast<size_t>(std::max(1, config_.upload.batch_size));
     for (;;) {

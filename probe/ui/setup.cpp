@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "measure/url.hpp"
-#include "probe/collector_client.hpp"
+#include "probe/uplink/collector_client.hpp"
 #include "probe/config.hpp"
 #include "files/files.hpp"
 #include "probe/run_setup.hpp"
@@ -100,7 +100,7 @@ std::string join(const std::vector<std::string>& items, const char* separator) {
 std::string check_collector(const std::string& url, const ProbeConfig& config) {
   std::printf("%s\n", say("setup.collector_checking", {{"url", url}}).c_str());
   std::fflush(stdout);
-  const auto who = CollectorClient(url, collector_client_options(config)).whoami();
+  const auto who = uplink::CollectorClient(url, collector_client_options(config)).whoami();
   if (!who.ok) {
     const std::string reason = who.failure + (who.detail.empty() ? "" : " (" + who.detail + ")");
     std::printf("%s\n", say("setup.collector_failed", {{"reason", reason}}).c_str());

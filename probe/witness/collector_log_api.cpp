@@ -11,7 +11,7 @@ namespace {
 // A consistency proof has at most about 2 * log2(size) hashes: 128 covers every 64-bit tree.
 constexpr size_t kMaxProofHashes = 128;
 
-std::optional<std::string> fetched(const LogFetchResult& r, std::string* error) {
+std::optional<std::string> fetched(const uplink::LogFetchResult& r, std::string* error) {
   if (r.ok) return r.body;
   if (error) *error = r.failure + (r.detail.empty() ? "" : " (" + r.detail + ")");
   return std::nullopt;

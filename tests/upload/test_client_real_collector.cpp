@@ -12,8 +12,8 @@
 #include "core/json_parse.hpp"
 #include "core/signing.hpp"
 #include "envelope/envelope.hpp"
-#include "probe/collector_client.hpp"
-#include "probe/collector_link.hpp"
+#include "probe/uplink/collector_client.hpp"
+#include "probe/uplink/collector_link.hpp"
 #include "probe/identity.hpp"
 #include "probe/runner.hpp"
 #include "tests/collector/helpers.hpp"
@@ -26,8 +26,8 @@ using nlohmann::json;
 
 namespace {
 
-probe::CollectorClientOptions generous() {
-  probe::CollectorClientOptions options;
+probe::uplink::CollectorClientOptions generous() {
+  probe::uplink::CollectorClientOptions options;
   options.timeout_ms = 60000;
   return options;
 }
@@ -41,7 +41,7 @@ json envelope_of(const std::string& uid, const core::KeyPair& key, const std::st
 
 // The real probe measures `paths` of a loopback site whose pages `handler` serves (route `pattern`), with
 // the collector behind `client` for whoami and control.
-probe::RunResult run_probe_on_site(const probe::CollectorClient& client, const probe::Identity& identity,
+probe::RunResult run_probe_on_site(const probe::uplink::CollectorClient& client, const probe::Identity& identity,
                                    const std::string& pattern, httplib::Server::Handler handler,
                                    const std::vector<std::string>& paths) {
   httplib::Server site;
@@ -54,7 +54,7 @@ probe::RunResult run_probe_on_site(const probe::CollectorClient& client, const p
   for (const auto& path : paths)
     options.targets.push_back({spec::Target{"http://127.0.0.1:" + std::to_string(site_port) + path, "news", "", ""}, ""});
   options.measure.tls.trust = nullptr;
-  options.collector = std::make_shared<probe::HttpCollectorLink>(client, identity, std::nullopt, true);
+  options.collector = std::make_shared<probe::uplink::HttpCollectorLink>(client, identity, std::nullopt, true);
   auto result = probe::run_probe(options);
   site.stop();
   site_thread.join();
@@ -65,7 +65,7 @@ probe::RunResult run_probe_on_site(const probe::CollectorClient& client, const p
 
 TEST_CASE("register, upload, duplicate and rejections against the real collector") {
   RunningCollector running;
-  probe::CollectorClient client("http://127.0.0.1:" + std::to_string(running.port), generous());
+  probe::uplink::CollectorClient client("http://127.0.0.1:" + std::to_string(running.port), generous());
 
   const auto who = client.whoami();
   CHECK(who.ok);
@@ -119,7 +119,7 @@ TEST_CASE("register, upload, duplicate and rejections against the real collector
 
 TEST_CASE("control: the real collector accepts the client's signature") {
   RunningCollector running;
-  probe::CollectorClient client("http://127.0.0.1:" + std::to_string(running.port), generous());
+  probe::uplink::CollectorClient client("http://127.0.0.1:" + std::to_string(running.port), generous());
   const auto key = core::generate_ed25519();
   REQUIRE(client.register_key(key).ok);
   // An IP-literal target is refused by policy (400 private_target) *after* the signature was checked,
@@ -144,7 +144,7 @@ TEST_CASE("a page echoing the probe's address is stored with the marker, not the
   RunningCollector running;
   collector::testing::TempDir dir;
   const auto identity = probe::Identity::load_or_create(dir.file("identity"));
-  probe::CollectorClient client("http://127.0.0.1:" + std::to_string(running.port), generous());
+  probe::uplink::CollectorClient client("http://127.0.0.1:" + std::to_string(running.port), generous());
   const auto result = run_probe_on_site(client, identity, "/", [](const httplib::Request& req, httplib::Response& res) {
     res.set_header("X-Your-Address", req.remote_addr);
     res.set_content("<html><head><title>You are " + req.remote_addr + "</title></head><body>Your IP address is " +
@@ -156,7 +156,7 @@ TEST_CASE("a page echoing the probe's address is stored with the marker, not the
   const auto& page = result.records[0].observations.http->requests.at(0);
   REQUIRE(page.status == 200);  // the page was fetched: the redaction below is not vacuous
 
-  const auto summary = probe::upload_records(client, identity, result.records);
+  const auto summary = probe::uplink::upload_records(client, identity, result.records);
   REQUIRE(summary.stored == 1);
   httplib::Client reader("127.0.0.1", running.port);
   const auto permalink = reader.Get("/api/v1/measurements/" + result.records[0].measurement_uid);
@@ -187,7 +187,7 @@ TEST_CASE("a probe run's upload is batch-signed: each stored envelope verifies a
   RunningCollector running;
   collector::testing::TempDir dir;
   const auto identity = probe::Identity::load_or_create(dir.file("identity"));
-  probe::CollectorClient client("http://127.0.0.1:" + std::to_string(running.port), generous());
+  probe::uplink::CollectorClient client("http://127.0.0.1:" + std::to_string(running.port), generous());
   std::vector<std::string> paths;
   for (int i = 0; i < 5; ++i) paths.push_back("/page/" + std::to_string(i));
   const auto result = run_probe_on_site(client, identity, R"(/page/(\d+))", [](const httplib::Request& req, httplib::Response& res) {
@@ -195,7 +195,7 @@ TEST_CASE("a probe run's upload is batch-signed: each stored envelope verifies a
   }, paths);
   REQUIRE(result.records.size() == 5);
 
-  const auto summary = probe::upload_records(client, identity, result.records);
+  const auto summary = probe::uplink::upload_records(client, identity, result.records);
   CHECK(summary.failure == "");
   REQUIRE(summary.stored == 5);
 

@@ -1,4 +1,4 @@
-#include "probe/collector_client.hpp"
+#include "probe/uplink/collector_client.hpp"
 
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -18,8 +18,8 @@
 #include "tests/loopback_port.hpp"
 #include "tests/peak_rss.hpp"
 
-using kuzet::probe::CollectorClient;
-using kuzet::probe::CollectorClientOptions;
+using kuzet::probe::uplink::CollectorClient;
+using kuzet::probe::uplink::CollectorClientOptions;
 using kuzet::tests::FakeCollector;
 using nlohmann::json;
 namespace core = kuzet::core;

@@ -8,7 +8,7 @@
 
 #include <thread>
 
-#include "probe/collector_client.hpp"
+#include "probe/uplink/collector_client.hpp"
 #include "probe/daemon/status.hpp"
 #include "probe/witness/collector_log_api.hpp"
 #include "probe/witness/witness.hpp"
@@ -198,7 +198,7 @@ TEST_CASE("a fake collector serving two inconsistent checkpoints: the probe repo
 
   TempDir dir;
   const std::string data_dir = dir.path.string();
-  probe::CollectorClient client(url);
+  probe::uplink::CollectorClient client(url);
   CollectorLogApi api(client);
   std::string error;
   auto state = load_state(data_dir, url, &error);

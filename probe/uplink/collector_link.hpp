@@ -8,12 +8,12 @@
 #include <string>
 #include <vector>
 
-#include "probe/collector_client.hpp"
+#include "probe/uplink/collector_client.hpp"
 #include "probe/identity.hpp"
 #include "probe/record.hpp"
 #include "probe/runner.hpp"
 
-namespace kuzet::probe {
+namespace kuzet::probe::uplink {
 
 class HttpCollectorLink : public CollectorLink {
  public:
@@ -64,4 +64,4 @@ struct UploadSummary {
 UploadSummary upload_records(const CollectorClient& client, const Identity& identity,
                              const std::vector<MeasurementRecord>& records);
 
-}  // namespace kuzet::probe
+}  // namespace kuzet::probe::uplink

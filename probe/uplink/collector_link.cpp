@@ -1,4 +1,4 @@
-#include "probe/collector_link.hpp"
+#include "probe/uplink/collector_link.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -9,7 +9,7 @@
 #include "envelope/envelope.hpp"
 #include "measure/observations_json.hpp"
 
-namespace kuzet::probe {
+namespace kuzet::probe::uplink {
 
 HttpCollectorLink::HttpCollectorLink(CollectorClient client, Identity identity,
                                      std::optional<NetworkIdentity> network_override, bool ask_whoami)
@@ -135,4 +135,4 @@ UploadSummary upload_records(const CollectorClient& client, const Identity& iden
   return summary;
 }
 
-}  // namespace kuzet::probe
+}  // namespace kuzet::probe::uplink

@@ -1,7 +1,7 @@
 #pragma once
-// The probe's side of docs/protocol.md for one collector: whoami, key registration, batched upload of
-// signed envelopes, signed control requests. Blocking; network failures are data, never thrown.
-// The collector is not trusted: replies are size-capped and checked before anything is believed.
+// What the probe believes of a collector's replies (docs/protocol.md), apart from the HTTP that carried
+// them: pure functions of (status, body), so the hostile-collector fuzz target can run them millions of
+// times. collector_client.cpp does the I/O and hands each answer here.
 #include <nlohmann/json.hpp>
 
 #include <cstddef>
@@ -11,9 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "core/signing.hpp"
-
-namespace kuzet::probe {
+namespace kuzet::probe::uplink {
 
 // Failures of the probe↔collector link (all four calls). Also "upload.http_<status>" for any answer
 // that is not the expected status.
@@ -109,30 +107,32 @@ void to_json(nlohmann::json& j, const UploadItemResult& v);
 void to_json(nlohmann::json& j, const UploadResult& v);
 void to_json(nlohmann::json& j, const ControlResult& v);
 
-class CollectorClient {
- public:
-  // base_url like "https://collector.example.org" (a trailing "/" is fine). Safe to share across threads:
-  // every call uses its own connection.
-  CollectorClient(std::string base_url, CollectorClientOptions options = {});
-
-  WhoamiResult whoami() const;
-  // POST /api/v1/probes/register, signed with the key itself.
-  RegisterResult register_key(const core::KeyPair& key) const;
-  // POST /api/v1/measurements in batches of ≤ batch_size, each batch of one public key only (one network:
-  // two networks' keys never share a request, nor a connection). Stops at the first batch the collector did not
-  // judge (the rest are "failed" with that failure), so a dead collector costs one timeout, not one per batch.
-  UploadResult upload(const std::vector<nlohmann::json>& envelopes) const;
-  // POST /api/v1/control with X-Kuzet-Key / X-Kuzet-Signature over the exact body bytes.
-  ControlResult control(const nlohmann::json& request, const core::KeyPair& key) const;
-  // GET <base_url><path> (e.g. "/log/checkpoint"), the body capped at max_bytes (a checkpoint or a proof is
-  // small). The witness (probe/witness) checks what comes back.
-  LogFetchResult log_get(const std::string& path, size_t max_bytes = 64 * 1024) const;
-
-  const std::string& base_url() const { return base_url_; }
-
- private:
-  std::string base_url_;
-  CollectorClientOptions options_;
+// One HTTP exchange as the client saw it.
+struct HttpReply {
+  int status = 0;
+  std::string body;
+  std::optional<int64_t> clock_offset_s;  // the Date header minus our clock at the answer
+  std::string failure;  // "" when an HTTP answer arrived (any status)
+  std::string detail;
 };
 
-}  // namespace kuzet::probe
+// "upload.http_<status>": the failure of an answer that is not the expected status.
+std::string http_failure(int status);
+
+// The readers below take the parse limits from the options (max_response_depth, max_response_values).
+WhoamiResult whoami_from(const HttpReply& reply, const CollectorClientOptions& options);
+// expected_key_id: the key the probe registered; a reply naming another key is not believed.
+RegisterResult register_from(const HttpReply& reply, const std::string& expected_key_id,
+                             const CollectorClientOptions& options);
+ControlResult control_from(HttpReply reply, const CollectorClientOptions& options);
+
+// The collector's judgement of one upload batch of `uids` (in the order sent).
+struct BatchJudgement {
+  std::string failure;  // "" when the batch was judged (200/207 with one result per item)
+  std::string detail;
+  std::vector<UploadItemResult> items;  // one per uid when judged; empty when nothing may be believed
+};
+BatchJudgement judge_batch(const HttpReply& reply, const std::vector<std::string>& uids,
+                           const CollectorClientOptions& options);
+
+}  // namespace kuzet::probe::uplink

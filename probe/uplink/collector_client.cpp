@@ -1,8 +1,7 @@
-#include "probe/collector_client.hpp"
+#include "probe/uplink/collector_client.hpp"
 
 #include <algorithm>
 
-#include <arpa/inet.h>
 #include <curl/curl.h>
 
 #include <ctime>
@@ -14,21 +13,12 @@
 
 #include "core/crypto.hpp"
 #include "core/jcs.hpp"
-#include "core/json_parse.hpp"
 #include "core/time.hpp"
 
-namespace kuzet::probe {
+namespace kuzet::probe::uplink {
 namespace {
 
 using nlohmann::json;
-
-struct HttpReply {
-  int status = 0;
-  std::string body;
-  std::optional<int64_t> clock_offset_s;  // the Date header minus our clock at the answer
-  std::string failure;  // "" when an HTTP answer arrived (any status)
-  std::string detail;
-};
 
 struct Sink {
   std::string body;
@@ -46,8 +36,6 @@ size_t write_body(char* data, size_t size, size_t count, void* user) {
   sink->body.append(data, bytes);
   return bytes;
 }
-
-std::string http_failure(int status) { return "upload.http_" + std::to_string(status); }
 
 std::string failure_for(CURLcode code) {
   switch (code) {
@@ -145,87 +133,21 @@ HttpReply perform(const std::string& url, const CollectorClientOptions& options,
   return reply;
 }
 
-// The reply body as a JSON object, or null (not JSON, not an object, over the options' limits).
-json parse_object(const std::string& body, const CollectorClientOptions& options) {
-  auto parsed = core::parse_json(body, {.max_bytes = options.max_response_bytes,
-                                        .max_depth = options.max_response_depth,
-                                        .max_values = options.max_response_values});
-  if (!parsed.ok() || !parsed.value.is_object()) return json();
-  return std::move(parsed.value);
-}
-
-const std::string* string_member(const json& object, const char* name) {
+// object[name] when it is a string, else "".
+std::string string_or_empty(const json& object, const char* name) {
+  if (!object.is_object()) return "";
   const auto it = object.find(name);
-  if (it == object.end() || !it->is_string()) return nullptr;
-  return &it->get_ref<const std::string&>();
-}
-
-bool is_ip_address(const std::string& text) {
-  unsigned char bytes[16];
-  return inet_pton(AF_INET, text.c_str(), bytes) == 1 || inet_pton(AF_INET6, text.c_str(), bytes) == 1;
-}
-
-bool valid_cc(const std::string& cc) {
-  return cc.empty() || (cc.size() == 2 && cc[0] >= 'A' && cc[0] <= 'Z' && cc[1] >= 'A' && cc[1] <= 'Z');
+  return it != object.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
 std::string uid_of(const json& envelope) {
   if (!envelope.is_object()) return "";
   const auto measurement = envelope.find("measurement");
-  if (measurement == envelope.end() || !measurement->is_object()) return "";
-  const auto* uid = string_member(*measurement, "measurement_uid");
-  return uid ? *uid : "";
+  return measurement == envelope.end() ? "" : string_or_empty(*measurement, "measurement_uid");
 }
 
 // The envelope's public_key as sent ("" when it has none: such envelopes travel together).
-std::string key_of(const json& envelope) {
-  if (!envelope.is_object()) return "";
-  const auto* key = string_member(envelope, "public_key");
-  return key ? *key : "";
-}
-
-// The per-item judgement of one batch, or false when the reply does not judge exactly these items.
-bool parse_judgement(const json& reply, const std::vector<std::string>& uids, std::vector<UploadItemResult>& out,
-                     std::string& detail) {
-  const auto results = reply.is_object() ? reply.find("results") : reply.end();
-  if (!reply.is_object() || results == reply.end() || !results->is_array()) {
-    detail = "reply has no results array";
-    return false;
-  }
-  if (results->size() != uids.size()) {
-    detail = "reply judges " + std::to_string(results->size()) + " items, " + std::to_string(uids.size()) + " sent";
-    return false;
-  }
-  std::vector<UploadItemResult> items;
-  for (size_t i = 0; i < uids.size(); ++i) {
-    const auto& item = (*results)[i];
-    const auto* uid = item.is_object() ? string_member(item, "measurement_uid") : nullptr;
-    const auto* status = item.is_object() ? string_member(item, "status") : nullptr;
-    const auto* reason = item.is_object() ? string_member(item, "reason") : nullptr;
-    const auto index = item.is_object() ? item.find("index") : item.end();
-    const bool has_index = item.is_object() && index != item.end();
-    if (has_index && !index->is_number_unsigned()) {
-      detail = "result " + std::to_string(i) + " has an index that is not a log index";
-      return false;
-    }
-    if (!uid || !status || (item.contains("reason") && !reason)) {
-      detail = "result " + std::to_string(i) + " is not {measurement_uid, status, reason}";
-      return false;
-    }
-    if (*uid != uids[i]) {
-      detail = "result " + std::to_string(i) + " names " + *uid + ", sent " + uids[i];
-      return false;
-    }
-    if (*status != "stored" && *status != "duplicate" && *status != "rejected") {
-      detail = "result " + std::to_string(i) + " has unknown status";
-      return false;
-    }
-    items.push_back({*uid, *status, reason && *status == "rejected" ? *reason : "",
-                     has_index && *status != "rejected" ? std::optional<uint64_t>(index->get<uint64_t>()) : std::nullopt});
-  }
-  out.insert(out.end(), items.begin(), items.end());
-  return true;
-}
+std::string key_of(const json& envelope) { return string_or_empty(envelope, "public_key"); }
 
 }  // namespace
 
@@ -253,71 +175,15 @@ LogFetchResult CollectorClient::log_get(const std::string& path, size_t max_byte
 }
 
 WhoamiResult CollectorClient::whoami() const {
-  WhoamiResult result;
-  const auto reply = perform(base_url_ + "/api/v1/whoami", options_, nullptr, {});
-  if (!reply.failure.empty()) {
-    result.failure = reply.failure;
-    result.detail = reply.detail;
-    return result;
-  }
-  if (reply.status != 200) {
-    result.failure = http_failure(reply.status);
-    return result;
-  }
-  const json body = parse_object(reply.body, options_);
-  const auto* cc = body.is_object() ? string_member(body, "cc") : nullptr;
-  const auto* as_name = body.is_object() ? string_member(body, "as_name") : nullptr;
-  const auto asn = body.is_object() ? body.find("asn") : body.end();
-  if (!cc || !valid_cc(*cc) || !as_name || as_name->size() > 512 || asn == body.end() ||
-      !asn->is_number_unsigned() || asn->get<uint64_t>() > UINT32_MAX) {
-    result.failure = upload_failure::malformed_reply;
-    result.detail = "whoami reply is not {cc, asn, as_name}";
-    return result;
-  }
-  result.ok = true;
-  result.cc = *cc;
-  result.asn = static_cast<uint32_t>(asn->get<uint64_t>());
-  result.as_name = *as_name;
-  // Optional (older collectors do not send it); anything but an IP address is ignored, not believed.
-  if (const auto* address = string_member(body, "address"); address && is_ip_address(*address))
-    result.address = *address;
-  return result;
+  return whoami_from(perform(base_url_ + "/api/v1/whoami", options_, nullptr, {}), options_);
 }
 
 RegisterResult CollectorClient::register_key(const core::KeyPair& key) const {
-  RegisterResult result;
   json statement{{"public_key", core::base64_encode(key.public_key)}, {"registered_at", core::now_rfc3339()}};
   statement["signature"] = core::base64_encode(core::ed25519_sign(key, core::canonicalize(statement)));
   const std::string body = statement.dump();
-  const auto reply = perform(base_url_ + "/api/v1/probes/register", options_, &body, {});
-  result.http_status = reply.status;
-  if (!reply.failure.empty()) {
-    result.failure = reply.failure;
-    result.detail = reply.detail;
-    return result;
-  }
-  const json answer = parse_object(reply.body, options_);
-  if (reply.status != 200) {
-    result.failure = http_failure(reply.status);
-    if (const auto* error = answer.is_object() ? string_member(answer, "error") : nullptr) result.error = *error;
-    return result;
-  }
-  const auto* id = answer.is_object() ? string_member(answer, "key_id") : nullptr;
-  const auto* status = answer.is_object() ? string_member(answer, "status") : nullptr;
-  if (!id || !status || (*status != "registered" && *status != "known")) {
-    result.failure = upload_failure::malformed_reply;
-    result.detail = "register reply is not {key_id, status}";
-    return result;
-  }
-  if (*id != core::key_id(key.public_key)) {
-    result.failure = upload_failure::malformed_reply;
-    result.detail = "collector's key_id " + *id + " is not the key's";
-    return result;
-  }
-  result.ok = true;
-  result.key_id = *id;
-  result.status = *status;
-  return result;
+  return register_from(perform(base_url_ + "/api/v1/probes/register", options_, &body, {}),
+                       core::key_id(key.public_key), options_);
 }
 
 UploadResult CollectorClient::upload(const std::vector<nlohmann::json>& envelopes) const {
@@ -370,87 +236,31 @@ UploadResult CollectorClient::upload(const std::vector<nlohmann::json>& envelope
     ++result.batches_sent;
     if (reply.clock_offset_s) result.clock_offset_s = reply.clock_offset_s;
     if (result.failure.empty()) result.http_status = reply.status;  // keeps the status of the first failure
-    std::string failure = reply.failure;
-    std::string detail = reply.detail;
-    std::vector<UploadItemResult> judged;
-    if (failure.empty()) {
-      const json answer = parse_object(reply.body, options_);
-      const bool complete = parse_judgement(answer, uids, judged, detail);
-      if (!complete) judged.clear();
-      if (reply.status == 200 || reply.status == 207) {
-        if (!complete) failure = upload_failure::malformed_reply;
-      } else {
-        failure = http_failure(reply.status);
-        if (const auto* error = answer.is_object() ? string_member(answer, "error") : nullptr)
-          detail = *error + (detail.empty() ? "" : ": " + detail);
-      }
+    const auto judgement = judge_batch(reply, uids, options_);
+    if (!judgement.failure.empty() && result.failure.empty()) {
+      result.failure = judgement.failure;
+      result.detail = judgement.detail;
     }
-    if (!failure.empty() && result.failure.empty()) {
-      result.failure = failure;
-      result.detail = detail;
-    }
-    if (judged.empty()) {
+    if (judgement.items.empty()) {
       // Nothing from here on was judged: keep it all for a later attempt.
       for (size_t k = first; k < sendable.size(); ++k) {
         result.items[sendable[k]].status = "failed";
-        result.items[sendable[k]].reason = failure;
+        result.items[sendable[k]].reason = judgement.failure;
       }
       break;
     }
-    for (size_t k = first; k < last; ++k) result.items[sendable[k]] = judged[k - first];
+    for (size_t k = first; k < last; ++k) result.items[sendable[k]] = judgement.items[k - first];
   }
   return result;
 }
 
 ControlResult CollectorClient::control(const nlohmann::json& request, const core::KeyPair& key) const {
-  ControlResult result;
   const std::string body = request.dump();
   const std::vector<std::string> headers{
       "X-Kuzet-Key: " + core::base64_encode(key.public_key),
       "X-Kuzet-Signature: " + core::base64_encode(core::ed25519_sign(key, body)),
   };
-  const auto reply = perform(base_url_ + "/api/v1/control", options_, &body, headers);
-  result.http_status = reply.status;
-  if (!reply.failure.empty()) {
-    result.failure = reply.failure;
-    result.detail = reply.detail;
-    return result;
-  }
-  json answer = parse_object(reply.body, options_);
-  if (reply.status != 200) {
-    result.failure = http_failure(reply.status);
-    if (const auto* error = answer.is_object() ? string_member(answer, "error") : nullptr) result.detail = *error;
-    return result;
-  }
-  if (!answer.is_object()) {
-    result.failure = upload_failure::malformed_reply;
-    result.detail = "control reply is not a JSON object";
-    return result;
-  }
-  result.ok = true;
-  result.response = std::move(answer);
-  return result;
+  return control_from(perform(base_url_ + "/api/v1/control", options_, &body, headers), options_);
 }
 
-void to_json(nlohmann::json& j, const WhoamiResult& v) {
-  j = json{{"ok", v.ok}, {"failure", v.failure}, {"detail", v.detail},
-           {"cc", v.cc}, {"asn", v.asn},         {"as_name", v.as_name}};
-}
-void to_json(nlohmann::json& j, const RegisterResult& v) {
-  j = json{{"ok", v.ok},         {"failure", v.failure}, {"detail", v.detail}, {"http_status", v.http_status},
-           {"key_id", v.key_id}, {"status", v.status},   {"error", v.error}};
-}
-void to_json(nlohmann::json& j, const UploadItemResult& v) {
-  j = json{{"measurement_uid", v.measurement_uid}, {"status", v.status}, {"reason", v.reason}};
-  if (v.log_index) j["log_index"] = *v.log_index;
-}
-void to_json(nlohmann::json& j, const UploadResult& v) {
-  j = json{{"http_status", v.http_status},   {"failure", v.failure}, {"detail", v.detail},
-           {"batches_sent", v.batches_sent}, {"items", v.items}};
-}
-void to_json(nlohmann::json& j, const ControlResult& v) {
-  j = json{{"ok", v.ok}, {"failure", v.failure}, {"detail", v.detail}, {"http_status", v.http_status},
-           {"response", v.response}};
-}
-
-}  // namespace kuzet::probe
+}  // namespace kuzet::probe::uplink
