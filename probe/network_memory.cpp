@@ -26,7 +26,7 @@ std::optional<NetworkIdentity> load_last_network(const std::string& data_dir) {
 std::optional<NetworkIdentity> parse_last_network(const std::string& text) {
   auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (!j.is_object()) return std::nullopt;
-  // Believed only in the shape whoami answers are (collector_client.cpp): an AS number that is not an
+  // Believed only in the shape whoami answers are (uplink/collector_reply.cpp): an AS number that is not an
   // unsigned 32-bit integer would otherwise be wrapped (-1 -> 4294967295) and label measurements.
   if (auto asn = j.find("asn"); asn != j.end() && (!asn->is_number_unsigned() || asn->get<uint64_t>() > UINT32_MAX))
     return std::nullopt;

@@ -19,7 +19,7 @@ struct ControlTarget {
   std::vector<std::string> probe_addresses;
 };
 
-// What a run needs from a collector. Production: CollectorLinkHttp (collector_link.hpp); tests: fakes.
+// What a run needs from a collector. Production: uplink::HttpCollectorLink (uplink/collector_link.hpp); tests: fakes.
 class CollectorLink {
  public:
   virtual ~CollectorLink() = default;

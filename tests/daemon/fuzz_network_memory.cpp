@@ -1,5 +1,5 @@
 // Fuzzes <data_dir>/network.json as the probe reads it back (probe/network_memory.cpp): whatever is in the
-// file, a network is believed only in the shape the collector's whoami is believed in (collector_client.cpp),
+// file, a network is believed only in the shape the collector's whoami is believed in (probe/uplink/collector_reply.cpp),
 // and it labels measurements as it was written: same AS number, no silent wrap-around.
 #include <cstddef>
 #include <cstdint>
