@@ -2,11 +2,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -16,6 +11,7 @@
 #include "core/evidence.hpp"
 #include "core/verdict.hpp"
 #include "core/log.hpp"
+#include "files/files.hpp"
 
 namespace kuzet::collector::vantage {
 
@@ -39,16 +35,8 @@ bool read_key_file(const std::string& path, int64_t* day, std::string* key) {
 
 // Written to a temporary file (0600) and renamed over the old one: a crash leaves the old key or the new.
 void write_key_file(const std::string& path, int64_t day, const std::string& key) {
-  const std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) throw std::runtime_error("cannot write vantage key file " + tmp);
-  const std::string text = std::to_string(day) + " " + key + "\n";
-  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
-  ok = ::close(fd) == 0 && ok;
-  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    ::unlink(tmp.c_str());
-    throw std::runtime_error("cannot write vantage key file " + path);
-  }
+  if (auto e = files::write_file_atomically(path, std::to_string(day) + " " + key + "\n", true, 0600); !e.empty())
+    throw std::runtime_error("cannot write vantage key file " + path + ": " + e);
 }
 
 }  // namespace

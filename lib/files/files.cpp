@@ -30,9 +30,9 @@ std::string fsync_directory(const std::string& dir) {
   return error;
 }
 
-std::string write_file_atomically(const std::string& path, const std::string& content, bool durable) {
+std::string write_file_atomically(const std::string& path, const std::string& content, bool durable, mode_t mode) {
   const std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
   if (fd < 0) return errno_text("create " + tmp);
   if (!write_all(fd, content) || (durable && ::fsync(fd) != 0)) {
     std::string error = errno_text("write " + tmp);

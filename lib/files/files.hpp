@@ -2,6 +2,8 @@
 // Durable small files: what the probe's state files (queue cursor, daemon status, keys, history, network
 // memory) and the collector's log key need so that a write survives kill -9 and power loss. Errors are
 // returned as text, "" = success.
+#include <sys/types.h>
+
 #include <string>
 
 namespace kuzet::files {
@@ -15,7 +17,9 @@ std::string errno_text(const std::string& what);
 // fsyncs a directory, so that files created, renamed or removed in it stay so after a crash.
 std::string fsync_directory(const std::string& dir);
 
-// Writes to path.tmp, fsyncs it, renames it over path and (when durable) fsyncs the directory.
-std::string write_file_atomically(const std::string& path, const std::string& content, bool durable = true);
+// Writes to path.tmp (created with `mode`), fsyncs it, renames it over path and (when durable) fsyncs the
+// directory: a crash leaves the old content or the new.
+std::string write_file_atomically(const std::string& path, const std::string& content, bool durable = true,
+                                  mode_t mode = 0644);
 
 }  // namespace kuzet::files

@@ -126,7 +126,7 @@ std::string append(const std::string& data_dir, const std::vector<Entry>& entrie
   const off_t before = ::lseek(fd, 0, SEEK_END);
   char last = '\n';
   if (before > 0 && ::pread(fd, &last, 1, before - 1) == 1 && last != '\n') lines.insert(0, "\n");
-  const bool written = ::write(fd, lines.data(), lines.size()) == static_cast<ssize_t>(lines.size());
+  const bool written = files::write_all(fd, lines);
   const int write_errno = errno;
   off_t size = ::lseek(fd, 0, SEEK_END);
   ::close(fd);

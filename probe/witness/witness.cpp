@@ -1,18 +1,14 @@
 #include "probe/witness/witness.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <nlohmann/json.hpp>
 
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 
 #include "core/crypto.hpp"
 #include "core/read_capped.hpp"
 #include "core/json_struct.hpp"
+#include "files/files.hpp"
 #include "tlog/note.hpp"
 
 namespace kuzet::probe::witness {
@@ -139,13 +135,8 @@ std::string save_state(const std::string& data_dir, const WitnessState& state) {
   std::filesystem::create_directories(dir, ec);
   if (ec) return "cannot create " + dir + ": " + ec.message();
   const std::string path = state_path(data_dir, state.collector);
-  const std::string tmp = path + ".tmp";
-  const std::string text = nlohmann::json(state).dump(2) + "\n";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return "cannot write " + tmp + ": " + std::strerror(errno);
-  const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
-  ::close(fd);
-  if (!written || std::rename(tmp.c_str(), path.c_str()) != 0) return "cannot write " + path + ": " + std::strerror(errno);
+  if (auto e = files::write_file_atomically(path, nlohmann::json(state).dump(2) + "\n"); !e.empty())
+    return "cannot write " + path + ": " + e;
   return "";
 }
 

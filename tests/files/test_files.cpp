@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -42,6 +43,18 @@ TEST_CASE("write_file_atomically creates, then replaces whole, and leaves no tem
   CHECK(files::write_file_atomically(file.string(), "") == "");
   CHECK(read(file).empty());
   CHECK_FALSE(fs::exists(file.string() + ".tmp"));
+}
+
+TEST_CASE("write_file_atomically creates a secret readable by its owner only, from the first byte") {
+  TempDir dir;
+  const fs::path file = dir.path / "key";
+  const mode_t old_umask = ::umask(022);
+  CHECK(files::write_file_atomically(file.string(), "secret\n", true, 0600) == "");
+  ::umask(old_umask);
+  CHECK((fs::status(file).permissions() & fs::perms::all) == (fs::perms::owner_read | fs::perms::owner_write));
+  CHECK(files::write_file_atomically(file.string(), "public\n") == "");  // the default mode
+  CHECK((fs::status(file).permissions() & fs::perms::all) ==
+        (fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read));
 }
 
 TEST_CASE("write_file_atomically into a missing directory says what failed and touches nothing") {
