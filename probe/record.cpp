@@ -7,6 +7,8 @@
 
 #include "analysis/analysis_json.hpp"
 #include "core/crypto.hpp"
+#include "core/json_struct.hpp"
+#include "core/verdict.hpp"
 #include "measure/observations_json.hpp"
 
 namespace kuzet::probe {
@@ -27,7 +29,7 @@ void to_json(nlohmann::json& j, const NetworkIdentity& v) {
 
 void from_json(const nlohmann::json& j, NetworkIdentity& v) {
   v.cc = j.value("cc", "");
-  v.asn = j.value("asn", uint32_t{0});
+  v.asn = core::json_value(j, "asn", uint32_t{0});
   v.as_name = j.value("as_name", "");
   v.source = j.value("source", "unknown");
   v.learned_at = j.value("learned_at", "");
@@ -65,7 +67,7 @@ void from_json(const nlohmann::json& j, MeasurementRecord& v) {
   v.spec = j.value("spec", "");
   v.started_at = j.at("started_at").get<std::string>();
   v.runtime_ms = j.value("runtime_ms", 0.0);
-  v.verdict.verdict = j.value("verdict", "inconclusive");
+  v.verdict.verdict = j.value("verdict", std::string(core::verdict::inconclusive));
   v.verdict.method = j.value("method", "");
   v.verdict.explanation = j.value("explanation", "");
   if (j.contains("evidence")) j.at("evidence").get_to(v.verdict.evidence);

@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/verdict.hpp"
 #include "measure/observations.hpp"
 #include "spec/spec.hpp"
 
@@ -29,7 +30,7 @@ struct Message {
 };
 
 struct Verdict {
-  std::string verdict = "inconclusive";
+  std::string verdict = std::string(core::verdict::inconclusive);
   std::string method;
   std::string explanation;  // one sentence for humans: `message` rendered in English (what records store)
   Message message;          // the same sentence, for rendering in another language (explain)

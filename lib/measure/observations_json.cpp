@@ -53,7 +53,7 @@ void from_json(const nlohmann::json& j, TargetObservations& v) {
   v.url = j.value("url", "");
   v.scheme = j.value("scheme", "");
   v.host = j.value("host", "");
-  v.port = j.value("port", uint16_t{0});
+  v.port = core::json_value(j, "port", uint16_t{0});
   if (j.contains("dns")) j.at("dns").get_to(v.dns);
   if (j.contains("tcp")) j.at("tcp").get_to(v.tcp);
   if (j.contains("tls")) j.at("tls").get_to(v.tls);

@@ -1,5 +1,8 @@
 #include <nlohmann/json.hpp>
 
+#include <type_traits>
+
+#include "core/json_struct.hpp"
 #include "packets/findings.hpp"
 
 namespace kuzet::packets {
@@ -50,41 +53,51 @@ void to_json(nlohmann::json& j, const PacketFinding& f) {
   }
 }
 
+namespace {
+
+// An integer fact (or a list of them): only integers that fit, never a cast float (core/json_struct.hpp).
+template <class T>
+void read_integers(const nlohmann::json& j, const char* key, T& field, const std::type_identity_t<T>& fallback) {
+  field = core::json_value(j, key, fallback);
+}
+
+}  // namespace
+
 void from_json(const nlohmann::json& j, PacketFinding& f) {
   f = PacketFinding{};
   f.kind = j.at("kind").get<std::string>();
   f.peer = j.value("peer", "");
   f.signs = j.value("signs", std::vector<std::string>{});
   f.t_ms = j.value("t_ms", 0.0);
-  f.rst_ttl = j.value("rst_ttl", 0);
-  f.server_ttls = j.value("server_ttls", std::vector<int>{});
-  f.rst_ip_id = j.value("rst_ip_id", -1);
-  f.server_ip_ids = j.value("server_ip_ids", std::vector<int>{});
-  f.rst_count = j.value("rst_count", 0);
-  f.packets_after_rst = j.value("packets_after_rst", 0);
-  f.rst_seq_offset = j.value("rst_seq_offset", 0LL);
+  read_integers(j, "rst_ttl", f.rst_ttl, 0);
+  read_integers(j, "server_ttls", f.server_ttls, std::vector<int>{});
+  read_integers(j, "rst_ip_id", f.rst_ip_id, -1);
+  read_integers(j, "server_ip_ids", f.server_ip_ids, std::vector<int>{});
+  read_integers(j, "rst_count", f.rst_count, 0);
+  read_integers(j, "packets_after_rst", f.packets_after_rst, 0);
+  read_integers(j, "rst_seq_offset", f.rst_seq_offset, 0LL);
   f.query_name = j.value("query_name", "");
   f.query_type = j.value("query_type", "");
-  f.query_id = j.value("query_id", 0);
-  f.replies = j.value("replies", 0);
+  read_integers(j, "query_id", f.query_id, 0);
+  read_integers(j, "replies", f.replies, 0);
   f.injected_answers = j.value("injected_answers", std::vector<std::string>{});
   f.genuine_answers = j.value("genuine_answers", std::vector<std::string>{});
-  f.injected_ttl = j.value("injected_ttl", 0);
-  f.genuine_ttl = j.value("genuine_ttl", 0);
-  f.injected_ip_id = j.value("injected_ip_id", -1);
-  f.genuine_ip_id = j.value("genuine_ip_id", -1);
+  read_integers(j, "injected_ttl", f.injected_ttl, 0);
+  read_integers(j, "genuine_ttl", f.genuine_ttl, 0);
+  read_integers(j, "injected_ip_id", f.injected_ip_id, -1);
+  read_integers(j, "genuine_ip_id", f.genuine_ip_id, -1);
   f.gap_ms = j.value("gap_ms", 0.0);
   f.trigger = j.value("trigger", "");
-  f.retransmissions = j.value("retransmissions", 0);
+  read_integers(j, "retransmissions", f.retransmissions, 0);
   f.silence_ms = j.value("silence_ms", 0.0);
   f.rate_bps = j.value("rate_bps", 0.0);
   f.rate_variation = j.value("rate_variation", 0.0);
-  f.loss_events = j.value("loss_events", 0);
+  read_integers(j, "loss_events", f.loss_events, 0);
   f.loss_interval_ms = j.value("loss_interval_ms", 0.0);
   f.rtt_base_ms = j.value("rtt_base_ms", 0.0);
   f.rtt_at_loss_ms = j.value("rtt_at_loss_ms", 0.0);
-  f.hop = j.value("hop", 0);
-  f.max_ttl = j.value("max_ttl", 0);
+  read_integers(j, "hop", f.hop, 0);
+  read_integers(j, "max_ttl", f.max_ttl, 0);
   f.failure = j.value("failure", "");
 }
 

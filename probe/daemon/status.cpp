@@ -16,6 +16,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/json_struct.hpp"
 #include "probe/config.hpp"
 #include "probe/daemon/queue.hpp"
 #include "probe/ui/commands.hpp"
@@ -62,7 +63,7 @@ void from_json(const nlohmann::json& j, DaemonStatus& v) {
   v.updated_at = j.value("updated_at", "");
   v.config = j.value("config", "");
   v.mode = j.value("mode", "normal");
-  v.runs = j.value("runs", uint64_t{0});
+  v.runs = core::json_value(j, "runs", uint64_t{0});
   if (j.contains("last_run") && j["last_run"].is_object()) v.last_run = j["last_run"].get<RunSummary>();
   v.next_run_at = j.value("next_run_at", "");
   if (j.contains("last_upload") && j["last_upload"].is_object()) v.last_upload = j["last_upload"].get<UploadAttempt>();
@@ -70,7 +71,7 @@ void from_json(const nlohmann::json& j, DaemonStatus& v) {
   if (j.contains("clock_offset_s") && j["clock_offset_s"].is_number_integer())
     v.clock_offset_s = j["clock_offset_s"].get<int64_t>();
   v.last_upload_ok_at = j.value("last_upload_ok_at", "");
-  v.upload_failures_in_row = j.value("upload_failures_in_row", uint64_t{0});
+  v.upload_failures_in_row = core::json_value(j, "upload_failures_in_row", uint64_t{0});
   v.next_upload_at = j.value("next_upload_at", "");
   if (j.contains("queue")) v.queue = j["queue"].get<QueueStatus>();
   if (j.contains("networks")) v.networks = j["networks"].get<std::vector<NetworkKey>>();
