@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <deque>
 #include <map>
+#include <string_view>
 #include <unordered_map>
 
 #include <ctime>
@@ -228,11 +229,12 @@ std::vector<Incident> shutdown_incidents(const Series& s, const IncidentOptions&
 }
 
 int count_vantage_points(const std::vector<VantageSample>& samples) {
-  // Union-find over nodes "k:<key_id>" and "v:<tag>"; each supporting sample joins its key and its tag.
-  std::unordered_map<std::string, size_t> node;
+  // Union-find over the keys and the tags (two name spaces: a key and a tag spelled alike are two nodes); each
+  // supporting sample joins its key and its tag. Names are views of the samples: tens of thousands of them.
+  std::unordered_map<std::string_view, size_t> keys, tags;
   std::vector<size_t> parent;
-  auto id = [&](const std::string& name) {
-    auto [it, added] = node.emplace(name, parent.size());
+  auto id = [&](std::unordered_map<std::string_view, size_t>& nodes, std::string_view name) {
+    auto [it, added] = nodes.emplace(name, parent.size());
     if (added) parent.push_back(parent.size());
     return it->second;
   };
@@ -240,9 +242,12 @@ int count_vantage_points(const std::vector<VantageSample>& samples) {
     while (parent[x] != x) x = parent[x] = parent[parent[x]];
     return x;
   };
+  keys.reserve(samples.size());
+  tags.reserve(samples.size());
+  parent.reserve(2 * samples.size());
   for (const auto& s : samples) {
     if (s.vantage.empty()) continue;
-    size_t a = find(id("k:" + s.key_id)), b = find(id("v:" + s.vantage));
+    size_t a = find(id(keys, s.key_id)), b = find(id(tags, s.vantage));
     if (a != b) parent[a] = b;
   }
   int roots = 0;

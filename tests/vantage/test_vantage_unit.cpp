@@ -112,6 +112,9 @@ TEST_CASE("vantage points: keys sharing a tag, or a tag shared through a key, ar
   // No supporting tag: counts for nothing.
   CHECK(count_vantage_points({{"k1", ""}, {"k2", ""}}) == 0);
   CHECK(count_vantage_points({{"k1", "a"}, {"k2", "b"}, {"k3", "c"}}) == 3);
+  // Keys and tags are apart: a key spelled like another sample's tag joins nothing.
+  CHECK(count_vantage_points({{"x", "y"}, {"y", "x"}}) == 2);
+  CHECK(count_vantage_points({{"x", "x"}}) == 1);
 }
 
 TEST_CASE("assess_independence: confirmed from min_vantage_points on, confidence scaled below it") {
