@@ -114,6 +114,84 @@ Rows parse_reply(std::string_view body, size_t max_bytes) {
 
 namespace {
 
+// The byte a ClickHouse escape "\c" stands for; -1 for one it does not write (\x is read by the caller).
+int unescaped(char c) {
+  switch (c) {
+    case '\\': return '\\';
+    case '\'': return '\'';
+    case '"': return '"';
+    case 't': return '\t';
+    case 'n': return '\n';
+    case 'r': return '\r';
+    case '0': return '\0';
+    case 'b': return '\b';
+    case 'f': return '\f';
+    case 'a': return '\a';
+    case 'v': return '\v';
+    default: return -1;
+  }
+}
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+}  // namespace
+
+Table parse_tsv(std::string_view body, size_t width, size_t max_bytes) {
+  if (body.size() > max_bytes)
+    throw std::runtime_error("ClickHouse reply larger than " + std::to_string(max_bytes) + " bytes");
+  if (width == 0) throw std::runtime_error("ClickHouse reply: no columns asked for");
+  if (!body.empty() && body.back() != '\n') throw std::runtime_error("ClickHouse reply cut short (no final newline)");
+  Table t;
+  t.width_ = width;
+  t.cells_.reserve(body.size());
+  size_t in_row = 0;
+  for (size_t i = 0; i < body.size(); ++i) {
+    const char c = body[i];
+    if (c == '\t' || c == '\n') {
+      t.ends_.push_back(t.cells_.size());
+      ++in_row;
+      if ((c == '\t') == (in_row == width))  // a tab after the last cell, or a newline before it
+        throw std::runtime_error("ClickHouse reply row is not " + std::to_string(width) + " cells");
+      if (c == '\n') in_row = 0;
+    } else if (c != '\\') {
+      t.cells_ += c;
+    } else if (i + 1 < body.size() && body[i + 1] == 'x') {
+      const int hi = i + 2 < body.size() ? hex_digit(body[i + 2]) : -1, lo = i + 3 < body.size() ? hex_digit(body[i + 3]) : -1;
+      if (hi < 0 || lo < 0) throw std::runtime_error("ClickHouse reply: a bad \\x escape");
+      t.cells_ += static_cast<char>(hi * 16 + lo);
+      i += 3;
+    } else {
+      const int byte = i + 1 < body.size() ? unescaped(body[i + 1]) : -1;
+      if (byte < 0) throw std::runtime_error("ClickHouse reply: an unknown escape");
+      t.cells_ += static_cast<char>(byte);
+      ++i;
+    }
+  }
+  return t;
+}
+
+std::string_view Table::text(size_t row, size_t column) const {
+  if (column >= width_ || row >= size()) throw std::runtime_error("ClickHouse reply: no cell " + std::to_string(column));
+  const size_t at = row * width_ + column, begin = at == 0 ? 0 : ends_[at - 1];
+  return std::string_view(cells_).substr(begin, ends_[at] - begin);
+}
+
+int64_t Table::integer(size_t row, size_t column) const {
+  const std::string_view cell = text(row, column);
+  int64_t value = 0;
+  auto [end, ec] = std::from_chars(cell.data(), cell.data() + cell.size(), value);
+  if (cell.empty() || ec != std::errc() || end != cell.data() + cell.size())
+    throw std::runtime_error("ClickHouse reply: cell " + std::to_string(column) + " is not an integer");
+  return value;
+}
+
+namespace {
+
 struct Sink {
   std::string* body;
   size_t max;
@@ -200,6 +278,10 @@ Rows Client::select(const std::string& sql) {
   // 64-bit integers as JSON numbers, not strings (times in ms are Int64).
   return parse_reply(post("&output_format_json_quote_64bit_integers=0", sql + " FORMAT JSONCompact"),
                      limits_.max_reply_bytes);
+}
+
+Table Client::select_tsv(const std::string& sql, size_t width) {
+  return parse_tsv(post("", sql + " FORMAT TabSeparated"), width, limits_.max_reply_bytes);
 }
 
 void Client::insert_json_rows(const std::string& table, const std::string& rows) {

@@ -1,7 +1,8 @@
 #pragma once
 // ClickHouse over its HTTP interface (libcurl; no client library): where the cluster is (the --analytics
 // URL), how a value is written into SQL, and its replies read as untrusted input — bounded in bytes and
-// time, parsed with the project's capped JSON parser (docs/deployment.md, "ClickHouse").
+// time, parsed with the project's capped JSON parser or, for the large reads, as TabSeparated (no DOM)
+// (docs/deployment.md, "ClickHouse").
 #include <nlohmann/json.hpp>
 
 #include <chrono>
@@ -50,6 +51,28 @@ std::string sql_identifier(std::string_view name);
 using Rows = std::vector<nlohmann::json>;
 Rows parse_reply(std::string_view body, size_t max_bytes);
 
+// A TabSeparated reply (the large reads: tens of thousands of rows, where a JSON DOM cost more than the query):
+// every cell unescaped into one buffer, read by (row, column). Cells are text; integer() reads one as a number.
+class Table {
+ public:
+  size_t width() const { return width_; }
+  size_t size() const { return width_ == 0 ? 0 : ends_.size() / width_; }
+  // Throws std::runtime_error for a column past the width (a broken reply, not a programming error: the
+  // width is the one asked of parse_tsv).
+  std::string_view text(size_t row, size_t column) const;
+  int64_t integer(size_t row, size_t column) const;  // throws std::runtime_error unless a decimal int64
+
+ private:
+  friend Table parse_tsv(std::string_view body, size_t width, size_t max_bytes);
+  size_t width_ = 0;
+  std::string cells_;          // every cell's bytes, back to back
+  std::vector<size_t> ends_;   // where each cell ends in cells_, row by row
+};
+// A TabSeparated reply of rows `width` cells wide: cells split on tab, rows on newline, ClickHouse's escapes
+// (\\ \t \n \r \0 \b \f \a \v \' \" \xHH) undone. Throws std::runtime_error on anything else: too
+// big, a row of another width, an unknown escape, no final newline.
+Table parse_tsv(std::string_view body, size_t width, size_t max_bytes);
+
 struct ClientLimits {
   size_t max_reply_bytes = 64u << 20;
   std::chrono::milliseconds timeout{30000};  // connection and transfer; also the server's max_execution_time
@@ -69,6 +92,8 @@ class Client {
   void execute(const std::string& sql);
   // A SELECT; " FORMAT JSONCompact" is appended. Throws std::runtime_error.
   Rows select(const std::string& sql);
+  // A SELECT of `width` columns; " FORMAT TabSeparated" is appended. Throws std::runtime_error.
+  Table select_tsv(const std::string& sql, size_t width);
   // INSERT INTO table FORMAT JSONEachRow with `rows` (one JSON object a line) as the body.
   void insert_json_rows(const std::string& table, const std::string& rows);
 

@@ -199,12 +199,22 @@ namespace {
 
 bool mixed_before(const MixedBin& a, const MixedBin& b) { return std::tie(a.key, a.start_ms) < std::tie(b.key, b.start_ms); }
 
-SeriesKey key_of(const nlohmann::json& row) { return {text(row, 0), asn_of(row, 1), text(row, 2)}; }
+// Row r's series key from its first three cells (cc, asn, target).
+SeriesKey key_at(const Table& rows, size_t r) {
+  const int64_t asn = rows.integer(r, 1);
+  if (asn < 0 || asn > UINT32_MAX) throw std::runtime_error("ClickHouse reply: ASN out of range");
+  return {std::string(rows.text(r, 0)), static_cast<uint32_t>(asn), std::string(rows.text(r, 2))};
+}
+
+// Compares row r's series key with `key` without building one (most rows of a reply share their key).
+bool same_key(const Table& rows, size_t r, const SeriesKey& key) {
+  return rows.text(r, 0) == key.cc && rows.text(r, 2) == key.target && rows.integer(r, 1) == static_cast<int64_t>(key.asn);
+}
 
 }  // namespace
 
 GroupCounts series_counts_from_rows(const std::vector<timeline::TimelineSource::SeriesRequest>& requests,
-                                    int64_t bin_ms, const Rows& rows) {
+                                    int64_t bin_ms, const Table& rows) {
   GroupCounts g;
   std::map<SeriesKey, size_t> by_key;
   for (const auto& r : requests) {
@@ -213,19 +223,23 @@ GroupCounts series_counts_from_rows(const std::vector<timeline::TimelineSource::
   }
   std::vector<std::vector<int64_t>> whole(g.series.size());
   for (size_t k = 0; k < g.series.size(); ++k) whole[k].assign(g.series[k].bins.size(), 0);
-  for (const auto& row : rows) {
-    auto it = by_key.find(key_of(row));
-    if (it == by_key.end()) throw std::runtime_error("ClickHouse reply: a series not asked for");
-    timeline::Series& s = g.series[it->second];
-    const int64_t start = integer(row, 3), probes = integer(row, 7);
+  size_t k = g.series.size();  // the previous row's series: rows come grouped by series more often than not
+  for (size_t row = 0; row < rows.size(); ++row) {
+    if (k == g.series.size() || !same_key(rows, row, g.series[k].key)) {
+      auto it = by_key.find(key_at(rows, row));
+      if (it == by_key.end()) throw std::runtime_error("ClickHouse reply: a series not asked for");
+      k = it->second;
+    }
+    timeline::Series& s = g.series[k];
+    const int64_t start = rows.integer(row, 3), probes = rows.integer(row, 7);
     const size_t i = bin_index(s, start);
     if (i == s.bins.size()) continue;  // the union's bins outside this series' own range are not its
-    if (integer(row, 4) != 0) {
-      if (probes <= 0 || probes > INT32_MAX || whole[it->second][i] != 0)
+    if (rows.integer(row, 4) != 0) {
+      if (probes <= 0 || probes > INT32_MAX || whole[k][i] != 0)
         throw std::runtime_error("ClickHouse reply: a bin's probes out of range or twice");
-      whole[it->second][i] = probes;
+      whole[k][i] = probes;
     } else {
-      add_count(s, start, text(row, 5), text(row, 6), probes);
+      add_count(s, start, std::string(rows.text(row, 5)), std::string(rows.text(row, 6)), probes);
     }
   }
   for (size_t k = 0; k < g.series.size(); ++k) {
@@ -244,7 +258,7 @@ GroupCounts series_counts_from_rows(const std::vector<timeline::TimelineSource::
 }
 
 GroupCounts all_bins_mixed(const std::vector<timeline::TimelineSource::SeriesRequest>& requests, int64_t bin_ms) {
-  GroupCounts g = series_counts_from_rows(requests, bin_ms, {});
+  GroupCounts g = series_counts_from_rows(requests, bin_ms, Table{});
   for (const auto& s : g.series)
     for (const auto& bin : s.bins) g.mixed.push_back({s.key, bin.start_ms});
   std::sort(g.mixed.begin(), g.mixed.end(), mixed_before);
@@ -270,16 +284,17 @@ std::string mixed_bins_sql(const std::vector<MixedBin>& mixed, int64_t bin_ms, c
          "b, key_id) GROUP BY " + group + "b, verdict, method";
 }
 
-void add_mixed_counts(GroupCounts& g, const Rows& rows) {
+void add_mixed_counts(GroupCounts& g, const Table& rows) {
   std::map<SeriesKey, size_t> by_key;
   for (size_t k = 0; k < g.series.size(); ++k) by_key.emplace(g.series[k].key, k);
-  for (const auto& row : rows) {
-    const MixedBin at{key_of(row), integer(row, 3)};
+  for (size_t row = 0; row < rows.size(); ++row) {
+    const MixedBin at{key_at(rows, row), rows.integer(row, 3)};
     auto it = by_key.find(at.key);
     if (it == by_key.end()) throw std::runtime_error("ClickHouse reply: a series not asked for");
     if (!std::binary_search(g.mixed.begin(), g.mixed.end(), at, mixed_before))
       continue;  // a bin whose counts were exact (read again when the ranges were too many)
-    add_count(g.series[it->second], at.start_ms, text(row, 4), text(row, 5), integer(row, 6));
+    add_count(g.series[it->second], at.start_ms, std::string(rows.text(row, 4)), std::string(rows.text(row, 5)),
+              rows.integer(row, 6));
   }
   for (auto& s : g.series) sort_counts(s);
 }
@@ -321,49 +336,129 @@ std::vector<timeline::VantageSample> vantage_samples_from_rows(const Rows& rows)
   return out;
 }
 
-std::string vantage_group_sql(const std::vector<timeline::TimelineSource::VantageRequest>& windows,
-                              const std::string& source) {
+namespace {
+
+// The windows' key ranges, and the verdicts any of them asks for.
+std::string windows_where(const std::vector<timeline::TimelineSource::VantageRequest>& windows,
+                          std::vector<std::string>& verdicts) {
   std::vector<KeyRange> ranges;
-  std::vector<std::string> verdicts;
   for (const auto& w : windows) {
     ranges.push_back({w.key, w.from_ms, w.until_ms});
     if (w.verdict && std::find(verdicts.begin(), verdicts.end(), *w.verdict) == verdicts.end())
       verdicts.push_back(*w.verdict);
   }
-  return "SELECT cc, asn, target, bin, key_id, s.1 AS verdict, s.3, s.4 FROM (SELECT cc, asn, target, bin, key_id,"
-         " argMaxMerge(latest) AS s FROM " + std::string(kProbeBins) + " WHERE " + key_ranges(ranges) +
-         source_filter(source) + " GROUP BY cc, asn, target, bin, key_id) WHERE target = " +
-         sql_string(timeline::kNetworkTarget) + " OR verdict IN (" + in_list(verdicts) + ")";
+  return key_ranges(std::move(ranges));
 }
 
-std::vector<std::vector<timeline::VantageSample>> vantage_group_from_rows(
-    const std::vector<timeline::TimelineSource::VantageRequest>& requests, const Rows& rows) {
-  // Per window, "<length of key_id>:<key_id><tag>" -> decisive: one string per sample, not a pair of them.
-  std::vector<std::unordered_map<std::string, int64_t>> sums(requests.size());
-  std::map<SeriesKey, std::vector<size_t>> by_key;  // rows are many, windows few
-  for (size_t k = 0; k < requests.size(); ++k) by_key[requests[k].key].push_back(k);
-  std::string sample;
-  for (const auto& row : rows) {
-    const int64_t bin = integer(row, 3), decisive = integer(row, 7);
-    const std::string& verdict = text(row, 5);
-    const std::string &key_id = text(row, 4), &tag = text(row, 6);
-    if (decisive < 0 || decisive > 1) throw std::runtime_error("ClickHouse reply: decisive is not 0 or 1");
-    auto of_key = by_key.find(key_of(row));
-    if (of_key == by_key.end()) continue;
-    for (size_t k : of_key->second) {
-      const auto& r = requests[k];
-      if (bin < r.from_ms || bin >= r.until_ms || (r.verdict && *r.verdict != verdict)) continue;
-      sample.assign(std::to_string(key_id.size())).append(":").append(key_id).append(tag);
-      sums[k][sample] += decisive;
-    }
+bool probe_bin_before(const ProbeBin& a, const ProbeBin& b) {
+  return std::tie(a.key, a.bin, a.key_id) < std::tie(b.key, b.bin, b.key_id);
+}
+
+}  // namespace
+
+std::string vantage_presence_sql(const std::vector<timeline::TimelineSource::VantageRequest>& windows,
+                                 const std::string& source) {
+  std::vector<std::string> verdicts;
+  const std::string where = windows_where(windows, verdicts);
+  return "SELECT cc, asn, target, bin, key_id, v, t, d, n FROM (SELECT cc, asn, target, bin, key_id, any(verdict) AS v,"
+         " any(vantage) AS t, any(decisive) AS d, uniqExact(verdict, vantage, decisive) AS n FROM " +
+         std::string(kProbePresence) + " WHERE " + where + source_filter(source) +
+         " GROUP BY cc, asn, target, bin, key_id) WHERE n > 1 OR target = " + sql_string(timeline::kNetworkTarget) +
+         " OR v IN (" + in_list(verdicts) + ")";
+}
+
+VantageGroup::VantageGroup(std::vector<timeline::TimelineSource::VantageRequest> windows)
+    : windows_(std::move(windows)), sums_(windows_.size()) {
+  for (size_t k = 0; k < windows_.size(); ++k) by_key_[windows_[k].key].push_back(k);
+}
+
+uint32_t VantageGroup::intern(std::unordered_map<std::string, uint32_t, NameHash, std::equal_to<>>& ids,
+                              std::vector<std::string>& names, std::string_view name) {
+  auto it = ids.find(name);
+  if (it != ids.end()) return it->second;
+  const auto id = static_cast<uint32_t>(names.size());
+  names.emplace_back(name);
+  ids.emplace(names.back(), id);
+  return id;
+}
+
+const std::vector<size_t>* VantageGroup::windows_of(const Table& rows, size_t r) {
+  if (!last_key_ || !same_key(rows, r, last_key_->first)) {
+    auto it = by_key_.find(key_at(rows, r));
+    if (it == by_key_.end()) return nullptr;  // a wide read's rows of another series
+    last_key_ = &*it;
   }
-  std::vector<std::vector<timeline::VantageSample>> out(requests.size());
-  for (size_t k = 0; k < requests.size(); ++k)
-    for (const auto& [probe_tag, decisive] : sums[k]) {
-      const size_t colon = probe_tag.find(':'), length = std::stoul(probe_tag.substr(0, colon));
-      out[k].push_back({probe_tag.substr(colon + 1, length), probe_tag.substr(colon + 1 + length),
-                        static_cast<int>(std::min<int64_t>(decisive, INT32_MAX))});
+  return &last_key_->second;
+}
+
+void VantageGroup::add(const std::vector<size_t>& windows, const Table& rows, size_t r) {
+  const int64_t bin = rows.integer(r, 3), decisive = rows.integer(r, 7);
+  if (decisive < 0 || decisive > 1) throw std::runtime_error("ClickHouse reply: decisive is not 0 or 1");
+  const std::string_view verdict = rows.text(r, 5);
+  for (size_t k : windows) {
+    const auto& w = windows_[k];
+    if (bin < w.from_ms || bin >= w.until_ms || (w.verdict && *w.verdict != verdict)) continue;
+    const uint64_t pair = uint64_t{intern(key_ids_, key_names_, rows.text(r, 4))} << 32 |
+                          intern(tag_ids_, tag_names_, rows.text(r, 6));
+    sums_[k][pair] += decisive;
+  }
+}
+
+void VantageGroup::add_presence(const Table& rows) {
+  for (size_t r = 0; r < rows.size(); ++r) {
+    const auto* windows = windows_of(rows, r);
+    if (!windows) continue;
+    const int64_t states = rows.integer(r, 8);
+    if (states < 1) throw std::runtime_error("ClickHouse reply: a probe's bin without a state");
+    if (states == 1) {
+      add(*windows, rows, r);
+      continue;
     }
+    // Its latest state there is one of several: read from probe_bins, if a window holds that bin at all.
+    const int64_t bin = rows.integer(r, 3);
+    for (size_t k : *windows)
+      if (bin >= windows_[k].from_ms && bin < windows_[k].until_ms) {
+        mixed_.push_back({windows_[k].key, bin, std::string(rows.text(r, 4))});
+        break;
+      }
+  }
+  std::sort(mixed_.begin(), mixed_.end(), probe_bin_before);
+  mixed_.erase(std::unique(mixed_.begin(), mixed_.end()), mixed_.end());
+}
+
+std::string VantageGroup::states_sql(int64_t base_bin_ms, const std::string& source) const {
+  std::vector<KeyRange> ranges;
+  std::vector<std::string> probes;
+  for (const auto& m : mixed_) {
+    ranges.push_back({m.key, m.bin, m.bin + base_bin_ms});
+    probes.push_back(m.key_id);
+  }
+  std::sort(probes.begin(), probes.end());
+  probes.erase(std::unique(probes.begin(), probes.end()), probes.end());
+  // A few probes narrow the read; many would only lengthen the statement (the rows are filtered here anyway).
+  const std::string of_probes =
+      probes.size() <= kMaxNamedProbes ? " AND key_id IN (" + in_list(probes) + ")" : std::string();
+  return "SELECT cc, asn, target, bin, key_id, s.1, s.3, s.4 FROM (SELECT cc, asn, target, bin, key_id,"
+         " argMaxMerge(latest) AS s FROM " + std::string(kProbeBins) + " WHERE " + key_ranges(std::move(ranges)) +
+         of_probes + source_filter(source) + " GROUP BY cc, asn, target, bin, key_id)";
+}
+
+void VantageGroup::add_states(const Table& rows) {
+  for (size_t r = 0; r < rows.size(); ++r) {
+    const ProbeBin at{key_at(rows, r), rows.integer(r, 3), std::string(rows.text(r, 4))};
+    if (!std::binary_search(mixed_.begin(), mixed_.end(), at, probe_bin_before)) continue;  // read from presence
+    if (const auto* windows = windows_of(rows, r)) add(*windows, rows, r);
+  }
+}
+
+std::vector<std::vector<timeline::VantageSample>> VantageGroup::samples() const {
+  std::vector<std::vector<timeline::VantageSample>> out(windows_.size());
+  for (size_t k = 0; k < windows_.size(); ++k) {
+    out[k].reserve(sums_[k].size());
+    for (const auto& [pair, decisive] : sums_[k])
+      out[k].push_back({key_names_[pair >> 32], tag_names_[pair & 0xffffffffu],
+                        static_cast<int>(std::min<int64_t>(decisive, INT32_MAX))});
+  }
   return out;
 }
 

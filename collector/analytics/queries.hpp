@@ -4,8 +4,11 @@
 // (collector/timeline/index.cpp) gives the meaning each must match.
 #include <cstdint>
 #include <optional>
+#include <map>
 #include <set>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "collector/analytics/clickhouse.hpp"
@@ -33,7 +36,8 @@ std::string key_ranges(std::vector<KeyRange> ranges);
 // steps. First the counts (bin_probes): per query bin and (verdict, method), the distinct probes that
 // reported it, and per bin (whole = 1) the distinct probes at all. Where the first add up to the second, each
 // probe had one (verdict, method) there, which is its latest: the bin's counts are exact.
-// Rows: cc, asn, target, b, whole, verdict, method, probes.
+// Rows (kCountColumns, TabSeparated): cc, asn, target, b, whole, verdict, method, probes.
+inline constexpr size_t kCountColumns = 8;
 std::string bin_probes_sql(const std::vector<KeyRange>& ranges, int64_t bin_ms, const std::string& source);
 
 // A query bin of a series where some probe reported more than one (verdict, method): read from the states.
@@ -49,7 +53,7 @@ struct GroupCounts {
 // The series of `requests` (distinct keys) from bin_probes_sql's rows; rows of a bin outside
 // a series' own range are another request's. Throws std::runtime_error on a broken reply.
 GroupCounts series_counts_from_rows(const std::vector<timeline::TimelineSource::SeriesRequest>& requests,
-                                    int64_t bin_ms, const Rows& rows);
+                                    int64_t bin_ms, const Table& rows);
 
 // Every bin of `requests` to be read from the states, none from the counts: query bins coarser than the base
 // bin, where probes often change state within a bin (most day bins of the January replay), so the counts
@@ -57,12 +61,13 @@ GroupCounts series_counts_from_rows(const std::vector<timeline::TimelineSource::
 GroupCounts all_bins_mixed(const std::vector<timeline::TimelineSource::SeriesRequest>& requests, int64_t bin_ms);
 
 // Second, the mixed bins from each probe's latest state per base bin, merged into its latest per query bin
-// (probe_bins): rows cc, asn, target, b, verdict, method, probes. Adjacent bins of a series are one range of
-// the primary key (key_ranges).
+// (probe_bins): rows (kMixedColumns) cc, asn, target, b, verdict, method, probes. Adjacent bins of a series
+// are one range of the primary key (key_ranges).
+inline constexpr size_t kMixedColumns = 7;
 std::string mixed_bins_sql(const std::vector<MixedBin>& mixed, int64_t bin_ms, const std::string& source);
 // Adds mixed_bins_sql's rows of the mixed bins to their series (rows of other bins are ignored) and orders
 // every bin's counts by (verdict, method) as the SQLite index does.
-void add_mixed_counts(GroupCounts& group, const Rows& rows);
+void add_mixed_counts(GroupCounts& group, const Table& rows);
 
 // The target series of `query`'s places with a measurement of one of `verdicts` in the days of base bins
 // [from, until) (verdict_days; whole days: a superset). Rows: cc, asn, target.
@@ -76,14 +81,61 @@ std::string vantage_samples_sql(const timeline::SeriesKey& key, int64_t from, in
                                 const std::optional<std::string>& verdict, const std::string& source);
 std::vector<timeline::VantageSample> vantage_samples_from_rows(const Rows& rows);
 
-// The samples of several windows at once (series of any networks): each probe's latest per base bin in the
-// windows (rows: cc, asn, target, bin, key_id, verdict, vantage, decisive; only rows of one of the windows'
-// verdicts, or of a network series), then each window's samples cut from them in C++ (pure). Equal to
-// vantage_samples_sql/vantage_samples_from_rows per window.
-std::string vantage_group_sql(const std::vector<timeline::TimelineSource::VantageRequest>& windows,
-                              const std::string& source);
-std::vector<std::vector<timeline::VantageSample>> vantage_group_from_rows(
-    const std::vector<timeline::TimelineSource::VantageRequest>& requests, const Rows& rows);
+// The samples of several incident windows at once (series of any networks), equal to vantage_samples_sql and
+// vantage_samples_from_rows per window, read in two steps:
+//  1. vantage_presence_sql: per (series, base bin, probe) in the windows, its distinct (verdict, vantage,
+//     decisive) there (probe_presence). Where it has one, that is its latest measurement's: a sample. Rows
+//     (kPresenceColumns): cc, asn, target, bin, key_id, verdict, vantage, decisive, states; only rows of one of
+//     the windows' verdicts, of a network series, or of a probe with several states (`states` > 1).
+//  2. for those probes' bins (mixed()), states_sql: their latest states from probe_bins. Rows (kStateColumns):
+//     cc, asn, target, bin, key_id, verdict, vantage, decisive.
+// Each window's samples are then cut from the rows here (pure): per (probe, tag), decisive summed.
+inline constexpr size_t kPresenceColumns = 9;
+inline constexpr size_t kStateColumns = 8;
+// Past this many probes with several states, states_sql reads their bins whole instead of naming them.
+inline constexpr size_t kMaxNamedProbes = 2000;
+std::string vantage_presence_sql(const std::vector<timeline::TimelineSource::VantageRequest>& windows,
+                                 const std::string& source);
+
+struct ProbeBin {
+  timeline::SeriesKey key;
+  int64_t bin = 0;
+  std::string key_id;
+  bool operator==(const ProbeBin&) const = default;
+};
+
+class VantageGroup {
+ public:
+  explicit VantageGroup(std::vector<timeline::TimelineSource::VantageRequest> windows);
+  // Step 1's rows. Throws std::runtime_error on a broken reply (rows of series not asked for are ignored).
+  void add_presence(const Table& rows);
+  // The probes' bins with several states, ordered, and the statement reading their latest states.
+  const std::vector<ProbeBin>& mixed() const { return mixed_; }
+  std::string states_sql(int64_t base_bin_ms, const std::string& source) const;
+  // Step 2's rows; rows of other probes' bins are ignored.
+  void add_states(const Table& rows);
+  // Per window (in the order given) its samples, in no particular order.
+  std::vector<std::vector<timeline::VantageSample>> samples() const;
+
+ private:
+  struct NameHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  using Ids = std::unordered_map<std::string, uint32_t, NameHash, std::equal_to<>>;
+  static uint32_t intern(Ids& ids, std::vector<std::string>& names, std::string_view name);
+  const std::vector<size_t>* windows_of(const Table& rows, size_t r);
+  void add(const std::vector<size_t>& windows, const Table& rows, size_t r);
+
+  std::vector<timeline::TimelineSource::VantageRequest> windows_;
+  std::map<timeline::SeriesKey, std::vector<size_t>> by_key_;  // rows are many, windows few
+  const std::pair<const timeline::SeriesKey, std::vector<size_t>>* last_key_ = nullptr;
+  // Probe keys and tags as numbers; per window (key << 32 | tag) -> decisive.
+  Ids key_ids_, tag_ids_;
+  std::vector<std::string> key_names_, tag_names_;
+  std::vector<std::unordered_map<uint64_t, int64_t>> sums_;
+  std::vector<ProbeBin> mixed_;
+};
 
 // The last base bin holding data (0 when none).
 std::string last_bin_sql(const std::string& source);

@@ -72,6 +72,17 @@ const View kViews[] = {
      " '' AS verdict, '' AS method, uniqExactState(key_id) AS probes FROM measurements_local"
      " GROUP BY cc, asn, target, bin, source",
      2},
+    // Which states each probe reported per bin, without the time: where a probe's rows in a bin agree, they are
+    // its latest state there, read as plain columns instead of argMax states (schema 3).
+    {"probe_presence_targets", kProbePresenceLocal,
+     "SELECT cc, asn, target, BIN AS bin, toDate(intDiv(bin, 1000)) AS day, key_id, source, verdict, vantage,"
+     " decisive FROM measurements_local GROUP BY cc, asn, target, bin, key_id, source, verdict, vantage, decisive",
+     3},
+    {"probe_presence_networks", kProbePresenceLocal,
+     "SELECT cc, asn, '*' AS target, BIN AS bin, toDate(intDiv(bin, 1000)) AS day, key_id, source,"
+     " if(measurements_local.verdict = 'offline', 'offline', 'online') AS verdict, vantage, decisive"
+     " FROM measurements_local GROUP BY cc, asn, target, bin, key_id, source, verdict, vantage, decisive",
+     3},
     {"verdict_days_targets", kVerdictDaysLocal,
      "SELECT cc, asn, verdict, intDiv(BIN, 86400000) AS day_number, target, source FROM measurements_local"
      " GROUP BY cc, asn, verdict, day_number, target, source",
@@ -103,6 +114,11 @@ std::vector<std::string> local_schema_sql(int64_t base_bin_ms) {
       "CREATE TABLE IF NOT EXISTS verdict_days_local (cc String, asn UInt32, verdict String, day_number Int64,"
       " target String, source String) ENGINE = ReplacingMergeTree"
       " ORDER BY (cc, asn, verdict, day_number, target, source)",
+      // Every column in the key: a row sent twice is one row after merges (and the same row to a read).
+      "CREATE TABLE IF NOT EXISTS probe_presence_local (cc String, asn UInt32, target String, bin Int64, day Date,"
+      " key_id String, source String, verdict String, vantage String, decisive UInt8) ENGINE = ReplacingMergeTree"
+      " PARTITION BY toYYYYMM(day) ORDER BY (cc, asn, target, bin, key_id, source, verdict, vantage, decisive)"
+      " SETTINGS index_granularity = 1024",
   };
   for (const auto& v : kViews)
     sql.push_back(with_bin(std::string("CREATE MATERIALIZED VIEW IF NOT EXISTS ") + v.name + " TO " + v.table + " AS " +
@@ -111,11 +127,16 @@ std::vector<std::string> local_schema_sql(int64_t base_bin_ms) {
   return sql;
 }
 
-std::vector<std::string> backfill_sql(int from_version, int64_t base_bin_ms) {
+std::vector<std::string> backfill_sql(int from_version, int64_t base_bin_ms, const std::string& day) {
   std::vector<std::string> sql;
-  for (const auto& v : kViews)
-    if (v.version > from_version)
-      sql.push_back(with_bin(std::string("INSERT INTO ") + v.table + " " + v.select, base_bin_ms));
+  for (const auto& v : kViews) {
+    if (v.version <= from_version) continue;
+    std::string select = v.select;
+    // One day's rows at a time: a table with a row per probe and bin (probe_presence) groups as many keys as
+    // it reads rows, which for a whole table would not fit a server's memory.
+    select.insert(select.find(" GROUP BY "), " WHERE day = " + sql_string(day));
+    sql.push_back(with_bin(std::string("INSERT INTO ") + v.table + " " + select, base_bin_ms));
+  }
   return sql;
 }
 
@@ -132,6 +153,8 @@ std::vector<std::string> distributed_schema_sql(const std::string& cluster, cons
           kBinProbesLocal + ")",
       std::string("CREATE TABLE IF NOT EXISTS ") + kVerdictDays + " AS " + kVerdictDaysLocal + " ENGINE = " + on +
           kVerdictDaysLocal + ")",
+      std::string("CREATE TABLE IF NOT EXISTS ") + kProbePresence + " AS " + kProbePresenceLocal + " ENGINE = " + on +
+          kProbePresenceLocal + ")",
   };
 }
 
@@ -172,7 +195,12 @@ void create_schema(const ClickHouseUrl& url, int64_t base_bin_ms, const ClientLi
       ClientLimits long_limits = limits;
       long_limits.timeout = std::max(limits.timeout, std::chrono::milliseconds(6 * 3600 * 1000));
       Client backfill(server, url.database, long_limits);
-      for (const auto& s : backfill_sql(static_cast<int>(version), base_bin_ms)) backfill.execute(s);
+      for (const auto& day : backfill.select(std::string("SELECT DISTINCT toString(day) AS d FROM ") +
+                                             kMeasurementsLocal + " ORDER BY d")) {
+        if (!day.at(0).is_string()) throw std::runtime_error("ClickHouse reply: a day is not text");
+        for (const auto& s : backfill_sql(static_cast<int>(version), base_bin_ms, day[0].get<std::string>()))
+          backfill.execute(s);
+      }
       db.execute(std::string("INSERT INTO ") + kSchemaVersionTable + " VALUES (" + std::to_string(kSchemaVersion) +
                  ", now())");
     }

@@ -14,11 +14,15 @@
 //                       these are its latest-per-probe counts without reading the probes' states (schema 2).
 //   verdict_days_local  which (cc, asn, target, verdict, day, source) have a measurement: which series the
 //                       incident search must read at all (schema 2).
+//   probe_presence_local per (cc, asn, target, base bin, probe, source) each distinct (verdict, vantage,
+//                       decisive) the probe reported there (the network series' verdict offline/online): where
+//                       a probe has one, it is its latest's, so the incident search reads independence from
+//                       plain columns; the others it reads from probe_bins (schema 3).
 // And on every shard, Distributed tables over the cluster (measurements sharded by probe key, so a
-// probe's rows live on one shard): measurements, probe_bins, series. The query server also keeps
-// export_progress (the exporter's watermark) and every shard kuzet_meta (the base bin the views use) and
-// kuzet_schema (the schema version it was brought to: tables a version added are filled from
-// measurements_local once, then kept by their views).
+// probe's rows live on one shard): measurements, probe_bins, series, bin_probes, verdict_days,
+// probe_presence. The query server also keeps export_progress (the exporter's watermark) and every shard
+// kuzet_meta (the base bin the views use) and kuzet_schema (the schema version it was brought to: tables a
+// version added are filled from measurements_local once, then kept by their views).
 // Kept to what ClickHouse 18.16 (Debian 12) accepts: no DateTime64, no ON CLUSTER without ZooKeeper (each
 // shard's tables are made one by one), no LowCardinality.
 #include <cstdint>
@@ -39,19 +43,22 @@ inline constexpr const char* kBinProbesLocal = "bin_probes_local";
 inline constexpr const char* kBinProbes = "bin_probes";
 inline constexpr const char* kVerdictDaysLocal = "verdict_days_local";
 inline constexpr const char* kVerdictDays = "verdict_days";
+inline constexpr const char* kProbePresenceLocal = "probe_presence_local";
+inline constexpr const char* kProbePresence = "probe_presence";
 inline constexpr const char* kExportProgress = "export_progress";
 inline constexpr const char* kMeta = "kuzet_meta";
 inline constexpr const char* kSchemaVersionTable = "kuzet_schema";
-// 1: measurements, probe_bins, series (no kuzet_schema row). 2: bin_probes, verdict_days.
-inline constexpr int kSchemaVersion = 2;
+// 1: measurements, probe_bins, series (no kuzet_schema row). 2: bin_probes, verdict_days. 3: probe_presence.
+inline constexpr int kSchemaVersion = 3;
 // verdict_days_local's day_number: intDiv(base bin, kDayMs).
 inline constexpr int64_t kDayMs = 86400000;
 
 // Statements making a shard's local tables and views for a base bin (pure).
 std::vector<std::string> local_schema_sql(int64_t base_bin_ms);
-// Statements filling, from measurements_local, the tables added after schema version `from_version` (pure):
-// the same SELECTs as their views. Idempotent aggregates, so rows the views add meanwhile count once.
-std::vector<std::string> backfill_sql(int from_version, int64_t base_bin_ms);
+// Statements filling, from measurements_local's rows of one `day` (YYYY-MM-DD), the tables added after schema
+// version `from_version` (pure): the same SELECTs as their views, for that day. Idempotent aggregates and
+// presence rows, so rows the views add meanwhile count once.
+std::vector<std::string> backfill_sql(int from_version, int64_t base_bin_ms, const std::string& day);
 // Statements making the Distributed tables over `cluster` (pure).
 std::vector<std::string> distributed_schema_sql(const std::string& cluster, const std::string& database);
 

@@ -29,11 +29,13 @@ std::vector<timeline::Series> ClickHouseTimelines::read_series(const std::vector
     ranges.push_back({r.key, timeline::bin_floor(r.from_ms, bin_ms), timeline::bin_ceil(r.until_ms, bin_ms)});
   bool any = false;
   for (const auto& r : ranges) any = any || r.end > r.first;
-  if (!any) return series_counts_from_rows(requests, bin_ms, {}).series;
-  GroupCounts group = counts ? series_counts_from_rows(
-                                  requests, bin_ms, client_.select(bin_probes_sql(ranges, bin_ms, source)))
-                               : all_bins_mixed(requests, bin_ms);
-  if (!group.mixed.empty()) add_mixed_counts(group, client_.select(mixed_bins_sql(group.mixed, bin_ms, source)));
+  if (!any) return series_counts_from_rows(requests, bin_ms, Table{}).series;
+  GroupCounts group = counts ? series_counts_from_rows(requests, bin_ms,
+                                                       client_.select_tsv(bin_probes_sql(ranges, bin_ms, source),
+                                                                          kCountColumns))
+                             : all_bins_mixed(requests, bin_ms);
+  if (!group.mixed.empty())
+    add_mixed_counts(group, client_.select_tsv(mixed_bins_sql(group.mixed, bin_ms, source), kMixedColumns));
   return std::move(group.series);
 }
 
@@ -79,10 +81,15 @@ std::vector<timeline::VantageSample> ClickHouseTimelines::vantage_samples(const 
 
 std::vector<std::vector<timeline::VantageSample>> ClickHouseTimelines::vantage_samples_many(
     const std::vector<VantageRequest>& requests, const std::string& source) {
-  // One read: the windows of every request.
+  // One read for the windows of every request (plain columns), a second only for probes with several
+  // states in a bin.
+  VantageGroup group(requests);
   bool any = false;
   for (const auto& r : requests) any = any || r.until_ms > r.from_ms;
-  return vantage_group_from_rows(requests, any ? client_.select(vantage_group_sql(requests, source)) : Rows{});
+  if (!any) return group.samples();
+  group.add_presence(client_.select_tsv(vantage_presence_sql(requests, source), kPresenceColumns));
+  if (!group.mixed().empty()) group.add_states(client_.select_tsv(group.states_sql(base_bin_ms_, source), kStateColumns));
+  return group.samples();
 }
 
 int64_t ClickHouseTimelines::data_end_ms(const std::string& source) {

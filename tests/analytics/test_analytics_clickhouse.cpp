@@ -1,17 +1,19 @@
 // ClickHouse analytics against a real two-shard cluster (KUZET_TEST_CLICKHOUSE: ctest starts one with
 // scripts/ch-test-cluster.sh; without it this test fails, it never skips). The January 2022 replay stored
 // in the collector's store, exported to ClickHouse, and every timeline, series and incident answer of the
-// API equal, byte for byte, to the SQLite index's, also after a schema-1 database is brought to schema 2; an
+// API equal, byte for byte, to the SQLite index's, also after a schema-1 database is brought to schema 3; an
 // exporter killed mid-export loses and doubles nothing.
 #include <doctest/doctest.h>
 #include <httplib.h>
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <sys/wait.h>
 #include <thread>
+#include <tuple>
 
 #include "collector/analytics/exporter.hpp"
 #include "collector/analytics/queries.hpp"
@@ -169,8 +171,8 @@ TEST_CASE("ClickHouse answers what the SQLite index answers on the January 2022 
       all.push_back({info.key, q.from_ms, q.until_ms});
       ranges.push_back({info.key, bin_floor(q.from_ms, bin), bin_ceil(q.until_ms, bin)});
     }
-    const auto group =
-        analytics::series_counts_from_rows(all, bin, query.select(analytics::bin_probes_sql(ranges, bin, "")));
+    const auto group = analytics::series_counts_from_rows(
+        all, bin, query.select_tsv(analytics::bin_probes_sql(ranges, bin, ""), analytics::kCountColumns));
     size_t bins = 0;
     for (const auto& s : group.series) bins += s.bins.size();
     MESSAGE("bin ", bin, " ms: ", group.mixed.size(), " mixed bins of ", bins);
@@ -178,17 +180,50 @@ TEST_CASE("ClickHouse answers what the SQLite index answers on the January 2022 
     CHECK(group.mixed.size() < bins);
   }
 
-  // A database of schema 1 (before bin_probes and verdict_days): the next start rebuilds those tables from
-  // measurements_local, and the answers stay the same.
+  // Both paths of the incident windows' read: a window per series over the whole period (blocked for the
+  // targets, any verdict for the networks) gives SQLite's samples, and some probes' bins (a network's above all,
+  // where one run's measurements differ in decisive evidence) are read from the states.
+  {
+    std::vector<TimelineSource::VantageRequest> windows;
+    for (const auto& info : indexed.index.series_list(q))
+      windows.push_back({info.key, q.from_ms, q.until_ms,
+                         info.key.target == kNetworkTarget ? std::nullopt
+                                                           : std::optional<std::string>(core::verdict::blocked)});
+    analytics::VantageGroup group(windows);
+    group.add_presence(query.select_tsv(analytics::vantage_presence_sql(windows, ""), analytics::kPresenceColumns));
+    MESSAGE(group.mixed().size(), " probes' bins with several states");
+    CHECK(!group.mixed().empty());
+    group.add_states(query.select_tsv(group.states_sql(kDefaultBinMs, ""), analytics::kStateColumns));
+    const auto samples = group.samples();
+    auto ordered = [](std::vector<VantageSample> v) {
+      std::vector<std::tuple<std::string, std::string, int>> out;
+      for (auto& s : v) out.emplace_back(std::move(s.key_id), std::move(s.vantage), s.decisive);
+      std::sort(out.begin(), out.end());
+      return out;
+    };
+    size_t nonempty = 0;
+    for (size_t k = 0; k < windows.size(); ++k) {
+      CAPTURE(windows[k].key.target);
+      const auto& w = windows[k];
+      CHECK(ordered(samples[k]) == ordered(indexed.index.vantage_samples(w.key, w.from_ms, w.until_ms, w.verdict, "")));
+      nonempty += !samples[k].empty();
+    }
+    CHECK(nonempty > 1);
+  }
+
+  // A database of schema 1 (before bin_probes, verdict_days and probe_presence): the next start rebuilds those
+  // tables from measurements_local, and the answers stay the same.
   for (const auto& shard : cluster.url.shards) {
     analytics::Client db(shard, cluster.url.database);
     for (const char* t : {"bin_probes_targets", "bin_probes_targets_whole", "bin_probes_networks",
-                          "bin_probes_networks_whole", "verdict_days_targets", "bin_probes", "verdict_days",
-                          "bin_probes_local", "verdict_days_local", "kuzet_schema"})
+                          "bin_probes_networks_whole", "verdict_days_targets", "probe_presence_targets",
+                          "probe_presence_networks", "bin_probes", "verdict_days", "probe_presence",
+                          "bin_probes_local", "verdict_days_local", "probe_presence_local", "kuzet_schema"})
       db.execute(std::string("DROP TABLE ") + t);
   }
   analytics::create_schema(cluster.url, kDefaultBinMs);
   CHECK(cluster.count_on(cluster.url.query, "SELECT toUInt64(count()) FROM bin_probes") > 0);
+  CHECK(cluster.count_on(cluster.url.query, "SELECT toUInt64(count()) FROM probe_presence") > 0);
   CHECK(clickhouse.incidents(q, IncidentOptions{}) == expected);
   check_same_answers(indexed.index, clickhouse);
   // A schema newer than this Kuzet's is refused, not written to.

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <map>
 #include <set>
 
 #include "collector/analytics/clickhouse.hpp"
@@ -22,6 +23,15 @@ std::string reply(const std::string& meta, const std::string& data) {
   return "{\n\t\"meta\":\n\t[" + meta + "],\n\n\t\"data\":\n\t[" + data +
          "],\n\n\t\"rows\": 2,\n\n\t\"statistics\":\n\t{\n\t\t\"elapsed\": 0.0116,\n\t\t\"rows_read\": 80,\n\t\t"
          "\"bytes_read\": 37088\n\t}\n}\n";
+}
+// A TabSeparated reply of plain cells (no byte that needs an escape), parsed as the client does.
+Table tsv(const std::vector<std::vector<std::string>>& rows, size_t width) {
+  std::string body;
+  for (const auto& row : rows) {
+    for (size_t i = 0; i < row.size(); ++i) body += (i ? "\t" : "") + row[i];
+    body += "\n";
+  }
+  return parse_tsv(body, width, 1 << 20);
 }
 const std::string kSeriesMeta =
     R"j({"name": "b", "type": "Int64"}, {"name": "verdict", "type": "String"}, {"name": "method", "type": "String"},)j"
@@ -72,9 +82,9 @@ TEST_CASE("the schema: the base bin in every view, Distributed tables sharded by
       CHECK(s.find("intDiv(started_at, 600000) * 600000") != std::string::npos);
     }
   }
-  CHECK(views == 9);
+  CHECK(views == 11);
   const auto dist = distributed_schema_sql("kuzet", "default");
-  REQUIRE(dist.size() == 5);
+  REQUIRE(dist.size() == 6);
   CHECK(dist[0] == "CREATE TABLE IF NOT EXISTS measurements AS measurements_local ENGINE = "
                    "Distributed(kuzet, default, measurements_local, cityHash64(key_id))");
   CHECK(dist[3] == "CREATE TABLE IF NOT EXISTS bin_probes AS bin_probes_local ENGINE = "
@@ -82,25 +92,35 @@ TEST_CASE("the schema: the base bin in every view, Distributed tables sharded by
   CHECK_THROWS_AS(distributed_schema_sql("kuzet); DROP TABLE x; --", "default"), std::invalid_argument);
 }
 
-TEST_CASE("a database of schema 1 gets the tables of schema 2 filled by their views' own SELECTs") {
-  const auto fill = backfill_sql(1, 600000);
-  REQUIRE(fill.size() == 5);
+TEST_CASE("a database of schema 1 gets the tables of schemas 2 and 3 filled by their views' own SELECTs, a day at a time") {
+  const auto fill = backfill_sql(1, 600000, "2022-01-02");
+  REQUIRE(fill.size() == 7);
   CHECK(fill[0].rfind("INSERT INTO bin_probes_local SELECT ", 0) == 0);
   CHECK(fill[1].rfind("INSERT INTO bin_probes_local SELECT ", 0) == 0);
-  CHECK(fill[4].rfind("INSERT INTO verdict_days_local SELECT ", 0) == 0);
-  // The same SELECT as the view keeping the table from then on.
+  CHECK(fill[4].rfind("INSERT INTO probe_presence_local SELECT ", 0) == 0);
+  CHECK(fill[5].rfind("INSERT INTO probe_presence_local SELECT ", 0) == 0);
+  CHECK(fill[6].rfind("INSERT INTO verdict_days_local SELECT ", 0) == 0);
+  // Schema 2: only probe_presence.
+  const auto from2 = backfill_sql(2, 600000, "2022-01-02");
+  REQUIRE(from2.size() == 2);
+  CHECK(from2[0].rfind("INSERT INTO probe_presence_local SELECT ", 0) == 0);
+  // The same SELECT as the view keeping the table from then on, for that day only.
   const auto local = local_schema_sql(600000);
+  const std::string where = " WHERE day = '2022-01-02' GROUP BY ";
   size_t same = 0;
-  for (const auto& f : fill) {
+  for (auto f : fill) {
+    REQUIRE(f.find(where) != std::string::npos);
+    f.replace(f.find(where), where.size(), " GROUP BY ");
     const std::string select = f.substr(f.find(" SELECT ") + 1);
     for (const auto& s : local)
       if (s.find("MATERIALIZED VIEW") != std::string::npos && s.size() >= select.size() &&
           s.compare(s.size() - select.size(), select.size(), select) == 0)
         ++same;
   }
-  CHECK(same == 5);
-  CHECK(backfill_sql(kSchemaVersion, 600000).empty());
-  CHECK(backfill_sql(0, 600000).size() == 9);
+  CHECK(same == 7);
+  CHECK(backfill_sql(kSchemaVersion, 600000, "2022-01-02").empty());
+  CHECK(backfill_sql(0, 600000, "2022-01-02").size() == 11);
+  CHECK(backfill_sql(1, 600000, "x') OR 1 --")[0].find("WHERE day = 'x\\') OR 1 --' GROUP BY") != std::string::npos);
 }
 
 TEST_CASE("queries carry their filters as literals") {
@@ -149,19 +169,19 @@ TEST_CASE("series read as ranges of the key: a series' ranges merged where they 
 
 TEST_CASE("a recorded counts reply: exact bins from distinct probes, mixed bins from the states") {
   using Request = timeline::TimelineSource::SeriesRequest;
-  const std::string meta = R"j({"name":"cc","type":"String"},{"name":"asn","type":"UInt32"},)j"
-                           R"j({"name":"target","type":"String"},{"name":"b","type":"Int64"},)j"
-                           R"j({"name":"whole","type":"UInt8"},{"name":"verdict","type":"String"},)j"
-                           R"j({"name":"method","type":"String"},{"name":"uniqExactMerge(probes)","type":"UInt64"})j";
   // Bin 0 of t.com: 3 blocked + 2 ok = 5 probes, exact. Bin 1: 2 blocked + 2 ok but 3 probes: one probe
   // was blocked and then ok (or the reverse) there, so its latest decides. Bin 2: silence. The "*" bin: 4
   // online, exact; the row after it, outside the network series' own range, is another series'.
-  const auto rows = parse_reply(reply(meta, R"j(["KZ", 9198, "t.com", 1641081600000, 0, "ok", "", 2],
-    ["KZ", 9198, "t.com", 1641081600000, 0, "blocked", "dns.nxdomain", 3], ["KZ", 9198, "t.com", 1641081600000, 1, "", "", 5],
-    ["KZ", 9198, "t.com", 1641082200000, 0, "blocked", "dns.nxdomain", 2], ["KZ", 9198, "t.com", 1641082200000, 0, "ok", "", 2],
-    ["KZ", 9198, "t.com", 1641082200000, 1, "", "", 3],
-    ["KZ", 9198, "*", 1641082800000, 0, "online", "", 4], ["KZ", 9198, "*", 1641082800000, 1, "", "", 4],
-    ["KZ", 9198, "*", 1641084000000, 1, "", "", 1])j"), 1 << 20);
+  const auto rows = tsv({{"KZ", "9198", "t.com", "1641081600000", "0", "ok", "", "2"},
+                         {"KZ", "9198", "t.com", "1641081600000", "0", "blocked", "dns.nxdomain", "3"},
+                         {"KZ", "9198", "t.com", "1641081600000", "1", "", "", "5"},
+                         {"KZ", "9198", "t.com", "1641082200000", "0", "blocked", "dns.nxdomain", "2"},
+                         {"KZ", "9198", "t.com", "1641082200000", "0", "ok", "", "2"},
+                         {"KZ", "9198", "t.com", "1641082200000", "1", "", "", "3"},
+                         {"KZ", "9198", "*", "1641082800000", "0", "online", "", "4"},
+                         {"KZ", "9198", "*", "1641082800000", "1", "", "", "4"},
+                         {"KZ", "9198", "*", "1641084000000", "1", "", "", "1"}},
+                        kCountColumns);
   const std::vector<Request> requests = {{{"KZ", 9198, "t.com"}, 1641081600000, 1641083400000},
                                          {{"KZ", 9198, "*"}, 1641082800000, 1641083400000}};
   auto group = series_counts_from_rows(requests, 600000, rows);
@@ -176,10 +196,11 @@ TEST_CASE("a recorded counts reply: exact bins from distinct probes, mixed bins 
   CHECK(group.series[1].bins[0].counts == std::vector<timeline::VerdictCount>{{"online", "", 4}});
   CHECK(group.mixed == std::vector<MixedBin>{{{"KZ", 9198, "t.com"}, 1641082200000}});
 
-  const std::string smeta = R"j({"name":"cc"},{"name":"asn"},{"name":"target"},{"name":"b"},{"name":"verdict"},{"name":"method"},{"name":"count()"})j";
   // The states' answer for the mixed bin, and (a wide read) one for an exact bin, which is not added twice.
-  const auto states = parse_reply(reply(smeta, R"j(["KZ", 9198, "t.com", 1641082200000, "ok", "", 2],
-    ["KZ", 9198, "t.com", 1641082200000, "blocked", "dns.nxdomain", 1], ["KZ", 9198, "t.com", 1641081600000, "ok", "", 2])j"), 1 << 20);
+  const auto states = tsv({{"KZ", "9198", "t.com", "1641082200000", "ok", "", "2"},
+                           {"KZ", "9198", "t.com", "1641082200000", "blocked", "dns.nxdomain", "1"},
+                           {"KZ", "9198", "t.com", "1641081600000", "ok", "", "2"}},
+                          kMixedColumns);
   add_mixed_counts(group, states);
   CHECK(group.series[0].bins[1].probes == 3);
   CHECK(group.series[0].bins[1].counts ==
@@ -191,27 +212,54 @@ TEST_CASE("a recorded counts reply: exact bins from distinct probes, mixed bins 
   CHECK(coarse.mixed == std::vector<MixedBin>{{{"KZ", 9198, "*"}, 1641081600000 + 1200000},
                                               {{"KZ", 9198, "t.com"}, 1641081600000},
                                               {{"KZ", 9198, "t.com"}, 1641081600000 + 1200000}});
-  add_mixed_counts(coarse, parse_reply(reply(smeta, R"j(["KZ", 9198, "t.com", 1641082800000, "ok", "", 4])j"), 1 << 20));
+  add_mixed_counts(coarse, tsv({{"KZ", "9198", "t.com", "1641082800000", "ok", "", "4"}}, kMixedColumns));
   CHECK(coarse.series[0].bins[1].probes == 4);
-  const auto stray_state = parse_reply(reply(smeta, R"j(["KZ", 9198, "b.com", 1641082200000, "ok", "", 2])j"), 1 << 20);
+  const auto stray_state = tsv({{"KZ", "9198", "b.com", "1641082200000", "ok", "", "2"}}, kMixedColumns);
   CHECK_THROWS_AS(add_mixed_counts(group, stray_state), std::runtime_error);
 
   // Broken replies are refused: a series not asked for, a bin off the grid, a bin's whole twice, bad cells.
-  const auto stray = parse_reply(reply(meta, R"j(["KZ", 9198, "b.com", 1641081600000, 1, "", "", 2])j"), 1 << 20);
-  CHECK_THROWS_AS(series_counts_from_rows(requests, 600000, stray), std::runtime_error);
-  const auto off = parse_reply(reply(meta, R"j(["KZ", 9198, "t.com", 1641081600001, 1, "", "", 2])j"), 1 << 20);
-  CHECK_THROWS_AS(series_counts_from_rows(requests, 600000, off), std::runtime_error);
-  const auto twice = parse_reply(reply(meta, R"j(["KZ", 9198, "t.com", 1641081600000, 1, "", "", 2],
-    ["KZ", 9198, "t.com", 1641081600000, 1, "", "", 2])j"), 1 << 20);
-  CHECK_THROWS_AS(series_counts_from_rows(requests, 600000, twice), std::runtime_error);
-  const auto negative = parse_reply(reply(meta, R"j(["KZ", 9198, "t.com", 1641081600000, 0, "ok", "", -2])j"), 1 << 20);
-  CHECK_THROWS_AS(series_counts_from_rows(requests, 600000, negative), std::runtime_error);
-  const auto text_bin = parse_reply(reply(meta, R"j(["KZ", 9198, "t.com", "1641081600000", 0, "ok", "", 2])j"), 1 << 20);
-  CHECK_THROWS_AS(series_counts_from_rows(requests, 600000, text_bin), std::runtime_error);
+  auto counts = [&](const std::vector<std::vector<std::string>>& r) {
+    return series_counts_from_rows(requests, 600000, tsv(r, kCountColumns));
+  };
+  CHECK_THROWS_AS(counts({{"KZ", "9198", "b.com", "1641081600000", "1", "", "", "2"}}), std::runtime_error);
+  CHECK_THROWS_AS(counts({{"KZ", "9198", "t.com", "1641081600001", "1", "", "", "2"}}), std::runtime_error);
+  CHECK_THROWS_AS(counts({{"KZ", "9198", "t.com", "1641081600000", "1", "", "", "2"},
+                          {"KZ", "9198", "t.com", "1641081600000", "1", "", "", "2"}}),
+                  std::runtime_error);
+  CHECK_THROWS_AS(counts({{"KZ", "9198", "t.com", "1641081600000", "0", "ok", "", "-2"}}), std::runtime_error);
+  CHECK_THROWS_AS(counts({{"KZ", "9198", "t.com", "16410816OO000", "0", "ok", "", "2"}}), std::runtime_error);
+  CHECK_THROWS_AS(counts({{"KZ", "-1", "t.com", "1641081600000", "0", "ok", "", "2"}}), std::runtime_error);
+  CHECK_THROWS_AS(counts({{"KZ", "9198", "t.com", "1641081600000", "0", "ok", "", "99999999999999999999"}}),
+                  std::runtime_error);
   // A count without the bin's whole is not trusted: that bin goes to the states.
-  const auto no_whole = parse_reply(reply(meta, R"j(["KZ", 9198, "t.com", 1641081600000, 0, "ok", "", 2])j"), 1 << 20);
-  CHECK(series_counts_from_rows(requests, 600000, no_whole).mixed ==
+  CHECK(counts({{"KZ", "9198", "t.com", "1641081600000", "0", "ok", "", "2"}}).mixed ==
         std::vector<MixedBin>{{{"KZ", 9198, "t.com"}, 1641081600000}});
+}
+
+TEST_CASE("TabSeparated replies: ClickHouse's escapes undone, rows of the width asked for, the rest refused") {
+  // As clickhouse-server 18.16 writes SELECT 'a\tb', 'c\\d''\n', 42 FORMAT TabSeparated.
+  const auto t = parse_tsv("a\\tb\tc\\\\d\\'\\n\t42\n\t\t-7\n", 3, 1 << 20);
+  REQUIRE(t.size() == 2);
+  CHECK(t.text(0, 0) == "a\tb");
+  CHECK(t.text(0, 1) == "c\\d'\n");
+  CHECK(t.integer(0, 2) == 42);
+  CHECK(t.text(1, 0).empty());
+  CHECK(t.integer(1, 2) == -7);
+  CHECK(parse_tsv("\\x41\\0\\b\\f\\r\\a\\v\\\"\n", 1, 1 << 20).text(0, 0) == std::string("A\0\b\f\r\a\v\"", 8));
+  CHECK(parse_tsv("", 2, 1 << 20).size() == 0);
+  CHECK_THROWS_AS(t.text(0, 3), std::runtime_error);
+  CHECK_THROWS_AS(t.text(2, 0), std::runtime_error);
+  CHECK_THROWS_AS(t.integer(0, 0), std::runtime_error);
+  CHECK_THROWS_AS(parse_tsv("a\tb\n", 3, 1 << 20), std::runtime_error);      // a narrow row
+  CHECK_THROWS_AS(parse_tsv("a\tb\tc\td\n", 3, 1 << 20), std::runtime_error);  // a wide one
+  CHECK_THROWS_AS(parse_tsv("a\tb\tc", 3, 1 << 20), std::runtime_error);       // cut short
+  CHECK_THROWS_AS(parse_tsv("a\\q\n", 1, 1 << 20), std::runtime_error);        // an unknown escape
+  CHECK_THROWS_AS(parse_tsv("a\\x4\n", 1, 1 << 20), std::runtime_error);
+  CHECK_THROWS_AS(parse_tsv("a\\", 1, 1 << 20), std::runtime_error);
+  CHECK_THROWS_AS(parse_tsv("a\n", 0, 1 << 20), std::runtime_error);
+  CHECK_THROWS_AS(parse_tsv("abcdef\n", 1, 4), std::runtime_error);  // over the byte cap
+  CHECK_THROWS_AS(parse_tsv("Code: 60, e.displayText() = DB::Exception: Table x doesn't exist\n", 2, 1 << 20),
+                  std::runtime_error);
 }
 
 TEST_CASE("which series hold an interference verdict: whole days of the bins asked for") {
@@ -308,28 +356,52 @@ TEST_CASE("the exporter's rows carry the vantage point each measurement supports
   CHECK(nlohmann::json::parse(export_rows({odd}, [](const std::string&) { return std::nullopt; }))["day"] == "1970-01-01");
 }
 
-TEST_CASE("incident windows read together, each cut from the union") {
+TEST_CASE("incident windows read together: samples from the probes' presence, several states from probe_bins") {
   using Window = timeline::TimelineSource::VantageRequest;
-  const std::string vmeta = R"j({"name":"cc"},{"name":"asn"},{"name":"target"},{"name":"bin"},{"name":"key_id"},{"name":"verdict"},{"name":"v"},{"name":"d"})j";
-  const auto vrows = parse_reply(reply(vmeta, R"j(["KZ", 1, "a.com", 600, "k1", "blocked", "tag1", 1],
-    ["KZ", 1, "a.com", 1200, "k1", "blocked", "tag1", 1], ["KZ", 1, "a.com", 1200, "k2", "ok", "tag2", 0],
-    ["KZ", 1, "a.com", 1800, "k3", "blocked", "", 0], ["KZ", 1, "*", 600, "k2", "online", "tag2", 0])j"), 1 << 20);
   const std::vector<Window> windows = {{{"KZ", 1, "a.com"}, 600, 1800, std::string("blocked")},
                                        {{"KZ", 1, "*"}, 0, 1200, std::nullopt}};
-  const auto samples = vantage_group_from_rows(windows, vrows);
+  VantageGroup group(windows);
+  // k1 blocked in two bins (one sample, decisive summed); k2 ok (not blocked); k3 after the window; k4 with
+  // two states in bin 1200 (blocked and ok: its latest decides); k2's network row; a series not asked for.
+  group.add_presence(tsv({{"KZ", "1", "a.com", "600", "k1", "blocked", "tag1", "1", "1"},
+                          {"KZ", "1", "a.com", "1200", "k1", "blocked", "tag1", "1", "1"},
+                          {"KZ", "1", "a.com", "1200", "k2", "ok", "tag2", "0", "1"},
+                          {"KZ", "1", "a.com", "1800", "k3", "blocked", "", "0", "1"},
+                          {"KZ", "1", "a.com", "1200", "k4", "ok", "tag4", "0", "2"},
+                          {"KZ", "1", "a.com", "2400", "k5", "ok", "tag5", "0", "2"},
+                          {"KZ", "1", "*", "600", "k2", "online", "tag2", "0", "1"},
+                          {"KZ", "9", "b.com", "600", "k9", "blocked", "tag9", "1", "1"}},
+                         kPresenceColumns));
+  // Only k4's bin is read from the states (k5's is outside every window).
+  REQUIRE(group.mixed() == std::vector<ProbeBin>{{{"KZ", 1, "a.com"}, 1200, "k4"}});
+  const auto sql = group.states_sql(600, "kuzet");
+  CHECK(sql.find("(cc = 'KZ' AND asn = 1 AND target = 'a.com' AND bin >= 1200 AND bin < 1800)") != std::string::npos);
+  CHECK(sql.find("key_id IN ('k4')") != std::string::npos);
+  CHECK(sql.find("argMaxMerge(latest)") != std::string::npos);
+  CHECK(sql.find("source = 'kuzet'") != std::string::npos);
+  // Its latest there: blocked, with decisive evidence. k1's row (a wide read) is not added twice.
+  group.add_states(tsv({{"KZ", "1", "a.com", "1200", "k4", "blocked", "tag4", "1"},
+                        {"KZ", "1", "a.com", "1200", "k1", "blocked", "tag1", "1"}},
+                       kStateColumns));
+  const auto samples = group.samples();
   REQUIRE(samples.size() == 2);
-  REQUIRE(samples[0].size() == 1);  // k1 in two bins: one sample, decisive summed; k2 not blocked; k3 after
-  CHECK(samples[0][0].key_id == "k1");
-  CHECK(samples[0][0].vantage == "tag1");
-  CHECK(samples[0][0].decisive == 2);
+  std::map<std::string, std::pair<std::string, int>> first;
+  for (const auto& v : samples[0]) first[v.key_id] = {v.vantage, v.decisive};
+  CHECK(first == std::map<std::string, std::pair<std::string, int>>{{"k1", {"tag1", 2}}, {"k4", {"tag4", 1}}});
   REQUIRE(samples[1].size() == 1);
   CHECK(samples[1][0].key_id == "k2");
+  CHECK(samples[1][0].vantage == "tag2");
+
   // Windows of two networks in one reply; names with ':' stay whole (a sample is key and tag, not a split).
-  const auto two = parse_reply(reply(vmeta, R"j(["KZ", 1, "a.com", 600, "k:1", "blocked", "t:1", 1],
-    ["KZ", 2, "a.com", 600, "k:1", "blocked", "t", 0], ["KZ", 2, "a.com", 600, "k", "blocked", ":1t", 0])j"), 1 << 20);
   const std::vector<Window> per_network = {{{"KZ", 1, "a.com"}, 0, 1200, std::string("blocked")},
                                            {{"KZ", 2, "a.com"}, 0, 1200, std::string("blocked")}};
-  const auto split = vantage_group_from_rows(per_network, two);
+  VantageGroup two(per_network);
+  two.add_presence(tsv({{"KZ", "1", "a.com", "600", "k:1", "blocked", "t:1", "1", "1"},
+                        {"KZ", "2", "a.com", "600", "k:1", "blocked", "t", "0", "1"},
+                        {"KZ", "2", "a.com", "600", "k", "blocked", ":1t", "0", "1"}},
+                       kPresenceColumns));
+  CHECK(two.mixed().empty());
+  const auto split = two.samples();
   REQUIRE(split[0].size() == 1);
   CHECK(split[0][0].key_id == "k:1");
   CHECK(split[0][0].vantage == "t:1");
@@ -338,9 +410,18 @@ TEST_CASE("incident windows read together, each cut from the union") {
   std::set<std::pair<std::string, std::string>> pairs;
   for (const auto& v : split[1]) pairs.insert({v.key_id, v.vantage});
   CHECK(pairs == std::set<std::pair<std::string, std::string>>{{"k:1", "t"}, {"k", ":1t"}});
-  const auto sql = vantage_group_sql(windows, "kuzet");
-  CHECK(sql.find("((cc = 'KZ' AND asn = 1 AND target = '*' AND bin >= 0 AND bin < 1200) OR (cc = 'KZ' AND asn = 1 "
-                 "AND target = 'a.com' AND bin >= 600 AND bin < 1800))") != std::string::npos);
-  CHECK(sql.find("verdict IN ('blocked')") != std::string::npos);
-  CHECK(sql.find("source = 'kuzet'") != std::string::npos);
+
+  const auto presence = vantage_presence_sql(windows, "kuzet");
+  CHECK(presence.find("FROM probe_presence WHERE ((cc = 'KZ' AND asn = 1 AND target = '*' AND bin >= 0 AND bin < 1200) OR "
+                      "(cc = 'KZ' AND asn = 1 AND target = 'a.com' AND bin >= 600 AND bin < 1800)) AND source = 'kuzet'") !=
+        std::string::npos);
+  CHECK(presence.find("WHERE n > 1 OR target = '*' OR v IN ('blocked')") != std::string::npos);
+
+  // Broken replies are refused: decisive not 0 or 1, a probe's bin without a state, a narrow row.
+  VantageGroup broken(windows);
+  CHECK_THROWS_AS(broken.add_presence(tsv({{"KZ", "1", "a.com", "600", "k1", "blocked", "t", "2", "1"}}, kPresenceColumns)),
+                  std::runtime_error);
+  CHECK_THROWS_AS(broken.add_presence(tsv({{"KZ", "1", "a.com", "600", "k1", "blocked", "t", "1", "0"}}, kPresenceColumns)),
+                  std::runtime_error);
+  CHECK_THROWS_AS(tsv({{"KZ", "1", "a.com", "600", "k1", "blocked", "t", "1"}}, kPresenceColumns), std::runtime_error);
 }

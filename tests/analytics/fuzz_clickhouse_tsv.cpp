@@ -1,0 +1,96 @@
+// Fuzzes the large reads from ClickHouse, TabSeparated (untrusted: a server the collector does not control, or a
+// broken one): the same bytes parsed at the widths of the counts (8), the states of mixed bins (7), and the
+// incident windows' presence (9) and states (8) replies, then decoded.
+// Checks the promises, not only the absence of crashes: a table's every cell readable and its integers only
+// from decimal digits; a decoded series dense, its bins in order, every count positive and adding up to the bin's
+// probes; the windows' samples one list per window, decisive never negative, no probe's bin with several states
+// outside the windows.
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include "collector/analytics/clickhouse.hpp"
+#include "collector/analytics/queries.hpp"
+
+using namespace kuzet;
+using namespace kuzet::collector::analytics;
+
+namespace {
+
+constexpr int64_t kFirst = 1641081600000, kBin = 600000, kEnd = kFirst + 12 * kBin;
+
+// Every cell readable; a cell read as an integer is an optional '-' and decimal digits, nothing else.
+void check_cells(const Table& t) {
+  for (size_t r = 0; r < t.size(); ++r)
+    for (size_t c = 0; c < t.width(); ++c) {
+      const std::string_view cell = t.text(r, c);
+      try {
+        t.integer(r, c);
+      } catch (const std::runtime_error&) {
+        continue;
+      }
+      const std::string_view digits = cell.substr(!cell.empty() && cell[0] == '-' ? 1 : 0);
+      if (digits.empty() || digits.find_first_not_of("0123456789") != std::string_view::npos) __builtin_trap();
+    }
+}
+
+void check_series(const std::vector<timeline::Series>& series) {
+  for (const auto& s : series)
+    for (size_t i = 0; i < s.bins.size(); ++i) {
+      if (s.bins[i].start_ms != s.bins[0].start_ms + static_cast<int64_t>(i) * kBin) __builtin_trap();
+      int64_t sum = 0;
+      for (const auto& c : s.bins[i].counts) {
+        if (c.probes <= 0) __builtin_trap();
+        sum += c.probes;
+      }
+      if (sum != s.bins[i].probes) __builtin_trap();
+    }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const std::string_view body(reinterpret_cast<const char*>(data), size);
+  const std::vector<timeline::TimelineSource::SeriesRequest> requests = {{{"KZ", 9198, "t.com"}, kFirst, kEnd},
+                                                                        {{"KZ", 9198, "*"}, kFirst + kBin, kEnd - kBin}};
+  try {  // a network's counts: each series dense, every count positive and adding up to its bin's probes
+    const Table rows = parse_tsv(body, kCountColumns, 1 << 16);
+    check_cells(rows);
+    auto group = series_counts_from_rows(requests, kBin, rows);
+    if (group.series.size() != 2 || group.series[0].bins.size() != 12 || group.series[1].bins.size() != 10)
+      __builtin_trap();
+    check_series(group.series);
+  } catch (const std::runtime_error&) {
+  }
+  try {  // a mixed bin's states added to the counts
+    const Table rows = parse_tsv(body, kMixedColumns, 1 << 16);
+    check_cells(rows);
+    auto group = all_bins_mixed(requests, kBin);
+    add_mixed_counts(group, rows);
+    check_series(group.series);
+  } catch (const std::runtime_error&) {
+  }
+  const std::vector<timeline::TimelineSource::VantageRequest> windows = {
+      {{"KZ", 9198, "t.com"}, kFirst, kEnd, std::string("blocked")}, {{"KZ", 9198, "*"}, kFirst, kEnd, std::nullopt}};
+  VantageGroup group(windows);
+  try {  // the windows' presence, then (the same bytes) the states of their mixed bins
+    const Table rows = parse_tsv(body, kPresenceColumns, 1 << 16);
+    check_cells(rows);
+    group.add_presence(rows);
+    for (const auto& m : group.mixed())
+      if (m.bin < kFirst || m.bin >= kEnd) __builtin_trap();
+  } catch (const std::runtime_error&) {
+  }
+  try {
+    group.add_states(parse_tsv(body, kStateColumns, 1 << 16));
+  } catch (const std::runtime_error&) {
+  }
+  const auto samples = group.samples();
+  if (samples.size() != 2) __builtin_trap();
+  for (const auto& w : samples)
+    for (const auto& v : w)
+      if (v.decisive < 0) __builtin_trap();
+  return 0;
+}
