@@ -360,10 +360,14 @@ std::string vantage_presence_sql(const std::vector<timeline::TimelineSource::Van
                                  const std::string& source) {
   std::vector<std::string> verdicts;
   const std::string where = windows_where(windows, verdicts);
-  return "SELECT cc, asn, target, bin, key_id, v, t, d, n FROM (SELECT cc, asn, target, bin, key_id, any(verdict) AS v,"
-         " any(vantage) AS t, any(decisive) AS d, uniqExact(verdict, vantage, decisive) AS n FROM " +
-         std::string(kProbePresence) + " WHERE " + where + source_filter(source) +
-         " GROUP BY cc, asn, target, bin, key_id) WHERE n > 1 OR target = " + sql_string(timeline::kNetworkTarget) +
+  // Per (series, bin, probe): each state's latest time (over sources, and over rows not merged yet), then the
+  // state at the latest time, and whether another state shares that time.
+  return "SELECT cc, asn, target, bin, key_id, v, t, d, several FROM (SELECT cc, asn, target, bin, key_id,"
+         " argMax(verdict, at) AS v, argMax(vantage, at) AS t, argMax(decisive, at) AS d,"
+         " countEqual(groupArray(at), max(at)) > 1 AS several FROM (SELECT cc, asn, target, bin, key_id, verdict,"
+         " vantage, decisive, max(last_at) AS at FROM " + std::string(kProbePresence) + " WHERE " + where +
+         source_filter(source) + " GROUP BY cc, asn, target, bin, key_id, verdict, vantage, decisive)"
+         " GROUP BY cc, asn, target, bin, key_id) WHERE several OR target = " + sql_string(timeline::kNetworkTarget) +
          " OR v IN (" + in_list(verdicts) + ")";
 }
 
@@ -408,13 +412,13 @@ void VantageGroup::add_presence(const Table& rows) {
   for (size_t r = 0; r < rows.size(); ++r) {
     const auto* windows = windows_of(rows, r);
     if (!windows) continue;
-    const int64_t states = rows.integer(r, 8);
-    if (states < 1) throw std::runtime_error("ClickHouse reply: a probe's bin without a state");
-    if (states == 1) {
+    const int64_t several = rows.integer(r, 8);
+    if (several != 0 && several != 1) throw std::runtime_error("ClickHouse reply: 'several' is not 0 or 1");
+    if (several == 0) {
       add(*windows, rows, r);
       continue;
     }
-    // Its latest state there is one of several: read from probe_bins, if a window holds that bin at all.
+    // Two states at its latest time: the uid decides, read from probe_bins, if a window holds that bin at all.
     const int64_t bin = rows.integer(r, 3);
     for (size_t k : *windows)
       if (bin >= windows_[k].from_ms && bin < windows_[k].until_ms) {

@@ -83,16 +83,17 @@ std::vector<timeline::VantageSample> vantage_samples_from_rows(const Rows& rows)
 
 // The samples of several incident windows at once (series of any networks), equal to vantage_samples_sql and
 // vantage_samples_from_rows per window, read in two steps:
-//  1. vantage_presence_sql: per (series, base bin, probe) in the windows, its distinct (verdict, vantage,
-//     decisive) there (probe_presence). Where it has one, that is its latest measurement's: a sample. Rows
-//     (kPresenceColumns): cc, asn, target, bin, key_id, verdict, vantage, decisive, states; only rows of one of
-//     the windows' verdicts, of a network series, or of a probe with several states (`states` > 1).
+//  1. vantage_presence_sql: per (series, base bin, probe) in the windows, the (verdict, vantage, decisive) it
+//     reported at its latest time there (probe_presence): where one state has that time, it is its latest
+//     measurement's, a sample. Rows (kPresenceColumns): cc, asn, target, bin, key_id, verdict, vantage,
+//     decisive, several; only rows of one of the windows' verdicts, of a network series, or where several
+//     states share the latest time (`several` 1: only the uid orders them).
 //  2. for those probes' bins (mixed()), states_sql: their latest states from probe_bins. Rows (kStateColumns):
 //     cc, asn, target, bin, key_id, verdict, vantage, decisive.
 // Each window's samples are then cut from the rows here (pure): per (probe, tag), decisive summed.
 inline constexpr size_t kPresenceColumns = 9;
 inline constexpr size_t kStateColumns = 8;
-// Past this many probes with several states, states_sql reads their bins whole instead of naming them.
+// Past this many probes with tied states, states_sql reads their bins whole instead of naming them.
 inline constexpr size_t kMaxNamedProbes = 2000;
 std::string vantage_presence_sql(const std::vector<timeline::TimelineSource::VantageRequest>& windows,
                                  const std::string& source);
@@ -109,7 +110,7 @@ class VantageGroup {
   explicit VantageGroup(std::vector<timeline::TimelineSource::VantageRequest> windows);
   // Step 1's rows. Throws std::runtime_error on a broken reply (rows of series not asked for are ignored).
   void add_presence(const Table& rows);
-  // The probes' bins with several states, ordered, and the statement reading their latest states.
+  // The probes' bins with two states at their latest time, ordered, and the statement reading their latest states.
   const std::vector<ProbeBin>& mixed() const { return mixed_; }
   std::string states_sql(int64_t base_bin_ms, const std::string& source) const;
   // Step 2's rows; rows of other probes' bins are ignored.

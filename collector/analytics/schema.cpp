@@ -16,8 +16,11 @@ std::string replace_all(std::string s, const std::string& from, const std::strin
 
 namespace {
 
-// BIN(x): x's base bin. The month partition of an aggregate row is its bin's, not its measurement's.
+// BIN: a measurement's base bin. The month partition of an aggregate row is its bin's, not its measurement's.
+// LAST_AT: the latest started_at, shifted by 2^63 into UInt64 (the order of every Int64 kept), since 18.16's
+// ReplacingMergeTree takes an unsigned version only.
 std::string with_bin(std::string sql, int64_t base_bin_ms) {
+  sql = replace_all(std::move(sql), "LAST_AT", "toUInt64(max(started_at)) + 9223372036854775808");
   return replace_all(std::move(sql), "BIN",
                      "intDiv(started_at, " + std::to_string(base_bin_ms) + ") * " + std::to_string(base_bin_ms));
 }
@@ -72,16 +75,19 @@ const View kViews[] = {
      " '' AS verdict, '' AS method, uniqExactState(key_id) AS probes FROM measurements_local"
      " GROUP BY cc, asn, target, bin, source",
      2},
-    // Which states each probe reported per bin, without the time: where a probe's rows in a bin agree, they are
-    // its latest state there, read as plain columns instead of argMax states (schema 3).
+    // Which states each probe reported per bin and when it last did, as plain columns: the state last reported
+    // alone at its time is the probe's latest there, read without argMax states (schema 3). LAST_AT is
+    // started_at as an order-keeping UInt64 (a ReplacingMergeTree version: the latest time of a state stays).
     {"probe_presence_targets", kProbePresenceLocal,
      "SELECT cc, asn, target, BIN AS bin, toDate(intDiv(bin, 1000)) AS day, key_id, source, verdict, vantage,"
-     " decisive FROM measurements_local GROUP BY cc, asn, target, bin, key_id, source, verdict, vantage, decisive",
+     " decisive, LAST_AT AS last_at FROM measurements_local"
+     " GROUP BY cc, asn, target, bin, key_id, source, verdict, vantage, decisive",
      3},
     {"probe_presence_networks", kProbePresenceLocal,
      "SELECT cc, asn, '*' AS target, BIN AS bin, toDate(intDiv(bin, 1000)) AS day, key_id, source,"
-     " if(measurements_local.verdict = 'offline', 'offline', 'online') AS verdict, vantage, decisive"
-     " FROM measurements_local GROUP BY cc, asn, target, bin, key_id, source, verdict, vantage, decisive",
+     " if(measurements_local.verdict = 'offline', 'offline', 'online') AS verdict, vantage, decisive,"
+     " LAST_AT AS last_at FROM measurements_local GROUP BY cc, asn, target, bin, key_id, source, verdict, vantage,"
+     " decisive",
      3},
     {"verdict_days_targets", kVerdictDaysLocal,
      "SELECT cc, asn, verdict, intDiv(BIN, 86400000) AS day_number, target, source FROM measurements_local"
@@ -114,11 +120,11 @@ std::vector<std::string> local_schema_sql(int64_t base_bin_ms) {
       "CREATE TABLE IF NOT EXISTS verdict_days_local (cc String, asn UInt32, verdict String, day_number Int64,"
       " target String, source String) ENGINE = ReplacingMergeTree"
       " ORDER BY (cc, asn, verdict, day_number, target, source)",
-      // Every column in the key: a row sent twice is one row after merges (and the same row to a read).
+      // A state's rows become one after merges, with the latest time (its version); reads take the max anyway.
       "CREATE TABLE IF NOT EXISTS probe_presence_local (cc String, asn UInt32, target String, bin Int64, day Date,"
-      " key_id String, source String, verdict String, vantage String, decisive UInt8) ENGINE = ReplacingMergeTree"
-      " PARTITION BY toYYYYMM(day) ORDER BY (cc, asn, target, bin, key_id, source, verdict, vantage, decisive)"
-      " SETTINGS index_granularity = 1024",
+      " key_id String, source String, verdict String, vantage String, decisive UInt8, last_at UInt64)"
+      " ENGINE = ReplacingMergeTree(last_at) PARTITION BY toYYYYMM(day)"
+      " ORDER BY (cc, asn, target, bin, key_id, source, verdict, vantage, decisive) SETTINGS index_granularity = 1024",
   };
   for (const auto& v : kViews)
     sql.push_back(with_bin(std::string("CREATE MATERIALIZED VIEW IF NOT EXISTS ") + v.name + " TO " + v.table + " AS " +

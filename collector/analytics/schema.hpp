@@ -15,9 +15,11 @@
 //   verdict_days_local  which (cc, asn, target, verdict, day, source) have a measurement: which series the
 //                       incident search must read at all (schema 2).
 //   probe_presence_local per (cc, asn, target, base bin, probe, source) each distinct (verdict, vantage,
-//                       decisive) the probe reported there (the network series' verdict offline/online): where
-//                       a probe has one, it is its latest's, so the incident search reads independence from
-//                       plain columns; the others it reads from probe_bins (schema 3).
+//                       decisive) the probe reported there (the network series' verdict offline/online) and the
+//                       latest time it did: the state reported alone at the probe's latest time is its latest
+//                       measurement's, so the incident search reads independence from plain columns; a probe
+//                       with two states at that time (a tie only the uid breaks) it reads from probe_bins
+//                       (schema 3).
 // And on every shard, Distributed tables over the cluster (measurements sharded by probe key, so a
 // probe's rows live on one shard): measurements, probe_bins, series, bin_probes, verdict_days,
 // probe_presence. The query server also keeps export_progress (the exporter's watermark) and every shard

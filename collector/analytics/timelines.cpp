@@ -81,8 +81,8 @@ std::vector<timeline::VantageSample> ClickHouseTimelines::vantage_samples(const 
 
 std::vector<std::vector<timeline::VantageSample>> ClickHouseTimelines::vantage_samples_many(
     const std::vector<VantageRequest>& requests, const std::string& source) {
-  // One read for the windows of every request (plain columns), a second only for probes with several
-  // states in a bin.
+  // One read for the windows of every request (plain columns), a second only for probes with two states at
+  // their latest time in a bin.
   VantageGroup group(requests);
   bool any = false;
   for (const auto& r : requests) any = any || r.until_ms > r.from_ms;

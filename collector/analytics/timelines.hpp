@@ -26,8 +26,8 @@ class ClickHouseTimelines : public timeline::TimelineSource {
   std::vector<timeline::VantageSample> vantage_samples(const timeline::SeriesKey& key, int64_t from_ms,
                                                        int64_t until_ms, const std::optional<std::string>& verdict,
                                                        const std::string& source) override;
-  // Many incident windows in one query (plain columns of probe_presence), a second for probes with several
-  // states in a bin (probe_bins).
+  // Many incident windows in one query (plain columns of probe_presence), a second for probes with two states
+  // at their latest time in a bin (probe_bins).
   std::vector<std::vector<timeline::VantageSample>> vantage_samples_many(const std::vector<VantageRequest>& requests,
                                                                          const std::string& source) override;
   // From verdict_days: whole days, one query.

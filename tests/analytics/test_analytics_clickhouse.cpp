@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <map>
 #include <csignal>
 #include <cstdlib>
 #include <sys/wait.h>
@@ -180,9 +181,8 @@ TEST_CASE("ClickHouse answers what the SQLite index answers on the January 2022 
     CHECK(group.mixed.size() < bins);
   }
 
-  // Both paths of the incident windows' read: a window per series over the whole period (blocked for the
-  // targets, any verdict for the networks) gives SQLite's samples, and some probes' bins (a network's above all,
-  // where one run's measurements differ in decisive evidence) are read from the states.
+  // The incident windows' read: a window per series over the whole period (blocked for the targets, any verdict
+  // for the networks) gives SQLite's samples (ties at a probe's latest time: the next test case).
   {
     std::vector<TimelineSource::VantageRequest> windows;
     for (const auto& info : indexed.index.series_list(q))
@@ -191,8 +191,7 @@ TEST_CASE("ClickHouse answers what the SQLite index answers on the January 2022 
                                                            : std::optional<std::string>(core::verdict::blocked)});
     analytics::VantageGroup group(windows);
     group.add_presence(query.select_tsv(analytics::vantage_presence_sql(windows, ""), analytics::kPresenceColumns));
-    MESSAGE(group.mixed().size(), " probes' bins with several states");
-    CHECK(!group.mixed().empty());
+    MESSAGE(group.mixed().size(), " probes' bins with two states at their latest time");
     group.add_states(query.select_tsv(group.states_sql(kDefaultBinMs, ""), analytics::kStateColumns));
     const auto samples = group.samples();
     auto ordered = [](std::vector<VantageSample> v) {
@@ -232,6 +231,54 @@ TEST_CASE("ClickHouse answers what the SQLite index answers on the January 2022 
                std::to_string(analytics::kSchemaVersion + 1) + ", now())");
   CHECK_THROWS_WITH_AS(analytics::create_schema(cluster.url, kDefaultBinMs), doctest::Contains("newer than this Kuzet"),
                        std::runtime_error);
+}
+
+TEST_CASE("incident windows: a probe's latest state from its presence, a tie at its latest time from the uid") {
+  TestCluster cluster;
+  // One probe-bin per case, 10-min bins from 2022-01-03: k1 blocked then ok (latest: ok); k2 ok then blocked,
+  // decisive (latest: blocked); k3 blocked and ok at the same millisecond (the uid orders them: "u3b", ok) and
+  // k4 the same the other way round ("u4b", blocked); k5 blocked twice (one state). The network series: k1's
+  // two rows differ in decisive only.
+  const int64_t t0 = 1641168000000;
+  struct Row {
+    const char *uid, *key;
+    int64_t at;
+    const char *verdict, *tag;
+    int decisive;
+  };
+  const std::vector<Row> rows = {{"u1a", "k1", t0 + 1000, "blocked", "v1", 1}, {"u1b", "k1", t0 + 2000, "ok", "v1", 0},
+                                 {"u2a", "k2", t0 + 1000, "ok", "v2", 0},      {"u2b", "k2", t0 + 2000, "blocked", "v2", 1},
+                                 {"u3a", "k3", t0 + 3000, "blocked", "v3", 1}, {"u3b", "k3", t0 + 3000, "ok", "v3", 0},
+                                 {"u4b", "k4", t0 + 3000, "blocked", "v4", 0}, {"u4a", "k4", t0 + 3000, "ok", "v4", 0},
+                                 {"u5a", "k5", t0 + 1000, "blocked", "v5", 1}, {"u5b", "k5", t0 + 4000, "blocked", "v5", 1}};
+  std::string body;
+  for (const auto& r : rows)
+    body += nlohmann::json{{"uid", r.uid}, {"source", "kuzet"}, {"key_id", r.key}, {"started_at", r.at},
+                           {"day", "2022-01-03"}, {"cc", "KZ"}, {"asn", 9198}, {"target", "a.com"},
+                           {"category", "news"}, {"verdict", r.verdict}, {"method", ""}, {"vantage", r.tag},
+                           {"decisive", r.decisive}}
+                .dump() +
+            "\n";
+  analytics::Client(cluster.url.query, cluster.url.database).insert_json_rows(analytics::kMeasurements, body);
+  const std::vector<TimelineSource::VantageRequest> windows = {
+      {{"KZ", 9198, "a.com"}, t0, t0 + kDefaultBinMs, std::string(core::verdict::blocked)},
+      {{"KZ", 9198, "*"}, t0, t0 + kDefaultBinMs, std::nullopt}};
+  analytics::Client query(cluster.url.query, cluster.url.database);
+  analytics::VantageGroup group(windows);
+  group.add_presence(query.select_tsv(analytics::vantage_presence_sql(windows, ""), analytics::kPresenceColumns));
+  // The ties: k3 and k4 on the target; k3 on the network (its two states differ in decisive), not k4 (alike).
+  CHECK(group.mixed() == std::vector<analytics::ProbeBin>{{{"KZ", 9198, "*"}, t0, "k3"},
+                                                          {{"KZ", 9198, "a.com"}, t0, "k3"},
+                                                          {{"KZ", 9198, "a.com"}, t0, "k4"}});
+  analytics::ClickHouseTimelines clickhouse(cluster.url, kDefaultBinMs);
+  const auto samples = clickhouse.vantage_samples_many(windows, "");
+  REQUIRE(samples.size() == 2);
+  std::map<std::string, std::pair<std::string, int>> blocked, network;
+  for (const auto& v : samples[0]) blocked[v.key_id] = {v.vantage, v.decisive};
+  for (const auto& v : samples[1]) network[v.key_id] = {v.vantage, v.decisive};
+  CHECK(blocked == std::map<std::string, std::pair<std::string, int>>{{"k2", {"v2", 1}}, {"k4", {"v4", 0}}, {"k5", {"v5", 1}}});
+  CHECK(network == std::map<std::string, std::pair<std::string, int>>{
+                       {"k1", {"v1", 0}}, {"k2", {"v2", 1}}, {"k3", {"v3", 0}}, {"k4", {"v4", 0}}, {"k5", {"v5", 1}}});
 }
 
 TEST_CASE("an exporter killed mid-export goes on from its watermark: nothing lost, nothing doubled") {

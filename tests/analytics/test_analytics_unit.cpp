@@ -356,21 +356,22 @@ TEST_CASE("the exporter's rows carry the vantage point each measurement supports
   CHECK(nlohmann::json::parse(export_rows({odd}, [](const std::string&) { return std::nullopt; }))["day"] == "1970-01-01");
 }
 
-TEST_CASE("incident windows read together: samples from the probes' presence, several states from probe_bins") {
+TEST_CASE("incident windows read together: samples from the probes' presence, tied states from probe_bins") {
   using Window = timeline::TimelineSource::VantageRequest;
   const std::vector<Window> windows = {{{"KZ", 1, "a.com"}, 600, 1800, std::string("blocked")},
                                        {{"KZ", 1, "*"}, 0, 1200, std::nullopt}};
   VantageGroup group(windows);
   // k1 blocked in two bins (one sample, decisive summed); k2 ok (not blocked); k3 after the window; k4 with
-  // two states in bin 1200 (blocked and ok: its latest decides); k2's network row; a series not asked for.
-  group.add_presence(tsv({{"KZ", "1", "a.com", "600", "k1", "blocked", "tag1", "1", "1"},
-                          {"KZ", "1", "a.com", "1200", "k1", "blocked", "tag1", "1", "1"},
-                          {"KZ", "1", "a.com", "1200", "k2", "ok", "tag2", "0", "1"},
-                          {"KZ", "1", "a.com", "1800", "k3", "blocked", "", "0", "1"},
-                          {"KZ", "1", "a.com", "1200", "k4", "ok", "tag4", "0", "2"},
-                          {"KZ", "1", "a.com", "2400", "k5", "ok", "tag5", "0", "2"},
-                          {"KZ", "1", "*", "600", "k2", "online", "tag2", "0", "1"},
-                          {"KZ", "9", "b.com", "600", "k9", "blocked", "tag9", "1", "1"}},
+  // two states at its latest time in bin 1200 (blocked and ok: the uid decides); k2's network row; a series
+  // not asked for.
+  group.add_presence(tsv({{"KZ", "1", "a.com", "600", "k1", "blocked", "tag1", "1", "0"},
+                          {"KZ", "1", "a.com", "1200", "k1", "blocked", "tag1", "1", "0"},
+                          {"KZ", "1", "a.com", "1200", "k2", "ok", "tag2", "0", "0"},
+                          {"KZ", "1", "a.com", "1800", "k3", "blocked", "", "0", "0"},
+                          {"KZ", "1", "a.com", "1200", "k4", "ok", "tag4", "0", "1"},
+                          {"KZ", "1", "a.com", "2400", "k5", "ok", "tag5", "0", "1"},
+                          {"KZ", "1", "*", "600", "k2", "online", "tag2", "0", "0"},
+                          {"KZ", "9", "b.com", "600", "k9", "blocked", "tag9", "1", "0"}},
                          kPresenceColumns));
   // Only k4's bin is read from the states (k5's is outside every window).
   REQUIRE(group.mixed() == std::vector<ProbeBin>{{{"KZ", 1, "a.com"}, 1200, "k4"}});
@@ -396,9 +397,9 @@ TEST_CASE("incident windows read together: samples from the probes' presence, se
   const std::vector<Window> per_network = {{{"KZ", 1, "a.com"}, 0, 1200, std::string("blocked")},
                                            {{"KZ", 2, "a.com"}, 0, 1200, std::string("blocked")}};
   VantageGroup two(per_network);
-  two.add_presence(tsv({{"KZ", "1", "a.com", "600", "k:1", "blocked", "t:1", "1", "1"},
-                        {"KZ", "2", "a.com", "600", "k:1", "blocked", "t", "0", "1"},
-                        {"KZ", "2", "a.com", "600", "k", "blocked", ":1t", "0", "1"}},
+  two.add_presence(tsv({{"KZ", "1", "a.com", "600", "k:1", "blocked", "t:1", "1", "0"},
+                        {"KZ", "2", "a.com", "600", "k:1", "blocked", "t", "0", "0"},
+                        {"KZ", "2", "a.com", "600", "k", "blocked", ":1t", "0", "0"}},
                        kPresenceColumns));
   CHECK(two.mixed().empty());
   const auto split = two.samples();
@@ -415,13 +416,14 @@ TEST_CASE("incident windows read together: samples from the probes' presence, se
   CHECK(presence.find("FROM probe_presence WHERE ((cc = 'KZ' AND asn = 1 AND target = '*' AND bin >= 0 AND bin < 1200) OR "
                       "(cc = 'KZ' AND asn = 1 AND target = 'a.com' AND bin >= 600 AND bin < 1800)) AND source = 'kuzet'") !=
         std::string::npos);
-  CHECK(presence.find("WHERE n > 1 OR target = '*' OR v IN ('blocked')") != std::string::npos);
+  CHECK(presence.find("WHERE several OR target = '*' OR v IN ('blocked')") != std::string::npos);
+  CHECK(presence.find("max(last_at) AS at") != std::string::npos);
 
-  // Broken replies are refused: decisive not 0 or 1, a probe's bin without a state, a narrow row.
+  // Broken replies are refused: decisive not 0 or 1, 'several' not 0 or 1, a narrow row.
   VantageGroup broken(windows);
-  CHECK_THROWS_AS(broken.add_presence(tsv({{"KZ", "1", "a.com", "600", "k1", "blocked", "t", "2", "1"}}, kPresenceColumns)),
+  CHECK_THROWS_AS(broken.add_presence(tsv({{"KZ", "1", "a.com", "600", "k1", "blocked", "t", "2", "0"}}, kPresenceColumns)),
                   std::runtime_error);
-  CHECK_THROWS_AS(broken.add_presence(tsv({{"KZ", "1", "a.com", "600", "k1", "blocked", "t", "1", "0"}}, kPresenceColumns)),
+  CHECK_THROWS_AS(broken.add_presence(tsv({{"KZ", "1", "a.com", "600", "k1", "blocked", "t", "1", "2"}}, kPresenceColumns)),
                   std::runtime_error);
   CHECK_THROWS_AS(tsv({{"KZ", "1", "a.com", "600", "k1", "blocked", "t", "1"}}, kPresenceColumns), std::runtime_error);
 }
