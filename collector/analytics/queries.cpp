@@ -360,15 +360,10 @@ std::string vantage_presence_sql(const std::vector<timeline::TimelineSource::Van
                                  const std::string& source) {
   std::vector<std::string> verdicts;
   const std::string where = windows_where(windows, verdicts);
-  // Per (series, bin, probe): each state's latest time (over sources, and over rows not merged yet), then the
-  // state at the latest time, and whether another state shares that time.
-  return "SELECT cc, asn, target, bin, key_id, v, t, d, several FROM (SELECT cc, asn, target, bin, key_id,"
-         " argMax(verdict, at) AS v, argMax(vantage, at) AS t, argMax(decisive, at) AS d,"
-         " countEqual(groupArray(at), max(at)) > 1 AS several FROM (SELECT cc, asn, target, bin, key_id, verdict,"
-         " vantage, decisive, max(last_at) AS at FROM " + std::string(kProbePresence) + " WHERE " + where +
-         source_filter(source) + " GROUP BY cc, asn, target, bin, key_id, verdict, vantage, decisive)"
-         " GROUP BY cc, asn, target, bin, key_id) WHERE several OR target = " + sql_string(timeline::kNetworkTarget) +
-         " OR v IN (" + in_list(verdicts) + ")";
+  // Plain rows, no GROUP BY (grouping per probe and bin on the server cost more than the rows themselves); the
+  // verdicts are not filtered here either: a probe's latest state may be another verdict than an earlier one.
+  return "SELECT cc, asn, target, bin, key_id, verdict, vantage, decisive, toInt64(last_at - 9223372036854775808)"
+         " FROM " + std::string(kProbePresence) + " WHERE " + where + source_filter(source);
 }
 
 VantageGroup::VantageGroup(std::vector<timeline::TimelineSource::VantageRequest> windows)
@@ -409,20 +404,45 @@ void VantageGroup::add(const std::vector<size_t>& windows, const Table& rows, si
 }
 
 void VantageGroup::add_presence(const Table& rows) {
+  // Per (series, bin, probe) the row of its latest time, and whether a row of another state has that time too.
+  struct Latest {
+    int64_t at;
+    size_t row;
+    bool tie;
+  };
+  std::unordered_map<std::string, Latest> latest;
+  latest.reserve(rows.size());
+  std::string id;
+  auto same_state = [&](size_t a, size_t b) {
+    return rows.text(a, 5) == rows.text(b, 5) && rows.text(a, 6) == rows.text(b, 6) && rows.text(a, 7) == rows.text(b, 7);
+  };
   for (size_t r = 0; r < rows.size(); ++r) {
     const auto* windows = windows_of(rows, r);
     if (!windows) continue;
-    const int64_t several = rows.integer(r, 8);
-    if (several != 0 && several != 1) throw std::runtime_error("ClickHouse reply: 'several' is not 0 or 1");
-    if (several == 0) {
-      add(*windows, rows, r);
+    const int64_t at = rows.integer(r, 8);
+    // The probe-bin's id: its window list (one per series), bin and key.
+    id.assign(reinterpret_cast<const char*>(&windows), sizeof windows);
+    id.append(rows.text(r, 3)).append(1, '\0').append(rows.text(r, 4));
+    auto [it, added] = latest.try_emplace(id, Latest{at, r, false});
+    if (added) continue;
+    Latest& l = it->second;
+    if (at > l.at) {
+      l = {at, r, false};
+    } else if (at == l.at && !same_state(r, l.row)) {
+      l.tie = true;
+    }
+  }
+  for (const auto& [unused, l] : latest) {
+    const auto* windows = windows_of(rows, l.row);
+    if (!l.tie) {
+      add(*windows, rows, l.row);
       continue;
     }
     // Two states at its latest time: the uid decides, read from probe_bins, if a window holds that bin at all.
-    const int64_t bin = rows.integer(r, 3);
+    const int64_t bin = rows.integer(l.row, 3);
     for (size_t k : *windows)
       if (bin >= windows_[k].from_ms && bin < windows_[k].until_ms) {
-        mixed_.push_back({windows_[k].key, bin, std::string(rows.text(r, 4))});
+        mixed_.push_back({windows_[k].key, bin, std::string(rows.text(l.row, 4))});
         break;
       }
   }

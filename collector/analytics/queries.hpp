@@ -83,11 +83,10 @@ std::vector<timeline::VantageSample> vantage_samples_from_rows(const Rows& rows)
 
 // The samples of several incident windows at once (series of any networks), equal to vantage_samples_sql and
 // vantage_samples_from_rows per window, read in two steps:
-//  1. vantage_presence_sql: per (series, base bin, probe) in the windows, the (verdict, vantage, decisive) it
-//     reported at its latest time there (probe_presence): where one state has that time, it is its latest
-//     measurement's, a sample. Rows (kPresenceColumns): cc, asn, target, bin, key_id, verdict, vantage,
-//     decisive, several; only rows of one of the windows' verdicts, of a network series, or where several
-//     states share the latest time (`several` 1: only the uid orders them).
+//  1. vantage_presence_sql: the windows' rows of probe_presence, each (verdict, vantage, decisive) a probe
+//     reported in a base bin and the latest time it did. Rows (kPresenceColumns): cc, asn, target, bin, key_id,
+//     verdict, vantage, decisive, at. Here, per (series, bin, probe), the state of its latest time is its latest
+//     measurement's, a sample, unless another state has that time too (only the uid orders them).
 //  2. for those probes' bins (mixed()), states_sql: their latest states from probe_bins. Rows (kStateColumns):
 //     cc, asn, target, bin, key_id, verdict, vantage, decisive.
 // Each window's samples are then cut from the rows here (pure): per (probe, tag), decisive summed.
