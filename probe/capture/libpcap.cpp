@@ -49,6 +49,8 @@ Loaded load() {
   bind(lib, "pcap_freecode", &a.freecode, &missing);
   bind(lib, "pcap_dispatch", &a.dispatch, &missing);
   bind(lib, "pcap_breakloop", &a.breakloop, &missing);
+  bind(lib, "pcap_setnonblock", &a.setnonblock, &missing);
+  bind(lib, "pcap_fileno", &a.fileno, &missing);
   if (!missing.empty()) {
     l.why = "the installed libpcap lacks " + missing + " (libpcap 1.5 or later is needed)";
     ::dlclose(lib);

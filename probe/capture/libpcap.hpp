@@ -25,6 +25,8 @@ struct LibPcap {
   decltype(&::pcap_freecode) freecode;
   decltype(&::pcap_dispatch) dispatch;
   decltype(&::pcap_breakloop) breakloop;
+  decltype(&::pcap_setnonblock) setnonblock;
+  decltype(&::pcap_fileno) fileno;
 };
 
 // The process's one copy, loaded on first use (thread-safe); nullptr with *why when no libpcap is installed

@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <ifaddrs.h>
 #include <linux/capability.h>
+#include <linux/filter.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sys/prctl.h>
@@ -206,12 +207,10 @@ std::unique_ptr<Recorder> Recorder::open(const std::string& resolver, const Capt
   drop_net_raw();
   r->frames_.linktype = static_cast<uint32_t>(pcap->datalink(h));
   r->frames_.snaplen = static_cast<uint32_t>(limits.snaplen);
-  // Nothing passes until a run begins.
-  bpf_program prog{};
-  if (pcap->compile(h, &prog, "less 1", 1, PCAP_NETMASK_UNKNOWN) == 0) {
-    pcap->setfilter(h, &prog);
-    pcap->freecode(&prog);
-  }
+  // Nothing passes until a run begins. Every filter goes through apply_filter: a filter set once with
+  // pcap_setfilter would stay in libpcap's memory and be applied again, in userland, to packets the kernel
+  // let in later under another filter.
+  r->apply_filter("less 1");
   r->thread_ = std::thread([p = r.get()] { p->loop(); });
   return r;
 }
@@ -243,31 +242,62 @@ std::string Recorder::filter_text() const {
   return f;
 }
 
+// Replaces the kernel's filter in one step: SO_ATTACH_FILTER swaps it atomically, and what the old filter let
+// in stays queued. pcap_setfilter instead puts a reject-all filter in place and throws away what is queued
+// before installing the new one, so every target whose addresses were added lost the packets of the targets
+// already in flight (the lab's daemon-capture scenario lost a SYN-ACK that way, and with it the proof of an
+// injected reset), or re-filters in userland what is queued. libpcap's way remains for cooked captures, whose programs it must rewrite for the kernel.
+void Recorder::apply_filter(const std::string& text) {
+  bpf_program prog{};
+  if (pcap_->compile(handle_, &prog, text.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) return;
+  static_assert(sizeof(bpf_insn) == sizeof(sock_filter));
+  const int linktype = pcap_->datalink(handle_);
+  sock_fprog program{static_cast<unsigned short>(prog.bf_len), reinterpret_cast<sock_filter*>(prog.bf_insns)};
+  const bool attached = linktype != DLT_LINUX_SLL && linktype != DLT_LINUX_SLL2 && prog.bf_len <= BPF_MAXINSNS &&
+                        ::setsockopt(pcap_->fileno(handle_), SOL_SOCKET, SO_ATTACH_FILTER, &program, sizeof program) == 0;
+  if (!attached) pcap_->setfilter(handle_, &prog);
+  pcap_->freecode(&prog);
+}
+
 // The capture thread: reads packets, and applies filter changes between reads (libpcap is not to be
 // used from two threads at once).
 void Recorder::loop() {
+  auto* self = reinterpret_cast<unsigned char*>(this);
   while (true) {
-    std::string filter;
     uint64_t generation = 0;
+    bool drain = false;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       if (stopping_) return;
       if (wanted_filter_ != applied_filter_) {
-        filter = filter_text();
         generation = wanted_filter_;
+        drain = draining_;
+      }
+    }
+    if (drain) {
+      // The run is over, but packets it caused may still wait in the capture buffer (the packet tap sees a
+      // reset before TCP reports it, so they are there, but a loaded machine may not have read them yet):
+      // read everything already captured, without waiting for more. -2 is a breakloop that arrived
+      // between reads; only "nothing left" (0) or an error ends the drain.
+      char error[PCAP_ERRBUF_SIZE];
+      if (pcap_->setnonblock(handle_, 1, error) == 0) {
+        for (int n = 1; n != 0 && n != PCAP_ERROR;) n = pcap_->dispatch(handle_, -1, on_packet, self);
+        pcap_->setnonblock(handle_, 0, error);
       }
     }
     if (generation) {
-      bpf_program prog{};
-      if (pcap_->compile(handle_, &prog, filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) == 0) {
-        pcap_->setfilter(handle_, &prog);
-        pcap_->freecode(&prog);
+      std::string filter;
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (drain) running_ = draining_ = false;
+        filter = filter_text();
       }
+      apply_filter(filter);
       std::lock_guard<std::mutex> lock(mutex_);
       applied_filter_ = generation;
       changed_.notify_all();
     }
-    pcap_->dispatch(handle_, -1, on_packet, reinterpret_cast<unsigned char*>(this));
+    pcap_->dispatch(handle_, -1, on_packet, self);
   }
 }
 
@@ -297,7 +327,7 @@ void Recorder::watch(const std::vector<std::string>& addresses, const std::vecto
 
 packets::PcapFile Recorder::end() {
   std::unique_lock<std::mutex> lock(mutex_);
-  running_ = false;
+  draining_ = true;  // the capture thread reads what is buffered, then stops recording
   const uint64_t g = ++wanted_filter_;
   pcap_->breakloop(handle_);
   changed_.wait(lock, [&] { return applied_filter_ >= g || stopping_; });

@@ -56,6 +56,7 @@ class Recorder {
  private:
   Recorder() = default;
   std::string filter_text() const;  // under mutex_
+  void apply_filter(const std::string& text);  // the capture thread (or open(), before it starts)
   void loop();
 
   const LibPcap* pcap_ = nullptr;  // loaded on open (probe/capture/libpcap.hpp)
@@ -68,6 +69,7 @@ class Recorder {
   std::condition_variable changed_;
   std::thread thread_;
   bool running_ = false, stopping_ = false;
+  bool draining_ = false;  // end(): read what the kernel already holds before recording stops
   std::set<std::string> addresses_;
   std::set<uint16_t> ports_;
   uint64_t wanted_filter_ = 0, applied_filter_ = 0;  // generations
