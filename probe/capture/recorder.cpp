@@ -243,10 +243,11 @@ std::string Recorder::filter_text() const {
 }
 
 // Replaces the kernel's filter in one step: SO_ATTACH_FILTER swaps it atomically, and what the old filter let
-// in stays queued. pcap_setfilter instead puts a reject-all filter in place and throws away what is queued
-// before installing the new one, so every target whose addresses were added lost the packets of the targets
-// already in flight (the lab's daemon-capture scenario lost a SYN-ACK that way, and with it the proof of an
-// injected reset), or re-filters in userland what is queued. libpcap's way remains for cooked captures, whose programs it must rewrite for the kernel.
+// in stays queued for the next read. pcap_setfilter also deals with what is already queued (re-filtering it in
+// userland with its stored program, or discarding it, depending on libpcap's version and path): with it, each
+// target whose addresses were added could cost the targets already in flight their packets (the lab's
+// daemon-capture scenario lost a SYN-ACK, and with it the proof of an injected reset). libpcap's way remains
+// for cooked captures, whose programs it must rewrite for the kernel.
 void Recorder::apply_filter(const std::string& text) {
   bpf_program prog{};
   if (pcap_->compile(handle_, &prog, text.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) return;
