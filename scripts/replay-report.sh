@@ -37,6 +37,10 @@ until=2022-01-12T00:00:00Z
 echo "replay-report: generating and ingesting the January 2022 replay (synthetic data)"
 "$gen" --db "$work/collector.db" --truth "$out/replay-truth.json" --start "$from" --days 11
 
+# Created here, not by the background job's redirection: under load the job may not have opened them yet when
+# the loop below first reads collector.out, and a failed read ends this script (set -e).
+: >"$work/collector.out"
+: >"$work/collector.err"
 "$collector" serve --db "$work/collector.db" --listen 127.0.0.1:0 >"$work/collector.out" 2>"$work/collector.err" &
 server_pid=$!
 port=""
