@@ -48,13 +48,6 @@ void ensure_directory(const std::string& dir) {
   if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) fail(dir + " is not a directory");
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 // Exactly 32 raw bytes, or 64 hex digits with optional trailing whitespace.
 bool parse_secret(std::string content, std::string& secret) {
   if (content.size() == secret_size) {
@@ -67,8 +60,8 @@ bool parse_secret(std::string content, std::string& secret) {
   if (content.size() != 2 * secret_size) return false;
   std::string out;
   for (size_t i = 0; i < content.size(); i += 2) {
-    const int high = hex_value(content[i]);
-    const int low = hex_value(content[i + 1]);
+    const int high = core::hex_digit(content[i]);
+    const int low = core::hex_digit(content[i + 1]);
     if (high < 0 || low < 0) return false;
     out.push_back(static_cast<char>(high * 16 + low));
   }

@@ -5,6 +5,7 @@
 #include <charconv>
 #include <stdexcept>
 
+#include "core/crypto.hpp"
 #include "core/json_parse.hpp"
 
 namespace kuzet::collector::analytics {
@@ -132,13 +133,6 @@ int unescaped(char c) {
   }
 }
 
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 }  // namespace
 
 Table parse_tsv(std::string_view body, size_t width, size_t max_bytes) {
@@ -161,7 +155,7 @@ Table parse_tsv(std::string_view body, size_t width, size_t max_bytes) {
     } else if (c != '\\') {
       t.cells_ += c;
     } else if (i + 1 < body.size() && body[i + 1] == 'x') {
-      const int hi = i + 2 < body.size() ? hex_digit(body[i + 2]) : -1, lo = i + 3 < body.size() ? hex_digit(body[i + 3]) : -1;
+      const int hi = i + 2 < body.size() ? core::hex_digit(body[i + 2]) : -1, lo = i + 3 < body.size() ? core::hex_digit(body[i + 3]) : -1;
       if (hi < 0 || lo < 0) throw std::runtime_error("ClickHouse reply: a bad \\x escape");
       t.cells_ += static_cast<char>(hi * 16 + lo);
       i += 3;

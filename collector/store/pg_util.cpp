@@ -4,6 +4,8 @@
 #include <charconv>
 #include <stdexcept>
 
+#include "core/crypto.hpp"
+
 namespace kuzet::collector::pg {
 
 bool is_url(std::string_view db) {
@@ -68,10 +70,9 @@ std::string Result::bytes(int row, int col) const {
   if (n < 2 || p[0] != '\\' || p[1] != 'x' || n % 2 != 0)
     throw std::runtime_error("postgresql: bytea not in hex format");
   auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    throw std::runtime_error("postgresql: bad hex in bytea");
+    const int value = core::hex_digit(c);
+    if (value < 0) throw std::runtime_error("postgresql: bad hex in bytea");
+    return value;
   };
   std::string out((n - 2) / 2, '\0');
   for (size_t i = 0; i < out.size(); ++i)

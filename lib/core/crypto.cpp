@@ -9,6 +9,13 @@
 
 namespace kuzet::core {
 
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
 std::string to_hex(const uint8_t* data, size_t len) {
   static const char* digits = "0123456789abcdef";
   std::string out(len * 2, '0');

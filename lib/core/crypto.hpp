@@ -11,6 +11,8 @@ namespace kuzet::core {
 std::string sha256_hex(std::string_view data);
 std::vector<uint8_t> sha256_raw(std::string_view data);
 std::string to_hex(const uint8_t* data, size_t len);
+// The value of one hex digit, either case; -1 for any other character.
+int hex_digit(char c);
 std::string base64_encode(std::string_view data);
 std::optional<std::string> base64_decode(std::string_view text);  // nullopt when malformed
 std::string random_hex(size_t bytes);  // from a CSPRNG

@@ -70,3 +70,11 @@ TEST_CASE("key_id is the first 16 hex chars of SHA-256 of the public key") {
   CHECK(key_id(key.public_key) == sha256_hex(key.public_key).substr(0, 16));
   CHECK(key_id(key.public_key).size() == 16);
 }
+
+TEST_CASE("hex_digit: both cases, and -1 for anything else") {
+  CHECK(kuzet::core::hex_digit('0') == 0);
+  CHECK(kuzet::core::hex_digit('9') == 9);
+  CHECK(kuzet::core::hex_digit('a') == 10);
+  CHECK(kuzet::core::hex_digit('F') == 15);
+  for (char c : {'g', 'G', 'x', ' ', '/', ':', '@', '`', '\0'}) CHECK(kuzet::core::hex_digit(c) == -1);
+}
