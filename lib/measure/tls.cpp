@@ -2,7 +2,6 @@
 // judge the chain ourselves against the run's trust store (so a bad chain is recorded, not refused).
 #include "measure/tls.hpp"
 
-#include <arpa/inet.h>
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
@@ -27,6 +26,7 @@
 #include "core/failure.hpp"
 #include "core/time.hpp"
 #include "measure/tcp.hpp"
+#include "measure/url.hpp"
 
 namespace kuzet::measure {
 
@@ -311,11 +311,6 @@ class SigpipeGuard {
   bool was_pending_ = false;
   bool blocked_ = false;
 };
-
-bool is_ip_literal(const std::string& host) {
-  unsigned char buf[sizeof(in6_addr)];
-  return inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
-}
 
 // ALPN wire format: length-prefixed protocol names; names that cannot be encoded are skipped.
 std::string alpn_wire(const std::vector<std::string>& protocols) {

@@ -1,10 +1,9 @@
 #include "probe/uplink/collector_reply.hpp"
 
-#include <arpa/inet.h>
-
 #include <utility>
 
 #include "core/json_parse.hpp"
+#include "measure/url.hpp"
 
 namespace kuzet::probe::uplink {
 namespace {
@@ -26,16 +25,12 @@ const std::string* string_member(const json& object, const char* name) {
   return &it->get_ref<const std::string&>();
 }
 
-bool is_ip_address(const std::string& text) {
-  unsigned char bytes[16];
-  return inet_pton(AF_INET, text.c_str(), bytes) == 1 || inet_pton(AF_INET6, text.c_str(), bytes) == 1;
-}
-
 bool valid_cc(const std::string& cc) {
   return cc.empty() || (cc.size() == 2 && cc[0] >= 'A' && cc[0] <= 'Z' && cc[1] >= 'A' && cc[1] <= 'Z');
 }
 
-// The per-item judgement of one batch, or false when the reply does not judge exactly these items.
+// The per-item judgement of one batch into `out`, or false (out untouched) when the reply does not judge
+// exactly these items.
 bool parse_judgement(const json& reply, const std::vector<std::string>& uids, std::vector<UploadItemResult>& out,
                      std::string& detail) {
   const auto results = reply.is_object() ? reply.find("results") : reply.end();
@@ -74,7 +69,7 @@ bool parse_judgement(const json& reply, const std::vector<std::string>& uids, st
     items.push_back({*uid, *status, reason && *status == "rejected" ? *reason : "",
                      has_index && *status != "rejected" ? std::optional<uint64_t>(index->get<uint64_t>()) : std::nullopt});
   }
-  out.insert(out.end(), items.begin(), items.end());
+  out = std::move(items);
   return true;
 }
 
@@ -108,7 +103,7 @@ WhoamiResult whoami_from(const HttpReply& reply, const CollectorClientOptions& o
   result.asn = static_cast<uint32_t>(asn->get<uint64_t>());
   result.as_name = *as_name;
   // Optional (older collectors do not send it); anything but an IP address is ignored, not believed.
-  if (const auto* address = string_member(body, "address"); address && is_ip_address(*address))
+  if (const auto* address = string_member(body, "address"); address && measure::is_ip_literal(*address))
     result.address = *address;
   return result;
 }
@@ -176,7 +171,6 @@ BatchJudgement judge_batch(const HttpReply& reply, const std::vector<std::string
   if (!judgement.failure.empty()) return judgement;
   const json answer = parse_object(reply.body, options);
   const bool complete = parse_judgement(answer, uids, judgement.items, judgement.detail);
-  if (!complete) judgement.items.clear();
   if (reply.status == 200 || reply.status == 207) {
     if (!complete) judgement.failure = upload_failure::malformed_reply;
   } else {
