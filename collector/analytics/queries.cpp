@@ -338,15 +338,10 @@ std::vector<timeline::VantageSample> vantage_samples_from_rows(const Rows& rows)
 
 namespace {
 
-// The windows' key ranges, and the verdicts any of them asks for.
-std::string windows_where(const std::vector<timeline::TimelineSource::VantageRequest>& windows,
-                          std::vector<std::string>& verdicts) {
+// The windows' key ranges.
+std::string windows_where(const std::vector<timeline::TimelineSource::VantageRequest>& windows) {
   std::vector<KeyRange> ranges;
-  for (const auto& w : windows) {
-    ranges.push_back({w.key, w.from_ms, w.until_ms});
-    if (w.verdict && std::find(verdicts.begin(), verdicts.end(), *w.verdict) == verdicts.end())
-      verdicts.push_back(*w.verdict);
-  }
+  for (const auto& w : windows) ranges.push_back({w.key, w.from_ms, w.until_ms});
   return key_ranges(std::move(ranges));
 }
 
@@ -358,8 +353,7 @@ bool probe_bin_before(const ProbeBin& a, const ProbeBin& b) {
 
 std::string vantage_presence_sql(const std::vector<timeline::TimelineSource::VantageRequest>& windows,
                                  const std::string& source) {
-  std::vector<std::string> verdicts;
-  const std::string where = windows_where(windows, verdicts);
+  const std::string where = windows_where(windows);
   // Plain rows, no GROUP BY (grouping per probe and bin on the server cost more than the rows themselves); the
   // verdicts are not filtered here either: a probe's latest state may be another verdict than an earlier one.
   return "SELECT cc, asn, target, bin, key_id, verdict, vantage, decisive, toInt64(last_at - 9223372036854775808)"
