@@ -14,8 +14,8 @@
 #include "collector/analytics/schema.hpp"
 #include "collector/analytics/timelines.hpp"
 #include "collector/asn_db.hpp"
-#include "collector/ingest.hpp"
-#include "collector/key_statement.hpp"
+#include "collector/ingest/ingest.hpp"
+#include "collector/ingest/key_statement.hpp"
 #include "collector/log/checkpointer.hpp"
 #include "collector/log/log_key.hpp"
 #include "collector/feeds/webhooks.hpp"
@@ -33,6 +33,7 @@
 #include "core/log.hpp"
 
 using namespace kuzet::collector;
+using namespace kuzet::collector::ingest;
 
 namespace {
 

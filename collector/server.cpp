@@ -14,7 +14,7 @@
 #include "collector/http/guarded_server.hpp"
 #include "collector/http/source.hpp"
 #include "collector/http/token_buckets.hpp"
-#include "collector/key_statement.hpp"
+#include "collector/ingest/key_statement.hpp"
 #include "collector/query/list_measurements.hpp"
 #include "collector/query/query.hpp"
 #include "core/crypto.hpp"
@@ -106,7 +106,7 @@ void send_error(httplib::Response& res, int status, std::string_view error, cons
 
 struct Server::Impl {
   Impl(Store& s, const AsnDatabase& a, const ServeOptions& o)
-      : store(s), asn(a), options(o), ingestor(s, metrics, IngestOptions{}),
+      : store(s), asn(a), options(o), ingestor(s, metrics, ingest::IngestOptions{}),
         control(s, a, metrics, ControlOptions{o.resolver, o.ca_bundle, o.allow_private_targets, o.control_concurrency,
                                               100, 60000, o.control_requests_per_minute,
                                               o.control_global_per_minute, o.control_global_burst}),
@@ -119,7 +119,7 @@ struct Server::Impl {
   const AsnDatabase& asn;
   ServeOptions options;
   Metrics metrics;
-  Ingestor ingestor;
+  ingest::Ingestor ingestor;
   ControlService control;
   http::TokenBuckets registrations;  // per source /24 or /48
   vantage::VantageTagger tagger;     // the uploads' pseudonymous vantage tags
@@ -155,7 +155,7 @@ struct Server::Impl {
       return send_error(res, 429, "rate_limited", "too many registrations from this network");
     }
     // A statement is ~200 bytes: a hostile body is refused before it can cost memory (docs/protocol.md).
-    auto parsed = core::parse_json(req.body, kKeyStatementLimits);
+    auto parsed = core::parse_json(req.body, ingest::kKeyStatementLimits);
     if (!parsed.ok()) return send_error(res, 400, "malformed", parsed.error);
     const auto& j = parsed.value;
     if (!j.is_object() || !j.contains("public_key") || !j["public_key"].is_string() ||
@@ -181,7 +181,7 @@ struct Server::Impl {
     auto source = tagger.source(req.remote_addr, asn, core::to_unix_ms(std::chrono::system_clock::now()));
     auto outcome = ingestor.ingest_body(req.body, source);
     res.status = outcome.http_status;
-    res.set_content(upload_answer_json(outcome), kJson);
+    res.set_content(ingest::upload_answer_json(outcome), kJson);
   }
 
   // The permalink of a measurement: its envelope byte for byte, or for a browser (Accept: text/html) the

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "collector/asn_db.hpp"
-#include "collector/ingest.hpp"
+#include "collector/ingest/ingest.hpp"
 #include "collector/metrics.hpp"
 #include "collector/options.hpp"
 #include "collector/query/list_measurements.hpp"

@@ -23,7 +23,7 @@
 #include <memory>
 #include <thread>
 
-#include "collector/ingest.hpp"
+#include "collector/ingest/ingest.hpp"
 #include "collector/log/checkpointer.hpp"
 #include "collector/server.hpp"
 #include "collector/timeline/index.hpp"
@@ -34,6 +34,7 @@
 
 using namespace kuzet;
 using namespace kuzet::collector;
+using namespace kuzet::collector::ingest;
 using namespace kuzet::collector::testing;
 
 namespace {

@@ -6,7 +6,7 @@
 
 #include "collector/options.hpp"
 #include "collector/store/pg_util.hpp"
-#include "collector/upload.hpp"
+#include "collector/ingest/upload.hpp"
 #include "core/crypto.hpp"
 #include "tlog/note.hpp"
 
@@ -21,14 +21,14 @@ constexpr size_t kCopyBatch = 1000;  // rows per target transaction
 std::string verify_row(const NewMeasurement& row, Store& from) {
   if (core::sha256_hex(row.envelope) != row.content_hash) return "its envelope does not hash to the stored content_hash";
   if (row.source != kSourceKuzet) return "";  // imported (docs/ooni.md): not signed by a Kuzet key
-  CheckOptions options;
+  ingest::CheckOptions options;
   options.now_ms = std::numeric_limits<int64_t>::max() / 4;
   options.max_backfill_ms = std::numeric_limits<int64_t>::max() / 4;
   options.key_registered_ms = [&from](const std::string& key_id) -> std::optional<int64_t> {
     auto key = from.find_key(key_id);
     return key ? std::optional<int64_t>(key->first_seen_ms) : std::nullopt;
   };
-  const CheckedEnvelope checked = check_envelope(row.envelope, options);
+  const ingest::CheckedEnvelope checked = ingest::check_envelope(row.envelope, options);
   if (!checked.reason.empty()) return "its envelope is refused: " + checked.reason;
   if (checked.row.uid != row.uid || checked.row.key_id != row.key_id || checked.row.started_at_ms != row.started_at_ms)
     return "the stored uid, key or time differs from its signed envelope";

@@ -7,7 +7,7 @@
 #include <fstream>
 #include <string>
 
-#include "collector/ingest.hpp"
+#include "collector/ingest/ingest.hpp"
 #include "collector/metrics.hpp"
 #include "collector/store/store.hpp"
 #include "collector/timeline/api.hpp"
@@ -117,7 +117,7 @@ int main(int argc, char** argv) {
       timeline::TimelineIndex index(db);  // indexes as measurements arrive, as kuzet-collector serve does
       for (const auto& k : replay.keys) store->register_key({k.key_id, k.public_key, config.start_ms});
       collector::Metrics metrics;
-      collector::Ingestor ingestor(*store, metrics, collector::IngestOptions{});
+      collector::ingest::Ingestor ingestor(*store, metrics, collector::ingest::IngestOptions{});
       size_t stored = 0, other = 0;
       for (size_t i = 0; i < replay.envelopes.size(); i += 500) {
         std::vector<std::string_view> batch;
@@ -127,7 +127,7 @@ int main(int argc, char** argv) {
           sources.push_back(replay.sources[j]);
         }
         for (const auto& item : ingestor.ingest_envelopes(batch, sources).items)
-          (item.status == collector::ItemStatus::rejected ? other : stored)++;
+          (item.status == collector::ingest::ItemStatus::rejected ? other : stored)++;
       }
       std::fprintf(stderr, "ingested %zu into %s (%zu rejected)\n", stored, db.c_str(), other);
       if (other) return 1;

@@ -5,7 +5,7 @@
 #include <map>
 #include <set>
 
-#include "collector/upload.hpp"
+#include "collector/ingest/upload.hpp"
 #include "core/synthetic.hpp"
 #include "core/verdict.hpp"
 #include "reports/report/report.hpp"
@@ -17,13 +17,13 @@ Evidence evidence_from_envelope(std::string envelope, int64_t now_ms, std::strin
                                 envelope::SignatureCache* signatures) {
   Evidence e;
   nlohmann::json parsed = nlohmann::json::parse(envelope, nullptr, false);
-  collector::CheckOptions options;
+  collector::ingest::CheckOptions options;
   options.now_ms = now_ms;
   options.max_future_ms = 0;
   options.signatures = signatures;
-  const auto checked = collector::check_envelope_json(envelope, parsed, options);
+  const auto checked = collector::ingest::check_envelope_json(envelope, parsed, options);
   *error = checked.reason;
-  if (parsed.is_discarded()) *error = collector::reason::malformed;
+  if (parsed.is_discarded()) *error = collector::ingest::reason::malformed;
   e.uid = checked.row.uid;  // named even when the checks fail, for the error message
   if (!error->empty()) return e;
   const auto& row = checked.row;

@@ -18,7 +18,7 @@
 #include "collector/store/sqlite_util.hpp"
 #include "collector/timeline/api.hpp"
 #include "collector/timeline/incidents.hpp"
-#include "collector/upload.hpp"
+#include "collector/ingest/upload.hpp"
 #include "core/crypto.hpp"
 #include "core/json_parse.hpp"
 #include "core/time.hpp"
@@ -450,7 +450,7 @@ Gathered gather_from_collector(const std::string& base_url, const Params& p, int
                                (cursor.empty() ? "" : "&cursor=" + client.escape(cursor));
       auto body = client.get(path);
       if (!body) throw std::runtime_error("GET " + path + ": not found");
-      auto page = collector::split_upload_body(*body, 1000);
+      auto page = collector::ingest::split_upload_body(*body, 1000);
       if (!page.error.empty()) throw std::runtime_error("GET " + path + ": " + page.error + " " + page.detail);
       seen += page.envelopes.size();
       if (seen > limits.max_measurements)

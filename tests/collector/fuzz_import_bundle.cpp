@@ -8,11 +8,12 @@
 #include <string>
 #include <string_view>
 
-#include "collector/key_statement.hpp"
-#include "collector/upload.hpp"
+#include "collector/ingest/key_statement.hpp"
+#include "collector/ingest/upload.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace kuzet::collector;
+  using namespace kuzet::collector::ingest;
   const std::string_view bundle(reinterpret_cast<const char*>(data), size);
   std::map<std::string, int64_t> keys;  // key id -> when the bundle registered it
   CheckOptions options;

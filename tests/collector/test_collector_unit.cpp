@@ -7,12 +7,12 @@
 #include "collector/http/source.hpp"
 #include "collector/http/framing.hpp"
 #include "collector/http/token_buckets.hpp"
-#include "collector/ingest.hpp"
+#include "collector/ingest/ingest.hpp"
 #include "collector/options.hpp"
 #include "collector/store/migrate.hpp"
 #include "collector/store/sqlite_util.hpp"
 #include "collector/store/store.hpp"
-#include "collector/upload.hpp"
+#include "collector/ingest/upload.hpp"
 #include "tests/collector/helpers.hpp"
 #include "tests/collector/test_db.hpp"
 #include "tlog/note.hpp"
@@ -21,6 +21,7 @@
 
 using namespace kuzet;
 using namespace kuzet::collector;
+using namespace kuzet::collector::ingest;
 using namespace kuzet::collector::testing;
 
 TEST_CASE("is_bogon: private, special and public addresses") {

@@ -3,7 +3,7 @@
 #include <filesystem>
 #include <string>
 
-#include "collector/ingest.hpp"
+#include "collector/ingest/ingest.hpp"
 #include "collector/metrics.hpp"
 #include "collector/store/store.hpp"
 #include "collector/timeline/index.hpp"
@@ -51,7 +51,7 @@ struct IndexedStore {
 inline size_t ingest(collector::Store& store, const Replay& replay, size_t begin, size_t end) {
   for (const auto& k : replay.keys) store.register_key({k.key_id, k.public_key, 0});
   collector::Metrics metrics;
-  collector::Ingestor ingestor(store, metrics, collector::IngestOptions{});
+  collector::ingest::Ingestor ingestor(store, metrics, collector::ingest::IngestOptions{});
   size_t stored = 0;
   for (size_t i = begin; i < end; i += 1000) {
     std::vector<std::string_view> batch;
@@ -61,7 +61,7 @@ inline size_t ingest(collector::Store& store, const Replay& replay, size_t begin
       sources.push_back(replay.sources[j]);
     }
     for (const auto& item : ingestor.ingest_envelopes(batch, sources).items)
-      if (item.status == collector::ItemStatus::stored) ++stored;
+      if (item.status == collector::ingest::ItemStatus::stored) ++stored;
   }
   return stored;
 }

@@ -1,4 +1,4 @@
-#include "collector/upload.hpp"
+#include "collector/ingest/upload.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -13,7 +13,7 @@
 #include "envelope/envelope.hpp"
 #include "core/time.hpp"
 
-namespace kuzet::collector {
+namespace kuzet::collector::ingest {
 
 namespace {
 
@@ -285,4 +285,4 @@ CheckedEnvelope check_envelope(std::string_view raw, const CheckOptions& options
   return out;
 }
 
-}  // namespace kuzet::collector
+}  // namespace kuzet::collector::ingest

@@ -13,10 +13,10 @@
 
 #include "collector/metrics.hpp"
 #include "collector/store/store.hpp"
-#include "collector/upload.hpp"
+#include "collector/ingest/upload.hpp"
 #include "collector/vantage/vantage.hpp"
 
-namespace kuzet::collector {
+namespace kuzet::collector::ingest {
 
 enum class ItemStatus { stored, duplicate, rejected };
 
@@ -75,4 +75,4 @@ class Ingestor {
   std::atomic<uint64_t> parse_us_{0}, verify_us_{0}, store_us_{0}, store_cpu_us_{0};
 };
 
-}  // namespace kuzet::collector
+}  // namespace kuzet::collector::ingest

@@ -1,4 +1,4 @@
-#include "collector/ingest.hpp"
+#include "collector/ingest/ingest.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -9,9 +9,9 @@
 
 #include <time.h>
 
-#include "collector/upload.hpp"
+#include "collector/ingest/upload.hpp"
 
-namespace kuzet::collector {
+namespace kuzet::collector::ingest {
 
 namespace {
 
@@ -217,4 +217,4 @@ UploadOutcome Ingestor::ingest(const std::vector<std::string_view>& envelopes, b
   return out;
 }
 
-}  // namespace kuzet::collector
+}  // namespace kuzet::collector::ingest

@@ -14,7 +14,7 @@
 #include "core/signing.hpp"
 #include "core/time.hpp"
 
-namespace kuzet::collector {
+namespace kuzet::collector::ingest {
 
 // A statement is ~200 bytes of flat JSON; anything much bigger or nested is refused unparsed.
 inline constexpr core::JsonLimits kKeyStatementLimits{.max_bytes = 64u << 10, .max_depth = 4, .max_values = 64};
@@ -45,4 +45,4 @@ inline std::string check_key_statement(const nlohmann::json& j, ProbeKey* key) {
   return "";
 }
 
-}  // namespace kuzet::collector
+}  // namespace kuzet::collector::ingest

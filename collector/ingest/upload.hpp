@@ -14,7 +14,7 @@
 #include "core/json_parse.hpp"
 #include "envelope/envelope.hpp"
 
-namespace kuzet::collector {
+namespace kuzet::collector::ingest {
 
 // Rejection reasons of docs/protocol.md.
 namespace reason {
@@ -76,4 +76,4 @@ CheckedEnvelope check_envelope(std::string_view raw, const CheckOptions& options
 // (nlohmann's own parser would let duplicate keys through).
 CheckedEnvelope check_envelope_json(std::string_view raw, const nlohmann::json& envelope, const CheckOptions& options);
 
-}  // namespace kuzet::collector
+}  // namespace kuzet::collector::ingest
