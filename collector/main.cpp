@@ -13,7 +13,7 @@
 #include "collector/analytics/exporter.hpp"
 #include "collector/analytics/schema.hpp"
 #include "collector/analytics/timelines.hpp"
-#include "collector/asn_db.hpp"
+#include "collector/network/asn_db.hpp"
 #include "collector/ingest/ingest.hpp"
 #include "collector/ingest/key_statement.hpp"
 #include "collector/log/checkpointer.hpp"
@@ -81,7 +81,7 @@ int serve(const ServeOptions& options) {
 
   std::unique_ptr<Store> store;
   std::unique_ptr<log::Checkpointer> checkpointer;
-  std::unique_ptr<AsnDatabase> asn;
+  std::unique_ptr<network::AsnDatabase> asn;
   // Timelines from the SQLite index, or from ClickHouse (--analytics) filled by the exporter.
   std::unique_ptr<kuzet::timeline::TimelineSource> timelines;
   std::unique_ptr<analytics::Exporter> exporter;
@@ -112,7 +112,7 @@ int serve(const ServeOptions& options) {
       timelines = std::make_unique<kuzet::timeline::TimelineIndex>(timeline_db, bin_ms, std::chrono::seconds(1),
                                                                    timeline_db == options.db_path ? nullptr : store.get());
     }
-    asn = options.asn_db.empty() ? std::make_unique<EmptyAsnDatabase>() : load_asn_database(options.asn_db);
+    asn = options.asn_db.empty() ? std::make_unique<network::EmptyAsnDatabase>() : network::load_asn_database(options.asn_db);
     server = std::make_unique<Server>(*store, *asn, options);
     kuzet::timeline::ApiOptions timeline_options;
     timeline_options.incidents.min_vantage_points = static_cast<int>(options.min_vantage_points);

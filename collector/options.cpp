@@ -4,7 +4,7 @@
 #include <string_view>
 #include <vector>
 
-#include "collector/address.hpp"
+#include "collector/network/address.hpp"
 #include "collector/analytics/clickhouse.hpp"
 #include "collector/store/pg_util.hpp"
 #include "core/suggest.hpp"
@@ -131,7 +131,7 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
         s.control_concurrency = parse_number(arg, value(arg), 1, 256);
       } else if (arg == "--trusted-proxy") {
         std::string ip = value(arg);
-        if (!parse_ip(ip)) throw UsageError("--trusted-proxy must be an IP address");
+        if (!network::parse_ip(ip)) throw UsageError("--trusted-proxy must be an IP address");
         s.trusted_proxies.push_back(ip);
       } else if (arg == "--max-connections") {
         s.max_connections = parse_number(arg, value(arg), 16, 1000000);

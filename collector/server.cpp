@@ -9,8 +9,8 @@
 #include <stdexcept>
 #include <thread>
 
-#include "collector/address.hpp"
-#include "collector/control.hpp"
+#include "collector/network/address.hpp"
+#include "collector/control/control.hpp"
 #include "collector/http/guarded_server.hpp"
 #include "collector/http/source.hpp"
 #include "collector/http/token_buckets.hpp"
@@ -80,7 +80,7 @@ void apply_client_address(httplib::Request& req, const std::vector<std::string>&
   std::string client;
   if (trusted) {
     client = req.get_header_value("X-Real-IP");
-    if (!parse_ip(client)) {
+    if (!network::parse_ip(client)) {
       const std::string forwarded = req.get_header_value("X-Forwarded-For");
       const size_t comma = forwarded.rfind(',');
       client = forwarded.substr(comma == std::string::npos ? 0 : comma + 1);
@@ -90,7 +90,7 @@ void apply_client_address(httplib::Request& req, const std::vector<std::string>&
   }
   req.headers.erase("X-Real-IP");
   req.headers.erase("X-Forwarded-For");
-  if (trusted && parse_ip(client)) {
+  if (trusted && network::parse_ip(client)) {
     req.remote_addr = client;
     req.headers.erase("REMOTE_ADDR");
     req.set_header("REMOTE_ADDR", client);
@@ -105,9 +105,9 @@ void send_error(httplib::Response& res, int status, std::string_view error, cons
 }  // namespace
 
 struct Server::Impl {
-  Impl(Store& s, const AsnDatabase& a, const ServeOptions& o)
+  Impl(Store& s, const network::AsnDatabase& a, const ServeOptions& o)
       : store(s), asn(a), options(o), ingestor(s, metrics, ingest::IngestOptions{}),
-        control(s, a, metrics, ControlOptions{o.resolver, o.ca_bundle, o.allow_private_targets, o.control_concurrency,
+        control(s, a, metrics, control::ControlOptions{o.resolver, o.ca_bundle, o.allow_private_targets, o.control_concurrency,
                                               100, 60000, o.control_requests_per_minute,
                                               o.control_global_per_minute, o.control_global_burst}),
         registrations(o.registrations_per_minute, o.registration_burst), tagger(o.vantage_key_file),
@@ -116,11 +116,11 @@ struct Server::Impl {
   }
 
   Store& store;
-  const AsnDatabase& asn;
+  const network::AsnDatabase& asn;
   ServeOptions options;
   Metrics metrics;
   ingest::Ingestor ingestor;
-  ControlService control;
+  control::ControlService control;
   http::TokenBuckets registrations;  // per source /24 or /48
   vantage::VantageTagger tagger;     // the uploads' pseudonymous vantage tags
   std::vector<query::LineFormat> list_formats;  // added by other units before run()
@@ -235,7 +235,7 @@ struct Server::Impl {
   }
 };
 
-Server::Server(Store& store, const AsnDatabase& asn, const ServeOptions& options)
+Server::Server(Store& store, const network::AsnDatabase& asn, const ServeOptions& options)
     : impl_(std::make_unique<Impl>(store, asn, options)) {
   auto& http = impl_->http;
   http.set_body_limit("/api/v1/measurements", options.max_body_bytes);

@@ -4,7 +4,7 @@
 #include <memory>
 #include <string>
 
-#include "collector/asn_db.hpp"
+#include "collector/network/asn_db.hpp"
 #include "collector/ingest/ingest.hpp"
 #include "collector/metrics.hpp"
 #include "collector/options.hpp"
@@ -22,7 +22,7 @@ namespace kuzet::collector {
 class Server {
  public:
   // Throws std::runtime_error on startup errors (bad --ca-bundle).
-  Server(Store& store, const AsnDatabase& asn, const ServeOptions& options);
+  Server(Store& store, const network::AsnDatabase& asn, const ServeOptions& options);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;

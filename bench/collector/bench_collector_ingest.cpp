@@ -131,7 +131,7 @@ void over_http(const char* name, const std::vector<std::string>& bodies, size_t 
   TempDir dir;
   auto store = open_sqlite_store(dir.file("bench.db"));
   store->register_key({core::key_id(key.public_key), core::base64_encode(key.public_key), 0});
-  EmptyAsnDatabase asn;
+  network::EmptyAsnDatabase asn;
   ServeOptions options;
   options.listen_host = "127.0.0.1";
   Server server(*store, asn, options);

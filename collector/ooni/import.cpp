@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
-#include "collector/address.hpp"
+#include "collector/network/address.hpp"
 #include "collector/ooni/failures.hpp"
 #include "core/crypto.hpp"
 #include "core/failure.hpp"
@@ -344,7 +344,7 @@ std::optional<m::ControlObservations> control_of(const json& keys, const Importe
   }
   const json& dns = field(control, "dns");
   for (const auto& a : array_field(dns, "addrs"))
-    if (a.is_string() && collector::parse_ip(a.get<std::string>())) add_unique(out.target.dns.addresses, a.get<std::string>());
+    if (a.is_string() && collector::network::parse_ip(a.get<std::string>())) add_unique(out.target.dns.addresses, a.get<std::string>());
   out.target.dns.hostname = im.target.observations.host;
   out.target.dns.failure = failure_of(dns, Step::dns);
   if (out.target.dns.addresses.empty() && out.target.dns.failure.empty())
@@ -395,11 +395,11 @@ std::optional<m::ControlObservations> control_of(const json& keys, const Importe
   auto add_info = [&](const std::string& address, uint32_t asn, const std::string& as_name, const std::string& cc) {
     if (std::find(seen.begin(), seen.end(), address) != seen.end()) return;
     seen.push_back(address);
-    out.addresses.push_back({address, asn, as_name, cc, collector::is_bogon(address)});
+    out.addresses.push_back({address, asn, as_name, cc, collector::network::is_bogon(address)});
   };
   if (ip_info.is_object())
     for (auto it = ip_info.begin(); it != ip_info.end(); ++it)
-      if (collector::parse_ip(it.key()))
+      if (collector::network::parse_ip(it.key()))
         add_info(it.key(), static_cast<uint32_t>(std::clamp(number(it.value(), "asn"), 0.0, 4294967295.0)),
                  m::sanitize_utf8(str(it.value(), "x_kuzet_as_name").substr(0, 256)),
                  m::sanitize_utf8(str(it.value(), "x_kuzet_cc").substr(0, 2)));
@@ -408,7 +408,7 @@ std::optional<m::ControlObservations> control_of(const json& keys, const Importe
   // network data the measurement does not have.
   auto add_bogons = [&](const std::vector<std::string>& addresses) {
     for (const auto& a : addresses)
-      if (collector::is_bogon(a)) add_info(a, 0, "", "");
+      if (collector::network::is_bogon(a)) add_info(a, 0, "", "");
   };
   add_bogons(im.target.observations.dns.addresses);
   add_bogons(out.target.dns.addresses);

@@ -217,7 +217,7 @@ Replay generate_replay(const ReplayConfig& config) {
     out.envelopes.push_back(std::move(pe.envelope));
     // A synthetic tag: one per probe, unlike any HMAC the collector makes (those are hex only).
     out.sources.push_back({"replay-" + pe.probe->key_id.substr(0, 10),
-                           collector::AsnInfo{pe.probe->network->asn, pe.probe->network->name, "KZ"}});
+                           collector::network::AsnInfo{pe.probe->network->asn, pe.probe->network->name, "KZ"}});
   }
 
   // Truth, clipped to the generated period.

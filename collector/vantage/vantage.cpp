@@ -6,7 +6,7 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "collector/address.hpp"
+#include "collector/network/address.hpp"
 #include "core/crypto.hpp"
 #include "core/evidence.hpp"
 #include "core/verdict.hpp"
@@ -48,7 +48,7 @@ std::string supporting_tag(const std::string& tag, std::string_view check, int64
   return tag;
 }
 
-std::string_view check_network(const std::string& claimed_cc, uint32_t claimed_asn, const AsnInfo& source) {
+std::string_view check_network(const std::string& claimed_cc, uint32_t claimed_asn, const network::AsnInfo& source) {
   if (source.asn == 0) return network_check::unknown;
   if (claimed_asn != source.asn) return network_check::mismatch;
   if (!claimed_cc.empty() && !source.cc.empty() && claimed_cc != source.cc) return network_check::mismatch;
@@ -78,7 +78,7 @@ bool has_decisive_evidence(std::string_view verdict, const nlohmann::json& evide
 }
 
 std::optional<std::string> source_prefix(const std::string& ip) {
-  auto a = parse_ip(ip);
+  auto a = network::parse_ip(ip);
   if (!a) return std::nullopt;
   char buf[64];
   if (a->is_v4_mapped()) {
@@ -131,7 +131,7 @@ std::string VantageTagger::tag(const std::string& ip, uint32_t source_asn, int64
   return core::hmac_sha256_hex(key_, *prefix + "|AS" + std::to_string(source_asn)).substr(0, 16);
 }
 
-UploadSource VantageTagger::source(const std::string& ip, const AsnDatabase& asn_db, int64_t now_ms) {
+UploadSource VantageTagger::source(const std::string& ip, const network::AsnDatabase& asn_db, int64_t now_ms) {
   UploadSource s;
   s.network = asn_db.lookup(ip);
   s.tag = tag(ip, s.network.asn, now_ms);

@@ -14,7 +14,7 @@
 #include <utility>
 #include <vector>
 
-#include "collector/asn_db.hpp"
+#include "collector/network/asn_db.hpp"
 #include "core/network_check.hpp"
 
 namespace kuzet::collector::vantage {
@@ -24,12 +24,12 @@ namespace network_check = core::network_check;
 // What an upload's connection tells about its measurements (nothing of it is the address).
 struct UploadSource {
   std::string tag;  // pseudonymous vantage tag; "" = no source (an import)
-  AsnInfo network;  // the source's network per the IP->ASN database (asn 0: unknown)
+  network::AsnInfo network;  // the source's network per the IP->ASN database (asn 0: unknown)
 };
 
 // The claimed (cc, asn) against the source's network: mismatch when the ASN differs, or both countries are
 // known and differ; unknown when the database knows nothing of the source.
-std::string_view check_network(const std::string& claimed_cc, uint32_t claimed_asn, const AsnInfo& source);
+std::string_view check_network(const std::string& claimed_cc, uint32_t claimed_asn, const network::AsnInfo& source);
 
 // A key vouches only for what it measured after the collector first saw it: a measurement started more
 // than this before its key's registration gives no independent support (a probe's first run measures
@@ -67,7 +67,7 @@ class VantageTagger {
   // 16 hex characters; "" when `ip` is not an address. Thread-safe.
   std::string tag(const std::string& ip, uint32_t source_asn, int64_t now_ms);
   // The tag and the database's answer for the source address of an upload.
-  UploadSource source(const std::string& ip, const AsnDatabase& asn_db, int64_t now_ms);
+  UploadSource source(const std::string& ip, const network::AsnDatabase& asn_db, int64_t now_ms);
 
  private:
   void rotate_locked(int64_t day);

@@ -41,4 +41,8 @@ inline constexpr std::string_view http_too_many_redirects = "http.too_many_redir
 inline constexpr std::string_view http_redirect_loop = "http.redirect_loop";
 inline constexpr std::string_view http_error = "http.error";  // malformed response, local error
 
+// The collector's control measurement (ControlObservations.failure), set by the collector itself
+inline constexpr std::string_view control_deadline = "control.deadline";  // not measured before the deadline
+inline constexpr std::string_view control_private_address = "control.private_address";  // resolved to a bogon
+
 }  // namespace kuzet::core::failure

@@ -20,7 +20,7 @@
 #include "collector/analytics/queries.hpp"
 #include "collector/analytics/schema.hpp"
 #include "collector/analytics/timelines.hpp"
-#include "collector/asn_db.hpp"
+#include "collector/network/asn_db.hpp"
 #include "collector/timeline/api.hpp"
 #include "tests/collector/spawn.hpp"
 #include "tests/timeline/api_server.hpp"
@@ -68,7 +68,7 @@ std::pair<int, std::string> get(testing::ApiServer& server, const std::string& p
 ApiOptions api_options() {
   ApiOptions options;
   options.now_ms = [] { return 1641945600000; };  // 2022-01-12: the replay is in the past
-  static auto networks = collector::TsvAsnDatabase::parse("2.60.0.0\t2.63.255.255\t9198\tKZ\tJSC Kazakhtelecom\n");
+  static auto networks = collector::network::TsvAsnDatabase::parse("2.60.0.0\t2.63.255.255\t9198\tKZ\tJSC Kazakhtelecom\n");
   options.network_name = [](uint32_t asn) { return networks->as_name(asn); };
   return options;
 }

@@ -10,7 +10,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "collector/asn_db.hpp"
+#include "collector/network/asn_db.hpp"
 
 namespace {
 
@@ -18,7 +18,7 @@ const char* const kAddresses[] = {"0.0.0.0", "1.2.3.4", "10.0.0.1", "81.88.1.1",
                                   "2001:db8::1", "::ffff:1.2.3.4", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
                                   "not an address", ""};
 
-void lookups(const kuzet::collector::AsnDatabase& db) {
+void lookups(const kuzet::collector::network::AsnDatabase& db) {
   for (const char* address : kAddresses) {
     const auto info = db.lookup(address);
     if (info.asn == 0 && !info.as_name.empty()) __builtin_trap();  // a name without a number is no answer
@@ -57,9 +57,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (!f) return 0;
       std::fwrite(text.data(), 1, text.size(), f);
       std::fclose(f);
-      lookups(*kuzet::collector::load_asn_database(mmdb_path()));
+      lookups(*kuzet::collector::network::load_asn_database(mmdb_path()));
     } else {
-      lookups(*kuzet::collector::TsvAsnDatabase::parse(text));
+      lookups(*kuzet::collector::network::TsvAsnDatabase::parse(text));
     }
   } catch (const std::runtime_error&) {
   }

@@ -5,16 +5,16 @@
 #include <cstdint>
 #include <string_view>
 
-#include "collector/address.hpp"
-#include "collector/control.hpp"
+#include "collector/network/address.hpp"
+#include "collector/control/control.hpp"
 #include "measure/url.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view body(reinterpret_cast<const char*>(data), size);
-  kuzet::collector::ControlOptions options;
+  kuzet::collector::control::ControlOptions options;
   options.max_targets = 8;
   options.max_deadline_ms = 30000;
-  const auto parsed = kuzet::collector::parse_control_request(body, options);
+  const auto parsed = kuzet::collector::control::parse_control_request(body, options);
   if (!parsed.error.empty()) return 0;
   const auto& request = parsed.request;
   if (request.targets.size() > options.max_targets) __builtin_trap();
@@ -24,7 +24,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!url || kuzet::measure::is_ip_literal(url->host)) __builtin_trap();
     if (target.probe_addresses.size() > 64) __builtin_trap();
     for (const auto& address : target.probe_addresses)
-      if (!kuzet::collector::parse_ip(address)) __builtin_trap();
+      if (!kuzet::collector::network::parse_ip(address)) __builtin_trap();
   }
   return 0;
 }

@@ -6,7 +6,7 @@
 #include <memory>
 #include <thread>
 
-#include "collector/asn_db.hpp"
+#include "collector/network/asn_db.hpp"
 #include "collector/server.hpp"
 #include "collector/store/store.hpp"
 #include "tests/collector/helpers.hpp"
@@ -18,17 +18,17 @@ struct RunningCollector {
   TempDir dir;
   TestDb db{dir.file("collector.db")};  // SQLite, or a fresh PostgreSQL schema (KUZET_TEST_DB)
   std::unique_ptr<Store> store;
-  std::unique_ptr<AsnDatabase> asn;
+  std::unique_ptr<network::AsnDatabase> asn;
   std::unique_ptr<Server> server;
   std::thread thread;
   uint16_t port = 0;
 
-  explicit RunningCollector(ServeOptions options = {}, std::unique_ptr<AsnDatabase> asn_db = nullptr) {
+  explicit RunningCollector(ServeOptions options = {}, std::unique_ptr<network::AsnDatabase> asn_db = nullptr) {
     options.listen_host = "127.0.0.1";
     options.port = 0;
     options.db_path = db.location();
     store = open_store(options.db_path);
-    asn = asn_db ? std::move(asn_db) : std::make_unique<EmptyAsnDatabase>();
+    asn = asn_db ? std::move(asn_db) : std::make_unique<network::EmptyAsnDatabase>();
     server = std::make_unique<Server>(*store, *asn, options);
     port = server->bind();
     thread = std::thread([this] { server->run(); });

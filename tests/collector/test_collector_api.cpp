@@ -22,7 +22,7 @@ std::string uid(int i) { return "20220105T103000Z_" + std::to_string(10000000000
 }  // namespace
 
 TEST_CASE("healthz, whoami and register") {
-  auto asn = TsvAsnDatabase::parse("127.0.0.0\t127.255.255.255\t64500\tZZ\tLOOPBACK-TEST-AS\n");
+  auto asn = network::TsvAsnDatabase::parse("127.0.0.0\t127.255.255.255\t64500\tZZ\tLOOPBACK-TEST-AS\n");
   RunningCollector collector({}, std::move(asn));
   auto c = collector.client();
 
@@ -340,7 +340,7 @@ TEST_CASE("list: filters and cursor paging") {
 
 TEST_CASE("list: every documented filter applies; OONI's and IODA's forms; unknown parameters refused") {
   // Network names come from the collector's IP->ASN database (an iptoasn TSV here).
-  RunningCollector collector({}, TsvAsnDatabase::parse("2.60.0.0\t2.63.255.255\t9198\tKZ\tJSC Kazakhtelecom\n"
+  RunningCollector collector({}, network::TsvAsnDatabase::parse("2.60.0.0\t2.63.255.255\t9198\tKZ\tJSC Kazakhtelecom\n"
                                                       "5.34.0.0\t5.34.255.255\t48503\tKZ\tTele2 Kazakhstan\n"));
   auto c = collector.client();
   auto key = registered_key(c);

@@ -2,6 +2,7 @@
 // loopback HTTP server (with --allow-private-targets) and of a name that resolves into a private network.
 #include <doctest/doctest.h>
 
+#include "core/failure.hpp"
 #include "measure/observations_json.hpp"
 #include "tests/collector/server_fixture.hpp"
 #include "tests/dns/fake_dns_server.hpp"
@@ -119,7 +120,7 @@ TEST_CASE("control: refuses private targets, non-http URLs and too many targets"
   REQUIRE(results.size() == 1);
   auto obs = results[0].get<measure::ControlObservations>();
   CHECK(obs.vantage == "collector");
-  CHECK(obs.failure == "control.private_address");
+  CHECK(obs.failure == core::failure::control_private_address);
   CHECK(obs.target.dns.addresses == std::vector<std::string>{"10.20.30.40"});
   CHECK(obs.target.tcp.empty());
   CHECK_FALSE(obs.target.http.has_value());
@@ -144,7 +145,7 @@ TEST_CASE("control: measures a loopback site with --allow-private-targets") {
   LoopbackSite site;
   ServeOptions options;
   options.allow_private_targets = true;
-  auto asn = TsvAsnDatabase::parse("2.60.0.0\t2.63.255.255\t9198\tKZ\tKAZTELECOM-AS\n");
+  auto asn = network::TsvAsnDatabase::parse("2.60.0.0\t2.63.255.255\t9198\tKZ\tKAZTELECOM-AS\n");
   RunningCollector collector(options, std::move(asn));
   auto c = collector.client();
   auto key = registered_key(c);

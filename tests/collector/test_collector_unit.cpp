@@ -2,8 +2,8 @@
 #include <doctest/doctest.h>
 #include <sqlite3.h>
 
-#include "collector/address.hpp"
-#include "collector/asn_db.hpp"
+#include "collector/network/address.hpp"
+#include "collector/network/asn_db.hpp"
 #include "collector/http/source.hpp"
 #include "collector/http/framing.hpp"
 #include "collector/http/token_buckets.hpp"
@@ -22,6 +22,7 @@
 using namespace kuzet;
 using namespace kuzet::collector;
 using namespace kuzet::collector::ingest;
+using namespace kuzet::collector::network;
 using namespace kuzet::collector::testing;
 
 TEST_CASE("is_bogon: private, special and public addresses") {

@@ -7,7 +7,7 @@
 
 #include <thread>
 
-#include "collector/asn_db.hpp"
+#include "collector/network/asn_db.hpp"
 #include "collector/log/checkpointer.hpp"
 #include "collector/log/routes.hpp"
 #include "collector/server.hpp"
@@ -28,7 +28,7 @@ struct LogCollector {
   collector::testing::TestDb db{dir.file("c.db")};  // SQLite, or a PostgreSQL schema (KUZET_TEST_DB)
   std::unique_ptr<Store> store;
   std::unique_ptr<log::Checkpointer> checkpointer;
-  EmptyAsnDatabase asn;
+  network::EmptyAsnDatabase asn;
   std::unique_ptr<Server> server;
   std::thread thread;
   uint16_t port = 0;

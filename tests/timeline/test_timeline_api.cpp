@@ -7,7 +7,7 @@
 
 #include <thread>
 
-#include "collector/asn_db.hpp"
+#include "collector/network/asn_db.hpp"
 #include "collector/timeline/api.hpp"
 #include "tests/timeline/api_server.hpp"
 #include "tests/timeline/replay_fixture.hpp"
@@ -41,7 +41,7 @@ TEST_CASE("timeline API over a replayed dataset") {
   ApiOptions options;
   options.now_ms = [] { return 1641945600000; };  // 2022-01-12: the replay is in the past
   // Network names from an iptoasn TSV, as the collector's --asn-db gives them; 48503 is named nowhere.
-  auto networks = collector::TsvAsnDatabase::parse("2.60.0.0\t2.63.255.255\t9198\tKZ\tJSC Kazakhtelecom\n");
+  auto networks = collector::network::TsvAsnDatabase::parse("2.60.0.0\t2.63.255.255\t9198\tKZ\tJSC Kazakhtelecom\n");
   options.network_name = [&networks](uint32_t asn) { return networks->as_name(asn); };
   ApiServer server(index, options);
   const std::string period = "&from=2022-01-02T00:00:00Z&until=2022-01-08T00:00:00Z";

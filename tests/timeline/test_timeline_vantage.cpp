@@ -15,7 +15,7 @@
 
 #include <thread>
 
-#include "collector/asn_db.hpp"
+#include "collector/network/asn_db.hpp"
 #include "collector/server.hpp"
 #include "collector/store/sqlite_util.hpp"
 #include "collector/store/store.hpp"
@@ -37,7 +37,7 @@ struct Collector {
   collector::testing::TempDir dir;
   std::unique_ptr<collector::Store> store;
   std::unique_ptr<timeline::TimelineIndex> index;
-  std::unique_ptr<collector::AsnDatabase> asn = collector::TsvAsnDatabase::parse(kAsnTsv);
+  std::unique_ptr<collector::network::AsnDatabase> asn = collector::network::TsvAsnDatabase::parse(kAsnTsv);
   std::unique_ptr<collector::Server> server;
   std::thread thread;
   uint16_t port = 0;

@@ -74,12 +74,12 @@ TEST_CASE("tags: the key file keeps the day's key across restarts, mode 0600, an
 }
 
 TEST_CASE("network check: the claimed network against the source's") {
-  collector::AsnInfo kt{9198, "JSC Kazakhtelecom", "KZ"};
+  collector::network::AsnInfo kt{9198, "JSC Kazakhtelecom", "KZ"};
   CHECK(check_network("KZ", 9198, kt) == network_check::match);
   CHECK(check_network("KZ", 21299, kt) == network_check::mismatch);
   CHECK(check_network("RU", 9198, kt) == network_check::mismatch);
-  CHECK(check_network("KZ", 9198, collector::AsnInfo{9198, "", ""}) == network_check::match);  // mmdb: no country
-  CHECK(check_network("KZ", 9198, collector::AsnInfo{}) == network_check::unknown);
+  CHECK(check_network("KZ", 9198, collector::network::AsnInfo{9198, "", ""}) == network_check::match);  // mmdb: no country
+  CHECK(check_network("KZ", 9198, collector::network::AsnInfo{}) == network_check::unknown);
 }
 
 TEST_CASE("decisive evidence: a known blockpage, interception root or forged packet behind an interference verdict") {

@@ -5,9 +5,9 @@
 #include <unordered_map>
 #include <vector>
 
-#include "collector/address.hpp"
+#include "collector/network/address.hpp"
 
-namespace kuzet::collector {
+namespace kuzet::collector::network {
 
 struct AsnInfo {
   uint32_t asn = 0;  // 0 = unknown
@@ -55,4 +55,4 @@ class TsvAsnDatabase : public AsnDatabase {
 // Picks the format by name: *.mmdb -> libmaxminddb, anything else -> iptoasn TSV. Throws on errors.
 std::unique_ptr<AsnDatabase> load_asn_database(const std::string& path);
 
-}  // namespace kuzet::collector
+}  // namespace kuzet::collector::network

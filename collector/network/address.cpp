@@ -1,8 +1,8 @@
-#include "collector/address.hpp"
+#include "collector/network/address.hpp"
 
 #include <arpa/inet.h>
 
-namespace kuzet::collector {
+namespace kuzet::collector::network {
 
 std::optional<Ip128> parse_ip(const std::string& text) {
   Ip128 ip;
@@ -73,4 +73,4 @@ bool is_bogon(const std::string& ip) {
   return parsed && is_bogon(*parsed);
 }
 
-}  // namespace kuzet::collector
+}  // namespace kuzet::collector::network

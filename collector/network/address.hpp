@@ -4,7 +4,7 @@
 #include <optional>
 #include <string>
 
-namespace kuzet::collector {
+namespace kuzet::collector::network {
 
 // An address as 128 bits; IPv4 is held as the IPv4-mapped IPv6 address ::ffff:a.b.c.d so both families
 // sort in one space (the iptoasn file mixes them).
@@ -26,4 +26,4 @@ std::optional<Ip128> parse_ip(const std::string& text);
 bool is_bogon(const std::string& ip);
 bool is_bogon(const Ip128& ip);
 
-}  // namespace kuzet::collector
+}  // namespace kuzet::collector::network

@@ -1,4 +1,4 @@
-#include "collector/control.hpp"
+#include "collector/control/control.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -7,15 +7,16 @@
 #include <set>
 #include <thread>
 
-#include "collector/address.hpp"
+#include "collector/network/address.hpp"
 #include "core/crypto.hpp"
+#include "core/failure.hpp"
 #include "core/json_parse.hpp"
 #include "core/signing.hpp"
 #include "measure/observations_json.hpp"
 #include "measure/tls.hpp"
 #include "measure/url.hpp"
 
-namespace kuzet::collector {
+namespace kuzet::collector::control {
 
 namespace {
 
@@ -29,7 +30,7 @@ int remaining_ms(std::chrono::steady_clock::time_point deadline) {
 }
 
 bool any_bogon(const std::vector<std::string>& addresses) {
-  return std::any_of(addresses.begin(), addresses.end(), [](const std::string& a) { return is_bogon(a); });
+  return std::any_of(addresses.begin(), addresses.end(), [](const std::string& a) { return network::is_bogon(a); });
 }
 
 }  // namespace
@@ -63,7 +64,7 @@ ParsedControlRequest parse_control_request(std::string_view body, const ControlO
     if (auto pa = t.find("probe_addresses"); pa != t.end() && !pa->is_null()) {
       if (!pa->is_array()) return fail("malformed", "probe_addresses must be an array");
       for (const auto& a : *pa) {
-        if (!a.is_string() || !parse_ip(a.get<std::string>())) return fail("malformed", "probe_addresses must be IP addresses");
+        if (!a.is_string() || !network::parse_ip(a.get<std::string>())) return fail("malformed", "probe_addresses must be IP addresses");
         target.probe_addresses.push_back(a.get<std::string>());
       }
       if (target.probe_addresses.size() > 64) return fail("malformed", "too many probe_addresses");
@@ -78,7 +79,7 @@ ParsedControlRequest parse_control_request(std::string_view body, const ControlO
   return out;
 }
 
-ControlService::ControlService(Store& store, const AsnDatabase& asn, Metrics& metrics, ControlOptions options)
+ControlService::ControlService(Store& store, const network::AsnDatabase& asn, Metrics& metrics, ControlOptions options)
     : store_(store), asn_(asn), metrics_(metrics), options_(std::move(options)),
       slots_(static_cast<std::ptrdiff_t>(std::clamp<size_t>(options_.concurrency, 1, 1024))),
       per_key_(options_.requests_per_minute, options_.requests_per_minute),
@@ -113,27 +114,27 @@ std::vector<measure::ControlObservations> ControlService::run_controls(const Con
       r.target.url = request.targets[i].url;
       // Bounded across all requests: a flood of control requests cannot open unbounded connections.
       if (!slots_.try_acquire_until(deadline)) {
-        r.failure = control_failure::deadline;
+        r.failure = core::failure::control_deadline;
         continue;
       }
       if (remaining_ms(deadline) <= 0) {
-        r.failure = control_failure::deadline;
+        r.failure = core::failure::control_deadline;
       } else {
         // Hold-On off the critical path here too: connect with the first answers, late replies merged after.
         std::unique_ptr<measure::DnsHoldOn> hold;
         r.target = measure::begin_target(request.targets[i].url, options_within(deadline), &hold);
         if (!options_.allow_private_targets && any_bogon(r.target.dns.addresses)) {
           // A public name pointing into a private network: say so, but do not connect.
-          r.failure = control_failure::private_address;
+          r.failure = core::failure::control_private_address;
         } else if (remaining_ms(deadline) <= 0) {
-          r.failure = control_failure::deadline;
+          r.failure = core::failure::control_deadline;
         } else {
           measure::finish_target(r.target, options_within(deadline));
           // Redirects are resolved inside the HTTP step; never hand back what a private address answered.
           if (!options_.allow_private_targets && r.target.http) {
             for (const auto& hop : r.target.http->requests) {
-              if (is_bogon(hop.address)) {
-                r.failure = control_failure::private_address;
+              if (network::is_bogon(hop.address)) {
+                r.failure = core::failure::control_private_address;
                 r.target.http.reset();
                 break;
               }
@@ -149,7 +150,7 @@ std::vector<measure::ControlObservations> ControlService::run_controls(const Con
       auto describe = [&](const std::string& address) {
         if (!seen.insert(address).second) return;
         auto info = asn_.lookup(address);
-        r.addresses.push_back({address, info.asn, info.as_name, info.cc, is_bogon(address)});
+        r.addresses.push_back({address, info.asn, info.as_name, info.cc, network::is_bogon(address)});
       };
       for (const auto& a : r.target.dns.addresses) describe(a);
       for (const auto& a : request.targets[i].probe_addresses) describe(a);
@@ -194,4 +195,4 @@ ControlAnswer ControlService::handle(std::string_view body, const std::string& k
                                                                     nlohmann::json::error_handler_t::replace)};
 }
 
-}  // namespace kuzet::collector
+}  // namespace kuzet::collector::control

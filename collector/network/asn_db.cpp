@@ -1,4 +1,4 @@
-#include "collector/asn_db.hpp"
+#include "collector/network/asn_db.hpp"
 
 #include <maxminddb.h>
 
@@ -10,7 +10,7 @@
 #include <tuple>
 #include <unordered_map>
 
-namespace kuzet::collector {
+namespace kuzet::collector::network {
 
 namespace {
 
@@ -160,4 +160,4 @@ std::unique_ptr<AsnDatabase> load_asn_database(const std::string& path) {
   return TsvAsnDatabase::load(path);
 }
 
-}  // namespace kuzet::collector
+}  // namespace kuzet::collector::network

@@ -12,20 +12,14 @@
 #include <string_view>
 #include <vector>
 
-#include "collector/asn_db.hpp"
+#include "collector/network/asn_db.hpp"
 #include "collector/http/token_buckets.hpp"
 #include "collector/metrics.hpp"
 #include "collector/store/store.hpp"
 #include "measure/observations.hpp"
 #include "measure/target.hpp"
 
-namespace kuzet::collector {
-
-// Failure strings of ControlObservations.failure set by the collector.
-namespace control_failure {
-inline constexpr std::string_view deadline = "control.deadline";  // not measured before deadline_ms
-inline constexpr std::string_view private_address = "control.private_address";  // resolved to a bogon
-}  // namespace control_failure
+namespace kuzet::collector::control {
 
 struct ControlTarget {
   std::string url;
@@ -68,7 +62,7 @@ struct ControlAnswer {
 class ControlService {
  public:
   // Loads the trust store: throws std::runtime_error on a bad --ca-bundle (startup error).
-  ControlService(Store& store, const AsnDatabase& asn, Metrics& metrics, ControlOptions options);
+  ControlService(Store& store, const network::AsnDatabase& asn, Metrics& metrics, ControlOptions options);
 
   // Whole request: auth, rate limit, parse, measure. Blocks until done or deadline.
   ControlAnswer handle(std::string_view body, const std::string& key_header, const std::string& signature_header);
@@ -80,7 +74,7 @@ class ControlService {
   measure::MeasureOptions options_within(std::chrono::steady_clock::time_point deadline) const;
 
   Store& store_;
-  const AsnDatabase& asn_;
+  const network::AsnDatabase& asn_;
   Metrics& metrics_;
   ControlOptions options_;
   measure::MeasureOptions measure_defaults_;
@@ -89,4 +83,4 @@ class ControlService {
   http::TokenBuckets global_;
 };
 
-}  // namespace kuzet::collector
+}  // namespace kuzet::collector::control
