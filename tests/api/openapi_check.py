@@ -11,7 +11,7 @@
 
 usage: openapi_check.py --collector BIN --replay-gen BIN --build DIR
 Exit 0 on success, 1 on a failed check; without node/npm: 77 (skip) for a developer, a failure in CI."""
-import argparse, copy, glob, json, os, re, subprocess, sys, tempfile, urllib.parse
+import argparse, atexit, copy, glob, json, os, re, shutil, subprocess, sys, tempfile, urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "browser"))
@@ -108,6 +108,7 @@ def main():
 
     # 1, 4, 5. Against the real collector.
     work = tempfile.mkdtemp(prefix="kuzet-openapi-")
+    atexit.register(shutil.rmtree, work, True)  # the scratch directory goes when the test ends, pass or fail
     db = os.path.join(work, "collector.db")
     replay_db(a.replay_gen, db, days=3, probes=8)
     server = Collector(a.collector, db)

@@ -44,8 +44,11 @@ class TestDb {
   }
   ~TestDb() {
     if (schema_.empty()) return;
+    // The key file, and the timeline index a collector on a URL keeps next to it (collector/main.cpp).
     std::error_code ec;
-    std::filesystem::remove(test_log_key_path(location_), ec);
+    const std::string key = test_log_key_path(location_);
+    for (const char* suffix : {"", ".timelines", ".timelines-wal", ".timelines-shm", ".timelines-journal"})
+      std::filesystem::remove(key + suffix, ec);
     try {
       pg::Connection(server_).exec("DROP SCHEMA " + schema_ + " CASCADE");
     } catch (...) {

@@ -2,7 +2,7 @@
 """GET /api/v1/measurements?format=ooni-jsonl on loopback against the real binary: the API's lines are the
 CLI export's lines for the same data and filters, page by page (limit, cursor), with OONI's content type;
 source= selects imported OONI rows (ooni, all) or none of them (kuzet); bad values are 400s."""
-import glob, json, os, subprocess, sys, tempfile, urllib.error, urllib.request
+import atexit, glob, json, os, shutil, subprocess, sys, tempfile, urllib.error, urllib.request
 
 from checks import check, finish, runner
 
@@ -10,6 +10,7 @@ collector, fixtures = sys.argv[1], sys.argv[2]
 run = runner(collector)
 
 work = tempfile.mkdtemp(prefix="kuzet-ooni-api-")
+atexit.register(shutil.rmtree, work, True)  # the scratch directory goes when the test ends, pass or fail
 lines = [json.dumps(json.load(open(f))) for f in sorted(glob.glob(os.path.join(fixtures, "*.json")))]
 src = os.path.join(work, "in.jsonl")
 with open(src, "w") as f:

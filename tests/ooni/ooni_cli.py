@@ -2,7 +2,7 @@
 """import-ooni and export --format ooni end to end, on the spec-written fixtures:
 plain and gzip files, malformed lines counted (never fatal), idempotent re-import, export -> import
 into a second database gives the same verdicts, bad usage exits 2."""
-import glob, gzip, json, os, sqlite3, subprocess, sys, tempfile
+import atexit, glob, gzip, json, os, shutil, sqlite3, subprocess, sys, tempfile
 
 from checks import check, finish, runner
 
@@ -16,6 +16,7 @@ def rows(db):
     return out
 
 work = tempfile.mkdtemp(prefix="kuzet-ooni-")
+atexit.register(shutil.rmtree, work, True)  # the scratch directory goes when the test ends, pass or fail
 lines = [json.dumps(json.load(open(f))) for f in sorted(glob.glob(os.path.join(fixtures, "*.json")))]
 valid = len(lines) - 1  # odd_null_test_keys has no test keys
 hostile = ["not json at all", "{}", "[" * 100 + "]" * 100, json.dumps({"test_name": "web_connectivity", "test_keys": {}, "input": "ftp://x/"})]

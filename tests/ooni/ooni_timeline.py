@@ -3,7 +3,7 @@
 (distinct report ids, so six pseudonymous probes) seeing www.change.org blocked by DNS, ten minutes apart,
 imported with import-ooni and served. With source=ooni or all they make a series, bins and a blocked
 incident that is never confirmed (imported rows carry no vantage tag); with source=kuzet none of it shows."""
-import copy, json, os, subprocess, sys, tempfile, urllib.error, urllib.request
+import atexit, copy, json, os, shutil, subprocess, sys, tempfile, urllib.error, urllib.request
 from datetime import datetime, timedelta
 
 from checks import check, finish, runner
@@ -12,6 +12,7 @@ collector, fixtures = sys.argv[1], sys.argv[2]
 run = runner(collector)
 
 work = tempfile.mkdtemp(prefix="kuzet-ooni-timeline-")
+atexit.register(shutil.rmtree, work, True)  # the scratch directory goes when the test ends, pass or fail
 base = json.load(open(os.path.join(fixtures, "v04_dns_bogon.json")))
 start = datetime(2022, 1, 4, 15, 2, 11)
 lines = []

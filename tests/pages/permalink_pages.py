@@ -6,7 +6,7 @@ headless Chromium: no payload runs, the names show as text. Pages are kept as ar
 
 usage: permalink_pages.py --collector BIN --replay-gen BIN --hostile-upload BIN --artifacts DIR
 Exit 0 on success, 1 on a failed check; without chromium: 77 (skip) for a developer, a failure in CI."""
-import argparse, hashlib, hmac, http.server, json, os, re, subprocess, sys, tempfile, threading, time, urllib.parse
+import argparse, atexit, hashlib, hmac, http.server, json, os, re, shutil, subprocess, sys, tempfile, threading, time, urllib.parse
 import xml.etree.ElementTree as ET
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -43,6 +43,7 @@ def main():
     chromium.require_chromium()
     os.makedirs(a.artifacts, exist_ok=True)
     work = tempfile.mkdtemp(prefix="kuzet-pages-")
+    atexit.register(shutil.rmtree, work, True)  # the scratch directory goes when the test ends, pass or fail
     db = os.path.join(work, "collector.db")
     replay_db(a.replay_gen, db, days=3, probes=8)
     # Signed webhooks (docs/api.md, "Alerts") to a subscriber on loopback, polled every second.

@@ -10,7 +10,7 @@ it, on an incident's permalink page and on a measurement's page (390 px, Kazakh)
 
 usage: dashboard_ui.py --collector BIN --replay-gen BIN --build DIR --artifacts DIR
 Exit 0 on success, 1 on a failed check; without chromium or npm: 77 (skip) for a developer, failure in CI."""
-import argparse, json, os, sys, tempfile, time, urllib.parse
+import argparse, atexit, json, os, shutil, sys, tempfile, time, urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "browser"))
@@ -153,6 +153,7 @@ def main():
     node_modules = chromium.npm_modules(a.build)
     os.makedirs(a.artifacts, exist_ok=True)
     work = tempfile.mkdtemp(prefix="kuzet-dashboard-ui-")
+    atexit.register(shutil.rmtree, work, True)  # the scratch directory goes when the test ends, pass or fail
     db = os.path.join(work, "collector.db")
     replay_db(a.replay_gen, db, days=10, probes=40)
     names = os.path.join(work, "asn.tsv")
