@@ -78,6 +78,7 @@ struct Run {
   int peak_probes = 0;
   double share_sum = 0;   // sum over in-state bins of the state's share (or drop)
   bool open_at_end = false;
+  size_t closed_at = 0;   // the bin that closed it (when not open at the end)
 };
 
 template <class Classify>
@@ -98,6 +99,7 @@ std::vector<Run> find_runs(const Series& s, int close_after, Classify classify) 
       open->share_sum += share;
       outside = 0;
     } else if (st == BinState::outside && open && ++outside >= close_after) {
+      open->closed_at = i;
       runs.push_back(*open);
       open.reset();
       outside = 0;
@@ -108,6 +110,13 @@ std::vector<Run> find_runs(const Series& s, int close_after, Classify classify) 
     runs.push_back(*open);
   }
   return runs;
+}
+
+RunExtent extent_of(const Series& s, const Run& r) {
+  RunExtent e;
+  e.last_end_ms = s.bins[r.last].start_ms + s.bin_ms;
+  if (!r.open_at_end) e.closed_at_ms = s.bins[r.closed_at].start_ms;
+  return e;
 }
 
 Incident make_incident(const Series& s, const std::string& kind, const Run& r, bool still_open,
@@ -136,8 +145,10 @@ Incident make_incident(const Series& s, const std::string& kind, const Run& r, b
 
 }  // namespace
 
-std::vector<Incident> target_incidents(const Series& s, const IncidentOptions& o) {
+std::vector<Incident> target_incidents(const Series& s, const IncidentOptions& o, std::vector<RunExtent>* extents) {
   std::vector<Incident> out;
+  std::vector<RunExtent> found_extents;
+  if (extents) extents->clear();
   if (s.bins.empty()) return out;
   // One pass over the bins: informative probes and probes per kind (a month is thousands of bins).
   const auto& kKinds = kTargetIncidentKinds;
@@ -171,16 +182,27 @@ std::vector<Incident> target_incidents(const Series& s, const IncidentOptions& o
       double support = std::min(1.0, r.evidence / 10.0);
       inc.confidence = unanimity * (0.5 + 0.5 * support);
       out.push_back(std::move(inc));
+      found_extents.push_back(extent_of(s, r));
     }
   }
-  std::sort(out.begin(), out.end(), [](const Incident& a, const Incident& b) {
-    return std::tie(a.start_ms, a.kind) < std::tie(b.start_ms, b.kind);
+  // Sorted together with their extents (a start and a kind name one incident).
+  std::vector<size_t> order(out.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return std::tie(out[a].start_ms, out[a].kind) < std::tie(out[b].start_ms, out[b].kind);
   });
-  return out;
+  std::vector<Incident> sorted;
+  sorted.reserve(out.size());
+  for (size_t i : order) {
+    sorted.push_back(std::move(out[i]));
+    if (extents) extents->push_back(found_extents[i]);
+  }
+  return sorted;
 }
 
-std::vector<Incident> shutdown_incidents(const Series& s, const IncidentOptions& o) {
+std::vector<Incident> shutdown_incidents(const Series& s, const IncidentOptions& o, std::vector<RunExtent>* extents) {
   std::vector<Incident> out;
+  if (extents) extents->clear();
   if (s.bins.empty()) return out;
   // Sliding window of online counts of normal bins: a histogram gives the median cheaply.
   std::deque<std::pair<int64_t, int>> window;  // (bin start, online)
@@ -224,6 +246,7 @@ std::vector<Incident> shutdown_incidents(const Series& s, const IncidentOptions&
     // Confidence: depth of the drop, discounted for networks with a small baseline.
     inc.confidence = mean_drop * std::min(1.0, 0.5 + r.peak_probes / 10.0);
     out.push_back(std::move(inc));
+    if (extents) extents->push_back(extent_of(s, r));
   }
   return out;
 }
@@ -257,9 +280,14 @@ int count_vantage_points(const std::vector<VantageSample>& samples) {
 }
 
 void assess_independence(Incident& inc, const std::vector<VantageSample>& samples, const IncidentOptions& o) {
-  inc.vantage_points = count_vantage_points(samples);
-  inc.decisive = 0;
-  for (const auto& s : samples) inc.decisive += s.decisive;
+  int decisive = 0;
+  for (const auto& s : samples) decisive += s.decisive;
+  apply_independence(inc, count_vantage_points(samples), decisive, o);
+}
+
+void apply_independence(Incident& inc, int vantage_points, int decisive, const IncidentOptions& o) {
+  inc.vantage_points = vantage_points;
+  inc.decisive = decisive;
   const int needed = std::max(1, o.min_vantage_points);
   inc.confirmed = inc.vantage_points >= needed;
   inc.confidence *= std::min(1.0, static_cast<double>(inc.vantage_points) / needed);

@@ -88,6 +88,8 @@ inline constexpr int64_t kShutdownVantageWindowMs = 24 * 60 * kMinuteMs;
 // probes' rows in the state during it; for a shutdown, the network's probes in the day before it began.
 void assess_independence(Incident& incident, const std::vector<VantageSample>& samples,
                          const IncidentOptions& options);
+// The same from the counts already made (count_vantage_points, the samples' decisive flags summed).
+void apply_independence(Incident& incident, int vantage_points, int decisive, const IncidentOptions& options);
 
 // Stable, readable id naming what the incident is: "KZ.9198.blocked.20220104T1430Z.instagram.com",
 // "KZ.9198.shutdown.20220105T1100Z" (network incidents have no target). Permanent link:
@@ -102,10 +104,21 @@ struct IncidentRef {
 // nullopt when the text is not an id of incident_id's form (untrusted input from the URL).
 std::optional<IncidentRef> parse_incident_id(const std::string& id);
 
-// Blocking, interception and throttling periods of one target series.
-std::vector<Incident> target_incidents(const Series& series, const IncidentOptions& options);
+// Where the run of bins behind an incident ended: the end of its last bin in the state, and the start of the
+// bin that closed it (its close_after_bins-th bin outside), nullopt while it is open at the series' end. What
+// a search over part of a series needs to know whether it would find the same incident (stored_incidents.hpp).
+struct RunExtent {
+  int64_t last_end_ms = 0;
+  std::optional<int64_t> closed_at_ms;
+  bool operator==(const RunExtent&) const = default;
+};
+
+// Blocking, interception and throttling periods of one target series. With `extents`, one per incident.
+std::vector<Incident> target_incidents(const Series& series, const IncidentOptions& options,
+                                       std::vector<RunExtent>* extents = nullptr);
 // Shutdowns of one network series (key.target == kNetworkTarget). Needs history before the period of
-// interest: pass a series starting baseline_window_ms earlier.
-std::vector<Incident> shutdown_incidents(const Series& series, const IncidentOptions& options);
+// interest: pass a series starting baseline_window_ms earlier. With `extents`, one per incident.
+std::vector<Incident> shutdown_incidents(const Series& series, const IncidentOptions& options,
+                                         std::vector<RunExtent>* extents = nullptr);
 
 }  // namespace kuzet::timeline

@@ -27,6 +27,14 @@ std::optional<std::set<SeriesKey>> TimelineSource::series_with_verdicts(const Ti
   return std::nullopt;
 }
 
+std::vector<std::optional<std::vector<Incident>>> TimelineSource::stored_incidents(const TimelineQuery&,
+                                                                                 const IncidentOptions&,
+                                                                                 const std::vector<SeriesInfo>&,
+                                                                                 const std::vector<SeriesRequest>&,
+                                                                                 int64_t) {
+  return {};
+}
+
 std::vector<Incident> TimelineSource::incidents(const TimelineQuery& query, const IncidentOptions& options) {
   std::vector<Incident> out;
   consistent_reads([&] {
@@ -35,7 +43,6 @@ std::vector<Incident> TimelineSource::incidents(const TimelineQuery& query, cons
     const int64_t data_end = data_end_ms(query.source);
     std::vector<SeriesInfo> infos;
     std::vector<SeriesRequest> requests;
-    int64_t targets_from = INT64_MAX, targets_until = INT64_MIN;
     for (auto& info : series_list(query)) {
       // Only the part of the series that has data (plus the baseline lookback) is read.
       const int64_t from = std::max(query.from_ms, info.first_bin_ms) - options.baseline_window_ms;
@@ -43,26 +50,42 @@ std::vector<Incident> TimelineSource::incidents(const TimelineQuery& query, cons
       if (query.until_ms <= info.first_bin_ms || until <= from) continue;
       requests.push_back({info.key, std::max(from, info.first_bin_ms), until});
       infos.push_back(std::move(info));
-      if (requests.back().key.target == kNetworkTarget) continue;
-      targets_from = std::min(targets_from, bin_floor(requests.back().from_ms, base));
-      targets_until = std::max(targets_until, bin_ceil(requests.back().until_ms, base));
+    }
+    // Series whose incidents were found when their data arrived are answered from those; the rest searched.
+    // Keeps the requests (with their infos) that keep(k) is true of, in order.
+    auto keep_only = [&](auto keep) {
+      size_t kept = 0;
+      for (size_t k = 0; k < requests.size(); ++k) {
+        if (!keep(k)) continue;
+        if (kept != k) {
+          requests[kept] = std::move(requests[k]);
+          infos[kept] = std::move(infos[k]);
+        }
+        ++kept;
+      }
+      requests.resize(kept);
+      infos.resize(kept);
+    };
+    if (!requests.empty()) {
+      auto stored = stored_incidents(query, options, infos, requests, data_end);
+      if (!stored.empty())
+        keep_only([&](size_t k) {
+          if (!stored[k]) return true;
+          for (auto& inc : *stored[k]) out.push_back(std::move(inc));
+          return false;
+        });
+    }
+    int64_t targets_from = INT64_MAX, targets_until = INT64_MIN;
+    for (const auto& r : requests) {
+      if (r.key.target == kNetworkTarget) continue;
+      targets_from = std::min(targets_from, bin_floor(r.from_ms, base));
+      targets_until = std::max(targets_until, bin_ceil(r.until_ms, base));
     }
     // Target series without any measurement of an incident's kind are not read (network series always are).
     if (targets_until > targets_from) {
       const std::vector<std::string> kinds(kTargetIncidentKinds.begin(), kTargetIncidentKinds.end());
-      if (const auto with = series_with_verdicts(query, kinds, targets_from, targets_until)) {
-        size_t kept = 0;
-        for (size_t k = 0; k < requests.size(); ++k) {
-          if (requests[k].key.target != kNetworkTarget && !with->count(requests[k].key)) continue;
-          if (kept != k) {
-            requests[kept] = std::move(requests[k]);
-            infos[kept] = std::move(infos[k]);
-          }
-          ++kept;
-        }
-        requests.resize(kept);
-        infos.resize(kept);
-      }
+      if (const auto with = series_with_verdicts(query, kinds, targets_from, targets_until))
+        keep_only([&](size_t k) { return requests[k].key.target == kNetworkTarget || with->count(requests[k].key); });
     }
     // A few dozen series at a time: what a source reads together, without holding every series at once.
     constexpr size_t kSeriesPerRead = 64;

@@ -89,6 +89,14 @@ class TimelineSource {
   virtual int64_t data_end_ms(const std::string& source) = 0;
 
  protected:
+  // The incidents of some of the series the search reads (`requests`, with their `infos`, for `query`'s window),
+  // found when their data arrived (stored_incidents.hpp): per request the incidents the search over it would
+  // give, or nullopt for a series to be searched. Empty (the default): none are stored.
+  virtual std::vector<std::optional<std::vector<Incident>>> stored_incidents(const TimelineQuery& query,
+                                                                             const IncidentOptions& options,
+                                                                             const std::vector<SeriesInfo>& infos,
+                                                                             const std::vector<SeriesRequest>& requests,
+                                                                             int64_t data_end_ms);
   // Runs `reads` so that the reads it makes see one state of the data (TimelineIndex: under its
   // connection's lock, caught up once). The default just runs it.
   virtual void consistent_reads(const std::function<void()>& reads) { reads(); }
