@@ -106,7 +106,11 @@ int serve(const ServeOptions& options) {
     if (!options.analytics.empty()) {
       const auto url = analytics::parse_clickhouse_url(options.analytics);
       analytics::create_schema(url, bin_ms);
-      exporter = std::make_unique<analytics::Exporter>(*store, url);
+      analytics::ExporterOptions exporter_options;
+      // Incidents stored after each pass with the options the API searches with (below).
+      exporter_options.incidents->min_vantage_points = static_cast<int>(options.min_vantage_points);
+      exporter_options.base_bin_ms = bin_ms;
+      exporter = std::make_unique<analytics::Exporter>(*store, url, exporter_options);
       timelines = std::make_unique<analytics::ClickHouseTimelines>(url, bin_ms);
     } else {
       timelines = std::make_unique<kuzet::timeline::TimelineIndex>(timeline_db, bin_ms, std::chrono::seconds(1),
@@ -175,6 +179,7 @@ int analytics_export(const AnalyticsExportOptions& options) {
     analytics::create_schema(url, int64_t{options.timeline_bin_minutes} * kuzet::timeline::kMinuteMs);
     analytics::ExporterOptions exporter_options;
     exporter_options.batch_rows = options.batch_rows;
+    exporter_options.base_bin_ms = int64_t{options.timeline_bin_minutes} * kuzet::timeline::kMinuteMs;
     analytics::Exporter exporter(*store, url, exporter_options);
     const uint64_t sent = exporter.export_pending();
     std::printf("exported %llu measurements (log index %llu)\n", static_cast<unsigned long long>(sent),

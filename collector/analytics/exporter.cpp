@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <ctime>
+#include <set>
 #include <stdexcept>
 
 #include "collector/analytics/schema.hpp"
@@ -58,6 +59,7 @@ std::string export_rows(const std::vector<NewMeasurement>& rows,
 Exporter::Exporter(Store& store, const ClickHouseUrl& url, ExporterOptions options, const ClientLimits& limits)
     : store_(store), options_(options), client_(url.query, url.database, limits) {
   if (options_.batch_rows == 0) throw std::invalid_argument("the exporter's batch must hold at least one row");
+  if (options_.incidents) materializer_.emplace(url, options_.base_bin_ms, *options_.incidents, limits);
 }
 
 Exporter::~Exporter() { stop(); }
@@ -79,15 +81,26 @@ uint64_t Exporter::export_pending() {
     if (key) key_first_seen_.emplace(key_id, when);  // keys never change once registered; unknown ones may come
     return when;
   };
+  const uint64_t first = next;
+  std::set<timeline::SeriesKey> touched;
   for (;;) {
     const auto rows = store_.in_log_order(next, options_.batch_rows, false);
-    if (rows.empty()) return sent;
+    if (rows.empty()) break;
     client_.insert_json_rows(kMeasurements, export_rows(rows, first_seen));
     next += rows.size();
     sent += rows.size();
     client_.execute(std::string("INSERT INTO ") + kExportProgress + " VALUES (" + std::to_string(next) + ", now())");
-    if (rows.size() < options_.batch_rows) return sent;
+    if (materializer_)
+      for (const auto& r : rows) {
+        touched.insert({r.cc, r.asn, r.target});
+        touched.insert({r.cc, r.asn, std::string(timeline::kNetworkTarget)});
+      }
+    if (rows.size() < options_.batch_rows) break;
   }
+  // Also with nothing sent when the stored incidents are behind (an upgrade, a failed pass): then all of them.
+  if (materializer_ && (sent > 0 || materializer_->stored_watermark() != next))
+    materializer_->materialize(sent > 0 ? std::optional(std::move(touched)) : std::nullopt, first, next);
+  return sent;
 }
 
 void Exporter::start() {

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "collector/analytics/clickhouse.hpp"
+#include "collector/analytics/materializer.hpp"
 #include "collector/store/store.hpp"
 
 namespace kuzet::collector::analytics {
@@ -32,6 +33,10 @@ std::string export_rows(const std::vector<NewMeasurement>& rows,
 struct ExporterOptions {
   size_t batch_rows = 5000;
   std::chrono::milliseconds interval{1000};  // the background thread's pause between passes
+  // After each pass, the incidents of the series it touched are found and stored (materializer.hpp) with these
+  // options (those serve --analytics searches with); nullopt: none are, every search reads the series.
+  std::optional<timeline::IncidentOptions> incidents = timeline::IncidentOptions{};
+  int64_t base_bin_ms = timeline::kDefaultBinMs;
 };
 
 class Exporter {
@@ -43,8 +48,10 @@ class Exporter {
 
   // The next log index to export, as recorded in ClickHouse. Throws std::runtime_error.
   uint64_t watermark();
-  // Exports everything the store logged since the watermark; returns how many rows it sent. Throws
-  // std::runtime_error (ClickHouse or the store failing): what was recorded stays, the rest is sent later.
+  // Exports everything the store logged since the watermark; returns how many rows it sent. Then brings the
+  // stored incidents to the new watermark (the series it touched; every series when they were behind before).
+  // Throws std::runtime_error (ClickHouse or the store failing): what was recorded stays, the rest is sent
+  // later; stored incidents left behind do not answer until a pass brings them up.
   uint64_t export_pending();
 
   // A background thread running export_pending every interval (failures logged and retried).
@@ -55,6 +62,7 @@ class Exporter {
   Store& store_;
   ExporterOptions options_;
   Client client_;
+  std::optional<IncidentMaterializer> materializer_;
   std::mutex export_mutex_;  // one pass at a time
   std::unordered_map<std::string, std::optional<int64_t>> key_first_seen_;
 

@@ -146,6 +146,17 @@ std::vector<std::string> backfill_sql(int from_version, int64_t base_bin_ms, con
   return sql;
 }
 
+std::vector<std::string> stored_incidents_schema_sql() {
+  return {
+      std::string("CREATE TABLE IF NOT EXISTS ") + kSeriesIncidents +
+          " (source String, cc String, asn UInt32, target String, watermark UInt64, made_at UInt64, options String,"
+          " first_bin Int64, data_end Int64, runs String) ENGINE = ReplacingMergeTree(watermark)"
+          " ORDER BY (source, cc, asn, target)",
+      std::string("CREATE TABLE IF NOT EXISTS ") + kIncidentsWatermark +
+          " (watermark UInt64, made_at UInt64) ENGINE = MergeTree ORDER BY watermark",
+  };
+}
+
 std::vector<std::string> distributed_schema_sql(const std::string& cluster, const std::string& database) {
   const std::string on = "Distributed(" + sql_identifier(cluster) + ", " + sql_identifier(database) + ", ";
   return {
@@ -215,6 +226,7 @@ void create_schema(const ClickHouseUrl& url, int64_t base_bin_ms, const ClientLi
   Client query(url.query, url.database, limits);
   query.execute(std::string("CREATE TABLE IF NOT EXISTS ") + kExportProgress +
                 " (next_log_index UInt64, exported_at DateTime) ENGINE = MergeTree ORDER BY next_log_index");
+  for (const auto& s : stored_incidents_schema_sql()) query.execute(s);
 }
 
 }  // namespace kuzet::collector::analytics

@@ -22,7 +22,8 @@
 //                       (schema 3).
 // And on every shard, Distributed tables over the cluster (measurements sharded by probe key, so a
 // probe's rows live on one shard): measurements, probe_bins, series, bin_probes, verdict_days,
-// probe_presence. The query server also keeps export_progress (the exporter's watermark) and every shard
+// probe_presence. The query server also keeps export_progress (the exporter's watermark), series_incidents and
+// incidents_watermark (incidents found when data arrives: materializer.hpp), and every shard
 // kuzet_meta (the base bin the views use) and kuzet_schema (the schema version it was brought to: tables a
 // version added are filled from measurements_local once, then kept by their views).
 // Kept to what ClickHouse 18.16 (Debian 12) accepts: no DateTime64, no ON CLUSTER without ZooKeeper (each
@@ -48,10 +49,14 @@ inline constexpr const char* kVerdictDays = "verdict_days";
 inline constexpr const char* kProbePresenceLocal = "probe_presence_local";
 inline constexpr const char* kProbePresence = "probe_presence";
 inline constexpr const char* kExportProgress = "export_progress";
+inline constexpr const char* kSeriesIncidents = "series_incidents";
+inline constexpr const char* kIncidentsWatermark = "incidents_watermark";
 inline constexpr const char* kMeta = "kuzet_meta";
 inline constexpr const char* kSchemaVersionTable = "kuzet_schema";
 // 1: measurements, probe_bins, series (no kuzet_schema row). 2: bin_probes, verdict_days. 3: probe_presence.
-inline constexpr int kSchemaVersion = 3;
+// 4: series_incidents and incidents_watermark on the query server (empty after an upgrade: they answer once
+// the exporter's next pass has filled them).
+inline constexpr int kSchemaVersion = 4;
 // verdict_days_local's day_number: intDiv(base bin, kDayMs).
 inline constexpr int64_t kDayMs = 86400000;
 
@@ -61,6 +66,9 @@ std::vector<std::string> local_schema_sql(int64_t base_bin_ms);
 // version `from_version` (pure): the same SELECTs as their views, for that day. Idempotent aggregates and
 // presence rows, so rows the views add meanwhile count once.
 std::vector<std::string> backfill_sql(int from_version, int64_t base_bin_ms, const std::string& day);
+// Statements making the query server's tables of incidents found when data arrives (collector/analytics/
+// materializer.hpp) (pure).
+std::vector<std::string> stored_incidents_schema_sql();
 // Statements making the Distributed tables over `cluster` (pure).
 std::vector<std::string> distributed_schema_sql(const std::string& cluster, const std::string& database);
 

@@ -4,6 +4,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "collector/analytics/materializer.hpp"
 #include "collector/analytics/queries.hpp"
 
 namespace kuzet::collector::analytics {
@@ -90,6 +91,28 @@ std::vector<std::vector<timeline::VantageSample>> ClickHouseTimelines::vantage_s
   group.add_presence(client_.select_tsv(vantage_presence_sql(requests, source), kPresenceColumns));
   if (!group.mixed().empty()) group.add_states(client_.select_tsv(group.states_sql(base_bin_ms_, source), kStateColumns));
   return group.samples();
+}
+
+std::vector<std::optional<std::vector<timeline::Incident>>> ClickHouseTimelines::stored_incidents(
+    const timeline::TimelineQuery& query, const timeline::IncidentOptions& options,
+    const std::vector<timeline::SeriesInfo>& infos, const std::vector<SeriesRequest>& requests, int64_t data_end_ms) {
+  last_stored_ = 0;
+  last_searched_ = requests.size();
+  const StoredRead stored =
+      stored_from_rows(client_.select_tsv(stored_incidents_sql(query, query.source), kStoredColumns));
+  if (!stored.current) return {};
+  std::vector<std::optional<std::vector<timeline::Incident>>> out(requests.size());
+  size_t answered = 0;
+  for (size_t k = 0; k < requests.size(); ++k) {
+    const auto it = stored.series.find(requests[k].key);
+    if (it == stored.series.end()) continue;
+    out[k] = timeline::incidents_from_stored(it->second, infos[k], requests[k], query.from_ms, query.until_ms,
+                                             data_end_ms, base_bin_ms_, options);
+    if (out[k]) ++answered;
+  }
+  last_stored_ = answered;
+  last_searched_ = requests.size() - answered;
+  return out;
 }
 
 int64_t ClickHouseTimelines::data_end_ms(const std::string& source) {

@@ -4,6 +4,7 @@
 // the query server, which gathers the shards' rows through the Distributed tables; the incident search is the
 // one every source shares (timeline::TimelineSource::incidents). Answers include what was exported so
 // far: the exporter's interval behind the store.
+#include <atomic>
 #include <string>
 
 #include "collector/analytics/clickhouse.hpp"
@@ -36,6 +37,21 @@ class ClickHouseTimelines : public timeline::TimelineSource {
                                                                     int64_t from_ms, int64_t until_ms) override;
   int64_t data_end_ms(const std::string& source) override;
 
+  // How the latest incident search was answered: series from the stored incidents (materializer.hpp), series
+  // searched. For tests and the benchmark: which path answered.
+  struct IncidentPaths {
+    size_t stored = 0, searched = 0;
+  };
+  IncidentPaths last_incident_paths() const { return {last_stored_.load(), last_searched_.load()}; }
+
+ protected:
+  // From series_incidents when its watermark is the export's (one query); the series it cannot answer are
+  // searched.
+  std::vector<std::optional<std::vector<timeline::Incident>>> stored_incidents(
+      const timeline::TimelineQuery& query, const timeline::IncidentOptions& options,
+      const std::vector<timeline::SeriesInfo>& infos, const std::vector<SeriesRequest>& requests,
+      int64_t data_end_ms) override;
+
  private:
   // Series of distinct keys at bin_ms: with `counts`, exact counts from bin_probes, then the mixed bins from
   // the probes' states (queries.hpp); without, every bin from the states.
@@ -46,6 +62,7 @@ class ClickHouseTimelines : public timeline::TimelineSource {
 
   int64_t base_bin_ms_;
   Client client_;
+  std::atomic<size_t> last_stored_{0}, last_searched_{0};
 };
 
 }  // namespace kuzet::collector::analytics

@@ -1,10 +1,11 @@
 // Fuzzes the large reads from ClickHouse, TabSeparated (untrusted: a server the collector does not control, or a
 // broken one): the same bytes parsed at the widths of the counts (8), the states of mixed bins (7), and the
-// incident windows' presence (9) and states (8) replies, then decoded.
+// incident windows' presence (9) and states (8) replies and the stored incidents (9), then decoded.
 // Checks the promises, not only the absence of crashes: a table's every cell readable and its integers only
 // from decimal digits; a decoded series dense, its bins in order, every count positive and adding up to the bin's
 // probes; the windows' samples one list per window, decisive never negative, no probe's bin with several states
-// outside the windows.
+// outside the windows; stored runs that write back to the same text, and answer a window (when they do) with
+// incidents inside it.
 #include <cstddef>
 #include <cstdint>
 #include <stdexcept>
@@ -12,6 +13,7 @@
 #include <string_view>
 
 #include "collector/analytics/clickhouse.hpp"
+#include "collector/analytics/materializer.hpp"
 #include "collector/analytics/queries.hpp"
 
 using namespace kuzet;
@@ -85,6 +87,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   try {
     group.add_states(parse_tsv(body, kStateColumns, 1 << 16));
+  } catch (const std::runtime_error&) {
+  }
+  try {  // stored incidents: each series under its own key, its runs' text stable, their answer within the window
+    const StoredRead read = stored_from_rows(parse_tsv(body, kStoredColumns, 1 << 16));
+    for (const auto& [key, s] : read.series) {
+      if (!(key == s.key)) __builtin_trap();
+      const std::string text = runs_text(s.runs);
+      if (runs_text(runs_from_text(text)) != text) __builtin_trap();
+      const timeline::SeriesInfo info{s.key, "", s.first_bin_ms, s.data_end_ms};
+      const int64_t from = s.first_bin_ms + kBin, until = s.data_end_ms + kBin;
+      const auto answer = timeline::incidents_from_stored(s, info, {s.key, s.first_bin_ms, until}, from, until,
+                                                          s.data_end_ms, kBin, timeline::IncidentOptions{});
+      if (answer)
+        for (const auto& i : *answer)
+          if (i.start_ms >= until || i.end_ms.value_or(INT64_MAX) <= from) __builtin_trap();
+    }
   } catch (const std::runtime_error&) {
   }
   const auto samples = group.samples();

@@ -1,0 +1,211 @@
+#include "collector/analytics/materializer.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <bit>
+#include <chrono>
+#include <stdexcept>
+
+#include "collector/analytics/schema.hpp"
+#include "collector/analytics/timelines.hpp"
+#include "core/json_parse.hpp"
+
+namespace kuzet::collector::analytics {
+
+namespace {
+
+using timeline::SeriesKey;
+using timeline::StoredRun;
+using timeline::StoredSeries;
+
+// A run as stored: [kind, start, last_end, closed_at|null, confidence bits, probes, bins, severity bits,
+// [methods], vantage_points, decisive, open_vantage_points, open_decisive].
+constexpr size_t kRunFields = 13;
+
+[[noreturn]] void broken(const std::string& what) { throw std::runtime_error("ClickHouse reply: stored runs " + what); }
+
+int64_t int_field(const nlohmann::json& v) {
+  if (!v.is_number_integer()) broken("hold a non-integer");
+  if (v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) broken("hold a number out of range");
+  return v.get<int64_t>();
+}
+
+int small_field(const nlohmann::json& v) {
+  const int64_t n = int_field(v);
+  if (n < 0 || n > INT32_MAX) broken("hold a count out of range");
+  return static_cast<int>(n);
+}
+
+// A time in ms: from 1970 to well past any probe's clock (the sums the answer makes of them cannot overflow).
+constexpr int64_t kMaxTimeMs = int64_t{1} << 50;
+int64_t time_field(const nlohmann::json& v) {
+  const int64_t t = int_field(v);
+  if (t < 0 || t > kMaxTimeMs) broken("hold a time out of range");
+  return t;
+}
+
+double double_field(const nlohmann::json& v) {
+  if (!v.is_number_unsigned()) broken("hold a double that is not its bits");
+  return std::bit_cast<double>(v.get<uint64_t>());
+}
+
+}  // namespace
+
+std::string runs_text(const std::vector<StoredRun>& runs) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& r : runs) {
+    out.push_back({r.kind, r.start_ms, r.extent.last_end_ms,
+                   r.extent.closed_at_ms ? nlohmann::json(*r.extent.closed_at_ms) : nlohmann::json(nullptr),
+                   std::bit_cast<uint64_t>(r.confidence), r.probes, r.bins, std::bit_cast<uint64_t>(r.severity),
+                   r.methods, r.vantage_points, r.decisive, r.open_vantage_points, r.open_decisive});
+  }
+  // Names from uploads are UTF-8 (checked at upload); anything else is replaced, as the exporter does.
+  return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::vector<StoredRun> runs_from_text(std::string_view text) {
+  // Three levels: the list, a run, its methods.
+  const auto parsed = core::parse_json(text, core::JsonLimits{text.size(), 3, text.size() + 1});
+  if (!parsed.ok()) broken("are not JSON (" + parsed.error + ")");
+  if (!parsed.value.is_array()) broken("are not a list");
+  std::vector<StoredRun> out;
+  out.reserve(parsed.value.size());
+  for (const auto& v : parsed.value) {
+    if (!v.is_array() || v.size() != kRunFields) broken("hold a run of another shape");
+    StoredRun r;
+    if (!v[0].is_string()) broken("hold a kind that is not text");
+    r.kind = v[0].get<std::string>();
+    r.start_ms = time_field(v[1]);
+    r.extent.last_end_ms = time_field(v[2]);
+    if (!v[3].is_null()) r.extent.closed_at_ms = time_field(v[3]);
+    if (r.extent.last_end_ms <= r.start_ms || (r.extent.closed_at_ms && *r.extent.closed_at_ms < r.extent.last_end_ms))
+      broken("hold a run ending before it starts");
+    r.confidence = double_field(v[4]);
+    r.probes = small_field(v[5]);
+    r.bins = small_field(v[6]);
+    r.severity = double_field(v[7]);
+    if (!v[8].is_array()) broken("hold methods that are not a list");
+    for (const auto& m : v[8]) {
+      if (!m.is_string()) broken("hold a method that is not text");
+      r.methods.push_back(m.get<std::string>());
+    }
+    r.vantage_points = small_field(v[9]);
+    r.decisive = small_field(v[10]);
+    r.open_vantage_points = small_field(v[11]);
+    r.open_decisive = small_field(v[12]);
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+std::string stored_series_rows(const std::vector<StoredSeries>& series, const std::string& source, uint64_t watermark,
+                               uint64_t made_at_ms) {
+  std::string out;
+  for (const auto& s : series) {
+    const nlohmann::json row = {{"source", source},         {"cc", s.key.cc},
+                                {"asn", s.key.asn},         {"target", s.key.target},
+                                {"watermark", watermark},   {"made_at", made_at_ms},
+                                {"options", s.options},     {"first_bin", s.first_bin_ms},
+                                {"data_end", s.data_end_ms}, {"runs", runs_text(s.runs)}};
+    out += row.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    out += '\n';
+  }
+  return out;
+}
+
+std::string stored_incidents_sql(const timeline::TimelineQuery& q, const std::string& source) {
+  std::string where = " WHERE source = " + sql_string(source);
+  if (!q.cc.empty()) where += " AND cc = " + sql_string(q.cc);
+  if (q.asn) where += " AND asn = " + std::to_string(*q.asn);
+  if (!q.target.empty()) where += " AND target = " + sql_string(q.target);
+  return std::string("SELECT cc, asn, target, argMax(options, v), argMax(first_bin, v), argMax(data_end, v),"
+                     " argMax(runs, v), any(stored), any(exported) FROM (SELECT cc, asn, target, options, first_bin,"
+                     " data_end, runs, (watermark, made_at) AS v, (SELECT max(watermark) FROM ") +
+         kIncidentsWatermark + ") AS stored, (SELECT max(next_log_index) FROM " + kExportProgress +
+         ") AS exported FROM " + kSeriesIncidents + where + ") GROUP BY cc, asn, target";
+}
+
+StoredRead stored_from_rows(const Table& rows) {
+  StoredRead out;
+  if (rows.width() != kStoredColumns && rows.size() > 0) throw std::runtime_error("ClickHouse reply: stored incidents of another width");
+  out.current = rows.size() > 0;
+  for (size_t r = 0; r < rows.size(); ++r) {
+    StoredSeries s;
+    s.key.cc = std::string(rows.text(r, 0));
+    const int64_t asn = rows.integer(r, 1);
+    if (asn < 0 || asn > UINT32_MAX) throw std::runtime_error("ClickHouse reply: ASN out of range");
+    s.key.asn = static_cast<uint32_t>(asn);
+    s.key.target = std::string(rows.text(r, 2));
+    s.options = std::string(rows.text(r, 3));
+    s.first_bin_ms = rows.integer(r, 4);
+    s.data_end_ms = rows.integer(r, 5);
+    if (s.first_bin_ms < 0 || s.data_end_ms < s.first_bin_ms || s.data_end_ms > kMaxTimeMs)
+      throw std::runtime_error("ClickHouse reply: stored series of a span out of range");
+    s.runs = runs_from_text(rows.text(r, 6));
+    // Watermarks are UInt64 counts of log entries: past INT64_MAX integer() refuses them, as it should.
+    if (rows.integer(r, 7) != rows.integer(r, 8)) out.current = false;
+    const SeriesKey key = s.key;
+    if (!out.series.emplace(key, std::move(s)).second) throw std::runtime_error("ClickHouse reply: a series stored twice");
+  }
+  return out;
+}
+
+std::vector<timeline::SeriesInfo> series_to_search(const std::vector<timeline::SeriesInfo>& listed,
+                                                   const std::optional<std::set<SeriesKey>>& touched,
+                                                   const StoredRead& stored, int64_t data_end_ms) {
+  std::vector<timeline::SeriesInfo> out;
+  for (const auto& info : listed) {
+    bool search = !touched || touched->count(info.key);
+    if (!search && info.key.target == timeline::kNetworkTarget) {
+      const auto it = stored.series.find(info.key);
+      search = it == stored.series.end() || it->second.data_end_ms != data_end_ms;
+    }
+    if (search) out.push_back(info);
+  }
+  return out;
+}
+
+IncidentMaterializer::IncidentMaterializer(const ClickHouseUrl& url, int64_t base_bin_ms,
+                                           timeline::IncidentOptions options, const ClientLimits& limits)
+    : base_bin_ms_(base_bin_ms), options_(options), url_(url), limits_(limits), client_(url.query, url.database, limits) {}
+
+uint64_t IncidentMaterializer::stored_watermark() {
+  const auto rows = client_.select(std::string("SELECT max(watermark) FROM ") + kIncidentsWatermark);
+  if (rows.size() != 1 || !rows[0][0].is_number_unsigned()) throw std::runtime_error("ClickHouse reply: no incidents watermark");
+  return rows[0][0].get<uint64_t>();
+}
+
+IncidentMaterializer::Stats IncidentMaterializer::materialize(const std::optional<std::set<SeriesKey>>& touched,
+                                                              uint64_t previous, uint64_t watermark) {
+  Stats stats;
+  // Touched series only when every other series' stored runs are of the data before this pass.
+  const std::optional<std::set<SeriesKey>> search = touched && stored_watermark() == previous ? touched : std::nullopt;
+  const uint64_t made_at = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+  ClickHouseTimelines reads(url_, base_bin_ms_, limits_);
+  std::vector<std::string> sources = {""};
+  for (const auto& row : client_.select(std::string("SELECT DISTINCT source FROM ") + kSeries + " ORDER BY source")) {
+    if (row.size() != 1 || !row[0].is_string()) throw std::runtime_error("ClickHouse reply: a source is not text");
+    if (!row[0].get<std::string>().empty()) sources.push_back(row[0].get<std::string>());
+  }
+  for (const auto& source : sources) {
+    const int64_t data_end = reads.data_end_ms(source);
+    timeline::TimelineQuery all;
+    all.source = source;
+    timeline::TimelineQuery networks = all;
+    networks.target = timeline::kNetworkTarget;
+    const StoredRead stored_networks =
+        stored_from_rows(client_.select_tsv(stored_incidents_sql(networks, source), kStoredColumns));
+    const auto infos = series_to_search(reads.series_list(all), search, stored_networks, data_end);
+    stats.series += infos.size();
+    stats.runs += timeline::store_incidents(reads, infos, source, data_end, options_, [&](std::vector<StoredSeries>& part) {
+      client_.insert_json_rows(kSeriesIncidents, stored_series_rows(part, source, watermark, made_at));
+    });
+  }
+  client_.execute(std::string("INSERT INTO ") + kIncidentsWatermark + " VALUES (" + std::to_string(watermark) + ", " +
+                  std::to_string(made_at) + ")");
+  return stats;
+}
+
+}  // namespace kuzet::collector::analytics

@@ -1,0 +1,80 @@
+#pragma once
+// Incidents found when data arrives (timeline/stored_incidents.hpp), kept in ClickHouse on the query server:
+//   series_incidents    per (source, cc, asn, target) the runs the search found over the whole series (JSON
+//                       text), the first bin and data end it searched, the options it used; ReplacingMergeTree
+//                       by the export watermark it was made for (reads take the latest by (watermark, made_at)).
+//   incidents_watermark the export watermarks the stored incidents were brought to: they answer only while the
+//                       latest equals export_progress's (after an upgrade, before the first pass, they do not).
+// The materializer reads series as the incident search does (ClickHouseTimelines) and runs the same search;
+// the exporter calls it after each pass with the series the pass touched. The SQL and the decoding are pure
+// (tests/analytics checks them on recorded replies).
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "collector/analytics/clickhouse.hpp"
+#include "collector/timeline/stored_incidents.hpp"
+
+namespace kuzet::collector::analytics {
+
+// The runs of a series as stored (JSON text: doubles as their bits, so they come back exact) and back.
+// runs_from_text throws std::runtime_error on anything but what runs_text writes (bounded: the text is a cell
+// of a bounded reply).
+std::string runs_text(const std::vector<timeline::StoredRun>& runs);
+std::vector<timeline::StoredRun> runs_from_text(std::string_view text);
+
+// Rows for INSERT INTO series_incidents FORMAT JSONEachRow: one per series of `source`.
+std::string stored_series_rows(const std::vector<timeline::StoredSeries>& series, const std::string& source,
+                               uint64_t watermark, uint64_t made_at_ms);
+
+// The latest stored series of `source` among `query`'s places (cc, asn, target; category not applied), with
+// the latest incidents watermark and export watermark on each row. Rows (kStoredColumns, TabSeparated): cc,
+// asn, target, options, first_bin, data_end, runs, stored watermark, exported watermark.
+inline constexpr size_t kStoredColumns = 9;
+std::string stored_incidents_sql(const timeline::TimelineQuery& query, const std::string& source);
+struct StoredRead {
+  // Whether stored incidents answer at all: the latest incidents watermark is the export's. False with no rows.
+  bool current = false;
+  std::map<timeline::SeriesKey, timeline::StoredSeries> series;
+};
+// Throws std::runtime_error on a broken reply.
+StoredRead stored_from_rows(const Table& rows);
+
+// The series a pass must search again (pure): of `listed` (the series of a source now), those `touched` by the
+// pass (nullopt: all), and every network series whose stored data end is not `data_end_ms` (its tail of
+// silence grew) or that has none stored.
+std::vector<timeline::SeriesInfo> series_to_search(const std::vector<timeline::SeriesInfo>& listed,
+                                                   const std::optional<std::set<timeline::SeriesKey>>& touched,
+                                                   const StoredRead& stored, int64_t data_end_ms);
+
+class IncidentMaterializer {
+ public:
+  IncidentMaterializer(const ClickHouseUrl& url, int64_t base_bin_ms, timeline::IncidentOptions options,
+                       const ClientLimits& limits = {});
+
+  struct Stats {
+    size_t series = 0;  // series searched (over every source)
+    size_t runs = 0;    // runs stored
+  };
+  // Searches the series `touched` (nullopt: every series) of
+  // every source, and network series whose data end moved, stores their runs, then records `watermark` as
+  // reached. With `touched`, only when the stored incidents were brought to `previous` (else every series).
+  // Throws std::runtime_error (ClickHouse failing: the stored incidents stay behind and do not answer).
+  Stats materialize(const std::optional<std::set<timeline::SeriesKey>>& touched, uint64_t previous,
+                    uint64_t watermark);
+  // The latest watermark the stored incidents were brought to (0: none).
+  uint64_t stored_watermark();
+
+ private:
+  int64_t base_bin_ms_;
+  timeline::IncidentOptions options_;
+  ClickHouseUrl url_;
+  ClientLimits limits_;
+  Client client_;
+};
+
+}  // namespace kuzet::collector::analytics
