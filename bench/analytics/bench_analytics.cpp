@@ -15,10 +15,12 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "collector/analytics/clickhouse.hpp"
+#include "collector/analytics/materializer.hpp"
 #include "collector/analytics/schema.hpp"
 #include "collector/analytics/timelines.hpp"
 
@@ -141,42 +143,63 @@ int main(int argc, char** argv) {
                 static_cast<double>(total_bytes) / static_cast<double>(have), static_cast<double>(total_bytes) / 1e9,
                 static_cast<unsigned long long>(have));
 
-    // Reads as serve --analytics makes them, over a fixed week (days 3..10), the largest network (AS1000, KZ).
+    // Reads as serve --analytics makes them, over a fixed week (days 3..10), the largest network (AS1000, KZ):
+    // first with the incidents searched when asked (no stored incidents), then stored when the data arrived.
+    for (const auto& table : {analytics::kSeriesIncidents, analytics::kIncidentsWatermark})
+      client.execute(std::string("DROP TABLE IF EXISTS ") + table);
+    analytics::create_schema(url, timeline::kDefaultBinMs, limits);
     analytics::ClickHouseTimelines timelines(url, timeline::kDefaultBinMs);
     const int64_t from = kStart + 3 * kDay, until = kStart + 10 * kDay;
     const int64_t days = static_cast<int64_t>(have / kPerDay);
     const timeline::SeriesKey target{"KZ", 1000, "t0.example.org"}, network{"KZ", 1000, "*"};
     const timeline::SeriesKey small{"TM", 1006, "t0.example.org"};
-    std::printf("queries (%d runs each, after one warm-up):\n", runs);
-    time_it("timeline: a target, largest network, a week at 10 min", runs,
-            [&] { timelines.series(target, from, until, timeline::kDefaultBinMs); });
-    time_it("timeline: network connectivity (*), largest network, a week, 10 min", runs,
-            [&] { timelines.series(network, from, until, timeline::kDefaultBinMs); });
-    time_it("timeline: a target, a smaller network, a week at 10 min", runs,
-            [&] { timelines.series(small, from, until, timeline::kDefaultBinMs); });
-    time_it("timeline: a target, largest network, whole period at 1 day", runs,
-            [&] { timelines.series(target, kStart, kStart + std::max<int64_t>(days, 1) * kDay, kDay); });
-    time_it("timeline: a target, largest network, a week at 1 h", runs,
-            [&] { timelines.series(target, from, until, 60 * timeline::kMinuteMs); });
-    timeline::TimelineQuery q;
-    q.cc = "KZ";
-    q.asn = 1000;
-    q.from_ms = from;
-    q.until_ms = until;
-    time_it("series list of a network", runs, [&] { timelines.series_list(q); });
-    size_t found = 0;
-    time_it("incidents: largest network (51 series), a week", runs,
-            [&] { found = timelines.incidents(q, timeline::IncidentOptions{}).size(); });
-    std::printf("    (%zu incidents)\n", found);
-    q.asn = 1030;
-    time_it("incidents: a blocking network (AS1030, 51 series), a week", runs,
-            [&] { found = timelines.incidents(q, timeline::IncidentOptions{}).size(); });
-    std::printf("    (%zu incidents)\n", found);
-    q.asn = std::nullopt;
-    q.target = "t0.example.org";
-    time_it("incidents: one target in a country (all its networks), a week", runs,
-            [&] { found = timelines.incidents(q, timeline::IncidentOptions{}).size(); });
-    std::printf("    (%zu incidents)\n", found);
+    // Each search's answer as first found (searched): the stored incidents must give the same.
+    std::map<std::string, std::vector<timeline::Incident>> first_answers;
+    auto incidents = [&](const char* name, const timeline::TimelineQuery& q) {
+      std::vector<timeline::Incident> found;
+      time_it(name, runs, [&] { found = timelines.incidents(q, timeline::IncidentOptions{}); });
+      const auto paths = timelines.last_incident_paths();
+      const auto [first, added] = first_answers.emplace(name, found);
+      std::printf("    (%zu incidents; series from stored incidents %zu, searched %zu%s)\n", found.size(), paths.stored,
+                  paths.searched, added ? "" : first->second == found ? "; the same as searched" : "; NOT the same as searched");
+    };
+    auto queries = [&](bool series_too) {
+      std::printf("queries (%d runs each, after one warm-up):\n", runs);
+      if (series_too) {
+        time_it("timeline: a target, largest network, a week at 10 min", runs,
+                [&] { timelines.series(target, from, until, timeline::kDefaultBinMs); });
+        time_it("timeline: network connectivity (*), largest network, a week, 10 min", runs,
+                [&] { timelines.series(network, from, until, timeline::kDefaultBinMs); });
+        time_it("timeline: a target, a smaller network, a week at 10 min", runs,
+                [&] { timelines.series(small, from, until, timeline::kDefaultBinMs); });
+        time_it("timeline: a target, largest network, whole period at 1 day", runs,
+                [&] { timelines.series(target, kStart, kStart + std::max<int64_t>(days, 1) * kDay, kDay); });
+        time_it("timeline: a target, largest network, a week at 1 h", runs,
+                [&] { timelines.series(target, from, until, 60 * timeline::kMinuteMs); });
+      }
+      timeline::TimelineQuery q;
+      q.cc = "KZ";
+      q.asn = 1000;
+      q.from_ms = from;
+      q.until_ms = until;
+      time_it("series list of a network", runs, [&] { timelines.series_list(q); });
+      incidents("incidents: largest network (51 series), a week", q);
+      q.asn = 1030;
+      incidents("incidents: a blocking network (AS1030, 51 series), a week", q);
+      q.asn = std::nullopt;
+      q.target = "t0.example.org";
+      incidents("incidents: one target in a country (all its networks), a week", q);
+    };
+    std::printf("incidents searched when asked:\n");
+    queries(true);
+    // What a pass of the exporter does after the data arrived, for every series at once.
+    analytics::IncidentMaterializer materializer(url, timeline::kDefaultBinMs, timeline::IncidentOptions{}, limits);
+    const double m0 = wall_ms();
+    const auto stats = materializer.materialize(std::nullopt, 0, 0);
+    std::printf("materialized: %zu series (every source), %zu runs stored in %.1f s\n", stats.series, stats.runs,
+                (wall_ms() - m0) / 1000);
+    std::printf("incidents stored when the data arrived:\n");
+    queries(false);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_analytics: %s\n", e.what());
     return 1;
