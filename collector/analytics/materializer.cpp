@@ -121,7 +121,7 @@ std::string stored_incidents_sql(const timeline::TimelineQuery& q, const std::st
   if (!q.target.empty()) where += " AND target = " + sql_string(q.target);
   return std::string("SELECT cc, asn, target, argMax(options, v), argMax(first_bin, v), argMax(data_end, v),"
                      " argMax(runs, v), any(stored), any(exported) FROM (SELECT cc, asn, target, options, first_bin,"
-                     " data_end, runs, (watermark, made_at) AS v, (SELECT max(watermark) FROM ") +
+                     " data_end, runs, (made_at, watermark) AS v, (SELECT max(watermark) FROM ") +
          kIncidentsWatermark + ") AS stored, (SELECT max(next_log_index) FROM " + kExportProgress +
          ") AS exported FROM " + kSeriesIncidents + where + ") GROUP BY cc, asn, target";
 }
@@ -181,8 +181,16 @@ IncidentMaterializer::Stats IncidentMaterializer::materialize(const std::optiona
   Stats stats;
   // Touched series only when every other series' stored runs are of the data before this pass.
   const std::optional<std::set<SeriesKey>> search = touched && stored_watermark() == previous ? touched : std::nullopt;
-  const uint64_t made_at = static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+  // The version of the rows stored now: later than any stored before (a clock set back included), so a series
+  // stored again replaces its rows whatever watermark another exporter's pass reached meanwhile.
+  const auto versions = client_.select(std::string("SELECT max(made_at) FROM ") + kIncidentsWatermark);
+  if (versions.size() != 1 || !versions[0][0].is_number_unsigned())
+    throw std::runtime_error("ClickHouse reply: no incidents version");
+  const uint64_t made_at = std::max<uint64_t>(
+      versions[0][0].get<uint64_t>() + 1,
+      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count()));
   ClickHouseTimelines reads(url_, base_bin_ms_, limits_);
   std::vector<std::string> sources = {""};
   for (const auto& row : client_.select(std::string("SELECT DISTINCT source FROM ") + kSeries + " ORDER BY source")) {

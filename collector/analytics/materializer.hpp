@@ -1,8 +1,9 @@
 #pragma once
 // Incidents found when data arrives (timeline/stored_incidents.hpp), kept in ClickHouse on the query server:
 //   series_incidents    per (source, cc, asn, target) the runs the search found over the whole series (JSON
-//                       text), the first bin and data end it searched, the options it used; ReplacingMergeTree
-//                       by the export watermark it was made for (reads take the latest by (watermark, made_at)).
+//                       text), the first bin and data end it searched, the options it used, the export watermark
+//                       it was made at; ReplacingMergeTree by made_at, a pass's version (each pass's later than
+//                       the last: the latest search of a series is the one that read the most data).
 //   incidents_watermark the export watermarks the stored incidents were brought to: they answer only while the
 //                       latest equals export_progress's (after an upgrade, before the first pass, they do not).
 // The materializer reads series as the incident search does (ClickHouseTimelines) and runs the same search;

@@ -150,7 +150,7 @@ std::vector<std::string> stored_incidents_schema_sql() {
   return {
       std::string("CREATE TABLE IF NOT EXISTS ") + kSeriesIncidents +
           " (source String, cc String, asn UInt32, target String, watermark UInt64, made_at UInt64, options String,"
-          " first_bin Int64, data_end Int64, runs String) ENGINE = ReplacingMergeTree(watermark)"
+          " first_bin Int64, data_end Int64, runs String) ENGINE = ReplacingMergeTree(made_at)"
           " ORDER BY (source, cc, asn, target)",
       std::string("CREATE TABLE IF NOT EXISTS ") + kIncidentsWatermark +
           " (watermark UInt64, made_at UInt64) ENGINE = MergeTree ORDER BY watermark",
