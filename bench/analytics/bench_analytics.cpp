@@ -184,6 +184,12 @@ int main(int argc, char** argv) {
       q.until_ms = until;
       time_it("series list of a network", runs, [&] { timelines.series_list(q); });
       incidents("incidents: largest network (51 series), a week", q);
+      if (days >= 57) {  // a later week: the network series' lookback no longer reaches their first bin
+        timeline::TimelineQuery later = q;
+        later.from_ms = kStart + 50 * kDay;
+        later.until_ms = kStart + 57 * kDay;
+        incidents("incidents: largest network, a later week (days 50..57)", later);
+      }
       q.asn = 1030;
       incidents("incidents: a blocking network (AS1030, 51 series), a week", q);
       q.asn = std::nullopt;
