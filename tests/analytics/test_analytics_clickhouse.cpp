@@ -29,6 +29,7 @@
 
 using namespace kuzet;
 using namespace kuzet::timeline;
+using namespace kuzet::replay;
 namespace analytics = kuzet::collector::analytics;
 
 namespace {

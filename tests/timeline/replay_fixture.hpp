@@ -7,15 +7,15 @@
 #include "collector/metrics.hpp"
 #include "collector/store/store.hpp"
 #include "collector/timeline/index.hpp"
-#include "collector/timeline/replay.hpp"
+#include "collector/replay/replay.hpp"
 #include "core/crypto.hpp"
 #include "tests/collector/test_db.hpp"
 
 namespace kuzet::timeline::testing {
 
 // The smaller configuration of the generator that tests use: 40 probes over 10 days from 2 Jan.
-inline ReplayConfig test_config() {
-  ReplayConfig c;
+inline replay::ReplayConfig test_config() {
+  replay::ReplayConfig c;
   c.probes = 40;
   c.start_ms = 1641081600000;  // 2022-01-02T00:00:00Z
   c.days = 10;
@@ -48,7 +48,7 @@ struct IndexedStore {
 };
 
 // Registers the keys and ingests envelopes [begin, end) of the replay, in arrival order. Returns stored count.
-inline size_t ingest(collector::Store& store, const Replay& replay, size_t begin, size_t end) {
+inline size_t ingest(collector::Store& store, const replay::Replay& replay, size_t begin, size_t end) {
   for (const auto& k : replay.keys) store.register_key({k.key_id, k.public_key, 0});
   collector::Metrics metrics;
   collector::ingest::Ingestor ingestor(store, metrics, collector::ingest::IngestOptions{});

@@ -9,6 +9,7 @@
 
 using namespace kuzet;
 using namespace kuzet::timeline;
+using namespace kuzet::replay;
 
 namespace {
 

@@ -12,13 +12,13 @@
 #include "collector/timeline/timeline.hpp"
 #include "collector/vantage/vantage.hpp"
 
-namespace kuzet::timeline {
+namespace kuzet::replay {
 
 struct ReplayConfig {
   int probes = 40;                       // spread over the networks below
   int64_t start_ms = 1640995200000;      // 2022-01-01T00:00:00Z
   int days = 11;
-  int64_t round_ms = 40 * kMinuteMs;     // one pass over every target; targets spread evenly in it
+  int64_t round_ms = 40 * timeline::kMinuteMs;    // one pass over every target; targets spread evenly in it
   int targets = 5;                       // first N of the target list (messengers first)
   uint64_t seed = 2022;
   double noise = 0.01;                   // share of measurements with a spurious down/inconclusive/blocked
@@ -31,7 +31,7 @@ struct ReplayProbeKey {
 
 // What the generator put in: the incidents a correct timeline must find.
 struct TruthIncident {
-  SeriesKey key;
+  timeline::SeriesKey key;
   std::string kind;
   int64_t start_ms = 0;
   int64_t end_ms = 0;
@@ -49,4 +49,4 @@ struct Replay {
 
 Replay generate_replay(const ReplayConfig& config);
 
-}  // namespace kuzet::timeline
+}  // namespace kuzet::replay

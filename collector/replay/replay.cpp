@@ -1,4 +1,4 @@
-#include "collector/timeline/replay.hpp"
+#include "collector/replay/replay.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -14,7 +14,12 @@
 #include "core/time.hpp"
 #include "core/verdict.hpp"
 
-namespace kuzet::timeline {
+namespace kuzet::replay {
+
+using timeline::kMinuteMs;
+using timeline::kNetworkTarget;
+using timeline::kShutdown;
+using timeline::SeriesKey;
 
 namespace {
 
@@ -239,4 +244,4 @@ Replay generate_replay(const ReplayConfig& config) {
   return out;
 }
 
-}  // namespace kuzet::timeline
+}  // namespace kuzet::replay

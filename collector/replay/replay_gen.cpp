@@ -1,4 +1,4 @@
-// kuzet-replay-gen: writes the January 2022 replay dataset (collector/timeline/replay.hpp) into a collector
+// kuzet-replay-gen: writes the January 2022 replay dataset (collector/replay/replay.hpp) into a collector
 // database through the normal ingest checks, and/or as JSON Lines of envelopes plus the keys and the truth.
 #include <nlohmann/json.hpp>
 
@@ -12,7 +12,7 @@
 #include "collector/store/store.hpp"
 #include "collector/timeline/api.hpp"
 #include "collector/timeline/index.hpp"
-#include "collector/timeline/replay.hpp"
+#include "collector/replay/replay.hpp"
 #include "core/time.hpp"
 
 using namespace kuzet;
@@ -39,7 +39,7 @@ bool write_file(const std::string& path, const std::string& text) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  timeline::ReplayConfig config;
+  replay::ReplayConfig config;
   std::string db, jsonl, keys, truth;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -90,7 +90,7 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  auto replay = timeline::generate_replay(config);
+  auto replay = replay::generate_replay(config);
   std::fprintf(stderr, "generated %zu measurements from %zu probes\n", replay.envelopes.size(), replay.keys.size());
 
   if (!jsonl.empty()) {
