@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
+#include <limits>
 
 #include "collector/network/address.hpp"
 #include "collector/ooni/failures.hpp"
@@ -31,6 +33,22 @@ double number(const json& j, const char* key, double fallback = 0) {
   if (!j.is_object()) return fallback;
   auto it = j.find(key);
   return it != j.end() && it->is_number() ? it->get<double>() : fallback;
+}
+
+// A whole number of type T (a fraction is dropped); a number T cannot hold is like a missing field. A plain
+// static_cast of such a double is undefined behaviour (UBSan: float-cast-overflow; found by the fuzzer).
+template <typename T>
+T integer(const json& j, const char* key, T fallback = 0) {
+  const double v = number(j, key, std::numeric_limits<double>::quiet_NaN());
+  const double upper = std::ldexp(1.0, std::numeric_limits<T>::digits);
+  const double lower = std::numeric_limits<T>::is_signed ? -upper : 0;
+  return v >= lower && v < upper ? static_cast<T>(v) : fallback;
+}
+
+// OONI's seconds as milliseconds; a product that is not finite (1e308 s) is like a missing field.
+double milliseconds(const json& j, const char* key) {
+  const double ms = number(j, key) * 1000;
+  return std::isfinite(ms) ? ms : 0;
 }
 
 const json& field(const json& j, const char* key) {
@@ -139,17 +157,17 @@ m::DnsObservation dns_of(const json& keys, const std::string& host, std::vector<
       query.query_type = family;
       query.failure = failure;
       query.rcode = exact_rcode.size() <= 12 && field(q, "x_rcode").is_string() ? exact_rcode : rcode_for(failure);
-      query.duration_ms = number(q, "t") * 1000;
+      query.duration_ms = milliseconds(q, "t");
       for (const auto& a : array_field(q, "answers")) {
         std::string answer_type = str(a, "answer_type");
         std::string value = answer_type == "A" ? str(a, "ipv4") : answer_type == "AAAA" ? str(a, "ipv6") : str(a, "hostname");
         if (value.empty() || (type == "ANY" && answer_type != family && answer_type != "CNAME")) continue;
         if (type == "ANY" && answer_type == "CNAME" && std::string(family) == "AAAA") continue;
-        query.answers.push_back({answer_type, value, static_cast<uint32_t>(std::max(0.0, number(a, "ttl")))});
+        query.answers.push_back({answer_type, value, integer<uint32_t>(a, "ttl")});
         if (answer_type == "A" || answer_type == "AAAA") {
           add_unique(answer_type == "A" ? a_records : aaaa_records, value);
-          if (auto asn = number(a, "asn"); asn > 0)
-            infos.push_back({value, static_cast<uint32_t>(asn), str(a, "as_org_name"), "", false});
+          if (auto asn = integer<uint32_t>(a, "asn"); asn > 0)
+            infos.push_back({value, asn, str(a, "as_org_name"), "", false});
         }
       }
       if (failure.empty() && query.answers.empty() && !field(q, "x_rcode").is_string())
@@ -183,7 +201,7 @@ std::vector<m::TcpConnect> tcp_of(const json& keys, uint16_t port) {
     std::string failure = failure_of(status, Step::tcp);
     bool success = field(status, "success").is_boolean() && field(status, "success").get<bool>();
     if (!success && failure.empty()) failure = std::string(core::failure::tcp_error);
-    out.push_back({ip, port, failure, number(c, "t") * 1000});
+    out.push_back({ip, port, failure, milliseconds(c, "t")});
   }
   return out;
 }
@@ -217,7 +235,7 @@ std::vector<m::TlsHandshake> tls_of(const json& keys, uint16_t port) {
     t.version = str(h, "tls_version");
     t.cipher = str(h, "cipher_suite");
     t.alpn = str(h, "negotiated_protocol");
-    t.duration_ms = number(h, "t") * 1000;
+    t.duration_ms = milliseconds(h, "t");
     for (const auto& cert : array_field(h, "peer_certificates")) {
       std::string der = maybe_binary(cert);
       if (der.empty()) continue;
@@ -278,7 +296,7 @@ std::optional<m::HttpObservation> http_of(const json& keys, const std::vector<m:
     hop.address = split_endpoint(str(r, "address"), address, port) ? address : first_connected;
     hop.failure = failure_of(r, Step::http);
     const json& response = field(r, "response");
-    hop.status = static_cast<int>(number(response, "code"));
+    hop.status = integer<int>(response, "code");
     if (hop.status < 0 || hop.status > 999) hop.status = 0;
     hop.headers = headers_of(response);
     std::string body = maybe_binary(field(response, "body"));
@@ -289,7 +307,7 @@ std::optional<m::HttpObservation> http_of(const json& keys, const std::vector<m:
     hop.title = m::extract_title(body);
     if (std::string loc = header(hop.headers, "location"); !loc.empty() && hop.status / 100 == 3)
       hop.location = m::sanitize_utf8(m::resolve_redirect(hop.url, loc).value_or(""));
-    hop.total_ms = number(r, "t") * 1000;
+    hop.total_ms = milliseconds(r, "t");
     // A Kuzet export keeps only a body prefix: the real length, digest, title and timing ride along.
     if (field(response, "x_kuzet_body_length").is_number_unsigned()) {
       hop.body_length = field(response, "x_kuzet_body_length").get<uint64_t>();
@@ -377,10 +395,9 @@ std::optional<m::ControlObservations> control_of(const json& keys, const Importe
     obs.failure = from_ooni_failure(str(http, "failure"), Step::http);
     m::HttpRequest r;
     r.url = im.input;
-    int status = static_cast<int>(number(http, "status_code", -1));
+    int status = integer<int>(http, "status_code", -1);
     r.status = status > 0 && status <= 999 ? status : 0;
-    double length = number(http, "body_length", -1);
-    r.body_length = length > 0 ? static_cast<uint64_t>(length) : 0;
+    r.body_length = integer<uint64_t>(http, "body_length");
     r.title = m::sanitize_utf8(str(http, "title"));
     r.headers = headers_of(json{{"headers", field(http, "headers")}});
     r.failure = obs.failure;
@@ -447,7 +464,7 @@ ParsedOoni from_ooni(const json& o) {
   im.as_name = str(o, "probe_network_name");
   im.software_name = str(o, "software_name");
   im.software_version = str(o, "software_version");
-  im.runtime_ms = number(o, "test_runtime") * 1000;
+  im.runtime_ms = milliseconds(o, "test_runtime");
 
   auto& obs = im.target.observations;
   obs.url = im.input;

@@ -109,6 +109,51 @@ TEST_CASE("odd shapes: null test keys are skipped, binary bodies and headers dec
   CHECK(ooni::judge(m, {}).verdict == core::verdict::inconclusive);  // a plain-HTTP page with no control
 }
 
+TEST_CASE("numbers no field can hold read as missing, never cast: ttl, asn, status, length, times") {
+  // A static_cast of 1e300 to an integer is undefined behaviour; the ooni_import fuzzer found it (ASN of 80
+  // digits; reproducer_float_cast_asn.jsonl in the fuzzer's corpus, replayed under UBSan).
+  auto o = fixture("v05_accessible");
+  auto& keys = o["test_keys"];
+  REQUIRE(keys["queries"].is_array());
+  REQUIRE(!keys["queries"].empty());
+  auto& answer = keys["queries"][0]["answers"][0];
+  answer["ttl"] = 1e300;
+  answer["asn"] = 1e300;
+  keys["queries"][0]["t"] = 1e307;
+  REQUIRE(keys["requests"].is_array());
+  keys["requests"][0]["response"]["code"] = -1e300;
+  o["test_runtime"] = 1e307;
+  REQUIRE(keys["control"].contains("ip_info"));
+  keys["control"].erase("ip_info");  // so the address's ASN can only come from the probe's DNS answer
+  auto parsed = ooni::from_ooni(o);
+  REQUIRE(parsed.measurement);
+  const auto& m = *parsed.measurement;
+  const auto& query = m.target.observations.dns.queries.at(0);
+  CHECK(query.answers.at(0).ttl == 0);
+  CHECK(query.duration_ms == 0);
+  CHECK(m.runtime_ms == 0);
+  const auto asn_of = [](const ooni::ImportedMeasurement& im, const std::string& ip) -> uint32_t {
+    if (im.target.control)
+      for (const auto& info : im.target.control->addresses)
+        if (info.address == ip) return info.asn;
+    return 0;
+  };
+  const std::string address = answer["ipv4"].get<std::string>();
+  CHECK(asn_of(m, address) == 0);
+  REQUIRE(m.target.observations.http);
+  CHECK(m.target.observations.http->requests.at(0).status == 0);
+
+  // Numbers the fields can hold are kept (a fraction dropped).
+  answer["ttl"] = 300.9;
+  answer["asn"] = 4294967295.0;
+  keys["queries"][0]["t"] = 0.25;
+  auto kept = ooni::from_ooni(o);
+  REQUIRE(kept.measurement);
+  CHECK(kept.measurement->target.observations.dns.queries.at(0).answers.at(0).ttl == 300);
+  CHECK(kept.measurement->target.observations.dns.queries.at(0).duration_ms == 250);
+  CHECK(asn_of(*kept.measurement, address) == 4294967295u);
+}
+
 TEST_CASE("imported measurements keep OONI's identity and get a stable Kuzet uid") {
   auto parsed = ooni::from_ooni(fixture("v05_tls_reset"));
   REQUIRE(parsed.measurement);
