@@ -66,11 +66,16 @@ struct CheckOptions {
   envelope::SignatureCache* signatures = nullptr;
 };
 
-// Parses one envelope (core::parse_json with kEnvelopeLimits: duplicate keys are malformed) and checks, in
-// order: shape (malformed), key registered (unknown_key),
+// Parses one envelope (strict as core::parse_json with kEnvelopeLimits: duplicate keys are malformed) and
+// checks, in order: shape (malformed), key registered (unknown_key),
 // started_at not too far ahead (future_timestamp) nor before the key's registration minus the backfill
-// (backdated), signature (envelope::verify). Never throws.
+// (backdated), signature (envelope::verify). Never throws. Reads the bytes once (core::canonical_json) and
+// builds a DOM only of the members it reads; what that reader refuses or leaves goes to
+// check_envelope_with_dom, so every answer is the one check_envelope_with_dom gives (the upload_check
+// fuzz target compares them).
 CheckedEnvelope check_envelope(std::string_view raw, const CheckOptions& options);
+// The same checks over nlohmann's DOM of the whole envelope (core::parse_json, then JCS over the DOM).
+CheckedEnvelope check_envelope_with_dom(std::string_view raw, const CheckOptions& options);
 
 // The checks of check_envelope on JSON the caller parsed with core::parse_json(raw, kEnvelopeLimits)
 // (nlohmann's own parser would let duplicate keys through).

@@ -15,7 +15,7 @@ namespace kuzet::core {
 namespace {
 
 // RFC 8785 §3.2.3: property names are compared as arrays of UTF-16 code units.
-std::u16string to_utf16(const std::string& text) {
+std::u16string to_utf16(std::string_view text) {
   std::u16string out;
   for (char32_t cp : decode_utf8(text)) {
     if (cp >= 0x10000) {
@@ -32,31 +32,18 @@ std::u16string to_utf16(const std::string& text) {
 // What RFC 8785 §3.2.2.2 escapes: '"', '\\' and the control characters; everything else is copied.
 bool needs_escape(unsigned char byte) { return byte < 0x20 || byte == '"' || byte == '\\'; }
 
-void write_string(const std::string& text, std::string& out) {
+void write_string(std::string_view text, std::string& out) {
   validate_utf8(text);  // valid UTF-8 is copied through unchanged
-  static const char* hex = "0123456789abcdef";
   out.push_back('"');
   size_t run = 0;  // start of the bytes not yet copied: copied in runs, not byte by byte
   for (size_t i = 0; i < text.size(); ++i) {
     const auto byte = static_cast<unsigned char>(text[i]);
     if (!needs_escape(byte)) continue;
-    out.append(text, run, i - run);
+    out.append(text.substr(run, i - run));
     run = i + 1;
-    switch (byte) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        out += "\\u00";
-        out.push_back(hex[byte >> 4]);
-        out.push_back(hex[byte & 0xF]);
-    }
+    append_escaped(byte, out);
   }
-  out.append(text, run, text.size() - run);
+  out.append(text.substr(run));
   out.push_back('"');
 }
 
@@ -211,6 +198,29 @@ void write_value(const nlohmann::json& value, std::string& out, int depth) {
 }
 
 }  // namespace
+
+void append_canonical_double(double value, std::string& out) { write_double(value, out); }
+
+void append_canonical_string(std::string_view text, std::string& out) { write_string(text, out); }
+
+void append_escaped(unsigned char byte, std::string& out) {
+  static const char* hex = "0123456789abcdef";
+  switch (byte) {
+    case '"': out += "\\\""; return;
+    case '\\': out += "\\\\"; return;
+    case '\b': out += "\\b"; return;
+    case '\f': out += "\\f"; return;
+    case '\n': out += "\\n"; return;
+    case '\r': out += "\\r"; return;
+    case '\t': out += "\\t"; return;
+    default:
+      out += "\\u00";
+      out.push_back(hex[byte >> 4]);
+      out.push_back(hex[byte & 0xF]);
+  }
+}
+
+bool utf16_less(std::string_view a, std::string_view b) { return to_utf16(a) < to_utf16(b); }
 
 std::string canonicalize(const nlohmann::json& value) {
   std::string out;

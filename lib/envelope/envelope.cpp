@@ -108,7 +108,11 @@ std::vector<nlohmann::json> sign_batch(const std::vector<nlohmann::json>& measur
   return out;
 }
 
-std::string claim_of(const nlohmann::json& envelope, SignatureClaim* claim) {
+namespace {
+
+// canonical_measurement: null = computed here.
+std::string claim_with(const nlohmann::json& envelope, const std::string_view* canonical_measurement,
+                       SignatureClaim* claim) {
   try {
     // Exactly three fields: nothing unsigned may ride along into storage.
     if (!envelope.is_object() || envelope.size() != 3) return kMalformed;
@@ -118,7 +122,8 @@ std::string claim_of(const nlohmann::json& envelope, SignatureClaim* claim) {
     auto key = strict_base64(*public_key, kKeySize);
     if (!key) return kMalformed;
     claim->public_key = std::move(*key);
-    std::string canonical = core::canonicalize(*measurement);
+    std::string canonical =
+        canonical_measurement ? std::string(*canonical_measurement) : core::canonicalize(*measurement);
     if (const auto* batch = member(envelope, field::batch)) return batch_claim(*batch, canonical, claim);
     const auto* signature_field = member(envelope, field::signature);
     if (!signature_field) return kMalformed;
@@ -131,6 +136,16 @@ std::string claim_of(const nlohmann::json& envelope, SignatureClaim* claim) {
   } catch (const std::exception&) {  // canonicalize refused the measurement (invalid UTF-8, too deep...)
     return kMalformed;
   }
+}
+
+}  // namespace
+
+std::string claim_of(const nlohmann::json& envelope, SignatureClaim* claim) {
+  return claim_with(envelope, nullptr, claim);
+}
+
+std::string claim_of(const nlohmann::json& envelope, std::string_view canonical_measurement, SignatureClaim* claim) {
+  return claim_with(envelope, &canonical_measurement, claim);
 }
 
 bool SignatureCache::verify(const SignatureClaim& claim) {
@@ -152,11 +167,26 @@ bool SignatureCache::verify(const SignatureClaim& claim) {
   return verdict->ok;
 }
 
-std::string verify(const nlohmann::json& envelope, SignatureCache* cache) {
-  SignatureClaim claim;
-  if (auto reason = claim_of(envelope, &claim); !reason.empty()) return reason;
+namespace {
+
+std::string verify_claim(const std::string& shape, const SignatureClaim& claim, SignatureCache* cache) {
+  if (!shape.empty()) return shape;
   const bool ok = cache ? cache->verify(claim) : core::ed25519_verify(claim.public_key, claim.message, claim.signature);
   return ok ? "" : kBadSignature;
+}
+
+}  // namespace
+
+std::string verify(const nlohmann::json& envelope, SignatureCache* cache) {
+  SignatureClaim claim;
+  const std::string shape = claim_of(envelope, &claim);
+  return verify_claim(shape, claim, cache);
+}
+
+std::string verify(const nlohmann::json& envelope, std::string_view canonical_measurement, SignatureCache* cache) {
+  SignatureClaim claim;
+  const std::string shape = claim_of(envelope, canonical_measurement, &claim);
+  return verify_claim(shape, claim, cache);
 }
 
 }  // namespace kuzet::envelope

@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -51,6 +52,9 @@ struct SignatureClaim {
 // Checks the shape (exactly the fields above, canonical base64, sizes, the audit path's length for its
 // index and size) and computes the claim; "" or kMalformed. Never throws.
 std::string claim_of(const nlohmann::json& envelope, SignatureClaim* claim);
+// The same, with JCS(envelope's measurement) already made by the caller (core::canonical_json, which reads the
+// bytes once): envelope's measurement is then only checked to be an object.
+std::string claim_of(const nlohmann::json& envelope, std::string_view canonical_measurement, SignatureClaim* claim);
 
 // Remembers batch signatures already checked, so the envelopes of one batch cost one Ed25519 verification
 // between them. Safe to share between threads; each distinct claim is verified once. One per upload or
@@ -74,5 +78,7 @@ class SignatureCache {
 // "" when the envelope is well-formed and its signature verifies; otherwise kMalformed or kBadSignature.
 // Does not check whether the key is known. `cache` may be null.
 std::string verify(const nlohmann::json& envelope, SignatureCache* cache = nullptr);
+// The same with the measurement's canonical form given (claim_of above).
+std::string verify(const nlohmann::json& envelope, std::string_view canonical_measurement, SignatureCache* cache);
 
 }  // namespace kuzet::envelope
