@@ -1,9 +1,11 @@
 // C2SP tlog-tiles paths and entry bundles; Kuzet log entries.
 #include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
 
 #include <set>
 #include <string>
 
+#include "core/jcs.hpp"
 #include "tests/tlog/memory_source.hpp"
 #include "tlog/entry.hpp"
 #include "tlog/tiles.hpp"
@@ -164,4 +166,25 @@ TEST_CASE("TileHashSource: proofs and tree hashes from tiles equal those from th
   }
   TileHashSource short_tile(300, [](const TileId&) { return std::string(64, 'x'); });
   CHECK_THROWS_AS(tree_hash(300, short_tile), std::runtime_error);
+}
+
+TEST_CASE("log entries: encode_entry writes what canonicalize writes from the entry's JSON") {
+  for (const int version : {1, 2}) {
+    LogEntry e;
+    e.version = version;
+    e.measurement_uid = "u\"\\\x01\x7f é😀";  // any string encode_entry may be handed
+    e.envelope_sha256 = std::string(64, 'b');
+    e.key_id = "k";
+    e.started_at_ms = 1;
+    e.received_at_ms = 1641378601000;
+    if (version == 2) e.vantage_point = "replay-0a", e.network_check = "unknown";
+    nlohmann::json j{{"measurement_uid", e.measurement_uid},
+                     {"envelope_sha256", e.envelope_sha256},
+                     {"key_id", e.key_id},
+                     {"started_at", "1970-01-01T00:00:00.001Z"},
+                     {"received_at", "2022-01-05T10:30:01.000Z"},
+                     {"schema", version == 1 ? kEntrySchemaV1 : kEntrySchema}};
+    if (version == 2) j["vantage_point"] = e.vantage_point, j["network_check"] = e.network_check;
+    CHECK(encode_entry(e) == kuzet::core::canonicalize(j));
+  }
 }
