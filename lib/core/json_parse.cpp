@@ -102,6 +102,12 @@ ParsedJson parse_json(std::string_view text, const JsonLimits& limits) {
     out.error = "larger than " + std::to_string(limits.max_bytes) + " bytes";
     return out;
   }
+  // nlohmann's lexer takes a NUL byte for the end of the input, so `{"a":1}<NUL>anything` would parse with
+  // unsigned bytes riding along; no JSON text holds a raw NUL (not even inside a string).
+  if (text.find('\0') != std::string_view::npos) {
+    out.error = "NUL byte at byte " + std::to_string(text.find('\0'));
+    return out;
+  }
   try {
     BoundedSax sax(out.value, limits);
     const bool ok = json::sax_parse(text.begin(), text.end(), &sax);

@@ -23,7 +23,7 @@ struct ParsedJson {
   bool ok() const { return error.empty(); }
 };
 
-// Parses exactly one JSON document (surrounding whitespace allowed). Memory stays proportional to the
+// Parses exactly one JSON document (surrounding whitespace allowed; nothing after it, not even after a NUL). Memory stays proportional to the
 // input (≤ max_bytes) and the work stops at the first limit crossed. Never throws.
 ParsedJson parse_json(std::string_view text, const JsonLimits& limits);
 

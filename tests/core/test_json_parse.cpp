@@ -63,3 +63,12 @@ TEST_CASE("what is not one JSON document is an error, never an exception") {
     CHECK(parsed.value.is_null());
   }
 }
+
+TEST_CASE("nothing may follow the document, not even after a NUL byte") {
+  // nlohmann alone stops reading at a NUL: the bytes after it would be stored unsigned.
+  const std::string hidden("{\"a\":1}\0{\"b\":2}", 15);
+  CHECK(nlohmann::json::accept(hidden));
+  CHECK_FALSE(parse_json(hidden, JsonLimits{}).ok());
+  CHECK_FALSE(parse_json(std::string("1\0", 2), JsonLimits{}).ok());
+  CHECK_FALSE(parse_json(std::string("[\"a\0\"]", 6), JsonLimits{}).ok());
+}
