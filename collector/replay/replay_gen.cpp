@@ -107,7 +107,7 @@ int main(int argc, char** argv) {
     nlohmann::json list = nlohmann::json::array();
     for (const auto& t : replay.truth)
       list.push_back({{"cc", t.key.cc}, {"asn", t.key.asn}, {"target", t.key.target}, {"kind", t.kind},
-                      {"start", timeline::format_utc(t.start_ms)}, {"end", timeline::format_utc(t.end_ms)}});
+                      {"start", core::format_utc(t.start_ms)}, {"end", core::format_utc(t.end_ms)}});
     if (!write_file(truth, nlohmann::json{{"incidents", list}}.dump(1) + "\n"))
       return std::fprintf(stderr, "kuzet-replay-gen: cannot write %s\n", truth.c_str()), 1;
   }

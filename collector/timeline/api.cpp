@@ -20,32 +20,6 @@ namespace kuzet::timeline {
 
 namespace {
 
-// Howard Hinnant's civil_from_days: gmtime without the C library's locking, for thousands of bins.
-void civil_from_days(int64_t z, int* y, unsigned* m, unsigned* d) {
-  z += 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const unsigned doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  *d = doy - (153 * mp + 2) / 5 + 1;
-  *m = mp < 10 ? mp + 3 : mp - 9;
-  *y = static_cast<int>(yoe + era * 400 + (*m <= 2));
-}
-
-void append_utc(std::string& out, int64_t ms) {
-  int64_t secs = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
-  int64_t days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
-  int64_t rem = secs - days * 86400;
-  int y;
-  unsigned m, d;
-  civil_from_days(days, &y, &m, &d);
-  char buf[32];
-  int n = std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02dZ", y, m, d, static_cast<int>(rem / 3600),
-                        static_cast<int>(rem / 60 % 60), static_cast<int>(rem % 60));
-  out.append(buf, static_cast<size_t>(n));
-}
-
 // Shares have four decimals: enough for any probe count we meet, and short.
 double share_of(int part, int whole) { return std::round(10000.0 * part / whole) / 10000.0; }
 void append_share(std::string& out, double v) {
@@ -58,12 +32,6 @@ void append_share(std::string& out, double v) {
 
 }  // namespace
 
-std::string format_utc(int64_t ms) {
-  std::string out;
-  append_utc(out, ms);
-  return out;
-}
-
 namespace {
 
 constexpr const char* kJson = "application/json";
@@ -72,8 +40,8 @@ constexpr const char* kJson = "application/json";
 std::string api_query_string(const SeriesKey& key, int64_t from_ms, std::optional<int64_t> until_ms) {
   std::string q = "cc=" + httplib::detail::encode_query_param(key.cc) + "&asn=" + std::to_string(key.asn);
   if (key.target != kNetworkTarget) q += "&target=" + httplib::detail::encode_query_param(key.target);
-  q += "&from=" + format_utc(from_ms);
-  if (until_ms) q += "&until=" + format_utc(*until_ms);
+  q += "&from=" + core::format_utc(from_ms);
+  if (until_ms) q += "&until=" + core::format_utc(*until_ms);
   return q;
 }
 
@@ -108,7 +76,7 @@ nlohmann::json series_to_json(const Series& s) {
                         {"method", c.method},
                         {"probes", c.probes},
                         {"share", share_of(c.probes, b.probes)}});
-    bins.push_back({{"start", format_utc(b.start_ms)}, {"probes", b.probes}, {"state", bin_state(b)},
+    bins.push_back({{"start", core::format_utc(b.start_ms)}, {"probes", b.probes}, {"state", bin_state(b)},
                     {"counts", std::move(counts)}});
   }
   const bool network = s.key.target == kNetworkTarget;
@@ -133,7 +101,7 @@ void append_series_json(std::string& out, const Series& s) {
     const Bin& b = s.bins[i];
     if (i) out += ',';
     out += "{\"start\":\"";
-    append_utc(out, b.start_ms);
+    core::append_utc(out, b.start_ms);
     out += "\",\"probes\":" + std::to_string(b.probes) + ",\"state\":" + nlohmann::json(bin_state(b)).dump() + ",\"counts\":[";
     for (size_t k = 0; k < b.counts.size(); ++k) {
       const auto& c = b.counts[k];
@@ -166,8 +134,8 @@ nlohmann::json incident_to_json(const Incident& i, const std::string& source) {
           {"target", i.key.target},
           {"category", i.category},
           {"methods", i.methods},
-          {"start", format_utc(i.start_ms)},
-          {"end", i.end_ms ? nlohmann::json(format_utc(*i.end_ms)) : nlohmann::json(nullptr)},
+          {"start", core::format_utc(i.start_ms)},
+          {"end", i.end_ms ? nlohmann::json(core::format_utc(*i.end_ms)) : nlohmann::json(nullptr)},
           {"ongoing", !i.end_ms.has_value()},
           {"confidence", std::round(i.confidence * 1000) / 1000},
           {"probes", i.probes},
@@ -193,7 +161,7 @@ std::string timeline_csv(const std::vector<Series>& series) {
                              "," + csv_cell(s.category) + ",";
     const std::string tail = "," + csv_cell(s.as_name) + "\n";
     for (const auto& b : s.bins) {
-      const std::string bin = format_utc(b.start_ms) + "," + std::to_string(s.bin_ms / 1000) + "," +
+      const std::string bin = core::format_utc(b.start_ms) + "," + std::to_string(s.bin_ms / 1000) + "," +
                               std::to_string(b.probes) + "," + csv_cell(bin_state(b)) + ",";
       if (b.counts.empty()) out += head + bin + ",,0,0" + tail;
       for (const auto& c : b.counts)
@@ -220,8 +188,8 @@ std::string incidents_csv(const std::vector<Incident>& incidents, const std::str
   for (const auto& i : incidents) {
     auto j = incident_to_json(i, source);
     out += csv_cell(i.id) + "," + csv_cell(i.kind) + "," + csv_cell(i.key.cc) + "," + std::to_string(i.key.asn) + "," +
-           csv_cell(i.key.target) + "," + csv_cell(i.category) + "," + format_utc(i.start_ms) + "," +
-           (i.end_ms ? format_utc(*i.end_ms) : std::string()) + "," + fixed(i.confidence) + "," +
+           csv_cell(i.key.target) + "," + csv_cell(i.category) + "," + core::format_utc(i.start_ms) + "," +
+           (i.end_ms ? core::format_utc(*i.end_ms) : std::string()) + "," + fixed(i.confidence) + "," +
            std::to_string(i.probes) + "," + std::to_string(i.bins) + "," + fixed(i.severity) + "," +
            csv_cell(j["measurements"].get<std::string>()) + "," + (i.end_ms ? "false" : "true") + "," +
            (i.confirmed ? "true" : "false") + "," + std::to_string(i.vantage_points) + "," +
@@ -322,8 +290,8 @@ void register_timeline_routes(httplib::Server& server, TimelineSource& timelines
                                  {"as_name", network_name(s.key.asn)},
                                  {"target", s.key.target},
                                  {"category", s.category},
-                                 {"first", format_utc(s.first_bin_ms)},
-                                 {"last", format_utc(s.last_bin_ms + timelines.base_bin_ms())}});
+                                 {"first", core::format_utc(s.first_bin_ms)},
+                                 {"last", core::format_utc(s.last_bin_ms + timelines.base_bin_ms())}});
                res.set_content(nlohmann::json{{"bin_seconds", timelines.base_bin_ms() / 1000},
                                               {"source", source_name(q.source)},
                                               {"series", list}}.dump(),
@@ -348,8 +316,8 @@ void register_timeline_routes(httplib::Server& server, TimelineSource& timelines
                  res.set_header("Content-Disposition", "attachment; filename=\"kuzet-timeline.csv\"");
                  return res.set_content(timeline_csv(series), "text/csv; charset=utf-8");
                }
-               std::string out = "{\"from\":\"" + format_utc(bin_floor(pq.query.from_ms, pq.query.bin_ms)) +
-                                 "\",\"until\":\"" + format_utc(bin_ceil(pq.query.until_ms, pq.query.bin_ms)) +
+               std::string out = "{\"from\":\"" + core::format_utc(bin_floor(pq.query.from_ms, pq.query.bin_ms)) +
+                                 "\",\"until\":\"" + core::format_utc(bin_ceil(pq.query.until_ms, pq.query.bin_ms)) +
                                  "\",\"bin_seconds\":" + std::to_string(pq.query.bin_ms / 1000) +
                                  ",\"source\":\"" + source_name(pq.query.source) + "\",\"series\":[";
                for (size_t i = 0; i < series.size(); ++i) {
@@ -371,8 +339,8 @@ void register_timeline_routes(httplib::Server& server, TimelineSource& timelines
                  res.set_header("Content-Disposition", "attachment; filename=\"kuzet-incidents.csv\"");
                  return res.set_content(incidents_csv(found, pq.query.source), "text/csv; charset=utf-8");
                }
-               nlohmann::json out{{"from", format_utc(pq.query.from_ms)},
-                                  {"until", format_utc(pq.query.until_ms)},
+               nlohmann::json out{{"from", core::format_utc(pq.query.from_ms)},
+                                  {"until", core::format_utc(pq.query.until_ms)},
                                   {"source", source_name(pq.query.source)},
                                   {"incidents", nlohmann::json::array()}};
                for (const auto& i : found) out["incidents"].push_back(incident_to_json(i, pq.query.source));
@@ -398,7 +366,7 @@ void register_timeline_routes(httplib::Server& server, TimelineSource& timelines
                  query += (query.empty() ? "?" : "&") + k + "=" + httplib::detail::encode_query_param(v);
                info.self_path += query;
                info.title = title;
-               info.updated = format_utc(pq.query.until_ms);
+               info.updated = core::format_utc(pq.query.until_ms);
                res.set_content(collector::feeds::incidents_atom(collector::feeds::incident_events(incidents), info),
                                "application/atom+xml; charset=utf-8");
              }));

@@ -23,8 +23,6 @@ class Server;
 
 namespace kuzet::timeline {
 
-std::string format_utc(int64_t ms);  // "2022-01-05T11:00:00Z"
-
 nlohmann::json series_to_json(const Series& s);
 // The same JSON written straight into `out` (the API's path: ~10x faster than building a json tree).
 void append_series_json(std::string& out, const Series& s);

@@ -5,6 +5,42 @@
 
 namespace kuzet::core {
 
+namespace {
+
+// Howard Hinnant's civil_from_days: gmtime without the C library's locking, for thousands of bins.
+void civil_from_days(int64_t z, int* y, unsigned* m, unsigned* d) {
+  z += 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const unsigned doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  *d = doy - (153 * mp + 2) / 5 + 1;
+  *m = mp < 10 ? mp + 3 : mp - 9;
+  *y = static_cast<int>(yoe + era * 400 + (*m <= 2));
+}
+
+}  // namespace
+
+void append_utc(std::string& out, int64_t ms) {
+  int64_t secs = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
+  int64_t days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
+  int64_t rem = secs - days * 86400;
+  int y;
+  unsigned m, d;
+  civil_from_days(days, &y, &m, &d);
+  char buf[32];
+  int n = std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02dZ", y, m, d, static_cast<int>(rem / 3600),
+                        static_cast<int>(rem / 60 % 60), static_cast<int>(rem % 60));
+  out.append(buf, static_cast<size_t>(n));
+}
+
+std::string format_utc(int64_t ms) {
+  std::string out;
+  append_utc(out, ms);
+  return out;
+}
+
 std::string format_rfc3339(SystemTime t) {
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
   std::time_t secs = static_cast<std::time_t>(ms / 1000);

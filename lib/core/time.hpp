@@ -11,6 +11,10 @@ using SystemTime = std::chrono::system_clock::time_point;
 // RFC 3339 UTC with milliseconds, e.g. "2022-01-05T10:30:00.123Z".
 std::string format_rfc3339(SystemTime t);
 std::string now_rfc3339();
+// UTC to the second from Unix milliseconds, e.g. "2022-01-05T11:00:00Z" (timelines, incidents, reports), without
+// the C library's gmtime and its locking: timelines format thousands of bins. append_utc adds it to `out`.
+std::string format_utc(int64_t unix_ms);
+void append_utc(std::string& out, int64_t unix_ms);
 // Times Kuzet accepts (docs/protocol.md): years 1970 to 2199. Outside it a time is malformed: earlier ones
 // are no measurement, later ones would not fit the clock (nanoseconds, up to 2262) without wrapping.
 inline constexpr int kMinYear = 1970;

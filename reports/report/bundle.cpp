@@ -15,7 +15,7 @@ namespace {
 
 using nlohmann::json;
 
-std::string utc(int64_t ms) { return timeline::format_utc(ms); }
+std::string utc(int64_t ms) { return core::format_utc(ms); }
 
 // The C2SP tlog-proof text: the entry's bytes as its extra data (verifiers need them for the leaf hash).
 std::string tlog_proof_text(const LogProof& p) {

@@ -445,8 +445,8 @@ Gathered gather_from_collector(const std::string& base_url, const Params& p, int
     std::string cursor;
     do {
       const std::string path = "/api/v1/measurements?limit=1000&cc=" + client.escape(p.cc) + asn +
-                               "&from=" + client.escape(timeline::format_utc(gather_from_ms(p))) +
-                               "&until=" + client.escape(timeline::format_utc(p.until_ms)) +
+                               "&from=" + client.escape(core::format_utc(gather_from_ms(p))) +
+                               "&until=" + client.escape(core::format_utc(p.until_ms)) +
                                (cursor.empty() ? "" : "&cursor=" + client.escape(cursor));
       auto body = client.get(path);
       if (!body) throw std::runtime_error("GET " + path + ": not found");

@@ -8,12 +8,13 @@
 
 #include "collector/timeline/api.hpp"
 #include "core/crypto.hpp"
+#include "core/time.hpp"
 #include "core/verdict.hpp"
 
 namespace kuzet::report {
 
 std::string human_utc(int64_t ms) {
-  std::string iso = timeline::format_utc(ms);  // 2022-01-05T10:30:00Z
+  std::string iso = core::format_utc(ms);  // 2022-01-05T10:30:00Z
   return iso.substr(0, 10) + " " + iso.substr(11, 5);
 }
 
@@ -174,7 +175,7 @@ void chart_svg(std::string& out, const Report& report, uint32_t asn, const std::
     std::snprintf(buf, sizeof buf,
                   "<line x1=\"%.2f\" x2=\"%.2f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#999\" stroke-width=\"0.5\"/>"
                   "<text x=\"%.2f\" y=\"%.1f\" class=\"tick\">%s</text>\n",
-                  x_of(d), x_of(d), top, y, x_of(d), y + 12, timeline::format_utc(d).substr(5, 5).c_str());
+                  x_of(d), x_of(d), top, y, x_of(d), y + 12, core::format_utc(d).substr(5, 5).c_str());
     out += buf;
   }
   out += "</svg>\n";
@@ -259,15 +260,15 @@ std::string render_html(const Report& report, const i18n::Catalog& t, const std:
   auto meta = [&](const std::string& key, const std::string& value_html) {
     out += "<dt>" + text(key) + "</dt><dd>" + value_html + "</dd>\n";
   };
-  meta("meta.period", html_escape(timeline::format_utc(p.from_ms) + " – " + timeline::format_utc(p.until_ms)));
-  meta("meta.data_end", html_escape(timeline::format_utc(p.data_end_ms)));
+  meta("meta.period", html_escape(core::format_utc(p.from_ms) + " – " + core::format_utc(p.until_ms)));
+  meta("meta.data_end", html_escape(core::format_utc(p.data_end_ms)));
   std::string nets;
   for (uint32_t a : p.asns) nets += (nets.empty() ? "" : ", ") + network_label(a, names);
   meta("meta.networks", html_escape(nets.empty() ? t.text("meta.all") : nets));
   std::string targets;
   for (const auto& s : p.targets) targets += (targets.empty() ? "" : ", ") + s;
   meta("meta.targets", html_escape(targets.empty() ? t.text("meta.all") : targets));
-  meta("meta.generated", html_escape(timeline::format_utc(report.generated_at_ms)));
+  meta("meta.generated", html_escape(core::format_utc(report.generated_at_ms)));
   meta("meta.source", "<span class=\"mono\">" + html_escape(report.source) + "</span>");
   meta("meta.checkpoint", report.checkpoint.empty() ? text("meta.checkpoint_none")
                                                     : "<pre>" + html_escape(report.checkpoint) + "</pre>");
@@ -382,7 +383,7 @@ std::string render_html(const Report& report, const i18n::Catalog& t, const std:
       const auto& e = report.measurements[r.evidence[k]];
       const std::string link = permalink_base + "/api/v1/measurements/" + e.uid;
       out += "<tr><td class=\"mono\"><a href=\"" + html_escape(link) + "\">" + html_escape(e.uid) + "</a></td>";
-      out += "<td>" + html_escape(timeline::format_utc(e.started_at_ms)) + "</td>";
+      out += "<td>" + html_escape(core::format_utc(e.started_at_ms)) + "</td>";
       out += "<td class=\"mono\">" + html_escape(e.key_id) + "</td>";
       out += "<td class=\"mono\">" + html_escape(e.sha256) + "</td>";
       if (e.proof) {

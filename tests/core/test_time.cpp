@@ -1,4 +1,4 @@
-// RFC 3339 parsing over the documented range (core/time.hpp): no wrap-around, no normalisation.
+// RFC 3339 parsing over the documented range (core/time.hpp): no wrap-around, no normalisation; formatting.
 #include "core/time.hpp"
 
 #include <doctest/doctest.h>
@@ -16,6 +16,20 @@ TEST_CASE("ordinary times") {
   CHECK(ms("2022-01-05T16:30:00+06:00") == 1641378600000);
   CHECK(ms("2024-02-29T00:00:00Z") == 1709164800000);
   CHECK(format_rfc3339(*parse_rfc3339("2199-12-31T23:59:59.999Z")) == "2199-12-31T23:59:59.999Z");
+}
+
+TEST_CASE("format_utc: to the second, agrees with the C library's gmtime, before 1970 too") {
+  CHECK(format_utc(951782400000) == "2000-02-29T00:00:00Z");
+  CHECK(format_utc(-1000) == "1969-12-31T23:59:59Z");
+  CHECK(format_utc(-999) == "1969-12-31T23:59:59Z");
+  CHECK(format_utc(1641378600999) == "2022-01-05T10:30:00Z");
+  for (int64_t t : {int64_t{0}, int64_t{68169600000}, int64_t{4102444799000}, int64_t{7258118399000}, int64_t{-86400000}}) {
+    const std::string full = format_rfc3339(SystemTime(std::chrono::milliseconds(t)));
+    CHECK(format_utc(t) == full.substr(0, 19) + "Z");
+  }
+  std::string out = "at ";
+  append_utc(out, 0);
+  CHECK(out == "at 1970-01-01T00:00:00Z");
 }
 
 TEST_CASE("years outside 1970-2199 are malformed, not wrapped") {

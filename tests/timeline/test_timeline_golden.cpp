@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "collector/timeline/api.hpp"
+#include "core/time.hpp"
 #include "tests/timeline/replay_fixture.hpp"
 
 using namespace kuzet;
@@ -14,8 +15,8 @@ using namespace kuzet::replay;
 namespace {
 
 std::string describe(const SeriesKey& k, const std::string& kind, int64_t start, std::optional<int64_t> end) {
-  return k.cc + "/" + std::to_string(k.asn) + "/" + k.target + " " + kind + " " + format_utc(start) + " - " +
-         (end ? format_utc(*end) : std::string("ongoing"));
+  return k.cc + "/" + std::to_string(k.asn) + "/" + k.target + " " + kind + " " + core::format_utc(start) + " - " +
+         (end ? core::format_utc(*end) : std::string("ongoing"));
 }
 
 }  // namespace

@@ -7,11 +7,13 @@
 #include <map>
 
 #include "collector/timeline/api.hpp"
+#include "core/time.hpp"
 #include "collector/timeline/stored_incidents.hpp"
 #include "tests/timeline/replay_fixture.hpp"
 
 using namespace kuzet;
 using namespace kuzet::timeline;
+using namespace kuzet::replay;
 
 namespace {
 
@@ -247,8 +249,8 @@ TEST_CASE("stored incidents: the January 2022 replay over many windows and every
         q.from_ms = from;
         q.until_ms = from + length;
         CAPTURE(source);
-        CAPTURE(format_utc(q.from_ms));
-        CAPTURE(format_utc(q.until_ms));
+        CAPTURE(core::format_utc(q.from_ms));
+        CAPTURE(core::format_utc(q.until_ms));
         CHECK(stored.incidents(q, IncidentOptions{}) == indexed.index.incidents(q, IncidentOptions{}));
         ++compared;
       }

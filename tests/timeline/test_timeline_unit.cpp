@@ -189,8 +189,6 @@ TEST_CASE("CSV: one row per bin and state, no-data rows, quoted fields") {
     append_series_json(fast, series);
     CHECK(nlohmann::json::parse(fast) == series_to_json(series));
   }
-  CHECK(format_utc(951782400000) == "2000-02-29T00:00:00Z");
-  CHECK(format_utc(-1000) == "1969-12-31T23:59:59Z");
   CHECK(j["bins"][0]["counts"][0]["share"] == 1.0);
 }
 
