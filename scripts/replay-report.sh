@@ -17,7 +17,7 @@ shift
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build="${KUZET_BUILD_DIR:-build}"
 [[ "$build" = /* ]] || build="$root/$build"
-gen="$build/collector/timeline/kuzet-replay-gen"
+gen="$build/collector/replay/kuzet-replay-gen"
 collector="$build/collector/kuzet-collector"
 report="$build/reports/kuzet-report"
 for b in "$gen" "$collector" "$report"; do
