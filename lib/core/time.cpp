@@ -1,13 +1,12 @@
 #include "core/time.hpp"
 
 #include <cstdio>
-#include <ctime>
 
 namespace kuzet::core {
 
 namespace {
 
-// Howard Hinnant's civil_from_days: gmtime without the C library's locking, for thousands of bins.
+// Howard Hinnant's civil_from_days: gmtime without the C library's locking (timelines format thousands of bins).
 void civil_from_days(int64_t z, int* y, unsigned* m, unsigned* d) {
   z += 719468;
   const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
@@ -20,20 +19,26 @@ void civil_from_days(int64_t z, int* y, unsigned* m, unsigned* d) {
   *y = static_cast<int>(yoe + era * 400 + (*m <= 2));
 }
 
-}  // namespace
-
-void append_utc(std::string& out, int64_t ms) {
-  int64_t secs = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
-  int64_t days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
-  int64_t rem = secs - days * 86400;
+// The second holding Unix milliseconds `ms` (floor: -1 ms is 23:59:59 the day before) as
+// "YYYY-MM-DDTHH:MM:SS", then ".mmm" when `millis`, then "Z".
+void append_time(std::string& out, int64_t ms, bool millis) {
+  const int64_t secs = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
+  const int64_t days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
+  const int64_t rem = secs - days * 86400;
   int y;
   unsigned m, d;
   civil_from_days(days, &y, &m, &d);
-  char buf[32];
-  int n = std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02dZ", y, m, d, static_cast<int>(rem / 3600),
+  char buf[48];
+  int n = std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d", y, m, d, static_cast<int>(rem / 3600),
                         static_cast<int>(rem / 60 % 60), static_cast<int>(rem % 60));
+  if (millis) n += std::snprintf(buf + n, sizeof buf - n, ".%03d", static_cast<int>(ms - secs * 1000));
   out.append(buf, static_cast<size_t>(n));
+  out.push_back('Z');
 }
+
+}  // namespace
+
+void append_utc(std::string& out, int64_t ms) { append_time(out, ms, false); }
 
 std::string format_utc(int64_t ms) {
   std::string out;
@@ -42,16 +47,9 @@ std::string format_utc(int64_t ms) {
 }
 
 std::string format_rfc3339(SystemTime t) {
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  int frac = static_cast<int>(ms % 1000);
-  if (frac < 0) { frac += 1000; secs -= 1; }
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
-  return buf;
+  std::string out;
+  append_time(out, to_unix_ms(t), true);
+  return out;
 }
 
 std::string now_rfc3339() { return format_rfc3339(std::chrono::system_clock::now()); }

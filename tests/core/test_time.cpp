@@ -3,6 +3,9 @@
 
 #include <doctest/doctest.h>
 
+#include <cstdio>
+#include <ctime>
+
 using namespace kuzet::core;
 
 namespace {
@@ -23,9 +26,17 @@ TEST_CASE("format_utc: to the second, agrees with the C library's gmtime, before
   CHECK(format_utc(-1000) == "1969-12-31T23:59:59Z");
   CHECK(format_utc(-999) == "1969-12-31T23:59:59Z");
   CHECK(format_utc(1641378600999) == "2022-01-05T10:30:00Z");
-  for (int64_t t : {int64_t{0}, int64_t{68169600000}, int64_t{4102444799000}, int64_t{7258118399000}, int64_t{-86400000}}) {
-    const std::string full = format_rfc3339(SystemTime(std::chrono::milliseconds(t)));
-    CHECK(format_utc(t) == full.substr(0, 19) + "Z");
+  for (int64_t t : {int64_t{0}, int64_t{68169600000}, int64_t{4102444799000}, int64_t{7258118399000}, int64_t{-86400000},
+                    int64_t{-1}, int64_t{1641378600123}}) {
+    std::time_t secs = static_cast<std::time_t>(t >= 0 ? t / 1000 : (t - 999) / 1000);
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+    CHECK(format_utc(t) == std::string(buf) + "Z");
+    char millis[8];
+    std::snprintf(millis, sizeof millis, ".%03dZ", static_cast<int>(t - int64_t{secs} * 1000));
+    CHECK(format_rfc3339(SystemTime(std::chrono::milliseconds(t))) == std::string(buf) + millis);
   }
   std::string out = "at ";
   append_utc(out, 0);
