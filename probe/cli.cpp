@@ -21,11 +21,11 @@
 #include "probe/uplink/collector_link.hpp"
 #include "probe/config.hpp"
 #include "probe/daemon/daemon.hpp"
-#include "probe/export.hpp"
+#include "probe/daemon/export.hpp"
 #include "probe/history/history.hpp"
-#include "probe/network_memory.hpp"
+#include "probe/identity/network_memory.hpp"
 #include "probe/daemon/status.hpp"
-#include "probe/output.hpp"
+#include "probe/ui/output.hpp"
 #include "probe/run_setup.hpp"
 #include "probe/runner.hpp"
 #include "probe/ui/commands.hpp"
@@ -107,7 +107,7 @@ RunCommand parse_run(int argc, char** argv) {
 }
 
 // Uploads the run; on failure the results stay on disk (--out, or a file in the data dir) and we say where.
-int upload_results(const uplink::CollectorClient& client, const Identity& identity, const RunResult& result,
+int upload_results(const uplink::CollectorClient& client, const identity::Identity& identity, const RunResult& result,
                    const std::string& out_path, const std::string& data_dir) {
   auto summary = uplink::upload_records(client, identity, result.records);
   std::fprintf(stderr, "upload to %s: %zu stored, %zu duplicate, %zu rejected, %zu not sent%s%s\n",
@@ -120,7 +120,7 @@ int upload_results(const uplink::CollectorClient& client, const Identity& identi
   std::string kept = out_path;
   if (kept.empty()) {
     kept = data_dir + "/unsent-" + result.run_id + ".jsonl";
-    OutputFile fallback;
+    ui::OutputFile fallback;
     std::string why;
     if (!fallback.open(kept, &why) || !fallback.append_records(result.records, &why)) {
       std::fprintf(stderr, "kuzet-probe: could not keep the results in %s: %s\n", kept.c_str(), why.c_str());
@@ -157,10 +157,10 @@ int run_command(const RunCommand& cmd) {
   if (options.targets.empty())
     throw UsageError("nothing to measure: give --spec FILE or --target URL\n" +
                      ui::say("error.see_help", {{"command", "run"}}));
-  if (!cmd.quiet) options.on_progress = print_progress;
+  if (!cmd.quiet) options.on_progress = ui::print_progress;
 
   // Open --out before measuring, so a bad path fails in a second, not after the run.
-  OutputFile out;
+  ui::OutputFile out;
   if (!cmd.out.empty()) {
     std::string why;
     if (!out.open(cmd.out, &why)) throw UsageError("--out '" + cmd.out + "': " + why);
@@ -183,11 +183,11 @@ int run_command(const RunCommand& cmd) {
   }
 
   // A collector gives control measurements and the network identity, and receives the results.
-  std::optional<Identity> identity;
+  std::optional<identity::Identity> identity;
   std::optional<uplink::CollectorClient> client;
   if (!config.collectors.empty()) {
     try {
-      identity = Identity::load_or_create(config.data_dir);
+      identity = identity::Identity::load_or_create(config.data_dir);
     } catch (const std::exception& e) {
       throw UsageError(std::string("identity in ") + config.data_dir + ": " + e.what() +
                        " (use --data-dir DIR or data_dir: in the config)");
@@ -199,7 +199,7 @@ int run_command(const RunCommand& cmd) {
                            "set network: {cc, asn} in the config to label results\n");
     options.collector =
         std::make_shared<uplink::HttpCollectorLink>(*client, *identity, options.network_override, !via_proxy);
-    if (!via_proxy) options.last_known_network = load_last_network(config.data_dir);
+    if (!via_proxy) options.last_known_network = identity::load_last_network(config.data_dir);
   }
 
   if (config.capture) options.capture = open_capture(config);
@@ -207,7 +207,7 @@ int run_command(const RunCommand& cmd) {
 
   RunResult result = run_probe(options);
   if (result.network.source == "collector") {
-    if (auto error = save_last_network(config.data_dir, result.network); !error.empty())
+    if (auto error = identity::save_last_network(config.data_dir, result.network); !error.empty())
       std::fprintf(stderr, "kuzet-probe: cannot remember the network in %s: %s\n", config.data_dir.c_str(),
                    error.c_str());
   }
@@ -216,11 +216,11 @@ int run_command(const RunCommand& cmd) {
     std::string why;
     if (!out.append_records(result.records, &why)) {
       std::fprintf(stderr, "kuzet-probe: writing %s failed: %s\n", cmd.out.c_str(), why.c_str());
-      print_table(std::cout, result);
+      ui::print_table(std::cout, result);
       return 1;
     }
   }
-  print_table(std::cout, result);
+  ui::print_table(std::cout, result);
   // Also into the local history when the data directory is ours (kuzet-probe results lists it). Not into the
   // service's: a file root made there would be one the daemon (user kuzet) cannot append to.
   struct stat dir_stat {};
@@ -254,7 +254,7 @@ int main_cli(int argc, char** argv) {
     if (sub == "run") return run_command(parse_run(argc - 2, argv + 2));
     if (sub == "daemon") return daemon::daemon_command(argc - 2, argv + 2);
     if (sub == "status") return daemon::status_command(argc - 2, argv + 2);
-    if (sub == "export") return export_command(argc - 2, argv + 2);
+    if (sub == "export") return daemon::export_command(argc - 2, argv + 2);
     if (sub == "setup") return ui::setup_command(argc - 2, argv + 2);
     if (sub == "consent") return ui::consent_command(argc - 2, argv + 2);
     if (sub == "results") return ui::results_command(argc - 2, argv + 2);

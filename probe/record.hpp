@@ -22,7 +22,7 @@ struct NetworkIdentity {
   uint32_t asn = 0;   // 0 when unknown
   std::string as_name;
   // "collector" (whoami), "config" (manual override), "last_known" (the collector was unreachable: the
-  // network it last reported, see network_memory.hpp), "unknown"
+  // network it last reported, see identity/network_memory.hpp), "unknown"
   std::string source = "unknown";
   std::string learned_at;  // RFC 3339, when the collector reported it; set for "last_known" only
 };

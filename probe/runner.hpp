@@ -51,7 +51,7 @@ struct RunOptions {
   size_t concurrency = 16;
   int control_deadline_ms = 20000;
   std::optional<NetworkIdentity> network_override;  // from config; wins over whoami
-  // The network whoami last reported (network_memory.hpp): used, as "last_known", when whoami has no answer.
+  // The network whoami last reported (identity/network_memory.hpp): used, as "last_known", when whoami has no answer.
   std::optional<NetworkIdentity> last_known_network;
   std::shared_ptr<CollectorLink> collector;          // null: no collector configured
   // This machine's addresses (run_setup: privacy::interface_addresses); with the collector's own_address(),

@@ -29,8 +29,8 @@
 #include "probe/uplink/collector_link.hpp"
 #include "probe/config.hpp"
 #include "probe/history/history.hpp"
-#include "probe/identity.hpp"
-#include "probe/network_memory.hpp"
+#include "probe/identity/identity.hpp"
+#include "probe/identity/network_memory.hpp"
 #include "probe/page/status_page.hpp"
 #include "probe/daemon/queue.hpp"
 #include "probe/run_setup.hpp"
@@ -71,7 +71,7 @@ class Daemon {
       : options_(options),
         config_(std::move(config)),
         signals_(signals),
-        identity_(Identity::load_or_create(config_.data_dir)),
+        identity_(identity::Identity::load_or_create(config_.data_dir)),
         queue_(QueueOptions{config_.data_dir + "/queue", config_.limits.queue_max_bytes}),
         random_(std::random_device{}()) {
     status_.pid = ::getpid();
@@ -209,10 +209,10 @@ class Daemon {
                                                               identity_, options.network_override,
                                                               /*ask_whoami=*/config_.upload.proxy.empty());
     if (options.collector && config_.upload.proxy.empty())
-      options.last_known_network = load_last_network(config_.data_dir);
+      options.last_known_network = identity::load_last_network(config_.data_dir);
     RunResult result = run_probe(options);
     if (result.network.source == "collector") {
-      if (auto error = save_last_network(config_.data_dir, result.network); !error.empty())
+      if (auto error = identity::save_last_network(config_.data_dir, result.network); !error.empty())
         log_at(LogLevel::warning, "cannot remember the network: %s", error.c_str());
     }
 
@@ -438,7 +438,7 @@ class Daemon {
   DaemonOptions options_;
   ProbeConfig config_;
   sigset_t signals_;
-  Identity identity_;
+  identity::Identity identity_;
   DiskQueue queue_;
   std::mt19937_64 random_;
   DaemonStatus status_;

@@ -12,7 +12,7 @@
 
 #include "core/json_parse.hpp"
 #include "core/time.hpp"
-#include "probe/output.hpp"
+#include "probe/ui/output.hpp"
 #include "files/files.hpp"
 
 namespace kuzet::probe::history {
@@ -57,7 +57,7 @@ std::vector<Entry> entries_of(const RunResult& result) {
     e.category = r.category;
     e.verdict = r.verdict.verdict;
     e.method = r.verdict.method;
-    e.seen = seen_failure(r);
+    e.seen = ui::seen_failure(r);
     e.cc = result.network.cc;
     e.asn = result.network.asn;
     out.push_back(std::move(e));

@@ -25,7 +25,7 @@ struct Entry {
   std::string category;
   std::string verdict;          // core/verdict.hpp
   std::string method;           // core/method.hpp, "" for none
-  std::string seen;             // what the first failing step saw (probe/output.hpp seen_failure), "-" for none
+  std::string seen;             // what the first failing step saw (probe/ui/output.hpp seen_failure), "-" for none
   std::string cc;
   uint32_t asn = 0;
 };

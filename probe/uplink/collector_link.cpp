@@ -11,7 +11,7 @@
 
 namespace kuzet::probe::uplink {
 
-HttpCollectorLink::HttpCollectorLink(CollectorClient client, Identity identity,
+HttpCollectorLink::HttpCollectorLink(CollectorClient client, identity::Identity identity,
                                      std::optional<NetworkIdentity> network_override, bool ask_whoami)
     : client_(std::move(client)),
       identity_(std::move(identity)),
@@ -92,7 +92,7 @@ std::optional<std::vector<measure::ControlObservations>> control_results_from(co
   }
 }
 
-std::vector<nlohmann::json> sign_records(const std::vector<MeasurementRecord>& records, const Identity& identity) {
+std::vector<nlohmann::json> sign_records(const std::vector<MeasurementRecord>& records, const identity::Identity& identity) {
   std::map<std::pair<std::string, uint32_t>, std::vector<size_t>> by_network;
   for (size_t i = 0; i < records.size(); ++i) by_network[{records[i].network.cc, records[i].network.asn}].push_back(i);
   std::vector<nlohmann::json> out(records.size());
@@ -110,7 +110,7 @@ std::vector<nlohmann::json> sign_records(const std::vector<MeasurementRecord>& r
   return out;
 }
 
-UploadSummary upload_records(const CollectorClient& client, const Identity& identity,
+UploadSummary upload_records(const CollectorClient& client, const identity::Identity& identity,
                              const std::vector<MeasurementRecord>& records) {
   UploadSummary summary;
   std::set<std::pair<std::string, uint32_t>> networks;

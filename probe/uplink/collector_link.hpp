@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "probe/uplink/collector_client.hpp"
-#include "probe/identity.hpp"
+#include "probe/identity/identity.hpp"
 #include "probe/record.hpp"
 #include "probe/runner.hpp"
 
@@ -19,7 +19,7 @@ class HttpCollectorLink : public CollectorLink {
  public:
   // ask_whoami=false when uploads go through a proxy (Tor): the collector would see the exit's network,
   // not ours, so the network is then only what the config says.
-  HttpCollectorLink(CollectorClient client, Identity identity, std::optional<NetworkIdentity> network_override,
+  HttpCollectorLink(CollectorClient client, identity::Identity identity, std::optional<NetworkIdentity> network_override,
                     bool ask_whoami);
 
   // Asked once; later calls return the first answer.
@@ -34,7 +34,7 @@ class HttpCollectorLink : public CollectorLink {
  private:
   NetworkIdentity network();
   CollectorClient client_;
-  Identity identity_;
+  identity::Identity identity_;
   std::optional<NetworkIdentity> override_;
   bool ask_whoami_ = true;
   std::mutex mutex_;
@@ -52,7 +52,7 @@ std::optional<std::vector<measure::ControlObservations>> control_results_from(co
 
 // The envelopes of a run's records, in order: one batch signature (docs/protocol.md) per network's key over
 // that network's records, each envelope still verifiable alone with its audit path.
-std::vector<nlohmann::json> sign_records(const std::vector<MeasurementRecord>& records, const Identity& identity);
+std::vector<nlohmann::json> sign_records(const std::vector<MeasurementRecord>& records, const identity::Identity& identity);
 
 struct UploadSummary {
   size_t stored = 0, duplicates = 0, rejected = 0, failed = 0;
@@ -61,7 +61,7 @@ struct UploadSummary {
 };
 
 // Registers the keys involved and uploads every record; nothing is retried here (the daemon's queue does that).
-UploadSummary upload_records(const CollectorClient& client, const Identity& identity,
+UploadSummary upload_records(const CollectorClient& client, const identity::Identity& identity,
                              const std::vector<MeasurementRecord>& records);
 
 }  // namespace kuzet::probe::uplink

@@ -8,11 +8,11 @@
 #include <nlohmann/json.hpp>
 
 #include "core/time.hpp"
-#include "probe/network_memory.hpp"
+#include "probe/identity/network_memory.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);
-  const auto network = kuzet::probe::parse_last_network(text);
+  const auto network = kuzet::probe::identity::parse_last_network(text);
   if (!network) return 0;
   const auto j = nlohmann::json::parse(text);  // it parsed once, it parses again
   if (network->asn != j.value("asn", uint64_t{0})) __builtin_trap();

@@ -57,7 +57,7 @@ TEST_CASE("help and version exit 0") {
 #include "core/log.hpp"
 #include "core/suggest.hpp"
 #include "core/verdict.hpp"
-#include "probe/output.hpp"
+#include "probe/ui/output.hpp"
 #include "probe/ui/commands.hpp"
 #include "probe/ui/consent.hpp"
 #include "probe/ui/texts.hpp"
@@ -149,19 +149,19 @@ probe::MeasurementRecord failed_at_dns() {
 
 TEST_CASE("progress and table speak one vocabulary: the failure seen in both, the verdict in the table") {
   const auto record = failed_at_dns();
-  CHECK(probe::seen_failure(record) == core::failure::dns_error);
+  CHECK(probe::ui::seen_failure(record) == core::failure::dns_error);
   probe::Progress p;
   p.done = 1;
   p.total = 1;
   p.record = &record;
-  const std::string line = probe::progress_line(p);
+  const std::string line = probe::ui::progress_line(p);
   CHECK(line.find("seen dns.error") != std::string::npos);
   CHECK(line.find("ok") == std::string::npos);  // a verdict word is never used for "nothing failed"
 
   probe::RunResult result;
   result.records = {record};
   std::ostringstream table;
-  probe::print_table(table, result);
+  probe::ui::print_table(table, result);
   const std::string text = table.str();
   CHECK(text.find("SEEN") != std::string::npos);
   std::istringstream rows(text);
@@ -173,7 +173,7 @@ TEST_CASE("progress and table speak one vocabulary: the failure seen in both, th
 
   probe::MeasurementRecord fine;
   fine.target = "ok.example";
-  CHECK(probe::seen_failure(fine) == "-");
+  CHECK(probe::ui::seen_failure(fine) == "-");
 }
 
 TEST_CASE("consent is written into the config, keeping the volunteer's lines, and replaced, not repeated") {

@@ -12,8 +12,8 @@
 #include <thread>
 
 #include "measure/observations_json.hpp"
-#include "probe/network_memory.hpp"
-#include "probe/output.hpp"
+#include "probe/identity/network_memory.hpp"
+#include "probe/ui/output.hpp"
 #include "probe/record.hpp"
 #include "probe/runner.hpp"
 #include "tests/loopback_port.hpp"
@@ -165,14 +165,14 @@ TEST_CASE("the remembered network survives in the data directory; a broken file 
   const auto dir = std::filesystem::temp_directory_path() / ("kuzet-netmem-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
-  CHECK_FALSE(probe::load_last_network(dir.string()).has_value());
+  CHECK_FALSE(probe::identity::load_last_network(dir.string()).has_value());
   probe::NetworkIdentity seen;
   seen.cc = "KZ";
   seen.asn = 9198;
   seen.as_name = "JSC Kazakhtelecom";
   seen.source = "collector";
-  CHECK(probe::save_last_network(dir.string(), seen).empty());
-  auto back = probe::load_last_network(dir.string());
+  CHECK(probe::identity::save_last_network(dir.string(), seen).empty());
+  auto back = probe::identity::load_last_network(dir.string());
   REQUIRE(back.has_value());
   CHECK(back->cc == "KZ");
   CHECK(back->asn == 9198);
@@ -181,7 +181,7 @@ TEST_CASE("the remembered network survives in the data directory; a broken file 
   for (const char* broken : {"", "{", "[]", "{\"cc\":\"\",\"asn\":0,\"learned_at\":\"2022-01-05T10:00:00Z\"}",
                              "{\"cc\":\"KZ\",\"asn\":9198}", "{\"cc\":5}"}) {
     std::ofstream(dir / "network.json", std::ios::trunc) << broken;
-    CHECK_MESSAGE(!probe::load_last_network(dir.string()).has_value(), broken);
+    CHECK_MESSAGE(!probe::identity::load_last_network(dir.string()).has_value(), broken);
   }
   std::filesystem::remove_all(dir);
 }
@@ -219,7 +219,7 @@ TEST_CASE("the results file is appended to, never overwritten") {
   std::vector<probe::MeasurementRecord> records(3);
   for (auto& r : records) r.measurement_uid = probe::new_measurement_uid();
   for (int run = 0; run < 2; ++run) {
-    probe::OutputFile out;
+    probe::ui::OutputFile out;
     std::string why;
     REQUIRE(out.open(path.string(), &why));
     REQUIRE(out.append_records(records, &why));
@@ -235,7 +235,7 @@ TEST_CASE("the results file is appended to, never overwritten") {
   CHECK(lines == 6);
   std::filesystem::remove(path);
 
-  probe::OutputFile bad;
+  probe::ui::OutputFile bad;
   std::string why;
   CHECK_FALSE(bad.open("/nonexistent-dir/x.jsonl", &why));
   CHECK(why.find("No such file") != std::string::npos);

@@ -14,7 +14,7 @@
 #include "envelope/envelope.hpp"
 #include "probe/uplink/collector_client.hpp"
 #include "probe/uplink/collector_link.hpp"
-#include "probe/identity.hpp"
+#include "probe/identity/identity.hpp"
 #include "probe/runner.hpp"
 #include "tests/collector/helpers.hpp"
 #include "tests/collector/server_fixture.hpp"
@@ -41,7 +41,7 @@ json envelope_of(const std::string& uid, const core::KeyPair& key, const std::st
 
 // The real probe measures `paths` of a loopback site whose pages `handler` serves (route `pattern`), with
 // the collector behind `client` for whoami and control.
-probe::RunResult run_probe_on_site(const probe::uplink::CollectorClient& client, const probe::Identity& identity,
+probe::RunResult run_probe_on_site(const probe::uplink::CollectorClient& client, const probe::identity::Identity& identity,
                                    const std::string& pattern, httplib::Server::Handler handler,
                                    const std::vector<std::string>& paths) {
   httplib::Server site;
@@ -143,7 +143,7 @@ TEST_CASE("control: the real collector accepts the client's signature") {
 TEST_CASE("a page echoing the probe's address is stored with the marker, not the address") {
   RunningCollector running;
   collector::testing::TempDir dir;
-  const auto identity = probe::Identity::load_or_create(dir.file("identity"));
+  const auto identity = probe::identity::Identity::load_or_create(dir.file("identity"));
   probe::uplink::CollectorClient client("http://127.0.0.1:" + std::to_string(running.port), generous());
   const auto result = run_probe_on_site(client, identity, "/", [](const httplib::Request& req, httplib::Response& res) {
     res.set_header("X-Your-Address", req.remote_addr);
@@ -186,7 +186,7 @@ TEST_CASE("a page echoing the probe's address is stored with the marker, not the
 TEST_CASE("a probe run's upload is batch-signed: each stored envelope verifies alone, old /1 ones still accepted") {
   RunningCollector running;
   collector::testing::TempDir dir;
-  const auto identity = probe::Identity::load_or_create(dir.file("identity"));
+  const auto identity = probe::identity::Identity::load_or_create(dir.file("identity"));
   probe::uplink::CollectorClient client("http://127.0.0.1:" + std::to_string(running.port), generous());
   std::vector<std::string> paths;
   for (int i = 0; i < 5; ++i) paths.push_back("/page/" + std::to_string(i));

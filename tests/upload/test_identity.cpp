@@ -1,4 +1,4 @@
-#include "probe/identity.hpp"
+#include "probe/identity/identity.hpp"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -13,7 +13,7 @@
 #include "core/crypto.hpp"
 #include "core/signing.hpp"
 
-using kuzet::probe::Identity;
+using kuzet::probe::identity::Identity;
 namespace fs = std::filesystem;
 
 namespace {

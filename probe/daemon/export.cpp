@@ -1,4 +1,4 @@
-#include "probe/export.hpp"
+#include "probe/daemon/export.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -13,9 +13,9 @@
 #include "probe/daemon/queue.hpp"
 #include "probe/ui/commands.hpp"
 
-namespace kuzet::probe {
+namespace kuzet::probe::daemon {
 
-ExportResult export_bundle(const ExportOptions& options, const Identity& identity) {
+ExportResult export_bundle(const ExportOptions& options, const identity::Identity& identity) {
   ExportResult result;
   std::string envelopes;
   std::map<std::pair<std::string, uint32_t>, bool> networks;
@@ -99,7 +99,7 @@ int export_command(int argc, char** argv) {
   try {
     const ProbeConfig config = load_probe_config(config_path);
     options.queue_dir = config.data_dir + "/queue";
-    const Identity identity = Identity::load_or_create(config.data_dir);
+    const identity::Identity identity = identity::Identity::load_or_create(config.data_dir);
     const auto result = export_bundle(options, identity);
     if (!result.error.empty()) {
       std::fprintf(stderr, "kuzet-probe: export: %s\n", result.error.c_str());
@@ -115,4 +115,4 @@ int export_command(int argc, char** argv) {
   }
 }
 
-}  // namespace kuzet::probe
+}  // namespace kuzet::probe::daemon

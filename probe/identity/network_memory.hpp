@@ -9,7 +9,7 @@
 
 #include "probe/record.hpp"
 
-namespace kuzet::probe {
+namespace kuzet::probe::identity {
 
 // The remembered network, or nullopt when there is none or the file is unreadable (never throws).
 std::optional<NetworkIdentity> load_last_network(const std::string& data_dir);
@@ -20,4 +20,4 @@ std::optional<NetworkIdentity> parse_last_network(const std::string& text);
 // Returns "" or the I/O failure.
 std::string save_last_network(const std::string& data_dir, const NetworkIdentity& network);
 
-}  // namespace kuzet::probe
+}  // namespace kuzet::probe::identity

@@ -1,4 +1,4 @@
-#include "probe/output.hpp"
+#include "probe/ui/output.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -14,7 +14,7 @@
 #include "files/files.hpp"
 #include "probe/ui/texts.hpp"
 
-namespace kuzet::probe {
+namespace kuzet::probe::ui {
 
 OutputFile::~OutputFile() {
   if (fd_ >= 0) ::close(fd_);
@@ -114,4 +114,4 @@ void print_table(std::ostream& out, const RunResult& result) {
       << ui::texts().text("run.seen_note") << "\n";
 }
 
-}  // namespace kuzet::probe
+}  // namespace kuzet::probe::ui

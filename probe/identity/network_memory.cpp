@@ -1,4 +1,4 @@
-#include "probe/network_memory.hpp"
+#include "probe/identity/network_memory.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -9,7 +9,7 @@
 #include "core/time.hpp"
 #include "files/files.hpp"
 
-namespace kuzet::probe {
+namespace kuzet::probe::identity {
 
 namespace {
 std::string path_in(const std::string& data_dir) { return data_dir + "/network.json"; }
@@ -51,4 +51,4 @@ std::string save_last_network(const std::string& data_dir, const NetworkIdentity
   return files::write_file_atomically(path_in(data_dir), nlohmann::json(kept).dump() + "\n", /*durable=*/false);
 }
 
-}  // namespace kuzet::probe
+}  // namespace kuzet::probe::identity

@@ -13,9 +13,9 @@
 #include <string>
 
 #include "core/time.hpp"
-#include "probe/identity.hpp"
+#include "probe/identity/identity.hpp"
 
-namespace kuzet::probe {
+namespace kuzet::probe::daemon {
 
 struct ExportOptions {
   std::string queue_dir;
@@ -30,8 +30,8 @@ struct ExportResult {
   std::string error;     // "" on success; the file is written atomically, so an error leaves none
 };
 
-ExportResult export_bundle(const ExportOptions& options, const Identity& identity);
+ExportResult export_bundle(const ExportOptions& options, const identity::Identity& identity);
 
 int export_command(int argc, char** argv);
 
-}  // namespace kuzet::probe
+}  // namespace kuzet::probe::daemon

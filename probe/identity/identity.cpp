@@ -1,4 +1,4 @@
-#include "probe/identity.hpp"
+#include "probe/identity/identity.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -16,7 +16,7 @@
 #include "files/files.hpp"
 #include "core/crypto.hpp"
 
-namespace kuzet::probe {
+namespace kuzet::probe::identity {
 namespace {
 
 constexpr size_t secret_size = 32;
@@ -198,4 +198,4 @@ std::vector<IdentityFact> Identity::describe(const std::string& cc, uint32_t asn
 
 void to_json(nlohmann::json& j, const IdentityFact& v) { j = nlohmann::json{{"name", v.name}, {"value", v.value}}; }
 
-}  // namespace kuzet::probe
+}  // namespace kuzet::probe::identity

@@ -9,7 +9,7 @@
 
 #include "core/signing.hpp"
 
-namespace kuzet::probe {
+namespace kuzet::probe::identity {
 
 // One line of `kuzet-probe status` output.
 struct IdentityFact {
@@ -45,4 +45,4 @@ class Identity {
   bool created_now_ = false;
 };
 
-}  // namespace kuzet::probe
+}  // namespace kuzet::probe::identity

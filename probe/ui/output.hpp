@@ -7,7 +7,7 @@
 #include "probe/record.hpp"
 #include "probe/runner.hpp"
 
-namespace kuzet::probe {
+namespace kuzet::probe::ui {
 
 // Appends records as JSON Lines and fsyncs: earlier runs in the same file are never overwritten.
 class OutputFile {
@@ -36,4 +36,4 @@ void print_progress(const Progress& progress);
 // The end-of-run table: target, category, verdict, method, seen, time.
 void print_table(std::ostream& out, const RunResult& result);
 
-}  // namespace kuzet::probe
+}  // namespace kuzet::probe::ui
