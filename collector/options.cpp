@@ -8,7 +8,7 @@
 #include "collector/analytics/clickhouse.hpp"
 #include "collector/store/pg_util.hpp"
 #include "core/suggest.hpp"
-#include "measure/dns.hpp"
+#include "measure/dns/dns.hpp"
 
 namespace kuzet::collector {
 
@@ -120,7 +120,7 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
         s.db_path = value(arg);
       } else if (arg == "--resolver") {
         s.resolver = value(arg);
-        if (!measure::is_valid_resolver(s.resolver)) throw UsageError("--resolver must be IP or IP:PORT");
+        if (!measure::dns::is_valid_resolver(s.resolver)) throw UsageError("--resolver must be IP or IP:PORT");
       } else if (arg == "--ca-bundle") {
         s.ca_bundle = value(arg);
       } else if (arg == "--asn-db") {

@@ -16,8 +16,8 @@
 #include <vector>
 
 #include "core/time.hpp"
-#include "measure/dns.hpp"
-#include "measure/url.hpp"
+#include "measure/dns/dns.hpp"
+#include "measure/http/url.hpp"
 #include "probe/uplink/collector_link.hpp"
 #include "probe/config.hpp"
 #include "probe/daemon/daemon.hpp"
@@ -91,15 +91,15 @@ RunCommand parse_run(int argc, char** argv) {
       cmd.concurrency_set = true;
     } else throw UsageError(ui::unknown_option_message("run", arg));
   }
-  if (!cmd.resolver.empty() && !measure::is_valid_resolver(cmd.resolver))
+  if (!cmd.resolver.empty() && !measure::dns::is_valid_resolver(cmd.resolver))
     throw UsageError("--resolver '" + cmd.resolver + "' is not IP, IP:PORT or [IPv6]:PORT");
   for (const auto& t : cmd.targets) {
     std::string why;
-    if (measure::parse_url(t, &why)) continue;
+    if (measure::http::parse_url(t, &why)) continue;
     if (auto hint = ui::url_suggestion_message("--target", t); !hint.empty()) throw UsageError(hint);
     throw UsageError("--target '" + t + "': " + why);
   }
-  if (!cmd.collector.empty() && !measure::parse_url(cmd.collector)) {
+  if (!cmd.collector.empty() && !measure::http::parse_url(cmd.collector)) {
     if (auto hint = ui::url_suggestion_message("--collector", cmd.collector); !hint.empty()) throw UsageError(hint);
     throw UsageError("--collector '" + cmd.collector + "' is not an http(s) URL");
   }

@@ -8,8 +8,8 @@
 #include <sstream>
 
 #include "core/time.hpp"
-#include "measure/dns.hpp"
-#include "measure/url.hpp"
+#include "measure/dns/dns.hpp"
+#include "measure/http/url.hpp"
 #include "spec/yaml_fields.hpp"
 
 namespace kuzet::probe {
@@ -118,14 +118,14 @@ ProbeConfig parse_document(const std::string& text, const std::string& source) {
 
   for (const auto& [url, line] : string_list(root, "collectors")) {
     std::string why;
-    if (!measure::parse_url(url, &why))
+    if (!measure::http::parse_url(url, &why))
       throw YamlProblem(line, "collector is not an absolute http(s) URL: '" + url + "' (" + why + ")");
     config.collectors.push_back(url);
   }
   for (const auto& [path, line] : string_list(root, "specs")) config.specs.push_back(resolve_path(base_dir, path));
 
   if (auto resolver = spec::optional_string(root, "resolver"); resolver && !resolver->empty()) {
-    if (!measure::is_valid_resolver(*resolver))  // exactly what the DNS step accepts
+    if (!measure::dns::is_valid_resolver(*resolver))  // exactly what the DNS step accepts
       throw YamlProblem(line_of_value(root, "resolver"),
                         "'resolver' must be an IP address, IP:port or [IPv6]:port, got '" + *resolver + "'");
     config.resolver = *resolver;
@@ -216,7 +216,7 @@ ProbeConfig parse_document(const std::string& text, const std::string& source) {
     const std::string port = colon == std::string::npos ? "" : page->substr(colon + 1);
     const bool port_ok = !port.empty() && port.size() <= 5 && port.find_first_not_of("0123456789") == std::string::npos &&
                          std::stoi(port) <= 65535;
-    if (*page != "off" && (!port_ok || !measure::is_valid_resolver(host + ":53")))
+    if (*page != "off" && (!port_ok || !measure::dns::is_valid_resolver(host + ":53")))
       throw YamlProblem(line_of_value(root, "status_page"),
                         "'status_page' must be IP:PORT (e.g. 127.0.0.1:8086) or off, got '" + *page + "'");
     config.status_page = *page;

@@ -60,7 +60,7 @@ RunResult run_probe(const RunOptions& options) {
   const size_t workers = std::max<size_t>(1, std::min(n, options.concurrency));
   const size_t lookahead = workers + 32;
   std::vector<core::Stopwatch> clocks(n);
-  std::vector<std::unique_ptr<measure::DnsHoldOn>> holds(n);
+  std::vector<std::unique_ptr<measure::dns::DnsHoldOn>> holds(n);
   std::mutex stage_mutex;
   std::condition_variable stage_changed;
   std::deque<size_t> resolved;  // DNS answered, waiting for a connection worker

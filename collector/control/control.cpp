@@ -14,7 +14,7 @@
 #include "core/signing.hpp"
 #include "measure/observations_json.hpp"
 #include "measure/tls.hpp"
-#include "measure/url.hpp"
+#include "measure/http/url.hpp"
 
 namespace kuzet::collector::control {
 
@@ -70,9 +70,9 @@ ParsedControlRequest parse_control_request(std::string_view body, const ControlO
       if (target.probe_addresses.size() > 64) return fail("malformed", "too many probe_addresses");
     }
     std::string why;
-    auto url = measure::parse_url(target.url, &why);
+    auto url = measure::http::parse_url(target.url, &why);
     if (!url) return fail("bad_url", target.url + ": " + why);
-    if (!options.allow_private_targets && measure::is_ip_literal(url->host))
+    if (!options.allow_private_targets && measure::http::is_ip_literal(url->host))
       return fail("private_target", target.url + ": the host is an IP address");
     out.request.targets.push_back(std::move(target));
   }
@@ -121,7 +121,7 @@ std::vector<measure::ControlObservations> ControlService::run_controls(const Con
         r.failure = core::failure::control_deadline;
       } else {
         // Hold-On off the critical path here too: connect with the first answers, late replies merged after.
-        std::unique_ptr<measure::DnsHoldOn> hold;
+        std::unique_ptr<measure::dns::DnsHoldOn> hold;
         r.target = measure::begin_target(request.targets[i].url, options_within(deadline), &hold);
         if (!options_.allow_private_targets && any_bogon(r.target.dns.addresses)) {
           // A public name pointing into a private network: say so, but do not connect.

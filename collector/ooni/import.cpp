@@ -10,10 +10,10 @@
 #include "core/crypto.hpp"
 #include "core/failure.hpp"
 #include "core/time.hpp"
-#include "measure/http.hpp"
+#include "measure/http/http.hpp"
 #include "measure/observations_json.hpp"
 #include "measure/tls.hpp"
-#include "measure/url.hpp"
+#include "measure/http/url.hpp"
 
 namespace kuzet::ooni {
 
@@ -218,9 +218,9 @@ void read_handshake(const json& h, m::TlsHandshake& t) {
       field(h, "x_kuzet_verify_failure").is_string() && (verify.empty() || failure_shaped(verify))) {
     t.failure = handshake;
     t.verify_failure = verify;
-    t.verify_error = m::sanitize_utf8(str(h, "x_kuzet_verify_error").substr(0, 512));
-    t.alert = m::sanitize_utf8(str(h, "x_kuzet_alert").substr(0, 64));
-    t.public_trust = m::sanitize_utf8(str(h, "x_kuzet_public_trust").substr(0, 4096));
+    t.verify_error = m::http::sanitize_utf8(str(h, "x_kuzet_verify_error").substr(0, 512));
+    t.alert = m::http::sanitize_utf8(str(h, "x_kuzet_alert").substr(0, 64));
+    t.public_trust = m::http::sanitize_utf8(str(h, "x_kuzet_public_trust").substr(0, 4096));
     if (auto pv = str(h, "x_kuzet_public_verify_failure"); pv.empty() || failure_shaped(pv)) t.public_verify_failure = pv;
   }
   if (auto chain = typed<std::vector<m::CertificateInfo>>(h, "x_kuzet_chain")) t.chain = std::move(*chain);
@@ -253,7 +253,7 @@ std::vector<m::HttpHeader> headers_of(const json& response) {
   if (list.is_array()) {
     for (const auto& pair : list)
       if (pair.is_array() && pair.size() == 2 && pair[0].is_string())
-        out.push_back({pair[0].get<std::string>(), m::sanitize_utf8(maybe_binary(pair[1]))});
+        out.push_back({pair[0].get<std::string>(), m::http::sanitize_utf8(maybe_binary(pair[1]))});
     return out;
   }
   const json& map = field(response, "headers");
@@ -261,9 +261,9 @@ std::vector<m::HttpHeader> headers_of(const json& response) {
     for (auto it = map.begin(); it != map.end(); ++it) {
       // Old measurements keep repeated headers as lists.
       if (it.value().is_array()) {
-        for (const auto& v : it.value()) out.push_back({it.key(), m::sanitize_utf8(maybe_binary(v))});
+        for (const auto& v : it.value()) out.push_back({it.key(), m::http::sanitize_utf8(maybe_binary(v))});
       } else {
-        out.push_back({it.key(), m::sanitize_utf8(maybe_binary(it.value()))});
+        out.push_back({it.key(), m::http::sanitize_utf8(maybe_binary(it.value()))});
       }
     }
   return out;
@@ -303,18 +303,18 @@ std::optional<m::HttpObservation> http_of(const json& keys, const std::vector<m:
     hop.body_length = body.size();
     hop.body_truncated = field(response, "body_is_truncated").is_boolean() && field(response, "body_is_truncated").get<bool>();
     hop.body_sha256 = core::sha256_hex(body);
-    hop.body_prefix = m::sanitize_utf8(std::string_view(body).substr(0, kPrefixBytes));
-    hop.title = m::extract_title(body);
+    hop.body_prefix = m::http::sanitize_utf8(std::string_view(body).substr(0, kPrefixBytes));
+    hop.title = m::http::extract_title(body);
     if (std::string loc = header(hop.headers, "location"); !loc.empty() && hop.status / 100 == 3)
-      hop.location = m::sanitize_utf8(m::resolve_redirect(hop.url, loc).value_or(""));
+      hop.location = m::http::sanitize_utf8(m::http::resolve_redirect(hop.url, loc).value_or(""));
     hop.total_ms = milliseconds(r, "t");
     // A Kuzet export keeps only a body prefix: the real length, digest, title and timing ride along.
     if (field(response, "x_kuzet_body_length").is_number_unsigned()) {
       hop.body_length = field(response, "x_kuzet_body_length").get<uint64_t>();
       hop.body_truncated = field(response, "x_kuzet_body_truncated").is_boolean() && field(response, "x_kuzet_body_truncated").get<bool>();
-      hop.body_sha256 = m::sanitize_utf8(str(response, "x_kuzet_body_sha256").substr(0, 64));
-      hop.title = m::sanitize_utf8(str(response, "x_kuzet_title").substr(0, 1024));
-      hop.location = m::sanitize_utf8(str(response, "x_kuzet_location").substr(0, 8192));
+      hop.body_sha256 = m::http::sanitize_utf8(str(response, "x_kuzet_body_sha256").substr(0, 64));
+      hop.title = m::http::sanitize_utf8(str(response, "x_kuzet_title").substr(0, 1024));
+      hop.location = m::http::sanitize_utf8(str(response, "x_kuzet_location").substr(0, 8192));
     }
     const json& timing = field(r, "x_kuzet_timing");
     if (timing.is_object()) {
@@ -344,7 +344,7 @@ std::optional<m::ControlObservations> control_of(const json& keys, const Importe
   const json& control = field(keys, "control");
   m::ControlObservations out;
   out.vantage = "ooni-test-helper";
-  if (std::string v = str(keys, "x_kuzet_control_vantage"); !v.empty()) out.vantage = m::sanitize_utf8(v.substr(0, 64));
+  if (std::string v = str(keys, "x_kuzet_control_vantage"); !v.empty()) out.vantage = m::http::sanitize_utf8(v.substr(0, 64));
   out.target.url = im.target.observations.url;
   out.target.scheme = im.target.observations.scheme;
   out.target.host = im.target.observations.host;
@@ -398,7 +398,7 @@ std::optional<m::ControlObservations> control_of(const json& keys, const Importe
     int status = integer<int>(http, "status_code", -1);
     r.status = status > 0 && status <= 999 ? status : 0;
     r.body_length = integer<uint64_t>(http, "body_length");
-    r.title = m::sanitize_utf8(str(http, "title"));
+    r.title = m::http::sanitize_utf8(str(http, "title"));
     r.headers = headers_of(json{{"headers", field(http, "headers")}});
     r.failure = obs.failure;
     obs.requests.push_back(std::move(r));
@@ -418,8 +418,8 @@ std::optional<m::ControlObservations> control_of(const json& keys, const Importe
     for (auto it = ip_info.begin(); it != ip_info.end(); ++it)
       if (collector::network::parse_ip(it.key()))
         add_info(it.key(), static_cast<uint32_t>(std::clamp(number(it.value(), "asn"), 0.0, 4294967295.0)),
-                 m::sanitize_utf8(str(it.value(), "x_kuzet_as_name").substr(0, 256)),
-                 m::sanitize_utf8(str(it.value(), "x_kuzet_cc").substr(0, 2)));
+                 m::http::sanitize_utf8(str(it.value(), "x_kuzet_as_name").substr(0, 256)),
+                 m::http::sanitize_utf8(str(it.value(), "x_kuzet_cc").substr(0, 2)));
   for (const auto& info : probe_infos) add_info(info.address, info.asn, info.as_name, "");
   // An address nobody annotated gets an entry only to say it is a bogon: an entry with ASN 0 would read as
   // network data the measurement does not have.
@@ -443,7 +443,7 @@ ParsedOoni from_ooni(const json& o) {
   if (!keys.is_object()) return {std::nullopt, skip::no_test_keys, ""};
   ImportedMeasurement im;
   im.input = str(o, "input");
-  auto url = m::parse_url(im.input);
+  auto url = m::http::parse_url(im.input);
   if (!url) return {std::nullopt, skip::bad_input, im.input.substr(0, 200)};
   std::string start = str(o, "measurement_start_time");  // "YYYY-MM-DD hh:mm:ss"
   std::optional<core::SystemTime> t;

@@ -2,7 +2,7 @@
 // Order of the walk: run-level offline, then per target the strong local evidence, then layer by layer
 // (DNS, TCP, TLS, certificate, HTTP, page, throughput) comparing with the control at each layer.
 #include "analysis/analysis.hpp"
-#include "measure/url.hpp"
+#include "measure/http/url.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -360,7 +360,7 @@ class TargetJudge {
     }
 
     // A URL that names an address was never looked up: nobody answered it, so there is no DNS to judge.
-    if (o_.dns.queries.empty() && measure::is_ip_literal(o_.host)) {
+    if (o_.dns.queries.empty() && measure::http::is_ip_literal(o_.host)) {
       add("dns", "none: the URL names an address");
       return std::nullopt;
     }

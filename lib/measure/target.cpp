@@ -5,25 +5,25 @@
 #include "core/failure.hpp"
 #include "core/time.hpp"
 #include "measure/tcp.hpp"
-#include "measure/url.hpp"
+#include "measure/http/url.hpp"
 
 namespace kuzet::measure {
 
 namespace {
 // HTTP verifies against the same store as the TLS step, loaded once per run.
-HttpOptions http_options(const MeasureOptions& options) {
-  HttpOptions http = options.http;
+http::HttpOptions http_options(const MeasureOptions& options) {
+  http::HttpOptions http = options.http;
   if (!http.trust) http.trust = options.tls.trust;
   return http;
 }
 }  // namespace
 
 TargetObservations begin_target(const std::string& url, const MeasureOptions& options,
-                                std::unique_ptr<DnsHoldOn>* hold) {
+                                std::unique_ptr<dns::DnsHoldOn>* hold) {
   core::Stopwatch sw;
   TargetObservations obs;
   obs.url = url;
-  auto parsed = parse_url(url);
+  auto parsed = http::parse_url(url);
   if (!parsed) {
     // Specs are validated before a run; this only guards direct callers.
     obs.dns.failure = core::failure::dns_error;
@@ -32,7 +32,7 @@ TargetObservations begin_target(const std::string& url, const MeasureOptions& op
   obs.scheme = parsed->scheme;
   obs.host = parsed->unicode_host;  // records show the name as people write it; the wire gets parsed->host
   obs.port = parsed->port;
-  obs.dns = hold ? resolve_first(parsed->host, options.dns, hold) : resolve(parsed->host, options.dns);
+  obs.dns = hold ? dns::resolve_first(parsed->host, options.dns, hold) : dns::resolve(parsed->host, options.dns);
   obs.duration_ms = sw.elapsed_ms();
   return obs;
 }
@@ -40,7 +40,7 @@ TargetObservations begin_target(const std::string& url, const MeasureOptions& op
 void finish_target(TargetObservations& obs, const MeasureOptions& options) {
   core::Stopwatch sw;
   const auto& addresses = obs.dns.addresses;
-  const auto url = parse_url(obs.url);
+  const auto url = http::parse_url(obs.url);
   if (addresses.empty() || !url) return;
 
   const bool https = obs.scheme == "https";
@@ -63,8 +63,8 @@ void finish_target(TargetObservations& obs, const MeasureOptions& options) {
 
   // HTTP only where a connection (and handshake) worked: otherwise the lower layer already says why.
   if (!http_address.empty()) {
-    HostResolver resolver = [&options](const std::string& host) { return resolve(host, options.dns); };
-    obs.http = http_get(obs.url, http_address, http_options(options), resolver);
+    http::HostResolver resolver = [&options](const std::string& host) { return dns::resolve(host, options.dns); };
+    obs.http = http::http_get(obs.url, http_address, http_options(options), resolver);
   }
   obs.duration_ms += sw.elapsed_ms();
 }
@@ -77,8 +77,8 @@ TargetObservations measure_target(const std::string& url, const MeasureOptions& 
 
 namespace {
 // The object whose throughput was measured, fetched again from the same address with the given SNI mode.
-HttpObservation refetch(const TargetObservations& target, const MeasureOptions& options, SniMode sni_mode) {
-  HttpOptions http = http_options(options);
+HttpObservation refetch(const TargetObservations& target, const MeasureOptions& options, http::SniMode sni_mode) {
+  http::HttpOptions http = http_options(options);
   http.verify_peer = false;
   http.sni_mode = sni_mode;
   http.max_redirects = 0;
@@ -97,7 +97,7 @@ HttpObservation refetch(const TargetObservations& target, const MeasureOptions& 
     none.failure = core::failure::http_error;
     return none;
   }
-  return http_get(url, address, http, [](const std::string& host) {
+  return http::http_get(url, address, http, [](const std::string& host) {
     DnsObservation none;
     none.hostname = host;
     none.failure = core::failure::dns_error;
@@ -107,11 +107,11 @@ HttpObservation refetch(const TargetObservations& target, const MeasureOptions& 
 }  // namespace
 
 HttpObservation measure_neutral_sni(const TargetObservations& target, const MeasureOptions& options) {
-  return refetch(target, options, SniMode::none);
+  return refetch(target, options, http::SniMode::none);
 }
 
 HttpObservation measure_repeat_sni(const TargetObservations& target, const MeasureOptions& options) {
-  return refetch(target, options, SniMode::normal);
+  return refetch(target, options, http::SniMode::normal);
 }
 
 }  // namespace kuzet::measure

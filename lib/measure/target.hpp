@@ -2,18 +2,18 @@
 #include <memory>
 #include <string>
 
-#include "measure/dns.hpp"
-#include "measure/http.hpp"
+#include "measure/dns/dns.hpp"
+#include "measure/http/http.hpp"
 #include "measure/observations.hpp"
 #include "measure/tls.hpp"
 
 namespace kuzet::measure {
 
 struct MeasureOptions {
-  DnsOptions dns;
+  dns::DnsOptions dns;
   int tcp_timeout_ms = 10000;
   TlsOptions tls;
-  HttpOptions http;
+  http::HttpOptions http;
   size_t max_addresses = 4;  // TCP/TLS are tried on at most this many resolved addresses
 };
 
@@ -23,10 +23,10 @@ TargetObservations measure_target(const std::string& url, const MeasureOptions& 
 
 // The two halves, so a runner can ask for control with the target's addresses while it connects.
 // begin_target parses the URL and resolves; finish_target does TCP, TLS and HTTP. With `hold`, the DNS step
-// returns with its first replies and hands back its open Hold-On windows (dns.hpp, resolve_first): the
+// returns with its first replies and hands back its open Hold-On windows (dns/dns.hpp, dns::resolve_first): the
 // caller must finish them into obs.dns before judging; without it, begin_target waits them out.
 TargetObservations begin_target(const std::string& url, const MeasureOptions& options,
-                                std::unique_ptr<DnsHoldOn>* hold = nullptr);
+                                std::unique_ptr<dns::DnsHoldOn>* hold = nullptr);
 void finish_target(TargetObservations& target, const MeasureOptions& options);
 
 // Fetches the same URL from the same address again with no SNI (throttling confirmation).

@@ -26,7 +26,7 @@
 #include "core/failure.hpp"
 #include "core/time.hpp"
 #include "measure/tcp.hpp"
-#include "measure/url.hpp"
+#include "measure/http/url.hpp"
 
 namespace kuzet::measure {
 
@@ -403,7 +403,7 @@ void verify_chain(STACK_OF(X509)* presented, const std::string& verify_host, con
   X509_STORE_CTX_set_default(ctx.get(), "ssl_server");
   X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(ctx.get());
   if (!verify_host.empty()) {
-    if (is_ip_literal(verify_host)) {
+    if (http::is_ip_literal(verify_host)) {
       X509_VERIFY_PARAM_set1_ip_asc(param, verify_host.c_str());
     } else {
       X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);

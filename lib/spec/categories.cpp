@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "measure/http.hpp"
+#include "measure/http/http.hpp"
 
 namespace kuzet::spec {
 
@@ -103,7 +103,7 @@ std::string category_problem(std::string_view category) {
   if (category.empty()) return "empty category";
   if (category.size() > kMaxCategoryBytes)
     return "category longer than " + std::to_string(kMaxCategoryBytes) + " bytes";
-  if (measure::sanitize_utf8(category) != category) return "category is not valid UTF-8";
+  if (measure::http::sanitize_utf8(category) != category) return "category is not valid UTF-8";
   for (unsigned char c : category)
     if (c < 0x20 || c == 0x7F) return "category contains a control character";
   return "";

@@ -5,8 +5,8 @@
 #include <set>
 
 #include "csv/csv.hpp"
-#include "measure/http.hpp"
-#include "measure/url.hpp"
+#include "measure/http/http.hpp"
+#include "measure/http/url.hpp"
 #include "spec/categories.hpp"
 
 namespace kuzet::spec {
@@ -68,8 +68,8 @@ Spec parse_citizenlab_csv(std::string_view text, const std::string& source_name)
     while (!t.url.empty() && (t.url.front() == ' ' || t.url.front() == '\t')) t.url.erase(0, 1);
     std::string why;
     if (t.url.empty()) throw problem(record.line, "empty url");
-    if (measure::sanitize_utf8(t.url) != t.url) throw problem(record.line, "url is not valid UTF-8");
-    if (!measure::parse_url(t.url, &why))
+    if (measure::http::sanitize_utf8(t.url) != t.url) throw problem(record.line, "url is not valid UTF-8");
+    if (!measure::http::parse_url(t.url, &why))
       throw problem(record.line, "'url' is not an absolute http(s) URL: '" + shown(t.url) + "' (" + why + ")");
     t.category = normalize_category(record.fields[category_column]);
     if (const auto bad = category_problem(t.category); !bad.empty())

@@ -9,7 +9,7 @@
 
 #include "core/crypto.hpp"
 #include "core/read_capped.hpp"
-#include "measure/url.hpp"
+#include "measure/http/url.hpp"
 #include "spec/categories.hpp"
 #include "spec/citizenlab.hpp"
 #include "spec/yaml_fields.hpp"
@@ -30,7 +30,7 @@ std::string category_list() {
 // A checked http(s) URL; `key` names the field in the message.
 void check_url(const YAML::Node& map, const char* key, const std::string& url) {
   std::string why;
-  if (!measure::parse_url(url, &why))
+  if (!measure::http::parse_url(url, &why))
     throw YamlProblem(line_of_value(map, key),
                       "'" + std::string(key) + "' is not an absolute http(s) URL: '" + url + "' (" + why + ")");
 }
@@ -102,7 +102,7 @@ BlockpageFingerprint parse_blockpage(const YAML::Node& node) {
                                          "header_name, address)");
   if (!b.header_contains.empty() && b.header_name.empty())
     throw YamlProblem(line_of_value(node, "header_contains"), "'header_contains' needs 'header_name'");
-  if (!b.address.empty() && !measure::is_ip_literal(b.address))
+  if (!b.address.empty() && !measure::http::is_ip_literal(b.address))
     throw YamlProblem(line_of_value(node, "address"), "'address' must be an IP address, got '" + b.address + "'");
   return b;
 }
@@ -154,7 +154,7 @@ bool is_csv_path(const std::string& path) {
 }  // namespace
 
 std::string url_key(const std::string& url) {
-  auto parsed = measure::parse_url(url);
+  auto parsed = measure::http::parse_url(url);
   if (!parsed) return url;
   return parsed->scheme + "://" + parsed->host + ":" + std::to_string(parsed->port) + parsed->path;
 }

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "measure/url.hpp"
+#include "measure/http/url.hpp"
 #include "probe/uplink/collector_client.hpp"
 #include "probe/config.hpp"
 #include "files/files.hpp"
@@ -115,7 +115,7 @@ std::string check_collector(const std::string& url, const ProbeConfig& config) {
 // "" when `url` can be a collector, else why not (with the https:// suggestion for a bare host name).
 std::string collector_problem(const std::string& url) {
   std::string why;
-  if (measure::parse_url(url, &why)) return "";
+  if (measure::http::parse_url(url, &why)) return "";
   if (auto hint = url_suggestion_message("--collector", url); !hint.empty()) return hint;
   return "'" + url + "': " + why;
 }

@@ -3,7 +3,7 @@
 #include <utility>
 
 #include "core/json_parse.hpp"
-#include "measure/url.hpp"
+#include "measure/http/url.hpp"
 
 namespace kuzet::probe::uplink {
 namespace {
@@ -103,7 +103,7 @@ WhoamiResult whoami_from(const HttpReply& reply, const CollectorClientOptions& o
   result.asn = static_cast<uint32_t>(asn->get<uint64_t>());
   result.as_name = *as_name;
   // Optional (older collectors do not send it); anything but an IP address is ignored, not believed.
-  if (const auto* address = string_member(body, "address"); address && measure::is_ip_literal(*address))
+  if (const auto* address = string_member(body, "address"); address && measure::http::is_ip_literal(*address))
     result.address = *address;
   return result;
 }

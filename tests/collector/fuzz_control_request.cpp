@@ -7,7 +7,7 @@
 
 #include "collector/network/address.hpp"
 #include "collector/control/control.hpp"
-#include "measure/url.hpp"
+#include "measure/http/url.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view body(reinterpret_cast<const char*>(data), size);
@@ -20,8 +20,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (request.targets.size() > options.max_targets) __builtin_trap();
   if (request.deadline_ms <= 0 || request.deadline_ms > options.max_deadline_ms) __builtin_trap();
   for (const auto& target : request.targets) {
-    const auto url = kuzet::measure::parse_url(target.url);
-    if (!url || kuzet::measure::is_ip_literal(url->host)) __builtin_trap();
+    const auto url = kuzet::measure::http::parse_url(target.url);
+    if (!url || kuzet::measure::http::is_ip_literal(url->host)) __builtin_trap();
     if (target.probe_addresses.size() > 64) __builtin_trap();
     for (const auto& address : target.probe_addresses)
       if (!kuzet::collector::network::parse_ip(address)) __builtin_trap();

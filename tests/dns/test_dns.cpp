@@ -12,7 +12,7 @@
 #include <thread>
 
 #include "core/failure.hpp"
-#include "measure/dns.hpp"
+#include "measure/dns/dns.hpp"
 #include "tests/dns/fake_dns_server.hpp"
 
 using namespace kuzet;
@@ -27,11 +27,11 @@ constexpr int kGenerousTimeoutMs = 8000;
 
 measure::DnsObservation lookup(const FakeDnsServer& server, const std::string& name, int timeout_ms = kGenerousTimeoutMs,
                                bool aaaa = true) {
-  measure::DnsOptions options;
+  measure::dns::DnsOptions options;
   options.resolver = server.address();
   options.timeout_ms = timeout_ms;
   options.query_aaaa = aaaa;
-  return measure::resolve(name, options);
+  return measure::dns::resolve(name, options);
 }
 
 const measure::DnsQuery& query_of(const measure::DnsObservation& obs, const std::string& type) {
@@ -256,10 +256,10 @@ TEST_CASE("overall failure: an address from either query wins; a definite answer
 }
 
 TEST_CASE("a resolver port that answers with ICMP port unreachable is dns.error") {
-  measure::DnsOptions options;
+  measure::dns::DnsOptions options;
   options.resolver = "127.0.0.1:" + std::to_string(closed_udp_port());
   options.timeout_ms = kGenerousTimeoutMs;
-  auto obs = measure::resolve("nobody-listens.example", options);
+  auto obs = measure::dns::resolve("nobody-listens.example", options);
   CHECK(obs.failure == core::failure::dns_error);
   for (const auto& q : obs.queries) {
     CHECK(q.rcode == "");
@@ -280,17 +280,17 @@ TEST_CASE("IP literals resolve to themselves without a query") {
   CHECK(bracketed.addresses == std::vector<std::string>{"::1"});
   CHECK(server.queries_received() == 0);
 
-  auto system = measure::resolve("10.0.0.1", measure::DnsOptions{});
+  auto system = measure::dns::resolve("10.0.0.1", measure::dns::DnsOptions{});
   CHECK(system.resolver == "system");
   CHECK(system.addresses == std::vector<std::string>{"10.0.0.1"});
 }
 
 TEST_CASE("resolver field and bad input") {
-  measure::DnsOptions options;
+  measure::dns::DnsOptions options;
   options.resolver = "::1";
-  CHECK(measure::resolve("192.0.2.1", options).resolver == "[::1]:53");
+  CHECK(measure::dns::resolve("192.0.2.1", options).resolver == "[::1]:53");
   options.resolver = "not-an-ip";
-  auto junk = measure::resolve("example.org", options);  // never sent: the resolver is invalid
+  auto junk = measure::dns::resolve("example.org", options);  // never sent: the resolver is invalid
   CHECK(junk.failure == core::failure::dns_error);
   CHECK(junk.resolver == "not-an-ip");
   CHECK(junk.queries.empty());

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "core/failure.hpp"
-#include "measure/dns.hpp"
+#include "measure/dns/dns.hpp"
 #include "tests/dns/fake_dns_server.hpp"
 
 using namespace kuzet;
@@ -27,11 +27,11 @@ constexpr int kGenerousHoldMs = 1500;
 
 measure::DnsObservation lookup(const FakeDnsServer& server, const std::string& name, int hold_on_ms,
                                int timeout_ms = kGenerousTimeoutMs) {
-  measure::DnsOptions options;
+  measure::dns::DnsOptions options;
   options.resolver = server.address();
   options.timeout_ms = timeout_ms;
   options.hold_on_ms = hold_on_ms;
-  return measure::resolve(name, options);
+  return measure::dns::resolve(name, options);
 }
 
 std::vector<const measure::DnsQuery*> queries_of(const measure::DnsObservation& obs, const std::string& type) {
@@ -222,18 +222,18 @@ TEST_CASE("a silent resolver still times out within the budget with a hold windo
 // records exactly what resolve() would have.
 namespace {
 measure::DnsObservation lookup_first(const FakeDnsServer& server, const std::string& name, int hold_on_ms,
-                                     std::unique_ptr<measure::DnsHoldOn>* hold) {
-  measure::DnsOptions options;
+                                     std::unique_ptr<measure::dns::DnsHoldOn>* hold) {
+  measure::dns::DnsOptions options;
   options.resolver = server.address();
   options.timeout_ms = kGenerousTimeoutMs;
   options.hold_on_ms = hold_on_ms;
-  return measure::resolve_first(name, options, hold);
+  return measure::dns::resolve_first(name, options, hold);
 }
 }  // namespace
 
 TEST_CASE("resolve_first returns with the first replies; finish() adds the late one as resolve() does") {
   FakeDnsServer server(injected_a(300));
-  std::unique_ptr<measure::DnsHoldOn> hold;
+  std::unique_ptr<measure::dns::DnsHoldOn> hold;
   auto obs = lookup_first(server, "blocked.example", kGenerousHoldMs, &hold);
   // Returned before the real reply (300 ms after the forged one), let alone the 1.5 s window.
   CHECK(obs.duration_ms < 300);
@@ -254,7 +254,7 @@ TEST_CASE("finish() after the window closed: a reply within the window counts, o
   // Within: the real reply comes 100 ms after the forged one, inside a 600 ms window; finish() is called
   // only after the window closed, so the reply is read from the socket's queue with its arrival time.
   FakeDnsServer server(injected_a(100));
-  std::unique_ptr<measure::DnsHoldOn> hold;
+  std::unique_ptr<measure::dns::DnsHoldOn> hold;
   auto within = lookup_first(server, "blocked.example", 600, &hold);
   REQUIRE(hold != nullptr);
   std::this_thread::sleep_for(std::chrono::milliseconds(1200));

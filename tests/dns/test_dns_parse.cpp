@@ -5,8 +5,8 @@
 #include <iterator>
 
 #include "core/failure.hpp"
-#include "measure/dns.hpp"
-#include "measure/dns_parse.hpp"
+#include "measure/dns/dns.hpp"
+#include "measure/dns/dns_parse.hpp"
 #include "tests/dns/fake_dns_server.hpp"
 
 using namespace kuzet;
@@ -18,7 +18,7 @@ namespace {
 measure::DnsQuery parse(const std::vector<uint8_t>& reply, const std::string& type) {
   measure::DnsQuery query;
   query.query_type = type;
-  measure::parse_dns_reply(reply.data(), reply.size(), query);
+  measure::dns::parse_dns_reply(reply.data(), reply.size(), query);
   return query;
 }
 
@@ -29,52 +29,52 @@ std::vector<uint8_t> reply_for(const std::string& name, uint16_t type, const Fak
 }  // namespace
 
 TEST_CASE("resolver strings") {
-  using measure::parse_resolver;
+  using measure::dns::parse_resolver;
   auto v4 = parse_resolver("192.0.2.53");
   REQUIRE(v4);
   CHECK(v4->ip == "192.0.2.53");
   CHECK(v4->port == 53);
-  CHECK(measure::format_resolver(*v4) == "192.0.2.53:53");
+  CHECK(measure::dns::format_resolver(*v4) == "192.0.2.53:53");
 
   auto v4_port = parse_resolver("127.0.0.1:5353");
   REQUIRE(v4_port);
   CHECK(v4_port->port == 5353);
-  CHECK(measure::format_resolver(*v4_port) == "127.0.0.1:5353");
+  CHECK(measure::dns::format_resolver(*v4_port) == "127.0.0.1:5353");
 
   auto bare_v6 = parse_resolver("::1");
   REQUIRE(bare_v6);
   CHECK(bare_v6->port == 53);
-  CHECK(measure::format_resolver(*bare_v6) == "[::1]:53");
+  CHECK(measure::dns::format_resolver(*bare_v6) == "[::1]:53");
 
   auto v6_port = parse_resolver("[2001:DB8:0::1]:853");
   REQUIRE(v6_port);
   CHECK(v6_port->ip == "2001:db8::1");  // canonical form
   CHECK(v6_port->port == 853);
-  CHECK(measure::format_resolver(*v6_port) == "[2001:db8::1]:853");
+  CHECK(measure::dns::format_resolver(*v6_port) == "[2001:db8::1]:853");
 
   auto v6_brackets = parse_resolver("[::1]");
   REQUIRE(v6_brackets);
   CHECK(v6_brackets->port == 53);
 
-  CHECK(measure::is_valid_resolver("1.1.1.1"));
-  CHECK(measure::is_valid_resolver("1.1.1.1:65535"));
-  CHECK(measure::is_valid_resolver("[fe80::1]:53"));
+  CHECK(measure::dns::is_valid_resolver("1.1.1.1"));
+  CHECK(measure::dns::is_valid_resolver("1.1.1.1:65535"));
+  CHECK(measure::dns::is_valid_resolver("[fe80::1]:53"));
   for (const char* junk : {"", "dns.google", "1.1.1", "1.1.1.1:", "1.1.1.1:0", "1.1.1.1:65536", "1.1.1.1:53x",
                            "1.1.1.1:+53", "1.1.1.1:-1", "1.1.1.1:53:53", "[1.1.1.1]:53", "[::1", "[::1]53",
                            "[::1]:", "[::1]:99999", "::1:53:", " 1.1.1.1", "1.1.1.1 ", "[]:53", "256.0.0.1",
                            "1.1.1.1:0053x", "[::1]:1:2"}) {
     CAPTURE(junk);
-    CHECK_FALSE(measure::is_valid_resolver(junk));
+    CHECK_FALSE(measure::dns::is_valid_resolver(junk));
   }
 }
 
 TEST_CASE("rcode names") {
-  CHECK(measure::dns_rcode_name(0) == "NOERROR");
-  CHECK(measure::dns_rcode_name(2) == "SERVFAIL");
-  CHECK(measure::dns_rcode_name(3) == "NXDOMAIN");
-  CHECK(measure::dns_rcode_name(5) == "REFUSED");
-  CHECK(measure::dns_rcode_name(4) == "NOTIMP");
-  CHECK(measure::dns_rcode_name(15) == "RCODE15");
+  CHECK(measure::dns::dns_rcode_name(0) == "NOERROR");
+  CHECK(measure::dns::dns_rcode_name(2) == "SERVFAIL");
+  CHECK(measure::dns::dns_rcode_name(3) == "NXDOMAIN");
+  CHECK(measure::dns::dns_rcode_name(5) == "REFUSED");
+  CHECK(measure::dns::dns_rcode_name(4) == "NOTIMP");
+  CHECK(measure::dns::dns_rcode_name(15) == "RCODE15");
 }
 
 TEST_CASE("parse: addresses with TTLs, CNAME chain") {
@@ -185,7 +185,7 @@ TEST_CASE("parse: every truncation and every single-byte corruption of real repl
     }
   }
   measure::DnsQuery nothing;
-  measure::parse_dns_reply(nullptr, 0, nothing);
+  measure::dns::parse_dns_reply(nullptr, 0, nothing);
   CHECK(nothing.failure == core::failure::dns_error);
 }
 
@@ -239,7 +239,7 @@ TEST_CASE("parse: the committed seed replies (compression into rdata, EDNS OPT, 
 TEST_CASE("reply question: ID, lower-cased name, type and class; queries and broken bytes are refused") {
   FakeDnsConfig config;
   auto reply = reply_for("WWW.Example.ORG", 28, config);
-  auto question = measure::dns_reply_question(reply.data(), reply.size());
+  auto question = measure::dns::dns_reply_question(reply.data(), reply.size());
   REQUIRE(question);
   CHECK(question->id == 0x1234);
   CHECK(question->name == "www.example.org");
@@ -247,17 +247,17 @@ TEST_CASE("reply question: ID, lower-cased name, type and class; queries and bro
   CHECK(question->dns_class == 1);
 
   auto query = tests::encode_dns_query(0x1234, "www.example.org", 28);
-  CHECK_FALSE(measure::dns_reply_question(query.data(), query.size()));  // QR clear: not a reply
-  CHECK_FALSE(measure::dns_reply_question(nullptr, 0));
+  CHECK_FALSE(measure::dns::dns_reply_question(query.data(), query.size()));  // QR clear: not a reply
+  CHECK_FALSE(measure::dns::dns_reply_question(nullptr, 0));
   for (size_t cut = 0; cut < reply.size(); ++cut) {
     // Every prefix that ends inside the question is refused; longer ones still name the question.
-    auto partial = measure::dns_reply_question(reply.data(), cut);
+    auto partial = measure::dns::dns_reply_question(reply.data(), cut);
     if (cut < 12 + 17 + 4) CHECK_FALSE(partial);
     else CHECK(partial == question);
   }
   auto two_questions = reply;
   two_questions[5] = 2;
-  CHECK_FALSE(measure::dns_reply_question(two_questions.data(), two_questions.size()));
+  CHECK_FALSE(measure::dns::dns_reply_question(two_questions.data(), two_questions.size()));
 }
 
 TEST_CASE("same reply: TTL and order do not matter, rcode and addresses do") {
@@ -266,14 +266,14 @@ TEST_CASE("same reply: TTL and order do not matter, rcode and addresses do") {
   auto first = parse(reply_for("example.org", 1, config), "A");
   config.ttl = 299;
   config.a = {"192.0.2.2", "192.0.2.1"};
-  CHECK(measure::same_dns_reply(first, parse(reply_for("example.org", 1, config), "A")));
+  CHECK(measure::dns::same_dns_reply(first, parse(reply_for("example.org", 1, config), "A")));
   config.a = {"192.0.2.2", "203.0.113.66"};
-  CHECK_FALSE(measure::same_dns_reply(first, parse(reply_for("example.org", 1, config), "A")));
+  CHECK_FALSE(measure::dns::same_dns_reply(first, parse(reply_for("example.org", 1, config), "A")));
   config.a = {"192.0.2.2"};
-  CHECK_FALSE(measure::same_dns_reply(first, parse(reply_for("example.org", 1, config), "A")));
+  CHECK_FALSE(measure::dns::same_dns_reply(first, parse(reply_for("example.org", 1, config), "A")));
   config.mode = FakeDnsMode::nxdomain;
   auto nx = parse(reply_for("example.org", 1, config), "A");
   config.mode = FakeDnsMode::servfail;
-  CHECK_FALSE(measure::same_dns_reply(nx, parse(reply_for("example.org", 1, config), "A")));
-  CHECK(measure::same_dns_reply(nx, nx));
+  CHECK_FALSE(measure::dns::same_dns_reply(nx, parse(reply_for("example.org", 1, config), "A")));
+  CHECK(measure::dns::same_dns_reply(nx, nx));
 }

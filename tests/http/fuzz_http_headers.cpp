@@ -1,5 +1,5 @@
-// Fuzzes response headers as the probe's HTTP step keeps them (measure::add_header_line, fed line by line as
-// libcurl does) and the redirect it then follows (measure::redirect_location). Input: the request URL on the
+// Fuzzes response headers as the probe's HTTP step keeps them (measure::http::add_header_line, fed line by line as
+// libcurl does) and the redirect it then follows (measure::http::redirect_location). Input: the request URL on the
 // first line, then the raw header lines. Whatever a hostile server sends, what is kept is bounded and valid
 // UTF-8 (it goes into signed JSON), and a redirect target is an http(s) URL the probe can parse.
 #include <cstddef>
@@ -8,15 +8,16 @@
 #include <string_view>
 #include <vector>
 
-#include "measure/http.hpp"
-#include "measure/url.hpp"
+#include "measure/http/http.hpp"
+#include "measure/http/url.hpp"
 
 namespace {
-bool valid_utf8(const std::string& s) { return kuzet::measure::sanitize_utf8(s) == s; }
+bool valid_utf8(const std::string& s) { return kuzet::measure::http::sanitize_utf8(s) == s; }
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace kuzet::measure;
+  using namespace kuzet::measure::http;
   const std::string_view input(reinterpret_cast<const char*>(data), size);
   size_t newline = input.find('\n');
   if (newline == std::string_view::npos) newline = input.size();

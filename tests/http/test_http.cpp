@@ -18,16 +18,16 @@
 
 #include "core/crypto.hpp"
 #include "core/failure.hpp"
-#include "measure/http.hpp"
+#include "measure/http/http.hpp"
 #include "tests/http/fake_http_server.hpp"
 
 namespace failure = kuzet::core::failure;
 using kuzet::measure::DnsObservation;
-using kuzet::measure::http_get;
+using kuzet::measure::http::http_get;
 using kuzet::measure::HttpObservation;
-using kuzet::measure::HttpOptions;
+using kuzet::measure::http::HttpOptions;
 using kuzet::measure::HttpRequest;
-using kuzet::measure::SniMode;
+using kuzet::measure::http::SniMode;
 using kuzet::test_http::fake_body;
 using kuzet::test_http::FakeConnection;
 using kuzet::test_http::FakeHttpServer;
@@ -42,7 +42,7 @@ struct TestResolver {
   std::mutex mutex;
   std::vector<std::string> asked;
 
-  kuzet::measure::HostResolver callback() {
+  kuzet::measure::http::HostResolver callback() {
     return [this](const std::string& host) {
       std::lock_guard lock(mutex);
       asked.push_back(host);
@@ -504,8 +504,8 @@ TEST_CASE("hostile header bytes: valid UTF-8, values capped, folded lines joined
   CHECK(header_value(hop, "X-Long") == std::string(8 * 1024, 'a'));
   CHECK(header_value(hop, "X-Folded") == "first second");
   for (const auto& h : hop.headers) {
-    CHECK(kuzet::measure::sanitize_utf8(h.name) == h.name);
-    CHECK(kuzet::measure::sanitize_utf8(h.value) == h.value);
+    CHECK(kuzet::measure::http::sanitize_utf8(h.name) == h.name);
+    CHECK(kuzet::measure::http::sanitize_utf8(h.value) == h.value);
   }
 }
 

@@ -3,10 +3,10 @@
 
 #include <string>
 
-#include "measure/http.hpp"
+#include "measure/http/http.hpp"
 
-using kuzet::measure::extract_title;
-using kuzet::measure::sanitize_utf8;
+using kuzet::measure::http::extract_title;
+using kuzet::measure::http::sanitize_utf8;
 
 namespace {
 const std::string kFffd = "\xEF\xBF\xBD";

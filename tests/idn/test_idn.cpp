@@ -4,10 +4,10 @@
 #include <string>
 
 #include "idn/idn.hpp"
-#include "measure/url.hpp"
+#include "measure/http/url.hpp"
 
 using kuzet::idn::convert_host;
-using kuzet::measure::parse_url;
+using kuzet::measure::http::parse_url;
 
 namespace {
 std::string ascii_of(const std::string& host) {

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "csv/csv.hpp"
-#include "measure/url.hpp"
+#include "measure/http/url.hpp"
 #include "spec/categories.hpp"
 #include "spec/citizenlab.hpp"
 
@@ -29,7 +29,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const auto spec = kuzet::spec::parse_citizenlab_csv(text, "fuzz.csv");
     if (spec.targets.empty()) std::abort();
     for (const auto& t : spec.targets)
-      if (!kuzet::measure::parse_url(t.url) || !kuzet::spec::category_problem(t.category).empty()) std::abort();
+      if (!kuzet::measure::http::parse_url(t.url) || !kuzet::spec::category_problem(t.category).empty()) std::abort();
   } catch (const kuzet::spec::SpecError& e) {
     const std::string message = e.what();
     if (message.rfind("fuzz.csv:", 0) != 0 || message.size() < 11 || message[9] < '1' || message[9] > '9')

@@ -4,7 +4,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "measure/url.hpp"
+#include "measure/http/url.hpp"
 #include "spec/categories.hpp"
 #include "spec/spec.hpp"
 
@@ -14,7 +14,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const auto spec = kuzet::spec::parse_spec(text, "fuzz.yaml");
     if (spec.targets.empty()) std::abort();
     for (const auto& t : spec.targets) {
-      if (!kuzet::measure::parse_url(t.url) || !kuzet::spec::category_problem(t.category).empty()) std::abort();
+      if (!kuzet::measure::http::parse_url(t.url) || !kuzet::spec::category_problem(t.category).empty()) std::abort();
     }
     for (const auto& r : spec.interception_roots)
       if (r.sha256.size() != 64) std::abort();

@@ -8,7 +8,7 @@
 #include <set>
 #include <string>
 
-#include "measure/url.hpp"
+#include "measure/http/url.hpp"
 #include "spec/spec.hpp"
 #include "spec/yaml_fields.hpp"
 
@@ -42,7 +42,7 @@ void check_shipped(const Spec& spec, const std::set<std::string>& required) {
   }
   for (const auto& t : spec.targets) {
     INFO(t.url);
-    CHECK(kuzet::measure::parse_url(t.url).has_value());
+    CHECK(kuzet::measure::http::parse_url(t.url).has_value());
     CHECK(is_known_category(t.category));
     CHECK_FALSE(t.name.empty());
   }

@@ -1,6 +1,6 @@
 // The DNS step: A and AAAA with c-ares on a private channel, raw replies classified by dns_parse.cpp.
 // c-ares opens its sockets through SocketTap, which keeps listening for late replies ("Hold-On").
-#include "measure/dns.hpp"
+#include "measure/dns/dns.hpp"
 
 #include <arpa/inet.h>
 #include <ares.h>
@@ -20,9 +20,9 @@
 
 #include "core/failure.hpp"
 #include "core/time.hpp"
-#include "measure/dns_parse.hpp"
+#include "measure/dns/dns_parse.hpp"
 
-namespace kuzet::measure {
+namespace kuzet::measure::dns {
 
 namespace {
 
@@ -532,4 +532,4 @@ DnsObservation resolve(const std::string& hostname, const DnsOptions& options) {
 
 bool is_valid_resolver(const std::string& resolver) { return parse_resolver(resolver).has_value(); }
 
-}  // namespace kuzet::measure
+}  // namespace kuzet::measure::dns

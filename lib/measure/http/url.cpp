@@ -1,4 +1,4 @@
-#include "measure/url.hpp"
+#include "measure/http/url.hpp"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -8,7 +8,7 @@
 
 #include "idn/idn.hpp"
 
-namespace kuzet::measure {
+namespace kuzet::measure::http {
 
 namespace {
 struct UrlHandleDeleter {
@@ -99,4 +99,4 @@ std::optional<std::string> resolve_redirect(const std::string& base, const std::
   return full;
 }
 
-}  // namespace kuzet::measure
+}  // namespace kuzet::measure::http

@@ -1,4 +1,4 @@
-#include "measure/dns_parse.hpp"
+#include "measure/dns/dns_parse.hpp"
 
 #include <arpa/inet.h>
 #include <ares.h>
@@ -12,7 +12,7 @@
 
 #include "core/failure.hpp"
 
-namespace kuzet::measure {
+namespace kuzet::measure::dns {
 
 namespace {
 
@@ -223,4 +223,4 @@ std::string format_resolver(const ResolverAddress& resolver) {
   return resolver.ip + ":" + std::to_string(resolver.port);
 }
 
-}  // namespace kuzet::measure
+}  // namespace kuzet::measure::dns

@@ -3,7 +3,7 @@
 #include <optional>
 #include <string>
 
-namespace kuzet::measure {
+namespace kuzet::measure::http {
 
 struct Url {
   std::string scheme;        // "http" or "https", lower-case
@@ -22,4 +22,4 @@ std::optional<Url> parse_url(const std::string& text, std::string* error = nullp
 std::optional<std::string> resolve_redirect(const std::string& base, const std::string& location);
 bool is_ip_literal(const std::string& host);
 
-}  // namespace kuzet::measure
+}  // namespace kuzet::measure::http

@@ -4,7 +4,7 @@
 
 #include "measure/observations.hpp"
 
-namespace kuzet::measure {
+namespace kuzet::measure::dns {
 
 struct DnsOptions {
   std::string resolver;  // "" = the system's resolv.conf; else "IP", "IP:PORT" or "[IPv6]:PORT"
@@ -52,4 +52,4 @@ DnsObservation resolve_first(const std::string& hostname, const DnsOptions& opti
 // Validates "IP", "IP:PORT", "[IPv6]:PORT"; used by the CLI to reject bad --resolver values early.
 bool is_valid_resolver(const std::string& resolver);
 
-}  // namespace kuzet::measure
+}  // namespace kuzet::measure::dns

@@ -20,7 +20,7 @@
 //   CURLE_SSL_CACERT_BADFILE, CURLE_SSL_*     tls.error
 //   anything else (WEIRD_SERVER_REPLY,        http.error
 //     UNSUPPORTED_PROTOCOL, ...)
-#include "measure/http.hpp"
+#include "measure/http/http.hpp"
 
 #include <curl/curl.h>
 #include <netinet/in.h>
@@ -45,9 +45,9 @@
 #include "core/time.hpp"
 #include "measure/tcp.hpp"
 #include "measure/tls.hpp"
-#include "measure/url.hpp"
+#include "measure/http/url.hpp"
 
-namespace kuzet::measure {
+namespace kuzet::measure::http {
 
 namespace {
 
@@ -679,4 +679,4 @@ HttpObservation http_get(const std::string& url, const std::string& address, con
   return obs;
 }
 
-}  // namespace kuzet::measure
+}  // namespace kuzet::measure::http

@@ -8,7 +8,7 @@
 
 #include "measure/observations.hpp"
 
-namespace kuzet::measure {
+namespace kuzet::measure::dns {
 
 // "NOERROR", "NXDOMAIN", ... for a header rcode; "RCODE<n>" for codes without a common name.
 std::string dns_rcode_name(int rcode);
@@ -49,4 +49,4 @@ std::optional<ResolverAddress> parse_resolver(const std::string& text);
 // "ip:port", with brackets for IPv6: "[::1]:53".
 std::string format_resolver(const ResolverAddress& resolver);
 
-}  // namespace kuzet::measure
+}  // namespace kuzet::measure::dns

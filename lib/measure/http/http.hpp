@@ -8,7 +8,7 @@
 #include "measure/observations.hpp"
 #include "measure/tls.hpp"
 
-namespace kuzet::measure {
+namespace kuzet::measure::http {
 
 enum class SniMode {
   normal,  // SNI = the URL's host
@@ -52,4 +52,4 @@ void add_header_line(std::string_view line, bool body_started, std::vector<HttpH
 // Where a 3xx response sends us: its last Location header resolved against `url` ("" when none is usable).
 std::string redirect_location(const std::string& url, const std::vector<HttpHeader>& headers);
 
-}  // namespace kuzet::measure
+}  // namespace kuzet::measure::http
