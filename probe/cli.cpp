@@ -110,12 +110,16 @@ RunCommand parse_run(int argc, char** argv) {
 int upload_results(const uplink::CollectorClient& client, const identity::Identity& identity, const RunResult& result,
                    const std::string& out_path, const std::string& data_dir) {
   auto summary = uplink::upload_records(client, identity, result.records);
-  std::fprintf(stderr, "upload to %s: %zu stored, %zu duplicate, %zu rejected, %zu not sent%s%s\n",
-               client.base_url().c_str(), summary.stored, summary.duplicates, summary.rejected, summary.failed,
-               summary.failure.empty() ? "" : " — ", summary.failure.c_str());
+  std::fprintf(stderr, "%s%s\n",
+               ui::say("run.upload_summary", {{"collector", client.base_url()},
+                                              {"stored", std::to_string(summary.stored)},
+                                              {"duplicate", std::to_string(summary.duplicates)},
+                                              {"rejected", std::to_string(summary.rejected)},
+                                              {"failed", std::to_string(summary.failed)}}).c_str(),
+               summary.failure.empty() ? "" : ui::say("run.upload_failure", {{"failure", summary.failure}}).c_str());
   for (const auto& item : summary.items)
     if (item.status == "rejected")
-      std::fprintf(stderr, "  rejected %s: %s\n", item.measurement_uid.c_str(), item.reason.c_str());
+      std::fprintf(stderr, "%s\n", ui::say("run.upload_rejected", {{"uid", item.measurement_uid}, {"reason", item.reason}}).c_str());
   if (summary.failed == 0 && summary.rejected == 0) return 0;
   std::string kept = out_path;
   if (kept.empty()) {
@@ -123,11 +127,11 @@ int upload_results(const uplink::CollectorClient& client, const identity::Identi
     ui::OutputFile fallback;
     std::string why;
     if (!fallback.open(kept, &why) || !fallback.append_records(result.records, &why)) {
-      std::fprintf(stderr, "kuzet-probe: could not keep the results in %s: %s\n", kept.c_str(), why.c_str());
+      std::fprintf(stderr, "kuzet-probe: %s\n", ui::say("run.keep_failed", {{"file", kept}, {"reason", why}}).c_str());
       return 1;
     }
   }
-  std::fprintf(stderr, "results are kept in %s\n", kept.c_str());
+  std::fprintf(stderr, "%s\n", ui::say("run.kept_in", {{"file", kept}}).c_str());
   return 0;
 }
 

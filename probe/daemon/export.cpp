@@ -12,6 +12,7 @@
 #include "probe/config.hpp"
 #include "probe/daemon/queue.hpp"
 #include "probe/ui/commands.hpp"
+#include "probe/ui/texts.hpp"
 
 namespace kuzet::probe::daemon {
 
@@ -105,9 +106,10 @@ int export_command(int argc, char** argv) {
       std::fprintf(stderr, "kuzet-probe: export: %s\n", result.error.c_str());
       return 1;
     }
-    std::printf("exported %llu results (%llu keys) to %s; %llu queued results outside the range\n",
-                static_cast<unsigned long long>(result.exported), static_cast<unsigned long long>(result.keys),
-                options.out_path.c_str(), static_cast<unsigned long long>(result.skipped));
+    std::printf("%s\n", ui::say("export.done", {{"results", std::to_string(result.exported)},
+                                                 {"keys", std::to_string(result.keys)},
+                                                 {"file", options.out_path},
+                                                 {"outside", std::to_string(result.skipped)}}).c_str());
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "kuzet-probe: export: %s\n", e.what());

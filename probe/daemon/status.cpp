@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <cstdio>
@@ -109,6 +110,33 @@ namespace {
 
 std::string or_dash(const std::string& s) { return s.empty() ? "-" : s; }
 
+// Characters, not bytes: the labels are Cyrillic in ru and kk.
+size_t display_width(const std::string& text) {
+  size_t n = 0;
+  for (const unsigned char c : text) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+// `kuzet-probe status` prints "label:  value" lines whose values line up in every language.
+class StatusLines {
+ public:
+  StatusLines() {
+    for (const char* key : kLabels) width_ = std::max(width_, display_width(ui::say(key)) + 1);
+  }
+  // An empty label continues the line above.
+  void print(const char* label_key, const std::string& value) const {
+    const std::string label = *label_key ? ui::say(label_key) + ":" : "";
+    std::printf("%s%s %s\n", label.c_str(), std::string(width_ - display_width(label), ' ').c_str(), value.c_str());
+  }
+
+ private:
+  static constexpr const char* kLabels[] = {
+      "status.label.daemon",      "status.label.mode",       "status.label.last_run",   "status.label.next_run",
+      "status.label.queue",       "status.label.last_upload", "status.label.last_success", "status.label.collectors",
+      "status.label.collector",   "status.label.next_upload", "status.label.key",        "status.label.log"};
+  size_t width_ = 0;
+};
+
 std::string human_bytes(uint64_t b) {
   char text[32];
   if (b >= (1u << 20)) std::snprintf(text, sizeof text, "%.1f MiB", b / 1048576.0);
@@ -169,64 +197,85 @@ int status_command(int argc, char** argv) {
     std::printf("%s\n", j.dump(2).c_str());
     return 0;
   }
-  std::printf("daemon:       %s (pid %lld, since %s, %llu runs)\n",
-              alive ? "running" : (status->running ? "not running (stopped without cleaning up)" : "stopped"),
-              static_cast<long long>(status->pid), or_dash(status->started_at).c_str(),
-              static_cast<unsigned long long>(status->runs));
-  std::printf("mode:         %s\n", status->mode == "shutdown" ? "shutdown suspected (measuring at the shutdown pace)"
-                                                               : "normal");
+  using ui::say;
+  const StatusLines lines;
+  const auto count = [](uint64_t n) { return std::to_string(n); };
+  const std::string state = alive ? say("status.state_running")
+                                  : say(status->running ? "status.state_stale" : "status.state_stopped");
+  lines.print("status.label.daemon", say("status.daemon", {{"state", state},
+                                                          {"pid", std::to_string(status->pid)},
+                                                          {"since", or_dash(status->started_at)},
+                                                          {"runs", count(status->runs)}}));
+  lines.print("status.label.mode", say(status->mode == "shutdown" ? "status.mode_shutdown" : "status.mode_normal"));
   if (status->last_run) {
     const auto& r = *status->last_run;
     std::string verdicts;
     for (const auto& [v, n] : r.verdicts) verdicts += (verdicts.empty() ? "" : ", ") + std::to_string(n) + " " + v;
-    std::printf("last run:     %s, %llu targets (%s), network %s AS%u, collector %s\n", r.started_at.c_str(),
-                static_cast<unsigned long long>(r.targets), verdicts.c_str(), or_dash(r.cc).c_str(), r.asn,
-                !r.collector_configured ? "none configured" : r.collector_reachable ? "reachable" : "unreachable");
+    const char* collector = !r.collector_configured ? "status.collector_none"
+                            : r.collector_reachable ? "status.collector_reachable"
+                                                    : "status.collector_unreachable";
+    lines.print("status.label.last_run", say("status.last_run", {{"at", r.started_at},
+                                                                {"targets", count(r.targets)},
+                                                                {"verdicts", verdicts},
+                                                                {"cc", or_dash(r.cc)},
+                                                                {"asn", std::to_string(r.asn)},
+                                                                {"collector", say(collector)}}));
   } else {
-    std::printf("last run:     -\n");
+    lines.print("status.label.last_run", "-");
   }
-  std::printf("next run:     %s\n", alive ? or_dash(status->next_run_at).c_str() : "- (daemon not running)");
-  std::printf("queue:        %llu results waiting (%s of %s on disk)%s\n",
-              static_cast<unsigned long long>(live_records), human_bytes(status->queue.bytes).c_str(),
-              human_bytes(status->queue.max_bytes).c_str(),
-              status->queue.full_since.empty() ? "" : ", FULL: new results refused");
+  lines.print("status.label.next_run", alive ? or_dash(status->next_run_at) : say("status.next_run_stopped"));
+  lines.print("status.label.queue",
+              say("status.queue", {{"count", count(live_records)},
+                                   {"bytes", human_bytes(status->queue.bytes)},
+                                   {"max", human_bytes(status->queue.max_bytes)}}) +
+                  (status->queue.full_since.empty() ? "" : say("status.queue_full")));
   if (!status->queue.full_since.empty() || status->queue.refused_full > 0)
-    std::printf("              full since %s, %llu results refused (%s)\n", or_dash(status->queue.full_since).c_str(),
-                static_cast<unsigned long long>(status->queue.refused_full), status->queue.policy.c_str());
+    lines.print("", say("status.queue_full_since", {{"since", or_dash(status->queue.full_since)},
+                                                     {"refused", count(status->queue.refused_full)},
+                                                     {"policy", status->queue.policy}}));
   if (status->last_upload) {
     const auto& u = *status->last_upload;
-    std::printf("last upload:  %s to %s: %llu sent, %llu stored, %llu duplicate, %llu rejected%s%s\n", u.at.c_str(),
-                u.collector.c_str(), static_cast<unsigned long long>(u.sent), static_cast<unsigned long long>(u.stored),
-                static_cast<unsigned long long>(u.duplicate), static_cast<unsigned long long>(u.rejected),
-                u.failure.empty() ? "" : ", failed: ", u.failure.c_str());
+    lines.print("status.label.last_upload",
+                say("status.last_upload", {{"at", u.at},
+                                           {"collector", u.collector},
+                                           {"sent", count(u.sent)},
+                                           {"stored", count(u.stored)},
+                                           {"duplicate", count(u.duplicate)},
+                                           {"rejected", count(u.rejected)}}) +
+                    (u.failure.empty() ? "" : say("status.upload_failed", {{"failure", u.failure}})));
   } else {
-    std::printf("last upload:  -\n");
+    lines.print("status.label.last_upload", "-");
   }
-  std::printf("last success: %s\n", or_dash(status->last_upload_ok_at).c_str());
+  lines.print("status.label.last_success", or_dash(status->last_upload_ok_at));
   if (config && config->collectors.empty())
-    std::printf("collectors:   %s\n", ui::texts().text("status.no_collector").c_str());
+    lines.print("status.label.collectors", say("status.no_collector"));
   else if (config)
-    for (const auto& url : config->collectors) std::printf("collector:    %s\n", url.c_str());
+    for (const auto& url : config->collectors) lines.print("status.label.collector", url);
   if (status->upload_failures_in_row > 0)
-    std::printf("next upload:  %s (after %llu failed attempts)\n", or_dash(status->next_upload_at).c_str(),
-                static_cast<unsigned long long>(status->upload_failures_in_row));
+    lines.print("status.label.next_upload", say("status.next_upload", {{"at", or_dash(status->next_upload_at)},
+                                                                      {"count", count(status->upload_failures_in_row)}}));
   for (const auto& n : status->networks)
-    std::printf("key:          network %s AS%u: %s (last used %s)\n", or_dash(n.cc).c_str(), n.asn, n.key_id.c_str(),
-                n.last_seen.c_str());
+    lines.print("status.label.key", say("status.key", {{"cc", or_dash(n.cc)},
+                                                      {"asn", std::to_string(n.asn)},
+                                                      {"key", n.key_id},
+                                                      {"at", n.last_seen}}));
   for (const auto& w : logs) {
     if (!w.trusted()) {
-      std::printf("log:          %s: %s DETECTED at %s: %s; NOT TRUSTED, no uploads; evidence (both signed "
-                  "checkpoints) in %s\n",
-                  w.collector.c_str(), w.conflict == "rewind" ? "REWIND" : "FORK", w.conflict_found_at.c_str(),
-                  w.conflict_detail.c_str(), witness::state_path(data_dir, w.collector).c_str());
+      lines.print("status.label.log", say("status.log_conflict", {{"collector", w.collector},
+                                                                  {"kind", w.conflict == "rewind" ? "REWIND" : "FORK"},
+                                                                  {"at", w.conflict_found_at},
+                                                                  {"detail", w.conflict_detail},
+                                                                  {"file", witness::state_path(data_dir, w.collector)}}));
       continue;
     }
     std::string error;
     const auto verifier = tlog::parse_verifier_key(w.log_key, &error);
     const auto checkpoint = verifier ? tlog::open_checkpoint(w.checkpoint, *verifier, &error) : std::nullopt;
-    std::printf("log:          %s: consistent, %s entries verified at %s%s%s\n", w.collector.c_str(),
-                checkpoint ? std::to_string(checkpoint->size).c_str() : "-", or_dash(w.checked_at).c_str(),
-                w.last_error.empty() ? "" : "; last check failed: ", w.last_error.c_str());
+    lines.print("status.label.log",
+                say("status.log_ok", {{"collector", w.collector},
+                                      {"size", checkpoint ? std::to_string(checkpoint->size) : "-"},
+                                      {"at", or_dash(w.checked_at)}}) +
+                    (w.last_error.empty() ? "" : say("status.log_check_failed", {{"error", w.last_error}})));
   }
   return 0;
 }

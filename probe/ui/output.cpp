@@ -105,13 +105,18 @@ void print_table(std::ostream& out, const RunResult& result) {
     row(r.target, r.category, r.verdict.verdict, r.verdict.method.empty() ? "-" : r.verdict.method, seen_failure(r), t);
     ++counts[r.verdict.verdict];
   }
-  out << "\n" << result.records.size() << " targets in " << std::fixed << std::setprecision(1)
-      << result.duration_ms / 1000.0 << "s:";
-  for (const auto& [verdict, n] : counts) out << " " << n << " " << verdict;
-  out << "\nnetwork: " << (result.network.asn ? "AS" + std::to_string(result.network.asn) : std::string("unknown ASN"))
-      << (result.network.cc.empty() ? "" : " (" + result.network.cc + ")")
-      << ", control: " << (result.control_obtained ? "yes" : "none") << "\n"
-      << ui::texts().text("run.seen_note") << "\n";
+  char seconds[32];
+  std::snprintf(seconds, sizeof seconds, "%.1f", result.duration_ms / 1000.0);
+  std::string verdicts;
+  for (const auto& [verdict, n] : counts) verdicts += (verdicts.empty() ? "" : " ") + std::to_string(n) + " " + verdict;
+  const std::string network = (result.network.asn ? "AS" + std::to_string(result.network.asn) : say("run.unknown_asn")) +
+                              (result.network.cc.empty() ? "" : " (" + result.network.cc + ")");
+  out << "\n"
+      << say("run.summary", {{"count", std::to_string(result.records.size())}, {"seconds", seconds}, {"verdicts", verdicts}})
+      << "\n"
+      << say("run.network", {{"network", network}, {"control", say(result.control_obtained ? "run.control_yes" : "run.control_none")}})
+      << "\n"
+      << texts().text("run.seen_note") << "\n";
 }
 
 }  // namespace kuzet::probe::ui

@@ -3,6 +3,7 @@
 // run, the shutdown pace and restoration, export -> import, config errors and SIGHUP.
 #include <doctest/doctest.h>
 
+#include <cstdlib>
 #include <random>
 #include <set>
 
@@ -85,9 +86,27 @@ TEST_CASE("collector down for a while, then back; kill -9 during uploads: everyt
     CHECK(WEXITSTATUS(*e) == 0);
     const auto text = st.stdout_text();
     CHECK(text.find("stopped") != std::string::npos);
-    CHECK(text.find(std::to_string(expected.size()) + " results waiting") != std::string::npos);
+    CHECK(text.find("\nqueue:        " + std::to_string(expected.size()) + " results waiting") != std::string::npos);
     CHECK(text.find("upload.unreachable") != std::string::npos);
     CHECK(text.find("key:") != std::string::npos);
+  }
+  // ... and in the volunteer's language (LC_ALL wins over LANG), with the values still lined up.
+  {
+    const char* saved = std::getenv("LC_ALL");
+    const std::string old_lc_all = saved ? saved : "";
+    ::setenv("LC_ALL", "ru_RU.UTF-8", 1);
+    Process st({KUZET_PROBE_BIN, "status", "--config", config}, dir.file("status-ru"));
+    saved ? ::setenv("LC_ALL", old_lc_all.c_str(), 1) : ::unsetenv("LC_ALL");
+    auto e = st.wait_exit(60s);
+    REQUIRE(e.has_value());
+    CHECK(WEXITSTATUS(*e) == 0);
+    const auto text = st.stdout_text();
+    CHECK(text.find("демон:") == 0);
+    CHECK(text.find("остановлен") != std::string::npos);
+    CHECK(text.find("результатов ждут отправки: " + std::to_string(expected.size())) != std::string::npos);
+    CHECK(text.find("results waiting") == std::string::npos);
+    // Every value starts in the same column, counted in characters: "последняя отправка:" is the widest label.
+    CHECK_MESSAGE(text.find("\nочередь:            результатов") != std::string::npos, text);
   }
 
   // Phase 2: the collector is back. The daemon uploads at once (its first run comes later: jitter);

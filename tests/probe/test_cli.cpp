@@ -171,6 +171,18 @@ TEST_CASE("progress and table speak one vocabulary: the failure seen in both, th
   CHECK(row.find("offline") != std::string::npos);
   CHECK(row.find("dns.error") != std::string::npos);
 
+  CHECK(text.find("1 targets in 0.0s: 1 offline") != std::string::npos);
+  CHECK(text.find("network: unknown ASN, control: none") != std::string::npos);
+
+  // The lines under the table are in the volunteer's language; the verdict words stay the project's.
+  probe::ui::set_language("kk");
+  std::ostringstream kk_table;
+  probe::ui::print_table(kk_table, result);
+  CHECK(kk_table.str().find("нысана саны: 1, 0.0 с ішінде: 1 offline") != std::string::npos);
+  CHECK(kk_table.str().find("желі: ASN белгісіз, бақылау: жоқ") != std::string::npos);
+  CHECK(kk_table.str().find("targets in") == std::string::npos);
+  probe::ui::set_language("en");
+
   probe::MeasurementRecord fine;
   fine.target = "ok.example";
   CHECK(probe::ui::seen_failure(fine) == "-");
