@@ -65,7 +65,7 @@ RunCommand parse_run(int argc, char** argv) {
   for (int i = 0; i < argc; ++i) {
     const std::string arg = argv[i];
     auto value = [&]() -> std::string {
-      if (i + 1 >= argc) throw UsageError(arg + " needs a value");
+      if (i + 1 >= argc) throw UsageError(ui::say("error.needs_value", {{"command", "run"}, {"option", arg}}));
       return argv[++i];
     };
     if (arg == "--spec") cmd.specs.push_back(value());
@@ -86,13 +86,13 @@ RunCommand parse_run(int argc, char** argv) {
       const std::string v = value();
       char* end = nullptr;
       unsigned long n = std::strtoul(v.c_str(), &end, 10);
-      if (v.empty() || *end != '\0' || n < 1 || n > 256) throw UsageError("--concurrency takes 1..256");
+      if (v.empty() || *end != '\0' || n < 1 || n > 256) throw UsageError(ui::say("error.number_range", {{"command", "run"}, {"option", arg}, {"min", "1"}, {"max", "256"}}));
       cmd.concurrency = n;
       cmd.concurrency_set = true;
     } else throw UsageError(ui::unknown_option_message("run", arg));
   }
   if (!cmd.resolver.empty() && !measure::dns::is_valid_resolver(cmd.resolver))
-    throw UsageError("--resolver '" + cmd.resolver + "' is not IP, IP:PORT or [IPv6]:PORT");
+    throw UsageError(ui::say("error.bad_resolver", {{"value", cmd.resolver}}));
   for (const auto& t : cmd.targets) {
     std::string why;
     if (measure::http::parse_url(t, &why)) continue;
@@ -101,7 +101,7 @@ RunCommand parse_run(int argc, char** argv) {
   }
   if (!cmd.collector.empty() && !measure::http::parse_url(cmd.collector)) {
     if (auto hint = ui::url_suggestion_message("--collector", cmd.collector); !hint.empty()) throw UsageError(hint);
-    throw UsageError("--collector '" + cmd.collector + "' is not an http(s) URL");
+    throw UsageError(ui::say("error.bad_collector_url", {{"value", cmd.collector}}));
   }
   return cmd;
 }
@@ -159,7 +159,7 @@ int run_command(const RunCommand& cmd) {
     throw UsageError(e.what());
   }
   if (options.targets.empty())
-    throw UsageError("nothing to measure: give --spec FILE or --target URL\n" +
+    throw UsageError(ui::say("error.nothing_to_measure") + "\n" +
                      ui::say("error.see_help", {{"command", "run"}}));
   if (!cmd.quiet) options.on_progress = ui::print_progress;
 
@@ -167,7 +167,7 @@ int run_command(const RunCommand& cmd) {
   ui::OutputFile out;
   if (!cmd.out.empty()) {
     std::string why;
-    if (!out.open(cmd.out, &why)) throw UsageError("--out '" + cmd.out + "': " + why);
+    if (!out.open(cmd.out, &why)) throw UsageError(ui::say("error.bad_out", {{"file", cmd.out}, {"reason", why}}));
   }
 
   // Consent, once every usage error has been said: read from the config given, else from the installed one
@@ -193,14 +193,12 @@ int run_command(const RunCommand& cmd) {
     try {
       identity = identity::Identity::load_or_create(config.data_dir);
     } catch (const std::exception& e) {
-      throw UsageError(std::string("identity in ") + config.data_dir + ": " + e.what() +
-                       " (use --data-dir DIR or data_dir: in the config)");
+      throw UsageError(ui::say("error.identity", {{"dir", config.data_dir}, {"reason", e.what()}}));
     }
     client.emplace(config.collectors.front(), collector_client_options(config));
     const bool via_proxy = !config.upload.proxy.empty();
     if (via_proxy && !options.network_override)
-      std::fprintf(stderr, "kuzet-probe: uploads go through a proxy, so the collector cannot tell our network; "
-                           "set network: {cc, asn} in the config to label results\n");
+      std::fprintf(stderr, "kuzet-probe: %s\n", ui::say("run.proxy_no_network", {{"setting", "network: {cc, asn}"}}).c_str());
     options.collector =
         std::make_shared<uplink::HttpCollectorLink>(*client, *identity, options.network_override, !via_proxy);
     if (!via_proxy) options.last_known_network = identity::load_last_network(config.data_dir);
@@ -212,8 +210,8 @@ int run_command(const RunCommand& cmd) {
   RunResult result = run_probe(options);
   if (result.network.source == "collector") {
     if (auto error = identity::save_last_network(config.data_dir, result.network); !error.empty())
-      std::fprintf(stderr, "kuzet-probe: cannot remember the network in %s: %s\n", config.data_dir.c_str(),
-                   error.c_str());
+      std::fprintf(stderr, "kuzet-probe: %s\n",
+                   ui::say("run.cannot_remember_network", {{"dir", config.data_dir}, {"reason", error}}).c_str());
   }
 
   if (out.is_open()) {

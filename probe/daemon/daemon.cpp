@@ -37,6 +37,7 @@
 #include "probe/daemon/status.hpp"
 #include "probe/ui/commands.hpp"
 #include "probe/ui/consent.hpp"
+#include "probe/ui/texts.hpp"
 #include "probe/witness/collector_log_api.hpp"
 #include "probe/witness/witness.hpp"
 #include "spec/spec.hpp"
@@ -485,7 +486,7 @@ int daemon_command(int argc, char** argv) {
     const auto* info = ui::find_command("daemon");
     if (std::find(info->options.begin(), info->options.end(), arg) == info->options.end())
       throw ui::UsageError(ui::unknown_option_message("daemon", arg));
-    if (i + 1 >= argc) throw ui::UsageError("daemon: " + arg + " needs a value");
+    if (i + 1 >= argc) throw ui::UsageError(ui::say("error.needs_value", {{"command", "daemon"}, {"option", arg}}));
     const std::string value = argv[++i];
     try {
       if (arg == "--config") options.config_path = value;
@@ -502,7 +503,7 @@ int daemon_command(int argc, char** argv) {
     }
   }
   if (options.retry_initial_s <= 0 || options.retry_max_s < options.retry_initial_s)
-    throw ui::UsageError("daemon: need 0 < --retry-initial <= --retry-max");
+    throw ui::UsageError(ui::say("error.daemon_retry"));
   return run_daemon(options);
 }
 

@@ -61,27 +61,24 @@ ExportResult export_bundle(const ExportOptions& options, const identity::Identit
 }
 
 int export_command(int argc, char** argv) {
-  const char* usage = "usage: kuzet-probe export [--config FILE] [--since TIME] [--until TIME] FILE\n"
-                      "       TIME is RFC 3339, e.g. 2026-11-23T10:00:00Z\n";
+  const std::string see_help = ui::say("error.see_help", {{"command", "export"}});
+  const auto usage_error = [&](const std::string& message) {
+    std::fprintf(stderr, "kuzet-probe: %s\n%s\n", message.c_str(), see_help.c_str());
+    return 2;
+  };
   std::string config_path = kDefaultConfigPath;
   ExportOptions options;
   for (int i = 0; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--config" || arg == "--since" || arg == "--until") {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "kuzet-probe: export: %s needs a value\n%s", arg.c_str(), usage);
-        return 2;
-      }
+      if (i + 1 >= argc) return usage_error(ui::say("error.needs_value", {{"command", "export"}, {"option", arg}}));
       const std::string value = argv[++i];
       if (arg == "--config") {
         config_path = value;
         continue;
       }
       auto t = core::parse_rfc3339(value);
-      if (!t) {
-        std::fprintf(stderr, "kuzet-probe: export: %s '%s' is not an RFC 3339 time\n%s", arg.c_str(), value.c_str(), usage);
-        return 2;
-      }
+      if (!t) return usage_error(ui::say("export.not_a_time", {{"option", arg}, {"value", value}}));
       (arg == "--since" ? options.since : options.until) = t;
     } else if (!arg.empty() && arg[0] == '-') {
       std::fprintf(stderr, "kuzet-probe: %s\n", ui::unknown_option_message("export", arg).c_str());
@@ -89,14 +86,10 @@ int export_command(int argc, char** argv) {
     } else if (options.out_path.empty()) {
       options.out_path = arg;
     } else {
-      std::fprintf(stderr, "kuzet-probe: export: one output FILE only\n%s", usage);
-      return 2;
+      return usage_error(ui::say("export.one_file"));
     }
   }
-  if (options.out_path.empty()) {
-    std::fprintf(stderr, "kuzet-probe: export: the output FILE is missing\n%s", usage);
-    return 2;
-  }
+  if (options.out_path.empty()) return usage_error(ui::say("export.file_missing"));
   try {
     const ProbeConfig config = load_probe_config(config_path);
     options.queue_dir = config.data_dir + "/queue";

@@ -157,7 +157,7 @@ int status_command(int argc, char** argv) {
     } else if (arg == "--json") {
       as_json = true;
     } else if (arg == "--config" || arg == "--data-dir") {
-      throw ui::UsageError("status: " + arg + " needs a value");
+      throw ui::UsageError(ui::say("error.needs_value", {{"command", "status"}, {"option", arg}}));
     } else {
       throw ui::UsageError(ui::unknown_option_message("status", arg));
     }

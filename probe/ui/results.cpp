@@ -25,7 +25,7 @@ int results_command(int argc, char** argv) {
   for (int i = 0; i < argc; ++i) {
     const std::string arg = argv[i];
     auto value = [&]() -> std::string {
-      if (i + 1 >= argc) throw UsageError("results: " + arg + " needs a value");
+      if (i + 1 >= argc) throw UsageError(say("error.needs_value", {{"command", "results"}, {"option", arg}}));
       return argv[++i];
     };
     if (arg == "--config") config_path = value();
@@ -36,7 +36,7 @@ int results_command(int argc, char** argv) {
       const std::string v = value();
       char* end = nullptr;
       const unsigned long long n = std::strtoull(v.c_str(), &end, 10);
-      if (v.empty() || *end != '\0' || n < 1 || n > 100000) throw UsageError("results: " + arg + " takes 1..100000");
+      if (v.empty() || *end != '\0' || n < 1 || n > 100000) throw UsageError(say("error.number_range", {{"command", "results"}, {"option", arg}, {"min", "1"}, {"max", "100000"}}));
       if (arg == "--days") days = static_cast<int64_t>(n);
       else limit = static_cast<size_t>(n);
     } else throw UsageError(unknown_option_message("results", arg));
@@ -96,8 +96,9 @@ int results_command(int argc, char** argv) {
   std::printf("\n%s\n", say("results.summary", {{"count", std::to_string(shown.size())},
                                                  {"days", std::to_string(days)},
                                                  {"verdicts", summary}}).c_str());
-  if (read.skipped > 0) std::fprintf(stderr, "kuzet-probe: %zu unreadable lines in %s skipped\n", read.skipped,
-                                     history::path(data_dir).c_str());
+  if (read.skipped > 0)
+    std::fprintf(stderr, "kuzet-probe: %s\n",
+                 say("results.skipped", {{"count", std::to_string(read.skipped)}, {"file", history::path(data_dir)}}).c_str());
   return kExitOk;
 }
 

@@ -41,7 +41,7 @@ SetupAnswers parse_setup(int argc, char** argv) {
   for (int i = 0; i < argc; ++i) {
     const std::string arg = argv[i];
     auto value = [&]() -> std::string {
-      if (i + 1 >= argc) throw UsageError(arg + " needs a value");
+      if (i + 1 >= argc) throw UsageError(say("error.needs_value", {{"command", "setup"}, {"option", arg}}));
       return argv[++i];
     };
     if (arg == "--config") a.config_path = value();
@@ -54,11 +54,11 @@ SetupAnswers parse_setup(int argc, char** argv) {
     else if (arg == "--non-interactive") a.interactive = false;
     else if (arg == "--lang") {
       const std::string lang = value();
-      if (!is_supported_language(lang)) throw UsageError("--lang takes en, ru or kk, got '" + lang + "'");
+      if (!is_supported_language(lang)) throw UsageError(say("error.bad_lang", {{"value", lang}}));
       set_language(lang);
     } else throw UsageError(unknown_option_message("setup", arg));
   }
-  if (a.no_collector && !a.collectors.empty()) throw UsageError("--no-collector and --collector contradict each other");
+  if (a.no_collector && !a.collectors.empty()) throw UsageError(say("error.collector_contradiction"));
   return a;
 }
 
@@ -293,7 +293,7 @@ int consent_command(int argc, char** argv) {
     const std::string arg = argv[i];
     if (arg == "--lang" && i + 1 < argc) {
       const std::string lang = argv[++i];
-      if (!is_supported_language(lang)) throw UsageError("--lang takes en, ru or kk, got '" + lang + "'");
+      if (!is_supported_language(lang)) throw UsageError(say("error.bad_lang", {{"value", lang}}));
       set_language(lang);
     } else {
       throw UsageError(unknown_option_message("consent", arg));

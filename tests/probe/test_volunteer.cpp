@@ -158,6 +158,28 @@ TEST_CASE("common mistakes get a suggestion") {
   CHECK(contains(collector.err, "did you mean --listen?"));
 }
 
+TEST_CASE("usage errors are said in the volunteer's language, each naming the command and option") {
+  TempDir dir;
+  auto en = run({KUZET_PROBE_BIN, "run", "--concurrency", "0", "--target", "https://example.org/"}, dir);
+  CHECK(en.status == 2);
+  CHECK(contains(en.err, "run: --concurrency takes a whole number from 1 to 256"));
+  auto missing = run({KUZET_PROBE_BIN, "export"}, dir);
+  CHECK(missing.status == 2);
+  CHECK(contains(missing.err, "export: the output FILE is missing"));
+  CHECK(contains(missing.err, "kuzet-probe export --help"));
+
+  EnvironmentVariable lang("LANG", "ru_RU.UTF-8");
+  auto ru = run({KUZET_PROBE_BIN, "run", "--concurrency", "0", "--target", "https://example.org/"}, dir);
+  CHECK(ru.status == 2);
+  CHECK(contains(ru.err, "run: --concurrency принимает целое число от 1 до 256"));
+  auto time = run({KUZET_PROBE_BIN, "export", "--since", "yesterday", "out.jsonl"}, dir);
+  CHECK(time.status == 2);
+  CHECK(contains(time.err, "export: --since 'yesterday' — не время в формате RFC 3339"));
+  auto value = run({KUZET_PROBE_BIN, "results", "--days"}, dir);
+  CHECK(value.status == 2);
+  CHECK(contains(value.err, "results: для --days нужно значение"));
+}
+
 TEST_CASE("no recorded consent: run and daemon refuse without a terminal (exit 3), --consent or the config allow") {
   TempDir dir;
   DaemonConfig c = one_target_config(dir, false);
