@@ -12,6 +12,7 @@
 #include "collector/store/log_entry.hpp"
 #include "collector/store/sqlite_util.hpp"
 #include "collector/store/store.hpp"
+#include "collector/store/wal_checkpointer.hpp"
 #include "collector/vantage/vantage.hpp"
 #include "tlog/entry.hpp"
 
@@ -250,7 +251,9 @@ class SqliteStore : public Store {
       } else {
         existing_ = std::make_unique<Statement>(writer_, "SELECT content_hash, envelope FROM measurements WHERE uid = ?");
       }
+      checkpoints_ = std::make_unique<sqlite::WalCheckpointer>(writer_, open_connection(path));
     } catch (...) {
+      checkpoints_.reset();
       insert_.reset();
       existing_.reset();
       log_entry_insert_.reset();
@@ -262,6 +265,7 @@ class SqliteStore : public Store {
     }
   }
   ~SqliteStore() override {
+    checkpoints_.reset();
     insert_.reset();
     existing_.reset();
     log_entry_insert_.reset();
@@ -636,6 +640,7 @@ class SqliteStore : public Store {
   std::mutex head_mutex_;
   LogHead head_;
   bool has_vantage_ = false;
+  std::unique_ptr<sqlite::WalCheckpointer> checkpoints_;  // the log's checkpoints, off the writer's commits
 };
 
 }  // namespace

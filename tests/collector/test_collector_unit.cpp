@@ -12,11 +12,13 @@
 #include "collector/store/migrate.hpp"
 #include "collector/store/sqlite_util.hpp"
 #include "collector/store/store.hpp"
+#include "collector/store/wal_checkpointer.hpp"
 #include "collector/ingest/upload.hpp"
 #include "tests/collector/helpers.hpp"
 #include "tests/collector/test_db.hpp"
 #include "tlog/note.hpp"
 
+#include <filesystem>
 #include <thread>
 
 using namespace kuzet;
@@ -225,6 +227,82 @@ TEST_CASE("store: idempotent inserts, keys, summaries and list paging") {
   CHECK(p2[1].position.uid == "u3");
   page.after = p2.back().position;
   CHECK(store->list(page).empty());
+}
+
+TEST_CASE("WalCheckpointer: the thread checkpoints after the writer's commits; the writer itself when far behind") {
+  TempDir dir;
+  const std::string path = dir.file("w.db");
+  auto open = [&] {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+    sqlite::exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL");
+    return db;
+  };
+  sqlite3* writer = open();
+  sqlite::exec(writer, "CREATE TABLE t (b BLOB NOT NULL)");
+  const std::string blob(200 * 1024, 'x');  // ~50 pages a commit
+  auto commit_some = [&](int commits) {
+    for (int i = 0; i < commits; ++i) {
+      sqlite::Statement ins(writer, "INSERT INTO t(b) VALUES(?)");
+      ins.bind_blob(1, blob.data(), blob.size());
+      ins.step();
+    }
+  };
+  {
+    // The thread is never asked (threshold out of reach): past 100 pages the writer checkpoints itself, so
+    // the log's file stays near that size although 30 commits write ~6 MB.
+    sqlite::WalCheckpointer checkpoints(writer, open(), 1 << 30, 100);
+    commit_some(30);
+    CHECK(checkpoints.writer_checkpoints() > 0);
+    CHECK(checkpoints.background_checkpoints() == 0);
+    CHECK(std::filesystem::file_size(path + "-wal") < 2u * 1024 * 1024);
+  }
+  {
+    // From 20 pages the thread is asked; it runs on its own connection while the writer goes on.
+    sqlite::WalCheckpointer checkpoints(writer, open(), 20, 1 << 30);
+    commit_some(10);
+    // Waiting for a thread, not timing it: the deadline only keeps a broken build from hanging.
+    for (int i = 0; i < 600 && checkpoints.background_checkpoints() == 0; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    CHECK(checkpoints.background_checkpoints() > 0);
+    CHECK(checkpoints.writer_checkpoints() == 0);
+  }
+  sqlite::Statement count(writer, "SELECT count(*) FROM t");
+  REQUIRE(count.step());
+  CHECK(count.int_at(0) == 40);
+}
+
+TEST_CASE("store: SQLite commits are durable in the log before any checkpoint; the last close checkpoints") {
+  if (testing_postgres()) return;  // SQLite's write-ahead log only
+  TempDir dir;
+  const std::string path = dir.file("c.db");
+  auto store = open_sqlite_store(path);
+  REQUIRE(store->register_key({"k1", "pk1", 1}));
+  const std::string padding(3000, 'x');
+  for (int b = 0; b < 20; ++b) {  // ~6 MB: past the checkpoint threshold
+    std::vector<NewMeasurement> batch;
+    for (int r = 0; r < 100; ++r) {
+      NewMeasurement m = row("w" + std::to_string(b * 100 + r), 1000 + b * 100 + r);
+      m.envelope = "{\"uid\":\"" + m.uid + "\",\"padding\":\"" + padding + "\"}";
+      m.content_hash = core::sha256_hex(m.envelope);
+      batch.push_back(std::move(m));
+    }
+    for (const auto& result : store->insert_batch(batch)) REQUIRE(result.inserted);
+  }
+  // Another connection sees every committed row, checkpointed or not.
+  sqlite3* raw = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &raw) == SQLITE_OK);
+  {
+    sqlite::Statement count(raw, "SELECT count(*) FROM measurements");
+    REQUIRE(count.step());
+    CHECK(count.int_at(0) == 2000);
+  }
+  sqlite3_close(raw);
+  store.reset();
+  CHECK_FALSE(std::filesystem::exists(path + "-wal"));  // the last connection checkpointed and removed it
+  auto again = open_sqlite_store(path);
+  CHECK(again->measurement_count() == 2000);
+  CHECK(again->log_head().size == 2000);
 }
 
 TEST_CASE("split_upload_body: exact envelope bytes, malformed and oversized bodies") {
