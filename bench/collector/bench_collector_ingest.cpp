@@ -5,7 +5,8 @@
 //     envelopes are batch-signed per upload batch, as the probe signs a run (docs/protocol.md); --single:
 //     one signature per measurement (/1, what volunteers' queues still hold).
 //     MODE none|nolog|log|http: one configuration alone, for callgrind (below); serve: 3 runs of the real
-//     kuzet-collector serve (SQLite, log on) with 1 and 2 loopback clients, and their medians.
+//     kuzet-collector serve (SQLite, log on) with 1 and 2 loopback clients, and their medians; serve:C the
+//     same with C clients (many probes uploading at once: the store's group commit).
 //   bench_collector_ingest --db postgresql://… [N] [BATCH]   (PostgreSQL: in-process, then real kuzet-collector
 //     processes, 1 and 2 on the same database, over HTTP; each run in a fresh schema of that database;
 //     KUZET_COLLECTOR_BIN or the build tree's collector/kuzet-collector)
@@ -371,8 +372,10 @@ int main(int argc, char** argv) {
       const std::string binary = default_collector_binary();
       serve_medians(bodies, n, key, binary, 1);
       serve_medians(bodies, n, key, binary, 2);
+    } else if (mode.rfind("serve:", 0) == 0 && std::atoi(mode.c_str() + 6) > 0) {
+      serve_medians(bodies, n, key, default_collector_binary(), std::atoi(mode.c_str() + 6));
     } else if (mode != "none")
-      return std::fprintf(stderr, "mode must be none, nolog, log, http or serve\n"), 2;
+      return std::fprintf(stderr, "mode must be none, nolog, log, http, serve or serve:CLIENTS\n"), 2;
     return 0;
   }
 

@@ -2,6 +2,9 @@
 #include <sqlite3.h>
 
 #include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <exception>
 #include <algorithm>
 #include <mutex>
 #include <optional>
@@ -310,67 +313,35 @@ class SqliteStore : public Store {
     return out;
   }
 
+  // Group commit: batches that arrive while another transaction commits wait, and the next of them to run
+  // writes all the waiting ones (up to kGroupRows) in one transaction, so they share one fsync of the log.
+  // Each batch's results are what it would get alone after the ones before it (a uid stored by an earlier
+  // batch of the group is existing). When a group's transaction fails, its batches are written again one by
+  // one, so a failure is only ever its own batch's.
   std::vector<InsertResult> insert_batch(const std::vector<NewMeasurement>& rows) override {
-    std::vector<InsertResult> results(rows.size());
-    std::lock_guard lock(write_mutex_);
-    const tlog::Frontier before = frontier_;  // restored if the transaction does not commit
-    KeyTimes key_times;
-    exec(writer_, "BEGIN IMMEDIATE");
-    try {
-      for (size_t i = 0; i < rows.size(); ++i) {
-        const auto& r = rows[i];
-        auto& st = *insert_;
-        st.reset();
-        st.bind(1, r.uid);
-        st.bind(2, r.envelope);
-        st.bind(3, r.content_hash);
-        st.bind(4, r.key_id);
-        st.bind(5, r.started_at_ms);
-        st.bind(6, r.received_at_ms);
-        st.bind(7, r.cc);
-        st.bind(8, static_cast<int64_t>(r.asn));
-        st.bind(9, r.target);
-        st.bind(10, r.category);
-        st.bind(11, r.verdict);
-        st.bind(12, r.method);
-        int column = 13;
-        if (has_source_) st.bind(column++, r.source);
-        if (has_vantage_) {
-          st.bind(column++, r.vantage);
-          st.bind(column++, r.network_check);
-          st.bind(column++, int64_t{r.decisive});
-        }
-        st.step();
-        if (sqlite3_changes(writer_) > 0) {
-          results[i].inserted = true;
-          if (has_log_) results[i].log_index = append_to_log(entry_of(r.uid, r.content_hash, r.key_id, r.started_at_ms,
-                                                                      r.received_at_ms, r.vantage, r.network_check, key_times));
-          continue;
-        }
-        auto& ex = *existing_;
-        ex.reset();
-        ex.bind(1, r.uid);
-        if (ex.step()) {
-          results[i].existing_hash = ex.text_at(0);
-          results[i].existing_envelope = ex.text_at(1);
-          if (has_log_ && !ex.is_null_at(2)) results[i].log_index = static_cast<uint64_t>(ex.int_at(2));
-        }
-        ex.reset();
+    PendingBatch me{&rows, {}, nullptr, false};
+    std::unique_lock queue(group_mutex_);
+    pending_.push_back(&me);
+    while (!me.done) {
+      group_done_.wait(queue, [&] { return me.done || !committing_; });
+      if (me.done) break;
+      committing_ = true;
+      std::vector<PendingBatch*> group;
+      size_t group_rows = 0;
+      while (!pending_.empty() && (group.empty() || group_rows + pending_.front()->rows->size() <= kGroupRows)) {
+        group_rows += pending_.front()->rows->size();
+        group.push_back(pending_.front());
+        pending_.pop_front();
       }
-      insert_->reset();
-      exec(writer_, "COMMIT");
-    } catch (...) {
-      insert_->reset();
-      existing_->reset();
-      if (log_entry_insert_) log_entry_insert_->reset();
-      if (log_hash_insert_) log_hash_insert_->reset();
-      if (key_first_seen_) key_first_seen_->reset();
-      sqlite3_exec(writer_, "ROLLBACK", nullptr, nullptr, nullptr);
-      frontier_ = before;
-      throw;
+      queue.unlock();
+      write_group(group);
+      queue.lock();
+      committing_ = false;
+      for (auto* batch : group) batch->done = true;
+      group_done_.notify_all();
     }
-    publish_head();
-    return results;
+    if (me.error) std::rethrow_exception(me.error);
+    return std::move(me.results);
   }
 
   LogHead log_head() override {
@@ -527,6 +498,108 @@ class SqliteStore : public Store {
   }
 
  private:
+  // A batch waiting for the group commit (insert_batch): its rows, and what became of them.
+  struct PendingBatch {
+    const std::vector<NewMeasurement>* rows;
+    std::vector<InsertResult> results;
+    std::exception_ptr error;
+    bool done;
+  };
+  static constexpr size_t kGroupRows = 5000;  // rows of waiting batches written in one transaction, at most
+
+  // One transaction for `batches`, durable when it returns; results per batch, in input order. Under
+  // write_mutex_. Throws (nothing written) when it does not commit.
+  std::vector<std::vector<InsertResult>> write_batches_locked(const std::vector<const std::vector<NewMeasurement>*>& batches) {
+    std::vector<std::vector<InsertResult>> all;
+    for (const auto* rows : batches) all.emplace_back(rows->size());
+    const tlog::Frontier before = frontier_;  // restored if the transaction does not commit
+    KeyTimes key_times;
+    exec(writer_, "BEGIN IMMEDIATE");
+    try {
+      for (size_t b = 0; b < batches.size(); ++b) {
+        const auto& rows = *batches[b];
+        auto& results = all[b];
+        for (size_t i = 0; i < rows.size(); ++i) {
+          const auto& r = rows[i];
+          auto& st = *insert_;
+          st.reset();
+          st.bind(1, r.uid);
+          st.bind(2, r.envelope);
+          st.bind(3, r.content_hash);
+          st.bind(4, r.key_id);
+          st.bind(5, r.started_at_ms);
+          st.bind(6, r.received_at_ms);
+          st.bind(7, r.cc);
+          st.bind(8, static_cast<int64_t>(r.asn));
+          st.bind(9, r.target);
+          st.bind(10, r.category);
+          st.bind(11, r.verdict);
+          st.bind(12, r.method);
+          int column = 13;
+          if (has_source_) st.bind(column++, r.source);
+          if (has_vantage_) {
+            st.bind(column++, r.vantage);
+            st.bind(column++, r.network_check);
+            st.bind(column++, int64_t{r.decisive});
+          }
+          st.step();
+          if (sqlite3_changes(writer_) > 0) {
+            results[i].inserted = true;
+            if (has_log_) results[i].log_index = append_to_log(entry_of(r.uid, r.content_hash, r.key_id, r.started_at_ms,
+                                                                        r.received_at_ms, r.vantage, r.network_check, key_times));
+            continue;
+          }
+          auto& ex = *existing_;
+          ex.reset();
+          ex.bind(1, r.uid);
+          if (ex.step()) {
+            results[i].existing_hash = ex.text_at(0);
+            results[i].existing_envelope = ex.text_at(1);
+            if (has_log_ && !ex.is_null_at(2)) results[i].log_index = static_cast<uint64_t>(ex.int_at(2));
+          }
+          ex.reset();
+        }
+      }
+      insert_->reset();
+      exec(writer_, "COMMIT");
+    } catch (...) {
+      insert_->reset();
+      existing_->reset();
+      if (log_entry_insert_) log_entry_insert_->reset();
+      if (log_hash_insert_) log_hash_insert_->reset();
+      if (key_first_seen_) key_first_seen_->reset();
+      sqlite3_exec(writer_, "ROLLBACK", nullptr, nullptr, nullptr);
+      frontier_ = before;
+      throw;
+    }
+    publish_head();
+    return all;
+  }
+
+  // A group of waiting batches: one transaction, or each alone when that fails.
+  void write_group(const std::vector<PendingBatch*>& group) {
+    std::lock_guard lock(write_mutex_);
+    std::vector<const std::vector<NewMeasurement>*> batches;
+    for (const auto* batch : group) batches.push_back(batch->rows);
+    try {
+      auto results = write_batches_locked(batches);
+      for (size_t b = 0; b < group.size(); ++b) group[b]->results = std::move(results[b]);
+      return;
+    } catch (...) {
+      if (group.size() == 1) {
+        group[0]->error = std::current_exception();
+        return;
+      }
+    }
+    for (auto* batch : group) {
+      try {
+        batch->results = std::move(write_batches_locked({batch->rows})[0]);
+      } catch (...) {
+        batch->error = std::current_exception();
+      }
+    }
+  }
+
   // Keys' registration times, looked up once per batch.
   using KeyTimes = std::unordered_map<std::string, std::optional<int64_t>>;
 
@@ -623,6 +696,10 @@ class SqliteStore : public Store {
   }
 
   std::mutex write_mutex_;
+  std::mutex group_mutex_;  // the group commit's queue (insert_batch)
+  std::condition_variable group_done_;
+  std::deque<PendingBatch*> pending_;
+  bool committing_ = false;
   std::mutex read_mutex_;
   std::mutex cache_mutex_;
   std::unordered_map<std::string, ProbeKey> known_keys_;

@@ -123,7 +123,9 @@ class Store {
   virtual std::vector<ProbeKey> probe_keys() = 0;
 
   // Writes the rows in ONE transaction and returns only after COMMIT is durable; results in input order.
-  // A uid seen earlier in the same batch counts as existing. Throws std::runtime_error on storage failure
+  // A uid seen earlier in the same batch counts as existing. SQLite may share that transaction with batches
+  // other threads passed meanwhile (group commit): a uid stored by one written before it then counts as
+  // existing too, as it would have one transaction later. Throws std::runtime_error on storage failure
   // (then nothing of the batch was written).
   virtual std::vector<InsertResult> insert_batch(const std::vector<NewMeasurement>& rows) = 0;
 

@@ -19,6 +19,8 @@
 #include "tlog/note.hpp"
 
 #include <filesystem>
+#include <map>
+#include <set>
 #include <thread>
 
 using namespace kuzet;
@@ -227,6 +229,69 @@ TEST_CASE("store: idempotent inserts, keys, summaries and list paging") {
   CHECK(p2[1].position.uid == "u3");
   page.after = p2.back().position;
   CHECK(store->list(page).empty());
+}
+
+TEST_CASE("store: concurrent batches (group commit): each uid stored and logged once, results per batch") {
+  TempDir dir;
+  TestDb db(dir.file("c.db"));
+  auto store = open_store(db.location());
+  REQUIRE(store->register_key({"k1", "pk1", 1}));
+  // 8 threads, 20 batches each of 25 rows; consecutive threads share half their uids, so a uid is often
+  // written by two batches at once, in one group or in two.
+  constexpr int kThreads = 8, kBatches = 20, kRows = 25;
+  std::vector<std::vector<std::vector<InsertResult>>> results(kThreads);
+  std::vector<std::vector<std::vector<NewMeasurement>>> sent(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    for (int b = 0; b < kBatches; ++b) {
+      std::vector<NewMeasurement> batch;
+      for (int r = 0; r < kRows; ++r) {
+        const int n = (t / 2) * kBatches * kRows + b * kRows + r;  // threads 2k and 2k+1 send the same uids
+        NewMeasurement m = row("g" + std::to_string(n), 1000 + n);
+        if (t % 2 == 1 && r == 0) {  // and one of each pair's shared uids with other bytes: a conflict
+          m.envelope = "{\"uid\":\"" + m.uid + "\",\"other\":1}";
+          m.content_hash = core::sha256_hex(m.envelope);
+        }
+        batch.push_back(std::move(m));
+      }
+      sent[t].push_back(std::move(batch));
+    }
+    threads.emplace_back([&, t] {
+      for (const auto& batch : sent[t]) results[t].push_back(store->insert_batch(batch));
+    });
+  }
+  for (auto& th : threads) th.join();
+
+  const size_t distinct = kThreads / 2 * kBatches * kRows;
+  CHECK(store->measurement_count() == distinct);
+  CHECK(store->log_head().size == distinct);
+  std::map<std::string, int> inserted;
+  std::set<uint64_t> indexes;
+  for (int t = 0; t < kThreads; ++t) {
+    REQUIRE(results[t].size() == static_cast<size_t>(kBatches));
+    for (int b = 0; b < kBatches; ++b) {
+      REQUIRE(results[t][b].size() == static_cast<size_t>(kRows));
+      for (int r = 0; r < kRows; ++r) {
+        const auto& got = results[t][b][r];
+        const auto& m = sent[t][b][r];
+        REQUIRE(got.log_index.has_value());
+        CHECK(store->log_index(m.uid) == got.log_index);  // new or existing: the uid's one entry
+        if (got.inserted) {
+          ++inserted[m.uid];
+          indexes.insert(*got.log_index);
+          CHECK(store->envelope(m.uid) == m.envelope);
+        } else {
+          // Stored by the other batch: its bytes and hash come back, whichever of the two was first.
+          CHECK(got.existing_envelope == *store->envelope(m.uid));
+          CHECK(got.existing_hash == core::sha256_hex(got.existing_envelope));
+        }
+      }
+    }
+  }
+  CHECK(inserted.size() == distinct);
+  for (const auto& [uid, times] : inserted) CHECK_MESSAGE(times == 1, uid);
+  CHECK(indexes.size() == distinct);
+  CHECK(*indexes.rbegin() == distinct - 1);
 }
 
 TEST_CASE("WalCheckpointer: the thread checkpoints after the writer's commits; the writer itself when far behind") {
