@@ -281,11 +281,96 @@ CheckedEnvelope check_parsed(std::string_view raw, const nlohmann::json& env, co
 constexpr std::array<std::string_view, 8> kMembersRead = {"measurement_uid", "started_at", "target", "category",
                                                           "verdict",         "method",     "evidence", "network"};
 
-// A value core::canonical_json has read (valid, bounded, free of duplicate keys). A string without escapes is
-// its bytes between the quotes (valid UTF-8 by then): most members, and no parser is set up for them.
+// The DOM of a value core::canonical_json has read (valid, bounded, free of duplicate keys), built straight
+// from its bytes for the forms that need no decoding: strings without escapes (valid UTF-8 by then),
+// integers 0..10^19-1 (nlohmann's unsigned numbers), true, false, null, and arrays and objects of these.
+// That is the batch member (scheme, indexes, audit path, signature) and the network. Anything else (an
+// escape, a sign, a fraction or exponent, deeper nesting) makes it give up, and nlohmann parses the value.
+class PlainBuilder {
+ public:
+  explicit PlainBuilder(std::string_view raw) : s_(raw) {}
+  bool build(nlohmann::json& out) { return value(out, 0) && (skip_ws(), pos_ == s_.size()); }
+
+ private:
+  static constexpr int kMaxNesting = 8;
+  void skip_ws() {
+    while (pos_ < s_.size() && is_ws(s_[pos_])) ++pos_;
+  }
+  bool eat(char c) {
+    skip_ws();
+    if (pos_ >= s_.size() || s_[pos_] != c) return false;
+    ++pos_;
+    return true;
+  }
+  bool string(std::string& out) {
+    if (!eat('"')) return false;
+    const size_t end = s_.find('"', pos_);
+    if (end == std::string_view::npos) return false;
+    const auto body = s_.substr(pos_, end - pos_);
+    if (body.find('\\') != std::string_view::npos) return false;
+    out.assign(body.data(), body.size());
+    pos_ = end + 1;
+    return true;
+  }
+  bool literal(std::string_view word) {
+    if (s_.substr(pos_, word.size()) != word) return false;
+    pos_ += word.size();
+    return true;
+  }
+  bool value(nlohmann::json& out, int depth) {
+    skip_ws();
+    if (pos_ >= s_.size() || depth > kMaxNesting) return false;
+    const char c = s_[pos_];
+    if (c == '"') {
+      std::string text;
+      if (!string(text)) return false;
+      out = std::move(text);
+      return true;
+    }
+    if (c >= '0' && c <= '9') {
+      size_t end = pos_;
+      while (end < s_.size() && s_[end] >= '0' && s_[end] <= '9') ++end;
+      if (end - pos_ > 19) return false;
+      if (end < s_.size() && (s_[end] == '.' || s_[end] == 'e' || s_[end] == 'E')) return false;
+      uint64_t n = 0;
+      for (size_t i = pos_; i < end; ++i) n = n * 10 + static_cast<uint64_t>(s_[i] - '0');
+      out = n;
+      pos_ = end;
+      return true;
+    }
+    if (c == 't' && literal("true")) return out = true, true;
+    if (c == 'f' && literal("false")) return out = false, true;
+    if (c == 'n' && literal("null")) return out = nullptr, true;
+    if (c == '[') {
+      ++pos_;
+      out = nlohmann::json::array();
+      if (eat(']')) return true;
+      do {
+        out.emplace_back();
+        if (!value(out.back(), depth + 1)) return false;
+      } while (eat(','));
+      return eat(']');
+    }
+    if (c == '{') {
+      ++pos_;
+      out = nlohmann::json::object();
+      if (eat('}')) return true;
+      do {
+        std::string key;
+        if (!string(key) || !eat(':') || !value(out[key], depth + 1)) return false;
+      } while (eat(','));
+      return eat('}');
+    }
+    return false;
+  }
+
+  std::string_view s_;
+  size_t pos_ = 0;
+};
+
 nlohmann::json value_of(std::string_view raw) {
-  if (raw.size() >= 2 && raw.front() == '"' && raw.find('\\') == std::string_view::npos)
-    return nlohmann::json(std::string(raw.substr(1, raw.size() - 2)));
+  nlohmann::json out;
+  if (PlainBuilder(raw).build(out)) return out;
   return nlohmann::json::parse(raw);
 }
 

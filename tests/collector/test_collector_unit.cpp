@@ -469,6 +469,63 @@ TEST_CASE("check_envelope: each rejection reason") {
   CHECK(not_json.not_json);
 }
 
+TEST_CASE("check_envelope: the batch and network members read without nlohmann decide as the DOM path") {
+  auto key = core::generate_ed25519();
+  CheckOptions opt;
+  opt.now_ms = core::to_unix_ms(std::chrono::system_clock::now());
+  MeasurementSpec spec;
+  spec.uid = "20220105T103000Z_0123456789abcdef";
+  // The plain forms (unescaped strings, small unsigned integers, literals, nesting) and those it leaves to
+  // nlohmann (escapes, signs, fractions, exponents); each signed, so only the network
+  // member decides, and sent compact and with whitespace everywhere.
+  const std::vector<std::pair<nlohmann::json, std::string>> networks = {
+      {{{"cc", "KZ"}, {"asn", 9198}}, ""},
+      {{{"cc", "KZ"}, {"asn", 0}, {"extra", {nullptr, true, false, {{"a", {1, 2}}}, nlohmann::json::array()}}}, ""},
+      {{{"cc", "K\\Z\u00e9"}, {"asn", 4294967295u}}, ""},
+      {{{"cc", "KZ"}, {"asn", 4294967296u}}, "malformed"},
+      {{{"cc", "KZ"}, {"asn", -1}}, "malformed"},
+      {{{"cc", "KZ"}, {"asn", 9198.0}}, "malformed"},
+      {{{"cc", "KZ"}, {"asn", 1e3}}, "malformed"},
+      {{{"cc", 7}, {"asn", 9198}}, "malformed"},
+      {{{"cc", "KZ"}, {"asn", nullptr}}, ""},
+      {nlohmann::json::array({"KZ", 9198}), "malformed"},
+      {nullptr, ""},
+  };
+  for (const auto& [network, expected] : networks) {
+    auto m = make_measurement(spec);
+    m["network"] = network;
+    const auto env = envelope::sign(m, key);
+    for (const std::string& raw : {env.dump(), env.dump(2)}) {
+      CAPTURE(raw.substr(raw.find("\"network\"")).substr(0, 120));
+      const auto fast = check_envelope(raw, opt);
+      const auto dom = check_envelope_with_dom(raw, opt);
+      CHECK(fast.reason == expected);
+      CHECK(fast.reason == dom.reason);
+      CHECK(fast.row.cc == dom.row.cc);
+      CHECK(fast.row.asn == dom.row.asn);
+    }
+  }
+  // Batch-signed envelopes (the batch member: scheme, indexes, audit path, signature), compact and spaced;
+  // a batch member whose index is negative or fractional is malformed either way.
+  std::vector<nlohmann::json> part;
+  for (int i = 0; i < 5; ++i) {
+    spec.uid = "20220105T103000Z_012345678900000" + std::to_string(i);
+    part.push_back(make_measurement(spec));
+  }
+  for (auto env : envelope::sign_batch(part, key)) {
+    for (const std::string& raw : {env.dump(), env.dump(2)}) {
+      CHECK(check_envelope(raw, opt).reason == "");
+      CHECK(check_envelope_with_dom(raw, opt).reason == "");
+    }
+    for (const nlohmann::json& index : {nlohmann::json(-1), nlohmann::json(1.5), nlohmann::json("1")}) {
+      auto bad = env;
+      bad["batch"]["leaf_index"] = index;
+      CHECK(check_envelope(bad.dump(), opt).reason == check_envelope_with_dom(bad.dump(), opt).reason);
+      CHECK(check_envelope(bad.dump(), opt).reason != "");
+    }
+  }
+}
+
 TEST_CASE("ingest: statuses, duplicates by content, conflicts, answer JSON") {
   TempDir dir;
   TestDb db(dir.file("c.db"));
