@@ -334,7 +334,12 @@ class SqliteStore : public Store {
         pending_.pop_front();
       }
       queue.unlock();
-      write_group(group);
+      try {
+        write_group(group);
+      } catch (...) {  // e.g. bad_alloc before any transaction: the group fails, and the queue goes on
+        for (auto* batch : group)
+          if (!batch->error && batch->results.size() != batch->rows->size()) batch->error = std::current_exception();
+      }
       queue.lock();
       committing_ = false;
       for (auto* batch : group) batch->done = true;
