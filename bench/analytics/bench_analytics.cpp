@@ -145,7 +145,7 @@ int main(int argc, char** argv) {
 
     // Reads as serve --analytics makes them, over a fixed week (days 3..10), the largest network (AS1000, KZ):
     // first with the incidents searched when asked (no stored incidents), then stored when the data arrived.
-    for (const auto& table : {analytics::kSeriesIncidents, analytics::kIncidentsWatermark})
+    for (const auto& table : {analytics::kSeriesIncidents, analytics::kNetworkBins, analytics::kIncidentsWatermark})
       client.execute(std::string("DROP TABLE IF EXISTS ") + table);
     analytics::create_schema(url, timeline::kDefaultBinMs, limits);
     analytics::ClickHouseTimelines timelines(url, timeline::kDefaultBinMs);
@@ -160,8 +160,9 @@ int main(int argc, char** argv) {
       time_it(name, runs, [&] { found = timelines.incidents(q, timeline::IncidentOptions{}); });
       const auto paths = timelines.last_incident_paths();
       const auto [first, added] = first_answers.emplace(name, found);
-      std::printf("    (%zu incidents; series from stored incidents %zu, searched %zu%s)\n", found.size(), paths.stored,
-                  paths.searched, added ? "" : first->second == found ? "; the same as searched" : "; NOT the same as searched");
+      std::printf("    (%zu incidents; series from stored runs %zu, network series from stored bins %zu, searched %zu%s)\n",
+                  found.size(), paths.stored, paths.from_bins, paths.searched,
+                  added ? "" : first->second == found ? "; the same as searched" : "; NOT the same as searched");
     };
     auto queries = [&](bool series_too) {
       std::printf("queries (%d runs each, after one warm-up):\n", runs);

@@ -114,6 +114,120 @@ std::string stored_series_rows(const std::vector<StoredSeries>& series, const st
   return out;
 }
 
+std::string network_bins_rows(const std::vector<StoredSeries>& series, const std::string& source, int64_t base_bin_ms,
+                              uint64_t made_at_ms) {
+  const int64_t chunk_ms = kBinsPerChunk * base_bin_ms;
+  std::string out;
+  for (const auto& s : series) {
+    if (s.key.target != timeline::kNetworkTarget || s.bins_until_ms <= s.bins_from_ms) continue;
+    auto bin = s.bins.begin();
+    for (int64_t chunk = s.bins_from_ms / chunk_ms; chunk <= (s.bins_until_ms - 1) / chunk_ms; ++chunk) {
+      std::string text;
+      for (int64_t t = chunk * chunk_ms; t < (chunk + 1) * chunk_ms; t += base_bin_ms) {
+        while (bin != s.bins.end() && bin->start_ms < t) ++bin;
+        const bool has = bin != s.bins.end() && bin->start_ms == t;
+        if (!text.empty()) text += ' ';
+        text += has ? std::to_string(bin->probes) + ' ' + std::to_string(bin->offline) : "0 0";
+      }
+      const nlohmann::json row = {{"source", source}, {"cc", s.key.cc}, {"asn", s.key.asn}, {"chunk", chunk},
+                                  {"made_at", made_at_ms}, {"bins", text}};
+      out += row.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      out += '\n';
+    }
+  }
+  return out;
+}
+
+std::vector<timeline::NetworkBin> network_bins_from_text(std::string_view text, int64_t chunk_start_ms,
+                                                         int64_t base_bin_ms) {
+  auto bad = [](const char* what) { throw std::runtime_error(std::string("ClickHouse reply: network bins ") + what); };
+  std::vector<timeline::NetworkBin> out;
+  size_t at = 0;
+  // The next count: 1..10 decimal digits, at most INT32_MAX, then a space or (the last) the end.
+  auto count = [&](bool last) {
+    size_t end = at;
+    while (end < text.size() && end - at <= 10 && text[end] >= '0' && text[end] <= '9') ++end;
+    if (end == at || end - at > 10) bad("hold a count that is not one");
+    int64_t n = 0;
+    for (size_t i = at; i < end; ++i) n = n * 10 + (text[i] - '0');
+    if (n > INT32_MAX) bad("hold a count out of range");
+    if (last ? end != text.size() : (end == text.size() || text[end] != ' ')) bad("are not a chunk's pairs");
+    at = end + 1;
+    return static_cast<int>(n);
+  };
+  for (int64_t i = 0; i < kBinsPerChunk; ++i) {
+    const int probes = count(false), offline = count(i + 1 == kBinsPerChunk);
+    if (offline > probes) bad("hold more probes offline than reported");
+    if (probes > 0) out.push_back({chunk_start_ms + i * base_bin_ms, probes, offline});
+  }
+  return out;
+}
+
+std::string network_bins_sql(const std::vector<timeline::NetworkPart>& parts, const std::string& source,
+                             int64_t base_bin_ms) {
+  const int64_t chunk_ms = kBinsPerChunk * base_bin_ms;
+  std::string any;
+  for (const auto& p : parts) {
+    if (p.until_ms <= p.from_ms) continue;
+    any += (any.empty() ? "(" : " OR ") + std::string("(cc = ") + sql_string(p.series->key.cc) +
+           " AND asn = " + std::to_string(p.series->key.asn) + " AND chunk >= " + std::to_string(p.from_ms / chunk_ms) +
+           " AND chunk <= " + std::to_string((p.until_ms - 1) / chunk_ms) + ")";
+  }
+  return std::string("SELECT cc, asn, chunk, argMax(bins, made_at) FROM ") + kNetworkBins +
+         " WHERE source = " + sql_string(source) + " AND " + (any.empty() ? "0" : any + ")") +
+         " GROUP BY cc, asn, chunk";
+}
+
+void add_network_bins(const std::vector<timeline::NetworkPart>& parts, const Table& rows, int64_t base_bin_ms) {
+  if (rows.size() > 0 && rows.width() != kNetworkBinColumns)
+    throw std::runtime_error("ClickHouse reply: network bins of another width");
+  const int64_t chunk_ms = kBinsPerChunk * base_bin_ms;
+  std::map<SeriesKey, std::vector<size_t>> by_key;
+  for (size_t i = 0; i < parts.size(); ++i) by_key[parts[i].series->key].push_back(i);
+  std::vector<std::set<int64_t>> seen(parts.size());
+  std::vector<std::vector<timeline::NetworkBin>> bins(parts.size());
+  for (size_t r = 0; r < rows.size(); ++r) {
+    const int64_t asn = rows.integer(r, 1);
+    if (asn < 0 || asn > UINT32_MAX) throw std::runtime_error("ClickHouse reply: ASN out of range");
+    const auto it = by_key.find({std::string(rows.text(r, 0)), static_cast<uint32_t>(asn), timeline::kNetworkTarget});
+    if (it == by_key.end()) continue;
+    const int64_t chunk = rows.integer(r, 2);
+    for (size_t i : it->second) {
+      const auto& p = parts[i];
+      if (chunk < p.from_ms / chunk_ms || chunk > (p.until_ms - 1) / chunk_ms) continue;
+      if (!seen[i].insert(chunk).second) throw std::runtime_error("ClickHouse reply: a chunk of network bins twice");
+      for (const auto& b : network_bins_from_text(rows.text(r, 3), chunk * chunk_ms, base_bin_ms))
+        if (b.start_ms >= p.from_ms && b.start_ms < p.until_ms) bins[i].push_back(b);
+    }
+  }
+  for (size_t i = 0; i < parts.size(); ++i) {
+    StoredSeries& s = *parts[i].series;
+    const auto& p = parts[i];
+    const bool whole = p.until_ms > p.from_ms &&
+                       static_cast<int64_t>(seen[i].size()) == (p.until_ms - 1) / chunk_ms - p.from_ms / chunk_ms + 1;
+    std::sort(bins[i].begin(), bins[i].end(),
+              [](const timeline::NetworkBin& a, const timeline::NetworkBin& b) { return a.start_ms < b.start_ms; });
+    s.bins = whole ? std::move(bins[i]) : std::vector<timeline::NetworkBin>{};
+    s.bins_from_ms = whole ? p.from_ms : 0;
+    s.bins_until_ms = whole ? p.until_ms : 0;
+  }
+}
+
+std::string networks_with_bins_sql(const std::string& source) {
+  return std::string("SELECT DISTINCT cc, asn FROM ") + kNetworkBins + " WHERE source = " + sql_string(source);
+}
+
+std::set<SeriesKey> networks_from_rows(const Rows& rows) {
+  std::set<SeriesKey> out;
+  for (const auto& row : rows) {
+    if (!row.is_array() || row.size() != 2 || !row[0].is_string() || !row[1].is_number_integer() ||
+        row[1].get<int64_t>() < 0 || row[1].get<int64_t>() > UINT32_MAX)
+      throw std::runtime_error("ClickHouse reply: a network with bins is not (cc, asn)");
+    out.insert({row[0].get<std::string>(), static_cast<uint32_t>(row[1].get<int64_t>()), timeline::kNetworkTarget});
+  }
+  return out;
+}
+
 std::string stored_incidents_sql(const timeline::TimelineQuery& q, const std::string& source) {
   std::string where = " WHERE source = " + sql_string(source);
   if (!q.cc.empty()) where += " AND cc = " + sql_string(q.cc);
@@ -153,13 +267,14 @@ StoredRead stored_from_rows(const Table& rows) {
 
 std::vector<timeline::SeriesInfo> series_to_search(const std::vector<timeline::SeriesInfo>& listed,
                                                    const std::optional<std::set<SeriesKey>>& touched,
-                                                   const StoredRead& stored, int64_t data_end_ms) {
+                                                   const StoredRead& stored, const std::set<SeriesKey>& with_bins,
+                                                   int64_t data_end_ms) {
   std::vector<timeline::SeriesInfo> out;
   for (const auto& info : listed) {
     bool search = !touched || touched->count(info.key);
     if (!search && info.key.target == timeline::kNetworkTarget) {
       const auto it = stored.series.find(info.key);
-      search = it == stored.series.end() || it->second.data_end_ms != data_end_ms;
+      search = it == stored.series.end() || it->second.data_end_ms != data_end_ms || !with_bins.count(info.key);
     }
     if (search) out.push_back(info);
   }
@@ -205,9 +320,13 @@ IncidentMaterializer::Stats IncidentMaterializer::materialize(const std::optiona
     networks.target = timeline::kNetworkTarget;
     const StoredRead stored_networks =
         stored_from_rows(client_.select_tsv(stored_incidents_sql(networks, source), kStoredColumns));
-    const auto infos = series_to_search(reads.series_list(all), search, stored_networks, data_end);
+    const auto infos = series_to_search(reads.series_list(all), search, stored_networks,
+                                        networks_from_rows(client_.select(networks_with_bins_sql(source))), data_end);
     stats.series += infos.size();
     stats.runs += timeline::store_incidents(reads, infos, source, data_end, options_, [&](std::vector<StoredSeries>& part) {
+      // The bins before the runs: a series' stored row is never of bins not yet there.
+      const std::string bins = network_bins_rows(part, source, base_bin_ms_, made_at);
+      if (!bins.empty()) client_.insert_json_rows(kNetworkBins, bins);
       client_.insert_json_rows(kSeriesIncidents, stored_series_rows(part, source, watermark, made_at));
     });
   }

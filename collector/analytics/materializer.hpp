@@ -4,8 +4,10 @@
 //                       text), the first bin and data end it searched, the options it used, the export watermark
 //                       it was made at; ReplacingMergeTree by made_at, a pass's version (each pass's later than
 //                       the last: the latest search of a series is the one that read the most data).
-//   incidents_watermark the export watermarks the stored incidents were brought to: they answer only while the
-//                       latest equals export_progress's (after an upgrade, before the first pass, they do not).
+//   network_bins        per network series and day (kBinsPerChunk base bins) its bins' probes and offline
+//                       probes, as the pass read them: a search over any later part of the series runs on these.
+//   stored_watermark    the export watermarks the stored incidents and bins were brought to: they answer only while
+//                       the latest equals export_progress's (after an upgrade, before the first pass, they do not).
 // The materializer reads series as the incident search does (ClickHouseTimelines) and runs the same search;
 // the exporter calls it after each pass with the series the pass touched. The SQL and the decoding are pure
 // (tests/analytics checks them on recorded replies).
@@ -32,6 +34,30 @@ std::vector<timeline::StoredRun> runs_from_text(std::string_view text);
 std::string stored_series_rows(const std::vector<timeline::StoredSeries>& series, const std::string& source,
                                uint64_t watermark, uint64_t made_at_ms);
 
+// A network series' bins (timeline::StoredSeries::bins) kept in network_bins, kBinsPerChunk base bins a row: the
+// row's text is "probes offline" for each of its bins in order, space-separated (a silent bin "0 0"), so the
+// search over any later part of the series reads its few rows instead of the per-probe tables.
+inline constexpr int64_t kBinsPerChunk = 144;
+// Rows for INSERT INTO network_bins FORMAT JSONEachRow: every chunk of each network series' stored bins.
+std::string network_bins_rows(const std::vector<timeline::StoredSeries>& series, const std::string& source,
+                              int64_t base_bin_ms, uint64_t made_at_ms);
+// The bins with data of the chunk starting at `chunk_start_ms`, from its text. Throws std::runtime_error on
+// anything but what network_bins_rows writes (bounded: kBinsPerChunk pairs of 32-bit counts).
+std::vector<timeline::NetworkBin> network_bins_from_text(std::string_view text, int64_t chunk_start_ms,
+                                                         int64_t base_bin_ms);
+// The latest version of every chunk of `parts` (network series of `source`). Rows (kNetworkBinColumns,
+// TabSeparated): cc, asn, chunk, bins.
+inline constexpr size_t kNetworkBinColumns = 4;
+std::string network_bins_sql(const std::vector<timeline::NetworkPart>& parts, const std::string& source,
+                             int64_t base_bin_ms);
+// Gives each part's series the bins of its part from network_bins_sql's rows, and marks it covered
+// (bins_from/until: the part) when each of its chunks came; else it has none (then it is searched). Rows of
+// other chunks are ignored. Throws std::runtime_error on a broken reply.
+void add_network_bins(const std::vector<timeline::NetworkPart>& parts, const Table& rows, int64_t base_bin_ms);
+// The networks of `source` with bins stored. Rows (JSONCompact): cc, asn.
+std::string networks_with_bins_sql(const std::string& source);
+std::set<timeline::SeriesKey> networks_from_rows(const Rows& rows);
+
 // The latest stored series of `source` among `query`'s places (cc, asn, target; category not applied), with
 // the latest incidents watermark and export watermark on each row. Rows (kStoredColumns, TabSeparated): cc,
 // asn, target, options, first_bin, data_end, runs, stored watermark, exported watermark.
@@ -47,10 +73,11 @@ StoredRead stored_from_rows(const Table& rows);
 
 // The series a pass must search again (pure): of `listed` (the series of a source now), those `touched` by the
 // pass (nullopt: all), and every network series whose stored data end is not `data_end_ms` (its tail of
-// silence grew) or that has none stored.
+// silence grew), that has none stored, or whose bins are not stored (not in `with_bins`: stored before schema 5).
 std::vector<timeline::SeriesInfo> series_to_search(const std::vector<timeline::SeriesInfo>& listed,
                                                    const std::optional<std::set<timeline::SeriesKey>>& touched,
-                                                   const StoredRead& stored, int64_t data_end_ms);
+                                                   const StoredRead& stored, const std::set<timeline::SeriesKey>& with_bins,
+                                                   int64_t data_end_ms);
 
 class IncidentMaterializer {
  public:

@@ -152,6 +152,10 @@ std::vector<std::string> stored_incidents_schema_sql() {
           " (source String, cc String, asn UInt32, target String, watermark UInt64, made_at UInt64, options String,"
           " first_bin Int64, data_end Int64, runs String) ENGINE = ReplacingMergeTree(made_at)"
           " ORDER BY (source, cc, asn, target)",
+      // A network series' bins a day (kBinsPerChunk base bins) a row, as text: a later week's search reads 14 rows.
+      std::string("CREATE TABLE IF NOT EXISTS ") + kNetworkBins +
+          " (source String, cc String, asn UInt32, chunk Int64, made_at UInt64, bins String)"
+          " ENGINE = ReplacingMergeTree(made_at) ORDER BY (source, cc, asn, chunk)",
       std::string("CREATE TABLE IF NOT EXISTS ") + kIncidentsWatermark +
           " (watermark UInt64, made_at UInt64) ENGINE = MergeTree ORDER BY watermark",
   };

@@ -22,8 +22,8 @@
 //                       (schema 3).
 // And on every shard, Distributed tables over the cluster (measurements sharded by probe key, so a
 // probe's rows live on one shard): measurements, probe_bins, series, bin_probes, verdict_days,
-// probe_presence. The query server also keeps export_progress (the exporter's watermark), series_incidents and
-// incidents_watermark (incidents found when data arrives: materializer.hpp), and every shard
+// probe_presence. The query server also keeps export_progress (the exporter's watermark), series_incidents,
+// network_bins and stored_watermark (incidents found when data arrives: materializer.hpp), and every shard
 // kuzet_meta (the base bin the views use) and kuzet_schema (the schema version it was brought to: tables a
 // version added are filled from measurements_local once, then kept by their views).
 // Kept to what ClickHouse 18.16 (Debian 12) accepts: no DateTime64, no ON CLUSTER without ZooKeeper (each
@@ -50,13 +50,19 @@ inline constexpr const char* kProbePresenceLocal = "probe_presence_local";
 inline constexpr const char* kProbePresence = "probe_presence";
 inline constexpr const char* kExportProgress = "export_progress";
 inline constexpr const char* kSeriesIncidents = "series_incidents";
-inline constexpr const char* kIncidentsWatermark = "incidents_watermark";
+// The export watermarks the stored incidents and network bins were brought to (schema 5). Schema 4's
+// incidents_watermark (stored incidents without network bins) is left unused: after the upgrade nothing stored
+// answers until a pass has stored both.
+inline constexpr const char* kIncidentsWatermark = "stored_watermark";
+inline constexpr const char* kIncidentsWatermarkV4 = "incidents_watermark";
+inline constexpr const char* kNetworkBins = "network_bins";
 inline constexpr const char* kMeta = "kuzet_meta";
 inline constexpr const char* kSchemaVersionTable = "kuzet_schema";
 // 1: measurements, probe_bins, series (no kuzet_schema row). 2: bin_probes, verdict_days. 3: probe_presence.
 // 4: series_incidents and incidents_watermark on the query server (empty after an upgrade: they answer once
-// the exporter's next pass has filled them).
-inline constexpr int kSchemaVersion = 4;
+// the exporter's next pass has filled them). 5: network_bins and stored_watermark on the query server (likewise:
+// nothing stored answers until the exporter's next pass has stored runs and network bins).
+inline constexpr int kSchemaVersion = 5;
 // verdict_days_local's day_number: intDiv(base bin, kDayMs).
 inline constexpr int64_t kDayMs = 86400000;
 

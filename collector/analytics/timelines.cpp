@@ -96,23 +96,27 @@ std::vector<std::vector<timeline::VantageSample>> ClickHouseTimelines::vantage_s
 std::vector<std::optional<std::vector<timeline::Incident>>> ClickHouseTimelines::stored_incidents(
     const timeline::TimelineQuery& query, const timeline::IncidentOptions& options,
     const std::vector<timeline::SeriesInfo>& infos, const std::vector<SeriesRequest>& requests, int64_t data_end_ms) {
-  last_stored_ = 0;
-  last_searched_ = requests.size();
-  const StoredRead stored =
+  set_paths({0, 0, requests.size()});
+  StoredRead stored =
       stored_from_rows(client_.select_tsv(stored_incidents_sql(query, query.source), kStoredColumns));
   if (!stored.current) return {};
-  std::vector<std::optional<std::vector<timeline::Incident>>> out(requests.size());
-  size_t answered = 0;
+  std::vector<timeline::StoredSeries*> of_request(requests.size(), nullptr);
   for (size_t k = 0; k < requests.size(); ++k) {
     const auto it = stored.series.find(requests[k].key);
-    if (it == stored.series.end()) continue;
-    out[k] = timeline::incidents_from_stored(it->second, infos[k], requests[k], query.from_ms, query.until_ms,
-                                             data_end_ms, base_bin_ms_, options);
-    if (out[k]) ++answered;
+    if (it != stored.series.end()) of_request[k] = &it->second;
   }
-  last_stored_ = answered;
-  last_searched_ = requests.size() - answered;
-  return out;
+  // Network series read from later than their first bin: their bins in one query, the windows of shutdowns no
+  // stored run shares in one more.
+  timeline::StoredAnswerReads reads;
+  reads.read_bins = [&](const std::vector<timeline::NetworkPart>& parts) {
+    add_network_bins(parts, client_.select_tsv(network_bins_sql(parts, query.source, base_bin_ms_), kNetworkBinColumns),
+                     base_bin_ms_);
+  };
+  reads.read_windows = [&](const std::vector<VantageRequest>& windows) { return vantage_samples_many(windows, query.source); };
+  auto answers = timeline::answer_from_stored(of_request, infos, requests, query.from_ms, query.until_ms, data_end_ms,
+                                              base_bin_ms_, options, reads);
+  set_paths({answers.from_runs, answers.from_bins, answers.searched});
+  return std::move(answers.incidents);
 }
 
 int64_t ClickHouseTimelines::data_end_ms(const std::string& source) {

@@ -4,7 +4,7 @@
 // the query server, which gathers the shards' rows through the Distributed tables; the incident search is the
 // one every source shares (timeline::TimelineSource::incidents). Answers include what was exported so
 // far: the exporter's interval behind the store.
-#include <atomic>
+#include <mutex>
 #include <string>
 
 #include "collector/analytics/clickhouse.hpp"
@@ -37,12 +37,15 @@ class ClickHouseTimelines : public timeline::TimelineSource {
                                                                     int64_t from_ms, int64_t until_ms) override;
   int64_t data_end_ms(const std::string& source) override;
 
-  // How the latest incident search was answered: series from the stored incidents (materializer.hpp), series
-  // searched. For tests and the benchmark: which path answered.
+  // How the latest incident search was answered: series from the stored runs (materializer.hpp), network series
+  // searched on their stored bins, series searched on their reads. For tests and the benchmark: which path answered.
   struct IncidentPaths {
-    size_t stored = 0, searched = 0;
+    size_t stored = 0, from_bins = 0, searched = 0;
   };
-  IncidentPaths last_incident_paths() const { return {last_stored_.load(), last_searched_.load()}; }
+  IncidentPaths last_incident_paths() const {
+    std::lock_guard<std::mutex> lock(paths_mutex_);
+    return last_paths_;
+  }
 
  protected:
   // From series_incidents when its watermark is the export's (one query); the series it cannot answer are
@@ -62,7 +65,12 @@ class ClickHouseTimelines : public timeline::TimelineSource {
 
   int64_t base_bin_ms_;
   Client client_;
-  std::atomic<size_t> last_stored_{0}, last_searched_{0};
+  void set_paths(IncidentPaths paths) {
+    std::lock_guard<std::mutex> lock(paths_mutex_);
+    last_paths_ = paths;
+  }
+  mutable std::mutex paths_mutex_;
+  IncidentPaths last_paths_;
 };
 
 }  // namespace kuzet::collector::analytics

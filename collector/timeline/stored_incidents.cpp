@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <stdexcept>
 
+#include "core/verdict.hpp"
+
 namespace kuzet::timeline {
 
 std::string options_fingerprint(const IncidentOptions& o) {
@@ -23,6 +25,13 @@ StoredSeries store_series(const Series& series, int64_t data_end_ms, const Incid
   stored.options = options_fingerprint(options);
   stored.first_bin_ms = series.bins.empty() ? 0 : series.bins.front().start_ms;
   stored.data_end_ms = data_end_ms;
+  if (series.key.target == kNetworkTarget && !series.bins.empty()) {
+    stored.bins_from_ms = series.bins.front().start_ms;
+    stored.bins_until_ms = series.bins.back().start_ms + series.bin_ms;
+    const std::string offline(core::verdict::offline);
+    for (const auto& b : series.bins)
+      if (b.probes > 0) stored.bins.push_back({b.start_ms, b.probes, b.probes_with(offline)});
+  }
   std::vector<RunExtent> extents;
   const auto found = series.key.target == kNetworkTarget ? shutdown_incidents(series, options, &extents)
                                                          : target_incidents(series, options, &extents);
@@ -177,6 +186,105 @@ std::optional<std::vector<Incident>> incidents_from_stored(const StoredSeries& s
     if (inc.end_ms.value_or(INT64_MAX) <= from_ms || inc.start_ms >= until_ms) continue;
     out.push_back(std::move(inc));
   }
+  return out;
+}
+
+namespace {
+
+// Whether `stored` is the search of `info`'s network series with these options up to this data end: its bins
+// then hold the counts any part of it reads now.
+bool network_current(const StoredSeries& stored, const SeriesInfo& info, const TimelineSource::SeriesRequest& request,
+                     int64_t data_end_ms, const std::string& fingerprint) {
+  return stored.key.target == kNetworkTarget && stored.key == info.key && stored.key == request.key &&
+         stored.first_bin_ms == info.first_bin_ms && stored.data_end_ms == data_end_ms && stored.options == fingerprint;
+}
+
+}  // namespace
+
+Series network_series_from_bins(const StoredSeries& stored, const std::string& category, int64_t from_ms,
+                                int64_t until_ms, int64_t base_bin_ms) {
+  Series s;
+  s.key = stored.key;
+  s.category = category;
+  s.bin_ms = base_bin_ms;
+  for (int64_t t = from_ms; t < until_ms; t += base_bin_ms) s.bins.push_back(Bin{t, 0, {}});
+  for (const auto& b : stored.bins) {
+    if (b.start_ms < from_ms || b.start_ms >= until_ms) continue;
+    Bin& bin = s.bins[static_cast<size_t>((b.start_ms - from_ms) / base_bin_ms)];
+    bin.probes = b.probes;
+    // As a read orders them: by verdict ("offline" before "online").
+    if (b.offline > 0) bin.counts.push_back({std::string(core::verdict::offline), "", b.offline});
+    if (b.probes > b.offline) bin.counts.push_back({std::string(kOnline), "", b.probes - b.offline});
+  }
+  return s;
+}
+
+TimelineSource::VantageRequest shutdown_window(const Incident& shutdown) {
+  return {shutdown.key, shutdown.start_ms - kShutdownVantageWindowMs, shutdown.start_ms, std::nullopt};
+}
+
+std::optional<BinsAnswer> shutdowns_from_stored_bins(const StoredSeries& stored, const SeriesInfo& info,
+                                                     const TimelineSource::SeriesRequest& request, int64_t from_ms,
+                                                     int64_t until_ms, int64_t data_end_ms, int64_t base_bin_ms,
+                                                     const IncidentOptions& options) {
+  if (!network_current(stored, info, request, data_end_ms, options_fingerprint(options))) return std::nullopt;
+  const int64_t part_from = bin_floor(request.from_ms, base_bin_ms), part_end = bin_ceil(request.until_ms, base_bin_ms);
+  if (part_end <= part_from || part_from < stored.bins_from_ms || part_end > stored.bins_until_ms) return std::nullopt;
+  BinsAnswer out;
+  const Series part = network_series_from_bins(stored, info.category, part_from, part_end, base_bin_ms);
+  for (auto& inc : shutdown_incidents(part, options)) {
+    if (inc.end_ms.value_or(INT64_MAX) <= from_ms || inc.start_ms >= until_ms) continue;  // as the search drops them
+    const auto run = std::find_if(stored.runs.begin(), stored.runs.end(),
+                                  [&](const StoredRun& r) { return r.start_ms == inc.start_ms; });
+    if (run != stored.runs.end()) apply_independence(inc, run->vantage_points, run->decisive, options);
+    else out.unassessed.push_back(out.incidents.size());
+    out.incidents.push_back(std::move(inc));
+  }
+  return out;
+}
+
+StoredAnswers answer_from_stored(const std::vector<StoredSeries*>& stored, const std::vector<SeriesInfo>& infos,
+                                 const std::vector<TimelineSource::SeriesRequest>& requests, int64_t from_ms,
+                                 int64_t until_ms, int64_t data_end_ms, int64_t base_bin_ms,
+                                 const IncidentOptions& options, const StoredAnswerReads& reads) {
+  StoredAnswers out;
+  out.incidents.resize(requests.size());
+  const std::string fingerprint = options_fingerprint(options);
+  std::vector<NetworkPart> parts;
+  std::vector<size_t> part_request;
+  for (size_t k = 0; k < requests.size(); ++k) {
+    if (!stored[k]) continue;
+    out.incidents[k] = incidents_from_stored(*stored[k], infos[k], requests[k], from_ms, until_ms, data_end_ms,
+                                             base_bin_ms, options);
+    if (out.incidents[k]) {
+      ++out.from_runs;
+    } else if (network_current(*stored[k], infos[k], requests[k], data_end_ms, fingerprint)) {
+      parts.push_back({stored[k], bin_floor(requests[k].from_ms, base_bin_ms), bin_ceil(requests[k].until_ms, base_bin_ms)});
+      part_request.push_back(k);
+    }
+  }
+  if (!parts.empty()) {
+    reads.read_bins(parts);
+    std::vector<std::optional<BinsAnswer>> answers;
+    std::vector<TimelineSource::VantageRequest> windows;
+    for (size_t i = 0; i < parts.size(); ++i) {
+      const size_t k = part_request[i];
+      answers.push_back(shutdowns_from_stored_bins(*parts[i].series, infos[k], requests[k], from_ms, until_ms,
+                                                   data_end_ms, base_bin_ms, options));
+      if (answers.back())
+        for (size_t u : answers.back()->unassessed) windows.push_back(shutdown_window(answers.back()->incidents[u]));
+    }
+    const auto samples = windows.empty() ? std::vector<std::vector<VantageSample>>{} : reads.read_windows(windows);
+    if (samples.size() != windows.size()) throw std::logic_error("not one sample list per shutdown window");
+    size_t at = 0;
+    for (size_t i = 0; i < parts.size(); ++i) {
+      if (!answers[i]) continue;
+      for (size_t u : answers[i]->unassessed) assess_independence(answers[i]->incidents[u], samples[at++], options);
+      out.incidents[part_request[i]] = std::move(answers[i]->incidents);
+      ++out.from_bins;
+    }
+  }
+  out.searched = requests.size() - out.from_runs - out.from_bins;
   return out;
 }
 

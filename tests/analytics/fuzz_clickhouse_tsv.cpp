@@ -5,7 +5,7 @@
 // from decimal digits; a decoded series dense, its bins in order, every count positive and adding up to the bin's
 // probes; the windows' samples one list per window, decisive never negative, no probe's bin with several states
 // outside the windows; stored runs that write back to the same text, and answer a window (when they do) with
-// incidents inside it.
+// incidents inside it; network bins inside their part, ordered, none with more probes offline than reported.
 #include <cstddef>
 #include <cstdint>
 #include <stdexcept>
@@ -102,6 +102,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (answer)
         for (const auto& i : *answer)
           if (i.start_ms >= until || i.end_ms.value_or(INT64_MAX) <= from) __builtin_trap();
+    }
+  } catch (const std::runtime_error&) {
+  }
+  try {  // a network's stored bins: each part's bins inside it, in order, offline never more than reported
+    timeline::StoredSeries net, other;
+    net.key = {"KZ", 9198, "*"};
+    other.key = {"UZ", 1, "*"};
+    const std::vector<timeline::NetworkPart> parts = {{&net, kFirst, kEnd + kBinsPerChunk * kBin}, {&other, kFirst, kEnd}};
+    add_network_bins(parts, parse_tsv(body, kNetworkBinColumns, 1 << 16), kBin);
+    for (const auto& p : parts) {
+      const auto& bins = p.series->bins;
+      if (p.series->bins_until_ms != 0 && (p.series->bins_from_ms != p.from_ms || p.series->bins_until_ms != p.until_ms))
+        __builtin_trap();
+      if (p.series->bins_until_ms == 0 && !bins.empty()) __builtin_trap();
+      for (size_t i = 0; i < bins.size(); ++i)
+        if (bins[i].start_ms < p.from_ms || bins[i].start_ms >= p.until_ms || bins[i].probes <= 0 ||
+            bins[i].offline < 0 || bins[i].offline > bins[i].probes || (i > 0 && bins[i].start_ms <= bins[i - 1].start_ms))
+          __builtin_trap();
     }
   } catch (const std::runtime_error&) {
   }

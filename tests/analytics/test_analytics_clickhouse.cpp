@@ -2,7 +2,8 @@
 // scripts/ch-test-cluster.sh; without it this test fails, it never skips). The January 2022 replay stored
 // in the collector's store, exported to ClickHouse, and every timeline, series and incident answer of the
 // API equal, byte for byte, to the SQLite index's — from the incidents stored when the data arrived and from the
-// search when they are behind — also after a schema-1 database is brought to schema 4; an exporter killed
+// search when they are behind, network series of later windows on their stored bins — also after a schema-1 or
+// schema-4 database is brought to schema 5; an exporter killed
 // mid-export loses and doubles nothing.
 #include <doctest/doctest.h>
 #include <httplib.h>
@@ -97,6 +98,9 @@ size_t check_same_answers(TimelineSource& sqlite, TimelineSource& clickhouse) {
       "/api/v1/incidents?cc=KZ&format=csv&" + period,
       "/api/v1/incidents?kind=shutdown&confirmed=true&" + period,
       "/api/v1/incidents?cc=KZ&asn=9198&from=2022-01-05T12:00:00Z&until=2022-01-05T18:00:00Z",
+      // Later than a week after the first data: the network series' search runs on their stored bins.
+      "/api/v1/incidents?cc=KZ&from=2022-01-09T06:00:00Z&until=2022-01-12T00:00:00Z",
+      "/api/v1/incidents?kind=shutdown&source=kuzet&from=2022-01-10T00:00:00Z&until=2022-01-11T00:00:00Z",
       "/api/v1/incidents?cc=KZ",
       "/api/v1/feeds/incidents.atom?cc=KZ",
   };
@@ -161,10 +165,27 @@ TEST_CASE("ClickHouse answers what the SQLite index answers on the January 2022 
   CHECK(clickhouse.last_incident_paths().searched == 0);
   CHECK(clickhouse.series_list(q) == indexed.index.series_list(q));
   CHECK(check_same_answers(indexed.index, clickhouse) == expected.size());
+  // A later window (more than a week after the first data) of every source: the network series searched on their
+  // stored bins, the rest from stored runs, nothing read from the per-probe tables; SQLite's answer.
+  auto later_window = [&](bool from_stored) {
+    for (const std::string source : {"", "kuzet", "ooni"}) {
+      TimelineQuery later = q;
+      later.source = source;
+      later.from_ms = q.until_ms - 2 * 24 * 3600 * 1000LL - 6 * 3600 * 1000LL;
+      CAPTURE(source);
+      CHECK(clickhouse.incidents(later, IncidentOptions{}) == indexed.index.incidents(later, IncidentOptions{}));
+      const auto paths = clickhouse.last_incident_paths();
+      MESSAGE("later window, source '", source, "': ", paths.stored, " series from stored runs, ", paths.from_bins,
+              " on stored bins, ", paths.searched, " searched");
+      if (source.empty()) CHECK((paths.from_bins > 0) == from_stored);
+    }
+  };
+  later_window(true);
   // The whole period's incidents and every answer equal SQLite's, from the stored incidents or from the search.
   auto same_answers = [&](bool from_stored) {
     CHECK(clickhouse.incidents(q, IncidentOptions{}) == expected);
     CHECK((clickhouse.last_incident_paths().stored > 0) == from_stored);
+    later_window(from_stored);
     check_same_answers(indexed.index, clickhouse);
   };
 
@@ -240,6 +261,30 @@ TEST_CASE("ClickHouse answers what the SQLite index answers on the January 2022 
     CHECK(nonempty > 1);
   }
 
+  // A database of schema 4 (stored incidents without network bins, their watermark in incidents_watermark): after
+  // the upgrade nothing stored answers until the exporter's first pass, which stores runs and bins.
+  for (const auto& shard : cluster.url.shards) {
+    analytics::Client db(shard, cluster.url.database);
+    db.execute(std::string("DROP TABLE ") + analytics::kSchemaVersionTable);
+    db.execute(std::string("CREATE TABLE ") + analytics::kSchemaVersionTable +
+               " (version UInt32, upgraded_at DateTime) ENGINE = TinyLog");
+    db.execute(std::string("INSERT INTO ") + analytics::kSchemaVersionTable + " VALUES (4, now())");
+  }
+  {
+    analytics::Client db(cluster.url.query, cluster.url.database);
+    for (const char* t : {analytics::kNetworkBins, analytics::kIncidentsWatermark})
+      db.execute(std::string("DROP TABLE ") + t);
+    db.execute(std::string("CREATE TABLE ") + analytics::kIncidentsWatermarkV4 +
+               " (watermark UInt64, made_at UInt64) ENGINE = MergeTree ORDER BY watermark");
+    db.execute(std::string("INSERT INTO ") + analytics::kIncidentsWatermarkV4 + " VALUES (" + std::to_string(n) + ", 1)");
+  }
+  analytics::create_schema(cluster.url, kDefaultBinMs);
+  CHECK(cluster.count_on(cluster.url.query, "SELECT toUInt64(count()) FROM network_bins") == 0);
+  same_answers(false);
+  CHECK(exporter.export_pending() == 0);
+  CHECK(cluster.count_on(cluster.url.query, "SELECT toUInt64(count()) FROM network_bins") > 0);
+  same_answers(true);
+
   // A database of schema 1 (before bin_probes, verdict_days, probe_presence and the stored incidents): the next
   // start rebuilds those tables from measurements_local, and the answers stay the same.
   for (const auto& shard : cluster.url.shards) {
@@ -250,7 +295,7 @@ TEST_CASE("ClickHouse answers what the SQLite index answers on the January 2022 
                           "bin_probes_local", "verdict_days_local", "probe_presence_local", "kuzet_schema"})
       db.execute(std::string("DROP TABLE ") + t);
   }
-  for (const char* t : {analytics::kSeriesIncidents, analytics::kIncidentsWatermark})
+  for (const char* t : {analytics::kSeriesIncidents, analytics::kNetworkBins, analytics::kIncidentsWatermark})
     analytics::Client(cluster.url.query, cluster.url.database).execute(std::string("DROP TABLE ") + t);
   analytics::create_schema(cluster.url, kDefaultBinMs);
   CHECK(cluster.count_on(cluster.url.query, "SELECT toUInt64(count()) FROM bin_probes") > 0);

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -478,7 +479,7 @@ TEST_CASE("stored incidents: the read carries its filters, a recorded reply deco
   const std::string sql = stored_incidents_sql(q, "kuzet");
   CHECK(sql.find("FROM series_incidents WHERE source = 'kuzet' AND cc = 'U\\'A' AND asn = 1010 AND target = 't0.example.org'") !=
         std::string::npos);
-  CHECK(sql.find("(SELECT max(watermark) FROM incidents_watermark) AS stored") != std::string::npos);
+  CHECK(sql.find("(SELECT max(watermark) FROM stored_watermark) AS stored") != std::string::npos);
   CHECK(sql.find("(SELECT max(next_log_index) FROM export_progress) AS exported") != std::string::npos);
   CHECK(sql.find("argMax(runs, v)") != std::string::npos);
   CHECK(sql.find("GROUP BY cc, asn, target") != std::string::npos);
@@ -553,12 +554,80 @@ TEST_CASE("stored incidents: a pass searches the series it touched, and network 
     for (const auto& i : infos) out.push_back(i.key);
     return out;
   };
+  const std::set<timeline::SeriesKey> with_bins = {net, other, fresh};
   // Touched a: a; the network whose stored end is older; the network with nothing stored.
-  CHECK(keys(series_to_search(listed, std::set<timeline::SeriesKey>{a}, stored, 1200000)) ==
+  CHECK(keys(series_to_search(listed, std::set<timeline::SeriesKey>{a}, stored, with_bins, 1200000)) ==
         std::vector<timeline::SeriesKey>{a, other, fresh});
   // The data's end moved: every network series.
-  CHECK(keys(series_to_search(listed, std::set<timeline::SeriesKey>{}, stored, 1800000)) ==
+  CHECK(keys(series_to_search(listed, std::set<timeline::SeriesKey>{}, stored, with_bins, 1800000)) ==
+        std::vector<timeline::SeriesKey>{net, other, fresh});
+  // A network stored without its bins (before schema 5): searched.
+  CHECK(keys(series_to_search(listed, std::set<timeline::SeriesKey>{}, stored, {other, fresh}, 1200000)) ==
         std::vector<timeline::SeriesKey>{net, other, fresh});
   // Every series.
-  CHECK(series_to_search(listed, std::nullopt, stored, 1200000).size() == listed.size());
+  CHECK(series_to_search(listed, std::nullopt, stored, with_bins, 1200000).size() == listed.size());
+}
+
+TEST_CASE("stored incidents: a network's bins as chunk rows, the read of a part's chunks, broken chunks refused") {
+  constexpr int64_t kBin = 600000, kChunk = kBinsPerChunk * kBin;
+  timeline::StoredSeries net;
+  net.key = {"KZ", 9198, "*"};
+  // Bins from the middle of chunk 19000 into chunk 19001; the first chunk's last bin and the second's first have data.
+  net.bins_from_ms = 19000 * kChunk + 100 * kBin;
+  net.bins_until_ms = 19001 * kChunk + 10 * kBin;
+  net.bins = {{19000 * kChunk + 100 * kBin, 7, 0}, {19000 * kChunk + 143 * kBin, 5, 2}, {19001 * kChunk, 3, 3}};
+  timeline::StoredSeries target = net;
+  target.key.target = "a.com";  // target series keep no bins
+  const std::string rows = network_bins_rows({net, target}, "kuzet", kBin, 77);
+  CHECK(std::count(rows.begin(), rows.end(), '\n') == 2);
+  CHECK(rows.find(R"("source":"kuzet")") != std::string::npos);
+  CHECK(rows.find(R"("chunk":19000)") != std::string::npos);
+  CHECK(rows.find(R"("made_at":77)") != std::string::npos);
+  // The text of each chunk, as the reply carries it, decodes to the same bins.
+  auto text_of = [&](size_t line) {
+    std::string row = rows;
+    for (size_t i = 0; i < line; ++i) row = row.substr(row.find('\n') + 1);
+    row = row.substr(0, row.find('\n'));
+    const size_t at = row.find(R"("bins":")") + 8;
+    return row.substr(at, row.find('"', at) - at);
+  };
+  CHECK(network_bins_from_text(text_of(0), 19000 * kChunk, kBin) ==
+        std::vector<timeline::NetworkBin>{net.bins[0], net.bins[1]});
+  CHECK(network_bins_from_text(text_of(1), 19001 * kChunk, kBin) == std::vector<timeline::NetworkBin>{net.bins[2]});
+
+  // A part's read: its chunks, then its bins. A later part of another network too.
+  timeline::StoredSeries a, b;
+  a.key = net.key;
+  b.key = {"UZ", 1, "*"};
+  const std::vector<timeline::NetworkPart> parts = {{&a, 19000 * kChunk + 120 * kBin, 19001 * kChunk + 5 * kBin},
+                                                    {&b, 19001 * kChunk, 19001 * kChunk + kBin}};
+  const std::string sql = network_bins_sql(parts, "kuzet", kBin);
+  CHECK(sql == "SELECT cc, asn, chunk, argMax(bins, made_at) FROM network_bins WHERE source = 'kuzet' AND "
+               "((cc = 'KZ' AND asn = 9198 AND chunk >= 19000 AND chunk <= 19001) OR (cc = 'UZ' AND asn = 1 AND "
+               "chunk >= 19001 AND chunk <= 19001)) GROUP BY cc, asn, chunk");
+  const std::string reply = "KZ\t9198\t19000\t" + text_of(0) + "\nKZ\t9198\t19001\t" + text_of(1) +
+                            "\nKZ\t9198\t18000\t" + text_of(1) + "\nRU\t1\t19001\t" + text_of(1) + "\n";
+  add_network_bins(parts, parse_tsv(reply, kNetworkBinColumns, 1 << 20), kBin);
+  CHECK(a.bins == std::vector<timeline::NetworkBin>{net.bins[1], net.bins[2]});  // within the part only
+  CHECK(a.bins_from_ms == parts[0].from_ms);
+  CHECK(a.bins_until_ms == parts[0].until_ms);
+  CHECK(b.bins.empty());  // its chunk did not come: not covered, searched
+  CHECK(b.bins_until_ms == 0);
+  // The same chunk twice is a broken reply.
+  CHECK_THROWS_AS(add_network_bins(parts, parse_tsv("KZ\t9198\t19000\t" + text_of(0) + "\nKZ\t9198\t19000\t" +
+                                                        text_of(0) + "\n", kNetworkBinColumns, 1 << 20), kBin),
+                  std::runtime_error);
+  std::string zeros;
+  for (int64_t i = 0; i < kBinsPerChunk; ++i) zeros += i ? " 0 0" : "0 0";
+  CHECK(network_bins_from_text(zeros, 0, kBin).empty());
+  for (const std::string bad : {std::string(""), zeros + " ", zeros.substr(2), zeros + " 0 0", "1 2 " + zeros.substr(4),
+                                "x" + zeros.substr(1), "-1 0 " + zeros.substr(4), "2147483648 0 " + zeros.substr(4),
+                                "99999999999 0 " + zeros.substr(4), "0  0 " + zeros.substr(4), "+1 0 " + zeros.substr(4)}) {
+    CAPTURE(bad.substr(0, 20));
+    CHECK_THROWS_AS(network_bins_from_text(bad, 0, kBin), std::runtime_error);
+  }
+  CHECK(network_bins_from_text("2147483647 0 " + zeros.substr(4), 0, kBin).front().probes == INT32_MAX);
+  CHECK(networks_with_bins_sql("ooni") == "SELECT DISTINCT cc, asn FROM network_bins WHERE source = 'ooni'");
+  CHECK(networks_from_rows({nlohmann::json::array({"KZ", 9198})}) == std::set<timeline::SeriesKey>{net.key});
+  CHECK_THROWS_AS(networks_from_rows({nlohmann::json::array({"KZ", -1})}), std::runtime_error);
 }
