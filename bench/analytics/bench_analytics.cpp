@@ -145,7 +145,8 @@ int main(int argc, char** argv) {
 
     // Reads as serve --analytics makes them, over a fixed week (days 3..10), the largest network (AS1000, KZ):
     // first with the incidents searched when asked (no stored incidents), then stored when the data arrived.
-    for (const auto& table : {analytics::kSeriesIncidents, analytics::kNetworkBins, analytics::kIncidentsWatermark})
+    for (const auto& table : {analytics::kSeriesIncidents, analytics::kNetworkBins, analytics::kIncidentsWatermark,
+                              analytics::kDayCounts, analytics::kDayMarks})
       client.execute(std::string("DROP TABLE IF EXISTS ") + table);
     analytics::create_schema(url, timeline::kDefaultBinMs, limits);
     analytics::ClickHouseTimelines timelines(url, timeline::kDefaultBinMs);
@@ -164,6 +165,13 @@ int main(int argc, char** argv) {
                   found.size(), paths.stored, paths.from_bins, paths.searched,
                   added ? "" : first->second == found ? "; the same as searched" : "; NOT the same as searched");
     };
+    auto whole_period_days = [&] {
+      time_it("timeline: a target, largest network, whole period at 1 day", runs,
+              [&] { timelines.series(target, kStart, kStart + std::max<int64_t>(days, 1) * kDay, kDay); });
+      const auto paths = timelines.last_series_paths();
+      std::printf("    (bins from stored day counts %zu, read from the per-probe tables %zu)\n", paths.from_days,
+                  paths.read);
+    };
     auto queries = [&](bool series_too) {
       std::printf("queries (%d runs each, after one warm-up):\n", runs);
       if (series_too) {
@@ -173,8 +181,7 @@ int main(int argc, char** argv) {
                 [&] { timelines.series(network, from, until, timeline::kDefaultBinMs); });
         time_it("timeline: a target, a smaller network, a week at 10 min", runs,
                 [&] { timelines.series(small, from, until, timeline::kDefaultBinMs); });
-        time_it("timeline: a target, largest network, whole period at 1 day", runs,
-                [&] { timelines.series(target, kStart, kStart + std::max<int64_t>(days, 1) * kDay, kDay); });
+        whole_period_days();
         time_it("timeline: a target, largest network, a week at 1 h", runs,
                 [&] { timelines.series(target, from, until, 60 * timeline::kMinuteMs); });
       }
@@ -205,8 +212,12 @@ int main(int argc, char** argv) {
     const auto stats = materializer.materialize(std::nullopt, 0, 0);
     std::printf("materialized: %zu series (every source), %zu runs stored in %.1f s\n", stats.series, stats.runs,
                 (wall_ms() - m0) / 1000);
-    std::printf("incidents stored when the data arrived:\n");
+    const double c0 = wall_ms();
+    const size_t counted = materializer.count_days(std::nullopt, 0);
+    std::printf("day bins counted: %zu days (every series and source) in %.1f s\n", counted, (wall_ms() - c0) / 1000);
+    std::printf("incidents and day bins stored when the data arrived:\n");
     queries(false);
+    whole_period_days();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_analytics: %s\n", e.what());
     return 1;

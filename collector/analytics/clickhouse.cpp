@@ -2,7 +2,9 @@
 
 #include <curl/curl.h>
 
+#include <algorithm>
 #include <charconv>
+#include <ctime>
 #include <stdexcept>
 
 #include "core/crypto.hpp"
@@ -83,6 +85,16 @@ std::string sql_string(std::string_view text) {
     }
   }
   return out + "'";
+}
+
+std::string date_of(int64_t ms) {
+  const int64_t day = std::clamp<int64_t>(ms / 86400000, 0, kMaxDateDays - 1);
+  std::time_t t = static_cast<std::time_t>(day * 86400);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[16];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
+  return buf;
 }
 
 std::string sql_identifier(std::string_view name) {

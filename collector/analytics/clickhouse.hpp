@@ -43,6 +43,10 @@ std::string url_text(const ClickHouseUrl& url);
 // A ClickHouse string literal: quoted, with \ and ' escaped and control bytes written as escapes, so any
 // name a probe reported stays one value.
 std::string sql_string(std::string_view text);
+// ClickHouse's Date (YYYY-MM-DD, UTC) of a time. A Date holds 1970-01-01 .. 2105: a time outside (a probe's broken
+// clock) is kept at the edge (the tables' partitions; started_at itself is stored as is).
+std::string date_of(int64_t ms);
+inline constexpr int64_t kMaxDateDays = 65535;
 // An identifier (database, cluster, table): letters, digits and _ only; throws std::invalid_argument else.
 std::string sql_identifier(std::string_view name);
 

@@ -3,7 +3,6 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <ctime>
 #include <set>
 #include <stdexcept>
 
@@ -12,23 +11,6 @@
 #include "core/log.hpp"
 
 namespace kuzet::collector::analytics {
-
-namespace {
-
-// ClickHouse's Date holds 1970-01-01 .. 2105: a start outside (a probe's broken clock) is kept at the edge
-// for partitioning only; started_at itself is stored as is.
-std::string day_of(int64_t started_at_ms) {
-  const int64_t max_day = 65535;
-  const int64_t day = std::clamp<int64_t>(started_at_ms / 86400000, 0, max_day - 1);
-  std::time_t t = static_cast<std::time_t>(day * 86400);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[16];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
-  return buf;
-}
-
-}  // namespace
 
 std::string export_rows(const std::vector<NewMeasurement>& rows,
                         const std::function<std::optional<int64_t>(const std::string& key_id)>& key_first_seen) {
@@ -39,7 +21,7 @@ std::string export_rows(const std::vector<NewMeasurement>& rows,
         {"source", r.source},
         {"key_id", r.key_id},
         {"started_at", r.started_at_ms},
-        {"day", day_of(r.started_at_ms)},
+        {"day", date_of(r.started_at_ms)},
         {"cc", r.cc},
         {"asn", r.asn},
         {"target", r.target},
@@ -86,6 +68,13 @@ uint64_t Exporter::export_pending() {
   for (;;) {
     const auto rows = store_.in_log_order(next, options_.batch_rows, false);
     if (rows.empty()) break;
+    // The batch's days are marked before its rows go: their stored day counts stop answering before the data
+    // they do not count is there (a crash in between only sends readers to the states until the next count).
+    std::vector<int64_t> starts;
+    for (const auto& r : rows) starts.push_back(r.started_at_ms);
+    const auto days = days_of(starts);
+    client_.execute(day_marks_insert_sql(days, DayMark::exported, next + rows.size(), next + rows.size()));
+    if (materializer_) days_pending_.insert(days.begin(), days.end());
     client_.insert_json_rows(kMeasurements, export_rows(rows, first_seen));
     next += rows.size();
     sent += rows.size();
@@ -100,6 +89,13 @@ uint64_t Exporter::export_pending() {
   // Also with nothing sent when the stored incidents are behind (an upgrade, a failed pass): then all of them.
   if (materializer_ && (sent > 0 || materializer_->stored_watermark() != next))
     materializer_->materialize(sent > 0 ? std::optional(std::move(touched)) : std::nullopt, first, next);
+  if (materializer_ && (!days_counted_ || !days_pending_.empty())) {
+    // The days touched since the last count that went through; on this exporter's first pass (an upgrade, a
+    // crash before) every day not counted.
+    materializer_->count_days(days_counted_ ? std::optional(days_pending_) : std::nullopt, next);
+    days_counted_ = true;
+    days_pending_.clear();
+  }
   return sent;
 }
 

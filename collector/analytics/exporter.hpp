@@ -12,6 +12,7 @@
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -49,7 +50,8 @@ class Exporter {
   // The next log index to export, as recorded in ClickHouse. Throws std::runtime_error.
   uint64_t watermark();
   // Exports everything the store logged since the watermark; returns how many rows it sent. Then brings the
-  // stored incidents to the new watermark (the series it touched; every series when they were behind before).
+  // stored incidents to the new watermark (the series it touched; every series when they were behind before), and
+  // counts the days it touched (every day not counted on its first pass and after a failed one).
   // Throws std::runtime_error (ClickHouse or the store failing): what was recorded stays, the rest is sent
   // later; stored incidents left behind do not answer until a pass brings them up.
   uint64_t export_pending();
@@ -65,6 +67,8 @@ class Exporter {
   std::optional<IncidentMaterializer> materializer_;
   std::mutex export_mutex_;  // one pass at a time
   std::unordered_map<std::string, std::optional<int64_t>> key_first_seen_;
+  bool days_counted_ = false;        // every day was counted once by this exporter
+  std::set<int64_t> days_pending_;  // days exported since the last count that went through
 
   std::mutex stop_mutex_;
   std::condition_variable stop_cv_;

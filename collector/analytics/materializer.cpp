@@ -281,6 +281,54 @@ std::vector<timeline::SeriesInfo> series_to_search(const std::vector<timeline::S
   return out;
 }
 
+std::vector<std::string> count_day_sql(int64_t day_ms, uint64_t version, const std::vector<std::string>& day_sources) {
+  const std::string at = std::to_string(day_ms) + " AS bin, toUInt64(" + std::to_string(version) + ") AS version";
+  // The day column is the server's local date of a bin: the days around hold the day's bins in any time zone.
+  const std::string where = " WHERE day >= " + sql_string(date_of(day_ms - kDayMs)) + " AND day <= " +
+                            sql_string(date_of(day_ms + kDayMs)) + " AND bin >= " + std::to_string(day_ms) +
+                            " AND bin < " + std::to_string(day_ms + kDayMs);
+  const std::string into = std::string("INSERT INTO ") + kDayCounts +
+                           " (source, cc, asn, target, bin, version, verdict, method, probes) ";
+  // Each probe's latest state of the day (argMaxMerge over its bins), counted per state.
+  auto counted = [&](const std::string& source, const std::string& by_source) {
+    return into + "SELECT " + source + " AS source, cc, asn, target, " + at +
+           ", s.1 AS verdict, s.2 AS method, toUInt32(count()) AS probes FROM (SELECT " + by_source +
+           "cc, asn, target, key_id, argMaxMerge(latest) AS s FROM " + kProbeBins + where + " GROUP BY " + by_source +
+           "cc, asn, target, key_id) GROUP BY " + by_source + "cc, asn, target, verdict, method";
+  };
+  std::vector<std::string> sql = {counted("source", "source, ")};
+  if (day_sources.size() == 1)
+    // No alias for the new source: ClickHouse would read it for the column in the WHERE.
+    sql.push_back(into + "SELECT '', cc, asn, target, bin, version, verdict, method, probes FROM " +
+                  kDayCounts + " WHERE source = " + sql_string(day_sources.front()) + " AND bin = " +
+                  std::to_string(day_ms) + " AND version = " + std::to_string(version));
+  else if (day_sources.size() > 1)
+    sql.push_back(counted("''", ""));
+  return sql;
+}
+
+std::string day_marks_insert_sql(const std::set<int64_t>& days, DayMark mark, uint64_t version, uint64_t watermark) {
+  std::string values;
+  for (const int64_t day : days)
+    values += (values.empty() ? "" : ", ") + std::string("(") + std::to_string(day) + ", " +
+              std::to_string(static_cast<int>(mark)) + ", " + std::to_string(version) + ", " + std::to_string(watermark) + ")";
+  return std::string("INSERT INTO ") + kDayMarks + " (bin, kind, version, watermark) VALUES " + values;
+}
+
+std::set<int64_t> days_of(const std::vector<int64_t>& started_at_ms) {
+  std::set<int64_t> days;
+  for (const int64_t t : started_at_ms) days.insert(timeline::bin_floor(t, kDayMs));
+  return days;
+}
+
+std::vector<int64_t> days_to_count(const std::set<int64_t>& with_data, const std::set<int64_t>& counted) {
+  std::vector<int64_t> out;
+  // From 1970-01-03: the views' toDate reads a smaller number of seconds as a day number.
+  for (const int64_t day : with_data)
+    if (day >= 2 * kDayMs && day < (kMaxDateDays - 2) * kDayMs && !counted.count(day)) out.push_back(day);
+  return out;
+}
+
 IncidentMaterializer::IncidentMaterializer(const ClickHouseUrl& url, int64_t base_bin_ms,
                                            timeline::IncidentOptions options, const ClientLimits& limits)
     : base_bin_ms_(base_bin_ms), options_(options), url_(url), limits_(limits), client_(url.query, url.database, limits) {}
@@ -289,6 +337,47 @@ uint64_t IncidentMaterializer::stored_watermark() {
   const auto rows = client_.select(std::string("SELECT max(watermark) FROM ") + kIncidentsWatermark);
   if (rows.size() != 1 || !rows[0][0].is_number_unsigned()) throw std::runtime_error("ClickHouse reply: no incidents watermark");
   return rows[0][0].get<uint64_t>();
+}
+
+size_t IncidentMaterializer::count_days(const std::optional<std::set<int64_t>>& days, uint64_t watermark) {
+  std::set<int64_t> with_data;
+  if (days) {
+    with_data = *days;
+  } else {
+    for (const auto& row : client_.select(std::string("SELECT DISTINCT day_number FROM ") + kVerdictDays)) {
+      if (row.size() != 1 || !row[0].is_number_integer()) throw std::runtime_error("ClickHouse reply: a day is not a number");
+      const int64_t day = row[0].get<int64_t>();
+      if (day >= 0 && day < kMaxDateDays) with_data.insert(day * kDayMs);
+    }
+  }
+  if (with_data.empty()) return 0;
+  // Only the days whose counts do not answer now (with `days`: those the pass touched, whatever their marks say).
+  const std::set<int64_t> counted =
+      days ? std::set<int64_t>{}
+           : counted_days_from_rows(client_.select_tsv(
+                 day_marks_sql(*with_data.begin(), *with_data.rbegin() + kDayMs), kDayMarkColumns));
+  const auto todo = days_to_count(with_data, counted);
+  if (todo.empty()) return 0;
+  // Later than any version stored before (a clock set back included).
+  const auto versions = client_.select(std::string("SELECT max(version) FROM ") + kDayMarks + " WHERE kind != " +
+                                       std::to_string(static_cast<int>(DayMark::exported)));
+  if (versions.size() != 1 || !versions[0][0].is_number_unsigned()) throw std::runtime_error("ClickHouse reply: no day version");
+  const uint64_t version = std::max<uint64_t>(
+      versions[0][0].get<uint64_t>() + 1,
+      static_cast<uint64_t>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count()));
+  for (const int64_t day : todo) {
+    std::vector<std::string> sources;
+    for (const auto& row : client_.select(std::string("SELECT DISTINCT source FROM ") + kVerdictDays +
+                                          " WHERE day_number = " + std::to_string(day / kDayMs) + " ORDER BY source")) {
+      if (row.size() != 1 || !row[0].is_string()) throw std::runtime_error("ClickHouse reply: a source is not text");
+      sources.push_back(row[0].get<std::string>());
+    }
+    client_.execute(day_marks_insert_sql({day}, DayMark::started, version, watermark));
+    for (const auto& sql : count_day_sql(day, version, sources)) client_.execute(sql);
+    client_.execute(day_marks_insert_sql({day}, DayMark::counted, version, watermark));
+  }
+  return todo.size();
 }
 
 IncidentMaterializer::Stats IncidentMaterializer::materialize(const std::optional<std::set<SeriesKey>>& touched,

@@ -8,6 +8,7 @@
 //                       probes, as the pass read them: a search over any later part of the series runs on these.
 //   stored_watermark    the export watermarks the stored incidents and bins were brought to: they answer only while
 //                       the latest equals export_progress's (after an upgrade, before the first pass, they do not).
+//   day_counts, day_marks  the series' 1-day bins, counted per day when its data changed (below).
 // The materializer reads series as the incident search does (ClickHouseTimelines) and runs the same search;
 // the exporter calls it after each pass with the series the pass touched. The SQL and the decoding are pure
 // (tests/analytics checks them on recorded replies).
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include "collector/analytics/clickhouse.hpp"
+#include "collector/analytics/queries.hpp"
 #include "collector/timeline/stored_incidents.hpp"
 
 namespace kuzet::collector::analytics {
@@ -79,6 +81,24 @@ std::vector<timeline::SeriesInfo> series_to_search(const std::vector<timeline::S
                                                    const StoredRead& stored, const std::set<timeline::SeriesKey>& with_bins,
                                                    int64_t data_end_ms);
 
+// Day bins counted when data arrives (schema 6): per series, source ("" for all sources together) and day, the
+// probes in each state with their latest measurement of the day, which is what a 1-day bin of the timeline counts,
+// so a long timeline at 1-day bins reads a few rows a day (queries.hpp, counts_from_stored_days). A pass marks a day
+// started, writes its counts at its version (day_counts: ReplacingMergeTree by version, so a day counted again
+// replaces its rows), and marks it counted with the export watermark it read at (day_marks). The exporter marks
+// each day a batch holds as exported before sending the batch: a day whose data changed since its count is read
+// from the states until a pass counts it again.
+// The statements counting one day (its start ms) at `version` over probe_bins: every source's counts in one read;
+// the sources' together ("") copied from the one source's when the day has one, else counted in a second read.
+std::vector<std::string> count_day_sql(int64_t day_ms, uint64_t version, const std::vector<std::string>& day_sources);
+// INSERT of day marks: `days` (starts, ms) with `mark` at `version` and `watermark`.
+std::string day_marks_insert_sql(const std::set<int64_t>& days, DayMark mark, uint64_t version, uint64_t watermark);
+// The day of each measurement's start, as a day bin holds it (ms; before 1970 too).
+std::set<int64_t> days_of(const std::vector<int64_t>& started_at_ms);
+// Of the days with data, those to count: not `counted`, and within what ClickHouse's Date column holds (the
+// tables' partitions; days outside are read from the states). Ordered.
+std::vector<int64_t> days_to_count(const std::set<int64_t>& with_data, const std::set<int64_t>& counted);
+
 class IncidentMaterializer {
  public:
   IncidentMaterializer(const ClickHouseUrl& url, int64_t base_bin_ms, timeline::IncidentOptions options,
@@ -96,6 +116,9 @@ class IncidentMaterializer {
                     uint64_t watermark);
   // The latest watermark the stored incidents were brought to (0: none).
   uint64_t stored_watermark();
+  // Counts the day bins of `days` (nullopt: every day with data whose counts do not answer) as of export
+  // `watermark`; returns how many days it counted. Throws std::runtime_error (the days left do not answer).
+  size_t count_days(const std::optional<std::set<int64_t>>& days, uint64_t watermark);
 
  private:
   int64_t base_bin_ms_;

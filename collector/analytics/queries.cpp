@@ -211,6 +211,16 @@ bool same_key(const Table& rows, size_t r, const SeriesKey& key) {
   return rows.text(r, 0) == key.cc && rows.text(r, 2) == key.target && rows.integer(r, 1) == static_cast<int64_t>(key.asn);
 }
 
+// The index of row r's series among `series` (keyed by `by_key`); `previous` is the previous row's (rows come
+// grouped by series more often than not). Throws on a series not asked for.
+size_t series_of(const std::vector<timeline::Series>& series, const std::map<SeriesKey, size_t>& by_key,
+                 const Table& rows, size_t r, size_t previous) {
+  if (previous < series.size() && same_key(rows, r, series[previous].key)) return previous;
+  const auto it = by_key.find(key_at(rows, r));
+  if (it == by_key.end()) throw std::runtime_error("ClickHouse reply: a series not asked for");
+  return it->second;
+}
+
 }  // namespace
 
 GroupCounts series_counts_from_rows(const std::vector<timeline::TimelineSource::SeriesRequest>& requests,
@@ -223,13 +233,9 @@ GroupCounts series_counts_from_rows(const std::vector<timeline::TimelineSource::
   }
   std::vector<std::vector<int64_t>> whole(g.series.size());
   for (size_t k = 0; k < g.series.size(); ++k) whole[k].assign(g.series[k].bins.size(), 0);
-  size_t k = g.series.size();  // the previous row's series: rows come grouped by series more often than not
+  size_t k = g.series.size();
   for (size_t row = 0; row < rows.size(); ++row) {
-    if (k == g.series.size() || !same_key(rows, row, g.series[k].key)) {
-      auto it = by_key.find(key_at(rows, row));
-      if (it == by_key.end()) throw std::runtime_error("ClickHouse reply: a series not asked for");
-      k = it->second;
-    }
+    k = series_of(g.series, by_key, rows, row, k);
     timeline::Series& s = g.series[k];
     const int64_t start = rows.integer(row, 3), probes = rows.integer(row, 7);
     const size_t i = bin_index(s, start);
@@ -297,6 +303,79 @@ void add_mixed_counts(GroupCounts& g, const Table& rows) {
               rows.integer(row, 6));
   }
   for (auto& s : g.series) sort_counts(s);
+}
+
+std::string day_marks_sql(int64_t first_day_ms, int64_t end_day_ms) {
+  const auto kind = [](DayMark m) { return "kind = " + std::to_string(static_cast<int>(m)); };
+  return "SELECT bin, maxIf(watermark, " + kind(DayMark::exported) + "), maxIf(version, " + kind(DayMark::started) +
+         "), maxIf(version, " + kind(DayMark::counted) + "), argMaxIf(watermark, version, " + kind(DayMark::counted) +
+         ") FROM " + kDayMarks + " WHERE " + bins_range(first_day_ms, end_day_ms) + " GROUP BY bin";
+}
+
+std::set<int64_t> counted_days_from_rows(const Table& rows) {
+  if (rows.size() > 0 && rows.width() != kDayMarkColumns) throw std::runtime_error("ClickHouse reply: day marks of another width");
+  std::set<int64_t> counted, seen;
+  for (size_t r = 0; r < rows.size(); ++r) {
+    const int64_t day = rows.integer(r, 0), exported = rows.integer(r, 1), started = rows.integer(r, 2),
+                  version = rows.integer(r, 3), watermark = rows.integer(r, 4);
+    if (day < 0 || day % kDayMs != 0 || exported < 0 || started < 0 || version < 0 || watermark < 0)
+      throw std::runtime_error("ClickHouse reply: a day mark out of range");
+    if (!seen.insert(day).second) throw std::runtime_error("ClickHouse reply: a day marked twice");
+    // Whole (no pass began counting it after the last that finished) and current (no export of its data since).
+    if (version > 0 && started == version && watermark >= exported) counted.insert(day);
+  }
+  return counted;
+}
+
+std::string day_counts_sql(const std::vector<KeyRange>& ranges, const std::string& source) {
+  return std::string("SELECT cc, asn, target, bin, version, verdict, method, probes FROM ") + kDayCounts +
+         " WHERE source = " + sql_string(source) + " AND " + key_ranges(ranges);
+}
+
+GroupCounts counts_from_stored_days(const std::vector<timeline::TimelineSource::SeriesRequest>& requests,
+                                    const std::set<int64_t>& counted, const Table& rows) {
+  GroupCounts g = series_counts_from_rows(requests, kDayMs, Table{});
+  if (rows.size() > 0 && rows.width() != kDayCountColumns) throw std::runtime_error("ClickHouse reply: day counts of another width");
+  std::map<SeriesKey, size_t> by_key;
+  for (size_t k = 0; k < g.series.size(); ++k) by_key.emplace(g.series[k].key, k);
+  // Per series and bin the latest version's rows (row numbers): older versions are counts of less data.
+  struct Latest {
+    int64_t version = 0;
+    std::vector<size_t> rows;
+  };
+  std::vector<std::vector<Latest>> latest(g.series.size());
+  for (size_t k = 0; k < g.series.size(); ++k) latest[k].resize(g.series[k].bins.size());
+  size_t k = g.series.size();
+  for (size_t r = 0; r < rows.size(); ++r) {
+    k = series_of(g.series, by_key, rows, r, k);
+    const size_t i = bin_index(g.series[k], rows.integer(r, 3));
+    if (i == g.series[k].bins.size()) continue;  // another request's range
+    const int64_t version = rows.integer(r, 4);
+    if (version <= 0) throw std::runtime_error("ClickHouse reply: a day count's version out of range");
+    Latest& l = latest[k][i];
+    if (version < l.version) continue;
+    if (version > l.version) l = {version, {}};
+    l.rows.push_back(r);
+  }
+  auto state = [&](size_t r) { return std::make_pair(rows.text(r, 5), rows.text(r, 6)); };
+  for (size_t k = 0; k < g.series.size(); ++k) {
+    timeline::Series& s = g.series[k];
+    for (size_t i = 0; i < s.bins.size(); ++i) {
+      if (!counted.count(s.bins[i].start_ms)) {
+        g.mixed.push_back({s.key, s.bins[i].start_ms});
+        continue;
+      }
+      auto& of_bin = latest[k][i].rows;
+      std::sort(of_bin.begin(), of_bin.end(), [&](size_t a, size_t b) { return state(a) < state(b); });
+      for (size_t j = 1; j < of_bin.size(); ++j)
+        if (state(of_bin[j - 1]) == state(of_bin[j])) throw std::runtime_error("ClickHouse reply: a day's state counted twice");
+      for (size_t r : of_bin)
+        add_count(s, s.bins[i].start_ms, std::string(rows.text(r, 5)), std::string(rows.text(r, 6)), rows.integer(r, 7));
+    }
+    sort_counts(s);
+  }
+  std::sort(g.mixed.begin(), g.mixed.end(), mixed_before);
+  return g;
 }
 
 std::string series_with_verdicts_sql(const timeline::TimelineQuery& q, const std::vector<std::string>& verdicts,

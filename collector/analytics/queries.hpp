@@ -69,6 +69,26 @@ std::string mixed_bins_sql(const std::vector<MixedBin>& mixed, int64_t bin_ms, c
 // every bin's counts by (verdict, method) as the SQLite index does.
 void add_mixed_counts(GroupCounts& group, const Table& rows);
 
+// Day bins counted when the data arrived (day_counts, materializer.hpp): a day's counts answer only when they are
+// whole and current, which day_marks says per day (its start ms, `bin`): the latest pass that started counting it
+// also finished (a pass cut short leaves a started mark only), at an export watermark no later export of a
+// measurement of that day passed. Rows (kDayMarkColumns): bin, latest exported watermark, latest started version,
+// latest counted version, that count's watermark.
+enum class DayMark : uint8_t { exported = 0, started = 1, counted = 2 };
+inline constexpr size_t kDayMarkColumns = 5;
+std::string day_marks_sql(int64_t first_day_ms, int64_t end_day_ms);
+// The days whose counts answer, from day_marks_sql's rows. Throws std::runtime_error on a broken reply.
+std::set<int64_t> counted_days_from_rows(const Table& rows);
+// The stored counts of the series of `ranges` (day bins) for `source` ("" : all sources, stored as such). Rows
+// (kDayCountColumns): cc, asn, target, bin, version, verdict, method, probes; per (series, day) only the rows of its
+// latest version are its counts (an older version's state may have vanished since).
+inline constexpr size_t kDayCountColumns = 8;
+std::string day_counts_sql(const std::vector<KeyRange>& ranges, const std::string& source);
+// The series of `requests` (distinct keys) at 1-day bins: bins of `counted` days from day_counts_sql's rows (no row:
+// no data that day), every other bin left mixed (read from the states). Throws std::runtime_error on a broken reply.
+GroupCounts counts_from_stored_days(const std::vector<timeline::TimelineSource::SeriesRequest>& requests,
+                                    const std::set<int64_t>& counted, const Table& rows);
+
 // The target series of `query`'s places with a measurement of one of `verdicts` in the days of base bins
 // [from, until) (verdict_days; whole days: a superset). Rows: cc, asn, target.
 std::string series_with_verdicts_sql(const timeline::TimelineQuery& query, const std::vector<std::string>& verdicts,

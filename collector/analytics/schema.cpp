@@ -147,17 +147,29 @@ std::vector<std::string> backfill_sql(int from_version, int64_t base_bin_ms, con
 }
 
 std::vector<std::string> stored_incidents_schema_sql() {
+  const auto table = [](const char* name, const char* columns_and_engine) {
+    return std::string("CREATE TABLE IF NOT EXISTS ") + name + " " + columns_and_engine;
+  };
   return {
-      std::string("CREATE TABLE IF NOT EXISTS ") + kSeriesIncidents +
-          " (source String, cc String, asn UInt32, target String, watermark UInt64, made_at UInt64, options String,"
-          " first_bin Int64, data_end Int64, runs String) ENGINE = ReplacingMergeTree(made_at)"
-          " ORDER BY (source, cc, asn, target)",
+      table(kSeriesIncidents,
+            "(source String, cc String, asn UInt32, target String, watermark UInt64, made_at UInt64, options String,"
+            " first_bin Int64, data_end Int64, runs String) ENGINE = ReplacingMergeTree(made_at)"
+            " ORDER BY (source, cc, asn, target)"),
       // A network series' bins a day (kBinsPerChunk base bins) a row, as text: a later week's search reads 14 rows.
-      std::string("CREATE TABLE IF NOT EXISTS ") + kNetworkBins +
-          " (source String, cc String, asn UInt32, chunk Int64, made_at UInt64, bins String)"
-          " ENGINE = ReplacingMergeTree(made_at) ORDER BY (source, cc, asn, chunk)",
-      std::string("CREATE TABLE IF NOT EXISTS ") + kIncidentsWatermark +
-          " (watermark UInt64, made_at UInt64) ENGINE = MergeTree ORDER BY watermark",
+      table(kNetworkBins,
+            "(source String, cc String, asn UInt32, chunk Int64, made_at UInt64, bins String)"
+            " ENGINE = ReplacingMergeTree(made_at) ORDER BY (source, cc, asn, chunk)"),
+      table(kIncidentsWatermark, "(watermark UInt64, made_at UInt64) ENGINE = MergeTree ORDER BY watermark"),
+      // A series' states a day (bin: the day's start), the latest version's rows its counts; a state gone in a later
+      // version keeps its old row (other key), which reads pass over.
+      table(kDayCounts,
+            "(source String, cc String, asn UInt32, target String, bin Int64, version UInt64, verdict String,"
+            " method String, probes UInt32) ENGINE = ReplacingMergeTree(version)"
+            " ORDER BY (source, cc, asn, target, bin, verdict, method)"),
+      // Per day and kind (queries.hpp, DayMark) the latest mark.
+      table(kDayMarks,
+            "(bin Int64, kind UInt8, version UInt64, watermark UInt64) ENGINE = ReplacingMergeTree(version)"
+            " ORDER BY (bin, kind)"),
   };
 }
 

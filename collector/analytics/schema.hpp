@@ -56,13 +56,19 @@ inline constexpr const char* kSeriesIncidents = "series_incidents";
 inline constexpr const char* kIncidentsWatermark = "stored_watermark";
 inline constexpr const char* kIncidentsWatermarkV4 = "incidents_watermark";
 inline constexpr const char* kNetworkBins = "network_bins";
+// Per-day counts of every series, for timelines at 1-day bins (schema 6, materializer.hpp): each probe counted once a
+// day with its latest state, as a day bin counts it; day_marks says which days' counts are whole and current.
+inline constexpr const char* kDayCounts = "day_counts";
+inline constexpr const char* kDayMarks = "day_marks";
 inline constexpr const char* kMeta = "kuzet_meta";
 inline constexpr const char* kSchemaVersionTable = "kuzet_schema";
 // 1: measurements, probe_bins, series (no kuzet_schema row). 2: bin_probes, verdict_days. 3: probe_presence.
 // 4: series_incidents and incidents_watermark on the query server (empty after an upgrade: they answer once
 // the exporter's next pass has filled them). 5: network_bins and stored_watermark on the query server (likewise:
-// nothing stored answers until the exporter's next pass has stored runs and network bins).
-inline constexpr int kSchemaVersion = 5;
+// nothing stored answers until the exporter's next pass has stored runs and network bins). 6: day_counts and
+// day_marks on the query server (empty after an upgrade: every day bin is read from the states until the
+// exporter's first pass has counted the days).
+inline constexpr int kSchemaVersion = 6;
 // verdict_days_local's day_number: intDiv(base bin, kDayMs).
 inline constexpr int64_t kDayMs = 86400000;
 

@@ -6,6 +6,7 @@
 
 #include "collector/analytics/materializer.hpp"
 #include "collector/analytics/queries.hpp"
+#include "collector/analytics/schema.hpp"
 
 namespace kuzet::collector::analytics {
 
@@ -22,19 +23,37 @@ std::vector<timeline::SeriesInfo> ClickHouseTimelines::series_list(const timelin
   return series_list_from_rows(client_.select(series_list_sql(query)), query);
 }
 
+std::optional<GroupCounts> ClickHouseTimelines::stored_days(const std::vector<SeriesRequest>& requests,
+                                                             const std::vector<KeyRange>& ranges,
+                                                             const std::string& source) {
+  int64_t first = INT64_MAX, end = INT64_MIN;
+  for (const auto& r : ranges)
+    if (r.end > r.first) first = std::min(first, r.first), end = std::max(end, r.end);
+  const auto counted = counted_days_from_rows(client_.select_tsv(day_marks_sql(first, end), kDayMarkColumns));
+  if (counted.empty()) return std::nullopt;
+  return counts_from_stored_days(requests, counted,
+                                 client_.select_tsv(day_counts_sql(ranges, source), kDayCountColumns));
+}
+
 std::vector<timeline::Series> ClickHouseTimelines::read_series(const std::vector<SeriesRequest>& requests,
                                                                 int64_t bin_ms, const std::string& source,
-                                                                bool counts) {
+                                                                bool counts, SeriesPaths& paths) {
   std::vector<KeyRange> ranges;
   for (const auto& r : requests)
     ranges.push_back({r.key, timeline::bin_floor(r.from_ms, bin_ms), timeline::bin_ceil(r.until_ms, bin_ms)});
   bool any = false;
   for (const auto& r : ranges) any = any || r.end > r.first;
   if (!any) return series_counts_from_rows(requests, bin_ms, Table{}).series;
-  GroupCounts group = counts ? series_counts_from_rows(requests, bin_ms,
-                                                       client_.select_tsv(bin_probes_sql(ranges, bin_ms, source),
-                                                                          kCountColumns))
-                             : all_bins_mixed(requests, bin_ms);
+  std::optional<GroupCounts> days = bin_ms == kDayMs ? stored_days(requests, ranges, source) : std::nullopt;
+  GroupCounts group = days      ? std::move(*days)
+                      : counts ? series_counts_from_rows(requests, bin_ms,
+                                                         client_.select_tsv(bin_probes_sql(ranges, bin_ms, source),
+                                                                            kCountColumns))
+                               : all_bins_mixed(requests, bin_ms);
+  size_t bins = 0;
+  for (const auto& s : group.series) bins += s.bins.size();
+  paths.read += group.mixed.size();
+  paths.from_days += days ? bins - group.mixed.size() : 0;
   if (!group.mixed.empty())
     add_mixed_counts(group, client_.select_tsv(mixed_bins_sql(group.mixed, bin_ms, source), kMixedColumns));
   return std::move(group.series);
@@ -44,12 +63,16 @@ timeline::Series ClickHouseTimelines::series(const timeline::SeriesKey& key, int
                                              int64_t bin_ms, const std::string& source) {
   check_bin(bin_ms);
   // One series: its few thousand states in one query. The counts would add a second query for any mixed bin.
-  return std::move(read_series({{key, from_ms, until_ms}}, bin_ms, source, false).front());
+  SeriesPaths paths;
+  auto series = std::move(read_series({{key, from_ms, until_ms}}, bin_ms, source, false, paths).front());
+  set_series_paths(paths);
+  return series;
 }
 
 std::vector<timeline::Series> ClickHouseTimelines::series_many(const std::vector<SeriesRequest>& requests,
                                                                int64_t bin_ms, const std::string& source) {
   check_bin(bin_ms);
+  SeriesPaths paths;
   std::vector<timeline::Series> out(requests.size());
   // Runs of requests of distinct series: one read per run.
   for (size_t begin = 0; begin < requests.size();) {
@@ -60,10 +83,11 @@ std::vector<timeline::Series> ClickHouseTimelines::series_many(const std::vector
                                          requests.begin() + static_cast<std::ptrdiff_t>(end));
     // At the base bin (the incident search's) a probe rarely changes state within a bin: counts, then the
     // few mixed bins. Coarser bins straight from the states (mixed there more often than not).
-    auto series = read_series(run, bin_ms, source, bin_ms == base_bin_ms_);
+    auto series = read_series(run, bin_ms, source, bin_ms == base_bin_ms_, paths);
     for (size_t k = 0; k < series.size(); ++k) out[begin + k] = std::move(series[k]);
     begin = end;
   }
+  set_series_paths(paths);
   return out;
 }
 

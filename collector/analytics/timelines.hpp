@@ -8,6 +8,7 @@
 #include <string>
 
 #include "collector/analytics/clickhouse.hpp"
+#include "collector/analytics/queries.hpp"
 #include "collector/timeline/source.hpp"
 
 namespace kuzet::collector::analytics {
@@ -46,6 +47,15 @@ class ClickHouseTimelines : public timeline::TimelineSource {
     std::lock_guard<std::mutex> lock(paths_mutex_);
     return last_paths_;
   }
+  // How the latest series read was answered: bins from the day counts stored when the data arrived (1-day bins,
+  // materializer.hpp), bins read from the per-probe tables.
+  struct SeriesPaths {
+    size_t from_days = 0, read = 0;
+  };
+  SeriesPaths last_series_paths() const {
+    std::lock_guard<std::mutex> lock(paths_mutex_);
+    return last_series_paths_;
+  }
 
  protected:
   // From series_incidents when its watermark is the export's (one query); the series it cannot answer are
@@ -56,10 +66,14 @@ class ClickHouseTimelines : public timeline::TimelineSource {
       int64_t data_end_ms) override;
 
  private:
-  // Series of distinct keys at bin_ms: with `counts`, exact counts from bin_probes, then the mixed bins from
-  // the probes' states (queries.hpp); without, every bin from the states.
+  // Series of distinct keys at bin_ms: at 1-day bins the days counted when the data arrived first (day_counts);
+  // with `counts`, exact counts from bin_probes; then the bins left from the probes' states (queries.hpp). Adds to
+  // `paths` how its bins were answered.
   std::vector<timeline::Series> read_series(const std::vector<SeriesRequest>& requests, int64_t bin_ms,
-                                            const std::string& source, bool counts);
+                                            const std::string& source, bool counts, SeriesPaths& paths);
+  // The day counts' part of read_series: nullopt when no day of `ranges` is counted.
+  std::optional<GroupCounts> stored_days(const std::vector<SeriesRequest>& requests,
+                                         const std::vector<KeyRange>& ranges, const std::string& source);
   // The same refusal as the SQLite index's (std::invalid_argument).
   void check_bin(int64_t bin_ms) const;
 
@@ -69,8 +83,13 @@ class ClickHouseTimelines : public timeline::TimelineSource {
     std::lock_guard<std::mutex> lock(paths_mutex_);
     last_paths_ = paths;
   }
+  void set_series_paths(SeriesPaths paths) {
+    std::lock_guard<std::mutex> lock(paths_mutex_);
+    last_series_paths_ = paths;
+  }
   mutable std::mutex paths_mutex_;
   IncidentPaths last_paths_;
+  SeriesPaths last_series_paths_;
 };
 
 }  // namespace kuzet::collector::analytics

@@ -5,9 +5,11 @@
 // from decimal digits; a decoded series dense, its bins in order, every count positive and adding up to the bin's
 // probes; the windows' samples one list per window, decisive never negative, no probe's bin with several states
 // outside the windows; stored runs that write back to the same text, and answer a window (when they do) with
-// incidents inside it; network bins inside their part, ordered, none with more probes offline than reported.
+// incidents inside it; network bins inside their part, ordered, none with more probes offline than reported; day
+// marks (5) answering for days' starts only, stored day counts (8) only in counted days, dense and adding up.
 #include <cstddef>
 #include <cstdint>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -15,6 +17,7 @@
 #include "collector/analytics/clickhouse.hpp"
 #include "collector/analytics/materializer.hpp"
 #include "collector/analytics/queries.hpp"
+#include "collector/analytics/schema.hpp"
 
 using namespace kuzet;
 using namespace kuzet::collector::analytics;
@@ -22,6 +25,7 @@ using namespace kuzet::collector::analytics;
 namespace {
 
 constexpr int64_t kFirst = 1641081600000, kBin = 600000, kEnd = kFirst + 12 * kBin;
+constexpr int64_t kFirstDay = kFirst;
 
 // Every cell readable; a cell read as an integer is an optional '-' and decimal digits, nothing else.
 void check_cells(const Table& t) {
@@ -121,6 +125,32 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             bins[i].offline < 0 || bins[i].offline > bins[i].probes || (i > 0 && bins[i].start_ms <= bins[i - 1].start_ms))
           __builtin_trap();
     }
+  } catch (const std::runtime_error&) {
+  }
+  try {  // day marks: only days' starts answer
+    for (const int64_t day : counted_days_from_rows(parse_tsv(body, kDayMarkColumns, 1 << 16)))
+      if (day < 0 || day % kDayMs != 0) __builtin_trap();
+  } catch (const std::runtime_error&) {
+  }
+  try {  // stored day counts: each series dense at 1-day bins, a bin from the counts only when its day is counted
+    const std::set<int64_t> counted = {kFirstDay, kFirstDay + kDayMs};
+    const std::vector<timeline::TimelineSource::SeriesRequest> days = {
+        {{"KZ", 9198, "t.com"}, kFirstDay, kFirstDay + 3 * kDayMs}, {{"KZ", 9198, "*"}, kFirstDay + kDayMs, kFirstDay + 2 * kDayMs}};
+    const auto group = counts_from_stored_days(days, counted, parse_tsv(body, kDayCountColumns, 1 << 16));
+    if (group.series.size() != 2 || group.series[0].bins.size() != 3 || group.series[1].bins.size() != 1) __builtin_trap();
+    for (const auto& s : group.series)
+      for (size_t i = 0; i < s.bins.size(); ++i) {
+        if (s.bins[i].start_ms != s.bins[0].start_ms + static_cast<int64_t>(i) * kDayMs) __builtin_trap();
+        if (!counted.count(s.bins[i].start_ms) && s.bins[i].probes != 0) __builtin_trap();
+        int64_t sum = 0;
+        for (const auto& c : s.bins[i].counts) {
+          if (c.probes <= 0) __builtin_trap();
+          sum += c.probes;
+        }
+        if (sum != s.bins[i].probes) __builtin_trap();
+      }
+    for (const auto& m : group.mixed)
+      if (counted.count(m.start_ms)) __builtin_trap();
   } catch (const std::runtime_error&) {
   }
   const auto samples = group.samples();

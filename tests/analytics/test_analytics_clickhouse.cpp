@@ -2,8 +2,10 @@
 // scripts/ch-test-cluster.sh; without it this test fails, it never skips). The January 2022 replay stored
 // in the collector's store, exported to ClickHouse, and every timeline, series and incident answer of the
 // API equal, byte for byte, to the SQLite index's — from the incidents stored when the data arrived and from the
-// search when they are behind, network series of later windows on their stored bins — also after a schema-1 or
-// schema-4 database is brought to schema 5; an exporter killed
+// search when they are behind, network series of later windows on their stored bins, timelines at 1-day bins from
+// the day counts stored when the data arrived (after the first pass, an incremental one, a batch sent again; days
+// whose counts do not answer read from the states in the same answer) — also after a schema-1, schema-4 or schema-5
+// database is brought to schema 6; an exporter killed
 // mid-export loses and doubles nothing.
 #include <doctest/doctest.h>
 #include <httplib.h>
@@ -87,6 +89,10 @@ size_t check_same_answers(TimelineSource& sqlite, TimelineSource& clickhouse) {
       "/api/v1/timeline?cc=KZ&asn=9198&bin=1h&" + period,
       "/api/v1/timeline?cc=KZ&asn=9198&bin=30m&" + period,
       "/api/v1/timeline?cc=KZ&bin=1d&" + period,
+      "/api/v1/timeline?cc=KZ&asn=9198&bin=1d&source=ooni&" + period,
+      "/api/v1/timeline?cc=KZ&target=*&bin=1d&source=kuzet&from=2022-01-04T06:00:00Z&until=2022-01-09T00:00:00Z",
+      "/api/v1/timeline?cc=KZ&bin=7d&" + period,  // week bins: read from the states
+      "/api/v1/timeline?cc=KZ&bin=2d&source=kuzet&" + period,
       "/api/v1/timeline?cc=KZ&bin=2h&source=kuzet&" + period,
       "/api/v1/timeline?cc=KZ&target=*&bin=20m&from=2022-01-05T07:13:00Z&until=2022-01-06T13:00:00Z",
       "/api/v1/timeline?cc=KZ&category=messaging&bin=6h&format=csv&" + period,
@@ -133,6 +139,30 @@ TEST_CASE("ClickHouse answers what the SQLite index answers on the January 2022 
   REQUIRE(cluster.url.shards.size() >= 2);
   analytics::Exporter exporter(*indexed.store, cluster.url);
   CHECK(exporter.export_pending() == n);
+  TimelineQuery q;
+  q.cc = "KZ";
+  q.from_ms = config.start_ms;
+  q.until_ms = config.start_ms + config.days * 24 * 3600 * 1000LL;
+  analytics::ClickHouseTimelines clickhouse(cluster.url, kDefaultBinMs);
+  // Timelines at 1-day bins, every series of every source, as SQLite's: from the day counts stored when the data
+  // arrived (`from_days`), else from the states. A single series read too, and one not starting at a day's start.
+  auto same_days = [&](bool from_days) {
+    std::vector<TimelineSource::SeriesRequest> all;
+    for (const auto& info : indexed.index.series_list(q)) all.push_back({info.key, q.from_ms, q.until_ms});
+    REQUIRE(!all.empty());
+    for (const std::string source : {"", "kuzet", "ooni"}) {
+      CAPTURE(source);
+      CHECK(clickhouse.series_many(all, analytics::kDayMs, source) == indexed.index.series_many(all, analytics::kDayMs, source));
+      const auto paths = clickhouse.last_series_paths();
+      MESSAGE("day bins, source '", source, "': ", paths.from_days, " from day counts, ", paths.read, " read");
+      CHECK((paths.from_days > 0) == from_days);
+      const SeriesKey network{"KZ", 9198, kNetworkTarget};
+      CHECK(clickhouse.series(network, q.from_ms + 3600000, q.until_ms, analytics::kDayMs, source) ==
+            indexed.index.series(network, q.from_ms + 3600000, q.until_ms, analytics::kDayMs, source));
+    }
+  };
+  // Half the data: its days counted on the first pass (every day: the exporter's first).
+  same_days(true);
   // The rest arrives later: the second pass stores again only the incidents of the series it touched (and of
   // the network series, whose silent tail grew).
   n += testing::ingest(*indexed.store, replay, half, replay.envelopes.size());
@@ -152,11 +182,8 @@ TEST_CASE("ClickHouse answers what the SQLite index answers on the January 2022 
   CHECK(total == n);
   CHECK(cluster.count_on(cluster.url.query, "SELECT uniqExact(uid) FROM measurements") == n);
 
-  analytics::ClickHouseTimelines clickhouse(cluster.url, kDefaultBinMs);
-  TimelineQuery q;
-  q.cc = "KZ";
-  q.from_ms = config.start_ms;
-  q.until_ms = config.start_ms + config.days * 24 * 3600 * 1000LL;
+  // The second pass counted again only the days its batches held: every day bin as SQLite's.
+  same_days(true);
   const auto expected = indexed.index.incidents(q, IncidentOptions{});
   CHECK(expected.size() == replay.truth.size());
   CHECK(clickhouse.incidents(q, IncidentOptions{}) == expected);
@@ -213,6 +240,29 @@ TEST_CASE("ClickHouse answers what the SQLite index answers on the January 2022 
                         }));
   same_answers(true);
 
+  same_days(true);
+
+  // A day whose data changed after its count (another exporter's batch, marked exported, not yet counted) and a day
+  // whose later count was cut short (started, never marked counted): both read from the states, the other days from
+  // their counts, in the same answers. A pass counting the days that do not answer brings them back.
+  {
+    analytics::Client db(cluster.url.query, cluster.url.database);
+    const int64_t day3 = bin_floor(q.from_ms, analytics::kDayMs) + 3 * analytics::kDayMs, day5 = day3 + 2 * analytics::kDayMs;
+    db.execute(analytics::day_marks_insert_sql({day3}, analytics::DayMark::exported, n + 1, n + 1));
+    db.execute(analytics::day_marks_insert_sql({day5}, analytics::DayMark::started, uint64_t{1} << 62, n));
+    same_days(true);
+    std::vector<TimelineSource::SeriesRequest> all;
+    for (const auto& info : indexed.index.series_list(q)) all.push_back({info.key, q.from_ms, q.until_ms});
+    clickhouse.series_many(all, analytics::kDayMs, "");
+    CHECK(clickhouse.last_series_paths().read == 2 * all.size());
+    check_same_answers(indexed.index, clickhouse);
+    analytics::IncidentMaterializer counter(cluster.url, kDefaultBinMs, IncidentOptions{});
+    CHECK(counter.count_days(std::nullopt, n + 1) == 2);
+    clickhouse.series_many(all, analytics::kDayMs, "");
+    CHECK(clickhouse.last_series_paths().read == 0);
+    same_days(true);
+  }
+
   // Both paths of a series read are exercised: at 1-day bins probes change state within a bin (mixed bins,
   // read from the states), at the base bin most bins are exact from the counts.
   analytics::Client query(cluster.url.query, cluster.url.database);
@@ -261,15 +311,37 @@ TEST_CASE("ClickHouse answers what the SQLite index answers on the January 2022 
     CHECK(nonempty > 1);
   }
 
+  // Every shard's database as if brought to `version` (its tables left as they are).
+  auto set_schema_version = [&](int version) {
+    for (const auto& shard : cluster.url.shards) {
+      analytics::Client db(shard, cluster.url.database);
+      db.execute(std::string("DROP TABLE ") + analytics::kSchemaVersionTable);
+      db.execute(std::string("CREATE TABLE ") + analytics::kSchemaVersionTable +
+                 " (version UInt32, upgraded_at DateTime) ENGINE = TinyLog");
+      db.execute(std::string("INSERT INTO ") + analytics::kSchemaVersionTable + " VALUES (" + std::to_string(version) +
+                 ", now())");
+    }
+  };
+  // A database of schema 5 (no day counts): after the upgrade every day bin is read from the states, until the
+  // first pass of the exporter started with it (a restart) counts every day.
+  set_schema_version(5);
+  for (const char* t : {analytics::kDayCounts, analytics::kDayMarks})
+    analytics::Client(cluster.url.query, cluster.url.database).execute(std::string("DROP TABLE ") + t);
+  analytics::create_schema(cluster.url, kDefaultBinMs);
+  CHECK(cluster.count_on(cluster.url.query, "SELECT toUInt64(count()) FROM day_counts") == 0);
+  same_days(false);
+  same_answers(true);
+  {
+    analytics::Exporter restarted(*indexed.store, cluster.url);
+    CHECK(restarted.export_pending() == 0);
+  }
+  CHECK(cluster.count_on(cluster.url.query, "SELECT toUInt64(count()) FROM day_counts") > 0);
+  same_days(true);
+  check_same_answers(indexed.index, clickhouse);
+
   // A database of schema 4 (stored incidents without network bins, their watermark in incidents_watermark): after
   // the upgrade nothing stored answers until the exporter's first pass, which stores runs and bins.
-  for (const auto& shard : cluster.url.shards) {
-    analytics::Client db(shard, cluster.url.database);
-    db.execute(std::string("DROP TABLE ") + analytics::kSchemaVersionTable);
-    db.execute(std::string("CREATE TABLE ") + analytics::kSchemaVersionTable +
-               " (version UInt32, upgraded_at DateTime) ENGINE = TinyLog");
-    db.execute(std::string("INSERT INTO ") + analytics::kSchemaVersionTable + " VALUES (4, now())");
-  }
+  set_schema_version(4);
   {
     analytics::Client db(cluster.url.query, cluster.url.database);
     for (const char* t : {analytics::kNetworkBins, analytics::kIncidentsWatermark})

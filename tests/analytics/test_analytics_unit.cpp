@@ -631,3 +631,109 @@ TEST_CASE("stored incidents: a network's bins as chunk rows, the read of a part'
   CHECK(networks_from_rows({nlohmann::json::array({"KZ", 9198})}) == std::set<timeline::SeriesKey>{net.key});
   CHECK_THROWS_AS(networks_from_rows({nlohmann::json::array({"KZ", -1})}), std::runtime_error);
 }
+
+TEST_CASE("day counts: marks decide which days answer, the latest version's rows are a day's counts, the rest is read") {
+  constexpr int64_t kDay = kDayMs, d0 = 1641081600000;  // 2022-01-02
+  CHECK(day_marks_sql(d0, d0 + 3 * kDay) ==
+        "SELECT bin, maxIf(watermark, kind = 0), maxIf(version, kind = 1), maxIf(version, kind = 2), argMaxIf(watermark,"
+        " version, kind = 2) FROM day_marks WHERE bin >= 1641081600000 AND bin < 1641340800000 GROUP BY bin");
+  const std::string day = std::to_string(d0), day1 = std::to_string(d0 + kDay), day2 = std::to_string(d0 + 2 * kDay),
+                    day3 = std::to_string(d0 + 3 * kDay), day4 = std::to_string(d0 + 4 * kDay);
+  // Counted and current; exported after its count; a later pass started but not through; never counted; counted at
+  // the very watermark of its last export.
+  const auto counted = counted_days_from_rows(tsv({{day, "10", "7", "7", "12"},
+                                                   {day1, "13", "7", "7", "12"},
+                                                   {day2, "5", "9", "7", "12"},
+                                                   {day3, "5", "0", "0", "0"},
+                                                   {day4, "12", "8", "8", "12"}},
+                                                  kDayMarkColumns));
+  CHECK(counted == std::set<int64_t>{d0, d0 + 4 * kDay});
+  CHECK(counted_days_from_rows(tsv({}, kDayMarkColumns)).empty());
+  CHECK_THROWS_AS(counted_days_from_rows(tsv({{day, "1", "2", "2", "3"}, {day, "1", "2", "2", "3"}}, kDayMarkColumns)),
+                  std::runtime_error);  // a day twice
+  CHECK_THROWS_AS(counted_days_from_rows(tsv({{std::to_string(d0 + 1), "1", "2", "2", "3"}}, kDayMarkColumns)),
+                  std::runtime_error);  // not a day's start
+  CHECK_THROWS_AS(counted_days_from_rows(tsv({{day, "-1", "2", "2", "3"}}, kDayMarkColumns)), std::runtime_error);
+  CHECK_THROWS_AS(counted_days_from_rows(tsv({{day, "18446744073709551615", "2", "2", "3"}}, kDayMarkColumns)),
+                  std::runtime_error);
+
+  const timeline::SeriesKey t{"KZ", 9198, "t.com"}, net{"KZ", 9198, "*"};
+  CHECK(day_counts_sql({{t, d0, d0 + 2 * kDay}}, "") ==
+        "SELECT cc, asn, target, bin, version, verdict, method, probes FROM day_counts WHERE source = '' AND ((cc = 'KZ'"
+        " AND asn = 9198 AND target = 't.com' AND bin >= 1641081600000 AND bin < 1641254400000))");
+  const std::vector<timeline::TimelineSource::SeriesRequest> requests = {{t, d0, d0 + 3 * kDay},
+                                                                        {net, d0 + kDay, d0 + 2 * kDay}};
+  // Day 0 of t: version 7 had an inconclusive probe that version 9 no longer has (its latest of the day is ok now);
+  // day 1 of t: no row (silence); day 2 not counted (read); the network's day 1 from its one version. Rows out of
+  // order, one of a day outside the network's request.
+  const Table rows = tsv({{"KZ", "9198", "t.com", day, "9", "ok", "", "3"},
+                          {"KZ", "9198", "*", day1, "4", "online", "", "2"},
+                          {"KZ", "9198", "t.com", day, "7", "inconclusive", "", "1"},
+                          {"KZ", "9198", "t.com", day, "7", "ok", "", "2"},
+                          {"KZ", "9198", "t.com", day, "9", "blocked", "dns.nxdomain", "1"},
+                          {"KZ", "9198", "*", day1, "4", "offline", "", "1"},
+                          {"KZ", "9198", "*", day, "4", "online", "", "5"},
+                          {"KZ", "9198", "t.com", day2, "9", "ok", "", "6"}},
+                         kDayCountColumns);
+  const auto group = counts_from_stored_days(requests, {d0, d0 + kDay}, rows);
+  REQUIRE(group.series.size() == 2);
+  REQUIRE(group.series[0].bins.size() == 3);
+  CHECK(group.series[0].bin_ms == kDay);
+  CHECK(group.series[0].bins[0] ==
+        timeline::Bin{d0, 4, {{"blocked", "dns.nxdomain", 1}, {"ok", "", 3}}});
+  CHECK(group.series[0].bins[1] == timeline::Bin{d0 + kDay, 0, {}});
+  CHECK(group.series[0].bins[2] == timeline::Bin{d0 + 2 * kDay, 0, {}});  // left for the states
+  REQUIRE(group.series[1].bins.size() == 1);
+  CHECK(group.series[1].bins[0] == timeline::Bin{d0 + kDay, 3, {{"offline", "", 1}, {"online", "", 2}}});
+  CHECK(group.mixed == std::vector<MixedBin>{{t, d0 + 2 * kDay}});
+  // Nothing counted: every bin left for the states.
+  CHECK(counts_from_stored_days(requests, {}, rows).mixed.size() == 4);
+  // Broken replies: a state twice in one version, a series not asked for, a bin off the grid, counts out of range.
+  const auto refused = [&](const std::vector<std::string>& row) {
+    return counts_from_stored_days(requests, {d0}, tsv({{"KZ", "9198", "t.com", day, "9", "ok", "", "3"}, row},
+                                                       kDayCountColumns));
+  };
+  CHECK_THROWS_AS(refused({"KZ", "9198", "t.com", day, "9", "ok", "", "1"}), std::runtime_error);
+  CHECK_THROWS_AS(refused({"KZ", "9198", "x.com", day, "9", "ok", "", "1"}), std::runtime_error);
+  CHECK_THROWS_AS(refused({"KZ", "9198", "t.com", std::to_string(d0 + 1), "9", "ok", "", "1"}), std::runtime_error);
+  CHECK_THROWS_AS(refused({"KZ", "9198", "t.com", day, "9", "blocked", "", "0"}), std::runtime_error);
+  CHECK_THROWS_AS(refused({"KZ", "9198", "t.com", day, "9", "blocked", "", "2147483648"}), std::runtime_error);
+  CHECK_THROWS_AS(refused({"KZ", "9198", "t.com", day, "0", "blocked", "", "1"}), std::runtime_error);
+  CHECK_NOTHROW(refused({"KZ", "9198", "t.com", day, "8", "ok", "", "1"}));  // an older version's same state
+}
+
+TEST_CASE("day counts: a day counted over probe_bins per source, all sources together, and the marks") {
+  constexpr int64_t d0 = 1641081600000;
+  const std::string per_source =
+      "INSERT INTO day_counts (source, cc, asn, target, bin, version, verdict, method, probes) SELECT source AS source,"
+      " cc, asn, target, 1641081600000 AS bin, toUInt64(77) AS version, s.1 AS verdict, s.2 AS method,"
+      " toUInt32(count()) AS probes FROM (SELECT source, cc, asn, target, key_id, argMaxMerge(latest) AS s FROM"
+      " probe_bins WHERE day >= '2022-01-01' AND day <= '2022-01-03' AND bin >= 1641081600000 AND bin < 1641168000000"
+      " GROUP BY source, cc, asn, target, key_id) GROUP BY source, cc, asn, target, verdict, method";
+  CHECK(count_day_sql(d0, 77, {}) == std::vector<std::string>{per_source});
+  CHECK(count_day_sql(d0, 77, {"kuzet"}) ==
+        std::vector<std::string>{
+            per_source,
+            "INSERT INTO day_counts (source, cc, asn, target, bin, version, verdict, method, probes) SELECT '', cc, asn,"
+            " target, bin, version, verdict, method, probes FROM day_counts WHERE source = 'kuzet' AND bin = 1641081600000"
+            " AND version = 77"});
+  CHECK(count_day_sql(d0, 77, {"kuzet", "ooni"}) ==
+        std::vector<std::string>{
+            per_source,
+            "INSERT INTO day_counts (source, cc, asn, target, bin, version, verdict, method, probes) SELECT '' AS source,"
+            " cc, asn, target, 1641081600000 AS bin, toUInt64(77) AS version, s.1 AS verdict, s.2 AS method,"
+            " toUInt32(count()) AS probes FROM (SELECT cc, asn, target, key_id, argMaxMerge(latest) AS s FROM probe_bins"
+            " WHERE day >= '2022-01-01' AND day <= '2022-01-03' AND bin >= 1641081600000 AND bin < 1641168000000 GROUP BY"
+            " cc, asn, target, key_id) GROUP BY cc, asn, target, verdict, method"});
+  CHECK(day_marks_insert_sql({d0, d0 + kDayMs}, DayMark::exported, 12, 12) ==
+        "INSERT INTO day_marks (bin, kind, version, watermark) VALUES (1641081600000, 0, 12, 12), (1641168000000, 0, 12, 12)");
+  CHECK(day_marks_insert_sql({d0}, DayMark::counted, 99, 12) ==
+        "INSERT INTO day_marks (bin, kind, version, watermark) VALUES (1641081600000, 2, 99, 12)");
+  CHECK(days_of({d0 + 5, d0 + kDayMs - 1, d0 + kDayMs, -1}) == std::set<int64_t>{-kDayMs, d0, d0 + kDayMs});
+  // Days before 1970-01-03 and past a Date's range are never counted (read from the states).
+  CHECK(days_to_count({-kDayMs, 0, kDayMs, 2 * kDayMs, d0, d0 + kDayMs, (kMaxDateDays - 2) * kDayMs}, {d0}) ==
+        std::vector<int64_t>{2 * kDayMs, d0 + kDayMs});
+  CHECK(date_of(d0) == "2022-01-02");
+  CHECK(date_of(-1) == "1970-01-01");
+  CHECK(date_of(int64_t{100000} * kDayMs) == "2149-06-05");  // the last day a Date holds
+}
