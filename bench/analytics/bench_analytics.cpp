@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -165,12 +166,17 @@ int main(int argc, char** argv) {
                   found.size(), paths.stored, paths.from_bins, paths.searched,
                   added ? "" : first->second == found ? "; the same as searched" : "; NOT the same as searched");
     };
+    // The series as first read (from the states): the day counts must give the same.
+    std::optional<timeline::Series> first_days;
     auto whole_period_days = [&] {
+      timeline::Series found;
       time_it("timeline: a target, largest network, whole period at 1 day", runs,
-              [&] { timelines.series(target, kStart, kStart + std::max<int64_t>(days, 1) * kDay, kDay); });
+              [&] { found = timelines.series(target, kStart, kStart + std::max<int64_t>(days, 1) * kDay, kDay); });
       const auto paths = timelines.last_series_paths();
-      std::printf("    (bins from stored day counts %zu, read from the per-probe tables %zu)\n", paths.from_days,
-                  paths.read);
+      const bool first = !first_days;
+      if (first) first_days = found;
+      std::printf("    (bins from stored day counts %zu, read from the per-probe tables %zu%s)\n", paths.from_days,
+                  paths.read, first ? "" : *first_days == found ? "; the same as read" : "; NOT the same as read");
     };
     auto queries = [&](bool series_too) {
       std::printf("queries (%d runs each, after one warm-up):\n", runs);

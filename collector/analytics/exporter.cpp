@@ -89,9 +89,11 @@ uint64_t Exporter::export_pending() {
   // Also with nothing sent when the stored incidents are behind (an upgrade, a failed pass): then all of them.
   if (materializer_ && (sent > 0 || materializer_->stored_watermark() != next))
     materializer_->materialize(sent > 0 ? std::optional(std::move(touched)) : std::nullopt, first, next);
-  if (materializer_ && (!days_counted_ || !days_pending_.empty())) {
+  const auto now = std::chrono::steady_clock::now();
+  if (materializer_ && (!days_counted_ || (!days_pending_.empty() && now - last_day_count_ >= options_.day_counts_every))) {
     // The days touched since the last count that went through; on this exporter's first pass (an upgrade, a
     // crash before) every day not counted.
+    last_day_count_ = now;
     materializer_->count_days(days_counted_ ? std::optional(days_pending_) : std::nullopt, next);
     days_counted_ = true;
     days_pending_.clear();

@@ -38,6 +38,9 @@ struct ExporterOptions {
   // options (those serve --analytics searches with); nullopt: none are, every search reads the series.
   std::optional<timeline::IncidentOptions> incidents = timeline::IncidentOptions{};
   int64_t base_bin_ms = timeline::kDefaultBinMs;
+  // The least time between counts of the days passes touched (each a read of a day's per-probe states: ~6 s at a
+  // million measurements a day on 2 cores); meanwhile timelines read those days from the states.
+  std::chrono::milliseconds day_counts_every{300000};
 };
 
 class Exporter {
@@ -51,7 +54,8 @@ class Exporter {
   uint64_t watermark();
   // Exports everything the store logged since the watermark; returns how many rows it sent. Then brings the
   // stored incidents to the new watermark (the series it touched; every series when they were behind before), and
-  // counts the days it touched (every day not counted on its first pass and after a failed one).
+  // counts the days touched since the last count, at most every day_counts_every (on its first pass every day not
+  // counted).
   // Throws std::runtime_error (ClickHouse or the store failing): what was recorded stays, the rest is sent
   // later; stored incidents left behind do not answer until a pass brings them up.
   uint64_t export_pending();
@@ -69,6 +73,7 @@ class Exporter {
   std::unordered_map<std::string, std::optional<int64_t>> key_first_seen_;
   bool days_counted_ = false;        // every day was counted once by this exporter
   std::set<int64_t> days_pending_;  // days exported since the last count that went through
+  std::chrono::steady_clock::time_point last_day_count_{};
 
   std::mutex stop_mutex_;
   std::condition_variable stop_cv_;
