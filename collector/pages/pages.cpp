@@ -19,6 +19,7 @@
 #include "core/verdict.hpp"
 #include "i18n/embedded_pages.hpp"
 #include "i18n/i18n.hpp"
+#include "i18n/language.hpp"
 
 namespace kuzet::collector::pages {
 
@@ -26,12 +27,6 @@ namespace {
 
 using core::html_escape;
 using Vars = std::vector<std::pair<std::string, std::string>>;
-
-constexpr const char* kLanguages[] = {"en", "ru", "kk"};
-
-bool supported(std::string_view lang) {
-  return std::find(std::begin(kLanguages), std::end(kLanguages), lang) != std::end(kLanguages);
-}
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -115,7 +110,8 @@ std::string url_encode(const std::string& s) {
 std::string document(const i18n::Catalog& t, const std::string& lang, const std::string& title,
                      const std::string& self_path, const std::string& json_path, const std::string& body) {
   std::string languages;
-  for (const char* l : kLanguages) {
+  for (const auto language : i18n::kLanguages) {
+    const std::string l(language);
     const i18n::Catalog& other = catalog(l);
     languages += std::string(" <a href=\"") + html_escape(self_path) + (self_path.find('?') == std::string::npos ? "?" : "&amp;") +
                  "lang=" + l + "\" hreflang=\"" + l + "\" lang=\"" + l + "\"" +
@@ -145,7 +141,7 @@ bool wants_html(std::string_view accept) {
 
 std::optional<std::string> pick_language(const std::string* lang, std::string_view accept_language) {
   if (lang) {
-    if (supported(*lang)) return *lang;
+    if (i18n::is_supported_language(*lang)) return *lang;
     return std::nullopt;
   }
   size_t start = 0;
@@ -156,7 +152,7 @@ std::optional<std::string> pick_language(const std::string* lang, std::string_vi
     part.erase(0, part.find_first_not_of(" \t"));
     std::string primary = part.substr(0, part.find_first_of("-;_ "));
     if (part.find("q=0") != std::string::npos && part.find("q=0.") == std::string::npos) continue;  // q=0: refused
-    if (supported(primary)) return primary;
+    if (i18n::is_supported_language(primary)) return primary;
   }
   return std::string("en");
 }

@@ -12,6 +12,7 @@
 #include "core/time.hpp"
 #include "tlog/note.hpp"
 #include "i18n/embedded_probe.hpp"
+#include "i18n/language.hpp"
 
 namespace kuzet::probe::page {
 
@@ -104,8 +105,7 @@ fetch('api/status' + location.search).then(r => r.json()).then(d => {
 }  // namespace
 
 std::string page_language(const std::string& query_lang, const std::string& accept_language) {
-  for (const char* lang : {"en", "ru", "kk"})
-    if (query_lang == lang) return lang;
+  if (i18n::is_supported_language(query_lang)) return query_lang;
   // "kk-KZ,kk;q=0.9,ru;q=0.8": the first supported tag, in the order given (q-values are in that order in practice).
   size_t start = 0;
   while (start < accept_language.size() && start < 1024) {
@@ -113,8 +113,7 @@ std::string page_language(const std::string& query_lang, const std::string& acce
     std::string tag = accept_language.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
     tag = tag.substr(tag.find_first_not_of(' ') == std::string::npos ? 0 : tag.find_first_not_of(' '));
     const std::string primary = tag.substr(0, tag.find_first_of("-;_ "));
-    for (const char* lang : {"en", "ru", "kk"})
-      if (primary == lang) return lang;
+    if (i18n::is_supported_language(primary)) return primary;
     if (comma == std::string::npos) break;
     start = comma + 1;
   }
@@ -280,8 +279,8 @@ std::string StatusPage::start() {
     headers(res);
     res.set_content(kPageCss, "text/css; charset=utf-8");
   });
-  for (const char* lang : {"en", "ru", "kk"})
-    impl_->catalogs.emplace(lang, i18n::Catalog::embedded(i18n::embedded::probe, lang));
+  for (const auto lang : i18n::kLanguages)
+    impl_->catalogs.emplace(std::string(lang), i18n::Catalog::embedded(i18n::embedded::probe, lang));
   server.Get("/api/status", [this, headers](const httplib::Request& req, httplib::Response& res) {
     std::string ignored;
     const auto status = daemon::read_status(impl_->config.data_dir, &ignored);

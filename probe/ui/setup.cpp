@@ -14,6 +14,7 @@
 #include "probe/run_setup.hpp"
 #include "probe/ui/commands.hpp"
 #include "probe/ui/consent.hpp"
+#include "i18n/language.hpp"
 #include "probe/ui/texts.hpp"
 #include "spec/spec.hpp"
 
@@ -54,7 +55,7 @@ SetupAnswers parse_setup(int argc, char** argv) {
     else if (arg == "--non-interactive") a.interactive = false;
     else if (arg == "--lang") {
       const std::string lang = value();
-      if (!is_supported_language(lang)) throw UsageError(say("error.bad_lang", {{"value", lang}}));
+      if (!i18n::is_supported_language(lang)) throw UsageError(say("error.bad_lang", {{"value", lang}}));
       set_language(lang);
     } else throw UsageError(unknown_option_message("setup", arg));
   }
@@ -293,7 +294,7 @@ int consent_command(int argc, char** argv) {
     const std::string arg = argv[i];
     if (arg == "--lang" && i + 1 < argc) {
       const std::string lang = argv[++i];
-      if (!is_supported_language(lang)) throw UsageError(say("error.bad_lang", {{"value", lang}}));
+      if (!i18n::is_supported_language(lang)) throw UsageError(say("error.bad_lang", {{"value", lang}}));
       set_language(lang);
     } else {
       throw UsageError(unknown_option_message("consent", arg));

@@ -63,6 +63,7 @@ TEST_CASE("help and version exit 0") {
 #include "probe/ui/texts.hpp"
 #include "core/version.hpp"
 #include "i18n/embedded_probe.hpp"
+#include "i18n/language.hpp"
 
 using namespace kuzet;
 
@@ -110,7 +111,7 @@ TEST_CASE("every command answers --help with exit 0, also after other options") 
 }
 
 TEST_CASE("the help of every command, in every language, names each of its options and has examples") {
-  for (auto lang : probe::ui::kLanguages) {
+  for (auto lang : i18n::kLanguages) {
     auto catalog = i18n::Catalog::embedded(i18n::embedded::probe, lang);
     for (const auto& command : probe::ui::commands()) {
       const std::string key = "help." + std::string(command.name);
@@ -231,18 +232,29 @@ TEST_CASE("a yes in each language; anything else is no") {
   probe::ui::set_language("en");
 }
 
-TEST_CASE("the language comes from LC_ALL, LC_MESSAGES, LANG in that order") {
+TEST_CASE("the language comes from LC_ALL, LC_MESSAGES, LANG in that order, then LANGUAGE's first entry") {
+  ::unsetenv("LANGUAGE");
   ::setenv("LC_ALL", "", 1);
   ::setenv("LC_MESSAGES", "kk_KZ.UTF-8", 1);
   ::setenv("LANG", "ru_RU.UTF-8", 1);
-  CHECK(probe::ui::language_from_environment() == "kk");
+  CHECK(i18n::language_from_environment() == "kk");
   ::unsetenv("LC_MESSAGES");
-  CHECK(probe::ui::language_from_environment() == "ru");
+  CHECK(i18n::language_from_environment() == "ru");
   ::setenv("LANG", "de_DE.UTF-8", 1);
-  CHECK(probe::ui::language_from_environment() == "en");
+  CHECK(i18n::language_from_environment() == "en");
+  ::setenv("LANG", "C", 1);
+  CHECK(i18n::language_from_environment() == "en");
+  ::setenv("LANGUAGE", "kk:ru", 1);  // a set LANG wins, even "C"
+  CHECK(i18n::language_from_environment() == "en");
   ::unsetenv("LANG");
   ::unsetenv("LC_ALL");
-  CHECK(probe::ui::language_from_environment() == "en");
+  CHECK(i18n::language_from_environment() == "kk");
+  ::setenv("LANGUAGE", "ru_RU:en", 1);
+  CHECK(i18n::language_from_environment() == "ru");
+  ::setenv("LANGUAGE", "de:ru", 1);
+  CHECK(i18n::language_from_environment() == "en");
+  ::unsetenv("LANGUAGE");
+  CHECK(i18n::language_from_environment() == "en");
 }
 
 TEST_CASE("log lines: a timestamp outside systemd; under journald no timestamp and the priority prefix") {
