@@ -27,6 +27,7 @@
 #include "collector/store/migrate.hpp"
 #include "collector/store/pg_util.hpp"
 #include "collector/store/store.hpp"
+#include "collector/texts.hpp"
 #include "collector/timeline/api.hpp"
 #include "collector/timeline/index.hpp"
 #include "core/version.hpp"
@@ -128,7 +129,7 @@ int serve(const ServeOptions& options) {
     if (!options.webhooks_path.empty()) {
       // Subscriptions from the config; the delivery log next to the timeline index by default.
       std::ifstream in(options.webhooks_path, std::ios::binary);
-      if (!in) throw std::runtime_error("cannot read " + options.webhooks_path);
+      if (!in) throw std::runtime_error(say("error.cannot_read", {{"path", options.webhooks_path}}));
       std::ostringstream text;
       text << in.rdbuf();
       kuzet::collector::feeds::WebhookOptions webhook_options;
@@ -182,8 +183,9 @@ int analytics_export(const AnalyticsExportOptions& options) {
     exporter_options.base_bin_ms = int64_t{options.timeline_bin_minutes} * kuzet::timeline::kMinuteMs;
     analytics::Exporter exporter(*store, url, exporter_options);
     const uint64_t sent = exporter.export_pending();
-    std::printf("exported %llu measurements (log index %llu)\n", static_cast<unsigned long long>(sent),
-                static_cast<unsigned long long>(exporter.watermark()));
+    std::printf("%s\n", say("analytics_export.summary", {{"sent", std::to_string(sent)},
+                                                        {"index", std::to_string(exporter.watermark())}})
+                            .c_str());
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "kuzet-collector: %s\n", e.what());
@@ -194,7 +196,7 @@ int analytics_export(const AnalyticsExportOptions& options) {
 int import(const ImportOptions& options) {
   std::ifstream in(options.file, std::ios::binary);
   if (!in) {
-    std::fprintf(stderr, "kuzet-collector: cannot read %s\n", options.file.c_str());
+    std::fprintf(stderr, "kuzet-collector: %s\n", say("error.cannot_read", {{"path", options.file}}).c_str());
     return 2;
   }
   std::unique_ptr<Store> store;
@@ -247,12 +249,16 @@ int import(const ImportOptions& options) {
     }
     if (!lines.empty()) flush();
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "kuzet-collector: storage failure: %s\n", e.what());
+    std::fprintf(stderr, "kuzet-collector: %s\n", say("error.storage_failure", {{"error", e.what()}}).c_str());
     return 1;
   }
-  if (keys > 0) std::printf("keys %zu (registered or known)\n", keys);
-  std::printf("stored %zu, duplicate %zu, rejected %zu\n", stored, duplicate, rejected);
-  for (const auto& [reason, count] : reasons) std::printf("  rejected %s: %zu\n", reason.c_str(), count);
+  if (keys > 0) std::printf("%s\n", say("import.keys", {{"keys", std::to_string(keys)}}).c_str());
+  std::printf("%s\n", say("import.summary", {{"stored", std::to_string(stored)},
+                                             {"duplicate", std::to_string(duplicate)},
+                                             {"rejected", std::to_string(rejected)}})
+                          .c_str());
+  for (const auto& [reason, count] : reasons)
+    std::printf("%s\n", say("import.rejected", {{"reason", reason}, {"count", std::to_string(count)}}).c_str());
   return rejected == 0 ? 0 : 1;
 }
 
@@ -266,7 +272,7 @@ int main(int argc, char** argv) {
   try {
     cl = parse_command_line(argc, argv);
   } catch (const UsageError& e) {
-    std::fprintf(stderr, "kuzet-collector: %s\n%s", e.what(), usage_text());
+    std::fprintf(stderr, "kuzet-collector: %s\n%s", e.what(), usage_text().c_str());
     return 2;
   }
   switch (cl.command) {
@@ -274,7 +280,7 @@ int main(int argc, char** argv) {
     case Command::import: return import(cl.import);
     case Command::migrate: return migrate_command(cl.migrate);
     case Command::analytics_export: return analytics_export(cl.analytics_export);
-    case Command::help: std::printf("%s", usage_text()); return 0;
+    case Command::help: std::printf("%s", usage_text().c_str()); return 0;
     case Command::version: std::printf("kuzet-collector %s\n", kuzet::core::kVersion); return 0;
   }
   return 2;

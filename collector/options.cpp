@@ -7,30 +7,13 @@
 #include "collector/network/address.hpp"
 #include "collector/analytics/clickhouse.hpp"
 #include "collector/store/pg_util.hpp"
+#include "collector/texts.hpp"
 #include "core/suggest.hpp"
 #include "measure/dns/dns.hpp"
 
 namespace kuzet::collector {
 
-const char* usage_text() {
-  return "usage:\n"
-         "  kuzet-collector serve --listen ADDR:PORT --db FILE|postgresql://... [--resolver IP[:PORT]] [--ca-bundle FILE]\n"
-         "                        [--asn-db FILE] [--allow-private-targets] [--control-concurrency N]\n"
-         "                        [--timeline-bin MINUTES] [--trusted-proxy IP]...\n"
-         "                        [--max-connections N] [--max-connections-per-source N]\n"
-         "                        [--log-key FILE] [--log-origin NAME] [--checkpoint-interval SECONDS]\n"
-         "                        [--vantage-key-file FILE] [--min-vantage-points N] [--timeline-db FILE]\n"
-         "                        [--webhooks FILE] [--webhook-log FILE] [--webhook-interval SECONDS]\n"
-         "                        [--analytics clickhouse://HOST:PORT/DB?cluster=NAME&shard=HOST:PORT...]\n"
-         "  kuzet-collector import --db FILE|URL FILE.jsonl\n"
-         "  kuzet-collector migrate --from FILE.db --to postgresql://...   (copies a store, verifying every envelope)\n"
-         "  kuzet-collector analytics-export --db FILE|URL --analytics clickhouse://... [--timeline-bin MINUTES]\n"
-         "                         [--batch N]   (copies what is not yet in ClickHouse, then exits)\n"
-         "  kuzet-collector export --db FILE --format ooni [--cc CC] [--asn N] [--target HOST] [--from T] [--until T]\n"
-         "                         [--out FILE]\n"
-         "  kuzet-collector import-ooni --db FILE FILE.jsonl[.gz]...\n"
-         "  kuzet-collector --help | --version       (every command takes --help; man kuzet-collector)\n";
-}
+const std::string& usage_text() { return texts().text("usage"); }
 
 namespace {
 
@@ -38,7 +21,8 @@ uint64_t parse_number(const std::string& option, const std::string& text, uint64
   uint64_t value = 0;
   auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc() || p != text.data() + text.size() || value < min || value > max)
-    throw UsageError(option + " must be a number from " + std::to_string(min) + " to " + std::to_string(max));
+    throw UsageError(
+        say("error.number_range", {{"option", option}, {"min", std::to_string(min)}, {"max", std::to_string(max)}}));
   return value;
 }
 
@@ -53,44 +37,43 @@ const std::vector<std::string_view> kMigrateOptions = {"--from", "--to", "--help
 const std::vector<std::string_view> kAnalyticsExportOptions = {"--db", "--analytics", "--timeline-bin", "--batch", "--help"};
 
 std::string unknown_option(std::string_view command, const std::string& arg) {
-  std::string message = "unknown option " + arg;
   const auto near = core::nearest_word(arg.substr(0, arg.find('=')),
                                       command == "serve"              ? kServeOptions
                                       : command == "migrate"          ? kMigrateOptions
                                       : command == "analytics-export" ? kAnalyticsExportOptions
                                                                       : kImportOptions);
-  if (!near.empty()) message += " (did you mean " + near + "?)";
-  return message;
+  if (near.empty()) return say("error.unknown_option", {{"option", arg}});
+  return say("error.unknown_option_near", {{"option", arg}, {"suggestion", near}});
 }
 
 // The whole URL is read when the command starts (collector/analytics, exit 2 on a mistake).
 void check_analytics_url(const std::string& url) {
   if (!analytics::is_clickhouse_url(url))
-    throw UsageError("--analytics must be a clickhouse://HOST:PORT/DATABASE?cluster=NAME&shard=HOST:PORT URL");
+    throw UsageError(say("error.analytics_url"));
 }
 
 }  // namespace
 
 void parse_listen(const std::string& text, std::string* host, uint16_t* port) {
   size_t colon = text.rfind(':');
-  if (colon == std::string::npos || colon == 0) throw UsageError("--listen must be ADDR:PORT");
+  if (colon == std::string::npos || colon == 0) throw UsageError(say("error.listen_form"));
   std::string h = text.substr(0, colon);
   if (h.front() == '[') {
-    if (h.back() != ']') throw UsageError("--listen: bad IPv6 address");
+    if (h.back() != ']') throw UsageError(say("error.listen_ipv6"));
     h = h.substr(1, h.size() - 2);
   }
-  if (h.empty()) throw UsageError("--listen must be ADDR:PORT");
+  if (h.empty()) throw UsageError(say("error.listen_form"));
   *host = h;
-  *port = static_cast<uint16_t>(parse_number("--listen port", text.substr(colon + 1), 0, 65535));
+  *port = static_cast<uint16_t>(parse_number(texts().text("option.listen_port"), text.substr(colon + 1), 0, 65535));
 }
 
 CommandLine parse_command_line(int argc, const char* const* argv) {
   CommandLine cl;
-  if (argc < 2) throw UsageError("a command is required");
+  if (argc < 2) throw UsageError(say("error.command_required"));
   const std::string command = argv[1];
   int i = 2;
   auto value = [&](const std::string& option) -> std::string {
-    if (i + 1 >= argc) throw UsageError(option + " needs a value");
+    if (i + 1 >= argc) throw UsageError(say("error.needs_value", {{"option", option}}));
     return argv[++i];
   };
   if (command == "-h" || command == "--help" || command == "help") {
@@ -120,7 +103,7 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
         s.db_path = value(arg);
       } else if (arg == "--resolver") {
         s.resolver = value(arg);
-        if (!measure::dns::is_valid_resolver(s.resolver)) throw UsageError("--resolver must be IP or IP:PORT");
+        if (!measure::dns::is_valid_resolver(s.resolver)) throw UsageError(say("error.resolver"));
       } else if (arg == "--ca-bundle") {
         s.ca_bundle = value(arg);
       } else if (arg == "--asn-db") {
@@ -131,7 +114,7 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
         s.control_concurrency = parse_number(arg, value(arg), 1, 256);
       } else if (arg == "--trusted-proxy") {
         std::string ip = value(arg);
-        if (!network::parse_ip(ip)) throw UsageError("--trusted-proxy must be an IP address");
+        if (!network::parse_ip(ip)) throw UsageError(say("error.trusted_proxy"));
         s.trusted_proxies.push_back(ip);
       } else if (arg == "--max-connections") {
         s.max_connections = parse_number(arg, value(arg), 16, 1000000);
@@ -164,12 +147,11 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
         throw UsageError(unknown_option("serve", arg));
       }
     }
-    if (!listen_given) throw UsageError("--listen is required");
-    if (s.db_path.empty()) throw UsageError("--db is required");
+    if (!listen_given) throw UsageError(say("error.required", {{"option", "--listen"}}));
+    if (s.db_path.empty()) throw UsageError(say("error.required", {{"option", "--db"}}));
     // A URL names no file to keep the log key and the timeline index beside (docs/deployment.md).
     if (pg::is_url(s.db_path) && s.log_key_path.empty())
-      throw UsageError("--log-key FILE is required with a PostgreSQL --db (every collector sharing the database "
-                       "uses the same key)");
+      throw UsageError(say("error.log_key_postgres"));
     return cl;
   }
   if (command == "import") {
@@ -183,11 +165,11 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
       } else if (cl.import.file.empty()) {
         cl.import.file = arg;
       } else {
-        throw UsageError("import takes one file");
+        throw UsageError(say("error.import_one_file"));
       }
     }
-    if (cl.import.db_path.empty()) throw UsageError("--db is required");
-    if (cl.import.file.empty()) throw UsageError("import needs a JSON Lines file");
+    if (cl.import.db_path.empty()) throw UsageError(say("error.required", {{"option", "--db"}}));
+    if (cl.import.file.empty()) throw UsageError(say("error.import_no_file"));
     return cl;
   }
   if (command == "migrate") {
@@ -202,9 +184,9 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
         throw UsageError(unknown_option("migrate", arg));
       }
     }
-    if (cl.migrate.from.empty() || cl.migrate.to.empty()) throw UsageError("migrate needs --from FILE.db and --to URL");
-    if (pg::is_url(cl.migrate.from)) throw UsageError("migrate --from is an SQLite file");
-    if (!pg::is_url(cl.migrate.to)) throw UsageError("migrate --to is a postgresql:// URL");
+    if (cl.migrate.from.empty() || cl.migrate.to.empty()) throw UsageError(say("error.migrate_needs"));
+    if (pg::is_url(cl.migrate.from)) throw UsageError(say("error.migrate_from"));
+    if (!pg::is_url(cl.migrate.to)) throw UsageError(say("error.migrate_to"));
     return cl;
   }
   if (command == "analytics-export") {
@@ -225,15 +207,13 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
         throw UsageError(unknown_option("analytics-export", arg));
       }
     }
-    if (a.db_path.empty() || a.analytics.empty()) throw UsageError("analytics-export needs --db and --analytics");
+    if (a.db_path.empty() || a.analytics.empty()) throw UsageError(say("error.analytics_export_needs"));
     return cl;
   }
-  std::string message = "unknown command " + command;
-  if (auto near = core::nearest_word(command, {"serve", "import", "migrate", "export", "analytics-export",
-                                               "import-ooni", "help", "--version"});
-      !near.empty())
-    message += " (did you mean " + near + "?)";
-  throw UsageError(message);
+  const auto near = core::nearest_word(command, {"serve", "import", "migrate", "export", "analytics-export",
+                                                 "import-ooni", "help", "--version"});
+  if (near.empty()) throw UsageError(say("error.unknown_command", {{"command", command}}));
+  throw UsageError(say("error.unknown_command_near", {{"command", command}, {"suggestion", near}}));
 }
 
 }  // namespace kuzet::collector

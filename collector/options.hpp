@@ -88,7 +88,8 @@ struct CommandLine {
 };
 
 CommandLine parse_command_line(int argc, const char* const* argv);
-const char* usage_text();
+// The usage of every command, in the environment's language (collector/texts.hpp).
+const std::string& usage_text();
 
 // "HOST:PORT" or "[IPv6]:PORT". Throws UsageError.
 void parse_listen(const std::string& text, std::string* host, uint16_t* port);

@@ -17,6 +17,7 @@
 #include "collector/ooni/import.hpp"
 #include "collector/query/query.hpp"
 #include "collector/store/store.hpp"
+#include "collector/texts.hpp"
 #include "core/crypto.hpp"
 #include "core/time.hpp"
 
@@ -28,27 +29,22 @@ struct Usage : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-constexpr const char* kExportUsage =
-    "usage: kuzet-collector export --db FILE --format ooni [--cc CC] [--asn N] [--target HOST]\n"
-    "                              [--from TIME] [--until TIME] [--source kuzet|ooni|all] [--out FILE]\n"
-    "  Writes the stored measurements as OONI Web Connectivity JSON Lines (docs/ooni.md).\n";
-constexpr const char* kImportUsage =
-    "usage: kuzet-collector import-ooni --db FILE FILE.jsonl[.gz]...\n"
-    "  Imports OONI Web Connectivity measurements, judged by Kuzet's engine, as source \"ooni\".\n";
+using collector::say;
+using collector::texts;
 
 constexpr size_t kBatchRows = 500;
 
 int64_t parse_time_ms(const std::string& option, const std::string& text) {
   if (auto t = core::parse_rfc3339(text)) return core::to_unix_ms(*t);
   if (auto t = core::parse_rfc3339(text + "T00:00:00Z")) return core::to_unix_ms(*t);
-  throw Usage(option + " must be an RFC 3339 time or a date (YYYY-MM-DD)");
+  throw Usage(say("error.time", {{"option", option}}));
 }
 
 uint32_t parse_asn(const std::string& text) {
   std::string digits = text.starts_with("AS") || text.starts_with("as") ? text.substr(2) : text;
   uint32_t value = 0;
   auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
-  if (digits.empty() || ec != std::errc() || p != digits.data() + digits.size()) throw Usage("--asn must be a number");
+  if (digits.empty() || ec != std::errc() || p != digits.data() + digits.size()) throw Usage(say("error.asn"));
   return value;
 }
 
@@ -56,7 +52,7 @@ uint32_t parse_asn(const std::string& text) {
 class LineReader {
  public:
   explicit LineReader(const std::string& path) : file_(gzopen(path.c_str(), "rb")) {
-    if (!file_) throw std::runtime_error("cannot read " + path);
+    if (!file_) throw std::runtime_error(say("error.cannot_read", {{"path", path}}));
     gzbuffer(file_, 1 << 16);
   }
   ~LineReader() { gzclose(file_); }
@@ -118,11 +114,11 @@ int export_command(int argc, const char* const* argv) {
     for (int i = 1; i < argc; ++i) {
       const std::string arg = argv[i];
       auto value = [&]() -> std::string {
-        if (i + 1 >= argc) throw Usage(arg + " needs a value");
+        if (i + 1 >= argc) throw Usage(say("error.needs_value", {{"option", arg}}));
         return argv[++i];
       };
       if (arg == "--help" || arg == "-h") {
-        std::printf("%s", kExportUsage);
+        std::printf("%s", texts().text("export.usage").c_str());
         return 0;
       } else if (arg == "--db") db = value();
       else if (arg == "--format") format = value();
@@ -134,16 +130,16 @@ int export_command(int argc, const char* const* argv) {
       else if (arg == "--until") query.filter.until_ms = parse_time_ms(arg, value());
       else if (arg == "--source") {
         auto source = collector::query::parse_source(value());
-        if (!source) throw Usage("--source must be kuzet, ooni or all");
+        if (!source) throw Usage(say("error.source"));
         query.filter.source = *source;
       }
-      else throw Usage("unknown option " + arg);
+      else throw Usage(say("error.unknown_option", {{"option", arg}}));
     }
-    if (db.empty()) throw Usage("--db is required");
-    if (format != "ooni") throw Usage("--format must be ooni (the only export format so far)");
+    if (db.empty()) throw Usage(say("error.required", {{"option", "--db"}}));
+    if (format != "ooni") throw Usage(say("error.format"));
     for (auto& c : query.filter.cc) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   } catch (const Usage& e) {
-    std::fprintf(stderr, "kuzet-collector: %s\n%s", e.what(), kExportUsage);
+    std::fprintf(stderr, "kuzet-collector: %s\n%s", e.what(), texts().text("export.usage").c_str());
     return 2;
   }
   auto store = open_store(db);
@@ -152,7 +148,7 @@ int export_command(int argc, const char* const* argv) {
   if (!out_path.empty()) {
     file.open(out_path, std::ios::binary | std::ios::trunc);
     if (!file) {
-      std::fprintf(stderr, "kuzet-collector: cannot write %s\n", out_path.c_str());
+      std::fprintf(stderr, "kuzet-collector: %s\n", say("error.cannot_write", {{"path", out_path}}).c_str());
       return 2;
     }
   }
@@ -167,14 +163,18 @@ int export_command(int argc, const char* const* argv) {
         ++written;
       } catch (const std::exception& e) {
         ++failed;
-        std::fprintf(stderr, "kuzet-collector: skipped %s: %s\n", row.position.uid.c_str(), e.what());
+        std::fprintf(stderr, "kuzet-collector: %s\n",
+                     say("export.skipped_row", {{"uid", row.position.uid}, {"error", e.what()}}).c_str());
       }
     }
     if (page.size() < query.filter.limit) break;
     query.after = page.back().position;
   }
   out.flush();
-  std::fprintf(stderr, "exported %zu measurement(s)%s\n", written, failed ? (", " + std::to_string(failed) + " skipped").c_str() : "");
+  std::fprintf(stderr, "%s\n",
+               (failed ? say("export.summary_skipped", {{"written", std::to_string(written)}, {"skipped", std::to_string(failed)}})
+                       : say("export.summary", {{"written", std::to_string(written)}}))
+                   .c_str());
   return failed == 0 && out ? 0 : 1;
 }
 
@@ -185,21 +185,21 @@ int import_ooni_command(int argc, const char* const* argv) {
     for (int i = 1; i < argc; ++i) {
       const std::string arg = argv[i];
       if (arg == "--help" || arg == "-h") {
-        std::printf("%s", kImportUsage);
+        std::printf("%s", texts().text("import_ooni.usage").c_str());
         return 0;
       } else if (arg == "--db") {
-        if (i + 1 >= argc) throw Usage("--db needs a value");
+        if (i + 1 >= argc) throw Usage(say("error.needs_value", {{"option", "--db"}}));
         db = argv[++i];
       } else if (!arg.empty() && arg[0] == '-') {
-        throw Usage("unknown option " + arg);
+        throw Usage(say("error.unknown_option", {{"option", arg}}));
       } else {
         files.push_back(arg);
       }
     }
-    if (db.empty()) throw Usage("--db is required");
-    if (files.empty()) throw Usage("import-ooni needs at least one file");
+    if (db.empty()) throw Usage(say("error.required", {{"option", "--db"}}));
+    if (files.empty()) throw Usage(say("error.import_ooni_no_file"));
   } catch (const Usage& e) {
-    std::fprintf(stderr, "kuzet-collector: %s\n%s", e.what(), kImportUsage);
+    std::fprintf(stderr, "kuzet-collector: %s\n%s", e.what(), texts().text("import_ooni.usage").c_str());
     return 2;
   }
   auto store = open_store(db);
@@ -268,8 +268,13 @@ int import_ooni_command(int argc, const char* const* argv) {
   }
   size_t total_skipped = 0;
   for (const auto& [_, n] : skipped) total_skipped += n;
-  std::printf("stored %zu, duplicate %zu, conflicting %zu, skipped %zu\n", stored, duplicate, conflicting, total_skipped);
-  for (const auto& [reason, n] : skipped) std::printf("  skipped %s: %zu\n", reason.c_str(), n);
+  std::printf("%s\n", say("import_ooni.summary", {{"stored", std::to_string(stored)},
+                                                  {"duplicate", std::to_string(duplicate)},
+                                                  {"conflicting", std::to_string(conflicting)},
+                                                  {"skipped", std::to_string(total_skipped)}})
+                          .c_str());
+  for (const auto& [reason, n] : skipped)
+    std::printf("%s\n", say("import_ooni.skipped", {{"reason", reason}, {"count", std::to_string(n)}}).c_str());
   return conflicting == 0 ? 0 : 1;
 }
 

@@ -7,6 +7,7 @@
 #include "collector/options.hpp"
 #include "collector/store/pg_util.hpp"
 #include "collector/ingest/upload.hpp"
+#include "collector/texts.hpp"
 #include "core/crypto.hpp"
 #include "tlog/note.hpp"
 
@@ -128,24 +129,28 @@ int migrate_command(const MigrateOptions& options) {
   CopyReport report;
   try {
     report = copy_store(*from, *to, [](uint64_t done, uint64_t total) {
-      if (done % 100000 < kCopyBatch || done == total) std::fprintf(stderr, "copied %llu of %llu\n",
-                                                                    static_cast<unsigned long long>(done),
-                                                                    static_cast<unsigned long long>(total));
+      if (done % 100000 < kCopyBatch || done == total)
+        std::fprintf(stderr, "%s\n",
+                     say("migrate.progress", {{"done", std::to_string(done)}, {"total", std::to_string(total)}}).c_str());
     });
   } catch (const std::exception& e) {
-    report.error = std::string("storage failure: ") + e.what();
+    report.error = say("error.storage_failure", {{"error", e.what()}});
   }
-  std::printf("keys %llu, measurements %llu copied (%llu were there), checkpoint %s\n",
-              static_cast<unsigned long long>(report.keys), static_cast<unsigned long long>(report.copied),
-              static_cast<unsigned long long>(report.already), report.checkpoint ? "copied" : "none new");
+  std::printf("%s\n", say("migrate.summary", {{"keys", std::to_string(report.keys)},
+                                              {"copied", std::to_string(report.copied)},
+                                              {"already", std::to_string(report.already)},
+                                              {"checkpoint", texts().text(report.checkpoint ? "migrate.checkpoint_copied"
+                                                                                            : "migrate.checkpoint_none")}})
+                          .c_str());
   if (!report.error.empty()) {
-    std::fprintf(stderr, "kuzet-collector: migrate stopped: %s\n", report.error.c_str());
+    std::fprintf(stderr, "kuzet-collector: %s\n", say("migrate.stopped", {{"error", report.error}}).c_str());
     return 1;
   }
   const LogHead head = to->log_head();
-  std::printf("%s now holds %llu measurements; its log equals the source's (size %llu)\n",
-              pg::redacted(options.to).c_str(), static_cast<unsigned long long>(to->measurement_count()),
-              static_cast<unsigned long long>(head.size));
+  std::printf("%s\n", say("migrate.done", {{"db", pg::redacted(options.to)},
+                                           {"count", std::to_string(to->measurement_count())},
+                                           {"size", std::to_string(head.size)}})
+                          .c_str());
   return 0;
 }
 
