@@ -10,10 +10,15 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "core/time.hpp"
 #include "i18n/embedded_report.hpp"
 #include "i18n/i18n.hpp"
+#include "i18n/language.hpp"
 #include "reports/report/bundle.hpp"
 #include "reports/report/gather.hpp"
 #include "reports/report/html.hpp"
@@ -25,24 +30,21 @@ using namespace kuzet;
 
 namespace {
 
-const char* kUsage =
-    "usage: kuzet-report build (--collector URL | --db FILE [--log-key FILE]) --cc CC [--asn N]...\n"
-    "                          [--target HOST]... --from TIME --until TIME --out DIR [--lang en|ru|kk]\n"
-    "                          [--include-unconfirmed] [--pdf | --no-pdf]\n"
-    "       kuzet-report verify BUNDLE [--log-key KEY]\n"
-    "  build   writes DIR/report.html, DIR/report.pdf (headless Chromium) and DIR/bundle.json.\n"
-    "          TIME is RFC 3339 UTC (2022-01-04T00:00:00Z). Without chromium the PDF is skipped (exit 0)\n"
-    "          unless --pdf asks for it. Incidents seen by fewer than 2 probes are left out unless\n"
-    "          --include-unconfirmed. With --db the proofs lead to the last checkpoint the collector\n"
-    "          stored; the log's public key comes from --log-key FILE (the collector's key file or a\n"
-    "          verifier key; default DB.log-key).\n"
-    "  verify  checks a bundle offline: every signature, every inclusion proof, the checkpoint's signature\n"
-    "          (against KEY, a verifier key name+hash+base64 from an independent source; else the bundle's\n"
-    "          own, with a warning), and that the incidents follow from the signed measurements.\n"
-    "          Exit 0 only when everything verifies.\n";
+using Values = std::vector<std::pair<std::string, std::string>>;
+
+// What the program says to a person (usage, errors, summaries) is in the environment's language, keys cli.* of
+// i18n/report; --lang chooses only the language of the report itself.
+i18n::ProcessTexts& cli_texts() {
+  static i18n::ProcessTexts texts(i18n::embedded::report);
+  return texts;
+}
+
+std::string say(std::string_view key, const Values& values = {}) { return cli_texts().say(key, values); }
+
+const std::string& usage() { return cli_texts().catalog().text("cli.usage"); }
 
 int usage_error(const std::string& what) {
-  std::fprintf(stderr, "kuzet-report: %s\n%s", what.c_str(), kUsage);
+  std::fprintf(stderr, "kuzet-report: %s\n%s", what.c_str(), usage().c_str());
   return 2;
 }
 
@@ -76,7 +78,7 @@ int build(int argc, char** argv) {
     if (a == "--collector" || a == "--db" || a == "--cc" || a == "--out" || a == "--lang" || a == "--target" ||
         a == "--log-key") {
       auto v = value();
-      if (!v || v->empty()) return usage_error(a + " needs a value");
+      if (!v || v->empty()) return usage_error(say("cli.error.needs_value", {{"option", a}}));
       if (a == "--collector") collector = *v;
       else if (a == "--db") db = *v;
       else if (a == "--log-key") db_log_key = *v;
@@ -88,11 +90,11 @@ int build(int argc, char** argv) {
       auto v = value();
       char* end = nullptr;
       unsigned long long n = v ? std::strtoull(v->c_str(), &end, 10) : 0;
-      if (!v || v->empty() || *end != '\0' || n == 0 || n > UINT32_MAX) return usage_error("--asn needs an AS number");
+      if (!v || v->empty() || *end != '\0' || n == 0 || n > UINT32_MAX) return usage_error(say("cli.error.asn"));
       p.asns.push_back(static_cast<uint32_t>(n));
     } else if (a == "--from" || a == "--until") {
       auto t = time_value();
-      if (!t) return usage_error(a + " needs an RFC 3339 time");
+      if (!t) return usage_error(say("cli.error.time", {{"option", a}}));
       (a == "--from" ? p.from_ms : p.until_ms) = *t;
     } else if (a == "--include-unconfirmed") {
       p.include_unconfirmed = true;
@@ -101,22 +103,18 @@ int build(int argc, char** argv) {
     } else if (a == "--no-pdf") {
       pdf = Pdf::skip;
     } else {
-      return usage_error("unknown option " + a);
+      return usage_error(say("cli.error.unknown_option", {{"option", a}}));
     }
   }
-  if (collector.empty() == db.empty()) return usage_error("give one of --collector URL or --db FILE");
+  if (collector.empty() == db.empty()) return usage_error(say("cli.error.collector_or_db"));
   if (!db_log_key.empty() && db.empty())
-    return usage_error("--log-key goes with --db (a collector publishes its key at /log/key)");
-  if (p.cc.size() != 2) return usage_error("--cc needs a two-letter country code");
-  if (out.empty()) return usage_error("--out is required");
-  if (p.from_ms == 0 || p.until_ms <= p.from_ms) return usage_error("--from and --until must give a period");
-  if (p.until_ms - p.from_ms > 366LL * 24 * 3600 * 1000) return usage_error("the period is longer than a year");
-  i18n::Catalog texts;
-  try {
-    texts = i18n::Catalog::embedded(i18n::embedded::report, lang);
-  } catch (const std::invalid_argument&) {
-    return usage_error("--lang must be en, ru or kk");
-  }
+    return usage_error(say("cli.error.log_key_with_db"));
+  if (p.cc.size() != 2) return usage_error(say("cli.error.cc"));
+  if (out.empty()) return usage_error(say("cli.error.out_required"));
+  if (p.from_ms == 0 || p.until_ms <= p.from_ms) return usage_error(say("cli.error.period"));
+  if (p.until_ms - p.from_ms > 366LL * 24 * 3600 * 1000) return usage_error(say("cli.error.period_too_long"));
+  if (!i18n::is_supported_language(lang)) return usage_error(say("cli.error.lang"));
+  const i18n::Catalog texts = i18n::Catalog::embedded(i18n::embedded::report, lang);
 
   report::Report r;
   r.generated_at_ms = now_ms();
@@ -133,7 +131,7 @@ int build(int argc, char** argv) {
     std::fprintf(stderr, "kuzet-report: %s\n", e.what());
     return 1;
   }
-  for (const auto& w : g.warnings) std::fprintf(stderr, "kuzet-report: warning: %s\n", w.c_str());
+  for (const auto& w : g.warnings) std::fprintf(stderr, "kuzet-report: %s\n", say("cli.warning", {{"warning", w}}).c_str());
   p.data_end_ms = g.data_end_ms;
   r.params = p;
   r.measurements = std::move(g.measurements);
@@ -151,27 +149,26 @@ int build(int argc, char** argv) {
   const fs::path html = fs::path(out) / "report.html", bundle = fs::path(out) / "bundle.json",
                  pdf_path = fs::path(out) / "report.pdf";
   if (!write_file(html, report::render_html(r, texts, base)) || !write_file(bundle, report::bundle_json(r))) {
-    std::fprintf(stderr, "kuzet-report: cannot write into %s\n", out.c_str());
+    std::fprintf(stderr, "kuzet-report: %s\n", say("cli.error.cannot_write_into", {{"dir", out}}).c_str());
     return 1;
   }
   size_t shown = 0;
   for (const auto& inc : r.computed.incidents) shown += inc.confirmed || p.include_unconfirmed;
-  std::printf("%zu measurements, %zu incidents (%zu in the report)%s\n", r.measurements.size(),
-              r.computed.incidents.size(), shown, r.synthetic.empty() ? "" : ", synthetic data");
-  std::printf("wrote %s\nwrote %s\n", html.c_str(), bundle.c_str());
-  if (r.checkpoint.empty())
-    std::fprintf(stderr, "kuzet-report: warning: no signed checkpoint of the transparency log: the bundle has no proofs "
-                         "and `verify` will fail on it\n");
+  std::printf("%s\n", say(r.synthetic.empty() ? "cli.build.summary" : "cli.build.summary_synthetic",
+                          {{"measurements", std::to_string(r.measurements.size())},
+                           {"incidents", std::to_string(r.computed.incidents.size())},
+                           {"shown", std::to_string(shown)}})
+                          .c_str());
+  std::printf("%s\n%s\n", say("cli.wrote", {{"path", html.string()}}).c_str(),
+              say("cli.wrote", {{"path", bundle.string()}}).c_str());
+  if (r.checkpoint.empty()) std::fprintf(stderr, "kuzet-report: %s\n", say("cli.warning.no_checkpoint").c_str());
   if (pdf == Pdf::skip) return 0;
   auto made = report::html_to_pdf(html.string(), pdf_path.string());
   if (made.ok) {
-    std::printf("wrote %s\n", pdf_path.c_str());
+    std::printf("%s\n", say("cli.wrote", {{"path", pdf_path.string()}}).c_str());
     return 0;
   }
-  std::fprintf(stderr,
-               "kuzet-report: PDF skipped: %s. report.html is complete; install Debian's chromium "
-               "(apt-get install chromium) and run the command again, or print report.html to PDF from a browser.\n",
-               made.detail.c_str());
+  std::fprintf(stderr, "kuzet-report: %s\n", say("cli.pdf_skipped", {{"reason", made.detail}}).c_str());
   return pdf == Pdf::required ? 1 : 0;
 }
 
@@ -180,37 +177,41 @@ int verify(int argc, char** argv) {
   for (int i = 2; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--log-key") {
-      if (i + 1 >= argc) return usage_error("--log-key needs a value");
+      if (i + 1 >= argc) return usage_error(say("cli.error.needs_value", {{"option", "--log-key"}}));
       key = argv[++i];
     } else if (path.empty() && a.rfind("--", 0) != 0) {
       path = a;
     } else {
-      return usage_error("unknown option " + a);
+      return usage_error(say("cli.error.unknown_option", {{"option", a}}));
     }
   }
-  if (path.empty()) return usage_error("verify needs a bundle file");
+  if (path.empty()) return usage_error(say("cli.error.no_bundle"));
   std::error_code ec;
   const auto size = std::filesystem::file_size(path, ec);
-  if (ec) return std::fprintf(stderr, "kuzet-report: cannot read %s\n", path.c_str()), 1;
-  if (size > report::kMaxBundleBytes) return std::fprintf(stderr, "FAIL bundle: larger than 1 GiB\n"), 1;
+  if (ec) return std::fprintf(stderr, "kuzet-report: %s\n", say("cli.error.cannot_read", {{"path", path}}).c_str()), 1;
+  if (size > report::kMaxBundleBytes) return std::fprintf(stderr, "FAIL %s\n", say("cli.verify.too_large").c_str()), 1;
   std::ifstream f(path, std::ios::binary);
   std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   const auto result = report::verify_bundle(text, key);
   for (const auto& w : result.warnings) std::printf("WARNING %s\n", w.c_str());
   for (const auto& failure : result.failures) std::printf("FAIL %s\n", failure.c_str());
-  std::printf("%s: %zu measurements, %zu inclusion proofs, %zu incidents checked; %zu failures\n",
-              result.ok() ? "VERIFIED" : "NOT VERIFIED", result.measurements, result.proofs, result.incidents,
-              result.failures.size());
+  // VERIFIED / NOT VERIFIED stay English in every language: scripts read them (like FAIL and WARNING above).
+  std::printf("%s\n", say("cli.verify.summary", {{"result", result.ok() ? "VERIFIED" : "NOT VERIFIED"},
+                                                {"measurements", std::to_string(result.measurements)},
+                                                {"proofs", std::to_string(result.proofs)},
+                                                {"incidents", std::to_string(result.incidents)},
+                                                {"failures", std::to_string(result.failures.size())}})
+                          .c_str());
   return result.ok() ? 0 : 1;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2) return usage_error("a command is needed");
+  if (argc < 2) return usage_error(say("cli.error.command_needed"));
   const std::string command = argv[1];
   if (command == "build") return build(argc, argv);
   if (command == "verify") return verify(argc, argv);
-  if (command == "--help" || command == "-h" || command == "help") return std::printf("%s", kUsage), 0;
-  return usage_error("unknown command " + command);
+  if (command == "--help" || command == "-h" || command == "help") return std::printf("%s", usage().c_str()), 0;
+  return usage_error(say("cli.error.unknown_command", {{"command", command}}));
 }
