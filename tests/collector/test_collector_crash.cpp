@@ -20,6 +20,7 @@
 #include "collector/store/store.hpp"
 #include "tests/collector/child_collector.hpp"
 #include "tests/collector/helpers.hpp"
+#include "tests/run_in_locale.hpp"
 #include "tlog/entry.hpp"
 #include "tlog/note.hpp"
 
@@ -204,6 +205,15 @@ TEST_CASE("import: a JSON Lines file through the upload checks, with counts") {
   CHECK(text.find("rejected malformed: 1") != std::string::npos);
   auto [status2, text2] = run();
   CHECK(text2.find("stored 0, duplicate 3, rejected 2") != std::string::npos);
+  // The summary in the environment's language; the reasons stay the project's vocabulary.
+  const char* lc_all = std::getenv("LC_ALL");
+  const std::string saved = lc_all ? lc_all : "";
+  ::setenv("LC_ALL", "kk_KZ.UTF-8", 1);
+  auto [status3, text3] = run();
+  lc_all ? ::setenv("LC_ALL", saved.c_str(), 1) : ::unsetenv("LC_ALL");
+  CHECK(status3 == 1);
+  CHECK(text3.find("сақталды 0, қайталанған 3, қабылданбады 2") != std::string::npos);
+  CHECK(text3.find("қабылданбады (unknown_key): 1") != std::string::npos);
   auto store = kuzet::collector::open_store(db);
   CHECK(store->measurement_count() == 3);
   CHECK(store->envelope(uid(101)).has_value());
@@ -239,6 +249,31 @@ TEST_CASE("usage and startup errors exit with status 2") {
   CHECK(status_of("migrate --from a.db") == 2);
   CHECK(status_of("migrate --from a.db --to b.db") == 2);
   CHECK(status_of("serve --listen 127.0.0.1:0 --log-key k --db postgresql://127.0.0.1:1/x") == 2);  // no server
+}
+
+TEST_CASE("usage errors and --help in the environment's language (LC_ALL): ru, kk; another language is English") {
+  const char* binary = std::getenv("KUZET_COLLECTOR_BIN");
+  REQUIRE(binary);
+  TempDir dir;
+  const std::string usage_en = "usage:\n  kuzet-collector serve --listen ADDR:PORT --db FILE|postgresql://...";
+  const std::string error_en = "kuzet-collector: unknown command frobnicate\n" + usage_en;
+  const std::string option_en = "kuzet-collector: unknown option --lisen (did you mean --listen?)\n" + usage_en;
+  kuzet::testing::check_locale_cases(dir.path.string(), binary, {
+      {"de_DE.UTF-8", "frobnicate", 2, error_en},
+      {"C", "frobnicate", 2, error_en},
+      {"de_DE.UTF-8", "--help", 0, usage_en,
+       "\n  kuzet-collector --help | --version       (every command takes --help; man kuzet-collector)\n"},
+      {"de_DE.UTF-8", "serve --lisen 127.0.0.1:0", 2, option_en},
+      {"ru_RU.UTF-8", "frobnicate", 2, "kuzet-collector: неизвестная команда frobnicate\nиспользование:\n  kuzet-collector serve"},
+      {"ru_RU.UTF-8", "serve --help", 0, "использование:\n  kuzet-collector serve --listen АДРЕС:ПОРТ --db ФАЙЛ",
+       "(каждая команда принимает --help; man kuzet-collector)\n"},
+      {"ru_RU.UTF-8", "serve --lisen 127.0.0.1:0", 2,
+       "kuzet-collector: неизвестный параметр --lisen (возможно, вы имели в виду --listen?)\nиспользование:"},
+      {"ru_RU.UTF-8", "export --format ooni", 2, "kuzet-collector: параметр --db обязателен\nиспользование: kuzet-collector export"},
+      {"kk_KZ.UTF-8", "migrate --from a.db", 2, "kuzet-collector: migrate үшін --from ФАЙЛ.db және --to URL керек\nқолданылуы:\n"},
+      {"kk_KZ.UTF-8", "--help", 0, "қолданылуы:\n  kuzet-collector serve --listen МЕКЕНЖАЙ:ПОРТ"},
+      {"kk_KZ.UTF-8", "import-ooni --help", 0, "қолданылуы: kuzet-collector import-ooni --db ФАЙЛ ФАЙЛ.jsonl[.gz]...\n  OONI Web"},
+  });
 }
 
 TEST_CASE("the collector refuses to start on a log its checkpoints do not cover, with status 2 and a reason") {

@@ -13,8 +13,11 @@
 #include "collector/store/sqlite_util.hpp"
 #include "collector/store/store.hpp"
 #include "collector/store/wal_checkpointer.hpp"
+#include "i18n/embedded_collector.hpp"
+#include "i18n/i18n.hpp"
 #include "collector/ingest/upload.hpp"
 #include "tests/collector/helpers.hpp"
+#include "tests/i18n_parity.hpp"
 #include "tests/collector/test_db.hpp"
 #include "tlog/note.hpp"
 
@@ -613,6 +616,13 @@ TEST_CASE("command line: typed options and usage errors") {
   auto ic = parse_command_line(5, imp);
   CHECK(ic.command == Command::import);
   CHECK(ic.import.file == "in.jsonl");
+}
+
+TEST_CASE("i18n/collector: ru and kk have exactly the English keys, each translated, with its placeholders and options") {
+  CHECK(kuzet::testing::i18n_marks("--db {path} --no-pdf {x} {") ==
+        std::multiset<std::string>{"--db", "--no-pdf", "{path}", "{x}"});
+  CHECK(i18n::Catalog::parse(i18n::embedded::collector("en")).keys().size() > 40);
+  kuzet::testing::check_translations(i18n::embedded::collector, /*all_translated=*/true);
 }
 
 TEST_CASE("http::network_key: the /24 or /48 a limit counts by") {
