@@ -187,6 +187,23 @@ std::optional<PacketFinding> silent_drop(const Flow& flow) {
   return f;
 }
 
+// The handshake's round trip (SYN to SYN-ACK): the path's delay before this flow's own data could fill any
+// queue. None when the SYN was sent more than once (Karn: which one was answered is unknown).
+std::optional<double> handshake_rtt(const Flow& flow) {
+  const Packet* syn = nullptr;
+  int syns = 0;
+  for (const Packet* p : flow.packets) {
+    if (!(p->flags & kTcpSyn)) continue;
+    if (!flow.from_server(*p)) {
+      if (!(p->flags & kTcpAck)) syn = p, ++syns;
+      continue;
+    }
+    if ((p->flags & kTcpAck) && syn && syns == 1 && p->ts_us >= syn->ts_us) return ms(p->ts_us - syn->ts_us);
+    return std::nullopt;
+  }
+  return std::nullopt;
+}
+
 std::optional<PacketFinding> policer(const Flow& flow) {
   constexpr size_t kMinPackets = 30;
   constexpr int64_t kMinSpanUs = 2000000;
@@ -208,8 +225,11 @@ std::optional<PacketFinding> policer(const Flow& flow) {
       if (auto it = tsval_sent.find(*data[i]->ts_ecr); it != tsval_sent.end() && data[i]->ts_us >= it->second)
         samples.emplace_back(i, ms(data[i]->ts_us - it->second));
   if (samples.size() < kMinPackets / 2) return std::nullopt;  // no timestamps: queueing cannot be told apart
+  // The path's own delay. A link whose queue never empties (a slow link shared by several transfers) keeps
+  // every sample of the transfer high, so the handshake, taken before this flow loaded it, counts too.
   double base = samples.front().second;
   for (const auto& r : samples) base = std::min(base, r.second);
+  if (const auto handshake = handshake_rtt(flow)) base = std::min(base, *handshake);
 
   // Loss events. A hole opening in the sequence: a segment was dropped before us. Or a stall: when a policer
   // drops the whole tail of a flight nothing comes after it, and the sender resends only after its

@@ -294,7 +294,9 @@ Capture download(double seconds, double rate_bps, double loss_every_ms, Rtt rtt_
   double next_loss = 500;
   uint32_t ts = 1;
   std::vector<std::pair<double, uint32_t>> acks;  // client ACKs with their timestamps
-  for (double t = 60; t < 60 + seconds * 1000; t += gap_ms) {
+  // The first data arrives a round trip after the request, so every echoed timestamp was really sent.
+  const double start = 40 + rtt_at(40);
+  for (double t = start; t < start + seconds * 1000; t += gap_ms) {
     const double rtt = rtt_at(t);
     const uint32_t echoed = static_cast<uint32_t>(std::max(1.0, t - rtt));  // the client's clock is ms
     if (t >= next_loss) {
@@ -313,7 +315,7 @@ Capture download(double seconds, double rate_bps, double loss_every_ms, Rtt rtt_
     }
   }
   // The client's clock: one ACK per millisecond covers every echoed value.
-  for (uint32_t v = 1; v < static_cast<uint32_t>(60 + seconds * 1000); ++v)
+  for (uint32_t v = 1; v < static_cast<uint32_t>(start + seconds * 1000); ++v)
     k.c.tcp_packet(v, {kClient, kServer, 64, 201}, {kCport, kSport, k.client_seq, 0, kTcpAck, 502, -1, v, 0});
   return c;
 }
@@ -341,6 +343,17 @@ TEST_CASE("policer: a slow link's full queue (delay growing before each loss) gi
   CHECK(analyse(c).empty());
   // Fast and clean: no losses at all.
   CHECK(analyse(download(4, 5000000, 1e9, [](double) { return 20.0; })).empty());
+}
+
+TEST_CASE("policer: a slow link shared by other transfers (a queue that never empties) gives nothing") {
+  // The handshake crossed the idle link in 20 ms; then the transfers together keep the queue between 350 and
+  // 520 ms, each of this flow's losses coming at the top of it. Against its own lowest sample (350 ms) the
+  // delay before a loss looks small; against the handshake it is the queue it is.
+  auto c = download(8, 250000, 1000, [](double t) {
+    const double phase = std::fmod(t - 500, 1000) / 1000;
+    return 350.0 + 170.0 * (phase < 0 ? 0 : phase);
+  });
+  CHECK(analyse(c).empty());
 }
 
 namespace {
