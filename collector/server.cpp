@@ -17,10 +17,10 @@
 #include "collector/ingest/key_statement.hpp"
 #include "collector/query/list_measurements.hpp"
 #include "collector/query/query.hpp"
-#include "core/crypto.hpp"
-#include "core/jcs.hpp"
-#include "core/json_parse.hpp"
-#include "core/signing.hpp"
+#include "core/crypto/crypto.hpp"
+#include "core/encoding/jcs.hpp"
+#include "core/encoding/json_parse.hpp"
+#include "core/crypto/signing.hpp"
 #include "core/time.hpp"
 
 namespace kuzet::collector {

@@ -6,9 +6,9 @@
 #include <ctime>
 
 #include "analysis/analysis_json.hpp"
-#include "core/crypto.hpp"
-#include "core/json_struct.hpp"
-#include "core/verdict.hpp"
+#include "core/crypto/crypto.hpp"
+#include "core/encoding/json_struct.hpp"
+#include "core/vocabulary/verdict.hpp"
 #include "measure/observations_json.hpp"
 
 namespace kuzet::probe {

@@ -7,7 +7,7 @@
 #include <mutex>
 #include <thread>
 
-#include "core/crypto.hpp"
+#include "core/crypto/crypto.hpp"
 #include "core/time.hpp"
 #include "probe/capture/evidence.hpp"
 #include "probe/capture/locate.hpp"

@@ -7,8 +7,8 @@
 #include <ctime>
 #include <stdexcept>
 
-#include "core/crypto.hpp"
-#include "core/json_parse.hpp"
+#include "core/crypto/crypto.hpp"
+#include "core/encoding/json_parse.hpp"
 
 namespace kuzet::collector::analytics {
 

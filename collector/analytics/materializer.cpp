@@ -9,7 +9,7 @@
 
 #include "collector/analytics/schema.hpp"
 #include "collector/analytics/timelines.hpp"
-#include "core/json_parse.hpp"
+#include "core/encoding/json_parse.hpp"
 
 namespace kuzet::collector::analytics {
 

@@ -8,10 +8,10 @@
 #include <thread>
 
 #include "collector/network/address.hpp"
-#include "core/crypto.hpp"
-#include "core/failure.hpp"
-#include "core/json_parse.hpp"
-#include "core/signing.hpp"
+#include "core/crypto/crypto.hpp"
+#include "core/vocabulary/failure.hpp"
+#include "core/encoding/json_parse.hpp"
+#include "core/crypto/signing.hpp"
 #include "measure/observations_json.hpp"
 #include "measure/tls.hpp"
 #include "measure/http/url.hpp"

@@ -9,8 +9,8 @@
 #include <stdexcept>
 
 #include "collector/query/query.hpp"
-#include "core/crypto.hpp"
-#include "core/json_parse.hpp"
+#include "core/crypto/crypto.hpp"
+#include "core/encoding/json_parse.hpp"
 #include "core/log.hpp"
 #include "core/time.hpp"
 

@@ -8,10 +8,10 @@
 #include <string>
 
 #include "collector/store/store.hpp"
-#include "core/crypto.hpp"
-#include "core/jcs.hpp"
-#include "core/json_parse.hpp"
-#include "core/signing.hpp"
+#include "core/crypto/crypto.hpp"
+#include "core/crypto/signing.hpp"
+#include "core/encoding/jcs.hpp"
+#include "core/encoding/json_parse.hpp"
 #include "core/time.hpp"
 
 namespace kuzet::collector::ingest {

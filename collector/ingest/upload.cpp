@@ -9,10 +9,10 @@
 #include <chrono>
 
 #include "collector/vantage/vantage.hpp"
-#include "core/canonical_json.hpp"
-#include "core/crypto.hpp"
-#include "core/json_parse.hpp"
-#include "core/signing.hpp"
+#include "core/encoding/canonical_json.hpp"
+#include "core/crypto/crypto.hpp"
+#include "core/encoding/json_parse.hpp"
+#include "core/crypto/signing.hpp"
 #include "envelope/envelope.hpp"
 #include "core/time.hpp"
 

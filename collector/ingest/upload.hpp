@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "collector/store/store.hpp"
-#include "core/json_parse.hpp"
+#include "core/encoding/json_parse.hpp"
 #include "envelope/envelope.hpp"
 
 namespace kuzet::collector::ingest {

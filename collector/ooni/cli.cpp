@@ -18,7 +18,7 @@
 #include "collector/query/query.hpp"
 #include "collector/store/store.hpp"
 #include "collector/texts.hpp"
-#include "core/crypto.hpp"
+#include "core/crypto/crypto.hpp"
 #include "core/time.hpp"
 
 namespace kuzet::ooni {

@@ -7,11 +7,11 @@
 
 #include "collector/ooni/failures.hpp"
 #include "collector/ooni/import.hpp"
-#include "core/crypto.hpp"
-#include "core/method.hpp"
-#include "core/signing.hpp"
+#include "core/crypto/crypto.hpp"
+#include "core/crypto/signing.hpp"
 #include "core/time.hpp"
-#include "core/verdict.hpp"
+#include "core/vocabulary/method.hpp"
+#include "core/vocabulary/verdict.hpp"
 #include "measure/observations.hpp"
 #include "measure/observations_json.hpp"
 

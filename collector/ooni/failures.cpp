@@ -1,6 +1,6 @@
 #include "collector/ooni/failures.hpp"
 
-#include "core/failure.hpp"
+#include "core/vocabulary/failure.hpp"
 
 namespace kuzet::ooni {
 

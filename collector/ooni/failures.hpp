@@ -1,5 +1,5 @@
 #pragma once
-// Kuzet's failure vocabulary (core/failure.hpp) <-> OONI's failure strings (ooni/spec df-007-errors).
+// Kuzet's failure vocabulary (core/vocabulary/failure.hpp) <-> OONI's failure strings (ooni/spec df-007-errors).
 // The mapping is lossy both ways; docs/ooni.md has the table and says where.
 #include <string>
 #include <string_view>

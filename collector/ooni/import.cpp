@@ -7,8 +7,8 @@
 
 #include "collector/network/address.hpp"
 #include "collector/ooni/failures.hpp"
-#include "core/crypto.hpp"
-#include "core/failure.hpp"
+#include "core/crypto/crypto.hpp"
+#include "core/vocabulary/failure.hpp"
 #include "core/time.hpp"
 #include "measure/http/http.hpp"
 #include "measure/observations_json.hpp"

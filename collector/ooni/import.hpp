@@ -11,7 +11,7 @@
 
 #include "analysis/analysis.hpp"
 #include "collector/store/store.hpp"
-#include "core/json_parse.hpp"
+#include "core/encoding/json_parse.hpp"
 
 namespace kuzet::ooni {
 

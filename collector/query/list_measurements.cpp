@@ -6,9 +6,9 @@
 #include <charconv>
 
 #include "collector/query/query.hpp"
-#include "core/method.hpp"
 #include "core/time.hpp"
-#include "core/verdict.hpp"
+#include "core/vocabulary/method.hpp"
+#include "core/vocabulary/verdict.hpp"
 
 namespace kuzet::collector::query {
 

@@ -7,12 +7,12 @@
 #include <cstdio>
 #include <numeric>
 
-#include "core/crypto.hpp"
-#include "core/method.hpp"
-#include "core/signing.hpp"
+#include "core/crypto/crypto.hpp"
+#include "core/vocabulary/method.hpp"
+#include "core/crypto/signing.hpp"
 #include "envelope/envelope.hpp"
 #include "core/time.hpp"
-#include "core/verdict.hpp"
+#include "core/vocabulary/verdict.hpp"
 
 namespace kuzet::replay {
 

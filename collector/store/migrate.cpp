@@ -8,7 +8,7 @@
 #include "collector/store/pg_util.hpp"
 #include "collector/ingest/upload.hpp"
 #include "collector/texts.hpp"
-#include "core/crypto.hpp"
+#include "core/crypto/crypto.hpp"
 #include "tlog/note.hpp"
 
 namespace kuzet::collector {

@@ -4,7 +4,7 @@
 #include <charconv>
 #include <stdexcept>
 
-#include "core/crypto.hpp"
+#include "core/crypto/crypto.hpp"
 
 namespace kuzet::collector::pg {
 

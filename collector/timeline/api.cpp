@@ -13,8 +13,8 @@
 #include "collector/query/query.hpp"
 #include "collector/timeline/query_params.hpp"
 #include "collector/timeline/web_assets.hpp"
+#include "core/encoding/utf8.hpp"
 #include "core/time.hpp"
-#include "core/utf8.hpp"
 
 namespace kuzet::timeline {
 

@@ -8,7 +8,7 @@
 
 #include <ctime>
 
-#include "core/verdict.hpp"
+#include "core/vocabulary/verdict.hpp"
 
 namespace kuzet::timeline {
 

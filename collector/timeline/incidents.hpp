@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "collector/timeline/timeline.hpp"
-#include "core/verdict.hpp"
+#include "core/vocabulary/verdict.hpp"
 
 namespace kuzet::timeline {
 

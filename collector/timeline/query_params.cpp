@@ -4,7 +4,7 @@
 #include <charconv>
 
 #include "collector/timeline/timeline.hpp"
-#include "core/verdict.hpp"
+#include "core/vocabulary/verdict.hpp"
 
 namespace kuzet::timeline {
 

@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <stdexcept>
 
-#include "core/verdict.hpp"
+#include "core/vocabulary/verdict.hpp"
 
 namespace kuzet::timeline {
 

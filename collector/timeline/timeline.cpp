@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <tuple>
 
-#include "core/verdict.hpp"
+#include "core/vocabulary/verdict.hpp"
 
 namespace kuzet::timeline {
 

@@ -7,9 +7,9 @@
 #include <stdexcept>
 
 #include "collector/network/address.hpp"
-#include "core/crypto.hpp"
-#include "core/evidence.hpp"
-#include "core/verdict.hpp"
+#include "core/crypto/crypto.hpp"
+#include "core/vocabulary/evidence.hpp"
+#include "core/vocabulary/verdict.hpp"
 #include "core/log.hpp"
 #include "files/files.hpp"
 

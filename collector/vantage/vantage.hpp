@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "collector/network/asn_db.hpp"
-#include "core/network_check.hpp"
+#include "core/vocabulary/network_check.hpp"
 
 namespace kuzet::collector::vantage {
 

@@ -10,10 +10,10 @@
 #include <set>
 
 #include "analysis/rules.hpp"
-#include "core/evidence.hpp"
-#include "core/failure.hpp"
-#include "core/method.hpp"
-#include "core/verdict.hpp"
+#include "core/vocabulary/evidence.hpp"
+#include "core/vocabulary/failure.hpp"
+#include "core/vocabulary/method.hpp"
+#include "core/vocabulary/verdict.hpp"
 #include "i18n/embedded_verdicts.hpp"
 #include "i18n/i18n.hpp"
 

@@ -6,7 +6,7 @@
 #include <utility>
 #include <vector>
 
-#include "core/verdict.hpp"
+#include "core/vocabulary/verdict.hpp"
 #include "measure/observations.hpp"
 #include "spec/spec.hpp"
 

@@ -6,8 +6,8 @@
 #include <array>
 #include <cctype>
 
-#include "core/failure.hpp"
-#include "core/method.hpp"
+#include "core/vocabulary/failure.hpp"
+#include "core/vocabulary/method.hpp"
 
 namespace kuzet::analysis {
 namespace {

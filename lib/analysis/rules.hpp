@@ -48,7 +48,7 @@ double effective_throughput_bps(const measure::HttpObservation& http);
 // 0 when no body of at least kMinRateBytes arrived.
 double confirmation_rate_bps(const measure::HttpObservation& http);
 
-// Closed method vocabulary: a raw failure string of core/failure.hpp -> the method of its layer.
+// Closed method vocabulary: a raw failure string of core/vocabulary/failure.hpp -> the method of its layer.
 // DNS: nxdomain/no_answer/refused -> dns.nxdomain (a negative answer); timeout/servfail/error -> dns.timeout.
 std::string dns_method(std::string_view failure);
 // TCP: timeout/unreachable/error -> tcp.timeout; reset -> tcp.reset; refused -> tcp.refused.

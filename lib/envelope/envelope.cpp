@@ -5,8 +5,8 @@
 #include <optional>
 #include <stdexcept>
 
-#include "core/crypto.hpp"
-#include "core/jcs.hpp"
+#include "core/crypto/crypto.hpp"
+#include "core/encoding/jcs.hpp"
 #include "envelope/batch.hpp"
 
 namespace kuzet::envelope {

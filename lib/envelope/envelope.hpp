@@ -16,7 +16,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "core/signing.hpp"
+#include "core/crypto/signing.hpp"
 
 namespace kuzet::envelope {
 

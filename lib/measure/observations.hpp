@@ -2,7 +2,7 @@
 // Typed observations produced by the measurement steps. These structs are the contract between the I/O
 // (dns, tcp, tls, http) and the judgement (analysis/): verdicts are pure functions of them.
 // JSON mapping lives in observations_json.cpp; field names are documented in docs/measurement-schema.md.
-// A "failure" field holds a string of core/failure.hpp, "" on success.
+// A "failure" field holds a string of core/vocabulary/failure.hpp, "" on success.
 #include <cstdint>
 #include <optional>
 #include <string>

@@ -2,7 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/json_struct.hpp"
+#include "core/encoding/json_struct.hpp"
 
 namespace kuzet::measure {
 

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "core/failure.hpp"
+#include "core/vocabulary/failure.hpp"
 #include "core/time.hpp"
 #include "measure/tcp.hpp"
 #include "measure/http/url.hpp"

@@ -11,8 +11,8 @@
 #include <cerrno>
 #include <cstring>
 
-#include "core/failure.hpp"
 #include "core/time.hpp"
+#include "core/vocabulary/failure.hpp"
 
 namespace kuzet::measure {
 

@@ -22,8 +22,8 @@
 #include <memory>
 #include <stdexcept>
 
-#include "core/crypto.hpp"
-#include "core/failure.hpp"
+#include "core/crypto/crypto.hpp"
+#include "core/vocabulary/failure.hpp"
 #include "core/time.hpp"
 #include "measure/tcp.hpp"
 #include "measure/http/url.hpp"

@@ -2,7 +2,7 @@
 
 #include <type_traits>
 
-#include "core/json_struct.hpp"
+#include "core/encoding/json_struct.hpp"
 #include "packets/findings.hpp"
 
 namespace kuzet::packets {
@@ -55,7 +55,7 @@ void to_json(nlohmann::json& j, const PacketFinding& f) {
 
 namespace {
 
-// An integer fact (or a list of them): only integers that fit, never a cast float (core/json_struct.hpp).
+// An integer fact (or a list of them): only integers that fit, never a cast float (core/encoding/json_struct.hpp).
 template <class T>
 void read_integers(const nlohmann::json& j, const char* key, T& field, const std::type_identity_t<T>& fallback) {
   field = core::json_value(j, key, fallback);

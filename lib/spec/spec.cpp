@@ -7,7 +7,7 @@
 #include <map>
 #include <set>
 
-#include "core/crypto.hpp"
+#include "core/crypto/crypto.hpp"
 #include "core/read_capped.hpp"
 #include "measure/http/url.hpp"
 #include "spec/categories.hpp"

@@ -4,9 +4,9 @@
 
 #include <chrono>
 
-#include "core/jcs.hpp"
-#include "core/network_check.hpp"
+#include "core/encoding/jcs.hpp"
 #include "core/time.hpp"
+#include "core/vocabulary/network_check.hpp"
 #include "tlog/tiles.hpp"
 
 namespace kuzet::tlog {

@@ -5,7 +5,7 @@
 #include <cstring>
 #include <stdexcept>
 
-#include "core/crypto.hpp"
+#include "core/crypto/crypto.hpp"
 
 namespace kuzet::tlog {
 

@@ -6,8 +6,8 @@
 #include <stdexcept>
 #include <utility>
 
-#include "core/crypto.hpp"
-#include "core/utf8.hpp"
+#include "core/crypto/crypto.hpp"
+#include "core/encoding/utf8.hpp"
 
 namespace kuzet::tlog {
 

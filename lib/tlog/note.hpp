@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "core/signing.hpp"
+#include "core/crypto/signing.hpp"
 #include "tlog/merkle.hpp"
 
 namespace kuzet::tlog {

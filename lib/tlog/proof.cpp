@@ -2,7 +2,7 @@
 
 #include <charconv>
 
-#include "core/crypto.hpp"
+#include "core/crypto/crypto.hpp"
 
 namespace kuzet::tlog {
 

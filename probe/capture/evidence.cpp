@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
-#include "core/crypto.hpp"
+#include "core/crypto/crypto.hpp"
 #include "packets/analyze.hpp"
 #include "packets/evidence.hpp"
 

@@ -3,7 +3,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#include "core/failure.hpp"
+#include "core/vocabulary/failure.hpp"
 #include "measure/tcp.hpp"
 #include "measure/tls.hpp"
 #include "packets/findings.hpp"

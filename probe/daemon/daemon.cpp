@@ -22,9 +22,9 @@
 #include <stdexcept>
 
 #include "core/log.hpp"
-#include "core/signing.hpp"
+#include "core/crypto/signing.hpp"
 #include "core/time.hpp"
-#include "core/verdict.hpp"
+#include "core/vocabulary/verdict.hpp"
 #include "probe/uplink/collector_client.hpp"
 #include "probe/uplink/collector_link.hpp"
 #include "probe/config.hpp"

@@ -6,9 +6,9 @@
 #include <map>
 
 #include "files/files.hpp"
-#include "core/crypto.hpp"
-#include "core/jcs.hpp"
-#include "core/signing.hpp"
+#include "core/crypto/crypto.hpp"
+#include "core/encoding/jcs.hpp"
+#include "core/crypto/signing.hpp"
 #include "probe/config.hpp"
 #include "probe/daemon/queue.hpp"
 #include "probe/ui/commands.hpp"

@@ -17,7 +17,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "core/json_struct.hpp"
+#include "core/encoding/json_struct.hpp"
 #include "probe/config.hpp"
 #include "probe/daemon/queue.hpp"
 #include "probe/ui/commands.hpp"

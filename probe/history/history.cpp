@@ -10,7 +10,7 @@
 #include <optional>
 #include <sstream>
 
-#include "core/json_parse.hpp"
+#include "core/encoding/json_parse.hpp"
 #include "core/time.hpp"
 #include "probe/ui/output.hpp"
 #include "files/files.hpp"

@@ -23,8 +23,8 @@ struct Entry {
   std::string input;            // the URL
   std::string target;           // its host
   std::string category;
-  std::string verdict;          // core/verdict.hpp
-  std::string method;           // core/method.hpp, "" for none
+  std::string verdict;          // core/vocabulary/verdict.hpp
+  std::string method;           // core/vocabulary/method.hpp, "" for none
   std::string seen;             // what the first failing step saw (probe/ui/output.hpp seen_failure), "-" for none
   std::string cc;
   uint32_t asn = 0;

@@ -14,7 +14,7 @@
 #include <stdexcept>
 
 #include "files/files.hpp"
-#include "core/crypto.hpp"
+#include "core/crypto/crypto.hpp"
 
 namespace kuzet::probe::identity {
 namespace {

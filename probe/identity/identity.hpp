@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "core/signing.hpp"
+#include "core/crypto/signing.hpp"
 
 namespace kuzet::probe::identity {
 

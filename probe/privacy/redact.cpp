@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <cstdio>
 
-#include "core/crypto.hpp"
+#include "core/crypto/crypto.hpp"
 
 namespace kuzet::probe::privacy {
 namespace {

@@ -24,9 +24,10 @@ class OutputFile {
   int fd_ = -1;
 };
 
-// What the first failing step of a target saw: a failure string (core/failure.hpp, e.g. "dns.timeout"), or "-"
-// when every step succeeded. The progress lines and the table's SEEN column both say this, so a target reads
-// the same in both; the verdict (core/verdict.hpp) comes only after the control measurements, in the table.
+// What the first failing step of a target saw: a failure string (core/vocabulary/failure.hpp, e.g.
+// "dns.timeout"), or "-" when every step succeeded. The progress lines and the table's SEEN column both say
+// this, so a target reads the same in both; the verdict (core/vocabulary/verdict.hpp) comes only after the
+// control measurements, in the table.
 std::string seen_failure(const MeasurementRecord& record);
 
 // One progress line ("[ 3/40] example.org   seen dns.timeout   4.0s"), or "" for a phase without one.

@@ -11,8 +11,8 @@
 #include <mutex>
 #include <utility>
 
-#include "core/crypto.hpp"
-#include "core/jcs.hpp"
+#include "core/crypto/crypto.hpp"
+#include "core/encoding/jcs.hpp"
 #include "core/time.hpp"
 
 namespace kuzet::probe::uplink {

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "core/signing.hpp"
+#include "core/crypto/signing.hpp"
 #include "probe/uplink/collector_reply.hpp"
 
 namespace kuzet::probe::uplink {

@@ -5,7 +5,7 @@
 #include <map>
 #include <set>
 
-#include "core/signing.hpp"
+#include "core/crypto/signing.hpp"
 #include "envelope/envelope.hpp"
 #include "measure/observations_json.hpp"
 

@@ -2,7 +2,7 @@
 
 #include <utility>
 
-#include "core/json_parse.hpp"
+#include "core/encoding/json_parse.hpp"
 #include "measure/http/url.hpp"
 
 namespace kuzet::probe::uplink {

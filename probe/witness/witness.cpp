@@ -5,9 +5,9 @@
 #include <filesystem>
 #include <fstream>
 
-#include "core/crypto.hpp"
+#include "core/crypto/crypto.hpp"
 #include "core/read_capped.hpp"
-#include "core/json_struct.hpp"
+#include "core/encoding/json_struct.hpp"
 #include "files/files.hpp"
 #include "tlog/note.hpp"
 

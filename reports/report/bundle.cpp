@@ -4,8 +4,8 @@
 #include <stdexcept>
 
 #include "collector/timeline/api.hpp"
-#include "core/crypto.hpp"
-#include "core/json_parse.hpp"
+#include "core/crypto/crypto.hpp"
+#include "core/encoding/json_parse.hpp"
 #include "core/time.hpp"
 #include "tlog/proof.hpp"
 

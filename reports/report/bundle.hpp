@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "core/json_parse.hpp"
+#include "core/encoding/json_parse.hpp"
 #include "reports/report/report.hpp"
 
 namespace kuzet::report {

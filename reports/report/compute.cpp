@@ -7,7 +7,7 @@
 
 #include "collector/ingest/upload.hpp"
 #include "core/synthetic.hpp"
-#include "core/verdict.hpp"
+#include "core/vocabulary/verdict.hpp"
 #include "reports/report/report.hpp"
 #include "tlog/entry.hpp"
 

@@ -7,9 +7,9 @@
 #include <set>
 
 #include "collector/timeline/api.hpp"
-#include "core/crypto.hpp"
+#include "core/crypto/crypto.hpp"
 #include "core/time.hpp"
-#include "core/verdict.hpp"
+#include "core/vocabulary/verdict.hpp"
 
 namespace kuzet::report {
 

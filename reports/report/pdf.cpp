@@ -12,7 +12,7 @@
 #include <thread>
 #include <vector>
 
-#include "core/crypto.hpp"
+#include "core/crypto/crypto.hpp"
 
 extern char** environ;
 

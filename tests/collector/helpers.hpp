@@ -8,9 +8,9 @@
 #include <random>
 #include <string>
 
-#include "core/crypto.hpp"
-#include "core/jcs.hpp"
-#include "core/signing.hpp"
+#include "core/crypto/crypto.hpp"
+#include "core/encoding/jcs.hpp"
+#include "core/crypto/signing.hpp"
 #include "envelope/envelope.hpp"
 #include "core/time.hpp"
 

@@ -1,8 +1,8 @@
 // The HTTP API of docs/protocol.md over loopback, against an in-process collector.
 #include <doctest/doctest.h>
 
-#include "core/jcs.hpp"
-#include "core/json_parse.hpp"
+#include "core/encoding/jcs.hpp"
+#include "core/encoding/json_parse.hpp"
 #include "tests/collector/server_fixture.hpp"
 
 using namespace kuzet;

@@ -2,7 +2,7 @@
 // loopback HTTP server (with --allow-private-targets) and of a name that resolves into a private network.
 #include <doctest/doctest.h>
 
-#include "core/failure.hpp"
+#include "core/vocabulary/failure.hpp"
 #include "measure/observations_json.hpp"
 #include "tests/collector/server_fixture.hpp"
 #include "tests/dns/fake_dns_server.hpp"

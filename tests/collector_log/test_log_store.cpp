@@ -13,7 +13,7 @@
 #include "collector/log/log_key.hpp"
 #include "collector/store/store.hpp"
 #include "collector/vantage/vantage.hpp"
-#include "core/crypto.hpp"
+#include "core/crypto/crypto.hpp"
 #include "tests/collector/helpers.hpp"
 #include "tests/collector/test_db.hpp"
 #include "tlog/entry.hpp"

@@ -1,5 +1,5 @@
 // Arbitrary bytes → JSON → canonical form. Refusals are fine; crashes and non-idempotence are not.
-#include "core/jcs.hpp"
+#include "core/encoding/jcs.hpp"
 
 #include <nlohmann/json.hpp>
 

@@ -2,9 +2,9 @@
 // (nlohmann's DOM), on the same limits. Where the fast reader accepts, the DOM path accepts with the same
 // canonical bytes, each recorded member's raw bytes are valid JSON and a root member's canonical form is theirs; where it refuses (not
 // "unsupported"), the DOM path refuses too.
-#include "core/canonical_json.hpp"
-#include "core/jcs.hpp"
-#include "core/json_parse.hpp"
+#include "core/encoding/canonical_json.hpp"
+#include "core/encoding/jcs.hpp"
+#include "core/encoding/json_parse.hpp"
 
 #include <cstdint>
 #include <cstdlib>

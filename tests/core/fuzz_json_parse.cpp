@@ -1,6 +1,6 @@
-// Hostile bytes into the bounded parser (core/json_parse.hpp): an answer, never a throw or a crash;
+// Hostile bytes into the bounded parser (core/encoding/json_parse.hpp): an answer, never a throw or a crash;
 // a success is a value nlohmann agrees with, within the limits, without duplicate keys.
-#include "core/json_parse.hpp"
+#include "core/encoding/json_parse.hpp"
 
 #include <cstdint>
 #include <cstdlib>

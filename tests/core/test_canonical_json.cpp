@@ -1,9 +1,9 @@
-// The one-pass reader (core/canonical_json.hpp) writes what canonicalize(parse_json(text)) writes and refuses
+// The one-pass reader (core/encoding/canonical_json.hpp) writes what canonicalize(parse_json(text)) writes and refuses
 // what either refuses; a few rare forms are left to them ("unsupported"). The json_canonical fuzz target
 // compares the two on arbitrary bytes; these are the cases named.
-#include "core/canonical_json.hpp"
-#include "core/jcs.hpp"
-#include "core/json_parse.hpp"
+#include "core/encoding/canonical_json.hpp"
+#include "core/encoding/jcs.hpp"
+#include "core/encoding/json_parse.hpp"
 
 #include <doctest/doctest.h>
 

@@ -1,4 +1,4 @@
-#include "core/jcs.hpp"
+#include "core/encoding/jcs.hpp"
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>

@@ -1,5 +1,5 @@
-// The bounded, strict JSON parser every entry point uses (core/json_parse.hpp).
-#include "core/json_parse.hpp"
+// The bounded, strict JSON parser every entry point uses (core/encoding/json_parse.hpp).
+#include "core/encoding/json_parse.hpp"
 
 #include <doctest/doctest.h>
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "core/json_struct.hpp"
+#include "core/encoding/json_struct.hpp"
 
 namespace {
 

@@ -1,6 +1,6 @@
-#include "core/crypto.hpp"
-#include "core/jcs.hpp"
-#include "core/signing.hpp"
+#include "core/crypto/crypto.hpp"
+#include "core/crypto/signing.hpp"
+#include "core/encoding/jcs.hpp"
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>

@@ -24,7 +24,7 @@
 #include <thread>
 #include <vector>
 
-#include "core/crypto.hpp"
+#include "core/crypto/crypto.hpp"
 #include "probe/daemon/queue.hpp"
 #include "probe/daemon/status.hpp"
 #include "tests/loopback_port.hpp"

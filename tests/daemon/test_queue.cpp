@@ -14,7 +14,7 @@
 #include <string>
 #include <thread>
 
-#include "core/crypto.hpp"
+#include "core/crypto/crypto.hpp"
 #include "probe/daemon/queue.hpp"
 
 using namespace kuzet::probe;

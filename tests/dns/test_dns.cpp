@@ -11,7 +11,7 @@
 #include <stdexcept>
 #include <thread>
 
-#include "core/failure.hpp"
+#include "core/vocabulary/failure.hpp"
 #include "measure/dns/dns.hpp"
 #include "tests/dns/fake_dns_server.hpp"
 

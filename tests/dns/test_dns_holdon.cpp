@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "core/failure.hpp"
+#include "core/vocabulary/failure.hpp"
 #include "measure/dns/dns.hpp"
 #include "tests/dns/fake_dns_server.hpp"
 

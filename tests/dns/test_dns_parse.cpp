@@ -4,7 +4,7 @@
 #include <fstream>
 #include <iterator>
 
-#include "core/failure.hpp"
+#include "core/vocabulary/failure.hpp"
 #include "measure/dns/dns.hpp"
 #include "measure/dns/dns_parse.hpp"
 #include "tests/dns/fake_dns_server.hpp"

@@ -1,5 +1,5 @@
 // Hostile upload items: envelope::verify must answer, never throw or crash.
-#include "core/signing.hpp"
+#include "core/crypto/signing.hpp"
 #include "envelope/envelope.hpp"
 
 #include <nlohmann/json.hpp>

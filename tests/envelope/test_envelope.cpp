@@ -8,8 +8,8 @@
 #include <stdexcept>
 #include <string>
 
-#include "core/crypto.hpp"
-#include "core/jcs.hpp"
+#include "core/crypto/crypto.hpp"
+#include "core/encoding/jcs.hpp"
 #include "envelope/batch.hpp"
 
 using namespace kuzet;

@@ -12,7 +12,7 @@
 #include <thread>
 
 #include "collector/feeds/webhooks.hpp"
-#include "core/crypto.hpp"
+#include "core/crypto/crypto.hpp"
 
 using namespace kuzet::collector::feeds;
 

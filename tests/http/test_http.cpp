@@ -16,8 +16,8 @@
 #include <stdexcept>
 #include <thread>
 
-#include "core/crypto.hpp"
-#include "core/failure.hpp"
+#include "core/crypto/crypto.hpp"
+#include "core/vocabulary/failure.hpp"
 #include "measure/http/http.hpp"
 #include "tests/http/fake_http_server.hpp"
 

@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <string>
 
-#include "core/failure.hpp"
+#include "core/vocabulary/failure.hpp"
 #include "measure/target.hpp"
 #include "tests/dns/fake_dns_server.hpp"
 #include "tests/http/fake_http_server.hpp"

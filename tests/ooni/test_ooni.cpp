@@ -11,9 +11,9 @@
 #include "collector/ooni/export.hpp"
 #include "collector/ooni/failures.hpp"
 #include "collector/ooni/import.hpp"
-#include "core/failure.hpp"
-#include "core/method.hpp"
-#include "core/verdict.hpp"
+#include "core/vocabulary/failure.hpp"
+#include "core/vocabulary/method.hpp"
+#include "core/vocabulary/verdict.hpp"
 #include "envelope/envelope.hpp"
 #include "measure/observations_json.hpp"
 

@@ -7,8 +7,8 @@
 
 #include "collector/feeds/atom.hpp"
 #include "collector/pages/pages.hpp"
-#include "core/crypto.hpp"
-#include "core/signing.hpp"
+#include "core/crypto/crypto.hpp"
+#include "core/crypto/signing.hpp"
 #include "envelope/envelope.hpp"
 #include "i18n/embedded_pages.hpp"
 #include "i18n/i18n.hpp"

@@ -53,10 +53,10 @@ TEST_CASE("help and version exit 0") {
 #include <set>
 #include <sstream>
 
-#include "core/failure.hpp"
+#include "core/vocabulary/failure.hpp"
 #include "core/log.hpp"
 #include "core/suggest.hpp"
-#include "core/verdict.hpp"
+#include "core/vocabulary/verdict.hpp"
 #include "probe/ui/output.hpp"
 #include "probe/ui/commands.hpp"
 #include "probe/ui/consent.hpp"

@@ -3,7 +3,7 @@
 
 #include <doctest/doctest.h>
 
-#include "core/crypto.hpp"
+#include "core/crypto/crypto.hpp"
 
 using kuzet::probe::MeasurementRecord;
 using kuzet::probe::privacy::AddressRedactor;

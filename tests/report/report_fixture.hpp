@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "core/signing.hpp"
+#include "core/crypto/signing.hpp"
 #include "envelope/envelope.hpp"
 #include "core/time.hpp"
 #include "reports/report/report.hpp"

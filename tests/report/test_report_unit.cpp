@@ -5,7 +5,7 @@
 #include <map>
 #include <set>
 
-#include "core/crypto.hpp"
+#include "core/crypto/crypto.hpp"
 #include "i18n/embedded_report.hpp"
 #include "i18n/i18n.hpp"
 #include "reports/report/bundle.hpp"

@@ -8,7 +8,7 @@
 #include "collector/store/store.hpp"
 #include "collector/timeline/index.hpp"
 #include "collector/replay/replay.hpp"
-#include "core/crypto.hpp"
+#include "core/crypto/crypto.hpp"
 #include "tests/collector/test_db.hpp"
 
 namespace kuzet::timeline::testing {

@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-#include "core/signing.hpp"
+#include "core/crypto/signing.hpp"
 #include "tlog/entry.hpp"
 #include "tlog/note.hpp"
 #include "tlog/proof.hpp"

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "core/crypto.hpp"
+#include "core/crypto/crypto.hpp"
 #include "tests/tlog/memory_source.hpp"
 #include "tlog/merkle.hpp"
 

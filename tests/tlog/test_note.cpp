@@ -5,8 +5,8 @@
 #include <stdexcept>
 #include <string>
 
-#include "core/crypto.hpp"
-#include "core/signing.hpp"
+#include "core/crypto/crypto.hpp"
+#include "core/crypto/signing.hpp"
 #include "tlog/note.hpp"
 
 using namespace kuzet;

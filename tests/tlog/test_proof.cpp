@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "core/signing.hpp"
+#include "core/crypto/signing.hpp"
 #include "tests/tlog/memory_source.hpp"
 #include "tlog/proof.hpp"
 

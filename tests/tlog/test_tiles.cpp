@@ -5,7 +5,7 @@
 #include <set>
 #include <string>
 
-#include "core/jcs.hpp"
+#include "core/encoding/jcs.hpp"
 #include "tests/tlog/memory_source.hpp"
 #include "tlog/entry.hpp"
 #include "tlog/tiles.hpp"

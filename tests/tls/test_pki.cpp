@@ -15,7 +15,7 @@
 #include <memory>
 #include <stdexcept>
 
-#include "core/crypto.hpp"
+#include "core/crypto/crypto.hpp"
 
 namespace kuzet::test_tls {
 

@@ -11,7 +11,7 @@
 #include <iterator>
 #include <nlohmann/json.hpp>
 
-#include "core/crypto.hpp"
+#include "core/crypto/crypto.hpp"
 #include "measure/observations_json.hpp"
 #include "measure/tls.hpp"
 #include "tests/tls/test_pki.hpp"

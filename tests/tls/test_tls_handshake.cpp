@@ -10,8 +10,8 @@
 #include <fcntl.h>
 #include <thread>
 
-#include "core/crypto.hpp"
-#include "core/failure.hpp"
+#include "core/crypto/crypto.hpp"
+#include "core/vocabulary/failure.hpp"
 #include "measure/tcp.hpp"
 #include "measure/tls.hpp"
 #include "tests/tls/fake_tls_server.hpp"

@@ -15,9 +15,9 @@
 #include <thread>
 #include <vector>
 
-#include "core/crypto.hpp"
-#include "core/jcs.hpp"
-#include "core/signing.hpp"
+#include "core/crypto/crypto.hpp"
+#include "core/crypto/signing.hpp"
+#include "core/encoding/jcs.hpp"
 #include "envelope/envelope.hpp"
 
 namespace kuzet::tests {

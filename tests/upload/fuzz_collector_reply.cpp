@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "core/crypto.hpp"
+#include "core/crypto/crypto.hpp"
 #include "probe/uplink/collector_link.hpp"
 #include "probe/uplink/collector_reply.hpp"
 

@@ -9,8 +9,8 @@
 #include <set>
 #include <thread>
 
-#include "core/json_parse.hpp"
-#include "core/signing.hpp"
+#include "core/encoding/json_parse.hpp"
+#include "core/crypto/signing.hpp"
 #include "envelope/envelope.hpp"
 #include "probe/uplink/collector_client.hpp"
 #include "probe/uplink/collector_link.hpp"

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "core/crypto.hpp"
-#include "core/signing.hpp"
+#include "core/crypto/crypto.hpp"
+#include "core/crypto/signing.hpp"
 #include "envelope/envelope.hpp"
 #include "fake_collector.hpp"
 #include "tests/loopback_port.hpp"

@@ -10,8 +10,8 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "core/crypto.hpp"
-#include "core/signing.hpp"
+#include "core/crypto/crypto.hpp"
+#include "core/crypto/signing.hpp"
 
 using kuzet::probe::identity::Identity;
 namespace fs = std::filesystem;

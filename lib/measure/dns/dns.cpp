@@ -18,8 +18,8 @@
 #include <optional>
 #include <vector>
 
-#include "core/failure.hpp"
 #include "core/time.hpp"
+#include "core/vocabulary/failure.hpp"
 #include "measure/dns/dns_parse.hpp"
 
 namespace kuzet::measure::dns {

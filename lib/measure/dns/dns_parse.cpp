@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "core/failure.hpp"
+#include "core/vocabulary/failure.hpp"
 
 namespace kuzet::measure::dns {
 

@@ -40,8 +40,8 @@
 #include <set>
 #include <string_view>
 
-#include "core/crypto.hpp"
-#include "core/failure.hpp"
+#include "core/crypto/crypto.hpp"
+#include "core/vocabulary/failure.hpp"
 #include "core/time.hpp"
 #include "measure/tcp.hpp"
 #include "measure/tls.hpp"

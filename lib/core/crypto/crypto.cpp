@@ -1,4 +1,4 @@
-#include "core/crypto.hpp"
+#include "core/crypto/crypto.hpp"
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>

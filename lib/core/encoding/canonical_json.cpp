@@ -1,4 +1,4 @@
-#include "core/canonical_json.hpp"
+#include "core/encoding/canonical_json.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -7,12 +7,12 @@
 #include <stdexcept>
 #include <system_error>
 
-#include "core/jcs.hpp"
+#include "core/encoding/jcs.hpp"
 
 namespace kuzet::core {
 namespace {
 
-// Beyond this an integer's canonical form depends on the nearest double (core/jcs.cpp): left to canonicalize.
+// Beyond this an integer's canonical form depends on the nearest double (core/encoding/jcs.cpp): left to canonicalize.
 constexpr uint64_t kMaxExactInteger = uint64_t{1} << 53;
 // core::canonicalize refuses deeper documents.
 constexpr size_t kCanonicalizeMaxDepth = 512;

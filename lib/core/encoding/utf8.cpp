@@ -1,4 +1,4 @@
-#include "core/utf8.hpp"
+#include "core/encoding/utf8.hpp"
 
 #include <stdexcept>
 

@@ -1,6 +1,6 @@
-#include "core/signing.hpp"
+#include "core/crypto/signing.hpp"
 
-#include "core/crypto.hpp"
+#include "core/crypto/crypto.hpp"
 
 #include <openssl/evp.h>
 #include <openssl/kdf.h>

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "core/json_parse.hpp"
+#include "core/encoding/json_parse.hpp"
 
 namespace kuzet::core {
 

@@ -1,5 +1,5 @@
-#include "core/jcs.hpp"
-#include "core/utf8.hpp"
+#include "core/encoding/jcs.hpp"
+#include "core/encoding/utf8.hpp"
 
 #include <nlohmann/json.hpp>
 

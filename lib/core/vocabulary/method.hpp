@@ -1,11 +1,11 @@
 #pragma once
 // The method vocabulary: how a target was blocked (the first layer that fails), or "" for ok/offline/inconclusive.
-// Closed list, documented in docs/verdicts.md. Most methods are failure strings (core/failure.hpp); the rest
+// Closed list, documented in docs/verdicts.md. Most methods are failure strings (core/vocabulary/failure.hpp); the rest
 // name what the analysis concluded rather than what a step saw.
 #include <array>
 #include <string_view>
 
-#include "core/failure.hpp"
+#include "core/vocabulary/failure.hpp"
 
 namespace kuzet::core::method {
 

@@ -1,4 +1,4 @@
-#include "core/json_parse.hpp"
+#include "core/encoding/json_parse.hpp"
 
 #include <exception>
 #include <vector>
