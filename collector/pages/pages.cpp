@@ -144,17 +144,7 @@ std::optional<std::string> pick_language(const std::string* lang, std::string_vi
     if (i18n::is_supported_language(*lang)) return *lang;
     return std::nullopt;
   }
-  size_t start = 0;
-  while (start < accept_language.size()) {
-    size_t comma = accept_language.find(',', start);
-    std::string part = lower(accept_language.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
-    start = comma == std::string_view::npos ? accept_language.size() : comma + 1;
-    part.erase(0, part.find_first_not_of(" \t"));
-    std::string primary = part.substr(0, part.find_first_of("-;_ "));
-    if (part.find("q=0") != std::string::npos && part.find("q=0.") == std::string::npos) continue;  // q=0: refused
-    if (i18n::is_supported_language(primary)) return primary;
-  }
-  return std::string("en");
+  return i18n::language_from_accept(accept_language, i18n::kDefaultLanguage);
 }
 
 std::string incident_page(const nlohmann::json& i, const std::string& lang) {

@@ -18,8 +18,8 @@ namespace kuzet::collector::pages {
 // clients get JSON.
 bool wants_html(std::string_view accept);
 
-// en, ru or kk: `lang` when it is one of them (from ?lang=), else the first of Accept-Language that is,
-// else en. nullopt when `lang` is given and is none of them (a 400 for the caller).
+// en, ru or kk: `lang` when it is one of them (from ?lang=), else the one Accept-Language ranks highest
+// (i18n::language_from_accept), else en. nullopt when `lang` is given and is none of them (a 400 for the caller).
 std::optional<std::string> pick_language(const std::string* lang, std::string_view accept_language);
 
 // An incident as incident_to_json (collector/timeline/api.hpp) writes it.

@@ -106,18 +106,7 @@ fetch('api/status' + location.search).then(r => r.json()).then(d => {
 
 std::string page_language(const std::string& query_lang, const std::string& accept_language) {
   if (i18n::is_supported_language(query_lang)) return query_lang;
-  // "kk-KZ,kk;q=0.9,ru;q=0.8": the first supported tag, in the order given (q-values are in that order in practice).
-  size_t start = 0;
-  while (start < accept_language.size() && start < 1024) {
-    const size_t comma = accept_language.find(',', start);
-    std::string tag = accept_language.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-    tag = tag.substr(tag.find_first_not_of(' ') == std::string::npos ? 0 : tag.find_first_not_of(' '));
-    const std::string primary = tag.substr(0, tag.find_first_of("-;_ "));
-    if (i18n::is_supported_language(primary)) return primary;
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
-  return "en";
+  return i18n::language_from_accept(accept_language, i18n::kDefaultLanguage);
 }
 
 std::optional<uint64_t> free_bytes(const std::string& dir) {

@@ -45,7 +45,8 @@ nlohmann::json status_document(const ProbeConfig& config, const std::optional<da
 // Free bytes for an unprivileged writer in `dir` (statvfs); nullopt when it cannot be asked.
 std::optional<uint64_t> free_bytes(const std::string& dir);
 
-// The page's language: `?lang=` when it is en, ru or kk, else the first of them in Accept-Language, else en.
+// The page's language: `?lang=` when it is en, ru or kk, else the one Accept-Language ranks highest
+// (i18n::language_from_accept), else en.
 std::string page_language(const std::string& query_lang, const std::string& accept_language);
 
 // The Host header values a loopback page answers to ("127.0.0.1:8086", "localhost:8086").

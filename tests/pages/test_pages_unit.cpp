@@ -68,6 +68,8 @@ TEST_CASE("language: lang= first, then Accept-Language, then English; an unknown
   CHECK(pick_language(nullptr, "de, fr") == "en");
   CHECK(pick_language(nullptr, "") == "en");
   CHECK(pick_language(nullptr, "ru;q=0, kk") == "kk");
+  CHECK(pick_language(nullptr, "ru;q=0.5, kk;q=0.8") == "kk");  // q-values, not the order given
+  CHECK(pick_language(nullptr, std::string(100 * 1024, ' ') + "ru") == "en");  // read up to a cap only
 }
 
 TEST_CASE("incident page: what, when, how, how sure, in words, in three languages") {

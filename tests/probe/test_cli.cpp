@@ -386,6 +386,8 @@ TEST_CASE("status page: the language from ?lang= or Accept-Language; texts and w
   CHECK(probe::page::page_language("", "de-DE, ru;q=0.5") == "ru");
   CHECK(probe::page::page_language("fr", "de") == "en");
   CHECK(probe::page::page_language("", "") == "en");
+  CHECK(probe::page::page_language("", "ru;q=0.5, kk;q=0.8") == "kk");  // q-values, not the order given
+  CHECK(probe::page::page_language("", "ru;q=0, kk") == "kk");           // q=0 refuses
   probe::ProbeConfig config;  // no collector
   const auto kk = i18n::Catalog::embedded(i18n::embedded::probe, "kk");
   const auto d = probe::page::status_document(config, std::nullopt, {history_entry("2026-12-02T14:00:00.000Z", "a.example")},
