@@ -98,6 +98,7 @@ void direct(const char* name, const std::vector<std::string>& bodies, size_t n, 
   Metrics metrics;
   IngestOptions options;
   options.workers = workers;
+  options.phase_timings = true;  // the breakdown below
   Ingestor ingestor(*store, metrics, options);
   std::vector<double> latencies;
   double start = now_ms();
@@ -229,6 +230,7 @@ RunFigures processes_over_http(const char* name, const std::vector<std::string>&
     children.push_back(start_child(binary, args));
   }
   std::vector<std::vector<double>> latencies(static_cast<size_t>(processes * clients_each));
+  std::vector<double> by_upload(bodies.size());  // each upload's latency, in the order they were taken
   std::atomic<size_t> next{0};
   const double client_cpu0 = process_cpu_ms();
   const double start = now_ms();
@@ -242,6 +244,7 @@ RunFigures processes_over_http(const char* name, const std::vector<std::string>&
         const double t = now_ms();
         auto r = client.Post("/api/v1/measurements", bodies[i], "application/json");
         latencies[static_cast<size_t>(c)].push_back(now_ms() - t);
+        by_upload[i] = latencies[static_cast<size_t>(c)].back();
         if (!r || r->status != 200) {
           std::fprintf(stderr, "upload failed: %d\n", r ? r->status : -1);
           std::exit(1);
@@ -254,6 +257,14 @@ RunFigures processes_over_http(const char* name, const std::vector<std::string>&
   std::vector<double> all;
   for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
   const RunFigures figures = report(name, n, total, all);
+  // Which uploads were slowest (the p99 is one or two of them): the first ones meet a cold collector.
+  std::vector<size_t> order(by_upload.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return by_upload[a] > by_upload[b]; });
+  std::printf("    slowest uploads:");
+  for (size_t k = 0; k < std::min<size_t>(3, order.size()); ++k)
+    std::printf(" #%zu of %zu %.1f ms", order[k] + 1, order.size(), by_upload[order[k]]);
+  std::printf("\n");
   // CPU of the collector processes (user, system) and of this process (the loopback clients): on a shared
   // machine the rate measures the neighbours too, CPU per measurement does not.
   double user_ms = 0, system_ms = 0;

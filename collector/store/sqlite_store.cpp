@@ -224,7 +224,7 @@ int bind_where(Statement& st, const Where& w) {
 
 class SqliteStore : public Store {
  public:
-  SqliteStore(const std::string& path, int target_version) {
+  SqliteStore(const std::string& path, int target_version) : gate_(sqlite::write_gate(path)) {
     writer_ = open_connection(path);
     try {
       migrate(writer_, target_version);
@@ -584,6 +584,7 @@ class SqliteStore : public Store {
   // A group of waiting batches: one transaction, or each alone when that fails.
   void write_group(const std::vector<PendingBatch*>& group) {
     std::lock_guard lock(write_mutex_);
+    std::lock_guard gate(gate_);  // after the timeline indexer's transaction, not a busy-handler sleep later
     std::vector<const std::vector<NewMeasurement>*> batches;
     for (const auto* batch : group) batches.push_back(batch->rows);
     try {
@@ -700,6 +701,7 @@ class SqliteStore : public Store {
     publish_head();
   }
 
+  sqlite::WriteGate& gate_;  // the file's in-process write gate (sqlite::write_gate)
   std::mutex write_mutex_;
   std::mutex group_mutex_;  // the group commit's queue (insert_batch)
   std::condition_variable group_done_;

@@ -169,7 +169,7 @@ INSERT INTO timeline_feed SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM timeline_feed
 
 TimelineIndex::TimelineIndex(const std::string& db_path, int64_t base_bin_ms,
                              std::chrono::milliseconds catch_up_interval, collector::Store* feed)
-    : base_bin_ms_(base_bin_ms), feed_(feed) {
+    : base_bin_ms_(base_bin_ms), feed_(feed), gate_(&collector::sqlite::write_gate(db_path)) {
   if (base_bin_ms <= 0 || base_bin_ms % kMinuteMs != 0)
     throw std::runtime_error("timeline bin must be a positive number of whole minutes");
   // A fed index creates its own file; otherwise the file is the store's, which exists.
@@ -263,6 +263,7 @@ void TimelineIndex::pull_feed_locked() {
   for (;;) {
     const auto rows = feed_->in_log_order(static_cast<uint64_t>(next), kCatchUpBatchRows, false);
     if (rows.empty()) return;
+    std::lock_guard gate(*gate_);
     exec(db_, "BEGIN IMMEDIATE");
     try {
       Statement ins(db_, "INSERT OR IGNORE INTO measurements(uid, key_id, started_at, cc, asn, target, category, verdict,"
@@ -310,6 +311,7 @@ void TimelineIndex::pull_feed_locked() {
 void TimelineIndex::catch_up_locked() {
   pull_feed_locked();
   for (;;) {
+    std::lock_guard gate(*gate_);  // the store's commits wait here, not in SQLite's busy handler
     exec(db_, "BEGIN IMMEDIATE");  // the one writer: every rowid up to max(rowid) is committed
     try {
       int64_t lo = 0, hi = 0;

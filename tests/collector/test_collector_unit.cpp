@@ -21,7 +21,9 @@
 #include "tests/collector/test_db.hpp"
 #include "tlog/note.hpp"
 
+#include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
 #include <thread>
@@ -527,6 +529,64 @@ TEST_CASE("check_envelope: the batch and network members read without nlohmann d
       CHECK(check_envelope(bad.dump(), opt).reason != "");
     }
   }
+}
+
+// The store's commit must not wait out the timeline indexer's whole catch-up: a writer that asks while the
+// gate is held gets it before the holder takes it again.
+TEST_CASE("sqlite write gate: first come, first served, one gate per file") {
+  TempDir dir;
+  const std::string path = dir.file("gate.db");
+  { std::ofstream(path) << ""; }
+  auto& gate = sqlite::write_gate(path);
+  CHECK(&gate == &sqlite::write_gate(dir.file("./gate.db")));  // the same file, another spelling
+  CHECK(&gate != &sqlite::write_gate(dir.file("other.db")));
+  std::vector<std::string> order;
+  gate.lock();
+  std::thread waiter([&] {
+    std::lock_guard held(gate);
+    order.push_back("waiter");
+  });
+  for (int i = 0; i < 5000 && gate.queued() < 2; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  REQUIRE(gate.queued() == 2);
+  gate.unlock();
+  {
+    std::lock_guard again(gate);  // the holder's next transaction, at once
+    order.push_back("holder");
+  }
+  waiter.join();
+  CHECK(order == std::vector<std::string>{"waiter", "holder"});
+  CHECK(gate.queued() == 0);
+}
+
+// The phase timings cost system calls on every envelope: only the benchmark asks for them.
+TEST_CASE("ingest: phase timings only when asked") {
+  TempDir dir;
+  TestDb db(dir.file("c.db"));
+  auto store = open_store(db.location());
+  auto key = core::generate_ed25519();
+  store->register_key({core::key_id(key.public_key), core::base64_encode(key.public_key), 0});
+  std::vector<std::string> envs;
+  for (int i = 0; i < 40; ++i) {
+    MeasurementSpec s;
+    s.uid = "t" + std::to_string(i);
+    envs.push_back(signed_envelope(s, key));
+  }
+  Metrics metrics;
+  Ingestor quiet(*store, metrics, IngestOptions{});
+  CHECK(quiet.ingest_body(upload_body({envs.begin(), envs.begin() + 20})).http_status == 200);
+  const auto none = quiet.timings();
+  CHECK(none.parse_ms == 0);
+  CHECK(none.verify_ms == 0);
+  CHECK(none.store_ms == 0);
+  IngestOptions timed;
+  timed.phase_timings = true;
+  Ingestor measured(*store, metrics, timed);
+  CHECK(measured.ingest_body(upload_body({envs.begin() + 20, envs.end()})).http_status == 200);
+  const auto some = measured.timings();
+  CHECK(some.parse_ms > 0);
+  CHECK(some.verify_ms > 0);
+  CHECK(some.store_ms > 0);
+  CHECK(metrics.stored == 40);
 }
 
 TEST_CASE("ingest: statuses, duplicates by content, conflicts, answer JSON") {
