@@ -5,6 +5,8 @@
 # $KUZET_FUZZ_BUILD_DIR/fuzz-long/chunks.tsv (target, time, executions, exec/s, seconds, worker), so a run
 # stopped at any moment loses only the chunks in flight, and the next invocation goes on from there.
 # A crash stops that target (the reproducer's path is in fuzz-long/log) and the others go on.
+# Do not pause the workers (SIGSTOP): libFuzzer's -timeout counts wall time, so the input that was running
+# then reads as a hang and stops its target.
 #
 # Usage: scripts/fuzz-long.sh [--execs N] [--chunk N] [--workers N] [TARGET...]
 #   --execs N    executions per target (default 10000000)
@@ -22,7 +24,7 @@ while (($#)); do
     --execs) execs=$2; shift 2 ;;
     --chunk) chunk=$2; shift 2 ;;
     --workers) workers=$2; shift 2 ;;
-    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "fuzz-long.sh: unknown option $1" >&2; exit 2 ;;
     *) wanted+=("$1"); shift ;;
   esac
