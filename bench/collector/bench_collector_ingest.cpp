@@ -257,7 +257,8 @@ RunFigures processes_over_http(const char* name, const std::vector<std::string>&
   std::vector<double> all;
   for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
   const RunFigures figures = report(name, n, total, all);
-  // Which uploads were slowest (the p99 is one or two of them): the first ones meet a cold collector.
+  // Which uploads were slowest (the p99 is one or two of them): a cold start shows as the first ones, a
+  // stall of the writer as one in the middle (docs/benchmarks.md, "Collector ingest on idle cores").
   std::vector<size_t> order(by_upload.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return by_upload[a] > by_upload[b]; });
