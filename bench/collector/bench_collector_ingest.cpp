@@ -4,7 +4,8 @@
 //   bench_collector_ingest [--single] [N] [BATCH] [MODE]
 //     envelopes are batch-signed per upload batch, as the probe signs a run (docs/protocol.md); --single:
 //     one signature per measurement (/1, what volunteers' queues still hold).
-//     MODE none|nolog|log|http: one configuration alone, for callgrind (below); serve: 3 runs of the real
+//     MODE none|nolog|log|http: one configuration alone, for callgrind (below); timelines: the in-process
+//     ingest without and with the timeline index (its cost per measurement); serve: 3 runs of the real
 //     kuzet-collector serve (SQLite, log on) with 1 and 2 loopback clients, and their medians; serve:C the
 //     same with C clients (many probes uploading at once: the store's group commit).
 //   bench_collector_ingest --db postgresql://… [N] [BATCH]   (PostgreSQL: in-process, then real kuzet-collector
@@ -380,6 +381,10 @@ int main(int argc, char** argv) {
       direct(mode == "log" ? "ingest, log on" : "ingest, log off (schema 2)", bodies, n, key, 1, false, mode == "log");
     else if (mode == "http")
       over_http("HTTP loopback, in-process server, 1 client", bodies, n, key, 1);
+    else if (mode == "timelines") {  // the timeline index's cost: the same ingest without, then with it
+      direct("ingest path, 2 verify threads", bodies, n, key, 2);
+      direct("same, timelines maintained", bodies, n, key, 2, true);
+    }
     else if (mode == "serve") {
       const std::string binary = default_collector_binary();
       serve_medians(bodies, n, key, binary, 1);
@@ -387,7 +392,7 @@ int main(int argc, char** argv) {
     } else if (mode.rfind("serve:", 0) == 0 && std::atoi(mode.c_str() + 6) > 0) {
       serve_medians(bodies, n, key, default_collector_binary(), std::atoi(mode.c_str() + 6));
     } else if (mode != "none")
-      return std::fprintf(stderr, "mode must be none, nolog, log, http, serve or serve:CLIENTS\n"), 2;
+      return std::fprintf(stderr, "mode must be none, nolog, log, http, timelines, serve or serve:CLIENTS\n"), 2;
     return 0;
   }
 
