@@ -28,7 +28,7 @@
 #include "collector/store/pg_util.hpp"
 #include "collector/store/store.hpp"
 #include "collector/texts.hpp"
-#include "collector/timeline/api.hpp"
+#include "collector/timeline/api/api.hpp"
 #include "collector/timeline/index.hpp"
 #include "core/version.hpp"
 #include "core/log.hpp"
@@ -119,12 +119,12 @@ int serve(const ServeOptions& options) {
     }
     asn = options.asn_db.empty() ? std::make_unique<network::EmptyAsnDatabase>() : network::load_asn_database(options.asn_db);
     server = std::make_unique<Server>(*store, *asn, options);
-    kuzet::timeline::ApiOptions timeline_options;
+    kuzet::timeline::api::ApiOptions timeline_options;
     timeline_options.incidents.min_vantage_points = static_cast<int>(options.min_vantage_points);
     timeline_options.network_name = [&asn](uint32_t n) { return asn->as_name(n); };
     server->add_list_format(kuzet::ooni::jsonl_list_format());
     server->set_measurement_page(kuzet::collector::pages::measurement_page_handler(*store, *checkpointer));
-    kuzet::timeline::register_timeline_routes(server->http_server(), *timelines, timeline_options);
+    kuzet::timeline::api::register_timeline_routes(server->http_server(), *timelines, timeline_options);
     log::register_log_routes(server->http_server(), *store, *checkpointer);
     if (!options.webhooks_path.empty()) {
       // Subscriptions from the config; the delivery log next to the timeline index by default.
@@ -137,7 +137,7 @@ int serve(const ServeOptions& options) {
       webhooks = std::make_unique<kuzet::collector::feeds::WebhookNotifier>(
           kuzet::collector::feeds::parse_subscriptions(text.str()),
           [&timelines, timeline_options](const kuzet::collector::feeds::Subscription& s) {
-            return kuzet::timeline::recent_incidents(*timelines, timeline_options, s.cc, s.asn, s.target);
+            return kuzet::timeline::api::recent_incidents(*timelines, timeline_options, s.cc, s.asn, s.target);
           },
           options.webhook_log_path.empty() ? timeline_db + ".webhooks.jsonl" : options.webhook_log_path,
           webhook_options);

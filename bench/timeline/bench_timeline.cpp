@@ -18,11 +18,12 @@
 #include <vector>
 
 #include "collector/store/store.hpp"
-#include "collector/timeline/api.hpp"
+#include "collector/timeline/api/api.hpp"
 #include "collector/timeline/index.hpp"
 
 using namespace kuzet;
 using namespace kuzet::timeline;
+using namespace kuzet::timeline::api;
 
 namespace {
 

@@ -22,7 +22,7 @@ bool wants_html(std::string_view accept);
 // (i18n::language_from_accept), else en. nullopt when `lang` is given and is none of them (a 400 for the caller).
 std::optional<std::string> pick_language(const std::string* lang, std::string_view accept_language);
 
-// An incident as incident_to_json (collector/timeline/api.hpp) writes it.
+// An incident as incident_to_json (collector/timeline/api/api.hpp) writes it.
 std::string incident_page(const nlohmann::json& incident, const std::string& lang);
 
 // What the page of a measurement says beyond its envelope.

@@ -10,7 +10,7 @@
 #include "collector/ingest/ingest.hpp"
 #include "collector/metrics.hpp"
 #include "collector/store/store.hpp"
-#include "collector/timeline/api.hpp"
+#include "collector/timeline/api/api.hpp"
 #include "collector/timeline/index.hpp"
 #include "collector/replay/replay.hpp"
 #include "core/time.hpp"

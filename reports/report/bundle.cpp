@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <stdexcept>
 
-#include "collector/timeline/api.hpp"
+#include "collector/timeline/api/api.hpp"
 #include "core/crypto/crypto.hpp"
 #include "core/encoding/json_parse.hpp"
 #include "core/time.hpp"
@@ -97,7 +97,7 @@ LogProof parse_proof(const json& j, const std::string& where) {
 json incident_json(const ReportIncident& r, const std::vector<Evidence>& measurements) {
   json evidence = json::array();
   for (size_t k : r.evidence) evidence.push_back(measurements[k].uid);
-  json out = timeline::incident_to_json(r.incident);  // the collector API's shape
+  json out = timeline::api::incident_to_json(r.incident);  // the collector API's shape
   out["distinct_probes"] = r.distinct_probes;
   out["confirmed"] = r.confirmed;
   out["evidence"] = evidence;

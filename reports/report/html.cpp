@@ -6,7 +6,7 @@
 #include <map>
 #include <set>
 
-#include "collector/timeline/api.hpp"
+#include "collector/timeline/api/api.hpp"
 #include "core/crypto/crypto.hpp"
 #include "core/time.hpp"
 #include "core/vocabulary/verdict.hpp"

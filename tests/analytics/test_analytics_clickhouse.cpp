@@ -25,13 +25,14 @@
 #include "collector/analytics/schema.hpp"
 #include "collector/analytics/timelines.hpp"
 #include "collector/network/asn_db.hpp"
-#include "collector/timeline/api.hpp"
+#include "collector/timeline/api/api.hpp"
 #include "tests/collector/spawn.hpp"
 #include "tests/timeline/api_server.hpp"
 #include "tests/timeline/replay_fixture.hpp"
 
 using namespace kuzet;
 using namespace kuzet::timeline;
+using namespace kuzet::timeline::api;
 using namespace kuzet::replay;
 namespace analytics = kuzet::collector::analytics;
 

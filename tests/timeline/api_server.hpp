@@ -8,7 +8,7 @@
 #include <string>
 #include <thread>
 
-#include "collector/timeline/api.hpp"
+#include "collector/timeline/api/api.hpp"
 
 namespace kuzet::timeline::testing {
 
@@ -16,8 +16,8 @@ struct ApiServer {
   httplib::Server http;
   std::thread thread;
   int port = 0;
-  ApiServer(TimelineSource& timelines, ApiOptions options) {
-    register_timeline_routes(http, timelines, std::move(options));
+  ApiServer(TimelineSource& timelines, api::ApiOptions options) {
+    api::register_timeline_routes(http, timelines, std::move(options));
     port = http.bind_to_any_port("127.0.0.1");
     REQUIRE(port > 0);
     thread = std::thread([this] { http.listen_after_bind(); });

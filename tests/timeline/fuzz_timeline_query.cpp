@@ -10,9 +10,10 @@
 #include <string>
 
 #include "collector/timeline/incidents.hpp"
-#include "collector/timeline/query_params.hpp"
+#include "collector/timeline/api/query_params.hpp"
 
 using namespace kuzet::timeline;
+using namespace kuzet::timeline::api;
 
 namespace {
 

@@ -8,12 +8,13 @@
 #include <thread>
 
 #include "collector/network/asn_db.hpp"
-#include "collector/timeline/api.hpp"
+#include "collector/timeline/api/api.hpp"
 #include "tests/timeline/api_server.hpp"
 #include "tests/timeline/replay_fixture.hpp"
 
 using namespace kuzet;
 using namespace kuzet::timeline;
+using namespace kuzet::timeline::api;
 using namespace kuzet::replay;
 
 namespace {

@@ -4,7 +4,7 @@
 
 #include <cstdio>
 
-#include "collector/timeline/api.hpp"
+#include "collector/timeline/api/api.hpp"
 #include "core/time.hpp"
 #include "tests/timeline/replay_fixture.hpp"
 

@@ -6,7 +6,7 @@
 #include <functional>
 #include <map>
 
-#include "collector/timeline/api.hpp"
+#include "collector/timeline/api/api.hpp"
 #include "core/time.hpp"
 #include "collector/timeline/stored_incidents.hpp"
 #include "tests/timeline/replay_fixture.hpp"

@@ -9,14 +9,15 @@
 
 #include <sqlite3.h>
 
-#include "collector/timeline/api.hpp"
+#include "collector/timeline/api/api.hpp"
 #include "collector/timeline/incidents.hpp"
-#include "collector/timeline/query_params.hpp"
+#include "collector/timeline/api/query_params.hpp"
 #include "collector/timeline/timeline.hpp"
 #include "tests/timeline/replay_fixture.hpp"
 
 using namespace kuzet;
 using namespace kuzet::timeline;
+using namespace kuzet::timeline::api;
 using namespace kuzet::replay;
 
 namespace {

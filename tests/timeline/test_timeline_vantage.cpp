@@ -19,7 +19,7 @@
 #include "collector/server.hpp"
 #include "collector/store/sqlite_util.hpp"
 #include "collector/store/store.hpp"
-#include "collector/timeline/api.hpp"
+#include "collector/timeline/api/api.hpp"
 #include "collector/timeline/index.hpp"
 #include "tests/collector/helpers.hpp"
 
@@ -48,7 +48,7 @@ struct Collector {
     store = collector::open_sqlite_store(o.db_path);
     index = std::make_unique<timeline::TimelineIndex>(o.db_path, timeline::kDefaultBinMs, std::chrono::milliseconds(0));
     server = std::make_unique<collector::Server>(*store, *asn, o);
-    timeline::register_timeline_routes(server->http_server(), *index);
+    timeline::api::register_timeline_routes(server->http_server(), *index);
     port = server->bind();
     thread = std::thread([this] { server->run(); });
     server->wait_until_running();

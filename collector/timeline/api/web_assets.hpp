@@ -2,7 +2,7 @@
 // The dashboard's static files (collector/web/), embedded at build time by embed_web.cmake.
 #include <cstddef>
 
-namespace kuzet::timeline {
+namespace kuzet::timeline::api {
 
 struct WebAsset {
   const char* path;  // URL path: "/", "/app.js", ...
@@ -14,4 +14,4 @@ struct WebAsset {
 extern const WebAsset kWebAssets[];
 extern const size_t kWebAssetCount;
 
-}  // namespace kuzet::timeline
+}  // namespace kuzet::timeline::api

@@ -12,7 +12,7 @@
 #include "collector/query/query.hpp"
 #include "collector/timeline/source.hpp"
 
-namespace kuzet::timeline {
+namespace kuzet::timeline::api {
 
 // The parameters each endpoint applies; anything else is a 400 naming it (docs/api.md).
 extern const std::vector<std::string_view> kTimelineParams;
@@ -48,4 +48,4 @@ std::string parse_place(const collector::query::Params& params, TimelineQuery& q
 ParsedQuery parse_query(const collector::query::Params& params, const DataEnd& data_end, const QueryLimits& limits,
                         int64_t now, const std::vector<std::string_view>& allowed);
 
-}  // namespace kuzet::timeline
+}  // namespace kuzet::timeline::api

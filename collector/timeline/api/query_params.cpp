@@ -1,4 +1,4 @@
-#include "collector/timeline/query_params.hpp"
+#include "collector/timeline/api/query_params.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -6,7 +6,7 @@
 #include "collector/timeline/timeline.hpp"
 #include "core/vocabulary/verdict.hpp"
 
-namespace kuzet::timeline {
+namespace kuzet::timeline::api {
 
 const std::vector<std::string_view> kTimelineParams = {"cc",    "asn", "target", "category", "source",
                                                         "from",  "until", "bin", "format"};
@@ -118,4 +118,4 @@ ParsedQuery parse_query(const collector::query::Params& params, const DataEnd& d
   return pq;
 }
 
-}  // namespace kuzet::timeline
+}  // namespace kuzet::timeline::api

@@ -1,4 +1,4 @@
-#include "collector/timeline/api.hpp"
+#include "collector/timeline/api/api.hpp"
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
@@ -11,12 +11,12 @@
 #include "collector/feeds/atom.hpp"
 #include "collector/pages/pages.hpp"
 #include "collector/query/query.hpp"
-#include "collector/timeline/query_params.hpp"
-#include "collector/timeline/web_assets.hpp"
+#include "collector/timeline/api/query_params.hpp"
+#include "collector/timeline/api/web_assets.hpp"
 #include "core/encoding/utf8.hpp"
 #include "core/time.hpp"
 
-namespace kuzet::timeline {
+namespace kuzet::timeline::api {
 
 namespace {
 
@@ -328,7 +328,7 @@ void register_timeline_routes(httplib::Server& server, TimelineSource& timelines
                res.set_content(out, kJson);
              }));
 
-  auto find_incidents = [&timelines, options](ParsedQuery& pq) { return timeline::find_incidents(timelines, options, pq); };
+  auto find_incidents = [&timelines, options](ParsedQuery& pq) { return api::find_incidents(timelines, options, pq); };
 
   server.Get("/api/v1/incidents", guarded([&timelines, options, find_incidents](const httplib::Request& req, httplib::Response& res) {
                auto pq = parse_query(req.params, data_end(timelines), limits(timelines, options), options.now_ms(),
@@ -431,4 +431,4 @@ void register_timeline_routes(httplib::Server& server, TimelineSource& timelines
   }
 }
 
-}  // namespace kuzet::timeline
+}  // namespace kuzet::timeline::api

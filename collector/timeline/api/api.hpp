@@ -21,7 +21,7 @@ namespace httplib {
 class Server;
 }
 
-namespace kuzet::timeline {
+namespace kuzet::timeline::api {
 
 nlohmann::json series_to_json(const Series& s);
 // The same JSON written straight into `out` (the API's path: ~10x faster than building a json tree).
@@ -51,4 +51,4 @@ std::vector<nlohmann::json> recent_incidents(TimelineSource& timelines, const Ap
 // Adds the routes above. `timelines` (the SQLite index or ClickHouse) must outlive the server.
 void register_timeline_routes(httplib::Server& server, TimelineSource& timelines, ApiOptions options = {});
 
-}  // namespace kuzet::timeline
+}  // namespace kuzet::timeline::api
