@@ -1,30 +1,18 @@
 #include "collector/http/framing.hpp"
 
-#include <cctype>
 #include <charconv>
 #include <utility>
+
+#include "ascii/ascii.hpp"
 
 namespace kuzet::collector::http {
 
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
-  return true;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 bool contains_token(std::string_view list, std::string_view token) {
   while (!list.empty()) {
     const size_t comma = list.find(',');
-    if (iequals(trim(list.substr(0, comma)), token)) return true;
+    if (ascii::equals_ignoring_case(ascii::trim(list.substr(0, comma), ascii::kBlanks), token)) return true;
     if (comma == std::string_view::npos) break;
     list.remove_prefix(comma + 1);
   }
@@ -42,7 +30,8 @@ void for_each_header(std::string_view head, Fn fn) {
     if (end == std::string_view::npos || end == at) return;  // the blank line ends the head
     const std::string_view line = head.substr(at, end - at);
     const size_t colon = line.find(':');
-    if (colon != std::string_view::npos) fn(line.substr(0, colon), trim(line.substr(colon + 1)), at, end + 2 - at);
+    if (colon != std::string_view::npos)
+      fn(line.substr(0, colon), ascii::trim(line.substr(colon + 1), ascii::kBlanks), at, end + 2 - at);
     at = end + 2;
   }
 }
@@ -53,16 +42,16 @@ BodyFraming body_framing(std::string_view head) {
   BodyFraming f;
   int lengths = 0;
   for_each_header(head, [&](std::string_view name, std::string_view value, size_t, size_t) {
-    if (iequals(name, "Content-Length")) {
+    if (ascii::equals_ignoring_case(name, "Content-Length")) {
       ++lengths;
       size_t n = 0;
       auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
       if (value.empty() || ec != std::errc() || p != value.data() + value.size()) f.invalid_length = true;
       else f.content_length = n;
-    } else if (iequals(name, "Transfer-Encoding")) {
+    } else if (ascii::equals_ignoring_case(name, "Transfer-Encoding")) {
       f.chunked = f.chunked || contains_token(value, "chunked");
-    } else if (iequals(name, "Expect")) {
-      f.expect_continue = f.expect_continue || iequals(value, "100-continue");
+    } else if (ascii::equals_ignoring_case(name, "Expect")) {
+      f.expect_continue = f.expect_continue || ascii::equals_ignoring_case(value, "100-continue");
     }
   });
   if (lengths > 1 || f.invalid_length) {
@@ -87,7 +76,7 @@ ChunkProgress scan_chunked(std::string_view body, ChunkScan& scan) {
       scan.next += end + 2;
       continue;
     }
-    const std::string_view hex = trim(line.substr(0, line.find(';')));
+    const std::string_view hex = ascii::trim(line.substr(0, line.find(';')), ascii::kBlanks);
     size_t size = 0;
     auto [p, ec] = std::from_chars(hex.data(), hex.data() + hex.size(), size, 16);
     if (hex.empty() || ec != std::errc() || p != hex.data() + hex.size()) return ChunkProgress::malformed;
@@ -105,7 +94,7 @@ ChunkProgress scan_chunked(std::string_view body, ChunkScan& scan) {
 std::optional<std::pair<size_t, size_t>> expect_line(std::string_view head) {
   std::optional<std::pair<size_t, size_t>> found;
   for_each_header(head, [&](std::string_view name, std::string_view, size_t start, size_t length) {
-    if (!found && iequals(name, "Expect")) found = std::make_pair(start, length);
+    if (!found && ascii::equals_ignoring_case(name, "Expect")) found = std::make_pair(start, length);
   });
   return found;
 }

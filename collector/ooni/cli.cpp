@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "ascii/ascii.hpp"
 #include "collector/ooni/export.hpp"
 #include "collector/ooni/import.hpp"
 #include "collector/query/query.hpp"
@@ -137,7 +138,7 @@ int export_command(int argc, const char* const* argv) {
     }
     if (db.empty()) throw Usage(say("error.required", {{"option", "--db"}}));
     if (format != "ooni") throw Usage(say("error.format"));
-    for (auto& c : query.filter.cc) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    query.filter.cc = ascii::upper(query.filter.cc);
   } catch (const Usage& e) {
     std::fprintf(stderr, "kuzet-collector: %s\n%s", e.what(), texts().text("export.usage").c_str());
     return 2;

@@ -5,6 +5,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "ascii/ascii.hpp"
 #include "collector/ooni/failures.hpp"
 #include "collector/ooni/import.hpp"
 #include "core/crypto/crypto.hpp"
@@ -40,11 +41,6 @@ std::string endpoint(const std::string& address, uint16_t port) {
 }
 
 double seconds(double ms) { return ms / 1000.0; }
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
 
 json queries_of(const m::DnsObservation& dns) {
   json out = json::array();
@@ -223,7 +219,7 @@ bool common_header(const std::string& name) {
 std::set<std::string> uncommon_headers(const std::vector<m::HttpHeader>& headers) {
   std::set<std::string> out;
   for (const auto& h : headers) {
-    auto name = lower(h.name);
+    auto name = ascii::lower(h.name);
     if (!common_header(name)) out.insert(name);
   }
   return out;
@@ -235,7 +231,7 @@ std::set<std::string> long_words(const std::string& title) {
   for (size_t i = 0; i <= title.size(); ++i) {
     unsigned char c = i < title.size() ? title[i] : ' ';
     if (std::isspace(c)) {
-      if (word.size() > 4) out.insert(lower(word));
+      if (word.size() > 4) out.insert(ascii::lower(word));
       word.clear();
     } else {
       word.push_back(static_cast<char>(c));

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 
+#include "ascii/ascii.hpp"
 #include "collector/network/address.hpp"
 #include "collector/ooni/failures.hpp"
 #include "core/crypto/crypto.hpp"
@@ -92,13 +93,8 @@ std::optional<T> typed(const json& j, const char* key) {
   }
 }
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
-
 std::string bare_name(std::string s) {
-  s = lower(std::move(s));
+  ascii::lower_in_place(s);
   if (!s.empty() && s.back() == '.') s.pop_back();
   return s;
 }
@@ -271,7 +267,7 @@ std::vector<m::HttpHeader> headers_of(const json& response) {
 
 std::string header(const std::vector<m::HttpHeader>& headers, const std::string& name) {
   for (const auto& h : headers)
-    if (lower(h.name) == name) return h.value;
+    if (ascii::lower(h.name) == name) return h.value;
   return "";
 }
 

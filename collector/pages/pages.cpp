@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <vector>
 
+#include "ascii/ascii.hpp"
 #include "collector/timeline/timeline.hpp"
 #include "collector/vantage/vantage.hpp"
 #include "core/crypto/crypto.hpp"
@@ -28,24 +29,16 @@ namespace {
 using core::html_escape;
 using Vars = std::vector<std::pair<std::string, std::string>>;
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 // The q of the first media range of `accept` naming `type` (or its */* or type/*): -1 when none does.
 double quality(std::string_view accept, std::string_view type) {
   double best = -1;
   size_t start = 0;
   while (start <= accept.size()) {
     size_t comma = accept.find(',', start);
-    std::string part = lower(accept.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
+    std::string part = ascii::lower(accept.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
     start = comma == std::string_view::npos ? accept.size() + 1 : comma + 1;
     size_t semi = part.find(';');
-    std::string range = part.substr(0, semi);
-    range.erase(0, range.find_first_not_of(" \t"));
-    range.erase(range.find_last_not_of(" \t") + 1);
+    const std::string range(ascii::trim(std::string_view(part).substr(0, semi), ascii::kBlanks));
     const std::string major = std::string(type.substr(0, type.find('/'))) + "/*";
     if (range != type && range != major && range != "*/*") continue;
     double q = 1;

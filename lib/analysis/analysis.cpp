@@ -5,7 +5,6 @@
 #include "measure/http/url.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <map>
 #include <set>
 
@@ -16,6 +15,7 @@
 #include "core/vocabulary/verdict.hpp"
 #include "i18n/embedded_verdicts.hpp"
 #include "i18n/i18n.hpp"
+#include "ascii/ascii.hpp"
 
 namespace kuzet::analysis {
 namespace {
@@ -135,15 +135,6 @@ View view_of(const TargetObservations& o) {
 std::string join(const std::vector<std::string>& items) {
   std::string out;
   for (const auto& s : items) out += (out.empty() ? "" : ",") + s;
-  return out;
-}
-
-std::string lower_trimmed(std::string_view text) {
-  size_t b = 0, e = text.size();
-  while (b < e && std::isspace(static_cast<unsigned char>(text[b]))) ++b;
-  while (e > b && std::isspace(static_cast<unsigned char>(text[e - 1]))) --e;
-  std::string out(text.substr(b, e - b));
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
 }
 
@@ -655,7 +646,8 @@ class TargetJudge {
     std::vector<Message> signal_messages;  // each difference, for the explanation; English in the evidence
     if (r.status != cr->status && !(is_2xx(r.status) && is_2xx(cr->status)) && !is_2xx(r.status))
       signal_messages.push_back(clause("signal", "signal.status", {{"status", std::to_string(r.status)}, {"control_status", std::to_string(cr->status)}}));
-    const bool title_differs = lower_trimmed(r.title) != lower_trimmed(cr->title);
+    const bool title_differs = !ascii::equals_ignoring_case(ascii::trim(r.title, ascii::kWhitespace),
+                                                            ascii::trim(cr->title, ascii::kWhitespace));
     // A body cut by the timeout while still flowing is incomplete by definition: its length says nothing.
     const bool short_body = cr->body_length >= kMinControlBodyForDiff && !r.body_truncated && !local_.body_flowing &&
                             static_cast<double>(r.body_length) < kBodyLengthRatio * static_cast<double>(cr->body_length);

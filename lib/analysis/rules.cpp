@@ -4,26 +4,16 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 
 #include "core/vocabulary/failure.hpp"
 #include "core/vocabulary/method.hpp"
+#include "ascii/ascii.hpp"
 
 namespace kuzet::analysis {
 namespace {
 
 namespace failure = core::failure;
 namespace method = core::method;
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-bool contains_ci(std::string_view hay, std::string_view needle) {
-  return lower(hay).find(lower(needle)) != std::string::npos;
-}
 
 bool starts_with(std::string_view text, std::string_view prefix) {
   return text.substr(0, prefix.size()) == prefix;
@@ -168,13 +158,13 @@ std::string url_host(std::string_view url) {
   if (auto at = rest.rfind('@'); at != std::string_view::npos) rest = rest.substr(at + 1);
   if (!rest.empty() && rest.front() == '[') {
     const size_t close = rest.find(']');
-    return lower(close == std::string_view::npos ? rest.substr(1) : rest.substr(1, close - 1));
+    return ascii::lower(close == std::string_view::npos ? rest.substr(1) : rest.substr(1, close - 1));
   }
-  return lower(rest.substr(0, rest.find(':')));
+  return ascii::lower(rest.substr(0, rest.find(':')));
 }
 
 std::string site_of_host(std::string_view host) {
-  std::string h = lower(host);
+  std::string h = ascii::lower(host);
   if (starts_with(h, "www.")) h = h.substr(4);
   while (!h.empty() && h.back() == '.') h.pop_back();
   return h;
@@ -182,13 +172,13 @@ std::string site_of_host(std::string_view host) {
 
 bool fingerprint_matches(const spec::BlockpageFingerprint& fp, const measure::HttpRequest& response) {
   if (fp.body_contains.empty() && fp.title_contains.empty() && fp.header_name.empty()) return false;
-  if (!fp.body_contains.empty() && !contains_ci(response.body_prefix, fp.body_contains)) return false;
-  if (!fp.title_contains.empty() && !contains_ci(response.title, fp.title_contains)) return false;
+  if (!fp.body_contains.empty() && !ascii::contains_ignoring_case(response.body_prefix, fp.body_contains)) return false;
+  if (!fp.title_contains.empty() && !ascii::contains_ignoring_case(response.title, fp.title_contains)) return false;
   if (!fp.header_name.empty()) {
     bool found = false;
     for (const auto& h : response.headers)
-      if (lower(h.name) == lower(fp.header_name) &&
-          (fp.header_contains.empty() || contains_ci(h.value, fp.header_contains)))
+      if (ascii::equals_ignoring_case(h.name, fp.header_name) &&
+          (fp.header_contains.empty() || ascii::contains_ignoring_case(h.value, fp.header_contains)))
         found = true;
     if (!found) return false;
   }
@@ -199,7 +189,7 @@ std::string known_root_in_chain(const std::vector<measure::CertificateInfo>& cha
                                 const std::vector<spec::InterceptionRoot>& roots) {
   for (const auto& cert : chain)
     for (const auto& root : roots) {
-      if (!root.sha256.empty() && lower(cert.sha256) == lower(root.sha256)) return root.name;
+      if (!root.sha256.empty() && ascii::equals_ignoring_case(cert.sha256, root.sha256)) return root.name;
       if (!root.spki_sha256.empty() && cert.spki_sha256 == root.spki_sha256) return root.name;
     }
   return "";
@@ -216,7 +206,7 @@ std::string common_name(std::string_view dn) {
       ++end;
     }
     const std::string_view attribute = dn.substr(pos, end - pos);
-    if (lower(attribute.substr(0, 3)) == "cn=") {
+    if (ascii::starts_with_ignoring_case(attribute, "cn=")) {
       std::string value;
       for (size_t i = 3; i < attribute.size(); ++i) {
         if (attribute[i] == '\\' && i + 1 < attribute.size()) ++i;
@@ -240,7 +230,7 @@ std::string known_root_named_in_chain(const std::vector<measure::CertificateInfo
     if (name.size() < 4) continue;  // too short to mean anything
     for (const auto& cert : chain)
       for (const auto* dn : {&cert.issuer, &cert.subject})
-        if (lower(common_name(*dn)) == lower(name)) return root.name;
+        if (ascii::equals_ignoring_case(common_name(*dn), name)) return root.name;
   }
   return "";
 }

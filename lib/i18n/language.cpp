@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <iterator>
 
+#include "ascii/ascii.hpp"
+
 namespace kuzet::i18n {
 
 namespace {
@@ -12,23 +14,6 @@ namespace {
 std::string supported_or_english(std::string_view locale) {
   const std::string code(locale.substr(0, locale.find_first_of("_.@")));
   return is_supported_language(code) ? code : std::string(kDefaultLanguage);
-}
-
-constexpr std::string_view kSpace = " \t";
-
-std::string_view trim(std::string_view s) {
-  const size_t first = s.find_first_not_of(kSpace);
-  if (first == std::string_view::npos) return {};
-  return s.substr(first, s.find_last_not_of(kSpace) - first + 1);
-}
-
-char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool equals_ignoring_case(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
-  return true;
 }
 
 // RFC 9110's qvalue in thousandths: "0", "0.5", "1", "1.000"; -1 when malformed ("2", "0.1234", ".5", "").
@@ -51,11 +36,12 @@ int element_weight(std::string_view params) {
   int weight = 1000;
   while (!params.empty()) {
     const size_t semicolon = params.find(';');
-    const std::string_view param = trim(params.substr(0, semicolon));
+    const std::string_view param = ascii::trim(params.substr(0, semicolon), ascii::kBlanks);
     params = semicolon == std::string_view::npos ? std::string_view() : params.substr(semicolon + 1);
     const size_t equals = param.find('=');
-    if (equals == std::string_view::npos || !equals_ignoring_case(trim(param.substr(0, equals)), "q")) continue;
-    weight = parse_qvalue(trim(param.substr(equals + 1)));
+    if (equals == std::string_view::npos) continue;
+    if (!ascii::equals_ignoring_case(ascii::trim(param.substr(0, equals), ascii::kBlanks), "q")) continue;
+    weight = parse_qvalue(ascii::trim(param.substr(equals + 1), ascii::kBlanks));
     if (weight < 0) return -1;
   }
   return weight;
@@ -104,7 +90,7 @@ std::string language_from_accept(std::string_view header, std::string_view fallb
     const std::string_view element = header.substr(0, comma);
     header = comma == std::string_view::npos ? std::string_view() : header.substr(comma + 1);
     const size_t semicolon = element.find(';');
-    const std::string_view range = trim(element.substr(0, semicolon));
+    const std::string_view range = ascii::trim(element.substr(0, semicolon), ascii::kBlanks);
     const int q = element_weight(semicolon == std::string_view::npos ? "" : element.substr(semicolon + 1));
     if (range.empty() || q < 0) continue;
     if (range == "*") {
@@ -113,7 +99,7 @@ std::string language_from_accept(std::string_view header, std::string_view fallb
     }
     const std::string_view primary = range.substr(0, range.find_first_of("-_"));
     for (size_t i = 0; i < named.size(); ++i)
-      if (equals_ignoring_case(primary, kLanguages[i])) named[i].offer(q, position);
+      if (ascii::equals_ignoring_case(primary, kLanguages[i])) named[i].offer(q, position);
   }
   // The highest q above 0, the first given among equals; "*" ranks the languages no range names, the
   // fallback first among them.

@@ -7,6 +7,8 @@
 #include <memory>
 #include <vector>
 
+#include "ascii/ascii.hpp"
+
 namespace kuzet::idn {
 
 namespace {
@@ -18,13 +20,6 @@ using IdnString = std::unique_ptr<char, FreeDeleter>;
 
 bool is_ascii(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
-}
-
-std::string lower_ascii(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return out;
 }
 
 bool is_ldh(std::string_view s) {
@@ -87,18 +82,18 @@ std::optional<HostName> convert_host(std::string_view host, std::string* error) 
       if (i + 1 == labels.size() && i > 0) continue;  // the trailing dot of a fully qualified name
       return fail("empty label in host name '" + std::string(host) + "'");
     }
-    std::string ascii, unicode;
+    std::string wire, unicode;
     if (is_ascii(label)) {
-      ascii = lower_ascii(label);
-      unicode = ascii;
-      if (!is_host_label(ascii))
-        return fail("label '" + ascii + "' holds characters a host name cannot (letters, digits, '-' and '_' only)");
-      if (ascii.rfind("xn--", 0) == 0) {
+      wire = ascii::lower(label);
+      unicode = wire;
+      if (!is_host_label(wire))
+        return fail("label '" + wire + "' holds characters a host name cannot (letters, digits, '-' and '_' only)");
+      if (wire.rfind("xn--", 0) == 0) {
         char* decoded = nullptr;
-        const int rc = idn2_to_unicode_8z8z(ascii.c_str(), &decoded, 0);
+        const int rc = idn2_to_unicode_8z8z(wire.c_str(), &decoded, 0);
         IdnString hold(decoded);
         if (rc != IDN2_OK || decoded == nullptr)
-          return fail("label '" + ascii + "' is not valid punycode (" + idn2_strerror(rc) + ")");
+          return fail("label '" + wire + "' is not valid punycode (" + idn2_strerror(rc) + ")");
         unicode = decoded;
       }
     } else {
@@ -111,21 +106,21 @@ std::optional<HostName> convert_host(std::string_view host, std::string* error) 
       if (rc != IDN2_OK || encoded == nullptr)
         return fail("'" + std::string(host) + "' is not a valid internationalised domain name: label '" +
                     std::string(label) + "': " + idn2_strerror(rc));
-      ascii = lower_ascii(encoded);
+      wire = ascii::lower(encoded);
       // STD3 rules leave letters, digits and hyphens; a label that maps to several (U+2488 -> "1.") is refused.
-      if (!is_ldh(ascii))
+      if (!is_ldh(wire))
         return fail("'" + std::string(host) + "' is not a valid internationalised domain name: label '" +
-                    std::string(label) + "' maps to '" + ascii + "'");
+                    std::string(label) + "' maps to '" + wire + "'");
       char* decoded = nullptr;
-      const int back = idn2_to_unicode_8z8z(ascii.c_str(), &decoded, 0);
+      const int back = idn2_to_unicode_8z8z(wire.c_str(), &decoded, 0);
       IdnString hold_decoded(decoded);
       unicode = back == IDN2_OK && decoded != nullptr ? std::string(decoded) : std::string(label);
     }
-    if (ascii.empty())  // a label of characters UTS #46 ignores (U+FE0E, U+200B, ...) maps to nothing
+    if (wire.empty())  // a label of characters UTS #46 ignores (U+FE0E, U+200B, ...) maps to nothing
       return fail("label '" + std::string(label) + "' maps to an empty label");
-    if (ascii.size() > kMaxLabelBytes)
+    if (wire.size() > kMaxLabelBytes)
       return fail("label '" + std::string(label) + "' is longer than 63 bytes on the wire");
-    out.ascii += ascii;
+    out.ascii += wire;
     out.unicode += unicode;
   }
   const size_t name_bytes = out.ascii.size() - (out.ascii.back() == '.' ? 1 : 0);

@@ -2,7 +2,7 @@
 
 #include <arpa/inet.h>
 
-#include <cctype>
+#include "ascii/ascii.hpp"
 
 namespace kuzet::packets {
 namespace {
@@ -41,7 +41,7 @@ bool read_name(const uint8_t* msg, size_t len, size_t& at, std::string& out) {
     }
     if (p + 1 + l > len || out.size() + l + 1 > 255) return false;
     if (!out.empty()) out.push_back('.');
-    for (size_t i = 0; i < l; ++i) out.push_back(static_cast<char>(std::tolower(msg[p + 1 + i])));
+    for (size_t i = 0; i < l; ++i) out.push_back(ascii::lower(static_cast<char>(msg[p + 1 + i])));
     p += 1 + l;
   }
 }

@@ -5,22 +5,9 @@
 #include <algorithm>
 
 #include "measure/http/http.hpp"
+#include "ascii/ascii.hpp"
 
 namespace kuzet::spec {
-
-namespace {
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::toupper(static_cast<unsigned char>(x)) == std::toupper(static_cast<unsigned char>(y));
-         });
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-}  // namespace
 
 const std::vector<std::string>& known_categories() {
   static const std::vector<std::string> categories = {
@@ -93,10 +80,10 @@ const std::vector<CitizenLabCode>& citizenlab_codes() {
 }
 
 std::string normalize_category(std::string_view written) {
-  const std::string_view text = trim(written);
+  const std::string_view trimmed = ascii::trim(written, ascii::kBlanks);
   for (const auto& c : citizenlab_codes())
-    if (iequals(c.code, text)) return std::string(c.category);
-  return std::string(text);
+    if (ascii::equals_ignoring_case(c.code, trimmed)) return std::string(c.category);
+  return std::string(trimmed);
 }
 
 std::string category_problem(std::string_view category) {

@@ -8,18 +8,11 @@
 #include "measure/http/http.hpp"
 #include "measure/http/url.hpp"
 #include "spec/categories.hpp"
+#include "ascii/ascii.hpp"
 
 namespace kuzet::spec {
 
 namespace {
-
-std::string lower_trimmed(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 // A value quoted in a message: at most 200 bytes, so a hostile field cannot flood the terminal.
 std::string shown(const std::string& value) {
@@ -43,7 +36,8 @@ Spec parse_citizenlab_csv(std::string_view text, const std::string& source_name)
   const auto& header = records.front().fields;
   size_t url_column = header.size(), category_column = header.size();
   for (size_t i = 0; i < header.size(); ++i) {
-    const std::string name = lower_trimmed(header[i]);  // csv::parse already dropped a byte-order mark
+    // csv::parse already dropped a byte-order mark
+    const std::string name = ascii::lower(ascii::trim(header[i], ascii::kBlanks));
     if (name == "url" && url_column == header.size()) url_column = i;
     if (name == "category_code" && category_column == header.size()) category_column = i;
   }

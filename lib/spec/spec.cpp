@@ -13,6 +13,7 @@
 #include "spec/categories.hpp"
 #include "spec/citizenlab.hpp"
 #include "spec/yaml_fields.hpp"
+#include "ascii/ascii.hpp"
 
 namespace kuzet::spec {
 
@@ -39,11 +40,6 @@ bool is_hex(const std::string& s) {
   for (char c : s)
     if (!std::isxdigit(static_cast<unsigned char>(c))) return false;
   return true;
-}
-
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
 }
 
 Target parse_target(const YAML::Node& node) {
@@ -74,7 +70,7 @@ InterceptionRoot parse_root(const YAML::Node& node) {
   if (hex.size() != 64 || !is_hex(hex))
     throw YamlProblem(line_of_value(node, "sha256"),
                       "'sha256' must be 64 hex characters (SHA-256 of the DER certificate), got '" + digest + "'");
-  r.sha256 = lower(hex);
+  r.sha256 = ascii::lower(hex);
   r.spki_sha256 = optional_string(node, "spki_sha256").value_or("");
   if (!r.spki_sha256.empty()) {
     auto raw = core::base64_decode(r.spki_sha256);
@@ -146,9 +142,8 @@ Spec parse_document(const std::string& text, const std::string& source) {
 constexpr size_t kMaxSpecFileBytes = 8 * 1024 * 1024;  // a bigger spec file is refused unread
 
 bool is_csv_path(const std::string& path) {
-  std::string ext = std::filesystem::path(path).extension().string();
-  for (auto& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return ext == ".csv";
+  const std::string ext = std::filesystem::path(path).extension().string();
+  return ascii::equals_ignoring_case(ext, ".csv");
 }
 
 }  // namespace

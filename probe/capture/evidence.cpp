@@ -1,8 +1,8 @@
 #include "probe/capture/evidence.hpp"
 
-#include <algorithm>
-#include <cctype>
+#include <utility>
 
+#include "ascii/ascii.hpp"
 #include "core/crypto/crypto.hpp"
 #include "packets/analyze.hpp"
 #include "packets/evidence.hpp"
@@ -12,9 +12,7 @@ namespace {
 
 packets::TargetTraffic traffic_of(const measure::TargetObservations& o) {
   packets::TargetTraffic t;
-  t.dns_name = o.dns.hostname;
-  std::transform(t.dns_name.begin(), t.dns_name.end(), t.dns_name.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  t.dns_name = ascii::lower(o.dns.hostname);
   if (!t.dns_name.empty() && t.dns_name.back() == '.') t.dns_name.pop_back();
   t.ports = {o.port};
   for (const auto& c : o.tcp) t.addresses.insert(c.address), t.ports.insert(c.port);

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstdio>
 
+#include "ascii/ascii.hpp"
 #include "core/crypto/crypto.hpp"
 
 namespace kuzet::probe::privacy {
@@ -18,7 +19,6 @@ using Boundary = AddressRedactor::Boundary;
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 bool is_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 bool is_alnum(char c) { return is_hex(c) || (c >= 'g' && c <= 'z') || (c >= 'G' && c <= 'Z') || c == '_'; }
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
 std::string replace_all(std::string text, std::string_view from, std::string_view to) {
   for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
@@ -123,7 +123,7 @@ bool matches_at(std::string_view text, size_t i, const Form& form) {
     if (text.compare(i, form.text.size(), form.text) != 0) return false;
   } else {
     for (size_t k = 0; k < form.text.size(); ++k)
-      if (lower(text[i + k]) != form.text[k]) return false;
+      if (ascii::lower(text[i + k]) != form.text[k]) return false;
   }
   if (joins_before(text, i, form.boundary)) return false;
   const size_t after = i + form.text.size();

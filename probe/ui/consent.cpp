@@ -12,6 +12,7 @@
 #include "files/files.hpp"
 #include "probe/ui/commands.hpp"
 #include "probe/ui/texts.hpp"
+#include "ascii/ascii.hpp"
 
 namespace kuzet::probe::ui {
 
@@ -19,9 +20,8 @@ std::string consent_text() { return texts().text("consent.text"); }
 
 namespace {
 
-std::string trimmed_lower(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+std::string trimmed_lower(std::string_view answer) {
+  const std::string_view s = ascii::trim(answer, ascii::kWhitespace);
   std::string out;
   // ASCII and the Cyrillic capitals of "ДА", "ИӘ", "ИЯ": enough for the yes words of our three languages.
   static const std::pair<std::string_view, std::string_view> cyrillic[] = {
@@ -35,7 +35,7 @@ std::string trimmed_lower(std::string_view s) {
         done = true;
         break;
       }
-    if (!done) out += static_cast<char>(std::tolower(static_cast<unsigned char>(s[i++])));
+    if (!done) out += ascii::lower(s[i++]);
   }
   return out;
 }

@@ -10,6 +10,7 @@
 #include "measure/http/url.hpp"
 #include "probe/uplink/collector_client.hpp"
 #include "probe/config.hpp"
+#include "ascii/ascii.hpp"
 #include "files/files.hpp"
 #include "probe/run_setup.hpp"
 #include "probe/ui/commands.hpp"
@@ -74,13 +75,6 @@ std::optional<std::string> read_answer() {
   return line;
 }
 
-std::string trim(std::string s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
-  size_t i = 0;
-  while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
-  return s.substr(i);
-}
-
 struct NoAnswer {};
 
 std::string ask(const std::string& prompt) {
@@ -88,7 +82,7 @@ std::string ask(const std::string& prompt) {
   std::fflush(stdout);
   auto answer = read_answer();
   if (!answer) throw NoAnswer{};
-  return trim(*answer);
+  return std::string(ascii::trim(*answer, ascii::kWhitespace));
 }
 
 std::string join(const std::vector<std::string>& items, const char* separator) {
@@ -154,12 +148,14 @@ std::vector<std::string> installed_specs() {
   return out;
 }
 
-std::vector<std::string> split_list(const std::string& text) {
+std::vector<std::string> split_list(const std::string& list) {
   std::vector<std::string> out;
   size_t start = 0;
-  while (start <= text.size()) {
-    const size_t comma = text.find(',', start);
-    std::string item = trim(text.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+  while (start <= list.size()) {
+    const size_t comma = list.find(',', start);
+    const std::string item(ascii::trim(
+        std::string_view(list).substr(start, comma == std::string::npos ? std::string::npos : comma - start),
+        ascii::kWhitespace));
     if (!item.empty()) out.push_back(fs::absolute(item).lexically_normal().string());
     if (comma == std::string::npos) break;
     start = comma + 1;

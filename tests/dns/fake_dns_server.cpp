@@ -8,9 +8,10 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <chrono>
 #include <stdexcept>
+
+#include "ascii/ascii.hpp"
 
 namespace kuzet::tests {
 
@@ -45,7 +46,7 @@ void put_name(std::vector<uint8_t>& out, const std::string& name) {
 }
 
 std::string normalize(std::string name) {
-  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  ascii::lower_in_place(name);
   if (!name.empty() && name.back() == '.') name.pop_back();
   return name;
 }

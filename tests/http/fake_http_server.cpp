@@ -16,6 +16,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "ascii/ascii.hpp"
+
 namespace kuzet::test_http {
 
 namespace {
@@ -23,20 +25,8 @@ namespace {
 constexpr size_t kMaxRequestHead = 64 * 1024;
 constexpr int kRequestReadTimeoutMs = 10000;  // generous: tests run on a loaded machine
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (lower(a[i]) != lower(b[i])) return false;
-  return true;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
-  return s;
-}
+// Blanks at both ends and a stray CR at the end (of a line whose LF came alone).
+std::string_view trim(std::string_view s) { return ascii::trim_start(ascii::trim_end(s, " \t\r"), ascii::kBlanks); }
 
 const char* reason_phrase(int status) {
   switch (status) {
@@ -117,7 +107,7 @@ std::string fake_body(size_t length) {
 
 std::string FakeRequest::header(std::string_view name) const {
   for (const auto& [n, v] : headers)
-    if (iequals(n, name)) return v;
+    if (ascii::equals_ignoring_case(n, name)) return v;
   return {};
 }
 

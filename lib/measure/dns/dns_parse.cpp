@@ -5,12 +5,12 @@
 #include <sys/socket.h>
 
 #include <algorithm>
-#include <cctype>
 #include <climits>
 #include <utility>
 #include <vector>
 
 #include "core/vocabulary/failure.hpp"
+#include "ascii/ascii.hpp"
 
 namespace kuzet::measure::dns {
 
@@ -179,7 +179,7 @@ std::optional<DnsReplyQuestion> dns_reply_question(const uint8_t* reply, size_t 
   out.id = read_u16(reply);
   const long name_length = expand_name(reply, length, kHeaderSize, &out.name);
   if (name_length < 0 || length - kHeaderSize < static_cast<size_t>(name_length) + 4) return std::nullopt;
-  for (char& c : out.name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  ascii::lower_in_place(out.name);
   if (!out.name.empty() && out.name.back() == '.') out.name.pop_back();
   const uint8_t* fixed = reply + kHeaderSize + name_length;
   out.type = read_u16(fixed);

@@ -46,6 +46,7 @@
 #include "measure/tcp.hpp"
 #include "measure/tls.hpp"
 #include "measure/http/url.hpp"
+#include "ascii/ascii.hpp"
 
 namespace kuzet::measure::http {
 
@@ -119,34 +120,6 @@ size_t utf8_sequence_length(std::string_view s, size_t i) {
 }
 
 bool is_html_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'; }
-
-char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-// Case-insensitive find of a lower-case ASCII needle.
-size_t find_ci(std::string_view hay, std::string_view needle, size_t from) {
-  if (needle.size() > hay.size()) return std::string_view::npos;
-  for (size_t i = from; i + needle.size() <= hay.size(); ++i) {
-    size_t k = 0;
-    while (k < needle.size() && ascii_lower(hay[i + k]) == needle[k]) ++k;
-    if (k == needle.size()) return i;
-  }
-  return std::string_view::npos;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
-  return true;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
-    s.remove_suffix(1);
-  return s;
-}
 
 // Decodes the basic HTML character references; anything unknown stays as written.
 std::string decode_entities(std::string_view raw) {
@@ -334,14 +307,10 @@ std::string verify_failure(long verify_result) {
   }
 }
 
-bool contains_ci(std::string_view hay, std::string_view lower_needle) {
-  return find_ci(hay, lower_needle, 0) != std::string_view::npos;
-}
-
 std::string classify_curl_error(CURLcode rc, CURL* curl, bool https, bool tcp_established, const char* error_text) {
   long os_errno = 0;
   curl_easy_getinfo(curl, CURLINFO_OS_ERRNO, &os_errno);
-  const std::string_view text(error_text);
+  const std::string_view message(error_text);
   switch (rc) {
     case CURLE_OPERATION_TIMEDOUT: {
       curl_off_t connect_us = 0, appconnect_us = 0;
@@ -354,11 +323,12 @@ std::string classify_curl_error(CURLcode rc, CURL* curl, bool https, bool tcp_es
     case CURLE_COULDNT_CONNECT:
       return os_errno != 0 ? classify_errno(static_cast<int>(os_errno), "tcp") : std::string(failure::tcp_error);
     case CURLE_SSL_CONNECT_ERROR:
-      if (os_errno == ECONNRESET || contains_ci(text, "connection reset"))
+      if (os_errno == ECONNRESET || ascii::contains_ignoring_case(message, "connection reset"))
         return std::string(failure::tls_reset);
-      if (contains_ci(text, "unexpected eof") || contains_ci(text, "ssl_error_syscall"))
+      if (ascii::contains_ignoring_case(message, "unexpected eof") ||
+          ascii::contains_ignoring_case(message, "ssl_error_syscall"))
         return std::string(failure::tls_eof);
-      if (contains_ci(text, " alert ")) return std::string(failure::tls_alert);
+      if (ascii::contains_ignoring_case(message, " alert ")) return std::string(failure::tls_alert);
       return std::string(failure::tls_error);
     case CURLE_PEER_FAILED_VERIFICATION: {
       long verify_result = X509_V_OK;
@@ -367,7 +337,7 @@ std::string classify_curl_error(CURLcode rc, CURL* curl, bool https, bool tcp_es
     }
     case CURLE_RECV_ERROR:
     case CURLE_SEND_ERROR:
-      if (os_errno == ECONNRESET || os_errno == EPIPE || contains_ci(text, "connection reset"))
+      if (os_errno == ECONNRESET || os_errno == EPIPE || ascii::contains_ignoring_case(message, "connection reset"))
         return std::string(failure::http_reset);
       if (os_errno == ETIMEDOUT) return std::string(failure::http_timeout);
       return std::string(failure::http_error);
@@ -529,7 +499,8 @@ void add_header_line(std::string_view line, bool body_started, std::vector<HttpH
     if (!headers.empty() && headers.back().value.size() < kMaxHeaderValue) {
       auto& value = headers.back().value;
       const size_t before = value.size();
-      value = sanitize_utf8(value + " " + std::string(trim(line).substr(0, kMaxHeaderValue - before - 1)));
+      const std::string_view folded = ascii::trim(line, ascii::kBlanksAndLineEnds);
+      value = sanitize_utf8(value + " " + std::string(folded.substr(0, kMaxHeaderValue - before - 1)));
       header_bytes += value.size() - before;
     }
     return;
@@ -538,15 +509,15 @@ void add_header_line(std::string_view line, bool body_started, std::vector<HttpH
   const size_t colon = line.find(':');
   if (colon == std::string_view::npos) return;
   HttpHeader h;
-  h.name = sanitize_utf8(trim(line.substr(0, std::min(colon, kMaxHeaderValue))));
-  h.value = sanitize_utf8(trim(line.substr(colon + 1)).substr(0, kMaxHeaderValue));
+  h.name = sanitize_utf8(ascii::trim(line.substr(0, std::min(colon, kMaxHeaderValue)), ascii::kBlanksAndLineEnds));
+  h.value = sanitize_utf8(ascii::trim(line.substr(colon + 1), ascii::kBlanksAndLineEnds).substr(0, kMaxHeaderValue));
   header_bytes += h.name.size() + h.value.size();
   headers.push_back(std::move(h));
 }
 
 std::string redirect_location(const std::string& url, const std::vector<HttpHeader>& headers) {
   for (auto it = headers.rbegin(); it != headers.rend(); ++it) {
-    if (!iequals(it->name, "location")) continue;
+    if (!ascii::equals_ignoring_case(it->name, "location")) continue;
     if (auto target = resolve_redirect(url, it->value)) return sanitize_utf8(*target);
     break;
   }
@@ -572,15 +543,15 @@ std::string sanitize_utf8(std::string_view text) {
 
 std::string extract_title(const std::string& body) {
   const std::string_view html(body);
-  size_t open = find_ci(html, "<title", 0);
+  size_t open = ascii::find_ignoring_case(html, "<title", 0);
   // "<titlex>" is another tag: the name must end with '>', '/' or white space.
   while (open != std::string_view::npos && open + 6 < html.size() && html[open + 6] != '>' &&
          html[open + 6] != '/' && !is_html_space(html[open + 6]))
-    open = find_ci(html, "<title", open + 6);
+    open = ascii::find_ignoring_case(html, "<title", open + 6);
   if (open == std::string_view::npos) return {};
   const size_t gt = html.find('>', open + 6);
   if (gt == std::string_view::npos) return {};
-  const size_t close = find_ci(html, "</title", gt + 1);
+  const size_t close = ascii::find_ignoring_case(html, "</title", gt + 1);
   const std::string_view raw = html.substr(gt + 1, close == std::string_view::npos ? close : close - gt - 1);
 
   const std::string text = sanitize_utf8(decode_entities(raw));

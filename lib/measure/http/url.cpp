@@ -3,10 +3,10 @@
 #include <arpa/inet.h>
 #include <curl/curl.h>
 
-#include <algorithm>
 #include <memory>
 
 #include "idn/idn.hpp"
+#include "ascii/ascii.hpp"
 
 namespace kuzet::measure::http {
 
@@ -22,11 +22,6 @@ std::optional<std::string> get_part(CURLU* u, CURLUPart part, unsigned flags = 0
   std::string out(value);
   curl_free(value);
   return out;
-}
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
 }
 }  // namespace
 
@@ -44,11 +39,11 @@ std::optional<Url> parse_url(const std::string& text, std::string* error) {
   if (!u) return fail("out of memory");
   if (curl_url_set(u.get(), CURLUPART_URL, text.c_str(), 0) != CURLUE_OK) return fail("not a valid URL");
   Url out;
-  out.scheme = lower(get_part(u.get(), CURLUPART_SCHEME).value_or(""));
+  out.scheme = ascii::lower(get_part(u.get(), CURLUPART_SCHEME).value_or(""));
   if (out.scheme != "http" && out.scheme != "https") return fail("scheme must be http or https");
   auto host = get_part(u.get(), CURLUPART_HOST);
   if (!host || host->empty()) return fail("URL has no host");
-  out.host = lower(*host);
+  out.host = ascii::lower(*host);
   if (out.host.size() > 2 && out.host.front() == '[' && out.host.back() == ']')
     out.host = out.host.substr(1, out.host.size() - 2);
   out.unicode_host = out.host;
@@ -67,7 +62,7 @@ std::optional<Url> parse_url(const std::string& text, std::string* error) {
       UrlHandle wire(curl_url());
       if (!wire || curl_url_set(wire.get(), CURLUPART_URL, out.wire_url.c_str(), 0) != CURLUE_OK)
         return fail("host '" + out.host + "' cannot be written as '" + name->ascii + "'");
-      const std::string seen = lower(get_part(wire.get(), CURLUPART_HOST).value_or(""));
+      const std::string seen = ascii::lower(get_part(wire.get(), CURLUPART_HOST).value_or(""));
       if (seen != name->ascii)
         return fail("host '" + out.host + "' becomes the address '" + seen + "' once mapped: write the address");
     }
@@ -83,7 +78,7 @@ std::optional<Url> parse_url(const std::string& text, std::string* error) {
     return fail("invalid port");
   }
   out.path = get_part(u.get(), CURLUPART_PATH).value_or("/");
-  if (out.path.empty()) out.path = "/";
+  if (out.path.empty()) out.path.push_back('/');  // not = "/": GCC 12 warns falsely (-Wrestrict) on that here
   if (auto q = get_part(u.get(), CURLUPART_QUERY)) out.path += "?" + *q;
   return out;
 }
