@@ -21,6 +21,7 @@
 #include "i18n/embedded_pages.hpp"
 #include "i18n/i18n.hpp"
 #include "i18n/language.hpp"
+#include "negotiation/negotiation.hpp"
 
 namespace kuzet::collector::pages {
 
@@ -29,29 +30,26 @@ namespace {
 using core::html_escape;
 using Vars = std::vector<std::pair<std::string, std::string>>;
 
-// The q of the first media range of `accept` naming `type` (or its */* or type/*): -1 when none does.
-double quality(std::string_view accept, std::string_view type) {
-  double best = -1;
-  size_t start = 0;
-  while (start <= accept.size()) {
-    size_t comma = accept.find(',', start);
-    std::string part = ascii::lower(accept.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
-    start = comma == std::string_view::npos ? accept.size() + 1 : comma + 1;
-    size_t semi = part.find(';');
-    const std::string range(ascii::trim(std::string_view(part).substr(0, semi), ascii::kBlanks));
-    const std::string major = std::string(type.substr(0, type.find('/'))) + "/*";
-    if (range != type && range != major && range != "*/*") continue;
-    double q = 1;
-    if (semi != std::string::npos) {
-      size_t at = part.find("q=", semi);
-      if (at != std::string::npos) q = std::atof(part.c_str() + at + 2);
-    }
-    if (q <= 0) continue;  // q=0: "not acceptable"
-    // An exact range outranks a wildcard of the same q: browsers send "text/html,...,*/*;q=0.8".
-    const double score = q + (range == type ? 0.001 : 0);
-    best = std::max(best, score);
+// How an Accept header ranks one media type (RFC 9110 12.5.1): by the most specific ranges naming it
+// (3: "text/html", 2: "text/*", 1: "*/*"; parameters other than q are not read), the highest q among those.
+struct MediaRank {
+  int specificity = 0;  // 0 while no range names the type
+  int q = -1;           // thousandths
+  void offer(int range_specificity, int range_q) {
+    if (range_specificity == 0) return;
+    if (range_specificity > specificity || (range_specificity == specificity && range_q > q))
+      specificity = range_specificity, q = range_q;
   }
-  return best;
+};
+
+int specificity(std::string_view range, std::string_view type, std::string_view subtype) {
+  const size_t slash = range.find('/');
+  if (slash == std::string_view::npos) return 0;
+  const std::string_view range_type = range.substr(0, slash), range_subtype = range.substr(slash + 1);
+  if (range_type == "*") return range_subtype == "*" ? 1 : 0;
+  if (!ascii::equals_ignoring_case(range_type, type)) return 0;
+  if (range_subtype == "*") return 2;
+  return ascii::equals_ignoring_case(range_subtype, subtype) ? 3 : 0;
 }
 
 const i18n::Catalog& catalog(const std::string& lang) {
@@ -128,8 +126,16 @@ std::string row(const std::string& name, const std::string& value_html) {
 }  // namespace
 
 bool wants_html(std::string_view accept) {
-  const double html = quality(accept, "text/html");
-  return html > 0 && html > quality(accept, "application/json");
+  MediaRank html, json;
+  negotiation::WeightedList ranges(accept);
+  for (negotiation::Weighted range; ranges.next(range);) {
+    html.offer(specificity(range.value, "text", "html"), range.q);
+    json.offer(specificity(range.value, "application", "json"), range.q);
+  }
+  if (html.q <= 0) return false;  // not named, or refused (q=0)
+  // Equal q: the type its own range names wins over one a wildcard covers ("text/html, */*" is a browser);
+  // equal in both, JSON, the API's default ("*/*" alone is curl).
+  return html.q > json.q || (html.q == json.q && html.specificity > json.specificity);
 }
 
 std::optional<std::string> pick_language(const std::string* lang, std::string_view accept_language) {

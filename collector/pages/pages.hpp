@@ -15,7 +15,10 @@
 namespace kuzet::collector::pages {
 
 // True when the Accept header ranks text/html above application/json (a browser); curl's */* and API
-// clients get JSON.
+// clients get JSON. Each type takes the q of the most specific ranges naming it (text/html, then text/*,
+// then */*); q=0 refuses, a range with a malformed q is skipped; at equal q the type named by its own range
+// wins over one a wildcard covers, and JSON wins a full tie. The header is untrusted: only its first
+// negotiation::kScanBytes are read (the range the cap cuts through is dropped), and none of it is copied.
 bool wants_html(std::string_view accept);
 
 // en, ru or kk: `lang` when it is one of them (from ?lang=), else the one Accept-Language ranks highest

@@ -5,6 +5,7 @@
 #include <iterator>
 
 #include "ascii/ascii.hpp"
+#include "negotiation/negotiation.hpp"
 
 namespace kuzet::i18n {
 
@@ -14,37 +15,6 @@ namespace {
 std::string supported_or_english(std::string_view locale) {
   const std::string code(locale.substr(0, locale.find_first_of("_.@")));
   return is_supported_language(code) ? code : std::string(kDefaultLanguage);
-}
-
-// RFC 9110's qvalue in thousandths: "0", "0.5", "1", "1.000"; -1 when malformed ("2", "0.1234", ".5", "").
-int parse_qvalue(std::string_view text) {
-  if (text.empty() || (text[0] != '0' && text[0] != '1')) return -1;
-  int thousandths = text[0] == '1' ? 1000 : 0;
-  if (text.size() == 1) return thousandths;
-  if (text[1] != '.' || text.size() > 5) return -1;
-  int scale = 100;
-  for (char c : text.substr(2)) {
-    if (c < '0' || c > '9') return -1;
-    thousandths += (c - '0') * scale;
-    scale /= 10;
-  }
-  return thousandths > 1000 ? -1 : thousandths;
-}
-
-// The weight of one element's parameters ("q=0.8"; others ignored): 1000 without a q, -1 when q is malformed.
-int element_weight(std::string_view params) {
-  int weight = 1000;
-  while (!params.empty()) {
-    const size_t semicolon = params.find(';');
-    const std::string_view param = ascii::trim(params.substr(0, semicolon), ascii::kBlanks);
-    params = semicolon == std::string_view::npos ? std::string_view() : params.substr(semicolon + 1);
-    const size_t equals = param.find('=');
-    if (equals == std::string_view::npos) continue;
-    if (!ascii::equals_ignoring_case(ascii::trim(param.substr(0, equals), ascii::kBlanks), "q")) continue;
-    weight = parse_qvalue(ascii::trim(param.substr(equals + 1), ascii::kBlanks));
-    if (weight < 0) return -1;
-  }
-  return weight;
 }
 
 }  // namespace
@@ -68,14 +38,6 @@ std::string language_from_environment() {
 }
 
 std::string language_from_accept(std::string_view header, std::string_view fallback) {
-  if (header.size() > kAcceptLanguageScanBytes) {
-    const bool cut_at_comma = header[kAcceptLanguageScanBytes] == ',';
-    header = header.substr(0, kAcceptLanguageScanBytes);
-    if (!cut_at_comma) {  // drop the range the cap cuts through
-      const size_t last_comma = header.rfind(',');
-      header = header.substr(0, last_comma == std::string_view::npos ? 0 : last_comma);
-    }
-  }
   struct Rank {
     int q = -1;           // thousandths; -1 while no range names the language
     size_t position = 0;  // of the first range that gave it this q
@@ -85,21 +47,15 @@ std::string language_from_accept(std::string_view header, std::string_view fallb
   };
   std::array<Rank, std::size(kLanguages)> named;
   Rank star;
-  for (size_t position = 1; !header.empty(); ++position) {
-    const size_t comma = header.find(',');
-    const std::string_view element = header.substr(0, comma);
-    header = comma == std::string_view::npos ? std::string_view() : header.substr(comma + 1);
-    const size_t semicolon = element.find(';');
-    const std::string_view range = ascii::trim(element.substr(0, semicolon), ascii::kBlanks);
-    const int q = element_weight(semicolon == std::string_view::npos ? "" : element.substr(semicolon + 1));
-    if (range.empty() || q < 0) continue;
-    if (range == "*") {
-      star.offer(q, position);
+  negotiation::WeightedList ranges(header);
+  for (negotiation::Weighted range; ranges.next(range);) {
+    if (range.value == "*") {
+      star.offer(range.q, range.position);
       continue;
     }
-    const std::string_view primary = range.substr(0, range.find_first_of("-_"));
+    const std::string_view primary = range.value.substr(0, range.value.find_first_of("-_"));
     for (size_t i = 0; i < named.size(); ++i)
-      if (ascii::equals_ignoring_case(primary, kLanguages[i])) named[i].offer(q, position);
+      if (ascii::equals_ignoring_case(primary, kLanguages[i])) named[i].offer(range.q, range.position);
   }
   // The highest q above 0, the first given among equals; "*" ranks the languages no range names, the
   // fallback first among them.

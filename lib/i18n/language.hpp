@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "i18n/i18n.hpp"
+#include "negotiation/negotiation.hpp"
 
 namespace kuzet::i18n {
 
@@ -23,8 +24,9 @@ bool is_supported_language(std::string_view lang);
 std::string language_from_environment();
 
 // The bytes of an Accept-Language header that language_from_accept reads: a browser sends a few dozen; the
-// rest of a longer header is not looked at (the range the cap cuts through is dropped, not half-read).
-inline constexpr size_t kAcceptLanguageScanBytes = 1024;
+// rest of a longer header is not looked at (the range the cap cuts through is dropped, not half-read). The
+// same bound as every weighted header's (negotiation::WeightedList).
+inline constexpr size_t kAcceptLanguageScanBytes = negotiation::kScanBytes;
 
 // The supported language an HTTP Accept-Language header (RFC 9110 12.5.4) ranks highest, else `fallback`.
 // "kk-KZ,kk;q=0.9,ru;q=0.8" -> "kk". A range counts by its primary subtag, in any case ("ru-RU", "RU" -> ru);

@@ -10,6 +10,7 @@
 #include "core/crypto/crypto.hpp"
 #include "core/crypto/signing.hpp"
 #include "envelope/envelope.hpp"
+#include "negotiation/negotiation.hpp"
 #include "i18n/embedded_pages.hpp"
 #include "i18n/i18n.hpp"
 
@@ -56,6 +57,80 @@ TEST_CASE("content negotiation: browsers get the page, API clients JSON") {
   CHECK_FALSE(wants_html("application/json, text/html;q=0.5"));
   CHECK_FALSE(wants_html("text/html;q=0"));
   CHECK(wants_html("application/json;q=0.5, text/html"));
+}
+
+TEST_CASE("content negotiation: q-values order the two types, most specific range first") {
+  using pages::wants_html;
+  // q ordering, whichever comes first in the header.
+  CHECK(wants_html("application/json;q=0.4, text/html;q=0.5"));
+  CHECK_FALSE(wants_html("text/html;q=0.5, application/json;q=0.6"));
+  CHECK(wants_html("text/html;q=0.501, application/json;q=0.5"));
+  CHECK_FALSE(wants_html("text/html;q=0.5, application/json;q=0.5"));  // a full tie: JSON, the default
+  CHECK(wants_html("TEXT/HTML;Q=0.9, Application/JSON;q=0.8"));        // names and q in any case
+  CHECK(wants_html(" text/html ; level=1 ; q=0.9 ,\tapplication/json ; q=0.2"));  // other parameters, blanks
+  // The most specific range naming a type gives its q, even when a wildcard gives more.
+  CHECK_FALSE(wants_html("text/html;q=0.1, text/*;q=1, application/json;q=0.5"));
+  CHECK(wants_html("text/*;q=0.9, */*;q=0.1"));
+  CHECK(wants_html("application/*;q=0.2, text/*;q=0.3"));
+  CHECK(wants_html("application/json;q=0.2, */*;q=0.3"));  // */* gives HTML 0.3, more than JSON's own 0.2
+  // Among equally specific ranges the highest q counts (as for Accept-Language).
+  CHECK(wants_html("text/html;q=0.1, application/json;q=0.5, text/html;q=0.9"));
+}
+
+TEST_CASE("content negotiation: q=0 refuses, a malformed q is skipped") {
+  using pages::wants_html;
+  CHECK_FALSE(wants_html("text/html;q=0, */*"));
+  CHECK_FALSE(wants_html("text/html;q=0.000, application/json;q=0.001"));
+  CHECK_FALSE(wants_html("text/html;q=0, text/*"));  // the more specific refusal stands
+  CHECK_FALSE(wants_html("text/*;q=0"));
+  CHECK(wants_html("application/json;q=0, text/html;q=0.1"));
+  CHECK(wants_html("application/json;q=0, */*"));  // JSON refused, anything else welcome
+  // Malformed q-values (RFC 9110: 0 to 1, at most three decimals) drop their range.
+  CHECK_FALSE(wants_html("text/html;q=2"));
+  CHECK_FALSE(wants_html("text/html;q=1e309"));
+  CHECK_FALSE(wants_html("text/html;q=-1"));
+  CHECK_FALSE(wants_html("text/html;q=0.1234"));
+  CHECK_FALSE(wants_html("text/html;q=.5"));
+  CHECK_FALSE(wants_html("text/html;q="));
+  CHECK(wants_html("text/html;q=nan, text/html;q=0.7, application/json;q=0.6"));
+}
+
+TEST_CASE("content negotiation: wildcards alone mean the API's default, JSON") {
+  using pages::wants_html;
+  CHECK_FALSE(wants_html("*/*"));
+  CHECK_FALSE(wants_html("*/*;q=0.5"));
+  CHECK(wants_html("text/*"));
+  CHECK_FALSE(wants_html("application/*"));
+  CHECK_FALSE(wants_html("*/html"));  // not a media range
+  CHECK_FALSE(wants_html("*"));
+  CHECK(wants_html("text/html, */*"));  // the type named outranks the wildcard of the same q
+  CHECK_FALSE(wants_html("application/json, */*"));
+  CHECK_FALSE(wants_html("image/png, image/*"));
+  CHECK_FALSE(wants_html(",,, ;q=1, ;;;"));
+}
+
+TEST_CASE("content negotiation: a hostile Accept header is read only up to the cap") {
+  using pages::wants_html;
+  const size_t cap = kuzet::negotiation::kScanBytes;
+  // 100 KB of other ranges, then text/html: beyond the cap, not seen; before them, read.
+  std::string hostile;
+  while (hostile.size() < 100 * 1024) hostile += "image/png;q=0.5, ";
+  CHECK_FALSE(wants_html(hostile + "text/html"));
+  CHECK(wants_html("text/html, " + hostile));
+  CHECK_FALSE(wants_html("application/json, " + hostile + "text/html;q=1"));
+  CHECK_FALSE(wants_html(std::string(100 * 1024, ',')));
+  CHECK_FALSE(wants_html(std::string(100 * 1024, ';')));
+  CHECK_FALSE(wants_html(std::string(100 * 1024, 't')));
+  CHECK(wants_html("text/html;q=0.5, " + std::string(100 * 1024, ' ') + ", application/json"));
+  // A range the cap cuts through is dropped, not read as a shorter one: "text/htmlx" cut to "text/html" is
+  // not HTML.
+  const std::string cut = "application/json;q=0.5," + std::string(cap - 32, ' ') + "text/htmlx";
+  REQUIRE(cut.size() == cap + 1);
+  CHECK_FALSE(wants_html(cut));
+  CHECK(wants_html(cut.substr(0, cap)));                  // within the cap: read
+  CHECK(wants_html(cut.substr(0, cap) + ", image/png"));   // ends at the cap: read
+  CHECK_FALSE(wants_html(cut.substr(0, cap) + ";q=0.1"));  // its q cut off: dropped, not read as q=1
+  CHECK_FALSE(wants_html(std::string(cap - 5, ' ') + "text/html"));  // one range, cut: nothing left
 }
 
 TEST_CASE("language: lang= first, then Accept-Language, then English; an unknown lang= is refused") {
