@@ -105,7 +105,7 @@ int serve(const ServeOptions& options) {
                                                                  : options.db_path;
     const int64_t bin_ms = int64_t{options.timeline_bin_minutes} * kuzet::timeline::kMinuteMs;
     if (!options.analytics.empty()) {
-      const auto url = analytics::parse_clickhouse_url(options.analytics);
+      const auto url = analytics::clickhouse::parse_clickhouse_url(options.analytics);
       analytics::create_schema(url, bin_ms);
       analytics::ExporterOptions exporter_options;
       // Incidents stored after each pass with the options the API searches with (below).
@@ -176,7 +176,7 @@ int serve(const ServeOptions& options) {
 int analytics_export(const AnalyticsExportOptions& options) {
   try {
     auto store = open_store(options.db_path);
-    const auto url = analytics::parse_clickhouse_url(options.analytics);
+    const auto url = analytics::clickhouse::parse_clickhouse_url(options.analytics);
     analytics::create_schema(url, int64_t{options.timeline_bin_minutes} * kuzet::timeline::kMinuteMs);
     analytics::ExporterOptions exporter_options;
     exporter_options.batch_rows = options.batch_rows;

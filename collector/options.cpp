@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "collector/network/address.hpp"
-#include "collector/analytics/clickhouse.hpp"
+#include "collector/analytics/clickhouse/clickhouse.hpp"
 #include "collector/store/pg_util.hpp"
 #include "collector/texts.hpp"
 #include "core/suggest.hpp"
@@ -48,7 +48,7 @@ std::string unknown_option(std::string_view command, const std::string& arg) {
 
 // The whole URL is read when the command starts (collector/analytics, exit 2 on a mistake).
 void check_analytics_url(const std::string& url) {
-  if (!analytics::is_clickhouse_url(url))
+  if (!analytics::clickhouse::is_clickhouse_url(url))
     throw UsageError(say("error.analytics_url"));
 }
 

@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "collector/analytics/clickhouse.hpp"
+#include "collector/analytics/clickhouse/clickhouse.hpp"
 #include "collector/analytics/materializer.hpp"
 #include "collector/analytics/schema.hpp"
 #include "collector/analytics/timelines.hpp"
@@ -76,7 +76,7 @@ void time_it(const char* name, int runs, F&& f) {
   std::fflush(stdout);
 }
 
-uint64_t scalar(analytics::Client& c, const std::string& sql) {
+uint64_t scalar(analytics::clickhouse::Client& c, const std::string& sql) {
   const auto rows = c.select(sql);
   return rows.empty() || !rows[0][0].is_number_unsigned() ? 0 : rows[0][0].get<uint64_t>();
 }
@@ -102,13 +102,14 @@ int main(int argc, char** argv) {
     }
   }
   try {
-    const auto url = analytics::parse_clickhouse_url(url_text);
-    analytics::ClientLimits limits;
+    const auto url = analytics::clickhouse::parse_clickhouse_url(url_text);
+    analytics::clickhouse::ClientLimits limits;
     limits.timeout = std::chrono::milliseconds(3600 * 1000);  // one generation chunk may take minutes
     if (!reuse)
-      for (const auto& s : url.shards) analytics::Client(s, "default", limits).execute("DROP DATABASE IF EXISTS " + url.database);
+      for (const auto& s : url.shards)
+        analytics::clickhouse::Client(s, "default", limits).execute("DROP DATABASE IF EXISTS " + url.database);
     analytics::create_schema(url, timeline::kDefaultBinMs, limits);
-    analytics::Client client(url.query, url.database, limits);
+    analytics::clickhouse::Client client(url.query, url.database, limits);
     uint64_t have = scalar(client, "SELECT toUInt64(count()) FROM measurements");
     std::printf("ClickHouse analytics benchmark: %zu shards, %llu measurements stored, target %llu\n", url.shards.size(),
                 static_cast<unsigned long long>(have), static_cast<unsigned long long>(rows));
@@ -130,10 +131,11 @@ int main(int argc, char** argv) {
     // Disk: active parts on every shard, per table.
     uint64_t total_bytes = 0;
     for (const auto& s : url.shards) {
-      analytics::Client shard(s, url.database, limits);
-      for (const auto& r : shard.select("SELECT table, toUInt64(sum(rows)), toUInt64(sum(bytes_on_disk)), toUInt64(count())"
-                                        " FROM system.parts WHERE active AND database = " + analytics::sql_string(url.database) +
-                                        " GROUP BY table ORDER BY table")) {
+      analytics::clickhouse::Client shard(s, url.database, limits);
+      for (const auto& r :
+           shard.select("SELECT table, toUInt64(sum(rows)), toUInt64(sum(bytes_on_disk)), toUInt64(count())"
+                        " FROM system.parts WHERE active AND database = " +
+                        analytics::clickhouse::sql_string(url.database) + " GROUP BY table ORDER BY table")) {
         std::printf("  shard %s:%u %-20s %12llu rows %14llu bytes (%llu parts)\n", s.host.c_str(), s.port,
                     r[0].get<std::string>().c_str(), static_cast<unsigned long long>(r[1].get<uint64_t>()),
                     static_cast<unsigned long long>(r[2].get<uint64_t>()), static_cast<unsigned long long>(r[3].get<uint64_t>()));

@@ -21,7 +21,7 @@ std::string export_rows(const std::vector<NewMeasurement>& rows,
         {"source", r.source},
         {"key_id", r.key_id},
         {"started_at", r.started_at_ms},
-        {"day", date_of(r.started_at_ms)},
+        {"day", clickhouse::date_of(r.started_at_ms)},
         {"cc", r.cc},
         {"asn", r.asn},
         {"target", r.target},
@@ -38,7 +38,8 @@ std::string export_rows(const std::vector<NewMeasurement>& rows,
   return out;
 }
 
-Exporter::Exporter(Store& store, const ClickHouseUrl& url, ExporterOptions options, const ClientLimits& limits)
+Exporter::Exporter(Store& store, const clickhouse::ClickHouseUrl& url, ExporterOptions options,
+                   const clickhouse::ClientLimits& limits)
     : store_(store), options_(options), client_(url.query, url.database, limits) {
   if (options_.batch_rows == 0) throw std::invalid_argument("the exporter's batch must hold at least one row");
   if (options_.incidents) materializer_.emplace(url, options_.base_bin_ms, *options_.incidents, limits);

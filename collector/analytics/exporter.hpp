@@ -18,7 +18,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "collector/analytics/clickhouse.hpp"
+#include "collector/analytics/clickhouse/clickhouse.hpp"
 #include "collector/analytics/materializer.hpp"
 #include "collector/store/store.hpp"
 
@@ -45,7 +45,8 @@ struct ExporterOptions {
 
 class Exporter {
  public:
-  Exporter(Store& store, const ClickHouseUrl& url, ExporterOptions options = {}, const ClientLimits& limits = {});
+  Exporter(Store& store, const clickhouse::ClickHouseUrl& url, ExporterOptions options = {},
+           const clickhouse::ClientLimits& limits = {});
   ~Exporter();
   Exporter(const Exporter&) = delete;
   Exporter& operator=(const Exporter&) = delete;
@@ -67,7 +68,7 @@ class Exporter {
  private:
   Store& store_;
   ExporterOptions options_;
-  Client client_;
+  clickhouse::Client client_;
   std::optional<IncidentMaterializer> materializer_;
   std::mutex export_mutex_;  // one pass at a time
   std::unordered_map<std::string, std::optional<int64_t>> key_first_seen_;

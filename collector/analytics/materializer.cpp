@@ -169,16 +169,17 @@ std::string network_bins_sql(const std::vector<timeline::NetworkPart>& parts, co
   std::string any;
   for (const auto& p : parts) {
     if (p.until_ms <= p.from_ms) continue;
-    any += (any.empty() ? "(" : " OR ") + std::string("(cc = ") + sql_string(p.series->key.cc) +
+    any += (any.empty() ? "(" : " OR ") + std::string("(cc = ") + clickhouse::sql_string(p.series->key.cc) +
            " AND asn = " + std::to_string(p.series->key.asn) + " AND chunk >= " + std::to_string(p.from_ms / chunk_ms) +
            " AND chunk <= " + std::to_string((p.until_ms - 1) / chunk_ms) + ")";
   }
   return std::string("SELECT cc, asn, chunk, argMax(bins, made_at) FROM ") + kNetworkBins +
-         " WHERE source = " + sql_string(source) + " AND " + (any.empty() ? "0" : any + ")") +
+         " WHERE source = " + clickhouse::sql_string(source) + " AND " + (any.empty() ? "0" : any + ")") +
          " GROUP BY cc, asn, chunk";
 }
 
-void add_network_bins(const std::vector<timeline::NetworkPart>& parts, const Table& rows, int64_t base_bin_ms) {
+void add_network_bins(const std::vector<timeline::NetworkPart>& parts, const clickhouse::Table& rows,
+                      int64_t base_bin_ms) {
   if (rows.size() > 0 && rows.width() != kNetworkBinColumns)
     throw std::runtime_error("ClickHouse reply: network bins of another width");
   const int64_t chunk_ms = kBinsPerChunk * base_bin_ms;
@@ -214,10 +215,11 @@ void add_network_bins(const std::vector<timeline::NetworkPart>& parts, const Tab
 }
 
 std::string networks_with_bins_sql(const std::string& source) {
-  return std::string("SELECT DISTINCT cc, asn FROM ") + kNetworkBins + " WHERE source = " + sql_string(source);
+  return std::string("SELECT DISTINCT cc, asn FROM ") + kNetworkBins +
+         " WHERE source = " + clickhouse::sql_string(source);
 }
 
-std::set<SeriesKey> networks_from_rows(const Rows& rows) {
+std::set<SeriesKey> networks_from_rows(const clickhouse::Rows& rows) {
   std::set<SeriesKey> out;
   for (const auto& row : rows) {
     if (!row.is_array() || row.size() != 2 || !row[0].is_string() || !row[1].is_number_integer() ||
@@ -229,10 +231,10 @@ std::set<SeriesKey> networks_from_rows(const Rows& rows) {
 }
 
 std::string stored_incidents_sql(const timeline::TimelineQuery& q, const std::string& source) {
-  std::string where = " WHERE source = " + sql_string(source);
-  if (!q.cc.empty()) where += " AND cc = " + sql_string(q.cc);
+  std::string where = " WHERE source = " + clickhouse::sql_string(source);
+  if (!q.cc.empty()) where += " AND cc = " + clickhouse::sql_string(q.cc);
   if (q.asn) where += " AND asn = " + std::to_string(*q.asn);
-  if (!q.target.empty()) where += " AND target = " + sql_string(q.target);
+  if (!q.target.empty()) where += " AND target = " + clickhouse::sql_string(q.target);
   return std::string("SELECT cc, asn, target, argMax(options, v), argMax(first_bin, v), argMax(data_end, v),"
                      " argMax(runs, v), any(stored), any(exported) FROM (SELECT cc, asn, target, options, first_bin,"
                      " data_end, runs, (made_at, watermark) AS v, (SELECT max(watermark) FROM ") +
@@ -240,7 +242,7 @@ std::string stored_incidents_sql(const timeline::TimelineQuery& q, const std::st
          ") AS exported FROM " + kSeriesIncidents + where + ") GROUP BY cc, asn, target";
 }
 
-StoredRead stored_from_rows(const Table& rows) {
+StoredRead stored_from_rows(const clickhouse::Table& rows) {
   StoredRead out;
   if (rows.width() != kStoredColumns && rows.size() > 0) throw std::runtime_error("ClickHouse reply: stored incidents of another width");
   out.current = rows.size() > 0;
@@ -284,9 +286,9 @@ std::vector<timeline::SeriesInfo> series_to_search(const std::vector<timeline::S
 std::vector<std::string> count_day_sql(int64_t day_ms, uint64_t version, const std::vector<std::string>& day_sources) {
   const std::string at = std::to_string(day_ms) + " AS bin, toUInt64(" + std::to_string(version) + ") AS version";
   // The day column is the server's local date of a bin: the days around hold the day's bins in any time zone.
-  const std::string where = " WHERE day >= " + sql_string(date_of(day_ms - kDayMs)) + " AND day <= " +
-                            sql_string(date_of(day_ms + kDayMs)) + " AND bin >= " + std::to_string(day_ms) +
-                            " AND bin < " + std::to_string(day_ms + kDayMs);
+  const std::string where = " WHERE day >= " + clickhouse::sql_string(clickhouse::date_of(day_ms - kDayMs)) +
+                            " AND day <= " + clickhouse::sql_string(clickhouse::date_of(day_ms + kDayMs)) +
+                            " AND bin >= " + std::to_string(day_ms) + " AND bin < " + std::to_string(day_ms + kDayMs);
   const std::string into = std::string("INSERT INTO ") + kDayCounts +
                            " (source, cc, asn, target, bin, version, verdict, method, probes) ";
   // Each probe's latest state of the day (argMaxMerge over its bins), counted per state.
@@ -300,7 +302,7 @@ std::vector<std::string> count_day_sql(int64_t day_ms, uint64_t version, const s
   if (day_sources.size() == 1)
     // No alias for the new source: ClickHouse would read it for the column in the WHERE.
     sql.push_back(into + "SELECT '', cc, asn, target, bin, version, verdict, method, probes FROM " +
-                  kDayCounts + " WHERE source = " + sql_string(day_sources.front()) + " AND bin = " +
+                  kDayCounts + " WHERE source = " + clickhouse::sql_string(day_sources.front()) + " AND bin = " +
                   std::to_string(day_ms) + " AND version = " + std::to_string(version));
   else if (day_sources.size() > 1)
     sql.push_back(counted("''", ""));
@@ -325,12 +327,12 @@ std::vector<int64_t> days_to_count(const std::set<int64_t>& with_data, const std
   std::vector<int64_t> out;
   // From 1970-01-03: the views' toDate reads a smaller number of seconds as a day number.
   for (const int64_t day : with_data)
-    if (day >= 2 * kDayMs && day < (kMaxDateDays - 2) * kDayMs && !counted.count(day)) out.push_back(day);
+    if (day >= 2 * kDayMs && day < (clickhouse::kMaxDateDays - 2) * kDayMs && !counted.count(day)) out.push_back(day);
   return out;
 }
 
-IncidentMaterializer::IncidentMaterializer(const ClickHouseUrl& url, int64_t base_bin_ms,
-                                           timeline::IncidentOptions options, const ClientLimits& limits)
+IncidentMaterializer::IncidentMaterializer(const clickhouse::ClickHouseUrl& url, int64_t base_bin_ms,
+                                           timeline::IncidentOptions options, const clickhouse::ClientLimits& limits)
     : base_bin_ms_(base_bin_ms), options_(options), url_(url), limits_(limits), client_(url.query, url.database, limits) {}
 
 uint64_t IncidentMaterializer::stored_watermark() {
@@ -347,7 +349,7 @@ size_t IncidentMaterializer::count_days(const std::optional<std::set<int64_t>>& 
     for (const auto& row : client_.select(std::string("SELECT DISTINCT day_number FROM ") + kVerdictDays)) {
       if (row.size() != 1 || !row[0].is_number_integer()) throw std::runtime_error("ClickHouse reply: a day is not a number");
       const int64_t day = row[0].get<int64_t>();
-      if (day >= 0 && day < kMaxDateDays) with_data.insert(day * kDayMs);
+      if (day >= 0 && day < clickhouse::kMaxDateDays) with_data.insert(day * kDayMs);
     }
   }
   if (with_data.empty()) return 0;

@@ -20,7 +20,7 @@
 #include <string_view>
 #include <vector>
 
-#include "collector/analytics/clickhouse.hpp"
+#include "collector/analytics/clickhouse/clickhouse.hpp"
 #include "collector/analytics/queries.hpp"
 #include "collector/timeline/stored_incidents.hpp"
 
@@ -55,10 +55,11 @@ std::string network_bins_sql(const std::vector<timeline::NetworkPart>& parts, co
 // Gives each part's series the bins of its part from network_bins_sql's rows, and marks it covered
 // (bins_from/until: the part) when each of its chunks came; else it has none (then it is searched). Rows of
 // other chunks are ignored. Throws std::runtime_error on a broken reply.
-void add_network_bins(const std::vector<timeline::NetworkPart>& parts, const Table& rows, int64_t base_bin_ms);
+void add_network_bins(const std::vector<timeline::NetworkPart>& parts, const clickhouse::Table& rows,
+                      int64_t base_bin_ms);
 // The networks of `source` with bins stored. Rows (JSONCompact): cc, asn.
 std::string networks_with_bins_sql(const std::string& source);
-std::set<timeline::SeriesKey> networks_from_rows(const Rows& rows);
+std::set<timeline::SeriesKey> networks_from_rows(const clickhouse::Rows& rows);
 
 // The latest stored series of `source` among `query`'s places (cc, asn, target; category not applied), with
 // the latest incidents watermark and export watermark on each row. Rows (kStoredColumns, TabSeparated): cc,
@@ -71,7 +72,7 @@ struct StoredRead {
   std::map<timeline::SeriesKey, timeline::StoredSeries> series;
 };
 // Throws std::runtime_error on a broken reply.
-StoredRead stored_from_rows(const Table& rows);
+StoredRead stored_from_rows(const clickhouse::Table& rows);
 
 // The series a pass must search again (pure): of `listed` (the series of a source now), those `touched` by the
 // pass (nullopt: all), and every network series whose stored data end is not `data_end_ms` (its tail of
@@ -101,8 +102,8 @@ std::vector<int64_t> days_to_count(const std::set<int64_t>& with_data, const std
 
 class IncidentMaterializer {
  public:
-  IncidentMaterializer(const ClickHouseUrl& url, int64_t base_bin_ms, timeline::IncidentOptions options,
-                       const ClientLimits& limits = {});
+  IncidentMaterializer(const clickhouse::ClickHouseUrl& url, int64_t base_bin_ms, timeline::IncidentOptions options,
+                       const clickhouse::ClientLimits& limits = {});
 
   struct Stats {
     size_t series = 0;  // series searched (over every source)
@@ -123,9 +124,9 @@ class IncidentMaterializer {
  private:
   int64_t base_bin_ms_;
   timeline::IncidentOptions options_;
-  ClickHouseUrl url_;
-  ClientLimits limits_;
-  Client client_;
+  clickhouse::ClickHouseUrl url_;
+  clickhouse::ClientLimits limits_;
+  clickhouse::Client client_;
 };
 
 }  // namespace kuzet::collector::analytics

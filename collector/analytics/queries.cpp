@@ -41,10 +41,10 @@ uint32_t asn_of(const nlohmann::json& row, size_t i) {
 }
 
 std::string series_where(const SeriesKey& key, int64_t from, int64_t until, const std::string& source) {
-  std::string w = " WHERE cc = " + sql_string(key.cc) + " AND asn = " + std::to_string(key.asn) +
-                  " AND target = " + sql_string(key.target) + " AND bin >= " + std::to_string(from) +
+  std::string w = " WHERE cc = " + clickhouse::sql_string(key.cc) + " AND asn = " + std::to_string(key.asn) +
+                  " AND target = " + clickhouse::sql_string(key.target) + " AND bin >= " + std::to_string(from) +
                   " AND bin < " + std::to_string(until);
-  if (!source.empty()) w += " AND source = " + sql_string(source);
+  if (!source.empty()) w += " AND source = " + clickhouse::sql_string(source);
   return w;
 }
 
@@ -53,13 +53,14 @@ std::string series_where(const SeriesKey& key, int64_t from, int64_t until, cons
 std::string series_list_sql(const timeline::TimelineQuery& q) {
   std::string sql = std::string("SELECT cc, asn, target, source, maxMerge(category), minMerge(first_bin),"
                                 " maxMerge(last_bin) FROM ") + kSeries + " WHERE 1";
-  if (!q.cc.empty()) sql += " AND cc = " + sql_string(q.cc);
+  if (!q.cc.empty()) sql += " AND cc = " + clickhouse::sql_string(q.cc);
   if (q.asn) sql += " AND asn = " + std::to_string(*q.asn);
-  if (!q.target.empty()) sql += " AND target = " + sql_string(q.target);
+  if (!q.target.empty()) sql += " AND target = " + clickhouse::sql_string(q.target);
   return sql + " GROUP BY cc, asn, target, source";
 }
 
-std::vector<timeline::SeriesInfo> series_list_from_rows(const Rows& rows, const timeline::TimelineQuery& q) {
+std::vector<timeline::SeriesInfo> series_list_from_rows(const clickhouse::Rows& rows,
+                                                        const timeline::TimelineQuery& q) {
   struct Found {
     timeline::SeriesInfo info;
     bool of_source = false;
@@ -131,7 +132,7 @@ void sort_counts(timeline::Series& s) {
 
 std::string in_list(const std::vector<std::string>& values) {
   std::string in;
-  for (const auto& v : values) in += (in.empty() ? "" : ", ") + sql_string(v);
+  for (const auto& v : values) in += (in.empty() ? "" : ", ") + clickhouse::sql_string(v);
   return in.empty() ? std::string("''") : in;
 }
 
@@ -142,13 +143,13 @@ std::string keys_in(const std::vector<SeriesKey>& keys) {
   for (const auto& k : keys) by_network[{k.cc, k.asn}].push_back(k.target);
   std::string any;
   for (const auto& [network, targets] : by_network)
-    any += (any.empty() ? "((" : " OR (") + std::string("cc = ") + sql_string(network.first) +
+    any += (any.empty() ? "((" : " OR (") + std::string("cc = ") + clickhouse::sql_string(network.first) +
            " AND asn = " + std::to_string(network.second) + " AND target IN (" + in_list(targets) + "))";
   return any.empty() ? std::string("0") : any + ")";
 }
 
 std::string source_filter(const std::string& source) {
-  return source.empty() ? std::string() : " AND source = " + sql_string(source);
+  return source.empty() ? std::string() : " AND source = " + clickhouse::sql_string(source);
 }
 
 std::string bins_range(int64_t first, int64_t end) {
@@ -182,8 +183,8 @@ std::string key_ranges(std::vector<KeyRange> ranges) {
   }
   std::string any;
   for (const auto& r : merged)
-    any += (any.empty() ? "((" : " OR (") + std::string("cc = ") + sql_string(r.key.cc) + " AND asn = " +
-           std::to_string(r.key.asn) + " AND target = " + sql_string(r.key.target) + " AND " +
+    any += (any.empty() ? "((" : " OR (") + std::string("cc = ") + clickhouse::sql_string(r.key.cc) + " AND asn = " +
+           std::to_string(r.key.asn) + " AND target = " + clickhouse::sql_string(r.key.target) + " AND " +
            bins_range(r.first, r.end) + ")";
   return any + ")";
 }
@@ -200,21 +201,21 @@ namespace {
 bool mixed_before(const MixedBin& a, const MixedBin& b) { return std::tie(a.key, a.start_ms) < std::tie(b.key, b.start_ms); }
 
 // Row r's series key from its first three cells (cc, asn, target).
-SeriesKey key_at(const Table& rows, size_t r) {
+SeriesKey key_at(const clickhouse::Table& rows, size_t r) {
   const int64_t asn = rows.integer(r, 1);
   if (asn < 0 || asn > UINT32_MAX) throw std::runtime_error("ClickHouse reply: ASN out of range");
   return {std::string(rows.text(r, 0)), static_cast<uint32_t>(asn), std::string(rows.text(r, 2))};
 }
 
 // Compares row r's series key with `key` without building one (most rows of a reply share their key).
-bool same_key(const Table& rows, size_t r, const SeriesKey& key) {
+bool same_key(const clickhouse::Table& rows, size_t r, const SeriesKey& key) {
   return rows.text(r, 0) == key.cc && rows.text(r, 2) == key.target && rows.integer(r, 1) == static_cast<int64_t>(key.asn);
 }
 
 // The index of row r's series among `series` (keyed by `by_key`); `previous` is the previous row's (rows come
 // grouped by series more often than not). Throws on a series not asked for.
 size_t series_of(const std::vector<timeline::Series>& series, const std::map<SeriesKey, size_t>& by_key,
-                 const Table& rows, size_t r, size_t previous) {
+                 const clickhouse::Table& rows, size_t r, size_t previous) {
   if (previous < series.size() && same_key(rows, r, series[previous].key)) return previous;
   const auto it = by_key.find(key_at(rows, r));
   if (it == by_key.end()) throw std::runtime_error("ClickHouse reply: a series not asked for");
@@ -224,7 +225,7 @@ size_t series_of(const std::vector<timeline::Series>& series, const std::map<Ser
 }  // namespace
 
 GroupCounts series_counts_from_rows(const std::vector<timeline::TimelineSource::SeriesRequest>& requests,
-                                    int64_t bin_ms, const Table& rows) {
+                                    int64_t bin_ms, const clickhouse::Table& rows) {
   GroupCounts g;
   std::map<SeriesKey, size_t> by_key;
   for (const auto& r : requests) {
@@ -264,7 +265,7 @@ GroupCounts series_counts_from_rows(const std::vector<timeline::TimelineSource::
 }
 
 GroupCounts all_bins_mixed(const std::vector<timeline::TimelineSource::SeriesRequest>& requests, int64_t bin_ms) {
-  GroupCounts g = series_counts_from_rows(requests, bin_ms, Table{});
+  GroupCounts g = series_counts_from_rows(requests, bin_ms, clickhouse::Table{});
   for (const auto& s : g.series)
     for (const auto& bin : s.bins) g.mixed.push_back({s.key, bin.start_ms});
   std::sort(g.mixed.begin(), g.mixed.end(), mixed_before);
@@ -279,8 +280,9 @@ std::string mixed_bins_sql(const std::vector<MixedBin>& mixed, int64_t bin_ms, c
   // One series (the usual single timeline): its key as constants, grouped by bin and probe only (grouping by
   // three more strings per state cost a whole-period read ~1.7x here).
   const bool one = !mixed.empty() && mixed.front().key == mixed.back().key;
-  const std::string key = one ? sql_string(mixed.front().key.cc) + " AS cc, " + std::to_string(mixed.front().key.asn) +
-                                    " AS asn, " + sql_string(mixed.front().key.target) + " AS target, "
+  const std::string key = one ? clickhouse::sql_string(mixed.front().key.cc) + " AS cc, " +
+                                    std::to_string(mixed.front().key.asn) + " AS asn, " +
+                                    clickhouse::sql_string(mixed.front().key.target) + " AS target, "
                               : std::string("cc, asn, target, ");
   const std::string group = one ? std::string() : std::string("cc, asn, target, ");
   // Each probe's latest per base bin (argMaxMerge of the aggregate), merged into its latest per query bin,
@@ -290,7 +292,7 @@ std::string mixed_bins_sql(const std::vector<MixedBin>& mixed, int64_t bin_ms, c
          "b, key_id) GROUP BY " + group + "b, verdict, method";
 }
 
-void add_mixed_counts(GroupCounts& g, const Table& rows) {
+void add_mixed_counts(GroupCounts& g, const clickhouse::Table& rows) {
   std::map<SeriesKey, size_t> by_key;
   for (size_t k = 0; k < g.series.size(); ++k) by_key.emplace(g.series[k].key, k);
   for (size_t row = 0; row < rows.size(); ++row) {
@@ -312,7 +314,7 @@ std::string day_marks_sql(int64_t first_day_ms, int64_t end_day_ms) {
          ") FROM " + kDayMarks + " WHERE " + bins_range(first_day_ms, end_day_ms) + " GROUP BY bin";
 }
 
-std::set<int64_t> counted_days_from_rows(const Table& rows) {
+std::set<int64_t> counted_days_from_rows(const clickhouse::Table& rows) {
   if (rows.size() > 0 && rows.width() != kDayMarkColumns) throw std::runtime_error("ClickHouse reply: day marks of another width");
   std::set<int64_t> counted, seen;
   for (size_t r = 0; r < rows.size(); ++r) {
@@ -329,12 +331,12 @@ std::set<int64_t> counted_days_from_rows(const Table& rows) {
 
 std::string day_counts_sql(const std::vector<KeyRange>& ranges, const std::string& source) {
   return std::string("SELECT cc, asn, target, bin, version, verdict, method, probes FROM ") + kDayCounts +
-         " WHERE source = " + sql_string(source) + " AND " + key_ranges(ranges);
+         " WHERE source = " + clickhouse::sql_string(source) + " AND " + key_ranges(ranges);
 }
 
 GroupCounts counts_from_stored_days(const std::vector<timeline::TimelineSource::SeriesRequest>& requests,
-                                    const std::set<int64_t>& counted, const Table& rows) {
-  GroupCounts g = series_counts_from_rows(requests, kDayMs, Table{});
+                                    const std::set<int64_t>& counted, const clickhouse::Table& rows) {
+  GroupCounts g = series_counts_from_rows(requests, kDayMs, clickhouse::Table{});
   if (rows.size() > 0 && rows.width() != kDayCountColumns) throw std::runtime_error("ClickHouse reply: day counts of another width");
   std::map<SeriesKey, size_t> by_key;
   for (size_t k = 0; k < g.series.size(); ++k) by_key.emplace(g.series[k].key, k);
@@ -385,14 +387,14 @@ std::string series_with_verdicts_sql(const timeline::TimelineQuery& q, const std
   std::string sql = std::string("SELECT DISTINCT cc, asn, target FROM ") + kVerdictDays + " WHERE verdict IN (" +
                     in_list(verdicts) + ") AND day_number >= " + std::to_string(from / kDayMs) +
                     " AND day_number <= " + std::to_string((until - 1) / kDayMs);
-  if (!q.cc.empty()) sql += " AND cc = " + sql_string(q.cc);
+  if (!q.cc.empty()) sql += " AND cc = " + clickhouse::sql_string(q.cc);
   if (q.asn) sql += " AND asn = " + std::to_string(*q.asn);
-  if (!q.target.empty()) sql += " AND target = " + sql_string(q.target);
-  if (!q.source.empty()) sql += " AND source = " + sql_string(q.source);
+  if (!q.target.empty()) sql += " AND target = " + clickhouse::sql_string(q.target);
+  if (!q.source.empty()) sql += " AND source = " + clickhouse::sql_string(q.source);
   return sql;
 }
 
-std::set<timeline::SeriesKey> series_keys_from_rows(const Rows& rows) {
+std::set<timeline::SeriesKey> series_keys_from_rows(const clickhouse::Rows& rows) {
   std::set<timeline::SeriesKey> keys;
   for (const auto& row : rows) keys.insert({text(row, 0), asn_of(row, 1), text(row, 2)});
   return keys;
@@ -402,10 +404,10 @@ std::string vantage_samples_sql(const SeriesKey& key, int64_t from, int64_t unti
                                 const std::optional<std::string>& verdict, const std::string& source) {
   return "SELECT key_id, s.3 AS vantage, sum(s.4) FROM (SELECT bin, key_id, argMaxMerge(latest) AS s FROM " +
          std::string(kProbeBins) + series_where(key, from, until, source) + " GROUP BY bin, key_id)" +
-         (verdict ? " WHERE s.1 = " + sql_string(*verdict) : std::string()) + " GROUP BY key_id, vantage";
+         (verdict ? " WHERE s.1 = " + clickhouse::sql_string(*verdict) : std::string()) + " GROUP BY key_id, vantage";
 }
 
-std::vector<timeline::VantageSample> vantage_samples_from_rows(const Rows& rows) {
+std::vector<timeline::VantageSample> vantage_samples_from_rows(const clickhouse::Rows& rows) {
   std::vector<timeline::VantageSample> out;
   for (const auto& row : rows) {
     const int64_t decisive = integer(row, 2);
@@ -454,7 +456,7 @@ uint32_t VantageGroup::intern(std::unordered_map<std::string, uint32_t, NameHash
   return id;
 }
 
-const std::vector<size_t>* VantageGroup::windows_of(const Table& rows, size_t r) {
+const std::vector<size_t>* VantageGroup::windows_of(const clickhouse::Table& rows, size_t r) {
   if (!last_key_ || !same_key(rows, r, last_key_->first)) {
     auto it = by_key_.find(key_at(rows, r));
     if (it == by_key_.end()) return nullptr;  // a wide read's rows of another series
@@ -463,7 +465,7 @@ const std::vector<size_t>* VantageGroup::windows_of(const Table& rows, size_t r)
   return &last_key_->second;
 }
 
-void VantageGroup::add(const std::vector<size_t>& windows, const Table& rows, size_t r) {
+void VantageGroup::add(const std::vector<size_t>& windows, const clickhouse::Table& rows, size_t r) {
   const int64_t bin = rows.integer(r, 3), decisive = rows.integer(r, 7);
   if (decisive < 0 || decisive > 1) throw std::runtime_error("ClickHouse reply: decisive is not 0 or 1");
   const std::string_view verdict = rows.text(r, 5);
@@ -476,7 +478,7 @@ void VantageGroup::add(const std::vector<size_t>& windows, const Table& rows, si
   }
 }
 
-void VantageGroup::add_presence(const Table& rows) {
+void VantageGroup::add_presence(const clickhouse::Table& rows) {
   // Per (series, bin, probe) the row of its latest time, and whether a row of another state has that time too.
   struct Latest {
     int64_t at;
@@ -540,7 +542,7 @@ std::string VantageGroup::states_sql(int64_t base_bin_ms, const std::string& sou
          of_probes + source_filter(source) + " GROUP BY cc, asn, target, bin, key_id)";
 }
 
-void VantageGroup::add_states(const Table& rows) {
+void VantageGroup::add_states(const clickhouse::Table& rows) {
   for (size_t r = 0; r < rows.size(); ++r) {
     const ProbeBin at{key_at(rows, r), rows.integer(r, 3), std::string(rows.text(r, 4))};
     if (!std::binary_search(mixed_.begin(), mixed_.end(), at, probe_bin_before)) continue;  // read from presence
@@ -561,7 +563,7 @@ std::vector<std::vector<timeline::VantageSample>> VantageGroup::samples() const 
 
 std::string last_bin_sql(const std::string& source) {
   return std::string("SELECT maxMerge(last_bin) FROM ") + kSeries +
-         (source.empty() ? std::string() : " WHERE source = " + sql_string(source));
+         (source.empty() ? std::string() : " WHERE source = " + clickhouse::sql_string(source));
 }
 
 }  // namespace kuzet::collector::analytics

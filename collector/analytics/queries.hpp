@@ -11,7 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "collector/analytics/clickhouse.hpp"
+#include "collector/analytics/clickhouse/clickhouse.hpp"
 #include "collector/timeline/source.hpp"
 
 namespace kuzet::collector::analytics {
@@ -20,7 +20,8 @@ namespace kuzet::collector::analytics {
 std::string series_list_sql(const timeline::TimelineQuery& query);
 // Rows of series_list_sql into the series list: one entry per series (category over every source,
 // extent over `query.source`'s rows, or all), category filter applied, ordered by (cc, asn, target).
-std::vector<timeline::SeriesInfo> series_list_from_rows(const Rows& rows, const timeline::TimelineQuery& query);
+std::vector<timeline::SeriesInfo> series_list_from_rows(const clickhouse::Rows& rows,
+                                                        const timeline::TimelineQuery& query);
 
 // Rows of series in ranges of base bins, as a WHERE condition: per series its ranges merged where they touch
 // or overlap, each one range of the tables' key (cc, asn, target, bin, ...); past kMaxKeyRanges ranges, the
@@ -53,7 +54,7 @@ struct GroupCounts {
 // The series of `requests` (distinct keys) from bin_probes_sql's rows; rows of a bin outside
 // a series' own range are another request's. Throws std::runtime_error on a broken reply.
 GroupCounts series_counts_from_rows(const std::vector<timeline::TimelineSource::SeriesRequest>& requests,
-                                    int64_t bin_ms, const Table& rows);
+                                    int64_t bin_ms, const clickhouse::Table& rows);
 
 // Every bin of `requests` to be read from the states, none from the counts: query bins coarser than the base
 // bin, where probes often change state within a bin (most day bins of the January replay), so the counts
@@ -67,7 +68,7 @@ inline constexpr size_t kMixedColumns = 7;
 std::string mixed_bins_sql(const std::vector<MixedBin>& mixed, int64_t bin_ms, const std::string& source);
 // Adds mixed_bins_sql's rows of the mixed bins to their series (rows of other bins are ignored) and orders
 // every bin's counts by (verdict, method) as the SQLite index does.
-void add_mixed_counts(GroupCounts& group, const Table& rows);
+void add_mixed_counts(GroupCounts& group, const clickhouse::Table& rows);
 
 // Day bins counted when the data arrived (day_counts, materializer.hpp): a day's counts answer only when they are
 // whole and current, which day_marks says per day (its start ms, `bin`): the latest pass that started counting it
@@ -78,7 +79,7 @@ enum class DayMark : uint8_t { exported = 0, started = 1, counted = 2 };
 inline constexpr size_t kDayMarkColumns = 5;
 std::string day_marks_sql(int64_t first_day_ms, int64_t end_day_ms);
 // The days whose counts answer, from day_marks_sql's rows. Throws std::runtime_error on a broken reply.
-std::set<int64_t> counted_days_from_rows(const Table& rows);
+std::set<int64_t> counted_days_from_rows(const clickhouse::Table& rows);
 // The stored counts of the series of `ranges` (day bins) for `source` ("" : all sources, stored as such). Rows
 // (kDayCountColumns): cc, asn, target, bin, version, verdict, method, probes; per (series, day) only the rows of its
 // latest version are its counts (an older version's state may have vanished since).
@@ -87,19 +88,19 @@ std::string day_counts_sql(const std::vector<KeyRange>& ranges, const std::strin
 // The series of `requests` (distinct keys) at 1-day bins: bins of `counted` days from day_counts_sql's rows (no row:
 // no data that day), every other bin left mixed (read from the states). Throws std::runtime_error on a broken reply.
 GroupCounts counts_from_stored_days(const std::vector<timeline::TimelineSource::SeriesRequest>& requests,
-                                    const std::set<int64_t>& counted, const Table& rows);
+                                    const std::set<int64_t>& counted, const clickhouse::Table& rows);
 
 // The target series of `query`'s places with a measurement of one of `verdicts` in the days of base bins
 // [from, until) (verdict_days; whole days: a superset). Rows: cc, asn, target.
 std::string series_with_verdicts_sql(const timeline::TimelineQuery& query, const std::vector<std::string>& verdicts,
                                      int64_t from, int64_t until);
-std::set<timeline::SeriesKey> series_keys_from_rows(const Rows& rows);
+std::set<timeline::SeriesKey> series_keys_from_rows(const clickhouse::Rows& rows);
 
 // Per (probe, vantage tag) the sum of decisive flags of the probe's latest measurement per base bin in
 // [from, until), with that verdict when given.
 std::string vantage_samples_sql(const timeline::SeriesKey& key, int64_t from, int64_t until,
                                 const std::optional<std::string>& verdict, const std::string& source);
-std::vector<timeline::VantageSample> vantage_samples_from_rows(const Rows& rows);
+std::vector<timeline::VantageSample> vantage_samples_from_rows(const clickhouse::Rows& rows);
 
 // The samples of several incident windows at once (series of any networks), equal to vantage_samples_sql and
 // vantage_samples_from_rows per window, read in two steps:
@@ -128,12 +129,12 @@ class VantageGroup {
  public:
   explicit VantageGroup(std::vector<timeline::TimelineSource::VantageRequest> windows);
   // Step 1's rows. Throws std::runtime_error on a broken reply (rows of series not asked for are ignored).
-  void add_presence(const Table& rows);
+  void add_presence(const clickhouse::Table& rows);
   // The probes' bins with two states at their latest time, ordered, and the statement reading their latest states.
   const std::vector<ProbeBin>& mixed() const { return mixed_; }
   std::string states_sql(int64_t base_bin_ms, const std::string& source) const;
   // Step 2's rows; rows of other probes' bins are ignored.
-  void add_states(const Table& rows);
+  void add_states(const clickhouse::Table& rows);
   // Per window (in the order given) its samples, in no particular order.
   std::vector<std::vector<timeline::VantageSample>> samples() const;
 
@@ -144,8 +145,8 @@ class VantageGroup {
   };
   using Ids = std::unordered_map<std::string, uint32_t, NameHash, std::equal_to<>>;
   static uint32_t intern(Ids& ids, std::vector<std::string>& names, std::string_view name);
-  const std::vector<size_t>* windows_of(const Table& rows, size_t r);
-  void add(const std::vector<size_t>& windows, const Table& rows, size_t r);
+  const std::vector<size_t>* windows_of(const clickhouse::Table& rows, size_t r);
+  void add(const std::vector<size_t>& windows, const clickhouse::Table& rows, size_t r);
 
   std::vector<timeline::TimelineSource::VantageRequest> windows_;
   std::map<timeline::SeriesKey, std::vector<size_t>> by_key_;  // rows are many, windows few

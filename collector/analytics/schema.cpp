@@ -140,7 +140,7 @@ std::vector<std::string> backfill_sql(int from_version, int64_t base_bin_ms, con
     std::string select = v.select;
     // One day's rows at a time: a table with a row per probe and bin (probe_presence) groups as many keys as
     // it reads rows, which for a whole table would not fit a server's memory.
-    select.insert(select.find(" GROUP BY "), " WHERE day = " + sql_string(day));
+    select.insert(select.find(" GROUP BY "), " WHERE day = " + clickhouse::sql_string(day));
     sql.push_back(with_bin(std::string("INSERT INTO ") + v.table + " " + select, base_bin_ms));
   }
   return sql;
@@ -174,7 +174,8 @@ std::vector<std::string> stored_incidents_schema_sql() {
 }
 
 std::vector<std::string> distributed_schema_sql(const std::string& cluster, const std::string& database) {
-  const std::string on = "Distributed(" + sql_identifier(cluster) + ", " + sql_identifier(database) + ", ";
+  const std::string on =
+      "Distributed(" + clickhouse::sql_identifier(cluster) + ", " + clickhouse::sql_identifier(database) + ", ";
   return {
       // A probe's measurements on one shard: its bins merge there (and across shards when queried).
       std::string("CREATE TABLE IF NOT EXISTS ") + kMeasurements + " AS " + kMeasurementsLocal + " ENGINE = " + on +
@@ -191,15 +192,15 @@ std::vector<std::string> distributed_schema_sql(const std::string& cluster, cons
   };
 }
 
-void create_schema(const ClickHouseUrl& url, int64_t base_bin_ms, const ClientLimits& limits) {
-  std::vector<Endpoint> servers = url.shards;
+void create_schema(const clickhouse::ClickHouseUrl& url, int64_t base_bin_ms, const clickhouse::ClientLimits& limits) {
+  std::vector<clickhouse::Endpoint> servers = url.shards;
   bool query_is_shard = false;
   for (const auto& s : servers) query_is_shard = query_is_shard || s == url.query;
   if (!query_is_shard) servers.push_back(url.query);
   for (const auto& server : servers) {
-    Client client(server, "default", limits);
-    client.execute("CREATE DATABASE IF NOT EXISTS " + sql_identifier(url.database));
-    Client db(server, url.database, limits);
+    clickhouse::Client client(server, "default", limits);
+    client.execute("CREATE DATABASE IF NOT EXISTS " + clickhouse::sql_identifier(url.database));
+    clickhouse::Client db(server, url.database, limits);
     // The base bin first: views made for another bin would count wrongly.
     db.execute(std::string("CREATE TABLE IF NOT EXISTS ") + kMeta + " (base_bin_ms Int64) ENGINE = TinyLog");
     const auto meta = db.select(std::string("SELECT base_bin_ms FROM ") + kMeta);
@@ -225,9 +226,9 @@ void create_schema(const ClickHouseUrl& url, int64_t base_bin_ms, const ClientLi
     if (version < kSchemaVersion) {
       // The views now keep the new tables; what measurements_local held before is added once (a restart
       // in between adds it again, which the idempotent aggregates absorb).
-      ClientLimits long_limits = limits;
+      clickhouse::ClientLimits long_limits = limits;
       long_limits.timeout = std::max(limits.timeout, std::chrono::milliseconds(6 * 3600 * 1000));
-      Client backfill(server, url.database, long_limits);
+      clickhouse::Client backfill(server, url.database, long_limits);
       for (const auto& day : backfill.select(std::string("SELECT DISTINCT toString(day) AS d FROM ") +
                                              kMeasurementsLocal + " ORDER BY d")) {
         if (!day.at(0).is_string()) throw std::runtime_error("ClickHouse reply: a day is not text");
@@ -239,7 +240,7 @@ void create_schema(const ClickHouseUrl& url, int64_t base_bin_ms, const ClientLi
     }
     for (const auto& s : distributed_schema_sql(url.cluster, url.database)) db.execute(s);
   }
-  Client query(url.query, url.database, limits);
+  clickhouse::Client query(url.query, url.database, limits);
   query.execute(std::string("CREATE TABLE IF NOT EXISTS ") + kExportProgress +
                 " (next_log_index UInt64, exported_at DateTime) ENGINE = MergeTree ORDER BY next_log_index");
   for (const auto& s : stored_incidents_schema_sql()) query.execute(s);

@@ -32,7 +32,7 @@
 #include <string>
 #include <vector>
 
-#include "collector/analytics/clickhouse.hpp"
+#include "collector/analytics/clickhouse/clickhouse.hpp"
 
 namespace kuzet::collector::analytics {
 
@@ -88,6 +88,7 @@ std::vector<std::string> distributed_schema_sql(const std::string& cluster, cons
 // made for this base bin, and brings an older schema to kSchemaVersion (filling the new tables from
 // measurements_local: minutes per 100 M measurements). Throws std::runtime_error (a shard down, another
 // bin, a schema newer than this Kuzet's).
-void create_schema(const ClickHouseUrl& url, int64_t base_bin_ms, const ClientLimits& limits = {});
+void create_schema(const clickhouse::ClickHouseUrl& url, int64_t base_bin_ms,
+                   const clickhouse::ClientLimits& limits = {});
 
 }  // namespace kuzet::collector::analytics

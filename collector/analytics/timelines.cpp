@@ -10,7 +10,8 @@
 
 namespace kuzet::collector::analytics {
 
-ClickHouseTimelines::ClickHouseTimelines(const ClickHouseUrl& url, int64_t base_bin_ms, const ClientLimits& limits)
+ClickHouseTimelines::ClickHouseTimelines(const clickhouse::ClickHouseUrl& url, int64_t base_bin_ms,
+                                         const clickhouse::ClientLimits& limits)
     : base_bin_ms_(base_bin_ms), client_(url.query, url.database, limits) {}
 
 void ClickHouseTimelines::check_bin(int64_t bin_ms) const {
@@ -43,7 +44,7 @@ std::vector<timeline::Series> ClickHouseTimelines::read_series(const std::vector
     ranges.push_back({r.key, timeline::bin_floor(r.from_ms, bin_ms), timeline::bin_ceil(r.until_ms, bin_ms)});
   bool any = false;
   for (const auto& r : ranges) any = any || r.end > r.first;
-  if (!any) return series_counts_from_rows(requests, bin_ms, Table{}).series;
+  if (!any) return series_counts_from_rows(requests, bin_ms, clickhouse::Table{}).series;
   std::optional<GroupCounts> days = bin_ms == kDayMs ? stored_days(requests, ranges, source) : std::nullopt;
   GroupCounts group = days      ? std::move(*days)
                       : counts ? series_counts_from_rows(requests, bin_ms,

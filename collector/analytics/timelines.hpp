@@ -7,7 +7,7 @@
 #include <mutex>
 #include <string>
 
-#include "collector/analytics/clickhouse.hpp"
+#include "collector/analytics/clickhouse/clickhouse.hpp"
 #include "collector/analytics/queries.hpp"
 #include "collector/timeline/source.hpp"
 
@@ -16,7 +16,8 @@ namespace kuzet::collector::analytics {
 class ClickHouseTimelines : public timeline::TimelineSource {
  public:
   // Reads the tables create_schema made for this base bin. Throws nothing until queried.
-  ClickHouseTimelines(const ClickHouseUrl& url, int64_t base_bin_ms, const ClientLimits& limits = {});
+  ClickHouseTimelines(const clickhouse::ClickHouseUrl& url, int64_t base_bin_ms,
+                      const clickhouse::ClientLimits& limits = {});
 
   int64_t base_bin_ms() const override { return base_bin_ms_; }
   std::vector<timeline::SeriesInfo> series_list(const timeline::TimelineQuery& query) override;
@@ -78,7 +79,7 @@ class ClickHouseTimelines : public timeline::TimelineSource {
   void check_bin(int64_t bin_ms) const;
 
   int64_t base_bin_ms_;
-  Client client_;
+  clickhouse::Client client_;
   void set_paths(IncidentPaths paths) {
     std::lock_guard<std::mutex> lock(paths_mutex_);
     last_paths_ = paths;

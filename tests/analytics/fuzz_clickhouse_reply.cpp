@@ -8,7 +8,7 @@
 #include <stdexcept>
 #include <string_view>
 
-#include "collector/analytics/clickhouse.hpp"
+#include "collector/analytics/clickhouse/clickhouse.hpp"
 #include "collector/analytics/queries.hpp"
 
 using namespace kuzet;
@@ -16,9 +16,9 @@ using namespace kuzet::collector::analytics;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view body(reinterpret_cast<const char*>(data), size);
-  Rows rows;
+  clickhouse::Rows rows;
   try {
-    rows = parse_reply(body, 1 << 16);
+    rows = clickhouse::parse_reply(body, 1 << 16);
   } catch (const std::runtime_error&) {
     return 0;
   }

@@ -14,7 +14,7 @@
 #include <string>
 #include <string_view>
 
-#include "collector/analytics/clickhouse.hpp"
+#include "collector/analytics/clickhouse/clickhouse.hpp"
 #include "collector/analytics/materializer.hpp"
 #include "collector/analytics/queries.hpp"
 #include "collector/analytics/schema.hpp"
@@ -28,7 +28,7 @@ constexpr int64_t kFirst = 1641081600000, kBin = 600000, kEnd = kFirst + 12 * kB
 constexpr int64_t kFirstDay = kFirst;
 
 // Every cell readable; a cell read as an integer is an optional '-' and decimal digits, nothing else.
-void check_cells(const Table& t) {
+void check_cells(const clickhouse::Table& t) {
   for (size_t r = 0; r < t.size(); ++r)
     for (size_t c = 0; c < t.width(); ++c) {
       const std::string_view cell = t.text(r, c);
@@ -62,7 +62,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::vector<timeline::TimelineSource::SeriesRequest> requests = {{{"KZ", 9198, "t.com"}, kFirst, kEnd},
                                                                         {{"KZ", 9198, "*"}, kFirst + kBin, kEnd - kBin}};
   try {  // a network's counts: each series dense, every count positive and adding up to its bin's probes
-    const Table rows = parse_tsv(body, kCountColumns, 1 << 16);
+    const clickhouse::Table rows = clickhouse::parse_tsv(body, kCountColumns, 1 << 16);
     check_cells(rows);
     auto group = series_counts_from_rows(requests, kBin, rows);
     if (group.series.size() != 2 || group.series[0].bins.size() != 12 || group.series[1].bins.size() != 10)
@@ -71,7 +71,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   } catch (const std::runtime_error&) {
   }
   try {  // a mixed bin's states added to the counts
-    const Table rows = parse_tsv(body, kMixedColumns, 1 << 16);
+    const clickhouse::Table rows = clickhouse::parse_tsv(body, kMixedColumns, 1 << 16);
     check_cells(rows);
     auto group = all_bins_mixed(requests, kBin);
     add_mixed_counts(group, rows);
@@ -82,7 +82,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       {{"KZ", 9198, "t.com"}, kFirst, kEnd, std::string("blocked")}, {{"KZ", 9198, "*"}, kFirst, kEnd, std::nullopt}};
   VantageGroup group(windows);
   try {  // the windows' presence, then (the same bytes) the states of their mixed bins
-    const Table rows = parse_tsv(body, kPresenceColumns, 1 << 16);
+    const clickhouse::Table rows = clickhouse::parse_tsv(body, kPresenceColumns, 1 << 16);
     check_cells(rows);
     group.add_presence(rows);
     for (const auto& m : group.mixed())
@@ -90,11 +90,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   } catch (const std::runtime_error&) {
   }
   try {
-    group.add_states(parse_tsv(body, kStateColumns, 1 << 16));
+    group.add_states(clickhouse::parse_tsv(body, kStateColumns, 1 << 16));
   } catch (const std::runtime_error&) {
   }
   try {  // stored incidents: each series under its own key, its runs' text stable, their answer within the window
-    const StoredRead read = stored_from_rows(parse_tsv(body, kStoredColumns, 1 << 16));
+    const StoredRead read = stored_from_rows(clickhouse::parse_tsv(body, kStoredColumns, 1 << 16));
     for (const auto& [key, s] : read.series) {
       if (!(key == s.key)) __builtin_trap();
       const std::string text = runs_text(s.runs);
@@ -114,7 +114,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     net.key = {"KZ", 9198, "*"};
     other.key = {"UZ", 1, "*"};
     const std::vector<timeline::NetworkPart> parts = {{&net, kFirst, kEnd + kBinsPerChunk * kBin}, {&other, kFirst, kEnd}};
-    add_network_bins(parts, parse_tsv(body, kNetworkBinColumns, 1 << 16), kBin);
+    add_network_bins(parts, clickhouse::parse_tsv(body, kNetworkBinColumns, 1 << 16), kBin);
     for (const auto& p : parts) {
       const auto& bins = p.series->bins;
       if (p.series->bins_until_ms != 0 && (p.series->bins_from_ms != p.from_ms || p.series->bins_until_ms != p.until_ms))
@@ -128,7 +128,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   } catch (const std::runtime_error&) {
   }
   try {  // day marks: only days' starts answer
-    for (const int64_t day : counted_days_from_rows(parse_tsv(body, kDayMarkColumns, 1 << 16)))
+    for (const int64_t day : counted_days_from_rows(clickhouse::parse_tsv(body, kDayMarkColumns, 1 << 16)))
       if (day < 0 || day % kDayMs != 0) __builtin_trap();
   } catch (const std::runtime_error&) {
   }
@@ -136,7 +136,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const std::set<int64_t> counted = {kFirstDay, kFirstDay + kDayMs};
     const std::vector<timeline::TimelineSource::SeriesRequest> days = {
         {{"KZ", 9198, "t.com"}, kFirstDay, kFirstDay + 3 * kDayMs}, {{"KZ", 9198, "*"}, kFirstDay + kDayMs, kFirstDay + 2 * kDayMs}};
-    const auto group = counts_from_stored_days(days, counted, parse_tsv(body, kDayCountColumns, 1 << 16));
+    const auto group = counts_from_stored_days(days, counted, clickhouse::parse_tsv(body, kDayCountColumns, 1 << 16));
     if (group.series.size() != 2 || group.series[0].bins.size() != 3 || group.series[1].bins.size() != 1) __builtin_trap();
     for (const auto& s : group.series)
       for (size_t i = 0; i < s.bins.size(); ++i) {

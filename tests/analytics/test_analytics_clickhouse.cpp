@@ -40,25 +40,25 @@ namespace {
 
 // A fresh database on every server of the test cluster, dropped at the end.
 struct TestCluster {
-  analytics::ClickHouseUrl url;
+  analytics::clickhouse::ClickHouseUrl url;
   TestCluster() {
     const char* env = std::getenv("KUZET_TEST_CLICKHOUSE");
     REQUIRE_MESSAGE(env, "KUZET_TEST_CLICKHOUSE is not set: run through ctest (scripts/ch-test-cluster.sh)");
-    url = analytics::parse_clickhouse_url(env);
+    url = analytics::clickhouse::parse_clickhouse_url(env);
     url.database = "kt_" + core::random_hex(6);
     analytics::create_schema(url, kDefaultBinMs);
   }
   ~TestCluster() {
     for (const auto& s : url.shards) {
       try {
-        analytics::Client(s, "default").execute("DROP DATABASE IF EXISTS " + url.database);
+        analytics::clickhouse::Client(s, "default").execute("DROP DATABASE IF EXISTS " + url.database);
       } catch (...) {
         // Left behind in the throwaway cluster's data directory: harmless.
       }
     }
   }
-  uint64_t count_on(const analytics::Endpoint& server, const std::string& sql) {
-    const auto rows = analytics::Client(server, url.database).select(sql);
+  uint64_t count_on(const analytics::clickhouse::Endpoint& server, const std::string& sql) {
+    const auto rows = analytics::clickhouse::Client(server, url.database).select(sql);
     REQUIRE(rows.size() == 1);
     return rows[0][0].get<uint64_t>();
   }
@@ -221,7 +221,7 @@ TEST_CASE("ClickHouse answers what the SQLite index answers on the January 2022 
 
   // Stored incidents behind the export (a pass that failed after its batch was recorded): not used, every series
   // searched, the same answers; the next pass brings every series up.
-  analytics::Client(cluster.url.query, cluster.url.database)
+  analytics::clickhouse::Client(cluster.url.query, cluster.url.database)
       .execute(std::string("INSERT INTO ") + analytics::kExportProgress + " VALUES (" + std::to_string(n + 1) + ", now())");
   same_answers(false);
   CHECK(exporter.export_pending() == 0);
@@ -235,7 +235,7 @@ TEST_CASE("ClickHouse answers what the SQLite index answers on the January 2022 
 
   // A batch sent again (a crash between a batch and its watermark) changes no answer.
   auto again = indexed.store->in_log_order(0, 5000, false);
-  analytics::Client(cluster.url.query, cluster.url.database)
+  analytics::clickhouse::Client(cluster.url.query, cluster.url.database)
       .insert_json_rows(analytics::kMeasurements,
                         analytics::export_rows(again, [&](const std::string& k) -> std::optional<int64_t> {
                           auto key = indexed.store->find_key(k);
@@ -249,7 +249,7 @@ TEST_CASE("ClickHouse answers what the SQLite index answers on the January 2022 
   // whose later count was cut short (started, never marked counted): both read from the states, the other days from
   // their counts, in the same answers. A pass counting the days that do not answer brings them back.
   {
-    analytics::Client db(cluster.url.query, cluster.url.database);
+    analytics::clickhouse::Client db(cluster.url.query, cluster.url.database);
     const int64_t day3 = bin_floor(q.from_ms, analytics::kDayMs) + 3 * analytics::kDayMs, day5 = day3 + 2 * analytics::kDayMs;
     db.execute(analytics::day_marks_insert_sql({day3}, analytics::DayMark::exported, n + 1, n + 1));
     db.execute(analytics::day_marks_insert_sql({day5}, analytics::DayMark::started, uint64_t{1} << 62, n));
@@ -268,7 +268,7 @@ TEST_CASE("ClickHouse answers what the SQLite index answers on the January 2022 
 
   // Both paths of a series read are exercised: at 1-day bins probes change state within a bin (mixed bins,
   // read from the states), at the base bin most bins are exact from the counts.
-  analytics::Client query(cluster.url.query, cluster.url.database);
+  analytics::clickhouse::Client query(cluster.url.query, cluster.url.database);
   for (const int64_t bin : {kDefaultBinMs, int64_t{24} * 3600 * 1000}) {
     std::vector<TimelineSource::SeriesRequest> all;
     std::vector<analytics::KeyRange> ranges;
@@ -317,7 +317,7 @@ TEST_CASE("ClickHouse answers what the SQLite index answers on the January 2022 
   // Every shard's database as if brought to `version` (its tables left as they are).
   auto set_schema_version = [&](int version) {
     for (const auto& shard : cluster.url.shards) {
-      analytics::Client db(shard, cluster.url.database);
+      analytics::clickhouse::Client db(shard, cluster.url.database);
       db.execute(std::string("DROP TABLE ") + analytics::kSchemaVersionTable);
       db.execute(std::string("CREATE TABLE ") + analytics::kSchemaVersionTable +
                  " (version UInt32, upgraded_at DateTime) ENGINE = TinyLog");
@@ -329,7 +329,7 @@ TEST_CASE("ClickHouse answers what the SQLite index answers on the January 2022 
   // first pass of the exporter started with it (a restart) counts every day.
   set_schema_version(5);
   for (const char* t : {analytics::kDayCounts, analytics::kDayMarks})
-    analytics::Client(cluster.url.query, cluster.url.database).execute(std::string("DROP TABLE ") + t);
+    analytics::clickhouse::Client(cluster.url.query, cluster.url.database).execute(std::string("DROP TABLE ") + t);
   analytics::create_schema(cluster.url, kDefaultBinMs);
   CHECK(cluster.count_on(cluster.url.query, "SELECT toUInt64(count()) FROM day_counts") == 0);
   same_days(false);
@@ -346,7 +346,7 @@ TEST_CASE("ClickHouse answers what the SQLite index answers on the January 2022 
   // the upgrade nothing stored answers until the exporter's first pass, which stores runs and bins.
   set_schema_version(4);
   {
-    analytics::Client db(cluster.url.query, cluster.url.database);
+    analytics::clickhouse::Client db(cluster.url.query, cluster.url.database);
     for (const char* t : {analytics::kNetworkBins, analytics::kIncidentsWatermark})
       db.execute(std::string("DROP TABLE ") + t);
     db.execute(std::string("CREATE TABLE ") + analytics::kIncidentsWatermarkV4 +
@@ -363,7 +363,7 @@ TEST_CASE("ClickHouse answers what the SQLite index answers on the January 2022 
   // A database of schema 1 (before bin_probes, verdict_days, probe_presence and the stored incidents): the next
   // start rebuilds those tables from measurements_local, and the answers stay the same.
   for (const auto& shard : cluster.url.shards) {
-    analytics::Client db(shard, cluster.url.database);
+    analytics::clickhouse::Client db(shard, cluster.url.database);
     for (const char* t : {"bin_probes_targets", "bin_probes_targets_whole", "bin_probes_networks",
                           "bin_probes_networks_whole", "verdict_days_targets", "probe_presence_targets",
                           "probe_presence_networks", "bin_probes", "verdict_days", "probe_presence",
@@ -371,7 +371,7 @@ TEST_CASE("ClickHouse answers what the SQLite index answers on the January 2022 
       db.execute(std::string("DROP TABLE ") + t);
   }
   for (const char* t : {analytics::kSeriesIncidents, analytics::kNetworkBins, analytics::kIncidentsWatermark})
-    analytics::Client(cluster.url.query, cluster.url.database).execute(std::string("DROP TABLE ") + t);
+    analytics::clickhouse::Client(cluster.url.query, cluster.url.database).execute(std::string("DROP TABLE ") + t);
   analytics::create_schema(cluster.url, kDefaultBinMs);
   CHECK(cluster.count_on(cluster.url.query, "SELECT toUInt64(count()) FROM bin_probes") > 0);
   CHECK(cluster.count_on(cluster.url.query, "SELECT toUInt64(count()) FROM probe_presence") > 0);
@@ -381,7 +381,7 @@ TEST_CASE("ClickHouse answers what the SQLite index answers on the January 2022 
   CHECK(exporter.export_pending() == 0);
   same_answers(true);
   // A schema newer than this Kuzet's is refused, not written to.
-  analytics::Client(cluster.url.shards.back(), cluster.url.database)
+  analytics::clickhouse::Client(cluster.url.shards.back(), cluster.url.database)
       .execute(std::string("INSERT INTO ") + analytics::kSchemaVersionTable + " VALUES (" +
                std::to_string(analytics::kSchemaVersion + 1) + ", now())");
   CHECK_THROWS_WITH_AS(analytics::create_schema(cluster.url, kDefaultBinMs), doctest::Contains("newer than this Kuzet"),
@@ -414,11 +414,12 @@ TEST_CASE("incident windows: a probe's latest state from its presence, a tie at 
                            {"decisive", r.decisive}}
                 .dump() +
             "\n";
-  analytics::Client(cluster.url.query, cluster.url.database).insert_json_rows(analytics::kMeasurements, body);
+  analytics::clickhouse::Client(cluster.url.query, cluster.url.database)
+      .insert_json_rows(analytics::kMeasurements, body);
   const std::vector<TimelineSource::VantageRequest> windows = {
       {{"KZ", 9198, "a.com"}, t0, t0 + kDefaultBinMs, std::string(core::verdict::blocked)},
       {{"KZ", 9198, "*"}, t0, t0 + kDefaultBinMs, std::nullopt}};
-  analytics::Client query(cluster.url.query, cluster.url.database);
+  analytics::clickhouse::Client query(cluster.url.query, cluster.url.database);
   analytics::VantageGroup group(windows);
   group.add_presence(query.select_tsv(analytics::vantage_presence_sql(windows, ""), analytics::kPresenceColumns));
   // The ties: k3 and k4 on the target; k3 on the network (its two states differ in decisive), not k4 (alike).
@@ -452,7 +453,7 @@ TEST_CASE("an exporter killed mid-export goes on from its watermark: nothing los
 
   // The real binary, in small batches, killed with SIGKILL once some batches are recorded.
   const std::vector<std::string> args = {"analytics-export", "--db",    indexed.db.location(), "--analytics",
-                                         analytics::url_text(cluster.url), "--batch", "50"};
+                                         analytics::clickhouse::url_text(cluster.url), "--batch", "50"};
   int out = -1;
   const pid_t pid = collector::testing::spawn_process(KUZET_COLLECTOR_BINARY, args, &out);
   REQUIRE(pid > 0);
@@ -475,7 +476,7 @@ TEST_CASE("an exporter killed mid-export goes on from its watermark: nothing los
   CHECK(watcher.watermark() == n);
   CHECK(cluster.count_on(cluster.url.query, "SELECT uniqExact(uid) FROM measurements") == n);
   for (const auto& shard : cluster.url.shards)
-    analytics::Client(shard, cluster.url.database).execute("OPTIMIZE TABLE measurements_local FINAL");
+    analytics::clickhouse::Client(shard, cluster.url.database).execute("OPTIMIZE TABLE measurements_local FINAL");
   CHECK(cluster.count_on(cluster.url.query, "SELECT count() FROM measurements") == n);  // duplicates merged away
   analytics::ClickHouseTimelines clickhouse(cluster.url, kDefaultBinMs);
   check_same_answers(indexed.index, clickhouse);

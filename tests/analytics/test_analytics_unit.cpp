@@ -8,7 +8,7 @@
 #include <map>
 #include <set>
 
-#include "collector/analytics/clickhouse.hpp"
+#include "collector/analytics/clickhouse/clickhouse.hpp"
 #include "collector/analytics/exporter.hpp"
 #include "collector/analytics/materializer.hpp"
 #include "collector/analytics/queries.hpp"
@@ -27,13 +27,13 @@ std::string reply(const std::string& meta, const std::string& data) {
          "\"bytes_read\": 37088\n\t}\n}\n";
 }
 // A TabSeparated reply of plain cells (no byte that needs an escape), parsed as the client does.
-Table tsv(const std::vector<std::vector<std::string>>& rows, size_t width) {
+clickhouse::Table tsv(const std::vector<std::vector<std::string>>& rows, size_t width) {
   std::string body;
   for (const auto& row : rows) {
     for (size_t i = 0; i < row.size(); ++i) body += (i ? "\t" : "") + row[i];
     body += "\n";
   }
-  return parse_tsv(body, width, 1 << 20);
+  return clickhouse::parse_tsv(body, width, 1 << 20);
 }
 const std::string kSeriesMeta =
     R"j({"name": "b", "type": "Int64"}, {"name": "verdict", "type": "String"}, {"name": "method", "type": "String"},)j"
@@ -42,14 +42,15 @@ const std::string kSeriesMeta =
 }  // namespace
 
 TEST_CASE("the --analytics URL") {
-  auto u = parse_clickhouse_url("clickhouse://127.0.0.1:8123/kuzet?cluster=kuzet&shard=10.0.0.1:8123&shard=10.0.0.2:8124");
-  CHECK(u.query == Endpoint{"127.0.0.1", 8123});
+  auto u = clickhouse::parse_clickhouse_url(
+      "clickhouse://127.0.0.1:8123/kuzet?cluster=kuzet&shard=10.0.0.1:8123&shard=10.0.0.2:8124");
+  CHECK(u.query == clickhouse::Endpoint{"127.0.0.1", 8123});
   CHECK(u.database == "kuzet");
   CHECK(u.cluster == "kuzet");
   REQUIRE(u.shards.size() == 2);
-  CHECK(u.shards[1] == Endpoint{"10.0.0.2", 8124});
+  CHECK(u.shards[1] == clickhouse::Endpoint{"10.0.0.2", 8124});
   // No shard= : the query server is the one shard; no database: "default".
-  auto one = parse_clickhouse_url("clickhouse://ch:8123?cluster=c1");
+  auto one = clickhouse::parse_clickhouse_url("clickhouse://ch:8123?cluster=c1");
   CHECK(one.database == "default");
   REQUIRE(one.shards.size() == 1);
   CHECK(one.shards[0] == one.query);
@@ -58,20 +59,20 @@ TEST_CASE("the --analytics URL") {
                           "clickhouse://x:1?cluster=c;DROP", "clickhouse://x:1?cluster=c&shard=y",
                           "clickhouse://x:1?cluster=c&password=p", "clickhouse://:1?cluster=c"}) {
     CAPTURE(bad);
-    CHECK_THROWS_AS(parse_clickhouse_url(bad), std::invalid_argument);
+    CHECK_THROWS_AS(clickhouse::parse_clickhouse_url(bad), std::invalid_argument);
   }
 }
 
 TEST_CASE("SQL literals keep any name one value") {
-  CHECK(sql_string("a.com") == "'a.com'");
-  CHECK(sql_string("x' OR 1=1 --") == "'x\\' OR 1=1 --'");
-  CHECK(sql_string("back\\slash") == "'back\\\\slash'");
-  CHECK(sql_string(std::string("nul\0line\n", 9)) == "'nul\\x00line\\x0A'");
-  CHECK(sql_string("Қазақстан") == "'Қазақстан'");
-  CHECK(sql_identifier("kuzet_2") == "kuzet_2");
-  CHECK_THROWS_AS(sql_identifier("a b"), std::invalid_argument);
-  CHECK_THROWS_AS(sql_identifier("1abc"), std::invalid_argument);
-  CHECK_THROWS_AS(sql_identifier(""), std::invalid_argument);
+  CHECK(clickhouse::sql_string("a.com") == "'a.com'");
+  CHECK(clickhouse::sql_string("x' OR 1=1 --") == "'x\\' OR 1=1 --'");
+  CHECK(clickhouse::sql_string("back\\slash") == "'back\\\\slash'");
+  CHECK(clickhouse::sql_string(std::string("nul\0line\n", 9)) == "'nul\\x00line\\x0A'");
+  CHECK(clickhouse::sql_string("Қазақстан") == "'Қазақстан'");
+  CHECK(clickhouse::sql_identifier("kuzet_2") == "kuzet_2");
+  CHECK_THROWS_AS(clickhouse::sql_identifier("a b"), std::invalid_argument);
+  CHECK_THROWS_AS(clickhouse::sql_identifier("1abc"), std::invalid_argument);
+  CHECK_THROWS_AS(clickhouse::sql_identifier(""), std::invalid_argument);
 }
 
 TEST_CASE("the schema: the base bin in every view, Distributed tables sharded by probe") {
@@ -240,28 +241,30 @@ TEST_CASE("a recorded counts reply: exact bins from distinct probes, mixed bins 
 
 TEST_CASE("TabSeparated replies: ClickHouse's escapes undone, rows of the width asked for, the rest refused") {
   // As clickhouse-server 18.16 writes SELECT 'a\tb', 'c\\d''\n', 42 FORMAT TabSeparated.
-  const auto t = parse_tsv("a\\tb\tc\\\\d\\'\\n\t42\n\t\t-7\n", 3, 1 << 20);
+  const auto t = clickhouse::parse_tsv("a\\tb\tc\\\\d\\'\\n\t42\n\t\t-7\n", 3, 1 << 20);
   REQUIRE(t.size() == 2);
   CHECK(t.text(0, 0) == "a\tb");
   CHECK(t.text(0, 1) == "c\\d'\n");
   CHECK(t.integer(0, 2) == 42);
   CHECK(t.text(1, 0).empty());
   CHECK(t.integer(1, 2) == -7);
-  CHECK(parse_tsv("\\x41\\0\\b\\f\\r\\a\\v\\\"\n", 1, 1 << 20).text(0, 0) == std::string("A\0\b\f\r\a\v\"", 8));
-  CHECK(parse_tsv("", 2, 1 << 20).size() == 0);
+  CHECK(clickhouse::parse_tsv("\\x41\\0\\b\\f\\r\\a\\v\\\"\n", 1, 1 << 20).text(0, 0) ==
+        std::string("A\0\b\f\r\a\v\"", 8));
+  CHECK(clickhouse::parse_tsv("", 2, 1 << 20).size() == 0);
   CHECK_THROWS_AS(t.text(0, 3), std::runtime_error);
   CHECK_THROWS_AS(t.text(2, 0), std::runtime_error);
   CHECK_THROWS_AS(t.integer(0, 0), std::runtime_error);
-  CHECK_THROWS_AS(parse_tsv("a\tb\n", 3, 1 << 20), std::runtime_error);      // a narrow row
-  CHECK_THROWS_AS(parse_tsv("a\tb\tc\td\n", 3, 1 << 20), std::runtime_error);  // a wide one
-  CHECK_THROWS_AS(parse_tsv("a\tb\tc", 3, 1 << 20), std::runtime_error);       // cut short
-  CHECK_THROWS_AS(parse_tsv("a\\q\n", 1, 1 << 20), std::runtime_error);        // an unknown escape
-  CHECK_THROWS_AS(parse_tsv("a\\x4\n", 1, 1 << 20), std::runtime_error);
-  CHECK_THROWS_AS(parse_tsv("a\\", 1, 1 << 20), std::runtime_error);
-  CHECK_THROWS_AS(parse_tsv("a\n", 0, 1 << 20), std::runtime_error);
-  CHECK_THROWS_AS(parse_tsv("abcdef\n", 1, 4), std::runtime_error);  // over the byte cap
-  CHECK_THROWS_AS(parse_tsv("Code: 60, e.displayText() = DB::Exception: Table x doesn't exist\n", 2, 1 << 20),
-                  std::runtime_error);
+  CHECK_THROWS_AS(clickhouse::parse_tsv("a\tb\n", 3, 1 << 20), std::runtime_error);      // a narrow row
+  CHECK_THROWS_AS(clickhouse::parse_tsv("a\tb\tc\td\n", 3, 1 << 20), std::runtime_error);  // a wide one
+  CHECK_THROWS_AS(clickhouse::parse_tsv("a\tb\tc", 3, 1 << 20), std::runtime_error);       // cut short
+  CHECK_THROWS_AS(clickhouse::parse_tsv("a\\q\n", 1, 1 << 20), std::runtime_error);        // an unknown escape
+  CHECK_THROWS_AS(clickhouse::parse_tsv("a\\x4\n", 1, 1 << 20), std::runtime_error);
+  CHECK_THROWS_AS(clickhouse::parse_tsv("a\\", 1, 1 << 20), std::runtime_error);
+  CHECK_THROWS_AS(clickhouse::parse_tsv("a\n", 0, 1 << 20), std::runtime_error);
+  CHECK_THROWS_AS(clickhouse::parse_tsv("abcdef\n", 1, 4), std::runtime_error);  // over the byte cap
+  CHECK_THROWS_AS(
+      clickhouse::parse_tsv("Code: 60, e.displayText() = DB::Exception: Table x doesn't exist\n", 2, 1 << 20),
+      std::runtime_error);
 }
 
 TEST_CASE("which series hold an interference verdict: whole days of the bins asked for") {
@@ -276,26 +279,31 @@ TEST_CASE("which series hold an interference verdict: whole days of the bins ask
   CHECK(sql.find("source = 'ooni'") != std::string::npos);
   CHECK(sql.find("asn =") == std::string::npos);
   const std::string meta = R"j({"name":"cc"},{"name":"asn"},{"name":"target"})j";
-  const auto keys =
-      series_keys_from_rows(parse_reply(reply(meta, R"j(["KZ", 9198, "a.com"], ["KZ", 48503, "a.com"])j"), 1 << 20));
+  const auto keys = series_keys_from_rows(
+      clickhouse::parse_reply(reply(meta, R"j(["KZ", 9198, "a.com"], ["KZ", 48503, "a.com"])j"), 1 << 20));
   CHECK(keys == std::set<timeline::SeriesKey>{{"KZ", 9198, "a.com"}, {"KZ", 48503, "a.com"}});
-  CHECK_THROWS_AS(series_keys_from_rows(parse_reply(reply(meta, R"j(["KZ", -1, "a.com"])j"), 1 << 20)),
+  CHECK_THROWS_AS(series_keys_from_rows(clickhouse::parse_reply(reply(meta, R"j(["KZ", -1, "a.com"])j"), 1 << 20)),
                   std::runtime_error);
 }
 
 TEST_CASE("replies that are not what was asked for are refused") {
-  CHECK_THROWS_AS(parse_reply("Code: 60, e.displayText() = DB::Exception: Table default.x doesn't exist", 1 << 20),
+  CHECK_THROWS_AS(
+      clickhouse::parse_reply("Code: 60, e.displayText() = DB::Exception: Table default.x doesn't exist", 1 << 20),
+      std::runtime_error);
+  CHECK_THROWS_AS(clickhouse::parse_reply(reply(kSeriesMeta, "[1, \"a\", \"b\"]"), 1 << 20),
+                  std::runtime_error);  // narrow row
+  CHECK_THROWS_AS(clickhouse::parse_reply(R"j({"meta": [], "data": {}})j", 1 << 20), std::runtime_error);
+  CHECK_THROWS_AS(clickhouse::parse_reply(R"j({"meta": [1], "data": [[1]], "data": [[2]]})j", 1 << 20),
                   std::runtime_error);
-  CHECK_THROWS_AS(parse_reply(reply(kSeriesMeta, "[1, \"a\", \"b\"]"), 1 << 20), std::runtime_error);  // narrow row
-  CHECK_THROWS_AS(parse_reply(R"j({"meta": [], "data": {}})j", 1 << 20), std::runtime_error);
-  CHECK_THROWS_AS(parse_reply(R"j({"meta": [1], "data": [[1]], "data": [[2]]})j", 1 << 20), std::runtime_error);
-  CHECK_THROWS_AS(parse_reply(reply(kSeriesMeta, R"j([1641081600000, "ok", "", 2])j"), 64), std::runtime_error);
-  CHECK_THROWS_AS(parse_reply(R"j({"meta": [1], "data": [[[[[1]]]]]})j", 1 << 20), std::runtime_error);  // depth
+  CHECK_THROWS_AS(clickhouse::parse_reply(reply(kSeriesMeta, R"j([1641081600000, "ok", "", 2])j"), 64),
+                  std::runtime_error);
+  CHECK_THROWS_AS(clickhouse::parse_reply(R"j({"meta": [1], "data": [[[[[1]]]]]})j", 1 << 20),
+                  std::runtime_error);  // depth
 }
 
 TEST_CASE("series list: category over every source, extent over the one asked for") {
   const std::string meta = R"j({"name":"cc"},{"name":"asn"},{"name":"target"},{"name":"source"},{"name":"c"},{"name":"f"},{"name":"l"})j";
-  const auto rows = parse_reply(reply(meta, R"j(["KZ", 9198, "t.com", "ooni", "news", 100, 900],
+  const auto rows = clickhouse::parse_reply(reply(meta, R"j(["KZ", 9198, "t.com", "ooni", "news", 100, 900],
     ["KZ", 9198, "t.com", "kuzet", "", 300, 700],
     ["KZ", 9198, "*", "kuzet", "", 300, 700],
     ["KZ", 48503, "*", "ooni", "", 0, 1],
@@ -498,7 +506,7 @@ TEST_CASE("stored incidents: the read carries its filters, a recorded reply deco
       "[[\"blocked\",1641254400000,1641772800000,1641774600000,4607182418800017408,6,651,0,[\"dns.nxdomain\"],199,570,199,570]]"
       "\t0\t0\n"
       "UA\t1010\tt5.example.org\t" + options + "\t1640995200000\t1641859800000\t[]\t0\t0\n";
-  const StoredRead read = stored_from_rows(parse_tsv(recorded, kStoredColumns, 1 << 20));
+  const StoredRead read = stored_from_rows(clickhouse::parse_tsv(recorded, kStoredColumns, 1 << 20));
   CHECK(read.current);
   REQUIRE(read.series.size() == 3);
   const auto& blocked = read.series.at({"UA", 1010, "t0.example.org"});
@@ -521,19 +529,21 @@ TEST_CASE("stored incidents: the read carries its filters, a recorded reply deco
   std::string cell;
   for (char c : runs_text(s.runs)) cell += c == '\\' ? std::string("\\\\") : std::string(1, c);
   const StoredRead escaped =
-      stored_from_rows(parse_tsv("KZ\t9198\ta.com\t\t0\t0\t" + cell + "\t5\t5\n", kStoredColumns, 1 << 20));
+      stored_from_rows(clickhouse::parse_tsv("KZ\t9198\ta.com\t\t0\t0\t" + cell + "\t5\t5\n", kStoredColumns, 1 << 20));
   CHECK(escaped.series.at(s.key).runs == s.runs);
 
   // Behind the export (or never made): not current. No rows: not current either.
-  CHECK_FALSE(stored_from_rows(parse_tsv("KZ\t9198\ta.com\t\t0\t0\t[]\t4\t5\n", kStoredColumns, 1 << 20)).current);
-  CHECK_FALSE(stored_from_rows(parse_tsv("", kStoredColumns, 1 << 20)).current);
+  CHECK_FALSE(
+      stored_from_rows(clickhouse::parse_tsv("KZ\t9198\ta.com\t\t0\t0\t[]\t4\t5\n", kStoredColumns, 1 << 20)).current);
+  CHECK_FALSE(stored_from_rows(clickhouse::parse_tsv("", kStoredColumns, 1 << 20)).current);
   // Broken: an ASN out of range, a series twice, runs that are not runs.
-  CHECK_THROWS_AS(stored_from_rows(parse_tsv("KZ\t4294967296\ta.com\t\t0\t0\t[]\t5\t5\n", kStoredColumns, 1 << 20)),
-                  std::runtime_error);
-  CHECK_THROWS_AS(stored_from_rows(parse_tsv("KZ\t1\ta\t\t0\t0\t[]\t5\t5\nKZ\t1\ta\t\t0\t0\t[]\t5\t5\n",
+  CHECK_THROWS_AS(
+      stored_from_rows(clickhouse::parse_tsv("KZ\t4294967296\ta.com\t\t0\t0\t[]\t5\t5\n", kStoredColumns, 1 << 20)),
+      std::runtime_error);
+  CHECK_THROWS_AS(stored_from_rows(clickhouse::parse_tsv("KZ\t1\ta\t\t0\t0\t[]\t5\t5\nKZ\t1\ta\t\t0\t0\t[]\t5\t5\n",
                                              kStoredColumns, 1 << 20)),
                   std::runtime_error);
-  CHECK_THROWS_AS(stored_from_rows(parse_tsv("KZ\t1\ta\t\t0\t0\t[x]\t5\t5\n", kStoredColumns, 1 << 20)),
+  CHECK_THROWS_AS(stored_from_rows(clickhouse::parse_tsv("KZ\t1\ta\t\t0\t0\t[x]\t5\t5\n", kStoredColumns, 1 << 20)),
                   std::runtime_error);
 }
 
@@ -607,15 +617,18 @@ TEST_CASE("stored incidents: a network's bins as chunk rows, the read of a part'
                "chunk >= 19001 AND chunk <= 19001)) GROUP BY cc, asn, chunk");
   const std::string reply = "KZ\t9198\t19000\t" + text_of(0) + "\nKZ\t9198\t19001\t" + text_of(1) +
                             "\nKZ\t9198\t18000\t" + text_of(1) + "\nRU\t1\t19001\t" + text_of(1) + "\n";
-  add_network_bins(parts, parse_tsv(reply, kNetworkBinColumns, 1 << 20), kBin);
+  add_network_bins(parts, clickhouse::parse_tsv(reply, kNetworkBinColumns, 1 << 20), kBin);
   CHECK(a.bins == std::vector<timeline::NetworkBin>{net.bins[1], net.bins[2]});  // within the part only
   CHECK(a.bins_from_ms == parts[0].from_ms);
   CHECK(a.bins_until_ms == parts[0].until_ms);
   CHECK(b.bins.empty());  // its chunk did not come: not covered, searched
   CHECK(b.bins_until_ms == 0);
   // The same chunk twice is a broken reply.
-  CHECK_THROWS_AS(add_network_bins(parts, parse_tsv("KZ\t9198\t19000\t" + text_of(0) + "\nKZ\t9198\t19000\t" +
-                                                        text_of(0) + "\n", kNetworkBinColumns, 1 << 20), kBin),
+  CHECK_THROWS_AS(add_network_bins(parts,
+                                   clickhouse::parse_tsv(
+                                       "KZ\t9198\t19000\t" + text_of(0) + "\nKZ\t9198\t19000\t" + text_of(0) + "\n",
+                                       kNetworkBinColumns, 1 << 20),
+                                   kBin),
                   std::runtime_error);
   std::string zeros;
   for (int64_t i = 0; i < kBinsPerChunk; ++i) zeros += i ? " 0 0" : "0 0";
@@ -666,7 +679,7 @@ TEST_CASE("day counts: marks decide which days answer, the latest version's rows
   // Day 0 of t: version 7 had an inconclusive probe that version 9 no longer has (its latest of the day is ok now);
   // day 1 of t: no row (silence); day 2 not counted (read); the network's day 1 from its one version. Rows out of
   // order, one of a day outside the network's request.
-  const Table rows = tsv({{"KZ", "9198", "t.com", day, "9", "ok", "", "3"},
+  const clickhouse::Table rows = tsv({{"KZ", "9198", "t.com", day, "9", "ok", "", "3"},
                           {"KZ", "9198", "*", day1, "4", "online", "", "2"},
                           {"KZ", "9198", "t.com", day, "7", "inconclusive", "", "1"},
                           {"KZ", "9198", "t.com", day, "7", "ok", "", "2"},
@@ -731,9 +744,9 @@ TEST_CASE("day counts: a day counted over probe_bins per source, all sources tog
         "INSERT INTO day_marks (bin, kind, version, watermark) VALUES (1641081600000, 2, 99, 12)");
   CHECK(days_of({d0 + 5, d0 + kDayMs - 1, d0 + kDayMs, -1}) == std::set<int64_t>{-kDayMs, d0, d0 + kDayMs});
   // Days before 1970-01-03 and past a Date's range are never counted (read from the states).
-  CHECK(days_to_count({-kDayMs, 0, kDayMs, 2 * kDayMs, d0, d0 + kDayMs, (kMaxDateDays - 2) * kDayMs}, {d0}) ==
-        std::vector<int64_t>{2 * kDayMs, d0 + kDayMs});
-  CHECK(date_of(d0) == "2022-01-02");
-  CHECK(date_of(-1) == "1970-01-01");
-  CHECK(date_of(int64_t{100000} * kDayMs) == "2149-06-05");  // the last day a Date holds
+  CHECK(days_to_count({-kDayMs, 0, kDayMs, 2 * kDayMs, d0, d0 + kDayMs, (clickhouse::kMaxDateDays - 2) * kDayMs},
+                      {d0}) == std::vector<int64_t>{2 * kDayMs, d0 + kDayMs});
+  CHECK(clickhouse::date_of(d0) == "2022-01-02");
+  CHECK(clickhouse::date_of(-1) == "1970-01-01");
+  CHECK(clickhouse::date_of(int64_t{100000} * kDayMs) == "2149-06-05");  // the last day a Date holds
 }

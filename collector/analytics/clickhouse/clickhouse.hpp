@@ -13,7 +13,7 @@
 #include <string_view>
 #include <vector>
 
-namespace kuzet::collector::analytics {
+namespace kuzet::collector::analytics::clickhouse {
 
 struct Endpoint {
   std::string host;
@@ -111,4 +111,4 @@ class Client {
   std::vector<void*> idle_;  // CURL handles
 };
 
-}  // namespace kuzet::collector::analytics
+}  // namespace kuzet::collector::analytics::clickhouse

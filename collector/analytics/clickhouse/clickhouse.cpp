@@ -1,4 +1,4 @@
-#include "collector/analytics/clickhouse.hpp"
+#include "collector/analytics/clickhouse/clickhouse.hpp"
 
 #include <curl/curl.h>
 
@@ -10,7 +10,7 @@
 #include "core/crypto/crypto.hpp"
 #include "core/encoding/json_parse.hpp"
 
-namespace kuzet::collector::analytics {
+namespace kuzet::collector::analytics::clickhouse {
 
 namespace {
 
@@ -297,4 +297,4 @@ void Client::insert_json_rows(const std::string& table, const std::string& rows)
   post(params, rows);
 }
 
-}  // namespace kuzet::collector::analytics
+}  // namespace kuzet::collector::analytics::clickhouse
