@@ -212,8 +212,7 @@ std::string common_name(std::string_view dn) {
         if (attribute[i] == '\\' && i + 1 < attribute.size()) ++i;
         value += attribute[i];
       }
-      while (!value.empty() && value.back() == ' ') value.pop_back();
-      return value;
+      return std::string(ascii::trim_end(value, " "));
     }
     pos = end;
   }
@@ -226,7 +225,7 @@ std::string known_root_named_in_chain(const std::vector<measure::CertificateInfo
     std::string name = root.name;
     if (auto paren = name.find(" ("); paren != std::string::npos && !name.empty() && name.back() == ')')
       name.resize(paren);
-    while (!name.empty() && name.back() == ' ') name.pop_back();
+    name.resize(ascii::trim_end(name, " ").size());
     if (name.size() < 4) continue;  // too short to mean anything
     for (const auto& cert : chain)
       for (const auto* dn : {&cert.issuer, &cert.subject})

@@ -57,9 +57,7 @@ Spec parse_citizenlab_csv(std::string_view text, const std::string& source_name)
                                      std::to_string(header.size()) +
                                      " (a field with ',' or a line break must be in double quotes)");
     Target t;
-    t.url = std::string(record.fields[url_column]);
-    while (!t.url.empty() && (t.url.back() == ' ' || t.url.back() == '\t')) t.url.pop_back();
-    while (!t.url.empty() && (t.url.front() == ' ' || t.url.front() == '\t')) t.url.erase(0, 1);
+    t.url = std::string(ascii::trim(record.fields[url_column], ascii::kBlanks));
     std::string why;
     if (t.url.empty()) throw problem(record.line, "empty url");
     if (measure::http::sanitize_utf8(t.url) != t.url) throw problem(record.line, "url is not valid UTF-8");

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "ascii/ascii.hpp"
 #include "collector/timeline/api/api.hpp"
 #include "core/crypto/crypto.hpp"
 #include "core/encoding/json_parse.hpp"
@@ -126,7 +127,7 @@ std::string bundle_json(const Report& report) {
   // Measurements last and one per line: the file stays readable and diffable.
   std::string text = out.dump(1);
   text.resize(text.rfind('}'));
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  text.resize(ascii::trim_end(text, " \n").size());
   text += ",\n \"measurements\": [";
   for (size_t i = 0; i < report.measurements.size(); ++i) {
     const auto& e = report.measurements[i];

@@ -575,7 +575,7 @@ std::string extract_title(const std::string& body) {
     i += len;
     ++chars;
   }
-  while (!out.empty() && out.back() == ' ') out.pop_back();
+  out.resize(ascii::trim_end(out, " ").size());
   return out;
 }
 
