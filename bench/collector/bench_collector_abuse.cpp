@@ -20,7 +20,7 @@
 #include <thread>
 #include <vector>
 
-#include "tests/collector/helpers.hpp"
+#include "tests/collector/support/helpers.hpp"
 
 using namespace kuzet;
 using namespace kuzet::collector::testing;

@@ -30,9 +30,9 @@
 #include "collector/server.hpp"
 #include "collector/timeline/index.hpp"
 #include "envelope/envelope.hpp"
-#include "tests/collector/helpers.hpp"
-#include "tests/collector/spawn.hpp"
-#include "tests/collector/test_db.hpp"
+#include "tests/collector/support/helpers.hpp"
+#include "tests/collector/support/spawn.hpp"
+#include "tests/collector/support/test_db.hpp"
 
 using namespace kuzet;
 using namespace kuzet::collector;

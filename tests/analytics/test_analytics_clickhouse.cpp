@@ -26,7 +26,7 @@
 #include "collector/analytics/timelines.hpp"
 #include "collector/network/asn_db.hpp"
 #include "collector/timeline/api/api.hpp"
-#include "tests/collector/spawn.hpp"
+#include "tests/collector/support/spawn.hpp"
 #include "tests/timeline/api_server.hpp"
 #include "tests/timeline/replay_fixture.hpp"
 

@@ -12,9 +12,9 @@
 #include <fstream>
 #include <thread>
 
-#include "tests/collector/child_collector.hpp"
-#include "tests/collector/helpers.hpp"
-#include "tests/collector/server_fixture.hpp"
+#include "tests/collector/support/child_collector.hpp"
+#include "tests/collector/support/helpers.hpp"
+#include "tests/collector/support/server_fixture.hpp"
 
 using namespace kuzet;
 using namespace kuzet::collector::testing;

@@ -3,7 +3,7 @@
 
 #include "core/encoding/jcs.hpp"
 #include "core/encoding/json_parse.hpp"
-#include "tests/collector/server_fixture.hpp"
+#include "tests/collector/support/server_fixture.hpp"
 
 using namespace kuzet;
 using namespace kuzet::collector;

@@ -4,7 +4,7 @@
 
 #include "core/vocabulary/failure.hpp"
 #include "measure/observations_json.hpp"
-#include "tests/collector/server_fixture.hpp"
+#include "tests/collector/support/server_fixture.hpp"
 #include "tests/dns/fake_dns_server.hpp"
 
 using namespace kuzet;

@@ -18,8 +18,8 @@
 
 #include "collector/log/checkpointer.hpp"
 #include "collector/store/store.hpp"
-#include "tests/collector/child_collector.hpp"
-#include "tests/collector/helpers.hpp"
+#include "tests/collector/support/child_collector.hpp"
+#include "tests/collector/support/helpers.hpp"
 #include "tests/run_in_locale.hpp"
 #include "tlog/entry.hpp"
 #include "tlog/note.hpp"

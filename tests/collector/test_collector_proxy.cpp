@@ -9,8 +9,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "tests/collector/child_collector.hpp"
-#include "tests/collector/helpers.hpp"
+#include "tests/collector/support/child_collector.hpp"
+#include "tests/collector/support/helpers.hpp"
 #include "tests/loopback_port.hpp"
 
 using namespace kuzet;

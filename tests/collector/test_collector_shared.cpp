@@ -16,9 +16,9 @@
 #include "collector/log/checkpointer.hpp"
 #include "collector/store/pg_util.hpp"
 #include "collector/store/store.hpp"
-#include "tests/collector/child_collector.hpp"
-#include "tests/collector/helpers.hpp"
-#include "tests/collector/test_db.hpp"
+#include "tests/collector/support/child_collector.hpp"
+#include "tests/collector/support/helpers.hpp"
+#include "tests/collector/support/test_db.hpp"
 #include "tlog/entry.hpp"
 #include "tlog/note.hpp"
 

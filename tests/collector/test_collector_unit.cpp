@@ -16,9 +16,9 @@
 #include "i18n/embedded_collector.hpp"
 #include "i18n/i18n.hpp"
 #include "collector/ingest/upload.hpp"
-#include "tests/collector/helpers.hpp"
+#include "tests/collector/support/helpers.hpp"
 #include "tests/i18n_parity.hpp"
-#include "tests/collector/test_db.hpp"
+#include "tests/collector/support/test_db.hpp"
 #include "tlog/note.hpp"
 
 #include <chrono>

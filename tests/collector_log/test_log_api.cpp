@@ -11,7 +11,7 @@
 #include "collector/log/checkpointer.hpp"
 #include "collector/log/routes.hpp"
 #include "collector/server.hpp"
-#include "tests/collector/server_fixture.hpp"
+#include "tests/collector/support/server_fixture.hpp"
 #include "tlog/entry.hpp"
 #include "tlog/tiles.hpp"
 

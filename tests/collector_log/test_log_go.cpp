@@ -6,7 +6,7 @@
 #include <doctest/doctest.h>
 
 #include "reports/report/gather.hpp"
-#include "tests/collector/helpers.hpp"
+#include "tests/collector/support/helpers.hpp"
 #include "tests/daemon/daemon_fixture.hpp"
 #include "tlog/note.hpp"
 

@@ -14,8 +14,8 @@
 #include "collector/store/store.hpp"
 #include "collector/vantage/vantage.hpp"
 #include "core/crypto/crypto.hpp"
-#include "tests/collector/helpers.hpp"
-#include "tests/collector/test_db.hpp"
+#include "tests/collector/support/helpers.hpp"
+#include "tests/collector/support/test_db.hpp"
 #include "tlog/entry.hpp"
 #include "tlog/note.hpp"
 
@@ -56,7 +56,7 @@ tlog::Hash reference_root(Store& store) {
   return f.root();
 }
 
-// SQL run beside the store, on whichever engine the test runs (tests/collector/test_db.hpp).
+// SQL run beside the store, on whichever engine the test runs (tests/collector/support/test_db.hpp).
 void exec_raw(const TestDb& db, const std::string& sqlite_sql, const std::string& pg_sql, bool expect_ok) {
   if (db.postgres()) {
     bool ok = true;

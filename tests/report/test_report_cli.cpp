@@ -8,7 +8,7 @@
 #include <string>
 
 #include "collector/store/store.hpp"
-#include "tests/collector/helpers.hpp"
+#include "tests/collector/support/helpers.hpp"
 #include "tests/run_in_locale.hpp"
 
 using kuzet::collector::testing::TempDir;

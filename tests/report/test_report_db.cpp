@@ -11,7 +11,7 @@
 #include "reports/report/bundle.hpp"
 #include "reports/report/gather.hpp"
 #include "reports/report/verify.hpp"
-#include "tests/collector/helpers.hpp"
+#include "tests/collector/support/helpers.hpp"
 #include "tests/report/report_fixture.hpp"
 
 using namespace kuzet;

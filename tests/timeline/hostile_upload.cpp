@@ -8,7 +8,7 @@
 #include <cstdio>
 #include <string>
 
-#include "tests/collector/helpers.hpp"
+#include "tests/collector/support/helpers.hpp"
 
 using namespace kuzet;
 

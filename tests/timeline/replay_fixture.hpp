@@ -9,7 +9,7 @@
 #include "collector/timeline/index.hpp"
 #include "collector/replay/replay.hpp"
 #include "core/crypto/crypto.hpp"
-#include "tests/collector/test_db.hpp"
+#include "tests/collector/support/test_db.hpp"
 
 namespace kuzet::timeline::testing {
 

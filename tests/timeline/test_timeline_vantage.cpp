@@ -21,7 +21,7 @@
 #include "collector/store/store.hpp"
 #include "collector/timeline/api/api.hpp"
 #include "collector/timeline/index.hpp"
-#include "tests/collector/helpers.hpp"
+#include "tests/collector/support/helpers.hpp"
 
 using namespace kuzet;
 using collector::testing::MeasurementSpec;

@@ -16,8 +16,8 @@
 #include "probe/uplink/collector_link.hpp"
 #include "probe/identity/identity.hpp"
 #include "probe/runner.hpp"
-#include "tests/collector/helpers.hpp"
-#include "tests/collector/server_fixture.hpp"
+#include "tests/collector/support/helpers.hpp"
+#include "tests/collector/support/server_fixture.hpp"
 
 using namespace kuzet;
 using collector::testing::MeasurementSpec;

@@ -11,7 +11,7 @@
 
 #include "collector/timeline/incidents.hpp"
 #include "collector/vantage/vantage.hpp"
-#include "tests/collector/helpers.hpp"
+#include "tests/collector/support/helpers.hpp"
 
 using namespace kuzet;
 using namespace kuzet::collector::vantage;

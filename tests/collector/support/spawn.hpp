@@ -1,6 +1,6 @@
 #pragma once
 // A child process with its stdout on a pipe, and the port a kuzet-collector prints on its first line: shared
-// by the collector tests (tests/collector/child_collector.hpp) and the ingest benchmark, which is no doctest.
+// by the collector tests (tests/collector/support/child_collector.hpp) and the ingest benchmark, which is no doctest.
 #include <sys/types.h>
 #include <unistd.h>
 

@@ -9,8 +9,8 @@
 #include "collector/network/asn_db.hpp"
 #include "collector/server.hpp"
 #include "collector/store/store.hpp"
-#include "tests/collector/helpers.hpp"
-#include "tests/collector/test_db.hpp"
+#include "tests/collector/support/helpers.hpp"
+#include "tests/collector/support/test_db.hpp"
 
 namespace kuzet::collector::testing {
 

@@ -18,8 +18,8 @@
 #include <thread>
 #include <vector>
 
-#include "tests/collector/spawn.hpp"
-#include "tests/collector/test_db.hpp"
+#include "tests/collector/support/spawn.hpp"
+#include "tests/collector/support/test_db.hpp"
 
 namespace kuzet::collector::testing {
 
@@ -47,7 +47,7 @@ inline Child start_collector(const std::string& binary, const std::string& db,
                             const std::vector<std::string>& extra = {}) {
   std::vector<std::string> args{"serve", "--listen", "127.0.0.1:0", "--db", db};
   args.insert(args.end(), extra.begin(), extra.end());
-  // A URL names no file for the log key: the tests keep one per database (tests/collector/test_db.hpp).
+  // A URL names no file for the log key: the tests keep one per database (tests/collector/support/test_db.hpp).
   if (pg::is_url(db) && std::find(extra.begin(), extra.end(), "--log-key") == extra.end())
     args.insert(args.end(), {"--log-key", test_log_key_path(db)});
   int out = -1;
