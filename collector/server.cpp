@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "ascii/ascii.hpp"
 #include "collector/network/address.hpp"
 #include "collector/control/control.hpp"
 #include "collector/http/guarded_server.hpp"
@@ -83,9 +84,8 @@ void apply_client_address(httplib::Request& req, const std::vector<std::string>&
     if (!network::parse_ip(client)) {
       const std::string forwarded = req.get_header_value("X-Forwarded-For");
       const size_t comma = forwarded.rfind(',');
-      client = forwarded.substr(comma == std::string::npos ? 0 : comma + 1);
-      client.erase(0, client.find_first_not_of(' '));
-      client.erase(client.find_last_not_of(' ') + 1);
+      const std::string_view last_hop = std::string_view(forwarded).substr(comma == std::string::npos ? 0 : comma + 1);
+      client = std::string(ascii::trim(last_hop, " "));
     }
   }
   req.headers.erase("X-Real-IP");
