@@ -52,7 +52,7 @@ struct RunCommand {
   bool no_upload = false;
   std::string config;
   std::string data_dir;
-  size_t concurrency = 16;
+  size_t concurrency = 0;  // used when concurrency_set
   bool concurrency_set = false;
   bool quiet = false;
   bool consent = false;  // --consent: the volunteer accepted the consent text for this run

@@ -10,6 +10,10 @@
 namespace kuzet::probe {
 
 inline constexpr const char* kDefaultConfigPath = "/etc/kuzet/probe.yaml";
+// Measurements in flight unless configured. A run lasts as long as its slowest wave of targets, so a country
+// list should be mostly in flight at once; each target in flight costs ~0.1 MB of heap (TLS and HTTP buffers),
+// measured in docs/benchmarks.md. Boards with 512 MB or less set 4 (docs/packaging.md).
+inline constexpr int kDefaultConcurrency = 48;
 
 // Manual override of the network identity (normally looked up): empty cc / asn 0 mean "not overridden".
 struct NetworkOverride {
@@ -29,7 +33,7 @@ struct UploadConfig {
 };
 
 struct LimitsConfig {
-  int concurrency = 16;                                // measurements in flight
+  int concurrency = kDefaultConcurrency;               // measurements in flight
   uint64_t queue_max_bytes = 64ull * 1024 * 1024;      // unsent results kept on disk
   int max_addresses = 4;                               // addresses tried per host name
 };

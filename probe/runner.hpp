@@ -9,6 +9,7 @@
 #include "analysis/analysis.hpp"
 #include "measure/target.hpp"
 #include "probe/capture/recorder.hpp"
+#include "probe/config.hpp"
 #include "probe/record.hpp"
 #include "spec/spec.hpp"
 
@@ -48,7 +49,7 @@ struct RunOptions {
   std::vector<RunTarget> targets;
   analysis::Knowledge knowledge;
   measure::MeasureOptions measure;
-  size_t concurrency = 16;
+  size_t concurrency = kDefaultConcurrency;
   int control_deadline_ms = 20000;
   std::optional<NetworkIdentity> network_override;  // from config; wins over whoami
   // The network whoami last reported (identity/network_memory.hpp): used, as "last_known", when whoami has no answer.

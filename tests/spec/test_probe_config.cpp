@@ -42,7 +42,7 @@ TEST_CASE("an empty config gives the documented defaults") {
     CHECK(c.schedule.shutdown_interval_s == 900);
     CHECK(c.upload.proxy.empty());
     CHECK(c.upload.batch_size == 200);
-    CHECK(c.limits.concurrency == 16);
+    CHECK(c.limits.concurrency == kDefaultConcurrency);
     CHECK(c.limits.queue_max_bytes == 64ull * 1024 * 1024);
     CHECK(c.limits.max_addresses == 4);
     CHECK(c.timeouts.dns_ms == 4000);
