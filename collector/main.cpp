@@ -15,7 +15,8 @@
 #include "collector/analytics/timelines.hpp"
 #include "collector/network/asn_db.hpp"
 #include "collector/ingest/ingest.hpp"
-#include "collector/ingest/key_statement.hpp"
+#include "collector/ingest/bundle.hpp"
+#include "collector/ingest/upload.hpp"
 #include "collector/log/checkpointer.hpp"
 #include "collector/log/log_key.hpp"
 #include "collector/feeds/webhooks.hpp"
@@ -32,6 +33,7 @@
 #include "collector/timeline/index.hpp"
 #include "core/version.hpp"
 #include "core/log.hpp"
+#include "files/line_reader.hpp"
 
 using namespace kuzet::collector;
 using namespace kuzet::collector::ingest;
@@ -194,8 +196,9 @@ int analytics_export(const AnalyticsExportOptions& options) {
 }
 
 int import(const ImportOptions& options) {
-  std::ifstream in(options.file, std::ios::binary);
-  if (!in) {
+  // No line of a bundle is longer than an upload's envelope may be; a longer one is refused unread.
+  kuzet::files::LineReader in(options.file, kEnvelopeLimits.max_bytes);
+  if (!in.is_open()) {
     std::fprintf(stderr, "kuzet-collector: %s\n", say("error.cannot_read", {{"path", options.file}}).c_str());
     return 2;
   }
@@ -226,23 +229,25 @@ int import(const ImportOptions& options) {
   };
   std::string line;
   try {
-    while (std::getline(in, line)) {
-      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    for (auto read = in.next(line); read != kuzet::files::LineReader::Line::end; read = in.next(line)) {
+      if (read == kuzet::files::LineReader::Line::too_long) {
+        ++rejected;
+        ++reasons[std::string(reason::too_large)];
+        continue;
+      }
       // A bundle from `kuzet-probe export` starts with the probe's key statements: checked like a
       // registration, so a collector that never saw the probe can verify the envelopes after them.
-      if (line.find("\"registered_at\"") != std::string::npos && line.find("\"measurement\"") == std::string::npos) {
-        const auto j = kuzet::core::parse_json(line, kKeyStatementLimits).value;  // null when refused
-        if (looks_like_key_statement(j)) {
-          ProbeKey key;
-          if (auto why = check_key_statement(j, &key); !why.empty()) {
-            ++rejected;
-            ++reasons["key_" + why];
-          } else {
-            ++keys;
-            store->register_key(key);
-          }
-          continue;
+      auto classified = classify_bundle_line(line);
+      if (classified.kind == BundleLine::Kind::blank) continue;
+      if (classified.kind == BundleLine::Kind::key_statement) {
+        if (!classified.refusal.empty()) {
+          ++rejected;
+          ++reasons["key_" + classified.refusal];
+        } else {
+          ++keys;
+          store->register_key(classified.key);
         }
+        continue;
       }
       lines.push_back(line);
       if (lines.size() == 500) flush();

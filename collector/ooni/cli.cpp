@@ -1,7 +1,5 @@
 #include "collector/ooni/cli.hpp"
 
-#include <zlib.h>
-
 #include <charconv>
 #include <cstdio>
 #include <fstream>
@@ -21,6 +19,7 @@
 #include "collector/texts.hpp"
 #include "core/crypto/crypto.hpp"
 #include "core/time.hpp"
+#include "files/line_reader.hpp"
 
 namespace kuzet::ooni {
 
@@ -48,47 +47,6 @@ uint32_t parse_asn(const std::string& text) {
   if (digits.empty() || ec != std::errc() || p != digits.data() + digits.size()) throw Usage(say("error.asn"));
   return value;
 }
-
-// Reads plain or gzip-compressed files alike (zlib reads both), one line at a time, each bounded.
-class LineReader {
- public:
-  explicit LineReader(const std::string& path) : file_(gzopen(path.c_str(), "rb")) {
-    if (!file_) throw std::runtime_error(say("error.cannot_read", {{"path", path}}));
-    gzbuffer(file_, 1 << 16);
-  }
-  ~LineReader() { gzclose(file_); }
-  LineReader(const LineReader&) = delete;
-  LineReader& operator=(const LineReader&) = delete;
-
-  // false at the end. *too_long is set when the line exceeded the cap (its content is dropped).
-  bool next(std::string& line, bool* too_long) {
-    line.clear();
-    *too_long = false;
-    char buf[8192];
-    bool any = false;
-    while (gzgets(file_, buf, sizeof buf)) {
-      any = true;
-      size_t n = std::char_traits<char>::length(buf);
-      bool end = n > 0 && buf[n - 1] == '\n';
-      if (!*too_long) {
-        if (line.size() + n > kOoniLineLimits.max_bytes) {
-          *too_long = true;
-          line.clear();
-        } else {
-          line.append(buf, end ? n - 1 : n);
-        }
-      }
-      if (end) return true;
-    }
-    int err = 0;
-    const char* msg = gzerror(file_, &err);
-    if (err != Z_OK && err != Z_STREAM_END) throw std::runtime_error(std::string("read error: ") + msg);
-    return any;
-  }
-
- private:
-  gzFile file_;
-};
 
 // The store, or nullptr after saying why (a start-up error: exit status 2).
 std::unique_ptr<collector::Store> open_store(const std::string& db) {
@@ -221,17 +179,16 @@ int import_ooni_command(int argc, const char* const* argv) {
   };
   try {
     for (const auto& path : files) {
-      LineReader reader(path);
+      // Plain or gzip-compressed (OONI publishes .jsonl.gz), each line bounded.
+      files::LineReader reader(path, kOoniLineLimits.max_bytes);
+      if (!reader.is_open()) throw std::runtime_error(say("error.cannot_read", {{"path", path}}));
       std::string line;
-      bool too_long = false;
-      size_t line_number = 0;
-      while (reader.next(line, &too_long)) {
-        ++line_number;
-        if (too_long) {
+      for (auto read = reader.next(line); read != files::LineReader::Line::end; read = reader.next(line)) {
+        if (read == files::LineReader::Line::too_long) {
           ++skipped["too_large"];
           continue;
         }
-        if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+        if (ascii::trim(line, " \t\r").empty()) continue;
         auto parsed = parse_ooni_line(line);
         if (!parsed.measurement) {
           ++skipped[parsed.skipped];

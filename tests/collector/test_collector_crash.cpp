@@ -32,6 +32,29 @@ namespace {
 
 std::string uid(int i) { return "20220105T103000Z_" + std::to_string(2000000000000000 + i); }
 
+// A store with one registered probe key, and `kuzet-collector import` run on it: its exit status and output.
+struct ImportSetup {
+  const char* binary = std::getenv("KUZET_COLLECTOR_BIN");
+  TempDir dir;
+  TestDb test_db;
+  std::string db;
+  core::KeyPair key = core::generate_ed25519();
+
+  explicit ImportSetup(const std::string& name) : test_db(dir.file(name)), db(test_db.location()) {
+    REQUIRE(binary);
+    auto store = kuzet::collector::open_store(db);
+    store->register_key({core::key_id(key.public_key), core::base64_encode(key.public_key), 0});
+  }
+  std::pair<int, std::string> import(const std::string& file) const {
+    const std::string command =
+        std::string(binary) + " import --db '" + db + "' " + file + " > " + dir.file("out.txt") + " 2>/dev/null";
+    const int status = std::system(command.c_str());
+    std::ifstream in(dir.file("out.txt"));
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, text};
+  }
+};
+
 }  // namespace
 
 TEST_CASE("acknowledged batches survive kill -9") {
@@ -166,16 +189,10 @@ TEST_CASE("acknowledged batches survive kill -9") {
 }
 
 TEST_CASE("import: a JSON Lines file through the upload checks, with counts") {
-  const char* binary = std::getenv("KUZET_COLLECTOR_BIN");
-  REQUIRE(binary);
-  TempDir dir;
-  TestDb test_db(dir.file("import.db"));
-  const std::string db = test_db.location();
-  auto key = core::generate_ed25519();
-  {
-    auto store = kuzet::collector::open_store(db);
-    store->register_key({core::key_id(key.public_key), core::base64_encode(key.public_key), 0});
-  }
+  ImportSetup setup("import.db");
+  const auto& dir = setup.dir;
+  const auto& db = setup.db;
+  const auto& key = setup.key;
   std::string lines;
   for (int i = 0; i < 3; ++i) {
     MeasurementSpec s;
@@ -190,14 +207,7 @@ TEST_CASE("import: a JSON Lines file through the upload checks, with counts") {
     std::ofstream out(dir.file("in.jsonl"));
     out << lines;
   }
-  auto run = [&] {
-    std::string command = std::string(binary) + " import --db '" + db + "' " + dir.file("in.jsonl") + " > " +
-                          dir.file("out.txt");
-    int status = std::system(command.c_str());
-    std::ifstream in(dir.file("out.txt"));
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    return std::pair{WEXITSTATUS(status), text};
-  };
+  auto run = [&] { return setup.import(dir.file("in.jsonl")); };
   auto [status, text] = run();
   CHECK(status == 1);
   CHECK(text.find("stored 3, duplicate 0, rejected 2") != std::string::npos);
@@ -217,6 +227,39 @@ TEST_CASE("import: a JSON Lines file through the upload checks, with counts") {
   auto store = kuzet::collector::open_store(db);
   CHECK(store->measurement_count() == 3);
   CHECK(store->envelope(uid(101)).has_value());
+}
+
+TEST_CASE("import: a line longer than an envelope may be is refused unread; a gzip bundle reads like a plain one") {
+  ImportSetup setup("import-bounded.db");
+  const auto& dir = setup.dir;
+  const auto& db = setup.db;
+  const auto& key = setup.key;
+  MeasurementSpec first, second;
+  first.uid = uid(300);
+  second.uid = uid(301);
+  {
+    // 17 MiB of one line between two envelopes: over the 16 MiB an envelope may have.
+    std::ofstream out(dir.file("long.jsonl"), std::ios::binary);
+    out << signed_envelope(first, key) << "\n" << std::string(17u << 20, 'x') << "\n" << signed_envelope(second, key);
+  }
+  auto [status, text] = setup.import(dir.file("long.jsonl"));
+  CHECK(status == 1);
+  CHECK(text.find("stored 2, duplicate 0, rejected 1") != std::string::npos);
+  CHECK(text.find("rejected too_large: 1") != std::string::npos);
+
+  MeasurementSpec third;
+  third.uid = uid(302);
+  {
+    std::ofstream out(dir.file("bundle.jsonl"), std::ios::binary);
+    out << signed_envelope(third, key) << "\n";
+  }
+  REQUIRE(std::system(("gzip -n " + dir.file("bundle.jsonl")).c_str()) == 0);
+  auto [gz_status, gz_text] = setup.import(dir.file("bundle.jsonl.gz"));
+  CHECK(gz_status == 0);
+  CHECK(gz_text.find("stored 1, duplicate 0, rejected 0") != std::string::npos);
+  auto store = kuzet::collector::open_store(db);
+  CHECK(store->measurement_count() == 3);
+  CHECK(store->envelope(uid(302)).has_value());
 }
 
 TEST_CASE("usage and startup errors exit with status 2") {

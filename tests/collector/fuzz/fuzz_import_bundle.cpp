@@ -1,6 +1,6 @@
 // Fuzzes `kuzet-collector import` of a JSON Lines bundle (kuzet-probe export) without a database: each line is
-// a key statement (checked like a registration, POST /api/v1/probes/register) or an envelope, checked against
-// the keys the bundle registered before it, as collector/main.cpp does.
+// classified by the import's own classify_bundle_line (a key statement, checked like a registration, or an
+// envelope), and envelopes are checked against the keys the bundle registered before them.
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "collector/ingest/key_statement.hpp"
+#include "collector/ingest/bundle.hpp"
 #include "collector/ingest/upload.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -27,20 +27,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   while (start < bundle.size()) {
     size_t end = bundle.find('\n', start);
     if (end == std::string_view::npos) end = bundle.size();
-    const std::string line(bundle.substr(start, end - start));
+    const std::string_view line = bundle.substr(start, end - start);
     start = end + 1;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    if (line.find("\"registered_at\"") != std::string::npos && line.find("\"measurement\"") == std::string::npos) {
-      const auto j = nlohmann::json::parse(line, nullptr, false);
-      if (looks_like_key_statement(j)) {
-        ProbeKey key;
-        if (check_key_statement(j, &key).empty()) {
-          // A key is registered under the id of the public key the statement names, nothing else.
-          if (key.key_id.empty() || key.public_key != j["public_key"].get<std::string>()) __builtin_trap();
-          keys.emplace(key.key_id, key.first_seen_ms);
-        }
-        continue;
+    const auto classified = classify_bundle_line(line);
+    if (classified.kind == BundleLine::Kind::blank) continue;
+    if (classified.kind == BundleLine::Kind::key_statement) {
+      if (classified.refusal.empty()) {
+        // A key is registered under the id of the public key the statement names, nothing else.
+        if (classified.key.key_id.empty() || line.find(classified.key.public_key) == std::string_view::npos)
+          __builtin_trap();
+        keys.emplace(classified.key.key_id, classified.key.first_seen_ms);
       }
+      continue;
     }
     const auto checked = check_envelope(line, options);
     if (checked.reason.empty() && checked.row.envelope != line) __builtin_trap();
