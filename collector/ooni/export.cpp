@@ -289,7 +289,7 @@ void blocking_keys(const std::string& verdict, const std::string& method, json& 
 }
 
 std::string dns_consistency(const m::TargetObservations& local, const std::optional<m::ControlObservations>& control) {
-  if (!control || control->target.dns.addresses.empty() && control->target.dns.failure.empty()) return "";
+  if (!control || (control->target.dns.addresses.empty() && control->target.dns.failure.empty())) return "";
   const auto& mine = local.dns.addresses;
   const auto& theirs = control->target.dns.addresses;
   if (mine.empty() || theirs.empty()) return local.dns.failure == control->target.dns.failure ? "consistent" : "inconsistent";

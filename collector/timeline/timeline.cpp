@@ -32,7 +32,9 @@ int64_t bin_ceil(int64_t t_ms, int64_t bin_ms) {
 
 Series build_series(const SeriesKey& key, std::vector<Observation> observations, int64_t from_ms, int64_t until_ms,
                     int64_t bin_ms) {
-  Series series{key, "", bin_ms, {}};
+  Series series;
+  series.key = key;
+  series.bin_ms = bin_ms;
   const int64_t first = bin_floor(from_ms, bin_ms);
   const int64_t end = bin_ceil(until_ms, bin_ms);
   if (end <= first) return series;
