@@ -214,6 +214,7 @@ int import(const ImportOptions& options) {
   std::map<std::string, size_t> reasons;
   size_t stored = 0, duplicate = 0, rejected = 0, keys = 0;
   std::vector<std::string> lines;
+  size_t line_bytes = 0;
   auto flush = [&] {
     std::vector<std::string_view> views(lines.begin(), lines.end());
     auto outcome = ingestor.ingest_envelopes(views);
@@ -226,6 +227,7 @@ int import(const ImportOptions& options) {
       }
     }
     lines.clear();
+    line_bytes = 0;
   };
   std::string line;
   try {
@@ -250,7 +252,9 @@ int import(const ImportOptions& options) {
         continue;
       }
       lines.push_back(line);
-      if (lines.size() == 500) flush();
+      line_bytes += line.size();
+      // A transaction holds 500 lines, or fewer when they are large: memory stays near what one upload may use.
+      if (lines.size() == 500 || line_bytes >= kEnvelopeLimits.max_bytes) flush();
     }
     if (!lines.empty()) flush();
   } catch (const std::exception& e) {

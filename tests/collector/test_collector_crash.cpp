@@ -6,6 +6,8 @@
 #include <httplib.h>
 #include <signal.h>
 #include <sqlite3.h>
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -52,6 +54,21 @@ struct ImportSetup {
     std::ifstream in(dir.file("out.txt"));
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, text};
+  }
+  // The import's own peak RSS in KiB (wait4's ru_maxrss of the collector itself, no shell between).
+  long import_peak_kib(const std::string& file) const {
+    const pid_t pid = fork();
+    if (pid == 0) {
+      const int null = ::open("/dev/null", O_WRONLY);
+      dup2(null, 1);
+      dup2(null, 2);
+      execl(binary, binary, "import", "--db", db.c_str(), file.c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    int status = 0;
+    rusage usage{};
+    if (pid < 0 || wait4(pid, &status, 0, &usage) != pid || !WIFEXITED(status) || WEXITSTATUS(status) > 1) return -1;
+    return usage.ru_maxrss;
   }
 };
 
@@ -260,6 +277,29 @@ TEST_CASE("import: a line longer than an envelope may be is refused unread; a gz
   auto store = kuzet::collector::open_store(db);
   CHECK(store->measurement_count() == 3);
   CHECK(store->envelope(uid(302)).has_value());
+}
+
+TEST_CASE("import: large lines are committed in batches of at most 16 MiB, not 500 lines held at once") {
+  ImportSetup setup("import-memory.db");
+  const auto& dir = setup.dir;
+  MeasurementSpec one;
+  one.uid = uid(400);
+  {
+    std::ofstream out(dir.file("small.jsonl"), std::ios::binary);
+    out << signed_envelope(one, setup.key) << "\n";
+  }
+  {
+    // 48 lines of 1 MiB (refused as malformed, each one after it is read): 48 MiB if a batch waited for 500.
+    std::ofstream out(dir.file("large.jsonl"), std::ios::binary);
+    const std::string line(1u << 20, 'x');
+    for (int i = 0; i < 48; ++i) out << line << "\n";
+  }
+  const long base = setup.import_peak_kib(dir.file("small.jsonl"));
+  const long large = setup.import_peak_kib(dir.file("large.jsonl"));
+  REQUIRE(base > 0);
+  REQUIRE(large > 0);
+  MESSAGE("import peak RSS: one envelope " << base << " KiB, 48 lines of 1 MiB " << large << " KiB");
+  CHECK(large - base < 32 * 1024);
 }
 
 TEST_CASE("usage and startup errors exit with status 2") {
