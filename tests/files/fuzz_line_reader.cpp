@@ -33,7 +33,11 @@ const std::string& input_path() {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using kuzet::files::LineReader;
   if (size == 0) return 0;
-  static const bool cleanup = [] { return std::atexit([] { std::filesystem::remove(input_path()); }) == 0; }();
+  // The path first: a static built after the handler is registered would be destroyed before it runs.
+  static const bool cleanup = [] {
+    input_path();
+    return std::atexit([] { std::filesystem::remove(input_path()); }) == 0;
+  }();
   (void)cleanup;
   const size_t cap = 1 + data[0] % 64;
   const std::string_view file(reinterpret_cast<const char*>(data) + 1, size - 1);
