@@ -5,11 +5,11 @@
 #include <cstdint>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
-#include <set>
 #include <string>
 
 #include "analysis/analysis.hpp"
 #include "analysis/analysis_json.hpp"
+#include "core/vocabulary/verdict.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const auto doc = nlohmann::json::parse(data, data + size, nullptr, /*allow_exceptions=*/false);
@@ -24,12 +24,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   } catch (const nlohmann::json::exception&) {
     return 0;  // not a run: the JSON edge refuses it with an error, which is fine
   }
-  static const std::set<std::string> words{"ok", "blocked", "intercepted", "throttled", "down", "offline",
-                                           "inconclusive"};
   const auto verdicts = kuzet::analysis::analyze_run(targets, facts, knowledge);
   if (verdicts.size() != targets.size()) std::abort();
   for (const auto& v : verdicts)
-    if (!words.count(v.verdict) || v.explanation.empty()) std::abort();
+    if (!kuzet::core::verdict::is_known(v.verdict) || v.explanation.empty()) std::abort();
   (void)kuzet::analysis::throttling_suspects(targets);
   return 0;
 }
