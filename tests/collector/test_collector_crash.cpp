@@ -47,6 +47,17 @@ struct ImportSetup {
     auto store = kuzet::collector::open_store(db);
     store->register_key({core::key_id(key.public_key), core::base64_encode(key.public_key), 0});
   }
+  // Measurement uid(n), signed by the registered key: one bundle line without its newline.
+  std::string envelope(int n) const {
+    MeasurementSpec s;
+    s.uid = uid(n);
+    return signed_envelope(s, key);
+  }
+  // Writes `bytes` to `name` in the temporary directory; its path.
+  std::string write(const std::string& name, const std::string& bytes) const {
+    std::ofstream(dir.file(name), std::ios::binary) << bytes;
+    return dir.file(name);
+  }
   std::pair<int, std::string> import(const std::string& file) const {
     const std::string command =
         std::string(binary) + " import --db '" + db + "' " + file + " > " + dir.file("out.txt") + " 2>/dev/null";
@@ -207,24 +218,15 @@ TEST_CASE("acknowledged batches survive kill -9") {
 
 TEST_CASE("import: a JSON Lines file through the upload checks, with counts") {
   ImportSetup setup("import.db");
-  const auto& dir = setup.dir;
   const auto& db = setup.db;
-  const auto& key = setup.key;
   std::string lines;
-  for (int i = 0; i < 3; ++i) {
-    MeasurementSpec s;
-    s.uid = uid(100 + i);
-    lines += signed_envelope(s, key) + "\n";
-  }
+  for (int i = 0; i < 3; ++i) lines += setup.envelope(100 + i) + "\n";
   MeasurementSpec stranger;
   stranger.uid = uid(200);
   lines += signed_envelope(stranger, core::generate_ed25519()) + "\n";
   lines += "{not json\n\n";
-  {
-    std::ofstream out(dir.file("in.jsonl"));
-    out << lines;
-  }
-  auto run = [&] { return setup.import(dir.file("in.jsonl")); };
+  const std::string file = setup.write("in.jsonl", lines);
+  auto run = [&] { return setup.import(file); };
   auto [status, text] = run();
   CHECK(status == 1);
   CHECK(text.find("stored 3, duplicate 0, rejected 2") != std::string::npos);
@@ -249,32 +251,18 @@ TEST_CASE("import: a JSON Lines file through the upload checks, with counts") {
 TEST_CASE("import: a line longer than an envelope may be is refused unread; a gzip bundle reads like a plain one") {
   ImportSetup setup("import-bounded.db");
   const auto& dir = setup.dir;
-  const auto& db = setup.db;
-  const auto& key = setup.key;
-  MeasurementSpec first, second;
-  first.uid = uid(300);
-  second.uid = uid(301);
-  {
-    // 17 MiB of one line between two envelopes: over the 16 MiB an envelope may have.
-    std::ofstream out(dir.file("long.jsonl"), std::ios::binary);
-    out << signed_envelope(first, key) << "\n" << std::string(17u << 20, 'x') << "\n" << signed_envelope(second, key);
-  }
-  auto [status, text] = setup.import(dir.file("long.jsonl"));
+  // 17 MiB of one line between two envelopes: over the 16 MiB an envelope may have.
+  auto [status, text] = setup.import(
+      setup.write("long.jsonl", setup.envelope(300) + "\n" + std::string(17u << 20, 'x') + "\n" + setup.envelope(301)));
   CHECK(status == 1);
   CHECK(text.find("stored 2, duplicate 0, rejected 1") != std::string::npos);
   CHECK(text.find("rejected too_large: 1") != std::string::npos);
 
-  MeasurementSpec third;
-  third.uid = uid(302);
-  {
-    std::ofstream out(dir.file("bundle.jsonl"), std::ios::binary);
-    out << signed_envelope(third, key) << "\n";
-  }
-  REQUIRE(std::system(("gzip -n " + dir.file("bundle.jsonl")).c_str()) == 0);
+  REQUIRE(std::system(("gzip -n " + setup.write("bundle.jsonl", setup.envelope(302) + "\n")).c_str()) == 0);
   auto [gz_status, gz_text] = setup.import(dir.file("bundle.jsonl.gz"));
   CHECK(gz_status == 0);
   CHECK(gz_text.find("stored 1, duplicate 0, rejected 0") != std::string::npos);
-  auto store = kuzet::collector::open_store(db);
+  auto store = kuzet::collector::open_store(setup.db);
   CHECK(store->measurement_count() == 3);
   CHECK(store->envelope(uid(302)).has_value());
 }
@@ -282,19 +270,14 @@ TEST_CASE("import: a line longer than an envelope may be is refused unread; a gz
 TEST_CASE("import: large lines are committed in batches of at most 16 MiB, not 500 lines held at once") {
   ImportSetup setup("import-memory.db");
   const auto& dir = setup.dir;
-  MeasurementSpec one;
-  one.uid = uid(400);
-  {
-    std::ofstream out(dir.file("small.jsonl"), std::ios::binary);
-    out << signed_envelope(one, setup.key) << "\n";
-  }
+  const std::string small = setup.write("small.jsonl", setup.envelope(400) + "\n");
   {
     // 48 lines of 1 MiB (refused as malformed, each one after it is read): 48 MiB if a batch waited for 500.
     std::ofstream out(dir.file("large.jsonl"), std::ios::binary);
     const std::string line(1u << 20, 'x');
     for (int i = 0; i < 48; ++i) out << line << "\n";
   }
-  const long base = setup.import_peak_kib(dir.file("small.jsonl"));
+  const long base = setup.import_peak_kib(small);
   const long large = setup.import_peak_kib(dir.file("large.jsonl"));
   REQUIRE(base > 0);
   REQUIRE(large > 0);
