@@ -3,7 +3,6 @@
 // then segment 1's bytes, then (after a 0 byte) segment 2's. Whatever they hold, the queue opens, what it
 // hands out are whole framed records, export (scan_queue) sees the same records, and a record appended
 // afterwards is kept: visible, acknowledged only when asked, still there after the queue is reopened.
-#include <unistd.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -15,17 +14,9 @@
 #include <string_view>
 
 #include "probe/daemon/queue.hpp"
+#include "tests/fuzz_scratch.hpp"
 
 namespace {
-
-// One directory per process, on tmpfs when there is one: the queue fsyncs every append.
-const std::string& queue_dir() {
-  static const std::string dir = [] {
-    const std::string base = std::filesystem::is_directory("/dev/shm") ? "/dev/shm" : "/tmp";
-    return base + "/kuzet-fuzz-queue-" + std::to_string(getpid());
-  }();
-  return dir;
-}
 
 void write_file(const std::string& path, std::string_view bytes) {
   std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
@@ -39,11 +30,10 @@ const std::string kAppended = R"({"appended":true})";
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace kuzet::probe::daemon;
   const std::string_view input(reinterpret_cast<const char*>(data), size);
-  const std::string& dir = queue_dir();
+  // On tmpfs when there is one: the queue fsyncs every append.
+  const std::string& dir = kuzet::testing::fuzz_scratch_path("queue");
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
-  static const bool cleanup = [] { return std::atexit([] { std::filesystem::remove_all(queue_dir()); }) == 0; }();
-  (void)cleanup;
 
   const size_t newline = input.find('\n');
   const std::string_view cursor = input.substr(0, newline == std::string_view::npos ? input.size() : newline + 1);

@@ -3,12 +3,8 @@
 // be exactly the file split at '\n': a piece longer than the cap is too_long, any other piece is returned
 // whole, and an empty last piece is not a line. A gzip file (the magic bytes first) must be read without a
 // crash; when the stream is broken, the reader throws std::runtime_error.
-#include <unistd.h>
-
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
-#include <filesystem>
 #include <fstream>
 #include <stdexcept>
 #include <string>
@@ -16,35 +12,18 @@
 #include <vector>
 
 #include "files/line_reader.hpp"
-
-namespace {
-
-// One file per process, on tmpfs when there is one.
-const std::string& input_path() {
-  static const std::string path = [] {
-    const std::string base = std::filesystem::is_directory("/dev/shm") ? "/dev/shm" : "/tmp";
-    return base + "/kuzet-fuzz-lines-" + std::to_string(getpid());
-  }();
-  return path;
-}
-
-}  // namespace
+#include "tests/fuzz_scratch.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using kuzet::files::LineReader;
   if (size == 0) return 0;
-  // The path first: a static built after the handler is registered would be destroyed before it runs.
-  static const bool cleanup = [] {
-    input_path();
-    return std::atexit([] { std::filesystem::remove(input_path()); }) == 0;
-  }();
-  (void)cleanup;
+  const std::string& path = kuzet::testing::fuzz_scratch_path("lines");
   const size_t cap = 1 + data[0] % 64;
   const std::string_view file(reinterpret_cast<const char*>(data) + 1, size - 1);
-  std::ofstream(input_path(), std::ios::binary | std::ios::trunc)
+  std::ofstream(path, std::ios::binary | std::ios::trunc)
       .write(file.data(), static_cast<std::streamsize>(file.size()));
 
-  LineReader reader(input_path(), cap);
+  LineReader reader(path, cap);
   if (!reader.is_open()) __builtin_trap();
   std::vector<std::string> got;
   std::string line;
