@@ -99,12 +99,14 @@ int serve(const ServeOptions& options) {
     checkpointer = std::make_unique<log::Checkpointer>(
         *store, log::load_or_create_log_key(key_path, options.log_origin),
         std::chrono::seconds(options.checkpoint_interval_seconds));
-    // After the store. With SQLite the index lives in the store's own file, next to the measurements; with
-    // PostgreSQL each collector keeps a local index file fed from the shared store in log order.
+    // After the store. The index is a file of its own fed from the store in log order (next to the SQLite
+    // database, or the log key with PostgreSQL): its catch-ups then hold up none of the store's commits and
+    // can be large (docs/benchmarks.md). `--timeline-db` naming the database itself keeps it in that file.
     const bool postgres = pg::is_url(options.db_path);
+    const std::string state_base = postgres ? key_path + ".timelines" : options.db_path;
     const std::string timeline_db = !options.timeline_db.empty() ? options.timeline_db
-                                    : postgres                   ? key_path + ".timelines"
-                                                                 : options.db_path;
+                                    : postgres                   ? state_base
+                                                                 : options.db_path + ".timelines";
     const int64_t bin_ms = int64_t{options.timeline_bin_minutes} * kuzet::timeline::kMinuteMs;
     if (!options.analytics.empty()) {
       const auto url = analytics::clickhouse::parse_clickhouse_url(options.analytics);
@@ -116,8 +118,11 @@ int serve(const ServeOptions& options) {
       exporter = std::make_unique<analytics::Exporter>(*store, url, exporter_options);
       timelines = std::make_unique<analytics::ClickHouseTimelines>(url, bin_ms);
     } else {
+      const bool own_file = timeline_db != options.db_path;
+      // An index an earlier version kept inside the SQLite database is a stale copy once it has moved out.
+      if (own_file && !postgres) kuzet::timeline::TimelineIndex::drop_from(options.db_path);
       timelines = std::make_unique<kuzet::timeline::TimelineIndex>(timeline_db, bin_ms, std::chrono::seconds(1),
-                                                                   timeline_db == options.db_path ? nullptr : store.get());
+                                                                   own_file ? store.get() : nullptr);
     }
     asn = options.asn_db.empty() ? std::make_unique<network::EmptyAsnDatabase>() : network::load_asn_database(options.asn_db);
     server = std::make_unique<Server>(*store, *asn, options);
@@ -141,7 +146,10 @@ int serve(const ServeOptions& options) {
           [&timelines, timeline_options](const kuzet::collector::feeds::Subscription& s) {
             return kuzet::timeline::api::recent_incidents(*timelines, timeline_options, s.cc, s.asn, s.target);
           },
-          options.webhook_log_path.empty() ? timeline_db + ".webhooks.jsonl" : options.webhook_log_path,
+          // Where it always was, so that a moved index does not make the deliveries start again.
+          options.webhook_log_path.empty()
+              ? (options.timeline_db.empty() ? state_base : options.timeline_db) + ".webhooks.jsonl"
+              : options.webhook_log_path,
           webhook_options);
     }
     port = server->bind();

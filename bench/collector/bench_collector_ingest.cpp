@@ -74,8 +74,8 @@ RunFigures report(const char* name, size_t n, double total_ms, std::vector<doubl
   return {n / (total_ms / 1000.0), pct(0.50), pct(0.99)};
 }
 
-// with_timelines: the timeline index runs its background indexer, as in kuzet-collector serve; the
-// catch-up still pending at the end is inside the timed span.
+// with_timelines: the timeline index, in its own file, runs its background indexer, as in kuzet-collector
+// serve; the catch-up still pending at the end is inside the timed span.
 // with_log false: the store at schema 2, before the transparency log (docs/transparency-log.md); with it,
 // every row also gets its log entry and hashes, and a checkpointer signs every 2 s as in serve.
 // server: a PostgreSQL URL (a fresh schema there) or "" (an SQLite file).
@@ -92,9 +92,8 @@ void direct(const char* name, const std::vector<std::string>& bodies, size_t n, 
   }
   std::unique_ptr<timeline::TimelineIndex> timelines;
   if (with_timelines)
-    timelines = db.postgres() ? std::make_unique<timeline::TimelineIndex>(dir.file("timelines.db"), timeline::kDefaultBinMs,
-                                                                        std::chrono::seconds(1), store.get())
-                              : std::make_unique<timeline::TimelineIndex>(db.location());
+    timelines = std::make_unique<timeline::TimelineIndex>(dir.file("timelines.db"), timeline::kDefaultBinMs,
+                                                          std::chrono::seconds(1), store.get());
   store->register_key({core::key_id(key.public_key), core::base64_encode(key.public_key), 0});
   Metrics metrics;
   IngestOptions options;
@@ -224,7 +223,7 @@ RunFigures processes_over_http(const char* name, const std::vector<std::string>&
   std::vector<std::pair<pid_t, uint16_t>> children;
   for (int p = 0; p < processes; ++p) {
     std::vector<std::string> args{"serve", "--listen", "127.0.0.1:0", "--db", db.location(), "--log-key", log_key};
-    if (db.postgres()) {  // each process its own fed timeline index; SQLite keeps it in the same file
+    if (db.postgres()) {  // each process its own timeline index (with SQLite: the default, next to the database)
       args.push_back("--timeline-db");
       args.push_back(dir.file("timelines" + std::to_string(p)));
     }

@@ -155,7 +155,9 @@ int main(int argc, char** argv) {
     auto plain = collector::open_sqlite_store((dir / "plain.db").string());
     auto without = fill(*plain, c, sample);
     auto indexed_store = collector::open_sqlite_store((dir / "indexed.db").string());
-    TimelineIndex idx((dir / "indexed.db").string(), kDefaultBinMs, std::chrono::milliseconds(0));
+    // The index in its own file, fed from the store, as kuzet-collector serve keeps it.
+    TimelineIndex idx((dir / "indexed.db.timelines").string(), kDefaultBinMs, std::chrono::milliseconds(0),
+                      indexed_store.get());
     auto with = fill(*indexed_store, c, sample);
     const double cw = wall_ms(), cc = cpu_ms();
     idx.catch_up();
@@ -170,12 +172,13 @@ int main(int argc, char** argv) {
   }
   std::filesystem::remove(dir / "plain.db");
   std::filesystem::remove(dir / "indexed.db");
+  std::filesystem::remove(dir / "indexed.db.timelines");
 
   // 2. The full dataset, index maintained during the fill.
   bool existing = keep && std::filesystem::exists(c.db);
   auto store = collector::open_sqlite_store(c.db);
   double w0 = wall_ms();
-  TimelineIndex index(c.db);
+  TimelineIndex index(c.db + ".timelines", kDefaultBinMs, std::chrono::seconds(1), store.get());
   if (existing) std::printf("reusing %s (index opened in %.0f ms)\n", c.db.c_str(), wall_ms() - w0);
   else {
     auto f = fill(*store, c, SIZE_MAX);
@@ -184,13 +187,14 @@ int main(int argc, char** argv) {
     std::printf("filled %zu measurements in %.0f s wall (%.1f us CPU/row, index included; last catch-up %.0f ms)\n",
                 f.rows, f.wall_ms / 1000, 1000 * f.cpu_ms / f.rows, wall_ms() - cw);
   }
-  std::printf("measurements: %llu; database %.0f MB\n", static_cast<unsigned long long>(store->measurement_count()),
-              std::filesystem::file_size(c.db) / 1e6);
+  std::printf("measurements: %llu; database %.0f MB, timeline index %.0f MB\n",
+              static_cast<unsigned long long>(store->measurement_count()), std::filesystem::file_size(c.db) / 1e6,
+              std::filesystem::file_size(c.db + ".timelines") / 1e6);
 
   // 3. Queries over the whole period, on random networks and targets.
   const int64_t from = kStart, until = kStart + c.days * kDay;
   std::vector<double> fast, fast_json, hourly, network, inc_target, inc_network, by_source, hourly_source,
-      inc_source;
+      inc_source, half_hourly, daily;
   uint64_t seq = 7;
   IncidentOptions io;
   size_t incidents_seen = 0;
@@ -213,6 +217,13 @@ int main(int argc, char** argv) {
       t = wall_ms();
       index.series(key, from, until, 60 * kMinuteMs);
       hourly.push_back(wall_ms() - t);
+      // Bins the aggregates do not hold: each probe's rows, base level (30 min) and coarse level (1 day).
+      t = wall_ms();
+      index.series(key, from, until, 30 * kMinuteMs);
+      half_hourly.push_back(wall_ms() - t);
+      t = wall_ms();
+      index.series(key, from, until, 24 * 60 * kMinuteMs);
+      daily.push_back(wall_ms() - t);
     }
     // source= (every row here is a Kuzet probe's): series of one source read the aggregates after a check.
     t = wall_ms();
@@ -247,6 +258,8 @@ int main(int argc, char** argv) {
   report("  same + JSON rendering", fast_json);
   report("timeline, network connectivity, 10-min bins", network);
   report("timeline, one target, 1-hour bins (coarse aggregates)", hourly);
+  report("timeline, one target, 30-min bins (base probe rows)", half_hourly);
+  report("timeline, one target, 1-day bins (coarse probe rows)", daily);
   report("timeline, one target, 10-min bins, source=kuzet (one source)", by_source);
   report("timeline, one target, 1-hour bins, source=kuzet (one source)", hourly_source);
   report("incidents, one target (with 7-day lookback)", inc_target);

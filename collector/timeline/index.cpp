@@ -221,6 +221,36 @@ TimelineIndex::TimelineIndex(const std::string& db_path, int64_t base_bin_ms,
   if (catch_up_interval.count() > 0) indexer_ = std::thread([this, catch_up_interval] { run_indexer(catch_up_interval); });
 }
 
+void TimelineIndex::drop_from(const std::string& db_path) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
+    std::string message = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close(db);
+    throw std::runtime_error("timeline index: cannot open " + db_path + ": " + message);
+  }
+  sqlite3_busy_timeout(db, 60000);
+  auto schema_entries = [db] {
+    Statement st(db, "SELECT count(*) FROM sqlite_master");
+    return st.step() ? st.int_at(0) : 0;
+  };
+  try {
+    std::lock_guard gate(collector::sqlite::write_gate(db_path));
+    exec(db, "BEGIN IMMEDIATE");
+    const int64_t before = schema_entries();
+    exec(db, kDropSql);
+    const bool dropped = schema_entries() < before;
+    exec(db, "COMMIT");
+    if (dropped)
+      core::log_at(core::LogLevel::info, "removed the timeline index kept inside %s (it has a file of its own now)",
+                   db_path.c_str());
+  } catch (...) {
+    sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+    sqlite3_close(db);
+    throw;
+  }
+  sqlite3_close(db);
+}
+
 TimelineIndex::~TimelineIndex() {
   {
     std::lock_guard lock(stop_mutex_);
@@ -261,7 +291,7 @@ void TimelineIndex::pull_feed_locked() {
   if (static_cast<uint64_t>(next) >= feed_->log_head().size) return;
   std::unordered_map<std::string, bool> keys_seen;
   for (;;) {
-    const auto rows = feed_->in_log_order(static_cast<uint64_t>(next), kCatchUpBatchRows, false);
+    const auto rows = feed_->in_log_order(static_cast<uint64_t>(next), batch_rows(), false);
     if (rows.empty()) return;
     std::lock_guard gate(*gate_);
     exec(db_, "BEGIN IMMEDIATE");
@@ -304,7 +334,7 @@ void TimelineIndex::pull_feed_locked() {
       sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
       throw;
     }
-    if (rows.size() < static_cast<size_t>(kCatchUpBatchRows)) return;
+    if (rows.size() < static_cast<size_t>(batch_rows())) return;
   }
 }
 
@@ -323,11 +353,11 @@ void TimelineIndex::catch_up_locked() {
         lo = meta.int_at(1);
         Statement last(db_, "SELECT coalesce(max(rowid), 0) FROM measurements");
         last.step();
-        hi = std::min(last.int_at(0), lo + kCatchUpBatchRows);
+        hi = std::min(last.int_at(0), lo + batch_rows());
       }
       if (hi > lo) exec(db_, catch_up_sql(base_bin_ms_, lo, hi));
       exec(db_, "COMMIT");
-      if (hi - lo < kCatchUpBatchRows) return;
+      if (hi - lo < batch_rows()) return;
     } catch (...) {
       sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
       throw;

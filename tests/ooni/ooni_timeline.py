@@ -3,7 +3,7 @@
 (distinct report ids, so six pseudonymous probes) seeing www.change.org blocked by DNS, ten minutes apart,
 imported with import-ooni and served. With source=ooni or all they make a series, bins and a blocked
 incident that is never confirmed (imported rows carry no vantage tag); with source=kuzet none of it shows."""
-import atexit, copy, json, os, shutil, subprocess, sys, tempfile, urllib.error, urllib.request
+import atexit, copy, json, os, shutil, sqlite3, subprocess, sys, tempfile, urllib.error, urllib.request
 from datetime import datetime, timedelta
 
 from checks import check, finish, runner
@@ -30,6 +30,12 @@ with open(src, "w") as f:
 db = os.path.join(work, "t.db")
 r = run("import-ooni", "--db", db, src)
 check(r.returncode == 0 and "stored 6," in r.stdout, "six OONI measurements imported: " + r.stdout.strip().splitlines()[0])
+
+# An index an earlier version kept inside the database (its tables' names are what count): serve drops it
+# and keeps the index in a file of its own next to the database.
+stale = sqlite3.connect(db)
+stale.executescript("CREATE TABLE timeline_meta (base_bin_ms INTEGER); CREATE TABLE timeline_probe_bins (x);")
+stale.close()
 
 server = subprocess.Popen([collector, "serve", "--listen", "127.0.0.1:0", "--db", db],
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -84,6 +90,11 @@ try:
                  "/api/v1/incidents/KZ.9198.blocked.20220104T1500Z.www.change.org?cc=KZ"):
         status, j = get(path)
         check(status == 400 and ("source" in j["detail"] or "cc" in j["detail"]), f"{path}: 400")
+    inside = sqlite3.connect(db)
+    left = inside.execute("SELECT count(*) FROM sqlite_master WHERE name LIKE 'timeline%'").fetchone()[0]
+    inside.close()
+    check(left == 0 and os.path.getsize(db + ".timelines") > 0,
+          "the timeline index is in t.db.timelines, and the stale one inside t.db is gone")
 finally:
     server.terminate()
     server.wait(timeout=30)

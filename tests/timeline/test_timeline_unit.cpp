@@ -418,6 +418,34 @@ TEST_CASE("index: a database indexed by triggers (the earlier layout) is rebuilt
   CHECK(index.series(whatsapp, from, until, kBin) == summaries_series(*store, whatsapp, from, until, kBin));
 }
 
+TEST_CASE("index: an index kept inside the store is dropped once it has a file of its own") {
+  testing::TempDir dir;
+  const SmallReplay small;
+  const Replay& replay = small.replay;
+  const int64_t from = small.from, until = small.until;
+  const auto db_path = (dir.path / "store.db").string();
+  auto store = collector::open_sqlite_store(db_path);
+  testing::ingest(*store, replay, 0, replay.envelopes.size());
+  const char* index_entries = "SELECT count(*) FROM sqlite_master WHERE name LIKE 'timeline%'";
+  const char* stored = "SELECT count(*) FROM measurements";
+  const int64_t measurements = single_int(db_path, stored);
+  REQUIRE(measurements > 0);
+  { TimelineIndex inside(db_path); }  // the earlier default: the index's tables in the store's file
+  REQUIRE(single_int(db_path, index_entries) > 0);
+
+  TimelineIndex::drop_from(db_path);
+  CHECK(single_int(db_path, index_entries) == 0);
+  CHECK(single_int(db_path, stored) == measurements);  // the store's own tables are left alone
+  TimelineIndex::drop_from(db_path);                    // nothing left to drop: no change, no error
+  CHECK(single_int(db_path, stored) == measurements);
+
+  // The index in its own file, fed from the store, answers as the one inside it did.
+  TimelineIndex own((dir.path / "store.db.timelines").string(), kDefaultBinMs, std::chrono::seconds(1), store.get());
+  CHECK(single_int(db_path, index_entries) == 0);
+  const SeriesKey whatsapp{"KZ", 9198, "web.whatsapp.com"};
+  CHECK(own.series(whatsapp, from, until, kBin) == summaries_series(*store, whatsapp, from, until, kBin));
+}
+
 TEST_CASE("CSV: cells from measurements that a spreadsheet would run are neutralised") {
   Series s{{"KZ", 9198, "=cmd|' /C calc'!A0"}, "+sum(1)", kBin, {}, "=AS name"};
   s.bins.push_back({kT0, 1, {{"-2+3", "@SUM(A1)", 1}}});
