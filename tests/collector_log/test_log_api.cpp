@@ -24,37 +24,13 @@ namespace {
 
 // A collector Server with the log routes, in-process.
 struct LogCollector {
-  TempDir dir;
-  collector::testing::TestDb db{dir.file("c.db")};  // SQLite, or a PostgreSQL schema (KUZET_TEST_DB)
-  std::unique_ptr<Store> store;
-  std::unique_ptr<log::Checkpointer> checkpointer;
-  network::EmptyAsnDatabase asn;
-  std::unique_ptr<Server> server;
-  std::thread thread;
-  uint16_t port = 0;
   tlog::NoteSigner signer = tlog::make_signer("kuzet.test/log", core::generate_ed25519());
-
-  LogCollector() {
-    ServeOptions options;
-    options.listen_host = "127.0.0.1";
-    options.db_path = db.location();
-    store = open_store(options.db_path);
-    checkpointer = std::make_unique<log::Checkpointer>(*store, signer, std::chrono::seconds(3600));
-    server = std::make_unique<Server>(*store, asn, options);
-    log::register_log_routes(server->http_server(), *store, *checkpointer);
-    port = server->bind();
-    thread = std::thread([this] { server->run(); });
-    server->wait_until_running();
-  }
-  ~LogCollector() {
-    server->stop();
-    thread.join();
-  }
-  httplib::Client client() const {
-    httplib::Client c("127.0.0.1", port);
-    c.set_read_timeout(60, 0);
-    return c;
-  }
+  std::unique_ptr<log::Checkpointer> checkpointer;
+  RunningCollector running{{}, nullptr, [this](Server& server, Store& store) {
+                             checkpointer = std::make_unique<log::Checkpointer>(store, signer, std::chrono::seconds(3600));
+                             log::register_log_routes(server.http_server(), store, *checkpointer);
+                           }};  // last: stopped before the checkpointer goes
+  httplib::Client client() const { return running.client(); }
 };
 
 std::vector<std::string> envelopes(const core::KeyPair& key, int first, int count) {

@@ -22,6 +22,7 @@
 #include "collector/timeline/api/api.hpp"
 #include "collector/timeline/index.hpp"
 #include "tests/collector/support/helpers.hpp"
+#include "tests/collector/support/server_fixture.hpp"
 
 using namespace kuzet;
 using collector::testing::MeasurementSpec;
@@ -34,34 +35,16 @@ const char* kAsnTsv =
     "127.0.1.0\t127.0.1.255\t9198\tKZ\tJSC Kazakhtelecom\n";
 
 struct Collector {
-  collector::testing::TempDir dir;
-  std::unique_ptr<collector::Store> store;
+  collector::testing::TempDir index_dir;
   std::unique_ptr<timeline::TimelineIndex> index;
-  std::unique_ptr<collector::network::AsnDatabase> asn = collector::network::TsvAsnDatabase::parse(kAsnTsv);
-  std::unique_ptr<collector::Server> server;
-  std::thread thread;
-  uint16_t port = 0;
-  Collector() {
-    collector::ServeOptions o;
-    o.listen_host = "127.0.0.1";
-    o.db_path = dir.file("collector.db");
-    store = collector::open_sqlite_store(o.db_path);
-    index = std::make_unique<timeline::TimelineIndex>(o.db_path, timeline::kDefaultBinMs, std::chrono::milliseconds(0));
-    server = std::make_unique<collector::Server>(*store, *asn, o);
-    timeline::api::register_timeline_routes(server->http_server(), *index);
-    port = server->bind();
-    thread = std::thread([this] { server->run(); });
-    server->wait_until_running();
-  }
-  ~Collector() {
-    server->stop();
-    thread.join();
-  }
-  httplib::Client client() const {
-    httplib::Client c("127.0.0.1", port);
-    c.set_read_timeout(60, 0);
-    return c;
-  }
+  collector::testing::RunningCollector running{
+      {}, collector::network::TsvAsnDatabase::parse(kAsnTsv), [this](collector::Server& server, collector::Store& store) {
+        // In a file of its own, fed from the store, as kuzet-collector serve keeps it.
+        index = std::make_unique<timeline::TimelineIndex>(index_dir.file("timelines.db"), timeline::kDefaultBinMs,
+                                                          std::chrono::milliseconds(0), &store);
+        timeline::api::register_timeline_routes(server.http_server(), *index);
+      }};  // last: stopped before the index goes
+  httplib::Client client() const { return running.client(); }
   core::KeyPair fresh_key() {
     auto key = core::generate_ed25519();
     auto r = client().Post("/api/v1/probes/register", collector::testing::register_body(key), "application/json");
@@ -77,7 +60,7 @@ struct Collector {
     local.sin_family = remote.sin_family = AF_INET;
     REQUIRE(inet_pton(AF_INET, source.c_str(), &local.sin_addr) == 1);
     inet_pton(AF_INET, "127.0.0.1", &remote.sin_addr);
-    remote.sin_port = htons(port);
+    remote.sin_port = htons(running.port);
     REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local) == 0);
     REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&remote), sizeof remote) == 0);
     timeval tv{60, 0};
@@ -191,7 +174,7 @@ TEST_CASE("two sources make a confirmed incident; a network the sources contradi
   CHECK(c.incidents("cc=KZ&asn=21299").size() == 1);  // listed, as unconfirmed
   // The store keeps a tag per source and the check, never the address.
   sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open_v2(c.dir.file("collector.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_open_v2(c.running.db.location().c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
   {
   collector::sqlite::Statement st(db, "SELECT asn, count(*), count(DISTINCT vantage), group_concat(DISTINCT network_check),"
                                       " sum(instr(envelope || vantage, '127.0.')) FROM measurements GROUP BY asn ORDER BY asn");

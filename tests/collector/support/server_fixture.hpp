@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 #include <httplib.h>
 
+#include <functional>
 #include <memory>
 #include <thread>
 
@@ -15,6 +16,10 @@
 namespace kuzet::collector::testing {
 
 struct RunningCollector {
+  // Adds what a test serves beyond the collector's own routes (the log's, the timelines'), as
+  // kuzet-collector serve does, before the server binds.
+  using AddRoutes = std::function<void(Server&, Store&)>;
+
   TempDir dir;
   TestDb db{dir.file("collector.db")};  // SQLite, or a fresh PostgreSQL schema (KUZET_TEST_DB)
   std::unique_ptr<Store> store;
@@ -23,13 +28,15 @@ struct RunningCollector {
   std::thread thread;
   uint16_t port = 0;
 
-  explicit RunningCollector(ServeOptions options = {}, std::unique_ptr<network::AsnDatabase> asn_db = nullptr) {
+  explicit RunningCollector(ServeOptions options = {}, std::unique_ptr<network::AsnDatabase> asn_db = nullptr,
+                            const AddRoutes& add_routes = nullptr) {
     options.listen_host = "127.0.0.1";
     options.port = 0;
     options.db_path = db.location();
     store = open_store(options.db_path);
     asn = asn_db ? std::move(asn_db) : std::make_unique<network::EmptyAsnDatabase>();
     server = std::make_unique<Server>(*store, *asn, options);
+    if (add_routes) add_routes(*server, *store);
     port = server->bind();
     thread = std::thread([this] { server->run(); });
     server->wait_until_running();
