@@ -134,14 +134,21 @@ std::string append(const std::string& data_dir, const std::vector<Entry>& entrie
 
   // Trim: the oldest lines go when over the byte budget (down to half of it, so this is rare) or too old.
   const auto now_time = core::parse_rfc3339(std::string(now));
-  const auto cutoff = now_time ? std::optional(*now_time - std::chrono::hours(24 * limits.max_days)) : std::nullopt;
+  // Before the cutoff, or with a time that does not parse; without a readable `now`, nothing is (a plain
+  // time point rather than an optional one: GCC 12 warned of an uninitialised read in the latter).
+  const auto cutoff = now_time ? *now_time - std::chrono::hours(24 * limits.max_days) : core::SystemTime{};
+  auto too_old = [&now_time, cutoff](const std::string& at) {
+    if (!now_time) return false;
+    const auto t = core::parse_rfc3339(at);
+    return !t || *t < cutoff;
+  };
   const bool over = static_cast<uint64_t>(size) > limits.max_bytes;
   if (!over) {  // the common case: only the first (oldest) line can be too old
     std::ifstream in(file);
     std::string first;
     std::getline(in, first);
     const auto e = parse_line(first);
-    if (e && !(cutoff && core::parse_rfc3339(e->at) < cutoff)) return "";
+    if (e && !too_old(e->at)) return "";
   }
   std::string error;
   const std::string text = read_all(file, &error);
@@ -163,8 +170,7 @@ std::string append(const std::string& data_dir, const std::vector<Entry>& entrie
     if (end == std::string::npos) end = text.size();
     const std::string_view line(text.data() + start, end - start);
     auto e = parse_line(line);
-    const bool too_old = e && cutoff && core::parse_rfc3339(e->at) < cutoff;
-    if (e && !too_old) kept.append(line).append("\n");
+    if (e && !too_old(e->at)) kept.append(line).append("\n");
     else dropped = true;
     start = end + 1;
   }

@@ -180,7 +180,7 @@ TEST_CASE("export writes an OONI base measurement with Web Connectivity keys") {
   auto parsed = ooni::from_ooni(fixture("v04_http_diff"));
   REQUIRE(parsed.measurement);
   auto kuzet_json = ooni::to_kuzet_measurement(*parsed.measurement, ooni::judge(*parsed.measurement, {}));
-  ooni::EnvelopeFacts facts{"0123456789abcdef", "pk", "sig", std::string(64, 'a'), 42};
+  ooni::EnvelopeFacts facts{"0123456789abcdef", "pk", "sig", std::string(64, 'a'), 42, nullptr};
   auto o = ooni::to_ooni(kuzet_json, facts);
   CHECK(o["measurement_start_time"] == "2022-01-06 11:00:00");
   CHECK(o["probe_asn"] == "AS9198");
