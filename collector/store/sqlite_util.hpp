@@ -59,6 +59,18 @@ inline WriteGate& write_gate(const std::string& path) {
   throw std::runtime_error(what + ": " + (db ? sqlite3_errmsg(db) : "out of memory"));
 }
 
+// sqlite3_open_v2 with its error as an exception ("<what> <path>: <reason>"); a failed open's handle is
+// closed here, since SQLite returns one even then.
+inline sqlite3* open_database(const std::string& path, int flags, const std::string& what) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, flags, nullptr) != SQLITE_OK) {
+    const std::string message = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close(db);
+    throw std::runtime_error(what + " " + path + ": " + message);
+  }
+  return db;
+}
+
 inline void exec(sqlite3* db, const std::string& sql) {
   char* err = nullptr;
   if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {

@@ -16,6 +16,8 @@ namespace {
 using collector::sqlite::exec;
 using collector::sqlite::Statement;
 
+constexpr const char* kCannotOpen = "timeline index: cannot open";
+
 // Binds "cc = ? AND asn = ? AND target = ? AND bin >= ? AND bin < ?" (parameters 1-5).
 void bind_series_range(Statement& st, const SeriesKey& key, int64_t first, int64_t end) {
   st.bind(1, key.cc);
@@ -174,11 +176,7 @@ TimelineIndex::TimelineIndex(const std::string& db_path, int64_t base_bin_ms,
     throw std::runtime_error("timeline bin must be a positive number of whole minutes");
   // A fed index creates its own file; otherwise the file is the store's, which exists.
   const int create = feed ? SQLITE_OPEN_CREATE : 0;
-  if (sqlite3_open_v2(db_path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | create, nullptr) != SQLITE_OK) {
-    std::string message = db_ ? sqlite3_errmsg(db_) : "out of memory";
-    sqlite3_close(db_);
-    throw std::runtime_error("timeline index: cannot open " + db_path + ": " + message);
-  }
+  db_ = collector::sqlite::open_database(db_path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | create, kCannotOpen);
   sqlite3_busy_timeout(db_, 60000);
   try {
     // This connection only reads after setup (under mutex_, hence NOMUTEX): a large page cache and memory
@@ -222,12 +220,7 @@ TimelineIndex::TimelineIndex(const std::string& db_path, int64_t base_bin_ms,
 }
 
 void TimelineIndex::drop_from(const std::string& db_path) {
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
-    std::string message = db ? sqlite3_errmsg(db) : "out of memory";
-    sqlite3_close(db);
-    throw std::runtime_error("timeline index: cannot open " + db_path + ": " + message);
-  }
+  sqlite3* db = collector::sqlite::open_database(db_path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, kCannotOpen);
   sqlite3_busy_timeout(db, 60000);
   auto schema_entries = [db] {
     Statement st(db, "SELECT count(*) FROM sqlite_master");
