@@ -17,6 +17,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <memory>
@@ -25,6 +26,7 @@
 #include "core/crypto/crypto.hpp"
 #include "core/vocabulary/failure.hpp"
 #include "core/time.hpp"
+#include "measure/ca_index.hpp"
 #include "measure/tcp.hpp"
 #include "measure/http/url.hpp"
 
@@ -38,11 +40,18 @@ std::shared_ptr<const TrustStore> TrustStore::load(const std::string& ca_bundle)
   trust->store_ = X509_STORE_new();
   if (!trust->store_) throw std::runtime_error("trust store: out of memory");
   if (ca_bundle.empty()) {
-    // The distribution's public web PKI (OPENSSL_DIR/certs, cert.pem), looked up lazily and thread-safely.
-    if (X509_STORE_set_default_paths(trust->store_) != 1) {
+    // The distribution's public web PKI as X509_STORE_set_default_paths finds it (cert.pem, the hashed
+    // certs directory, the same environment variables), but with the file indexed instead of decoded.
+    const char* file = secure_getenv(X509_get_default_cert_file_env());  // as OpenSSL reads it
+    trust->certificates_ = index_pem_file(trust->store_, file ? file : X509_get_default_cert_file(), kMaxBundleBytes);
+    X509_LOOKUP* dir = X509_STORE_add_lookup(trust->store_, X509_LOOKUP_hash_dir());
+    X509_LOOKUP* uri = X509_STORE_add_lookup(trust->store_, X509_LOOKUP_store());
+    if (!dir || !uri) {
       ERR_clear_error();
       throw std::runtime_error("trust store: cannot use the system's default CA paths");
     }
+    X509_LOOKUP_add_dir(dir, nullptr, X509_FILETYPE_DEFAULT);
+    X509_LOOKUP_add_store(uri, nullptr);
     ERR_clear_error();
     trust->source_ = "system";
     return trust;
@@ -51,14 +60,12 @@ std::shared_ptr<const TrustStore> TrustStore::load(const std::string& ca_bundle)
   if (!std::filesystem::is_regular_file(ca_bundle, ec)) {
     throw std::runtime_error("CA bundle " + ca_bundle + ": no such file");
   }
-  const int loaded = X509_STORE_load_file(trust->store_, ca_bundle.c_str());
-  ERR_clear_error();
-  size_t certificates = 0;
-  STACK_OF(X509_OBJECT)* objects = X509_STORE_get0_objects(trust->store_);
-  for (int i = 0; i < sk_X509_OBJECT_num(objects); ++i) {
-    if (X509_OBJECT_get_type(sk_X509_OBJECT_value(objects, i)) == X509_LU_X509) ++certificates;
+  if (std::filesystem::file_size(ca_bundle, ec) > kMaxBundleBytes) {
+    throw std::runtime_error("CA bundle " + ca_bundle + ": larger than " + std::to_string(kMaxBundleBytes >> 20) +
+                             " MiB");
   }
-  if (loaded != 1 || certificates == 0) {
+  trust->certificates_ = index_pem_file(trust->store_, ca_bundle, kMaxBundleBytes);
+  if (trust->certificates_ == 0) {
     throw std::runtime_error("CA bundle " + ca_bundle + ": contains no PEM certificate");
   }
   trust->source_ = ca_bundle;
@@ -79,18 +86,13 @@ std::shared_ptr<const TrustStore> TrustStore::load_public(const std::string& pat
   for (fs::directory_iterator it(path, ec), end; !ec && it != end; it.increment(ec)) {
     if (files.size() >= kMaxPublicBundleFiles) break;
     std::error_code fe;
-    if (it->is_regular_file(fe) && it->file_size(fe) <= (1u << 20)) files.push_back(it->path());
+    if (it->is_regular_file(fe) && it->file_size(fe) <= kMaxPublicBundleFileBytes) files.push_back(it->path());
   }
   if (ec) throw std::runtime_error("public CA bundle " + path + ": " + ec.message());
-  for (const auto& file : files) {
-    X509_STORE_load_file(trust->store_, file.c_str());  // not a certificate: skipped
-    ERR_clear_error();
-  }
-  size_t certificates = 0;
-  STACK_OF(X509_OBJECT)* objects = X509_STORE_get0_objects(trust->store_);
-  for (int i = 0; i < sk_X509_OBJECT_num(objects); ++i)
-    if (X509_OBJECT_get_type(sk_X509_OBJECT_value(objects, i)) == X509_LU_X509) ++certificates;
-  if (certificates == 0) throw std::runtime_error("public CA bundle " + path + ": contains no PEM certificate");
+  for (const auto& file : files)  // not a certificate: skipped
+    trust->certificates_ += index_pem_file(trust->store_, file.string(), kMaxPublicBundleFileBytes);
+  if (trust->certificates_ == 0)
+    throw std::runtime_error("public CA bundle " + path + ": contains no PEM certificate");
   trust->source_ = path;
   return trust;
 }

@@ -1,4 +1,5 @@
 #pragma once
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <vector>
@@ -13,21 +14,27 @@ namespace kuzet::measure {
 class TrustStore {
  public:
   // ca_bundle "" = the system's default public web PKI. Throws std::runtime_error when the file is
-  // missing or holds no certificate (a startup error, not a measurement failure).
+  // missing, larger than kMaxBundleBytes or holds no certificate (a startup error, not a measurement
+  // failure). Certificates are decoded when a chain first asks for their subject (measure/ca_index.hpp).
   static std::shared_ptr<const TrustStore> load(const std::string& ca_bundle);
+  static constexpr size_t kMaxBundleBytes = 16u << 20;
   // A pristine public bundle, kept apart from the local store: a PEM file, or a directory of PEM
   // certificates as Debian ships the Mozilla set (/usr/share/ca-certificates/mozilla/*.crt, which
   // update-ca-certificates never changes). Files that are not PEM certificates are skipped; at most
   // kMaxPublicBundleFiles files of at most 1 MiB. Throws std::runtime_error when nothing usable is there.
   static std::shared_ptr<const TrustStore> load_public(const std::string& path);
   static constexpr size_t kMaxPublicBundleFiles = 4096;
+  static constexpr size_t kMaxPublicBundleFileBytes = 1u << 20;
   ~TrustStore();
   X509_STORE* store() const { return store_; }
   const std::string& source() const { return source_; }
+  // Certificates in the bundle files (the system store's default file included; its directory not).
+  size_t certificates() const { return certificates_; }
  private:
   TrustStore() = default;
   X509_STORE* store_ = nullptr;
   std::string source_;
+  size_t certificates_ = 0;
 };
 
 struct TlsOptions {
