@@ -32,6 +32,7 @@
 #include "probe/identity/identity.hpp"
 #include "probe/identity/network_memory.hpp"
 #include "probe/page/status_page.hpp"
+#include "probe/daemon/memory.hpp"
 #include "probe/daemon/queue.hpp"
 #include "probe/run_setup.hpp"
 #include "probe/daemon/status.hpp"
@@ -129,6 +130,10 @@ class Daemon {
       // Between runs the daemon idles for minutes to hours: give back to the system what the run's threads
       // freed (glibc keeps freed memory of every thread's arena otherwise; docs/benchmarks.md, issue 17).
       ::malloc_trim(0);
+      // And the code and constants of the libraries, read back from the page cache at the next run
+      // (probe/daemon/memory.hpp).
+      const size_t released_kb = release_clean_file_pages();
+      log_at(LogLevel::debug, "between runs: released %zu KiB of clean file pages", released_kb);
       auto wake = next_run_;
       if (queue_.stats().records > 0 && !config_.collectors.empty()) wake = std::min(wake, next_upload_);
       const auto wait = std::max(Clock::duration::zero(), wake - Clock::now());

@@ -1,0 +1,87 @@
+#include "probe/daemon/memory.hpp"
+
+#include <sys/mman.h>
+
+#include <charconv>
+#include <cstdint>
+#include <fstream>
+#include <string>
+
+#include "core/read_capped.hpp"
+
+namespace kuzet::probe::daemon {
+
+namespace {
+
+bool is_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
+
+uintptr_t parse_hex(std::string_view text) {
+  uintptr_t value = 0;
+  std::from_chars(text.data(), text.data() + text.size(), value, 16);
+  return value;
+}
+
+// "Private_Dirty:      12 kB" -> 12
+size_t field_kb(std::string_view line) {
+  const size_t colon = line.find(':');
+  size_t i = colon + 1;
+  while (i < line.size() && line[i] == ' ') ++i;
+  size_t value = 0;
+  std::from_chars(line.data() + i, line.data() + line.size(), value);
+  return value;
+}
+
+bool starts_with(std::string_view text, std::string_view prefix) { return text.substr(0, prefix.size()) == prefix; }
+
+}  // namespace
+
+bool Mapping::releasable() const {
+  // Anonymous counts the pages copied on write (relocations); without them every resident page is the
+  // page cache's own, which stays (a dirty one is written back as usual).
+  return readable_only && file && !locked && rss_kb > 0 && anonymous_kb == 0 && swap_kb == 0;
+}
+
+std::vector<Mapping> parse_smaps(std::string_view text, size_t max_mappings) {
+  std::vector<Mapping> mappings;
+  while (!text.empty()) {
+    const size_t newline = text.find('\n');
+    const std::string_view line = text.substr(0, newline);
+    text = newline == std::string_view::npos ? std::string_view() : text.substr(newline + 1);
+    if (line.empty()) continue;
+    if (is_hex(line[0])) {  // "start-end perms offset dev inode [path]"
+      if (mappings.size() >= max_mappings) break;
+      Mapping m;
+      const size_t dash = line.find('-'), space = line.find(' ');
+      if (dash == std::string_view::npos || space == std::string_view::npos || dash > space) continue;
+      m.start = parse_hex(line.substr(0, dash));
+      m.end = parse_hex(line.substr(dash + 1, space - dash - 1));
+      const std::string_view perms = line.substr(space + 1, 4);
+      m.readable_only = perms.size() == 4 && perms[0] == 'r' && perms[1] == '-' && perms[3] == 'p';
+      const size_t slash = line.find('/');
+      m.file = slash != std::string_view::npos && line.substr(slash).find(" (deleted)") == std::string_view::npos;
+      if (m.end > m.start) mappings.push_back(m);
+      continue;
+    }
+    if (mappings.empty()) continue;
+    Mapping& m = mappings.back();
+    if (starts_with(line, "Rss:")) m.rss_kb = field_kb(line);
+    else if (starts_with(line, "Anonymous:")) m.anonymous_kb = field_kb(line);
+    else if (starts_with(line, "Swap:")) m.swap_kb = field_kb(line);
+    else if (starts_with(line, "VmFlags:")) m.locked = line.find(" lo") != std::string_view::npos;
+  }
+  return mappings;
+}
+
+size_t release_clean_file_pages() {
+  std::ifstream in("/proc/self/smaps");
+  std::string text;
+  if (!in || !core::read_capped(in, 64u << 20, text)) return 0;
+  size_t released_kb = 0;
+  for (const auto& m : parse_smaps(text)) {
+    if (!m.releasable()) continue;
+    if (::madvise(reinterpret_cast<void*>(m.start), m.end - m.start, MADV_DONTNEED) == 0) released_kb += m.rss_kb;
+  }
+  return released_kb;
+}
+
+}  // namespace kuzet::probe::daemon

@@ -1,0 +1,32 @@
+#pragma once
+// The daemon's memory between runs. Most of its resident set is pages of files it maps: the libraries' and
+// the program's code and constants (~12 MB of ~17, docs/benchmarks.md). Those pages are clean copies of the
+// files, which the kernel may drop and read back at any time; until it does, they count in the daemon's RSS,
+// which the OOM killer weighs, and on a small router they stay mapped for the hours between runs.
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+namespace kuzet::probe::daemon {
+
+// A mapping of /proc/self/smaps, with what release_clean_file_pages needs to decide.
+struct Mapping {
+  uintptr_t start = 0, end = 0;
+  bool readable_only = false;  // no write permission, private ("r-xp", "r--p")
+  bool file = false;           // a path ("/usr/lib/...")
+  bool locked = false;         // VmFlags "lo"
+  size_t rss_kb = 0, anonymous_kb = 0, swap_kb = 0;
+  bool releasable() const;
+};
+
+// The mappings of smaps text (bounded: the kernel writes it; at most max_mappings are read).
+std::vector<Mapping> parse_smaps(std::string_view text, size_t max_mappings = 65536);
+
+// Unmaps (madvise MADV_DONTNEED) this process's resident pages of read-only private file mappings with no
+// page copied on write in them: the pages stay in the page cache, and the next access maps them again, as
+// after the kernel's own reclaim. Writable, anonymous, copied-on-write (relocated) and locked mappings are never touched. Returns the
+// kilobytes that were resident in the released mappings.
+size_t release_clean_file_pages();
+
+}  // namespace kuzet::probe::daemon
