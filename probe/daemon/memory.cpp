@@ -7,12 +7,15 @@
 #include <fstream>
 #include <string>
 
+#include "ascii/ascii.hpp"
 #include "core/read_capped.hpp"
 
 namespace kuzet::probe::daemon {
 
 namespace {
 
+// Lower case only: a header line starts with the mapping's address, a field line with a capital ("Anonymous:"),
+// which core::hex_digit would take for a digit.
 bool is_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
 
 uintptr_t parse_hex(std::string_view text) {
@@ -23,15 +26,11 @@ uintptr_t parse_hex(std::string_view text) {
 
 // "Private_Dirty:      12 kB" -> 12
 size_t field_kb(std::string_view line) {
-  const size_t colon = line.find(':');
-  size_t i = colon + 1;
-  while (i < line.size() && line[i] == ' ') ++i;
+  const std::string_view number = ascii::trim_start(line.substr(line.find(':') + 1), " ");
   size_t value = 0;
-  std::from_chars(line.data() + i, line.data() + line.size(), value);
+  std::from_chars(number.data(), number.data() + number.size(), value);
   return value;
 }
-
-bool starts_with(std::string_view text, std::string_view prefix) { return text.substr(0, prefix.size()) == prefix; }
 
 }  // namespace
 
@@ -64,10 +63,10 @@ std::vector<Mapping> parse_smaps(std::string_view text, size_t max_mappings) {
     }
     if (mappings.empty()) continue;
     Mapping& m = mappings.back();
-    if (starts_with(line, "Rss:")) m.rss_kb = field_kb(line);
-    else if (starts_with(line, "Anonymous:")) m.anonymous_kb = field_kb(line);
-    else if (starts_with(line, "Swap:")) m.swap_kb = field_kb(line);
-    else if (starts_with(line, "VmFlags:")) m.locked = line.find(" lo") != std::string_view::npos;
+    if (line.starts_with("Rss:")) m.rss_kb = field_kb(line);
+    else if (line.starts_with("Anonymous:")) m.anonymous_kb = field_kb(line);
+    else if (line.starts_with("Swap:")) m.swap_kb = field_kb(line);
+    else if (line.starts_with("VmFlags:")) m.locked = line.find(" lo") != std::string_view::npos;
   }
   return mappings;
 }
