@@ -27,6 +27,7 @@
 #include "probe/daemon/status.hpp"
 #include "probe/ui/output.hpp"
 #include "probe/run_setup.hpp"
+#include "probe/memory/memory.hpp"
 #include "probe/runner.hpp"
 #include "probe/ui/commands.hpp"
 #include "probe/ui/consent.hpp"
@@ -207,6 +208,9 @@ int run_command(const RunCommand& cmd) {
   if (config.capture) options.capture = open_capture(config);
   options.locate = cmd.locate && options.capture;
 
+  // Starting touched ~12 MB of library pages (loading, relocating, initialising) that measuring mostly does not
+  // use: give them back before the targets' memory comes on top of them (probe/memory/memory.hpp).
+  memory::release_clean_file_pages();
   RunResult result = run_probe(options);
   if (result.network.source == "collector") {
     if (auto error = identity::save_last_network(config.data_dir, result.network); !error.empty())

@@ -32,7 +32,7 @@
 #include "probe/identity/identity.hpp"
 #include "probe/identity/network_memory.hpp"
 #include "probe/page/status_page.hpp"
-#include "probe/daemon/memory.hpp"
+#include "probe/memory/memory.hpp"
 #include "probe/daemon/queue.hpp"
 #include "probe/run_setup.hpp"
 #include "probe/daemon/status.hpp"
@@ -131,8 +131,8 @@ class Daemon {
       // freed (glibc keeps freed memory of every thread's arena otherwise; docs/benchmarks.md, issue 17).
       ::malloc_trim(0);
       // And the code and constants of the libraries, read back from the page cache at the next run
-      // (probe/daemon/memory.hpp).
-      const size_t released_kb = release_clean_file_pages();
+      // (probe/memory/memory.hpp).
+      const size_t released_kb = memory::release_clean_file_pages();
       log_at(LogLevel::debug, "between runs: released %zu KiB of clean file pages", released_kb);
       auto wake = next_run_;
       if (queue_.stats().records > 0 && !config_.collectors.empty()) wake = std::min(wake, next_upload_);

@@ -1,4 +1,4 @@
-#include "probe/daemon/memory.hpp"
+#include "probe/memory/memory.hpp"
 
 #include <sys/mman.h>
 
@@ -10,7 +10,7 @@
 #include "ascii/ascii.hpp"
 #include "core/read_capped.hpp"
 
-namespace kuzet::probe::daemon {
+namespace kuzet::probe::memory {
 
 namespace {
 
@@ -83,4 +83,4 @@ size_t release_clean_file_pages() {
   return released_kb;
 }
 
-}  // namespace kuzet::probe::daemon
+}  // namespace kuzet::probe::memory

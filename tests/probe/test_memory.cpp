@@ -1,6 +1,6 @@
-// The daemon's release of clean file pages between runs (probe/daemon/memory.hpp): which mappings it may
-// touch, read from smaps text; and, live, that a released mapping reads back the same bytes while a mapping
-// with private changes (as relocated library data is) is left alone.
+// The release of clean file pages (probe/memory/memory.hpp), before a one-shot run and between the daemon's
+// runs: which mappings it may touch, read from smaps text; and, live, that a released mapping reads back the
+// same bytes while a mapping with private changes (as relocated library data is) is left alone.
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -13,9 +13,9 @@
 #include <string>
 
 #include "core/crypto/crypto.hpp"
-#include "probe/daemon/memory.hpp"
+#include "probe/memory/memory.hpp"
 
-using namespace kuzet::probe::daemon;
+using namespace kuzet::probe::memory;
 
 namespace {
 

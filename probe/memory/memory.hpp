@@ -1,14 +1,15 @@
 #pragma once
-// The daemon's memory between runs. Most of its resident set is pages of files it maps: the libraries' and
-// the program's code and constants (~12 MB of ~17, docs/benchmarks.md). Those pages are clean copies of the
-// files, which the kernel may drop and read back at any time; until it does, they count in the daemon's RSS,
-// which the OOM killer weighs, and on a small router they stay mapped for the hours between runs.
+// The probe's resident memory. Most of it is pages of files the probe maps: the libraries' and the program's
+// code and constants (~12 MB of ~17 after start-up, docs/benchmarks.md). Those pages are clean copies of the
+// files, which the kernel may drop and read back at any time; until it does, they count in the probe's RSS,
+// which the OOM killer weighs. Most are touched only while starting (loading, relocating, initialising the
+// libraries), so the one-shot run gives them back before measuring and the daemon between runs.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 #include <vector>
 
-namespace kuzet::probe::daemon {
+namespace kuzet::probe::memory {
 
 // A mapping of /proc/self/smaps, with what release_clean_file_pages needs to decide.
 struct Mapping {
@@ -25,8 +26,8 @@ std::vector<Mapping> parse_smaps(std::string_view text, size_t max_mappings = 65
 
 // Unmaps (madvise MADV_DONTNEED) this process's resident pages of read-only private file mappings with no
 // page copied on write in them: the pages stay in the page cache, and the next access maps them again, as
-// after the kernel's own reclaim. Writable, anonymous, copied-on-write (relocated) and locked mappings are never touched. Returns the
-// kilobytes that were resident in the released mappings.
+// after the kernel's own reclaim. Writable, anonymous, copied-on-write (relocated) and locked mappings are
+// never touched. Returns the kilobytes that were resident in the released mappings.
 size_t release_clean_file_pages();
 
-}  // namespace kuzet::probe::daemon
+}  // namespace kuzet::probe::memory
