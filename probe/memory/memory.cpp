@@ -75,11 +75,26 @@ size_t release_clean_file_pages() {
   std::ifstream in("/proc/self/smaps");
   std::string text;
   if (!in || !core::read_capped(in, 64u << 20, text)) return 0;
+  // One call per run of adjacent releasable mappings (a library's code and constants are neighbours): every
+  // call flushes the TLB, and in a VM that is most of the cost (~90 calls: 16-37 ms; ~40: 8-20 ms).
   size_t released_kb = 0;
+  uintptr_t start = 0, end = 0;
+  size_t run_kb = 0;
+  const auto release_run = [&] {
+    if (end > start && ::madvise(reinterpret_cast<void*>(start), end - start, MADV_DONTNEED) == 0)
+      released_kb += run_kb;
+  };
   for (const auto& m : parse_smaps(text)) {
     if (!m.releasable()) continue;
-    if (::madvise(reinterpret_cast<void*>(m.start), m.end - m.start, MADV_DONTNEED) == 0) released_kb += m.rss_kb;
+    if (m.start != end) {
+      release_run();
+      start = m.start;
+      run_kb = 0;
+    }
+    end = m.end;
+    run_kb += m.rss_kb;
   }
+  release_run();
   return released_kb;
 }
 

@@ -118,3 +118,39 @@ TEST_CASE("a released mapping reads back the file; a privately changed one is le
   ::munmap(changed, size);
   std::filesystem::remove(path);
 }
+
+TEST_CASE("neighbouring releasable mappings go in one call, and a changed neighbour keeps its bytes") {
+  const auto path = (std::filesystem::temp_directory_path() / ("kuzet-memory-" + kuzet::core::random_hex(6))).string();
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE)), part = 8 * page, size = 3 * part;
+  std::string content(size, '\0');
+  for (size_t i = 0; i < size; ++i) content[i] = static_cast<char>('A' + i % 26);
+  std::ofstream(path, std::ios::binary) << content;
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  REQUIRE(fd >= 0);
+  auto* base = static_cast<char*>(::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0));
+  ::close(fd);
+  REQUIRE(base != MAP_FAILED);
+  char* const first = base;
+  char* const second = base + part;
+  char* const third = base + 2 * part;
+  std::memcpy(third, "relocated", 9);
+  REQUIRE(::mprotect(base, size, PROT_READ) == 0);
+  // Split off the middle third with a flag of its own: three mappings side by side, the first two clean.
+  REQUIRE(::madvise(second, part, MADV_RANDOM) == 0);
+  size_t sum = 0;
+  for (size_t i = 0; i < size; i += page) sum += static_cast<unsigned char>(base[i]);
+  CHECK(sum > 0);
+  REQUIRE(resident_kb(first) == part / 1024);
+  REQUIRE(resident_kb(second) == part / 1024);
+  REQUIRE(resident_kb(third) == part / 1024);
+
+  CHECK(release_clean_file_pages() >= 2 * part / 1024);
+  CHECK(resident_kb(first) == 0);
+  CHECK(resident_kb(second) == 0);
+  CHECK(std::memcmp(base, content.data(), 2 * part) == 0);
+  CHECK(std::memcmp(third, "relocated", 9) == 0);
+  CHECK(std::memcmp(third + 9, content.data() + 2 * part + 9, part - 9) == 0);
+
+  ::munmap(base, size);
+  std::filesystem::remove(path);
+}
