@@ -362,7 +362,11 @@ TEST_CASE("status: no collector is not 'unreachable'; never ran and cannot read 
 
   // The service's state is 0700 for its user; someone else is told that, not "has not run".
   ::chmod(c.data_dir.c_str(), 0700);
-  std::vector<std::string> argv = {KUZET_PROBE_BIN, "status", "--config", config};
+  // A copy the other user can reach: the checkout may sit in a directory only root may enter (mktemp -d, /root).
+  const std::string probe_copy = dir.file("kuzet-probe");
+  fs::copy_file(KUZET_PROBE_BIN, probe_copy);
+  ::chmod(probe_copy.c_str(), 0755);
+  std::vector<std::string> argv = {probe_copy, "status", "--config", config};
   const std::string err_path = dir.file("other-user.err");
   const pid_t pid = ::fork();
   if (pid == 0) {
