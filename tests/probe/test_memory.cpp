@@ -66,6 +66,18 @@ size_t resident_kb(const void* start) {
   return SIZE_MAX;
 }
 
+// A temporary file of `size` bytes of a repeating alphabet, removed with the object.
+struct PatternFile {
+  std::string path, content;
+  explicit PatternFile(size_t size)
+      : path((std::filesystem::temp_directory_path() / ("kuzet-memory-" + kuzet::core::random_hex(6))).string()),
+        content(size, '\0') {
+    for (size_t i = 0; i < size; ++i) content[i] = static_cast<char>('a' + i % 26);
+    std::ofstream(path, std::ios::binary) << content;
+  }
+  ~PatternFile() { std::filesystem::remove(path); }
+};
+
 }  // namespace
 
 TEST_CASE("only clean read-only file mappings are releasable") {
@@ -87,12 +99,10 @@ TEST_CASE("only clean read-only file mappings are releasable") {
 }
 
 TEST_CASE("a released mapping reads back the file; a privately changed one is left as it is") {
-  const auto path = (std::filesystem::temp_directory_path() / ("kuzet-memory-" + kuzet::core::random_hex(6))).string();
   const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE)), size = 16 * page;
-  std::string content(size, '\0');
-  for (size_t i = 0; i < size; ++i) content[i] = static_cast<char>('a' + i % 26);
-  std::ofstream(path, std::ios::binary) << content;
-  const int fd = ::open(path.c_str(), O_RDONLY);
+  const PatternFile file(size);
+  const std::string& content = file.content;
+  const int fd = ::open(file.path.c_str(), O_RDONLY);
   REQUIRE(fd >= 0);
   auto* clean = static_cast<char*>(::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0));
   // Like relocated library data: written privately, then made read-only.
@@ -116,16 +126,13 @@ TEST_CASE("a released mapping reads back the file; a privately changed one is le
 
   ::munmap(clean, size);
   ::munmap(changed, size);
-  std::filesystem::remove(path);
 }
 
 TEST_CASE("neighbouring releasable mappings go in one call, and a changed neighbour keeps its bytes") {
-  const auto path = (std::filesystem::temp_directory_path() / ("kuzet-memory-" + kuzet::core::random_hex(6))).string();
   const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE)), part = 8 * page, size = 3 * part;
-  std::string content(size, '\0');
-  for (size_t i = 0; i < size; ++i) content[i] = static_cast<char>('A' + i % 26);
-  std::ofstream(path, std::ios::binary) << content;
-  const int fd = ::open(path.c_str(), O_RDONLY);
+  const PatternFile file(size);
+  const std::string& content = file.content;
+  const int fd = ::open(file.path.c_str(), O_RDONLY);
   REQUIRE(fd >= 0);
   auto* base = static_cast<char*>(::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0));
   ::close(fd);
@@ -152,5 +159,4 @@ TEST_CASE("neighbouring releasable mappings go in one call, and a changed neighb
   CHECK(std::memcmp(third + 9, content.data() + 2 * part + 9, part - 9) == 0);
 
   ::munmap(base, size);
-  std::filesystem::remove(path);
 }
