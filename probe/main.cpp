@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "probe/cli.hpp"
+#include "probe/memory/memory.hpp"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define KUZET_CHECKS_LEAKS_AT_EXIT 1
@@ -15,6 +16,10 @@
 #endif
 
 int main(int argc, char** argv) {
+#ifndef KUZET_CHECKS_LEAKS_AT_EXIT  // the sanitizers bring their own allocator
+  // glibc's per-thread cache of freed chunks off: ~1 MB of a 40-target run's peak (probe/memory/memory.hpp).
+  kuzet::probe::memory::restart_without_thread_cache(argv);
+#endif
   // One malloc arena, not glibc's eight per core: the probe's threads wait on the network, not on malloc, and
   // every extra arena keeps its own freed memory (-0.8 MB resident in the daemon; docs/benchmarks.md, issue 17).
   ::mallopt(M_ARENA_MAX, 1);

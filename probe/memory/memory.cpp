@@ -1,8 +1,11 @@
 #include "probe/memory/memory.hpp"
 
 #include <sys/mman.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
+#include <cstdlib>
 #include <cstdint>
 #include <fstream>
 #include <string>
@@ -96,6 +99,28 @@ size_t release_clean_file_pages() {
   }
   release_run();
   return released_kb;
+}
+
+std::optional<std::string> tunables_without_thread_cache(const char* current) {
+  constexpr std::string_view kCacheSize = "glibc.malloc.tcache_count=";
+  constexpr std::string_view kCacheOff = "glibc.malloc.tcache_count=0";
+  if (!current || !*current) return std::string(kCacheOff);
+  const std::string_view value(current);
+  // Settings are name=value pairs separated by ':'.
+  for (size_t at = 0; at <= value.size();) {
+    const size_t end = std::min(value.find(':', at), value.size());
+    if (value.substr(at, end - at).substr(0, kCacheSize.size()) == kCacheSize) return std::nullopt;
+    at = end + 1;
+  }
+  return std::string(value) + ":" + std::string(kCacheOff);
+}
+
+void restart_without_thread_cache(char** argv) {
+  const auto tunables = tunables_without_thread_cache(std::getenv("GLIBC_TUNABLES"));
+  if (!tunables) return;
+  if (::setenv("GLIBC_TUNABLES", tunables->c_str(), 1) != 0) return;
+  ::execv("/proc/self/exe", argv);
+  // No /proc, or the program is gone: run on with the cache on, as before.
 }
 
 }  // namespace kuzet::probe::memory

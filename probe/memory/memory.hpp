@@ -6,6 +6,8 @@
 // libraries), so the one-shot run gives them back before measuring and the daemon between runs.
 #include <cstddef>
 #include <cstdint>
+#include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -29,5 +31,20 @@ std::vector<Mapping> parse_smaps(std::string_view text, size_t max_mappings = 65
 // after the kernel's own reclaim. Writable, anonymous, copied-on-write (relocated) and locked mappings are
 // never touched. Returns the kilobytes that were resident in the released mappings.
 size_t release_clean_file_pages();
+
+// glibc keeps up to 7 freed chunks of each small size in a per-thread cache (tcache). With a thread per
+// target in flight, a 40-target run's peak held ~1 MB there (docs/benchmarks.md). Only GLIBC_TUNABLES, read
+// when the program starts, turns it off.
+//
+// The GLIBC_TUNABLES value with the thread cache off, given the current one (nullptr when unset): the
+// current settings are kept. nullopt when the current value already sets the cache's size, off or not (a
+// user's choice wins).
+std::optional<std::string> tunables_without_thread_cache(const char* current);
+
+// At the start of main, before any thread: executes this program again (/proc/self/exe, the same arguments,
+// the same process) with the thread cache off, unless tunables_without_thread_cache says there is nothing to
+// change. Returns only when it did not re-execute (nothing to change, or exec failed: the program then runs
+// with the cache on).
+void restart_without_thread_cache(char** argv);
 
 }  // namespace kuzet::probe::memory

@@ -160,3 +160,17 @@ TEST_CASE("neighbouring releasable mappings go in one call, and a changed neighb
 
   ::munmap(base, size);
 }
+
+TEST_CASE("the thread cache is turned off in GLIBC_TUNABLES, keeping other settings; a set size is left alone") {
+  CHECK(tunables_without_thread_cache(nullptr) == "glibc.malloc.tcache_count=0");
+  CHECK(tunables_without_thread_cache("") == "glibc.malloc.tcache_count=0");
+  CHECK(tunables_without_thread_cache("glibc.malloc.arena_max=2") ==
+        "glibc.malloc.arena_max=2:glibc.malloc.tcache_count=0");
+  // Another setting whose name merely contains the cache's is not the cache's size.
+  CHECK(tunables_without_thread_cache("glibc.malloc.tcache_max=64") ==
+        "glibc.malloc.tcache_max=64:glibc.malloc.tcache_count=0");
+  // Already off, or a size the user chose, first or later in the list: nothing to change, so no restart.
+  CHECK_FALSE(tunables_without_thread_cache("glibc.malloc.tcache_count=0").has_value());
+  CHECK_FALSE(tunables_without_thread_cache("glibc.malloc.tcache_count=7").has_value());
+  CHECK_FALSE(tunables_without_thread_cache("glibc.malloc.arena_max=2:glibc.malloc.tcache_count=3").has_value());
+}

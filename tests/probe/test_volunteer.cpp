@@ -8,6 +8,7 @@
 #include <pty.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <regex>
 
 #include "probe/config.hpp"
@@ -244,6 +245,11 @@ TEST_CASE("withdrawing consent (config without it, SIGHUP) stops the daemon with
   const auto config = write_config(dir, c);
   Process daemon({KUZET_PROBE_BIN, "daemon", "--config", config}, dir.file("daemon"));
   REQUIRE(wait_for([&] { return runs_of(c.data_dir) >= 1; }, 120s));
+  // It runs, as every command, re-executed with glibc's per-thread malloc cache off (probe/memory): the same
+  // process, whose environment now says so.
+  std::string environment = "\n" + read_text("/proc/" + std::to_string(daemon.pid()) + "/environ");
+  std::replace(environment.begin(), environment.end(), '\0', '\n');
+  CHECK(contains(environment, "\nGLIBC_TUNABLES=glibc.malloc.tcache_count=0\n"));
   c.consent = false;
   write_config(dir, c);
   daemon.signal(SIGHUP);
