@@ -1,5 +1,6 @@
 #include "probe/memory/memory.hpp"
 
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -116,6 +117,9 @@ std::optional<std::string> tunables_without_thread_cache(const char* current) {
 }
 
 void restart_without_thread_cache(char** argv) {
+  // Started set-user-ID or with file capabilities (secure execution): glibc ignores and erases this setting
+  // then, so each restart would lack it again and restart forever.
+  if (::getauxval(AT_SECURE) != 0) return;
   const auto tunables = tunables_without_thread_cache(std::getenv("GLIBC_TUNABLES"));
   if (!tunables) return;
   if (::setenv("GLIBC_TUNABLES", tunables->c_str(), 1) != 0) return;

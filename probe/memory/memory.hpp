@@ -43,8 +43,8 @@ std::optional<std::string> tunables_without_thread_cache(const char* current);
 
 // At the start of main, before any thread: executes this program again (/proc/self/exe, the same arguments,
 // the same process) with the thread cache off, unless tunables_without_thread_cache says there is nothing to
-// change. Returns only when it did not re-execute (nothing to change, or exec failed: the program then runs
-// with the cache on).
+// change, or the program was started set-user-ID or with file capabilities (glibc then drops the setting).
+// Returns only when it did not re-execute (the program then runs with the cache on, as when exec fails).
 void restart_without_thread_cache(char** argv);
 
 }  // namespace kuzet::probe::memory

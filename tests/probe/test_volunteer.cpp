@@ -396,6 +396,28 @@ TEST_CASE("status: no collector is not 'unreachable'; never ran and cannot read 
   CHECK(contains(err, "Permission denied"));
   CHECK(contains(err, "sudo kuzet-probe status"));
   CHECK_FALSE(contains(err, "has not run"));
+
+  // Set-user-ID root and started by another user (secure execution), glibc erases the thread-cache setting
+  // the probe restarts itself with (probe/memory): it must not restart again and again, but run once.
+  if (::geteuid() == 0) {
+    ::chmod(probe_copy.c_str(), 04755);
+    const pid_t setuid_run = ::fork();
+    if (setuid_run == 0) {
+      const int null = ::open("/dev/null", O_WRONLY);
+      ::dup2(null, 1);
+      if (::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(126);
+      ::execl(probe_copy.c_str(), probe_copy.c_str(), "--version", static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    int setuid_status = -1;
+    for (int i = 0; i < 300 && ::waitpid(setuid_run, &setuid_status, WNOHANG) == 0; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (setuid_status == -1) {  // still restarting
+      ::kill(setuid_run, SIGKILL);
+      ::waitpid(setuid_run, nullptr, 0);
+    }
+    CHECK(setuid_status == 0);  // exited with 0 within 15 s
+  }
 }
 
 TEST_CASE("logs: under journald no timestamp and <N> priorities; --log-level filters; elsewhere as before") {
