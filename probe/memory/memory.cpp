@@ -2,10 +2,12 @@
 
 #include <sys/auxv.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
 #include <cstdlib>
 #include <cstdint>
 #include <fstream>
@@ -116,12 +118,33 @@ std::optional<std::string> tunables_without_thread_cache(const char* current) {
   return std::string(value) + ":" + std::string(kCacheOff);
 }
 
+namespace {
+
+// Whether /proc/self/exe is the file this code runs from. Started through the dynamic loader
+// (`ld.so PROGRAM`) or under valgrind it names the loader or the tool, which must not be executed with the
+// program's arguments. Inodes only: on overlay file systems the device in maps and stat's may differ.
+bool self_exe_is_this_program() {
+  struct stat exe {};
+  if (::stat("/proc/self/exe", &exe) != 0) return false;
+  const auto here = reinterpret_cast<uintptr_t>(&self_exe_is_this_program);
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  while (std::getline(maps, line)) {  // "start-end perms offset dev inode path"
+    unsigned long start = 0, end = 0, inode = 0;
+    if (std::sscanf(line.c_str(), "%lx-%lx %*s %*s %*s %lu", &start, &end, &inode) != 3) continue;
+    if (here >= start && here < end) return inode == exe.st_ino;
+  }
+  return false;
+}
+
+}  // namespace
+
 void restart_without_thread_cache(char** argv) {
   // Started set-user-ID or with file capabilities (secure execution): glibc ignores and erases this setting
   // then, so each restart would lack it again and restart forever.
   if (::getauxval(AT_SECURE) != 0) return;
   const auto tunables = tunables_without_thread_cache(std::getenv("GLIBC_TUNABLES"));
-  if (!tunables) return;
+  if (!tunables || !self_exe_is_this_program()) return;
   if (::setenv("GLIBC_TUNABLES", tunables->c_str(), 1) != 0) return;
   ::execv("/proc/self/exe", argv);
   // No /proc, or the program is gone: run on with the cache on, as before.

@@ -43,7 +43,8 @@ std::optional<std::string> tunables_without_thread_cache(const char* current);
 
 // At the start of main, before any thread: executes this program again (/proc/self/exe, the same arguments,
 // the same process) with the thread cache off, unless tunables_without_thread_cache says there is nothing to
-// change, or the program was started set-user-ID or with file capabilities (glibc then drops the setting).
+// change, the program was started set-user-ID or with file capabilities (glibc then drops the setting), or
+// /proc/self/exe is not this program (started through the dynamic loader, or under valgrind).
 // Returns only when it did not re-execute (the program then runs with the cache on, as when exec fails).
 void restart_without_thread_cache(char** argv);
 

@@ -130,6 +130,14 @@ TEST_CASE("--help on every command and --version on both programs exit 0; help f
   auto collector = run({KUZET_COLLECTOR_BIN, "--version"}, dir);
   CHECK(collector.status == 0);
   CHECK(collector.out == std::string("kuzet-collector ") + KUZET_PROJECT_VERSION + "\n");
+  // Started through the dynamic loader, /proc/self/exe is the loader: the probe's restart with glibc's thread
+  // cache off (probe/memory) must not execute it with the probe's arguments (it printed the loader's version).
+  for (const char* loader : {"/lib64/ld-linux-x86-64.so.2", "/lib/ld-linux-aarch64.so.1"}) {
+    if (!fs::exists(loader)) continue;
+    auto via_loader = run({loader, KUZET_PROBE_BIN, "--version"}, dir);
+    CHECK(via_loader.status == 0);
+    CHECK(via_loader.out == probe.out);
+  }
   CHECK(run({KUZET_COLLECTOR_BIN, "serve", "--help"}, dir).status == 0);
   CHECK(run({KUZET_COLLECTOR_BIN, "import", "--help"}, dir).status == 0);
 
