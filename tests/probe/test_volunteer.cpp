@@ -90,6 +90,36 @@ std::string write_spec(const TempDir& dir, const std::string& url) {
   return dir.file("spec.yaml");
 }
 
+// Runs argv as uid and gid 65534 when the test is root (as itself otherwise), stdout discarded and stderr
+// into err_path. Its wait status, or nullopt when it had not exited within `timeout` (then it is killed).
+std::optional<int> run_as_other_user(std::vector<std::string> argv, const std::string& err_path,
+                                     std::chrono::seconds timeout) {
+  std::vector<char*> args;  // before fork: the test has other threads
+  for (auto& a : argv) args.push_back(a.data());
+  args.push_back(nullptr);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const int out = ::open("/dev/null", O_WRONLY);
+    const int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0666);
+    ::dup2(out, 1);
+    ::dup2(err, 2);
+    if (::geteuid() == 0 && (::setgid(65534) != 0 || ::setuid(65534) != 0)) ::_exit(126);
+    ::execv(args[0], args.data());
+    ::_exit(127);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  int status = 0;
+  while (::waitpid(pid, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+      return std::nullopt;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return status;
+}
+
 std::string closed_url() { return "http://127.0.0.1:" + std::to_string(unused_loopback_port()) + "/"; }
 
 // A daemon config with one closed loopback target, its data in dir/data, with or without recorded consent.
@@ -380,26 +410,14 @@ TEST_CASE("status: no collector is not 'unreachable'; never ran and cannot read 
   const std::string probe_copy = dir.file("kuzet-probe");
   fs::copy_file(KUZET_PROBE_BIN, probe_copy);
   ::chmod(probe_copy.c_str(), 0755);
-  std::vector<std::string> argv = {probe_copy, "status", "--config", config};
   const std::string err_path = dir.file("other-user.err");
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    const int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0666);
-    ::dup2(err, 2);
-    if (::geteuid() == 0 && (::setgid(65534) != 0 || ::setuid(65534) != 0)) ::_exit(126);
-    if (::geteuid() != 0) ::chmod(c.data_dir.c_str(), 0);  // not root: take the permission away instead
-    std::vector<char*> args;
-    for (auto& a : argv) args.push_back(a.data());
-    args.push_back(nullptr);
-    ::execv(args[0], args.data());
-    ::_exit(127);
-  }
-  int wait_status = 0;
-  REQUIRE(::waitpid(pid, &wait_status, 0) == pid);
+  if (::geteuid() != 0) ::chmod(c.data_dir.c_str(), 0);  // not root: take the permission away instead
+  const auto wait_status = run_as_other_user({probe_copy, "status", "--config", config}, err_path, 60s);
   ::chmod(c.data_dir.c_str(), 0700);
+  REQUIRE(wait_status.has_value());
   const std::string err = read_text(err_path);
   INFO(err);
-  CHECK(WEXITSTATUS(wait_status) == 1);
+  CHECK(WEXITSTATUS(*wait_status) == 1);
   CHECK(contains(err, "cannot read"));
   CHECK(contains(err, "Permission denied"));
   CHECK(contains(err, "sudo kuzet-probe status"));
@@ -409,22 +427,8 @@ TEST_CASE("status: no collector is not 'unreachable'; never ran and cannot read 
   // the probe restarts itself with (probe/memory): it must not restart again and again, but run once.
   if (::geteuid() == 0) {
     ::chmod(probe_copy.c_str(), 04755);
-    const pid_t setuid_run = ::fork();
-    if (setuid_run == 0) {
-      const int null = ::open("/dev/null", O_WRONLY);
-      ::dup2(null, 1);
-      if (::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(126);
-      ::execl(probe_copy.c_str(), probe_copy.c_str(), "--version", static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-    int setuid_status = -1;
-    for (int i = 0; i < 300 && ::waitpid(setuid_run, &setuid_status, WNOHANG) == 0; ++i)
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    if (setuid_status == -1) {  // still restarting
-      ::kill(setuid_run, SIGKILL);
-      ::waitpid(setuid_run, nullptr, 0);
-    }
-    CHECK(setuid_status == 0);  // exited with 0 within 15 s
+    const auto setuid_status = run_as_other_user({probe_copy, "--version"}, dir.file("setuid.err"), 15s);
+    CHECK(setuid_status == 0);  // exited with 0 within 15 s, not still restarting
   }
 }
 
