@@ -112,7 +112,7 @@ std::optional<std::string> tunables_without_thread_cache(const char* current) {
   // Settings are name=value pairs separated by ':'.
   for (size_t at = 0; at <= value.size();) {
     const size_t end = std::min(value.find(':', at), value.size());
-    if (value.substr(at, end - at).substr(0, kCacheSize.size()) == kCacheSize) return std::nullopt;
+    if (value.substr(at, end - at).starts_with(kCacheSize)) return std::nullopt;
     at = end + 1;
   }
   return std::string(value) + ":" + std::string(kCacheOff);
