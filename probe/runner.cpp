@@ -108,8 +108,9 @@ RunResult run_probe(const RunOptions& options) {
       }
       auto& rec = result.records[i];
       measure::finish_target(rec.observations, options.measure);
-      // Late DNS replies (an injector's, or the real one after it) join the observation before any judging.
-      if (holds[i]) holds[i]->finish(rec.observations.dns);
+      // Late DNS replies (an injector's, or the real one after it) join the observation before any judging;
+      // a shorter wait for them once the first replies led to the site itself.
+      if (holds[i]) holds[i]->finish(rec.observations.dns, measure::first_replies_proven(rec.observations));
       holds[i].reset();
       rec.runtime_ms = clocks[i].elapsed_ms();
       report("connect", &rec);

@@ -141,7 +141,7 @@ std::vector<measure::ControlObservations> ControlService::run_controls(const Con
             }
           }
         }
-        if (hold) hold->finish(r.target.dns);
+        if (hold) hold->finish(r.target.dns, measure::first_replies_proven(r.target));
       }
       slots_.release();
       metrics_.control_targets++;

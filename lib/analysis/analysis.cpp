@@ -111,7 +111,7 @@ View view_of(const TargetObservations& o) {
     // user installed, checked against the pristine public bundle) is trusted locally only.
     v.trusted_locally_only = v.tls->verify_failure.empty() && !v.tls->public_trust.empty() &&
                              !v.tls->public_verify_failure.empty();
-    v.verified = v.tls->verify_failure.empty() && !v.trusted_locally_only;
+    v.verified = measure::publicly_verified(*v.tls);
   } else {
     v.handshake = true;
   }

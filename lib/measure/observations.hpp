@@ -80,6 +80,12 @@ struct TlsHandshake {
   double duration_ms = 0;
 };
 
+// A completed handshake whose chain verified for the host, and not only because of a root this machine
+// added: the public bundle accepted it too, or none was configured to tell (docs/verdicts.md).
+inline bool publicly_verified(const TlsHandshake& h) {
+  return h.failure.empty() && h.verify_failure.empty() && (h.public_trust.empty() || h.public_verify_failure.empty());
+}
+
 struct ThroughputSample {
   double t_ms = 0;     // since the request started
   uint64_t bytes = 0;  // cumulative body bytes received

@@ -69,6 +69,16 @@ void finish_target(TargetObservations& obs, const MeasureOptions& options) {
   obs.duration_ms += sw.elapsed_ms();
 }
 
+bool first_replies_proven(const TargetObservations& obs) {
+  if (obs.scheme != "https") return false;  // plain HTTP proves nothing about who answered
+  for (const TlsHandshake& h : obs.tls) {
+    const bool first_reply_address =
+        std::find(obs.dns.addresses.begin(), obs.dns.addresses.end(), h.address) != obs.dns.addresses.end();
+    if (first_reply_address && !h.sni.empty() && publicly_verified(h)) return true;
+  }
+  return false;
+}
+
 TargetObservations measure_target(const std::string& url, const MeasureOptions& options) {
   auto obs = begin_target(url, options);
   finish_target(obs, options);

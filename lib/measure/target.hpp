@@ -29,6 +29,11 @@ TargetObservations begin_target(const std::string& url, const MeasureOptions& op
                                 std::unique_ptr<dns::DnsHoldOn>* hold = nullptr);
 void finish_target(TargetObservations& target, const MeasureOptions& options);
 
+// Whether the DNS step's first replies led to the site itself: a handshake at one of their addresses verified
+// publicly for the host. Then a later different reply to those queries could only be a forgery that lost
+// the race, and the Hold-On windows may close early (dns::DnsHoldOn::finish).
+bool first_replies_proven(const TargetObservations& target);
+
 // Fetches the same URL from the same address again with no SNI (throttling confirmation).
 HttpObservation measure_neutral_sni(const TargetObservations& target, const MeasureOptions& options);
 // Fetches it once more with the site's SNI, after the neutral fetch: a policer keyed on the name slows it

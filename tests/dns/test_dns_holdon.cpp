@@ -222,12 +222,19 @@ TEST_CASE("a silent resolver still times out within the budget with a hold windo
 // records exactly what resolve() would have.
 namespace {
 measure::DnsObservation lookup_first(const FakeDnsServer& server, const std::string& name, int hold_on_ms,
-                                     std::unique_ptr<measure::dns::DnsHoldOn>* hold) {
+                                     std::unique_ptr<measure::dns::DnsHoldOn>* hold, int after_proof_ms = 50) {
   measure::dns::DnsOptions options;
   options.resolver = server.address();
   options.timeout_ms = kGenerousTimeoutMs;
   options.hold_on_ms = hold_on_ms;
+  options.hold_on_after_proof_ms = after_proof_ms;
   return measure::dns::resolve_first(name, options, hold);
+}
+
+FakeDnsConfig injected_after_real(int gap_ms) {
+  FakeDnsConfig config = injected_a(gap_ms);
+  config.injected_after_real = true;
+  return config;
 }
 }  // namespace
 
@@ -270,4 +277,76 @@ TEST_CASE("finish() after the window closed: a reply within the window counts, o
   if (hold) hold->finish(after);
   CHECK(after.queries.size() == 2);
   CHECK_FALSE(mentions(after, "192.0.2.10"));
+}
+
+// Once the first replies are proven to lead to the site (a publicly verified handshake at one of their
+// addresses), finish() waits hold_on_after_proof_ms after each first reply instead of the whole window.
+TEST_CASE("with the first replies proven, a forgery later than hold_on_after_proof_ms is not waited for") {
+  FakeDnsServer server(injected_after_real(600));  // the real reply, the forged one 600 ms later
+  std::unique_ptr<measure::dns::DnsHoldOn> hold;
+  auto obs = lookup_first(server, "late-forgery.example", 4000, &hold, 100);
+  REQUIRE(hold != nullptr);
+  CHECK(obs.addresses == std::vector<std::string>{"192.0.2.10", "2001:db8::10"});
+  const auto started = std::chrono::steady_clock::now();
+  hold->finish(obs, true);
+  // Not the 4 s window: the 100 ms one (generous bound for a loaded machine, far below 4 s).
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::milliseconds(2000));
+  CHECK(obs.queries.size() == 2);
+  CHECK_FALSE(mentions(obs, "203.0.113.66"));
+
+  // Unproven, the same race is listened to in full and the forgery recorded.
+  server.set("late-forgery-unproven.example", injected_after_real(600));
+  auto unproven = lookup_first(server, "late-forgery-unproven.example", 4000, &hold, 100);
+  REQUIRE(hold != nullptr);
+  hold->finish(unproven, false);
+  REQUIRE(unproven.queries.size() == 3);
+  CHECK(addresses_in(unproven.queries[2]) == std::vector<std::string>{"203.0.113.66"});
+}
+
+TEST_CASE("with the first replies proven, a forgery within hold_on_after_proof_ms is still recorded") {
+  FakeDnsServer server(injected_after_real(100));
+  std::unique_ptr<measure::dns::DnsHoldOn> hold;
+  auto obs = lookup_first(server, "close-race.example", 4000, &hold, 1000);
+  REQUIRE(hold != nullptr);
+  hold->finish(obs, true);
+  REQUIRE(obs.queries.size() == 3);
+  CHECK(addresses_in(obs.queries[2]) == std::vector<std::string>{"203.0.113.66"});
+}
+
+TEST_CASE("a proof that comes late still applies the short window, judged by arrival time") {
+  // The forged reply comes 300 ms after the real one and is already in the socket's queue when finish() is
+  // called: what counts is when it arrived (past the 100 ms window), not when the proof came.
+  FakeDnsServer server(injected_after_real(300));
+  std::unique_ptr<measure::dns::DnsHoldOn> hold;
+  auto obs = lookup_first(server, "slow-site.example", 4000, &hold, 100);
+  REQUIRE(hold != nullptr);
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  hold->finish(obs, true);
+  CHECK(obs.queries.size() == 2);
+  CHECK_FALSE(mentions(obs, "203.0.113.66"));
+}
+
+TEST_CASE("a forgery read while another query was still resolving is dropped too once the proof shortens") {
+  // AAAA never answers, so c-ares is still running when the forged A reply comes (300 ms after the real
+  // one) and reads it itself, before finish(): the shortened window must apply to it as well.
+  FakeDnsConfig config = injected_after_real(300);
+  config.aaaa_mode = FakeDnsMode::silent;
+  FakeDnsServer server(config);
+  measure::dns::DnsOptions options;
+  options.resolver = server.address();
+  options.timeout_ms = 1200;
+  options.hold_on_ms = 4000;
+  options.hold_on_after_proof_ms = 100;
+  std::unique_ptr<measure::dns::DnsHoldOn> hold;
+  auto obs = measure::dns::resolve_first("aaaa-silent.example", options, &hold);
+  CHECK(obs.addresses == std::vector<std::string>{"192.0.2.10"});
+  REQUIRE(hold != nullptr);
+  hold->finish(obs, true);
+  CHECK_FALSE(mentions(obs, "203.0.113.66"));
+
+  // Unproven, the same forgery is recorded (it came within the window).
+  auto unproven = measure::dns::resolve_first("aaaa-silent.example", options, &hold);
+  REQUIRE(hold != nullptr);
+  hold->finish(unproven, false);
+  CHECK(mentions(unproven, "203.0.113.66"));
 }

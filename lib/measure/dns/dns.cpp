@@ -51,6 +51,7 @@ struct HoldWindow {
   bool active = false;
   DnsReplyQuestion question;  // of the first reply (c-ares checked it against the query it sent)
   std::string server;         // "ip:port" the first reply came from
+  std::chrono::steady_clock::time_point opened;  // when the first reply arrived
   std::chrono::steady_clock::time_point until;
 };
 
@@ -64,8 +65,12 @@ constexpr size_t kMaxLateReplies = 4;
 // datagram (SO_TIMESTAMPNS), not the time it is read, says whether it came within the window.
 class SocketTap {
  public:
-  SocketTap(std::vector<PendingQuery*> queries, int hold_on_ms, std::chrono::steady_clock::time_point deadline)
-      : queries_(std::move(queries)), hold_on_(std::max(hold_on_ms, 0)), deadline_(deadline) {}
+  SocketTap(std::vector<PendingQuery*> queries, int hold_on_ms, int after_proof_ms,
+            std::chrono::steady_clock::time_point deadline)
+      : queries_(std::move(queries)),
+        hold_on_(std::max(hold_on_ms, 0)),
+        after_proof_(std::max(after_proof_ms, 0)),
+        deadline_(deadline) {}
   ~SocketTap() {
     for (int fd : held_) ::close(fd);
   }
@@ -76,6 +81,8 @@ class SocketTap {
 
   // Called from on_reply with the reply c-ares accepted, i.e. the datagram receive() just read.
   void start_hold(PendingQuery& query, const unsigned char* reply, int length);
+  // The first replies are proven genuine: each window ends after_proof_ms after its first reply, if not before.
+  void shorten_holds();
   // The end of the last open hold window, if one is still open.
   std::optional<std::chrono::steady_clock::time_point> hold_end() const;
   const std::vector<int>& held_sockets() const { return held_; }
@@ -92,6 +99,7 @@ class SocketTap {
 
   std::vector<PendingQuery*> queries_;
   int hold_on_;
+  int after_proof_;
   std::chrono::steady_clock::time_point deadline_;
   std::vector<int> udp_;   // UDP sockets open for c-ares
   std::vector<int> held_;  // UDP sockets c-ares closed, kept for the hold window
@@ -108,7 +116,14 @@ struct PendingQuery {
   bool done = false;
   SocketTap* tap = nullptr;
   HoldWindow hold;
-  std::vector<DnsQuery> late;  // later replies that differ from query and each other, in arrival order
+  struct Late {
+    DnsQuery reply;
+    std::chrono::steady_clock::time_point arrival;
+  };
+  std::vector<Late> late;  // later replies that differ from query and each other, in arrival order
+  void append_late(std::vector<DnsQuery>& queries) const {
+    for (const Late& l : late) queries.push_back(l.reply);
+  }
 };
 
 std::string address_text(const sockaddr* address) {
@@ -195,7 +210,13 @@ void SocketTap::start_hold(PendingQuery& query, const unsigned char* reply, int 
   query.hold.active = true;
   query.hold.question = std::move(*question);
   query.hold.server = last_server_;
-  query.hold.until = std::min(std::chrono::steady_clock::now() + std::chrono::milliseconds(hold_on_), deadline_);
+  query.hold.opened = std::chrono::steady_clock::now();
+  query.hold.until = std::min(query.hold.opened + std::chrono::milliseconds(hold_on_), deadline_);
+}
+
+void SocketTap::shorten_holds() {
+  for (PendingQuery* q : queries_)
+    if (q->hold.active) q->hold.until = std::min(q->hold.until, q->hold.opened + std::chrono::milliseconds(after_proof_));
 }
 
 std::optional<std::chrono::steady_clock::time_point> SocketTap::hold_end() const {
@@ -219,9 +240,9 @@ void SocketTap::note_datagram(const uint8_t* data, size_t length, const std::str
     parse_dns_reply(data, length, late);
     late.duration_ms = std::chrono::duration<double, std::milli>(arrival - q->started_at).count();
     if (same_dns_reply(late, q->query)) return;
-    for (const DnsQuery& seen : q->late)
-      if (same_dns_reply(late, seen)) return;
-    if (q->late.size() < kMaxLateReplies) q->late.push_back(std::move(late));
+    for (const PendingQuery::Late& seen : q->late)
+      if (same_dns_reply(late, seen.reply)) return;
+    if (q->late.size() < kMaxLateReplies) q->late.push_back({std::move(late), arrival});
     return;
   }
 }
@@ -422,9 +443,16 @@ struct DnsHoldOn::State {
 DnsHoldOn::DnsHoldOn(std::unique_ptr<State> state) : state_(std::move(state)) {}
 DnsHoldOn::~DnsHoldOn() = default;
 
-void DnsHoldOn::finish(DnsObservation& obs) {
+void DnsHoldOn::finish(DnsObservation& obs, bool first_replies_proven) {
   if (!state_) return;
   SocketTap& tap = *state_->tap;
+  // Replies already read were judged against the full window: drop those past the shortened one, so what is
+  // recorded depends on arrival times only, not on when the proof came.
+  if (first_replies_proven) {
+    tap.shorten_holds();
+    for (PendingQuery* q : {&state_->a, &state_->aaaa})
+      std::erase_if(q->late, [q](const PendingQuery::Late& l) { return l.arrival > q->hold.until; });
+  }
   // While a window is open, read as replies come; once all have closed, read what the kernel kept (judged by
   // its arrival time). Bounded: a flood of datagrams cannot keep us here past the windows.
   for (int rounds = 0; rounds < 4096; ++rounds) {
@@ -444,8 +472,8 @@ void DnsHoldOn::finish(DnsObservation& obs) {
     for (const pollfd& p : fds)
       if (p.revents != 0) tap.drain(p.fd);
   }
-  obs.queries.insert(obs.queries.end(), state_->a.late.begin(), state_->a.late.end());
-  if (state_->query_aaaa) obs.queries.insert(obs.queries.end(), state_->aaaa.late.begin(), state_->aaaa.late.end());
+  state_->a.append_late(obs.queries);
+  if (state_->query_aaaa) state_->aaaa.append_late(obs.queries);
   state_.reset();  // closes the held sockets
 }
 
@@ -484,7 +512,7 @@ DnsObservation resolve_first(const std::string& hostname, const DnsOptions& opti
   PendingQuery& aaaa = state->aaaa;
   std::vector<PendingQuery*> pending{&a};
   if (options.query_aaaa) pending.push_back(&aaaa);
-  state->tap = std::make_unique<SocketTap>(pending, options.hold_on_ms, deadline);
+  state->tap = std::make_unique<SocketTap>(pending, options.hold_on_ms, options.hold_on_after_proof_ms, deadline);
   SocketTap& tap = *state->tap;
   {
     Channel channel;
@@ -516,7 +544,7 @@ DnsObservation resolve_first(const std::string& hostname, const DnsOptions& opti
   if (hold && (tap.hold_end() || !tap.held_sockets().empty())) {
     *hold = std::make_unique<DnsHoldOn>(std::move(state));
   } else {
-    for (PendingQuery* q : pending) obs.queries.insert(obs.queries.end(), q->late.begin(), q->late.end());
+    for (PendingQuery* q : pending) q->append_late(obs.queries);
   }
   if (!obs.addresses.empty()) return finish("");
   std::string failure = a.query.failure;

@@ -15,6 +15,11 @@ struct DnsOptions {
   // real answer, so a different late reply is recorded as an extra DnsQuery of the same query_type.
   // 0 disables. A resolve() that gets replies takes up to this much longer.
   int hold_on_ms = 400;
+  // When the caller has proven the first replies genuine (DnsHoldOn::finish with first_replies_proven: a
+  // handshake at one of their addresses verified publicly for the host), each window closes this long after
+  // its first reply instead. An injector's forgery must arrive first to be used; one that lost the race by
+  // more than this kept nobody from the site. A fast target then waits this long, not hold_on_ms.
+  int hold_on_after_proof_ms = 50;
 };
 
 // Resolves A (and AAAA) for hostname with c-ares. Never throws for network failures: they are data.
@@ -36,8 +41,9 @@ class DnsHoldOn {
   DnsHoldOn& operator=(const DnsHoldOn&) = delete;
   // Waits until every hold window has closed (returns at once when they already have), then appends to
   // obs.queries the late replies that arrived within their windows, exactly as resolve() records them.
-  // Call once, with the observation resolve_first() returned, before anything judges it.
-  void finish(DnsObservation& obs);
+  // Call once, with the observation resolve_first() returned, before anything judges it. With
+  // first_replies_proven the windows are hold_on_after_proof_ms long (measure::first_replies_proven).
+  void finish(DnsObservation& obs, bool first_replies_proven = false);
 
  private:
   std::unique_ptr<State> state_;
