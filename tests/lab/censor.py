@@ -7,7 +7,8 @@
                                   a forged one (the query itself still goes through), and answers a ClientHello
                                   with a listed SNI with a forged RST to the probe (tls action inject_rst; the
                                   ClientHello still reaches the server). Its packets carry its own TTL and a
-                                  random IP ID, as a middlebox's do; `ttl: copy` copies the server's TTL
+                                  random IP ID, as a middlebox's do; `ttl: copy` copies the server's TTL;
+                                  a dns rule's `delay_ms` holds the forgery back (an injector that loses the race)
   censor.py relay STATE.json      the ISP's relaying proxy on its own address (where dns action `relay` sends
                                   names): passes each connection through to the site named by the SNI or Host,
                                   so the client gets the genuine certificate and page
@@ -182,8 +183,13 @@ def run_injector(state):
             continue
         reply = query.reply()
         reply.add_answer(RR(query.q.qname, QTYPE.A, rdata=A(rule["address"]), ttl=60))
-        raw.sendto(_ipv4_udp(dst, src, 53, sport, reply.pack()), (src, 0))
-        log(f"injector: forged {qname} -> {rule['address']} for {src}:{sport}")
+        packet = _ipv4_udp(dst, src, 53, sport, reply.pack())
+        delay = rule.get("delay_ms", 0) / 1000.0
+        if delay:
+            threading.Timer(delay, raw.sendto, (packet, (src, 0))).start()  # the sniffer reads on meanwhile
+        else:
+            raw.sendto(packet, (src, 0))
+        log(f"injector: forged {qname} -> {rule['address']} for {src}:{sport}" + (f" after {delay:.3f} s" if delay else ""))
 
 
 # ------------------------------------------------------------------------------------- DPI proxy
