@@ -3,7 +3,8 @@
 // answers 127.0.0.1 for *.bench.test, one HTTPS server (test PKI) answers site i after waiting
 // 50 + 50 i ms (i = 0..39: 50..2,000 ms, like the Kazakhstan-style lab), and "with control" a real
 // kuzet-collector child (fresh database for every run, --allow-private-targets, the same resolver) measures
-// the targets too. The probe runs as a child process; peak RSS is its ru_maxrss, and /proc/PID/smaps is
+// the targets too. The probe checks chains against a public bundle of Debian's Mozilla set plus the benchmark's
+// CA (the sites' certificates verify publicly, as real sites' do). The probe runs as a child process; peak RSS is its ru_maxrss, and /proc/PID/smaps is
 // sampled every 20 ms to split the largest sample into library text, other file pages, and private memory.
 //
 // Usage: bench_probe_latency [--runs N] [--concurrency N] [--probe BIN] [--collector BIN]
@@ -229,14 +230,27 @@ int main(int argc, char** argv) {
   bench::LoopbackSites sites("kuzet-bench-latency");
   const auto& dir = sites.dir();
   const std::string ca = sites.ca();
+  // The public bundle the probe checks chains against: Debian's Mozilla set, as on a volunteer's machine, with
+  // the benchmark's CA added as the sites' public root (a real site's chain verifies against the public PKI).
+  const std::string public_bundle = (dir / "public-bundle").string();
+  {
+    std::error_code ec;
+    std::filesystem::create_directories(public_bundle);
+    for (std::filesystem::directory_iterator it("/usr/share/ca-certificates/mozilla", ec), end; !ec && it != end;
+         it.increment(ec))
+      std::filesystem::create_symlink(it->path(), std::filesystem::path(public_bundle) / it->path().filename(), ec);
+    std::filesystem::copy_file(ca, std::filesystem::path(public_bundle) / "bench-sites-root.crt",
+                               std::filesystem::copy_options::overwrite_existing);
+  }
   std::vector<std::string> paths;
   for (int i = 0; i < kTargets; ++i) paths.push_back("/delay/" + std::to_string(delay_ms(i)));
   const std::vector<std::string> urls = sites.write_spec(paths);
   const std::string out = (dir / "out.jsonl").string();
 
   auto probe_args = [&](const std::vector<std::string>& what, const std::string& collector_url) {
-    std::vector<std::string> args = {"run", "--consent", "--resolver", sites.resolver(), "--ca-bundle", ca, "--quiet",
-                                     "--out", out, "--data-dir", (dir / "data").string()};
+    std::vector<std::string> args = {"run", "--consent", "--resolver", sites.resolver(), "--ca-bundle", ca,
+                                     "--public-ca-bundle", public_bundle, "--quiet", "--out", out, "--data-dir",
+                                     (dir / "data").string()};
     if (!concurrency.empty()) args.insert(args.end(), {"--concurrency", concurrency});
     if (collector_url.empty()) args.push_back("--no-upload");  // and no collector configured
     else args.insert(args.end(), {"--collector", collector_url, "--no-upload"});
