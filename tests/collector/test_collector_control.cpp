@@ -1,11 +1,17 @@
 // POST /api/v1/control over loopback: authentication, rate limit, SSRF refusals, a real control of a
 // loopback HTTP server (with --allow-private-targets) and of a name that resolves into a private network.
+#include <unistd.h>
+
 #include <doctest/doctest.h>
+
+#include <filesystem>
 
 #include "core/vocabulary/failure.hpp"
 #include "measure/observations_json.hpp"
 #include "tests/collector/support/server_fixture.hpp"
 #include "tests/dns/fake_dns_server.hpp"
+#include "tests/tls/fake_tls_server.hpp"
+#include "tests/tls/test_pki.hpp"
 
 using namespace kuzet;
 using namespace kuzet::collector;
@@ -217,4 +223,47 @@ TEST_CASE("control: an internationalised name is queried and fetched as its A-la
   CHECK(error_of(invalid) == "bad_url");
   CHECK(json::parse(invalid->body)["detail"].get<std::string>().find("not a valid internationalised domain name") !=
         std::string::npos);
+}
+
+// The control's DNS step listens for late replies (Hold-On) like the probe's: the whole window unless its
+// handshake at the first reply's address verified, then only 50 ms after that reply.
+TEST_CASE("control: a forgery 300 ms after the real answer is recorded unless the site verified first") {
+  const auto root = test_tls::make_root("Control Hold-On Root");
+  test_tls::FakeTlsServerOptions tls;
+  tls.chain = {test_tls::make_leaf(root, {"site.example"}), root};
+  tls.http_body = "the site";
+  test_tls::FakeTlsServer site(tls);
+  tests::FakeDnsConfig race;
+  race.a = {"127.0.0.1"};
+  race.injected_a = {"198.51.100.7"};
+  race.injected_after_real = true;
+  race.injection_gap_ms = 300;
+  tests::FakeDnsServer dns(race);
+  const std::string url = "https://site.example:" + std::to_string(site.port()) + "/";
+
+  auto late_replies = [&](const test_tls::Issued& trusted_root) {
+    const auto bundle = std::filesystem::temp_directory_path() /
+                        ("kuzet-control-holdon-" + std::to_string(::getpid()) + ".pem");
+    test_tls::write_bundle(bundle.string(), {trusted_root});
+    ServeOptions options;
+    options.allow_private_targets = true;
+    options.resolver = dns.address();
+    options.ca_bundle = bundle.string();
+    RunningCollector collector(options);
+    auto c = collector.client();
+    auto key = registered_key(c);
+    auto r = control(c, key, targets_body({url}));
+    std::filesystem::remove(bundle);
+    REQUIRE(r);
+    REQUIRE(r->status == 200);
+    auto obs = json::parse(r->body)["results"][0].get<measure::ControlObservations>();
+    CHECK(obs.failure == "");
+    CHECK(obs.target.dns.addresses == std::vector<std::string>{"127.0.0.1"});
+    std::vector<std::string> late;
+    for (size_t i = 2; i < obs.target.dns.queries.size(); ++i)
+      for (const auto& a : obs.target.dns.queries[i].answers) late.push_back(a.value);
+    return late;
+  };
+  CHECK(late_replies(root).empty());  // verified at 127.0.0.1: the window ended 50 ms after the first reply
+  CHECK(late_replies(test_tls::make_root("Another Root")) == std::vector<std::string>{"198.51.100.7"});
 }
