@@ -63,7 +63,12 @@ void finish_target(TargetObservations& obs, const MeasureOptions& options) {
 
   // HTTP only where a connection (and handshake) worked: otherwise the lower layer already says why.
   if (!http_address.empty()) {
-    http::HostResolver resolver = [&options](const std::string& host) { return dns::resolve(host, options.dns); };
+    // A hop uses its name's first address only, so Hold-On there would wait for replies no one reads.
+    http::HostResolver resolver = [&options](const std::string& host) {
+      dns::DnsOptions hop = options.dns;
+      hop.hold_on_ms = 0;
+      return dns::resolve(host, hop);
+    };
     obs.http = http::http_get(obs.url, http_address, http_options(options), resolver);
   }
   obs.duration_ms += sw.elapsed_ms();

@@ -1,6 +1,7 @@
 // The run's Hold-On windows close early once a target's first DNS replies led to the site itself (a publicly
 // verified handshake at one of their addresses): a forgery that lost the race by more than
-// hold_on_after_proof_ms is not waited for. Unproven, the whole window is listened to, as before.
+// hold_on_after_proof_ms is not waited for. Unproven, the whole window is listened to, as before. A redirect
+// hop's name is resolved with no window at all.
 #include <doctest/doctest.h>
 
 #include <filesystem>
@@ -10,6 +11,7 @@
 #include "measure/target.hpp"
 #include "probe/runner.hpp"
 #include "tests/dns/fake_dns_server.hpp"
+#include "tests/http/fake_http_server.hpp"
 #include "tests/tls/fake_tls_server.hpp"
 #include "tests/tls/test_pki.hpp"
 
@@ -113,4 +115,23 @@ TEST_CASE("a run does not wait for a late forgery once the site verified; unveri
   REQUIRE(u.dns.queries.size() == 3);
   CHECK(u.dns.queries[2].query_type == "A");
   CHECK(mentions(u.dns, kForged));
+}
+
+TEST_CASE("a redirect hop's name is resolved without Hold-On: only its first address is used") {
+  test_http::FakeHttpServer site;
+  tests::FakeDnsConfig loopback;
+  loopback.a = {"127.0.0.1"};
+  tests::FakeDnsServer dns(loopback);
+  measure::MeasureOptions options;
+  options.dns.resolver = dns.address();
+  options.dns.hold_on_ms = 6000;  // were the hop's window listened to, the target would take 6 s more
+  std::unique_ptr<measure::dns::DnsHoldOn> hold;
+  auto obs = measure::begin_target(site.base_url("first.test") + "/to-host/second.test/page", options, &hold);
+  measure::finish_target(obs, options);
+  hold.reset();  // the first name's own window is not what this test is about
+  REQUIRE(obs.http.has_value());
+  REQUIRE(obs.http->requests.size() == 2);
+  CHECK(obs.http->requests[1].url == site.base_url("second.test") + "/page");
+  CHECK(obs.http->requests[1].status == 200);
+  CHECK(obs.duration_ms < 3000);
 }
