@@ -301,7 +301,7 @@ int main(int argc, char** argv) {
   const std::vector<std::string> slowest = {"--target", urls.back()};
   const std::vector<std::string> fastest = {"--target", urls.front()};
   const std::vector<std::string> all = {"--spec", sites.spec_path()};
-  Series fast1, slow1, full, slow1_ctl, full_ctl;
+  Series fast1, slow1, full, fast1_ctl, slow1_ctl, full_ctl;
   std::vector<double> fast1_own, slow1_own;
   int lines = 0, ok200 = 0, controlled = 0, lines_ctl = 0, ok200_ctl = 0, controlled_ctl = 0;
   for (int r = 0; r < runs; ++r) {
@@ -311,6 +311,7 @@ int main(int argc, char** argv) {
     slow1_own.push_back(runtime_s());
     full.add(one_run(all, false));
     check_out(&lines, &ok200, &controlled);
+    fast1_ctl.add(one_run(fastest, true));
     slow1_ctl.add(one_run(slowest, true));
     full_ctl.add(one_run(all, true));
     check_out(&lines_ctl, &ok200_ctl, &controlled_ctl);
@@ -325,6 +326,8 @@ int main(int argc, char** argv) {
               slowest_delay, median(slow1.wall), median(slow1.wall) - slowest_delay);
   std::printf("  the same, the target's own runtime_ms     : fastest %.3f s (%.3f over its delay), slowest %.3f s (%.3f over)\n",
               median(fast1_own), median(fast1_own) - fastest_delay, median(slow1_own), median(slow1_own) - slowest_delay);
+  std::printf("  fastest target alone, with control        : %.3f s wall -> %.3f s over its delay\n",
+              median(fast1_ctl.wall), median(fast1_ctl.wall) - fastest_delay);
   std::printf("  slowest target alone, with control        : %.3f s wall\n", median(slow1_ctl.wall));
   std::printf("  40 targets, no collector                  : %.3f s wall = %.2f x the slowest alone (goal <= 1.2)\n",
               median(full.wall), median(full.wall) / median(slow1.wall));
