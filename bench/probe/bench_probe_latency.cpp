@@ -4,8 +4,9 @@
 // 50 + 50 i ms (i = 0..39: 50..2,000 ms, like the Kazakhstan-style lab), and "with control" a real
 // kuzet-collector child (fresh database for every run, --allow-private-targets, the same resolver) measures
 // the targets too. The probe checks chains against a public bundle of Debian's Mozilla set plus the benchmark's
-// CA (the sites' certificates verify publicly, as real sites' do). The probe runs as a child process; peak RSS is its ru_maxrss, and /proc/PID/smaps is
-// sampled every 20 ms to split the largest sample into library text, other file pages, and private memory.
+// CA (the sites' certificates verify publicly, as real sites' do). The probe runs as a child process; peak
+// RSS is its ru_maxrss, and /proc/PID/smaps is sampled every 20 ms to split the largest sample into library
+// text, other file pages, and private memory.
 //
 // Usage: bench_probe_latency [--runs N] [--concurrency N] [--probe BIN] [--collector BIN]
 //   (medians of N runs, default 3; concurrency: the probe's default unless given)
@@ -30,6 +31,7 @@
 #include <vector>
 
 #include "bench/probe/loopback_sites.hpp"
+#include "probe/config.hpp"
 
 namespace {
 
@@ -236,7 +238,7 @@ int main(int argc, char** argv) {
   {
     std::error_code ec;
     std::filesystem::create_directories(public_bundle);
-    for (std::filesystem::directory_iterator it("/usr/share/ca-certificates/mozilla", ec), end; !ec && it != end;
+    for (std::filesystem::directory_iterator it(kuzet::probe::kDefaultPublicCaBundle, ec), end; !ec && it != end;
          it.increment(ec))
       std::filesystem::create_symlink(it->path(), std::filesystem::path(public_bundle) / it->path().filename(), ec);
     std::filesystem::copy_file(ca, std::filesystem::path(public_bundle) / "bench-sites-root.crt",

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "measure/tls.hpp"
+#include "probe/config.hpp"
 #include "tests/tls/test_pki.hpp"
 
 using namespace kuzet;
@@ -97,7 +98,7 @@ bool verify_once(X509_STORE* store, X509* leaf) {
 
 int main(int argc, char** argv) {
   int runs = 9;
-  std::string bundle = "/usr/share/ca-certificates/mozilla";
+  std::string bundle(kuzet::probe::kDefaultPublicCaBundle);
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--runs") == 0 && i + 1 < argc) runs = std::max(1, std::atoi(argv[++i]));
     else bundle = argv[i];

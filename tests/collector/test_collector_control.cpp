@@ -233,12 +233,7 @@ TEST_CASE("control: a forgery 300 ms after the real answer is recorded unless th
   tls.chain = {test_tls::make_leaf(root, {"site.example"}), root};
   tls.http_body = "the site";
   test_tls::FakeTlsServer site(tls);
-  tests::FakeDnsConfig race;
-  race.a = {"127.0.0.1"};
-  race.injected_a = {"198.51.100.7"};
-  race.injected_after_real = true;
-  race.injection_gap_ms = 300;
-  tests::FakeDnsServer dns(race);
+  tests::FakeDnsServer dns(tests::forgery_after_real({"127.0.0.1"}, {"198.51.100.7"}, 300));
   const std::string url = "https://site.example:" + std::to_string(site.port()) + "/";
 
   auto late_replies = [&](const test_tls::Issued& trusted_root) {

@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace kuzet::tests {
@@ -54,6 +55,17 @@ struct FakeDnsConfig {
   // and the addresses in reverse order (what a caching resolver answers to a retransmission).
   bool duplicate_real = false;
 };
+
+// An on-path injector that lost the race: the real A answer at once, a forged one gap_ms later.
+inline FakeDnsConfig forgery_after_real(std::vector<std::string> real_a, std::vector<std::string> forged_a,
+                                        int gap_ms) {
+  FakeDnsConfig config;
+  config.a = std::move(real_a);
+  config.injected_a = std::move(forged_a);
+  config.injection_gap_ms = gap_ms;
+  config.injected_after_real = true;
+  return config;
+}
 
 // One datagram the server sends for a query, delay_ms after the query arrived.
 struct FakeDnsDatagram {

@@ -65,6 +65,13 @@ FakeDnsConfig injected_a(int gap_ms = 100) {
   return config;
 }
 
+// The same race lost by the injector: the real reply first, the forged one gap_ms later.
+FakeDnsConfig injected_after_real(int gap_ms = 100) {
+  FakeDnsConfig config = injected_a(gap_ms);
+  config.injected_after_real = true;
+  return config;
+}
+
 }  // namespace
 
 TEST_CASE("an injected A answer and the real one are both recorded; addresses come from the first") {
@@ -139,9 +146,7 @@ TEST_CASE("duplicate replies are not recorded: byte-identical, or differing only
 }
 
 TEST_CASE("a forged reply after the real one is recorded too (the window is symmetric)") {
-  FakeDnsConfig config = injected_a();
-  config.injected_after_real = true;
-  FakeDnsServer server(config);
+  FakeDnsServer server(injected_after_real());
   auto obs = lookup(server, "late-forgery.example", kGenerousHoldMs);
   auto a = queries_of(obs, "A");
   REQUIRE(a.size() == 2);
@@ -162,8 +167,7 @@ TEST_CASE("wrong-ID forgeries are ignored, before or after the real reply") {
   CHECK(obs.addresses == std::vector<std::string>{"192.0.2.80", "2001:db8::80"});
   CHECK_FALSE(mentions(obs, "203.0.113.66"));
 
-  FakeDnsConfig after = injected_a();
-  after.injected_after_real = true;
+  FakeDnsConfig after = injected_after_real();
   after.injected_wrong_id = true;
   server.set("spoofed-late.example", after);
   auto late = lookup(server, "spoofed-late.example", kGenerousHoldMs);
@@ -173,8 +177,7 @@ TEST_CASE("wrong-ID forgeries are ignored, before or after the real reply") {
 }
 
 TEST_CASE("a late reply to another question is ignored, even with the right ID") {
-  FakeDnsConfig config = injected_a();
-  config.injected_after_real = true;
+  FakeDnsConfig config = injected_after_real();
   config.injected_wrong_question = true;
   FakeDnsServer server(config);
   auto obs = lookup(server, "asked.example", kGenerousHoldMs);
@@ -222,19 +225,14 @@ TEST_CASE("a silent resolver still times out within the budget with a hold windo
 // records exactly what resolve() would have.
 namespace {
 measure::DnsObservation lookup_first(const FakeDnsServer& server, const std::string& name, int hold_on_ms,
-                                     std::unique_ptr<measure::dns::DnsHoldOn>* hold, int after_proof_ms = 50) {
+                                     std::unique_ptr<measure::dns::DnsHoldOn>* hold,
+                                     int after_proof_ms = measure::dns::DnsOptions{}.hold_on_after_proof_ms) {
   measure::dns::DnsOptions options;
   options.resolver = server.address();
   options.timeout_ms = kGenerousTimeoutMs;
   options.hold_on_ms = hold_on_ms;
   options.hold_on_after_proof_ms = after_proof_ms;
   return measure::dns::resolve_first(name, options, hold);
-}
-
-FakeDnsConfig injected_after_real(int gap_ms) {
-  FakeDnsConfig config = injected_a(gap_ms);
-  config.injected_after_real = true;
-  return config;
 }
 }  // namespace
 

@@ -45,12 +45,7 @@ probe::RunResult run_once(bool store_trusts_site) {
   tls.http_body = "the site";
   test_tls::FakeTlsServer site(tls);
 
-  tests::FakeDnsConfig dns_config;
-  dns_config.a = {"127.0.0.1"};
-  dns_config.injected_a = {kForged};
-  dns_config.injected_after_real = true;
-  dns_config.injection_gap_ms = 300;
-  tests::FakeDnsServer dns(dns_config);
+  tests::FakeDnsServer dns(tests::forgery_after_real({"127.0.0.1"}, {kForged}, 300));
 
   const auto bundle = std::filesystem::temp_directory_path() /
                       ("kuzet-holdon-proof-" + std::to_string(::getpid()) + ".pem");
