@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <stdexcept>
 
-#include "collector/store/sqlite_util.hpp"
+#include "collector/store/sqlite/sqlite_util.hpp"
 
 namespace kuzet::collector::log {
 

@@ -13,9 +13,9 @@
 
 #include "collector/log/stored_log.hpp"
 #include "collector/store/log_entry.hpp"
-#include "collector/store/sqlite_util.hpp"
+#include "collector/store/sqlite/sqlite_util.hpp"
 #include "collector/store/store.hpp"
-#include "collector/store/wal_checkpointer.hpp"
+#include "collector/store/sqlite/wal_checkpointer.hpp"
 #include "collector/vantage/vantage.hpp"
 #include "tlog/entry.hpp"
 

@@ -5,7 +5,7 @@
 #include <stdexcept>
 #include <unordered_map>
 
-#include "collector/store/sqlite_util.hpp"
+#include "collector/store/sqlite/sqlite_util.hpp"
 #include "collector/vantage/vantage.hpp"
 #include "core/log.hpp"
 

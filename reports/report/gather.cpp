@@ -15,7 +15,7 @@
 
 #include "collector/log/log_key.hpp"
 #include "collector/log/stored_log.hpp"
-#include "collector/store/sqlite_util.hpp"
+#include "collector/store/sqlite/sqlite_util.hpp"
 #include "collector/timeline/api/api.hpp"
 #include "collector/timeline/incidents.hpp"
 #include "collector/ingest/upload.hpp"

@@ -17,7 +17,7 @@
 
 #include "collector/network/asn_db.hpp"
 #include "collector/server.hpp"
-#include "collector/store/sqlite_util.hpp"
+#include "collector/store/sqlite/sqlite_util.hpp"
 #include "collector/store/store.hpp"
 #include "collector/timeline/api/api.hpp"
 #include "collector/timeline/index.hpp"

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "collector/store/pg_util.hpp"
-#include "collector/store/sqlite_util.hpp"
+#include "collector/store/sqlite/sqlite_util.hpp"
 #include "collector/store/store.hpp"
 
 namespace kuzet::collector::testing {

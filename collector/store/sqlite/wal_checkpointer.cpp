@@ -1,4 +1,4 @@
-#include "collector/store/wal_checkpointer.hpp"
+#include "collector/store/sqlite/wal_checkpointer.hpp"
 
 #include "core/log.hpp"
 

@@ -11,6 +11,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "collector/store/sqlite/wal_buffer.hpp"
+
 namespace kuzet::collector::sqlite {
 
 // One gate per database file for the writers of this process (the store's group commit, the timeline
@@ -60,10 +62,11 @@ inline WriteGate& write_gate(const std::string& path) {
 }
 
 // sqlite3_open_v2 with its error as an exception ("<what> <path>: <reason>"); a failed open's handle is
-// closed here, since SQLite returns one even then.
+// closed here, since SQLite returns one even then. Through the VFS that writes WAL appends at once
+// (wal_buffer.hpp): the same files, readable by any SQLite.
 inline sqlite3* open_database(const std::string& path, int flags, const std::string& what) {
   sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, flags, nullptr) != SQLITE_OK) {
+  if (sqlite3_open_v2(path.c_str(), &db, flags, wal_buffer_vfs()) != SQLITE_OK) {
     const std::string message = db ? sqlite3_errmsg(db) : "out of memory";
     sqlite3_close(db);
     throw std::runtime_error(what + " " + path + ": " + message);

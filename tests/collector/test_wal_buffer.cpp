@@ -1,0 +1,126 @@
+// The VFS that writes a connection's WAL appends at once (collector/store/sqlite/wal_buffer.hpp): fewer writes, and
+// the files stay what any SQLite reads, whatever the writer's sync setting.
+#include <doctest/doctest.h>
+#include <sqlite3.h>
+
+#include <string>
+
+#include "collector/store/sqlite/sqlite_util.hpp"
+#include "collector/store/sqlite/wal_buffer.hpp"
+#include "tests/collector/support/helpers.hpp"
+
+using namespace kuzet::collector;
+
+namespace {
+
+constexpr int kRowBytes = 3000;  // about one 4 KiB page per row, as a stored envelope
+
+sqlite3* open_buffered(const std::string& path, const char* synchronous) {
+  sqlite3* db = sqlite::open_database(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, "open");
+  sqlite3_busy_timeout(db, 10000);
+  sqlite::exec(db, std::string("PRAGMA journal_mode=WAL; PRAGMA synchronous=") + synchronous +
+                       "; PRAGMA wal_autocheckpoint=0; PRAGMA cache_size=-256");
+  sqlite::exec(db, "CREATE TABLE IF NOT EXISTS rows (id INTEGER PRIMARY KEY, body BLOB NOT NULL)");
+  return db;
+}
+
+// Another connection through SQLite's default VFS, as a reader in another process would open the file.
+sqlite3* open_plain(const std::string& path) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK);
+  sqlite3_busy_timeout(db, 10000);
+  return db;
+}
+
+// Rows first..first+count-1, each body its id's byte repeated, in one transaction.
+void insert_rows(sqlite3* db, int first, int count) {
+  sqlite::exec(db, "BEGIN");
+  sqlite::Statement insert(db, "INSERT INTO rows(id, body) VALUES(?, ?)");
+  for (int id = first; id < first + count; ++id) {
+    const std::string body(kRowBytes, static_cast<char>('a' + id % 26));
+    insert.reset();
+    insert.bind(1, static_cast<int64_t>(id));
+    insert.bind_blob(2, body.data(), body.size());
+    insert.step();
+  }
+  sqlite::exec(db, "COMMIT");
+}
+
+// The rows a connection sees, each body checked against its id; -1 when one is wrong.
+int64_t checked_rows(sqlite3* db) {
+  sqlite::Statement query(db, "SELECT id, body FROM rows ORDER BY id");
+  int64_t count = 0;
+  while (query.step()) {
+    const int64_t id = query.int_at(0);
+    if (query.blob_at(1) != std::string(kRowBytes, static_cast<char>('a' + id % 26))) return -1;
+    ++count;
+  }
+  return count;
+}
+
+std::string integrity(sqlite3* db) {
+  sqlite::Statement check(db, "PRAGMA integrity_check");
+  check.step();
+  return check.text_at(0);
+}
+
+}  // namespace
+
+TEST_CASE("wal buffer: a transaction's frames reach the log in a few writes, and any SQLite reads them") {
+  testing::TempDir dir;
+  const std::string path = dir.file("buffered.db");
+  sqlite3* writer = open_buffered(path, "FULL");
+  const auto before = sqlite::wal_buffer_stats();
+  // 2,000 rows of ~3 KB in one transaction, with a page cache of 256 KiB: SQLite spills pages to the log
+  // mid-transaction, rewrites some in place and reads them back, all through the buffer.
+  insert_rows(writer, 1, 2000);
+  const auto after = sqlite::wal_buffer_stats();
+  const uint64_t appends = after.appends - before.appends;
+  const uint64_t flushes = after.flushes - before.flushes;
+  CHECK(appends >= 2 * 2000);  // a frame header and a page per row at least
+  CHECK(flushes * 20 < appends);
+  CHECK(flushes > 0);
+
+  sqlite3* reader = open_plain(path);
+  CHECK(checked_rows(reader) == 2000);
+  CHECK(integrity(reader) == "ok");
+  sqlite3_close(reader);
+  sqlite3_close(writer);
+}
+
+TEST_CASE("wal buffer: without a sync at commit, a commit is published only with its frames in the file") {
+  // synchronous=OFF: SQLite writes a commit's frames and publishes it without syncing the log, the case
+  // where only the wal-index barrier flushes the buffer. Another connection (default VFS) reads every row
+  // right after each commit.
+  testing::TempDir dir;
+  const std::string path = dir.file("unsynced.db");
+  sqlite3* writer = open_buffered(path, "OFF");
+  sqlite3* reader = open_plain(path);
+  for (int round = 0; round < 5; ++round) {
+    insert_rows(writer, 1 + round * 100, 100);
+    CHECK(checked_rows(reader) == (round + 1) * 100);
+  }
+  CHECK(integrity(reader) == "ok");
+  sqlite3_close(reader);
+  sqlite3_close(writer);
+}
+
+TEST_CASE("wal buffer: checkpoints and restarts of the log by another connection lose nothing") {
+  testing::TempDir dir;
+  const std::string path = dir.file("restarts.db");
+  sqlite3* writer = open_buffered(path, "FULL");
+  sqlite3* other = open_plain(path);
+  const char* modes[] = {"PASSIVE", "FULL", "RESTART", "TRUNCATE"};
+  for (int round = 0; round < 8; ++round) {
+    insert_rows(writer, 1 + round * 300, 300);
+    sqlite::exec(other, std::string("PRAGMA wal_checkpoint(") + modes[round % 4] + ")");
+  }
+  CHECK(checked_rows(writer) == 2400);
+  sqlite3_close(writer);
+  // Reopened through the buffered VFS after all connections closed: the log was checkpointed away.
+  sqlite3* reopened = open_buffered(path, "FULL");
+  CHECK(checked_rows(reopened) == 2400);
+  CHECK(integrity(reopened) == "ok");
+  sqlite3_close(reopened);
+  sqlite3_close(other);
+}
