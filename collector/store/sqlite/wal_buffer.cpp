@@ -40,9 +40,9 @@ File* as_file(sqlite3_file* file) { return reinterpret_cast<File*>(file); }
 std::mutex registry_mutex;
 std::vector<File*> open_databases;
 
-// The unix VFS writes at most 128 KiB - 1 per call (unixWrite masks the length with 0x1ffff and reports
-// SQLITE_FULL for the rest), so a buffer goes out in pieces of 124 KiB: ~8 system calls per MiB instead of
-// ~500 for the frames one by one.
+// The unix VFS writes at most 128 KiB - 1 per call (its seekAndWriteFd masks the length with 0x1ffff, and
+// unixWrite reports SQLITE_FULL for the rest), so a buffer goes out in pieces of 124 KiB: ~8 system calls
+// per MiB instead of ~500 for the frames one by one.
 constexpr int kWriteBytes = 124 * 1024;
 
 int flush(File* f) {
