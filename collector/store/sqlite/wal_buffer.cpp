@@ -89,42 +89,39 @@ int x_read(sqlite3_file* file, void* out, int amount, sqlite3_int64 offset) {
   return f->real->pMethods->xRead(f->real, out, amount, offset);
 }
 
+// A WAL write past the buffer, straight to the file.
+int write_through(File* f, const void* data, int amount, sqlite3_int64 offset) {
+  direct_writes.fetch_add(1, std::memory_order_relaxed);
+  return f->real->pMethods->xWrite(f->real, data, amount, offset);
+}
+
 int x_write(sqlite3_file* file, const void* data, int amount, sqlite3_int64 offset) {
   File* f = as_file(file);
   if (!f->is_wal) return f->real->pMethods->xWrite(f->real, data, amount, offset);
   if (f->failed != SQLITE_OK) return f->failed;
-  if (f->buffer_length > 0) {
-    const sqlite3_int64 end = f->buffer_offset + f->buffer_length;
+  const sqlite3_int64 end = f->buffer_offset + f->buffer_length;
+  const bool appends_to_buffer = offset == end && f->buffer_length + amount <= kBufferBytes;
+  if (f->buffer_length > 0 && !appends_to_buffer) {
     if (offset >= f->buffer_offset && offset + amount <= end) {  // a frame or header rewritten in place
       std::memcpy(f->buffer + (offset - f->buffer_offset), data, static_cast<size_t>(amount));
-      return SQLITE_OK;
-    }
-    if (offset == end && f->buffer_length + amount <= kBufferBytes) {
-      std::memcpy(f->buffer + f->buffer_length, data, static_cast<size_t>(amount));
-      f->buffer_length += amount;
-      appends.fetch_add(1, std::memory_order_relaxed);
       return SQLITE_OK;
     }
     // A frame written before the buffer's start, rewritten in place (a page spilled earlier in the
     // transaction and changed again): straight to the file; the order of writes to distinct bytes does
     // not matter before the sync.
-    if (offset + amount <= f->buffer_offset || offset > end) {
-      direct_writes.fetch_add(1, std::memory_order_relaxed);
-      return f->real->pMethods->xWrite(f->real, data, amount, offset);
-    }
+    if (offset + amount <= f->buffer_offset || offset > end) return write_through(f, data, amount, offset);
     if (const int rc = flush(f); rc != SQLITE_OK) return rc;
   }
-  if (amount > kBufferBytes) {
-    direct_writes.fetch_add(1, std::memory_order_relaxed);
-    return f->real->pMethods->xWrite(f->real, data, amount, offset);
+  if (f->buffer_length == 0) {  // a new buffer starts here
+    if (amount > kBufferBytes) return write_through(f, data, amount, offset);
+    if (!f->buffer) {
+      f->buffer = static_cast<char*>(sqlite3_malloc(kBufferBytes));
+      if (!f->buffer) return SQLITE_IOERR_NOMEM;
+    }
+    f->buffer_offset = offset;
   }
-  if (!f->buffer) {
-    f->buffer = static_cast<char*>(sqlite3_malloc(kBufferBytes));
-    if (!f->buffer) return SQLITE_IOERR_NOMEM;
-  }
-  std::memcpy(f->buffer, data, static_cast<size_t>(amount));
-  f->buffer_offset = offset;
-  f->buffer_length = amount;
+  std::memcpy(f->buffer + f->buffer_length, data, static_cast<size_t>(amount));
+  f->buffer_length += amount;
   appends.fetch_add(1, std::memory_order_relaxed);
   return SQLITE_OK;
 }
