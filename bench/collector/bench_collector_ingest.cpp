@@ -22,6 +22,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <map>
 #include <memory>
 #include <thread>
 
@@ -173,16 +175,16 @@ void over_http(const char* name, const std::vector<std::string>& bodies, size_t 
   thread.join();
 }
 
-// User and system CPU time (ms) a running process has used so far (/proc/PID/stat, clock ticks).
-std::pair<double, double> child_cpu_ms(pid_t pid) {
-  std::FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/stat").c_str(), "r");
-  if (!f) return {0, 0};
+// The fields after the name in a /proc/.../stat line (field 3 onwards); empty when unreadable.
+std::vector<std::string> stat_fields(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "r");
+  if (!f) return {};
   char buf[1024] = {0};
   const size_t got = std::fread(buf, 1, sizeof buf - 1, f);
   std::fclose(f);
   std::string stat(buf, got);
   const size_t close = stat.rfind(')');  // the name may hold spaces; fields 3... follow it
-  if (close == std::string::npos) return {0, 0};
+  if (close == std::string::npos) return {};
   std::vector<std::string> fields;
   size_t pos = close + 2;
   while (pos < stat.size()) {
@@ -191,9 +193,38 @@ std::pair<double, double> child_cpu_ms(pid_t pid) {
     if (end == std::string::npos) break;
     pos = end + 1;
   }
-  if (fields.size() < 13) return {0, 0};
-  const double tick_ms = 1000.0 / static_cast<double>(sysconf(_SC_CLK_TCK));
-  return {std::stod(fields[11]) * tick_ms, std::stod(fields[12]) * tick_ms};  // utime, stime (fields 14, 15)
+  return fields.size() < 13 ? std::vector<std::string>{} : fields;
+}
+
+double tick_ms() { return 1000.0 / static_cast<double>(sysconf(_SC_CLK_TCK)); }
+
+// User and system CPU time (ms) a running process has used so far (/proc/PID/stat, clock ticks).
+std::pair<double, double> child_cpu_ms(pid_t pid) {
+  const auto fields = stat_fields("/proc/" + std::to_string(pid) + "/stat");
+  if (fields.empty()) return {0, 0};
+  return {std::stod(fields[11]) * tick_ms(), std::stod(fields[12]) * tick_ms()};  // utime, stime (fields 14, 15)
+}
+
+// Minor page faults of a running process so far (field 10).
+double child_minor_faults(pid_t pid) {
+  const auto fields = stat_fields("/proc/" + std::to_string(pid) + "/stat");
+  return fields.empty() ? 0 : std::stod(fields[7]);
+}
+
+// CPU time (ms) of a running process's live threads, summed per thread name (the collector names its
+// threads: core::name_this_thread). Threads that already ended are in the process's total only.
+std::map<std::string, double> child_cpu_by_thread_ms(pid_t pid) {
+  std::map<std::string, double> out;
+  const std::string tasks = "/proc/" + std::to_string(pid) + "/task";
+  std::error_code ec;
+  for (const auto& task : std::filesystem::directory_iterator(tasks, ec)) {
+    std::ifstream comm_file(task.path() / "comm");
+    std::string name;
+    std::getline(comm_file, name);
+    const auto fields = stat_fields((task.path() / "stat").string());
+    if (!fields.empty()) out[name] += (std::stod(fields[11]) + std::stod(fields[12])) * tick_ms();
+  }
+  return out;
 }
 
 // A kuzet-collector serve child on 127.0.0.1, any port: its pid and port (read from its first line).
@@ -279,15 +310,21 @@ RunFigures processes_over_http(const char* name, const std::vector<std::string>&
   }
   // CPU of the collector processes (user, system) and of this process (the loopback clients): on a shared
   // machine the rate measures the neighbours too, CPU per measurement does not.
-  double user_ms = 0, system_ms = 0;
+  double user_ms = 0, system_ms = 0, minor_faults = 0;
+  std::map<std::string, double> by_thread;
   for (const auto& [pid, port] : children) {
     const auto [u, s] = child_cpu_ms(pid);
     user_ms += u;
     system_ms += s;
+    minor_faults += child_minor_faults(pid);
+    for (const auto& [name, ms] : child_cpu_by_thread_ms(pid)) by_thread[name] += ms;
   }
   std::printf("    collector CPU %.1f us per measurement (user %.1f, system %.1f); clients' process CPU %.1f us\n",
               (user_ms + system_ms) * 1000 / n, user_ms * 1000 / n, system_ms * 1000 / n,
               (process_cpu_ms() - client_cpu0) * 1000 / n);
+  std::printf("    collector threads, us per measurement:");
+  for (const auto& [name, ms] : by_thread) std::printf(" %s %.1f", name.c_str(), ms * 1000 / n);
+  std::printf("; minor page faults %.1f per measurement\n", minor_faults / n);
   for (const auto& [pid, port] : children) {
     kill(pid, SIGTERM);
     waitpid(pid, nullptr, 0);

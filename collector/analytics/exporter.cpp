@@ -9,6 +9,7 @@
 #include "collector/analytics/schema.hpp"
 #include "collector/vantage/vantage.hpp"
 #include "core/log.hpp"
+#include "core/thread_name.hpp"
 
 namespace kuzet::collector::analytics {
 
@@ -105,6 +106,7 @@ uint64_t Exporter::export_pending() {
 void Exporter::start() {
   if (thread_.joinable()) return;
   thread_ = std::thread([this] {
+    core::name_this_thread("export");
     for (;;) {
       try {
         export_pending();

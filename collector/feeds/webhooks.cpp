@@ -13,6 +13,7 @@
 #include "core/encoding/json_parse.hpp"
 #include "core/log.hpp"
 #include "core/time.hpp"
+#include "core/thread_name.hpp"
 
 namespace kuzet::collector::feeds {
 
@@ -201,6 +202,7 @@ void WebhookNotifier::round() {
 
 void WebhookNotifier::start() {
   thread_ = std::thread([this] {
+    core::name_this_thread("webhooks");
     std::unique_lock lock(mutex_);
     while (!stopping_) {
       lock.unlock();

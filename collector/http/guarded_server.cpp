@@ -23,6 +23,7 @@
 
 #include "collector/http/framing.hpp"
 #include "collector/http/source.hpp"
+#include "core/thread_name.hpp"
 
 namespace kuzet::collector::http {
 
@@ -525,11 +526,20 @@ struct GuardedServer::Impl {
     ev.events = EPOLLIN;
     ev.data.fd = wake_fd;
     epoll_ctl(epoll_fd, EPOLL_CTL_ADD, wake_fd, &ev);
-    reception = std::thread([this] { reception_loop(); });
+    reception = std::thread([this] {
+      core::name_this_thread("http-reception");
+      reception_loop();
+    });
     for (size_t i = 0; i < std::max<size_t>(1, server.limits_.workers); ++i)
-      fast.threads.emplace_back([this] { worker_loop(fast); });
+      fast.threads.emplace_back([this] {
+        core::name_this_thread("http-worker");
+        worker_loop(fast);
+      });
     for (size_t i = 0; i < std::max<size_t>(1, server.limits_.slow_workers); ++i)
-      slow.threads.emplace_back([this] { worker_loop(slow); });
+      slow.threads.emplace_back([this] {
+        core::name_this_thread("http-slow");
+        worker_loop(slow);
+      });
   }
 
   void shutdown() {

@@ -5,6 +5,7 @@
 
 #include "core/time.hpp"
 #include "core/log.hpp"
+#include "core/thread_name.hpp"
 
 namespace kuzet::collector::log {
 
@@ -39,6 +40,7 @@ Checkpointer::~Checkpointer() { stop(); }
 
 void Checkpointer::start() {
   thread_ = std::thread([this] {
+    core::name_this_thread("log-checkpoint");
     std::unique_lock lock(stop_mutex_);
     while (!stop_cv_.wait_for(lock, interval_, [this] { return stopping_; })) {
       lock.unlock();

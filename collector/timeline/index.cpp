@@ -8,6 +8,7 @@
 #include "collector/store/sqlite/sqlite_util.hpp"
 #include "collector/vantage/vantage.hpp"
 #include "core/log.hpp"
+#include "core/thread_name.hpp"
 
 namespace kuzet::timeline {
 
@@ -216,7 +217,11 @@ TimelineIndex::TimelineIndex(const std::string& db_path, int64_t base_bin_ms,
     sqlite3_close(db_);
     throw;
   }
-  if (catch_up_interval.count() > 0) indexer_ = std::thread([this, catch_up_interval] { run_indexer(catch_up_interval); });
+  if (catch_up_interval.count() > 0)
+    indexer_ = std::thread([this, catch_up_interval] {
+      core::name_this_thread("timelines");
+      run_indexer(catch_up_interval);
+    });
 }
 
 void TimelineIndex::drop_from(const std::string& db_path) {

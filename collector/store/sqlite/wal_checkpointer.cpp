@@ -1,13 +1,17 @@
 #include "collector/store/sqlite/wal_checkpointer.hpp"
 
 #include "core/log.hpp"
+#include "core/thread_name.hpp"
 
 namespace kuzet::collector::sqlite {
 
 WalCheckpointer::WalCheckpointer(sqlite3* writer, sqlite3* own, int background_pages, int writer_pages)
     : writer_(writer), db_(own), background_pages_(background_pages), writer_pages_(writer_pages) {
   try {
-    thread_ = std::thread([this] { run(); });
+    thread_ = std::thread([this] {
+      core::name_this_thread("wal-checkpoint");
+      run();
+    });
   } catch (...) {
     sqlite3_close(db_);
     throw;
