@@ -11,10 +11,9 @@ namespace kuzet::tlog {
 
 namespace {
 
-Hash digest(std::string_view bytes) {
-  const auto raw = core::sha256_raw(bytes);
+Hash digest(std::initializer_list<std::string_view> parts) {
   Hash out;
-  std::copy(raw.begin(), raw.end(), out.begin());
+  core::sha256_into(parts, out.data());
   return out;
 }
 
@@ -104,23 +103,17 @@ void shift_while_even(uint64_t& fn, uint64_t& sn) {
 
 }  // namespace
 
-Hash leaf_hash(std::string_view entry) {
-  std::string buf;
-  buf.reserve(entry.size() + 1);
-  buf.push_back('\0');
-  buf.append(entry);
-  return digest(buf);
-}
+Hash leaf_hash(std::string_view entry) { return digest({std::string_view("\0", 1), entry}); }
 
 Hash node_hash(const Hash& left, const Hash& right) {
   char buf[65];
   buf[0] = '\x01';
   std::memcpy(buf + 1, left.data(), 32);
   std::memcpy(buf + 33, right.data(), 32);
-  return digest(std::string_view(buf, sizeof buf));
+  return digest({std::string_view(buf, sizeof buf)});
 }
 
-Hash empty_tree_hash() { return digest(""); }
+Hash empty_tree_hash() { return digest({}); }
 
 std::string hash_base64(const Hash& hash) {
   return core::base64_encode(std::string_view(reinterpret_cast<const char*>(hash.data()), hash.size()));

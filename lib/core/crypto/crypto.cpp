@@ -5,6 +5,7 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include <memory>
 #include <stdexcept>
 
 namespace kuzet::core {
@@ -26,9 +27,23 @@ std::string to_hex(const uint8_t* data, size_t len) {
   return out;
 }
 
+// The algorithm is fetched once and each thread keeps one context: OpenSSL 3's SHA256() fetches it on
+// every call, under a shared lock, which costs more than hashing the transparency log's 65-byte nodes
+// (docs/benchmarks.md, "Collector ingest: SHA-256 without a fetch per call").
+void sha256_into(std::initializer_list<std::string_view> parts, uint8_t* out) {
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);  // never freed: used until exit
+  struct CtxFree {
+    void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
+  };
+  thread_local const std::unique_ptr<EVP_MD_CTX, CtxFree> ctx(EVP_MD_CTX_new());
+  bool ok = md && ctx && EVP_DigestInit_ex2(ctx.get(), md, nullptr) == 1;
+  for (auto part : parts) ok = ok && EVP_DigestUpdate(ctx.get(), part.data(), part.size()) == 1;
+  if (!ok || EVP_DigestFinal_ex(ctx.get(), out, nullptr) != 1) throw std::runtime_error("SHA-256 failed");
+}
+
 std::vector<uint8_t> sha256_raw(std::string_view data) {
   std::vector<uint8_t> md(SHA256_DIGEST_LENGTH);
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), md.data());
+  sha256_into({data}, md.data());
   return md;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // Small helpers over OpenSSL used everywhere: digests, encodings, randomness.
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -10,6 +11,8 @@ namespace kuzet::core {
 
 std::string sha256_hex(std::string_view data);
 std::vector<uint8_t> sha256_raw(std::string_view data);
+// SHA-256 of the concatenation of `parts`, written to out[0..32). Throws std::runtime_error if OpenSSL fails.
+void sha256_into(std::initializer_list<std::string_view> parts, uint8_t* out);
 std::string to_hex(const uint8_t* data, size_t len);
 // The value of one hex digit, either case; -1 for any other character.
 int hex_digit(char c);
