@@ -106,13 +106,11 @@ CREATE TABLE timeline_series_sources (
   return s;
 }
 
-// Applies the measurements with rowid in (lo, hi] to the index: per-probe rows (whose triggers keep
-// timeline_bins), then the series' extents. Upserts keep each probe's latest per bin whatever the order,
-// so applying rows in batches gives what applying them one by one gives.
-// "WHERE true" settles the parser's INSERT ... SELECT ... ON ambiguity.
-std::string catch_up_sql(int64_t bin, int64_t lo, int64_t hi) {
-  const std::string rows = " FROM measurements m LEFT JOIN probe_keys k USING (key_id) WHERE m.rowid > " +
-                           std::to_string(lo) + " AND m.rowid <= " + std::to_string(hi);
+// Applies measurement summaries to the index: per-probe rows (whose triggers keep timeline_bins), then the
+// series' extents. `rows` is a FROM clause with a WHERE (which settles the parser's INSERT ... SELECT ... ON
+// ambiguity) over summary rows `m` joined to their keys `k`. Upserts keep each probe's latest per bin
+// whatever the order, so applying rows in batches gives what applying them one by one gives.
+std::string apply_sql(int64_t bin, const std::string& rows) {
   // The measurement's supporting vantage tag (docs/timelines.md, "Vantage points"): none when the source
   // contradicted the claimed network or the key did not exist yet when it was measured.
   const std::string support = ", CASE WHEN network_check = 'mismatch' OR started_at < coalesce(k.first_seen, 0) - " +
@@ -137,8 +135,14 @@ std::string catch_up_sql(int64_t bin, int64_t lo, int64_t hi) {
                             " GROUP BY cc, asn, target, source");
   s += series_source_upsert("SELECT cc, asn, '*', source, min(" + m_bin + "), max(" + m_bin + ")" + rows +
                             " GROUP BY cc, asn, source");
-  s += "UPDATE timeline_meta SET indexed_rowid = " + std::to_string(hi) + ";\n";
   return s;
+}
+
+// Applies the file's measurements with rowid in (lo, hi] and moves the watermark to hi.
+std::string catch_up_sql(int64_t bin, int64_t lo, int64_t hi) {
+  return apply_sql(bin, " FROM measurements m LEFT JOIN probe_keys k USING (key_id) WHERE m.rowid > " +
+                            std::to_string(lo) + " AND m.rowid <= " + std::to_string(hi)) +
+         "UPDATE timeline_meta SET indexed_rowid = " + std::to_string(hi) + ";\n";
 }
 
 const char* kDropSql = R"sql(
@@ -156,9 +160,13 @@ DROP TABLE IF EXISTS timeline_series;
 DROP TABLE IF EXISTS timeline_series_sources;
 )sql";
 
-// A fed index's copy of what it indexes: the summary columns catch_up_sql reads, in log order (rowid), and
-// the keys' registration times; timeline_feed is how far in the feed's log it has copied.
+// A fed index's tables: the keys' registration times, and timeline_feed, how far in the feed's log it has
+// applied. Each batch from the feed passes through feed_rows, a table in memory, and is applied in the
+// transaction that moves timeline_feed. `measurements` is where earlier versions kept a copy of every
+// summary (applied by catch_up_sql); it stays empty now, and a copy left by them is applied once, then
+// emptied (TimelineIndex's constructor).
 constexpr const char* kFeedSchemaSql = R"sql(
+PRAGMA temp_store=MEMORY;
 CREATE TABLE IF NOT EXISTS measurements (
   uid TEXT PRIMARY KEY, key_id TEXT NOT NULL, started_at INTEGER NOT NULL, cc TEXT NOT NULL, asn INTEGER NOT NULL,
   target TEXT NOT NULL, category TEXT NOT NULL, verdict TEXT NOT NULL, method TEXT NOT NULL, source TEXT NOT NULL,
@@ -166,7 +174,22 @@ CREATE TABLE IF NOT EXISTS measurements (
 CREATE TABLE IF NOT EXISTS probe_keys (key_id TEXT PRIMARY KEY, first_seen INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS timeline_feed (next_log_index INTEGER NOT NULL);
 INSERT INTO timeline_feed SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM timeline_feed);
+CREATE TEMP TABLE feed_rows (
+  uid TEXT NOT NULL, key_id TEXT NOT NULL, started_at INTEGER NOT NULL, cc TEXT NOT NULL, asn INTEGER NOT NULL,
+  target TEXT NOT NULL, category TEXT NOT NULL, verdict TEXT NOT NULL, method TEXT NOT NULL, source TEXT NOT NULL,
+  vantage TEXT NOT NULL, network_check TEXT NOT NULL, decisive INTEGER NOT NULL);
 )sql";
+
+// A fed index's legacy copy (kFeedSchemaSql), once applied: emptied, and the watermark back to 0 so that an
+// earlier version opening the file again applies the rows it copies from then on.
+constexpr const char* kEmptyLegacyCopySql =
+    "DELETE FROM measurements; UPDATE timeline_meta SET indexed_rowid = 0;";
+
+// Applies the batch in feed_rows, then empties it.
+std::string apply_feed_rows_sql(int64_t bin) {
+  return apply_sql(bin, " FROM temp.feed_rows m LEFT JOIN probe_keys k USING (key_id) WHERE true") +
+         "DELETE FROM temp.feed_rows;\n";
+}
 
 }  // namespace
 
@@ -206,6 +229,8 @@ TimelineIndex::TimelineIndex(const std::string& db_path, int64_t base_bin_ms,
       if (stored_bin != base_bin_ms) {
         exec(db_, kDropSql);
         exec(db_, schema_sql(base_bin_ms));
+        // A fed index applies the feed again from its start.
+        if (feed_) exec(db_, std::string(kEmptyLegacyCopySql) + "UPDATE timeline_feed SET next_log_index = 0;");
       }
       exec(db_, "COMMIT");
     } catch (...) {
@@ -213,6 +238,15 @@ TimelineIndex::TimelineIndex(const std::string& db_path, int64_t base_bin_ms,
       throw;
     }
     catch_up_locked();  // what is already stored (startup: errors throw)
+    if (feed_) {
+      std::lock_guard gate(*gate_);
+      Statement copied(db_, "SELECT count(*) FROM measurements");
+      copied.step();
+      if (copied.int_at(0) > 0) {
+        copied.reset();
+        exec(db_, std::string("BEGIN IMMEDIATE; ") + kEmptyLegacyCopySql + " COMMIT;");
+      }
+    }
   } catch (...) {
     sqlite3_close(db_);
     throw;
@@ -294,7 +328,7 @@ void TimelineIndex::pull_feed_locked() {
     std::lock_guard gate(*gate_);
     exec(db_, "BEGIN IMMEDIATE");
     try {
-      Statement ins(db_, "INSERT OR IGNORE INTO measurements(uid, key_id, started_at, cc, asn, target, category, verdict,"
+      Statement ins(db_, "INSERT INTO temp.feed_rows(uid, key_id, started_at, cc, asn, target, category, verdict,"
                          " method, source, vantage, network_check, decisive) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)");
       Statement key(db_, "INSERT OR IGNORE INTO probe_keys(key_id, first_seen) VALUES(?, ?)");
       for (const auto& r : rows) {
@@ -323,6 +357,7 @@ void TimelineIndex::pull_feed_locked() {
           }
         }
       }
+      exec(db_, apply_feed_rows_sql(base_bin_ms_));
       next += static_cast<int64_t>(rows.size());
       Statement done(db_, "UPDATE timeline_feed SET next_log_index = ?");
       done.bind(1, next);

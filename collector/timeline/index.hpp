@@ -52,10 +52,10 @@ class TimelineIndex : public TimelineSource {
   // when missing and fills them from the measurements already stored (once; rebuilt if base_bin_ms
   // changed). Throws std::runtime_error on storage errors (startup).
   // catch_up_interval 0: no background thread (queries and catch_up() still apply new measurements).
-  // feed: when set (a PostgreSQL store), db_path is this collector's own index file, and the measurements
-  // come from the feed in log order (Store::in_log_order) into a copy of their summary columns there, then
-  // are indexed as above. The log order is the commit order on every engine, so a watermark never skips
-  // a row another collector process committed later with an earlier position.
+  // feed: when set, db_path is the index's own file, and the measurements come from the feed in log order
+  // (Store::in_log_order), applied in batches in the transactions that move its watermark there. The log
+  // order is the commit order on every engine, so a watermark never skips a row another collector process
+  // committed later with an earlier position.
   explicit TimelineIndex(const std::string& db_path, int64_t base_bin_ms = kDefaultBinMs,
                          std::chrono::milliseconds catch_up_interval = std::chrono::seconds(1),
                          collector::Store* feed = nullptr);
@@ -91,7 +91,7 @@ class TimelineIndex : public TimelineSource {
   Series series_locked(const SeriesKey& key, int64_t from_ms, int64_t until_ms, int64_t bin_ms,
                        const std::string& source);
   void catch_up_locked();
-  // Copies what the feed logged since the last pull (nothing without a feed).
+  // Applies what the feed logged since the last pull (nothing without a feed).
   void pull_feed_locked();
   void catch_up_before_query_locked();
   // A read's start: caught up unless inside consistent_reads (which did it once).

@@ -446,6 +446,78 @@ TEST_CASE("index: an index kept inside the store is dropped once it has a file o
   CHECK(own.series(whatsapp, from, until, kBin) == summaries_series(*store, whatsapp, from, until, kBin));
 }
 
+// Probes counted over a series' bins: > 0 when it has data.
+int probes_in(const Series& s) {
+  int n = 0;
+  for (const auto& bin : s.bins) n += bin.probes;
+  return n;
+}
+
+// Runs SQL on a database file; whether it succeeded.
+bool exec_on(const std::string& db_path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  bool ok = sqlite3_open(db_path.c_str(), &db) == SQLITE_OK &&
+            sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK;
+  sqlite3_close(db);
+  return ok;
+}
+
+TEST_CASE("index in its own file: applies the feed without keeping a copy; a new bin applies it again") {
+  testing::TempDir dir;
+  const SmallReplay small;
+  const Replay& replay = small.replay;
+  const int64_t from = small.from, until = small.until;
+  auto store = collector::open_sqlite_store((dir.path / "store.db").string());
+  testing::ingest(*store, replay, 0, replay.envelopes.size() / 2);
+  const auto index_path = (dir.path / "store.db.timelines").string();
+  const SeriesKey whatsapp{"KZ", 9198, "web.whatsapp.com"};
+  const SeriesKey net{"KZ", 9198, kNetworkTarget};
+  {
+    TimelineIndex own(index_path, kDefaultBinMs, std::chrono::milliseconds(0), store.get());
+    testing::ingest(*store, replay, replay.envelopes.size() / 2, replay.envelopes.size());
+    CHECK(own.series(whatsapp, from, until, kBin) == summaries_series(*store, whatsapp, from, until, kBin));
+    CHECK(own.series(net, from, until, kBin) == summaries_series(*store, net, from, until, kBin));
+  }
+  CHECK(single_int(index_path, "SELECT count(*) FROM measurements") == 0);
+  CHECK(single_int(index_path, "SELECT next_log_index FROM timeline_feed") == static_cast<int64_t>(store->log_head().size));
+
+  // Another base bin rebuilds the aggregates: from the store, since the file keeps no copy.
+  const int64_t twenty_minutes = 2 * kDefaultBinMs;
+  TimelineIndex rebinned(index_path, twenty_minutes, std::chrono::milliseconds(0), store.get());
+  CHECK(rebinned.series(whatsapp, from, until, twenty_minutes) ==
+        summaries_series(*store, whatsapp, from, until, twenty_minutes));
+  CHECK(probes_in(rebinned.series(whatsapp, from, until, twenty_minutes)) > 0);
+}
+
+TEST_CASE("index in its own file: a copy an earlier version left unapplied is applied once, then emptied") {
+  testing::TempDir dir;
+  const SmallReplay small;
+  const Replay& replay = small.replay;
+  const int64_t from = small.from, until = small.until;
+  const auto store_path = (dir.path / "store.db").string();
+  auto store = collector::open_sqlite_store(store_path);
+  testing::ingest(*store, replay, 0, replay.envelopes.size());
+  const auto index_path = (dir.path / "store.db.timelines").string();
+  { TimelineIndex own(index_path, kDefaultBinMs, std::chrono::milliseconds(0), store.get()); }
+  // The file as an earlier version left it: every summary copied (the feed's watermark at the end), none
+  // applied yet.
+  REQUIRE(exec_on(index_path, "ATTACH '" + store_path + "' AS s;"
+                  "INSERT INTO measurements(uid, key_id, started_at, cc, asn, target, category, verdict, method, source,"
+                  " vantage, network_check, decisive) SELECT uid, key_id, started_at, cc, asn, target, category, verdict,"
+                  " method, source, vantage, network_check, decisive FROM s.measurements ORDER BY rowid;"
+                  "DELETE FROM timeline_probe_bins; DELETE FROM timeline_bins; DELETE FROM timeline_probe_bins_coarse;"
+                  "DELETE FROM timeline_bins_coarse; DELETE FROM timeline_series; DELETE FROM timeline_series_sources;"
+                  "UPDATE timeline_meta SET indexed_rowid = 0;"));
+  REQUIRE(single_int(index_path, "SELECT count(*) FROM measurements") > 0);
+
+  TimelineIndex reopened(index_path, kDefaultBinMs, std::chrono::milliseconds(0), store.get());
+  CHECK(single_int(index_path, "SELECT count(*) FROM measurements") == 0);
+  CHECK(single_int(index_path, "SELECT indexed_rowid FROM timeline_meta") == 0);
+  const SeriesKey whatsapp{"KZ", 9198, "web.whatsapp.com"};
+  CHECK(probes_in(reopened.series(whatsapp, from, until, kBin)) > 0);
+  CHECK(reopened.series(whatsapp, from, until, kBin) == summaries_series(*store, whatsapp, from, until, kBin));
+}
+
 TEST_CASE("CSV: cells from measurements that a spreadsheet would run are neutralised") {
   Series s{{"KZ", 9198, "=cmd|' /C calc'!A0"}, "+sum(1)", kBin, {}, "=AS name"};
   s.bins.push_back({kT0, 1, {{"-2+3", "@SUM(A1)", 1}}});
