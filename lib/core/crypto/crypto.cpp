@@ -29,7 +29,7 @@ std::string to_hex(const uint8_t* data, size_t len) {
 
 // The algorithm is fetched once and each thread keeps one context: OpenSSL 3's SHA256() fetches it on
 // every call, under a shared lock, which costs more than hashing the transparency log's 65-byte nodes
-// (docs/benchmarks.md, "Collector ingest: SHA-256 without a fetch per call").
+// (docs/benchmarks.md, "Collector ingest: burst and steady state").
 void sha256_into(std::initializer_list<std::string_view> parts, uint8_t* out) {
   static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);  // never freed: used until exit
   struct CtxFree {
