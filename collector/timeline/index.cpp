@@ -240,9 +240,10 @@ TimelineIndex::TimelineIndex(const std::string& db_path, int64_t base_bin_ms,
     catch_up_locked();  // what is already stored (startup: errors throw)
     if (feed_) {
       std::lock_guard gate(*gate_);
-      Statement copied(db_, "SELECT count(*) FROM measurements");
+      // EXISTS, not count(*): a legacy copy can hold millions of rows, and only whether it is empty matters.
+      Statement copied(db_, "SELECT EXISTS (SELECT 1 FROM measurements)");
       copied.step();
-      if (copied.int_at(0) > 0) {
+      if (copied.int_at(0) != 0) {
         copied.reset();
         exec(db_, std::string("BEGIN IMMEDIATE; ") + kEmptyLegacyCopySql + " COMMIT;");
       }
