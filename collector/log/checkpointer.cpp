@@ -41,26 +41,19 @@ Checkpointer::~Checkpointer() { stop(); }
 void Checkpointer::start() {
   thread_ = std::thread([this] {
     core::name_this_thread("log-checkpoint");
-    std::unique_lock lock(stop_mutex_);
-    while (!stop_cv_.wait_for(lock, interval_, [this] { return stopping_; })) {
-      lock.unlock();
+    while (!stop_.wait_for(interval_)) {
       try {
         sign_if_grown();
       } catch (const std::exception& e) {
         // Nothing is signed; the next round tries again, and /log/checkpoint keeps the last good one.
         core::log_at(core::LogLevel::error, "checkpoint not signed: %s", e.what());
       }
-      lock.lock();
     }
   });
 }
 
 void Checkpointer::stop() {
-  {
-    std::lock_guard lock(stop_mutex_);
-    stopping_ = true;
-  }
-  stop_cv_.notify_all();
+  stop_.stop();
   if (thread_.joinable()) thread_.join();
 }
 

@@ -3,13 +3,13 @@
 // never one that does not extend the last (checked with a consistency proof before every signature and
 // against the stored tree at start).
 #include <chrono>
-#include <condition_variable>
 #include <mutex>
 #include <stdexcept>
 #include <string>
 #include <thread>
 
 #include "collector/store/store.hpp"
+#include "core/stop_signal.hpp"
 #include "tlog/merkle.hpp"
 #include "tlog/note.hpp"
 
@@ -72,9 +72,7 @@ class Checkpointer {
   mutable std::mutex latest_mutex_;
   SignedCheckpoint latest_;
   bool have_latest_ = false;
-  std::mutex stop_mutex_;
-  std::condition_variable stop_cv_;
-  bool stopping_ = false;
+  core::StopSignal stop_;
   std::thread thread_;
 };
 

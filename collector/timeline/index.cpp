@@ -285,21 +285,14 @@ void TimelineIndex::drop_from(const std::string& db_path) {
 }
 
 TimelineIndex::~TimelineIndex() {
-  {
-    std::lock_guard lock(stop_mutex_);
-    stopping_ = true;
-  }
-  stop_cv_.notify_all();
+  stop_.stop();
   if (indexer_.joinable()) indexer_.join();
   sqlite3_close(db_);
 }
 
 void TimelineIndex::run_indexer(std::chrono::milliseconds interval) {
   for (;;) {
-    {
-      std::unique_lock lock(stop_mutex_);
-      if (stop_cv_.wait_for(lock, interval, [this] { return stopping_; })) return;
-    }
+    if (stop_.wait_for(interval)) return;
     std::lock_guard lock(mutex_);
     try {
       catch_up_locked();

@@ -23,7 +23,6 @@
 #include <sqlite3.h>
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <mutex>
 #include <optional>
@@ -35,6 +34,7 @@
 #include "collector/timeline/incidents.hpp"
 #include "collector/timeline/source.hpp"
 #include "collector/timeline/timeline.hpp"
+#include "core/stop_signal.hpp"
 
 namespace kuzet::collector::sqlite {
 class WriteGate;
@@ -116,9 +116,7 @@ class TimelineIndex : public TimelineSource {
   static constexpr int64_t kSharedFileBatchRows = 1000, kOwnFileBatchRows = 20000;
   int64_t batch_rows() const { return feed_ ? kOwnFileBatchRows : kSharedFileBatchRows; }
   collector::sqlite::WriteGate* gate_ = nullptr;  // the database file's write gate (sqlite::write_gate)
-  std::mutex stop_mutex_;
-  std::condition_variable stop_cv_;
-  bool stopping_ = false;
+  core::StopSignal stop_;
   std::thread indexer_;
 };
 
