@@ -109,11 +109,16 @@ ALTER TABLE measurements ADD COLUMN decisive INTEGER NOT NULL DEFAULT 0;
     {6, R"sql(
 CREATE INDEX measurements_cc_time ON measurements(cc, started_at, uid);
 )sql"},
+    // SQLite's schema 7 moved its place-keyed indexes to a file of their own (collector/store/sqlite/
+    // place_index.hpp); PostgreSQL keeps them on the table, and only takes the version number.
+    {7, R"sql(
+COMMENT ON INDEX measurements_place IS 'kept on the table in PostgreSQL; SQLite moved it out at schema 7';
+)sql"},
 };
 constexpr int kLogSchemaVersion = 3;
 constexpr int kSourceSchemaVersion = 4;
 constexpr int kVantageSchemaVersion = 5;
-static_assert(std::size(kMigrations) == 6, "PostgreSQL's migrations follow SQLite's numbering");
+static_assert(std::size(kMigrations) == 7, "PostgreSQL's migrations follow SQLite's numbering");
 
 int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())

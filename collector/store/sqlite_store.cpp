@@ -15,8 +15,10 @@
 #include "collector/store/log_entry.hpp"
 #include "collector/store/sqlite/sqlite_util.hpp"
 #include "collector/store/store.hpp"
+#include "collector/store/sqlite/place_index.hpp"
 #include "collector/store/sqlite/wal_checkpointer.hpp"
 #include "collector/vantage/vantage.hpp"
+#include "core/log.hpp"
 #include "tlog/entry.hpp"
 
 namespace kuzet::collector {
@@ -104,10 +106,17 @@ ALTER TABLE measurements ADD COLUMN decisive INTEGER NOT NULL DEFAULT 0;
     {6, R"sql(
 CREATE INDEX measurements_cc_time ON measurements(cc, started_at, uid);
 )sql"},
+    // The place-keyed orderings moved to a file of their own, written off the upload path
+    // (collector/store/sqlite/place_index.hpp): here each commit rewrote one leaf per place and index.
+    {7, R"sql(
+DROP INDEX IF EXISTS measurements_target;
+DROP INDEX IF EXISTS measurements_place;
+)sql"},
 };
 constexpr int kLogSchemaVersion = 3;
 constexpr int kSourceSchemaVersion = 4;
 constexpr int kVantageSchemaVersion = 5;
+constexpr int kPlaceIndexSchemaVersion = 7;
 
 using sqlite::exec;
 using sqlite::fail;
@@ -153,9 +162,15 @@ void migrate(sqlite3* db, int target_version) {
   }
 }
 
-const char* kSummaryColumns = "uid, key_id, started_at, received_at, cc, asn, target, category, verdict, method";
+// The summary columns, each after `prefix` (a table's alias and a dot, or nothing).
+std::string summary_columns(const std::string& prefix) {
+  std::string out;
+  for (const char* c : {"uid", "key_id", "started_at", "received_at", "cc", "asn", "target", "category", "verdict", "method"})
+    out += (out.empty() ? "" : ", ") + prefix + c;
+  return out;
+}
 
-// A row selected with kSummaryColumns first.
+// A row selected with summary_columns first.
 MeasurementSummary summary_at(sqlite::Statement& st) {
   MeasurementSummary s;
   s.uid = st.text_at(0);
@@ -171,38 +186,55 @@ MeasurementSummary summary_at(sqlite::Statement& st) {
   return s;
 }
 
-// WHERE clause for the optional filters; binds in the order the placeholders appear.
+// A WHERE clause; binds in the order the placeholders appear.
 struct Where {
-  std::string sql;
+  std::string clauses;
   std::vector<std::string> texts;  // bound first, in order
   std::vector<int64_t> ints;
   std::vector<bool> is_text;  // per placeholder
+
+  void add_text(const std::string& clause, const std::string& v) {
+    add(clause);
+    bind_text(v);
+  }
+  void add_int(const std::string& clause, int64_t v) {
+    add(clause);
+    bind_int(v);
+  }
+  // A clause whose placeholders are bound next, in order.
+  void add(const std::string& clause) { clauses += (clauses.empty() ? "" : " AND ") + clause; }
+  void bind_text(const std::string& v) {
+    texts.push_back(v);
+    is_text.push_back(true);
+  }
+  void bind_int(int64_t v) {
+    ints.push_back(v);
+    is_text.push_back(false);
+  }
+  void append(const Where& other) {
+    if (other.clauses.empty()) return;
+    add(other.clauses);
+    texts.insert(texts.end(), other.texts.begin(), other.texts.end());
+    ints.insert(ints.end(), other.ints.begin(), other.ints.end());
+    is_text.insert(is_text.end(), other.is_text.begin(), other.is_text.end());
+  }
+  std::string sql() const { return clauses.empty() ? "" : " WHERE " + clauses; }
 };
 
-Where build_where(const SummaryQuery& q) {
+// The optional filters, on columns named after `prefix`.
+Where build_where(const SummaryQuery& q, const std::string& prefix = "") {
   Where w;
-  auto add_text = [&](const char* clause, const std::string& v) {
-    w.sql += w.sql.empty() ? " WHERE " : " AND ";
-    w.sql += clause;
-    w.texts.push_back(v);
-    w.is_text.push_back(true);
-  };
-  auto add_int = [&](const char* clause, int64_t v) {
-    w.sql += w.sql.empty() ? " WHERE " : " AND ";
-    w.sql += clause;
-    w.ints.push_back(v);
-    w.is_text.push_back(false);
-  };
-  if (!q.source.empty()) add_text("source = ?", q.source);
-  if (!q.cc.empty()) add_text("cc = ?", q.cc);
-  if (q.asn) add_int("asn = ?", *q.asn);
-  if (!q.target.empty()) add_text("target = ?", q.target);
-  if (!q.category.empty()) add_text("category = ?", q.category);
-  if (!q.verdict.empty()) add_text("verdict = ?", q.verdict);
-  if (q.method) add_text("method = ?", *q.method);
-  if (q.from_ms) add_int("started_at >= ?", *q.from_ms);
-  if (q.until_ms) add_int("started_at < ?", *q.until_ms);
-  if (q.confirmed) add_int("decisive = ?", *q.confirmed ? 1 : 0);
+  auto text = [&](const char* column, const std::string& v) { w.add_text(prefix + column + " = ?", v); };
+  if (!q.source.empty()) text("source", q.source);
+  if (!q.cc.empty()) text("cc", q.cc);
+  if (q.asn) w.add_int(prefix + "asn = ?", *q.asn);
+  if (!q.target.empty()) text("target", q.target);
+  if (!q.category.empty()) text("category", q.category);
+  if (!q.verdict.empty()) text("verdict", q.verdict);
+  if (q.method) text("method", *q.method);
+  if (q.from_ms) w.add_int(prefix + "started_at >= ?", *q.from_ms);
+  if (q.until_ms) w.add_int(prefix + "started_at < ?", *q.until_ms);
+  if (q.confirmed) w.add_int(prefix + "decisive = ?", *q.confirmed ? 1 : 0);
   return w;
 }
 
@@ -249,7 +281,9 @@ class SqliteStore : public Store {
         existing_ = std::make_unique<Statement>(writer_, "SELECT content_hash, envelope FROM measurements WHERE uid = ?");
       }
       checkpoints_ = std::make_unique<sqlite::WalCheckpointer>(writer_, open_connection(path));
+      if (target_version >= kPlaceIndexSchemaVersion) open_place_index(path);
     } catch (...) {
+      places_.reset();
       checkpoints_.reset();
       insert_.reset();
       existing_.reset();
@@ -262,6 +296,7 @@ class SqliteStore : public Store {
     }
   }
   ~SqliteStore() override {
+    places_.reset();
     checkpoints_.reset();
     insert_.reset();
     existing_.reset();
@@ -398,40 +433,58 @@ class SqliteStore : public Store {
   }
 
   std::vector<ListedMeasurement> list(const ListQuery& query) override {
-    Where w = build_where(query.filter);
-    std::string sql = std::string("SELECT ") + kSummaryColumns + ", envelope, " + (has_vantage_ ? "decisive" : "0") +
-                      " FROM measurements" + w.sql;
-    if (query.after) {
-      sql += w.sql.empty() ? " WHERE " : " AND ";
-      sql += "(started_at > ? OR (started_at = ? AND uid > ?))";
+    const auto& f = query.filter;
+    // A target's rows come from the place index, in order, when it is caught up to this query; otherwise
+    // the table is read in time order (measurements_time, measurements_cc_time), as complete but slower.
+    const bool indexed = places_ && !f.target.empty() && places_->catch_up_within(kPlaceCatchUpRows);
+    const std::string m = indexed ? "m." : "";
+    Where w;
+    std::string from = " FROM measurements";
+    if (indexed) {
+      // The index's own order first, so that SQLite walks it and stops at the limit (CROSS JOIN keeps the
+      // loops in this order); the uid check guards against a file that drifted from the table.
+      const bool place = !f.cc.empty() && f.asn;
+      from = place ? " FROM places.by_place p CROSS JOIN measurements m" : " FROM places.by_target p CROSS JOIN measurements m";
+      if (place) {
+        w.add_text("p.cc = ?", f.cc);
+        w.add_int("p.asn = ?", *f.asn);
+      }
+      w.add_text("p.target = ?", f.target);
+      if (f.from_ms) w.add_int("p.started_at >= ?", *f.from_ms);
+      if (f.until_ms) w.add_int("p.started_at < ?", *f.until_ms);
+      w.add("m.rowid = p.rid AND m.uid = p.uid");
     }
-    sql += " ORDER BY started_at, uid";
-    if (query.filter.limit > 0) sql += " LIMIT ?";
+    const std::string order = indexed ? "p." : "";
+    w.append(build_where(f, m));
+    if (query.after) {
+      w.add("(" + order + "started_at > ? OR (" + order + "started_at = ? AND " + order + "uid > ?))");
+      w.bind_int(query.after->started_at_ms);
+      w.bind_int(query.after->started_at_ms);
+      w.bind_text(query.after->uid);
+    }
+    std::string sql = "SELECT " + summary_columns(m) + ", " + m + "envelope, " + (has_vantage_ ? m + "decisive" : "0") +
+                      from + w.sql() + " ORDER BY " + order + "started_at, " + order + "uid";
+    if (f.limit > 0) sql += " LIMIT ?";
     std::lock_guard lock(read_mutex_);
     Statement st(reader_, sql);
     int i = bind_where(st, w);
-    if (query.after) {
-      st.bind(i++, query.after->started_at_ms);
-      st.bind(i++, query.after->started_at_ms);
-      st.bind(i++, query.after->uid);
-    }
-    if (query.filter.limit > 0) st.bind(i++, static_cast<int64_t>(query.filter.limit));
+    if (f.limit > 0) st.bind(i++, static_cast<int64_t>(f.limit));
     std::vector<ListedMeasurement> out;
     while (st.step()) {
-      ListedMeasurement m;
-      m.summary = summary_at(st);
-      m.position = {m.summary.started_at_ms, m.summary.uid};
-      m.envelope = st.text_at(10);
-      m.confirmed = st.int_at(11) != 0;
-      out.push_back(std::move(m));
+      ListedMeasurement row;
+      row.summary = summary_at(st);
+      row.position = {row.summary.started_at_ms, row.summary.uid};
+      row.envelope = st.text_at(10);
+      row.confirmed = st.int_at(11) != 0;
+      out.push_back(std::move(row));
     }
     return out;
   }
 
   std::vector<MeasurementSummary> summaries(const SummaryQuery& query) override {
     Where w = build_where(query);
-    std::string sql = std::string("SELECT ") + kSummaryColumns + (has_source_ ? ", source" : ", 'kuzet'") +
-                      " FROM measurements" + w.sql + " ORDER BY started_at, uid";
+    std::string sql = "SELECT " + summary_columns("") + (has_source_ ? ", source" : ", 'kuzet'") +
+                      " FROM measurements" + w.sql() + " ORDER BY started_at, uid";
     if (query.limit > 0) sql += " LIMIT ?";
     std::lock_guard lock(read_mutex_);
     Statement st(reader_, sql);
@@ -505,6 +558,24 @@ class SqliteStore : public Store {
     bool done;
   };
   static constexpr size_t kGroupRows = 5000;  // rows of waiting batches written in one transaction, at most
+  // Rows a list query lets the place index catch up on before it reads it (~1 s of its work); more means it
+  // is being built, and the query reads the table instead.
+  static constexpr int64_t kPlaceCatchUpRows = 100000;
+
+  // The place index beside the database (`<path>.places`), attached to the reader. A store without one (it
+  // cannot be created or attached: a read-only directory, a damaged file) still answers every query, from
+  // the table; the reason goes to stderr.
+  void open_place_index(const std::string& path) {
+    try {
+      auto places = std::make_unique<sqlite::PlaceIndex>(path, path + ".places", std::chrono::seconds(1));
+      Statement attach(reader_, "ATTACH DATABASE ? AS places");
+      attach.bind(1, places->path());
+      attach.step();
+      places_ = std::move(places);
+    } catch (const std::exception& e) {
+      core::log_at(core::LogLevel::error, "place index for %s not used: %s", path.c_str(), e.what());
+    }
+  }
 
   // One transaction for `batches`, durable when it returns; results per batch, in input order. Under
   // write_mutex_. Throws (nothing written) when it does not commit.
@@ -718,7 +789,8 @@ class SqliteStore : public Store {
   std::mutex head_mutex_;
   LogHead head_;
   bool has_vantage_ = false;
-  std::unique_ptr<sqlite::WalCheckpointer> checkpoints_;  // the log's checkpoints, off the writer's commits
+  std::unique_ptr<sqlite::WalCheckpointer> checkpoints_;
+  std::unique_ptr<sqlite::PlaceIndex> places_;  // null: list() reads the table for target filters too  // the log's checkpoints, off the writer's commits
 };
 
 }  // namespace
