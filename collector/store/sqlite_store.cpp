@@ -499,38 +499,51 @@ class SqliteStore : public Store {
     return out;
   }
 
+  // Read in pieces of kReadPieceRows, each its own read transaction: a snapshot held for a whole 20,000-row
+  // batch (~0.2 s on busy cores) kept the WAL checkpointer from copying past it, and the writer then had to
+  // checkpoint a large log inside an upload's commit (docs/benchmarks.md, session 23). A piece shorter than
+  // asked is the log's end then; reading on from there could skip entries committed meanwhile, so it stops.
   std::vector<NewMeasurement> in_log_order(uint64_t begin, size_t limit, bool with_envelopes) override {
     std::vector<NewMeasurement> out;
     if (!has_log_) return out;
-    std::lock_guard lock(read_mutex_);
-    Statement st(reader_, std::string("SELECT m.uid, ") + (with_envelopes ? "m.envelope" : "''") +
-                              ", m.content_hash, m.key_id, m.started_at, m.received_at, m.cc, m.asn, m.target,"
-                              " m.category, m.verdict, m.method, " +
-                              (has_source_ ? "m.source" : "'kuzet'") + ", " +
-                              (has_vantage_ ? "m.vantage, m.network_check, m.decisive" : "'', '', 0") +
-                              " FROM log_entries l JOIN measurements m ON m.uid = l.uid"
-                              " WHERE l.idx >= ? AND l.idx < ? ORDER BY l.idx");
-    st.bind(1, static_cast<int64_t>(begin));
-    st.bind(2, static_cast<int64_t>(begin + limit));
-    while (st.step()) {
-      NewMeasurement m;
-      m.uid = st.text_at(0);
-      m.envelope = st.text_at(1);
-      m.content_hash = st.text_at(2);
-      m.key_id = st.text_at(3);
-      m.started_at_ms = st.int_at(4);
-      m.received_at_ms = st.int_at(5);
-      m.cc = st.text_at(6);
-      m.asn = static_cast<uint32_t>(st.int_at(7));
-      m.target = st.text_at(8);
-      m.category = st.text_at(9);
-      m.verdict = st.text_at(10);
-      m.method = st.text_at(11);
-      m.source = st.text_at(12);
-      m.vantage = st.text_at(13);
-      m.network_check = st.text_at(14);
-      m.decisive = st.int_at(15) != 0;
-      out.push_back(std::move(m));
+    const std::string sql = std::string("SELECT m.uid, ") + (with_envelopes ? "m.envelope" : "''") +
+                            ", m.content_hash, m.key_id, m.started_at, m.received_at, m.cc, m.asn, m.target,"
+                            " m.category, m.verdict, m.method, " +
+                            (has_source_ ? "m.source" : "'kuzet'") + ", " +
+                            (has_vantage_ ? "m.vantage, m.network_check, m.decisive" : "'', '', 0") +
+                            " FROM log_entries l JOIN measurements m ON m.uid = l.uid"
+                            " WHERE l.idx >= ? AND l.idx < ? ORDER BY l.idx";
+    for (uint64_t piece = begin; piece < begin + limit;) {
+      const uint64_t end = std::min<uint64_t>(begin + limit, piece + kReadPieceRows);
+      const size_t before = out.size();
+      {
+        std::lock_guard lock(read_mutex_);
+        Statement st(reader_, sql);
+        st.bind(1, static_cast<int64_t>(piece));
+        st.bind(2, static_cast<int64_t>(end));
+        while (st.step()) {
+          NewMeasurement m;
+          m.uid = st.text_at(0);
+          m.envelope = st.text_at(1);
+          m.content_hash = st.text_at(2);
+          m.key_id = st.text_at(3);
+          m.started_at_ms = st.int_at(4);
+          m.received_at_ms = st.int_at(5);
+          m.cc = st.text_at(6);
+          m.asn = static_cast<uint32_t>(st.int_at(7));
+          m.target = st.text_at(8);
+          m.category = st.text_at(9);
+          m.verdict = st.text_at(10);
+          m.method = st.text_at(11);
+          m.source = st.text_at(12);
+          m.vantage = st.text_at(13);
+          m.network_check = st.text_at(14);
+          m.decisive = st.int_at(15) != 0;
+          out.push_back(std::move(m));
+        }
+      }
+      if (out.size() - before < end - piece) break;
+      piece = end;
     }
     return out;
   }
@@ -558,6 +571,7 @@ class SqliteStore : public Store {
     bool done;
   };
   static constexpr size_t kGroupRows = 5000;  // rows of waiting batches written in one transaction, at most
+  static constexpr uint64_t kReadPieceRows = 2000;  // rows per read transaction of in_log_order
   // Rows a list query lets the place index catch up on before it reads it (~1 s of its work); more means it
   // is being built, and the query reads the table instead.
   static constexpr int64_t kPlaceCatchUpRows = 100000;

@@ -334,7 +334,7 @@ TEST_CASE("store: a target's list pages (the SQLite place index) are every match
     }
     CHECK(listed == rows.size());
   };
-  add_rows(300);
+  add_rows(2300);  // more than one read piece of the index's catch-up
   check_filters();
   // Rows stored just before a query are in its answer (the index catches up first).
   add_rows(40);
@@ -396,6 +396,28 @@ TEST_CASE("store: a target's list pages (the SQLite place index) are every match
   store = open_store(db);
   add_rows(30);
   check_filters();
+}
+
+TEST_CASE("store: in_log_order reads long ranges whole and in order (in pieces of its own), and stops at the log's end") {
+  TempDir dir;
+  TestDb test_db(dir.file("c.db"));
+  auto store = open_store(test_db.location());
+  std::vector<NewMeasurement> rows;
+  for (int i = 0; i < 4500; ++i) rows.push_back(row("u" + std::to_string(100000 + i), 1000 + i));
+  for (size_t i = 0; i < rows.size(); i += 1000)
+    store->insert_batch(std::vector<NewMeasurement>(rows.begin() + static_cast<long>(i),
+                                                    rows.begin() + static_cast<long>(std::min(rows.size(), i + 1000))));
+  auto check_range = [&](uint64_t begin, size_t limit, size_t expected) {
+    auto got = store->in_log_order(begin, limit, begin == 0);
+    REQUIRE(got.size() == expected);
+    for (size_t i = 0; i < got.size(); ++i) REQUIRE(got[i].uid == rows[begin + i].uid);
+    if (begin == 0) CHECK(got.back().envelope == rows[expected - 1].envelope);
+  };
+  check_range(0, 5000, 4500);     // past the end: everything
+  check_range(1000, 2500, 2500);  // across two pieces
+  check_range(1999, 2, 2);
+  check_range(4400, 1000, 100);
+  check_range(4500, 10, 0);
 }
 
 TEST_CASE("store: concurrent batches (group commit): each uid stored and logged once, results per batch") {

@@ -142,16 +142,24 @@ int64_t PlaceIndex::apply_batch_locked() {
   try {
     // Read inside the write transaction: another connection to this file may have moved it meanwhile.
     const int64_t next = meta_int(db_, "next_rowid", 1);
+    // In pieces, each its own read transaction of the store: a snapshot held for the whole batch would keep
+    // the store's WAL checkpointer from copying past it (SqliteStore::in_log_order says more).
     std::vector<Row> rows;
-    {
-      Statement read(store_,
-                     "SELECT rowid, uid, started_at, cc, asn, target FROM measurements WHERE rowid >= ?"
-                     " ORDER BY rowid LIMIT ?");
-      read.bind(1, next);
-      read.bind(2, kBatchRows);
+    Statement read(store_,
+                   "SELECT rowid, uid, started_at, cc, asn, target FROM measurements WHERE rowid >= ?"
+                   " ORDER BY rowid LIMIT ?");
+    for (int64_t from = next; static_cast<int64_t>(rows.size()) < kBatchRows;) {
+      const size_t before = rows.size();
+      const int64_t piece = std::min(kReadPieceRows, kBatchRows - static_cast<int64_t>(rows.size()));
+      read.reset();
+      read.bind(1, from);
+      read.bind(2, piece);
       while (read.step())
         rows.push_back({read.int_at(0), read.text_at(1), read.int_at(2), read.text_at(3), read.int_at(4),
                         read.text_at(5)});
+      read.reset();  // ends the read transaction
+      if (static_cast<int64_t>(rows.size() - before) < piece) break;
+      from = rows.back().rid + 1;
     }
     if (rows.empty()) {
       exec(db_, "COMMIT");

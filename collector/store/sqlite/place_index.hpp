@@ -58,7 +58,8 @@ class PlaceIndex {
   void reset_locked();          // empties the file's tables
   void run(std::chrono::milliseconds interval);
 
-  static constexpr int64_t kBatchRows = 20000;
+  static constexpr int64_t kBatchRows = 20000;     // rows per transaction of the index file
+  static constexpr int64_t kReadPieceRows = 2000;  // rows per read transaction of the store
 
   std::string path_;
   sqlite3* db_ = nullptr;     // the index file, written only here
