@@ -123,7 +123,9 @@ PlaceIndex::~PlaceIndex() {
 }
 
 void PlaceIndex::reset_locked() {
-  exec(db_, "DELETE FROM by_target; DELETE FROM by_place; DELETE FROM place_meta;");
+  // Dropped rather than emptied: quicker for a large file, and a later format may change the tables.
+  exec(db_, "DROP TABLE by_target; DROP TABLE by_place; DELETE FROM place_meta;");
+  exec(db_, kSchema);
 }
 
 int64_t PlaceIndex::next_rowid() {
