@@ -521,9 +521,28 @@ TEST_CASE("WalCheckpointer: the thread checkpoints after the writer's commits; t
     CHECK(checkpoints.background_checkpoints() > 0);
     CHECK(checkpoints.writer_checkpoints() == 0);
   }
+  {
+    // A reader holds an old snapshot, so the thread's checkpoints copy only part of the log. It then syncs
+    // the database itself: SQLite syncs only after a complete copy, and under steady uploads that is the
+    // writer's, which would otherwise flush every page copied since the last one inside an upload's commit.
+    commit_some(2);
+    sqlite3* reader = open();
+    sqlite::exec(reader, "BEGIN");
+    {
+      sqlite::Statement snapshot(reader, "SELECT count(*) FROM t");
+      REQUIRE(snapshot.step());
+      sqlite::WalCheckpointer checkpoints(writer, open(), 20, 1 << 30);
+      commit_some(10);
+      for (int i = 0; i < 600 && checkpoints.background_syncs() == 0; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      CHECK(checkpoints.background_syncs() > 0);
+    }
+    sqlite::exec(reader, "COMMIT");
+    sqlite3_close(reader);
+  }
   sqlite::Statement count(writer, "SELECT count(*) FROM t");
   REQUIRE(count.step());
-  CHECK(count.int_at(0) == 40);
+  CHECK(count.int_at(0) == 52);
 }
 
 TEST_CASE("store: SQLite commits are durable in the log before any checkpoint; the last close checkpoints") {

@@ -5,7 +5,9 @@
 // signals; the copy happens on another connection while the next batches commit. Durability is unchanged:
 // every commit is still synced in the log (synchronous=FULL), and a checkpoint syncs the database before the
 // log is reused. When the thread falls far behind, the writer checkpoints itself, as SQLite would, so the
-// log stays bounded.
+// log stays bounded. After a checkpoint that could copy only part of the log (a reader's snapshot, commits
+// meanwhile) the thread syncs the database file itself, which SQLite does only after a complete one: the
+// complete one, usually the writer's, then has little left to flush.
 #include <sqlite3.h>
 
 #include <condition_variable>
@@ -34,6 +36,8 @@ class WalCheckpointer {
   // Checkpoints passed by the thread and by the writer so far (tests, benchmarks).
   uint64_t background_checkpoints() const;
   uint64_t writer_checkpoints() const;
+  // Syncs of the database file the thread made after checkpoints that could not copy the whole log.
+  uint64_t background_syncs() const;
 
  private:
   static int on_commit(void* self, sqlite3* db, const char* schema, int pages);
@@ -41,6 +45,7 @@ class WalCheckpointer {
 
   sqlite3* writer_;
   sqlite3* db_ = nullptr;  // the thread's connection
+  int database_fd_ = -1;   // the database file, read-only, for syncs of the pages copied so far
   const int background_pages_;
   const int writer_pages_;
   mutable std::mutex mutex_;
@@ -49,6 +54,7 @@ class WalCheckpointer {
   bool stopping_ = false;
   uint64_t background_done_ = 0;
   uint64_t writer_done_ = 0;
+  uint64_t syncs_done_ = 0;
   std::thread thread_;
 };
 
