@@ -64,14 +64,9 @@ int64_t meta_int(sqlite3* db, const char* key, int64_t missing) {
   return st.step() ? st.int_at(0) : missing;
 }
 
-void set_meta(sqlite3* db, const char* key, const std::string& value) {
-  Statement st(db, "INSERT INTO place_meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value");
-  st.bind(1, std::string(key));
-  st.bind(2, value);
-  st.step();
-}
-
-void set_meta(sqlite3* db, const char* key, int64_t value) {
+// `value`: a std::string or an int64_t (Statement::bind's overloads).
+template <class Value>
+void set_meta(sqlite3* db, const char* key, const Value& value) {
   Statement st(db, "INSERT INTO place_meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value");
   st.bind(1, std::string(key));
   st.bind(2, value);
@@ -126,11 +121,6 @@ void PlaceIndex::reset_locked() {
   // Dropped rather than emptied: quicker for a large file, and a later format may change the tables.
   exec(db_, "DROP TABLE by_target; DROP TABLE by_place; DELETE FROM place_meta;");
   exec(db_, kSchema);
-}
-
-int64_t PlaceIndex::next_rowid() {
-  std::lock_guard lock(mutex_);
-  return meta_int(db_, "next_rowid", 1);
 }
 
 int64_t PlaceIndex::stored_end_locked() {

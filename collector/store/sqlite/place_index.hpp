@@ -46,9 +46,6 @@ class PlaceIndex {
   // index failed: the caller then reads the measurements table itself, which is slower but as complete.
   bool catch_up_within(int64_t max_rows);
 
-  // The next rowid to index (1 when empty), from the file.
-  int64_t next_rowid();
-
  private:
   // One batch of at most kBatchRows, in one transaction of the file. Returns the rows applied.
   int64_t apply_batch_locked();
