@@ -543,6 +543,9 @@ class SqliteStore : public Store {
         }
       }
       if (out.size() - before < end - piece) break;
+      // More pieces follow: room for them at once, rather than moving every row at each doubling (capped:
+      // `limit` is a bound, not a size).
+      if (piece == begin) out.reserve(std::min<size_t>(limit, 50 * kReadPieceRows));
       piece = end;
     }
     return out;

@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <functional>
 #include <stdexcept>
+#include <string_view>
+#include <tuple>
 #include <unordered_map>
 
 #include "collector/store/sqlite/sqlite_util.hpp"
@@ -106,11 +109,18 @@ CREATE TABLE timeline_series_sources (
   return s;
 }
 
+// The four per-probe tables' rows a measurement lands in: per level (base, coarse), its target's and its
+// network's ('*'). Bit i of feed_rows.levels: the row is its probe's latest there within its batch.
+constexpr int kLevelRows = 4;
+int level_bit(bool coarse, bool network) { return 1 << ((coarse ? 2 : 0) + (network ? 1 : 0)); }
+
 // Applies measurement summaries to the index: per-probe rows (whose triggers keep timeline_bins), then the
 // series' extents. `rows` is a FROM clause with a WHERE (which settles the parser's INSERT ... SELECT ... ON
 // ambiguity) over summary rows `m` joined to their keys `k`. Upserts keep each probe's latest per bin
 // whatever the order, so applying rows in batches gives what applying them one by one gives.
-std::string apply_sql(int64_t bin, const std::string& rows) {
+// marked_latest: `m` has a levels column (latest_in_batch), and a level's upsert takes only the rows marked
+// for it; the others would lose to them anyway.
+std::string apply_sql(int64_t bin, const std::string& rows, bool marked_latest = false) {
   // The measurement's supporting vantage tag (docs/timelines.md, "Vantage points"): none when the source
   // contradicted the claimed network or the key did not exist yet when it was measured.
   const std::string support = ", CASE WHEN network_check = 'mismatch' OR started_at < coalesce(k.first_seen, 0) - " +
@@ -119,13 +129,18 @@ std::string apply_sql(int64_t bin, const std::string& rows) {
     const std::string b = std::to_string(size);
     return "((started_at / " + b + ") * " + b + ")";
   };
+  auto marked = [&](bool coarse, bool network) {
+    return marked_latest ? rows + " AND (m.levels & " + std::to_string(level_bit(coarse, network)) + ") != 0" : rows;
+  };
   std::string s;
-  for (const auto& [level, size] : {std::pair{kBaseLevel, bin}, std::pair{kCoarseLevel, bin * kCoarseFactor}}) {
+  for (const bool coarse : {false, true}) {
+    const std::string& level = coarse ? kCoarseLevel : kBaseLevel;
+    const int64_t size = coarse ? bin * kCoarseFactor : bin;
     s += probe_bin_upsert(level, "SELECT cc, asn, target, " + bin_expr(size) +
-                                     ", key_id, started_at, uid, verdict, method" + support + rows);
+                                     ", key_id, started_at, uid, verdict, method" + support + marked(coarse, false));
     s += probe_bin_upsert(level, "SELECT cc, asn, '*', " + bin_expr(size) +
                                      ", key_id, started_at, uid, CASE verdict WHEN 'offline' THEN 'offline' "
-                                     "ELSE 'online' END, ''" + support + rows);
+                                     "ELSE 'online' END, ''" + support + marked(coarse, true));
   }
   const std::string m_bin = bin_expr(bin);
   s += series_upsert("SELECT cc, asn, target, max(category), min(" + m_bin + "), max(" + m_bin + ")" + rows +
@@ -177,7 +192,7 @@ INSERT INTO timeline_feed SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM timeline_feed
 CREATE TEMP TABLE feed_rows (
   uid TEXT NOT NULL, key_id TEXT NOT NULL, started_at INTEGER NOT NULL, cc TEXT NOT NULL, asn INTEGER NOT NULL,
   target TEXT NOT NULL, category TEXT NOT NULL, verdict TEXT NOT NULL, method TEXT NOT NULL, source TEXT NOT NULL,
-  vantage TEXT NOT NULL, network_check TEXT NOT NULL, decisive INTEGER NOT NULL);
+  vantage TEXT NOT NULL, network_check TEXT NOT NULL, decisive INTEGER NOT NULL, levels INTEGER NOT NULL);
 )sql";
 
 // A fed index's legacy copy (kFeedSchemaSql), once applied: emptied, and the watermark back to 0 so that an
@@ -187,8 +202,51 @@ constexpr const char* kEmptyLegacyCopySql =
 
 // Applies the batch in feed_rows, then empties it.
 std::string apply_feed_rows_sql(int64_t bin) {
-  return apply_sql(bin, " FROM temp.feed_rows m LEFT JOIN probe_keys k USING (key_id) WHERE true") +
+  return apply_sql(bin, " FROM temp.feed_rows m LEFT JOIN probe_keys k USING (key_id) WHERE true", true) +
          "DELETE FROM temp.feed_rows;\n";
+}
+
+// Per row of a batch, the levels (level_bit) where it is its probe's latest in its place and bin within the
+// batch, by (started_at, uid) as the upsert compares them (uid bytewise, as SQLite's BINARY collation). Only
+// those rows can change the per-probe tables; a run over many targets has one network ('*') row per probe
+// and bin, so most of the batch's upserts, and the triggers behind them, are spared.
+std::vector<int> latest_in_batch(const std::vector<collector::NewMeasurement>& rows, int64_t base_bin_ms) {
+  struct Place {
+    int level;
+    std::string_view cc;
+    uint32_t asn;
+    std::string_view target;  // empty for the network's row
+    int64_t bin;
+    std::string_view key_id;
+    bool operator==(const Place&) const = default;
+  };
+  struct PlaceHash {
+    size_t operator()(const Place& p) const {
+      size_t h = std::hash<std::string_view>{}(p.key_id);
+      for (const size_t part : {std::hash<std::string_view>{}(p.cc), std::hash<std::string_view>{}(p.target),
+                                std::hash<int64_t>{}(p.bin), size_t{p.asn}, size_t(p.level)})
+        h = h * 1000003 ^ part;
+      return h;
+    }
+  };
+  std::unordered_map<Place, size_t, PlaceHash> latest;
+  latest.reserve(rows.size() * 2);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const auto& r = rows[i];
+    for (int level = 0; level < kLevelRows; ++level) {
+      const bool coarse = level >= 2, network = level % 2 == 1;
+      const int64_t size = coarse ? base_bin_ms * kCoarseFactor : base_bin_ms;
+      // The same bin expression as apply_sql's (SQLite's integer division truncates, as C++'s does).
+      const Place place{level, r.cc, r.asn, network ? std::string_view{} : std::string_view{r.target},
+                        (r.started_at_ms / size) * size, r.key_id};
+      auto [it, added] = latest.try_emplace(place, i);
+      const auto& held = rows[it->second];
+      if (!added && std::tie(r.started_at_ms, r.uid) > std::tie(held.started_at_ms, held.uid)) it->second = i;
+    }
+  }
+  std::vector<int> levels(rows.size(), 0);
+  for (const auto& [place, i] : latest) levels[i] |= level_bit(place.level >= 2, place.level % 2 == 1);
+  return levels;
 }
 
 }  // namespace
@@ -323,9 +381,12 @@ void TimelineIndex::pull_feed_locked() {
     exec(db_, "BEGIN IMMEDIATE");
     try {
       Statement ins(db_, "INSERT INTO temp.feed_rows(uid, key_id, started_at, cc, asn, target, category, verdict,"
-                         " method, source, vantage, network_check, decisive) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)");
+                         " method, source, vantage, network_check, decisive, levels)"
+                         " VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
       Statement key(db_, "INSERT OR IGNORE INTO probe_keys(key_id, first_seen) VALUES(?, ?)");
-      for (const auto& r : rows) {
+      const std::vector<int> levels = latest_in_batch(rows, base_bin_ms_);
+      for (size_t i = 0; i < rows.size(); ++i) {
+        const auto& r = rows[i];
         ins.reset();
         ins.bind(1, r.uid);
         ins.bind(2, r.key_id);
@@ -340,6 +401,7 @@ void TimelineIndex::pull_feed_locked() {
         ins.bind(11, r.vantage);
         ins.bind(12, r.network_check);
         ins.bind(13, int64_t{r.decisive});
+        ins.bind(14, int64_t{levels[i]});
         ins.step();
         // The key's registration time decides which vantage tags count (catch_up_sql); keys never change.
         if (keys_seen.emplace(r.key_id, true).second) {

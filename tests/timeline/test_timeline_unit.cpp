@@ -518,6 +518,79 @@ TEST_CASE("index in its own file: a copy an earlier version left unapplied is ap
   CHECK(reopened.series(whatsapp, from, until, kBin) == summaries_series(*store, whatsapp, from, until, kBin));
 }
 
+namespace {
+// Rows that one file's timeline table holds and the other's does not, both ways.
+int64_t rows_differing(const std::string& db_path, const std::string& other_path, const std::string& table) {
+  sqlite3* db = nullptr;
+  int64_t differing = -1;
+  if (sqlite3_open(db_path.c_str(), &db) == SQLITE_OK &&
+      sqlite3_exec(db, ("ATTACH '" + other_path + "' AS other").c_str(), nullptr, nullptr, nullptr) == SQLITE_OK) {
+    const std::string sql = "SELECT (SELECT count(*) FROM (SELECT * FROM main." + table + " EXCEPT SELECT * FROM other." +
+                            table + ")) + (SELECT count(*) FROM (SELECT * FROM other." + table +
+                            " EXCEPT SELECT * FROM main." + table + ")), (SELECT count(*) FROM main." + table + ")";
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW &&
+        sqlite3_column_int64(st, 1) > 0)  // an empty table compares nothing
+      differing = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+  }
+  sqlite3_close(db);
+  return differing;
+}
+}  // namespace
+
+// A fed batch applies only each probe's latest row per place and bin (latest_in_batch in index.cpp). Here
+// probes measure every target several times per base bin, with many verdict changes, and the second half
+// arrives newest first: the tables must be those that applying every row gives (the index kept inside the
+// store, which does), and the series those of the engine over the raw rows.
+TEST_CASE("index in its own file: a batch with many rows per probe and bin gives what every row applied gives") {
+  testing::TempDir dir;
+  ReplayConfig config = testing::test_config();
+  config.probes = 4;
+  config.start_ms = 1641254400000;  // 2022-01-04T00:00:00Z: the shutdown of 5 January inside
+  config.days = 2;
+  config.round_ms = 3 * kMinuteMs;  // each target ~3 times per base bin, ~20 times per coarse bin
+  config.noise = 0.3;
+  const Replay replay = generate_replay(config);
+  const int64_t from = config.start_ms, until = config.start_ms + config.days * 86400000LL;
+  Replay newest_first = replay;
+  const size_t half = replay.envelopes.size() / 2;
+  std::reverse(newest_first.envelopes.begin() + static_cast<std::ptrdiff_t>(half), newest_first.envelopes.end());
+  std::reverse(newest_first.sources.begin() + static_cast<std::ptrdiff_t>(half), newest_first.sources.end());
+
+  const auto store_path = (dir.path / "store.db").string();
+  auto store = collector::open_sqlite_store(store_path);
+  testing::ingest(*store, newest_first, 0, half);
+  const auto fed_path = (dir.path / "store.db.timelines").string();
+  TimelineIndex fed(fed_path, kDefaultBinMs, std::chrono::milliseconds(0), store.get());  // the first batch
+  testing::ingest(*store, newest_first, half, newest_first.envelopes.size());
+  fed.catch_up();  // the second
+  REQUIRE(single_int(fed_path, "SELECT next_log_index FROM timeline_feed") == static_cast<int64_t>(store->log_head().size));
+
+  const auto copy_path = (dir.path / "copy.db").string();  // the same rows, indexed one by one from the table
+  auto copy = collector::open_sqlite_store(copy_path);
+  for (const auto& k : store->probe_keys()) copy->register_key(k);
+  REQUIRE(copy->insert_batch(store->in_log_order(0, replay.envelopes.size(), true)).size() == replay.envelopes.size());
+  { TimelineIndex inside(copy_path); }
+  for (const char* table : {"timeline_probe_bins", "timeline_bins", "timeline_probe_bins_coarse", "timeline_bins_coarse",
+                            "timeline_series", "timeline_series_sources"}) {
+    CAPTURE(table);
+    CHECK(rows_differing(fed_path, copy_path, table) == 0);
+  }
+
+  TimelineQuery all;
+  all.from_ms = from;
+  all.until_ms = until;
+  const auto series = fed.series_list(all);
+  CHECK(series.size() >= 6);
+  for (const auto& info : series) {
+    CAPTURE(info.key.asn);
+    CAPTURE(info.key.target);
+    for (int64_t bin : {kBin, 2 * kBin, 6 * kBin, 12 * kBin})
+      CHECK(fed.series(info.key, from, until, bin) == summaries_series(*store, info.key, from, until, bin));
+  }
+}
+
 TEST_CASE("CSV: cells from measurements that a spreadsheet would run are neutralised") {
   Series s{{"KZ", 9198, "=cmd|' /C calc'!A0"}, "+sum(1)", kBin, {}, "=AS name"};
   s.bins.push_back({kT0, 1, {{"-2+3", "@SUM(A1)", 1}}});
