@@ -10,6 +10,7 @@
 
 #include "collector/store/sqlite/sqlite_util.hpp"
 #include "collector/vantage/vantage.hpp"
+#include "core/background_turn.hpp"
 #include "core/log.hpp"
 #include "core/thread_name.hpp"
 
@@ -351,6 +352,7 @@ TimelineIndex::~TimelineIndex() {
 void TimelineIndex::run_indexer(std::chrono::milliseconds interval) {
   for (;;) {
     if (stop_.wait_for(interval)) return;
+    std::lock_guard turn(core::background_turn());  // not beside the place index (core/background_turn.hpp)
     std::lock_guard lock(mutex_);
     try {
       catch_up_locked();

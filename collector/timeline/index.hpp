@@ -51,7 +51,8 @@ class TimelineIndex : public TimelineSource {
   // Opens its own connection to the collector's database file, creates the aggregate tables and triggers
   // when missing and fills them from the measurements already stored (once; rebuilt if base_bin_ms
   // changed). Throws std::runtime_error on storage errors (startup).
-  // catch_up_interval 0: no background thread (queries and catch_up() still apply new measurements).
+  // catch_up_interval 0: no background thread (queries and catch_up() still apply new measurements). The
+  // thread's rounds take the process's background turn (core::background_turn); queries do not.
   // feed: when set, db_path is the index's own file, and the measurements come from the feed in log order
   // (Store::in_log_order), applied in batches in the transactions that move its watermark there. The log
   // order is the commit order on every engine, so a watermark never skips a row another collector process

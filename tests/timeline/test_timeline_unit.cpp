@@ -13,6 +13,7 @@
 #include "collector/timeline/incidents.hpp"
 #include "collector/timeline/api/query_params.hpp"
 #include "collector/timeline/timeline.hpp"
+#include "core/background_turn.hpp"
 #include "tests/timeline/replay_fixture.hpp"
 
 using namespace kuzet;
@@ -390,6 +391,47 @@ TEST_CASE("index: the background indexer applies new measurements without a quer
   CHECK(single_int(db_q, indexed) == single_int(db_q, stored));
   CHECK(series == summaries_series(*store_q, net, from, until, kBin));
   CHECK(background.series(net, from, until, kBin) == series);
+}
+
+TEST_CASE("index: background indexers wait for the process's turn; queries do not") {
+  testing::TempDir dir;
+  const SmallReplay small;
+  const Replay& replay = small.replay;
+  const size_t half = replay.envelopes.size() / 2;
+  const auto store_path = (dir.path / "store.db").string();
+  auto store = collector::open_sqlite_store(store_path);  // its place index: a round every second
+  const auto index_path = (dir.path / "store.db.timelines").string();
+  TimelineIndex fed(index_path, kDefaultBinMs, std::chrono::milliseconds(20), store.get());
+  const auto places_path = store_path + ".places";
+  const char* placed = "SELECT coalesce((SELECT value FROM place_meta WHERE key = 'next_rowid'), 1) - 1";
+  const char* applied = "SELECT next_log_index FROM timeline_feed";
+  const char* stored = "SELECT count(*) FROM measurements";
+  {
+    std::lock_guard turn(core::background_turn());
+    REQUIRE(testing::ingest(*store, replay, 0, half) > 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // two rounds of one, a hundred of the other
+    CHECK(single_int(places_path, placed) == 0);
+    CHECK(single_int(index_path, applied) == 0);
+  }
+  bool caught_up = false;
+  for (int i = 0; i < 1000 && !caught_up; ++i) {
+    caught_up = single_int(places_path, placed) == single_int(store_path, stored) &&
+                single_int(index_path, applied) == single_int(store_path, stored);
+    if (!caught_up) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  CHECK(caught_up);
+
+  std::lock_guard turn(core::background_turn());
+  REQUIRE(testing::ingest(*store, replay, half, replay.envelopes.size()) > 0);
+  const SeriesKey net{"KZ", 9198, kNetworkTarget};
+  CHECK(fed.series(net, small.from, small.until, kBin) ==
+        summaries_series(*store, net, small.from, small.until, kBin));
+  CHECK(single_int(index_path, applied) == single_int(store_path, stored));
+  collector::ListQuery page;
+  page.filter.target = "web.whatsapp.com";
+  page.filter.limit = 10;
+  CHECK(store->list(page).size() == 10);
+  CHECK(single_int(places_path, placed) == single_int(store_path, stored));
 }
 
 TEST_CASE("index: a database indexed by triggers (the earlier layout) is rebuilt") {

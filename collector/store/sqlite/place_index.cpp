@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "collector/store/sqlite/sqlite_util.hpp"
+#include "core/background_turn.hpp"
 #include "core/log.hpp"
 #include "core/thread_name.hpp"
 
@@ -218,6 +219,7 @@ void PlaceIndex::catch_up() {
   // A batch at a time: a query waits for one batch, not for a rebuild of the whole file.
   for (bool more = true; more;) {
     if (stop_.stopped()) return;
+    std::lock_guard turn(core::background_turn());
     std::lock_guard lock(mutex_);
     more = apply_noting_failure_locked();
   }

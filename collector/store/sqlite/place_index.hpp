@@ -39,7 +39,8 @@ class PlaceIndex {
 
   const std::string& path() const { return path_; }
 
-  // Applies every row stored so far. Throws std::runtime_error on storage errors.
+  // Applies every row stored so far, a batch at a time, each in the process's background turn
+  // (core::background_turn). Throws std::runtime_error on storage errors.
   void catch_up();
   // Applies what was stored since the last catch-up when at most `max_rows` rows wait, so that a query then
   // sees every row stored before it asked. False when more wait (the index is still being built) or when the
