@@ -352,12 +352,17 @@ TimelineIndex::~TimelineIndex() {
 void TimelineIndex::run_indexer(std::chrono::milliseconds interval) {
   for (;;) {
     if (stop_.wait_for(interval)) return;
-    std::lock_guard turn(core::background_turn());  // not beside the place index (core/background_turn.hpp)
-    std::lock_guard lock(mutex_);
-    try {
-      catch_up_locked();
-    } catch (const std::exception& e) {  // e.g. the database busy for a minute: try again next time
-      core::log_at(core::LogLevel::warning, "%s (timelines will catch up later)", e.what());
+    // A batch per turn (not beside the place index: core/background_turn.hpp), so that through a long
+    // backlog (an import) the place index still gets its turns and its queries stay on the index.
+    for (bool more = true; more && !stop_.stopped();) {
+      std::lock_guard turn(core::background_turn());
+      std::lock_guard lock(mutex_);
+      try {
+        more = catch_up_locked(1);
+      } catch (const std::exception& e) {  // e.g. the database busy for a minute: try again next time
+        core::log_at(core::LogLevel::warning, "%s (timelines will catch up later)", e.what());
+        more = false;
+      }
     }
   }
 }
@@ -367,18 +372,20 @@ void TimelineIndex::catch_up() {
   catch_up_locked();
 }
 
-void TimelineIndex::pull_feed_locked() {
-  if (!feed_) return;
+bool TimelineIndex::pull_feed_locked(size_t& batches) {
+  if (!feed_) return false;
   int64_t next = 0;
   {
     Statement st(db_, "SELECT next_log_index FROM timeline_feed");
     if (st.step()) next = st.int_at(0);
   }
-  if (static_cast<uint64_t>(next) >= feed_->log_head().size) return;
+  if (static_cast<uint64_t>(next) >= feed_->log_head().size) return false;
   std::unordered_map<std::string, bool> keys_seen;
   for (;;) {
+    if (batches == 0) return true;
+    --batches;
     const auto rows = feed_->in_log_order(static_cast<uint64_t>(next), batch_rows(), false);
-    if (rows.empty()) return;
+    if (rows.empty()) return false;
     std::lock_guard gate(*gate_);
     exec(db_, "BEGIN IMMEDIATE");
     try {
@@ -425,12 +432,12 @@ void TimelineIndex::pull_feed_locked() {
       sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
       throw;
     }
-    if (rows.size() < static_cast<size_t>(batch_rows())) return;
+    if (rows.size() < static_cast<size_t>(batch_rows())) return false;
   }
 }
 
-void TimelineIndex::catch_up_locked() {
-  pull_feed_locked();
+bool TimelineIndex::catch_up_locked(size_t batches) {
+  if (pull_feed_locked(batches)) return true;
   for (;;) {
     std::lock_guard gate(*gate_);  // the store's commits wait here, not in SQLite's busy handler
     exec(db_, "BEGIN IMMEDIATE");  // the one writer: every rowid up to max(rowid) is committed
@@ -446,9 +453,16 @@ void TimelineIndex::catch_up_locked() {
         last.step();
         hi = std::min(last.int_at(0), lo + batch_rows());
       }
-      if (hi > lo) exec(db_, catch_up_sql(base_bin_ms_, lo, hi));
+      if (hi > lo) {
+        if (batches == 0) {
+          exec(db_, "COMMIT");  // nothing written
+          return true;
+        }
+        --batches;
+        exec(db_, catch_up_sql(base_bin_ms_, lo, hi));
+      }
       exec(db_, "COMMIT");
-      if (hi - lo < batch_rows()) return;
+      if (hi - lo < batch_rows()) return false;
     } catch (...) {
       sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
       throw;
@@ -460,7 +474,8 @@ void TimelineIndex::catch_up_locked() {
 // stored before it was asked; a failure there leaves the answer as of the last catch-up.
 void TimelineIndex::catch_up_before_query_locked() {
   try {
-    pull_feed_locked();
+    size_t unlimited = SIZE_MAX;
+    pull_feed_locked(unlimited);
     {  // a read first: a query takes SQLite's writer lock only when there is something to apply
       Statement behind(db_, "SELECT (SELECT indexed_rowid FROM timeline_meta) < "
                             "(SELECT coalesce(max(rowid), 0) FROM measurements)");

@@ -52,7 +52,7 @@ class TimelineIndex : public TimelineSource {
   // when missing and fills them from the measurements already stored (once; rebuilt if base_bin_ms
   // changed). Throws std::runtime_error on storage errors (startup).
   // catch_up_interval 0: no background thread (queries and catch_up() still apply new measurements). The
-  // thread's rounds take the process's background turn (core::background_turn); queries do not.
+  // thread takes the process's background turn (core::background_turn) for each batch; queries do not.
   // feed: when set, db_path is the index's own file, and the measurements come from the feed in log order
   // (Store::in_log_order), applied in batches in the transactions that move its watermark there. The log
   // order is the commit order on every engine, so a watermark never skips a row another collector process
@@ -91,9 +91,11 @@ class TimelineIndex : public TimelineSource {
   std::vector<SeriesInfo> series_list_locked(const TimelineQuery& query);
   Series series_locked(const SeriesKey& key, int64_t from_ms, int64_t until_ms, int64_t bin_ms,
                        const std::string& source);
-  void catch_up_locked();
-  // Applies what the feed logged since the last pull (nothing without a feed).
-  void pull_feed_locked();
+  // At most `batches` transactions; true when more may wait.
+  bool catch_up_locked(size_t batches = SIZE_MAX);
+  // Applies what the feed logged since the last pull (nothing without a feed), at most `batches` batches
+  // (counted down); true when more may wait.
+  bool pull_feed_locked(size_t& batches);
   void catch_up_before_query_locked();
   // A read's start: caught up unless inside consistent_reads (which did it once).
   void before_read_locked();
