@@ -111,8 +111,7 @@ CREATE TABLE timeline_series_sources (
 }
 
 // The four per-probe tables' rows a measurement lands in: per level (base, coarse), its target's and its
-// network's ('*'). Bit i of feed_rows.levels: the row is its probe's latest there within its batch.
-constexpr int kLevelRows = 4;
+// network's ('*'). A set bit of feed_rows.levels: the row is its probe's latest there within its batch.
 int level_bit(bool coarse, bool network) { return 1 << ((coarse ? 2 : 0) + (network ? 1 : 0)); }
 
 // Applies measurement summaries to the index: per-probe rows (whose triggers keep timeline_bins), then the
@@ -213,7 +212,7 @@ std::string apply_feed_rows_sql(int64_t bin) {
 // and bin, so most of the batch's upserts, and the triggers behind them, are spared.
 std::vector<int> latest_in_batch(const std::vector<collector::NewMeasurement>& rows, int64_t base_bin_ms) {
   struct Place {
-    int level;
+    int level_bit;
     std::string_view cc;
     uint32_t asn;
     std::string_view target;  // empty for the network's row
@@ -225,7 +224,7 @@ std::vector<int> latest_in_batch(const std::vector<collector::NewMeasurement>& r
     size_t operator()(const Place& p) const {
       size_t h = std::hash<std::string_view>{}(p.key_id);
       for (const size_t part : {std::hash<std::string_view>{}(p.cc), std::hash<std::string_view>{}(p.target),
-                                std::hash<int64_t>{}(p.bin), size_t{p.asn}, size_t(p.level)})
+                                std::hash<int64_t>{}(p.bin), size_t{p.asn}, size_t(p.level_bit)})
         h = h * 1000003 ^ part;
       return h;
     }
@@ -234,19 +233,21 @@ std::vector<int> latest_in_batch(const std::vector<collector::NewMeasurement>& r
   latest.reserve(rows.size() * 2);
   for (size_t i = 0; i < rows.size(); ++i) {
     const auto& r = rows[i];
-    for (int level = 0; level < kLevelRows; ++level) {
-      const bool coarse = level >= 2, network = level % 2 == 1;
+    for (const bool coarse : {false, true}) {
       const int64_t size = coarse ? base_bin_ms * kCoarseFactor : base_bin_ms;
-      // The same bin expression as apply_sql's (SQLite's integer division truncates, as C++'s does).
-      const Place place{level, r.cc, r.asn, network ? std::string_view{} : std::string_view{r.target},
-                        (r.started_at_ms / size) * size, r.key_id};
-      auto [it, added] = latest.try_emplace(place, i);
-      const auto& held = rows[it->second];
-      if (!added && std::tie(r.started_at_ms, r.uid) > std::tie(held.started_at_ms, held.uid)) it->second = i;
+      for (const bool network : {false, true}) {
+        // The same bin expression as apply_sql's (SQLite's integer division truncates, as C++'s does).
+        const Place place{level_bit(coarse, network), r.cc, r.asn,
+                          network ? std::string_view{} : std::string_view{r.target}, (r.started_at_ms / size) * size,
+                          r.key_id};
+        auto [it, added] = latest.try_emplace(place, i);
+        const auto& held = rows[it->second];
+        if (!added && std::tie(r.started_at_ms, r.uid) > std::tie(held.started_at_ms, held.uid)) it->second = i;
+      }
     }
   }
   std::vector<int> levels(rows.size(), 0);
-  for (const auto& [place, i] : latest) levels[i] |= level_bit(place.level >= 2, place.level % 2 == 1);
+  for (const auto& [place, i] : latest) levels[i] |= place.level_bit;
   return levels;
 }
 
