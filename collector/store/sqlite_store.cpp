@@ -16,6 +16,7 @@
 #include "collector/store/sqlite/sqlite_util.hpp"
 #include "collector/store/store.hpp"
 #include "collector/store/sqlite/place_index.hpp"
+#include "collector/store/sqlite/recent_rows.hpp"
 #include "collector/store/sqlite/wal_checkpointer.hpp"
 #include "collector/vantage/vantage.hpp"
 #include "core/log.hpp"
@@ -514,7 +515,20 @@ class SqliteStore : public Store {
                             " FROM log_entries l JOIN measurements m ON m.uid = l.uid"
                             " WHERE l.idx >= ? AND l.idx < ? ORDER BY l.idx";
     for (uint64_t piece = begin; piece < begin + limit;) {
-      const uint64_t end = std::min<uint64_t>(begin + limit, piece + kReadPieceRows);
+      uint64_t end = std::min<uint64_t>(begin + limit, piece + kReadPieceRows);
+      // Rows the writer committed lately come from memory; the file is read only up to where those begin.
+      bool up_to_memory = false;
+      if (!with_envelopes) {
+        if (const size_t held = recent_.by_log_index(piece, end, out); held > 0) {
+          piece += held;
+          continue;
+        }
+        const auto first = recent_.first_log_index();
+        if (first && static_cast<uint64_t>(*first) > piece && static_cast<uint64_t>(*first) < end) {
+          end = static_cast<uint64_t>(*first);
+          up_to_memory = true;  // every entry before a committed one is committed: this piece is whole
+        }
+      }
       const size_t before = out.size();
       {
         std::lock_guard lock(read_mutex_);
@@ -542,7 +556,7 @@ class SqliteStore : public Store {
           out.push_back(std::move(m));
         }
       }
-      if (out.size() - before < end - piece) break;
+      if (!up_to_memory && out.size() - before < end - piece) break;
       // More pieces follow: room for them at once, rather than moving every row at each doubling (capped:
       // `limit` is a bound, not a size).
       if (piece == begin) out.reserve(std::min<size_t>(limit, 50 * kReadPieceRows));
@@ -584,7 +598,7 @@ class SqliteStore : public Store {
   // the table; the reason goes to stderr.
   void open_place_index(const std::string& path) {
     try {
-      auto places = std::make_unique<sqlite::PlaceIndex>(path, path + ".places", std::chrono::seconds(1));
+      auto places = std::make_unique<sqlite::PlaceIndex>(path, path + ".places", std::chrono::seconds(1), &recent_);
       Statement attach(reader_, "ATTACH DATABASE ? AS places");
       attach.bind(1, places->path());
       attach.step();
@@ -601,6 +615,7 @@ class SqliteStore : public Store {
     for (const auto* rows : batches) all.emplace_back(rows->size());
     const tlog::Frontier before = frontier_;  // restored if the transaction does not commit
     KeyTimes key_times;
+    std::vector<sqlite::RecentRows::Committed> committed;
     exec(writer_, "BEGIN IMMEDIATE");
     try {
       for (size_t b = 0; b < batches.size(); ++b) {
@@ -632,8 +647,10 @@ class SqliteStore : public Store {
           st.step();
           if (sqlite3_changes(writer_) > 0) {
             results[i].inserted = true;
+            const int64_t rowid = sqlite3_last_insert_rowid(writer_);
             if (has_log_) results[i].log_index = append_to_log(entry_of(r.uid, r.content_hash, r.key_id, r.started_at_ms,
                                                                         r.received_at_ms, r.vantage, r.network_check, key_times));
+            committed.push_back({rowid, results[i].log_index ? static_cast<int64_t>(*results[i].log_index) : -1, &r});
             continue;
           }
           auto& ex = *existing_;
@@ -659,6 +676,7 @@ class SqliteStore : public Store {
       frontier_ = before;
       throw;
     }
+    recent_.add_committed(committed);  // once committed, under write_mutex_: in commit order
     publish_head();
     return all;
   }
@@ -806,8 +824,11 @@ class SqliteStore : public Store {
   std::mutex head_mutex_;
   LogHead head_;
   bool has_vantage_ = false;
-  std::unique_ptr<sqlite::WalCheckpointer> checkpoints_;
-  std::unique_ptr<sqlite::PlaceIndex> places_;  // null: list() reads the table for target filters too  // the log's checkpoints, off the writer's commits
+  std::unique_ptr<sqlite::WalCheckpointer> checkpoints_;  // the log's checkpoints, off the writer's commits
+  // What the writer committed last, for in_log_order and the place index, which follow it every second:
+  // ~50,000 rows at most (2-3 s at full speed), none older than 10 s.
+  sqlite::RecentRows recent_{16u << 20, std::chrono::seconds(10)};
+  std::unique_ptr<sqlite::PlaceIndex> places_;  // null: list() reads the table for target filters too
 };
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "collector/store/sqlite/place_index.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <stdexcept>
 #include <tuple>
 #include <vector>
@@ -76,8 +77,9 @@ void set_meta(sqlite3* db, const char* key, const Value& value) {
 
 }  // namespace
 
-PlaceIndex::PlaceIndex(const std::string& store_path, std::string path, std::chrono::milliseconds interval)
-    : path_(std::move(path)) {
+PlaceIndex::PlaceIndex(const std::string& store_path, std::string path, std::chrono::milliseconds interval,
+                       RecentRows* recent)
+    : path_(std::move(path)), recent_(recent) {
   try {
     db_ = open_file(path_);
     // Derived data: a crash may lose its last batches (they are applied again), never leave it inconsistent.
@@ -139,20 +141,36 @@ int64_t PlaceIndex::apply_batch_locked() {
     // the store's WAL checkpointer from copying past it (SqliteStore::in_log_order says more).
     std::vector<Row> rows;
     Statement read(store_,
-                   "SELECT rowid, uid, started_at, cc, asn, target FROM measurements WHERE rowid >= ?"
+                   "SELECT rowid, uid, started_at, cc, asn, target FROM measurements WHERE rowid >= ? AND rowid < ?"
                    " ORDER BY rowid LIMIT ?");
     for (int64_t from = next; static_cast<int64_t>(rows.size()) < kBatchRows;) {
-      const size_t before = rows.size();
       const int64_t piece = std::min(kReadPieceRows, kBatchRows - static_cast<int64_t>(rows.size()));
+      // Rows the store's writer still holds come from memory; the file is read only up to where those begin.
+      std::optional<int64_t> memory_from;
+      if (recent_) {
+        const size_t held = recent_->by_rowid(from, from + piece, [&](const RecentRows::PlaceView& v) {
+          rows.push_back({v.rowid, std::string(v.uid), v.started_at_ms, std::string(v.cc), v.asn, std::string(v.target)});
+        });
+        if (held > 0) {
+          from = rows.back().rid + 1;
+          continue;
+        }
+        if (const auto first = recent_->first_rowid(); first && *first > from) memory_from = first;
+      }
+      const size_t before = rows.size();
       read.reset();
       read.bind(1, from);
-      read.bind(2, piece);
+      read.bind(2, memory_from.value_or(INT64_MAX));
+      read.bind(3, piece);
       while (read.step())
         rows.push_back({read.int_at(0), read.text_at(1), read.int_at(2), read.text_at(3), read.int_at(4),
                         read.text_at(5)});
       read.reset();  // ends the read transaction
-      if (static_cast<int64_t>(rows.size() - before) < piece) break;
-      from = rows.back().rid + 1;
+      const bool whole = static_cast<int64_t>(rows.size() - before) == piece;
+      // Short of a whole piece: the store's end, or where memory begins (every row before one committed is
+      // committed, whatever gaps its rowids have).
+      if (!whole && !memory_from) break;
+      from = whole ? rows.back().rid + 1 : *memory_from;
     }
     if (rows.empty()) {
       exec(db_, "COMMIT");

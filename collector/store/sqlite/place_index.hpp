@@ -18,6 +18,7 @@
 #include <string>
 #include <thread>
 
+#include "collector/store/sqlite/recent_rows.hpp"
 #include "core/stop_signal.hpp"
 
 namespace kuzet::collector::sqlite {
@@ -30,9 +31,11 @@ class PlaceIndex {
   static constexpr int kFormat = 1;
 
   // Opens (or creates) `path` for the store at `store_path` and starts a thread that catches up every
-  // `interval` (0: no thread; catch_up() and catch_up_within() still apply new rows). Throws
-  // std::runtime_error when the file cannot be opened or created.
-  PlaceIndex(const std::string& store_path, std::string path, std::chrono::milliseconds interval);
+  // `interval` (0: no thread; catch_up() and catch_up_within() still apply new rows). New rows the store's
+  // writer still holds in `recent` (may be null; it must outlive this) are taken from there rather than
+  // read back from the file. Throws std::runtime_error when the file cannot be opened or created.
+  PlaceIndex(const std::string& store_path, std::string path, std::chrono::milliseconds interval,
+             RecentRows* recent = nullptr);
   ~PlaceIndex();
   PlaceIndex(const PlaceIndex&) = delete;
   PlaceIndex& operator=(const PlaceIndex&) = delete;
@@ -60,6 +63,7 @@ class PlaceIndex {
   static constexpr int64_t kReadPieceRows = 2000;  // rows per read transaction of the store
 
   std::string path_;
+  RecentRows* recent_;  // may be null
   sqlite3* db_ = nullptr;     // the index file, written only here
   sqlite3* store_ = nullptr;  // the store's file, read only here
   std::mutex mutex_;          // the two connections
