@@ -31,7 +31,7 @@ RecentRows::Packed RecentRows::pack(const Committed& c, std::chrono::steady_cloc
                                       &m.category, &m.verdict, &m.method,       &m.vantage, &m.network_check};
   size_t total = 0;
   for (const auto* t : texts) total += t->size();
-  // The store's checks bound these far lower; a row past what the offsets hold is not kept (add_committed).
+  // The store's checks bound these far lower; past what the offsets hold, add_committed holds nothing.
   if (total > UINT32_MAX) throw std::length_error("recent rows: texts too long to hold");
   p.texts.reserve(total);
   for (size_t i = 0; i < kTexts; ++i) {
@@ -99,25 +99,24 @@ void RecentRows::add_committed(const std::vector<Committed>& rows) noexcept {
   }
 }
 
-bool RecentRows::locate(int64_t key, int64_t first, int64_t last) const {
-  if (rows_.empty() || key > last) return false;  // nothing held, or past the end: the file has the rest
-  if (key < first) {
+std::optional<size_t> RecentRows::position(int64_t key, int64_t Packed::*field) const {
+  // Nothing held, or past the end (a store without a log holds log index -1 only): the file has the rest.
+  if (rows_.empty() || key > rows_.back().*field) return std::nullopt;
+  if (key < rows_.front().*field) {
     g_misses.fetch_add(1, std::memory_order_relaxed);
-    return false;
+    return std::nullopt;
   }
-  return true;
+  return static_cast<size_t>(key - rows_.front().*field);
 }
 
 size_t RecentRows::by_log_index(uint64_t begin, uint64_t end, std::vector<NewMeasurement>& out) {
   std::lock_guard lock(mutex_);
   expire_locked();
   size_t n = 0;
-  if (begin < end && !rows_.empty() && rows_.front().log_index >= 0 && begin <= INT64_MAX &&
-      locate(static_cast<int64_t>(begin), rows_.front().log_index, rows_.back().log_index)) {
-    for (auto i = static_cast<size_t>(static_cast<int64_t>(begin) - rows_.front().log_index);
-         i < rows_.size() && static_cast<uint64_t>(rows_[i].log_index) < end; ++i, ++n)
+  const bool asked = begin < end && begin <= INT64_MAX;
+  if (const auto at = asked ? position(static_cast<int64_t>(begin), &Packed::log_index) : std::nullopt)
+    for (size_t i = *at; i < rows_.size() && static_cast<uint64_t>(rows_[i].log_index) < end; ++i, ++n)
       out.push_back(unpack(rows_[i]));
-  }
   served(n);
   return n;
 }

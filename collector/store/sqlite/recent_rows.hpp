@@ -61,8 +61,8 @@ class RecentRows {
     std::lock_guard lock(mutex_);
     expire_locked();
     size_t n = 0;
-    if (begin < end && locate(begin, rows_.empty() ? 0 : rows_.front().rowid, rows_.empty() ? 0 : rows_.back().rowid))
-      for (auto i = static_cast<size_t>(begin - rows_.front().rowid); i < rows_.size() && rows_[i].rowid < end; ++i, ++n) {
+    if (const auto at = begin < end ? position(begin, &Packed::rowid) : std::nullopt)
+      for (size_t i = *at; i < rows_.size() && rows_[i].rowid < end; ++i, ++n) {
         const Packed& p = rows_[i];
         each(PlaceView{p.rowid, p.text(kUid), p.started_at_ms, p.text(kCc), p.asn, p.text(kTarget)});
       }
@@ -100,9 +100,9 @@ class RecentRows {
   };
   static Packed pack(const Committed& c, std::chrono::steady_clock::time_point now);
   static NewMeasurement unpack(const Packed& p);
-  // Whether `key` is held, given the first and last keys held (either order's), counting a read whose start
-  // was dropped as a miss. Under the lock.
-  bool locate(int64_t key, int64_t first, int64_t last) const;
+  // Where the row whose `field` (rowid or log_index; both follow on) is `key` stands in rows_, if held;
+  // a read whose start was dropped counts as a miss. Under the lock.
+  std::optional<size_t> position(int64_t key, int64_t Packed::*field) const;
   static void served(size_t rows);  // counts rows taken from memory
   void drop_front();                // under the lock
   void drop_all() noexcept;         // under the lock
