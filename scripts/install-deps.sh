@@ -5,7 +5,8 @@
 set -euo pipefail
 packages=(build-essential cmake pkg-config ccache git ca-certificates openssl curl
   libcurl4-openssl-dev libc-ares-dev libssl-dev libpcap-dev libyaml-cpp-dev nlohmann-json3-dev doctest-dev
-  libsqlite3-dev libpq-dev libmaxminddb-dev libcpp-httplib-dev libidn2-dev zlib1g-dev)
+  libsqlite3-dev libpq-dev libmaxminddb-dev libcpp-httplib-dev libidn2-dev zlib1g-dev
+  libgoogle-perftools-dev)  # tcmalloc, the collector's allocator (docs/collector.md)
 test=0 fuzz=0
 for arg in "$@"; do
   case "$arg" in

@@ -623,25 +623,26 @@ class SqliteStore : public Store {
         auto& results = all[b];
         for (size_t i = 0; i < rows.size(); ++i) {
           const auto& r = rows[i];
+          // `rows` outlives the statement's next reset(): SQLite reads the envelope in place, uncopied.
           auto& st = *insert_;
           st.reset();
-          st.bind(1, r.uid);
-          st.bind(2, r.envelope);
-          st.bind(3, r.content_hash);
-          st.bind(4, r.key_id);
+          st.bind_borrowed(1, r.uid);
+          st.bind_borrowed(2, r.envelope);
+          st.bind_borrowed(3, r.content_hash);
+          st.bind_borrowed(4, r.key_id);
           st.bind(5, r.started_at_ms);
           st.bind(6, r.received_at_ms);
-          st.bind(7, r.cc);
+          st.bind_borrowed(7, r.cc);
           st.bind(8, static_cast<int64_t>(r.asn));
-          st.bind(9, r.target);
-          st.bind(10, r.category);
-          st.bind(11, r.verdict);
-          st.bind(12, r.method);
+          st.bind_borrowed(9, r.target);
+          st.bind_borrowed(10, r.category);
+          st.bind_borrowed(11, r.verdict);
+          st.bind_borrowed(12, r.method);
           int column = 13;
-          if (has_source_) st.bind(column++, r.source);
+          if (has_source_) st.bind_borrowed(column++, r.source);
           if (has_vantage_) {
-            st.bind(column++, r.vantage);
-            st.bind(column++, r.network_check);
+            st.bind_borrowed(column++, r.vantage);
+            st.bind_borrowed(column++, r.network_check);
             st.bind(column++, int64_t{r.decisive});
           }
           st.step();

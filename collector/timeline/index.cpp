@@ -397,19 +397,19 @@ bool TimelineIndex::pull_feed_locked(size_t& batches) {
       const std::vector<int> levels = latest_in_batch(rows, base_bin_ms_);
       for (size_t i = 0; i < rows.size(); ++i) {
         const auto& r = rows[i];
-        ins.reset();
-        ins.bind(1, r.uid);
-        ins.bind(2, r.key_id);
+        ins.reset();  // `rows` outlives it: the strings are read in place
+        ins.bind_borrowed(1, r.uid);
+        ins.bind_borrowed(2, r.key_id);
         ins.bind(3, r.started_at_ms);
-        ins.bind(4, r.cc);
+        ins.bind_borrowed(4, r.cc);
         ins.bind(5, static_cast<int64_t>(r.asn));
-        ins.bind(6, r.target);
-        ins.bind(7, r.category);
-        ins.bind(8, r.verdict);
-        ins.bind(9, r.method);
-        ins.bind(10, r.source);
-        ins.bind(11, r.vantage);
-        ins.bind(12, r.network_check);
+        ins.bind_borrowed(6, r.target);
+        ins.bind_borrowed(7, r.category);
+        ins.bind_borrowed(8, r.verdict);
+        ins.bind_borrowed(9, r.method);
+        ins.bind_borrowed(10, r.source);
+        ins.bind_borrowed(11, r.vantage);
+        ins.bind_borrowed(12, r.network_check);
         ins.bind(13, int64_t{r.decisive});
         ins.bind(14, int64_t{levels[i]});
         ins.step();

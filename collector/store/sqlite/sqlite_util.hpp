@@ -10,6 +10,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 #include "collector/store/sqlite/wal_buffer.hpp"
 
@@ -65,6 +66,10 @@ inline WriteGate& write_gate(const std::string& path) {
 // closed here, since SQLite returns one even then. Through the VFS that writes WAL appends at once
 // (wal_buffer.hpp): the same files, readable by any SQLite.
 inline sqlite3* open_database(const std::string& path, int flags, const std::string& what) {
+  // Before SQLite initialises: without its memory statistics, which nothing here reads, each of its
+  // allocations no longer takes a process-wide mutex (Debian builds it without lookaside, so a stored row is
+  // dozens of them). Refused, harmlessly, when something in the process opened a database first.
+  [[maybe_unused]] static const int no_memory_statistics = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
   sqlite3* db = nullptr;
   if (sqlite3_open_v2(path.c_str(), &db, flags, wal_buffer_vfs()) != SQLITE_OK) {
     const std::string message = db ? sqlite3_errmsg(db) : "out of memory";
@@ -99,6 +104,10 @@ class Statement {
   }
   void bind(int i, const std::string& text) {
     sqlite3_bind_text(stmt_, i, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+  }
+  // Without SQLite's copy: `text` must stay unchanged until the next reset(), which unbinds it.
+  void bind_borrowed(int i, std::string_view text) {
+    sqlite3_bind_text(stmt_, i, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
   }
   void bind(int i, int64_t value) { sqlite3_bind_int64(stmt_, i, value); }
   void bind_blob(int i, const void* data, size_t size) {
