@@ -124,3 +124,36 @@ TEST_CASE("wal buffer: checkpoints and restarts of the log by another connection
   sqlite3_close(reopened);
   sqlite3_close(other);
 }
+
+TEST_CASE("wal buffer: a checkpoint reads the log ahead, and the database file alone then holds every row") {
+  testing::TempDir dir;
+  const std::string path = dir.file("read_ahead.db");
+  sqlite3* writer = open_buffered(path, "FULL");
+  for (int batch = 0; batch < 6; ++batch) insert_rows(writer, 1 + batch * 400, 400);
+  // The checkpoint on a connection of its own, as the store's checkpointer thread runs it.
+  sqlite3* checkpointer = sqlite::open_database(path, SQLITE_OPEN_READWRITE, "open");
+  sqlite::exec(checkpointer, "PRAGMA journal_mode");  // reads the file: the connection is in WAL mode
+  const auto before = sqlite::wal_buffer_stats();
+  int log_frames = 0, copied_frames = 0;
+  REQUIRE(sqlite3_wal_checkpoint_v2(checkpointer, nullptr, SQLITE_CHECKPOINT_TRUNCATE, &log_frames, &copied_frames) ==
+          SQLITE_OK);
+  const auto after = sqlite::wal_buffer_stats();
+  const uint64_t reads = after.checkpoint_reads - before.checkpoint_reads;
+  const uint64_t fills = after.checkpoint_fills - before.checkpoint_fills;
+  CHECK(copied_frames == log_frames);
+  CHECK(reads >= static_cast<uint64_t>(copied_frames) * 9 / 10);  // nearly every copied frame
+  CHECK(fills > 0);
+  CHECK(fills * 10 < reads);
+  // The log is empty now: a plain connection reads the rows from the database file the checkpoint wrote.
+  sqlite3* reader = open_plain(path);
+  CHECK(checked_rows(reader) == 2400);
+  CHECK(integrity(reader) == "ok");
+  // Reads outside a checkpoint are not read ahead.
+  const auto quiet = sqlite::wal_buffer_stats();
+  insert_rows(writer, 2401, 100);
+  CHECK(checked_rows(writer) == 2500);
+  CHECK(sqlite::wal_buffer_stats().checkpoint_fills == quiet.checkpoint_fills);
+  sqlite3_close(reader);
+  sqlite3_close(checkpointer);
+  sqlite3_close(writer);
+}
