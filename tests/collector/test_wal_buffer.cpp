@@ -3,6 +3,15 @@
 #include <doctest/doctest.h>
 #include <sqlite3.h>
 
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
 
 #include "collector/store/sqlite/sqlite_util.hpp"
@@ -140,10 +149,16 @@ TEST_CASE("wal buffer: a checkpoint reads the log ahead, and the database file a
   const auto after = sqlite::wal_buffer_stats();
   const uint64_t reads = after.checkpoint_reads - before.checkpoint_reads;
   const uint64_t fills = after.checkpoint_fills - before.checkpoint_fills;
+  const uint64_t pages = after.checkpoint_pages - before.checkpoint_pages;
+  const uint64_t writes = after.checkpoint_writes - before.checkpoint_writes;
   CHECK(copied_frames == log_frames);
   CHECK(reads >= static_cast<uint64_t>(copied_frames) * 9 / 10);  // nearly every copied frame
   CHECK(fills > 0);
   CHECK(fills * 10 < reads);
+  // The pages it wrote into the database, most of them in runs: far fewer writes than pages.
+  CHECK(pages >= static_cast<uint64_t>(copied_frames) * 9 / 10);
+  CHECK(writes > 0);
+  CHECK(writes * 10 < pages);
   // The log is empty now: a plain connection reads the rows from the database file the checkpoint wrote.
   sqlite3* reader = open_plain(path);
   CHECK(checked_rows(reader) == 2400);
@@ -156,4 +171,61 @@ TEST_CASE("wal buffer: a checkpoint reads the log ahead, and the database file a
   sqlite3_close(reader);
   sqlite3_close(checkpointer);
   sqlite3_close(writer);
+}
+
+TEST_CASE("wal buffer: a checkpoint whose last pages cannot be written stops the process, and nothing is lost") {
+  testing::TempDir dir;
+  const std::string path = dir.file("fail_stop.db");
+  sqlite3* writer = open_buffered(path, "FULL");
+  insert_rows(writer, 1, 400);
+  sqlite::exec(writer, "PRAGMA wal_checkpoint(TRUNCATE)");
+  const auto database_bytes = std::filesystem::file_size(path);
+  insert_rows(writer, 401, 20);  // pages past the file's end: the checkpoint's last run
+  // A reader's snapshot ends the checkpoint there, short of the log's end (rows 421..440 after it): SQLite
+  // then marks those frames as in the database without a further call that could report a failure.
+  sqlite3* reader = open_plain(path);
+  sqlite::exec(reader, "BEGIN");
+  REQUIRE(checked_rows(reader) == 420);
+  insert_rows(writer, 421, 20);
+  const std::string message_file = dir.file("stderr");
+  const pid_t child = fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    // The file may not grow (writes past its size fail, as on a full disk). The checkpoint runs on a
+    // connection of this process's own; the test runner's own handlers of the abort are set aside.
+    signal(SIGABRT, SIG_DFL);
+    signal(SIGXFSZ, SIG_IGN);
+    const int out = ::open("/dev/null", O_WRONLY);
+    const int err = ::open(message_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (out >= 0) dup2(out, 1);
+    if (err >= 0) dup2(err, 2);
+    const rlimit limit{static_cast<rlim_t>(database_bytes), static_cast<rlim_t>(database_bytes)};
+    setrlimit(RLIMIT_FSIZE, &limit);
+    sqlite3* checkpointer = nullptr;
+    if (sqlite3_open_v2(path.c_str(), &checkpointer, SQLITE_OPEN_READWRITE, sqlite::wal_buffer_vfs()) != SQLITE_OK)
+      _exit(3);
+    sqlite3_exec(checkpointer, "PRAGMA journal_mode", nullptr, nullptr, nullptr);
+    const int rc = sqlite3_wal_checkpoint_v2(checkpointer, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    _exit(rc == SQLITE_OK ? 0 : 4);  // reached only when the failed write went unnoticed or was reported
+  }
+  int status = 0;
+  REQUIRE(waitpid(child, &status, 0) == child);
+  CHECK(WIFSIGNALED(status));
+  if (WIFSIGNALED(status)) CHECK(WTERMSIG(status) == SIGABRT);
+  if (WIFEXITED(status)) MESSAGE("the checkpoint's process exited with ", WEXITSTATUS(status));
+  std::stringstream said;
+  said << std::ifstream(message_file).rdbuf();
+  CHECK(said.str().find("fail_stop.db") != std::string::npos);
+  // Every row is still there: for the connections that stayed open, once the reader has let go of its
+  // snapshot, and for one opened after they closed.
+  sqlite::exec(reader, "COMMIT");
+  CHECK(checked_rows(reader) == 440);
+  CHECK(checked_rows(writer) == 440);
+  CHECK(integrity(writer) == "ok");
+  sqlite3_close(reader);
+  sqlite3_close(writer);
+  sqlite3* reopened = open_plain(path);
+  CHECK(checked_rows(reopened) == 440);
+  CHECK(integrity(reopened) == "ok");
+  sqlite3_close(reopened);
 }
