@@ -4,11 +4,12 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <vector>
+
+#include "core/log.hpp"
 
 namespace kuzet::collector::sqlite {
 namespace {
@@ -56,9 +57,9 @@ struct File {
 File* as_file(sqlite3_file* file) { return reinterpret_cast<File*>(file); }
 
 [[noreturn]] void fail_stop(const File* f, int rc) {
-  std::fprintf(stderr,
-               "kuzet: a checkpoint could not write into %s (%s); stopping, so that no reader takes the database "
-               "file for the log's copy. The log keeps every committed transaction: a restart recovers them.\n",
+  core::log_at(core::LogLevel::error,
+               "a checkpoint could not write into %s (%s); stopping, so that no reader takes the database file "
+               "for the log's copy. The log keeps every committed transaction: a restart recovers them.",
                f->db_name ? f->db_name : "the database", sqlite3_errstr(rc));
   std::abort();
 }
@@ -95,8 +96,8 @@ int write_gathered(File* f) {
 
 int x_close(sqlite3_file* file) {
   File* f = as_file(file);
-  const int gathered = write_gathered(f);
-  const int flushed = gathered != SQLITE_OK ? gathered : flush(f);
+  const int gathered = write_gathered(f);  // a database's pages, were it closed mid-checkpoint
+  const int flushed = flush(f);           // a WAL's appends
   {
     std::lock_guard lock(registry_mutex);
     if (f->is_wal && f->db) f->db->wal = nullptr;
@@ -112,6 +113,7 @@ int x_close(sqlite3_file* file) {
   sqlite3_free(f->gather);
   f->gather = nullptr;
   const int closed = f->real->pMethods->xClose(f->real);
+  if (gathered != SQLITE_OK) return gathered;
   return flushed != SQLITE_OK ? flushed : closed;
 }
 
