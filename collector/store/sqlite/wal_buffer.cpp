@@ -34,7 +34,7 @@ struct File {
   const char* db_name;  // a main database: the name SQLite opened it with (its WAL names it too)
   File* wal;            // a main database: its connection's open WAL, if any
   File* db;             // a WAL: its connection's main database file, if found
-  char* buffer;         // a WAL: appends not yet written, at buffer_offset
+  char* buffer;         // bytes not written yet, at buffer_offset: a WAL's appends, or a checkpoint's last run (gather)
   sqlite3_int64 buffer_offset;
   int buffer_length;
   int failed;  // a WAL: the error of a write that could not be reported when it happened
@@ -46,12 +46,7 @@ struct File {
   sqlite3_int64 ahead_offset;
   int ahead_length;
   sqlite3_int64 checkpoint_log_size;
-  // A main database while its connection checkpoints: the pages the checkpoint wrote last, in one run at
-  // gather_offset, not written to the file yet (write_gathered).
-  bool gathering;
-  char* gather;
-  sqlite3_int64 gather_offset;
-  int gather_length;
+  bool gathering;  // a main database while its connection checkpoints: its pages go to the buffer (gather)
 };
 
 File* as_file(sqlite3_file* file) { return reinterpret_cast<File*>(file); }
@@ -78,26 +73,17 @@ int flush(File* f) {
   for (int done = 0; done < f->buffer_length && rc == SQLITE_OK; done += kWriteBytes) {
     const int amount = std::min(kWriteBytes, f->buffer_length - done);
     rc = f->real->pMethods->xWrite(f->real, f->buffer + done, amount, f->buffer_offset + done);
-    flushes.fetch_add(1, std::memory_order_relaxed);
+    (f->is_wal ? flushes : checkpoint_writes).fetch_add(1, std::memory_order_relaxed);
   }
-  // On failure SQLite abandons the transaction; the frames after the last commit are never read.
+  // On failure SQLite abandons the transaction (frames after the last commit are never read) or the
+  // checkpoint (x_file_control stops the process when it cannot).
   f->buffer_length = 0;
-  return rc;
-}
-
-// A checkpoint's pages gathered so far, to the database file in one write.
-int write_gathered(File* f) {
-  if (f->gather_length == 0) return SQLITE_OK;
-  const int rc = f->real->pMethods->xWrite(f->real, f->gather, f->gather_length, f->gather_offset);
-  checkpoint_writes.fetch_add(1, std::memory_order_relaxed);
-  f->gather_length = 0;
   return rc;
 }
 
 int x_close(sqlite3_file* file) {
   File* f = as_file(file);
-  const int gathered = write_gathered(f);  // a database's pages, were it closed mid-checkpoint
-  const int flushed = flush(f);           // a WAL's appends
+  const int flushed = flush(f);
   {
     std::lock_guard lock(registry_mutex);
     if (f->is_wal && f->db) f->db->wal = nullptr;
@@ -110,10 +96,7 @@ int x_close(sqlite3_file* file) {
   f->buffer = nullptr;
   sqlite3_free(f->ahead);
   f->ahead = nullptr;
-  sqlite3_free(f->gather);
-  f->gather = nullptr;
   const int closed = f->real->pMethods->xClose(f->real);
-  if (gathered != SQLITE_OK) return gathered;
   return flushed != SQLITE_OK ? flushed : closed;
 }
 
@@ -158,7 +141,6 @@ void set_checkpointing(File* db, bool on) {
 int x_read(sqlite3_file* file, void* out, int amount, sqlite3_int64 offset) {
   File* f = as_file(file);
   if (f->is_wal && read_ahead(f, out, amount, offset)) return SQLITE_OK;
-  if (const int rc = write_gathered(f); rc != SQLITE_OK) return rc;
   if (f->buffer_length > 0) {
     const sqlite3_int64 end = f->buffer_offset + f->buffer_length;
     if (offset >= f->buffer_offset && offset + amount <= end) {
@@ -172,25 +154,26 @@ int x_read(sqlite3_file* file, void* out, int amount, sqlite3_int64 offset) {
   return f->real->pMethods->xRead(f->real, out, amount, offset);
 }
 
-// A checkpoint writes one page per call, in page order; pages that follow on are gathered and written
-// together (one system call per 124 KiB instead of per page). A write that breaks the run writes what
-// was gathered first, so its failure is reported to SQLite on that call; only the last run waits for
-// SQLITE_FCNTL_CKPT_DONE (x_file_control).
+// A checkpoint writes one page per call, in page order; pages that follow on are gathered in the
+// database file's buffer and written together (one system call per 124 KiB instead of per page). A write
+// that breaks the run writes what was gathered first, so its failure is reported to SQLite on that call;
+// only the last run waits for SQLITE_FCNTL_CKPT_DONE (x_file_control). Reads, syncs, truncates and the
+// file's size see the buffer as they do a WAL's.
 int gather(File* f, const void* data, int amount, sqlite3_int64 offset) {
   checkpoint_pages.fetch_add(1, std::memory_order_relaxed);
-  const bool follows = f->gather_length > 0 && offset == f->gather_offset + f->gather_length &&
-                       f->gather_length + amount <= kWriteBytes;
+  const bool follows = f->buffer_length > 0 && offset == f->buffer_offset + f->buffer_length &&
+                       f->buffer_length + amount <= kWriteBytes;
   if (!follows) {
-    if (const int rc = write_gathered(f); rc != SQLITE_OK) return rc;
+    if (const int rc = flush(f); rc != SQLITE_OK) return rc;
     if (amount > kWriteBytes) return f->real->pMethods->xWrite(f->real, data, amount, offset);
-    if (!f->gather) {
-      f->gather = static_cast<char*>(sqlite3_malloc(kWriteBytes));
-      if (!f->gather) return f->real->pMethods->xWrite(f->real, data, amount, offset);
+    if (!f->buffer) {  // a run's size: a database's buffer is never larger
+      f->buffer = static_cast<char*>(sqlite3_malloc(kWriteBytes));
+      if (!f->buffer) return f->real->pMethods->xWrite(f->real, data, amount, offset);
     }
-    f->gather_offset = offset;
+    f->buffer_offset = offset;
   }
-  std::memcpy(f->gather + f->gather_length, data, static_cast<size_t>(amount));
-  f->gather_length += amount;
+  std::memcpy(f->buffer + f->buffer_length, data, static_cast<size_t>(amount));
+  f->buffer_length += amount;
   return SQLITE_OK;
 }
 
@@ -238,7 +221,6 @@ int x_write(sqlite3_file* file, const void* data, int amount, sqlite3_int64 offs
 int x_truncate(sqlite3_file* file, sqlite3_int64 size) {
   File* f = as_file(file);
   f->ahead_length = 0;
-  if (const int rc = write_gathered(f); rc != SQLITE_OK) return rc;
   if (const int rc = flush(f); rc != SQLITE_OK) return rc;
   return f->real->pMethods->xTruncate(f->real, size);
 }
@@ -246,14 +228,12 @@ int x_truncate(sqlite3_file* file, sqlite3_int64 size) {
 int x_sync(sqlite3_file* file, int flags) {
   File* f = as_file(file);
   if (f->failed != SQLITE_OK) return f->failed;
-  if (const int rc = write_gathered(f); rc != SQLITE_OK) return rc;
   if (const int rc = flush(f); rc != SQLITE_OK) return rc;
   return f->real->pMethods->xSync(f->real, flags);
 }
 
 int x_file_size(sqlite3_file* file, sqlite3_int64* size) {
   File* f = as_file(file);
-  if (const int rc = write_gathered(f); rc != SQLITE_OK) return rc;
   const int rc = f->real->pMethods->xFileSize(f->real, size);
   if (rc == SQLITE_OK && f->buffer_length > 0) *size = std::max(*size, f->buffer_offset + f->buffer_length);
   return rc;
@@ -272,9 +252,10 @@ int x_file_control(sqlite3_file* file, int op, void* arg) {
     // SQLite ignores this call's result and may next mark the copied frames as in the database, so a
     // write that fails here cannot be reported: stop the process (fail_stop). Its log still holds every
     // committed frame; recovery at the next start copies them again.
-    if (const int rc = write_gathered(f); rc != SQLITE_OK) fail_stop(f, rc);
+    if (const int rc = flush(f); rc != SQLITE_OK) fail_stop(f, rc);
   }
-  if (op == SQLITE_FCNTL_CKPT_START || op == SQLITE_FCNTL_CKPT_DONE) set_checkpointing(f, op == SQLITE_FCNTL_CKPT_START);
+  if (op == SQLITE_FCNTL_CKPT_START || op == SQLITE_FCNTL_CKPT_DONE)
+    set_checkpointing(f, op == SQLITE_FCNTL_CKPT_START);
   return f->real->pMethods->xFileControl(f->real, op, arg);
 }
 int x_sector_size(sqlite3_file* file) { return as_file(file)->real->pMethods->xSectorSize(as_file(file)->real); }
