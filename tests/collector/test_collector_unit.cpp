@@ -586,6 +586,14 @@ TEST_CASE("split_upload_body: exact envelope bytes, malformed and oversized bodi
   CHECK(ok.envelopes[1] == R"({"c":[1,2]})");
   CHECK(split_upload_body(R"({"measurements":[]})", 10).envelopes.empty());
   CHECK(split_upload_body(R"({"measurements":[]})", 10).error.empty());
+  // A quote after an odd run of backslashes is inside the string; after an even run (or none) it ends it.
+  auto runs = split_upload_body(R"({"measurements":[{"a":"\\"},{"b":"x\\\"]}\\\\"},{"c":"\"}"}]})", 10);
+  REQUIRE_MESSAGE(runs.error.empty(), runs.detail);
+  REQUIRE(runs.envelopes.size() == 3);
+  CHECK(runs.envelopes[0] == R"({"a":"\\"})");
+  CHECK(runs.envelopes[1] == R"({"b":"x\\\"]}\\\\"})");
+  CHECK(runs.envelopes[2] == R"({"c":"\"}"})");
+  CHECK(split_upload_body(R"({"measurements":[{"a":"\\\"}]})", 10).error == "malformed");
   for (const char* bad : {"", "[]", "{", "not json", R"({"measurements":{}})", R"({"other":1})",
                           R"({"measurements":[1,]})", R"({"measurements":[{"a":1}]} trailing)",
                           R"({"measurements":[{"a":1]})", R"({"measurements":[], "measurements":[]})",

@@ -39,6 +39,25 @@ TEST_CASE("canonical_json writes the bytes canonicalize writes from the DOM") {
   CHECK(canonical_json(R"({"b":1,"a":2})", JsonLimits{}).canonical == R"({"a":2,"b":1})");
 }
 
+// The reader skips plain bytes eight at a time; each byte that ends a plain run must stop it wherever it
+// falls in those eight, and bytes just inside the plain range must not.
+TEST_CASE("canonical_json finds a string's special byte at every offset of a long plain run") {
+  const std::vector<std::string> specials = {"\\\"", "\\\\", "\\n", "\\u0001", "\xC3\xA9", "\xE2\x82\xAC",
+                                             "\xF0\x9F\x98\x80", "\x7F", " ", "~", "!", "#", "[", "]", "\"", "\x01", "\x1F",
+                                             "\xC0\xAF", "\xED\xA0\x80", "\x80", "\xFF"};
+  for (size_t offset = 0; offset < 20; ++offset) {
+    for (const auto& special : specials) {
+      const std::string text = "[\"" + std::string(offset, 'a') + special + std::string(19 - offset, 'b') + "\", 1]";
+      const bool valid = kuzet::core::parse_json(text, JsonLimits{}).ok();
+      const auto fast = canonical_json(text, JsonLimits{});
+      CHECK_MESSAGE(fast.ok() == valid, offset << ": " << text);
+      if (valid && fast.ok()) CHECK_MESSAGE(fast.canonical == by_dom(text), offset << ": " << text);
+    }
+  }
+  // An unterminated string whose last eight bytes are plain: refused, not read past the end.
+  CHECK(!canonical_json("[\"" + std::string(64, 'a'), JsonLimits{}).ok());
+}
+
 TEST_CASE("canonical_json refuses what parse_json refuses") {
   const std::vector<std::string> refused = {
       R"({"a": 1, "a": 2})",        R"({"a": 1, "\u0061": 2})",  R"({"x": {"k": 1, "j": 2, "k": 3}})",

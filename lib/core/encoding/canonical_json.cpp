@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdint>
+#include <cstring>
 #include <exception>
 #include <stdexcept>
 #include <system_error>
@@ -24,6 +25,17 @@ struct Refused {
 
 bool is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+// Whether any of the 8 bytes at `p` ends a plain run in a string: below 0x20, '"', '\\' or 0x80 and above.
+// Eight bytes a test (bit tricks that are exact for "is there any"), where a byte loop tests four conditions a byte.
+bool any_special(const char* p) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL, kHighs = 0x8080808080808080ULL;
+  uint64_t x;
+  std::memcpy(&x, p, sizeof x);
+  auto has_zero = [](uint64_t v) { return (v - kOnes) & ~v & kHighs; };
+  const uint64_t below_space = (x - kOnes * 0x20) & ~x & kHighs;
+  return ((x & kHighs) | below_space | has_zero(x ^ (kOnes * '"')) | has_zero(x ^ (kOnes * '\\'))) != 0;
+}
 
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -301,6 +313,7 @@ class Reader {
       if (decoded) decoded->append(s_.data() + run, pos_ - run);
     };
     for (;;) {
+      while (pos_ + 8 <= s_.size() && !any_special(s_.data() + pos_)) pos_ += 8;
       while (pos_ < s_.size()) {  // plain ASCII: most of every measurement
         const auto c = static_cast<unsigned char>(s_[pos_]);
         if (c < 0x20 || c == '"' || c == '\\' || c >= 0x80) break;
