@@ -514,6 +514,10 @@ class SqliteStore : public Store {
                             (has_vantage_ ? "m.vantage, m.network_check, m.decisive" : "'', '', 0") +
                             " FROM log_entries l JOIN measurements m ON m.uid = l.uid"
                             " WHERE l.idx >= ? AND l.idx < ? ORDER BY l.idx";
+    // Room for every row at once, rather than moving every row at each doubling: no more than the log
+    // holds past `begin`, and capped, since `limit` is a bound, not a size.
+    if (const uint64_t logged = log_head().size; logged > begin)
+      out.reserve(std::min<uint64_t>({limit, logged - begin, 50 * kReadPieceRows}));
     for (uint64_t piece = begin; piece < begin + limit;) {
       uint64_t end = std::min<uint64_t>(begin + limit, piece + kReadPieceRows);
       // Rows the writer committed lately come from memory; the file is read only up to where those begin.
@@ -557,9 +561,6 @@ class SqliteStore : public Store {
         }
       }
       if (!up_to_memory && out.size() - before < end - piece) break;
-      // More pieces follow: room for them at once, rather than moving every row at each doubling (capped:
-      // `limit` is a bound, not a size).
-      if (piece == begin) out.reserve(std::min<size_t>(limit, 50 * kReadPieceRows));
       piece = end;
     }
     return out;

@@ -858,6 +858,46 @@ TEST_CASE("ingest: statuses, duplicates by content, conflicts, answer JSON") {
   CHECK(store->measurement_count() == 41);
 }
 
+// The answer is written straight; these are the bytes a DOM of the same answer dumps (nlohmann sorts keys).
+TEST_CASE("upload_answer_json: the bytes of the answer's DOM, strings escaped") {
+  auto by_dom = [](const UploadOutcome& o) {
+    nlohmann::json results = nlohmann::json::array();
+    size_t counts[3] = {0, 0, 0};
+    const char* names[3] = {"stored", "duplicate", "rejected"};
+    for (const auto& item : o.items) {
+      const bool rejected = item.status == ItemStatus::rejected;
+      nlohmann::json j{{"measurement_uid", item.measurement_uid},
+                       {"status", names[static_cast<int>(item.status)]},
+                       {"reason", rejected ? item.reason : ""}};
+      if (item.log_index && !rejected) j["index"] = *item.log_index;
+      results.push_back(j);
+      counts[static_cast<int>(item.status)]++;
+    }
+    nlohmann::json body = nlohmann::json::object();
+    if (o.error.empty() || !o.items.empty())
+      body = {{"results", results}, {"stored", counts[0]}, {"duplicate", counts[1]}, {"rejected", counts[2]}};
+    if (!o.error.empty()) body["error"] = o.error, body["detail"] = o.detail;
+    return body.dump();
+  };
+  UploadOutcome mixed;
+  mixed.items.resize(4);
+  mixed.items[0] = {"plain", ItemStatus::stored, "", 7};
+  mixed.items[1] = {"q\"uo\\te\x01\x1f\x7f/\xC3\xA9\xF0\x9F\x98\x80", ItemStatus::duplicate, "", 18446744073709551615ull};
+  mixed.items[2] = {"", ItemStatus::rejected, "malformed", 3};  // a rejected item's index is not shown
+  mixed.items[3] = {"no-index", ItemStatus::stored, "", std::nullopt};
+  UploadOutcome refused;
+  refused.http_status = 413;
+  refused.error = "too_large";
+  refused.detail = "more than 1000 \"measurements\"";
+  UploadOutcome all_rejected = refused;
+  all_rejected.items = {{"x", ItemStatus::rejected, "bad_signature", std::nullopt}};
+  for (const auto& outcome : {mixed, refused, all_rejected, UploadOutcome{}}) {
+    const std::string written = upload_answer_json(outcome);
+    CHECK(written == by_dom(outcome));
+    CHECK(nlohmann::json::parse(written).dump() == written);
+  }
+}
+
 TEST_CASE("command line: typed options and usage errors") {
   const char* serve[] = {"kuzet-collector", "serve", "--listen", "127.0.0.1:8080", "--db", "x.db",
                          "--allow-private-targets", "--control-concurrency", "4", "--resolver", "127.0.0.1:5353"};
