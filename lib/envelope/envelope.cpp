@@ -21,8 +21,8 @@ constexpr size_t kHashSize = 32;
 std::optional<std::string> strict_base64(const nlohmann::json& value, size_t expected_size) {
   if (!value.is_string()) return std::nullopt;
   const auto& text = value.get_ref<const std::string&>();
-  auto decoded = core::base64_decode(text);
-  if (!decoded || decoded->size() != expected_size || core::base64_encode(*decoded) != text) return std::nullopt;
+  auto decoded = core::base64_decode_canonical(text);
+  if (!decoded || decoded->size() != expected_size) return std::nullopt;
   return decoded;
 }
 
@@ -41,7 +41,7 @@ std::optional<uint64_t> count_field(const nlohmann::json* value, uint64_t limit)
   return n;
 }
 
-std::string batch_claim(const nlohmann::json& batch, const std::string& canonical, SignatureClaim* claim) {
+std::string batch_claim(const nlohmann::json& batch, std::string_view canonical, SignatureClaim* claim) {
   if (!batch.is_object() || batch.size() != 5) return kMalformed;
   const auto* scheme = member(batch, field::scheme);
   if (!scheme || !scheme->is_string() || scheme->get_ref<const std::string&>() != kBatchScheme) return kMalformed;
@@ -122,14 +122,16 @@ std::string claim_with(const nlohmann::json& envelope, const std::string_view* c
     auto key = strict_base64(*public_key, kKeySize);
     if (!key) return kMalformed;
     claim->public_key = std::move(*key);
-    std::string canonical =
-        canonical_measurement ? std::string(*canonical_measurement) : core::canonicalize(*measurement);
+    // The caller's canonical form is read in place: a batch's claim needs only its leaf hash.
+    std::string computed;
+    if (!canonical_measurement) computed = core::canonicalize(*measurement);
+    const std::string_view canonical = canonical_measurement ? *canonical_measurement : std::string_view(computed);
     if (const auto* batch = member(envelope, field::batch)) return batch_claim(*batch, canonical, claim);
     const auto* signature_field = member(envelope, field::signature);
     if (!signature_field) return kMalformed;
     auto signature = strict_base64(*signature_field, kSignatureSize);
     if (!signature) return kMalformed;
-    claim->message = std::move(canonical);
+    claim->message = canonical_measurement ? std::string(canonical) : std::move(computed);
     claim->signature = std::move(*signature);
     claim->batch = false;
     return "";

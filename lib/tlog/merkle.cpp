@@ -121,8 +121,8 @@ std::string hash_base64(const Hash& hash) {
 
 bool hash_from_base64(std::string_view text, Hash* out) {
   if (text.size() != 44) return false;
-  auto raw = core::base64_decode(text);
-  if (!raw || raw->size() != 32 || core::base64_encode(*raw) != text) return false;
+  auto raw = core::base64_decode_canonical(text);
+  if (!raw || raw->size() != 32) return false;
   std::memcpy(out->data(), raw->data(), 32);
   return true;
 }

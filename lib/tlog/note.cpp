@@ -70,13 +70,6 @@ std::optional<uint32_t> parse_hex8(std::string_view text) {
   return v;
 }
 
-// Canonical base64 only: one value, one spelling.
-std::optional<std::string> strict_base64(std::string_view text) {
-  auto decoded = core::base64_decode(text);
-  if (!decoded || core::base64_encode(*decoded) != text) return std::nullopt;
-  return decoded;
-}
-
 // At most max_parts parts: the last one keeps any further separators (base64 keys contain '+').
 std::vector<std::string_view> split(std::string_view text, char separator, size_t max_parts = SIZE_MAX) {
   std::vector<std::string_view> parts;
@@ -105,7 +98,7 @@ std::optional<std::pair<std::string, std::string>> parse_key_parts(std::string_v
   if (!valid_key_name(name)) return fail<std::pair<std::string, std::string>>(error, "invalid key name");
   const auto hash = parse_hex8(hash_hex);
   if (!hash) return fail<std::pair<std::string, std::string>>(error, "key hash is not 8 lowercase hex digits");
-  const auto key = strict_base64(key_b64);
+  const auto key = core::base64_decode_canonical(key_b64);
   if (!key || key->size() != 33) return fail<std::pair<std::string, std::string>>(error, "key is not base64 of 33 bytes");
   if (static_cast<unsigned char>((*key)[0]) != kEd25519Type)
     return fail<std::pair<std::string, std::string>>(error, "unsupported key type (only Ed25519, 0x01)");
@@ -215,7 +208,7 @@ std::optional<OpenedNote> open_note(std::string_view note, const std::vector<Not
     const size_t space = line.find(' ');
     if (space == std::string_view::npos) return fail<OpenedNote>(error, "signature line has no key name");
     const std::string_view name = line.substr(0, space);
-    const auto decoded = strict_base64(line.substr(space + 1));
+    const auto decoded = core::base64_decode_canonical(line.substr(space + 1));
     if (!valid_key_name(name) || !decoded || decoded->size() < 5)
       return fail<OpenedNote>(error, "malformed signature line");
     if (++count > kMaxNoteSignatures) return fail<OpenedNote>(error, "too many signatures");

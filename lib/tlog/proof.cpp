@@ -46,8 +46,8 @@ std::optional<TlogProof> parse_tlog_proof(std::string_view text, std::string* er
   line = next_line(rest);
   if (line && line->substr(0, 6) == "extra ") {
     const std::string_view b64 = line->substr(6);
-    auto raw = core::base64_decode(b64);
-    if (!raw || core::base64_encode(*raw) != b64) return fail<TlogProof>(error, "tlog-proof extra is not base64");
+    auto raw = core::base64_decode_canonical(b64);
+    if (!raw) return fail<TlogProof>(error, "tlog-proof extra is not base64");
     proof.extra = std::move(*raw);
     line = next_line(rest);
   }

@@ -78,3 +78,34 @@ TEST_CASE("hex_digit: both cases, and -1 for anything else") {
   CHECK(kuzet::core::hex_digit('F') == 15);
   for (char c : {'g', 'G', 'x', ' ', '/', ':', '@', '`', '\0'}) CHECK(kuzet::core::hex_digit(c) == -1);
 }
+
+// base64_decode_canonical checks the spelling without encoding again; it must accept exactly what decoding and
+// encoding again gives back unchanged. Every text one symbol away from a canonical one, for values of 0..6
+// bytes, covers padding in the middle, missing or extra padding and non-zero unused bits.
+TEST_CASE("base64_decode_canonical: exactly the texts that encode back to themselves") {
+  const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-_ .";
+  size_t accepted = 0, refused = 0;
+  for (size_t size = 0; size <= 6; ++size) {
+    std::string value;
+    for (size_t i = 0; i < size; ++i) value.push_back(static_cast<char>(0x5A * (i + 1) + size));
+    const std::string canonical = base64_encode(value);
+    REQUIRE(base64_decode_canonical(canonical) == value);
+    for (size_t at = 0; at < canonical.size(); ++at) {
+      for (char c : alphabet) {
+        std::string text = canonical;
+        text[at] = c;
+        const auto reference = base64_decode(text);
+        const bool expected = reference && base64_encode(*reference) == text;
+        const auto got = base64_decode_canonical(text);
+        CHECK_MESSAGE(got.has_value() == expected, text);
+        if (got && expected) CHECK(*got == *reference);
+        (expected ? accepted : refused)++;
+      }
+    }
+  }
+  CHECK(accepted > 100);  // both sides of the line are exercised
+  CHECK(refused > 100);
+  CHECK_FALSE(base64_decode_canonical("QQ=").has_value());
+  CHECK_FALSE(base64_decode_canonical("QR==").has_value());  // 'R' leaves unused bits set
+  CHECK(base64_decode_canonical("QQ==") == std::string("A"));
+}

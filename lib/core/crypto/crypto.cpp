@@ -79,6 +79,25 @@ std::optional<std::string> base64_decode(std::string_view text) {
   return out;
 }
 
+std::optional<std::string> base64_decode_canonical(std::string_view text) {
+  auto decoded = base64_decode(text);
+  if (!decoded) return std::nullopt;
+  // The same test as encoding again and comparing, without the encoding: '=' only as the padding, and the
+  // bits of the last symbol that padding leaves unused all zero.
+  const size_t pad = text.size() / 4 * 3 - decoded->size();
+  if (pad > 2 || text.find('=') < text.size() - pad) return std::nullopt;
+  if (pad > 0) {
+    const char last = text[text.size() - pad - 1];
+    const int value = last >= 'A' && last <= 'Z'   ? last - 'A'
+                      : last >= 'a' && last <= 'z' ? last - 'a' + 26
+                      : last >= '0' && last <= '9' ? last - '0' + 52
+                      : last == '+'                ? 62
+                                                   : 63;
+    if ((value & (pad == 1 ? 0x3 : 0xF)) != 0) return std::nullopt;
+  }
+  return decoded;
+}
+
 std::string random_hex(size_t bytes) {
   std::vector<uint8_t> buf(bytes);
   if (RAND_bytes(buf.data(), static_cast<int>(bytes)) != 1) throw std::runtime_error("RAND_bytes failed");

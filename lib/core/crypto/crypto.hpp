@@ -18,6 +18,9 @@ std::string to_hex(const uint8_t* data, size_t len);
 int hex_digit(char c);
 std::string base64_encode(std::string_view data);
 std::optional<std::string> base64_decode(std::string_view text);  // nullopt when malformed
+// Only the one canonical spelling of a value (padding where the length needs it, unused bits zero), so that
+// a signed or hashed value cannot be written two ways; nullopt otherwise.
+std::optional<std::string> base64_decode_canonical(std::string_view text);
 std::string random_hex(size_t bytes);  // from a CSPRNG
 // HMAC-SHA-256 of data under key, lowercase hex (64 characters).
 std::string hmac_sha256_hex(std::string_view key, std::string_view data);
