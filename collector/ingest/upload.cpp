@@ -139,6 +139,18 @@ const nlohmann::json* string_field(const nlohmann::json& obj, const char* name, 
   return &*it;
 }
 
+// The key id of a base64 public key; nullopt unless it decodes to 32 bytes. An upload's envelopes nearly
+// always share one key, so each checking thread keeps its last answer rather than decode and hash again.
+std::optional<std::string> key_id_of(const std::string& public_key) {
+  thread_local std::string last_key, last_id;
+  if (!last_key.empty() && public_key == last_key) return last_id;
+  const auto raw = core::base64_decode(public_key);
+  if (!raw || raw->size() != 32) return std::nullopt;
+  last_id = core::key_id(*raw);
+  last_key = public_key;
+  return last_id;
+}
+
 bool valid_uid(const std::string& uid) {
   if (uid.empty() || uid.size() > 128) return false;
   for (char c : uid) {
@@ -232,9 +244,9 @@ CheckedEnvelope check_parsed(std::string_view raw, const nlohmann::json& env, co
   const bool signed_alone = string_field(env, envelope::field::signature, false, &error) != nullptr;
   if (!pk || !error.empty() || signed_alone == (batch != env.end() && batch->is_object()))
     return reject(reason::malformed);
-  auto pk_raw = core::base64_decode(pk->get_ref<const std::string&>());
-  if (!pk_raw || pk_raw->size() != 32) return reject(reason::malformed);
-  row.key_id = core::key_id(*pk_raw);
+  auto key_id = key_id_of(pk->get_ref<const std::string&>());
+  if (!key_id) return reject(reason::malformed);
+  row.key_id = std::move(*key_id);
 
   auto started = string_field(m, "started_at", true, &error);
   if (!started) return reject(reason::malformed);
