@@ -42,9 +42,11 @@ TEST_CASE("canonical_json writes the bytes canonicalize writes from the DOM") {
 // The reader skips plain bytes eight at a time; each byte that ends a plain run must stop it wherever it
 // falls in those eight, and bytes just inside the plain range must not.
 TEST_CASE("canonical_json finds a string's special byte at every offset of a long plain run") {
-  const std::vector<std::string> specials = {"\\\"", "\\\\", "\\n", "\\u0001", "\xC3\xA9", "\xE2\x82\xAC",
-                                             "\xF0\x9F\x98\x80", "\x7F", " ", "~", "!", "#", "[", "]", "\"", "\x01", "\x1F",
-                                             "\xC0\xAF", "\xED\xA0\x80", "\x80", "\xFF"};
+  const std::vector<std::string> specials = {
+      "\\\"", "\\\\", "\\n", "\\u0001",                                    // escapes
+      "\xC3\xA9", "\xE2\x82\xAC", "\xF0\x9F\x98\x80", "\x7F",               // UTF-8 and DEL, valid
+      " ", "~", "!", "#", "[", "]",                                        // plain bytes near the special ones
+      "\"", "\x01", "\x1F", "\xC0\xAF", "\xED\xA0\x80", "\x80", "\xFF"};  // refused
   for (size_t offset = 0; offset < 20; ++offset) {
     for (const auto& special : specials) {
       const std::string text = "[\"" + std::string(offset, 'a') + special + std::string(19 - offset, 'b') + "\", 1]";
