@@ -16,6 +16,7 @@
 #include "collector/http/source.hpp"
 #include "collector/http/token_buckets.hpp"
 #include "collector/ingest/key_statement.hpp"
+#include "collector/ingest/upload.hpp"
 #include "collector/query/list_measurements.hpp"
 #include "collector/query/query.hpp"
 #include "core/crypto/crypto.hpp"
@@ -228,7 +229,10 @@ struct Server::Impl {
     // Errors httplib produces itself (unknown path, body over the limit) get the protocol's JSON shape.
     http.set_error_responder([](const httplib::Request&, httplib::Response& res) {
       if (!res.body.empty()) return;
-      if (res.status == 413) send_error(res, 413, "too_large", "request body over the limit");
+      if (res.status == 413) send_error(res, 413, ingest::reason::too_large, "request body over the limit");
+      else if (res.status == 415)
+        send_error(res, 415, ingest::reason::unsupported_encoding,
+                   "a body with a Content-Encoding is not accepted: send it uncompressed");
       else if (res.status == 404) send_error(res, 404, "not_found", "no such endpoint");
       else send_error(res, res.status, "error", "HTTP " + std::to_string(res.status));
     });

@@ -38,6 +38,16 @@ void for_each_header(std::string_view head, Fn fn) {
 
 }  // namespace
 
+bool identity_coding(std::string_view content_encoding) {
+  for (std::string_view list = content_encoding;;) {
+    const size_t comma = list.find(',');
+    const std::string_view token = ascii::trim(list.substr(0, comma), ascii::kBlanks);
+    if (!token.empty() && !ascii::equals_ignoring_case(token, "identity")) return false;
+    if (comma == std::string_view::npos) return true;
+    list.remove_prefix(comma + 1);
+  }
+}
+
 BodyFraming body_framing(std::string_view head) {
   BodyFraming f;
   int lengths = 0;

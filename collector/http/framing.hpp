@@ -30,6 +30,11 @@ enum class ChunkProgress { need_more, complete, malformed };
 ChunkProgress scan_chunked(std::string_view body, ChunkScan& scan);
 inline constexpr size_t kMaxChunkLine = 1024;  // a size line (with extensions) or a trailer line
 
+// True when a Content-Encoding value names no coding but identity (an empty value names none). httplib
+// would inflate a gzip, deflate or brotli body without bound (a 200 KB gzip body of spaces held 200 MB),
+// so the guard refuses any other coding before a byte of the body is read.
+bool identity_coding(std::string_view content_encoding);
+
 // The range of the Expect header line (start, length including CRLF) in `head`, or nullopt.
 std::optional<std::pair<size_t, size_t>> expect_line(std::string_view head);
 

@@ -123,6 +123,13 @@ class GuardedStream : public httplib::Stream {
   }
   void mark_too_large() { too_large_ = true; }
   bool too_large() const { return too_large_; }
+  // The body is not read at all: its reads fail, and the guard answers `status` (e.g. 415) and closes.
+  void refuse_body(int status) {
+    read_budget_ = 0;
+    refusal_ = status;
+  }
+  // The status of a refused body that httplib tried to read; 0 otherwise (a GET never reads one).
+  int refused_status() const { return failed_ ? refusal_ : 0; }
   bool failed() const { return failed_; }
 
   bool is_readable() const override { return c_.unread() > 0 || wait_for(POLLIN, read_deadline_); }
@@ -132,7 +139,7 @@ class GuardedStream : public httplib::Stream {
 
   ssize_t read(char* ptr, size_t size) override {
     if (read_budget_ == 0) {
-      too_large_ = true;
+      too_large_ = refusal_ == 0;
       failed_ = true;
       return -1;
     }
@@ -210,6 +217,7 @@ class GuardedStream : public httplib::Stream {
   Clock::time_point read_deadline_;
   size_t read_budget_ = 0;
   bool too_large_ = false;
+  int refusal_ = 0;
   bool failed_ = false;
 };
 
@@ -499,6 +507,9 @@ struct GuardedServer::Impl {
       } else {
         stream.begin_body(wire, over);
       }
+      // Every Content-Encoding header, not only the first that httplib reads.
+      for (auto [it, end] = req.headers.equal_range("Content-Encoding"); it != end; ++it)
+        if (!identity_coding(it->second)) stream.refuse_body(415);
       if (setup) setup(req);
     });
     tl_stream = nullptr;
@@ -506,6 +517,7 @@ struct GuardedServer::Impl {
       server.counters_.too_large++;
       return linger_and_close(std::move(c));
     }
+    if (stream.refused_status()) return linger_and_close(std::move(c));
     if (last || connection_closed || stream.failed() || stream.too_large() || stopping) {
       close_connection(std::move(c));
       return;
@@ -598,6 +610,9 @@ GuardedServer::GuardedServer(GuardLimits limits) : limits_(std::move(limits)), i
   httplib::Server::set_error_handler([this](const httplib::Request& req, httplib::Response& res) {
     if (tl_stream && tl_stream->too_large()) {
       res.status = 413;
+      res.body.clear();
+    } else if (tl_stream && tl_stream->refused_status()) {
+      res.status = tl_stream->refused_status();
       res.body.clear();
     }
     if (impl_->on_error) impl_->on_error(req, res);

@@ -25,6 +25,7 @@ inline constexpr std::string_view future_timestamp = "future_timestamp";
 inline constexpr std::string_view backdated = "backdated";
 inline constexpr std::string_view conflict = "conflict";
 inline constexpr std::string_view too_large = "too_large";
+inline constexpr std::string_view unsupported_encoding = "unsupported_encoding";  // a compressed body (415)
 }  // namespace reason
 
 // {"measurements": [envelope, ...]} split into the exact bytes of each envelope, so the store keeps what

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/stat.h>
+#include <zlib.h>
 
 #include <atomic>
 #include <fstream>
@@ -270,6 +271,50 @@ TEST_CASE("a 300 MiB chunked body is refused with bounded memory") {
                                 << " MiB");
   CHECK(peak - before < 100 * 1024);  // the cap is 16 MiB (+ an eighth for chunk framing)
   auto c = collector.client();
+  CHECK(health(c) == 200);
+}
+
+// `text` in gzip's format (zlib's deflate with a gzip wrapper).
+std::string gzipped(const std::string& text) {
+  z_stream z{};
+  REQUIRE(deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY) == Z_OK);
+  std::string out(deflateBound(&z, text.size()), '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
+  z.avail_in = static_cast<uInt>(text.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  REQUIRE(deflate(&z, Z_FINISH) == Z_STREAM_END);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  return out;
+}
+
+TEST_CASE("a compressed body is refused unread: no decompression bomb") {
+  RunningBinary collector;
+  auto c = collector.client();
+  auto key = registered_key(c);
+  // 256 MiB of JSON whitespace in ~250 KB of gzip: httplib alone would inflate all of it into memory.
+  const std::string bomb = gzipped("{\"measurements\":[" + std::string(256u << 20, ' ') + "]}");
+  REQUIRE(bomb.size() < (1u << 20));
+  const long before = peak_rss_kib(collector.child.pid);
+  for (const char* coding : {"gzip", "identity, gzip", "br"}) {
+    CAPTURE(coding);
+    auto r = c.Post("/api/v1/measurements", {{"Content-Encoding", coding}}, bomb, "application/json");
+    REQUIRE(r);
+    CHECK(r->status == 415);
+    CHECK(r->body.find("\"unsupported_encoding\"") != std::string::npos);
+  }
+  const long peak = peak_rss_kib(collector.child.pid);
+  MESSAGE("collector peak RSS " << before / 1024 << " MiB before, " << peak / 1024 << " MiB after");
+  CHECK(peak - before < 32 * 1024);
+  // "identity" names no coding: the upload is stored as without the header.
+  MeasurementSpec s;
+  s.uid = "identity-coded-upload";
+  s.started_at = now_plus(std::chrono::minutes(-1));
+  auto r = c.Post("/api/v1/measurements", {{"Content-Encoding", "identity"}}, upload_body({signed_envelope(s, key)}),
+                  "application/json");
+  REQUIRE(r);
+  CHECK(r->status == 200);
   CHECK(health(c) == 200);
 }
 

@@ -978,6 +978,11 @@ TEST_CASE("http::body_framing and scan_chunked: where a body ends, from untruste
     CHECK(body_framing("POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n").invalid_length);
     CHECK(body_framing("POST / HTTP/1.1\r\nContent-Length:\r\n\r\n").invalid_length);
   }
+  SUBCASE("a Content-Encoding naming any coding but identity is refused") {
+    for (const char* plain : {"", "identity", " Identity ", "identity, IDENTITY", ",,"}) CHECK(identity_coding(plain));
+    for (const char* coded : {"gzip", "identity, gzip", "br", "deflate", "x-gzip", "compress", "identityx", "gzip,"})
+      CHECK_FALSE(identity_coding(coded));
+  }
   SUBCASE("the Expect line is found so it can be removed") {
     const std::string head = "POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nX: y\r\n\r\n";
     auto line = expect_line(head);

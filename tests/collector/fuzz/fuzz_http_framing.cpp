@@ -1,6 +1,7 @@
 // Fuzzes the guard's reading of request framing (collector/http/framing.cpp): a head, then body bytes fed
 // in pieces. Promises: scanning a chunked body piece by piece gives the same answer as scanning it whole;
-// a complete body ends inside what was received; an Expect line found is a header line of the head.
+// a complete body ends inside what was received; an Expect line found is a header line of the head; a
+// Content-Encoding value's verdict does not change when "identity" is listed beside it.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -25,6 +26,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (line->first == 0 || line->first + line->second > head.size()) __builtin_trap();
     if (head.substr(line->first + line->second - 2, 2) != "\r\n") __builtin_trap();
   }
+
+  const bool identity = identity_coding(head);
+  if (identity != identity_coding(std::string(head) + ", identity") ||
+      identity != identity_coding("identity," + std::string(head)))
+    __builtin_trap();
 
   ChunkScan whole;
   const ChunkProgress all_at_once = scan_chunked(body, whole);
