@@ -4,9 +4,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 #include "collector/query/query.hpp"
 #include "core/crypto/crypto.hpp"
@@ -22,6 +25,9 @@ namespace {
 constexpr size_t kMaxConfigBytes = 64 * 1024;
 constexpr size_t kMaxSubscriptions = 100;
 constexpr size_t kMaxLogLineBytes = 64 * 1024;
+// A receiver's answer is read only for its status: its body is dropped, and past this much of it the
+// delivery stops reading (httplib would otherwise hold, and inflate, whatever the receiver sends).
+constexpr size_t kMaxAnswerBodyBytes = 64 * 1024;
 
 std::string str(const nlohmann::json& j, const char* key) {
   auto it = j.find(key);
@@ -143,16 +149,51 @@ void WebhookNotifier::deliver(const std::string& key, Pending& p, int64_t now) {
                               {"X-Kuzet-Delivery", event},
                               {"X-Kuzet-Signature", signature_header(p.secret, p.body)},
                               {"User-Agent", "kuzet-collector-webhooks"}};
+  client.set_decompress(false);
+  httplib::Request req;
+  req.method = "POST";
+  req.path = parts->second;
+  req.headers = std::move(headers);
+  req.set_header("Content-Type", "application/json");
+  req.body = p.body;
+  int answered = 0;  // the receiver's status, once its head arrived
+  req.response_handler = [&answered](const httplib::Response& head) {
+    answered = head.status;
+    return true;
+  };
+  size_t answer_bytes = 0;
+  req.content_receiver = [&answer_bytes](const char*, size_t n, uint64_t, uint64_t) {
+    answer_bytes += n;
+    return answer_bytes <= kMaxAnswerBodyBytes;
+  };
   ++p.attempts;
-  auto res = client.Post(parts->second, headers, p.body, "application/json");
-  const bool ok = res && res->status >= 200 && res->status < 300;
+  // The timeouts above are per read and write: a receiver trickling its head or body would hold this
+  // thread for ever, so the whole exchange has a deadline too, after which the socket is shut.
+  std::mutex watch_mutex;
+  std::condition_variable watch_done;
+  bool finished = false;
+  std::thread watchdog([&] {
+    std::unique_lock lock(watch_mutex);
+    if (!watch_done.wait_for(lock, std::chrono::seconds(3 * options_.timeout_seconds), [&] { return finished; }))
+      client.stop();
+  });
+  auto res = client.send(req);
+  {
+    std::lock_guard lock(watch_mutex);
+    finished = true;
+  }
+  watch_done.notify_one();
+  watchdog.join();
+  // A status the receiver sent counts even when its answer's body was too long or too slow to read.
+  const int status_code = res ? res->status : answered;
+  const bool ok = status_code >= 200 && status_code < 300;
   std::string status = ok ? "delivered" : p.attempts >= options_.max_attempts ? "gave_up" : "retry";
   nlohmann::json line{{"at", core::format_rfc3339(core::SystemTime(std::chrono::milliseconds(now)))},
                       {"url", p.url},
                       {"event", event},
                       {"attempt", p.attempts},
                       {"status", status},
-                      {"http_status", res ? res->status : 0}};
+                      {"http_status", status_code}};
   if (!res) line["error"] = httplib::to_string(res.error());
   log_line(line);
   if (status == "retry") {

@@ -1,13 +1,21 @@
 // Signed webhooks on incident events (collector/feeds/webhooks.hpp) against a real HTTP receiver on loopback:
 // the config's strict reading, the baseline round, HMAC signatures, retries with doubling delays, giving up,
-// the delivery log, and a restart that carries on from the log without sending anything twice.
+// the delivery log, a restart that carries on from the log without sending anything twice, and receivers
+// whose answers never end (bounded in bytes and time).
 #include <doctest/doctest.h>
 #include <httplib.h>
 
 #include <nlohmann/json.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -199,4 +207,93 @@ TEST_CASE("delivery: baseline first, then new events signed, retried, logged; a 
     std::filesystem::remove(dead_log);
   }
   std::filesystem::remove(log);
+}
+
+namespace {
+
+// A receiver on a raw socket that reads each request's first bytes, then answers with `answer`, called
+// with a send function until it returns false (the client went away) or the receiver stops.
+struct RawReceiver {
+  int fd = -1;
+  int port = 0;
+  std::atomic<bool> stopping{false};
+  std::thread thread;
+  explicit RawReceiver(std::function<void(const std::function<bool(const std::string&)>&)> answer) {
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    socklen_t len = sizeof a;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    port = ntohs(a.sin_port);
+    REQUIRE(listen(fd, 8) == 0);
+    thread = std::thread([this, answer] {
+      for (;;) {
+        const int c = accept(fd, nullptr, nullptr);
+        if (c < 0) return;
+        char buf[4096];
+        (void)recv(c, buf, sizeof buf, 0);
+        answer([&](const std::string& bytes) {
+          return !stopping && send(c, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size());
+        });
+        close(c);
+      }
+    });
+  }
+  ~RawReceiver() {
+    stopping = true;
+    shutdown(fd, SHUT_RDWR);
+    close(fd);
+    thread.join();
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port) + "/hook"; }
+};
+
+// One delivery of a fresh event to `url`; the delivery log's lines after it, and how long the round took.
+std::pair<std::vector<nlohmann::json>, double> deliver_once(const std::string& url, const WebhookOptions& options) {
+  const auto log = (std::filesystem::temp_directory_path() / ("kuzet-webhooks-" + kuzet::core::random_hex(6) + ".jsonl")).string();
+  std::vector<nlohmann::json> incidents;
+  WebhookNotifier notifier({{url, kSecret, "", std::nullopt, ""}}, [&](const Subscription&) { return incidents; }, log,
+                           options, [] { return int64_t{1000000}; });
+  notifier.round();  // the baseline
+  incidents.push_back(incident("KZ.9198.blocked.20220109T0000Z.v", "KZ", false, false));
+  const auto start = std::chrono::steady_clock::now();
+  notifier.round();
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  auto lines = log_lines(log);
+  std::filesystem::remove(log);
+  return {lines, seconds};
+}
+
+}  // namespace
+
+TEST_CASE("delivery: a receiver's answer is bounded in bytes and time; its status still counts") {
+  WebhookOptions options;
+  options.timeout_seconds = 1;  // per read and write; the whole exchange gets 3 s
+  SUBCASE("an endless gzip body after a 200: delivered, read no further than a bound") {
+    RawReceiver endless([](const auto& send) {
+      if (!send("HTTP/1.1 200 OK\r\nContent-Length: 100000000000\r\nContent-Encoding: gzip\r\n\r\n")) return;
+      const std::string mib(1 << 20, '\0');
+      for (int i = 0; i < 10000 && send(mib); ++i) {
+      }
+    });
+    const auto [lines, seconds] = deliver_once(endless.url(), options);
+    REQUIRE(!lines.empty());
+    CHECK(lines.back()["status"] == "delivered");
+    CHECK(lines.back()["http_status"] == 200);
+    CHECK(seconds < 2);  // stopped by the byte bound, well before the 3 s deadline
+  }
+  SUBCASE("a head trickled forever: the exchange ends at its deadline, and is retried") {
+    RawReceiver trickle([](const auto& send) {
+      if (!send("HTTP/1.1 200 OK\r\n")) return;
+      while (send("X-Slow: a\r\n")) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    });
+    const auto [lines, seconds] = deliver_once(trickle.url(), options);
+    REQUIRE(!lines.empty());
+    CHECK(lines.back()["status"] == "retry");
+    CHECK(lines.back()["http_status"] == 0);
+    CHECK(seconds >= 2.5);
+    CHECK(seconds < 6);
+  }
 }
