@@ -131,14 +131,18 @@ struct Server::Impl {
   // Times the handler, turns escaped exceptions (storage failures, bugs) into a JSON 500.
   httplib::Server::Handler timed(Route route, std::function<void(const httplib::Request&, httplib::Response&)> fn) {
     return [this, route, fn = std::move(fn)](const httplib::Request& req, httplib::Response& res) {
-      core::Stopwatch sw;
-      try {
-        fn(req, res);
-      } catch (const std::exception& e) {
-        send_error(res, 500, "internal", e.what());
-      }
-      metrics.latency[static_cast<size_t>(route)].observe(sw.elapsed_ms() / 1000.0);
+      run_timed(route, res, [&] { fn(req, res); });
     };
+  }
+  template <typename Fn>
+  void run_timed(Route route, httplib::Response& res, Fn&& fn) {
+    core::Stopwatch sw;
+    try {
+      fn();
+    } catch (const std::exception& e) {
+      send_error(res, 500, "internal", e.what());
+    }
+    metrics.latency[static_cast<size_t>(route)].observe(sw.elapsed_ms() / 1000.0);
   }
 
   void whoami(const httplib::Request& req, httplib::Response& res) {
@@ -177,10 +181,11 @@ struct Server::Impl {
     res.set_content(nlohmann::json{{"key_id", key.key_id}, {"status", added ? "registered" : "known"}}.dump(), kJson);
   }
 
-  void upload(const httplib::Request& req, httplib::Response& res) {
+  // `body` is read where the guard received it (GuardedServer::post_with_body), not copied.
+  void upload(const httplib::Request& req, std::string_view body, httplib::Response& res) {
     // The source address only feeds the tag and the network check: it is not stored or logged.
     auto source = tagger.source(req.remote_addr, asn, core::to_unix_ms(std::chrono::system_clock::now()));
-    auto outcome = ingestor.ingest_body(req.body, source);
+    auto outcome = ingestor.ingest_body(body, source);
     res.status = outcome.http_status;
     res.set_content(ingest::upload_answer_json(outcome), kJson);
   }
@@ -214,7 +219,10 @@ struct Server::Impl {
     using namespace std::placeholders;
     http.Get("/api/v1/whoami", timed(Route::whoami, std::bind(&Impl::whoami, this, _1, _2)));
     http.Post("/api/v1/probes/register", timed(Route::register_key, std::bind(&Impl::register_key, this, _1, _2)));
-    http.Post("/api/v1/measurements", timed(Route::upload, std::bind(&Impl::upload, this, _1, _2)));
+    http.post_with_body("/api/v1/measurements",
+                        [this](const httplib::Request& req, std::string_view body, httplib::Response& res) {
+                          run_timed(Route::upload, res, [&] { upload(req, body, res); });
+                        });
     http.Get(R"(/api/v1/measurements/([A-Za-z0-9_.:\-]+))",
              timed(Route::get_measurement, std::bind(&Impl::get_measurement, this, _1, _2)));
     http.Get("/api/v1/measurements",

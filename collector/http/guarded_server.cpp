@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
@@ -120,6 +121,23 @@ class GuardedStream : public httplib::Stream {
     read_budget_ = over_limit ? 0 : wire_budget;
     too_large_ = over_limit;
     read_deadline_ = Clock::now() + std::chrono::milliseconds(limits_.body_timeout_ms);
+  }
+  // The request's whole body where the reception thread buffered it, taken as if read: a Content-Length
+  // body within its cap, nothing left to receive, no transfer or content coding. nullopt otherwise (then
+  // httplib reads it, with every check as before). The view lives until the handler returns.
+  std::optional<std::string_view> take_buffered_body(const httplib::Request& req) {
+    if (refusal_ || too_large_ || failed_ || req.has_header("Transfer-Encoding") ||
+        req.get_header_value_count("Content-Length") != 1)
+      return std::nullopt;
+    const std::string& declared = req.get_header_value("Content-Length");
+    size_t length = 0;
+    const auto [end, ec] = std::from_chars(declared.data(), declared.data() + declared.size(), length);
+    if (declared.empty() || ec != std::errc() || end != declared.data() + declared.size()) return std::nullopt;
+    if (length > read_budget_ || length > c_.unread()) return std::nullopt;
+    const std::string_view body(c_.buffer.data() + c_.pos, length);
+    c_.pos += length;
+    read_budget_ -= length;
+    return body;
   }
   void mark_too_large() { too_large_ = true; }
   bool too_large() const { return too_large_; }
@@ -629,6 +647,26 @@ void GuardedServer::set_body_limit(const std::string& path_prefix, size_t bytes)
   size_t largest = limits_.default_body_bytes;
   for (const auto& [prefix, cap] : impl_->body_limits) largest = std::max(largest, cap);
   set_payload_max_length(largest);  // httplib's own check, a second line behind the per-route one
+}
+
+void GuardedServer::post_with_body(const std::string& pattern, BodyHandler handler) {
+  Post(pattern, [this, handler = std::move(handler)](const httplib::Request& req, httplib::Response& res,
+                                                     const httplib::ContentReader& read) {
+    if (tl_stream) {
+      if (auto body = tl_stream->take_buffered_body(req)) {
+        counters_.bodies_in_place++;
+        return handler(req, *body, res);
+      }
+    }
+    std::string body;
+    // On a failed read httplib has set the status (400, 413; the guard's 413 or 415 replace it).
+    if (!read([&body](const char* data, size_t size) {
+          body.append(data, size);
+          return true;
+        }))
+      return;
+    handler(req, body, res);
+  });
 }
 
 void GuardedServer::set_slow_route(const std::string& method, const std::string& path) {

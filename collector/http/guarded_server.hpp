@@ -18,8 +18,10 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace kuzet::collector::http {
@@ -47,6 +49,7 @@ struct GuardCounters {
   std::atomic<uint64_t> too_large{0};           // head or body over its cap
   std::atomic<uint64_t> queue_full{0};
   std::atomic<uint64_t> open_connections{0};
+  std::atomic<uint64_t> bodies_in_place{0};  // post_with_body bodies handed over where they were received
 };
 
 class GuardedServer : public httplib::Server {
@@ -56,6 +59,11 @@ class GuardedServer : public httplib::Server {
 
   // Body cap for requests whose path starts with `path_prefix` (longest prefix wins).
   void set_body_limit(const std::string& path_prefix, size_t bytes);
+  // POST `pattern` with the request's body as a view: for a Content-Length body that the reception thread
+  // already holds whole (the usual upload), the bytes where they were received, never copied; otherwise
+  // read as httplib reads it. Caps, refusals and errors are those of any route.
+  using BodyHandler = std::function<void(const httplib::Request&, std::string_view body, httplib::Response&)>;
+  void post_with_body(const std::string& pattern, BodyHandler handler);
   // Requests with this method and exact path run on the slow pool.
   void set_slow_route(const std::string& method, const std::string& path);
   // Called on the worker after the head is parsed, before the body is read (e.g. to set the real
