@@ -525,6 +525,10 @@ struct GuardedServer::Impl {
       } else {
         stream.begin_body(wire, over);
       }
+      // httplib 0.11 answers a Range of several parts with a copy of the whole answer per part, built in
+      // memory: "bytes=0-,0-,..." in a 64 KiB head is ~20,000 copies (cpp-httplib issue 1766, fixed after
+      // Debian 12's version). One range cannot amplify; for more, the whole answer, as RFC 9110 14.2 allows.
+      if (req.ranges.size() > 1) req.ranges.clear();
       // Every Content-Encoding header, not only the first that httplib reads.
       for (auto [it, end] = req.headers.equal_range("Content-Encoding"); it != end; ++it)
         if (!identity_coding(it->second)) stream.refuse_body(415);

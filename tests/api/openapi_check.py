@@ -22,13 +22,15 @@ from collector_proc import Collector, replay_db  # noqa: E402
 ROOT = chromium.ROOT
 DOC = os.path.join(ROOT, "collector", "web", "openapi.json")
 def source_routes():
-    """(method, regex) of every literal route registration in collector/ (Get/Post on a httplib server)."""
+    """(method, regex) of every literal route registration in collector/ (Get/Post on a httplib server, and
+    GuardedServer's post_with_body)."""
     routes = []
-    pattern = re.compile(r'\.(Get|Post)\(\s*(?:R"\((.*?)\)"|"([^"]*)")', re.S)
+    pattern = re.compile(r'\.(Get|Post|post_with_body)\(\s*(?:R"\((.*?)\)"|"([^"]*)")', re.S)
     for path in glob.glob(os.path.join(ROOT, "collector", "**", "*.cpp"), recursive=True):
         with open(path) as f:
             for m in pattern.finditer(f.read()):
-                routes.append((m.group(1).lower(), m.group(2) or m.group(3), os.path.relpath(path, ROOT)))
+                method = "post" if m.group(1) == "post_with_body" else m.group(1).lower()
+                routes.append((method, m.group(2) or m.group(3), os.path.relpath(path, ROOT)))
     # The embedded files of collector/web (embed_web.cmake): the dashboard page and this document are routes
     # to document; the page's scripts, styles and strings are not.
     routes += [("get", "/", "collector/web/index.html"),
