@@ -29,6 +29,25 @@ constexpr size_t kMaxLogLineBytes = 64 * 1024;
 // delivery stops reading (httplib would otherwise hold, and inflate, whatever the receiver sends).
 constexpr size_t kMaxAnswerBodyBytes = 64 * 1024;
 
+// A header value made from what probes sent (an incident's id holds its country code and target, as
+// uploaded): bytes outside printable ASCII, space and '%' percent-encoded, so that no value can end its
+// header line and start another (httplib 0.11 writes header values as they are).
+std::string header_value(std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(text.size());
+  for (const unsigned char c : text) {
+    if (c > 0x20 && c < 0x7F && c != '%') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
 std::string str(const nlohmann::json& j, const char* key) {
   auto it = j.find(key);
   return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
@@ -145,8 +164,8 @@ void WebhookNotifier::deliver(const std::string& key, Pending& p, int64_t now) {
   client.set_connection_timeout(options_.timeout_seconds, 0);
   client.set_read_timeout(options_.timeout_seconds, 0);
   client.set_write_timeout(options_.timeout_seconds, 0);
-  httplib::Headers headers = {{"X-Kuzet-Event", event.substr(event.rfind(':') + 1)},
-                              {"X-Kuzet-Delivery", event},
+  httplib::Headers headers = {{"X-Kuzet-Event", header_value(event.substr(event.rfind(':') + 1))},
+                              {"X-Kuzet-Delivery", header_value(event)},
                               {"X-Kuzet-Signature", signature_header(p.secret, p.body)},
                               {"User-Agent", "kuzet-collector-webhooks"}};
   client.set_decompress(false);

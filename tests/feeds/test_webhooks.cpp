@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -217,6 +218,8 @@ struct RawReceiver {
   int fd = -1;
   int port = 0;
   std::atomic<bool> stopping{false};
+  std::mutex mutex;
+  std::string received;  // the first bytes of every request, as they came on the wire
   std::thread thread;
   explicit RawReceiver(std::function<void(const std::function<bool(const std::string&)>&)> answer) {
     fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -232,8 +235,20 @@ struct RawReceiver {
       for (;;) {
         const int c = accept(fd, nullptr, nullptr);
         if (c < 0) return;
-        char buf[4096];
-        (void)recv(c, buf, sizeof buf, 0);
+        std::string request;  // the head, then as much body as its Content-Length says (at most 1 MiB)
+        char buf[16384];
+        for (ssize_t n; (n = recv(c, buf, sizeof buf, 0)) > 0;) {
+          request.append(buf, static_cast<size_t>(n));
+          const size_t head = request.find("\r\n\r\n");
+          if (head == std::string::npos) continue;
+          const size_t length = request.find("Content-Length: ");
+          const size_t body = length < head ? std::strtoul(request.c_str() + length + 16, nullptr, 10) : 0;
+          if (request.size() >= head + 4 + std::min<size_t>(body, 1 << 20)) break;
+        }
+        {
+          std::lock_guard lock(mutex);
+          received += request;
+        }
         answer([&](const std::string& bytes) {
           return !stopping && send(c, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size());
         });
@@ -296,4 +311,31 @@ TEST_CASE("delivery: a receiver's answer is bounded in bytes and time; its statu
     CHECK(seconds >= 2.5);
     CHECK(seconds < 6);
   }
+}
+
+TEST_CASE("delivery: an incident id with line breaks (a target as a probe sent it) cannot add headers") {
+  RawReceiver receiver([](const auto& send) { send("HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n"); });
+  const std::string id = "KZ.9198.blocked.20220110T0000Z.x\r\nX-Injected: 1 100%";
+  const auto log = (std::filesystem::temp_directory_path() / ("kuzet-webhooks-" + kuzet::core::random_hex(6) + ".jsonl")).string();
+  std::vector<nlohmann::json> incidents;
+  WebhookNotifier notifier({{receiver.url(), kSecret, "", std::nullopt, ""}},
+                           [&](const Subscription&) { return incidents; }, log, {}, [] { return int64_t{1000000}; });
+  notifier.round();
+  incidents.push_back(incident(id, "KZ", false, false));
+  notifier.round();
+  const auto lines = log_lines(log);
+  std::filesystem::remove(log);
+  REQUIRE(!lines.empty());
+  CHECK(lines.back()["status"] == "delivered");
+  std::lock_guard lock(receiver.mutex);
+  const std::string& wire = receiver.received;
+  // On the wire: one header line, the id percent-encoded; no line of its own for what followed the break.
+  CHECK(wire.find("\r\nX-Kuzet-Delivery: urn:kuzet:incident:KZ.9198.blocked.20220110T0000Z.x%0D%0AX-Injected:%201%20100%25"
+                  ":opened\r\n") != std::string::npos);
+  CHECK(wire.find("\r\nX-Injected") == std::string::npos);
+  CHECK(wire.find("\r\nX-Kuzet-Event: opened\r\n") != std::string::npos);
+  // The body, signed, carries the id as it is (JSON escapes the break).
+  const size_t body = wire.find("\r\n\r\n");
+  REQUIRE(body != std::string::npos);
+  CHECK(nlohmann::json::parse(wire.substr(body + 4))["incident"]["id"] == id);
 }
