@@ -672,6 +672,16 @@ TEST_CASE("check_envelope: each rejection reason") {
   MeasurementSpec bad_time = spec;
   bad_time.started_at = "yesterday";
   CHECK(check_envelope(signed_envelope(bad_time, key), opt).reason == "malformed");
+  // A series' names never hold control characters (they become incident ids, header and CSV lines); other
+  // text, any script, is theirs to hold.
+  for (const char* target : {"a\r\nX-Injected: 1", "tab\there", "del\x7f"}) {
+    MeasurementSpec bad_target = spec;
+    bad_target.target = target;
+    CHECK(check_envelope(signed_envelope(bad_target, key), opt).reason == "malformed");
+  }
+  MeasurementSpec unicode_target = spec;
+  unicode_target.target = "https://\u049b\u0430\u0437\u0430\u049b.example/\u0436\u0430\u04a3\u0430\u043b\u044b\u049b";
+  CHECK(check_envelope(signed_envelope(unicode_target, key), opt).reason == "");
 
   auto no_key = nlohmann::json::parse(good);
   no_key.erase("public_key");
@@ -704,6 +714,8 @@ TEST_CASE("check_envelope: the batch and network members read without nlohmann d
       {{{"cc", "KZ"}, {"asn", 1e3}}, "malformed"},
       {{{"cc", 7}, {"asn", 9198}}, "malformed"},
       {{{"cc", "KZ"}, {"asn", nullptr}}, ""},
+      {{{"cc", "K\nZ"}, {"asn", 9198}}, "malformed"},  // a control character, escaped or not
+      {{{"cc", "KZ\u007f"}, {"asn", 9198}}, "malformed"},
       {nlohmann::json::array({"KZ", 9198}), "malformed"},
       {nullptr, ""},
   };
