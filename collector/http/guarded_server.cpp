@@ -526,8 +526,8 @@ struct GuardedServer::Impl {
         stream.begin_body(wire, over);
       }
       // httplib 0.11 answers a Range of several parts with a copy of the whole answer per part, built in
-      // memory: "bytes=0-,0-,..." in a 64 KiB head is ~20,000 copies (cpp-httplib issue 1766, fixed after
-      // Debian 12's version). One range cannot amplify; for more, the whole answer, as RFC 9110 14.2 allows.
+      // memory: "bytes=0-,0-,..." in one 8 KiB header line is ~2,700 copies (cpp-httplib issue 1766, fixed
+      // after Debian 12's version). One range cannot amplify; for more, the whole answer (RFC 9110 14.2).
       if (req.ranges.size() > 1) req.ranges.clear();
       // Every Content-Encoding header, not only the first that httplib reads.
       for (auto [it, end] = req.headers.equal_range("Content-Encoding"); it != end; ++it)

@@ -76,6 +76,12 @@ size_t with_status(const std::vector<nlohmann::json>& lines, const std::string& 
   return static_cast<size_t>(std::count_if(lines.begin(), lines.end(), [&](const auto& l) { return l["status"] == status; }));
 }
 
+// A fresh delivery log's path in the temporary directory.
+std::string temp_log() {
+  const std::string name = "kuzet-webhooks-" + kuzet::core::random_hex(6) + ".jsonl";
+  return (std::filesystem::temp_directory_path() / name).string();
+}
+
 }  // namespace
 
 TEST_CASE("config: subscriptions read strictly, every mistake named") {
@@ -110,7 +116,7 @@ TEST_CASE("config: subscriptions read strictly, every mistake named") {
 
 TEST_CASE("delivery: baseline first, then new events signed, retried, logged; a restart sends nothing twice") {
   Receiver receiver;
-  const auto log = (std::filesystem::temp_directory_path() / ("kuzet-webhooks-" + kuzet::core::random_hex(6) + ".jsonl")).string();
+  const auto log = temp_log();
   std::vector<nlohmann::json> incidents = {incident("KZ.9198.blocked.20220104T1430Z.x", "KZ", true, true)};
   int64_t now = 1000000;
   WebhookOptions options;
@@ -267,7 +273,7 @@ struct RawReceiver {
 
 // One delivery of a fresh event to `url`; the delivery log's lines after it, and how long the round took.
 std::pair<std::vector<nlohmann::json>, double> deliver_once(const std::string& url, const WebhookOptions& options) {
-  const auto log = (std::filesystem::temp_directory_path() / ("kuzet-webhooks-" + kuzet::core::random_hex(6) + ".jsonl")).string();
+  const auto log = temp_log();
   std::vector<nlohmann::json> incidents;
   WebhookNotifier notifier({{url, kSecret, "", std::nullopt, ""}}, [&](const Subscription&) { return incidents; }, log,
                            options, [] { return int64_t{1000000}; });
@@ -316,7 +322,7 @@ TEST_CASE("delivery: a receiver's answer is bounded in bytes and time; its statu
 TEST_CASE("delivery: an incident id with line breaks (a target as a probe sent it) cannot add headers") {
   RawReceiver receiver([](const auto& send) { send("HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n"); });
   const std::string id = "KZ.9198.blocked.20220110T0000Z.x\r\nX-Injected: 1 100%";
-  const auto log = (std::filesystem::temp_directory_path() / ("kuzet-webhooks-" + kuzet::core::random_hex(6) + ".jsonl")).string();
+  const auto log = temp_log();
   std::vector<nlohmann::json> incidents;
   WebhookNotifier notifier({{receiver.url(), kSecret, "", std::nullopt, ""}},
                            [&](const Subscription&) { return incidents; }, log, {}, [] { return int64_t{1000000}; });
@@ -330,8 +336,8 @@ TEST_CASE("delivery: an incident id with line breaks (a target as a probe sent i
   std::lock_guard lock(receiver.mutex);
   const std::string& wire = receiver.received;
   // On the wire: one header line, the id percent-encoded; no line of its own for what followed the break.
-  CHECK(wire.find("\r\nX-Kuzet-Delivery: urn:kuzet:incident:KZ.9198.blocked.20220110T0000Z.x%0D%0AX-Injected:%201%20100%25"
-                  ":opened\r\n") != std::string::npos);
+  CHECK(wire.find("\r\nX-Kuzet-Delivery: urn:kuzet:incident:KZ.9198.blocked.20220110T0000Z."
+                  "x%0D%0AX-Injected:%201%20100%25:opened\r\n") != std::string::npos);
   CHECK(wire.find("\r\nX-Injected") == std::string::npos);
   CHECK(wire.find("\r\nX-Kuzet-Event: opened\r\n") != std::string::npos);
   // The body, signed, carries the id as it is (JSON escapes the break).
