@@ -48,16 +48,21 @@ bool identity_coding(std::string_view content_encoding) {
   }
 }
 
+std::optional<size_t> content_length_value(std::string_view value) {
+  size_t n = 0;
+  const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+  if (value.empty() || ec != std::errc() || end != value.data() + value.size()) return std::nullopt;
+  return n;
+}
+
 BodyFraming body_framing(std::string_view head) {
   BodyFraming f;
   int lengths = 0;
   for_each_header(head, [&](std::string_view name, std::string_view value, size_t, size_t) {
     if (ascii::equals_ignoring_case(name, "Content-Length")) {
       ++lengths;
-      size_t n = 0;
-      auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
-      if (value.empty() || ec != std::errc() || p != value.data() + value.size()) f.invalid_length = true;
-      else f.content_length = n;
+      f.content_length = content_length_value(value);
+      if (!f.content_length) f.invalid_length = true;
     } else if (ascii::equals_ignoring_case(name, "Transfer-Encoding")) {
       f.chunked = f.chunked || contains_token(value, "chunked");
     } else if (ascii::equals_ignoring_case(name, "Expect")) {

@@ -19,6 +19,9 @@ struct BodyFraming {
 // `head`: the request line and header lines up to and including the blank line.
 BodyFraming body_framing(std::string_view head);
 
+// A Content-Length value: digits only (no sign, no blanks), no overflow; nullopt otherwise.
+std::optional<size_t> content_length_value(std::string_view value);
+
 // Where a chunked body ends, found as its bytes arrive: chunk-size lines are parsed, chunk data skipped
 // by its size (never scanned), so each call costs the new chunk lines only. `body` is everything after the
 // head received so far; `scan` carries the position between calls.

@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <charconv>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
@@ -129,14 +128,11 @@ class GuardedStream : public httplib::Stream {
     if (refusal_ || too_large_ || failed_ || req.has_header("Transfer-Encoding") ||
         req.get_header_value_count("Content-Length") != 1)
       return std::nullopt;
-    const std::string& declared = req.get_header_value("Content-Length");
-    size_t length = 0;
-    const auto [end, ec] = std::from_chars(declared.data(), declared.data() + declared.size(), length);
-    if (declared.empty() || ec != std::errc() || end != declared.data() + declared.size()) return std::nullopt;
-    if (length > read_budget_ || length > c_.unread()) return std::nullopt;
-    const std::string_view body(c_.buffer.data() + c_.pos, length);
-    c_.pos += length;
-    read_budget_ -= length;
+    const auto length = content_length_value(req.get_header_value("Content-Length"));
+    if (!length || *length > read_budget_ || *length > c_.unread()) return std::nullopt;
+    const std::string_view body(c_.buffer.data() + c_.pos, *length);
+    c_.pos += *length;
+    read_budget_ -= *length;
     return body;
   }
   void mark_too_large() { too_large_ = true; }

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "ascii/ascii.hpp"
 #include "collector/vantage/vantage.hpp"
 #include "core/encoding/canonical_json.hpp"
 #include "core/crypto/crypto.hpp"
@@ -151,13 +152,6 @@ std::optional<std::string> key_id_of(const std::string& public_key) {
   return last_id;
 }
 
-// The texts that name a series (country, target, category, verdict, method) become parts of incident ids,
-// file and header lines and URLs downstream: a control character in one is never a real measurement's.
-bool free_of_controls(std::string_view text) {
-  return std::none_of(text.begin(), text.end(),
-                      [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7F; });
-}
-
 bool valid_uid(const std::string& uid) {
   if (uid.empty() || uid.size() > 128) return false;
   for (char c : uid) {
@@ -276,8 +270,10 @@ CheckedEnvelope check_parsed(std::string_view raw, const nlohmann::json& env, co
       row.asn = asn->get<uint32_t>();
     }
   }
+  // The texts that name a series become parts of incident ids, file and header lines and URLs downstream:
+  // a control character in one is never a real measurement's.
   for (const std::string* text : {&row.cc, &row.target, &row.category, &row.verdict, &row.method})
-    if (!free_of_controls(*text)) return reject(reason::malformed);
+    if (ascii::has_control(*text)) return reject(reason::malformed);
   row.envelope.assign(raw.data(), raw.size());
   row.content_hash = core::sha256_hex(raw);
   row.received_at_ms = options.now_ms;

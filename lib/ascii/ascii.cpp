@@ -52,4 +52,10 @@ bool contains_ignoring_case(std::string_view s, std::string_view needle) {
   return find_ignoring_case(s, needle) != std::string_view::npos;
 }
 
+bool has_control(std::string_view s) {
+  for (const char c : s)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) return true;
+  return false;
+}
+
 }  // namespace kuzet::ascii

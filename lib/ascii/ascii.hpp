@@ -31,4 +31,7 @@ bool starts_with_ignoring_case(std::string_view s, std::string_view prefix);
 size_t find_ignoring_case(std::string_view s, std::string_view needle, size_t from = 0);
 bool contains_ignoring_case(std::string_view s, std::string_view needle);
 
+// True when `s` holds a control character: a C0 byte (< 0x20) or DEL (0x7F). Bytes of UTF-8 sequences are not.
+bool has_control(std::string_view s);
+
 }  // namespace kuzet::ascii

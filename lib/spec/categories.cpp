@@ -91,8 +91,7 @@ std::string category_problem(std::string_view category) {
   if (category.size() > kMaxCategoryBytes)
     return "category longer than " + std::to_string(kMaxCategoryBytes) + " bytes";
   if (measure::http::sanitize_utf8(category) != category) return "category is not valid UTF-8";
-  for (unsigned char c : category)
-    if (c < 0x20 || c == 0x7F) return "category contains a control character";
+  if (ascii::has_control(category)) return "category contains a control character";
   return "";
 }
 

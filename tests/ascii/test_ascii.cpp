@@ -96,3 +96,12 @@ TEST_CASE("find_ignoring_case behaves as string_view::find, ignoring case") {
   CHECK_FALSE(ascii::contains_ignoring_case("connection refused", "connection reset"));
   CHECK(ascii::contains_ignoring_case("anything", ""));
 }
+
+TEST_CASE("has_control finds C0 bytes and DEL, not UTF-8 or printable ASCII") {
+  CHECK_FALSE(kuzet::ascii::has_control(""));
+  CHECK_FALSE(kuzet::ascii::has_control("https://\u049b\u0430\u0437.example/ ~"));
+  for (const char c : std::string("\0\t\n\r\x1f\x7f", 6)) {
+    CAPTURE(static_cast<int>(c));
+    CHECK(kuzet::ascii::has_control(std::string("ab") + c + "cd"));
+  }
+}
