@@ -98,6 +98,7 @@ struct GuardedServer::Connection {
   bool chunked = false;
   ChunkScan chunks;
   size_t counted_body = 0;         // body bytes counted in Impl::buffered_body_bytes
+  bool ambiguous_length = false;   // the head's framing (framing.hpp): refused, never handed to httplib
 
   bool has_complete_head() const { return buffer.find("\r\n\r\n", pos) != std::string::npos; }
   size_t unread() const { return buffer.size() - pos; }
@@ -327,6 +328,11 @@ struct GuardedServer::Impl {
   // A complete head goes to the pool its route belongs to; a full queue is a 503.
   void dispatch(ConnectionPtr c) {
     forget_body(*c);
+    if (c->ambiguous_length) {
+      server.counters_.ambiguous_length++;
+      refuse(std::move(c), "400 Bad Request");
+      return;
+    }
     const auto [method, path] = request_route(c->buffer, c->pos);
     Pool& pool = slow_routes.count({method, path}) ? slow : fast;
     {
@@ -358,6 +364,13 @@ struct GuardedServer::Impl {
       const size_t head_end = c.buffer.find("\r\n\r\n", c.pos) + 4;
       const BodyFraming f = body_framing(std::string_view(c.buffer).substr(c.pos, head_end - c.pos));
       const size_t cap = server.body_limit(request_route(c.buffer, c.pos).second);
+      // Where the body ends must not be open to two readings (RFC 9112 6.3): a front proxy that took the
+      // other would see our next request where we saw a body, or the reverse (request smuggling). httplib
+      // 0.11 reads the first of several lengths, and "5x" as 5.
+      if (f.invalid_length || (f.chunked && f.content_length)) {
+        c.ambiguous_length = true;
+        return false;
+      }
       if (f.chunked) {
         c.body_wanted = cap + cap / 8 + 4096;  // the wire cap of serve(): framing counted too
       } else {
@@ -503,15 +516,9 @@ struct GuardedServer::Impl {
       const bool chunked = req.get_header_value("Transfer-Encoding").find("chunked") != std::string::npos;
       // Chunked framing is counted too: allow it an eighth on top, plus room for the last lines.
       const size_t wire = chunked ? cap + cap / 8 + 4096 : cap;
-      const std::string length = req.get_header_value("Content-Length");
-      bool over = false;
-      unsigned long long declared = 0;
-      if (!length.empty()) {
-        char* end = nullptr;
-        errno = 0;
-        declared = std::strtoull(length.c_str(), &end, 10);
-        over = errno != 0 || end == length.c_str() || declared > cap;
-      }
+      // The reception thread refused any Content-Length but one number.
+      const size_t declared = content_length_value(req.get_header_value("Content-Length")).value_or(0);
+      const bool over = declared > cap;
       // A declared length a little over httplib's own cap is read and dropped by httplib (no memory),
       // so that a client that does not wait for our answer still gets its 413; anything else over the
       // cap is answered at once.
