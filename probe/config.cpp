@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "core/time.hpp"
+#include "core/vocabulary/country.hpp"
 #include "measure/dns/dns.hpp"
 #include "measure/http/url.hpp"
 #include "spec/yaml_fields.hpp"
@@ -140,8 +141,7 @@ ProbeConfig parse_document(const std::string& text, const std::string& source) {
   if (const YAML::Node network = root["network"]; network.IsDefined()) {
     spec::check_mapping(network, {"cc", "asn"}, "network");
     if (auto cc = spec::optional_string(network, "cc")) {
-      if (cc->size() != 2 || !std::isupper(static_cast<unsigned char>((*cc)[0])) ||
-          !std::isupper(static_cast<unsigned char>((*cc)[1])))
+      if (!core::country::is_code(*cc))
         throw YamlProblem(line_of_value(network, "cc"),
                           "'cc' must be two upper-case letters (ISO 3166, e.g. KZ), got '" + *cc + "'");
       config.network.cc = *cc;

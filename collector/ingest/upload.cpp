@@ -17,6 +17,7 @@
 #include "core/crypto/signing.hpp"
 #include "envelope/envelope.hpp"
 #include "core/time.hpp"
+#include "core/vocabulary/country.hpp"
 
 namespace kuzet::collector::ingest {
 
@@ -274,6 +275,7 @@ CheckedEnvelope check_parsed(std::string_view raw, const nlohmann::json& env, co
   // a control character in one is never a real measurement's.
   for (const std::string* text : {&row.cc, &row.target, &row.category, &row.verdict, &row.method})
     if (ascii::has_control(*text)) return reject(reason::malformed);
+  if (!core::country::is_code_or_unknown(row.cc)) return reject(reason::malformed);
   row.envelope.assign(raw.data(), raw.size());
   row.content_hash = core::sha256_hex(raw);
   row.received_at_ms = options.now_ms;

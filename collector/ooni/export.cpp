@@ -11,6 +11,7 @@
 #include "core/crypto/crypto.hpp"
 #include "core/crypto/signing.hpp"
 #include "core/time.hpp"
+#include "core/vocabulary/country.hpp"
 #include "core/vocabulary/method.hpp"
 #include "core/vocabulary/verdict.hpp"
 #include "measure/observations.hpp"
@@ -347,7 +348,7 @@ json to_ooni(const json& k, const EnvelopeFacts& facts) {
   if (!network.is_object()) network = json::object();
   std::string cc = string_or(network, "cc");
   uint32_t asn = network.contains("asn") && network["asn"].is_number_unsigned() ? network["asn"].get<uint32_t>() : 0;
-  if (cc.size() != 2) cc = "ZZ";
+  if (!core::country::is_code(cc)) cc = "ZZ";  // OONI's unknown
   const std::string as_name = string_or(network, "as_name");
 
   // report_id: OONI's shape (creation time, test, cc, asn, collector tag, random part); the random part

@@ -9,6 +9,7 @@
 #include "collector/network/address.hpp"
 #include "collector/ooni/failures.hpp"
 #include "core/crypto/crypto.hpp"
+#include "core/vocabulary/country.hpp"
 #include "core/vocabulary/failure.hpp"
 #include "core/time.hpp"
 #include "measure/http/http.hpp"
@@ -450,7 +451,7 @@ ParsedOoni from_ooni(const json& o) {
   im.ooni_measurement_uid = str(o, "measurement_uid");
   im.report_id = str(o, "report_id");
   im.cc = str(o, "probe_cc");
-  if (im.cc == "ZZ" || im.cc.size() != 2) im.cc.clear();
+  if (im.cc == "ZZ" || !core::country::is_code(im.cc)) im.cc.clear();  // OONI's "ZZ": unknown
   std::string asn = str(o, "probe_asn");
   if (asn.size() > 2 && asn.size() <= 12 && asn.starts_with("AS") &&
       std::all_of(asn.begin() + 2, asn.end(), ::isdigit)) {

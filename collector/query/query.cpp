@@ -2,8 +2,10 @@
 
 #include <charconv>
 
+#include "ascii/ascii.hpp"
 #include "collector/store/store.hpp"
 #include "core/time.hpp"
+#include "core/vocabulary/country.hpp"
 
 namespace kuzet::collector::query {
 
@@ -21,13 +23,8 @@ constexpr int64_t kMaxUnixSeconds = 253402300799;  // 9999-12-31T23:59:59Z
 }  // namespace
 
 std::optional<std::string> parse_cc(std::string_view text) {
-  if (text.size() != 2) return std::nullopt;
-  std::string cc;
-  for (char c : text) {
-    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-    if (c < 'A' || c > 'Z') return std::nullopt;
-    cc += c;
-  }
+  std::string cc = ascii::upper(text);  // a query may write kz
+  if (!core::country::is_code(cc)) return std::nullopt;
   return cc;
 }
 

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "core/time.hpp"
+#include "core/vocabulary/country.hpp"
 #include "files/files.hpp"
 
 namespace kuzet::probe::identity {
@@ -33,9 +34,7 @@ std::optional<NetworkIdentity> parse_last_network(const std::string& text) {
   try {
     auto network = j.get<NetworkIdentity>();
     if (network.cc.empty() && network.asn == 0) return std::nullopt;
-    auto upper = [](char c) { return c >= 'A' && c <= 'Z'; };
-    if (!network.cc.empty() && (network.cc.size() != 2 || !upper(network.cc[0]) || !upper(network.cc[1])))
-      return std::nullopt;
+    if (!core::country::is_code_or_unknown(network.cc)) return std::nullopt;
     if (network.as_name.size() > 512) return std::nullopt;
     if (network.learned_at.empty() || !core::parse_rfc3339(network.learned_at)) return std::nullopt;
     return network;

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "core/encoding/json_parse.hpp"
+#include "core/vocabulary/country.hpp"
 #include "measure/http/url.hpp"
 
 namespace kuzet::probe::uplink {
@@ -23,10 +24,6 @@ const std::string* string_member(const json& object, const char* name) {
   const auto it = object.find(name);
   if (it == object.end() || !it->is_string()) return nullptr;
   return &it->get_ref<const std::string&>();
-}
-
-bool valid_cc(const std::string& cc) {
-  return cc.empty() || (cc.size() == 2 && cc[0] >= 'A' && cc[0] <= 'Z' && cc[1] >= 'A' && cc[1] <= 'Z');
 }
 
 // The per-item judgement of one batch into `out`, or false (out untouched) when the reply does not judge
@@ -92,7 +89,7 @@ WhoamiResult whoami_from(const HttpReply& reply, const CollectorClientOptions& o
   const auto* cc = body.is_object() ? string_member(body, "cc") : nullptr;
   const auto* as_name = body.is_object() ? string_member(body, "as_name") : nullptr;
   const auto asn = body.is_object() ? body.find("asn") : body.end();
-  if (!cc || !valid_cc(*cc) || !as_name || as_name->size() > 512 || asn == body.end() ||
+  if (!cc || !core::country::is_code_or_unknown(*cc) || !as_name || as_name->size() > 512 || asn == body.end() ||
       !asn->is_number_unsigned() || asn->get<uint64_t>() > UINT32_MAX) {
     result.failure = upload_failure::malformed_reply;
     result.detail = "whoami reply is not {cc, asn, as_name}";

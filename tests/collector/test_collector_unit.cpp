@@ -707,7 +707,12 @@ TEST_CASE("check_envelope: the batch and network members read without nlohmann d
   const std::vector<std::pair<nlohmann::json, std::string>> networks = {
       {{{"cc", "KZ"}, {"asn", 9198}}, ""},
       {{{"cc", "KZ"}, {"asn", 0}, {"extra", {nullptr, true, false, {{"a", {1, 2}}}, nlohmann::json::array()}}}, ""},
-      {{{"cc", "K\\Z\u00e9"}, {"asn", 4294967295u}}, ""},
+      {{{"cc", "KZ"}, {"asn", 4294967295u}, {"as_name", "K\\Z\u00e9"}}, ""},
+      {{{"cc", ""}, {"asn", 9198}}, ""},  // unknown
+      {{{"cc", "K\\Z\u00e9"}, {"asn", 9198}}, "malformed"},  // a country code is two capitals, nothing else
+      {{{"cc", "kz"}, {"asn", 9198}}, "malformed"},
+      {{{"cc", "KAZ"}, {"asn", 9198}}, "malformed"},
+      {{{"cc", "Kazakhstan"}, {"asn", 9198}}, "malformed"},
       {{{"cc", "KZ"}, {"asn", 4294967296u}}, "malformed"},
       {{{"cc", "KZ"}, {"asn", -1}}, "malformed"},
       {{{"cc", "KZ"}, {"asn", 9198.0}}, "malformed"},

@@ -170,6 +170,15 @@ TEST_CASE("imported measurements keep OONI's identity and get a stable Kuzet uid
   CHECK(k["source"]["explorer_url"] == "https://explorer.ooni.org/m/20240510120000.000004_KZ_webconnectivity_0000000000000004");
   CHECK(k["network"]["source"] == "ooni");
   CHECK(k["measurement_uid"] == uid);
+  // OONI's "ZZ", and anything but two capitals, is an unknown country: it would name series of its own.
+  for (const char* cc : {"ZZ", "kz", "K\n", "KAZ", ""}) {
+    CAPTURE(cc);
+    auto o = fixture("v05_tls_reset");
+    o["probe_cc"] = cc;
+    auto other = ooni::from_ooni(o);
+    REQUIRE(other.measurement);
+    CHECK(other.measurement->cc == "");
+  }
   // Without OONI's measurement_uid (older reports), the report id, input and time identify it.
   auto old = ooni::from_ooni(fixture("v04_down"));
   REQUIRE(old.measurement);

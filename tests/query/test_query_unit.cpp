@@ -13,6 +13,7 @@ TEST_CASE("cc: two letters, any case") {
   CHECK_FALSE(parse_cc("KAZ"));
   CHECK_FALSE(parse_cc("K1"));
   CHECK_FALSE(parse_cc(""));
+  CHECK_FALSE(parse_cc("\xd0\x9a"));  // a Cyrillic letter: two bytes, not two letters
 }
 
 TEST_CASE("asn: 9198, AS9198 or as9198") {
