@@ -56,6 +56,26 @@ Series summaries_series(collector::Store& store, const SeriesKey& key, int64_t f
   return build_series(key, all, from, until, bin);
 }
 
+// A stored row again as import-ooni stores it (source "ooni", one pseudonymous key per report, no vantage
+// tag), under another uid and key and a millisecond later.
+collector::NewMeasurement imported_copy(const collector::MeasurementSummary& m) {
+  collector::NewMeasurement row;
+  row.uid = "ooni-" + m.uid;
+  row.source = collector::kSourceOoni;
+  row.envelope = "{}";
+  row.content_hash = row.uid;
+  row.key_id = "ooni:" + m.key_id.substr(0, 12);
+  row.started_at_ms = m.started_at_ms + 1;
+  row.received_at_ms = m.received_at_ms;
+  row.cc = m.cc;
+  row.asn = m.asn;
+  row.target = m.target;
+  row.category = m.category;
+  row.verdict = m.verdict;
+  row.method = m.method;
+  return row;
+}
+
 }  // namespace
 
 TEST_CASE("bins: a probe counts once, with its latest measurement in the bin") {
@@ -260,24 +280,12 @@ TEST_CASE("index: one source's series equals the engine over that source's rows;
   auto store = collector::open_sqlite_store(db);
   TimelineIndex index(db);
   testing::ingest(*store, replay, 0, replay.envelopes.size());
-  // Rows shaped as import-ooni stores them (source "ooni", one pseudonymous key per report, no vantage tag):
-  // the Kuzet rows' summaries again under other uids and keys, so both sources fill the same series.
+  // The Kuzet rows' summaries again as imported rows, so both sources fill the same series.
   std::vector<collector::NewMeasurement> imported;
   for (const auto& m : store->summaries({})) {
     if (m.started_at_ms % 3 == 0) continue;  // not the same rows as Kuzet's: a third left out
     if (m.target == "signal.org") continue;  // a series of Kuzet's alone
-    collector::NewMeasurement row;
-    row.uid = "ooni-" + m.uid;
-    row.source = collector::kSourceOoni;
-    row.envelope = "{}";
-    row.content_hash = row.uid;
-    row.key_id = "ooni:" + m.key_id.substr(0, 12);
-    row.started_at_ms = m.started_at_ms + 1;
-    row.received_at_ms = m.received_at_ms;
-    row.cc = m.cc;
-    row.asn = m.asn;
-    row.target = m.target;
-    row.category = m.category;
+    collector::NewMeasurement row = imported_copy(m);
     row.verdict = m.verdict == "ok" ? "blocked" : m.verdict;  // the sources disagree
     row.method = m.verdict == "ok" ? "dns.bogon" : m.method;
     imported.push_back(row);
@@ -606,17 +614,30 @@ TEST_CASE("index in its own file: a batch with many rows per probe and bin gives
   const auto fed_path = (dir.path / "store.db.timelines").string();
   TimelineIndex fed(fed_path, kDefaultBinMs, std::chrono::milliseconds(0), store.get());  // the first batch
   testing::ingest(*store, newest_first, half, newest_first.envelopes.size());
+  // And rows of another source whose categories differ from the probes' (the series keep the bytewise
+  // greatest): the extents the fed index aggregates itself must be those of the SQL over every row.
+  std::vector<collector::NewMeasurement> imported;
+  size_t n = 0;
+  for (const auto& m : store->summaries({})) {
+    if (++n % 5 != 0) continue;
+    collector::NewMeasurement row = imported_copy(m);
+    row.category = n % 2 ? "zz-imported" : "";
+    imported.push_back(row);
+  }
+  REQUIRE(imported.size() > 10);
+  store->insert_batch(imported);
   fed.catch_up();  // the second
   REQUIRE(single_int(fed_path, "SELECT next_log_index FROM timeline_feed") == static_cast<int64_t>(store->log_head().size));
 
   const auto copy_path = (dir.path / "copy.db").string();  // the same rows, indexed one by one from the table
   auto copy = collector::open_sqlite_store(copy_path);
   for (const auto& k : store->probe_keys()) copy->register_key(k);
-  REQUIRE(copy->insert_batch(store->in_log_order(0, replay.envelopes.size(), true)).size() == replay.envelopes.size());
+  const size_t stored = replay.envelopes.size() + imported.size();
+  REQUIRE(copy->insert_batch(store->in_log_order(0, stored, true)).size() == stored);
   { TimelineIndex inside(copy_path); }
   for (const char* table : {"timeline_probe_bins", "timeline_bins", "timeline_probe_bins_coarse", "timeline_bins_coarse",
                             "timeline_series", "timeline_series_sources"}) {
-    CAPTURE(table);
+    CAPTURE(std::string(table));
     CHECK(rows_differing(fed_path, copy_path, table) == 0);
   }
 

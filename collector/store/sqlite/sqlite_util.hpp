@@ -105,9 +105,10 @@ class Statement {
   void bind(int i, const std::string& text) {
     sqlite3_bind_text(stmt_, i, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
   }
-  // Without SQLite's copy: `text` must stay unchanged until the next reset(), which unbinds it.
+  // Without SQLite's copy: `text` must stay unchanged until the next reset(), which unbinds it. An empty
+  // view is "" (SQLite binds a null pointer as NULL, and a default string_view has one).
   void bind_borrowed(int i, std::string_view text) {
-    sqlite3_bind_text(stmt_, i, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
+    sqlite3_bind_text(stmt_, i, text.empty() ? "" : text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
   }
   void bind(int i, int64_t value) { sqlite3_bind_int64(stmt_, i, value); }
   void bind_blob(int i, const void* data, size_t size) {
