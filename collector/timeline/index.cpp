@@ -179,8 +179,8 @@ DROP TABLE IF EXISTS timeline_series_sources;
 )sql";
 
 // A fed index's tables: the keys' registration times, and timeline_feed, how far in the feed's log it has
-// applied. Each batch from the feed passes through feed_rows, a table in memory, and is applied in the
-// transaction that moves timeline_feed. `measurements` is where earlier versions kept a copy of every
+// applied. The rows of each batch from the feed that can change a per-probe row pass through feed_rows, a
+// table in memory, and are applied in the transaction that moves timeline_feed. `measurements` is where earlier versions kept a copy of every
 // summary (applied by catch_up_sql); it stays empty now, and a copy left by them is applied once, then
 // emptied (TimelineIndex's constructor).
 constexpr const char* kFeedSchemaSql = R"sql(
@@ -453,6 +453,18 @@ bool TimelineIndex::pull_feed_locked(size_t& batches) {
       const std::vector<int> levels = latest_in_batch(rows, base_bin_ms_);
       for (size_t i = 0; i < rows.size(); ++i) {
         const auto& r = rows[i];
+        // The key's registration time decides which vantage tags count (catch_up_sql); keys never change.
+        if (keys_seen.emplace(r.key_id, true).second) {
+          if (auto k = feed_->find_key(r.key_id)) {
+            key.reset();
+            key.bind(1, r.key_id);
+            key.bind(2, k->first_seen_ms);
+            key.step();
+          }
+        }
+        // A row that is no probe's latest anywhere in the batch changes no per-probe row, and the series'
+        // extents are taken from `rows` (upsert_series_extents): the SQL never needs it.
+        if (levels[i] == 0) continue;
         ins.reset();  // `rows` outlives it: the strings are read in place
         ins.bind_borrowed(1, r.uid);
         ins.bind_borrowed(2, r.key_id);
@@ -469,15 +481,6 @@ bool TimelineIndex::pull_feed_locked(size_t& batches) {
         ins.bind(13, int64_t{r.decisive});
         ins.bind(14, int64_t{levels[i]});
         ins.step();
-        // The key's registration time decides which vantage tags count (catch_up_sql); keys never change.
-        if (keys_seen.emplace(r.key_id, true).second) {
-          if (auto k = feed_->find_key(r.key_id)) {
-            key.reset();
-            key.bind(1, r.key_id);
-            key.bind(2, k->first_seen_ms);
-            key.step();
-          }
-        }
       }
       exec(db_, apply_feed_rows_sql(base_bin_ms_));
       upsert_series_extents(db_, rows, base_bin_ms_);
