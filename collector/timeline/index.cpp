@@ -180,9 +180,9 @@ DROP TABLE IF EXISTS timeline_series_sources;
 
 // A fed index's tables: the keys' registration times, and timeline_feed, how far in the feed's log it has
 // applied. The rows of each batch from the feed that can change a per-probe row pass through feed_rows, a
-// table in memory, and are applied in the transaction that moves timeline_feed. `measurements` is where earlier versions kept a copy of every
-// summary (applied by catch_up_sql); it stays empty now, and a copy left by them is applied once, then
-// emptied (TimelineIndex's constructor).
+// table in memory, and are applied in the transaction that moves timeline_feed. `measurements` is where
+// earlier versions kept a copy of every summary (applied by catch_up_sql); it stays empty now, and a copy
+// left by them is applied once, then emptied (TimelineIndex's constructor).
 constexpr const char* kFeedSchemaSql = R"sql(
 PRAGMA temp_store=MEMORY;
 CREATE TABLE IF NOT EXISTS measurements (
