@@ -9,15 +9,41 @@ namespace kuzet::collector::http {
 
 namespace {
 
-bool contains_token(std::string_view list, std::string_view token) {
-  while (!list.empty()) {
+// Calls fn(token) for every non-empty element of a comma-separated list.
+template <typename Fn>
+void for_each_token(std::string_view list, Fn fn) {
+  for (;;) {
     const size_t comma = list.find(',');
-    if (ascii::equals_ignoring_case(ascii::trim(list.substr(0, comma), ascii::kBlanks), token)) return true;
-    if (comma == std::string_view::npos) break;
+    const std::string_view token = ascii::trim(list.substr(0, comma), ascii::kBlanks);
+    if (!token.empty()) fn(token);
+    if (comma == std::string_view::npos) return;
     list.remove_prefix(comma + 1);
   }
-  return false;
 }
+
+// The transfer codings of all Transfer-Encoding lines, in order, read as one list (RFC 9110 5.3).
+struct CodingList {
+  int lines = 0;
+  int chunked = 0;        // how many times chunked is named
+  int others = 0;         // codings other than chunked
+  bool last_is_chunked = false;
+  bool single_chunked_line = false;
+
+  void add_line(std::string_view value) {
+    ++lines;
+    single_chunked_line = lines == 1 && chunked_value(value);
+    for_each_token(value, [&](std::string_view token) {
+      last_is_chunked = ascii::equals_ignoring_case(token, "chunked");
+      (last_is_chunked ? chunked : others)++;
+    });
+  }
+  TransferCoding reading() const {
+    if (lines == 0) return TransferCoding::none;
+    if (single_chunked_line) return TransferCoding::chunked;
+    if (last_is_chunked && chunked == 1 && others > 0) return TransferCoding::unsupported;
+    return TransferCoding::ambiguous;
+  }
+};
 
 // Calls fn(name, value, line_start, line_length) for every header line after the request line.
 template <typename Fn>
@@ -39,13 +65,15 @@ void for_each_header(std::string_view head, Fn fn) {
 }  // namespace
 
 bool identity_coding(std::string_view content_encoding) {
-  for (std::string_view list = content_encoding;;) {
-    const size_t comma = list.find(',');
-    const std::string_view token = ascii::trim(list.substr(0, comma), ascii::kBlanks);
-    if (!token.empty() && !ascii::equals_ignoring_case(token, "identity")) return false;
-    if (comma == std::string_view::npos) return true;
-    list.remove_prefix(comma + 1);
-  }
+  bool identity = true;
+  for_each_token(content_encoding, [&](std::string_view token) {
+    identity = identity && ascii::equals_ignoring_case(token, "identity");
+  });
+  return identity;
+}
+
+bool chunked_value(std::string_view transfer_encoding) {
+  return ascii::equals_ignoring_case(ascii::trim(transfer_encoding, ascii::kBlanks), "chunked");
 }
 
 std::optional<size_t> content_length_value(std::string_view value) {
@@ -58,13 +86,14 @@ std::optional<size_t> content_length_value(std::string_view value) {
 BodyFraming body_framing(std::string_view head) {
   BodyFraming f;
   int lengths = 0;
+  CodingList codings;
   for_each_header(head, [&](std::string_view name, std::string_view value, size_t, size_t) {
     if (ascii::equals_ignoring_case(name, "Content-Length")) {
       ++lengths;
       f.content_length = content_length_value(value);
       if (!f.content_length) f.invalid_length = true;
     } else if (ascii::equals_ignoring_case(name, "Transfer-Encoding")) {
-      f.chunked = f.chunked || contains_token(value, "chunked");
+      codings.add_line(value);
     } else if (ascii::equals_ignoring_case(name, "Expect")) {
       f.expect_continue = f.expect_continue || ascii::equals_ignoring_case(value, "100-continue");
     }
@@ -73,6 +102,8 @@ BodyFraming body_framing(std::string_view head) {
     f.invalid_length = true;
     f.content_length.reset();
   }
+  f.coding = codings.reading();
+  f.chunked = f.coding == TransferCoding::chunked;
   return f;
 }
 

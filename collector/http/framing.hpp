@@ -9,15 +9,33 @@
 
 namespace kuzet::collector::http {
 
+// How a head's Transfer-Encoding reads. Only one form is framed alike by the guard and by httplib 0.11
+// (which reads the first such line and compares it whole with "chunked"): one line, `chunked`.
+enum class TransferCoding {
+  none,         // no Transfer-Encoding line
+  chunked,      // exactly one line, `chunked`
+  unsupported,  // chunked last and once, after codings we do not decode (`gzip, chunked`): 501
+  ambiguous,    // anything else: chunked not last, twice, absent, or spread over lines (RFC 9112 6.3): 400
+};
+
 struct BodyFraming {
   std::optional<size_t> content_length;  // a valid Content-Length (digits only, no overflow)
-  bool chunked = false;                  // Transfer-Encoding names chunked
+  bool chunked = false;                  // the body is chunked (TransferCoding::chunked)
+  TransferCoding coding = TransferCoding::none;
   bool expect_continue = false;          // Expect: 100-continue
   bool invalid_length = false;           // a Content-Length that is not a number or repeated
+
+  // The body could end in two places for two readers (request smuggling): refuse with 400.
+  bool ambiguous() const {
+    return invalid_length || coding == TransferCoding::ambiguous || (coding != TransferCoding::none && content_length);
+  }
 };
 
 // `head`: the request line and header lines up to and including the blank line.
 BodyFraming body_framing(std::string_view head);
+
+// True for the one Transfer-Encoding value both readers take as chunked framing.
+bool chunked_value(std::string_view transfer_encoding);
 
 // A Content-Length value: digits only (no sign, no blanks), no overflow; nullopt otherwise.
 std::optional<size_t> content_length_value(std::string_view value);

@@ -98,7 +98,8 @@ struct GuardedServer::Connection {
   bool chunked = false;
   ChunkScan chunks;
   size_t counted_body = 0;         // body bytes counted in Impl::buffered_body_bytes
-  bool ambiguous_length = false;   // the head's framing (framing.hpp): refused, never handed to httplib
+  // The head's framing refused (framing.hpp): this status is answered, httplib never sees the request.
+  const char* framing_refusal = nullptr;
 
   bool has_complete_head() const { return buffer.find("\r\n\r\n", pos) != std::string::npos; }
   size_t unread() const { return buffer.size() - pos; }
@@ -328,9 +329,10 @@ struct GuardedServer::Impl {
   // A complete head goes to the pool its route belongs to; a full queue is a 503.
   void dispatch(ConnectionPtr c) {
     forget_body(*c);
-    if (c->ambiguous_length) {
-      server.counters_.ambiguous_length++;
-      refuse(std::move(c), "400 Bad Request");
+    if (c->framing_refusal) {
+      server.counters_.refused_framing++;
+      const char* status = c->framing_refusal;
+      refuse(std::move(c), status);
       return;
     }
     const auto [method, path] = request_route(c->buffer, c->pos);
@@ -366,9 +368,14 @@ struct GuardedServer::Impl {
       const size_t cap = server.body_limit(request_route(c.buffer, c.pos).second);
       // Where the body ends must not be open to two readings (RFC 9112 6.3): a front proxy that took the
       // other would see our next request where we saw a body, or the reverse (request smuggling). httplib
-      // 0.11 reads the first of several lengths, and "5x" as 5.
-      if (f.invalid_length || (f.chunked && f.content_length)) {
-        c.ambiguous_length = true;
+      // 0.11 reads the first of several lengths, "5x" as 5, and only the first Transfer-Encoding line.
+      if (f.ambiguous()) {
+        c.framing_refusal = "400 Bad Request";
+        return false;
+      }
+      // A transfer coding under chunked would be ours to decode, like a content coding (RFC 9112 6.1).
+      if (f.coding == TransferCoding::unsupported) {
+        c.framing_refusal = "501 Not Implemented";
         return false;
       }
       if (f.chunked) {
@@ -513,7 +520,7 @@ struct GuardedServer::Impl {
     bool connection_closed = false;
     server.process_request(stream, last, connection_closed, [&](httplib::Request& req) {
       const size_t cap = server.body_limit(req.path);
-      const bool chunked = req.get_header_value("Transfer-Encoding").find("chunked") != std::string::npos;
+      const bool chunked = chunked_value(req.get_header_value("Transfer-Encoding"));
       // Chunked framing is counted too: allow it an eighth on top, plus room for the last lines.
       const size_t wire = chunked ? cap + cap / 8 + 4096 : cap;
       // The reception thread refused any Content-Length but one number.

@@ -48,7 +48,7 @@ struct GuardCounters {
   std::atomic<uint64_t> head_timeouts{0};  // a head, or a body received by the reception thread, too slow
   std::atomic<uint64_t> too_large{0};           // head or body over its cap
   std::atomic<uint64_t> queue_full{0};
-  std::atomic<uint64_t> ambiguous_length{0};  // a head whose body could end in two places: 400 and close
+  std::atomic<uint64_t> refused_framing{0};  // a body that could end in two places (400) or is coded (501)
   std::atomic<uint64_t> open_connections{0};
   std::atomic<uint64_t> bodies_in_place{0};  // post_with_body bodies handed over where they were received
 };

@@ -985,8 +985,40 @@ TEST_CASE("http::body_framing and scan_chunked: where a body ends, from untruste
     CHECK(f.content_length == 42u);
     CHECK(f.expect_continue);
     CHECK_FALSE(f.chunked);
-    CHECK(body_framing("POST /x HTTP/1.1\r\nTransfer-Encoding: gzip, Chunked\r\n\r\n").chunked);
+    CHECK_FALSE(f.ambiguous());
+    CHECK(body_framing("POST /x HTTP/1.1\r\nTransfer-Encoding:  Chunked \r\n\r\n").chunked);
     CHECK_FALSE(body_framing("GET / HTTP/1.1\r\nHost: a\r\n\r\n").content_length);
+  }
+  SUBCASE("only one Transfer-Encoding line saying chunked frames a body; other codings are refused") {
+    auto coding = [](const std::string& lines) {
+      return body_framing("POST /x HTTP/1.1\r\n" + lines + "\r\n\r\n");
+    };
+    CHECK(coding("Host: a").coding == TransferCoding::none);
+    CHECK(coding("Transfer-Encoding: chunked").coding == TransferCoding::chunked);
+    // chunked last and once, after a coding we would have to decode: 501 (RFC 9112 6.1)
+    for (const char* lines : {"Transfer-Encoding: gzip, chunked", "Transfer-Encoding: x-custom ,CHUNKED",
+                              "Transfer-Encoding: identity\r\nTransfer-Encoding: chunked"}) {
+      CAPTURE(lines);
+      const auto f = coding(lines);
+      CHECK(f.coding == TransferCoding::unsupported);
+      CHECK_FALSE(f.chunked);
+      CHECK_FALSE(f.ambiguous());
+    }
+    // httplib reads only the first line, whole: anything else would be read two ways (RFC 9112 6.3)
+    for (const char* lines : {"Transfer-Encoding: chunked, gzip", "Transfer-Encoding: gzip", "Transfer-Encoding:",
+                              "Transfer-Encoding: chunked, chunked", "Transfer-Encoding: chunked,",
+                              "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked",
+                              "Transfer-Encoding: chunked\r\nTransfer-Encoding: gzip", "Transfer-Encoding: chunkedx"}) {
+      CAPTURE(lines);
+      const auto f = coding(lines);
+      CHECK(f.ambiguous());
+      CHECK_FALSE(f.chunked);
+    }
+    // A length beside any Transfer-Encoding, even the one good form.
+    CHECK(coding("Transfer-Encoding: chunked\r\nContent-Length: 5").ambiguous());
+    CHECK(coding("Content-Length: 5\r\nTransfer-Encoding: gzip, chunked").ambiguous());
+    CHECK(chunked_value(" chunked"));
+    CHECK_FALSE(chunked_value("gzip, chunked"));
   }
   SUBCASE("lengths that are not one plain number are invalid") {
     CHECK(body_framing("POST / HTTP/1.1\r\nContent-Length: 1, 1\r\n\r\n").invalid_length);

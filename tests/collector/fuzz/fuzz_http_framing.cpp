@@ -1,7 +1,8 @@
 // Fuzzes the guard's reading of request framing (collector/http/framing.cpp): a head, then body bytes fed
 // in pieces. Promises: scanning a chunked body piece by piece gives the same answer as scanning it whole;
 // a complete body ends inside what was received; an Expect line found is a header line of the head; a
-// Content-Encoding value's verdict does not change when "identity" is listed beside it.
+// Content-Encoding value's verdict does not change when "identity" is listed beside it; a head with a length
+// and chunked framing, or an ambiguous transfer coding, is ambiguous.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -22,6 +23,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   const BodyFraming f = body_framing(head);
   if (f.invalid_length && f.content_length) __builtin_trap();
+  if (f.chunked != (f.coding == TransferCoding::chunked)) __builtin_trap();
+  if (f.chunked && f.content_length && !f.ambiguous()) __builtin_trap();
+  if (f.coding == TransferCoding::ambiguous && !f.ambiguous()) __builtin_trap();
   if (auto line = expect_line(head)) {
     if (line->first == 0 || line->first + line->second > head.size()) __builtin_trap();
     if (head.substr(line->first + line->second - 2, 2) != "\r\n") __builtin_trap();
