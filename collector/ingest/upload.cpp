@@ -18,6 +18,7 @@
 #include "envelope/envelope.hpp"
 #include "core/time.hpp"
 #include "core/vocabulary/country.hpp"
+#include "core/vocabulary/series.hpp"
 
 namespace kuzet::collector::ingest {
 
@@ -276,6 +277,8 @@ CheckedEnvelope check_parsed(std::string_view raw, const nlohmann::json& env, co
   for (const std::string* text : {&row.cc, &row.target, &row.category, &row.verdict, &row.method})
     if (ascii::has_control(*text)) return reject(reason::malformed);
   if (!core::country::is_code_or_unknown(row.cc)) return reject(reason::malformed);
+  // "*" names a network's own series: a measurement so named would share that series' per-probe row.
+  if (!core::series::is_measurement_target(row.target)) return reject(reason::malformed);
   row.envelope.assign(raw.data(), raw.size());
   row.content_hash = core::sha256_hex(raw);
   row.received_at_ms = options.now_ms;

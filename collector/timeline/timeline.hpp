@@ -9,12 +9,14 @@
 #include <tuple>
 #include <vector>
 
+#include "core/vocabulary/series.hpp"
+
 namespace kuzet::timeline {
 
 inline constexpr int64_t kMinuteMs = 60 * 1000;
 inline constexpr int64_t kDefaultBinMs = 10 * kMinuteMs;
 // The target name of a network's connectivity series (all measurements of the network, any target).
-inline constexpr const char* kNetworkTarget = "*";
+inline constexpr const char* kNetworkTarget = core::series::network_target;
 // A network series' other state beside core::verdict::offline: the network carried the probe's traffic.
 inline constexpr std::string_view kOnline = "online";
 // A network incident's kind (a target incident's kind is its interference verdict, core::verdict).

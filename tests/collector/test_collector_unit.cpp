@@ -682,6 +682,13 @@ TEST_CASE("check_envelope: each rejection reason") {
   MeasurementSpec unicode_target = spec;
   unicode_target.target = "https://\u049b\u0430\u0437\u0430\u049b.example/\u0436\u0430\u04a3\u0430\u043b\u044b\u049b";
   CHECK(check_envelope(signed_envelope(unicode_target, key), opt).reason == "");
+  // "*" is the network series' own name; "**" or "*.kz" are only odd names.
+  for (const auto& [target, expected] : {std::pair{"*", "malformed"}, {"**", ""}, {"*.kz", ""}}) {
+    CAPTURE(target);
+    MeasurementSpec starred = spec;
+    starred.target = target;
+    CHECK(check_envelope(signed_envelope(starred, key), opt).reason == expected);
+  }
 
   auto no_key = nlohmann::json::parse(good);
   no_key.erase("public_key");

@@ -1,8 +1,9 @@
-// The shapes lib/core/vocabulary checks: a country code, a network check.
+// The shapes lib/core/vocabulary checks: a country code, a network check, a measurement's target.
 #include <doctest/doctest.h>
 
 #include "core/vocabulary/country.hpp"
 #include "core/vocabulary/network_check.hpp"
+#include "core/vocabulary/series.hpp"
 
 using namespace kuzet::core;
 
@@ -23,4 +24,10 @@ TEST_CASE("network_check: the three words, or unchecked") {
     CHECK(network_check::is_known_or_unchecked(word));
   CHECK_FALSE(network_check::is_known_or_unchecked("Match"));
   CHECK_FALSE(network_check::is_known_or_unchecked("none"));
+}
+
+TEST_CASE("series: the network series' name is no measurement's target") {
+  CHECK_FALSE(series::is_measurement_target(series::network_target));
+  CHECK_FALSE(series::is_measurement_target("*"));
+  for (const char* target : {"", "**", " *", "https://example.kz/*"}) CHECK(series::is_measurement_target(target));
 }
