@@ -199,6 +199,22 @@ std::vector<std::string> stat_fields(const std::string& path) {
 double tick_ms() { return 1000.0 / static_cast<double>(sysconf(_SC_CLK_TCK)); }
 
 // User and system CPU time (ms) a running process has used so far (/proc/PID/stat, clock ticks).
+// The host's speed, so figures from different machines can be compared: Ed25519 verifications per second
+// of one thread's CPU (the host: ~12,400; a host half as fast halves every rate here).
+double ed25519_verifications_per_cpu_second() {
+  const auto key = core::generate_ed25519();
+  const std::string message(200, 'm');
+  const std::string signature = core::ed25519_sign(key, message);
+  timespec a{}, b{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &a);
+  constexpr int kRounds = 2000;
+  int good = 0;
+  for (int i = 0; i < kRounds; ++i) good += core::ed25519_verify(key.public_key, message, signature);
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &b);
+  const double seconds = double(b.tv_sec - a.tv_sec) + double(b.tv_nsec - a.tv_nsec) / 1e9;
+  return good == kRounds && seconds > 0 ? kRounds / seconds : 0;
+}
+
 std::pair<double, double> child_cpu_ms(pid_t pid) {
   const auto fields = stat_fields("/proc/" + std::to_string(pid) + "/stat");
   if (fields.empty()) return {0, 0};
@@ -420,8 +436,10 @@ int main(int argc, char** argv) {
     std::vector<std::string> part(envelopes.begin() + i, envelopes.begin() + std::min(n, i + batch));
     bodies.push_back(upload_body(part));
   }
-  std::printf("%zu measurements, %.0f bytes each on average, batches of %zu, %u hardware threads, load %s\n\n", n,
+  std::printf("%zu measurements, %.0f bytes each on average, batches of %zu, %u hardware threads, load %s\n", n,
               double(bytes) / n, batch, std::thread::hardware_concurrency(), load_average().c_str());
+  std::printf("host speed: %.0f Ed25519 verifications per CPU second on one thread\n\n",
+              ed25519_verifications_per_cpu_second());
 
   // One configuration alone, for instruction counts that do not depend on the machine's load:
   //   valgrind --tool=callgrind bench_collector_ingest N BATCH none|nolog|log|http
