@@ -198,7 +198,6 @@ std::vector<std::string> stat_fields(const std::string& path) {
 
 double tick_ms() { return 1000.0 / static_cast<double>(sysconf(_SC_CLK_TCK)); }
 
-// User and system CPU time (ms) a running process has used so far (/proc/PID/stat, clock ticks).
 // The host's speed, so figures from different machines can be compared: Ed25519 verifications per second
 // of one thread's CPU (the host: ~12,400; a host half as fast halves every rate here).
 double ed25519_verifications_per_cpu_second() {
@@ -215,6 +214,7 @@ double ed25519_verifications_per_cpu_second() {
   return good == kRounds && seconds > 0 ? kRounds / seconds : 0;
 }
 
+// User and system CPU time (ms) a running process has used so far (/proc/PID/stat, clock ticks).
 std::pair<double, double> child_cpu_ms(pid_t pid) {
   const auto fields = stat_fields("/proc/" + std::to_string(pid) + "/stat");
   if (fields.empty()) return {0, 0};
