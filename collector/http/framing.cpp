@@ -103,7 +103,6 @@ BodyFraming body_framing(std::string_view head) {
     f.content_length.reset();
   }
   f.coding = codings.reading();
-  f.chunked = f.coding == TransferCoding::chunked;
   return f;
 }
 

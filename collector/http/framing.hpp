@@ -20,11 +20,11 @@ enum class TransferCoding {
 
 struct BodyFraming {
   std::optional<size_t> content_length;  // a valid Content-Length (digits only, no overflow)
-  bool chunked = false;                  // the body is chunked (TransferCoding::chunked)
   TransferCoding coding = TransferCoding::none;
   bool expect_continue = false;          // Expect: 100-continue
   bool invalid_length = false;           // a Content-Length that is not a number or repeated
 
+  bool chunked() const { return coding == TransferCoding::chunked; }
   // The body could end in two places for two readers (request smuggling): refuse with 400.
   bool ambiguous() const {
     return invalid_length || coding == TransferCoding::ambiguous || (coding != TransferCoding::none && content_length);

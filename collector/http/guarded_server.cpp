@@ -378,14 +378,14 @@ struct GuardedServer::Impl {
         c.framing_refusal = "501 Not Implemented";
         return false;
       }
-      if (f.chunked) {
+      if (f.chunked()) {
         c.body_wanted = cap + cap / 8 + 4096;  // the wire cap of serve(): framing counted too
       } else {
         if (f.invalid_length || f.content_length.value_or(0) == 0 || *f.content_length > cap) return false;
         c.body_wanted = *f.content_length;
       }
       c.receiving_body = true;
-      c.chunked = f.chunked;
+      c.chunked = f.chunked();
       c.chunks = {};
       c.head_end = head_end;
       c.deadline = Clock::now() + std::chrono::milliseconds(server.limits_.body_timeout_ms);

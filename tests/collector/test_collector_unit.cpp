@@ -991,9 +991,9 @@ TEST_CASE("http::body_framing and scan_chunked: where a body ends, from untruste
     auto f = body_framing("POST /x HTTP/1.1\r\ncontent-length:  42 \r\nEXPECT: 100-Continue\r\n\r\n");
     CHECK(f.content_length == 42u);
     CHECK(f.expect_continue);
-    CHECK_FALSE(f.chunked);
+    CHECK_FALSE(f.chunked());
     CHECK_FALSE(f.ambiguous());
-    CHECK(body_framing("POST /x HTTP/1.1\r\nTransfer-Encoding:  Chunked \r\n\r\n").chunked);
+    CHECK(body_framing("POST /x HTTP/1.1\r\nTransfer-Encoding:  Chunked \r\n\r\n").chunked());
     CHECK_FALSE(body_framing("GET / HTTP/1.1\r\nHost: a\r\n\r\n").content_length);
   }
   SUBCASE("only one Transfer-Encoding line saying chunked frames a body; other codings are refused") {
@@ -1008,7 +1008,7 @@ TEST_CASE("http::body_framing and scan_chunked: where a body ends, from untruste
       CAPTURE(lines);
       const auto f = coding(lines);
       CHECK(f.coding == TransferCoding::unsupported);
-      CHECK_FALSE(f.chunked);
+      CHECK_FALSE(f.chunked());
       CHECK_FALSE(f.ambiguous());
     }
     // httplib reads only the first line, whole: anything else would be read two ways (RFC 9112 6.3)
@@ -1019,7 +1019,7 @@ TEST_CASE("http::body_framing and scan_chunked: where a body ends, from untruste
       CAPTURE(lines);
       const auto f = coding(lines);
       CHECK(f.ambiguous());
-      CHECK_FALSE(f.chunked);
+      CHECK_FALSE(f.chunked());
     }
     // A length beside any Transfer-Encoding, even the one good form.
     CHECK(coding("Transfer-Encoding: chunked\r\nContent-Length: 5").ambiguous());

@@ -23,8 +23,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   const BodyFraming f = body_framing(head);
   if (f.invalid_length && f.content_length) __builtin_trap();
-  if (f.chunked != (f.coding == TransferCoding::chunked)) __builtin_trap();
-  if (f.chunked && f.content_length && !f.ambiguous()) __builtin_trap();
+  if (f.chunked() && f.content_length && !f.ambiguous()) __builtin_trap();
   if (f.coding == TransferCoding::ambiguous && !f.ambiguous()) __builtin_trap();
   if (auto line = expect_line(head)) {
     if (line->first == 0 || line->first + line->second > head.size()) __builtin_trap();
