@@ -283,28 +283,21 @@ void upsert_series_extents(sqlite3* db, const std::vector<collector::NewMeasurem
       x->second.add({}, bin, x_added);
     }
   }
+  // Both tables take (cc, asn, target, a fourth text, first bin, last bin): the category, or the source.
+  auto upsert = [](Statement& st, const auto& key, std::string_view fourth, const Extent& extent) {
+    st.reset();
+    st.bind_borrowed(1, std::get<0>(key));
+    st.bind(2, static_cast<int64_t>(std::get<1>(key)));
+    st.bind_borrowed(3, std::get<2>(key));
+    st.bind_borrowed(4, fourth);
+    st.bind(5, extent.first);
+    st.bind(6, extent.last);
+    st.step();
+  };
   Statement up(db, series_upsert("VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
-  for (const auto& [key, extent] : series) {
-    up.reset();
-    up.bind_borrowed(1, std::get<0>(key));
-    up.bind(2, static_cast<int64_t>(std::get<1>(key)));
-    up.bind_borrowed(3, std::get<2>(key));
-    up.bind_borrowed(4, extent.category);
-    up.bind(5, extent.first);
-    up.bind(6, extent.last);
-    up.step();
-  }
+  for (const auto& [key, extent] : series) upsert(up, key, extent.category, extent);
   Statement up_source(db, series_source_upsert("VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
-  for (const auto& [key, extent] : sources) {
-    up_source.reset();
-    up_source.bind_borrowed(1, std::get<0>(key));
-    up_source.bind(2, static_cast<int64_t>(std::get<1>(key)));
-    up_source.bind_borrowed(3, std::get<2>(key));
-    up_source.bind_borrowed(4, std::get<3>(key));
-    up_source.bind(5, extent.first);
-    up_source.bind(6, extent.last);
-    up_source.step();
-  }
+  for (const auto& [key, extent] : sources) upsert(up_source, key, std::get<3>(key), extent);
 }
 
 }  // namespace
