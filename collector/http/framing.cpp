@@ -72,6 +72,41 @@ bool identity_coding(std::string_view content_encoding) {
   return identity;
 }
 
+namespace {
+
+// True for a list element's parameters (after its first ';') that give it a weight of zero: refused.
+bool zero_weight(std::string_view params) {
+  for (;;) {
+    const size_t semi = params.find(';');
+    const std::string_view param = params.substr(0, semi);
+    const size_t eq = param.find('=');
+    const std::string_view name = ascii::trim(param.substr(0, eq), ascii::kBlanks);
+    if (eq != std::string_view::npos && ascii::equals_ignoring_case(name, "q")) {
+      const std::string_view q = ascii::trim(param.substr(eq + 1), ascii::kBlanks);
+      return !q.empty() && q.front() == '0' && q.find_first_of("123456789") == std::string_view::npos;
+    }
+    if (semi == std::string_view::npos) return false;
+    params.remove_prefix(semi + 1);
+  }
+}
+
+}  // namespace
+
+bool accepts_gzip(std::string_view accept_encoding) {
+  std::optional<bool> named, any;  // the first mention of gzip, and of "*"
+  for_each_token(accept_encoding, [&](std::string_view token) {
+    const size_t semi = token.find(';');
+    const std::string_view coding = ascii::trim(token.substr(0, semi), ascii::kBlanks);
+    const bool taken = semi == std::string_view::npos || !zero_weight(token.substr(semi + 1));
+    if (ascii::equals_ignoring_case(coding, "gzip") || ascii::equals_ignoring_case(coding, "x-gzip")) {
+      if (!named) named = taken;
+    } else if (coding == "*" && !any) {
+      any = taken;
+    }
+  });
+  return named.value_or(any.value_or(false));
+}
+
 bool chunked_value(std::string_view transfer_encoding) {
   return ascii::equals_ignoring_case(ascii::trim(transfer_encoding, ascii::kBlanks), "chunked");
 }

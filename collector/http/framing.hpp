@@ -56,6 +56,12 @@ inline constexpr size_t kMaxChunkLine = 1024;  // a size line (with extensions) 
 // so the guard refuses any other coding before a byte of the body is read.
 bool identity_coding(std::string_view content_encoding);
 
+// True when an Accept-Encoding list (every such line, joined by commas) takes gzip: `gzip` or `x-gzip` named
+// with a weight above zero, else `*` so (RFC 9110 12.5.3). The guard offers httplib gzip alone: httplib 0.11
+// answers `br` with Brotli at its slowest quality, about a megabyte a second of one core, so one cheap request
+// would buy seconds of the collector's CPU.
+bool accepts_gzip(std::string_view accept_encoding);
+
 // The range of the Expect header line (start, length including CRLF) in `head`, or nullopt.
 std::optional<std::pair<size_t, size_t>> expect_line(std::string_view head);
 

@@ -79,6 +79,17 @@ std::pair<std::string, std::string> request_route(const std::string& buffer, siz
   return {line.substr(0, sp1), target.substr(0, target.find('?'))};
 }
 
+// Leaves httplib one Accept-Encoding line, `gzip`, when the client takes gzip, and none otherwise: httplib
+// answers `br` with Brotli at its slowest setting (accepts_gzip, framing.hpp).
+void offer_gzip_only(httplib::Headers& headers) {
+  auto [first, end] = headers.equal_range("Accept-Encoding");
+  if (first == end) return;
+  std::string list;
+  for (auto it = first; it != end; ++it) list.append(it->second).append(",");
+  headers.erase(first, end);
+  if (accepts_gzip(list)) headers.emplace("Accept-Encoding", "gzip");
+}
+
 }  // namespace
 
 struct GuardedServer::Connection {
@@ -539,6 +550,7 @@ struct GuardedServer::Impl {
       // memory: "bytes=0-,0-,..." in one 8 KiB header line is ~2,700 copies (cpp-httplib issue 1766, fixed
       // after Debian 12's version). One range cannot amplify; for more, the whole answer (RFC 9110 14.2).
       if (req.ranges.size() > 1) req.ranges.clear();
+      offer_gzip_only(req.headers);
       // Every Content-Encoding header, not only the first that httplib reads.
       for (auto [it, end] = req.headers.equal_range("Content-Encoding"); it != end; ++it)
         if (!identity_coding(it->second)) stream.refuse_body(415);

@@ -344,6 +344,41 @@ TEST_CASE("a Range of many parts gets the whole answer once, not a copy per part
   CHECK(one->body == whole->body.substr(0, 100));
 }
 
+TEST_CASE("answers are compressed with gzip or not at all, never with Brotli at its slowest") {
+  RunningBinary collector;
+  auto raw = collector.client();
+  raw.set_decompress(false);
+  auto plain = raw.Get("/api/v1/openapi.json");
+  REQUIRE(plain);
+  REQUIRE(plain->status == 200);
+  CHECK_FALSE(plain->has_header("Content-Encoding"));
+  // (Accept-Encoding lines, the coding of the answer): what curl and browsers send, weights, refusals.
+  const std::vector<std::pair<httplib::Headers, std::string>> cases = {
+      {{{"Accept-Encoding", "br"}}, ""},
+      {{{"Accept-Encoding", "deflate, gzip, br, zstd"}}, "gzip"},
+      {{{"Accept-Encoding", "br;q=1.0, gzip;q=0.5"}}, "gzip"},
+      {{{"Accept-Encoding", "*"}}, "gzip"},
+      {{{"Accept-Encoding", "br, gzip;q=0"}}, ""},
+      {{{"Accept-Encoding", "gzip; q=0.000, *"}}, ""},
+      {{{"Accept-Encoding", "identity"}}, ""},
+      {{{"Accept-Encoding", "br"}, {"Accept-Encoding", "GZIP"}}, "gzip"},
+  };
+  for (const auto& [headers, coding] : cases) {
+    CAPTURE(headers.begin()->second);
+    auto r = raw.Get("/api/v1/openapi.json", headers);
+    REQUIRE(r);
+    CHECK(r->status == 200);
+    CHECK(r->get_header_value("Content-Encoding") == coding);
+    if (coding.empty()) CHECK(r->body == plain->body);
+    else CHECK(r->body.size() < plain->body.size());
+  }
+  // The gzip answer is the same document.
+  auto inflating = collector.client();
+  auto gzipped = inflating.Get("/api/v1/openapi.json", {{"Accept-Encoding", "br, gzip"}});
+  REQUIRE(gzipped);
+  CHECK(gzipped->body == plain->body);
+}
+
 TEST_CASE("a second collector on a port in use exits with status 2") {
   RunningBinary first;
   TempDir dir;

@@ -1039,6 +1039,14 @@ TEST_CASE("http::body_framing and scan_chunked: where a body ends, from untruste
     for (const char* coded : {"gzip", "identity, gzip", "br", "deflate", "x-gzip", "compress", "identityx", "gzip,"})
       CHECK_FALSE(identity_coding(coded));
   }
+  SUBCASE("gzip is offered to a client that takes it, by name or by \"*\", with a weight above zero") {
+    for (const char* takes : {"gzip", "x-gzip", "deflate, GZIP, br", "br;q=1.0, gzip;q=0.5", "*", "br, *;q=0.1",
+                              "gzip;q=0.001", "gzip ; Q = 1", "gzip;level=9", "gzip, gzip;q=0"})
+      CHECK_MESSAGE(accepts_gzip(takes), takes);
+    for (const char* refuses : {"", "br", "identity", "br, zstd", "gzip;q=0", "gzip;q=0.000, *", "*;q=0", "gzipx",
+                                "x, gzip;q=0.0", "gzip;q=0, gzip", ",,;"})
+      CHECK_MESSAGE(!accepts_gzip(refuses), refuses);
+  }
   SUBCASE("the Expect line is found so it can be removed") {
     const std::string head = "POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nX: y\r\n\r\n";
     auto line = expect_line(head);

@@ -1,8 +1,9 @@
 // Fuzzes the guard's reading of request framing (collector/http/framing.cpp): a head, then body bytes fed
 // in pieces. Promises: scanning a chunked body piece by piece gives the same answer as scanning it whole;
 // a complete body ends inside what was received; an Expect line found is a header line of the head; a
-// Content-Encoding value's verdict does not change when "identity" is listed beside it; a head with a length
-// and chunked framing, or an ambiguous transfer coding, is ambiguous.
+// Content-Encoding value's verdict does not change when "identity" is listed beside it, nor whether an
+// Accept-Encoding list takes gzip when another coding is; a head with a length and chunked framing, or an
+// ambiguous transfer coding, is ambiguous.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -29,6 +30,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (line->first == 0 || line->first + line->second > head.size()) __builtin_trap();
     if (head.substr(line->first + line->second - 2, 2) != "\r\n") __builtin_trap();
   }
+
+  // Naming a coding other than gzip, before or after, changes nothing; refusing gzip first refuses it.
+  const bool gzip = accepts_gzip(head);
+  if (gzip != accepts_gzip("br, " + std::string(head)) || gzip != accepts_gzip(std::string(head) + ",zstd;q=0"))
+    __builtin_trap();
+  if (accepts_gzip("gzip;q=0," + std::string(head))) __builtin_trap();
 
   const bool identity = identity_coding(head);
   if (identity != identity_coding(std::string(head) + ", identity") ||
