@@ -74,6 +74,16 @@ case "$cmd" in
     mkdir -p "$state"
     if running; then url_of "$(cat "$state/base_port")"; exit 0; fi
     "$0" stop "$state"
+    # A port held by any socket (a listener, or the local end of a connection) keeps a shard from starting.
+    for ((i = 1; i <= shards; i++)); do
+      for ((p = base + 10 * i; p <= base + 10 * i + 2; p++)); do
+        if [[ -n "$(ss -Htan "sport = :$p" 2>/dev/null)" ]]; then
+          echo "ch-test-cluster: port $p of shard $i is in use:" >&2
+          ss -tanp "sport = :$p" >&2 || true
+          exit 1
+        fi
+      done
+    done
     data=$(mktemp -d /tmp/kuzet-ch.XXXXXX)
     echo "$data" >"$state/datadir"
     echo "$base" >"$state/base_port"
@@ -89,7 +99,7 @@ case "$cmd" in
       if running; then url_of "$base"; exit 0; fi
       for ((i = 1; i <= shards; i++)); do
         kill -0 "$(cat "$data/shard$i/pid")" 2>/dev/null && continue
-        echo "ch-test-cluster: shard $i did not start:" >&2
+        echo "ch-test-cluster: shard $i did not start (its ports $((base + 10 * i))..+2 taken?):" >&2
         tail -20 "$data/shard$i/log/error.log" "$data/shard$i/log/stdout.log" >&2 2>/dev/null || true
         "$0" stop "$state"
         exit 1
