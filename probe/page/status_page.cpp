@@ -4,9 +4,11 @@
 
 #include <sys/statvfs.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <map>
+#include <memory>
 #include <thread>
 
 #include "core/time.hpp"
@@ -125,6 +127,16 @@ std::optional<uint64_t> verified_size(const witness::WitnessState& log) {
   const auto c = tlog::parse_checkpoint(std::string_view(log.checkpoint).substr(0, blank + 1), &error);
   if (!c) return std::nullopt;
   return c->size;
+}
+
+// An answer httplib sends as it is: it compresses a body it holds, never one of known length from a content
+// provider. httplib 0.11 answers a browser's `br` with Brotli at its slowest quality (about a megabyte a second of
+// a fast core), and the page asks again every few seconds, on a router.
+void set_uncompressed(httplib::Response& res, std::string body, const char* type) {
+  auto held = std::make_shared<const std::string>(std::move(body));
+  res.set_content_provider(held->size(), type, [held](size_t offset, size_t length, httplib::DataSink& sink) {
+    return sink.write(held->data() + offset, std::min(length, held->size() - offset));
+  });
 }
 
 }  // namespace
@@ -247,7 +259,7 @@ std::string StatusPage::start() {
     if (is_own_host(req.get_header_value("Host"), impl_->port) && req.method == "GET")
       return httplib::Server::HandlerResponse::Unhandled;
     res.status = 403;
-    res.set_content("forbidden\n", "text/plain");
+    set_uncompressed(res, "forbidden\n", "text/plain");
     return httplib::Server::HandlerResponse::Handled;
   });
   auto headers = [](httplib::Response& res) {
@@ -258,15 +270,15 @@ std::string StatusPage::start() {
   };
   server.Get("/", [headers](const httplib::Request&, httplib::Response& res) {
     headers(res);
-    res.set_content(kPageHtml, "text/html; charset=utf-8");
+    set_uncompressed(res, kPageHtml, "text/html; charset=utf-8");
   });
   server.Get("/page.js", [headers](const httplib::Request&, httplib::Response& res) {
     headers(res);
-    res.set_content(kPageJs, "text/javascript; charset=utf-8");
+    set_uncompressed(res, kPageJs, "text/javascript; charset=utf-8");
   });
   server.Get("/page.css", [headers](const httplib::Request&, httplib::Response& res) {
     headers(res);
-    res.set_content(kPageCss, "text/css; charset=utf-8");
+    set_uncompressed(res, kPageCss, "text/css; charset=utf-8");
   });
   for (const auto lang : i18n::kLanguages)
     impl_->catalogs.emplace(std::string(lang), i18n::Catalog::embedded(i18n::embedded::probe, lang));
@@ -280,9 +292,10 @@ std::string StatusPage::start() {
     const auto& texts =
         impl_->catalogs.at(page_language(req.get_param_value("lang"), req.get_header_value("Accept-Language")));
     headers(res);
-    res.set_content(status_document(impl_->config, status, read.entries, core::now_rfc3339(), texts, checks)
-                        .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
-                    "application/json");
+    set_uncompressed(res,
+                     status_document(impl_->config, status, read.entries, core::now_rfc3339(), texts, checks)
+                         .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                     "application/json");
   });
   const int port = wanted == 0 ? server.bind_to_any_port(host) : (server.bind_to_port(host, wanted) ? wanted : -1);
   if (port <= 0) return "cannot listen on " + listen;

@@ -2,9 +2,10 @@
 """The daemon's local status page in headless Chromium: a daemon (no collector, so a warning) measures a loopback
 web server, a closed port and a URL carrying an HTML payload; the page must list all three with their verdicts,
 show the payload as literal text (textContent only: no element from it, no script run), show the no-collector
-warning, answer its JSON at /api/status, and refuse a request whose Host is not its own (DNS rebinding). Then a
-second daemon uploads to a real collector on loopback: the page lists the upload with its receipt (the log index
-the collector gave) and the collector's log as the probe's witness verified it.
+warning, answer its JSON at /api/status, send its answers uncompressed whatever the browser takes, and refuse a
+request whose Host is not its own (DNS rebinding). Then a second daemon uploads to a real collector on loopback:
+the page lists the upload with its receipt (the log index the collector gave) and the collector's log as the
+probe's witness verified it.
 
 usage: status_page_chromium.py --probe BIN --collector BIN --artifacts DIR
 Exit 0 on success, 1 on a failed check, 77 (skip) when chromium is not installed."""
@@ -99,6 +100,19 @@ def main():
         if [w["code"] for w in status["warnings"]] != ["no_collector"]:
             fail("warnings: %s" % status["warnings"])
         print("PASS: /api/status lists the run's 3 targets and the no-collector warning")
+
+        # Sent as they are, whatever the browser takes: httplib would answer br with Brotli at its slowest setting.
+        for path in ("", "page.js", "api/status"):
+            for accept in ("br", "gzip, deflate, br, zstd"):
+                asked = urllib.request.Request(base + path, headers={"Accept-Encoding": accept})
+                answer = urllib.request.urlopen(asked, timeout=30)
+                body = answer.read()
+                if answer.headers.get("Content-Encoding") or int(answer.headers.get("Content-Length", -1)) != len(body):
+                    fail("/%s for Accept-Encoding %r: Content-Encoding %r, %d bytes" % (
+                        path, accept, answer.headers.get("Content-Encoding"), len(body)))
+            if path == "api/status":
+                json.loads(body)
+        print("PASS: the page, its script and /api/status are sent uncompressed, whatever the browser takes")
 
         rebinding = urllib.request.Request(base + "api/status", headers={"Host": "attacker.example:%d" % port})
         try:
