@@ -131,7 +131,7 @@ std::optional<uint64_t> verified_size(const witness::WitnessState& log) {
 
 // An answer httplib sends as it is: it compresses a body it holds, never one of known length from a content
 // provider. httplib 0.11 answers a browser's `br` with Brotli at its slowest quality (about a megabyte a second of
-// a fast core), and the page asks again every few seconds, on a router.
+// a fast core), for each of the page's answers, on a router.
 void set_uncompressed(httplib::Response& res, std::string body, const char* type) {
   auto held = std::make_shared<const std::string>(std::move(body));
   res.set_content_provider(held->size(), type, [held](size_t offset, size_t length, httplib::DataSink& sink) {
