@@ -9,15 +9,16 @@ namespace kuzet::collector::http {
 
 namespace {
 
-// Calls fn(token) for every non-empty element of a comma-separated list.
+// Calls fn(token) for every non-empty element, blanks trimmed, of a list split at `separator` (a header's
+// comma-separated list, or an element's ';'-separated parameters).
 template <typename Fn>
-void for_each_token(std::string_view list, Fn fn) {
+void for_each_token(std::string_view list, Fn fn, char separator = ',') {
   for (;;) {
-    const size_t comma = list.find(',');
-    const std::string_view token = ascii::trim(list.substr(0, comma), ascii::kBlanks);
+    const size_t at = list.find(separator);
+    const std::string_view token = ascii::trim(list.substr(0, at), ascii::kBlanks);
     if (!token.empty()) fn(token);
-    if (comma == std::string_view::npos) return;
-    list.remove_prefix(comma + 1);
+    if (at == std::string_view::npos) return;
+    list.remove_prefix(at + 1);
   }
 }
 
@@ -74,20 +75,17 @@ bool identity_coding(std::string_view content_encoding) {
 
 namespace {
 
-// True for a list element's parameters (after its first ';') that give it a weight of zero: refused.
+// True for a list element's parameters (after its first ';') whose first weight is zero: refused.
 bool zero_weight(std::string_view params) {
-  for (;;) {
-    const size_t semi = params.find(';');
-    const std::string_view param = params.substr(0, semi);
+  std::optional<bool> zero;
+  for_each_token(params, [&](std::string_view param) {
     const size_t eq = param.find('=');
-    const std::string_view name = ascii::trim(param.substr(0, eq), ascii::kBlanks);
-    if (eq != std::string_view::npos && ascii::equals_ignoring_case(name, "q")) {
-      const std::string_view q = ascii::trim(param.substr(eq + 1), ascii::kBlanks);
-      return !q.empty() && q.front() == '0' && q.find_first_of("123456789") == std::string_view::npos;
-    }
-    if (semi == std::string_view::npos) return false;
-    params.remove_prefix(semi + 1);
-  }
+    if (zero || eq == std::string_view::npos) return;
+    if (!ascii::equals_ignoring_case(ascii::trim(param.substr(0, eq), ascii::kBlanks), "q")) return;
+    const std::string_view q = ascii::trim(param.substr(eq + 1), ascii::kBlanks);
+    zero = !q.empty() && q.front() == '0' && q.find_first_of("123456789") == std::string_view::npos;
+  }, ';');
+  return zero.value_or(false);
 }
 
 }  // namespace
